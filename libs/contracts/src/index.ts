@@ -1,0 +1,3 @@
+/** Wire types and validators compiled from `schemas/`. */
+export * from './validator.ts';
+export * from './types.ts';

@@ -1,0 +1,138 @@
+/**
+ * Wire types shared by the apps. They mirror the JSON Schemas in `schemas/`; the schemas are the
+ * source of truth at runtime (validated with ajv), these types are what the code is checked against.
+ */
+
+/** A reference to an entity: `{ "type": "Agent", "id": "support-bot" }`. Types are written without the `Argus::` namespace. */
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+/** An entity reference with optional attributes supplied by the caller. */
+export interface EntityInput extends EntityRef {
+  attributes?: Record<string, unknown>;
+}
+
+/** Caller-supplied Cedar entity data (Verified Permissions / cedar-agent style). */
+export interface EntityData {
+  uid: EntityRef;
+  attrs?: Record<string, unknown>;
+  parents?: EntityRef[];
+}
+
+/** The `input` document of a decision request. */
+export interface AuthorizeInput {
+  principal: EntityInput;
+  /** Action name, e.g. `tool:call`, `llm:invoke`. */
+  action: string;
+  resource: EntityInput;
+  intent?: string;
+  goal?: string;
+  /** The chain of authority, root (a Human) first, ending at the principal. */
+  delegation?: EntityRef[];
+  /** A signed delegation token carrying the chain (alternative to `delegation`). */
+  delegationToken?: string;
+  /** An approval id granted by a human for a held request. */
+  approval?: string;
+  context?: Record<string, unknown>;
+  entities?: EntityData[];
+}
+
+/** How much explanation a decision carries. */
+export type ExplainLevel = 'none' | 'reasons' | 'full';
+
+/** `POST /v1/authorize` body. */
+export interface AuthorizeRequest {
+  input: AuthorizeInput;
+  explain?: ExplainLevel;
+}
+
+/** The decision outcomes. `needs_approval` is held, not denied; `allow` is false for it. */
+export type DecisionOutcome = 'allow' | 'deny' | 'needs_approval';
+
+/** A policy that determined the decision. */
+export interface DecisionReason {
+  policy: string;
+  effect: 'permit' | 'forbid';
+  annotations: Record<string, string>;
+}
+
+/** A problem met while deciding (a policy that errored, a fact that could not be read). */
+export interface DecisionError {
+  policy?: string;
+  code: string;
+  message: string;
+}
+
+/** The `result` document of a decision. */
+export interface AuthorizeResult {
+  allow: boolean;
+  decision: DecisionOutcome;
+  reasons: DecisionReason[];
+  errors: DecisionError[];
+  /** Stable reason codes for hard denies (`agent_revoked`, `delegation_expired`, ...). */
+  codes?: string[];
+  /** What was checked and the outcome of each check (delegation, goal, intent, agent). */
+  facts?: Record<string, unknown>;
+  /** Enforcement obligations merged from the determining permits. */
+  obligations?: Record<string, unknown>;
+  /** Present on `needs_approval`. */
+  approval?: { id: string; expiresAt: string };
+  /** `explain: "full"` only: the entity slice and context given to Cedar. */
+  explanation?: { entities: unknown[]; context: Record<string, unknown>; request: Record<string, unknown> };
+}
+
+/** `POST /v1/authorize` answer. */
+export interface AuthorizeResponse {
+  decision_id: string;
+  policy_version: string;
+  result: AuthorizeResult;
+}
+
+/** `POST /v1/authorize/batch` body. */
+export interface BatchAuthorizeRequest {
+  inputs: AuthorizeInput[];
+  entities?: EntityData[];
+  explain?: ExplainLevel;
+}
+
+/** `POST /v1/authorize/batch` answer: one entry per input, in order. */
+export interface BatchAuthorizeResponse {
+  policy_version: string;
+  results: AuthorizeResponse[];
+}
+
+/** Who asked for a decision, for the audit trail. */
+export interface DecisionCaller {
+  /** `apdp`, `apdp-batch`, `opa`, `proxy`, `cli`. */
+  kind: string;
+  /** The authenticated identity of the caller, if any (service name, agent id). */
+  subject?: string;
+}
+
+/** What a proxied call adds to its decision record. */
+export interface ProxyOutcome {
+  upstream: string;
+  status?: number;
+  credentialName?: string;
+  usage?: { inputTokens?: number; outputTokens?: number; totalTokens?: number; costUsd?: number };
+  error?: string;
+}
+
+/**
+ * The audit trail's view of one decision, before masking and chaining. Value-free by default:
+ * context values and request bodies are not carried unless opted in.
+ */
+export interface DecisionEvent {
+  decisionId: string;
+  time: string;
+  caller: DecisionCaller;
+  input: AuthorizeInput;
+  result: AuthorizeResult;
+  policyVersion: string;
+  latencyMs: number;
+  proxy?: ProxyOutcome;
+  /** Links a decision to an earlier one (approval retry, shadow evaluation). */
+  relatedDecisionId?: string;
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
+import { ArgusError, InvalidInputError, toErrorBody, type ErrorDetail } from './errors.ts';
+
+/** Limits applied to every JSON body. */
+export interface BodyLimits {
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+}
+
+/**
+ * Returns the JSON path of the first value nested deeper than `maxDepth`, or undefined.
+ * Iterative, so a hostile 100,000-deep document cannot overflow the stack.
+ */
+export function findTooDeep(value: unknown, maxDepth: number): string | undefined {
+  const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: '' }];
+  while (stack.length > 0) {
+    const { v, depth, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) return path || '/';
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, path: `${path}/${i}` });
+    } else {
+      for (const [k, child] of Object.entries(v)) stack.push({ v: child, depth: depth + 1, path: `${path}/${escapePointer(k)}` });
+    }
+  }
+  return undefined;
+}
+
+/** Escapes one JSON Pointer segment (RFC 6901). */
+export function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** express middlewares that parse a JSON body within the limits and reject anything else with a 4xx. */
+export function jsonBody(limits: BodyLimits): RequestHandler[] {
+  const parse = express.json({ limit: limits.maxBodyBytes, strict: false, type: () => true });
+  const check: RequestHandler = (req, _res, next) => {
+    if (req.body === undefined) return next();
+    const deep = findTooDeep(req.body, limits.maxJsonDepth);
+    if (deep !== undefined) {
+      return next(new InvalidInputError(`JSON nested deeper than ${limits.maxJsonDepth} levels`, [{ path: deep, message: `nesting exceeds ${limits.maxJsonDepth}` }]));
+    }
+    next();
+  };
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+      return next(new ArgusError('unsupported_media_type', `content type \`${type.split(';')[0]}\` is not JSON`));
+    }
+    next();
+  };
+  return [requireJson, parse, check];
+}
+
+/** Assigns a request id (from `x-request-id` when sane) and a child logger to every request. */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = id;
+    res.locals.log = logger.child({ requestId: id });
+    res.setHeader('x-request-id', id);
+    next();
+  };
+}
+
+/** The one place that turns anything thrown into the wire error shape. Never sends a stack trace. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const mapped = mapBodyParserError(err) ?? toErrorBody(err);
+    const log: Logger = res.locals.log ?? logger;
+    if (mapped.status >= 500) log.error({ err: errorSummary(err) }, 'request failed');
+    else log.debug({ code: mapped.body.code }, 'request rejected');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(mapped.status).json(mapped.body);
+  };
+}
+
+/** A 404 in the wire shape for routes that do not exist. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
+};
+
+function mapBodyParserError(err: unknown): { status: number; body: { code: 'invalid_json' | 'body_too_large'; message: string; errors: ErrorDetail[] } } | undefined {
+  if (!err || typeof err !== 'object' || !('type' in err)) return undefined;
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.too.large') {
+    const limit = (err as { limit?: number }).limit;
+    return { status: 413, body: { code: 'body_too_large', message: `request body exceeds ${limit ?? 'the limit of'} bytes`, errors: [{ path: '', message: 'body too large' }] } };
+  }
+  if (type === 'entity.parse.failed') {
+    return { status: 400, body: { code: 'invalid_json', message: 'request body is not valid JSON', errors: [{ path: '', message: String((err as { message?: unknown }).message).slice(0, 200) }] } };
+  }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported' || type === 'request.aborted' || type === 'request.size.invalid') {
+    return { status: 400, body: { code: 'invalid_json', message: `request body could not be read (${type})`, errors: [] } };
+  }
+  return undefined;
+}
+
+/** What of an unknown error may be logged: name, code and message, never the whole object. */
+export function errorSummary(err: unknown): { name?: string; code?: unknown; message?: string } {
+  if (err instanceof Error) return { name: err.name, code: (err as { code?: unknown }).code, message: err.message };
+  return { message: String(err) };
+}
+
+/** Wraps an async route handler so a rejection reaches the error handler. */
+export function asyncRoute(fn: (req: Request, res: Response, next: NextFunction) => Promise<unknown>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res, next).catch(next);
+  };
+}

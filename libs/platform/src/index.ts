@@ -1,0 +1,7 @@
+/** Process plumbing shared by every app: errors, logging, metrics, HTTP helpers, health, shutdown, config. */
+export * from './errors.ts';
+export * from './logger.ts';
+export * from './metrics.ts';
+export * from './http.ts';
+export * from './health.ts';
+export * from './shutdown.ts';
