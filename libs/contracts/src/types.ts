@@ -136,3 +136,39 @@ export interface DecisionEvent {
   /** Links a decision to an earlier one (approval retry, shadow evaluation). */
   relatedDecisionId?: string;
 }
+
+/** Options of one decision made through a `DecisionPoint`. */
+export interface DecideOptions {
+  caller: DecisionCaller;
+  explain?: ExplainLevel;
+  /**
+   * When false the decision point does not write the audit record itself: the caller (the proxy)
+   * writes it once the upstream has answered, with the proxy outcome attached.
+   */
+  audit?: boolean;
+}
+
+/** Anything that can decide: the in-process core or a remote apdp over HTTP. Never throws for a deny. */
+export interface DecisionPoint {
+  decide(input: AuthorizeInput, options: DecideOptions): Promise<AuthorizeResponse>;
+}
+
+/** Where decision events go: the audit trail. In strict mode `record` resolves once the record is durable. */
+export interface DecisionRecorder {
+  record(event: DecisionEvent): Promise<void>;
+}
+
+/** Usage of a goal's budget reported after the fact (tokens, cost) by the proxy or a caller. */
+export interface UsageReport {
+  goal: string;
+  agent: string;
+  actions?: number;
+  tokens?: number;
+  costUsd?: number;
+  decisionId?: string;
+}
+
+/** Where usage goes: the goal budget counters. */
+export interface UsageSink {
+  reportUsage(report: UsageReport): Promise<void>;
+}
