@@ -1,0 +1,97 @@
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { REDACTED, Scrubber, encodedForms, scrubbingDestination } from './scrubber.ts';
+import { PassThrough } from 'node:stream';
+
+const secret = 'sk-canary-7Hq2Zx9LmP4vR1tY';
+
+describe('Scrubber', () => {
+  const s = new Scrubber([secret]);
+
+  it('scrubs raw, base64, base64url, basic-auth and url-encoded forms', () => {
+    expect(s.scrub(`key=${secret}!`)).toBe(`key=${REDACTED}!`);
+    expect(s.scrub(Buffer.from(secret).toString('base64'))).not.toContain(Buffer.from(secret).toString('base64').slice(4, 20));
+    expect(s.scrub(Buffer.from(secret).toString('base64url'))).toBe(REDACTED);
+    const basic = Buffer.from(`user:${secret}`).toString('base64');
+    expect(s.contains(basic)).toBe(true);
+    expect(s.contains(encodeURIComponent(`x ${secret}`))).toBe(true);
+  });
+
+  it('catches base64 at every alignment', () => {
+    for (const prefix of ['', 'a', 'ab', 'abc', 'abcd']) {
+      const blob = Buffer.from(`${prefix}${secret}tail`).toString('base64');
+      expect(s.contains(blob), `prefix ${prefix}`).toBe(true);
+    }
+  });
+
+  it('leaves other text alone and ignores too-short values', () => {
+    const t = new Scrubber(['abc']);
+    expect(t.size).toBe(0);
+    expect(t.scrub('abc abc')).toBe('abc abc');
+    expect(s.scrub('nothing to see')).toBe('nothing to see');
+  });
+
+  it('scrubs headers, buffers and nested values', () => {
+    expect(s.scrubHeaders({ authorization: `Bearer ${secret}`, 'x-n': 3, 'set-cookie': [`a=${secret}`] })).toEqual({
+      authorization: `Bearer ${REDACTED}`,
+      'x-n': 3,
+      'set-cookie': [`a=${REDACTED}`],
+    });
+    expect(s.scrubBuffer(Buffer.from(`é${secret}é`)).toString()).toBe(`é${REDACTED}é`);
+    expect(s.scrubDeep({ a: [{ b: `x${secret}` }], [secret]: 1 })).toEqual({ a: [{ b: `x${REDACTED}` }], [REDACTED]: 1 });
+  });
+
+  it('scrubs a stream split at every position, holding back only possible prefixes', async () => {
+    const text = `data: {"k":"${secret}"}\n\ndata: done\n\n`;
+    for (let cut = 1; cut < text.length; cut++) {
+      const out = await collect(s, [text.slice(0, cut), text.slice(cut)]);
+      expect(out).toBe(text.replace(secret, REDACTED));
+    }
+  });
+
+  it('emits a chunk without a secret prefix immediately', () => {
+    expect(s.splitForStream('data: hello\n\n')).toEqual({ emit: 'data: hello\n\n', carry: '' });
+    expect(s.splitForStream('data: sk-can').carry).toBe('sk-can');
+  });
+
+  it('never lets a secret through whatever the chunking (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string(), fc.string(), fc.array(fc.nat(200), { maxLength: 6 }), async (a, b, cuts) => {
+        const text = `${a}${secret}${b}`;
+        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((x, y) => x - y);
+        const chunks: string[] = [];
+        let prev = 0;
+        for (const p of points) {
+          chunks.push(text.slice(prev, p));
+          prev = p;
+        }
+        chunks.push(text.slice(prev));
+        const out = await collect(s, chunks);
+        expect(out).not.toContain(secret);
+        expect(out).toBe(s.scrub(text));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('scrubs log lines written through scrubbingDestination', async () => {
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    const dest = scrubbingDestination(s, sink);
+    await new Promise<void>((r) => dest.write(`{"msg":"${secret}"}\n`, () => r()));
+    expect(Buffer.concat(chunks).toString()).toBe(`{"msg":"${REDACTED}"}\n`);
+  });
+
+  it('lists JSON-escaped forms of values with quotes', () => {
+    expect(encodedForms('pa"ss\\word')).toContain('pa\\"ss\\\\word');
+  });
+});
+
+async function collect(s: Scrubber, chunks: string[]): Promise<string> {
+  const out: Buffer[] = [];
+  const stream = Readable.from(chunks.filter((c) => c.length > 0).map((c) => Buffer.from(c))).pipe(s.stream());
+  for await (const c of stream) out.push(c as Buffer);
+  return Buffer.concat(out).toString();
+}
