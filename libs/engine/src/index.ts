@@ -1,1 +1,9 @@
-export {};
+/**
+ * The Cedar decision core. Pure: no I/O, no environment, no clock. Loads and validates a policy
+ * set, holds it preparsed and partitioned, evaluates requests, and explains what it decided.
+ */
+export * from './types.ts';
+export { compilePolicySet, uidKey, type CompiledPolicySet, type CompileResult } from './policy-set.ts';
+export { evaluate, sliceEntities, referencedEntities, requestAnchors, type EvaluateOptions } from './evaluate.ts';
+export { formatDiagnostic, locate } from './diagnostics.ts';
+export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';

@@ -1,0 +1,167 @@
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { partitionKey, type RequestAnchors } from './partition.ts';
+import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
+import { SlotPool } from './slot-pool.ts';
+import type { CedarEntity, EngineDecision, EntityUid, EvaluationError, EvaluationRequest, PolicyInfo } from './types.ts';
+
+/** Options of an evaluation. */
+export interface EvaluateOptions {
+  /** Validate the request (types of principal, resource, context) against the schema. Default true. */
+  validateRequest?: boolean;
+}
+
+// INVARIANT: one pool per process for all policy sets, so wasm memory stays bounded however many
+// sets are loaded over the process's life (reloads, candidates, tests).
+const policyPool = new SlotPool('argus-policies-', 2048);
+const schemaPool = new SlotPool('argus-schema-', 16);
+
+/**
+ * Decides one request against a compiled set. Never throws: any failure (cedar-wasm refusing the
+ * call, an exception, a policy set that cannot be preparsed) is a deny carrying the error.
+ * A `forbid` that errored (and so was skipped by Cedar) turns the answer into a deny.
+ */
+export function evaluate(set: CompiledPolicySet, request: EvaluationRequest, options: EvaluateOptions = {}): EngineDecision {
+  const anchors = requestAnchors(request);
+  const { key, buckets } = partitionKey(set.index, anchors);
+  const evaluated = buckets.reduce((n, b) => n + b.length, 0);
+  if (evaluated === 0) return { decision: 'deny', determining: [], errors: [], evaluated: 0 };
+
+  const slot = policyPool.acquire(`${set.version}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
+  const schemaSlot = schemaPool.acquire(set.schemaHash, (slotId) => {
+    const r = safe(() => cedar.preparseSchema(slotId, set.schema));
+    return r.ok && r.value.type === 'success';
+  });
+  if (slot === undefined || schemaSlot === undefined) {
+    return failure(evaluated, { code: 'evaluation_failed', message: 'policy partition could not be prepared' });
+  }
+
+  const answer = safe(() =>
+    cedar.statefulIsAuthorized({
+      principal: request.principal,
+      action: request.action,
+      resource: request.resource,
+      context: request.context,
+      entities: request.entities,
+      preparsedPolicySetId: slot,
+      preparsedSchemaName: schemaSlot,
+      validateRequest: options.validateRequest ?? true,
+    }),
+  );
+  if (!answer.ok) {
+    return failure(evaluated, { code: 'engine_exception', message: answer.error instanceof Error ? answer.error.message : 'cedar-wasm threw' });
+  }
+  if (answer.value.type === 'failure') {
+    return failure(evaluated, ...answer.value.errors.map((e): EvaluationError => ({ code: 'evaluation_failed', message: e.message })));
+  }
+
+  const { decision, diagnostics } = answer.value.response;
+  const errors: EvaluationError[] = [];
+  const erroredForbids: PolicyInfo[] = [];
+  for (const e of diagnostics.errors) {
+    const policy = set.policies.get(e.policyId);
+    if (policy?.effect === 'forbid') {
+      erroredForbids.push(policy);
+      errors.push({ policyId: e.policyId, code: 'forbid_errored', message: e.error.message });
+    } else {
+      errors.push({ policyId: e.policyId, code: 'policy_error', message: e.error.message });
+    }
+  }
+  const determining = diagnostics.reason.map((id) => set.policies.get(id)).filter((p): p is PolicyInfo => p !== undefined);
+  if (erroredForbids.length > 0 && decision === 'allow') {
+    return { decision: 'deny', determining: erroredForbids, errors, evaluated };
+  }
+  return { decision, determining, errors, evaluated };
+}
+
+function failure(evaluated: number, ...errors: EvaluationError[]): EngineDecision {
+  return { decision: 'deny', determining: [], errors, evaluated };
+}
+
+function preparsePartition(set: CompiledPolicySet, slotId: string, buckets: Array<readonly string[]>): boolean {
+  const staticPolicies: Record<string, string> = {};
+  const templates: Record<string, string> = {};
+  const templateLinks: Array<{ templateId: string; newId: string; values: Record<string, EntityUid> }> = [];
+  const links = new Map(set.links.map((l) => [l.linkId, l]));
+  for (const ids of buckets) {
+    for (const id of ids) {
+      const text = set.staticTexts.get(id);
+      if (text !== undefined) {
+        staticPolicies[id] = text;
+        continue;
+      }
+      const link = links.get(id);
+      if (link) {
+        templates[link.templateId] = set.templateTexts.get(link.templateId)!;
+        templateLinks.push({ templateId: link.templateId, newId: link.linkId, values: link.values as Record<string, EntityUid> });
+      }
+    }
+  }
+  const r = safe(() => cedar.preparsePolicySet(slotId, { staticPolicies, templates, templateLinks }));
+  return r.ok && r.value.type === 'success';
+}
+
+/** Principal and resource keys with every ancestor reachable through `parents` in the entity slice. */
+export function requestAnchors(request: EvaluationRequest): RequestAnchors {
+  const parents = new Map<string, EntityUid[]>();
+  for (const e of request.entities) parents.set(uidKey(e.uid), e.parents);
+  return {
+    action: uidKey(request.action),
+    principalType: request.principal.type,
+    resourceType: request.resource.type,
+    principalKeys: closure(uidKey(request.principal), parents),
+    resourceKeys: closure(uidKey(request.resource), parents),
+  };
+}
+
+function closure(start: string, parents: ReadonlyMap<string, EntityUid[]>): string[] {
+  const seen = new Set<string>([start]);
+  const stack = [start];
+  while (stack.length > 0) {
+    for (const p of parents.get(stack.pop()!) ?? []) {
+      const k = uidKey(p);
+      if (!seen.has(k)) {
+        seen.add(k);
+        stack.push(k);
+      }
+    }
+  }
+  return [...seen];
+}
+
+/**
+ * The entities a request reaches: principal and resource with their ancestors, plus every entity
+ * referenced from the context (and their ancestors). Duplicate uids keep the first occurrence.
+ */
+export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: readonly EntityUid[], context: unknown = {}): CedarEntity[] {
+  const out = new Map<string, CedarEntity>();
+  const stack = [...roots.map(uidKey), ...referencedEntities(context).map(uidKey)];
+  while (stack.length > 0) {
+    const key = stack.pop()!;
+    if (out.has(key)) continue;
+    const entity = all.get(key);
+    if (!entity) continue;
+    out.set(key, entity);
+    for (const p of entity.parents) stack.push(uidKey(p));
+    for (const ref of referencedEntities(entity.attrs)) stack.push(uidKey(ref));
+  }
+  return [...out.values()];
+}
+
+/** Every `{__entity: {type, id}}` found in a Cedar value. */
+export function referencedEntities(value: unknown): EntityUid[] {
+  const found: EntityUid[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      stack.push(...v);
+      continue;
+    }
+    const rec = v as Record<string, unknown>;
+    const e = rec.__entity as EntityUid | undefined;
+    if (e && typeof e.type === 'string' && typeof e.id === 'string') found.push(e);
+    else stack.push(...Object.values(rec));
+  }
+  return found;
+}

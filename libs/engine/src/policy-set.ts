@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { toDiagnostic } from './diagnostics.ts';
+import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
+import type { Diagnostic, EntityUid, PolicyInfo, PolicySetInput, TemplateLinkInput } from './types.ts';
+
+/**
+ * A validated, immutable policy set, ready to evaluate. Built only by `compilePolicySet`.
+ * Evaluation preparses partitions lazily into the shared slot pools.
+ */
+export interface CompiledPolicySet {
+  /** Content hash of schema + policies + links: reported on every decision. */
+  readonly version: string;
+  readonly schema: string;
+  readonly schemaHash: string;
+  readonly policies: ReadonlyMap<string, PolicyInfo>;
+  /** Static policy texts by id, and template texts by id. */
+  readonly staticTexts: ReadonlyMap<string, string>;
+  readonly templateTexts: ReadonlyMap<string, string>;
+  readonly links: readonly TemplateLinkInput[];
+  readonly index: PartitionIndex;
+  readonly warnings: readonly Diagnostic[];
+  readonly sources: PolicySetInput;
+}
+
+/** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
+export type CompileResult =
+  | { ok: true; policySet: CompiledPolicySet; warnings: Diagnostic[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+const ANNOTATION_ID = 'id';
+
+/** Renders a uid the way Cedar prints it: `Type::"id"`. */
+export function uidKey(uid: EntityUid): string {
+  return `${uid.type}::${JSON.stringify(uid.id)}`;
+}
+
+/**
+ * Parses and strictly validates every policy against the schema, assigns stable ids (`@id`, else
+ * `file#n`), reads annotations and scopes, and builds the partition index. Any error refuses the
+ * whole set, with located diagnostics.
+ */
+export function compilePolicySet(input: PolicySetInput): CompileResult {
+  const schemaFile = input.schemaFile ?? 'schema.cedarschema';
+  const diagnostics: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+
+  const schemaCheck = safe(() => cedar.checkParseSchema(input.schema));
+  if (!schemaCheck.ok || schemaCheck.value.type === 'failure') {
+    const errs = schemaCheck.ok && schemaCheck.value.type === 'failure' ? schemaCheck.value.errors : [{ message: 'schema could not be parsed' }];
+    return { ok: false, diagnostics: errs.map((e) => toDiagnostic(schemaFile, input.schema, e)) };
+  }
+  const actionGroups = readActionGroups(input.schema);
+
+  const policies = new Map<string, PolicyInfo>();
+  const staticTexts = new Map<string, string>();
+  const templateTexts = new Map<string, string>();
+  const scopes = new Map<string, ScopeFacts>();
+
+  for (const source of [...input.policies].sort((a, b) => a.file.localeCompare(b.file))) {
+    const parts = safe(() => cedar.policySetTextToParts(source.text));
+    if (!parts.ok) {
+      diagnostics.push({ ...locatedAt(source.file, source.text, 0), message: 'policy file could not be parsed', severity: 'error' });
+      continue;
+    }
+    if (parts.value.type === 'failure') {
+      for (const e of parts.value.errors) diagnostics.push(toDiagnostic(source.file, source.text, e));
+      continue;
+    }
+    let cursor = 0;
+    let n = 0;
+    const fileStatic: Record<string, string> = {};
+    const fileTemplates: Record<string, string> = {};
+    const offsets = new Map<string, number>();
+    const ordered = [
+      ...(parts.value.policies ?? []).map((text) => ({ text, template: false })),
+      ...(parts.value.policy_templates ?? []).map((text) => ({ text, template: true })),
+    ]
+      .map((p) => ({ ...p, offset: source.text.indexOf(p.text) }))
+      .sort((a, b) => a.offset - b.offset);
+    for (const part of ordered) {
+      n++;
+      const offset = source.text.indexOf(part.text, cursor);
+      cursor = offset >= 0 ? offset + part.text.length : cursor;
+      const json = safe(() => (part.template ? cedar.templateToJson(part.text) : cedar.policyToJson(part.text)));
+      if (!json.ok || json.value.type === 'failure') {
+        diagnostics.push({ ...locatedAt(source.file, source.text, Math.max(0, offset)), message: 'policy could not be read', severity: 'error' });
+        continue;
+      }
+      const est = json.value.json;
+      const annotations: Record<string, string> = { ...(est.annotations ?? {}) } as Record<string, string>;
+      const id = annotations[ANNOTATION_ID] ?? `${source.file}#${n}`;
+      const at = locatedAt(source.file, source.text, Math.max(0, offset));
+      if (policies.has(id)) {
+        diagnostics.push({ ...at, severity: 'error', message: `duplicate policy id \`${id}\``, policyId: id });
+        continue;
+      }
+      if (!/^[\w.:/#@-]{1,200}$/.test(id)) {
+        diagnostics.push({ ...at, severity: 'error', message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`, policyId: id });
+        continue;
+      }
+      policies.set(id, { id, effect: est.effect, file: source.file, line: at.line, annotations, text: part.text, template: part.template });
+      (part.template ? templateTexts : staticTexts).set(id, part.text);
+      (part.template ? fileTemplates : fileStatic)[id] = part.text;
+      offsets.set(id, Math.max(0, offset));
+      scopes.set(id, scopeFacts(est, actionGroups));
+    }
+    if (Object.keys(fileStatic).length + Object.keys(fileTemplates).length === 0) continue;
+    const validation = safe(() =>
+      cedar.validate({ schema: input.schema, policies: { staticPolicies: fileStatic, templates: fileTemplates }, validationSettings: { mode: 'strict' } }),
+    );
+    if (!validation.ok) {
+      diagnostics.push({ ...locatedAt(source.file, source.text, 0), severity: 'error', message: 'validation failed unexpectedly' });
+      continue;
+    }
+    if (validation.value.type === 'failure') {
+      for (const e of validation.value.errors) diagnostics.push(toDiagnostic(source.file, source.text, e));
+      continue;
+    }
+    for (const v of validation.value.validationErrors) {
+      diagnostics.push(toDiagnostic(source.file, source.text, v.error, { policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
+    }
+    for (const v of validation.value.validationWarnings) {
+      warnings.push(toDiagnostic(source.file, source.text, v.error, { severity: 'warning', policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
+    }
+  }
+
+  const links = input.links ?? [];
+  const linkIds = new Set<string>();
+  for (const link of links) {
+    const where = { file: '<links>', line: 1, column: 1, endLine: 1, endColumn: 1 };
+    if (!templateTexts.has(link.templateId)) {
+      diagnostics.push({ ...where, severity: 'error', message: `link \`${link.linkId}\` names unknown template \`${link.templateId}\``, policyId: link.linkId });
+      continue;
+    }
+    if (policies.has(link.linkId) || linkIds.has(link.linkId)) {
+      diagnostics.push({ ...where, severity: 'error', message: `duplicate policy id \`${link.linkId}\``, policyId: link.linkId });
+      continue;
+    }
+    linkIds.add(link.linkId);
+  }
+  if (links.length > 0 && diagnostics.length === 0) {
+    const check = safe(() =>
+      cedar.checkParsePolicySet({
+        staticPolicies: Object.fromEntries(staticTexts),
+        templates: Object.fromEntries(templateTexts),
+        templateLinks: links.map((l) => ({ templateId: l.templateId, newId: l.linkId, values: l.values as Record<string, EntityUid> })),
+      }),
+    );
+    if (!check.ok || check.value.type === 'failure') {
+      const errs = check.ok && check.value.type === 'failure' ? check.value.errors : [{ message: 'template links could not be applied' }];
+      for (const e of errs) diagnostics.push({ file: '<links>', line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', message: e.message });
+    }
+  }
+
+  if (diagnostics.length > 0) return { ok: false, diagnostics };
+
+  for (const link of links) {
+    const template = policies.get(link.templateId)!;
+    policies.set(link.linkId, { ...template, id: link.linkId, template: false, annotations: { ...template.annotations, template: link.templateId } });
+    scopes.set(link.linkId, linkScope(scopes.get(link.templateId)!, link));
+  }
+
+  const schemaHash = sha256(input.schema);
+  const version = `sha256:${sha256(
+    JSON.stringify({
+      schema: schemaHash,
+      policies: [...input.policies].sort((a, b) => a.file.localeCompare(b.file)).map((p) => [p.file, sha256(p.text)]),
+      links: links.map((l) => [l.templateId, l.linkId, l.values]),
+    }),
+  ).slice(0, 32)}`;
+
+  const policySet: CompiledPolicySet = Object.freeze({
+    version,
+    schema: input.schema,
+    schemaHash,
+    policies,
+    staticTexts,
+    templateTexts,
+    links,
+    index: buildIndex(scopes),
+    warnings,
+    sources: input,
+  });
+  return { ok: true, policySet, warnings };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function locatedAt(file: string, text: string, offset: number) {
+  const d = toDiagnostic(file, text, { message: '', sourceLocations: [{ start: offset, end: offset }] });
+  return { file, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, excerpt: d.excerpt };
+}
+
+type Safe<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** cedar-wasm throws on malformed call shapes: every call goes through here. */
+export function safe<T>(fn: () => T): Safe<T> {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+interface EstEntity {
+  type: string;
+  id: string;
+}
+type EstScope =
+  | { op: 'All' }
+  | { op: '=='; entity?: EstEntity; slot?: string }
+  | { op: 'in'; entity?: EstEntity; slot?: string; entities?: EstEntity[] }
+  | { op: 'is'; entity_type: string; in?: { entity?: EstEntity; slot?: string } };
+
+/** Action uid key → every action uid key it stands for (itself plus members, transitively). */
+type ActionGroups = Map<string, string[]>;
+
+function readActionGroups(schema: string): ActionGroups | undefined {
+  const json = safe(() => cedar.schemaToJson(schema));
+  if (!json.ok || json.value.type !== 'success') return undefined;
+  const parentsOf = new Map<string, string[]>();
+  for (const [ns, def] of Object.entries(json.value.json as Record<string, { actions?: Record<string, { memberOf?: Array<{ id: string; type?: string }> }> }>)) {
+    const actionType = ns ? `${ns}::Action` : 'Action';
+    for (const [name, action] of Object.entries(def.actions ?? {})) {
+      const key = uidKey({ type: actionType, id: name });
+      parentsOf.set(
+        key,
+        (action.memberOf ?? []).map((m) => uidKey({ type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType, id: m.id })),
+      );
+    }
+  }
+  const groups: ActionGroups = new Map();
+  for (const action of parentsOf.keys()) {
+    const seen = new Set<string>();
+    const stack = [action];
+    while (stack.length > 0) {
+      const a = stack.pop()!;
+      if (seen.has(a)) continue;
+      seen.add(a);
+      for (const p of parentsOf.get(a) ?? []) stack.push(p);
+    }
+    for (const ancestor of seen) {
+      const members = groups.get(ancestor) ?? [];
+      members.push(action);
+      groups.set(ancestor, members);
+    }
+  }
+  return groups;
+}
+
+function scopeFacts(est: { principal: unknown; action: unknown; resource: unknown }, groups: ActionGroups | undefined): ScopeFacts {
+  return {
+    actions: actionKeys(est.action as EstScope, groups),
+    principal: anchorOf(est.principal as EstScope),
+    resource: anchorOf(est.resource as EstScope),
+  };
+}
+
+function actionKeys(scope: EstScope, groups: ActionGroups | undefined): string[] | '*' {
+  if (scope.op === '==' && scope.entity) return [uidKey(scope.entity)];
+  if (scope.op === 'in') {
+    const listed = scope.entities ?? (scope.entity ? [scope.entity] : []);
+    if (!groups) return '*';
+    const out = new Set<string>();
+    for (const e of listed) {
+      const key = uidKey(e);
+      for (const member of groups.get(key) ?? [key]) out.add(member);
+    }
+    return [...out];
+  }
+  return '*';
+}
+
+/** The most selective anchor of a principal/resource constraint, or a slot to fill from a link. */
+function anchorOf(scope: EstScope): ScopeFacts['principal'] {
+  if (scope.op === '==' || scope.op === 'in') {
+    if (scope.op === 'in' && scope.entities) return { kind: 'none' };
+    if (scope.entity) return { kind: 'entity', key: uidKey(scope.entity) };
+    if (scope.slot) return { kind: 'slot', slot: scope.slot };
+  }
+  if (scope.op === 'is') {
+    if (scope.in?.entity) return { kind: 'entity', key: uidKey(scope.in.entity) };
+    if (scope.in?.slot) return { kind: 'slot', slot: scope.in.slot };
+    return { kind: 'type', key: scope.entity_type };
+  }
+  return { kind: 'none' };
+}
+
+function linkScope(template: ScopeFacts, link: TemplateLinkInput): ScopeFacts {
+  const fill = (a: ScopeFacts['principal']): ScopeFacts['principal'] => {
+    if (a.kind !== 'slot') return a;
+    const value = link.values[a.slot as '?principal' | '?resource'];
+    return value ? { kind: 'entity', key: uidKey(value) } : { kind: 'none' };
+  };
+  return { actions: template.actions, principal: fill(template.principal), resource: fill(template.resource) };
+}
