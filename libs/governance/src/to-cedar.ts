@@ -1,0 +1,130 @@
+/**
+ * Verified governance facts → Cedar entity data and context (cedar-wasm's JSON format).
+ *
+ * The model (see `cedar/schema.cedarschema`): every type lives in the `Argus::` namespace.
+ * Delegation maps onto the entity hierarchy — each agent of a chain has the entity before it as
+ * its parent, so `Argus::Agent::"sub" in Argus::Agent::"planner" in Argus::Human::"alice"` and
+ * `principal in Argus::Human::"alice"` holds along the whole chain. A goal is an `Argus::Goal`
+ * entity `{ owner, status, intents }`. The context carries `intent`, `goal` and
+ * `delegation: { depth, root, scope }` — each only when there is something to say (no chain → no
+ * `delegation`), so policies test `context has delegation` before reading it.
+ */
+import type { EntityRef } from '@argus/contracts';
+import type { HopFact } from './delegation-chain.ts';
+import type { Goal } from './goal.ts';
+import { cedarType, formatUid, sameEntity } from './uid.ts';
+
+/** An entity reference as cedar-wasm takes it inside attributes and context. */
+export interface CedarEntityRef {
+  __entity: { type: string; id: string };
+}
+
+/** One entity in cedar-wasm's JSON format. */
+export interface CedarEntity {
+  uid: { type: string; id: string };
+  attrs: Record<string, unknown>;
+  parents: Array<{ type: string; id: string }>;
+}
+
+/** What the registry knows about the principal agent (the fields that become Cedar attributes). */
+export interface AgentRecord {
+  id: string;
+  /** Registry trust state: `discovered`, `pending`, `trusted`, `quarantined`, `revoked`. */
+  trust?: string;
+  /** The Human responsible for the agent: a reference or a bare id. */
+  owner?: EntityRef | string;
+  capabilities?: string[];
+}
+
+/** The verified delegation, as `toCedar` needs it (a `ChainOk` fits). */
+export interface VerifiedDelegation {
+  depth: number;
+  root: EntityRef;
+  scope: { actions: string[]; resources: string[] };
+  hops: readonly HopFact[];
+}
+
+/** What `toCedar` needs. Pass only facts that were verified. */
+export interface ToCedarInput {
+  principal: EntityRef;
+  delegation?: VerifiedDelegation;
+  goal?: Goal;
+  intent?: string;
+  agentRecord?: AgentRecord;
+  /** Extra attributes for an entity of the chain or the goal owner (e.g. a Human's email and roles). */
+  attributes?: (ref: EntityRef) => Record<string, unknown> | undefined;
+}
+
+/** Cedar entities and context produced from governance facts. */
+export interface CedarFacts {
+  entities: CedarEntity[];
+  context: Record<string, unknown>;
+}
+
+/** `{ type: 'Argus::Agent', id }` from a wire reference. */
+export function cedarUid(ref: EntityRef): { type: string; id: string } {
+  return { type: cedarType(ref.type), id: ref.id };
+}
+
+/** `{ __entity: { type: 'Argus::Human', id } }` from a wire reference. */
+export function entityValue(ref: EntityRef): CedarEntityRef {
+  return { __entity: cedarUid(ref) };
+}
+
+function ownerRef(owner: EntityRef | string): EntityRef {
+  return typeof owner === 'string' ? { type: 'Human', id: owner } : owner;
+}
+
+/**
+ * Builds the principal, its delegation ancestors, the goal and the goal's owner as Cedar entities
+ * (deduplicated by uid: cedar-wasm silently accepts duplicates), and the governance part of the
+ * context.
+ */
+export function toCedar(input: ToCedarInput): CedarFacts {
+  const byUid = new Map<string, CedarEntity>();
+  const put = (ref: EntityRef, attrs: Record<string, unknown>, parents: EntityRef[]) => {
+    const key = formatUid(ref);
+    const prev = byUid.get(key);
+    const extra = input.attributes?.(ref) ?? {};
+    if (prev) {
+      Object.assign(prev.attrs, attrs);
+      for (const p of parents) if (!prev.parents.some((q) => q.type === cedarType(p.type) && q.id === p.id)) prev.parents.push(cedarUid(p));
+      return;
+    }
+    byUid.set(key, { uid: cedarUid(ref), attrs: { ...extra, ...attrs }, parents: parents.map(cedarUid) });
+  };
+
+  const agentAttrs = (ref: EntityRef): Record<string, unknown> => {
+    const rec = input.agentRecord;
+    if (!rec || !sameEntity(ref, input.principal) || rec.id !== ref.id) return {};
+    return {
+      ...(rec.trust === undefined ? {} : { trust: rec.trust }),
+      ...(rec.owner === undefined ? {} : { owner: entityValue(ownerRef(rec.owner)) }),
+      ...(rec.capabilities === undefined ? {} : { capabilities: [...rec.capabilities] }),
+    };
+  };
+
+  const d = input.delegation;
+  if (d && d.hops.length > 0) {
+    put(d.root, {}, []);
+    for (const h of d.hops) put(h.to, agentAttrs(h.to), [h.from]);
+  } else {
+    put(input.principal, agentAttrs(input.principal), []);
+  }
+  const owner = input.agentRecord?.owner;
+  if (owner !== undefined && input.agentRecord?.id === input.principal.id) put(ownerRef(owner), {}, []);
+
+  const context: Record<string, unknown> = {};
+  if (input.intent !== undefined) context.intent = input.intent;
+  if (input.goal) {
+    const g = input.goal;
+    const goalRef = { type: 'Goal', id: g.id };
+    put(g.owner, {}, []);
+    put(goalRef, { owner: entityValue(g.owner), status: g.status, intents: [...g.intents] }, []);
+    context.goal = entityValue(goalRef);
+  }
+  if (d && d.hops.length > 0) {
+    context.delegation = { depth: d.depth, root: entityValue(d.root), scope: [...new Set(d.scope.actions)] };
+  }
+  return { entities: [...byUid.values()], context };
+}
