@@ -1,1 +1,8 @@
-export {};
+/** The agentic policy decision point: decision API, policy holder, decision service. */
+export * from './app.ts';
+export * from './decision-service.ts';
+export * from './entities.ts';
+export * from './policy-holder.ts';
+export * from './policy-files.ts';
+export * from './policy-watcher.ts';
+export { invalidPolicy, type PolicyPublished } from './routes/policies.ts';

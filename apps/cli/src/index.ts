@@ -1,1 +1,2 @@
-export {};
+/** The `argus` command line. */
+export { buildProgram, main } from './main.ts';

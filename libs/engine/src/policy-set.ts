@@ -21,6 +21,10 @@ export interface CompiledPolicySet {
   readonly index: PartitionIndex;
   readonly warnings: readonly Diagnostic[];
   readonly sources: PolicySetInput;
+  /** Qualified entity type names the schema declares (`Argus::Agent`). */
+  readonly entityTypes: ReadonlySet<string>;
+  /** Action uids the schema declares, as `Argus::Action::"tool:call"`. */
+  readonly actions: ReadonlySet<string>;
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
@@ -50,7 +54,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     const errs = schemaCheck.ok && schemaCheck.value.type === 'failure' ? schemaCheck.value.errors : [{ message: 'schema could not be parsed' }];
     return { ok: false, diagnostics: errs.map((e) => toDiagnostic(schemaFile, input.schema, e)) };
   }
-  const actionGroups = readActionGroups(input.schema);
+  const { groups: actionGroups, entityTypes } = readSchemaFacts(input.schema);
 
   const policies = new Map<string, PolicyInfo>();
   const staticTexts = new Map<string, string>();
@@ -181,6 +185,8 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     index: buildIndex(scopes),
     warnings,
     sources: input,
+    entityTypes,
+    actions: new Set(actionGroups?.keys() ?? []),
   });
   return { ok: true, policySet, warnings };
 }
@@ -218,11 +224,14 @@ type EstScope =
 /** Action uid key → every action uid key it stands for (itself plus members, transitively). */
 type ActionGroups = Map<string, string[]>;
 
-function readActionGroups(schema: string): ActionGroups | undefined {
+function readSchemaFacts(schema: string): { groups: ActionGroups | undefined; entityTypes: Set<string> } {
+  const entityTypes = new Set<string>();
   const json = safe(() => cedar.schemaToJson(schema));
-  if (!json.ok || json.value.type !== 'success') return undefined;
+  if (!json.ok || json.value.type !== 'success') return { groups: undefined, entityTypes };
   const parentsOf = new Map<string, string[]>();
-  for (const [ns, def] of Object.entries(json.value.json as Record<string, { actions?: Record<string, { memberOf?: Array<{ id: string; type?: string }> }> }>)) {
+  type Ns = { entityTypes?: Record<string, unknown>; actions?: Record<string, { memberOf?: Array<{ id: string; type?: string }> }> };
+  for (const [ns, def] of Object.entries(json.value.json as Record<string, Ns>)) {
+    for (const name of Object.keys(def.entityTypes ?? {})) entityTypes.add(ns ? `${ns}::${name}` : name);
     const actionType = ns ? `${ns}::Action` : 'Action';
     for (const [name, action] of Object.entries(def.actions ?? {})) {
       const key = uidKey({ type: actionType, id: name });
@@ -248,7 +257,7 @@ function readActionGroups(schema: string): ActionGroups | undefined {
       groups.set(ancestor, members);
     }
   }
-  return groups;
+  return { groups, entityTypes };
 }
 
 function scopeFacts(est: { principal: unknown; action: unknown; resource: unknown }, groups: ActionGroups | undefined): ScopeFacts {

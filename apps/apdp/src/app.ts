@@ -1,0 +1,107 @@
+import type { DecisionRecorder } from '@argus/contracts';
+import { createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import type { Logger } from 'pino';
+import { DecisionService, type GovernanceStep } from './decision-service.ts';
+import type { RegistryReader } from './entities.ts';
+import { PolicyHolder } from './policy-holder.ts';
+import { authorizeRouter } from './routes/authorize.ts';
+import { dataRouter } from './routes/data.ts';
+import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
+
+/** Limits of the decision API, all with defaults in the config schema. */
+export interface ApdpLimits {
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  maxBatchSize: number;
+  decisionTimeoutMs: number;
+}
+
+/** Everything the decision API is built from. */
+export interface ApdpDeps {
+  holder: PolicyHolder;
+  registry: RegistryReader;
+  governance?: GovernanceStep;
+  recorder?: DecisionRecorder;
+  requireAdmin: RequestHandler;
+  logger: Logger;
+  metrics: Registry;
+  limits: ApdpLimits;
+  onPublished?: PolicyPublished;
+  /** Extra routers mounted after the decision routes (registry, audit, governance in `argus serve`). */
+  routers?: Router[];
+  readiness?: ReadinessCheck[];
+  clock?: () => Date;
+}
+
+/** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
+export interface Apdp {
+  app: Express;
+  decisions: DecisionService;
+}
+
+/** Builds the decision API from injected collaborators. No I/O happens here. */
+export function createApdp(deps: ApdpDeps): Apdp {
+  const decisions = new DecisionService({
+    policies: deps.holder,
+    registry: deps.registry,
+    ...(deps.governance ? { governance: deps.governance } : {}),
+    ...(deps.recorder ? { recorder: deps.recorder } : {}),
+    metrics: deps.metrics,
+    logger: deps.logger,
+    decisionTimeoutMs: deps.limits.decisionTimeoutMs,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(deps.logger));
+  app.use(
+    healthRouter({
+      metrics: deps.metrics,
+      checks: [
+        {
+          name: 'policies',
+          check: () => {
+            const failure = deps.holder.failure;
+            if (!deps.holder.current) return { ok: false, detail: 'no policy set loaded' };
+            return failure ? { ok: true, detail: `serving ${deps.holder.current.set.version}; last reload refused at ${failure.at}` } : { ok: true, detail: deps.holder.current.set.version };
+          },
+        },
+        ...(deps.readiness ?? []),
+      ],
+    }),
+  );
+  const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth });
+  app.use((req, res, next) => (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next()));
+  app.use(authorizeRouter({ decisions, maxBatchSize: deps.limits.maxBatchSize }));
+  app.use(dataRouter({ decisions }));
+  app.use(policiesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...(deps.onPublished ? { onPublished: deps.onPublished } : {}) }));
+  for (const r of deps.routers ?? []) app.use(r);
+  app.use((req, res) => {
+    res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
+  });
+  app.use(errorHandler(deps.logger));
+  return { app, decisions };
+}
+
+function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {
+  let i = 0;
+  const step = (err?: unknown): void => {
+    if (err !== undefined) return next(err);
+    const h = handlers[i++];
+    if (!h) return next();
+    h(req, res, step);
+  };
+  step();
+}
+
+/** Policy reload counters, shared by the directory watcher and the API. */
+export function reloadMetrics(registry: Registry): { reloads: Counter; failures: Counter } {
+  return {
+    reloads: metric(registry, 'argus_policy_reloads_total', () => new Counter({ name: 'argus_policy_reloads_total', help: 'Policy set loads that succeeded', registers: [registry] })),
+    failures: metric(registry, 'argus_policy_reload_failures_total', () => new Counter({ name: 'argus_policy_reload_failures_total', help: 'Policy set reloads refused (the last good set stayed active)', registers: [registry] })),
+  };
+}
+
+export { createMetricsRegistry, PolicyHolder };

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  AuthorizeInput,
+  AuthorizeResponse,
+  AuthorizeResult,
+  DecideOptions,
+  DecisionPoint,
+  DecisionReason,
+  DecisionRecorder,
+  ExplainLevel,
+} from '@argus/contracts';
+import { evaluate, sliceEntities, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { ArgusError, InvalidInputError, metric, Counter, Histogram, type Registry } from '@argus/platform';
+import type { Logger } from 'pino';
+import { buildEntities, qualify, toCedarValue, toUid, type RegistryReader } from './entities.ts';
+import type { PolicyHolder } from './policy-holder.ts';
+
+/** Context keys Argus fills itself; a caller may not set them. */
+export const RESERVED_CONTEXT_KEYS = ['intent', 'goal', 'delegation', 'usage', 'now'] as const;
+
+/** What governance adds to a decision: hard denies, the chain as hierarchy, goal and intent facts. */
+export interface GovernanceOutcome {
+  hardDeny?: { codes: string[]; message: string };
+  /** Parents of the principal in Cedar's hierarchy (the next hop up the delegation chain). */
+  principalParents: EntityUid[];
+  /** Entities governance owns for this request: chain agents and humans, the goal. */
+  entities: CedarEntity[];
+  /** Context entries governance owns: intent, goal, delegation, usage. */
+  context: Record<string, CedarValue>;
+  facts: Record<string, unknown>;
+}
+
+/** The governance step of a decision (delegation chain, goal, intent), injected by the composition root. */
+export type GovernanceStep = (request: { input: AuthorizeInput; now: Date; principal: EntityUid; explain: ExplainLevel }) => Promise<GovernanceOutcome>;
+
+/** Collaborators of the decision service. */
+export interface DecisionServiceDeps {
+  policies: PolicyHolder;
+  registry: RegistryReader;
+  governance?: GovernanceStep;
+  recorder?: DecisionRecorder;
+  metrics: Registry;
+  logger: Logger;
+  clock?: () => Date;
+  newId?: () => string;
+  /** Budget for registry and governance reads; past it the decision is a deny. */
+  decisionTimeoutMs: number;
+  /** Validate each request against the Cedar schema (types of attributes and context). */
+  validateRequest?: boolean;
+}
+
+/** The in-process decision point: registry facts, governance, Cedar, audit. */
+export class DecisionService implements DecisionPoint {
+  private readonly clock: () => Date;
+  private readonly newId: () => string;
+  private readonly decisions: Counter;
+  private readonly latency: Histogram;
+
+  constructor(private readonly deps: DecisionServiceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.newId = deps.newId ?? randomUUID;
+    this.decisions = metric(deps.metrics, 'argus_decisions_total', () => new Counter({ name: 'argus_decisions_total', help: 'Decisions by outcome and caller', labelNames: ['decision', 'caller'], registers: [deps.metrics] }));
+    this.latency = metric(deps.metrics, 'argus_decision_duration_seconds', () => new Histogram({ name: 'argus_decision_duration_seconds', help: 'Time to decide, from request to answer', labelNames: ['caller'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [deps.metrics] }));
+  }
+
+  /**
+   * Decides one input. Bad input throws `InvalidInputError` (a 400 naming the path); every other
+   * failure — registry or governance unreachable, timeout, engine error — is a deny with the reason.
+   */
+  async decide(input: AuthorizeInput, options: DecideOptions, shared: AuthorizeInput['entities'] = []): Promise<AuthorizeResponse> {
+    const started = performance.now();
+    const now = this.clock();
+    const decisionId = this.newId();
+    const active = this.deps.policies.current;
+    const explain = options.explain ?? 'reasons';
+    let result: AuthorizeResult;
+    if (!active) {
+      result = deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }]);
+    } else {
+      result = await this.withTimeout(this.evaluateInput(input, now, explain, active.set, shared ?? []));
+    }
+    const response: AuthorizeResponse = { decision_id: decisionId, policy_version: active?.set.version ?? 'none', result };
+    const latencyMs = performance.now() - started;
+    this.decisions.inc({ decision: result.decision, caller: options.caller.kind });
+    this.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
+    if (options.audit !== false && this.deps.recorder) {
+      await this.deps.recorder.record({ decisionId, time: now.toISOString(), caller: options.caller, input, result, policyVersion: response.policy_version, latencyMs });
+    }
+    return response;
+  }
+
+  private async withTimeout(work: Promise<AuthorizeResult>): Promise<AuthorizeResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<AuthorizeResult>((resolve) => {
+      timer = setTimeout(() => resolve(deny([{ code: 'decision_timeout', message: `facts not resolved within ${this.deps.decisionTimeoutMs} ms` }], ['decision_timeout'])), this.deps.decisionTimeoutMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async evaluateInput(
+    input: AuthorizeInput,
+    now: Date,
+    explain: ExplainLevel,
+    set: NonNullable<PolicyHolder['current']>['set'],
+    shared: NonNullable<AuthorizeInput['entities']>,
+  ): Promise<AuthorizeResult> {
+    const action: EntityUid = { type: qualify('Action'), id: input.action };
+    if (!set.actions.has(uidKey(action))) {
+      throw new InvalidInputError(`unknown action \`${input.action}\``, [{ path: '/input/action', message: `\`${input.action}\` is not an action of the schema` }]);
+    }
+    for (const key of Object.keys(input.context ?? {})) {
+      if ((RESERVED_CONTEXT_KEYS as readonly string[]).includes(key)) {
+        throw new InvalidInputError(`context key \`${key}\` is set by Argus`, [{ path: `/input/context/${key}`, message: 'reserved context key; use the top-level field instead' }]);
+      }
+    }
+    try {
+      const { entities, facts: registryFacts } = await buildEntities(input, this.deps.registry, set.entityTypes, shared);
+      const principal = toUid(input.principal);
+      const codes: string[] = [];
+      if (registryFacts.agent.trust === 'revoked') codes.push('agent_revoked');
+      if (registryFacts.agent.trust === 'quarantined') codes.push('agent_quarantined');
+      if (registryFacts.agent.lease === 'unknown') codes.push('lease_unknown');
+      const facts: Record<string, unknown> = { agent: registryFacts.agent, resource: registryFacts.resource };
+      if (registryFacts.ignored.length > 0) facts.ignored = registryFacts.ignored;
+      if (codes.length > 0) return deny([], codes, facts, `hard deny: ${codes.join(', ')}`);
+
+      const governance = await this.governance(input, now, principal, explain);
+      Object.assign(facts, governance.facts);
+      if (governance.hardDeny) return deny([], governance.hardDeny.codes, facts, governance.hardDeny.message);
+      for (const e of governance.entities) if (!entities.has(uidKey(e.uid))) entities.set(uidKey(e.uid), e);
+      const principalEntity = entities.get(uidKey(principal));
+      if (principalEntity) principalEntity.parents = [...principalEntity.parents, ...governance.principalParents];
+
+      const context: Record<string, CedarValue> = {
+        ...(toCedarValue(input.context ?? {}) as Record<string, CedarValue>),
+        ...governance.context,
+        now: now.toISOString(),
+      };
+      const resource = toUid(input.resource);
+      const slice = sliceEntities(entities, [principal, resource], context);
+      const decision = evaluate(set, { principal, action, resource, context, entities: slice }, { validateRequest: this.deps.validateRequest ?? true });
+      const reasons: DecisionReason[] = decision.determining.map((p) => ({ policy: p.id, effect: p.effect, annotations: explain === 'none' ? {} : p.annotations }));
+      const result: AuthorizeResult = {
+        allow: decision.decision === 'allow',
+        decision: decision.decision,
+        reasons,
+        errors: decision.errors.map((e) => ({ ...(e.policyId ? { policy: e.policyId } : {}), code: e.code, message: e.message })),
+      };
+      if (explain !== 'none') result.facts = { ...facts, policies: { evaluated: decision.evaluated, total: set.policies.size } };
+      if (explain === 'full') {
+        result.explanation = { entities: slice, context, request: { principal, action, resource } };
+      }
+      return result;
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw err;
+      const code = err instanceof ArgusError ? err.code : 'internal_error';
+      this.deps.logger.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'decision failed closed');
+      return deny([{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }], [code === 'unavailable' ? 'facts_unavailable' : 'internal_error']);
+    }
+  }
+
+  private async governance(input: AuthorizeInput, now: Date, principal: EntityUid, explain: ExplainLevel): Promise<GovernanceOutcome> {
+    if (this.deps.governance) return this.deps.governance({ input, now, principal, explain });
+    if (input.delegation || input.delegationToken || input.goal) {
+      return { hardDeny: { codes: ['governance_unavailable'], message: 'delegation and goal checks are not configured' }, principalParents: [], entities: [], context: {}, facts: {} };
+    }
+    return { principalParents: [], entities: [], context: { intent: input.intent ?? '', delegation: { depth: 0, scope: [] } }, facts: {} };
+  }
+}
+
+function deny(errors: AuthorizeResult['errors'], codes: string[] = [], facts?: Record<string, unknown>, message?: string): AuthorizeResult {
+  const result: AuthorizeResult = { allow: false, decision: 'deny', reasons: [], errors };
+  if (codes.length > 0) result.codes = codes;
+  if (facts) result.facts = message ? { ...facts, hardDeny: message } : facts;
+  return result;
+}

@@ -1,0 +1,51 @@
+import type { AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecisionCaller } from '@argus/contracts';
+import { validatorFor } from '@argus/contracts';
+import { InvalidInputError } from '@argus/platform';
+import express, { type Request, type Router } from 'express';
+import type { DecisionService } from '../decision-service.ts';
+
+const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
+const validateBatch = validatorFor<BatchAuthorizeRequest>('https://argus.dev/schemas/authorize-batch-request.json');
+
+/** Who is calling, as far as the audit trail is concerned. */
+export function callerOf(req: Request, kind: string): DecisionCaller {
+  const subject = (req.res?.locals.subject as string | undefined) ?? undefined;
+  return subject ? { kind, subject } : { kind };
+}
+
+/** `POST /v1/authorize` and `POST /v1/authorize/batch`. */
+export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number }): Router {
+  const router = express.Router();
+
+  router.post('/v1/authorize', async (req, res) => {
+    const body = validateOne(req.body);
+    if (!body.ok) throw new InvalidInputError('invalid authorize request', body.errors);
+    const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req, 'apdp'), explain: body.value.explain ?? 'reasons' });
+    res.json(answer);
+  });
+
+  router.post('/v1/authorize/batch', async (req, res) => {
+    const body = validateBatch(req.body);
+    if (!body.ok) throw new InvalidInputError('invalid batch request', body.errors);
+    const { inputs, entities = [], explain = 'reasons' } = body.value;
+    if (inputs.length > deps.maxBatchSize) {
+      throw new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [{ path: '/inputs', message: `at most ${deps.maxBatchSize} items` }]);
+    }
+    const caller = callerOf(req, 'apdp-batch');
+    const results = [];
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        results.push(await deps.decisions.decide(inputs[i]!, { caller, explain }, entities));
+      } catch (err) {
+        if (err instanceof InvalidInputError) {
+          throw new InvalidInputError(`invalid batch item ${i}: ${err.message}`, err.errors.map((e) => ({ path: e.path.replace(/^\/input/, `/inputs/${i}`), message: e.message })));
+        }
+        throw err;
+      }
+    }
+    const response: BatchAuthorizeResponse = { policy_version: results[0]?.policy_version ?? 'none', results };
+    res.json(response);
+  });
+
+  return router;
+}

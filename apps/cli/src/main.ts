@@ -1,0 +1,28 @@
+import { Command, CommanderError } from 'commander';
+import { registerServeCommand } from './commands/serve.ts';
+
+/** Builds the `argus` program with every command group. */
+export function buildProgram(): Command {
+  const program = new Command('argus')
+    .description('Agent Runtime Governance: decide, enforce and audit every action an AI agent takes')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServeCommand(program);
+  return program;
+}
+
+/** Entry point: exit codes 0 ok, 1 failed (a check or test failed), 2 cannot run. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`argus: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}
