@@ -1,0 +1,246 @@
+/**
+ * Tamper evidence: every record carries its writer's sequence number, the previous record's hash
+ * and its own hash; the chain head is periodically signed with Ed25519 into checkpoint records.
+ * `verifyChain` reports edited, missing and reordered records and bad checkpoints.
+ */
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { ConfigError } from '@argus/platform';
+import { canonicalJson } from './canonical-json.ts';
+import type { ChainedRecord, ChainHead, CheckpointRecord } from './types.ts';
+
+/** `prevHash` of the first record of a chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** sha256 (hex) over the canonical JSON of the record without its `hash`. */
+export function hashRecord(record: Omit<ChainedRecord, 'hash'> | ChainedRecord): string {
+  const { hash: _hash, ...rest } = record as ChainedRecord;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+type Unchained<T> = T extends ChainedRecord ? Omit<T, 'writer' | 'seq' | 'prevHash' | 'hash'> : never;
+
+/** Assigns seq, prevHash and hash to records of one writer, in order. Not thread-shared: one per writer. */
+export class Chainer {
+  private seq: number;
+  private prev: string;
+
+  /** Starts after `head` (resume) or at the genesis. */
+  constructor(readonly writer: string, head?: ChainHead) {
+    this.seq = head?.seq ?? 0;
+    this.prev = head?.hash ?? GENESIS_HASH;
+  }
+
+  /** The last record chained. */
+  head(): ChainHead {
+    return { seq: this.seq, hash: this.prev };
+  }
+
+  /** Chains one record: it takes the next seq and links to the previous one. */
+  chain<T extends ChainedRecord>(record: Unchained<T>): T {
+    const linked = { ...record, writer: this.writer, seq: this.seq + 1, prevHash: this.prev } as unknown as T;
+    const hash = hashRecord(linked);
+    (linked as ChainedRecord).hash = hash;
+    this.seq += 1;
+    this.prev = hash;
+    return linked;
+  }
+}
+
+/** Loads an Ed25519 private key given as PEM or as a JWK (object or JSON text). */
+export function loadPrivateKey(key: string | object): KeyObject {
+  try {
+    const k =
+      typeof key === 'object'
+        ? createPrivateKey({ key: key as never, format: 'jwk' })
+        : key.trim().startsWith('{')
+          ? createPrivateKey({ key: JSON.parse(key) as never, format: 'jwk' })
+          : createPrivateKey(key);
+    if (k.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+    return k;
+  } catch (err) {
+    // The key text is a secret: the message never quotes it.
+    throw new ConfigError('audit signing key is not a valid Ed25519 private key (PEM or JWK)', [{ path: '/signing/privateKey', message: 'invalid Ed25519 private key' }]);
+  }
+}
+
+/** Loads an Ed25519 public key given as PEM or JWK; a private key yields its public half. */
+export function loadPublicKey(key: string | object | KeyObject): KeyObject {
+  if (typeof key === 'object' && 'asymmetricKeyType' in key) return key.type === 'private' ? createPublicKey(key) : key;
+  try {
+    const k =
+      typeof key === 'object'
+        ? createPublicKey({ key: publicJwk(key as Record<string, unknown>) as never, format: 'jwk' })
+        : key.trim().startsWith('{')
+          ? createPublicKey({ key: publicJwk(JSON.parse(key) as Record<string, unknown>) as never, format: 'jwk' })
+          : createPublicKey(key);
+    if (k.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+    return k;
+  } catch {
+    throw new ConfigError('not a valid Ed25519 public key (PEM or JWK)', [{ path: '/publicKey', message: 'invalid Ed25519 public key' }]);
+  }
+}
+
+function publicJwk(jwk: Record<string, unknown>): Record<string, unknown> {
+  const { d: _d, ...pub } = jwk;
+  return pub;
+}
+
+/** First 16 hex of sha256 over the SPKI DER of the public key. */
+export function keyIdOf(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+function signedPayload(writer: string, headSeq: number, headHash: string, time: string): Buffer {
+  return Buffer.from(canonicalJson({ writer, headSeq, headHash, time }));
+}
+
+/** Builds the (unchained) checkpoint that signs `head`. */
+export function signCheckpoint(writer: string, head: ChainHead, key: KeyObject, time: Date): Unchained<CheckpointRecord> {
+  const iso = time.toISOString();
+  const signature = sign(null, signedPayload(writer, head.seq, head.hash, iso), key).toString('base64url');
+  return { kind: 'checkpoint', time: iso, checkpoint: { headSeq: head.seq, headHash: head.hash, alg: 'Ed25519', keyId: keyIdOf(key), signature } };
+}
+
+/** What is wrong with a record. */
+export type ChainIssueKind = 'edited' | 'broken_link' | 'missing' | 'reordered' | 'duplicate' | 'bad_signature' | 'checkpoint_mismatch';
+
+/** One problem found by `verifyChain`. */
+export interface ChainIssue {
+  kind: ChainIssueKind;
+  writer: string;
+  /** The record concerned (for `missing`, the first missing seq). */
+  seq: number;
+  /** For `missing`: the last missing seq of the gap. */
+  toSeq?: number;
+  decisionId?: string;
+  message: string;
+  /** Position in the input where the problem shows (for ordering issues). */
+  index: number;
+}
+
+/** The verdict of `verifyChain`. */
+export interface ChainVerification {
+  ok: boolean;
+  /** Records examined. */
+  checked: number;
+  /** Checkpoints whose signature was verified. */
+  checkpointsVerified: number;
+  /** False when no public key was given: checkpoint signatures were not checked. */
+  signaturesChecked: boolean;
+  writers: string[];
+  issues: ChainIssue[];
+  /** The first issue in storage order. */
+  first?: ChainIssue;
+}
+
+/** Options of a verification. */
+export interface VerifyOptions {
+  /**
+   * Seq the range starts at. When it is above 1, the first record of each writer is the anchor and
+   * its `prevHash` is taken on trust. Default: 1 (the chain must start at the genesis).
+   */
+  fromSeq?: number;
+}
+
+interface WriterState {
+  expected: number;
+  lastHash: string | undefined;
+  /** seq -> hash of records verified so far, for checkpoint checks. */
+  hashes: Map<number, string>;
+  gaps: Array<{ from: number; to: number; index: number }>;
+}
+
+/**
+ * Verifies records in storage order (several writers may interleave). Detects: a record whose hash
+ * does not match its content (`edited`), a record not linked to its predecessor (`broken_link`),
+ * a gap in seq (`missing`), a record stored out of place (`reordered`), a seq seen twice
+ * (`duplicate`), a checkpoint whose signature fails (`bad_signature`) or that signs a hash the
+ * chain does not hold (`checkpoint_mismatch`).
+ */
+export function verifyChain(records: Iterable<ChainedRecord>, publicKey?: KeyObject | string | object, options: VerifyOptions = {}): ChainVerification {
+  const key = publicKey === undefined ? undefined : loadPublicKey(publicKey);
+  const keyId = key ? keyIdOf(key) : undefined;
+  const fromSeq = options.fromSeq ?? 1;
+  const states = new Map<string, WriterState>();
+  const issues: ChainIssue[] = [];
+  let checked = 0;
+  let checkpointsVerified = 0;
+  let index = -1;
+
+  for (const rec of records) {
+    index++;
+    checked++;
+    const writer = String(rec.writer);
+    let st = states.get(writer);
+    if (!st) {
+      const anchored = fromSeq > 1;
+      st = { expected: anchored ? rec.seq : fromSeq, lastHash: anchored ? undefined : GENESIS_HASH, hashes: new Map(), gaps: [] };
+      states.set(writer, st);
+    }
+    const decisionId = rec.kind === 'decision' ? rec.decision_id : undefined;
+    const base = { writer, seq: rec.seq, index, ...(decisionId ? { decisionId } : {}) };
+
+    const actual = hashRecord(rec);
+    const intact = actual === rec.hash;
+    if (!intact) issues.push({ ...base, kind: 'edited', message: `record ${rec.seq} of \`${writer}\` does not match its hash` });
+
+    if (!Number.isInteger(rec.seq) || rec.seq < st.expected) {
+      const gap = st.gaps.find((g) => rec.seq >= g.from && rec.seq <= g.to);
+      if (gap) {
+        issues.push({ ...base, index: gap.index, kind: 'reordered', message: `record ${rec.seq} of \`${writer}\` is stored out of order` });
+        splitGap(st, gap, rec.seq);
+      } else {
+        issues.push({ ...base, kind: 'duplicate', message: `record ${rec.seq} of \`${writer}\` appears more than once` });
+      }
+      continue;
+    }
+    if (rec.seq > st.expected) {
+      st.gaps.push({ from: st.expected, to: rec.seq - 1, index });
+    } else if (st.lastHash !== undefined && rec.prevHash !== st.lastHash && intact) {
+      issues.push({ ...base, kind: 'broken_link', message: `record ${rec.seq} of \`${writer}\` does not link to record ${rec.seq - 1}` });
+    }
+    st.expected = rec.seq + 1;
+    st.lastHash = rec.hash;
+    st.hashes.set(rec.seq, rec.hash);
+
+    if (rec.kind === 'checkpoint') {
+      const cp = rec.checkpoint;
+      const held = st.hashes.get(cp.headSeq);
+      if (held !== undefined && held !== cp.headHash) {
+        issues.push({ ...base, kind: 'checkpoint_mismatch', message: `checkpoint ${rec.seq} of \`${writer}\` signs a head hash that record ${cp.headSeq} does not have` });
+      }
+      if (key) {
+        const good =
+          cp.keyId === keyId &&
+          verify(null, signedPayload(writer, cp.headSeq, cp.headHash, rec.time), key, Buffer.from(cp.signature, 'base64url'));
+        if (good) checkpointsVerified++;
+        else issues.push({ ...base, kind: 'bad_signature', message: `checkpoint ${rec.seq} of \`${writer}\` has a bad signature` });
+      }
+    }
+  }
+
+  for (const [writer, st] of states) {
+    for (const g of st.gaps) {
+      issues.push({ kind: 'missing', writer, seq: g.from, ...(g.to !== g.from ? { toSeq: g.to } : {}), index: g.index, message: g.to === g.from ? `record ${g.from} of \`${writer}\` is missing` : `records ${g.from}..${g.to} of \`${writer}\` are missing` });
+    }
+  }
+  issues.sort((a, b) => a.index - b.index || a.seq - b.seq);
+  return {
+    ok: issues.length === 0,
+    checked,
+    checkpointsVerified,
+    signaturesChecked: key !== undefined,
+    writers: [...states.keys()],
+    issues,
+    ...(issues[0] ? { first: issues[0] } : {}),
+  };
+}
+
+function splitGap(st: WriterState, gap: { from: number; to: number; index: number }, seq: number): void {
+  const i = st.gaps.indexOf(gap);
+  const parts: typeof st.gaps = [];
+  if (gap.from <= seq - 1) parts.push({ from: gap.from, to: seq - 1, index: gap.index });
+  if (seq + 1 <= gap.to) parts.push({ from: seq + 1, to: gap.to, index: gap.index });
+  st.gaps.splice(i, 1, ...parts);
+}

@@ -1,0 +1,172 @@
+/**
+ * From a decision event to an audit record: value-free by default, opted-in fields copied, masks
+ * applied. Works on copies only, so the API response the event came from is never altered.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { DecisionEvent, EntityRef } from '@argus/contracts';
+import { ConfigError } from '@argus/platform';
+import { canonicalJson } from './canonical-json.ts';
+import { getAt, matchAll, parsePath, removeMatch, replaceMatch, setAt, toPointer, type DocPath } from './paths.ts';
+import type { AuditRecord, ChainFields } from './types.ts';
+
+/** A path to mask: removed (default) or replaced by a salted sha256 of its value. */
+export interface MaskRule {
+  path: string;
+  mode?: 'remove' | 'hash';
+}
+
+/** What goes into a record beyond the value-free fields, and what is masked. */
+export interface RecordOptions {
+  /**
+   * Paths into `{input, result, proxy, caller}` whose values are copied into `included`
+   * (e.g. `/input/context/ticket`, `input.resource.attributes.sensitivity`). Empty by default.
+   */
+  includePaths?: readonly string[];
+  /** Paths removed or hashed before writing; the concrete paths masked are listed in `masked`. */
+  mask?: readonly MaskRule[];
+  /** Salt (HMAC key) of hashed values. A random per-process salt is used when absent. */
+  hashSalt?: string;
+}
+
+/** A record before the writer chains it. */
+export type UnchainedAuditRecord = Omit<AuditRecord, keyof ChainFields>;
+
+/** Builds a record from an event. */
+export type RecordBuilder = (event: DecisionEvent, recordedAt: Date) => UnchainedAuditRecord;
+
+const MAX_ERROR_CHARS = 500;
+
+function refCopy(ref: { type?: unknown; id?: unknown } | undefined): EntityRef {
+  return { type: typeof ref?.type === 'string' ? ref.type : '', id: typeof ref?.id === 'string' ? ref.id : '' };
+}
+
+function compile(paths: readonly string[], key: string): DocPath[] {
+  return paths.map((p, i) => {
+    const parsed = parsePath(p);
+    if (!parsed) throw new ConfigError(`invalid audit path \`${p}\``, [{ path: `/${key}/${i}`, message: 'not a JSON Pointer or dotted path' }]);
+    return parsed;
+  });
+}
+
+function isoTime(time: string): string {
+  const d = new Date(time);
+  return Number.isNaN(d.getTime()) ? time : d.toISOString();
+}
+
+/**
+ * Compiles the record options once (paths are parsed up front and a bad one throws a
+ * `ConfigError`), returning the builder the writer calls for every decision.
+ */
+export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder {
+  const includes = compile(options.includePaths ?? [], 'includePaths');
+  const masks = (options.mask ?? []).map((rule, i) => {
+    const parsed = parsePath(rule.path);
+    if (!parsed) throw new ConfigError(`invalid mask path \`${rule.path}\``, [{ path: `/mask/${i}/path`, message: 'not a JSON Pointer or dotted path' }]);
+    return { ...parsed, mode: rule.mode ?? 'remove' };
+  });
+  const salt = options.hashSalt ?? randomBytes(32).toString('hex');
+  const hash = (value: unknown) => `sha256:${createHmac('sha256', salt).update(canonicalJson(value)).digest('hex')}`;
+
+  return (event, recordedAt) => {
+    const input = event.input;
+    const result = event.result;
+    const proxy = event.proxy;
+    // The value-free view of the event, in the event's own shape so that paths mean the same thing.
+    const doc: Record<string, unknown> = {
+      input: {
+        principal: refCopy(input.principal),
+        action: input.action,
+        resource: refCopy(input.resource),
+        ...(input.intent !== undefined ? { intent: input.intent } : {}),
+        ...(input.goal !== undefined ? { goal: input.goal } : {}),
+        delegation: (input.delegation ?? []).map(refCopy),
+      },
+      result: {
+        decision: result.decision,
+        allow: result.allow === true,
+        policies: (result.reasons ?? []).map((r) => r.policy),
+        errors: (result.errors ?? []).map((e) => ({
+          ...(e.policy !== undefined ? { policy: e.policy } : {}),
+          code: e.code,
+          message: String(e.message).slice(0, MAX_ERROR_CHARS),
+        })),
+        codes: [...(result.codes ?? [])],
+      },
+      caller: { kind: event.caller.kind, ...(event.caller.subject !== undefined ? { subject: event.caller.subject } : {}) },
+      ...(proxy
+        ? {
+            proxy: {
+              upstream: proxy.upstream,
+              ...(proxy.status !== undefined ? { status: proxy.status } : {}),
+              ...(proxy.credentialName !== undefined ? { credentialName: proxy.credentialName } : {}),
+              ...(proxy.usage !== undefined ? { usage: { ...proxy.usage } } : {}),
+              ...(proxy.error !== undefined ? { error: String(proxy.error).slice(0, MAX_ERROR_CHARS) } : {}),
+            },
+          }
+        : {}),
+    };
+
+    const included: string[][] = [];
+    if (includes.length > 0) {
+      const source = { input, result, proxy, caller: event.caller };
+      for (const inc of includes) {
+        for (const m of matchAll(source, inc.segments)) {
+          setAt(doc, m.segments, structuredClone(getAt(source, m.segments)));
+          included.push(m.segments);
+        }
+      }
+    }
+
+    const masked: string[] = [];
+    for (const mask of masks) {
+      for (const m of matchAll(doc, mask.segments)) {
+        if (mask.mode === 'hash') replaceMatch(m, hash(getAt(m.parent, [m.key])));
+        else removeMatch(m);
+        masked.push(toPointer(m.segments));
+      }
+    }
+
+    const v = doc.input as Record<string, unknown>;
+    const r = doc.result as Record<string, unknown>;
+    const delegation = (Array.isArray(v.delegation) ? v.delegation : []).filter((x): x is EntityRef => x !== null && typeof x === 'object').map(refCopy);
+    const first = delegation[0];
+    const record: UnchainedAuditRecord = {
+      kind: 'decision',
+      decision_id: event.decisionId,
+      time: isoTime(event.time),
+      recordedAt: recordedAt.toISOString(),
+      principal: maskedRef(v.principal),
+      delegation,
+      ...(first && first.type === 'Human' ? { root: first } : {}),
+      ...(typeof v.intent === 'string' ? { intent: v.intent } : {}),
+      ...(typeof v.goal === 'string' ? { goal: v.goal } : {}),
+      action: typeof v.action === 'string' ? v.action : '[masked]',
+      resource: maskedRef(v.resource),
+      outcome: result.decision,
+      allow: result.allow === true,
+      policies: Array.isArray(r.policies) ? (r.policies as string[]) : [],
+      errors: Array.isArray(r.errors) ? (r.errors as AuditRecord['errors']) : [],
+      codes: Array.isArray(r.codes) ? (r.codes as string[]) : [],
+      policyVersion: event.policyVersion,
+      latencyMs: event.latencyMs,
+      caller: (doc.caller as AuditRecord['caller'] | undefined) ?? { kind: '[masked]' },
+      ...(doc.proxy ? { proxy: doc.proxy as AuditRecord['proxy'] } : {}),
+      ...(event.relatedDecisionId !== undefined ? { relatedDecisionId: event.relatedDecisionId } : {}),
+    };
+    if (included.length > 0) {
+      const out: Record<string, unknown> = {};
+      for (const segs of included) {
+        const value = getAt(doc, segs);
+        if (value !== undefined) out[toPointer(segs)] = value;
+      }
+      record.included = out;
+    }
+    if (masked.length > 0) record.masked = [...new Set(masked)];
+    return record;
+  };
+}
+
+function maskedRef(value: unknown): EntityRef {
+  const ref = (value ?? {}) as { type?: unknown; id?: unknown };
+  return { type: typeof ref.type === 'string' ? ref.type : '[masked]', id: typeof ref.id === 'string' ? ref.id : '[masked]' };
+}

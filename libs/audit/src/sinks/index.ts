@@ -1,0 +1,53 @@
+/** Builds the configured sinks, fan-out style; the first store that can be queried serves the read side. */
+import type { AuditConfig } from '../config.ts';
+import type { AuditQueryStore, AuditSink } from '../types.ts';
+import { createJsonlSink } from './jsonl.ts';
+import { openMongoAuditStore } from './mongodb.ts';
+import { openSqliteAuditStore } from './sqlite.ts';
+import { createStdoutSink } from './stdout.ts';
+
+export { createJsonlSink, type JsonlSinkOptions } from './jsonl.ts';
+export { openMongoAuditStore, type MongoAuditStore, type MongoAuditStoreOptions } from './mongodb.ts';
+export { openSqliteAuditStore, type SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite.ts';
+export { createStdoutSink } from './stdout.ts';
+
+/** The sinks of a configuration, and the query store among them (SQLite or MongoDB), if any. */
+export interface ConfiguredSinks {
+  sinks: AuditSink[];
+  query?: AuditQueryStore;
+}
+
+/** Opens every sink of `config.sinks`. On failure, closes what was opened and rethrows. */
+export async function createSinks(config: Pick<AuditConfig, 'sinks' | 'durability'>): Promise<ConfiguredSinks> {
+  const sinks: AuditSink[] = [];
+  let query: AuditQueryStore | undefined;
+  const strict = config.durability === 'strict';
+  try {
+    for (const s of config.sinks) {
+      switch (s.type) {
+        case 'sqlite': {
+          const store = openSqliteAuditStore({ path: s.path, busyTimeoutMs: s.busyTimeoutMs, synchronous: strict ? 'FULL' : 'NORMAL' });
+          sinks.push(store);
+          query ??= store;
+          break;
+        }
+        case 'mongodb': {
+          const store = await openMongoAuditStore({ url: s.url, database: s.database, collection: s.collection });
+          sinks.push(store);
+          query ??= store;
+          break;
+        }
+        case 'jsonl':
+          sinks.push(createJsonlSink({ path: s.path, maxBytes: s.maxBytes, maxFiles: s.maxFiles, fsync: s.fsync ?? strict }));
+          break;
+        case 'stdout':
+          sinks.push(createStdoutSink());
+          break;
+      }
+    }
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+    throw err;
+  }
+  return query ? { sinks, query } : { sinks };
+}

@@ -1,0 +1,201 @@
+/**
+ * SQLite sink and query store: the `audit_records` table (WAL) with indexes for the query filters,
+ * and `audit_record_policies` for the policy filter. Writes are idempotent on `(writer, seq)`.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { UnavailableError } from '@argus/platform';
+import { decodeCursor, encodeCursor, normalizeTime, parsePrincipal } from '../query-filters.ts';
+import type { AuditPage, AuditQueryFilters, AuditQueryStore, AuditRecord, AuditSink, ChainedRecord, ChainHead } from '../types.ts';
+
+/** Options of the SQLite store. */
+export interface SqliteAuditStoreOptions {
+  /** Database file; created with its directory unless `readonly`. */
+  path: string;
+  /** How long a write waits on a locked database. Default 1000. */
+  busyTimeoutMs?: number;
+  /** `FULL` makes every commit survive power loss (strict mode); `NORMAL` survives a process crash. Default `NORMAL`. */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Open for reading only (the CLI); the file must exist. */
+  readonly?: boolean;
+}
+
+/** The SQLite audit store: a sink and a query store, plus streaming reads for export/verify. */
+export interface SqliteAuditStore extends AuditSink, AuditQueryStore {
+  /** Streams chained records with `fromSeq <= seq <= toSeq` in storage order. */
+  iterate(fromSeq: number, toSeq: number, writer?: string): IterableIterator<ChainedRecord>;
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS audit_records (
+  writer TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  decision_id TEXT,
+  time TEXT NOT NULL,
+  principal_type TEXT,
+  principal_id TEXT,
+  root_id TEXT,
+  goal TEXT,
+  intent TEXT,
+  action TEXT,
+  outcome TEXT,
+  hash TEXT NOT NULL,
+  record TEXT NOT NULL,
+  UNIQUE (writer, seq)
+);
+CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time, writer, seq);
+CREATE INDEX IF NOT EXISTS audit_records_decision ON audit_records (decision_id);
+CREATE INDEX IF NOT EXISTS audit_records_principal ON audit_records (principal_id, time);
+CREATE INDEX IF NOT EXISTS audit_records_root ON audit_records (root_id, time);
+CREATE INDEX IF NOT EXISTS audit_records_goal ON audit_records (goal, time);
+CREATE INDEX IF NOT EXISTS audit_records_intent ON audit_records (intent, time);
+CREATE INDEX IF NOT EXISTS audit_records_outcome ON audit_records (outcome, time);
+CREATE TABLE IF NOT EXISTS audit_record_policies (
+  policy TEXT NOT NULL,
+  writer TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (policy, writer, seq)
+) WITHOUT ROWID;
+`;
+
+/** Opens (creating when needed) the audit tables in the SQLite file at `options.path`. */
+export function openSqliteAuditStore(options: SqliteAuditStoreOptions): SqliteAuditStore {
+  if (!options.readonly) mkdirSync(dirname(options.path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(options.path, options.readonly ? { readonly: true, fileMustExist: true } : {});
+  } catch (err) {
+    throw new UnavailableError(`cannot open audit database \`${options.path}\``, err);
+  }
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 1000))}`);
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.exec(DDL);
+  }
+  return new SqliteStore(db);
+}
+
+class SqliteStore implements SqliteAuditStore {
+  readonly name = 'sqlite';
+  private readonly insertAll: ((records: readonly ChainedRecord[]) => void) | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    if (db.readonly) return;
+    const insert = db.prepare(
+      `INSERT OR IGNORE INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertPolicy = db.prepare('INSERT OR IGNORE INTO audit_record_policies (policy, writer, seq) VALUES (?, ?, ?)');
+    this.insertAll = db.transaction((records: readonly ChainedRecord[]) => {
+      for (const r of records) {
+        const d = r.kind === 'decision' ? r : undefined;
+        const info = insert.run(
+          r.writer,
+          r.seq,
+          r.kind,
+          d?.decision_id ?? null,
+          r.time,
+          d?.principal.type ?? null,
+          d?.principal.id ?? null,
+          d?.root?.id ?? null,
+          d?.goal ?? null,
+          d?.intent ?? null,
+          d?.action ?? null,
+          d?.outcome ?? null,
+          r.hash,
+          JSON.stringify(r),
+        );
+        if (d && info.changes > 0) for (const p of new Set(d.policies)) insertPolicy.run(p, r.writer, r.seq);
+      }
+    });
+  }
+
+  async write(records: readonly ChainedRecord[]): Promise<void> {
+    if (!this.insertAll) throw new UnavailableError('audit database is open read-only');
+    this.insertAll(records);
+  }
+
+  async head(writer: string): Promise<ChainHead | undefined> {
+    const row = this.db.prepare('SELECT seq, hash FROM audit_records WHERE writer = ? ORDER BY seq DESC LIMIT 1').get(writer) as { seq: number; hash: string } | undefined;
+    return row ? { seq: row.seq, hash: row.hash } : undefined;
+  }
+
+  async query(filters: AuditQueryFilters, cursor: string | undefined, limit: number): Promise<AuditPage> {
+    const where: string[] = ["r.kind = 'decision'"];
+    const args: unknown[] = [];
+    if (filters.principal !== undefined) {
+      const p = parsePrincipal(filters.principal);
+      where.push('r.principal_id = ?');
+      args.push(p.id);
+      if (p.type !== undefined) {
+        where.push('r.principal_type = ?');
+        args.push(p.type);
+      }
+    }
+    const eq: Array<[keyof AuditQueryFilters, string]> = [
+      ['root', 'root_id'],
+      ['goal', 'goal'],
+      ['intent', 'intent'],
+      ['action', 'action'],
+      ['outcome', 'outcome'],
+    ];
+    for (const [key, column] of eq) {
+      if (filters[key] === undefined) continue;
+      where.push(`r.${column} = ?`);
+      args.push(filters[key]);
+    }
+    if (filters.policy !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM audit_record_policies p WHERE p.policy = ? AND p.writer = r.writer AND p.seq = r.seq)');
+      args.push(filters.policy);
+    }
+    if (filters.from !== undefined) {
+      where.push('r.time >= ?');
+      args.push(normalizeTime(filters.from, 'from'));
+    }
+    if (filters.to !== undefined) {
+      where.push('r.time < ?');
+      args.push(normalizeTime(filters.to, 'to'));
+    }
+    if (cursor !== undefined) {
+      const c = decodeCursor(cursor);
+      where.push('(r.time, r.writer, r.seq) < (?, ?, ?)');
+      args.push(c.time, c.writer, c.seq);
+    }
+    const rows = this.db
+      .prepare(`SELECT r.record FROM audit_records r WHERE ${where.join(' AND ')} ORDER BY r.time DESC, r.writer DESC, r.seq DESC LIMIT ?`)
+      .all(...args, limit + 1) as Array<{ record: string }>;
+    const records = rows.slice(0, limit).map((row) => JSON.parse(row.record) as AuditRecord);
+    const last = records[records.length - 1];
+    return rows.length > limit && last ? { records, nextCursor: encodeCursor(last) } : { records };
+  }
+
+  async get(decisionId: string): Promise<AuditRecord | undefined> {
+    const row = this.db.prepare("SELECT record FROM audit_records WHERE decision_id = ? AND kind = 'decision' ORDER BY rowid LIMIT 1").get(decisionId) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as AuditRecord) : undefined;
+  }
+
+  async range(fromSeq: number, toSeq: number, writer?: string): Promise<ChainedRecord[]> {
+    return [...this.iterate(fromSeq, toSeq, writer)];
+  }
+
+  *iterate(fromSeq: number, toSeq: number, writer?: string): IterableIterator<ChainedRecord> {
+    const sql =
+      writer === undefined
+        ? 'SELECT record FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY rowid'
+        : 'SELECT record FROM audit_records WHERE seq >= ? AND seq <= ? AND writer = ? ORDER BY rowid';
+    const stmt = this.db.prepare(sql);
+    const rows = (writer === undefined ? stmt.iterate(fromSeq, toSeq) : stmt.iterate(fromSeq, toSeq, writer)) as IterableIterator<{ record: string }>;
+    for (const row of rows) yield JSON.parse(row.record) as ChainedRecord;
+  }
+
+  async writers(): Promise<string[]> {
+    return (this.db.prepare('SELECT DISTINCT writer FROM audit_records ORDER BY writer').all() as Array<{ writer: string }>).map((r) => r.writer);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Types of the decision audit trail: the records it writes, the ports its sinks implement and the
+ * query port the decisions API reads through.
+ */
+import type { DecisionCaller, DecisionError, DecisionOutcome, EntityRef } from '@argus/contracts';
+
+/** Fields every chained record carries. The hash covers every other field of the record. */
+export interface ChainFields {
+  /** The writer (process / replica) whose chain this record belongs to. */
+  writer: string;
+  /** Position in the writer's chain, starting at 1, without gaps. */
+  seq: number;
+  /** `hash` of the previous record of the same writer; 64 zeros for the first. */
+  prevHash: string;
+  /** sha256 (hex) of the canonical JSON of the record without `hash`. */
+  hash: string;
+}
+
+/** What a proxied call adds to its record. Carries the credential *name*, never a value. */
+export interface AuditProxyOutcome {
+  upstream: string;
+  status?: number;
+  credentialName?: string;
+  usage?: { inputTokens?: number; outputTokens?: number; totalTokens?: number; costUsd?: number };
+  error?: string;
+}
+
+/** One decision as written to the trail: value-free unless fields were opted in, masked, chained. */
+export interface AuditRecord extends ChainFields {
+  kind: 'decision';
+  decision_id: string;
+  /** When the decision was made (ISO 8601, UTC). */
+  time: string;
+  /** When the record was chained by the writer. */
+  recordedAt: string;
+  principal: EntityRef;
+  /** The full chain of authority, root first. Empty when the request carried none. */
+  delegation: EntityRef[];
+  /** The root of the delegation chain when it is a Human. */
+  root?: EntityRef;
+  intent?: string;
+  goal?: string;
+  action: string;
+  resource: EntityRef;
+  outcome: DecisionOutcome;
+  allow: boolean;
+  /** Ids of the determining policies. */
+  policies: string[];
+  errors: DecisionError[];
+  /** Hard-deny reason codes. */
+  codes: string[];
+  policyVersion: string;
+  latencyMs: number;
+  caller: DecisionCaller;
+  proxy?: AuditProxyOutcome;
+  relatedDecisionId?: string;
+  /** Opted-in values, keyed by the JSON Pointer they were configured with (`/input/context/ticket`). */
+  included?: Record<string, unknown>;
+  /** Concrete JSON Pointers that were removed or hashed before writing. */
+  masked?: string[];
+}
+
+/** A signed statement of a writer's chain head, itself chained. */
+export interface CheckpointRecord extends ChainFields {
+  kind: 'checkpoint';
+  time: string;
+  checkpoint: {
+    /** The record signed: its seq and hash. */
+    headSeq: number;
+    headHash: string;
+    alg: 'Ed25519';
+    /** First 16 hex of sha256 over the public key (SPKI DER). */
+    keyId: string;
+    /** base64url Ed25519 signature over the canonical JSON of `{writer, headSeq, headHash, time}`. */
+    signature: string;
+  };
+}
+
+/** Anything written to the chain. */
+export type ChainedRecord = AuditRecord | CheckpointRecord;
+
+/** The last record of a writer's chain, from which a restarted writer resumes. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * A destination for records. `write` resolves once the batch is committed (durable for sinks that
+ * can be); it throws on failure, and the writer spills and retries. Writing a record twice (after a
+ * partial failure) must be harmless: sinks keyed by `(writer, seq)` ignore duplicates.
+ */
+export interface AuditSink {
+  readonly name: string;
+  write(records: readonly ChainedRecord[]): Promise<void>;
+  /** The last record of `writer` held by the sink, when the sink can tell. */
+  head?(writer: string): Promise<ChainHead | undefined>;
+  close(): Promise<void>;
+}
+
+/** Filters of `GET /v1/decisions`. Every field narrows the result (AND). */
+export interface AuditQueryFilters {
+  /** Principal id, or `Type::id`. */
+  principal?: string;
+  /** Id of the Human at the root of the delegation chain. */
+  root?: string;
+  goal?: string;
+  intent?: string;
+  action?: string;
+  outcome?: DecisionOutcome;
+  /** A determining policy id. */
+  policy?: string;
+  /** Inclusive lower bound on `time` (ISO 8601). */
+  from?: string;
+  /** Exclusive upper bound on `time` (ISO 8601). */
+  to?: string;
+}
+
+/** One page of records, newest first; `nextCursor` is absent on the last page. */
+export interface AuditPage {
+  records: AuditRecord[];
+  nextCursor?: string;
+}
+
+/** The read side of the trail, implemented by the SQLite and MongoDB sinks. */
+export interface AuditQueryStore {
+  /** Decision records matching `filters`, newest first, after the opaque `cursor`. */
+  query(filters: AuditQueryFilters, cursor: string | undefined, limit: number): Promise<AuditPage>;
+  /** The record of one decision, or undefined. */
+  get(decisionId: string): Promise<AuditRecord | undefined>;
+  /** Every chained record (checkpoints included) with `fromSeq <= seq <= toSeq`, in storage order. */
+  range(fromSeq: number, toSeq: number, writer?: string): Promise<ChainedRecord[]>;
+  /** The writers present in the store. */
+  writers(): Promise<string[]>;
+}
+
+/** Receives every record as it is chained (live tail). */
+export type AuditListener = (record: ChainedRecord) => void;
+
+/** In-process subscription to live records; returns the unsubscribe function. */
+export interface AuditSubscribe {
+  subscribe(listener: AuditListener): () => void;
+}
