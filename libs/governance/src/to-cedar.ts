@@ -5,14 +5,19 @@
  * Delegation maps onto the entity hierarchy — each agent of a chain has the entity before it as
  * its parent, so `Argus::Agent::"sub" in Argus::Agent::"planner" in Argus::Human::"alice"` and
  * `principal in Argus::Human::"alice"` holds along the whole chain. A goal is an `Argus::Goal`
- * entity `{ owner, status, intents }`. The context carries `intent`, `goal` and
- * `delegation: { depth, root, scope }` — each only when there is something to say (no chain → no
- * `delegation`), so policies test `context has delegation` before reading it.
+ * entity `{ owner, status, intents }`. The context always carries `intent` (`""` when none was
+ * declared) and `delegation: { depth, root?, scope }` (depth 0, no root, empty scope when the agent
+ * acts on its own authority), and `goal` when one was named — the `Argus::Request` type of
+ * `cedar/schema.cedarschema`.
+ *
+ * Entities get schema-complete, fail-closed default attributes (a Human: no roles; an Agent
+ * without a registry record: trust `unregistered`, no capabilities, lease not alive), overridden by
+ * the principal's `agentRecord` and then by the caller's `attributes` lookup.
  */
 import type { EntityRef } from '@argus/contracts';
 import type { HopFact } from './delegation-chain.ts';
 import type { Goal } from './goal.ts';
-import { cedarType, formatUid, sameEntity } from './uid.ts';
+import { bareType, cedarType, formatUid, sameEntity } from './uid.ts';
 
 /** An entity reference as cedar-wasm takes it inside attributes and context. */
 export interface CedarEntityRef {
@@ -34,7 +39,23 @@ export interface AgentRecord {
   /** The Human responsible for the agent: a reference or a bare id. */
   owner?: EntityRef | string;
   capabilities?: string[];
+  /** What kind of agent it is (`llm-agent`, `mcp-client`, ...). */
+  kind?: string;
+  /** False when the registry lease expired. */
+  leaseAlive?: boolean;
+  clearance?: string;
 }
+
+/** Default attributes of an Agent that has no registry record in the request: nothing is trusted. */
+export const UNKNOWN_AGENT_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({
+  trust: 'unregistered',
+  kind: 'unknown',
+  capabilities: [],
+  leaseAlive: false,
+});
+
+/** Default attributes of a Human: no roles. */
+export const DEFAULT_HUMAN_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({ roles: [] });
 
 /** The verified delegation, as `toCedar` needs it (a `ChainOk` fits). */
 export interface VerifiedDelegation {
@@ -87,11 +108,12 @@ export function toCedar(input: ToCedarInput): CedarFacts {
     const prev = byUid.get(key);
     const extra = input.attributes?.(ref) ?? {};
     if (prev) {
-      Object.assign(prev.attrs, attrs);
+      Object.assign(prev.attrs, attrs, extra);
       for (const p of parents) if (!prev.parents.some((q) => q.type === cedarType(p.type) && q.id === p.id)) prev.parents.push(cedarUid(p));
       return;
     }
-    byUid.set(key, { uid: cedarUid(ref), attrs: { ...extra, ...attrs }, parents: parents.map(cedarUid) });
+    const defaults = bareType(ref.type) === 'Agent' ? UNKNOWN_AGENT_ATTRS : bareType(ref.type) === 'Human' ? DEFAULT_HUMAN_ATTRS : {};
+    byUid.set(key, { uid: cedarUid(ref), attrs: structuredClone({ ...defaults, ...attrs, ...extra }), parents: parents.map(cedarUid) });
   };
 
   const agentAttrs = (ref: EntityRef): Record<string, unknown> => {
@@ -101,6 +123,9 @@ export function toCedar(input: ToCedarInput): CedarFacts {
       ...(rec.trust === undefined ? {} : { trust: rec.trust }),
       ...(rec.owner === undefined ? {} : { owner: entityValue(ownerRef(rec.owner)) }),
       ...(rec.capabilities === undefined ? {} : { capabilities: [...rec.capabilities] }),
+      ...(rec.kind === undefined ? {} : { kind: rec.kind }),
+      ...(rec.leaseAlive === undefined ? {} : { leaseAlive: rec.leaseAlive }),
+      ...(rec.clearance === undefined ? {} : { clearance: rec.clearance }),
     };
   };
 
@@ -114,8 +139,7 @@ export function toCedar(input: ToCedarInput): CedarFacts {
   const owner = input.agentRecord?.owner;
   if (owner !== undefined && input.agentRecord?.id === input.principal.id) put(ownerRef(owner), {}, []);
 
-  const context: Record<string, unknown> = {};
-  if (input.intent !== undefined) context.intent = input.intent;
+  const context: Record<string, unknown> = { intent: input.intent ?? '' };
   if (input.goal) {
     const g = input.goal;
     const goalRef = { type: 'Goal', id: g.id };
@@ -123,8 +147,9 @@ export function toCedar(input: ToCedarInput): CedarFacts {
     put(goalRef, { owner: entityValue(g.owner), status: g.status, intents: [...g.intents] }, []);
     context.goal = entityValue(goalRef);
   }
-  if (d && d.hops.length > 0) {
-    context.delegation = { depth: d.depth, root: entityValue(d.root), scope: [...new Set(d.scope.actions)] };
-  }
+  context.delegation =
+    d && d.hops.length > 0
+      ? { depth: d.depth, root: entityValue(d.root), scope: [...new Set(d.scope.actions)] }
+      : { depth: 0, scope: [] };
   return { entities: [...byUid.values()], context };
 }
