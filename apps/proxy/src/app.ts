@@ -1,0 +1,620 @@
+import { randomUUID } from 'node:crypto';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type {
+  AuthorizeInput,
+  AuthorizeResponse,
+  DecisionEvent,
+  DecisionPoint,
+  DecisionRecorder,
+  EntityRef,
+  ProxyOutcome,
+  UsageSink,
+} from '@argus/contracts';
+import { ArgusError, InvalidInputError, UnavailableError, errorHandler, errorSummary, requestContext, type Logger, type Registry } from '@argus/platform';
+import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
+import type { ProxyConfig, UpstreamConfig } from './config.ts';
+import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
+import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
+import type { AgentIdentity, Authenticate } from './identity.ts';
+import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
+import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
+import { proxyMetrics, type ProxyMetrics } from './metrics.ts';
+import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
+import { SseUsageObserver, finalizeUsage, usageFromObject, type TokenUsage } from './usage.ts';
+
+/** Everything the proxy needs, injected by the composition root. */
+export interface ProxyDeps {
+  config: Readonly<ProxyConfig>;
+  /** Decides every call; asked with `audit: false` because the proxy writes the record itself. */
+  decisionPoint: DecisionPoint;
+  secrets: SecretsBroker;
+  /** Receives one event per decision once the upstream has answered (or the call was refused). */
+  recorder: DecisionRecorder;
+  /** Receives token usage for calls made under a goal. */
+  usage: UsageSink;
+  logger: Logger;
+  metrics: Registry;
+  authenticate: Authenticate;
+  /** The clock in ms since the epoch (tests). */
+  now?: () => number;
+}
+
+/** The request headers carrying the decision facts. */
+export const ARGUS_HEADERS = {
+  intent: 'x-argus-intent',
+  goal: 'x-argus-goal',
+  delegation: 'x-argus-delegation',
+  delegationToken: 'x-argus-delegation-token',
+} as const;
+
+/** One decision made for a call, kept until the record is written. */
+interface Decided {
+  input: AuthorizeInput;
+  answer: AuthorizeResponse;
+  latencyMs: number;
+  /** False when the call (or this JSON-RPC message) was not forwarded. */
+  forwarded: boolean;
+}
+
+/** What the proxy remembers about one forwarded call between the decision and the record. */
+interface CallState {
+  upstream: UpstreamConfig;
+  agent: string;
+  goal?: string;
+  body?: Buffer;
+  credential?: ResolvedSecret;
+  injection?: CredentialInjection;
+  decisions: Decided[];
+  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean };
+  started: number;
+  forwardedAt?: number;
+  status?: number;
+  usage?: TokenUsage;
+  error?: string;
+  timers: NodeJS.Timeout[];
+  done: boolean;
+  log: Logger;
+}
+
+const SAFE_ID = /^[\w.:@/-]{1,256}$/;
+const DELEGATION_HOP = /^\s*([A-Za-z_][A-Za-z0-9_]*)::(?:"([^"\\]{1,256})"|([\w.:@/-]{1,256}))\s*$/;
+
+/**
+ * Builds the enforcement proxy: one mount per configured upstream, each one authenticating the
+ * agent, deciding the call, injecting the real credential and forwarding with
+ * http-proxy-middleware. Unknown paths answer 404; nothing is ever routed by `Host`.
+ */
+export function createProxyApp(deps: ProxyDeps): express.Express {
+  const { config } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = proxyMetrics(deps.metrics);
+  const scrubber = deps.secrets.scrubber;
+  const states = new WeakMap<IncomingMessage, CallState>();
+  /** MCP session id → the agent that opened it: a session cannot be used by another agent. */
+  const mcpSessions = new BoundedMap<string, string>(10_000);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(deps.logger));
+
+  for (const upstream of config.upstreams) {
+    const maxBodyBytes = upstream.maxBodyBytes ?? config.limits.maxBodyBytes;
+    const stripHeaders = [...config.stripHeaders, ...upstream.stripHeaders];
+    const injection = injectionFor(upstream);
+    const agent = upstream.target.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: Infinity }) : new HttpAgent({ keepAlive: true, maxSockets: Infinity });
+    const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+      target: upstream.target,
+      changeOrigin: true,
+      xfwd: false,
+      followRedirects: false,
+      autoRewrite: false,
+      selfHandleResponse: true,
+      agent,
+      ejectPlugins: true,
+      plugins: [
+        (server) => {
+          server.on('proxyReq', (proxyReq, req) => onProxyReq(proxyReq, req));
+          server.on('proxyRes', (proxyRes, req, res) => onProxyRes(proxyRes, req, res));
+          server.on('error', (err, req, res) => onProxyError(err, req, res as ServerResponse));
+          server.on('econnreset', (err, req, res) => onProxyError(err, req, res as ServerResponse));
+        },
+      ],
+    });
+    app.use(
+      upstream.prefix,
+      express.raw({ type: () => true, limit: maxBodyBytes }),
+      asyncHandler((req, res, next) => handle(upstream, injection, stripHeaders, proxy, req, res, next)),
+    );
+  }
+
+  app.use((req, res) => {
+    res.status(404).json({ code: 'not_found', message: `no upstream for \`${req.path.slice(0, 200)}\``, errors: [] });
+  });
+  app.use(errorHandler(deps.logger));
+
+  /** Authenticate, describe, decide, resolve the credential, then hand over to the proxy. */
+  async function handle(upstream: UpstreamConfig, injection: CredentialInjection | undefined, stripHeaders: string[], proxy: ProxyHandler, req: Request, res: Response, next: NextFunction): Promise<void> {
+    const log: Logger = res.locals.log ?? deps.logger;
+    const path = req.path;
+    if (!isCanonicalPath(path)) throw new InvalidInputError('request path is not canonical', [{ path: '/path', message: 'dot segments, encoded separators and empty segments are refused' }]);
+    const identity = await deps.authenticate(req);
+    if (!identity) {
+      res.setHeader('www-authenticate', 'Bearer realm="argus"');
+      res.status(401).json({ code: 'unauthorized', message: 'missing or invalid agent credential', errors: [] });
+      return;
+    }
+    const facts = readFacts(req, identity);
+    const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? (req.body as Buffer) : undefined;
+    const state: CallState = { upstream, agent: identity.agent, decisions: [], started: now(), timers: [], done: false, log, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
+
+    if (upstream.kind === 'mcp') {
+      const sessionId = header(req, 'mcp-session-id');
+      if (sessionId !== undefined) {
+        const owner = mcpSessions.get(sessionId);
+        if (owner !== undefined && owner !== identity.agent) {
+          res.status(403).json({ code: 'forbidden', message: 'MCP session belongs to another agent', errors: [] });
+          return;
+        }
+      }
+      if (req.method === 'POST') {
+        const handled = await decideMcp(upstream, facts, state, res);
+        if (handled) return;
+      }
+    } else {
+      const call = describeHttpCall(upstream, req.method, path, body);
+      const decided = await decideOrFail(upstream, facts, call, state, res);
+      if (!decided) return;
+      if (!isAllowed(decided.answer)) {
+        decided.forwarded = false;
+        sendDenied(res, decided.answer);
+        finish(state, { status: undefined, error: 'denied' });
+        return;
+      }
+    }
+
+    if (upstream.credential && injection) {
+      let credential: ResolvedSecret | undefined;
+      try {
+        credential = await deps.secrets.resolve(upstream.credential.name, { agent: identity.agent, ...(facts.goal !== undefined ? { goal: facts.goal } : {}) });
+      } catch (err) {
+        log.error({ err: errorSummary(err), upstream: upstream.name }, 'credential lookup failed');
+      }
+      if (!credential) {
+        finish(state, { status: undefined, error: 'credential_unavailable' });
+        throw new UnavailableError(`credential for upstream \`${upstream.name}\` is not available`);
+      }
+      state.credential = credential;
+      state.injection = injection;
+    }
+
+    sanitizeRequestHeaders(req.headers, stripHeaders);
+    states.set(req, state);
+    state.forwardedAt = now();
+    res.on('close', () => {
+      // INVARIANT: every path that ends the response normally calls `finish` itself.
+      if (!state.done && !res.writableFinished) finish(state, { status: state.status, error: 'client_closed' });
+    });
+    await proxy(req, res, next);
+  }
+
+  /** Decides one described call; on failure answers 503 (fail closed) and records it. */
+  async function decideOrFail(upstream: UpstreamConfig, facts: Facts, call: CallDescription, state: CallState, res: Response): Promise<Decided | undefined> {
+    const input = buildInput(state.agent, facts, call);
+    const t0 = performance.now();
+    try {
+      const answer = await decideWithin(deps.decisionPoint, input, { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' }, config.decision.timeoutMs);
+      const latencyMs = performance.now() - t0;
+      metrics.decisionLatency.observe({ upstream: upstream.name }, latencyMs / 1000);
+      metrics.decisions.inc({ upstream: upstream.name, outcome: isAllowed(answer) ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny' });
+      const decided: Decided = { input, answer, latencyMs, forwarded: true };
+      state.decisions.push(decided);
+      return decided;
+    } catch (err) {
+      unavailable(upstream, input, state, err, performance.now() - t0);
+      res.status(503).json({ code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
+      return undefined;
+    }
+  }
+
+  function unavailable(upstream: UpstreamConfig, input: AuthorizeInput, state: CallState, err: unknown, latencyMs: number): void {
+    metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
+    const message = err instanceof ArgusError ? err.message : 'decision point failed';
+    state.log.warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
+    state.decisions.push({ input, answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(message) }, latencyMs, forwarded: false });
+    finish(state, { status: undefined, error: 'decision_unavailable' });
+  }
+
+  /**
+   * Decides every message of an MCP POST. Returns true when the response was already sent (all
+   * denied, malformed, or fail closed); otherwise leaves the body to forward in `state.body`
+   * with the denied messages removed.
+   */
+  async function decideMcp(upstream: UpstreamConfig, facts: Facts, state: CallState, res: Response): Promise<boolean> {
+    const parsed = parseMcpBody(state.body, config.limits.maxBatchSize);
+    if (!parsed.ok) {
+      res.status(400).json(parsed.error);
+      return true;
+    }
+    const described = parsed.messages.map((m) => ({ m, d: describeMcpMessage(upstream.name, m) }));
+    const invalid: JsonRpcErrorResponse[] = [];
+    const toDecide: Array<{ m: JsonRpcMessage; call: CallDescription }> = [];
+    const refused = new Set<JsonRpcMessage>();
+    for (const { m, d } of described) {
+      if (d && 'invalid' in d) {
+        invalid.push(rpcError(m.id ?? null, JSON_RPC.invalidParams, d.invalid));
+        refused.add(m);
+      } else if (d) toDecide.push({ m, call: d });
+    }
+    const t0 = performance.now();
+    const inputs = toDecide.map(({ call }) => buildInput(state.agent, facts, call));
+    let answers: AuthorizeResponse[];
+    try {
+      answers = await Promise.all(inputs.map((input) => decideWithin(deps.decisionPoint, input, { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' }, config.decision.timeoutMs)));
+    } catch (err) {
+      for (const input of inputs) {
+        metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
+        state.decisions.push({ input, answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(err instanceof ArgusError ? err.message : 'decision point failed') }, latencyMs: performance.now() - t0, forwarded: false });
+      }
+      state.log.warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
+      finish(state, { status: undefined, error: 'decision_unavailable' });
+      res.status(503).json({ code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
+      return true;
+    }
+    const latencyMs = performance.now() - t0;
+    metrics.decisionLatency.observe({ upstream: upstream.name }, latencyMs / 1000);
+    const denied: JsonRpcErrorResponse[] = [...invalid];
+    toDecide.forEach(({ m }, i) => {
+      const answer = answers[i]!;
+      const allowed = isAllowed(answer);
+      metrics.decisions.inc({ upstream: upstream.name, outcome: allowed ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny' });
+      state.decisions.push({ input: inputs[i]!, answer, latencyMs, forwarded: allowed });
+      if (!allowed) {
+        refused.add(m);
+        denied.push(deniedResponse(m.id ?? null, answer));
+      }
+    });
+    const forward = parsed.messages.filter((m) => !refused.has(m));
+    state.mcp = { batch: parsed.batch, denied, initialize: forward.some((m) => m.method === 'initialize') };
+    if (forward.length === 0) {
+      res.status(200).type('application/json').send(JSON.stringify(parsed.batch ? denied : denied[0]));
+      finish(state, { status: undefined, error: 'denied' });
+      return true;
+    }
+    if (refused.size > 0) state.body = Buffer.from(JSON.stringify(parsed.batch ? forward : forward[0]));
+    return false;
+  }
+
+  /** Strips nothing here (done before), injects the credential, re-sends the body, arms the timers. */
+  function onProxyReq(proxyReq: ClientRequest, req: IncomingMessage): void {
+    const state = states.get(req);
+    if (!state) {
+      proxyReq.destroy(new Error('no decision for this request'));
+      return;
+    }
+    if (state.credential && state.injection) injectCredential(proxyReq, state.injection, state.credential.value);
+    const { connectMs, idleMs, totalMs } = state.upstream.timeouts;
+    const fail = (kind: string) => {
+      const err = new Error(`upstream ${kind} timeout`) as Error & { code: string };
+      err.code = `ARGUS_${kind.toUpperCase()}_TIMEOUT`;
+      proxyReq.destroy(err);
+    };
+    const socket = proxyReq.socket;
+    if (socket && socket.connecting) {
+      const t = setTimeout(() => fail('connect'), connectMs);
+      state.timers.push(t);
+      socket.once('connect', () => clearTimeout(t));
+    }
+    proxyReq.setTimeout(idleMs, () => fail('idle'));
+    state.timers.push(setTimeout(() => fail('total'), totalMs));
+    if (state.body) {
+      proxyReq.setHeader('content-length', state.body.length);
+      proxyReq.write(state.body);
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      proxyReq.setHeader('content-length', 0);
+    }
+  }
+
+  /** Streams (or, for small JSON, buffers) the upstream answer back through the scrubber. */
+  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
+    const state = states.get(req);
+    if (!state) {
+      proxyRes.destroy();
+      res.destroy();
+      return;
+    }
+    const status = proxyRes.statusCode ?? 502;
+    state.status = status;
+    metrics.upstreamLatency.observe({ upstream: state.upstream.name, status_class: `${Math.floor(status / 100)}xx` }, (now() - (state.forwardedAt ?? state.started)) / 1000);
+    const type = String(proxyRes.headers['content-type'] ?? '');
+    const isSse = /^text\/event-stream/i.test(type);
+    const isJson = /^application\/([\w.+-]+\+)?json/i.test(type);
+    const llm = state.upstream.kind === 'openai' || state.upstream.kind === 'anthropic';
+    const mcp = state.mcp;
+
+    if (mcp?.initialize) {
+      const sid = proxyRes.headers['mcp-session-id'];
+      if (typeof sid === 'string') mcpSessions.set(sid, state.agent);
+    }
+
+    const decoder = decoderFor(proxyRes.headers['content-encoding']);
+    const source: Readable = decoder ? proxyRes.pipe(decoder) : proxyRes;
+    if (decoder) proxyRes.on('error', (err) => decoder.destroy(err));
+    const length = Number(proxyRes.headers['content-length']);
+    const limit = config.limits.maxBufferedResponseBytes;
+    const mergeDenied = mcp !== undefined && mcp.denied.length > 0;
+
+    // Some messages of an MCP POST were refused but the upstream had nothing to say: answer them.
+    if (mergeDenied && (status === 202 || status === 204)) {
+      proxyRes.resume();
+      const headers = scrubber.scrubHeaders(responseHeaders(proxyRes.headers, { dropLength: true }));
+      delete headers['content-type'];
+      res.writeHead(200, { ...headers, 'content-type': 'application/json' });
+      res.end(JSON.stringify(mcp.batch ? mcp.denied : mcp.denied[0]));
+      finish(state, { status, error: undefined });
+      return;
+    }
+
+    if (!isSse && isJson && ((Number.isFinite(length) && length <= limit && !decoder) || mergeDenied)) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      source.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > Math.max(limit, 1 << 20) * 4) source.destroy(new Error('response too large to merge'));
+        else chunks.push(c);
+      });
+      source.on('error', (err) => onProxyError(err, req, res));
+      source.on('end', () => {
+        let body: Buffer = Buffer.concat(chunks);
+        if (llm || mergeDenied) {
+          try {
+            const doc: unknown = JSON.parse(body.toString('utf8'));
+            if (llm) state.usage = finalizeUsage(usageFromObject(doc));
+            if (mergeDenied && mcp) {
+              const merged = [...mcp.denied, ...(Array.isArray(doc) ? doc : [doc])];
+              body = Buffer.from(JSON.stringify(mcp.batch ? merged : merged[0]));
+            }
+          } catch {
+            // Not JSON after all: forwarded as it is (scrubbed).
+          }
+        }
+        body = scrubber.scrubBuffer(body);
+        const headers = scrubber.scrubHeaders(responseHeaders(proxyRes.headers, { dropLength: true }));
+        res.writeHead(status, { ...headers, 'content-length': body.length });
+        res.end(body);
+        finish(state, { status, error: undefined });
+      });
+      return;
+    }
+
+    const headers = scrubber.scrubHeaders(responseHeaders(proxyRes.headers, { dropLength: true }));
+    if (isSse) {
+      headers['x-accel-buffering'] = 'no';
+      headers['cache-control'] ??= 'no-cache';
+    }
+    res.writeHead(status, headers);
+    if (isSse) {
+      res.flushHeaders();
+      if (mergeDenied && mcp) res.write(scrubber.scrubBuffer(Buffer.from(sseEvents(mcp.denied))));
+    }
+    const observer = llm && isSse ? new SseUsageObserver() : undefined;
+    const jsonTail: Buffer[] = [];
+    let jsonSize = 0;
+    if (observer) source.on('data', (c: Buffer) => observer.push(c));
+    else if (llm && isJson) {
+      source.on('data', (c: Buffer) => {
+        jsonSize += c.length;
+        if (jsonSize <= limit) jsonTail.push(c);
+      });
+    }
+    const scrub: Transform = scrubber.stream();
+    pipeline(source, scrub, res, (err) => {
+      if (observer) state.usage = observer.usage();
+      else if (llm && isJson && jsonSize <= limit && jsonSize > 0) {
+        try {
+          state.usage = finalizeUsage(usageFromObject(JSON.parse(Buffer.concat(jsonTail).toString('utf8'))));
+        } catch {
+          // Not JSON: no usage.
+        }
+      }
+      if (err) {
+        const kind = errorKind(err);
+        if (kind !== 'client_closed') metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind });
+        finish(state, { status, error: kind });
+      } else {
+        finish(state, { status, error: undefined });
+      }
+    });
+  }
+
+  /** An upstream that cannot be reached or timed out: 502/504 before any byte was sent, else a cut. */
+  function onProxyError(err: Error, req: IncomingMessage, res: ServerResponse): void {
+    const state = states.get(req);
+    const kind = errorKind(err);
+    if (state && !state.done) {
+      if (kind !== 'client_closed') metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind });
+      state.log.warn({ upstream: state.upstream.name, kind, err: errorSummary(scrubber.scrubDeep(errorSummary(err))) }, 'upstream call failed');
+    }
+    if (res && typeof res.writeHead === 'function' && !res.headersSent) {
+      const timeout = kind === 'timeout';
+      res.writeHead(timeout ? 504 : 502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: timeout ? 'timeout' : 'upstream_error', message: timeout ? 'upstream did not answer in time' : 'upstream unreachable', errors: [] }));
+    } else if (res && typeof res.destroy === 'function') {
+      res.destroy();
+    }
+    if (state) finish(state, { status: state.status, error: kind });
+  }
+
+  /** Writes the audit record(s) and the usage report once per call. */
+  function finish(state: CallState, outcome: { status: number | undefined; error: string | undefined }): void {
+    if (state.done) return;
+    state.done = true;
+    for (const t of state.timers) clearTimeout(t);
+    const usage = state.usage;
+    const proxyOutcome = (d: Decided): ProxyOutcome => ({
+      upstream: state.upstream.name,
+      ...(d.forwarded && outcome.status !== undefined ? { status: outcome.status } : {}),
+      ...(d.forwarded && state.credential ? { credentialName: state.credential.name } : {}),
+      ...(d.forwarded && usage ? { usage } : {}),
+      ...(!d.forwarded ? { error: d.answer.policy_version === 'unavailable' ? 'decision_unavailable' : 'denied' } : outcome.error !== undefined ? { error: outcome.error } : {}),
+    });
+    const time = new Date(state.started).toISOString();
+    for (const d of state.decisions) {
+      const event: DecisionEvent = {
+        decisionId: d.answer.decision_id,
+        time,
+        caller: { kind: 'proxy', subject: state.agent },
+        input: d.input,
+        result: d.answer.result,
+        policyVersion: d.answer.policy_version,
+        latencyMs: Math.round(d.latencyMs * 1000) / 1000,
+        proxy: proxyOutcome(d),
+      };
+      deps.recorder.record(scrubber.scrubDeep(event)).catch((err: unknown) => {
+        metrics.sinkFailures.inc({ sink: 'audit' });
+        state.log.error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
+      });
+    }
+    const forwarded = state.decisions.find((d) => d.forwarded);
+    if (state.goal !== undefined && usage?.totalTokens !== undefined && forwarded) {
+      deps.usage.reportUsage({ goal: state.goal, agent: state.agent, tokens: usage.totalTokens, decisionId: forwarded.answer.decision_id }).catch((err: unknown) => {
+        metrics.sinkFailures.inc({ sink: 'usage' });
+        state.log.error({ err: errorSummary(err), goal: state.goal }, 'usage report failed');
+      });
+    }
+    state.log.info(
+      {
+        upstream: state.upstream.name,
+        agent: state.agent,
+        decisionIds: state.decisions.map((d) => d.answer.decision_id),
+        outcome: state.decisions.length === 0 ? 'pass' : state.decisions.every((d) => d.forwarded) ? 'allow' : 'deny',
+        status: outcome.status,
+        error: outcome.error,
+        credentialName: state.credential?.name,
+        usage,
+        ms: now() - state.started,
+      },
+      'proxied call',
+    );
+  }
+
+  return app;
+}
+
+/** The decision facts an agent declares in headers. */
+interface Facts {
+  intent?: string;
+  goal?: string;
+  delegation?: EntityRef[];
+  delegationToken?: string;
+}
+
+function readFacts(req: IncomingMessage, identity: AgentIdentity): Facts {
+  const facts: Facts = {};
+  const intent = header(req, ARGUS_HEADERS.intent);
+  const goal = header(req, ARGUS_HEADERS.goal);
+  const delegation = header(req, ARGUS_HEADERS.delegation);
+  const token = header(req, ARGUS_HEADERS.delegationToken);
+  if (intent !== undefined) {
+    if (!SAFE_ID.test(intent)) throw new InvalidInputError('invalid intent header', [{ path: `/headers/${ARGUS_HEADERS.intent}`, message: 'must match ^[\\w.:@/-]{1,256}$' }]);
+    facts.intent = intent;
+  }
+  if (goal !== undefined) {
+    if (!SAFE_ID.test(goal)) throw new InvalidInputError('invalid goal header', [{ path: `/headers/${ARGUS_HEADERS.goal}`, message: 'must match ^[\\w.:@/-]{1,256}$' }]);
+    facts.goal = goal;
+  }
+  if (delegation !== undefined) {
+    const hops = delegation.split(',');
+    if (hops.length > 16) throw new InvalidInputError('delegation chain too long', [{ path: `/headers/${ARGUS_HEADERS.delegation}`, message: 'at most 16 hops' }]);
+    facts.delegation = hops.map((hop, i) => {
+      const m = DELEGATION_HOP.exec(hop);
+      if (!m) throw new InvalidInputError('invalid delegation header', [{ path: `/headers/${ARGUS_HEADERS.delegation}/${i}`, message: 'each hop must be `Type::id`' }]);
+      return { type: m[1]!, id: m[2] ?? m[3]! };
+    });
+    const last = facts.delegation[facts.delegation.length - 1];
+    if (!last || last.type !== 'Agent' || last.id !== identity.agent) {
+      throw new InvalidInputError('delegation chain must end at the calling agent', [{ path: `/headers/${ARGUS_HEADERS.delegation}`, message: `last hop must be Agent::${identity.agent}` }]);
+    }
+  }
+  if (token !== undefined) {
+    if (token.length > 16_384) throw new InvalidInputError('delegation token too long', [{ path: `/headers/${ARGUS_HEADERS.delegationToken}`, message: 'at most 16384 characters' }]);
+    facts.delegationToken = token;
+  }
+  return facts;
+}
+
+function buildInput(agent: string, facts: Facts, call: CallDescription): AuthorizeInput {
+  return {
+    principal: { type: 'Agent', id: agent },
+    action: call.action,
+    resource: call.resource,
+    ...(facts.intent !== undefined ? { intent: facts.intent } : {}),
+    ...(facts.goal !== undefined ? { goal: facts.goal } : {}),
+    ...(facts.delegation !== undefined ? { delegation: facts.delegation } : {}),
+    ...(facts.delegationToken !== undefined ? { delegationToken: facts.delegationToken } : {}),
+    context: call.context,
+  };
+}
+
+function sendDenied(res: Response, answer: AuthorizeResponse): void {
+  const reason = answer.result.reasons.find((r) => r.annotations.reason)?.annotations.reason;
+  res.status(403).json({
+    code: 'forbidden',
+    message: reason ? `denied: ${reason}` : answer.result.decision === 'needs_approval' ? 'held for approval' : 'denied by policy',
+    errors: [],
+    decision_id: answer.decision_id,
+    decision: answer.result.decision,
+    reasons: answer.result.reasons,
+    ...(answer.result.codes ? { codes: answer.result.codes } : {}),
+    ...(answer.result.approval ? { approval: answer.result.approval } : {}),
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+function decoderFor(encoding: string | string[] | undefined): Transform | undefined {
+  const e = String(encoding ?? '').trim().toLowerCase();
+  if (e === 'gzip' || e === 'x-gzip') return createGunzip();
+  if (e === 'deflate') return createInflate();
+  if (e === 'br') return createBrotliDecompress();
+  return undefined;
+}
+
+function errorKind(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') {
+    if (code.endsWith('_TIMEOUT') || code === 'ETIMEDOUT') return 'timeout';
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') return 'connect';
+    if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE') return 'client_closed';
+  }
+  return 'other';
+}
+
+function asyncHandler(fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res, next).catch(next);
+  };
+}
+
+/** A Map that forgets its oldest entries past `max`. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (this.has(key)) this.delete(key);
+    super.set(key, value);
+    if (this.size > this.max) this.delete(this.keys().next().value as K);
+    return this;
+  }
+}

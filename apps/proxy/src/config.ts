@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '@argus/platform';
+import { validatorFor } from '@argus/contracts';
+import type { SecretsConfig } from '@argus/secrets';
+import { parse as parseYaml } from 'yaml';
+
+/** The kinds of upstream the proxy understands. */
+export type UpstreamKind = 'openai' | 'anthropic' | 'http' | 'mcp';
+
+/** One configured upstream (`schemas/config/proxy.schema.json#/$defs/upstream`). */
+export interface UpstreamConfig {
+  name: string;
+  kind: UpstreamKind;
+  prefix: string;
+  target: string;
+  credential?: { name: string; inject?: 'bearer' | 'x-api-key' | 'header'; header?: string; prefix?: string };
+  action: string;
+  timeouts: { connectMs: number; idleMs: number; totalMs: number };
+  maxBodyBytes?: number;
+  stripHeaders: string[];
+}
+
+/** The validated, defaulted and frozen proxy configuration. */
+export interface ProxyConfig {
+  listen: { host: string; port: number };
+  decision: { url?: string; timeoutMs: number; tokenEnv?: string };
+  auth: {
+    agentTokens: Array<{ agent: string; sha256: string }>;
+    agentTokenSecretPrefix: string;
+    jwt?: { jwksUrl: string; issuer?: string; audience?: string; agentClaim: string; algorithms?: string[]; clockToleranceSec: number };
+  };
+  limits: { maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; maxBufferedResponseBytes: number };
+  stripHeaders: string[];
+  secrets?: SecretsConfig;
+  /** Audit trail configuration (`schemas/config/audit.schema.json`), used by the standalone proxy. */
+  audit?: Record<string, unknown>;
+  upstreams: UpstreamConfig[];
+}
+
+/** The `$id` of the proxy configuration schema. */
+export const PROXY_CONFIG_SCHEMA_ID = 'https://argus.dev/schemas/config/proxy.json';
+
+/**
+ * Validates a raw configuration (defaults filled in) and checks what a schema cannot: unique
+ * names and prefixes that do not shadow one another. Throws `ConfigError` naming the path.
+ */
+export function parseProxyConfig(raw: unknown): Readonly<ProxyConfig> {
+  const copy = structuredClone(raw ?? {});
+  const result = validatorFor<ProxyConfig>(PROXY_CONFIG_SCHEMA_ID)(copy);
+  if (!result.ok) throw new ConfigError('invalid proxy configuration', result.errors);
+  const config = result.value;
+  const names = new Map<string, number>();
+  const prefixes: Array<{ prefix: string; i: number }> = [];
+  config.upstreams.forEach((u, i) => {
+    if (names.has(u.name)) throw new ConfigError(`duplicate upstream name \`${u.name}\``, [{ path: `/upstreams/${i}/name`, message: `already used by /upstreams/${names.get(u.name)}` }]);
+    names.set(u.name, i);
+    for (const p of prefixes) {
+      if (p.prefix === u.prefix || p.prefix.startsWith(`${u.prefix}/`) || u.prefix.startsWith(`${p.prefix}/`)) {
+        throw new ConfigError(`upstream prefix \`${u.prefix}\` overlaps \`${p.prefix}\``, [{ path: `/upstreams/${i}/prefix`, message: `overlaps /upstreams/${p.i}/prefix` }]);
+      }
+    }
+    prefixes.push({ prefix: u.prefix, i });
+    if (u.credential?.inject === 'header' && u.credential.header === undefined) {
+      throw new ConfigError('credential injected as a custom header needs `header`', [{ path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' }]);
+    }
+    if (u.prefix === '/healthz' || u.prefix === '/readyz' || u.prefix === '/metrics') {
+      throw new ConfigError(`upstream prefix \`${u.prefix}\` is reserved`, [{ path: `/upstreams/${i}/prefix`, message: 'reserved path' }]);
+    }
+  });
+  return deepFreeze(config);
+}
+
+/**
+ * Reads a JSON or YAML configuration file, applies environment overrides
+ * (`ARGUS_PROXY_PORT`, `ARGUS_PROXY_HOST`, `ARGUS_APDP_URL`, `ARGUS_DECISION_TIMEOUT_MS`) and validates it.
+ */
+export function loadProxyConfig(path: string, env: NodeJS.ProcessEnv = process.env): Readonly<ProxyConfig> {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`proxy configuration \`${path}\` cannot be read`, [{ path: '/', message: err instanceof Error ? err.message.split('\n')[0]! : 'unreadable' }]);
+  }
+  return parseProxyConfig(applyEnvOverrides(raw, env));
+}
+
+/** Applies the documented environment overrides to a raw configuration (before validation). */
+export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const out = structuredClone(raw) as Record<string, Record<string, unknown> | undefined>;
+  const listen = { ...(out.listen ?? {}) };
+  const decision = { ...(out.decision ?? {}) };
+  if (env.ARGUS_PROXY_PORT) listen.port = Number(env.ARGUS_PROXY_PORT);
+  if (env.ARGUS_PROXY_HOST) listen.host = env.ARGUS_PROXY_HOST;
+  if (env.ARGUS_APDP_URL) decision.url = env.ARGUS_APDP_URL;
+  if (env.ARGUS_DECISION_TIMEOUT_MS) decision.timeoutMs = Number(env.ARGUS_DECISION_TIMEOUT_MS);
+  out.listen = listen;
+  out.decision = decision;
+  return out;
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

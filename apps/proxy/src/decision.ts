@@ -1,0 +1,95 @@
+import type { AuthorizeInput, AuthorizeResponse, AuthorizeResult, DecideOptions, DecisionPoint } from '@argus/contracts';
+import { UnavailableError } from '@argus/platform';
+
+/** Options of a decision point reached over HTTP. */
+export interface RemoteDecisionPointOptions {
+  /** Base URL of the apdp, e.g. `http://127.0.0.1:8181`; `/v1/authorize` is appended. */
+  url: string;
+  /** Whole-request deadline; past it the call fails (the proxy then fails closed). */
+  timeoutMs: number;
+  /** Bearer token presented to the apdp. */
+  token?: string;
+  /** The fetch to use (tests). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A `DecisionPoint` that calls a remote apdp's `POST {url}/v1/authorize`. A timeout, a network
+ * error, a non-200 answer or a malformed body throws `UnavailableError`: the caller fails closed.
+ * `audit: false` is passed as `x-argus-audit: false` so the apdp leaves the record to the proxy.
+ */
+export function createRemoteDecisionPoint(options: RemoteDecisionPointOptions): DecisionPoint {
+  const endpoint = `${options.url.replace(/\/+$/, '')}/v1/authorize`;
+  const doFetch = options.fetch ?? fetch;
+  return {
+    async decide(input: AuthorizeInput, decideOptions: DecideOptions): Promise<AuthorizeResponse> {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'x-argus-caller': decideOptions.caller.kind };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      if (decideOptions.audit === false) headers['x-argus-audit'] = 'false';
+      let res: Response;
+      try {
+        res = await doFetch(endpoint, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ input, explain: decideOptions.explain ?? 'reasons' }),
+          signal: AbortSignal.timeout(options.timeoutMs),
+          redirect: 'error',
+        });
+      } catch (err) {
+        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+        throw new UnavailableError(timedOut ? `decision point did not answer within ${options.timeoutMs} ms` : 'decision point unreachable', err);
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new UnavailableError(`decision point answered ${res.status}`);
+      }
+      let body: unknown;
+      try {
+        body = await res.json();
+      } catch (err) {
+        throw new UnavailableError('decision point answered malformed JSON', err);
+      }
+      if (!isAuthorizeResponse(body)) throw new UnavailableError('decision point answered an unexpected shape');
+      return body;
+    },
+  };
+}
+
+/** True when `body` has the fields the proxy relies on. */
+export function isAuthorizeResponse(body: unknown): body is AuthorizeResponse {
+  if (!body || typeof body !== 'object') return false;
+  const b = body as Partial<AuthorizeResponse>;
+  const r = b.result as Partial<AuthorizeResult> | undefined;
+  return typeof b.decision_id === 'string' && typeof b.policy_version === 'string' && !!r && typeof r.allow === 'boolean' && typeof r.decision === 'string' && Array.isArray(r.reasons);
+}
+
+/**
+ * Decides within `timeoutMs` or throws `UnavailableError`. Whatever the decision point answers,
+ * only `allow === true` together with `decision === 'allow'` lets a call through.
+ */
+export async function decideWithin(point: DecisionPoint, input: AuthorizeInput, options: DecideOptions, timeoutMs: number): Promise<AuthorizeResponse> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`decision point did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const answer = await Promise.race([Promise.resolve().then(() => point.decide(input, options)), deadline]);
+    if (!isAuthorizeResponse(answer)) throw new UnavailableError('decision point answered an unexpected shape');
+    return answer;
+  } catch (err) {
+    if (err instanceof UnavailableError) throw err;
+    throw new UnavailableError('decision point failed', err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True only for an unambiguous allow. */
+export function isAllowed(answer: AuthorizeResponse): boolean {
+  return answer.result.allow === true && answer.result.decision === 'allow';
+}
+
+/** The result recorded when no decision could be made: a deny, with the reason as an error. */
+export function unavailableResult(message: string): AuthorizeResult {
+  return { allow: false, decision: 'deny', reasons: [], errors: [{ code: 'decision_unavailable', message }] };
+}

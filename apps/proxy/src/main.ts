@@ -1,0 +1,74 @@
+/**
+ * Standalone composition root of the enforcement proxy: configuration → secrets broker → remote
+ * decision point → audit trail → express app → HTTP server with graceful shutdown.
+ *
+ * `ARGUS_PROXY_CONFIG` (or the first argument) names the JSON/YAML configuration; the standalone
+ * proxy decides through a remote apdp (`decision.url` / `ARGUS_APDP_URL`). `argus serve` mounts
+ * `createProxyApp` with the in-process decision point instead.
+ */
+import { createServer } from 'node:http';
+import { createAuditTrail, createSinks, parseAuditConfig } from '@argus/audit';
+import type { UsageSink } from '@argus/contracts';
+import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type Logger } from '@argus/platform';
+import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
+import express from 'express';
+import { createProxyApp } from './app.ts';
+import { loadProxyConfig } from './config.ts';
+import { createRemoteDecisionPoint } from './decision.ts';
+import { createAuthenticator } from './identity.ts';
+
+/** A usage sink that writes each report to the log, for a proxy running without governance counters. */
+export function logUsageSink(logger: Logger): UsageSink {
+  return {
+    async reportUsage(report) {
+      logger.info({ usage: report }, 'goal usage');
+    },
+  };
+}
+
+/** Starts the standalone proxy; resolves once it listens. */
+export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<void>; port: number }> {
+  const configPath = argv[0] ?? env.ARGUS_PROXY_CONFIG ?? 'proxy.yaml';
+  const config = loadProxyConfig(configPath, env);
+  const secretsConfig = config.secrets ?? parseSecretsConfig({});
+  const { store, broker } = openSecretsBroker(secretsConfig, env);
+  await broker.loadAll();
+  // Every log line passes the scrubber, so no known secret reaches stdout whatever field it hides in.
+  const logScrubber: Scrubber = broker.scrubber;
+  const logger = createLogger({ name: 'argus-proxy', destination: scrubbingDestination(logScrubber, process.stdout) });
+  if (!config.decision.url) {
+    throw new ConfigError('the standalone proxy needs a remote decision point', [{ path: '/decision/url', message: 'set decision.url or ARGUS_APDP_URL (argus serve decides in-process)' }]);
+  }
+  const token = config.decision.tokenEnv ? env[config.decision.tokenEnv] : undefined;
+  const decisionPoint = createRemoteDecisionPoint({ url: config.decision.url, timeoutMs: config.decision.timeoutMs, ...(token ? { token } : {}) });
+  const metrics = createMetricsRegistry();
+  const auditConfig = parseAuditConfig(config.audit ?? {});
+  const { sinks } = await createSinks(auditConfig);
+  const recorder = await createAuditTrail(auditConfig, { sinks, logger, metrics });
+  const authenticate = createAuthenticator({ auth: config.auth, secrets: broker });
+
+  const root = express();
+  root.disable('x-powered-by');
+  root.use(healthRouter({ checks: [{ name: 'secrets', check: async () => ({ ok: (await broker.list()).length >= 0 }) }], metrics }));
+  root.use(createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage: logUsageSink(logger), logger, metrics, authenticate }));
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, root);
+  const shutdown = new Shutdown(logger, 30_000);
+  shutdown.add({ name: 'secrets', close: () => store.close() });
+  shutdown.add({ name: 'audit', close: () => recorder.close() });
+  shutdown.addServer('http', server);
+  await new Promise<void>((resolve) => server.listen(config.listen.port, config.listen.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  logger.info({ host: config.listen.host, port, upstreams: config.upstreams.map((u) => `${u.prefix} -> ${u.name} (${u.kind})`) }, 'proxy listening');
+  shutdown.installSignalHandlers();
+  return { close: () => shutdown.run(), port };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    const e = err as { message?: string; errors?: unknown };
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'proxy failed to start', err: errorSummary(err), errors: e.errors ?? [] })}\n`);
+    process.exit(1);
+  });
+}

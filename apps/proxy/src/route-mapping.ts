@@ -1,0 +1,77 @@
+import type { EntityInput } from '@argus/contracts';
+import { InvalidInputError } from '@argus/platform';
+import type { UpstreamConfig } from './config.ts';
+
+/** What one call asks to do, in Cedar terms. */
+export interface CallDescription {
+  action: string;
+  resource: EntityInput;
+  context: Record<string, unknown>;
+}
+
+/** Model-invoking routes of OpenAI-compatible APIs, path → operation. */
+const OPENAI_MODEL_ROUTES: Record<string, string> = {
+  '/v1/chat/completions': 'chat.completions',
+  '/v1/responses': 'responses',
+  '/v1/embeddings': 'embeddings',
+  '/v1/completions': 'completions',
+};
+
+/** Model-invoking routes of the Anthropic API. */
+const ANTHROPIC_MODEL_ROUTES: Record<string, string> = {
+  '/v1/messages': 'messages',
+};
+
+/**
+ * True for a path the proxy can reason about: no dot segments, no encoded slashes, dots or
+ * backslashes, no empty segments. Anything else could be read differently by the upstream than
+ * by the route mapping, so it is refused.
+ */
+export function isCanonicalPath(path: string): boolean {
+  if (!path.startsWith('/')) return false;
+  if (/%(2e|2f|5c|00)/i.test(path) || path.includes('\\') || path.includes('//')) return false;
+  return !path.split('/').some((seg) => seg === '.' || seg === '..');
+}
+
+/**
+ * Maps a request on an `openai`, `anthropic` or `http` upstream to its Cedar action, resource and
+ * context. Model routes become `llm:invoke` on `Model::"<model>"` (model read from the body);
+ * everything else becomes the upstream's configured action on `Api::"<upstream>"` with the
+ * method and path in the context. Throws `InvalidInputError` naming the body path when a model
+ * route's body has no model.
+ */
+export function describeHttpCall(upstream: UpstreamConfig, method: string, path: string, body: Buffer | undefined): CallDescription {
+  const routes = upstream.kind === 'openai' ? OPENAI_MODEL_ROUTES : upstream.kind === 'anthropic' ? ANTHROPIC_MODEL_ROUTES : undefined;
+  const operation = routes && method === 'POST' ? routes[path] : undefined;
+  if (operation !== undefined) {
+    const doc = parseJsonObject(body);
+    const model = doc.model;
+    if (typeof model !== 'string' || model.length === 0 || model.length > 256) {
+      throw new InvalidInputError('request body must name a `model`', [{ path: '/model', message: 'must be a non-empty string of at most 256 characters' }]);
+    }
+    return {
+      action: 'llm:invoke',
+      resource: { type: 'Model', id: model },
+      context: { upstream: upstream.name, provider: upstream.kind, operation, stream: doc.stream === true },
+    };
+  }
+  return {
+    action: upstream.action,
+    resource: { type: 'Api', id: upstream.name },
+    context: { upstream: upstream.name, method, path },
+  };
+}
+
+/** Parses a JSON object body or throws `InvalidInputError`. */
+export function parseJsonObject(body: Buffer | undefined): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = body && body.length > 0 ? JSON.parse(body.toString('utf8')) : undefined;
+  } catch {
+    throw new InvalidInputError('request body is not valid JSON', [{ path: '/', message: 'invalid JSON' }]);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new InvalidInputError('request body must be a JSON object', [{ path: '/', message: 'must be an object' }]);
+  }
+  return doc as Record<string, unknown>;
+}
