@@ -13,7 +13,11 @@ import { bareType, formatUid, sameEntity } from './uid.ts';
 /** Lifecycle of a grant. Expiry is computed from `expiresAt`, not stored. */
 export type GrantStatus = 'active' | 'revoked';
 
-/** A delegation grant: `from` lets `to` act within `scope` until `expiresAt`. */
+/**
+ * A delegation grant: `from` lets `to` act within `scope` until `expiresAt`. Structurally a
+ * superset of the store's `DelegationGrant`, so store records can be passed as they are: a grant
+ * is revoked when `revokedAt` is set or `status` is `revoked`.
+ */
 export interface Grant {
   id: string;
   /** A Human (root grant) or an Agent (sub-delegation). */
@@ -28,7 +32,8 @@ export interface Grant {
    * 1 forbids re-delegation. Undefined: only the configured maximum applies.
    */
   maxDepth?: number;
-  status: GrantStatus;
+  /** Absent on store records (which use `revokedAt`). */
+  status?: GrantStatus;
   /** The grant the grantor held when it sub-delegated; absent for a root grant. Used by cascade revocation. */
   parentId?: string;
   /** ISO-8601. */
@@ -103,6 +108,11 @@ export interface ChainFailure {
 /** The tagged answer of `verifyChain`. */
 export type ChainResult = ChainOk | ChainFailure;
 
+/** True when a grant is revoked (`revokedAt` set, or `status: 'revoked'`). Fails closed on an unknown status. */
+export function isRevoked(grant: Pick<Grant, 'status' | 'revokedAt'>): boolean {
+  return grant.revokedAt !== undefined || (grant.status !== undefined && grant.status !== 'active');
+}
+
 /**
  * Verifies a delegation chain hop by hop, root first, and returns the first failure met.
  *
@@ -155,8 +165,7 @@ export function verifyChain(input: VerifyChainInput): ChainResult {
     if (!grant || !sameEntity(grant.from, from) || !sameEntity(grant.to, to)) {
       return fail('delegation_unknown_hop', hop, `hop ${hop}: no grant ${edge}`);
     }
-    if (grant.status === 'revoked') return fail('delegation_revoked', hop, `hop ${hop}: grant \`${grant.id}\` ${edge} is revoked`);
-    if (grant.status !== 'active') return fail('delegation_unknown_hop', hop, `hop ${hop}: grant \`${grant.id}\` has unknown status`);
+    if (isRevoked(grant)) return fail('delegation_revoked', hop, `hop ${hop}: grant \`${grant.id}\` ${edge} is revoked`);
     if (isExpired(grant.expiresAt, now)) {
       return fail('delegation_expired', hop, `hop ${hop}: grant \`${grant.id}\` ${edge} expired at ${grant.expiresAt}`);
     }
@@ -229,7 +238,7 @@ export function grantLookupFrom(list: readonly Grant[], now: Instant): GrantLook
   for (const g of list) {
     const key = `${formatUid(g.from)}>${formatUid(g.to)}`;
     const prev = byEdge.get(key);
-    const usable = (x: Grant) => x.status === 'active' && !isExpired(x.expiresAt, at);
+    const usable = (x: Grant) => !isRevoked(x) && !isExpired(x.expiresAt, at);
     if (!prev || (!usable(prev) && usable(g))) byEdge.set(key, g);
   }
   return (from, to) => byEdge.get(`${formatUid(from)}>${formatUid(to)}`);

@@ -34,8 +34,8 @@ export interface BudgetUsed {
 export interface Goal {
   id: string;
   objective: string;
-  /** The Human who set it. */
-  owner: EntityRef;
+  /** Id of the Human who set it. */
+  owner: string;
   status: GoalStatus;
   /** Intents allowed while pursuing it. A decision naming the goal must declare one of these. */
   intents: string[];

@@ -83,6 +83,11 @@ describe('delegation chain: each failure from one minimal change', () => {
     expect(code(verify({ chain: [alice, bob], principal: bob, grants: grantLookupFrom([g], T0) }))).toBe('delegation_unknown_hop');
   });
 
+  it('store records (no status, revokedAt set) are revoked', () => {
+    expect(code(verify({ grants: lookup((g) => { delete g[0]!.status; g[0]!.revokedAt = at(-1); }) }))).toBe('delegation_revoked');
+    expect(code(verify({ grants: lookup((g) => { for (const x of g) delete x.status; }) }))).toBe('ok');
+  });
+
   it('an unparseable expiry fails closed as expired', () => {
     expect(code(verify({ grants: lookup((g) => { g[0]!.expiresAt = 'not a date'; }) }))).toBe('delegation_expired');
   });

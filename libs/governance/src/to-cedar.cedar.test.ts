@@ -22,7 +22,7 @@ const policies: Record<string, string> = {
     when { context has goal && !(context.goal.intents.contains(context.intent)) };`,
 };
 
-function decide(input: GovernanceInput, sensitivity: string, goalOwner = alice): string {
+function decide(input: GovernanceInput, sensitivity: string, goalOwner = alice.id): string {
   const out = evaluateGovernance(input, {
     grant: lookup(),
     goal: () => ({ ...goal(), owner: goalOwner }),
@@ -72,6 +72,6 @@ describe('governance facts in Cedar', () => {
 
   it('the goal entity is visible: a goal owned by someone else does not satisfy the permit', () => {
     expect(decide(input, 'internal')).toBe('allow');
-    expect(decide(input, 'internal', { type: 'Human', id: 'bob' })).toBe('deny');
+    expect(decide(input, 'internal', 'bob')).toBe('deny');
   });
 });

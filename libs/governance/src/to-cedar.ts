@@ -143,8 +143,9 @@ export function toCedar(input: ToCedarInput): CedarFacts {
   if (input.goal) {
     const g = input.goal;
     const goalRef = { type: 'Goal', id: g.id };
-    put(g.owner, {}, []);
-    put(goalRef, { owner: entityValue(g.owner), status: g.status, intents: [...g.intents] }, []);
+    const goalOwner: EntityRef = { type: 'Human', id: g.owner };
+    put(goalOwner, {}, []);
+    put(goalRef, { owner: entityValue(goalOwner), status: g.status, intents: [...g.intents] }, []);
     context.goal = entityValue(goalRef);
   }
   context.delegation =

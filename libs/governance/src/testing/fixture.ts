@@ -66,7 +66,7 @@ export function goal(): Goal {
   return {
     id: 'goal-7f3a',
     objective: 'answer order-status tickets',
-    owner: alice,
+    owner: 'alice',
     status: 'active',
     intents: ['lookup-order-status', 'summarize'],
     agents: ['planner'],
