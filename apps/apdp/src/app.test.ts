@@ -1,0 +1,194 @@
+import { OPAClient } from '@styra/opa';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+  await seedRegistry(h);
+});
+afterAll(async () => h.close());
+
+const authorize = (body: unknown) => request(h.app).post('/v1/authorize').send(body as object);
+
+describe('POST /v1/authorize', () => {
+  it('allows a trusted agent calling a tool for an intent the tool serves', async () => {
+    const res = await authorize({ input: toolCall('support-bot') });
+    expect(res.status).toBe(200);
+    expect(res.body.result).toMatchObject({ allow: true, decision: 'allow', reasons: [{ policy: 'tools-serve-their-intents', effect: 'permit' }] });
+    expect(res.body.result.reasons[0].annotations.reason).toMatch(/intent/);
+    expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.policy_version).toBe(h.holder.current!.set.version);
+  });
+
+  it('denies a secret tool without clearance and names the forbid', async () => {
+    const res = await authorize({ input: toolCall('support-bot', 'vault.read', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }) });
+    expect(res.body.result).toMatchObject({ allow: false, decision: 'deny', reasons: [{ policy: 'secret-tools-need-clearance', effect: 'forbid' }] });
+  });
+
+  it('denies by default an agent the registry does not know', async () => {
+    const res = await authorize({ input: toolCall('stranger') });
+    expect(res.body.result).toMatchObject({ allow: false, reasons: [] });
+    expect(res.body.result.facts.agent).toEqual({ registered: false, trust: 'unregistered', lease: 'expired' });
+  });
+
+  it('never lets a caller claim registry-owned data: agent trust and entities', async () => {
+    const claim = await authorize({ input: { ...toolCall('new-bot'), principal: { type: 'Agent', id: 'new-bot', attributes: { trust: 'trusted' } } } });
+    expect(claim.status).toBe(200);
+    expect(claim.body.result.allow).toBe(false);
+    expect(claim.body.result.facts.agent.trust).toBe('pending');
+    expect(claim.body.result.facts.ignored).toEqual(['/input/principal/attributes']);
+    const entity = await authorize({ input: { ...toolCall('new-bot'), entities: [{ uid: { type: 'Agent', id: 'new-bot' }, attrs: { trust: 'trusted' } }] } });
+    expect(entity.status).toBe(400);
+    expect(entity.body.errors[0].path).toBe('/input/entities/0/uid/type');
+  });
+
+  it('hard-denies a quarantined agent whatever the policies say', async () => {
+    await h.storage.registry.createAgent({ id: 'q-bot', name: 'Q', owner: 'alice', trust: 'trusted' }, 'test');
+    expect((await authorize({ input: toolCall('q-bot') })).body.result.allow).toBe(true);
+    await h.storage.registry.setTrust('agent', 'q-bot', { to: 'quarantined', by: 'test', reason: 'suspicious' });
+    h.events.publish('registry.changed', { kind: 'agent', id: 'q-bot', trust: 'quarantined' });
+    const res = await authorize({ input: toolCall('q-bot') });
+    expect(res.body.result).toMatchObject({ allow: false, codes: ['agent_quarantined'], reasons: [] });
+  });
+
+  it('explain none drops annotations and facts; full adds the slice and context', async () => {
+    const none = await authorize({ input: toolCall('support-bot'), explain: 'none' });
+    expect(none.body.result.reasons[0].annotations).toEqual({});
+    expect(none.body.result.facts).toBeUndefined();
+    const full = await authorize({ input: toolCall('support-bot'), explain: 'full' });
+    const ids = full.body.result.explanation.entities.map((e: { uid: { id: string } }) => e.uid.id).sort();
+    expect(ids).toEqual(['alice', 'crm.search', 'support-bot']);
+    expect(full.body.result.explanation.context.intent).toBe('lookup-order-status');
+  });
+});
+
+describe('bad input is a 4xx naming the path, and the server keeps serving', () => {
+  const cases: Array<[string, () => request.Test, number, string]> = [
+    ['malformed JSON', () => request(h.app).post('/v1/authorize').set('content-type', 'application/json').send('{"input": {'), 400, 'invalid_json'],
+    ['wrong type', () => authorize({ input: { ...toolCall('support-bot'), action: 42 } }), 400, '/input/action'],
+    ['unknown field', () => authorize({ input: toolCall('support-bot'), verbose: true }), 400, '/verbose'],
+    ['missing principal', () => authorize({ input: { action: 'tool:call', resource: { type: 'Tool', id: 'x' } } }), 400, '/input/principal'],
+    ['unknown action', () => authorize({ input: { ...toolCall('support-bot'), action: 'tool:cal' } }), 400, '/input/action'],
+    ['unknown entity type', () => authorize({ input: { ...toolCall('support-bot'), resource: { type: 'Toool', id: 'x' } } }), 400, '/input/resource/type'],
+    ['reserved context key', () => authorize({ input: { ...toolCall('support-bot'), context: { intent: 'x' } } }), 400, '/input/context/intent'],
+    ['body over the limit', () => authorize({ input: { ...toolCall('support-bot'), context: { pad: 'x'.repeat(70 * 1024) } } }), 413, 'body_too_large'],
+    ['10,000-deep nesting', () => request(h.app).post('/v1/authorize').set('content-type', 'application/json').send(`{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}`), 400, '/input'],
+    ['not JSON', () => request(h.app).post('/v1/authorize').set('content-type', 'text/plain').send('hello'), 415, 'unsupported_media_type'],
+    ['batch over the limit', () => request(h.app).post('/v1/authorize/batch').send({ inputs: Array.from({ length: 101 }, () => toolCall('support-bot')) }), 400, '/inputs'],
+  ];
+  for (const [name, send, status, mark] of cases) {
+    it(name, async () => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect(Object.keys(res.body).sort()).toEqual(['code', 'errors', 'message']);
+      expect(JSON.stringify(res.body)).toContain(mark);
+      expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+      expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
+    });
+  }
+});
+
+describe('POST /v1/authorize/batch', () => {
+  it('answers each input with its own decision id, sharing entities', async () => {
+    const res = await request(h.app)
+      .post('/v1/authorize/batch')
+      .send({
+        inputs: [toolCall('support-bot'), { ...toolCall('support-bot', 'crm.export', undefined), resource: { type: 'Tool', id: 'crm.export' } }],
+        entities: [{ uid: { type: 'Tool', id: 'crm.export' }, attrs: { sensitivity: 'secret', serverTrust: 'none', allowedIntents: ['lookup-order-status'] } }],
+      });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { result: { decision: string } }) => r.result.decision)).toEqual(['allow', 'deny']);
+    expect(new Set(res.body.results.map((r: { decision_id: string }) => r.decision_id)).size).toBe(2);
+  });
+
+  it('names the failing item in the path', async () => {
+    const res = await request(h.app).post('/v1/authorize/batch').send({ inputs: [toolCall('support-bot'), { ...toolCall('x'), action: 'nope' }] });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('/inputs/1/action');
+  });
+});
+
+describe('OPA Data API compatibility', () => {
+  it('works with the official OPA TypeScript client', async () => {
+    const server = h.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const opa = new OPAClient(`http://127.0.0.1:${port}`);
+      expect(await opa.evaluate('argus/allow', toolCall('support-bot'))).toBe(true);
+      expect(await opa.evaluate('argus/allow', toolCall('stranger'))).toBe(false);
+      const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>('argus/authorize', toolCall('support-bot'));
+      expect(full.decision).toBe('allow');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers an undefined document without result, like OPA', async () => {
+    const res = await request(h.app).post('/v1/data/other/rule').send({ input: toolCall('support-bot') });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({});
+  });
+});
+
+describe('policies', () => {
+  const current = () => request(h.app).get('/v1/policies').then((r) => r.body as { version: string; policies: Array<{ id: string }> });
+  const sourceOf = () => request(h.app).get('/v1/policies/source').then((r) => r.body as { policies: Array<{ file: string; text: string }> });
+
+  it('lists the active set with ids and annotations', async () => {
+    const body = await current();
+    expect(body.policies.map((p) => p.id)).toContain('tools-serve-their-intents');
+  });
+
+  it('PUT needs the admin credential', async () => {
+    const res = await request(h.app).put('/v1/policies').send({ policies: [] });
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses a bad set with 422 and located diagnostics, and keeps the last good one', async () => {
+    const before = await current();
+    const src = await sourceOf();
+    const bad = [...src.policies, { file: 'policies/bad.cedar', text: 'permit (principal, action, resource)\nwhen { principal.trsut == "trusted" };' }];
+    const res = await request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies: bad });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('invalid_policy');
+    expect(res.body.errors[0].path).toMatch(/^policies\/bad\.cedar:2:\d+$/);
+    expect((await current()).version).toBe(before.version);
+    const dry = await request(h.app).post('/v1/policies/validate').send({ policies: bad });
+    expect(dry.body.valid).toBe(false);
+    expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
+  });
+
+  it('20 concurrent replacements leave one consistent version', async () => {
+    const src = await sourceOf();
+    const variants = Array.from({ length: 20 }, (_, i) => [...src.policies, { file: 'policies/extra.cedar', text: `@id("extra-${i}")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };` }]);
+    const answers = await Promise.all(variants.map((policies) => request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const final = await current();
+    expect(answers.map((a) => a.body.version)).toContain(final.version);
+    const extras = final.policies.filter((p) => p.id.startsWith('extra-'));
+    expect(extras).toHaveLength(1);
+    const decision = await authorize({ input: toolCall('support-bot') });
+    expect(decision.body.policy_version).toBe(final.version);
+    // restore
+    await request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies: src.policies });
+  });
+});
+
+describe('health and metrics', () => {
+  it('serves /healthz, /readyz and Prometheus metrics with decisions by outcome', async () => {
+    expect((await request(h.app).get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await request(h.app).get('/readyz')).status).toBe(200);
+    const metrics = await request(h.app).get('/metrics');
+    expect(metrics.text).toMatch(/argus_decisions_total\{decision="allow",caller="apdp"\} \d+/);
+    expect(metrics.text).toMatch(/argus_decision_duration_seconds_bucket/);
+  });
+
+  it('answers 404 in the wire shape for unknown routes', async () => {
+    const res = await request(h.app).get('/v1/nothing');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('not_found');
+  });
+});

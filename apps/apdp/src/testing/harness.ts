@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createMetricsRegistry, silentLogger } from '@argus/platform';
+import { createRegistryView, MemoryEventBus, MemoryLeaseStore, openStorage, type Storage } from '@argus/store';
+import type { RequestHandler } from 'express';
+import { createApdp, type Apdp, type ApdpDeps } from '../app.ts';
+import { PolicyHolder } from '../policy-holder.ts';
+import { readPolicyDir } from '../policy-files.ts';
+
+/** The repository's own `cedar/` directory. */
+export const CEDAR_DIR = resolve(import.meta.dirname, '../../../../cedar');
+
+/** The admin token the harness accepts. */
+export const ADMIN_TOKEN = 'test-admin-token';
+
+const requireAdmin: RequestHandler = (req, res, next) => {
+  if (req.headers.authorization !== `Bearer ${ADMIN_TOKEN}`) {
+    res.status(401).json({ code: 'unauthorized', message: 'admin credential required', errors: [] });
+    return;
+  }
+  res.locals.subject = 'admin';
+  next();
+};
+
+/** A decision API over a real SQLite store in a temp dir, in-process leases and events, and `cedar/`. */
+export interface Harness extends Apdp {
+  storage: Storage;
+  leases: MemoryLeaseStore;
+  events: MemoryEventBus;
+  holder: PolicyHolder;
+  close(): Promise<void>;
+}
+
+/** Builds the harness; `overrides` replace any dependency. */
+export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'argus-apdp-'));
+  const storage = await openStorage(`sqlite:${join(dir, 'argus.db')}`);
+  const leases = new MemoryLeaseStore();
+  const events = new MemoryEventBus();
+  const view = createRegistryView({ store: storage.registry, leases, events });
+  const holder = new PolicyHolder();
+  const loaded = holder.replace(await readPolicyDir(CEDAR_DIR), 'directory');
+  if (!loaded.ok) throw new Error('cedar/ does not compile');
+  const apdp = createApdp({
+    holder,
+    registry: { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state },
+    requireAdmin,
+    logger: silentLogger(),
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    limits: { maxBodyBytes: 64 * 1024, maxJsonDepth: 32, maxBatchSize: 100, decisionTimeoutMs: 1000 },
+    ...overrides,
+  });
+  return {
+    ...apdp,
+    storage,
+    leases,
+    events,
+    holder,
+    async close() {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Registers alice (finance) and a trusted support-bot owned by her, with a live lease. */
+export async function seedRegistry(h: Harness): Promise<void> {
+  await h.storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['finance'] });
+  await h.storage.registry.createAgent({ id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted', capabilities: ['crm'] }, 'test');
+  await h.storage.registry.createAgent({ id: 'new-bot', name: 'New bot', owner: 'alice', kind: 'assistant', trust: 'pending' }, 'test');
+  await h.leases.renew('agent', 'support-bot', 60_000);
+}
+
+/** A tool call input for `principal`. */
+export function toolCall(principal: string, tool = 'crm.search', attributes: Record<string, unknown> = { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] }) {
+  return {
+    principal: { type: 'Agent', id: principal },
+    action: 'tool:call',
+    resource: { type: 'Tool', id: tool, attributes },
+    intent: 'lookup-order-status',
+  };
+}
