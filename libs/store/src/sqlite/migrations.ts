@@ -1,0 +1,80 @@
+import type { Database } from 'better-sqlite3';
+
+/** One schema change, applied once, in `version` order, inside a transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+/**
+ * Applies the migrations of `namespace` not yet recorded in `argus_migrations`. Namespaces let
+ * later stores (audit, secrets) version their own tables in the same database file.
+ * Answers the versions applied by this call.
+ */
+export function runMigrations(db: Database, namespace: string, migrations: readonly Migration[]): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS argus_migrations (
+    namespace TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL,
+    PRIMARY KEY (namespace, version))`);
+  const applied = new Set(
+    (db.prepare('SELECT version FROM argus_migrations WHERE namespace = ?').all(namespace) as { version: number }[]).map((r) => r.version),
+  );
+  const done: number[] = [];
+  const record = db.prepare('INSERT INTO argus_migrations (namespace, version, name, applied_at) VALUES (?, ?, ?, ?)');
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      record.run(namespace, m.version, m.name, new Date().toISOString());
+    })();
+    done.push(m.version);
+  }
+  return done;
+}
+
+/** The migrations of the `store` namespace: registry, policy versions, delegations, goals. */
+export const STORE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry',
+    up: `
+      CREATE TABLE humans (id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL);
+      CREATE TABLE agents (id TEXT PRIMARY KEY, version INTEGER NOT NULL, trust TEXT NOT NULL, owner TEXT, kind TEXT NOT NULL,
+        discovered_by TEXT, doc TEXT NOT NULL);
+      CREATE INDEX agents_trust ON agents (trust, id);
+      CREATE INDEX agents_owner ON agents (owner, id);
+      CREATE INDEX agents_kind ON agents (kind, id);
+      CREATE INDEX agents_discovered_by ON agents (discovered_by, id);
+      CREATE TABLE mcp_servers (id TEXT PRIMARY KEY, version INTEGER NOT NULL, trust TEXT NOT NULL, transport TEXT NOT NULL,
+        discovered_by TEXT, doc TEXT NOT NULL);
+      CREATE INDEX mcp_servers_trust ON mcp_servers (trust, id);
+      CREATE INDEX mcp_servers_discovered_by ON mcp_servers (discovered_by, id);
+      CREATE TABLE trust_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, entity_id TEXT NOT NULL, doc TEXT NOT NULL);
+      CREATE INDEX trust_history_entity ON trust_history (kind, entity_id, seq);`,
+  },
+  {
+    version: 2,
+    name: 'policy-versions',
+    up: `
+      CREATE TABLE policy_versions (seq INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+      CREATE TABLE policy_activations (seq INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL, doc TEXT NOT NULL);`,
+  },
+  {
+    version: 3,
+    name: 'delegations',
+    up: `
+      CREATE TABLE delegations (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, from_type TEXT NOT NULL, from_id TEXT NOT NULL,
+        to_type TEXT NOT NULL, to_id TEXT NOT NULL, parent_id TEXT, expires_at TEXT NOT NULL, revoked_at TEXT, doc TEXT NOT NULL);
+      CREATE INDEX delegations_from ON delegations (from_type, from_id, seq);
+      CREATE INDEX delegations_to ON delegations (to_type, to_id, seq);
+      CREATE INDEX delegations_parent ON delegations (parent_id);`,
+  },
+  {
+    version: 4,
+    name: 'goals',
+    up: `
+      CREATE TABLE goals (id TEXT PRIMARY KEY, version INTEGER NOT NULL, owner TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL);
+      CREATE INDEX goals_owner ON goals (owner, id);
+      CREATE INDEX goals_status ON goals (status, id);`,
+  },
+];

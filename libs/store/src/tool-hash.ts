@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { McpTool, McpToolInput, PolicyFile, ToolDiff } from './ports.ts';
+
+/**
+ * Canonical JSON: object keys sorted at every level, no whitespace. Two documents that differ
+ * only in key order serialize identically, so their hashes match.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** sha256 (hex) of the canonical JSON of a tool's name, description and input schema. */
+export function toolHash(tool: McpToolInput): string {
+  return sha256(canonicalJson({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
+}
+
+/** Adds its hash to each reported tool. */
+export function hashTools(tools: readonly McpToolInput[]): McpTool[] {
+  return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, hash: toolHash(t) }));
+}
+
+/** sha256 over every tool's name and hash, sorted by name; the empty list has a hash too. */
+export function toolsHash(tools: readonly Pick<McpTool, 'name' | 'hash'>[]): string {
+  const pairs = tools.map((t) => [t.name, t.hash]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+  return sha256(canonicalJson(pairs));
+}
+
+/** Which tools were added, removed or changed between two lists (names sorted). */
+export function diffTools(before: readonly Pick<McpTool, 'name' | 'hash'>[], after: readonly Pick<McpTool, 'name' | 'hash'>[]): ToolDiff {
+  const old = new Map(before.map((t) => [t.name, t.hash]));
+  const now = new Map(after.map((t) => [t.name, t.hash]));
+  const added = [...now.keys()].filter((n) => !old.has(n)).sort();
+  const removed = [...old.keys()].filter((n) => !now.has(n)).sort();
+  const changed = [...now.entries()].filter(([n, h]) => old.has(n) && old.get(n) !== h).map(([n]) => n).sort();
+  return { added, removed, changed };
+}
+
+/** Content hash of a policy set: sha256 of the canonical JSON of its files sorted by path. */
+export function policyVersionHash(files: readonly PolicyFile[]): string {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, text: f.text }));
+  return sha256(canonicalJson(sorted));
+}
