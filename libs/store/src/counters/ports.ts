@@ -1,0 +1,86 @@
+/**
+ * Counters on the decision path: goal budgets (atomic check-and-consume) and sliding-window
+ * counts (quotas). In-process in the embedded mode, Redis across replicas.
+ */
+
+/** An amount of budget use. Absent dimensions are zero. */
+export interface BudgetUsage {
+  actions?: number;
+  tokens?: number;
+  costUsd?: number;
+}
+
+/** Usage totals of one goal. */
+export interface BudgetTotals {
+  actions: number;
+  tokens: number;
+  costUsd: number;
+}
+
+/** Limits to check against; an absent dimension is unlimited. Same shape as a goal's `budget`. */
+export interface BudgetCounterLimits {
+  maxActions?: number;
+  maxTokens?: number;
+  maxCostUsd?: number;
+}
+
+/** A budget dimension. */
+export type BudgetDimension = 'actions' | 'tokens' | 'costUsd';
+
+/** What is left per limited dimension (never negative). */
+export interface BudgetRemaining {
+  actions?: number;
+  tokens?: number;
+  costUsd?: number;
+}
+
+/** The answer of a check-and-consume. When `ok` is false nothing was consumed. */
+export interface ConsumeResult {
+  ok: boolean;
+  /** Totals after the call (unchanged when refused). */
+  used: BudgetTotals;
+  remaining: BudgetRemaining;
+  /** The dimensions that refused, empty when `ok`. */
+  exceeded: BudgetDimension[];
+}
+
+/**
+ * Goal budget counters.
+ *
+ * Rule of `consume`: for each limited dimension, `used + requested ≤ limit` and `used < limit`
+ * (something must be left, even when nothing is requested — tokens and cost are usually reported
+ * after the call). Either every dimension is consumed or none is, atomically across every process
+ * sharing the backend. Cost is kept in integer micro-dollars, so totals do not drift.
+ */
+export interface BudgetCounter {
+  consume(goalId: string, usage: BudgetUsage, limits: BudgetCounterLimits): Promise<ConsumeResult>;
+  /** Adds usage after the fact (tokens, cost from an LLM response), unconditionally; answers the new totals. */
+  report(goalId: string, usage: BudgetUsage): Promise<BudgetTotals>;
+  get(goalId: string): Promise<BudgetTotals>;
+  /** Forgets a goal's totals (goal deleted, tests). */
+  reset(goalId: string): Promise<void>;
+}
+
+/** The answer of a sliding-window hit. When `allowed` is false the hit was not recorded. */
+export interface WindowHit {
+  allowed: boolean;
+  /** Hits in the window after this call. */
+  count: number;
+}
+
+/**
+ * Sliding-window counters for quotas. A counter is identified by `(key, windowMs)`: the same key
+ * counted over a minute and over an hour is two counters, each hit separately.
+ */
+export interface WindowCounter {
+  /**
+   * Records a hit now and answers the count over the last `windowMs`. With `limit`, the hit is
+   * recorded only when fewer than `limit` hits are in the window (atomic check-and-record).
+   */
+  hit(key: string, windowMs: number, options?: { limit?: number }): Promise<WindowHit>;
+  /** Hits over the last `windowMs`, without recording one. */
+  count(key: string, windowMs: number): Promise<number>;
+}
+
+/** Micro-dollars per dollar: cost is stored as an integer count of these. */
+export const MICROS_PER_USD = 1_000_000;

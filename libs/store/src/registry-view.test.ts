@@ -1,0 +1,136 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryEventBus } from './memory/event-bus.ts';
+import { MemoryLeaseStore } from './memory/lease-store.ts';
+import { openSqlite } from './sqlite/open.ts';
+import { RedisEventBus } from './redis/event-bus.ts';
+import { RegistryView } from './registry-view.ts';
+import { TOPICS, type Agent, type RegistryStore } from './ports.ts';
+import { deleteKeys, SHARED_REDIS_URL, testPrefix } from './testing/index.ts';
+
+const prefix = testPrefix();
+afterAll(() => deleteKeys(SHARED_REDIS_URL, prefix));
+
+/** Counts store reads so cache hits are visible. */
+function counting(store: RegistryStore) {
+  const reads = { n: 0 };
+  return {
+    reads,
+    store: {
+      getAgent: (id: string) => (reads.n++, store.getAgent(id)),
+      getMcpServer: (id: string) => (reads.n++, store.getMcpServer(id)),
+      getHuman: (id: string) => (reads.n++, store.getHuman(id)),
+    },
+  };
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 2_000): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return Date.now() - start;
+}
+
+describe('RegistryView', () => {
+  it('serves repeated reads from the cache and evicts on registry.changed', async () => {
+    const s = openSqlite(':memory:');
+    const events = new MemoryEventBus();
+    const { store, reads } = counting(s.registry);
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore(), events });
+    await s.registry.createAgent({ id: 'bot', name: 'Bot' }, 'admin');
+    expect((await view.getAgent('bot'))?.trust).toBe('discovered');
+    expect((await view.getAgent('bot'))?.trust).toBe('discovered');
+    expect(reads.n).toBe(1);
+    await s.registry.setTrust('agent', 'bot', { to: 'quarantined', by: 'sec', reason: 'x' });
+    await events.publish(TOPICS.registryChanged, { kind: 'agent', id: 'bot', change: 'trust', trust: 'quarantined' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await view.getAgent('bot'))?.trust).toBe('quarantined');
+    expect(reads.n).toBe(2);
+    await events.publish(TOPICS.registryChanged, { kind: 'agent', id: 'bot', change: 'seen' });
+    await new Promise((r) => setTimeout(r, 0));
+    await view.getAgent('bot');
+    expect(reads.n).toBe(2);
+    expect(view.stats()).toMatchObject({ hits: 2, misses: 2 });
+    view.close();
+    s.db.close();
+  });
+
+  it('caches absence, honours the TTL and the size bound', async () => {
+    const s = openSqlite(':memory:');
+    let now = 0;
+    const { store, reads } = counting(s.registry);
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore(), ttlMs: 1_000, maxEntries: 2, clock: () => new Date(now) });
+    expect(await view.getHuman('alice')).toBeUndefined();
+    expect(await view.getHuman('alice')).toBeUndefined();
+    expect(reads.n).toBe(1);
+    now += 1_001;
+    await view.getHuman('alice');
+    expect(reads.n).toBe(2);
+    await view.getAgent('a');
+    await view.getMcpServer('m');
+    expect(view.stats()).toMatchObject({ size: 2, evictions: 1 });
+    await view.getHuman('alice');
+    expect(reads.n).toBe(5);
+    view.close();
+    s.db.close();
+  });
+
+  it('never caches a load that raced with an invalidation', async () => {
+    let release: (() => void) | undefined;
+    const record = { id: 'bot', trust: 'trusted' } as Agent;
+    const store = {
+      getAgent: async () => {
+        const snapshot = { ...record };
+        await new Promise<void>((r) => (release = r));
+        return snapshot;
+      },
+      getMcpServer: async () => undefined,
+      getHuman: async () => undefined,
+    };
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore() });
+    const stale = view.getAgent('bot');
+    await until(() => release !== undefined);
+    record.trust = 'revoked';
+    view.invalidate('agent', 'bot');
+    release!();
+    expect((await stale)?.trust).toBe('trusted');
+    release = undefined;
+    const fresh = view.getAgent('bot');
+    await until(() => release !== undefined);
+    release!();
+    expect((await fresh)?.trust).toBe('revoked');
+  });
+
+  it('reads lease states through, unknown included', async () => {
+    const leases = new MemoryLeaseStore();
+    const view = new RegistryView({ store: openSqlite(':memory:').registry, leases });
+    expect((await view.leaseState('agent', 'bot')).state).toBe('expired');
+    await leases.renew('agent', 'bot', 10_000);
+    expect((await view.leaseState('agent', 'bot')).state).toBe('alive');
+    const down = new RegistryView({ store: openSqlite(':memory:').registry, leases: { get: async () => ({ state: 'unknown' }) } as unknown as MemoryLeaseStore });
+    expect(await down.leaseState('agent', 'bot')).toEqual({ state: 'unknown' });
+  });
+
+  it('sees a quarantine made through another process bus within a second', async () => {
+    const s = openSqlite(':memory:');
+    const writerBus = new RedisEventBus({ url: SHARED_REDIS_URL, prefix });
+    const readerBus = new RedisEventBus({ url: SHARED_REDIS_URL, prefix });
+    await Promise.all([writerBus.ready(), readerBus.ready()]);
+    const view = new RegistryView({ store: s.registry, leases: new MemoryLeaseStore(), events: readerBus, ttlMs: 60_000 });
+    await s.registry.createAgent({ id: 'bot', name: 'Bot', trust: 'pending' }, 'admin');
+    await s.registry.setTrust('agent', 'bot', { to: 'trusted', by: 'admin', reason: 'ok' });
+    expect((await view.getAgent('bot'))?.trust).toBe('trusted');
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await s.registry.setTrust('agent', 'bot', { to: 'quarantined', by: 'sec', reason: 'incident' });
+    await writerBus.publish(TOPICS.registryChanged, { kind: 'agent', id: 'bot', change: 'trust', trust: 'quarantined' });
+    await until(async () => (await view.getAgent('bot'))?.trust === 'quarantined');
+    const delay = Date.now() - t0;
+    console.log(`[registry view] quarantine visible through the Redis bus after ${delay} ms`);
+    expect(delay).toBeLessThan(1_000);
+    view.close();
+    await Promise.all([writerBus.close(), readerBus.close()]);
+    s.db.close();
+  });
+});
