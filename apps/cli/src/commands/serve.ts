@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApdp, PolicyHolder, PolicyWatcher, reloadMetrics } from '@argus/apdp';
 import { createLogger, createMetricsRegistry, Shutdown, UnauthorizedError } from '@argus/platform';
-import { createRegistryView, MemoryEventBus, MemoryLeaseStore, openStorage } from '@argus/store';
+import { createRegistryView, MemoryEventBus, MemoryLeaseStore, openStorage, toolHash, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 import type { RequestHandler } from 'express';
 
@@ -15,6 +15,8 @@ export interface ServeOptions {
   policies: string;
   store: string;
   dataDir: string;
+  /** A JSON file of registry records (humans, agents, mcpServers) to create when absent. */
+  seed?: string;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -29,6 +31,7 @@ export function registerServeCommand(program: Command): void {
     .option('--policies <dir>', 'policy directory (schema.cedarschema, policies/)', process.env.ARGUS_POLICY_DIR ?? defaultPolicyDir())
     .option('--data-dir <dir>', 'where the embedded state lives', process.env.ARGUS_DATA_DIR ?? '.argus')
     .option('--store <url>', 'store URL (sqlite:path or mongodb://...)', process.env.ARGUS_STORE_URL)
+    .option('--seed <file>', 'registry records (humans, agents, mcpServers) to create when absent')
     .action(async (opts: Omit<ServeOptions, 'store'> & { store?: string }) => {
       await serve({ ...opts, store: opts.store ?? `sqlite:${join(opts.dataDir, 'argus.db')}` });
     });
@@ -49,6 +52,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; close
   const leases = new MemoryLeaseStore();
   const events = new MemoryEventBus();
   const view = createRegistryView({ store: storage.registry, leases, events });
+  if (options.seed) await seedRegistry(storage.registry, JSON.parse(readFileSync(options.seed, 'utf8')) as RegistrySeed);
 
   const holder = new PolicyHolder();
   const { reloads, failures } = reloadMetrics(metrics);
@@ -97,6 +101,23 @@ export async function serve(options: ServeOptions): Promise<{ url: string; close
     ].join('\n') + '\n',
   );
   return { url, close: () => shutdown.run() };
+}
+
+/** Registry records to create at start-up when absent (demos, benchmarks). */
+export interface RegistrySeed {
+  humans?: NewHuman[];
+  agents?: NewAgent[];
+  mcpServers?: Array<Omit<NewMcpServer, 'tools'> & { tools?: McpToolInput[] }>;
+}
+
+/** Creates every seed record that does not exist yet; existing records are left as they are. */
+export async function seedRegistry(registry: RegistryStore, seed: RegistrySeed): Promise<void> {
+  for (const h of seed.humans ?? []) if (!(await registry.getHuman(h.id))) await registry.createHuman(h);
+  for (const a of seed.agents ?? []) if (!(await registry.getAgent(a.id))) await registry.createAgent(a, 'seed');
+  for (const s of seed.mcpServers ?? []) {
+    if (await registry.getMcpServer(s.id)) continue;
+    await registry.createMcpServer({ ...s, tools: (s.tools ?? []).map((t) => ({ ...t, hash: toolHash(t) })) }, 'seed');
+  }
 }
 
 function loadOrCreateToken(file: string): string {
