@@ -361,7 +361,15 @@ class Trail implements AuditTrail {
       try {
         do {
           this.again = false;
-          await this.pump();
+          try {
+            await this.pump();
+          } catch (err) {
+            // A fault outside the sinks (the spill file unreadable): back off and try again later.
+            this.logger.error({ err: message(err) }, 'audit writer fault');
+            this.backOff();
+            this.scheduleRetry();
+            return;
+          }
         } while (this.again);
       } finally {
         this.loop = undefined;

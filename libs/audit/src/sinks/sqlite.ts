@@ -23,6 +23,7 @@ export interface SqliteAuditStoreOptions {
 
 /** The SQLite audit store: a sink and a query store, plus streaming reads for export/verify. */
 export interface SqliteAuditStore extends AuditSink, AuditQueryStore {
+  head(writer: string): Promise<ChainHead | undefined>;
   /** Streams chained records with `fromSeq <= seq <= toSeq` in storage order. */
   iterate(fromSeq: number, toSeq: number, writer?: string): IterableIterator<ChainedRecord>;
 }

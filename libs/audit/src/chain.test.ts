@@ -1,0 +1,142 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Chainer, GENESIS_HASH, hashRecord, keyIdOf, loadPrivateKey, signCheckpoint, verifyChain } from './chain.ts';
+import { sampleChain } from './testing/query-store-contract.ts';
+import type { AuditRecord, ChainedRecord, CheckpointRecord } from './types.ts';
+
+function signedChain(n: number, every: number): { records: ChainedRecord[]; publicPem: string; privateJwk: object } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const plain = sampleChain(n);
+  const chainer = new Chainer('w1');
+  const out: ChainedRecord[] = [];
+  for (const [i, r] of plain.entries()) {
+    const { writer: _w, seq: _s, prevHash: _p, hash: _h, ...body } = r as AuditRecord;
+    out.push(chainer.chain<AuditRecord>(body));
+    if ((i + 1) % every === 0) out.push(chainer.chain<CheckpointRecord>(signCheckpoint('w1', chainer.head(), privateKey, new Date())));
+  }
+  return { records: out, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateJwk: privateKey.export({ format: 'jwk' }) };
+}
+
+describe('hash chain', () => {
+  it('links records from the genesis and verifies clean', () => {
+    const records = sampleChain(5);
+    expect(records[0]!.prevHash).toBe(GENESIS_HASH);
+    expect(records[1]!.prevHash).toBe(records[0]!.hash);
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(hashRecord(records[2]!)).toBe(records[2]!.hash);
+    const v = verifyChain(records);
+    expect(v).toMatchObject({ ok: true, checked: 5, issues: [], writers: ['w1'] });
+  });
+
+  it('resumes from a head', () => {
+    const records = sampleChain(3);
+    const chainer = new Chainer('w1', { seq: 3, hash: records[2]!.hash });
+    const { writer: _w, seq: _s, prevHash: _p, hash: _h, ...body } = records[0] as AuditRecord;
+    const next = chainer.chain<AuditRecord>(body);
+    expect(next.seq).toBe(4);
+    expect(verifyChain([...records, next]).ok).toBe(true);
+  });
+
+  it('detects an edited record', () => {
+    const records = sampleChain(6) as AuditRecord[];
+    records[2] = { ...records[2]!, outcome: 'allow', allow: true };
+    const v = verifyChain(records);
+    expect(v.ok).toBe(false);
+    expect(v.first).toMatchObject({ kind: 'edited', seq: 3, decisionId: records[2]!.decision_id });
+    expect(v.issues).toHaveLength(1);
+  });
+
+  it('detects an edited record whose hash was recomputed (the link breaks)', () => {
+    const records = sampleChain(6) as AuditRecord[];
+    const forged = { ...records[2]!, outcome: 'allow' as const };
+    forged.hash = hashRecord(forged);
+    records[2] = forged;
+    expect(verifyChain(records).first).toMatchObject({ kind: 'broken_link', seq: 4 });
+  });
+
+  it('detects a deleted record', () => {
+    const records = sampleChain(6);
+    records.splice(3, 1);
+    const v = verifyChain(records);
+    expect(v.first).toMatchObject({ kind: 'missing', seq: 4 });
+    expect(v.issues).toHaveLength(1);
+  });
+
+  it('detects deleted records at the start of a full chain', () => {
+    expect(verifyChain(sampleChain(4).slice(2)).first).toMatchObject({ kind: 'missing', seq: 1, toSeq: 2 });
+    expect(verifyChain(sampleChain(4).slice(2), undefined, { fromSeq: 3 }).ok).toBe(true);
+  });
+
+  it('detects a reordered record', () => {
+    const records = sampleChain(6);
+    const [moved] = records.splice(1, 1);
+    records.push(moved!);
+    const v = verifyChain(records);
+    expect(v.first).toMatchObject({ kind: 'reordered', seq: 2 });
+    expect(v.issues.map((i) => i.kind)).toEqual(['reordered']);
+  });
+
+  it('detects two swapped records and a duplicate', () => {
+    const records = sampleChain(5);
+    [records[1], records[2]] = [records[2]!, records[1]!];
+    expect(verifyChain(records).first).toMatchObject({ kind: 'reordered', seq: 2 });
+    const dup = sampleChain(3);
+    expect(verifyChain([...dup, dup[1]!]).first).toMatchObject({ kind: 'duplicate', seq: 2 });
+  });
+
+  it('verifies interleaved writers independently', () => {
+    const a = sampleChain(3, 'a');
+    const b = sampleChain(3, 'b');
+    expect(verifyChain([a[0]!, b[0]!, a[1]!, b[1]!, b[2]!, a[2]!]).ok).toBe(true);
+    expect(verifyChain([a[0]!, b[0]!, a[2]!, b[1]!]).first).toMatchObject({ kind: 'missing', writer: 'a', seq: 2 });
+  });
+
+  it('signs checkpoints with Ed25519 (PEM or JWK) and verifies them', () => {
+    const { records, publicPem, privateJwk } = signedChain(10, 4);
+    expect(records.filter((r) => r.kind === 'checkpoint')).toHaveLength(2);
+    const v = verifyChain(records, publicPem);
+    expect(v).toMatchObject({ ok: true, checkpointsVerified: 2, signaturesChecked: true });
+    expect(verifyChain(records, privateJwk).ok).toBe(true);
+    expect(verifyChain(records, JSON.stringify(privateJwk)).ok).toBe(true);
+    expect(keyIdOf(loadPrivateKey(privateJwk))).toBe((records[4] as CheckpointRecord).checkpoint.keyId);
+    expect(verifyChain(records).signaturesChecked).toBe(false);
+  });
+
+  it('reports a checkpoint signed by another key, or with a forged signature', () => {
+    const { records } = signedChain(4, 4);
+    const other = generateKeyPairSync('ed25519').publicKey;
+    expect(verifyChain(records, other).first).toMatchObject({ kind: 'bad_signature', seq: 5 });
+    const cp = records[4] as CheckpointRecord;
+    const forged = { ...cp, checkpoint: { ...cp.checkpoint, headSeq: 3 } };
+    forged.hash = hashRecord(forged);
+    const { publicPem } = signedChain(1, 1);
+    expect(verifyChain([...records.slice(0, 4), forged], publicPem).issues.some((i) => i.kind === 'bad_signature')).toBe(true);
+  });
+
+  it('catches a rewritten chain through the signed checkpoint', () => {
+    const { records, publicPem } = signedChain(8, 8);
+    // Rewrite record 2 and re-hash every later record: the plain chain verifies, the checkpoint does not.
+    const rewritten: ChainedRecord[] = [];
+    let prev = records[0]!.hash;
+    rewritten.push(records[0]!);
+    for (const r of records.slice(1)) {
+      const copy = { ...r, prevHash: prev } as ChainedRecord;
+      if (copy.seq === 2 && copy.kind === 'decision') copy.outcome = 'allow';
+      copy.hash = hashRecord(copy);
+      prev = copy.hash;
+      rewritten.push(copy);
+    }
+    const v = verifyChain(rewritten, publicPem);
+    expect(v.first).toMatchObject({ kind: 'checkpoint_mismatch', seq: 9 });
+  });
+
+  it('refuses a key that is not Ed25519, without quoting it', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => loadPrivateKey(rsa)).toThrow(/not a valid Ed25519/);
+    try {
+      loadPrivateKey(rsa);
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('PRIVATE KEY');
+    }
+  });
+});
