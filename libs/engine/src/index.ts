@@ -7,3 +7,6 @@ export { compilePolicySet, uidKey, type CompiledPolicySet, type CompileResult } 
 export { evaluate, sliceEntities, referencedEntities, requestAnchors, type EvaluateOptions } from './evaluate.ts';
 export { formatDiagnostic, locate } from './diagnostics.ts';
 export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';
+export { explainRequest, analysePolicy, type Explanation, type ExplainOptions, type PolicyAnalysis, type ConditionCheck, type ScopeCheck } from './explain.ts';
+export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSummary, type DecisionChange, type DecisionDiff } from './diff.ts';
+export { formatPolicyText, commentsOf, type FormatOptions, type FormatResult } from './format.ts';
