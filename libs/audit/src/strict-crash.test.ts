@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyChain } from './chain.ts';
+import { openSqliteAuditStore } from './sinks/sqlite.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'argus-audit-strict-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('strict mode survives kill -9', () => {
+  it('has every acknowledged decision on disk after SIGKILL', async () => {
+    const db = join(dir, 'audit.db');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'testdata', 'strict-child.ts'), db, join(dir, 'spill')], {
+      cwd: join(here, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const acked: string[] = [];
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let buffer = '';
+    const target = 300;
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`child acknowledged only ${acked.length} decisions; stderr: ${stderr.slice(0, 500)}`)), 25_000);
+      child.stdout.on('data', (d: Buffer) => {
+        buffer += d.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop()!;
+        for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
+        if (acked.length >= target) {
+          child.kill('SIGKILL');
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        if (acked.length < target) reject(new Error(`child exited early; stderr: ${stderr.slice(0, 500)}`));
+      });
+    });
+    expect(await exited).toBe('SIGKILL');
+
+    const store = openSqliteAuditStore({ path: db, readonly: true });
+    const records = [...store.iterate(1, Number.MAX_SAFE_INTEGER)];
+    await store.close();
+    const onDisk = new Set(records.map((r) => (r.kind === 'decision' ? r.decision_id : '')));
+    const lost = acked.filter((id) => !onDisk.has(id));
+    expect(lost).toEqual([]);
+    expect(records.length).toBeGreaterThanOrEqual(acked.length);
+    expect(verifyChain(records).ok).toBe(true);
+  });
+});

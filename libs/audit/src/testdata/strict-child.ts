@@ -1,0 +1,30 @@
+/**
+ * Child process of the strict-mode crash test: records decisions in strict mode as fast as it can
+ * (several concurrent callers) and prints `ack <decision_id>` once each `record()` resolved. The
+ * parent kills it with SIGKILL and checks that every acknowledged decision is on disk.
+ * Usage: tsx strict-child.ts <db path> <spill dir>
+ */
+import { createAuditTrail } from '../writer.ts';
+import { openSqliteAuditStore } from '../sinks/sqlite.ts';
+import { makeDecisionEvent } from '../testing/events.ts';
+
+const [dbPath, spillDir] = process.argv.slice(2);
+if (!dbPath || !spillDir) {
+  process.stderr.write('usage: strict-child.ts <db> <spill dir>\n');
+  process.exit(2);
+}
+const trail = await createAuditTrail(
+  { writerId: 'strict-child', durability: 'strict', spill: { dir: spillDir }, sinks: [{ type: 'sqlite', path: dbPath }] },
+  { sinks: [openSqliteAuditStore({ path: dbPath, synchronous: 'FULL' })] },
+);
+process.stdout.write('ready\n');
+let next = 0;
+async function caller(): Promise<never> {
+  for (;;) {
+    const n = next++;
+    const event = makeDecisionEvent('allow', n, { decisionId: `strict-${n}` });
+    await trail.record(event);
+    process.stdout.write(`ack strict-${n}\n`);
+  }
+}
+await Promise.all(Array.from({ length: 4 }, caller));
