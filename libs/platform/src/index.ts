@@ -5,3 +5,4 @@ export * from './metrics.ts';
 export * from './http.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
+export * from './auth.ts';

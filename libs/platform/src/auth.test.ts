@@ -1,0 +1,135 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator, principalOf, requireAdmin, requireAuth, requireRole, type Authenticator } from './auth.ts';
+import { ConfigError } from './errors.ts';
+import { errorHandler } from './http.ts';
+import { silentLogger } from './logger.ts';
+
+const ADMIN = 'admin-token-0123456789abcdef';
+
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let jwk: JWK;
+let jwksServer: Server;
+let jwksUrl: string;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('ES256');
+  privateKey = pair.privateKey;
+  jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
+  jwksServer = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', () => r()));
+  jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+});
+afterAll(() => new Promise<void>((r) => jwksServer.close(() => r())));
+
+async function jwt(claims: Record<string, unknown>, options: { sub?: string; iss?: string; aud?: string; exp?: string } = {}): Promise<string> {
+  let builder = new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().setExpirationTime(options.exp ?? '5m');
+  if (options.sub !== undefined) builder = builder.setSubject(options.sub);
+  builder = builder.setIssuer(options.iss ?? 'https://idp.example').setAudience(options.aud ?? 'argus');
+  return builder.sign(privateKey);
+}
+
+describe('createAuthenticator', () => {
+  const auth = createAuthenticator({
+    adminToken: ADMIN,
+    scannerTokens: { 'k8s-scanner': 'scanner-token-0123456789' },
+    agentTokens: { 'support-bot': 'agent-token-0123456789' },
+  });
+
+  it('maps static tokens to principals', async () => {
+    expect(await auth.authenticate(`Bearer ${ADMIN}`)).toEqual({ ok: true, principal: { subject: 'admin', roles: ['admin'], kind: 'admin' } });
+    expect(await auth.authenticate('bearer scanner-token-0123456789')).toEqual({ ok: true, principal: { subject: 'k8s-scanner', roles: ['scanner'], kind: 'scanner' } });
+    expect(await auth.authenticate('Bearer agent-token-0123456789')).toMatchObject({ ok: true, principal: { subject: 'support-bot', kind: 'agent' } });
+  });
+
+  it('rejects missing, malformed and wrong credentials', async () => {
+    expect(await auth.authenticate(undefined)).toEqual({ ok: false, reason: 'missing' });
+    expect(await auth.authenticate('Basic YWRtaW46cHc=')).toEqual({ ok: false, reason: 'malformed' });
+    expect(await auth.authenticate('Bearer ')).toEqual({ ok: false, reason: 'malformed' });
+    expect(await auth.authenticate(`Bearer ${ADMIN}x`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await auth.authenticate(`Bearer ${ADMIN.slice(0, -1)}`)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses bad configuration naming the path', () => {
+    expect(() => createAuthenticator({ adminToken: '' })).toThrow(ConfigError);
+    expect(() => createAuthenticator({ jwks: {} })).toThrow(ConfigError);
+    expect(() => createAuthenticator({ jwks: { url: 'ftp://x/jwks' } })).toThrow(ConfigError);
+  });
+});
+
+describe('JWT verification', () => {
+  let remote: Authenticator;
+  let local: Authenticator;
+  beforeAll(() => {
+    remote = createAuthenticator({ jwks: { url: jwksUrl, issuer: 'https://idp.example', audience: 'argus' } });
+    local = createAuthenticator({ jwks: { keys: { keys: [jwk] }, issuer: 'https://idp.example', audience: 'argus', adminRole: 'ops', rolesClaim: 'realm.roles' } });
+  });
+
+  it('accepts a valid token from a remote JWKS and derives admin from the role', async () => {
+    expect(await remote.authenticate(`Bearer ${await jwt({ roles: ['argus-admin'] }, { sub: 'alice' })}`)).toEqual({
+      ok: true,
+      principal: { subject: 'alice', roles: ['argus-admin'], kind: 'admin' },
+    });
+    expect(await remote.authenticate(`Bearer ${await jwt({ roles: 'viewer auditor' }, { sub: 'bob' })}`)).toEqual({
+      ok: true,
+      principal: { subject: 'bob', roles: ['viewer', 'auditor'], kind: 'human' },
+    });
+  });
+
+  it('reads roles from a nested claim with a local JWKS', async () => {
+    const r = await local.authenticate(`Bearer ${await jwt({ realm: { roles: ['ops'] } }, { sub: 'carol' })}`);
+    expect(r).toEqual({ ok: true, principal: { subject: 'carol', roles: ['ops'], kind: 'admin' } });
+  });
+
+  it('rejects wrong issuer, audience, expired, unsigned and subject-less tokens', async () => {
+    const bad = [
+      await jwt({ roles: ['argus-admin'] }, { sub: 'a', iss: 'https://evil.example' }),
+      await jwt({ roles: ['argus-admin'] }, { sub: 'a', aud: 'other' }),
+      await jwt({ roles: ['argus-admin'] }, { sub: 'a', exp: '-10m' }),
+      await jwt({ roles: ['argus-admin'] }),
+    ];
+    const [h, p] = (await jwt({ roles: ['argus-admin'] }, { sub: 'a' })).split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${p}.`;
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'mallory', roles: ['argus-admin'], iss: 'https://idp.example', aud: 'argus' })).toString('base64url')}.${(await jwt({}, { sub: 'x' })).split('.')[2]}`;
+    for (const token of [...bad, none, tampered]) expect(await remote.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('fails closed when the JWKS endpoint is unreachable', async () => {
+    const dead = createAuthenticator({ jwks: { url: 'http://127.0.0.1:1/jwks.json', timeoutMs: 300 } });
+    expect(await dead.authenticate(`Bearer ${await jwt({}, { sub: 'a' })}`)).toEqual({ ok: false, reason: 'invalid' });
+  });
+});
+
+describe('express guards', () => {
+  const auth = createAuthenticator({ adminToken: ADMIN, scannerTokens: { s1: 'scanner-token-0123456789' }, agentTokens: { bot: 'agent-token-0123456789' } });
+  const app = express();
+  app.get('/any', requireAuth(auth), (_req, res) => void res.json(principalOf(res)));
+  app.get('/admin', requireAdmin(auth), (_req, res) => void res.json(principalOf(res)));
+  app.get('/scan', requireRole(auth, 'scanner'), (_req, res) => void res.json(principalOf(res)));
+  app.use(errorHandler(silentLogger()));
+
+  it('answers 401 in the wire shape without a credential', async () => {
+    const r = await request(app).get('/any');
+    expect(r.status).toBe(401);
+    expect(r.headers['www-authenticate']).toContain('Bearer');
+    expect(r.body).toEqual({ code: 'unauthorized', message: 'missing credential', errors: [] });
+    const wrong = await request(app).get('/admin').set('authorization', 'Bearer nope-nope-nope');
+    expect(wrong.status).toBe(401);
+    expect(JSON.stringify(wrong.body)).not.toContain('nope-nope');
+  });
+
+  it('answers 403 for the wrong kind and passes the right one', async () => {
+    expect((await request(app).get('/admin').set('authorization', 'Bearer agent-token-0123456789')).status).toBe(403);
+    expect((await request(app).get('/scan').set('authorization', 'Bearer agent-token-0123456789')).body.code).toBe('forbidden');
+    expect((await request(app).get('/scan').set('authorization', 'Bearer scanner-token-0123456789')).body).toMatchObject({ subject: 's1', kind: 'scanner' });
+    expect((await request(app).get('/scan').set('authorization', `Bearer ${ADMIN}`)).status).toBe(200);
+    expect((await request(app).get('/any').set('authorization', 'Bearer agent-token-0123456789')).body).toMatchObject({ subject: 'bot', kind: 'agent' });
+  });
+});
