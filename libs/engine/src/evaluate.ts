@@ -22,11 +22,28 @@ const schemaPool = new SlotPool('argus-schema-', 16);
  */
 export function evaluate(set: CompiledPolicySet, request: EvaluationRequest, options: EvaluateOptions = {}): EngineDecision {
   const anchors = requestAnchors(request);
-  const { key, buckets } = partitionKey(set.index, anchors);
-  const evaluated = buckets.reduce((n, b) => n + b.length, 0);
-  if (evaluated === 0) return { decision: 'deny', determining: [], errors: [], evaluated: 0 };
+  const enforced = decideWith(set, set.index, 'enforce', anchors, request, options);
+  const observe = partitionKey(set.observeIndex, anchors);
+  if (observe.buckets.length === 0) return enforced;
+  const watched = decideWith(set, set.observeIndex, 'observe', anchors, request, options);
+  const observed = watched.decision === 'deny' ? watched.determining : [];
+  const observeErrors = watched.errors.map((e): EvaluationError => ({ ...e, code: e.code === 'forbid_errored' ? 'policy_error' : e.code }));
+  return { ...enforced, observed, errors: [...enforced.errors, ...observeErrors] };
+}
 
-  const slot = policyPool.acquire(`${set.version}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
+function decideWith(
+  set: CompiledPolicySet,
+  index: CompiledPolicySet['index'],
+  kind: 'enforce' | 'observe',
+  anchors: RequestAnchors,
+  request: EvaluationRequest,
+  options: EvaluateOptions,
+): EngineDecision {
+  const { key, buckets } = partitionKey(index, anchors);
+  const evaluated = buckets.reduce((n, b) => n + b.length, 0);
+  if (evaluated === 0) return { decision: 'deny', determining: [], errors: [], evaluated: 0, observed: [], needsApproval: false };
+
+  const slot = policyPool.acquire(`${set.version}\n${kind}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
   const schemaSlot = schemaPool.acquire(set.schemaHash, (slotId) => {
     const r = safe(() => cedar.preparseSchema(slotId, set.schema));
     return r.ok && r.value.type === 'success';
@@ -68,13 +85,14 @@ export function evaluate(set: CompiledPolicySet, request: EvaluationRequest, opt
   }
   const determining = diagnostics.reason.map((id) => set.policies.get(id)).filter((p): p is PolicyInfo => p !== undefined);
   if (erroredForbids.length > 0 && decision === 'allow') {
-    return { decision: 'deny', determining: erroredForbids, errors, evaluated };
+    return { decision: 'deny', determining: erroredForbids, errors, evaluated, observed: [], needsApproval: false };
   }
-  return { decision, determining, errors, evaluated };
+  const needsApproval = decision === 'allow' && determining.length > 0 && determining.every((p) => p.enforcement === 'require_approval');
+  return { decision, determining, errors, evaluated, observed: [], needsApproval };
 }
 
 function failure(evaluated: number, ...errors: EvaluationError[]): EngineDecision {
-  return { decision: 'deny', determining: [], errors, evaluated };
+  return { decision: 'deny', determining: [], errors, evaluated, observed: [], needsApproval: false };
 }
 
 function preparsePartition(set: CompiledPolicySet, slotId: string, buckets: Array<readonly string[]>): boolean {

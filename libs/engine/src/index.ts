@@ -6,6 +6,7 @@ export * from './types.ts';
 export { compilePolicySet, uidKey, type CompiledPolicySet, type CompileResult } from './policy-set.ts';
 export { evaluate, sliceEntities, referencedEntities, requestAnchors, type EvaluateOptions } from './evaluate.ts';
 export { formatDiagnostic, locate } from './diagnostics.ts';
+export { mergeObligations, type Obligations } from './obligations.ts';
 export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';
 export { explainRequest, analysePolicy, type Explanation, type ExplainOptions, type PolicyAnalysis, type ConditionCheck, type ScopeCheck } from './explain.ts';
 export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSummary, type DecisionChange, type DecisionDiff } from './diff.ts';

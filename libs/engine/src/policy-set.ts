@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { toDiagnostic } from './diagnostics.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
-import type { Diagnostic, EntityUid, PolicyInfo, PolicySetInput, TemplateLinkInput } from './types.ts';
+import { EFFECT_APPLIES_TO, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
 
 /**
  * A validated, immutable policy set, ready to evaluate. Built only by `compilePolicySet`.
@@ -19,6 +19,8 @@ export interface CompiledPolicySet {
   readonly templateTexts: ReadonlyMap<string, string>;
   readonly links: readonly TemplateLinkInput[];
   readonly index: PartitionIndex;
+  /** Observe-mode forbids, indexed the same way and evaluated apart from the enforced set. */
+  readonly observeIndex: PartitionIndex;
   readonly warnings: readonly Diagnostic[];
   readonly sources: PolicySetInput;
   /** Qualified entity type names the schema declares (`Argus::Agent`). */
@@ -103,7 +105,14 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
         diagnostics.push({ ...at, severity: 'error', message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`, policyId: id });
         continue;
       }
-      policies.set(id, { id, effect: est.effect, file: source.file, line: at.line, annotations, text: part.text, template: part.template });
+      const annotationProblem = checkAnnotations(annotations, est.effect);
+      if (annotationProblem) {
+        diagnostics.push({ ...at, severity: 'error', message: `policy \`${id}\`: ${annotationProblem}`, policyId: id });
+        continue;
+      }
+      const info: PolicyInfo = { id, effect: est.effect, file: source.file, line: at.line, annotations, text: part.text, template: part.template };
+      if (annotations.effect) info.enforcement = annotations.effect as PolicyEffect;
+      policies.set(id, info);
       (part.template ? templateTexts : staticTexts).set(id, part.text);
       (part.template ? fileTemplates : fileStatic)[id] = part.text;
       offsets.set(id, Math.max(0, offset));
@@ -182,13 +191,34 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     staticTexts,
     templateTexts,
     links,
-    index: buildIndex(scopes),
+    index: buildIndex(new Map([...scopes].filter(([id]) => policies.get(id)?.enforcement !== 'observe'))),
+    observeIndex: buildIndex(new Map([...scopes].filter(([id]) => policies.get(id)?.enforcement === 'observe'))),
     warnings,
     sources: input,
     entityTypes,
     actions: new Set(actionGroups?.keys() ?? []),
   });
   return { ok: true, policySet, warnings };
+}
+
+/**
+ * Checks the annotations Argus gives meaning to: `@effect` must be a known effect on the right kind
+ * of policy, and `@obligation_redact` / `@obligation_max_items` must be well-formed.
+ */
+function checkAnnotations(annotations: Record<string, string>, effect: 'permit' | 'forbid'): string | undefined {
+  const e = annotations.effect;
+  if (e !== undefined) {
+    const appliesTo = EFFECT_APPLIES_TO[e as PolicyEffect];
+    if (!appliesTo) return `unknown effect \`${e}\`; expected one of ${Object.keys(EFFECT_APPLIES_TO).join(', ')}`;
+    if (appliesTo !== effect) return `effect \`${e}\` applies to ${appliesTo} policies, not ${effect}`;
+  }
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith('obligation_')) continue;
+    if (effect !== 'permit') return `obligations (\`@${key}\`) go on permit policies`;
+    if (key === 'obligation_max_items' && !/^[1-9]\d{0,8}$/.test(value)) return `\`@obligation_max_items\` must be a positive whole number, got \`${value}\``;
+    if (key === 'obligation_redact' && !/^\s*[\w.$-]+(\s*,\s*[\w.$-]+)*\s*$/.test(value)) return `\`@obligation_redact\` must be a comma-separated list of field names, got \`${value}\``;
+  }
+  return undefined;
 }
 
 function sha256(text: string): string {

@@ -61,10 +61,30 @@ export interface Diagnostic {
   excerpt?: string;
 }
 
+/**
+ * Enforcement effects a policy can carry with `@effect("...")`, beyond allow/deny:
+ * - `require_approval` (permit): the permit alone only holds the request for a human's approval;
+ * - `observe` (forbid): monitor mode — recorded as "would have denied", never denies;
+ * - `quarantine` / `revoke` (forbid): deny and move the agent to that trust state;
+ * - `escalate` (forbid): deny and notify.
+ */
+export type PolicyEffect = 'require_approval' | 'observe' | 'quarantine' | 'revoke' | 'escalate';
+
+/** Which Cedar effect each enforcement effect may be attached to. */
+export const EFFECT_APPLIES_TO: Readonly<Record<PolicyEffect, 'permit' | 'forbid'>> = {
+  require_approval: 'permit',
+  observe: 'forbid',
+  quarantine: 'forbid',
+  revoke: 'forbid',
+  escalate: 'forbid',
+};
+
 /** What Argus knows about one policy (or template) of a set. */
 export interface PolicyInfo {
   id: string;
   effect: 'permit' | 'forbid';
+  /** The `@effect` annotation, validated at load. */
+  enforcement?: PolicyEffect;
   file: string;
   line: number;
   annotations: Record<string, string>;
@@ -98,4 +118,8 @@ export interface EngineDecision {
   errors: EvaluationError[];
   /** How many policies the request was evaluated against (after partitioning). */
   evaluated: number;
+  /** Observe-mode forbids that matched: they would have denied. Never part of the decision. */
+  observed: PolicyInfo[];
+  /** An allow whose every determining permit is `@effect("require_approval")`: hold it for a human. */
+  needsApproval: boolean;
 }

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { compilePolicySet, evaluate, mergeObligations, sliceEntities, uidKey, type CompiledPolicySet } from './index.ts';
+import { CALL, setOf, uid, world } from './testdata/fixtures.ts';
+
+function compile(text: string): CompiledPolicySet {
+  const r = compilePolicySet(setOf({ 'e.cedar': text }));
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.policySet;
+}
+
+function call(set: CompiledPolicySet, principal = 'sub', resource = 'search', depth = 1) {
+  const all = new Map(world().map((e) => [uidKey(e.uid), e]));
+  const p = uid('Agent', principal);
+  const r = uid('Tool', resource);
+  return evaluate(set, { principal: p, action: CALL, resource: r, context: { intent: 'research', depth }, entities: sliceEntities(all, [p, r]) });
+}
+
+const GATED = '@id("gated") @effect("require_approval") permit (principal, action == T::Action::"call", resource);';
+
+describe('@effect', () => {
+  it('refuses an unknown effect, or one on the wrong kind of policy, with the whole set', () => {
+    for (const text of [
+      '@effect("maybe") permit (principal, action, resource);',
+      '@effect("observe") permit (principal, action, resource);',
+      '@effect("require_approval") forbid (principal, action, resource);',
+      '@obligation_max_items("-3") permit (principal, action, resource);',
+      '@obligation_redact("ssn,") permit (principal, action, resource);',
+    ]) {
+      const r = compilePolicySet(setOf({ 'ok.cedar': 'permit (principal, action, resource);', 'e.cedar': text }));
+      expect(r.ok, text).toBe(false);
+      if (!r.ok) expect(r.diagnostics[0]!.file).toBe('e.cedar');
+    }
+  });
+
+  it('require_approval alone holds the request', () => {
+    const d = call(compile(GATED));
+    expect(d).toMatchObject({ decision: 'allow', needsApproval: true });
+  });
+
+  it('a plain permit beside the gated one allows outright', () => {
+    const d = call(compile(`${GATED}\n@id("plain") permit (principal, action, resource == T::Tool::"search");`));
+    expect(d.needsApproval).toBe(false);
+    expect(d.determining.map((p) => p.id).sort()).toEqual(['gated', 'plain']);
+  });
+
+  it('a forbid beats an approval permit: a flat deny', () => {
+    const d = call(compile(`${GATED}\n@id("no") forbid (principal, action, resource) when { resource.sensitivity == "secret" };`), 'sub', 'vault');
+    expect(d).toMatchObject({ decision: 'deny', needsApproval: false });
+  });
+
+  it('an approval-gated permit whose condition errors is a deny, never a hold', () => {
+    const d = call(compile('@id("gated-err") @effect("require_approval") permit (principal, action, resource) when { context.depth * 9223372036854775807 > 0 };'), 'sub', 'search', 2);
+    expect(d).toMatchObject({ decision: 'deny', needsApproval: false });
+    expect(d.errors[0]).toMatchObject({ policyId: 'gated-err', code: 'policy_error' });
+  });
+
+  it('observe-mode forbids never deny but are reported', () => {
+    const set = compile('@id("allow-all") permit (principal, action, resource);\n@id("watch-secret") @effect("observe") forbid (principal, action, resource) when { resource.sensitivity == "secret" };');
+    const d = call(set, 'sub', 'vault');
+    expect(d.decision).toBe('allow');
+    expect(d.observed.map((p) => p.id)).toEqual(['watch-secret']);
+    expect(call(set, 'sub', 'search').observed).toEqual([]);
+  });
+
+  it('quarantine, revoke and escalate forbids deny and carry their effect', () => {
+    const d = call(compile('permit (principal, action, resource);\n@id("q") @effect("quarantine") forbid (principal, action, resource) when { resource.sensitivity == "secret" };'), 'sub', 'vault');
+    expect(d.decision).toBe('deny');
+    expect(d.determining[0]).toMatchObject({ id: 'q', enforcement: 'quarantine' });
+  });
+});
+
+describe('mergeObligations', () => {
+  it('unites redactions and keeps the smallest limit', () => {
+    const set = compile(
+      '@id("a") @obligation_redact("ssn, email") @obligation_max_items("50") permit (principal, action, resource);\n' +
+        '@id("b") @obligation_redact("phone") @obligation_max_items("20") @obligation_watermark("internal") permit (principal, action, resource == T::Tool::"search");',
+    );
+    const d = call(set);
+    expect(mergeObligations(d.determining)).toEqual({ redact: ['email', 'phone', 'ssn'], max_items: 20, watermark: ['internal'] });
+  });
+});
