@@ -1,0 +1,170 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cedarDecisionPoint } from './testing/cedar-decision-point.ts';
+import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
+import { BOT_TOKEN, CANARIES, INTRUDER_TOKEN, TEST_POLICIES } from './testing/policies.ts';
+import { mcpUpstream, type TestUpstream } from './testing/upstreams.ts';
+
+let upstream: TestUpstream & { invoked: string[] };
+let proxy: RunningProxy;
+const dp = cedarDecisionPoint({
+  ...TEST_POLICIES,
+  'intruder-connect': { text: 'forbid(principal == Agent::"intruder", action == Action::"mcp:connect", resource);', reason: 'intruder may not use MCP' },
+});
+
+beforeAll(async () => {
+  upstream = await mcpUpstream();
+  proxy = await startProxy({
+    decisionPoint: dp,
+    secrets: { 'mcp-key': CANARIES.mcp },
+    tokens: { bot: BOT_TOKEN, intruder: INTRUDER_TOKEN },
+    config: {
+      decision: { timeoutMs: 500 },
+      upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp`, credential: { name: 'mcp-key' } }],
+    },
+  });
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await upstream?.close();
+});
+
+async function connect(token = BOT_TOKEN): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/tools`), {
+    requestInit: { headers: { authorization: `Bearer ${token}`, 'x-argus-intent': 'triage', 'x-argus-goal': 'goal-mcp' } },
+  });
+  const client = new Client({ name: 'agent', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+describe('MCP through the real MCP SDK client and server (streamable HTTP)', () => {
+  it('decides mcp:connect on initialize and lets listing through; the server sees the injected credential', async () => {
+    const { client } = await connect();
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(['count', 'delete', 'echo']);
+    expect(dp.calls.some((c) => c.action === 'mcp:connect' && c.resource.id === 'tools')).toBe(true);
+    expect(dp.calls.some((c) => c.context?.mcpMethod === 'tools/list')).toBe(false);
+    const posts = upstream.seen.filter((s) => s.method === 'POST');
+    expect(posts.length).toBeGreaterThan(0);
+    for (const s of posts) {
+      expect(s.headers.authorization).toBe(`Bearer ${CANARIES.mcp}`);
+      expect(JSON.stringify(s.headers)).not.toContain(BOT_TOKEN);
+    }
+    await client.close();
+  });
+
+  it('allows one tool and denies another in the same session; the denied call never reaches the server', async () => {
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId;
+    expect(sessionId).toBeTruthy();
+    const echo = await client.callTool({ name: 'echo', arguments: { text: 'ping' } });
+    expect(echo.content).toEqual([{ type: 'text', text: 'echo: ping' }]);
+    const denied = await client.callTool({ name: 'delete', arguments: { target: 'prod' } }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(McpError);
+    expect((denied as McpError).code).toBe(-32001);
+    expect((denied as McpError).message).toContain('deleting is never delegated to agents');
+    const data = (denied as McpError).data as { decision_id: string; reasons: Array<{ policy: string }> };
+    expect(data.reasons.map((r) => r.policy)).toEqual(['no-delete']);
+    expect(upstream.invoked).not.toContain('delete');
+    expect(upstream.seen.some((s) => s.body.includes('"delete"') && s.body.includes('tools/call'))).toBe(false);
+    // The session still works after a denial.
+    const again = await client.callTool({ name: 'echo', arguments: { text: 'still here' } });
+    expect(again.content).toEqual([{ type: 'text', text: 'echo: still here' }]);
+    expect(transport.sessionId).toBe(sessionId);
+    await eventually(() => proxy.events.some((e) => e.decisionId === data.decision_id));
+    expect(proxy.events.find((e) => e.decisionId === data.decision_id)).toMatchObject({
+      input: { action: 'tool:call', resource: { type: 'Tool', id: 'tools/delete' }, intent: 'triage', goal: 'goal-mcp' },
+      result: { allow: false },
+      proxy: { upstream: 'tools', error: 'denied' },
+    });
+    const allowed = proxy.events.find((e) => e.input.resource.id === 'tools/echo');
+    expect(allowed?.proxy).toMatchObject({ upstream: 'tools', status: 200, credentialName: 'mcp-key' });
+    await client.close();
+  });
+
+  it('streams a tool call whose progress arrives as server-sent events before the result', async () => {
+    const { client } = await connect();
+    const progress: number[] = [];
+    const result = await client.callTool({ name: 'count', arguments: { n: 4 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+    expect(progress).toEqual([1, 2, 3, 4]);
+    expect(result.content).toEqual([{ type: 'text', text: 'counted to 4' }]);
+    await client.close();
+  });
+
+  it('decides resources/read per resource', async () => {
+    const { client } = await connect();
+    const readme = await client.readResource({ uri: 'file:///readme.md' });
+    expect(readme.contents[0]).toMatchObject({ text: '# readme' });
+    await expect(client.readResource({ uri: 'file:///secret.md' })).rejects.toMatchObject({ code: -32001 });
+    expect(dp.calls.some((c) => c.action === 'resource:read' && c.resource.id === 'tools/file:///secret.md')).toBe(true);
+    await client.close();
+  });
+
+  it('refuses initialize for an agent the policy forbids, and a session opened by another agent', async () => {
+    await expect(connect(INTRUDER_TOKEN)).rejects.toThrow(/intruder may not use MCP/);
+    const { client, transport } = await connect();
+    const res = await fetch(`${proxy.url}/mcp/tools`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(403);
+    await client.close();
+  });
+
+  it('answers a batch with partial denial: denied errors merged with the upstream answers', async () => {
+    const { client, transport } = await connect();
+    const before = upstream.invoked.length;
+    const res = await fetch(`${proxy.url}/mcp/tools`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-03-26' },
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'delete', arguments: { target: 'x' } } },
+        { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'echo', arguments: { text: 'batched' } } },
+        { jsonrpc: '2.0', id: 'c', method: 'tools/call', params: {} },
+      ]),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const messages = parseAnswer(res.headers.get('content-type') ?? '', text);
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    expect(byId.get('a')?.error?.code).toBe(-32001);
+    expect(byId.get('c')?.error?.code).toBe(-32602);
+    expect(byId.get('b')?.result).toEqual({ content: [{ type: 'text', text: 'echo: batched' }] });
+    expect(upstream.invoked.slice(before)).not.toContain('delete');
+    await client.close();
+  });
+
+  it('answers malformed JSON-RPC with a JSON-RPC error and forwards nothing', async () => {
+    const before = upstream.seen.length;
+    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}']) {
+      const res = await fetch(`${proxy.url}/mcp/tools`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBeLessThan(-32000);
+    }
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('leaks the credential nowhere', async () => {
+    const all = [proxy.logs.join(''), JSON.stringify(proxy.events)];
+    for (const text of all) expect(text).not.toContain(CANARIES.mcp);
+  });
+});
+
+function parseAnswer(type: string, text: string): Array<{ id: unknown; result?: unknown; error?: { code: number } }> {
+  if (type.startsWith('application/json')) {
+    const doc = JSON.parse(text) as unknown;
+    return (Array.isArray(doc) ? doc : [doc]) as Array<{ id: unknown; error?: { code: number } }>;
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .flatMap((l) => {
+      const doc = JSON.parse(l.slice(6)) as unknown;
+      return (Array.isArray(doc) ? doc : [doc]) as Array<{ id: unknown; error?: { code: number } }>;
+    });
+}
