@@ -13,3 +13,4 @@ export * from './query-filters.ts';
 export { SpillFile } from './spill.ts';
 export * from './writer.ts';
 export * from './sinks/index.ts';
+export { makeDecisionEvent, SECRET_CANARY, type SampleKind } from './testing/events.ts';

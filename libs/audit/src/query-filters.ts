@@ -3,6 +3,7 @@
  * SQLite and MongoDB page and filter identically.
  */
 import { InvalidInputError } from '@argus/platform';
+import type { AuditQueryFilters, AuditRecord } from './types.ts';
 
 /** Position after which the next page starts (records are ordered by time, writer, seq, descending). */
 export interface CursorPosition {
@@ -43,4 +44,21 @@ export function normalizeTime(value: string, param: string): string {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new InvalidInputError(`invalid query parameter \`${param}\``, [{ path: `/${param}`, message: 'not an ISO 8601 date-time' }]);
   return d.toISOString();
+}
+
+/** Whether a record matches the filters, for live streams (same semantics as the stores). */
+export function matchesFilters(record: AuditRecord, filters: AuditQueryFilters): boolean {
+  if (filters.principal !== undefined) {
+    const p = parsePrincipal(filters.principal);
+    if (record.principal.id !== p.id || (p.type !== undefined && record.principal.type !== p.type)) return false;
+  }
+  if (filters.root !== undefined && record.root?.id !== filters.root) return false;
+  if (filters.goal !== undefined && record.goal !== filters.goal) return false;
+  if (filters.intent !== undefined && record.intent !== filters.intent) return false;
+  if (filters.action !== undefined && record.action !== filters.action) return false;
+  if (filters.outcome !== undefined && record.outcome !== filters.outcome) return false;
+  if (filters.policy !== undefined && !record.policies.includes(filters.policy)) return false;
+  if (filters.from !== undefined && record.time < normalizeTime(filters.from, 'from')) return false;
+  if (filters.to !== undefined && record.time >= normalizeTime(filters.to, 'to')) return false;
+  return true;
 }
