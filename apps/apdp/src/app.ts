@@ -2,7 +2,7 @@ import type { DecisionRecorder } from '@argus/contracts';
 import { createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { DecisionService, type GovernanceStep } from './decision-service.ts';
+import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
 import { authorizeRouter } from './routes/authorize.ts';
@@ -22,6 +22,7 @@ export interface ApdpDeps {
   holder: PolicyHolder;
   registry: RegistryReader;
   governance?: GovernanceStep;
+  effects?: DecisionEffects;
   recorder?: DecisionRecorder;
   requireAdmin: RequestHandler;
   logger: Logger;
@@ -46,6 +47,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     policies: deps.holder,
     registry: deps.registry,
     ...(deps.governance ? { governance: deps.governance } : {}),
+    ...(deps.effects ? { effects: deps.effects } : {}),
     ...(deps.recorder ? { recorder: deps.recorder } : {}),
     metrics: deps.metrics,
     logger: deps.logger,

@@ -9,7 +9,7 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { evaluate, sliceEntities, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { evaluate, mergeObligations, sliceEntities, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
 import { ArgusError, InvalidInputError, metric, Counter, Histogram, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { buildEntities, qualify, toCedarValue, toUid, type RegistryReader } from './entities.ts';
@@ -30,6 +30,35 @@ export interface GovernanceOutcome {
   facts: Record<string, unknown>;
 }
 
+/** One request as the effects hooks see it. */
+export interface EffectRequest {
+  decisionId: string;
+  input: AuthorizeInput;
+  principal: EntityUid;
+  action: EntityUid;
+  resource: EntityUid;
+  context: Record<string, CedarValue>;
+  now: Date;
+}
+
+/**
+ * Hooks for the decisions that do more than allow or deny (approvals, acting forbids, quotas),
+ * injected by the composition root. Every hook failure fails closed.
+ */
+export interface DecisionEffects {
+  /**
+   * An allow held by `@effect("require_approval")`: consume a matching approval given in
+   * `input.approval` (→ approved) or open a request for a human (→ pending).
+   */
+  approval?(request: EffectRequest, policies: string[]): Promise<{ status: 'approved'; id: string; relatedDecisionId?: string } | { status: 'pending'; id: string; expiresAt: string }>;
+  /** A deny determined by forbids carrying `quarantine`, `revoke` or `escalate`: carry them out. */
+  act?(request: EffectRequest, effects: Array<{ policy: string; effect: 'quarantine' | 'revoke' | 'escalate' }>, result: AuthorizeResult): Promise<Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>>;
+  /** Counters over past decisions for `context.usage`; undefined when they cannot be read (rules depending on them then fail closed). */
+  usage?(request: Omit<EffectRequest, 'context' | 'decisionId'>): Promise<Record<string, CedarValue> | undefined>;
+  /** Called once a decision is made, to count it (quotas). */
+  counted?(request: EffectRequest, result: AuthorizeResult): Promise<void>;
+}
+
 /** The governance step of a decision (delegation chain, goal, intent), injected by the composition root. */
 export type GovernanceStep = (request: { input: AuthorizeInput; now: Date; principal: EntityUid; explain: ExplainLevel }) => Promise<GovernanceOutcome>;
 
@@ -38,6 +67,7 @@ export interface DecisionServiceDeps {
   policies: PolicyHolder;
   registry: RegistryReader;
   governance?: GovernanceStep;
+  effects?: DecisionEffects;
   recorder?: DecisionRecorder;
   metrics: Registry;
   logger: Logger;
@@ -77,7 +107,7 @@ export class DecisionService implements DecisionPoint {
     if (!active) {
       result = deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }]);
     } else {
-      result = await this.withTimeout(this.evaluateInput(input, now, explain, active.set, shared ?? []));
+      result = await this.withTimeout(this.evaluateInput(input, now, explain, active.set, shared ?? [], decisionId));
     }
     const response: AuthorizeResponse = { decision_id: decisionId, policy_version: active?.set.version ?? 'none', result };
     const latencyMs = performance.now() - started;
@@ -107,6 +137,7 @@ export class DecisionService implements DecisionPoint {
     explain: ExplainLevel,
     set: NonNullable<PolicyHolder['current']>['set'],
     shared: NonNullable<AuthorizeInput['entities']>,
+    decisionId: string,
   ): Promise<AuthorizeResult> {
     const action: EntityUid = { type: qualify('Action'), id: input.action };
     if (!set.actions.has(uidKey(action))) {
@@ -135,12 +166,14 @@ export class DecisionService implements DecisionPoint {
       const principalEntity = entities.get(uidKey(principal));
       if (principalEntity) principalEntity.parents = [...principalEntity.parents, ...governance.principalParents];
 
+      const resource = toUid(input.resource);
+      const usage = this.deps.effects?.usage ? await this.deps.effects.usage({ input, principal, action, resource, now }) : undefined;
       const context: Record<string, CedarValue> = {
         ...(toCedarValue(input.context ?? {}) as Record<string, CedarValue>),
         ...governance.context,
+        ...(usage ? { usage } : {}),
         now: now.toISOString(),
       };
-      const resource = toUid(input.resource);
       const slice = sliceEntities(entities, [principal, resource], context);
       const decision = evaluate(set, { principal, action, resource, context, entities: slice }, { validateRequest: this.deps.validateRequest ?? true });
       const reasons: DecisionReason[] = decision.determining.map((p) => ({ policy: p.id, effect: p.effect, annotations: explain === 'none' ? {} : p.annotations }));
@@ -150,10 +183,23 @@ export class DecisionService implements DecisionPoint {
         reasons,
         errors: decision.errors.map((e) => ({ ...(e.policyId ? { policy: e.policyId } : {}), code: e.code, message: e.message })),
       };
+      if (decision.observed.length > 0) result.observed = decision.observed.map((p) => ({ policy: p.id, effect: p.effect, annotations: p.annotations }));
       if (explain !== 'none') result.facts = { ...facts, policies: { evaluated: decision.evaluated, total: set.policies.size } };
       if (explain === 'full') {
         result.explanation = { entities: slice, context, request: { principal, action, resource } };
       }
+      const effectRequest: EffectRequest = { decisionId, input, principal, action, resource, context, now };
+      if (result.allow) {
+        const obligations = mergeObligations(decision.determining);
+        if (Object.keys(obligations).length > 0) result.obligations = obligations;
+      }
+      if (decision.needsApproval) await this.holdForApproval(result, effectRequest, decision.determining.map((p) => p.id));
+      const acting = decision.decision === 'deny' ? decision.determining.filter((p) => p.enforcement === 'quarantine' || p.enforcement === 'revoke' || p.enforcement === 'escalate') : [];
+      if (acting.length > 0) {
+        const wanted = acting.map((p) => ({ policy: p.id, effect: p.enforcement as 'quarantine' | 'revoke' | 'escalate' }));
+        result.effects = this.deps.effects?.act ? await this.deps.effects.act(effectRequest, wanted, result) : wanted.map((w) => ({ ...w, status: 'failed' as const }));
+      }
+      if (this.deps.effects?.counted) await this.deps.effects.counted(effectRequest, result);
       return result;
     } catch (err) {
       if (err instanceof InvalidInputError) throw err;
@@ -161,6 +207,28 @@ export class DecisionService implements DecisionPoint {
       this.deps.logger.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'decision failed closed');
       return deny([{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }], [code === 'unavailable' ? 'facts_unavailable' : 'internal_error']);
     }
+  }
+
+  /** Turns an approval-gated allow into `needs_approval`, unless a matching approval is consumed. */
+  private async holdForApproval(result: AuthorizeResult, request: EffectRequest, policies: string[]): Promise<void> {
+    const hold = (): void => {
+      result.allow = false;
+      result.decision = 'needs_approval';
+      delete result.obligations;
+    };
+    if (!this.deps.effects?.approval) {
+      hold();
+      result.decision = 'deny';
+      result.codes = [...(result.codes ?? []), 'approval_unavailable'];
+      return;
+    }
+    const answer = await this.deps.effects.approval(request, policies);
+    if (answer.status === 'approved') {
+      result.approval = { id: answer.id, status: 'approved' };
+      return;
+    }
+    hold();
+    result.approval = { id: answer.id, expiresAt: answer.expiresAt, status: 'pending' };
   }
 
   private async governance(input: AuthorizeInput, now: Date, principal: EntityUid, explain: ExplainLevel): Promise<GovernanceOutcome> {

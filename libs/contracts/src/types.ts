@@ -77,8 +77,12 @@ export interface AuthorizeResult {
   facts?: Record<string, unknown>;
   /** Enforcement obligations merged from the determining permits. */
   obligations?: Record<string, unknown>;
-  /** Present on `needs_approval`. */
-  approval?: { id: string; expiresAt: string };
+  /** Present on `needs_approval`: the approval request to wait for; on an allow granted through an approval, its id. */
+  approval?: { id: string; expiresAt?: string; status?: 'pending' | 'approved' };
+  /** Observe-mode forbids that matched: they would have denied (monitor mode, never enforced). */
+  observed?: DecisionReason[];
+  /** Effects a determining forbid triggered (`quarantine`, `revoke`, `escalate`) and whether they ran. */
+  effects?: Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>;
   /** `explain: "full"` only: the entity slice and context given to Cedar. */
   explanation?: { entities: unknown[]; context: Record<string, unknown>; request: Record<string, unknown> };
 }
