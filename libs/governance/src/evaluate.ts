@@ -8,7 +8,7 @@ import { buildFacts, type GovernanceFacts } from './facts.ts';
 import { checkGoal, type BudgetLeft, type Goal, type GoalResult } from './goal.ts';
 import { checkIntent, type IntentCatalogue } from './intent.ts';
 import type { Instant } from './time.ts';
-import { toCedar, type AgentRecord, type CedarEntity } from './to-cedar.ts';
+import { cedarUid, toCedar, type AgentRecord, type CedarEntity } from './to-cedar.ts';
 
 /** The request side of a governance evaluation. */
 export interface GovernanceInput {
@@ -57,6 +57,8 @@ export interface GovernanceOutcome {
   facts: GovernanceFacts;
   /** The grant ids of a valid chain (for audit and revocation watch). */
   grantIds: string[];
+  /** Cedar parents of the principal: the entity that delegated to it (valid chain only). */
+  principalParents: Array<{ type: string; id: string }>;
 }
 
 /**
@@ -130,5 +132,6 @@ export function evaluateGovernance(input: GovernanceInput, source: GovernanceFac
     context: cedar.context,
     facts,
     grantIds: chain?.ok ? chain.grantIds : [],
+    principalParents: chain?.ok && chain.hops.length > 0 ? [cedarUid(chain.hops[chain.hops.length - 1]!.from)] : [],
   };
 }

@@ -12,3 +12,4 @@ export * from './intent.ts';
 export * from './to-cedar.ts';
 export * from './facts.ts';
 export * from './evaluate.ts';
+export * from './resolve.ts';

@@ -1,0 +1,88 @@
+/**
+ * Loading the facts a decision names, then evaluating them: the async shell around the pure
+ * `evaluateGovernance`. Every loader is injected (stores, the budget counter, the token verifier),
+ * so this module still does no I/O of its own. A loader that throws propagates: the decision
+ * point turns it into a deny (fail closed).
+ */
+import type { EntityRef } from '@argus/contracts';
+import { prefetchGrants, type Grant, type GrantLookup } from './delegation-chain.ts';
+import { tokenGrantLookup, type TokenResult } from './delegation-token.ts';
+import { evaluateGovernance, type GovernanceInput, type GovernanceOutcome } from './evaluate.ts';
+import { buildFacts } from './facts.ts';
+import { budgetLeft, type BudgetUsed, type Goal } from './goal.ts';
+import type { IntentCatalogue } from './intent.ts';
+import type { AgentRecord } from './to-cedar.ts';
+import { sameEntity } from './uid.ts';
+
+/** Where `resolveGovernance` reads facts from. */
+export interface GovernanceLoaders {
+  /** The active grant from one entity to the next (e.g. `DelegationStore.findActive`). */
+  findGrant(from: EntityRef, to: EntityRef): Promise<Grant | undefined>;
+  /** A grant by id, to check a token's grants against revocations (e.g. `DelegationStore.get`). */
+  getGrant(id: string): Promise<Grant | undefined>;
+  getGoal(id: string): Promise<Goal | undefined>;
+  /** Usage totals of a goal (e.g. `BudgetCounter.get`). */
+  getBudgetUsed(goalId: string): Promise<BudgetUsed>;
+  intents: IntentCatalogue;
+  /** Verifies a delegation token (e.g. `verifyDelegationToken` with the configured keys). Absent: tokens are refused. */
+  verifyToken?: (token: string) => Promise<TokenResult>;
+  agentRecord?: AgentRecord;
+  attributes?: (ref: EntityRef) => Record<string, unknown> | undefined;
+}
+
+/** A governance request, with the optional portable chain. */
+export type ResolveInput = GovernanceInput & { delegationToken?: string };
+
+/**
+ * Resolves the chain (from `chain`, or from a verified `delegationToken` whose grants are then
+ * checked against the store for revocation), the goal and its budget, and evaluates them.
+ */
+export async function resolveGovernance(input: ResolveInput, loaders: GovernanceLoaders): Promise<GovernanceOutcome> {
+  let chain = input.chain;
+  let grants: GrantLookup = () => undefined;
+  if (input.delegationToken !== undefined) {
+    const refused = tokenRefusal;
+    if (!loaders.verifyToken) return refused('delegation_token_invalid', 'delegation tokens are not accepted here');
+    const token = await loaders.verifyToken(input.delegationToken);
+    if (!token.ok) return refused(token.code, token.message);
+    if (chain !== undefined && (chain.length !== token.chain.length || chain.some((e, i) => !sameEntity(e, token.chain[i]!)))) {
+      return refused('delegation_token_invalid', '`delegation` does not match the chain of the delegation token');
+    }
+    const stored = await Promise.all(token.grantIds.map((id) => loaders.getGrant(id)));
+    // A grant the store no longer knows counts as revoked: fail closed.
+    const revoked = new Set(token.grantIds.filter((_, i) => { const g = stored[i]; return !g || g.revokedAt !== undefined || g.status === 'revoked'; }));
+    chain = token.chain;
+    grants = tokenGrantLookup(token, (id) => revoked.has(id));
+  } else if (chain !== undefined) {
+    grants = await prefetchGrants(chain, (from, to) => loaders.findGrant(from, to));
+  }
+  let goal: Goal | undefined;
+  let used: BudgetUsed | undefined;
+  if (input.goal !== undefined) {
+    goal = await loaders.getGoal(input.goal);
+    if (goal?.budget) used = await loaders.getBudgetUsed(goal.id);
+  }
+  return evaluateGovernance(
+    { ...input, ...(chain ? { chain } : {}) },
+    {
+      grant: grants,
+      goal: (id) => (goal && goal.id === id ? goal : undefined),
+      ...(goal?.budget && used ? { budgetLeft: budgetLeft(goal.budget, used) } : {}),
+      intents: loaders.intents,
+      ...(loaders.agentRecord ? { agentRecord: loaders.agentRecord } : {}),
+      ...(loaders.attributes ? { attributes: loaders.attributes } : {}),
+    },
+  );
+}
+
+/** A hard deny for a refused token: nothing else is evaluated on an unproven chain. */
+function tokenRefusal(code: string, message: string): GovernanceOutcome {
+  return {
+    hardDeny: { codes: [code], message },
+    entities: [],
+    context: {},
+    facts: { ...buildFacts({}), delegation: { checked: true, valid: false, code, message, hop: 0 } },
+    grantIds: [],
+    principalParents: [],
+  };
+}
