@@ -6,3 +6,4 @@ export * from './http.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
 export * from './auth.ts';
+export * from './config.ts';
