@@ -15,6 +15,8 @@ export interface TestPolicy {
  */
 export function cedarDecisionPoint(policies: Record<string, TestPolicy>): DecisionPoint & { calls: AuthorizeInput[]; options: DecideOptions[] } {
   const staticPolicies = Object.fromEntries(Object.entries(policies).map(([id, p]) => [id, p.text]));
+  // Evaluate once up front so WASM compilation never counts against a test's decision timeout.
+  isAuthorized({ principal: { type: 'Agent', id: 'warm' }, action: { type: 'Action', id: 'warm' }, resource: { type: 'Model', id: 'warm' }, context: {}, policies: { staticPolicies }, entities: [] });
   const calls: AuthorizeInput[] = [];
   const options: DecideOptions[] = [];
   return {
