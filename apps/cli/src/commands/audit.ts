@@ -1,0 +1,278 @@
+/**
+ * `argus audit verify|export|tail`: check the hash chain of a range, export records as JSONL for a
+ * SIEM, follow live decisions over Server-Sent Events. Exit codes: 0 ok, 1 chain broken, 2 cannot run.
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import { loadPublicKey, openSqliteAuditStore, verifyChain, type ChainedRecord, type ChainIssue } from '@argus/audit';
+import type { Command } from 'commander';
+
+/** Where a command writes; the process streams unless a test passes its own. */
+export interface AuditCliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const processIo: AuditCliIo = { stdout: process.stdout, stderr: process.stderr };
+
+/** Options of `argus audit verify`. */
+export interface VerifyCliOptions {
+  db: string;
+  from?: string;
+  to?: string;
+  publicKey?: string;
+  writer?: string;
+  json?: boolean;
+}
+
+/** Options of `argus audit export`. */
+export interface ExportCliOptions {
+  db: string;
+  from?: string;
+  to?: string;
+  writer?: string;
+  out?: string;
+  checkpoints?: boolean;
+}
+
+/** Options of `argus audit tail`. */
+export interface TailCliOptions {
+  url: string;
+  filter?: string[];
+  token?: string;
+  /** Stop after this many records (scripts, tests). */
+  count?: string;
+  reconnect?: boolean;
+}
+
+/** A failure that means the command could not run at all (exit 2). */
+class CannotRun extends Error {}
+
+function seqOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new CannotRun(`--${name} must be a positive integer, got \`${value}\``);
+  return Number(value);
+}
+
+function openStore(db: string) {
+  try {
+    return openSqliteAuditStore({ path: db, readonly: true });
+  } catch {
+    throw new CannotRun(`cannot open audit database \`${db}\``);
+  }
+}
+
+function describeIssue(i: ChainIssue): string {
+  return `${i.kind}: ${i.message}${i.decisionId ? ` (decision \`${i.decisionId}\`)` : ''}`;
+}
+
+/** Verifies the chain in the database; returns the exit code. */
+export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = processIo): Promise<number> {
+  try {
+    const from = seqOption(opts.from, 'from', 1);
+    const to = seqOption(opts.to, 'to', Number.MAX_SAFE_INTEGER);
+    if (to < from) throw new CannotRun('--to must not be below --from');
+    let key;
+    if (opts.publicKey) {
+      let text: string;
+      try {
+        text = readFileSync(opts.publicKey, 'utf8');
+      } catch {
+        throw new CannotRun(`cannot read public key file \`${opts.publicKey}\``);
+      }
+      try {
+        key = loadPublicKey(text);
+      } catch {
+        throw new CannotRun(`\`${opts.publicKey}\` is not an Ed25519 public key (PEM or JWK)`);
+      }
+    }
+    const store = openStore(opts.db);
+    let v;
+    try {
+      v = verifyChain(store.iterate(from, to, opts.writer), key, { fromSeq: from });
+    } catch (err) {
+      throw new CannotRun(`cannot read audit records: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await store.close();
+    }
+    if (opts.json) io.stdout.write(`${JSON.stringify(v)}\n`);
+    if (v.ok) {
+      if (!opts.json) {
+        const sig = v.signaturesChecked ? `${v.checkpointsVerified} checkpoint signature(s) verified` : 'checkpoint signatures not checked (no --public-key)';
+        io.stdout.write(`ok: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}\n`);
+      }
+      return 0;
+    }
+    if (!opts.json) {
+      io.stdout.write(`broken: ${describeIssue(v.first!)}\n`);
+      if (v.issues.length > 1) io.stdout.write(`${v.issues.length - 1} more issue(s); first 10:\n${v.issues.slice(1, 11).map((i) => `  ${describeIssue(i)}`).join('\n')}\n`);
+    }
+    return 1;
+  } catch (err) {
+    io.stderr.write(`argus audit verify: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}
+
+/** Writes the records of a range as JSONL; returns the exit code. */
+export async function runAuditExport(opts: ExportCliOptions, io: AuditCliIo = processIo): Promise<number> {
+  try {
+    const from = seqOption(opts.from, 'from', 1);
+    const to = seqOption(opts.to, 'to', Number.MAX_SAFE_INTEGER);
+    const store = openStore(opts.db);
+    const file = opts.out ? createWriteStream(opts.out) : undefined;
+    const out: NodeJS.WritableStream = file ?? io.stdout;
+    let n = 0;
+    try {
+      for (const rec of store.iterate(from, to, opts.writer)) {
+        if (rec.kind === 'checkpoint' && opts.checkpoints === false) continue;
+        if (!out.write(`${JSON.stringify(rec)}\n`)) await new Promise((r) => out.once('drain', r));
+        n++;
+      }
+    } finally {
+      await store.close();
+    }
+    if (file) {
+      await new Promise<void>((resolve, reject) => {
+        file.once('error', reject);
+        file.end(() => resolve());
+      });
+    }
+    io.stderr.write(`exported ${n} record(s)\n`);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`argus audit export: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}
+
+function tailUrl(base: string, filters: readonly string[]): URL {
+  let url: URL;
+  try {
+    url = new URL('/v1/decisions/stream', base);
+  } catch {
+    throw new CannotRun(`invalid --url \`${base}\``);
+  }
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    if (i <= 0) throw new CannotRun(`--filter must be key=value, got \`${f}\``);
+    url.searchParams.append(f.slice(0, i), f.slice(i + 1));
+  }
+  return url;
+}
+
+/**
+ * Follows `GET /v1/decisions/stream` and prints each record as a JSON line. Reconnects with backoff
+ * unless `reconnect` is false; stops on `signal`, or after `count` records.
+ */
+export async function runAuditTail(opts: TailCliOptions, io: AuditCliIo = processIo, signal?: AbortSignal): Promise<number> {
+  let url: URL;
+  try {
+    url = tailUrl(opts.url, opts.filter ?? []);
+  } catch (err) {
+    io.stderr.write(`argus audit tail: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const limit = opts.count === undefined ? Infinity : Number(opts.count);
+  let seen = 0;
+  let backoffMs = 500;
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  const token = opts.token ?? process.env.ARGUS_TOKEN;
+  if (token) headers.authorization = `Bearer ${token}`;
+  for (;;) {
+    if (signal?.aborted) return 0;
+    try {
+      const res = await fetch(url, { headers, ...(signal ? { signal } : {}) });
+      if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 404) {
+        const body = (await res.json().catch(() => ({}))) as { message?: string };
+        io.stderr.write(`argus audit tail: ${res.status} ${body.message ?? res.statusText}\n`);
+        return 2;
+      }
+      if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
+      backoffMs = 500;
+      const decoder = new TextDecoder();
+      let buf = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buf.indexOf('\n\n')) !== -1) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
+          if (data === '') continue;
+          const rec = JSON.parse(data) as ChainedRecord;
+          io.stdout.write(`${JSON.stringify(rec)}\n`);
+          if (++seen >= limit) return 0;
+        }
+      }
+      throw new Error('stream ended');
+    } catch (err) {
+      if (signal?.aborted) return 0;
+      if (opts.reconnect === false) {
+        io.stderr.write(`argus audit tail: ${err instanceof Error ? err.message : String(err)}\n`);
+        return seen > 0 ? 0 : 2;
+      }
+      io.stderr.write(`argus audit tail: ${err instanceof Error ? err.message : String(err)}; reconnecting in ${backoffMs} ms\n`);
+      await new Promise((r) => setTimeout(r, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    }
+  }
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Registers `argus audit verify|export|tail` on the program. */
+export function registerAuditCommands(program: Command, io: AuditCliIo = processIo): void {
+  const audit = program.command('audit').description('verify, export and follow the decision audit trail');
+  const defaultDb = process.env.ARGUS_AUDIT_DB ?? '.argus/argus.db';
+
+  audit
+    .command('verify')
+    .description('check the hash chain and checkpoint signatures; exit 0 ok, 1 broken (first bad record shown), 2 cannot run')
+    .option('--db <path>', 'SQLite database holding audit_records', defaultDb)
+    .option('--from <seq>', 'first sequence number of the range')
+    .option('--to <seq>', 'last sequence number of the range')
+    .option('--writer <id>', 'only this writer’s chain')
+    .option('--public-key <file>', 'Ed25519 public key (PEM or JWK) to check checkpoint signatures')
+    .option('--json', 'print the full verification report as JSON')
+    .action(async (opts: VerifyCliOptions) => {
+      process.exitCode = await runAuditVerify(opts, io);
+    });
+
+  audit
+    .command('export')
+    .description('write audit records as JSONL (one chained record per line), in storage order')
+    .option('--db <path>', 'SQLite database holding audit_records', defaultDb)
+    .option('--from <seq>', 'first sequence number')
+    .option('--to <seq>', 'last sequence number')
+    .option('--writer <id>', 'only this writer’s chain')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--no-checkpoints', 'leave checkpoint records out')
+    .action(async (opts: ExportCliOptions) => {
+      process.exitCode = await runAuditExport(opts, io);
+    });
+
+  audit
+    .command('tail')
+    .description('follow live decisions (Server-Sent Events from GET /v1/decisions/stream)')
+    .option('--url <url>', 'decision API base URL', process.env.ARGUS_URL ?? 'http://127.0.0.1:8181')
+    .option('--filter <key=value>', 'filter (principal, root, goal, intent, action, decision, policy); repeatable', collect, [])
+    .option('--token <token>', 'bearer token (default: $ARGUS_TOKEN)')
+    .option('--count <n>', 'stop after n records')
+    .option('--no-reconnect', 'exit when the stream ends instead of reconnecting')
+    .action(async (opts: TailCliOptions) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      try {
+        process.exitCode = await runAuditTail(opts, io, stop.signal);
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
+    });
+}
