@@ -1,1 +1,3 @@
-export {};
+/** The registry service: agents, MCP servers, humans, trust states and leases. */
+export { createRegistryApp, createRegistryRouter, DEFAULT_REGISTRY_LIMITS, type RegistryDeps, type RegistryLimits } from './app.ts';
+export { loadRegistryConfig, startRegistry, type RegistryConfig, type RunningRegistry } from './main.ts';

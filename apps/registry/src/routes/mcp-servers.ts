@@ -1,0 +1,163 @@
+import { Router } from 'express';
+import { asyncRoute, ConflictError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
+import {
+  diffTools,
+  hashTools,
+  isEmptyDiff,
+  stateAfterToolChange,
+  type McpServerQuery,
+  type McpToolInput,
+  type McpTransport,
+  type TrustState,
+} from '@argus/store';
+import { asPrecondition, checkServerUrl, checkToolCount, ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
+import { page } from './humans.ts';
+import { renewQuietly } from './agents.ts';
+import { mountTrustRoutes } from './trust.ts';
+
+interface ServerBody {
+  id: string;
+  name: string;
+  url: string;
+  transport?: McpTransport;
+  trust?: TrustState;
+  tools?: McpToolInput[];
+}
+type PatchBody = Partial<Omit<ServerBody, 'id' | 'trust'>>;
+type UpsertBody = Omit<ServerBody, 'id' | 'trust'> & { tools: McpToolInput[] };
+
+const UPSERT_ATTEMPTS = 3;
+
+/**
+ * `/v1/registry/mcp-servers`: CRUD, the scanners' idempotent upsert with the "rug-pull" check
+ * (a known server whose tool list or any tool hash changed is demoted and the diff recorded),
+ * trust, history and leases. URLs are validated and never fetched.
+ */
+export function mcpServersRouter(deps: ResolvedDeps): Router {
+  const r = Router();
+  const admin = requireAdmin(deps.auth);
+  const reader = requireAuth(deps.auth);
+
+  r.post(
+    '/',
+    admin,
+    asyncRoute(async (req, res) => {
+      const body = validate<ServerBody>('mcp-server-create', req.body);
+      checkServerUrl(body.url);
+      checkToolCount(body.tools, deps.limits.maxTools);
+      const server = await deps.store.createMcpServer({ ...body, tools: hashTools(body.tools ?? []) }, principalOf(res).subject);
+      res.setHeader('location', `/v1/registry/mcp-servers/${encodeURIComponent(server.id)}`);
+      sendRecord(res, 201, server);
+      await deps.changed({ kind: 'mcp-server', id: server.id, change: 'created', trust: server.trust });
+    }),
+  );
+
+  r.get(
+    '/',
+    reader,
+    asyncRoute(async (req, res) => {
+      const q = validate<Record<string, string>>('mcp-servers-query', queryOf(req), 'query');
+      const query: McpServerQuery = { ...page(q) };
+      if (q.trust) query.trust = q.trust as TrustState;
+      if (q.transport) query.transport = q.transport as McpTransport;
+      if (q.discoveredBy) query.discoveredBy = q.discoveredBy;
+      res.json(await deps.store.listMcpServers(query));
+    }),
+  );
+
+  r.get(
+    '/:id',
+    reader,
+    asyncRoute(async (req, res) => {
+      const id = pathId(req);
+      const server = await deps.store.getMcpServer(id);
+      if (!server) return void res.status(404).json({ code: 'not_found', message: `mcp-server \`${id}\` not found`, errors: [] });
+      sendRecord(res, 200, server, { lease: await deps.leases.get('mcp-server', id) });
+    }),
+  );
+
+  r.patch(
+    '/:id',
+    admin,
+    asyncRoute(async (req, res) => {
+      const id = pathId(req);
+      const expected = ifMatch(req);
+      const body = validate<PatchBody>('mcp-server-patch', req.body);
+      if (body.url !== undefined) checkServerUrl(body.url);
+      checkToolCount(body.tools, deps.limits.maxTools);
+      const { tools, ...rest } = body;
+      // An admin edit of the tools is a review: it changes the hashes without demoting.
+      const server = await deps.store
+        .updateMcpServer(id, { ...rest, ...(tools ? { tools: hashTools(tools) } : {}) }, expected !== undefined ? { expectedVersion: expected } : {})
+        .catch((err: unknown) => {
+          throw asPrecondition(err, expected);
+        });
+      sendRecord(res, 200, server);
+      await deps.changed({ kind: 'mcp-server', id, change: 'updated', trust: server.trust });
+    }),
+  );
+
+  r.delete(
+    '/:id',
+    admin,
+    asyncRoute(async (req, res) => {
+      const id = pathId(req);
+      if (!(await deps.store.deleteMcpServer(id))) return void res.status(404).json({ code: 'not_found', message: `mcp-server \`${id}\` not found`, errors: [] });
+      await deps.leases.drop('mcp-server', id).catch(() => undefined);
+      res.status(204).end();
+      await deps.changed({ kind: 'mcp-server', id, change: 'deleted' });
+    }),
+  );
+
+  r.put(
+    '/:id',
+    requireRole(deps.auth, 'scanner'),
+    asyncRoute(async (req, res) => {
+      const id = pathId(req);
+      const body = validate<UpsertBody>('mcp-server-upsert', req.body);
+      checkServerUrl(body.url);
+      checkToolCount(body.tools, deps.limits.maxTools);
+      const by = principalOf(res).subject;
+      const tools = hashTools(body.tools);
+      const lastSeen = deps.clock().toISOString();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const existing = await deps.store.getMcpServer(id);
+          if (!existing) {
+            const server = await deps.store.createMcpServer({ ...body, id, tools, discoveredBy: by, lastSeen }, by);
+            const lease = await renewQuietly(deps, 'mcp-server', id);
+            sendRecord(res, 201, server, { lease });
+            await deps.changed({ kind: 'mcp-server', id, change: 'created', trust: server.trust });
+            return;
+          }
+          const diff = diffTools(existing.tools, tools);
+          const toolsChanged = !isEmptyDiff(diff);
+          const trust = toolsChanged
+            ? {
+                to: stateAfterToolChange(existing.trust, deps.onToolChange),
+                by,
+                reason: `tool list changed: ${[...diff.added.map((n) => `+${n}`), ...diff.removed.map((n) => `-${n}`), ...diff.changed.map((n) => `~${n}`)].join(' ')}`.slice(0, 1000),
+                diff,
+              }
+            : undefined;
+          const sameFields = existing.name === body.name && existing.url === body.url && (body.transport === undefined || existing.transport === body.transport);
+          const server = await deps.store.updateMcpServer(
+            id,
+            { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), tools, lastSeen },
+            { expectedVersion: existing.version, ...(trust ? { trust } : {}) },
+          );
+          const lease = await renewQuietly(deps, 'mcp-server', id);
+          sendRecord(res, 200, server, { lease, ...(toolsChanged ? { toolsChanged: diff } : {}) });
+          const change = server.trust !== existing.trust ? 'trust' : toolsChanged || !sameFields ? 'updated' : 'seen';
+          await deps.changed({ kind: 'mcp-server', id, change, trust: server.trust });
+          return;
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= UPSERT_ATTEMPTS) throw err;
+        }
+      }
+    }),
+  );
+
+  mountTrustRoutes(r, 'mcp-server', deps);
+  return r;
+}
