@@ -1,0 +1,481 @@
+/**
+ * Delegations, goals and intents over HTTP.
+ *
+ * Who may do what:
+ * - A human grants to an agent as themselves (`from` is the caller); an admin may grant on behalf
+ *   of a named human. An agent grants to a sub-agent only within a grant it holds: the new scope
+ *   must be a subset, the expiry no later, the depth within both the grant's `maxDepth` and the
+ *   configured maximum, and no entity may appear twice up the chain.
+ * - Revoking is open to an admin, the grantee, and every grantor up the grant's chain; it cascades
+ *   to every grant below and publishes `delegation.revoked`.
+ * - Goals are created by humans, changed by their owner (or an admin), read by the owner, the
+ *   assigned agents and admins.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EntityRef } from '@argus/contracts';
+import { validatorFor } from '@argus/contracts';
+import {
+  budgetLeft,
+  canTransition,
+  formatUid,
+  isExpired,
+  isSubset,
+  parseUid,
+  sameEntity,
+  signDelegationToken,
+  unknownIntents,
+  verifyChain,
+  widenedPatterns,
+  type IntentCatalogue,
+  type Scope,
+  type TokenKey,
+} from '@argus/governance';
+import {
+  ArgusError,
+  asyncRoute,
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  principalOf,
+  requireAuth,
+  UnavailableError,
+  type AuthPrincipal,
+  type Authenticator,
+} from '@argus/platform';
+import {
+  TOPICS,
+  type BudgetCounter,
+  type DelegationGrant,
+  type DelegationQuery,
+  type DelegationStore,
+  type EventBus,
+  type Goal,
+  type GoalQuery,
+  type GoalStatus,
+  type GoalStore,
+} from '@argus/store';
+import express, { type Request, type Router } from 'express';
+
+/** Signs delegation tokens for `POST /v1/delegations/token`. */
+export interface DelegationSigner {
+  /** Ed25519 private key. */
+  privateKey: TokenKey;
+  issuer: string;
+  audience?: string;
+  kid?: string;
+  /** Default token lifetime; capped by the shortest grant of the chain. */
+  ttlSeconds: number;
+}
+
+/** Collaborators of the governance routes. */
+export interface GovernanceRouterDeps {
+  delegations: DelegationStore;
+  goals: GoalStore;
+  budget: BudgetCounter;
+  intents: IntentCatalogue;
+  auth: Authenticator;
+  events: Pick<EventBus, 'publish'>;
+  clock: () => Date;
+  /** Absent: `POST /v1/delegations/token` answers 503. */
+  signer?: DelegationSigner;
+  /** Longest chain (hops) a grant may extend. Default 5. */
+  maxDelegationDepth?: number;
+  newId?: () => string;
+}
+
+interface CreateDelegationBody {
+  from?: EntityRef;
+  to: EntityRef;
+  scope: Scope;
+  expiresAt: string;
+  maxDepth?: number;
+  parent?: string;
+}
+interface TokenBody {
+  chain: EntityRef[];
+  ttlSeconds?: number;
+}
+interface CreateGoalBody {
+  id?: string;
+  objective: string;
+  intents: string[];
+  agents: string[];
+  expiresAt: string;
+  budget?: { maxActions?: number; maxTokens?: number; maxCostUsd?: number };
+}
+interface UsageBody {
+  agent?: string;
+  actions?: number;
+  tokens?: number;
+  costUsd?: number;
+  decisionId?: string;
+}
+
+const schema = (name: string) => `https://argus.dev/schemas/governance/${name}.json`;
+
+function parse<T>(validate: (d: unknown) => { ok: true; value: T } | { ok: false; errors: { path: string; message: string }[] }, body: unknown, what: string): T {
+  const v = validate(body ?? {});
+  if (!v.ok) throw new InvalidInputError(`invalid ${what}`, v.errors);
+  return v.value;
+}
+
+/** The caller as an entity: `Human::"sub"` or `Agent::"sub"`; admins and scanners have none. */
+function callerEntity(p: AuthPrincipal): EntityRef | undefined {
+  if (p.kind === 'human') return { type: 'Human', id: p.subject };
+  if (p.kind === 'agent') return { type: 'Agent', id: p.subject };
+  return undefined;
+}
+
+function isActive(g: DelegationGrant, now: Date): boolean {
+  return g.revokedAt === undefined && !isExpired(g.expiresAt, now.getTime());
+}
+
+function queryString(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new InvalidInputError(`query parameter \`${name}\` must be given once`, [{ path: `/${name}`, message: 'must be a single string' }]);
+  return v;
+}
+
+function queryUid(req: Request, name: string): EntityRef | undefined {
+  const v = queryString(req, name);
+  if (v === undefined) return undefined;
+  const ref = parseUid(v);
+  if (!ref) throw new InvalidInputError(`query parameter \`${name}\` is not an entity uid`, [{ path: `/${name}`, message: 'expected `Type::"id"`' }]);
+  return ref;
+}
+
+function paging(req: Request): { limit?: number; cursor?: string } {
+  const limit = queryString(req, 'limit');
+  const cursor = queryString(req, 'cursor');
+  if (limit !== undefined && !/^[1-9]\d{0,3}$/.test(limit)) throw new InvalidInputError('`limit` must be a positive integer', [{ path: '/limit', message: 'must be an integer between 1 and 9999' }]);
+  return { ...(limit ? { limit: Number(limit) } : {}), ...(cursor ? { cursor } : {}) };
+}
+
+/** `/v1/delegations*`, `/v1/goals*`, `/v1/intents`. Expects the JSON body parsed upstream. */
+export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
+  const router = express.Router();
+  const auth = requireAuth(deps.auth);
+  const maxDepth = deps.maxDelegationDepth ?? 5;
+  const newId = deps.newId ?? randomUUID;
+  const v = {
+    createDelegation: validatorFor<CreateDelegationBody>(schema('delegation-create')),
+    revoke: validatorFor<{ reason?: string }>(schema('delegation-revoke')),
+    token: validatorFor<TokenBody>(schema('delegation-token-request')),
+    createGoal: validatorFor<CreateGoalBody>(schema('goal-create')),
+    patchGoal: validatorFor<{ status: GoalStatus }>(schema('goal-patch')),
+    usage: validatorFor<UsageBody>(schema('goal-usage')),
+  };
+
+  /** The grants from `grant` up to its root, grant first. Bounded: a corrupt parent loop stops. */
+  async function ancestry(grant: DelegationGrant): Promise<DelegationGrant[]> {
+    const out = [grant];
+    let cur = grant;
+    while (cur.parentId !== undefined && out.length <= maxDepth + 1) {
+      const parent = await deps.delegations.get(cur.parentId);
+      if (!parent || out.some((g) => g.id === parent.id)) break;
+      out.push(parent);
+      cur = parent;
+    }
+    return out;
+  }
+
+  async function loadGrant(id: string): Promise<DelegationGrant> {
+    const g = await deps.delegations.get(id);
+    if (!g) throw new NotFoundError(`delegation \`${id}\` does not exist`);
+    return g;
+  }
+
+  /** May `p` see or revoke `grant`: admin, its grantee, or any grantor up its chain. */
+  async function involved(p: AuthPrincipal, grant: DelegationGrant): Promise<boolean> {
+    if (p.kind === 'admin') return true;
+    const me = callerEntity(p);
+    if (!me) return false;
+    if (sameEntity(grant.to, me)) return true;
+    return (await ancestry(grant)).some((g) => sameEntity(g.from, me));
+  }
+
+  // ---- delegations ------------------------------------------------------------------------
+
+  router.post(
+    '/v1/delegations',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const body = parse(v.createDelegation, req.body, 'delegation');
+      const now = deps.clock();
+      const me = callerEntity(p);
+      let from: EntityRef;
+      if (p.kind === 'admin') {
+        if (!body.from || body.from.type !== 'Human') throw new InvalidInputError('an admin grants on behalf of a named human', [{ path: '/from', message: 'must be a Human' }]);
+        from = body.from;
+      } else if (me && (p.kind === 'human' || p.kind === 'agent')) {
+        if (body.from && !sameEntity(body.from, me)) throw new ForbiddenError(`a ${p.kind} grants only as itself`);
+        from = me;
+      } else {
+        throw new ForbiddenError('only humans and agents grant delegations');
+      }
+      if (body.to.type !== 'Agent') throw new InvalidInputError('grants go to agents', [{ path: '/to/type', message: 'must be `Agent`' }]);
+      if (sameEntity(body.to, from)) throw new InvalidInputError('an entity cannot grant to itself', [{ path: '/to', message: 'equals the grantor' }]);
+      if (isExpired(body.expiresAt, now.getTime())) throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
+
+      let parent: DelegationGrant | undefined;
+      let depth = 1;
+      let grantMaxDepth = body.maxDepth;
+      if (from.type === 'Agent') {
+        const held = await heldGrant(from, body, now);
+        parent = held.grant;
+        const chain = await ancestry(parent);
+        depth = chain.length + 1;
+        const entities = [chain[chain.length - 1]!.from, ...chain.map((g) => g.to).reverse()];
+        if (entities.some((e) => sameEntity(e, body.to))) {
+          throw new ConflictError('the grant would create a cycle', [{ path: '/to', message: `delegation_cycle: \`${formatUid(body.to)}\` is already in the chain` }]);
+        }
+        if (parent.maxDepth !== undefined) {
+          const allowed = parent.maxDepth - 1;
+          if (allowed < 1) throw forbidden('/parent', 'delegation_depth_exceeded', `grant \`${parent.id}\` does not allow re-delegation`);
+          grantMaxDepth = Math.min(grantMaxDepth ?? allowed, allowed);
+        }
+      }
+      if (depth > maxDepth) throw forbidden('/to', 'delegation_depth_exceeded', `the chain would be ${depth} hops deep; the maximum is ${maxDepth}`);
+
+      const grant = await deps.delegations.create({
+        id: newId(),
+        from,
+        to: body.to,
+        scope: body.scope,
+        expiresAt: body.expiresAt,
+        ...(grantMaxDepth === undefined ? {} : { maxDepth: grantMaxDepth }),
+        ...(parent ? { parentId: parent.id } : {}),
+        createdBy: p.subject,
+      });
+      res.status(201).json(grant);
+    }),
+  );
+
+  /** The grant an agent delegates from: the named one, or any active one it holds that covers the request. */
+  async function heldGrant(agent: EntityRef, body: CreateDelegationBody, now: Date): Promise<{ grant: DelegationGrant }> {
+    const candidates: DelegationGrant[] = [];
+    if (body.parent !== undefined) {
+      const g = await deps.delegations.get(body.parent);
+      if (!g || !sameEntity(g.to, agent)) throw forbidden('/parent', 'delegation_unknown_hop', `\`${formatUid(agent)}\` holds no grant \`${body.parent}\``);
+      if (!isActive(g, now)) throw forbidden('/parent', g.revokedAt ? 'delegation_revoked' : 'delegation_expired', `grant \`${g.id}\` is no longer active`);
+      candidates.push(g);
+    } else {
+      candidates.push(...(await deps.delegations.list({ to: agent, active: true, at: now.toISOString(), limit: 100 })).items);
+      if (candidates.length === 0) throw forbidden('/from', 'delegation_unknown_hop', `\`${formatUid(agent)}\` holds no active grant to delegate from`);
+    }
+    const covering = candidates.filter((g) => isSubset(body.scope, g.scope));
+    if (covering.length === 0) {
+      const w = widenedPatterns(body.scope, candidates[0]!.scope);
+      throw forbidden('/scope', 'delegation_scope_widened', `the scope exceeds what \`${formatUid(agent)}\` holds: ${[...w.actions, ...w.resources].map((x) => `\`${x}\``).join(', ')}`);
+    }
+    const lasting = covering.filter((g) => Date.parse(body.expiresAt) <= Date.parse(g.expiresAt));
+    if (lasting.length === 0) throw forbidden('/expiresAt', 'delegation_outlives_parent', `the grant would outlive every grant \`${formatUid(agent)}\` holds for this scope`);
+    return { grant: lasting[0]! };
+  }
+
+  router.get(
+    '/v1/delegations',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const from = queryUid(req, 'from');
+      const to = queryUid(req, 'to');
+      const active = queryString(req, 'active');
+      if (active !== undefined && active !== 'true' && active !== 'false') throw new InvalidInputError('`active` must be true or false', [{ path: '/active', message: 'must be `true` or `false`' }]);
+      if (p.kind !== 'admin') {
+        const me = callerEntity(p);
+        if (!me || !((from && sameEntity(from, me)) || (to && sameEntity(to, me)))) {
+          throw new ForbiddenError('list the grants you gave (`from`) or hold (`to`)');
+        }
+      }
+      const query: DelegationQuery = { ...paging(req), ...(from ? { from } : {}), ...(to ? { to } : {}), ...(active ? { active: active === 'true', at: deps.clock().toISOString() } : {}) };
+      res.json(await deps.delegations.list(query));
+    }),
+  );
+
+  router.get(
+    '/v1/delegations/:id',
+    auth,
+    asyncRoute(async (req, res) => {
+      const grant = await loadGrant(String(req.params.id));
+      if (!(await involved(principalOf(res), grant))) throw new NotFoundError(`delegation \`${grant.id}\` does not exist`);
+      res.json({ ...grant, active: isActive(grant, deps.clock()) });
+    }),
+  );
+
+  router.post(
+    '/v1/delegations/:id/revoke',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const body = parse(v.revoke, req.body, 'revocation');
+      const grant = await loadGrant(String(req.params.id));
+      if (!(await involved(p, grant))) throw new NotFoundError(`delegation \`${grant.id}\` does not exist`);
+      const revoked = await deps.delegations.revoke(grant.id, p.subject, body.reason ?? '');
+      const at = deps.clock().toISOString();
+      if (revoked.length > 0) await deps.events.publish(TOPICS.delegationRevoked, { ids: revoked, root: grant.id, by: p.subject, at });
+      res.json({ revoked, at });
+    }),
+  );
+
+  router.post(
+    '/v1/delegations/token',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const body = parse(v.token, req.body, 'token request');
+      if (!deps.signer) throw new UnavailableError('delegation tokens are not configured');
+      const me = callerEntity(p);
+      const first = body.chain[0]!;
+      const last = body.chain[body.chain.length - 1]!;
+      if (p.kind !== 'admin' && !(me && (sameEntity(me, first) || sameEntity(me, last)))) {
+        throw new ForbiddenError('a token is issued to the chain\'s principal or its root human');
+      }
+      const now = deps.clock();
+      const pairs = body.chain.slice(1).map((to, i) => [body.chain[i]!, to] as const);
+      const found = await Promise.all(pairs.map(([f, t]) => deps.delegations.findActive(f, t, now.toISOString())));
+      const chain = verifyChain({
+        chain: body.chain,
+        grants: (f, t) => found[pairs.findIndex(([a, b]) => sameEntity(a, f) && sameEntity(b, t))],
+        now,
+        maxDepth,
+      });
+      if (!chain.ok) throw forbidden(`/chain/${chain.hop}`, chain.code, chain.message);
+      const signer = deps.signer;
+      const token = await signDelegationToken({
+        hops: chain.hops,
+        privateKey: signer.privateKey,
+        now,
+        ttlSeconds: body.ttlSeconds ?? signer.ttlSeconds,
+        issuer: signer.issuer,
+        ...(signer.audience ? { audience: signer.audience } : {}),
+        ...(signer.kid ? { kid: signer.kid } : {}),
+        tokenId: newId(),
+      });
+      const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number };
+      res.status(201).json({ token, expiresAt: new Date(exp.exp * 1000).toISOString(), grants: chain.grantIds, depth: chain.depth });
+    }),
+  );
+
+  // ---- goals --------------------------------------------------------------------------------
+
+  async function loadGoal(id: string): Promise<Goal> {
+    const g = await deps.goals.get(id);
+    if (!g) throw new NotFoundError(`goal \`${id}\` does not exist`);
+    return g;
+  }
+
+  function canRead(p: AuthPrincipal, g: Goal): boolean {
+    return p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner) || (p.kind === 'agent' && g.agents.includes(p.subject));
+  }
+
+  async function withUsage(g: Goal): Promise<Goal & { usage: unknown }> {
+    const used = await deps.budget.get(g.id);
+    return { ...g, usage: { used, remaining: budgetLeft(g.budget, used) } };
+  }
+
+  router.post(
+    '/v1/goals',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      if (p.kind !== 'human') throw new ForbiddenError('goals are set by humans');
+      const body = parse(v.createGoal, req.body, 'goal');
+      const unknown = unknownIntents(deps.intents, body.intents);
+      if (unknown.length > 0) {
+        throw new InvalidInputError('unknown intents', body.intents.flatMap((name, i) => (unknown.includes(name) ? [{ path: `/intents/${i}`, message: `intent \`${name}\` is not in the catalogue` }] : [])));
+      }
+      if (isExpired(body.expiresAt, deps.clock().getTime())) throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
+      const goal = await deps.goals.create({
+        id: body.id ?? newId(),
+        owner: p.subject,
+        objective: body.objective,
+        intents: body.intents,
+        agents: body.agents,
+        expiresAt: body.expiresAt,
+        ...(body.budget ? { budget: body.budget } : {}),
+      });
+      await deps.events.publish(TOPICS.goalChanged, { id: goal.id, status: goal.status, change: 'created' });
+      res.status(201).json(await withUsage(goal));
+    }),
+  );
+
+  router.get(
+    '/v1/goals',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const status = queryString(req, 'status');
+      if (status !== undefined && !['active', 'paused', 'completed', 'cancelled', 'expired'].includes(status)) {
+        throw new InvalidInputError('unknown status', [{ path: '/status', message: 'must be a goal status' }]);
+      }
+      const owner = queryString(req, 'owner');
+      const agent = queryString(req, 'agent');
+      const query: GoalQuery = { ...paging(req), ...(owner ? { owner } : {}), ...(agent ? { agent } : {}), ...(status ? { status: status as GoalStatus } : {}) };
+      // Non-admins see only their own goals (as owner or as assigned agent).
+      if (p.kind === 'human') query.owner = p.subject;
+      else if (p.kind === 'agent') query.agent = p.subject;
+      else if (p.kind !== 'admin') throw new ForbiddenError('goals are visible to their owners, agents and admins');
+      res.json(await deps.goals.list(query));
+    }),
+  );
+
+  router.get(
+    '/v1/goals/:id',
+    auth,
+    asyncRoute(async (req, res) => {
+      const g = await loadGoal(String(req.params.id));
+      if (!canRead(principalOf(res), g)) throw new NotFoundError(`goal \`${g.id}\` does not exist`);
+      res.json(await withUsage(g));
+    }),
+  );
+
+  router.patch(
+    '/v1/goals/:id',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const body = parse(v.patchGoal, req.body, 'goal change');
+      const g = await loadGoal(String(req.params.id));
+      if (!canRead(p, g)) throw new NotFoundError(`goal \`${g.id}\` does not exist`);
+      if (!(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner))) throw new ForbiddenError('only the goal\'s owner changes its status');
+      if (!canTransition(g.status, body.status)) throw new ConflictError(`goal \`${g.id}\` cannot move from ${g.status} to ${body.status}`, [{ path: '/status', message: `illegal transition from \`${g.status}\`` }]);
+      const updated = await deps.goals.updateStatus(g.id, body.status, { expectedVersion: g.version });
+      await deps.events.publish(TOPICS.goalChanged, { id: g.id, status: updated.status, change: 'status' });
+      res.json(await withUsage(updated));
+    }),
+  );
+
+  router.post(
+    '/v1/goals/:id/usage',
+    auth,
+    asyncRoute(async (req, res) => {
+      const p = principalOf(res);
+      const body = parse(v.usage, req.body, 'usage report');
+      const g = await loadGoal(String(req.params.id));
+      if (!canRead(p, g)) throw new NotFoundError(`goal \`${g.id}\` does not exist`);
+      const used = await deps.budget.report(g.id, {
+        ...(body.actions !== undefined ? { actions: body.actions } : {}),
+        ...(body.tokens !== undefined ? { tokens: body.tokens } : {}),
+        ...(body.costUsd !== undefined ? { costUsd: body.costUsd } : {}),
+      });
+      res.json({ goal: g.id, used, remaining: budgetLeft(g.budget, used) });
+    }),
+  );
+
+  // ---- intents -----------------------------------------------------------------------------
+
+  router.get('/v1/intents', auth, (_req, res) => {
+    res.json(deps.intents);
+  });
+
+  return router;
+}
+
+/** A 403 whose detail carries the stable governance reason code. */
+function forbidden(path: string, code: string, message: string): ArgusError {
+  return new ArgusError('forbidden', message, { errors: [{ path, message: `${code}: ${message}` }] });
+}
