@@ -1,0 +1,116 @@
+/** Renders a policy test run: a readable report, JSON, or JUnit XML for CI. */
+import type { TestRun } from './runner.ts';
+
+/** The output formats of `argus policy test`. */
+export type ReportFormat = 'text' | 'json' | 'junit';
+
+/** Renders a run in the chosen format. */
+export function renderRun(run: TestRun, format: ReportFormat): string {
+  if (format === 'json') return `${JSON.stringify(toJson(run), null, 2)}\n`;
+  if (format === 'junit') return toJunit(run);
+  return toText(run);
+}
+
+/** The JSON report (stable field names; safe for CI tooling). */
+export function toJson(run: TestRun): Record<string, unknown> {
+  return {
+    policyVersion: run.policyVersion,
+    passed: run.passed,
+    failed: run.failed,
+    brokenSuites: run.broken,
+    durationMs: Math.round(run.durationMs),
+    cases: run.cases.map((c) => ({
+      suite: c.suite,
+      name: c.name,
+      passed: c.passed,
+      failures: c.failures,
+      ...(c.actual ? { actual: { decision: c.actual.decision, policies: c.actual.policies, codes: c.actual.codes } } : {}),
+    })),
+    coverage: {
+      ratio: run.coverage.ratio,
+      hits: run.coverage.hits,
+      uncovered: run.coverage.uncovered.map((p) => ({ id: p.id, effect: p.effect, file: p.file, line: p.line })),
+    },
+  };
+}
+
+function toText(run: TestRun): string {
+  const out: string[] = [];
+  let suite = '';
+  for (const c of run.cases) {
+    if (c.suite !== suite) {
+      suite = c.suite;
+      out.push(suite);
+    }
+    out.push(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name}`);
+    for (const f of c.failures) out.push(`         ${f}`);
+  }
+  for (const b of run.broken) {
+    out.push(`${b.suite}: cannot run`);
+    for (const p of b.problems) out.push(`  ${p.file}${p.line ? `:${p.line}` : ''}: ${p.path || '/'}: ${p.message}`);
+  }
+  const total = run.passed + run.failed;
+  out.push('');
+  out.push(`${run.passed}/${total} cases passed${run.failed ? `, ${run.failed} failed` : ''}${run.broken.length ? `, ${run.broken.length} suite(s) could not run` : ''} (${Math.round(run.durationMs)} ms)`);
+  const { uncovered, ratio } = run.coverage;
+  out.push(`coverage: ${Math.round(ratio * 100)}% of policies determined at least one case${uncovered.length === 0 ? '' : `; never determining (${uncovered.length}):`}`);
+  for (const p of uncovered) out.push(`  ${p.id} (${p.effect}, ${p.file}:${p.line})`);
+  return `${out.join('\n')}\n`;
+}
+
+/** JUnit XML: one testsuite per suite file, one testcase per case, broken suites as errors. */
+function toJunit(run: TestRun): string {
+  const bySuite = new Map<string, TestRun['cases']>();
+  for (const c of run.cases) {
+    const list = bySuite.get(c.suite) ?? [];
+    list.push(c);
+    bySuite.set(c.suite, list);
+  }
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const errors = run.broken.length;
+  lines.push(`<testsuites name="argus policy test" tests="${run.cases.length + errors}" failures="${run.failed}" errors="${errors}" time="${secs(run.durationMs)}">`);
+  for (const [name, cases] of bySuite) {
+    const failures = cases.filter((c) => !c.passed).length;
+    const time = cases.reduce((t, c) => t + c.durationMs, 0);
+    lines.push(`  <testsuite name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="0" time="${secs(time)}">`);
+    for (const c of cases) {
+      const head = `    <testcase classname="${xml(name)}" name="${xml(c.name)}" time="${secs(c.durationMs)}"`;
+      if (c.passed) {
+        lines.push(`${head}/>`);
+      } else {
+        lines.push(`${head}>`);
+        lines.push(`      <failure message="${xml(c.failures[0] ?? 'failed')}">${xml(c.failures.join('\n'))}</failure>`);
+        lines.push('    </testcase>');
+      }
+    }
+    lines.push('  </testsuite>');
+  }
+  for (const b of run.broken) {
+    lines.push(`  <testsuite name="${xml(b.suite)}" tests="1" failures="0" errors="1" time="0">`);
+    lines.push(`    <testcase classname="${xml(b.suite)}" name="suite file" time="0">`);
+    const text = b.problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.path || '/'}: ${p.message}`).join('\n');
+    lines.push(`      <error message="${xml(b.problems[0]?.message ?? 'invalid suite')}">${xml(text)}</error>`);
+    lines.push('    </testcase>');
+    lines.push('  </testsuite>');
+  }
+  if (run.coverage.uncovered.length > 0) {
+    lines.push('  <!-- policies never determining: ' + xml(run.coverage.uncovered.map((p) => p.id).join(', ')).replace(/--/g, '- -') + ' -->');
+  }
+  lines.push('</testsuites>');
+  return `${lines.join('\n')}\n`;
+}
+
+function secs(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+/** Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry. */
+export function xml(text: string): string {
+  return text
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
