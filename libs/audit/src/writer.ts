@@ -124,6 +124,7 @@ class Trail implements AuditTrail {
   private readonly blocked: Array<() => void> = [];
   private loop: Promise<void> | undefined;
   private again = false;
+  private kickPending = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -267,7 +268,7 @@ class Trail implements AuditTrail {
     if (this.spilling) this.toSpill([item]);
     else this.queue.push(item);
     this.m.queueDepth.set(this.queue.length);
-    if (this.strict || this.spilling || this.queue.length >= this.cfg.buffer.batchSize) this.kick();
+    if (this.strict || this.spilling || this.queue.length >= this.cfg.buffer.batchSize) this.kickSoon();
     else this.scheduleFlush();
   }
 
@@ -350,6 +351,16 @@ class Trail implements AuditTrail {
       this.kick().finally(() => this.forceFlush--);
     }, this.cfg.buffer.flushIntervalMs);
     this.flushTimer.unref();
+  }
+
+  /** Starts the pump after the caller's turn: a batch is never written inside `record()`. */
+  private kickSoon(): void {
+    if (this.kickPending) return;
+    this.kickPending = true;
+    setImmediate(() => {
+      this.kickPending = false;
+      void this.kick();
+    });
   }
 
   private kick(): Promise<void> {
