@@ -1,0 +1,175 @@
+/**
+ * Human approvals: the port every adapter implements (memory, Redis, SQLite), the record it
+ * keeps, and the rules shared by every adapter (binding, expiry, single use).
+ */
+import { createHash } from 'node:crypto';
+import type { Page, PageQuery } from '@argus/store';
+
+/**
+ * The stored status of an approval request. `expired` is never stored: a `pending` or `approved`
+ * request read after its `expiresAt` is reported as `expired`.
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'consumed' | 'expired';
+
+/** A reference to an entity, with its type as Cedar knows it (`Argus::Agent`). */
+export interface ApprovalEntity {
+  type: string;
+  id: string;
+}
+
+/**
+ * What an approval is bound to: the retry must name the same principal, action and resource, with
+ * the same context (digest of the canonical context without `now` and `usage`).
+ */
+export interface ApprovalBinding {
+  principal: ApprovalEntity;
+  /** Action name (`tool:call`). */
+  action: string;
+  resource: ApprovalEntity;
+  /** sha256 (hex) of the canonical context; see {@link contextDigest}. */
+  contextDigest: string;
+}
+
+/** An approval request as stored and shown to humans. Value-free: the context is kept as a digest only. */
+export interface ApprovalRequest extends ApprovalBinding {
+  id: string;
+  status: ApprovalStatus;
+  /** The decision that asked for the approval (the retry's audit record links to it). */
+  decisionId: string;
+  /** The approval-gated permits that held the request. */
+  policies: string[];
+  /** The declared intent and goal, for the human deciding. */
+  intent?: string;
+  goal?: string;
+  createdAt: string;
+  expiresAt: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+  consumedAt?: string;
+  /** The decision that used the approval. */
+  consumedBy?: string;
+}
+
+/** A request to open. */
+export type NewApproval = Omit<ApprovalRequest, 'status' | 'decidedBy' | 'decidedAt' | 'reason' | 'consumedAt' | 'consumedBy'>;
+
+/** A human's answer. */
+export interface ApprovalVerdict {
+  decision: 'approve' | 'reject';
+  /** The authenticated subject of the human. */
+  by: string;
+  reason?: string;
+  at: Date;
+}
+
+/** Why a retry was not granted. `pending` means a human has not answered yet. */
+export type ApprovalRefusal = 'unknown' | 'mismatch' | 'consumed' | 'rejected' | 'expired' | 'pending';
+
+/** The answer of {@link ApprovalStore.consume}: the consumed request, or why it was refused (nothing changed). */
+export type ConsumeOutcome = { ok: true; request: ApprovalRequest } | { ok: false; reason: ApprovalRefusal; request?: ApprovalRequest };
+
+/** The answer of {@link ApprovalStore.decide}: the decided request, or why it could not be decided. */
+export type DecideOutcome = { ok: true; request: ApprovalRequest } | { ok: false; reason: 'unknown' | 'expired' | 'already_decided'; request?: ApprovalRequest };
+
+/** Listing filter: by (reported) status, newest first, paged. */
+export interface ApprovalQuery extends PageQuery {
+  status?: ApprovalStatus;
+}
+
+/**
+ * Approval requests, shared by every replica through the backing store.
+ *
+ * Rules every adapter keeps (checked by `approvalStoreContract`):
+ * - `decide` moves `pending → approved | rejected` once, before `expiresAt`;
+ * - `consume` moves `approved → consumed` atomically across processes, only when the binding
+ *   matches and before `expiresAt`; a refused consume changes nothing;
+ * - reads report a `pending` or `approved` request past `expiresAt` as `expired`.
+ */
+export interface ApprovalStore {
+  create(request: NewApproval): Promise<ApprovalRequest>;
+  get(id: string, now: Date): Promise<ApprovalRequest | undefined>;
+  list(query: ApprovalQuery, now: Date): Promise<Page<ApprovalRequest>>;
+  decide(id: string, verdict: ApprovalVerdict): Promise<DecideOutcome>;
+  consume(id: string, use: { binding: ApprovalBinding; decisionId: string; at: Date }): Promise<ConsumeOutcome>;
+  close(): Promise<void>;
+}
+
+/** Context keys left out of the digest: they change on every retry. */
+export const UNBOUND_CONTEXT_KEYS: readonly string[] = ['now', 'usage'];
+
+/** JSON with object keys sorted at every level, so equal values serialise equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** sha256 (hex) of the canonical context without `now` and `usage`. */
+export function contextDigest(context: Record<string, unknown>): string {
+  const bound: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(context)) if (!UNBOUND_CONTEXT_KEYS.includes(k)) bound[k] = v;
+  return createHash('sha256').update(canonicalJson(bound), 'utf8').digest('hex');
+}
+
+/** True when a retry's binding is the one the approval was granted for. */
+export function sameBinding(a: ApprovalBinding, b: ApprovalBinding): boolean {
+  return (
+    a.principal.type === b.principal.type &&
+    a.principal.id === b.principal.id &&
+    a.action === b.action &&
+    a.resource.type === b.resource.type &&
+    a.resource.id === b.resource.id &&
+    a.contextDigest === b.contextDigest
+  );
+}
+
+/** The status a reader sees: a live `pending`/`approved` request past its expiry is `expired`. */
+export function reportedStatus(request: Pick<ApprovalRequest, 'status' | 'expiresAt'>, now: Date): ApprovalStatus {
+  if ((request.status === 'pending' || request.status === 'approved') && Date.parse(request.expiresAt) <= now.getTime()) return 'expired';
+  return request.status;
+}
+
+/** A copy of `request` with its reported status. */
+export function asReported(request: ApprovalRequest, now: Date): ApprovalRequest {
+  return { ...request, status: reportedStatus(request, now) };
+}
+
+/**
+ * The consume rule, in the order every adapter applies it (the Redis script mirrors it):
+ * binding, then a spent or rejected request, then expiry, then a request still pending.
+ */
+export function consumeRefusal(request: ApprovalRequest, binding: ApprovalBinding, at: Date): ApprovalRefusal | undefined {
+  if (!sameBinding(request, binding)) return 'mismatch';
+  if (request.status === 'consumed') return 'consumed';
+  if (request.status === 'rejected') return 'rejected';
+  if (Date.parse(request.expiresAt) <= at.getTime()) return 'expired';
+  if (request.status === 'pending') return 'pending';
+  return request.status === 'approved' ? undefined : 'unknown';
+}
+
+/** The decide rule shared by the adapters. */
+export function decideRefusal(request: ApprovalRequest, at: Date): 'expired' | 'already_decided' | undefined {
+  if (request.status !== 'pending') return 'already_decided';
+  if (Date.parse(request.expiresAt) <= at.getTime()) return 'expired';
+  return undefined;
+}
+
+/** The request after a verdict. */
+export function applyVerdict(request: ApprovalRequest, verdict: ApprovalVerdict): ApprovalRequest {
+  return {
+    ...request,
+    status: verdict.decision === 'approve' ? 'approved' : 'rejected',
+    decidedBy: verdict.by,
+    decidedAt: verdict.at.toISOString(),
+    ...(verdict.reason !== undefined ? { reason: verdict.reason } : {}),
+  };
+}
+
+/** The statuses a listing can filter on, and the stored statuses behind each. */
+export function storedStatusesFor(status: ApprovalStatus): ApprovalStatus[] {
+  return status === 'expired' ? ['pending', 'approved'] : [status];
+}
