@@ -92,11 +92,9 @@ describe('HttpRegistryClient against a loopback registry stub', () => {
       url: 'http://127.0.0.1:9000/mcp',
       transport: 'streamable-http',
       tools: [{ name: 'search', description: 'Search', inputSchema: { type: 'object' } }],
-      discoveredBy: 'scanner-1',
-      labels: { 'argus.dev/source': 'network' },
     });
     expect(seen[1]?.body).toEqual({ ttlMs: 60_000 });
-    expect(seen[2]?.body).toEqual({ name: 'bot', kind: 'a2a', url: 'http://127.0.0.1:9001', discoveredBy: 'scanner-1', labels: {}, capabilities: ['skill:x'] });
+    expect(seen[2]?.body).toEqual({ name: 'bot', kind: 'a2a', url: 'http://127.0.0.1:9001', labels: { 'argus.dev/scanner': 'scanner-1' }, capabilities: ['skill:x'] });
   });
 
   it('lists a record the registry rejects, with its wire error, and goes on', async () => {
@@ -108,14 +106,14 @@ describe('HttpRegistryClient against a loopback registry stub', () => {
 
   it('throws UnavailableError for 5xx, unreachable and slow registries, UnauthorizedError for a bad token; never echoes the token', async () => {
     const client = new HttpRegistryClient({ url, token: TOKEN, timeoutMs: 300 });
-    await expect(client.upsertAgent('boom', { name: 'x', kind: 'a2a', discoveredBy: 's' })).rejects.toBeInstanceOf(UnavailableError);
+    await expect(client.upsertAgent('boom', { name: 'x', kind: 'a2a' })).rejects.toBeInstanceOf(UnavailableError);
     const slow = new HttpRegistryClient({ url: `${url}/slow`, token: TOKEN, timeoutMs: 300 });
-    await expect(slow.upsertAgent('a', { name: 'x', kind: 'a2a', discoveredBy: 's' })).rejects.toThrow(/timed out after 300 ms/);
+    await expect(slow.upsertAgent('a', { name: 'x', kind: 'a2a' })).rejects.toThrow(/timed out after 300 ms/);
     const down = new HttpRegistryClient({ url: 'http://127.0.0.1:1', token: TOKEN, timeoutMs: 300 });
-    const err = await down.upsertAgent('a', { name: 'x', kind: 'a2a', discoveredBy: 's' }).catch((e: unknown) => e);
+    const err = await down.upsertAgent('a', { name: 'x', kind: 'a2a' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect(JSON.stringify({ m: (err as Error).message, c: String((err as Error).cause) })).not.toContain(TOKEN);
     const wrong = new HttpRegistryClient({ url, token: 'wrong', timeoutMs: 300 });
-    await expect(wrong.upsertAgent('a', { name: 'x', kind: 'a2a', discoveredBy: 's' })).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(wrong.upsertAgent('a', { name: 'x', kind: 'a2a' })).rejects.toBeInstanceOf(UnauthorizedError);
   });
 });

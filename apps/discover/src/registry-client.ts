@@ -12,22 +12,22 @@ export interface RegistryTool {
   inputSchema: Record<string, unknown>;
 }
 
-/** Body of `PUT /v1/registry/mcp-servers/{id}`. */
+/**
+ * Body of `PUT /v1/registry/mcp-servers/{id}` (`schemas/registry/mcp-server-upsert.schema.json`).
+ * The registry records `discoveredBy` from the authenticated scanner credential, not from the body.
+ */
 export interface McpServerUpsert {
   name: string;
   url: string;
   transport: 'streamable-http' | 'sse';
   tools: RegistryTool[];
-  discoveredBy: string;
-  labels?: Record<string, string>;
 }
 
-/** Body of `PUT /v1/registry/agents/{id}`. */
+/** Body of `PUT /v1/registry/agents/{id}` (`schemas/registry/agent-upsert.schema.json`). */
 export interface AgentUpsert {
   name: string;
   kind: string;
   url?: string;
-  discoveredBy: string;
   labels?: Record<string, string>;
   capabilities?: string[];
 }
@@ -35,12 +35,16 @@ export interface AgentUpsert {
 /** Which collection a record lives in. */
 export type RegistryCollection = 'agents' | 'mcp-servers';
 
+/** Lease TTL bounds of the registry's heartbeat (`schemas/registry/lease-renew.schema.json`). */
+export const LEASE_TTL_BOUNDS = { minMs: 1000, maxMs: 86_400_000 } as const;
+
 /**
- * The answer to one upsert: accepted (with the trust state the registry reports, when it does), or
+ * The answer to one upsert: accepted (with the trust state the registry reports, and the tool names
+ * that changed when the registry detected a changed tool list), or
  * rejected by the registry for this record (4xx other than 401/403), with its wire error.
  */
 export type UpsertResult =
-  | { ok: true; id: string; status: number; trust?: string }
+  | { ok: true; id: string; status: number; trust?: string; toolsChanged?: string[] }
   | { ok: false; id: string; status: number; code: string; message: string; errors: ErrorDetail[] };
 
 /** The scanner-facing registry API. Throws only for infrastructure faults (unreachable, 5xx, bad credential). */
@@ -75,6 +79,16 @@ function readTrust(body: unknown): string | undefined {
     if (typeof candidate === 'string') return candidate;
   }
   return undefined;
+}
+
+/** `+added`, `-removed`, `~changed` tool names from the registry's `toolsChanged` diff. */
+function readToolsChanged(body: unknown): string[] | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const diff = (body as { toolsChanged?: unknown }).toolsChanged;
+  if (typeof diff !== 'object' || diff === null) return undefined;
+  const d = diff as Record<string, unknown>;
+  const names = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return [...names(d.added).map((n) => `+${n}`), ...names(d.removed).map((n) => `-${n}`), ...names(d.changed).map((n) => `~${n}`)];
 }
 
 /** `RegistryClient` over HTTP with a scanner bearer token. */
@@ -124,7 +138,8 @@ export class HttpRegistryClient implements RegistryClient {
     }
     if (res.status >= 200 && res.status < 300) {
       const trust = readTrust(parsed);
-      return { ok: true, id, status: res.status, ...(trust !== undefined ? { trust } : {}) };
+      const changed = readToolsChanged(parsed);
+      return { ok: true, id, status: res.status, ...(trust !== undefined ? { trust } : {}), ...(changed ? { toolsChanged: changed } : {}) };
     }
     if (res.status === 401) throw new UnauthorizedError('registry refused the scanner credential');
     if (res.status === 403) throw new ForbiddenError('the scanner credential may not write to the registry');
