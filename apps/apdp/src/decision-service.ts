@@ -28,6 +28,11 @@ export interface GovernanceOutcome {
   /** Context entries governance owns: intent, goal, delegation, usage. */
   context: Record<string, CedarValue>;
   facts: Record<string, unknown>;
+  /**
+   * Runs once Cedar allowed: consumes what the decision uses (a goal's action budget). An answer
+   * turns the allow into a hard deny with those codes.
+   */
+  commit?: () => Promise<{ codes: string[]; message: string } | undefined>;
 }
 
 /** One request as the effects hooks see it. */
@@ -192,6 +197,10 @@ export class DecisionService implements DecisionPoint {
       if (result.allow) {
         const obligations = mergeObligations(decision.determining);
         if (Object.keys(obligations).length > 0) result.obligations = obligations;
+      }
+      if (result.allow && governance.commit) {
+        const refused = await governance.commit();
+        if (refused) return deny([], refused.codes, facts, refused.message);
       }
       if (decision.needsApproval) await this.holdForApproval(result, effectRequest, decision.determining.map((p) => p.id));
       const acting = decision.decision === 'deny' ? decision.determining.filter((p) => p.enforcement === 'quarantine' || p.enforcement === 'revoke' || p.enforcement === 'escalate') : [];

@@ -6,3 +6,5 @@ export * from './policy-holder.ts';
 export * from './policy-files.ts';
 export * from './policy-watcher.ts';
 export { invalidPolicy, type PolicyPublished } from './routes/policies.ts';
+export * from './governance-step.ts';
+export * from './runtime.ts';

@@ -1,4 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './commands/audit.ts';
+import { registerConfigCommands } from './commands/config.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
+import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServeCommand } from './commands/serve.ts';
 
 /** Builds the `argus` program with every command group. */
@@ -9,6 +13,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServeCommand(program);
+  registerPolicyCommands(program);
+  registerAuditCommands(program);
+  registerSecretsCommands(program);
+  registerConfigCommands(program);
   return program;
 }
 

@@ -1,22 +1,28 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApdp, PolicyHolder, PolicyWatcher, reloadMetrics } from '@argus/apdp';
-import { createLogger, createMetricsRegistry, Shutdown, UnauthorizedError } from '@argus/platform';
-import { createRegistryView, MemoryEventBus, MemoryLeaseStore, openStorage, toolHash, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
+import { startDecisionRuntime, type ArgusConfig, type DecisionRuntime } from '@argus/apdp';
+import { createProxyApp, createAuthenticator as createAgentAuthenticator, parseProxyConfig } from '@argus/proxy';
+import { createRegistryRouter } from '@argus/registry';
+import { openSecretsBroker, parseSecretsConfig } from '@argus/secrets';
+import { loadConfig, Shutdown } from '@argus/platform';
+import { toolHash, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
-import type { RequestHandler } from 'express';
 
 /** Options of `argus serve`. */
 export interface ServeOptions {
-  port: string;
-  host: string;
-  policies: string;
-  store: string;
+  config?: string;
+  port?: string;
+  host?: string;
+  policies?: string;
+  store?: string;
   dataDir: string;
   /** A JSON file of registry records (humans, agents, mcpServers) to create when absent. */
   seed?: string;
+  /** Print the startup banner (default true). */
+  banner?: boolean;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -25,82 +31,119 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..'
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('run Argus all-in-one: decision API, registry and proxy in one process, no database needed')
-    .option('-p, --port <port>', 'port to listen on', process.env.ARGUS_PORT ?? '8181')
-    .option('-H, --host <host>', 'address to bind', process.env.ARGUS_HOST ?? '127.0.0.1')
-    .option('--policies <dir>', 'policy directory (schema.cedarschema, policies/)', process.env.ARGUS_POLICY_DIR ?? defaultPolicyDir())
+    .description('run Argus all-in-one: decision API, registry, audit and proxy in one process, no database needed')
+    .option('-c, --config <file>', 'configuration file (JSON or YAML; schema: schemas/config/argus.schema.json)', process.env.ARGUS_CONFIG)
+    .option('-p, --port <port>', 'port to listen on (default 8181)')
+    .option('-H, --host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--policies <dir>', 'policy directory (schema.cedarschema, policies/)')
     .option('--data-dir <dir>', 'where the embedded state lives', process.env.ARGUS_DATA_DIR ?? '.argus')
-    .option('--store <url>', 'store URL (sqlite:path or mongodb://...)', process.env.ARGUS_STORE_URL)
+    .option('--store <url>', 'store URL (sqlite:path or mongodb://...)')
     .option('--seed <file>', 'registry records (humans, agents, mcpServers) to create when absent')
-    .action(async (opts: Omit<ServeOptions, 'store'> & { store?: string }) => {
-      await serve({ ...opts, store: opts.store ?? `sqlite:${join(opts.dataDir, 'argus.db')}` });
+    .action(async (opts: ServeOptions) => {
+      await serve(opts);
     });
 }
 
-function defaultPolicyDir(): string {
-  return existsSync('cedar/schema.cedarschema') ? 'cedar' : join(REPO_ROOT, 'cedar');
+/** The embedded defaults of `argus serve`, under `dataDir`; the file and the environment override them. */
+function embeddedDefaults(opts: ServeOptions): Record<string, unknown> {
+  const policyDir = existsSync('cedar/schema.cedarschema') ? 'cedar' : join(REPO_ROOT, 'cedar');
+  return {
+    '/policy/dir': opts.policies ?? (process.env.ARGUS_POLICY_DIR ? undefined : policyDir),
+    '/governance/intentsFile': join(opts.policies ?? policyDir, 'intents.json'),
+    '/server/port': opts.port !== undefined ? Number(opts.port) : undefined,
+    '/server/host': opts.host,
+    '/store/url': opts.store ?? (process.env.ARGUS_STORE_URL ? undefined : `sqlite:${join(opts.dataDir, 'argus.db')}`),
+  };
+}
+
+/** A running all-in-one Argus. */
+export interface RunningArgus {
+  url: string;
+  proxyUrl?: string;
+  runtime: DecisionRuntime;
+  close(): Promise<void>;
 }
 
 /** Starts the all-in-one server; resolves once it listens. */
-export async function serve(options: ServeOptions): Promise<{ url: string; close: () => Promise<void> }> {
-  const logger = createLogger({ name: 'argus' });
-  const metrics = createMetricsRegistry();
-  mkdirSync(options.dataDir, { recursive: true });
-  const adminToken = process.env.ARGUS_ADMIN_TOKEN ?? loadOrCreateToken(join(options.dataDir, 'admin-token'));
-
-  const storage = await openStorage(options.store);
-  const leases = new MemoryLeaseStore();
-  const events = new MemoryEventBus();
-  const view = createRegistryView({ store: storage.registry, leases, events });
-  if (options.seed) await seedRegistry(storage.registry, JSON.parse(readFileSync(options.seed, 'utf8')) as RegistrySeed);
-
-  const holder = new PolicyHolder();
-  const { reloads, failures } = reloadMetrics(metrics);
-  const watcher = new PolicyWatcher({ dir: options.policies, debounceMs: 200, holder, logger, reloads, failures });
-  if (!(await watcher.load())) throw new Error(`the policy directory \`${options.policies}\` holds no valid policy set (see the log above)`);
-  watcher.start();
-
-  const { app } = createApdp({
-    holder,
-    registry: { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state },
-    requireAdmin: bearerGuard(adminToken),
-    logger,
-    metrics,
-    limits: { maxBodyBytes: 1_048_576, maxJsonDepth: 64, maxBatchSize: 1000, decisionTimeoutMs: 1000 },
-    readiness: [{ name: 'store', check: async () => ({ ok: await storage.ping() }) }],
+export async function serve(opts: ServeOptions): Promise<RunningArgus> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const generatedToken = process.env.ARGUS_ADMIN_TOKEN ? undefined : loadOrCreateToken(join(opts.dataDir, 'admin-token'));
+  const defaults = embeddedDefaults(opts);
+  const config = loadConfig<ArgusConfig>({
+    schemaId: 'https://argus.dev/schemas/config/argus.json',
+    ...(opts.config ? { file: opts.config } : {}),
+    values: { ...defaults, ...(generatedToken ? { '/auth/adminToken': generatedToken } : {}) },
   });
+  const auditDefaults = { sinks: [{ type: 'sqlite', path: join(opts.dataDir, 'audit.db') }], spill: { dir: join(opts.dataDir, 'audit-spill') } };
+  const withAudit: ArgusConfig = { ...config, audit: { ...auditDefaults, ...(opts.config ? config.audit : {}) } };
 
-  const server = await new Promise<import('node:http').Server>((resolveListen, reject) => {
-    const s = app.listen(Number(options.port), options.host, () => resolveListen(s));
-    s.on('error', reject);
+  const runtime = await startDecisionRuntime(withAudit, {
+    routers: (parts) => [createRegistryRouter({ store: parts.storage.registry, leases: parts.leases, events: parts.events, auth: parts.auth, logger: parts.logger })],
   });
-  server.requestTimeout = 30_000;
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : Number(options.port);
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  if (opts.seed) await seedRegistry(runtime.storage.registry, JSON.parse(readFileSync(opts.seed, 'utf8')) as RegistrySeed);
 
-  const shutdown = new Shutdown(logger, 10_000);
-  shutdown.add({ name: 'store', close: () => storage.close() });
-  shutdown.add({ name: 'events', close: () => events.close() });
-  shutdown.add({ name: 'policy-watcher', close: () => watcher.close() });
+  const shutdown = new Shutdown(runtime.logger, config.server.shutdownGraceMs);
+  for (const c of runtime.closers) shutdown.add(c);
+
+  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.app);
+  await listen(server, config.server.port, config.server.host);
   shutdown.addServer('http', server);
+  const url = urlOf(server, config.server.host);
+
+  let proxyUrl: string | undefined;
+  if (config.proxy) {
+    const proxyConfig = parseProxyConfig(config.proxy);
+    const { store, broker } = openSecretsBroker(proxyConfig.secrets ?? parseSecretsConfig({ path: join(opts.dataDir, 'argus.db') }), process.env);
+    await broker.loadAll();
+    shutdown.add({ name: 'secrets', close: () => store.close() });
+    const proxyApp = createProxyApp({
+      config: proxyConfig,
+      decisionPoint: runtime.apdp.decisions,
+      secrets: broker,
+      recorder: runtime.audit ?? { record: async () => undefined },
+      usage: { reportUsage: async (r) => void (await runtime.budget.report(r.goal, { tokens: r.tokens ?? 0, costUsd: r.costUsd ?? 0 })) },
+      logger: runtime.logger,
+      metrics: runtime.metrics,
+      authenticate: createAgentAuthenticator({ auth: proxyConfig.auth, secrets: broker }),
+    });
+    const proxyServer = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, proxyApp);
+    await listen(proxyServer, proxyConfig.listen.port, proxyConfig.listen.host);
+    shutdown.addServer('proxy', proxyServer);
+    proxyUrl = urlOf(proxyServer, proxyConfig.listen.host);
+  }
   shutdown.installSignalHandlers();
 
-  logger.info({ url, policies: options.policies, store: options.store.startsWith('sqlite:') ? options.store : 'mongodb', version: holder.current?.set.version }, 'argus is serving');
-  process.stderr.write(
-    [
-      '',
-      `  Argus is listening on ${url}`,
-      `  policies: ${options.policies} (${holder.current?.set.policies.size} policies, ${holder.current?.set.version})`,
-      `  admin token: ${process.env.ARGUS_ADMIN_TOKEN ? 'from ARGUS_ADMIN_TOKEN' : `in ${join(options.dataDir, 'admin-token')}`}`,
-      '',
-      '  try:',
-      `    curl -s ${url}/v1/authorize -H 'content-type: application/json' \\`,
-      `      -d '{"input":{"principal":{"type":"Agent","id":"support-bot"},"action":"tool:call","resource":{"type":"Tool","id":"crm.search","attributes":{"sensitivity":"internal","allowedIntents":["lookup-order-status"]}},"intent":"lookup-order-status"}}'`,
-      '',
-    ].join('\n') + '\n',
-  );
-  return { url, close: () => shutdown.run() };
+  const set = runtime.holder.current!.set;
+  runtime.logger.info({ url, proxyUrl, policies: config.policy.dir, version: set.version }, 'argus is serving');
+  if (opts.banner !== false) {
+    process.stderr.write(
+      [
+        '',
+        `  Argus is listening on ${url}${proxyUrl ? ` (proxy on ${proxyUrl})` : ''}`,
+        `  policies: ${config.policy.dir} (${set.policies.size} policies, ${set.version})`,
+        `  admin token: ${generatedToken ? `in ${join(opts.dataDir, 'admin-token')}` : 'from the configuration'}`,
+        `  next: see README.md for a first allow and deny`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+  return { url, ...(proxyUrl ? { proxyUrl } : {}), runtime, close: () => shutdown.run() };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+}
+
+function urlOf(server: Server, host: string): string {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** Registry records to create at start-up when absent (demos, benchmarks). */
@@ -125,16 +168,4 @@ function loadOrCreateToken(file: string): string {
   const token = `argus_admin_${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
-}
-
-/** A constant-time bearer-token check for admin routes. */
-export function bearerGuard(token: string): RequestHandler {
-  const expected = Buffer.from(token);
-  return (req, res, next) => {
-    const header = req.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return next(new UnauthorizedError('admin credential required'));
-    res.locals.subject = 'admin';
-    next();
-  };
 }

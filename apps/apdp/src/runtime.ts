@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { createAuditTrail, createSinks, parseAuditConfig, type AuditTrail } from '@argus/audit';
+import { validatorFor } from '@argus/contracts';
+import { verifyDelegationToken, type IntentCatalogue, type TokenKey } from '@argus/governance';
+import {
+  createAuthenticator,
+  createLogger,
+  createMetricsRegistry,
+  requireAdmin,
+  requireAuth,
+  type Authenticator,
+  type Closer,
+  type Logger,
+  type Registry,
+} from '@argus/platform';
+import {
+  MemoryBudgetCounter,
+  MemoryWindowCounter,
+  openEventBus,
+  openLeaseStore,
+  openRedis,
+  openStorage,
+  RedisBudgetCounter,
+  RedisWindowCounter,
+  createRegistryView,
+  TOPICS,
+  type BudgetCounter,
+  type EventBus,
+  type LeaseStore,
+  type Storage,
+  type WindowCounter,
+} from '@argus/store';
+import type { Router } from 'express';
+import { createPublicKey, createPrivateKey } from 'node:crypto';
+import { createApdp, reloadMetrics, type Apdp } from './app.ts';
+import type { DecisionEffects } from './decision-service.ts';
+import type { RegistryReader } from './entities.ts';
+import { createGovernanceStep } from './governance-step.ts';
+import { PolicyHolder } from './policy-holder.ts';
+import { PolicyWatcher } from './policy-watcher.ts';
+import { createDecisionsRouter } from './routes/decisions.ts';
+import { createGovernanceRouter } from './routes/governance.ts';
+
+/** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
+export interface ArgusConfig {
+  server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number };
+  policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean };
+  auth: { adminToken?: string; jwksUrl?: string; issuer?: string; audience?: string; adminRole: string };
+  governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
+  store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
+  audit: Record<string, unknown> & { enabled?: boolean };
+  logging: { level: string };
+  proxy?: unknown;
+  secrets?: unknown;
+  discover?: unknown;
+}
+
+/** Everything a decision-serving process holds, for the composition roots (`apdp` main, `argus serve`). */
+export interface DecisionRuntime {
+  config: ArgusConfig;
+  logger: Logger;
+  metrics: Registry;
+  storage: Storage;
+  leases: LeaseStore;
+  events: EventBus;
+  registry: RegistryReader;
+  auth: Authenticator;
+  budget: BudgetCounter;
+  windows: WindowCounter;
+  holder: PolicyHolder;
+  watcher: PolicyWatcher;
+  audit?: AuditTrail;
+  apdp: Apdp;
+  /** Closed in reverse order on shutdown. */
+  closers: Closer[];
+}
+
+/** Hooks a composition root adds to the decision runtime. */
+export interface RuntimeExtras {
+  /** Routers mounted after the decision routes, built once the runtime's parts exist. */
+  routers?: (parts: Omit<DecisionRuntime, 'apdp' | 'closers'>) => Router[];
+  effects?: (parts: Omit<DecisionRuntime, 'apdp' | 'closers'>) => DecisionEffects | undefined;
+}
+
+const validateIntents = validatorFor<IntentCatalogue>('https://argus.dev/schemas/governance/intent-catalogue.json');
+
+/**
+ * Builds the decision runtime from a validated config: storage (SQLite or MongoDB), leases, events
+ * and counters (Redis when `store.redisUrl` is set, in-process otherwise), the registry view, the
+ * policy holder and watcher, the audit trail, governance, and the decision API.
+ */
+export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeExtras = {}): Promise<DecisionRuntime> {
+  const logger = createLogger({ level: config.logging.level });
+  const metrics = createMetricsRegistry();
+  const closers: Closer[] = [];
+  const storage = await openStorage(config.store.url);
+  closers.push({ name: 'store', close: () => storage.close() });
+
+  const signal = {
+    ...(config.store.redisUrl ? { redisUrl: config.store.redisUrl } : {}),
+    prefix: config.store.redisPrefix,
+    commandTimeoutMs: config.store.redisCommandTimeoutMs,
+    reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs,
+    logger,
+  };
+  const leases = openLeaseStore(signal);
+  const events = openEventBus(signal);
+  closers.push({ name: 'events', close: () => events.close() });
+  closers.push({ name: 'leases', close: () => (leases as { close?: () => Promise<void> }).close?.() });
+  let budget: BudgetCounter;
+  let windows: WindowCounter;
+  if (config.store.redisUrl) {
+    const redis = openRedis({ url: config.store.redisUrl, commandTimeoutMs: config.store.redisCommandTimeoutMs, reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs });
+    closers.push({ name: 'redis-counters', close: async () => void (await redis.quit().catch(() => redis.disconnect())) });
+    budget = new RedisBudgetCounter(redis, { prefix: config.store.redisPrefix });
+    windows = new RedisWindowCounter(redis, { prefix: config.store.redisPrefix });
+  } else {
+    budget = new MemoryBudgetCounter();
+    windows = new MemoryWindowCounter();
+  }
+
+  const view = createRegistryView({ store: storage.registry, leases, events });
+  const registry: RegistryReader = {
+    getAgent: (id) => view.getAgent(id),
+    getHuman: (id) => view.getHuman(id),
+    getMcpServer: (id) => view.getMcpServer(id),
+    leaseState: async (kind, id) => (await view.leaseState(kind, id)).state,
+  };
+  const auth = createAuthenticator({
+    ...(config.auth.adminToken ? { adminToken: config.auth.adminToken } : {}),
+    ...(config.auth.jwksUrl ? { jwks: { url: config.auth.jwksUrl, ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}), ...(config.auth.audience ? { audience: config.auth.audience } : {}), adminRole: config.auth.adminRole } } : {}),
+  });
+
+  const holder = new PolicyHolder();
+  const { reloads, failures } = reloadMetrics(metrics);
+  const watcher = new PolicyWatcher({ dir: config.policy.dir, debounceMs: config.policy.reloadDebounceMs, holder, logger, reloads, failures });
+  const published = await storage.policies.getActive();
+  if (published) {
+    const r = holder.replace({ schema: published.files.find((f) => f.path === 'schema.cedarschema')?.text ?? '', schemaFile: 'schema.cedarschema', policies: published.files.filter((f) => f.path.endsWith('.cedar')).map((f) => ({ file: f.path, text: f.text })) }, 'store');
+    if (!r.ok) logger.error({ version: published.version }, 'the published policy set no longer compiles; loading the directory');
+  }
+  if (!holder.current && !(await watcher.load())) throw new Error(`the policy directory \`${config.policy.dir}\` holds no valid policy set`);
+  if (config.policy.watch) watcher.start();
+  closers.push({ name: 'policy-watcher', close: () => watcher.close() });
+  const unsubscribePolicies = events.subscribe(TOPICS.policyChanged, async (payload) => {
+    const version = (payload as { version?: string }).version;
+    if (!version || version === holder.current?.set.version) return;
+    const stored = await storage.policies.getVersion(version);
+    if (!stored) return;
+    const r = holder.replace({ schema: stored.files.find((f) => f.path === 'schema.cedarschema')?.text ?? '', schemaFile: 'schema.cedarschema', policies: stored.files.filter((f) => f.path.endsWith('.cedar')).map((f) => ({ file: f.path, text: f.text })) }, 'store');
+    if (!r.ok) failures.inc();
+  });
+  closers.push({ name: 'policy-events', close: () => unsubscribePolicies() });
+
+  let audit: AuditTrail | undefined;
+  if (config.audit.enabled !== false) {
+    const auditConfig = parseAuditConfig(config.audit);
+    const sinks = await createSinks(auditConfig);
+    audit = await createAuditTrail(auditConfig, { sinks: sinks.sinks, logger, metrics });
+    closers.push({ name: 'audit', close: () => audit!.close() });
+    (audit as AuditTrail & { query?: typeof sinks.query }).query = sinks.query;
+  }
+
+  const intents = loadIntents(config.governance.intentsFile);
+  const publicKey = config.governance.tokenPublicKeyFile ? (createPublicKey(readFileSync(config.governance.tokenPublicKeyFile)) as TokenKey) : undefined;
+  const privateKey = config.governance.tokenPrivateKeyFile ? (createPrivateKey(readFileSync(config.governance.tokenPrivateKeyFile)) as TokenKey) : undefined;
+  const governance = createGovernanceStep({
+    delegations: storage.delegations,
+    goals: storage.goals,
+    budget,
+    intents,
+    registry,
+    maxDepth: config.governance.maxDelegationDepth,
+    requireIntent: config.governance.requireIntent,
+    ...(publicKey
+      ? { verifyToken: (token: string) => verifyDelegationToken({ token, publicKey, issuer: 'argus', now: new Date(), maxDepth: config.governance.maxDelegationDepth }) }
+      : {}),
+  });
+
+  const parts = { config, logger, metrics, storage, leases, events, registry, auth, budget, windows, holder, watcher, ...(audit ? { audit } : {}) };
+  const query = (audit as (AuditTrail & { query?: Parameters<typeof createDecisionsRouter>[0]['query'] }) | undefined)?.query;
+  const routers: Router[] = [
+    createGovernanceRouter({ delegations: storage.delegations, goals: storage.goals, budget, intents, auth, events, clock: () => new Date(), maxDelegationDepth: config.governance.maxDelegationDepth, ...(privateKey ? { signer: { privateKey, issuer: 'argus', ttlSeconds: 3600 } } : {}) }),
+    ...(query ? [createDecisionsRouter({ query, auth: requireAuth(auth), ...(audit ? { live: audit } : {}) })] : []),
+    ...(extras.routers?.(parts) ?? []),
+  ];
+  const effects = extras.effects?.(parts);
+  const apdp = createApdp({
+    holder,
+    registry,
+    governance,
+    ...(effects ? { effects } : {}),
+    ...(audit ? { recorder: audit } : {}),
+    requireAdmin: requireAdmin(auth),
+    logger,
+    metrics,
+    limits: { maxBodyBytes: config.server.maxBodyBytes, maxJsonDepth: config.server.maxJsonDepth, maxBatchSize: config.server.maxBatchSize, decisionTimeoutMs: config.server.decisionTimeoutMs },
+    routers,
+    readiness: [
+      { name: 'store', check: async () => ({ ok: await storage.ping() }) },
+      ...(audit ? [{ name: 'audit', check: () => { const s = audit!.stats(); return { ok: s.sinks.every((k) => k.healthy) || s.durability === 'async', detail: `queued ${s.queued}, spilled ${s.spilled}, dropped ${s.dropped}` }; } }] : []),
+    ],
+    onPublished: async (input, version, meta) => {
+      await storage.policies.saveVersion({ version, files: [{ path: 'schema.cedarschema', text: input.schema }, ...input.policies.map((p) => ({ path: p.file, text: p.text }))], author: meta.by, message: meta.message });
+      await storage.policies.activate(version, meta.by, meta.message || 'published through the API');
+      await events.publish(TOPICS.policyChanged, { version });
+    },
+  });
+  return { ...parts, apdp, closers };
+}
+
+function loadIntents(file: string): IntentCatalogue {
+  const text = readFileSync(file, 'utf8');
+  const parsed = validateIntents(JSON.parse(text));
+  if (!parsed.ok) throw new Error(`intent catalogue \`${file}\` is invalid: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+  return parsed.value;
+}
+

@@ -1,0 +1,22 @@
+import { loadConfig, redactConfig, ConfigError } from '@argus/platform';
+import type { Command } from 'commander';
+
+/** `argus config check [file]`: validates a configuration and prints the resolved values, secrets redacted. */
+export function registerConfigCommands(program: Command, io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): void {
+  const config = program.command('config').description('inspect configuration');
+  config
+    .command('check')
+    .description('validate a configuration file (plus environment overrides) and print the resolved values with secrets redacted')
+    .argument('[file]', 'JSON or YAML configuration file (schema: schemas/config/argus.schema.json)')
+    .action((file: string | undefined) => {
+      try {
+        const resolved = loadConfig({ schemaId: 'https://argus.dev/schemas/config/argus.json', ...(file ? { file } : {}) });
+        io.out(`${JSON.stringify(redactConfig(resolved), null, 2)}\n`);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        io.err(`argus: ${err.message.split(': ')[0]}\n`);
+        for (const e of err.errors) io.err(`  ${e.path}: ${e.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
