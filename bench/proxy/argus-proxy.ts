@@ -1,0 +1,63 @@
+/**
+ * Argus's proxy as benchmarked: `createProxyApp` with an in-process Cedar decision point
+ * (cedar-wasm `statefulIsAuthorized` over a preparsed set of 10 policies), a memory secret store holding the upstream key, the agent-token
+ * authenticator, scrubbing, usage parsing and a recorder that keeps the last event (the audit
+ * trail's own cost is benchmarked in bench/audit). Usage: `argus-proxy.ts <upstream-url>`.
+ * Prints `READY <port>`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
+import type { AuthorizeInput, AuthorizeResponse, DecisionEvent } from '@argus/contracts';
+import { createMetricsRegistry, silentLogger } from '@argus/platform';
+import { MemorySecretStore, SecretsBroker } from '@argus/secrets';
+import { createAuthenticator, createProxyApp, hashAgentToken, parseProxyConfig } from '@argus/proxy';
+
+const target = process.argv[2]!;
+const models = ['gpt-bench', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'claude-sonnet', 'claude-haiku', 'mistral-large', 'llama-70b'];
+const staticPolicies: Record<string, string> = Object.fromEntries(models.map((m, i) => [`p${i}`, `permit(principal, action == Action::"llm:invoke", resource == Model::"${m}") when { context.provider == "openai" };`]));
+staticPolicies.f0 = 'forbid(principal == Agent::"revoked", action, resource);';
+// Preparsed once, as the engine holds its policy set.
+const parsed = preparsePolicySet('bench', { staticPolicies });
+if (parsed.type !== 'success') throw new Error('bench policies do not parse');
+
+function decide(input: AuthorizeInput): AuthorizeResponse {
+  const answer = statefulIsAuthorized({
+    principal: { type: input.principal.type, id: input.principal.id },
+    action: { type: 'Action', id: input.action },
+    resource: { type: input.resource.type, id: input.resource.id },
+    context: { provider: String(input.context?.provider ?? '') },
+    preparsedPolicySetId: 'bench',
+    entities: [],
+  });
+  const allow = answer.type === 'success' && answer.response.decision === 'allow';
+  return { decision_id: randomUUID(), policy_version: 'bench', result: { allow, decision: allow ? 'allow' : 'deny', reasons: [], errors: [] } };
+}
+
+const store = new MemorySecretStore({ key: randomBytes(32) });
+await store.put('openai-key', 'sk-bench-upstream-key-0123456789');
+const broker = new SecretsBroker(store);
+await broker.loadAll();
+const config = parseProxyConfig({
+  auth: { agentTokens: [{ agent: 'bench-agent', sha256: hashAgentToken('argus_bench_token') }] },
+  upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target, credential: { name: 'openai-key' } }],
+});
+let last: DecisionEvent | undefined;
+const app = createProxyApp({
+  config,
+  decisionPoint: { decide: async (input) => decide(input) },
+  secrets: broker,
+  recorder: { record: async (e) => void (last = e) },
+  usage: { reportUsage: async () => undefined },
+  logger: silentLogger(),
+  metrics: createMetricsRegistry({ defaultMetrics: false }),
+  authenticate: createAuthenticator({ auth: config.auth }),
+});
+const server = createServer(app);
+server.keepAliveTimeout = 65_000;
+server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`));
+process.on('SIGTERM', () => {
+  process.stderr.write(`last decision ${last?.decisionId ?? 'none'}\n`);
+  process.exit(0);
+});
