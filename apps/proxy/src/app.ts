@@ -438,7 +438,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
     const kind = errorKind(err);
     if (state && !state.done) {
       if (kind !== 'client_closed') metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind });
-      state.log.warn({ upstream: state.upstream.name, kind, err: errorSummary(scrubber.scrubDeep(errorSummary(err))) }, 'upstream call failed');
+      state.log.warn({ upstream: state.upstream.name, kind, err: scrubber.scrubDeep(errorSummary(err)) }, 'upstream call failed');
     }
     if (res && typeof res.writeHead === 'function' && !res.headersSent) {
       const timeout = kind === 'timeout';

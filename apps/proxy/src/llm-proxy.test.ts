@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { validatorFor } from '@argus/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cedarDecisionPoint } from './testing/cedar-decision-point.ts';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
@@ -118,6 +119,7 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(res.status).toBe(403);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ code: 'forbidden', decision: 'deny', errors: [], reasons: [] });
+    expect(validatorFor('https://argus.dev/schemas/proxy/denied-response.json')(body)).toMatchObject({ ok: true });
     expect(typeof body.decision_id).toBe('string');
     expect(openai.seen.length).toBe(before);
     await eventually(() => proxy.events.some((e) => e.decisionId === body.decision_id));

@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { validatorFor } from '@argus/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cedarDecisionPoint } from './testing/cedar-decision-point.ts';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
@@ -133,6 +134,7 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const messages = parseAnswer(res.headers.get('content-type') ?? '', text);
     const byId = new Map(messages.map((m) => [m.id, m]));
     expect(byId.get('a')?.error?.code).toBe(-32001);
+    expect(validatorFor('https://argus.dev/schemas/proxy/mcp-denied-error.json')(byId.get('a'))).toMatchObject({ ok: true });
     expect(byId.get('c')?.error?.code).toBe(-32602);
     expect(byId.get('b')?.result).toEqual({ content: [{ type: 'text', text: 'echo: batched' }] });
     expect(upstream.invoked.slice(before)).not.toContain('delete');
