@@ -32,7 +32,7 @@ export function formatPolicyText(file: string, text: string, options: FormatOpti
     return { ok: false, diagnostics: answer.value.errors.map((e) => toDiagnostic(file, text, e)) };
   }
   const formatted = answer.value.formatted_policy;
-  return { ok: true, formatted, changed: formatted !== text, droppedComments: missingComments(commentsOf(text), commentsOf(formatted)) };
+  return { ok: true, formatted, changed: formatted !== text, droppedComments: droppedComments(commentsOf(text), commentsOf(formatted)) };
 }
 
 /**
@@ -59,7 +59,8 @@ export function commentsOf(text: string): string[] {
   return out;
 }
 
-function missingComments(before: string[], after: string[]): string[] {
+/** The comments of `before` that `after` lacks (as a multiset: a duplicated comment must survive twice). */
+export function droppedComments(before: readonly string[], after: readonly string[]): string[] {
   const left = new Map<string, number>();
   for (const c of after) left.set(c, (left.get(c) ?? 0) + 1);
   const missing: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareDecisions, countFlips, diffDecision } from './diff.ts';
 import { explainRequest } from './explain.ts';
-import { commentsOf, formatPolicyText } from './format.ts';
+import { commentsOf, droppedComments, formatPolicyText } from './format.ts';
 import { compilePolicySet, type CompiledPolicySet } from './policy-set.ts';
 import { CALL, setOf, uid, world } from './testdata/fixtures.ts';
 import type { EvaluationRequest } from './types.ts';
@@ -112,6 +112,11 @@ describe('formatPolicyText', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.diagnostics[0]).toMatchObject({ file: 'bad.cedar', line: 2 });
+  });
+
+  it('names the comments a rewrite would lose, counting duplicates', () => {
+    expect(droppedComments(['// a', '// b', '// a'], ['// a', '// b'])).toEqual(['// a']);
+    expect(droppedComments(['// a'], ['// a', '// new'])).toEqual([]);
   });
 
   it('does not take // inside a string for a comment', () => {
