@@ -1,0 +1,107 @@
+/**
+ * The human side of approvals: `GET /v1/approvals` (by status, paged), `GET /v1/approvals/:id`,
+ * and `POST /v1/approvals/:id` `{decision: "approve"|"reject", reason?}` by an authenticated human.
+ */
+import { validatorFor } from '@argus/contracts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError, type AuthPrincipal } from '@argus/platform';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import type { ApprovalQuery, ApprovalStatus, ApprovalStore } from './approval-store.ts';
+
+/** Collaborators of {@link createApprovalsRouter}. */
+export interface ApprovalsRouterDeps {
+  store: ApprovalStore;
+  /**
+   * Authenticates a human or admin and leaves the identity on `res.locals.principal`
+   * (`AuthPrincipal`, as `requireAuth`/`requireRole` of `@argus/platform` do) or
+   * `res.locals.subject` (a string). Agents and scanners are refused by the router itself.
+   */
+  requireHuman: RequestHandler;
+  clock?: () => Date;
+  logger?: Logger;
+}
+
+interface ApprovalsQuery {
+  status?: ApprovalStatus;
+  limit?: string;
+  cursor?: string;
+}
+
+interface ApprovalDecisionBody {
+  decision: 'approve' | 'reject';
+  reason?: string;
+}
+
+const validateQuery = validatorFor<ApprovalsQuery>('https://argus.dev/schemas/effects/approvals-query.json');
+const validateDecision = validatorFor<ApprovalDecisionBody>('https://argus.dev/schemas/effects/approval-decision.json');
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** The deciding identity: a human or admin subject; agents and scanners may not decide. */
+function humanOf(res: Response): string {
+  const principal = res.locals.principal as AuthPrincipal | undefined;
+  if (principal) {
+    if (principal.kind !== 'human' && principal.kind !== 'admin') throw new ForbiddenError('only a human may answer an approval request');
+    return principal.subject;
+  }
+  const subject = res.locals.subject as unknown;
+  if (typeof subject === 'string' && subject !== '') return subject;
+  throw new UnauthorizedError();
+}
+
+function idOf(req: Request): string {
+  const id = String(req.params.id ?? '');
+  if (!ID.test(id)) throw new InvalidInputError('invalid approval id', [{ path: '/id', message: 'not an approval id' }]);
+  return id;
+}
+
+/** Builds the approvals routes. Errors go to the app's error handler (wire shape). */
+export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
+  const clock = deps.clock ?? (() => new Date());
+  const router = express.Router();
+
+  router.get('/v1/approvals', deps.requireHuman, async (req, res) => {
+    humanOf(res);
+    const checked = validateQuery({ ...(req.query as Record<string, unknown>) });
+    if (!checked.ok) {
+      const param = checked.errors[0]?.path.split('/')[1] ?? '';
+      throw new InvalidInputError(param ? `invalid query parameter \`${param}\`` : 'invalid query', checked.errors);
+    }
+    const q = checked.value;
+    const query: ApprovalQuery = {
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    };
+    res.json(await deps.store.list(query, clock()));
+  });
+
+  router.get('/v1/approvals/:id', deps.requireHuman, async (req, res) => {
+    humanOf(res);
+    const id = idOf(req);
+    const found = await deps.store.get(id, clock());
+    if (!found) throw new NotFoundError(`no approval request \`${id}\``);
+    res.json(found);
+  });
+
+  router.post('/v1/approvals/:id', deps.requireHuman, async (req, res) => {
+    const by = humanOf(res);
+    const id = idOf(req);
+    const checked = validateDecision(req.body);
+    if (!checked.ok) throw new InvalidInputError('invalid approval decision', checked.errors);
+    const now = clock();
+    const current = await deps.store.get(id, now);
+    if (!current) throw new NotFoundError(`no approval request \`${id}\``);
+    // INVARIANT: the agent that asked can never answer for itself, whatever credential it holds.
+    if (current.principal.id === by) throw new ForbiddenError('a principal cannot answer its own approval request');
+    const outcome = await deps.store.decide(id, { decision: checked.value.decision, by, at: now, ...(checked.value.reason !== undefined ? { reason: checked.value.reason } : {}) });
+    if (outcome.ok) {
+      deps.logger?.info({ approvalId: id, decision: checked.value.decision, by, decisionId: outcome.request.decisionId }, 'approval request answered');
+      res.json(outcome.request);
+      return;
+    }
+    if (outcome.reason === 'unknown') throw new NotFoundError(`no approval request \`${id}\``);
+    throw new ConflictError(outcome.reason === 'expired' ? `approval request \`${id}\` expired` : `approval request \`${id}\` was already answered (${outcome.request?.status ?? 'unknown'})`);
+  });
+
+  return router;
+}

@@ -1,0 +1,200 @@
+/**
+ * The `DecisionEffects` of the decision service: human approvals for `require_approval` permits,
+ * the acting forbids (`quarantine`, `revoke`, `escalate`), and quota counters for
+ * `context.usage`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuthorizeResult } from '@argus/contracts';
+import type { CedarValue, EntityUid } from '@argus/engine';
+import { ArgusError, Counter, metric, type Registry } from '@argus/platform';
+import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter } from '@argus/store';
+import type { Logger } from 'pino';
+import type { DecisionEffects, EffectRequest } from '../decision-service.ts';
+import { contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from './approval-store.ts';
+import type { EffectsConfig } from './config.ts';
+import type { EscalationJob, EscalationQueue } from './escalation.ts';
+
+/** The windows behind `context.usage`, by key. */
+export const USAGE_WINDOWS = { calls_last_minute: 60_000, calls_last_hour: 3_600_000 } as const;
+
+/** Why a retry naming an approval was refused, as a stable reason code. */
+export type ApprovalRefusalCode = `approval_${Exclude<ApprovalRefusal, 'pending'>}`;
+
+/**
+ * A retry named an approval that cannot grant it (unknown, spent, rejected, expired, or bound to
+ * another principal, action, resource or context). The decision service fails closed on it: the
+ * decision is a deny, with `reason` as the code.
+ */
+export class ApprovalRefusedError extends ArgusError {
+  constructor(
+    readonly reason: ApprovalRefusalCode,
+    readonly approvalId: string,
+  ) {
+    super('forbidden', `approval \`${approvalId}\` refused: ${REFUSAL_TEXT[reason]}`);
+  }
+}
+
+const REFUSAL_TEXT: Record<ApprovalRefusalCode, string> = {
+  approval_unknown: 'no such approval request',
+  approval_mismatch: 'it was granted for another principal, action, resource or context',
+  approval_consumed: 'it was already used',
+  approval_rejected: 'it was rejected',
+  approval_expired: 'it expired',
+};
+
+/** Collaborators of {@link createDecisionEffects}. */
+export interface DecisionEffectsDeps {
+  approvals: ApprovalStore;
+  /** Where acting forbids move the agent (`setTrust`), and read it back when the move is refused. */
+  registry: Pick<RegistryStore, 'setTrust' | 'getAgent'>;
+  /** `registry.changed` is published after a trust move, so every replica's cache drops the agent. */
+  events: EventBus;
+  /** Unset: `escalate` effects are reported `failed`. */
+  escalation?: EscalationQueue;
+  /** Unset (or `quotas.enabled: false`): `context.usage` is absent and rules reading it deny. */
+  counters?: WindowCounter;
+  /** Used for nothing on the decision path (hooks use the decision's own time); kept for symmetry with the router. */
+  clock?: () => Date;
+  logger: Logger;
+  config: Pick<EffectsConfig, 'approvals' | 'quotas'>;
+  /** Approval request ids. Default `randomUUID`. */
+  newId?: () => string;
+  /** Counts effects by kind and outcome (`argus_effects_total`). */
+  metrics?: Registry;
+}
+
+/** The binding of a request: who, what, on what, in which context. */
+export function bindingOf(request: Pick<EffectRequest, 'principal' | 'action' | 'resource' | 'context'>): ApprovalBinding {
+  return {
+    principal: { type: request.principal.type, id: request.principal.id },
+    action: request.action.id,
+    resource: { type: request.resource.type, id: request.resource.id },
+    contextDigest: contextDigest(request.context as Record<string, unknown>),
+  };
+}
+
+/** The quota counter key of (agent, action, resource). */
+export function usageKey(principal: EntityUid, action: EntityUid, resource: EntityUid): string {
+  return `usage:${JSON.stringify([principal.type, principal.id, action.id, resource.type, resource.id])}`;
+}
+
+/** Builds the effects hooks for `DecisionService`. */
+export function createDecisionEffects(deps: DecisionEffectsDeps): Required<DecisionEffects> {
+  const newId = deps.newId ?? randomUUID;
+  const counters = deps.config.quotas.enabled ? deps.counters : undefined;
+  const effectsTotal = deps.metrics
+    ? metric(deps.metrics, 'argus_effects_total', () => new Counter({ name: 'argus_effects_total', help: 'Effects carried out by decisions, by kind and outcome', labelNames: ['effect', 'status'], registers: [deps.metrics!] }))
+    : undefined;
+  const count = (effect: string, status: string) => effectsTotal?.inc({ effect, status });
+
+  async function moveTrust(request: EffectRequest, policy: string, to: Extract<TrustState, 'quarantined' | 'revoked'>): Promise<'applied' | 'failed'> {
+    const id = request.principal.id;
+    if (!/(^|::)Agent$/.test(request.principal.type)) return 'failed';
+    let agent: Agent | undefined;
+    try {
+      agent = (await deps.registry.setTrust('agent', id, { to, by: `policy:${policy}`, reason: `decision ${request.decisionId}` })).record;
+    } catch (err) {
+      // Already there (or revoked, which is harder than quarantine): the effect holds.
+      agent = await deps.registry.getAgent(id).catch(() => undefined);
+      if (!agent || !(agent.trust === to || agent.trust === 'revoked')) {
+        deps.logger.warn({ decisionId: request.decisionId, policy, effect: to, err: err instanceof Error ? err.message : String(err) }, 'trust move failed');
+        return 'failed';
+      }
+    }
+    const event: RegistryChangedEvent = { kind: 'agent', id, change: 'trust', trust: agent.trust };
+    try {
+      await deps.events.publish(TOPICS.registryChanged, event);
+    } catch (err) {
+      // The store holds the move; other replicas see it when their cache entry expires.
+      deps.logger.warn({ decisionId: request.decisionId, policy, err: err instanceof Error ? err.message : String(err) }, 'registry.changed not published after a trust move');
+    }
+    return 'applied';
+  }
+
+  async function escalate(request: EffectRequest, policy: string, result: AuthorizeResult): Promise<'applied' | 'failed'> {
+    if (!deps.escalation) return 'failed';
+    const job: EscalationJob = {
+      decisionId: request.decisionId,
+      policy,
+      time: request.now.toISOString(),
+      principal: { type: request.principal.type, id: request.principal.id },
+      action: request.action.id,
+      resource: { type: request.resource.type, id: request.resource.id },
+      ...(request.input.intent !== undefined ? { intent: request.input.intent } : {}),
+      ...(request.input.goal !== undefined ? { goal: request.input.goal } : {}),
+      result: { decision: result.decision, reasons: result.reasons, errors: result.errors, ...(result.codes ? { codes: result.codes } : {}) },
+    };
+    try {
+      await deps.escalation.enqueue(job);
+      return 'applied';
+    } catch (err) {
+      deps.logger.warn({ decisionId: request.decisionId, policy, err: err instanceof Error ? err.message : String(err) }, 'escalation not queued');
+      return 'failed';
+    }
+  }
+
+  return {
+    async approval(request, policies) {
+      const binding = bindingOf(request);
+      const asked = request.input.approval;
+      if (asked !== undefined) {
+        const outcome = await deps.approvals.consume(asked, { binding, decisionId: request.decisionId, at: request.now });
+        if (outcome.ok) {
+          count('approval', 'approved');
+          return { status: 'approved', id: asked, relatedDecisionId: outcome.request.decisionId };
+        }
+        if (outcome.reason === 'pending' && outcome.request) {
+          return { status: 'pending', id: asked, expiresAt: outcome.request.expiresAt };
+        }
+        count('approval', 'refused');
+        throw new ApprovalRefusedError(`approval_${outcome.reason}` as ApprovalRefusalCode, asked);
+      }
+      const created = await deps.approvals.create({
+        ...binding,
+        id: newId(),
+        decisionId: request.decisionId,
+        policies,
+        ...(request.input.intent !== undefined ? { intent: request.input.intent } : {}),
+        ...(request.input.goal !== undefined ? { goal: request.input.goal } : {}),
+        createdAt: request.now.toISOString(),
+        expiresAt: new Date(request.now.getTime() + deps.config.approvals.ttlMs).toISOString(),
+      });
+      count('approval', 'requested');
+      return { status: 'pending', id: created.id, expiresAt: created.expiresAt };
+    },
+
+    async act(request, effects, result) {
+      const out: Array<{ policy: string; effect: string; status: 'applied' | 'failed' }> = [];
+      // INVARIANT: in order, so `quarantine` then `revoke` ends revoked (quarantined → revoked is legal).
+      for (const { policy, effect } of effects) {
+        const status = effect === 'escalate' ? await escalate(request, policy, result) : await moveTrust(request, policy, effect === 'quarantine' ? 'quarantined' : 'revoked');
+        count(effect, status);
+        out.push({ policy, effect, status });
+      }
+      return out;
+    },
+
+    async usage(request) {
+      if (!counters) return undefined;
+      const key = usageKey(request.principal, request.action, request.resource);
+      try {
+        const [minute, hour] = await Promise.all([counters.count(key, USAGE_WINDOWS.calls_last_minute), counters.count(key, USAGE_WINDOWS.calls_last_hour)]);
+        return { calls_last_minute: minute, calls_last_hour: hour } satisfies Record<string, CedarValue>;
+      } catch (err) {
+        deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'usage counters unreadable: rules reading context.usage deny');
+        return undefined;
+      }
+    },
+
+    async counted(request, result) {
+      if (!counters || !result.allow) return;
+      const key = usageKey(request.principal, request.action, request.resource);
+      try {
+        await Promise.all([counters.hit(key, USAGE_WINDOWS.calls_last_minute), counters.hit(key, USAGE_WINDOWS.calls_last_hour)]);
+      } catch (err) {
+        // Counting is after the fact: the next read fails too (and denies) while the counter is down.
+        deps.logger.warn({ decisionId: request.decisionId, err: err instanceof Error ? err.message : String(err) }, 'usage not counted');
+      }
+    },
+  };
+}
