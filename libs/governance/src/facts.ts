@@ -37,12 +37,12 @@ export type IntentFact =
   | { checked: true; name: string; valid: true }
   | { checked: true; name?: string; valid: false; code: string; message: string };
 
-/** What governance checked for one decision. */
-export interface GovernanceFacts {
+/** What governance checked for one decision. (A type alias, so it is assignable to `Record<string, unknown>`.) */
+export type GovernanceFacts = {
   delegation: DelegationFact;
   goal: GoalFact;
   intent: IntentFact;
-}
+};
 
 /** What `buildFacts` needs: the results of each check that ran. */
 export interface FactsInput {

@@ -50,7 +50,7 @@ export interface AgentRecord {
 export const UNKNOWN_AGENT_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({
   trust: 'unregistered',
   kind: 'unknown',
-  capabilities: [],
+  capabilities: Object.freeze([]),
   leaseAlive: false,
 });
 
@@ -113,7 +113,10 @@ export function toCedar(input: ToCedarInput): CedarFacts {
       return;
     }
     const defaults = bareType(ref.type) === 'Agent' ? UNKNOWN_AGENT_ATTRS : bareType(ref.type) === 'Human' ? DEFAULT_HUMAN_ATTRS : {};
-    byUid.set(key, { uid: cedarUid(ref), attrs: structuredClone({ ...defaults, ...attrs, ...extra }), parents: parents.map(cedarUid) });
+    const merged: Record<string, unknown> = { ...defaults, ...attrs, ...extra };
+    // Arrays are copied so no caller can mutate the shared defaults through an entity.
+    for (const [k, v] of Object.entries(merged)) if (Array.isArray(v)) merged[k] = [...(v as unknown[])];
+    byUid.set(key, { uid: cedarUid(ref), attrs: merged, parents: parents.map(cedarUid) });
   };
 
   const agentAttrs = (ref: EntityRef): Record<string, unknown> => {
