@@ -4,9 +4,9 @@
  * `DecisionService` exactly as the server would.
  */
 import type { EntityRef } from '@argus/contracts';
-import type { GovernanceOutcome, GovernanceStep, RegistryReader } from '@argus/apdp';
-import { uidKey, type CedarEntity, type CedarValue } from '@argus/engine';
-import { grantLookupFrom, resolveGovernance, type Goal, type Grant, type IntentCatalogue } from '@argus/governance';
+import { createGovernanceStep, type GovernanceStep, type RegistryReader } from '@argus/apdp';
+import type { IntentCatalogue } from '@argus/governance';
+import { isGrantActive, MemoryBudgetCounter, type DelegationGrant, type Goal as StoredGoal, type GoalBudget } from '@argus/store';
 
 /** An agent as a test suite declares it. */
 export interface AgentFixture {
@@ -42,14 +42,24 @@ export interface RegistryFixtures {
 export interface GoalFixture {
   objective?: string;
   owner: string;
-  status?: Goal['status'];
+  status?: StoredGoal['status'];
   intents: string[];
   agents: string[];
   expiresAt?: string;
+  budget?: GoalBudget;
 }
 
 /** A delegation grant as a test suite declares it. */
-export type GrantFixture = Omit<Grant, 'status'> & { status?: Grant['status'] };
+export interface GrantFixture {
+  id: string;
+  from: EntityRef;
+  to: EntityRef;
+  scope: { actions: string[]; resources: string[] };
+  expiresAt: string;
+  maxDepth?: number;
+  status?: 'active' | 'revoked';
+  parentId?: string;
+}
 
 /** Governance settings of a suite; the defaults match the server's. */
 export interface GovernanceSettings {
@@ -98,79 +108,50 @@ export interface FixtureGovernanceInput {
 export const DEFAULT_MAX_DEPTH = 5;
 
 /**
- * A governance step over fixture grants, goals and the intent catalogue, running the real
- * `resolveGovernance` of `@argus/governance` (budgets read as unused): chain, intent and goal failures are hard denies,
- * the rest becomes Cedar entities and context.
+ * The server's own governance step (`createGovernanceStep` of `@argus/apdp`, over
+ * `resolveGovernance`) reading fixture grants, goals and registry records from memory instead of
+ * the stores: chain, intent and goal failures are hard denies, the rest becomes Cedar entities and
+ * context. Goal budgets start unused and are consumed by allowed decisions, as in the server.
  */
 export function fixtureGovernance(input: FixtureGovernanceInput): GovernanceStep {
-  const grants: Grant[] = (input.grants ?? []).map((g) => ({ ...g, status: g.status ?? 'active' }));
-  const goals = new Map<string, Goal>(
+  const created = '1970-01-01T00:00:00.000Z';
+  const grants: DelegationGrant[] = (input.grants ?? []).map((g) => {
+    const { status, ...rest } = g;
+    return { ...rest, createdBy: 'fixture', createdAt: created, ...(status === 'revoked' ? { revokedAt: created } : {}) };
+  });
+  const goals = new Map<string, StoredGoal>(
     Object.entries(input.goals ?? {}).map(([id, g]) => [
       id,
       {
         id,
-        objective: g.objective ?? '',
         owner: g.owner,
-        status: g.status ?? 'active',
+        objective: g.objective ?? '',
         intents: g.intents,
         agents: g.agents,
+        // An absent expiry means none: the store type insists on a string, governance does not.
         ...(g.expiresAt ? { expiresAt: g.expiresAt } : {}),
-      },
+        budget: g.budget ?? {},
+        status: g.status ?? 'active',
+        createdAt: created,
+        updatedAt: created,
+        version: 1,
+      } as StoredGoal,
     ]),
   );
-  const agents = input.registry?.agents ?? {};
-  const humans = input.registry?.humans ?? {};
-  const attributes = (ref: EntityRef): Record<string, unknown> | undefined => {
-    const type = ref.type.replace(/^Argus::/, '');
-    if (type === 'Human' && Object.hasOwn(humans, ref.id)) {
-      const h = humans[ref.id]!;
-      return { roles: h.roles ?? [], ...(h.email ? { email: h.email } : {}) };
-    }
-    if (type === 'Agent' && Object.hasOwn(agents, ref.id)) {
-      const a = agents[ref.id]!;
-      return {
-        trust: a.trust,
-        kind: a.kind ?? 'llm-agent',
-        capabilities: a.capabilities ?? [],
-        leaseAlive: (a.lease ?? 'alive') === 'alive',
-        ...(a.clearance ? { clearance: a.clearance } : {}),
-      };
-    }
-    return undefined;
-  };
-  return async ({ input: request, now, principal, explain }) => {
-    const lookup = grantLookupFrom(grants, now);
-    const outcome = await resolveGovernance(
-      {
-        principal: request.principal,
-        action: request.action,
-        resource: request.resource,
-        ...(request.intent !== undefined ? { intent: request.intent } : {}),
-        ...(request.goal !== undefined ? { goal: request.goal } : {}),
-        ...(request.delegation !== undefined ? { chain: request.delegation } : {}),
-        ...(request.delegationToken !== undefined ? { delegationToken: request.delegationToken } : {}),
-        now,
-        maxDepth: input.settings?.maxDepth ?? DEFAULT_MAX_DEPTH,
-        requireIntent: input.settings?.requireIntent ?? false,
-        explain,
+  const same = (a: EntityRef, b: EntityRef) => a.id === b.id && a.type.replace(/^Argus::/, '') === b.type.replace(/^Argus::/, '');
+  return createGovernanceStep({
+    delegations: {
+      get: async (id) => grants.find((g) => g.id === id),
+      findActive: async (from, to, at) => {
+        const when = at ?? new Date().toISOString();
+        return grants.filter((g) => same(g.from, from) && same(g.to, to) && isGrantActive(g, when)).at(-1);
       },
-      {
-        findGrant: async (from, to) => lookup(from, to),
-        getGrant: async (id) => grants.find((g) => g.id === id),
-        getGoal: async (id) => goals.get(id),
-        getBudgetUsed: async () => ({ actions: 0, tokens: 0, costUsd: 0 }),
-        intents: input.intents ?? { intents: {} },
-        attributes,
-      },
-    );
-    const entities = (outcome.entities as CedarEntity[]).filter((e) => uidKey(e.uid) !== uidKey(principal));
-    const result: GovernanceOutcome = {
-      principalParents: outcome.principalParents,
-      entities,
-      context: outcome.context as Record<string, CedarValue>,
-      facts: outcome.facts as unknown as Record<string, unknown>,
-    };
-    if (outcome.hardDeny) result.hardDeny = outcome.hardDeny;
-    return result;
-  };
+    },
+    goals: { get: async (id) => goals.get(id) },
+    budget: new MemoryBudgetCounter(),
+    intents: input.intents ?? { intents: {} },
+    registry: fixtureRegistry(input.registry),
+    maxDepth: input.settings?.maxDepth ?? DEFAULT_MAX_DEPTH,
+    requireIntent: input.settings?.requireIntent ?? false,
+  });
 }
