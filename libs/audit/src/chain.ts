@@ -57,7 +57,7 @@ export function loadPrivateKey(key: string | object): KeyObject {
           : createPrivateKey(key);
     if (k.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
     return k;
-  } catch (err) {
+  } catch {
     // The key text is a secret: the message never quotes it.
     throw new ConfigError('audit signing key is not a valid Ed25519 private key (PEM or JWK)', [{ path: '/signing/privateKey', message: 'invalid Ed25519 private key' }]);
   }

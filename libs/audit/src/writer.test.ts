@@ -88,7 +88,7 @@ describe('audit writer, async mode', () => {
   it('never makes record() wait on a slow sink, and writes everything in batches', async () => {
     const dir = workdir();
     const sink = new FlakySink(openSqliteAuditStore({ path: join(dir, 'audit.db') }));
-    sink.delayMs = 100;
+    sink.delayMs = 2_000;
     const trail = await createAuditTrail(config(dir), { sinks: [sink] });
     const started = performance.now();
     const each: number[] = [];
@@ -97,8 +97,8 @@ describe('audit writer, async mode', () => {
       await trail.record(event(i));
       each.push(performance.now() - t);
     }
-    // Four batches on a 100 ms sink would take 400 ms if record() waited on it.
-    expect(performance.now() - started).toBeLessThan(250);
+    // Four batches on a 2 s sink would take 8 s if record() waited on it; the bound leaves room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(1_500);
     expect(Math.max(...each.slice(1))).toBeLessThan(20);
     await trail.close();
     const records = stored(join(dir, 'audit.db'));
@@ -122,7 +122,7 @@ describe('audit writer, async mode', () => {
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2));
     }
     // record() resolves although no write ever succeeds (it would never resolve if it waited on the sink).
-    expect(Math.max(...slowest.slice(1))).toBeLessThan(100);
+    expect(Math.max(...slowest.slice(1))).toBeLessThan(1_000);
     await trail.flush();
     expect(trail.stats()).toMatchObject({ spilling: true, written: 0 });
     expect(trail.stats().spilled).toBe(300);

@@ -37,7 +37,7 @@ export class MongoPolicyVersionStore implements PolicyVersionStore {
   async getVersion(version: string): Promise<PolicyVersion | undefined> {
     const doc = await this.versions.findOne({ _id: version });
     if (!doc) return undefined;
-    const { _id, seq, ...rest } = doc;
+    const { _id: _omitId, seq: _omitSeq, ...rest } = doc;
     return rest as PolicyVersion;
   }
 

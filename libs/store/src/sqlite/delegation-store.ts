@@ -28,16 +28,16 @@ export class SqliteDelegationStore implements DelegationStore {
     const limit = pageLimit(query.limit);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.from) (where.push('from_type = ? AND from_id = ?'), args.push(query.from.type, query.from.id));
-    if (query.to) (where.push('to_type = ? AND to_id = ?'), args.push(query.to.type, query.to.id));
+    if (query.from) { where.push('from_type = ? AND from_id = ?'); args.push(query.from.type, query.from.id); }
+    if (query.to) { where.push('to_type = ? AND to_id = ?'); args.push(query.to.type, query.to.id); }
     if (query.active !== undefined) {
       // INVARIANT: ISO-8601 UTC strings from Date#toISOString compare like the instants they name.
       const at = new Date(query.at ?? this.clock().toISOString()).toISOString();
-      if (query.active) (where.push('revoked_at IS NULL AND expires_at > ?'), args.push(at));
-      else (where.push('(revoked_at IS NOT NULL OR expires_at <= ?)'), args.push(at));
+      if (query.active) { where.push('revoked_at IS NULL AND expires_at > ?'); args.push(at); }
+      else { where.push('(revoked_at IS NOT NULL OR expires_at <= ?)'); args.push(at); }
     }
     const before = decodeCursor(query.cursor);
-    if (before) (where.push('seq < ?'), args.push(Number(before[0])));
+    if (before) { where.push('seq < ?'); args.push(Number(before[0])); }
     const sql = `SELECT seq, doc FROM delegations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit + 1) as { seq: number; doc: string }[];
     const page = toPage(rows, limit, (r) => [r.seq]);

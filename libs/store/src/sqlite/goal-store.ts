@@ -25,11 +25,11 @@ export class SqliteGoalStore implements GoalStore {
     const limit = pageLimit(query.limit);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.owner !== undefined) (where.push('owner = ?'), args.push(query.owner));
-    if (query.status !== undefined) (where.push('status = ?'), args.push(query.status));
-    if (query.agent !== undefined) (where.push(`EXISTS (SELECT 1 FROM json_each(goals.doc, '$.agents') WHERE value = ?)`), args.push(query.agent));
+    if (query.owner !== undefined) { where.push('owner = ?'); args.push(query.owner); }
+    if (query.status !== undefined) { where.push('status = ?'); args.push(query.status); }
+    if (query.agent !== undefined) { where.push(`EXISTS (SELECT 1 FROM json_each(goals.doc, '$.agents') WHERE value = ?)`); args.push(query.agent); }
     const after = decodeCursor(query.cursor);
-    if (after) (where.push('id > ?'), args.push(String(after[0])));
+    if (after) { where.push('id > ?'); args.push(String(after[0])); }
     const sql = `SELECT doc FROM goals${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     const rows = (this.db.prepare(sql).all(...args, limit + 1) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Goal);
     return toPage(rows, limit, (g) => [g.id]);

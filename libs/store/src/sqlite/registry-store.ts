@@ -106,10 +106,10 @@ export class SqliteRegistryStore implements RegistryStore {
   async listAgents(query: AgentQuery = {}): Promise<Page<Agent>> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.trust !== undefined) (where.push('trust = ?'), args.push(query.trust));
-    if (query.owner !== undefined) (where.push('owner = ?'), args.push(query.owner));
-    if (query.kind !== undefined) (where.push('kind = ?'), args.push(query.kind));
-    if (query.discoveredBy !== undefined) (where.push('discovered_by = ?'), args.push(query.discoveredBy));
+    if (query.trust !== undefined) { where.push('trust = ?'); args.push(query.trust); }
+    if (query.owner !== undefined) { where.push('owner = ?'); args.push(query.owner); }
+    if (query.kind !== undefined) { where.push('kind = ?'); args.push(query.kind); }
+    if (query.discoveredBy !== undefined) { where.push('discovered_by = ?'); args.push(query.discoveredBy); }
     if (query.label !== undefined) {
       if (query.label.value === undefined) {
         where.push(`EXISTS (SELECT 1 FROM json_each(agents.doc, '$.labels') WHERE key = ?)`);
@@ -159,9 +159,9 @@ export class SqliteRegistryStore implements RegistryStore {
   async listMcpServers(query: McpServerQuery = {}): Promise<Page<McpServer>> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.trust !== undefined) (where.push('trust = ?'), args.push(query.trust));
-    if (query.transport !== undefined) (where.push('transport = ?'), args.push(query.transport));
-    if (query.discoveredBy !== undefined) (where.push('discovered_by = ?'), args.push(query.discoveredBy));
+    if (query.trust !== undefined) { where.push('trust = ?'); args.push(query.trust); }
+    if (query.transport !== undefined) { where.push('transport = ?'); args.push(query.transport); }
+    if (query.discoveredBy !== undefined) { where.push('discovered_by = ?'); args.push(query.discoveredBy); }
     return this.listDocs<McpServer>('mcp_servers', where, args, query);
   }
 
@@ -240,7 +240,7 @@ export class SqliteRegistryStore implements RegistryStore {
   private listDocs<T extends { id: string }>(table: string, where: string[], args: unknown[], query: PageQuery): Page<T> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor);
-    if (after) (where.push('id > ?'), args.push(String(after[0])));
+    if (after) { where.push('id > ?'); args.push(String(after[0])); }
     const sql = `SELECT doc FROM ${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     const rows = (this.db.prepare(sql).all(...args, limit + 1) as Row[]).map((r) => JSON.parse(r.doc) as T);
     return toPage(rows, limit, (r) => [r.id]);

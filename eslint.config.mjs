@@ -1,0 +1,50 @@
+// Lint rules for the whole workspace. The module-boundary rule keeps the pure core (libs/engine,
+// libs/governance: tag type:core) free of adapters and apps, and apps from importing each other's
+// internals: a violation fails `npm run lint` and CI.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', 'test-artifacts/**', '**/console/public/**', 'coverage/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  {
+    files: ['**/*.ts', '**/*.mts'],
+    languageOptions: { parser: tseslint.parser },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core', 'type:shared'] },
+            { sourceTag: 'type:shared', onlyDependOnLibsWithTags: ['type:shared'] },
+            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:app'] },
+            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:app'] },
+          ],
+        },
+      ],
+      // Pure core: no I/O modules, no environment.
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-empty-function': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['libs/engine/src/**/*.ts', 'libs/governance/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**', '**/testdata/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'http', 'node:http', 'https', 'node:https', 'child_process', 'node:child_process', 'pino', 'ioredis', 'mongodb', 'better-sqlite3', 'express'].map((name) => ({ name, message: 'libs/engine and libs/governance are pure: no I/O, no logger' })),
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'pure core: pass configuration in, never read process' }],
+    },
+  },
+];
