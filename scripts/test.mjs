@@ -13,6 +13,10 @@ const run = spawnSync('npx', args, {
   env: { ...process.env, ARGUS_TEST_REPORT_DIR: reportDir, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' },
 });
 
+// Lint (module boundaries, the pure core's import ban) is part of the test run.
+const lint = spawnSync('npx', ['eslint', '.', '--max-warnings=0'], { stdio: 'inherit' });
+if (lint.status !== 0) console.log('\nlint failed: see the problems above');
+
 let passed = 0, failed = 0, skipped = 0;
 const skippedSuites = [];
 for (const file of readdirSync(reportDir)) {
@@ -33,4 +37,4 @@ if (skippedSuites.length) {
   if (skippedSuites.length > 50) console.log(`  ... and ${skippedSuites.length - 50} more`);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(run.status !== 0 || failed > 0 ? 1 : 0);
+process.exit(run.status !== 0 || lint.status !== 0 || failed > 0 ? 1 : 0);
