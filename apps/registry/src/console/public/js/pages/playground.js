@@ -1,0 +1,246 @@
+// Policy playground: edit a request (prefilled from a real decision), decide it with the live set
+// or a candidate edit side by side, and validate a policy edit with located errors before saving.
+import { api, describeError, token } from '../api.js';
+import { askReason, badge, h, jsonBlock, toast } from '../dom.js';
+import { PLAYGROUND_KEY, inputOf } from './live.js';
+
+export const title = 'Policy playground';
+
+const SAMPLE = {
+  principal: { type: 'Agent', id: 'support-bot' },
+  action: 'tool:call',
+  resource: { type: 'Tool', id: 'crm.search', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+  intent: 'lookup-order-status',
+};
+
+/** Link slot values in the form `PUT /v1/policies` accepts (unqualified types). */
+export function shortLinks(links) {
+  return (links ?? []).map((l) => ({
+    ...l,
+    values: Object.fromEntries(Object.entries(l.values).map(([slot, v]) => [slot, { type: String(v.type).split('::').pop(), id: v.id }])),
+  }));
+}
+
+/** Line and column of a JSON.parse failure, when the engine reports a position. */
+function jsonErrorAt(text, err) {
+  const m = /position (\d+)/.exec(String(err?.message));
+  if (!m) return String(err?.message ?? err);
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}: ${err.message}`;
+}
+
+export async function render(main, { signal }) {
+  const request = h('textarea', { id: 'pg-request', class: 'code', rows: '16', spellcheck: 'false', 'aria-describedby': 'pg-request-help' });
+  const liveRadio = h('input', { type: 'radio', name: 'pg-set', id: 'pg-set-live', value: 'live', checked: true });
+  const candRadio = h('input', { type: 'radio', name: 'pg-set', id: 'pg-set-candidate', value: 'candidate' });
+  const fileSelect = h('select', { id: 'pg-file' });
+  const policyText = h('textarea', { id: 'pg-policy', class: 'code', rows: '18', spellcheck: 'false' });
+  const diagnostics = h('div', { class: 'diagnostics', 'aria-live': 'polite' });
+  const results = h('section', { class: 'results', 'aria-live': 'polite', 'aria-label': 'Decision' });
+  const saveButton = h('button', { type: 'button', class: 'danger', disabled: true, onClick: () => save() }, 'Save as the live set');
+  const editor = h(
+    'fieldset',
+    { class: 'candidate', disabled: true },
+    h('legend', {}, 'Candidate edit'),
+    h('div', { class: 'toolbar' }, h('label', { for: 'pg-file' }, 'File'), fileSelect, h('button', { type: 'button', class: 'secondary', onClick: () => validate() }, 'Validate'), saveButton),
+    h('label', { for: 'pg-policy', class: 'visually-hidden' }, 'Policy text'),
+    policyText,
+    diagnostics,
+  );
+
+  let source;
+  const edits = new Map();
+  let validatedKey;
+
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', {}, title)),
+    h(
+      'div',
+      { class: 'playground' },
+      h(
+        'div',
+        { class: 'pane' },
+        h('label', { for: 'pg-request', class: 'label' }, 'Request (the `input` of POST /v1/authorize)'),
+        request,
+        h('p', { id: 'pg-request-help', class: 'help' }, 'Prefilled from a real decision when there is one. Running it is a real, audited decision.'),
+        h('fieldset', { class: 'choice' }, h('legend', {}, 'Policy set'), h('label', { class: 'check' }, liveRadio, ' Live set'), h('label', { class: 'check' }, candRadio, ' Live set and a candidate edit, side by side')),
+        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'pg-run', onClick: () => run() }, 'Run')),
+        results,
+      ),
+      h('div', { class: 'pane' }, editor),
+    ),
+  );
+
+  const useCandidate = () => candRadio.checked;
+  for (const radio of [liveRadio, candRadio]) radio.addEventListener('change', () => (editor.disabled = !useCandidate()));
+  fileSelect.addEventListener('change', () => showFile());
+  policyText.addEventListener('input', () => {
+    edits.set(fileSelect.value, policyText.value);
+    saveButton.disabled = true;
+  });
+
+  function candidatePolicies() {
+    return source.policies.map((p) => ({ file: p.file, text: edits.get(p.file) ?? p.text }));
+  }
+
+  function showFile() {
+    const file = source.policies.find((p) => p.file === fileSelect.value);
+    policyText.value = edits.get(fileSelect.value) ?? file?.text ?? '';
+  }
+
+  function goTo(file, line, column) {
+    if (!source.policies.some((p) => p.file === file)) return;
+    fileSelect.value = file;
+    showFile();
+    const lines = policyText.value.split('\n');
+    let offset = 0;
+    for (let i = 0; i < Math.min(line - 1, lines.length); i++) offset += lines[i].length + 1;
+    offset += Math.max(0, column - 1);
+    policyText.focus();
+    policyText.setSelectionRange(offset, Math.min(policyText.value.length, offset + 1));
+  }
+
+  async function validate() {
+    const policies = candidatePolicies();
+    const links = shortLinks(source.links);
+    diagnostics.replaceChildren(h('p', {}, 'Validating…'));
+    try {
+      const out = await api('/v1/policies/validate', { method: 'POST', body: { policies, ...(links.length ? { links } : {}) } });
+      if (out.valid) {
+        validatedKey = JSON.stringify(policies);
+        saveButton.disabled = false;
+        diagnostics.replaceChildren(h('p', { class: 'ok' }, `Valid: ${out.version}`), ...(out.warnings ?? []).map((w) => h('p', { class: 'muted' }, `warning ${w.file}:${w.line}:${w.column} ${w.message}`)));
+      } else {
+        validatedKey = undefined;
+        saveButton.disabled = true;
+        diagnostics.replaceChildren(
+          h('p', { class: 'error', role: 'alert' }, `${out.diagnostics.length} error(s): the live set is unchanged.`),
+          h(
+            'ul',
+            { class: 'diagnostic-list' },
+            out.diagnostics.map((d) =>
+              h(
+                'li',
+                {},
+                h('button', { type: 'button', class: 'link', onClick: () => goTo(d.file, d.line, d.column) }, `${d.file}:${d.line}:${d.column}`),
+                ` ${d.message}`,
+                d.help ? h('span', { class: 'muted' }, ` (help: ${d.help})`) : null,
+                d.excerpt ? h('pre', { class: 'excerpt' }, d.excerpt) : null,
+              ),
+            ),
+          ),
+        );
+      }
+    } catch (err) {
+      diagnostics.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+    }
+  }
+
+  async function save() {
+    const policies = candidatePolicies();
+    if (validatedKey !== JSON.stringify(policies)) {
+      toast('Validate the edit before saving it.', 'error');
+      return;
+    }
+    if (!token.has()) {
+      toast('Saving needs the admin token: paste it at the top.', 'error');
+      document.getElementById('token-input')?.focus();
+      return;
+    }
+    const message = await askReason({ title: 'Save the candidate as the live set', description: 'Every decision from now on uses it. A set that does not compile is refused and the live one stays.', confirm: 'Save', danger: true });
+    if (message === null) return;
+    try {
+      const links = shortLinks(source.links);
+      const out = await api('/v1/policies', { method: 'PUT', body: { policies, ...(links.length ? { links } : {}), message } });
+      toast(`Saved: ${out.version} (${out.policies} policies).`);
+      await loadSource();
+    } catch (err) {
+      toast(describeError(err), 'error');
+    }
+  }
+
+  function resultView(heading, r) {
+    return h(
+      'div',
+      { class: ['result', r.decision === 'allow' ? 'allow' : 'deny'] },
+      h('h3', {}, heading),
+      h('p', { class: 'decision' }, badge(r.decision)),
+      r.codes?.length ? h('p', {}, `Hard deny before any policy: ${r.codes.join(', ')}`) : null,
+      h('h4', {}, 'Determining policies'),
+      r.reasons.length ? h('ul', { class: 'reasons' }, r.reasons.map((p) => h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''))) : h('p', { class: 'muted' }, r.decision === 'deny' ? 'none: no permit matched (default deny)' : 'none'),
+      r.errors?.length ? h('ul', { class: 'errors' }, r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`))) : null,
+    );
+  }
+
+  async function run() {
+    let input;
+    try {
+      input = JSON.parse(request.value);
+    } catch (err) {
+      results.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The request is not JSON: ${jsonErrorAt(request.value, err)}`));
+      return;
+    }
+    results.replaceChildren(h('p', {}, 'Deciding…'));
+    try {
+      const live = await api('/v1/authorize', { method: 'POST', body: { input, explain: 'full' } });
+      const views = [resultView(`Live set (${live.policy_version.slice(0, 19)}…)`, live.result)];
+      if (useCandidate()) {
+        const x = live.result.explanation;
+        if (!x) {
+          views.push(h('div', { class: 'result' }, h('h3', {}, 'Candidate'), h('p', {}, 'Not evaluated: the request was denied before any policy ran, so no policy set can change it.')));
+        } else {
+          try {
+            const cand = await api('api/candidate/evaluate', {
+              method: 'POST',
+              body: { schema: source.schema, policies: candidatePolicies(), ...(source.links?.length ? { links: source.links } : {}), request: { ...x.request, context: x.context, entities: x.entities } },
+            });
+            views.push(resultView(`Candidate (${cand.version.slice(0, 19)}…)`, cand));
+          } catch (err) {
+            views.push(h('div', { class: 'result' }, h('h3', {}, 'Candidate'), h('p', { class: 'error', role: 'alert' }, describeError(err))));
+          }
+        }
+      }
+      results.replaceChildren(
+        h('div', { class: 'result-grid' }, views),
+        h('h4', {}, 'Facts'),
+        jsonBlock(live.result.facts ?? {}, 'Facts checked'),
+        live.result.explanation ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(live.result.explanation, 'Cedar request')) : null,
+      );
+    } catch (err) {
+      results.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+    }
+  }
+
+  async function loadSource() {
+    source = await api('/v1/policies/source', { signal });
+    const selected = fileSelect.value;
+    fileSelect.replaceChildren(...source.policies.map((p) => h('option', { value: p.file }, p.file)));
+    if (selected && source.policies.some((p) => p.file === selected)) fileSelect.value = selected;
+    edits.clear();
+    validatedKey = undefined;
+    saveButton.disabled = true;
+    showFile();
+  }
+
+  async function prefill() {
+    const stored = sessionStorage.getItem(PLAYGROUND_KEY);
+    if (stored) {
+      sessionStorage.removeItem(PLAYGROUND_KEY);
+      return JSON.parse(stored);
+    }
+    if (token.has()) {
+      const recent = await api('/v1/decisions?limit=1', { signal }).catch(() => undefined);
+      const record = recent?.decisions?.[0];
+      if (record) return inputOf(record);
+    }
+    return SAMPLE;
+  }
+
+  request.value = JSON.stringify(await prefill(), null, 2);
+  try {
+    await loadSource();
+  } catch (err) {
+    diagnostics.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+  }
+}
