@@ -16,6 +16,11 @@ export interface ConditionCheck {
   outcome: 'holds' | 'fails' | 'error' | 'unreached';
   /** Cedar's message when the outcome is `error`. */
   message?: string;
+  /**
+   * For a condition that did not hold: the request's value of every attribute path it reads
+   * (`resource.allowedIntents`, `context.intent`); `undefined` marks an absent attribute.
+   */
+  values?: Record<string, unknown>;
 }
 
 /** Which parts of a policy's scope matched the request. */
@@ -120,7 +125,14 @@ export function analysePolicy(set: CompiledPolicySet, id: string, request: Evalu
       else if (clause.kind === 'when') outcome = r.outcome === 'allow' ? 'holds' : 'fails';
       else outcome = r.outcome === 'allow' ? 'fails' : 'holds';
       if (outcome === 'fails') earlierFailed = true;
-      conditions.push({ kind: clause.kind, text, outcome, ...(r.outcome === 'error' && outcome === 'error' ? { message: r.message } : {}) });
+      const values = outcome === 'fails' || outcome === 'error' ? valuesRead(body, request) : undefined;
+      conditions.push({
+        kind: clause.kind,
+        text,
+        outcome,
+        ...(r.outcome === 'error' && outcome === 'error' ? { message: r.message } : {}),
+        ...(values && Object.keys(values).length > 0 ? { values } : {}),
+      });
     }
   }
   const satisfied = run(set, request, est).outcome === 'allow';
@@ -163,6 +175,48 @@ function policyEst(set: CompiledPolicySet, id: string): Est | undefined {
     return c;
   };
   return { ...est, principal: fill(est.principal), resource: fill(est.resource) };
+}
+
+/** The value, in this request, of every `var.attr.attr...` path an expression reads. */
+function valuesRead(body: Expr, request: EvaluationRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const byKey = new Map(request.entities.map((e) => [uidKey(e.uid), e]));
+  const walk = (e: unknown): void => {
+    if (e === null || typeof e !== 'object') return;
+    if (Array.isArray(e)) return e.forEach(walk);
+    const rec = e as Record<string, unknown>;
+    const dot = rec['.'] as { left: Expr; attr: string } | undefined;
+    const path = dot ? pathOf(rec) : undefined;
+    if (path) {
+      out[path.join('.')] = resolve(path, request, byKey);
+      return;
+    }
+    for (const v of Object.values(rec)) walk(v);
+  };
+  walk(body);
+  return out;
+}
+
+function pathOf(e: Expr): string[] | undefined {
+  const dot = e['.'] as { left: Expr; attr: string } | undefined;
+  if (dot) {
+    const left = pathOf(dot.left);
+    return left ? [...left, dot.attr] : undefined;
+  }
+  return typeof e.Var === 'string' ? [e.Var] : undefined;
+}
+
+function resolve(path: string[], request: EvaluationRequest, byKey: ReadonlyMap<string, { attrs: Record<string, unknown> }>): unknown {
+  const [root, ...attrs] = path;
+  let value: unknown =
+    root === 'context' ? request.context : root === 'principal' ? { __entity: request.principal } : root === 'resource' ? { __entity: request.resource } : undefined;
+  for (const attr of attrs) {
+    const entity = (value as { __entity?: EntityUid } | null)?.__entity;
+    const record = entity ? byKey.get(uidKey(entity))?.attrs : (value as Record<string, unknown> | null);
+    if (record === null || typeof record !== 'object' || !Object.hasOwn(record, attr)) return undefined;
+    value = (record as Record<string, unknown>)[attr];
+  }
+  return value;
 }
 
 function conjuncts(body: Expr): Expr[] {

@@ -45,6 +45,7 @@ describe('explainRequest', () => {
     expect(first.scopeMatched).toBe(true);
     expect(first.conditions.map((c) => c.outcome)).toEqual(['fails', 'holds', 'holds']);
     expect(first.needed).toEqual(['when { principal.trust == "trusted" }']);
+    expect(first.conditions[0]!.values).toEqual({ 'principal.trust': 'pending' });
     // alice-only: the scope's principal does not match rogue (under bob).
     const alice = x.permits.find((p) => p.policy.id === 'alice-only')!;
     expect(alice.scope).toEqual({ principal: false, action: true, resource: true });
@@ -57,7 +58,7 @@ describe('explainRequest', () => {
     const x = explainRequest(set, request('sub', 'vault', 'other', 3));
     const alice = x.permits.find((p) => p.policy.id === 'alice-only')!;
     expect(alice.scopeMatched).toBe(true);
-    expect(alice.conditions).toEqual([{ kind: 'unless', text: 'resource.sensitivity == "secret"', outcome: 'fails' }]);
+    expect(alice.conditions).toEqual([{ kind: 'unless', text: 'resource.sensitivity == "secret"', outcome: 'fails', values: { 'resource.sensitivity': 'secret' } }]);
     expect(alice.needed).toEqual(['unless { resource.sensitivity == "secret" } to be false']);
   });
 

@@ -187,6 +187,7 @@ describe('argus policy explain', () => {
     expect(o.out).toContain('no permit matched; closest permits');
     expect(o.out).toContain('tools-serve-their-intents (permit, policies/tools.cedar:');
     expect(o.out).toContain('FAIL when { resource.allowedIntents.contains(context.intent) }');
+    expect(o.out).toContain('where resource.allowedIntents = ["lookup-order-status"], context.intent = "data-analysis"');
     expect(o.out).toContain('Argus::Tool::"crm/lookup" in [Argus::McpServer::"crm"]');
   });
 

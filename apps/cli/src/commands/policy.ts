@@ -408,6 +408,10 @@ function explainText(workspace: PolicyWorkspace, response: AuthorizeResponse, x:
       for (const c of a.conditions) {
         const mark = c.outcome === 'holds' ? 'ok  ' : c.outcome === 'fails' ? 'FAIL' : c.outcome === 'error' ? 'ERR ' : '--  ';
         out.push(`      ${mark} ${c.kind} { ${c.text} }${c.message ? ` (${c.message})` : ''}`);
+        if (c.values) {
+          const seen = Object.entries(c.values).map(([path, v]) => `${path} = ${v === undefined ? '(absent)' : JSON.stringify(v)}`);
+          out.push(`             where ${seen.join(', ')}`);
+        }
       }
       if (!a.satisfied && a.needed.length > 0) out.push(`      needed: ${a.needed.join('; ')}`);
     }
