@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// Generates docs/configuration.md from the configuration JSON Schemas (schemas/config/*.json and
+// schemas/registry/config.schema.json) and the environment overrides each app honours, so the
+// reference cannot drift from what the apps validate.
+//
+//   node scripts/gen-config-docs.mjs           writes docs/configuration.md
+//   node scripts/gen-config-docs.mjs --check   exits 1 when the file on disk is stale
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'docs', 'configuration.md');
+
+function loadSchemas() {
+  const byId = new Map();
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.schema.json')) {
+        const schema = JSON.parse(readFileSync(path, 'utf8'));
+        if (typeof schema.$id === 'string') byId.set(schema.$id, { schema, file: relative(ROOT, path) });
+      }
+    }
+  };
+  walk(join(ROOT, 'schemas'));
+  return byId;
+}
+
+/** Environment overrides, read from the sources that apply them (JSON Pointer → variable names). */
+function envOverrides() {
+  const env = { argus: new Map(), proxy: new Map(), registry: new Map(), discover: new Map() };
+  const add = (map, pointer, name) => map.set(pointer, [...(map.get(pointer) ?? []), name]);
+  const platform = readFileSync(join(ROOT, 'libs/platform/src/config.ts'), 'utf8');
+  const block = /export const ENV_OVERRIDES[^{]*\{([\s\S]*?)\n\};/.exec(platform)?.[1] ?? '';
+  for (const m of block.matchAll(/(\w+):\s*'([^']+)'/g)) add(env.argus, m[2], m[1]);
+  const proxy = readFileSync(join(ROOT, 'apps/proxy/src/config.ts'), 'utf8');
+  for (const m of proxy.matchAll(/if \(env\.(\w+)\) (listen|decision)\.(\w+) =/g)) add(env.proxy, `/${m[2]}/${m[3]}`, m[1]);
+  const registry = readFileSync(join(ROOT, 'apps/registry/src/main.ts'), 'utf8');
+  for (const m of registry.matchAll(/if \(env\.(\w+)(?: !== undefined)?\) (store|raw)\.(\w+) =/g)) add(env.registry, m[2] === 'store' ? `/store/${m[3]}` : `/${m[3]}`, m[1]);
+  for (const m of registry.matchAll(/tokenMap\(env\.(\w+), '([^']+)'\)/g)) add(env.registry, m[2], m[1]);
+  const discover = readFileSync(join(ROOT, 'apps/discover/src/config.ts'), 'utf8');
+  for (const m of discover.matchAll(/\{ env: '(\w+)', path: \[([^\]]*)\] \}/g)) add(env.discover, `/${[...m[2].matchAll(/'([^']+)'/g)].map((x) => x[1]).join('/')}`, m[1]);
+  return env;
+}
+
+function resolveRef(ref, rootId, byId) {
+  const [id, fragment = ''] = ref.startsWith('#') ? [rootId, ref.slice(1)] : ref.split('#');
+  const entry = byId.get(id);
+  if (!entry) throw new Error(`unresolvable $ref \`${ref}\``);
+  let node = entry.schema;
+  for (const part of fragment.split('/').filter(Boolean)) node = node[part];
+  return { schema: node, rootId: id };
+}
+
+function typeOf(s) {
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.enum) return s.enum.map((e) => `\`${e}\``).join(' \\| ');
+  if (s.oneOf) return s.oneOf.map(typeOf).join(' \\| ');
+  let t = Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? (s.properties ? 'object' : 'any'));
+  if (t === 'array' && s.items) t = `array of ${typeOf(s.items)}`;
+  const bounds = [];
+  if (s.minimum !== undefined || s.maximum !== undefined) bounds.push(`${s.minimum ?? '…'}–${s.maximum ?? '…'}`);
+  if (s.minLength !== undefined) bounds.push(`min length ${s.minLength}`);
+  if (s.minItems !== undefined || s.maxItems !== undefined) bounds.push(`${s.minItems ?? 0}–${s.maxItems ?? '…'} items`);
+  if (s.pattern) bounds.push(`pattern \`${s.pattern.replaceAll('|', '\\|')}\``);
+  if (s.format) bounds.push(`format ${s.format}`);
+  return bounds.length ? `${t} (${bounds.join(', ')})` : t;
+}
+
+const SECRET = /(token|tokens|secret|password|passphrase|privatekey|apikey|credential|hashsalt)$/i;
+
+/** Rows for every key below `schema`, depth first, in schema order. */
+function rows(schema, rootId, byId, path, env, out, note = '') {
+  let s = schema;
+  let root = rootId;
+  const own = { description: s.description, default: s.default };
+  while (s.$ref) {
+    const r = resolveRef(s.$ref, root, byId);
+    s = r.schema;
+    root = r.rootId;
+  }
+  if (path) {
+    const key = path.join('.');
+    const pointer = `/${path.join('/').replaceAll('[]', '').replaceAll('.', '/')}`;
+    const def = own.default ?? s.default;
+    const description = [note, own.description ?? s.description ?? s.title ?? ''].filter(Boolean).join(' ');
+    out.push({
+      key,
+      type: typeOf(s),
+      default: def === undefined ? '' : `\`${JSON.stringify(def)}\``,
+      env: (env.get(pointer) ?? []).map((e) => `\`${e}\``).join(', '),
+      description: `${description}${SECRET.test(path[path.length - 1] ?? '') ? ' **Secret:** never printed (`argus config check` redacts it).' : ''}`,
+    });
+  }
+  for (const [name, child] of Object.entries(s.properties ?? {})) {
+    if (name === '$schema') continue;
+    rows(child, root, byId, [...path, name], env, out);
+  }
+  if (s.additionalProperties && typeof s.additionalProperties === 'object' && (s.additionalProperties.properties || s.additionalProperties.$ref)) {
+    rows(s.additionalProperties, root, byId, [...path, '<name>'], env, out);
+  }
+  let items = s.items;
+  if (items) {
+    let itemRoot = root;
+    while (items.$ref) {
+      const r = resolveRef(items.$ref, itemRoot, byId);
+      items = r.schema;
+      itemRoot = r.rootId;
+    }
+    const last = path.length ? [...path.slice(0, -1), `${path[path.length - 1]}[]`] : ['[]'];
+    for (const [name, child] of Object.entries(items.properties ?? {})) rows(child, itemRoot, byId, [...last, name], env, out);
+    for (const branch of items.allOf ?? []) {
+      const when = branch.if?.properties ? Object.entries(branch.if.properties).map(([k, v]) => `\`${k}\` = \`${v.const}\``).join(', ') : '';
+      for (const [name, child] of Object.entries(branch.then?.properties ?? {})) {
+        if (child.const !== undefined) continue;
+        rows(child, itemRoot, byId, [...last, name], env, out, when ? `(when ${when})` : '');
+      }
+    }
+  }
+}
+
+function table(list) {
+  const esc = (v) => String(v).replaceAll('\n', ' ');
+  return [
+    '| Key | Type | Default | Env override | Description |',
+    '| --- | --- | --- | --- | --- |',
+    ...list.map((r) => `| \`${r.key}\` | ${esc(r.type)} | ${esc(r.default)} | ${r.env} | ${esc(r.description)} |`),
+  ].join('\n');
+}
+
+/** The whole Markdown document (pure). */
+export function buildConfigDocs() {
+  const byId = loadSchemas();
+  const env = envOverrides();
+  const main = byId.get('https://argus.dev/schemas/config/argus.json');
+  const parts = [
+    '# Configuration reference',
+    '',
+    '<!-- GENERATED by scripts/gen-config-docs.mjs from the JSON Schemas in schemas/config/ and schemas/registry/config.schema.json. Do not edit by hand: run `node scripts/gen-config-docs.mjs`. -->',
+    '',
+    'Every Argus app reads one JSON or YAML file validated against a JSON Schema at start-up. Environment variables override the file *before* validation; every limit has a default; a bad value stops the app with a non-zero exit naming the offending path (never echoing a secret). `argus config check <file>` validates a file and prints the resolved values with secrets redacted.',
+    '',
+    '| App | File | Schema | Env overrides |',
+    '| --- | --- | --- | --- |',
+    '| `argus serve`, `apps/apdp` | `ARGUS_CONFIG` or the first argument | [`schemas/config/argus.schema.json`](../schemas/config/argus.schema.json) | [below](#argus-configuration-file) |',
+    '| `apps/proxy` (standalone) | `ARGUS_PROXY_CONFIG` or the first argument | the `proxy` section ([`schemas/config/proxy.schema.json`](../schemas/config/proxy.schema.json)) as the whole file | [below](#proxy) |',
+    '| `apps/registry` (standalone) | environment only | [`schemas/registry/config.schema.json`](../schemas/registry/config.schema.json) | [below](#standalone-registry) |',
+    '| `apps/discover` | `ARGUS_DISCOVER_CONFIG` or the first argument | the `discover` section ([`schemas/config/discover.schema.json`](../schemas/config/discover.schema.json)) as the whole file | [below](#discover) |',
+    '',
+    'Keys are written as dotted paths; `[]` marks the items of an array and `<name>` a key you choose. Durations are in milliseconds (`…Ms`), sizes in bytes (`…Bytes`).',
+    '',
+    '## Argus configuration file',
+    '',
+    `${main.schema.description ?? ''}`,
+    '',
+    `Environment overrides (\`ENV_OVERRIDES\` in \`libs/platform/src/config.ts\`): ${[...env.argus.entries()].map(([p, names]) => `${names.map((n) => `\`${n}\``).join(', ')} → \`${p}\``).join('; ')}.`,
+    '',
+  ];
+  for (const [name, child] of Object.entries(main.schema.properties)) {
+    if (name === '$schema') continue;
+    let section = child;
+    let rootId = main.schema.$id;
+    while (section.$ref) {
+      const r = resolveRef(section.$ref, rootId, byId);
+      section = r.schema;
+      rootId = r.rootId;
+    }
+    const list = [];
+    const sectionEnv = name === 'proxy' ? prefixed(env.proxy, '/proxy') : name === 'discover' ? prefixed(env.discover, '/discover') : env.argus;
+    rows(child, main.schema.$id, byId, [name], sectionEnv, list);
+    parts.push(`### ${name}`, '', [...new Set([child.description, section.description ?? section.title].filter(Boolean))].join(' '), '');
+    if (name === 'proxy') parts.push('The standalone proxy reads this section as its whole file (keys without the `proxy.` prefix).', '');
+    if (name === 'discover') parts.push('`apps/discover` reads this section as its whole file (keys without the `discover.` prefix). `ARGUS_DISCOVER_ROLES=scheduler|worker|scheduler,worker` picks the roles of a process.', '');
+    parts.push(table(list), '');
+  }
+  const registry = byId.get('https://argus.dev/schemas/registry/config.json');
+  const list = [];
+  rows(registry.schema, registry.schema.$id, byId, [], env.registry, list);
+  parts.push('## Standalone registry', '', `${registry.schema.title}. It reads no file: every value comes from the environment or the default.`, '', table(list), '');
+  parts.push('## Proxy', '', 'See the [`proxy`](#proxy-1) section above; the standalone proxy reads it as its whole file.', '', '## Discover', '', 'See the [`discover`](#discover-1) section above; `apps/discover` reads it as its whole file.', '');
+  return `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+function prefixed(map, prefix) {
+  return new Map([...map.entries()].map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const text = buildConfigDocs();
+  if (process.argv.includes('--check')) {
+    let current = '';
+    try {
+      current = readFileSync(OUT, 'utf8');
+    } catch {
+      // missing counts as stale
+    }
+    if (current !== text) {
+      process.stderr.write(`${relative(ROOT, OUT)} is stale: run \`node scripts/gen-config-docs.mjs\`\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${relative(ROOT, OUT)} is up to date\n`);
+  } else {
+    writeFileSync(OUT, text);
+    process.stdout.write(`wrote ${relative(ROOT, OUT)}\n`);
+  }
+}
