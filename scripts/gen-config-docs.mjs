@@ -81,7 +81,7 @@ function rows(schema, rootId, byId, path, env, out, note = '') {
     s = r.schema;
     root = r.rootId;
   }
-  if (path) {
+  if (path.length > 0) {
     const key = path.join('.');
     const pointer = `/${path.join('/').replaceAll('[]', '').replaceAll('.', '/')}`;
     const def = own.default ?? s.default;
