@@ -14,3 +14,4 @@ export { MemoryEventBus, LocalDispatcher } from './memory/event-bus.ts';
 export { RedisLeaseStore } from './redis/lease-store.ts';
 export { RedisEventBus } from './redis/event-bus.ts';
 export { openRedis, closeRedis, type RedisConnectionOptions } from './redis/connection.ts';
+export * from './counters/index.ts';
