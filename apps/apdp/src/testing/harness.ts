@@ -2,9 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
-import { createRegistryView, MemoryEventBus, MemoryLeaseStore, openStorage, type Storage } from '@argus/store';
+import { readFileSync } from 'node:fs';
+import type { IntentCatalogue } from '@argus/governance';
+import { createRegistryView, MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, openStorage, type Storage } from '@argus/store';
 import type { RequestHandler } from 'express';
 import { createApdp, type Apdp, type ApdpDeps } from '../app.ts';
+import { createGovernanceStep } from '../governance-step.ts';
 import { PolicyHolder } from '../policy-holder.ts';
 import { readPolicyDir } from '../policy-files.ts';
 
@@ -29,6 +32,7 @@ export interface Harness extends Apdp {
   leases: MemoryLeaseStore;
   events: MemoryEventBus;
   holder: PolicyHolder;
+  budget: MemoryBudgetCounter;
   close(): Promise<void>;
 }
 
@@ -42,9 +46,13 @@ export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<H
   const holder = new PolicyHolder();
   const loaded = holder.replace(await readPolicyDir(CEDAR_DIR), 'directory');
   if (!loaded.ok) throw new Error('cedar/ does not compile');
+  const registry: ApdpDeps['registry'] = { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state };
+  const budget = new MemoryBudgetCounter();
+  const intents = JSON.parse(readFileSync(join(CEDAR_DIR, 'intents.json'), 'utf8')) as IntentCatalogue;
   const apdp = createApdp({
     holder,
-    registry: { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state },
+    registry,
+    governance: createGovernanceStep({ delegations: storage.delegations, goals: storage.goals, budget, intents, registry, maxDepth: 4, requireIntent: false }),
     requireAdmin,
     logger: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
@@ -57,6 +65,7 @@ export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<H
     leases,
     events,
     holder,
+    budget,
     async close() {
       await storage.close();
       rmSync(dir, { recursive: true, force: true });
