@@ -8,6 +8,8 @@ import { PolicyHolder } from './policy-holder.ts';
 import { authorizeRouter } from './routes/authorize.ts';
 import { dataRouter } from './routes/data.ts';
 import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
+import { shadowRouter, templatesRouter } from './routes/templates.ts';
+import { ShadowEvaluator } from './shadow.ts';
 
 /** Limits of the decision API, all with defaults in the config schema. */
 export interface ApdpLimits {
@@ -39,11 +41,14 @@ export interface ApdpDeps {
 export interface Apdp {
   app: Express;
   decisions: DecisionService;
+  shadow: ShadowEvaluator;
 }
 
 /** Builds the decision API from injected collaborators. No I/O happens here. */
 export function createApdp(deps: ApdpDeps): Apdp {
+  const shadow = new ShadowEvaluator({ metrics: deps.metrics });
   const decisions = new DecisionService({
+    shadow,
     policies: deps.holder,
     registry: deps.registry,
     ...(deps.governance ? { governance: deps.governance } : {}),
@@ -78,13 +83,16 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.use((req, res, next) => (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next()));
   app.use(authorizeRouter({ decisions, maxBatchSize: deps.limits.maxBatchSize }));
   app.use(dataRouter({ decisions }));
-  app.use(policiesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...(deps.onPublished ? { onPublished: deps.onPublished } : {}) }));
+  const published = deps.onPublished ? { onPublished: deps.onPublished } : {};
+  app.use(templatesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...published }));
+  app.use(shadowRouter({ shadow, holder: deps.holder, requireAdmin: deps.requireAdmin }));
+  app.use(policiesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...published }));
   for (const r of deps.routers ?? []) app.use(r);
   app.use((req, res) => {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
   });
   app.use(errorHandler(deps.logger));
-  return { app, decisions };
+  return { app, decisions, shadow };
 }
 
 function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {

@@ -9,11 +9,12 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { evaluate, mergeObligations, sliceEntities, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { evaluate, mergeObligations, sliceEntities, summarize, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
 import { ArgusError, InvalidInputError, metric, Counter, Histogram, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { buildEntities, qualify, toCedarValue, toUid, type RegistryReader } from './entities.ts';
 import type { PolicyHolder } from './policy-holder.ts';
+import type { ShadowEvaluator, ShadowFlip } from './shadow.ts';
 
 /** Context keys Argus fills itself; a caller may not set them. */
 export const RESERVED_CONTEXT_KEYS = ['intent', 'goal', 'delegation', 'usage', 'now'] as const;
@@ -73,6 +74,8 @@ export interface DecisionServiceDeps {
   registry: RegistryReader;
   governance?: GovernanceStep;
   effects?: DecisionEffects;
+  /** A candidate policy set evaluated beside the live one; flips are counted and audited. */
+  shadow?: ShadowEvaluator;
   recorder?: DecisionRecorder;
   metrics: Registry;
   logger: Logger;
@@ -109,17 +112,19 @@ export class DecisionService implements DecisionPoint {
     const active = this.deps.policies.current;
     const explain = options.explain ?? 'reasons';
     let result: AuthorizeResult;
+    const shadowed: { flip?: ShadowFlip } = {};
     if (!active) {
       result = deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }]);
     } else {
-      result = await this.withTimeout(this.evaluateInput(input, now, explain, active.set, shared ?? [], decisionId));
+      result = await this.withTimeout(this.evaluateInput(input, now, explain, active.set, shared ?? [], decisionId, shadowed));
     }
     const response: AuthorizeResponse = { decision_id: decisionId, policy_version: active?.set.version ?? 'none', result };
     const latencyMs = performance.now() - started;
     this.decisions.inc({ decision: result.decision, caller: options.caller.kind });
     this.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
     if (options.audit !== false && this.deps.recorder) {
-      await this.deps.recorder.record({ decisionId, time: now.toISOString(), caller: options.caller, input, result, policyVersion: response.policy_version, latencyMs });
+      const shadow = shadowed.flip ? { shadow: { candidateVersion: shadowed.flip.candidateVersion, from: shadowed.flip.from, to: shadowed.flip.to, candidatePolicies: shadowed.flip.candidatePolicies } } : {};
+      await this.deps.recorder.record({ decisionId, time: now.toISOString(), caller: options.caller, input, result, policyVersion: response.policy_version, latencyMs, ...shadow });
     }
     return response;
   }
@@ -143,6 +148,7 @@ export class DecisionService implements DecisionPoint {
     set: NonNullable<PolicyHolder['current']>['set'],
     shared: NonNullable<AuthorizeInput['entities']>,
     decisionId: string,
+    shadowed: { flip?: ShadowFlip },
   ): Promise<AuthorizeResult> {
     const action: EntityUid = { type: qualify('Action'), id: input.action };
     if (!set.actions.has(uidKey(action))) {
@@ -180,7 +186,10 @@ export class DecisionService implements DecisionPoint {
         now: now.toISOString(),
       };
       const slice = sliceEntities(entities, [principal, resource], context);
-      const decision = evaluate(set, { principal, action, resource, context, entities: slice }, { validateRequest: this.deps.validateRequest ?? true });
+      const cedarRequest = { principal, action, resource, context, entities: slice };
+      const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? true });
+      const flip = this.deps.shadow?.evaluate(cedarRequest, summarize(decision));
+      if (flip) shadowed.flip = flip;
       const reasons: DecisionReason[] = decision.determining.map((p) => ({ policy: p.id, effect: p.effect, annotations: explain === 'none' ? {} : p.annotations }));
       const result: AuthorizeResult = {
         allow: decision.decision === 'allow',

@@ -8,3 +8,7 @@ export * from './policy-watcher.ts';
 export { invalidPolicy, type PolicyPublished } from './routes/policies.ts';
 export * from './governance-step.ts';
 export * from './runtime.ts';
+export * from './shadow.ts';
+export { templatesRouter, shadowRouter } from './routes/templates.ts';
+export { createDecisionsRouter } from './routes/decisions.ts';
+export { createGovernanceRouter } from './routes/governance.ts';

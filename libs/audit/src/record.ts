@@ -152,6 +152,10 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
       caller: (doc.caller as AuditRecord['caller'] | undefined) ?? { kind: '[masked]' },
       ...(doc.proxy ? { proxy: doc.proxy as AuditRecord['proxy'] } : {}),
       ...(event.relatedDecisionId !== undefined ? { relatedDecisionId: event.relatedDecisionId } : {}),
+      ...(result.observed && result.observed.length > 0 ? { observed: result.observed.map((o) => o.policy) } : {}),
+      ...(result.effects && result.effects.length > 0 ? { effects: result.effects.map((e) => ({ policy: e.policy, effect: e.effect, status: e.status })) } : {}),
+      ...(result.approval ? { approval: { id: result.approval.id, ...(result.approval.status ? { status: result.approval.status } : {}) } } : {}),
+      ...(event.shadow ? { shadow: { ...event.shadow, candidatePolicies: [...event.shadow.candidatePolicies] } } : {}),
     };
     if (included.length > 0) {
       const out: Record<string, unknown> = {};

@@ -54,6 +54,14 @@ export interface AuditRecord extends ChainFields {
   caller: DecisionCaller;
   proxy?: AuditProxyOutcome;
   relatedDecisionId?: string;
+  /** Observe-mode forbids that matched: "would have denied by" these (never enforced). */
+  observed?: string[];
+  /** Effects carried out by determining forbids (quarantine, revoke, escalate). */
+  effects?: Array<{ policy: string; effect: string; status: string }>;
+  /** The approval request a held decision opened, or the approval an allowed retry consumed. */
+  approval?: { id: string; status?: string };
+  /** A shadow (candidate) policy set that would have decided otherwise. */
+  shadow?: { candidateVersion: string; from: string; to: string; candidatePolicies: string[] };
   /** Opted-in values, keyed by the JSON Pointer they were configured with (`/input/context/ticket`). */
   included?: Record<string, unknown>;
   /** Concrete JSON Pointers that were removed or hashed before writing. */

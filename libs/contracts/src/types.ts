@@ -139,6 +139,8 @@ export interface DecisionEvent {
   proxy?: ProxyOutcome;
   /** Links a decision to an earlier one (approval retry, shadow evaluation). */
   relatedDecisionId?: string;
+  /** The candidate policy set (shadow mode) would have decided otherwise. */
+  shadow?: { candidateVersion: string; from: string; to: string; candidatePolicies: string[] };
 }
 
 /** Options of one decision made through a `DecisionPoint`. */
