@@ -75,8 +75,8 @@ export const ALLOW_BODY = {
   input: {
     principal: { type: 'Agent', id: 'agent-7' },
     action: 'tool:call',
-    resource: { type: 'Tool', id: 'tool/summarizer', attributes: { sensitivity: 'internal', allowedIntents: ['summarize', 'translate'] } },
-    intent: 'summarize',
+    resource: { type: 'Tool', id: 'tool/summarizer', attributes: { sensitivity: 'internal', allowedIntents: ['research', 'translate'] } },
+    intent: 'research',
   },
 };
 
