@@ -82,7 +82,7 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
   });
 
   const scan = async (port: number) => {
-    const target = normalizeTarget({ id: 'it', kind: 'network', address: `127.0.0.1:${port}` });
+    const target = normalizeTarget({ id: 'it', kind: 'network', address: `127.0.0.1:${port}`, probeTimeoutMs: 10_000 });
     const result = await scanNetwork(target, { heuristics, maxEndpoints: 10, probeAllowCidrs: ['127.0.0.0/8'] });
     return reportFindings(client(), result.findings, { scannerId: 'discover-1', leaseTtlMs: 60_000 });
   };
@@ -146,7 +146,7 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
       }
       const fresh = await startMcpServer({ name: 'fresh-mcp', tools: [{ name: 'ping', description: 'Ping' }], mode: 'json' });
       try {
-        const target = normalizeTarget({ id: 'race', kind: 'network', address: `127.0.0.1:${fresh.port}` });
+        const target = normalizeTarget({ id: 'race', kind: 'network', address: `127.0.0.1:${fresh.port}`, probeTimeoutMs: 10_000 });
         const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => (apps[i % 2] as DiscoverApp).scheduler.scanNow(target)));
         const finished = await waitFor(async () => {
           const all = await Promise.all(jobs.map((j) => (apps[0] as DiscoverApp).queue.getJob(j.id as string)));

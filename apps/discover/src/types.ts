@@ -16,6 +16,9 @@ export interface ScanTarget {
   context?: string;
   intervalMs: number;
   concurrency: number;
+  /** TCP connect timeout per endpoint. */
+  connectTimeoutMs: number;
+  /** Budget per open endpoint for the protocol probes. */
   probeTimeoutMs: number;
   scanTimeoutMs: number;
   rateLimit?: { max: number; durationMs: number };

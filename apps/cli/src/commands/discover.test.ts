@@ -55,7 +55,7 @@ describe('argus discover run', () => {
     const program = new Command().exitOverride();
     const streams = io(true);
     registerDiscoverCommands(program, streams);
-    await program.parseAsync(['node', 'argus', 'discover', 'run', range(), '--dry-run', '--tools', '--allow', '127.0.0.0/8'], { from: 'node' });
+    await program.parseAsync(['node', 'argus', 'discover', 'run', range(), '--dry-run', '--tools', '--allow', '127.0.0.0/8', '--timeout-ms', '10000'], { from: 'node' });
     expect(process.exitCode ?? 0).toBe(0);
     const out = streams.out();
     expect(out).toMatch(/^2 found · 6 endpoints probed, 3 open/);
@@ -70,7 +70,7 @@ describe('argus discover run', () => {
 
   it('reports to the registry with the token and shows the trust state; never prints the token', async () => {
     const streams = io();
-    const code = await runDiscover(range(), { kind: 'network', registry: registry.url, token: TOKEN }, streams);
+    const code = await runDiscover(range(), { kind: 'network', registry: registry.url, token: TOKEN, timeoutMs: '10000' }, streams);
     expect(code).toBe(0);
     expect(registry.writes.sort()).toEqual([`PUT agents/openai-127-0-0-1-${base + 2}`, `PUT mcp-servers/mcp-127-0-0-1-${base + 1}`]);
     expect(streams.out()).toContain('discovered');
@@ -81,7 +81,7 @@ describe('argus discover run', () => {
 
   it('prints JSON with --json', async () => {
     const streams = io();
-    expect(await runDiscover(range(), { kind: 'network', dryRun: true, json: true }, streams)).toBe(0);
+    expect(await runDiscover(range(), { kind: 'network', dryRun: true, json: true, timeoutMs: '10000' }, streams)).toBe(0);
     const parsed = JSON.parse(streams.out()) as { result: { findings: Array<{ id: string }> } };
     expect(parsed.result.findings.map((f) => f.id).sort()).toEqual([`mcp-127-0-0-1-${base + 1}`, `openai-127-0-0-1-${base + 2}`]);
   });

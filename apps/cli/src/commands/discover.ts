@@ -36,6 +36,7 @@ export interface DiscoverRunCliOptions {
   dryRun?: boolean;
   concurrency?: string;
   timeoutMs?: string;
+  connectTimeoutMs?: string;
   scanTimeoutMs?: string;
   maxEndpoints?: string;
   allow?: string[];
@@ -60,6 +61,7 @@ function buildTarget(address: string, o: DiscoverRunCliOptions): ScanTarget {
   if (o.kind !== 'network' && o.kind !== 'docker' && o.kind !== 'kubernetes') throw new CannotRun(`--kind must be network, docker or kubernetes, got \`${o.kind}\``);
   const concurrency = intOption(o.concurrency, 'concurrency', 1, 1024);
   const probeTimeoutMs = intOption(o.timeoutMs, 'timeout-ms', 50, 60_000);
+  const connectTimeoutMs = intOption(o.connectTimeoutMs, 'connect-timeout-ms', 50, 60_000);
   const scanTimeoutMs = intOption(o.scanTimeoutMs, 'scan-timeout-ms', 1000, 3_600_000);
   try {
     return normalizeTarget({
@@ -69,6 +71,7 @@ function buildTarget(address: string, o: DiscoverRunCliOptions): ScanTarget {
       ...(o.ports ? { ports: o.ports.split(',').map((p) => p.trim()) } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),
       ...(probeTimeoutMs !== undefined ? { probeTimeoutMs } : {}),
+      ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
       ...(scanTimeoutMs !== undefined ? { scanTimeoutMs } : {}),
       ...(o.namespace ? { namespace: o.namespace } : {}),
       ...(o.context ? { context: o.context } : {}),
@@ -185,7 +188,8 @@ export function registerDiscoverCommands(program: Command, io: DiscoverCliIo = p
     .option('--token <token>', 'scanner bearer token (env ARGUS_DISCOVER_REGISTRY_TOKEN)')
     .option('--dry-run', 'print what is found; report nothing')
     .option('--concurrency <n>', 'probes in flight')
-    .option('--timeout-ms <ms>', 'per-endpoint probe timeout')
+    .option('--connect-timeout-ms <ms>', 'TCP connect timeout per endpoint (default 1000)')
+    .option('--timeout-ms <ms>', 'protocol probe budget per open endpoint (default 5000)')
     .option('--scan-timeout-ms <ms>', 'whole-scan deadline')
     .option('--max-endpoints <n>', 'refuse targets larger than this (default 65536)')
     .option('--allow <cidr...>', 'never probe addresses outside these CIDRs')

@@ -45,7 +45,7 @@ describe('discovery jobs on the real Redis', () => {
   });
 
   function mcpTarget(over: Partial<ScanTarget> = {}): ScanTarget {
-    return normalizeTarget({ id: 'loop', kind: 'network', address: `127.0.0.1:${mcp.port}`, probeTimeoutMs: 2000, ...over });
+    return normalizeTarget({ id: 'loop', kind: 'network', address: `127.0.0.1:${mcp.port}`, probeTimeoutMs: 10_000, ...over });
   }
 
   function config(over: { targets?: ScanTarget[]; worker?: Partial<DiscoverConfig['worker']>; jobs?: Partial<DiscoverConfig['jobs']> } = {}): DiscoverConfig {

@@ -32,7 +32,8 @@ describe('docker scanner against a recorded Engine API on loopback', () => {
     address: engine.url,
     intervalMs: 60_000,
     concurrency: 8,
-    probeTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+    probeTimeoutMs: 10_000,
     scanTimeoutMs: 20_000,
   });
 

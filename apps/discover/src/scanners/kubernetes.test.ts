@@ -65,7 +65,8 @@ describe('kubernetes scanner against a recorded Kubernetes API on loopback', () 
     context: 'test',
     intervalMs: 60_000,
     concurrency: 8,
-    probeTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+    probeTimeoutMs: 10_000,
     scanTimeoutMs: 20_000,
     ...over,
   });

@@ -19,7 +19,7 @@ const heuristics = loadHeuristics();
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
 function target(address: string, over: Partial<ScanTarget> = {}): ScanTarget {
-  return { id: 't', kind: 'network', address, intervalMs: 60_000, concurrency: 32, probeTimeoutMs: 2000, scanTimeoutMs: 20_000, ...over };
+  return { id: 't', kind: 'network', address, intervalMs: 60_000, concurrency: 32, connectTimeoutMs: 2000, probeTimeoutMs: 10_000, scanTimeoutMs: 30_000, ...over };
 }
 
 describe('network scanner on loopback', () => {

@@ -1,4 +1,5 @@
 /** The network scanner: every endpoint of a CIDR/host × ports range, within limits. */
+import { setMaxListeners } from 'node:events';
 import { ipAllowed, parseIp, parseNetworkTarget, rangeEndpoints } from '../address.ts';
 import { runPool } from '../pool.ts';
 import type { Finding, Heuristics, ProgressListener, ScanResult, ScanTarget } from '../types.ts';
@@ -42,6 +43,8 @@ export async function scanNetwork(target: ScanTarget, options: ScanOptions): Pro
   const { range } = parsed;
   const deadline = AbortSignal.timeout(target.scanTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  // Each probe lane holds one abort listener on the scan signal while it connects.
+  setMaxListeners(target.concurrency + 16, signal);
   const findings: Finding[] = [];
   let done = 0;
   let open = 0;
@@ -53,7 +56,13 @@ export async function scanNetwork(target: ScanTarget, options: ScanOptions): Pro
       if (options.probeAllowCidrs && !ipAllowed(endpoint.host, options.probeAllowCidrs)) {
         throw new ScanRefusedError(`address \`${endpoint.host}\` is outside the allowed CIDRs`);
       }
-      const outcome = await probeEndpoint(endpoint, { heuristics: options.heuristics, timeoutMs: target.probeTimeoutMs, signal, labels });
+      const outcome = await probeEndpoint(endpoint, {
+        heuristics: options.heuristics,
+        connectTimeoutMs: target.connectTimeoutMs,
+        timeoutMs: target.probeTimeoutMs,
+        signal,
+        labels,
+      });
       // A probe cut short by the scan deadline does not count as probed.
       if (signal.aborted) return;
       if (outcome.open) open++;

@@ -13,7 +13,9 @@ import { probeLegacySse, probeStreamableHttp, type McpProbeResult } from './mcp-
 /** Options of one endpoint probe. */
 export interface ProbeOptions {
   heuristics: Heuristics;
-  /** Budget for the whole probe of this endpoint (connect + every protocol). */
+  /** TCP connect timeout (default: `timeoutMs`). */
+  connectTimeoutMs?: number;
+  /** Budget for the protocol probes once the port is open. */
   timeoutMs: number;
   /** Aborts the probe early (scan deadline, shutdown). */
   signal?: AbortSignal;
@@ -27,18 +29,24 @@ export interface ProbeOutcome {
   findings: Finding[];
 }
 
-/** Resolves true when a TCP connection to the endpoint opens before `signal` aborts. */
-export function tcpOpen(endpoint: Endpoint, signal: AbortSignal): Promise<boolean> {
+/**
+ * Resolves true when a TCP connection to the endpoint opens within `timeoutMs` and before `signal`
+ * aborts. Uses a plain timer: most endpoints of a range are closed, and this keeps their cost at
+ * one refused connect.
+ */
+export function tcpOpen(endpoint: Endpoint, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
+    if (signal?.aborted) return resolve(false);
     const socket = connect({ host: endpoint.host, port: endpoint.port });
     const done = (open: boolean) => {
-      signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve(open);
     };
     const onAbort = () => done(false);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(onAbort, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
@@ -70,9 +78,10 @@ function mcpFinding(endpoint: Endpoint, mcp: McpProbeResult, labels: Record<stri
 
 /** Probes one endpoint. Never throws for what the endpoint answers; only `signal` ends it early. */
 export async function probeEndpoint(endpoint: Endpoint, options: ProbeOptions): Promise<ProbeOutcome> {
+  if (!(await tcpOpen(endpoint, options.connectTimeoutMs ?? options.timeoutMs, options.signal))) return { open: false, findings: [] };
+  // Only open ports pay for abort signals.
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  if (!(await tcpOpen(endpoint, signal))) return { open: false, findings: [] };
 
   const base = `http://${urlHost(endpoint.host)}:${endpoint.port}`;
   const { probe } = options.heuristics;

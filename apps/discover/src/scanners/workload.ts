@@ -3,6 +3,7 @@
  * heuristics, and report a workload that matched strongly but answered no protocol as a `container`
  * agent, so it is catalogued anyway.
  */
+import { setMaxListeners } from 'node:events';
 import { describeSignals, type WorkloadMatch } from '../heuristics.ts';
 import { ipAllowed } from '../address.ts';
 import { runPool } from '../pool.ts';
@@ -44,6 +45,8 @@ export async function probeWorkloads(
       jobs.push({ candidate, endpoint });
     }
   }
+  // Each probe lane holds one abort listener on the scan signal while it connects.
+  setMaxListeners(target.concurrency + 16, options.signal);
   const answered = new Set<string>();
   const findings: Finding[] = [];
   let probed = 0;
@@ -53,7 +56,13 @@ export async function probeWorkloads(
     target.concurrency,
     async ({ candidate, endpoint }) => {
       const labels = { ...candidate.labels, 'argus.dev/signals': describeSignals(candidate.match.signals) };
-      const outcome = await probeEndpoint(endpoint, { heuristics: options.heuristics, timeoutMs: target.probeTimeoutMs, signal: options.signal, labels });
+      const outcome = await probeEndpoint(endpoint, {
+        heuristics: options.heuristics,
+        connectTimeoutMs: target.connectTimeoutMs,
+        timeoutMs: target.probeTimeoutMs,
+        signal: options.signal,
+        labels,
+      });
       if (options.signal.aborted) return;
       probed++;
       if (outcome.open) open++;
