@@ -1,6 +1,6 @@
 // The console shell: hash routing between pages, the admin token box, focus management.
 import { token } from './api.js';
-import { toast } from './dom.js';
+import { fill, toast } from './dom.js';
 import * as overview from './pages/overview.js';
 import * as live from './pages/live.js';
 import * as inventory from './pages/inventory.js';
@@ -32,7 +32,7 @@ async function route({ focus }) {
   }
   const page = pages[name];
   document.title = `${page.title} · Argus console`;
-  main.replaceChildren();
+  fill(main);
   main.dataset.page = name;
   if (focus) main.focus();
   try {

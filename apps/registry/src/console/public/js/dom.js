@@ -110,3 +110,16 @@ export function askReason({ title, description, confirm, danger = false }) {
     reason.focus();
   });
 }
+
+/** Replaces the children of `el`, skipping null/false (unlike `replaceChildren`, which writes "null"). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** Appends children to `el`, skipping null/false. */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}

@@ -2,7 +2,7 @@
 // (allowed decisions for the goal, from the audit trail) against the budget, and the current use
 // of every budgeted resource.
 import { api, describeError, listAll, token } from '../api.js';
-import { badge, h, s } from '../dom.js';
+import { badge, h, s, add, fill } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Goals';
@@ -55,7 +55,7 @@ function budgetBar(name, used, max, unit = '') {
 export async function render(main, { signal }) {
   const list = h('div', { class: 'stack' });
   const statusFilter = h('select', { id: 'goal-status' }, ['all', 'active', 'paused', 'completed', 'cancelled', 'expired'].map((v) => h('option', { value: v }, v)));
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
     h('div', { class: 'toolbar' }, h('label', { for: 'goal-status' }, 'Status'), statusFilter),
     token.has() ? null : h('p', { class: 'notice' }, 'Goals are visible to their owners, agents and admins: paste the admin token at the top.'),
@@ -68,13 +68,13 @@ export async function render(main, { signal }) {
       const status = statusFilter.value === 'all' ? '' : `&status=${statusFilter.value}`;
       const goals = await listAll(`/v1/goals?limit=100${status}`, { max: 100, signal });
       if (goals.length === 0) {
-        list.replaceChildren(h('p', { class: 'muted' }, 'No goals.'));
+        fill(list, h('p', { class: 'muted' }, 'No goals.'));
         return;
       }
       const cards = await Promise.all(goals.map((g) => card(g)));
-      if (!signal.aborted) list.replaceChildren(...cards);
+      if (!signal.aborted) fill(list, ...cards);
     } catch (err) {
-      if (!signal.aborted) list.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+      if (!signal.aborted) fill(list, h('p', { class: 'error', role: 'alert' }, describeError(err)));
     }
   }
 

@@ -1,7 +1,7 @@
 // Delegation graph: humans → agents → sub-agents, drawn as an SVG tree from the grants, with
 // scopes, expiries and active goals; a branch is revoked from the graph (the cascade is the API's).
 import { api, describeError, listAll, token } from '../api.js';
-import { askReason, badge, h, s, toast } from '../dom.js';
+import { askReason, badge, h, s, toast, add, fill } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Delegation graph';
@@ -65,7 +65,7 @@ export async function render(main, { signal }) {
   const area = h('div', { class: 'graph-area' });
   const side = h('section', { class: 'detail', 'aria-labelledby': 'grant-title', hidden: true });
   const showInactive = h('input', { id: 'graph-inactive', type: 'checkbox', checked: true });
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
     h('div', { class: 'toolbar' }, h('label', { class: 'check' }, showInactive, ' Show revoked and expired grants'), h('span', { class: 'legend' }, h('span', { class: 'key key-human' }, 'human'), h('span', { class: 'key key-active' }, 'active grant'), h('span', { class: 'key key-inactive' }, 'revoked / expired'))),
     token.has() ? null : h('p', { class: 'notice' }, 'The full graph is visible to admins: paste the admin token at the top.'),
@@ -87,13 +87,13 @@ export async function render(main, { signal }) {
       const shown = showInactive.checked ? grants : grants.filter((g) => isActive(g));
       draw(buildForest(humans, shown), shown);
     } catch (err) {
-      if (!signal.aborted) area.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+      if (!signal.aborted) fill(area, h('p', { class: 'error', role: 'alert' }, describeError(err)));
     }
   }
 
   function draw(forest, grants) {
     if (forest.length === 0) {
-      area.replaceChildren(h('p', { class: 'muted' }, 'No humans and no delegations yet.'));
+      fill(area, h('p', { class: 'muted' }, 'No humans and no delegations yet.'));
       return;
     }
     const size = layout(forest);
@@ -119,7 +119,7 @@ export async function render(main, { signal }) {
       s('g', { class: 'edges', 'aria-hidden': 'true' }, edges),
       s('g', { class: 'nodes' }, nodes),
     );
-    area.replaceChildren(h('div', { class: 'graph-scroll' }, svg), grantTable(grants));
+    fill(area, h('div', { class: 'graph-scroll' }, svg), grantTable(grants));
   }
 
   function nodeView(node) {
@@ -194,7 +194,7 @@ export async function render(main, { signal }) {
   function select(g) {
     side.hidden = false;
     const goals = goalsByAgent.get(g.to.id) ?? [];
-    side.replaceChildren(
+    fill(side, 
       h('div', { class: 'detail-head' }, h('h2', { id: 'grant-title', tabindex: '-1' }, `${g.from.id} → ${g.to.id}`), h('button', { type: 'button', class: 'secondary', onClick: () => (side.hidden = true) }, 'Close')),
       h(
         'dl',

@@ -1,7 +1,7 @@
 // Inventory: agents and MCP servers with their trust state, lease health, last seen and who
 // discovered them; admins move trust state (approve, quarantine, revoke) with a reason.
 import { api, describeError, listAll, token } from '../api.js';
-import { askReason, badge, h, toast } from '../dom.js';
+import { askReason, badge, h, toast, add, fill } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Inventory';
@@ -20,7 +20,7 @@ const KINDS = [
 
 export async function render(main, { signal }) {
   const sections = h('div', { class: 'stack' });
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
     token.has() ? null : h('p', { class: 'notice' }, 'Reading the registry and changing trust states need the admin token (box at the top).'),
     sections,
@@ -38,7 +38,7 @@ export async function render(main, { signal }) {
         built.push(h('section', {}, h('h2', {}, k.heading), h('p', { class: 'error', role: 'alert' }, describeError(err))));
       }
     }
-    if (!signal.aborted) sections.replaceChildren(...built);
+    if (!signal.aborted) fill(sections, ...built);
   }
 
   function table(k, items, leases) {

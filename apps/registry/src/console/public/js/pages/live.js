@@ -1,7 +1,7 @@
 // Live decisions: the audit trail as it is written, filterable, denies highlighted, with the full
 // record and an explanation (the decision re-run with `explain: "full"`) one click away.
 import { api, describeError, streamDecisions, token } from '../api.js';
-import { badge, h, jsonBlock, toast } from '../dom.js';
+import { badge, h, jsonBlock, toast, add, fill } from '../dom.js';
 import { chain, clock, label, millis, when } from '../format.js';
 
 export const title = 'Live decisions';
@@ -41,6 +41,12 @@ function determining(record) {
   return record.outcome === 'deny' ? 'no permit matched' : '—';
 }
 
+/** Whether a re-run answered as the record did: same outcome, same determining policies and codes. */
+export function sameAnswer(result, record) {
+  const same = (a, b) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+  return result.decision === record.outcome && same(result.reasons.map((p) => p.policy), record.policies ?? []) && same(result.codes ?? [], record.codes ?? []);
+}
+
 function searchText(record) {
   return [record.principal?.id, chain(record), record.intent, record.goal, record.action, label(record.resource), record.resource?.id, record.outcome, determining(record), record.caller?.kind]
     .join(' ')
@@ -63,7 +69,7 @@ export async function render(main, { signal }) {
     if (!paused) redraw();
   } }, 'Pause');
 
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title), status),
     h(
       'div',
@@ -117,11 +123,11 @@ export async function render(main, { signal }) {
 
   function redraw() {
     const shown = records.filter(matches);
-    tbody.replaceChildren(...shown.map(row));
+    fill(tbody, ...shown.map(row));
     count.textContent = `${shown.length} of ${records.length} shown`;
   }
 
-  function add(record, { live }) {
+  function addRecord(record, { live }) {
     if (records.some((r) => r.decision_id === record.decision_id)) return;
     record._text = searchText(record);
     records.unshift(record);
@@ -135,7 +141,7 @@ export async function render(main, { signal }) {
     const explainOut = h('div', { class: 'explain', 'aria-live': 'polite' });
     const input = inputOf(record);
     const { _text, ...clean } = record;
-    detail.replaceChildren(
+    fill(detail, 
       h('div', { class: 'detail-head' }, h('h2', { id: 'detail-title', tabindex: '-1' }, `Decision ${record.decision_id}`), h('button', { type: 'button', class: 'secondary', 'aria-label': 'Close the details', onClick: () => (detail.hidden = true) }, 'Close')),
       h(
         'dl',
@@ -158,7 +164,7 @@ export async function render(main, { signal }) {
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', class: 'primary', onClick: () => explain(input, explainOut) }, 'Explain (re-run with explain: full)'),
+        h('button', { type: 'button', class: 'primary', onClick: () => explain(input, explainOut, record) }, 'Explain (re-run with explain: full)'),
         h('button', { type: 'button', class: 'secondary', onClick: () => {
           sessionStorage.setItem(PLAYGROUND_KEY, JSON.stringify(input));
           location.hash = '#/playground';
@@ -172,14 +178,17 @@ export async function render(main, { signal }) {
     detail.querySelector('#detail-title').focus();
   }
 
-  async function explain(input, out) {
-    out.replaceChildren(h('p', {}, 'Re-running…'));
+  async function explain(input, out, recorded) {
+    fill(out, h('p', {}, 'Re-running…'));
     try {
       const answer = await api('/v1/authorize', { method: 'POST', body: { input, explain: 'full' } });
       const r = answer.result;
-      out.replaceChildren(
+      fill(out, 
         h('h3', {}, 'Explanation'),
         h('p', {}, 'Now: ', badge(r.decision), ` under ${answer.policy_version}`),
+        sameAnswer(r, recorded)
+          ? null
+          : h('p', { class: 'notice' }, `The re-run differs from the recorded ${recorded.outcome} (${determining(recorded)}): the record keeps no attribute or context values unless they are opted in, and the registry, grants or policies may have changed since.`),
         r.codes?.length ? h('p', {}, `Hard deny before any policy: ${r.codes.join(', ')}`) : null,
         h('ul', { class: 'reasons' }, r.reasons.map((p) => h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''))),
         r.errors?.length ? h('ul', { class: 'errors' }, r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`))) : null,
@@ -188,7 +197,7 @@ export async function render(main, { signal }) {
         r.explanation ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(r.explanation, 'Cedar request')) : null,
       );
     } catch (err) {
-      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+      fill(out, h('p', { class: 'error', role: 'alert' }, describeError(err)));
     }
   }
 
@@ -198,7 +207,7 @@ export async function render(main, { signal }) {
   if (!token.has()) status.textContent = 'needs the admin token to read the audit trail';
   try {
     const recent = await api('/v1/decisions?limit=50', { signal });
-    for (const r of recent.decisions ?? []) add(r, { live: false });
+    for (const r of recent.decisions ?? []) addRecord(r, { live: false });
   } catch (err) {
     if (!signal.aborted) toast(describeError(err), 'error');
   }
@@ -210,7 +219,7 @@ export async function render(main, { signal }) {
       status.textContent = states[s] ?? s;
       status.dataset.state = s;
     },
-    onRecord: (record) => add(record, { live: true }),
+    onRecord: (record) => addRecord(record, { live: true }),
   });
   return () => undefined;
 }

@@ -1,7 +1,7 @@
 // Overview: decisions per minute and deny rate over the last hour, the most denied agents and
 // policies (from the audit trail), and the p99 decision latency (from the Prometheus metrics).
 import { api, describeError, metricsText } from '../api.js';
-import { h, s } from '../dom.js';
+import { h, s, add, fill } from '../dom.js';
 import { millis, percent } from '../format.js';
 
 export const title = 'Overview';
@@ -117,7 +117,7 @@ function ranking(heading, rows, empty) {
 export async function render(main, { signal }) {
   const body = h('div', { class: 'stack' }, h('p', {}, 'Loading…'));
   const updated = h('span', { class: 'muted', role: 'status' });
-  main.append(h('div', { class: 'page-head' }, h('h1', {}, title), updated, h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')), body);
+  add(main, h('div', { class: 'page-head' }, h('h1', {}, title), updated, h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')), body);
 
   async function load() {
     const now = Date.now();
@@ -157,7 +157,7 @@ export async function render(main, { signal }) {
       );
     }
     if (!(typeof metrics === 'string')) parts.push(h('p', { class: 'notice' }, `Metrics unavailable: ${describeError(metrics)}`));
-    body.replaceChildren(...parts);
+    fill(body, ...parts);
     updated.textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
   }
 

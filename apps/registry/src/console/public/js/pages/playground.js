@@ -1,7 +1,7 @@
 // Policy playground: edit a request (prefilled from a real decision), decide it with the live set
 // or a candidate edit side by side, and validate a policy edit with located errors before saving.
 import { api, describeError, token } from '../api.js';
-import { askReason, badge, h, jsonBlock, toast } from '../dom.js';
+import { askReason, badge, h, jsonBlock, toast, add, fill } from '../dom.js';
 import { PLAYGROUND_KEY, inputOf } from './live.js';
 
 export const title = 'Policy playground';
@@ -53,7 +53,7 @@ export async function render(main, { signal }) {
   const edits = new Map();
   let validatedKey;
 
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title)),
     h(
       'div',
@@ -104,17 +104,17 @@ export async function render(main, { signal }) {
   async function validate() {
     const policies = candidatePolicies();
     const links = shortLinks(source.links);
-    diagnostics.replaceChildren(h('p', {}, 'Validating…'));
+    fill(diagnostics, h('p', {}, 'Validating…'));
     try {
       const out = await api('/v1/policies/validate', { method: 'POST', body: { policies, ...(links.length ? { links } : {}) } });
       if (out.valid) {
         validatedKey = JSON.stringify(policies);
         saveButton.disabled = false;
-        diagnostics.replaceChildren(h('p', { class: 'ok' }, `Valid: ${out.version}`), ...(out.warnings ?? []).map((w) => h('p', { class: 'muted' }, `warning ${w.file}:${w.line}:${w.column} ${w.message}`)));
+        fill(diagnostics, h('p', { class: 'ok' }, `Valid: ${out.version}`), ...(out.warnings ?? []).map((w) => h('p', { class: 'muted' }, `warning ${w.file}:${w.line}:${w.column} ${w.message}`)));
       } else {
         validatedKey = undefined;
         saveButton.disabled = true;
-        diagnostics.replaceChildren(
+        fill(diagnostics, 
           h('p', { class: 'error', role: 'alert' }, `${out.diagnostics.length} error(s): the live set is unchanged.`),
           h(
             'ul',
@@ -133,7 +133,7 @@ export async function render(main, { signal }) {
         );
       }
     } catch (err) {
-      diagnostics.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+      fill(diagnostics, h('p', { class: 'error', role: 'alert' }, describeError(err)));
     }
   }
 
@@ -178,10 +178,10 @@ export async function render(main, { signal }) {
     try {
       input = JSON.parse(request.value);
     } catch (err) {
-      results.replaceChildren(h('p', { class: 'error', role: 'alert' }, `The request is not JSON: ${jsonErrorAt(request.value, err)}`));
+      fill(results, h('p', { class: 'error', role: 'alert' }, `The request is not JSON: ${jsonErrorAt(request.value, err)}`));
       return;
     }
-    results.replaceChildren(h('p', {}, 'Deciding…'));
+    fill(results, h('p', {}, 'Deciding…'));
     try {
       const live = await api('/v1/authorize', { method: 'POST', body: { input, explain: 'full' } });
       const views = [resultView(`Live set (${live.policy_version.slice(0, 19)}…)`, live.result)];
@@ -201,21 +201,21 @@ export async function render(main, { signal }) {
           }
         }
       }
-      results.replaceChildren(
+      fill(results, 
         h('div', { class: 'result-grid' }, views),
         h('h4', {}, 'Facts'),
         jsonBlock(live.result.facts ?? {}, 'Facts checked'),
         live.result.explanation ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(live.result.explanation, 'Cedar request')) : null,
       );
     } catch (err) {
-      results.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+      fill(results, h('p', { class: 'error', role: 'alert' }, describeError(err)));
     }
   }
 
   async function loadSource() {
     source = await api('/v1/policies/source', { signal });
     const selected = fileSelect.value;
-    fileSelect.replaceChildren(...source.policies.map((p) => h('option', { value: p.file }, p.file)));
+    fill(fileSelect, ...source.policies.map((p) => h('option', { value: p.file }, p.file)));
     if (selected && source.policies.some((p) => p.file === selected)) fileSelect.value = selected;
     edits.clear();
     validatedKey = undefined;
@@ -241,6 +241,6 @@ export async function render(main, { signal }) {
   try {
     await loadSource();
   } catch (err) {
-    diagnostics.replaceChildren(h('p', { class: 'error', role: 'alert' }, describeError(err)));
+    fill(diagnostics, h('p', { class: 'error', role: 'alert' }, describeError(err)));
   }
 }
