@@ -108,7 +108,7 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
         { id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'sub-agent', trust: 'trusted' },
         { id: 'scraper', name: 'Unknown scraper', kind: 'workflow', trust: 'discovered' },
       ],
-      mcpServers: [{ id: 'crm', name: 'CRM', url: 'http://crm.internal:8080/mcp', trust: 'trusted', tools: [{ name: 'crm.search', description: 'search orders' }] }],
+      mcpServers: [{ id: 'crm', name: 'CRM', url: 'http://crm.internal:8080/mcp', trust: 'trusted', tools: [{ name: 'crm.search', description: 'search orders', inputSchema: { type: 'object' } }] }],
     });
     for (const id of ['planner', 'support-bot']) await admin('POST', `/v1/registry/agents/${id}/lease`, { ttlMs: 600_000 });
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
@@ -134,7 +134,7 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
   it('loads, keeps the token out of the page, and is keyboard reachable', async () => {
     await open('#/overview', 'h1');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('skip-link');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('skip-link');
     await page.fill('#token-input', token);
     await page.click('#token-form button[type=submit]');
     await page.waitForSelector('#token-state.is-set');
@@ -197,7 +197,7 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await admin('POST', '/v1/registry/agents/support-bot/trust', { to: 'trusted', reason: 'cleared' });
     await page.goto(`${base}/console/#/live`);
     await page.waitForSelector('.stream-state[data-state=live]');
-    await page.evaluate((input) => sessionStorage.setItem('argus.console.playground', JSON.stringify(input)), allowInput);
+    await page.evaluate(`sessionStorage.setItem('argus.console.playground', ${JSON.stringify(JSON.stringify(allowInput))})`);
     await open('#/playground', '#pg-file option');
     expect(JSON.parse(await page.inputValue('#pg-request'))).toEqual(allowInput);
     await page.click('#pg-run');
