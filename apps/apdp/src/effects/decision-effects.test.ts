@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryWindowCounter, openRedis, RedisWindowCounter, TOPICS } from '@argus/store';
-import { freePort } from '@argus/store/testing';
+import { deleteKeys, freePort, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
+import { Redis } from 'ioredis';
 import { bindingOf, createDecisionEffects } from './decision-effects.ts';
 import { MemoryApprovalStore } from './memory-approval-store.ts';
 import { buildWorld, call, holderFor, seed, type World } from './testing/world.ts';
@@ -182,6 +183,24 @@ describe('quotas', () => {
     expect(fourth.result).toMatchObject({ allow: false, reasons: [{ policy: 'three-per-hour' }] });
     expect((await w.decide(call('crm.search'))).result.allow).toBe(false);
     expect((await w.decide(call('crm.export'))).result.allow).toBe(true);
+  });
+
+  it('the boundary holds on Redis counters shared by two decision services', async () => {
+    const client = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: 1 });
+    const prefix = testPrefix();
+    const counters = new RedisWindowCounter(client, { prefix });
+    const replica = await buildWorld({ policies: QUOTA, counters });
+    try {
+      await seed(replica);
+      const w = await start(QUOTA, { counters });
+      const answers: boolean[] = [];
+      for (const side of [w, replica, w, replica, w]) answers.push((await side.decide(call('crm.search'))).result.allow);
+      expect(answers).toEqual([true, true, true, false, false]);
+    } finally {
+      await replica.close();
+      await deleteKeys(SHARED_REDIS_URL, prefix);
+      await client.quit();
+    }
   });
 
   it('the minute window is exposed too, and the window slides', async () => {

@@ -189,12 +189,14 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
     async counted(request, result) {
       if (!counters || !result.allow) return;
       const key = usageKey(request.principal, request.action, request.resource);
-      try {
-        await Promise.all([counters.hit(key, USAGE_WINDOWS.calls_last_minute), counters.hit(key, USAGE_WINDOWS.calls_last_hour)]);
-      } catch (err) {
-        // Counting is after the fact: the next read fails too (and denies) while the counter is down.
+      // Not awaited: counting is after the fact and must not add a round trip to the answer.
+      // INVARIANT: a process's hits and reads go over one connection in order (or run
+      // synchronously in memory), so this process's next `usage()` read sees this hit.
+      const hits = Promise.all([counters.hit(key, USAGE_WINDOWS.calls_last_minute), counters.hit(key, USAGE_WINDOWS.calls_last_hour)]);
+      hits.catch((err: unknown) => {
+        // The next read fails too (and denies) while the counter is down.
         deps.logger.warn({ decisionId: request.decisionId, err: err instanceof Error ? err.message : String(err) }, 'usage not counted');
-      }
+      });
     },
   };
 }

@@ -35,6 +35,8 @@ export interface WorldOptions {
   quotas?: boolean;
   /** Registry cache TTL of the view (0 disables the cache). */
   viewTtlMs?: number;
+  /** Build the decision service without effects hooks (benchmark floor). Default true. */
+  effects?: boolean;
   routers?: (world: { approvals: ApprovalStore; clock: () => Date }) => Router[];
   requireAdmin?: RequestHandler;
 }
@@ -85,7 +87,7 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
   const apdp = createApdp({
     holder,
     registry: { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state },
-    effects,
+    ...(options.effects === false ? {} : { effects }),
     requireAdmin: options.requireAdmin ?? ((_req, res) => void res.status(401).end()),
     logger: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
