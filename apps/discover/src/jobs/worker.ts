@@ -5,7 +5,6 @@
  * check hands the job to another worker; per-target rate limits delay (never drop) extra scans.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RegistryClient } from '../registry-client.ts';
 import { reportFindings } from '../report.ts';

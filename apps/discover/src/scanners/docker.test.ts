@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHeuristics } from '../heuristics.ts';
 import { startFakeDockerEngine, type FakeApi } from '../testdata/fixtures.ts';
@@ -71,6 +74,19 @@ describe('docker scanner against a recorded Engine API on loopback', () => {
 
   it('refuses when the matched containers expose more endpoints than allowed', async () => {
     await expect(scanDocker(target(), { heuristics, maxEndpoints: 1, probeAllowCidrs: LOOPBACK })).rejects.toThrow(/more than the configured maximum 1/);
+  });
+
+  it('talks to the engine over a unix socket, probing published ports on loopback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'argus-docker-sock-'));
+    const sock = await startFakeDockerEngine({ MCP_PORT: mcp.port, JSON_MCP_PORT: jsonMcp.port, OPENAI_PORT: openai.port, PLAIN_PORT: plain.port }, join(dir, 'docker.sock'));
+    try {
+      const result = await scanDocker({ ...target(), address: sock.url }, { heuristics, maxEndpoints: 1000, probeAllowCidrs: LOOPBACK });
+      expect(result.findings.map((f) => f.id)).toContain(`mcp-127-0-0-1-${mcp.port}`);
+      expect(sock.requests[0]).toMatch(/^GET \/containers\/json\?filters=/);
+    } finally {
+      await sock.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('parses unix-socket and TCP engine addresses', () => {

@@ -27,7 +27,10 @@ export interface FakeApi {
   close(): Promise<void>;
 }
 
-async function serve(handler: (method: string, url: URL, headers: Record<string, string | string[] | undefined>) => { status: number; body: unknown }): Promise<FakeApi> {
+async function serve(
+  handler: (method: string, url: URL, headers: Record<string, string | string[] | undefined>) => { status: number; body: unknown },
+  socketPath?: string,
+): Promise<FakeApi> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -36,6 +39,10 @@ async function serve(handler: (method: string, url: URL, headers: Record<string,
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   });
+  if (socketPath) {
+    await new Promise<void>((r) => server.listen(socketPath, () => r()));
+    return { url: `unix://${socketPath}`, port: 0, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -46,8 +53,11 @@ async function serve(handler: (method: string, url: URL, headers: Record<string,
   };
 }
 
-/** Answers `GET /containers/json` and `GET /containers/{id}/json` (also under a `/v1.xx` prefix). */
-export function startFakeDockerEngine(ports: Record<string, number>): Promise<FakeApi> {
+/**
+ * Answers `GET /containers/json` and `GET /containers/{id}/json` (also under a `/v1.xx` prefix), on
+ * loopback TCP or, with `socketPath`, on a unix socket like the real engine.
+ */
+export function startFakeDockerEngine(ports: Record<string, number>, socketPath?: string): Promise<FakeApi> {
   const list = loadFixture('docker/containers.json', ports) as unknown[];
   const inspect = loadFixture('docker/inspect.json', ports) as Record<string, unknown>;
   return serve((method, url) => {
@@ -60,7 +70,7 @@ export function startFakeDockerEngine(ports: Record<string, number>): Promise<Fa
     const m = /^\/containers\/([0-9a-f]+)\/json$/.exec(path);
     if (m && inspect[m[1] ?? '']) return { status: 200, body: inspect[m[1] ?? ''] };
     return { status: 404, body: { message: `No such container: ${path}` } };
-  });
+  }, socketPath);
 }
 
 /** Answers pod and service lists (cluster-wide and namespaced), pods in two pages (`continue`). */
