@@ -47,7 +47,7 @@ async function route({ focus }) {
 
 function showTokenState(has) {
   const state = document.getElementById('token-state');
-  state.textContent = has ? 'token set for this tab' : 'no token';
+  state.textContent = has ? 'token set' : 'no token';
   state.classList.toggle('is-set', has);
 }
 
