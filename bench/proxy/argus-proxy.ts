@@ -6,6 +6,7 @@
  * Prints `READY <port>`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
@@ -14,6 +15,9 @@ import { createMetricsRegistry, silentLogger } from '@argus/platform';
 import { MemorySecretStore, SecretsBroker } from '@argus/secrets';
 import { createAuthenticator, createProxyApp, hashAgentToken, parseProxyConfig } from '@argus/proxy';
 
+// Node 20's V8 crashes (fatal in Deoptimizer::DoComputeBuiltinContinuation) when it deoptimizes a
+// JS→Wasm call it inlined; cedar-wasm under HTTP load triggers it. Not inlining those calls avoids it.
+setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 const target = process.argv[2]!;
 const models = ['gpt-bench', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'claude-sonnet', 'claude-haiku', 'mistral-large', 'llama-70b'];
 const staticPolicies: Record<string, string> = Object.fromEntries(models.map((m, i) => [`p${i}`, `permit(principal, action == Action::"llm:invoke", resource == Model::"${m}") when { context.provider == "openai" };`]));
@@ -23,6 +27,7 @@ const parsed = preparsePolicySet('bench', { staticPolicies });
 if (parsed.type !== 'success') throw new Error('bench policies do not parse');
 
 function decide(input: AuthorizeInput): AuthorizeResponse {
+  if (process.env.BENCH_JS_DECISION) return { decision_id: randomUUID(), policy_version: 'bench', result: { allow: models.includes(input.resource.id), decision: models.includes(input.resource.id) ? 'allow' : 'deny', reasons: [], errors: [] } };
   const answer = statefulIsAuthorized({
     principal: { type: input.principal.type, id: input.principal.id },
     action: { type: 'Action', id: input.action },

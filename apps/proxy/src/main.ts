@@ -7,6 +7,7 @@
  * `createProxyApp` with the in-process decision point instead.
  */
 import { createServer } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, createSinks, parseAuditConfig } from '@argus/audit';
 import type { UsageSink } from '@argus/contracts';
 import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type Logger } from '@argus/platform';
@@ -28,6 +29,9 @@ export function logUsageSink(logger: Logger): UsageSink {
 
 /** Starts the standalone proxy; resolves once it listens. */
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<void>; port: number }> {
+  // Node 20's V8 aborts (fatal in Deoptimizer::DoComputeBuiltinContinuation) when it deoptimizes a
+  // JS→Wasm call TurboFan inlined; cedar-wasm under HTTP load triggers it (see docs/benchmarks/proxy.md).
+  setFlagsFromString('--no-turbo-inline-js-wasm-calls');
   const configPath = argv[0] ?? env.ARGUS_PROXY_CONFIG ?? 'proxy.yaml';
   const config = loadProxyConfig(configPath, env);
   const secretsConfig = config.secrets ?? parseSecretsConfig({});
