@@ -89,6 +89,12 @@ export interface ApprovalQuery extends PageQuery {
 export interface ApprovalStore {
   create(request: NewApproval): Promise<ApprovalRequest>;
   get(id: string, now: Date): Promise<ApprovalRequest | undefined>;
+  /**
+   * The newest request opened for `binding`, when it is still waiting for a human (pending,
+   * unexpired): a held agent that asks again without the id is given the same request, not a
+   * new one. Undefined when the newest one was answered, used or expired.
+   */
+  findPending(binding: ApprovalBinding, now: Date): Promise<ApprovalRequest | undefined>;
   list(query: ApprovalQuery, now: Date): Promise<Page<ApprovalRequest>>;
   decide(id: string, verdict: ApprovalVerdict): Promise<DecideOutcome>;
   consume(id: string, use: { binding: ApprovalBinding; decisionId: string; at: Date }): Promise<ConsumeOutcome>;
@@ -113,6 +119,11 @@ export function contextDigest(context: Record<string, unknown>): string {
   const bound: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(context)) if (!UNBOUND_CONTEXT_KEYS.includes(k)) bound[k] = v;
   return createHash('sha256').update(canonicalJson(bound), 'utf8').digest('hex');
+}
+
+/** The binding as one comparable string (canonical JSON of its four parts). */
+export function bindingKey(b: ApprovalBinding): string {
+  return canonicalJson({ principal: { type: b.principal.type, id: b.principal.id }, action: b.action, resource: { type: b.resource.type, id: b.resource.id }, contextDigest: b.contextDigest });
 }
 
 /** True when a retry's binding is the one the approval was granted for. */

@@ -62,7 +62,13 @@ describe('require_approval', () => {
     const first = await w.decide(call('crm.delete', 'high'));
     const again = await w.decide(call('crm.delete', 'high', { approval: first.result.approval!.id }));
     expect(again.result).toMatchObject({ decision: 'needs_approval', approval: { id: first.result.approval!.id, status: 'pending' } });
+    const withoutId = await w.decide(call('crm.delete', 'high'));
+    expect(withoutId.result.approval?.id).toBe(first.result.approval!.id);
     expect((await w.approvals.list({}, w.now())).items).toHaveLength(1);
+    // Another context is another request.
+    const other = await w.decide(call('crm.delete', 'high', { context: { environment: 'prod' } }));
+    expect(other.result.approval?.id).not.toBe(first.result.approval!.id);
+    expect((await w.approvals.list({ status: 'pending' }, w.now())).items).toHaveLength(2);
   });
 
   it('is refused on another resource, and the approval stays usable for its own', async () => {

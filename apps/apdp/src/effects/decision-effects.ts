@@ -149,6 +149,8 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
         count('approval', 'refused');
         throw new ApprovalRefusedError(`approval_${outcome.reason}` as ApprovalRefusalCode, asked);
       }
+      const open = await deps.approvals.findPending(binding, request.now);
+      if (open) return { status: 'pending', id: open.id, expiresAt: open.expiresAt };
       const created = await deps.approvals.create({
         ...binding,
         id: newId(),

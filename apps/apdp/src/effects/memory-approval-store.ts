@@ -4,6 +4,8 @@ import {
   asReported,
   consumeRefusal,
   decideRefusal,
+  reportedStatus,
+  sameBinding,
   type ApprovalBinding,
   type ApprovalQuery,
   type ApprovalRequest,
@@ -46,6 +48,14 @@ export class MemoryApprovalStore implements ApprovalStore {
   async get(id: string, now: Date): Promise<ApprovalRequest | undefined> {
     const r = this.requests.get(id);
     return r ? asReported(structuredClone(r), now) : undefined;
+  }
+
+  async findPending(binding: ApprovalBinding, now: Date): Promise<ApprovalRequest | undefined> {
+    let found: ApprovalRequest | undefined;
+    for (const r of this.requests.values()) {
+      if (sameBinding(r, binding) && (!found || newestFirst(r, found) < 0)) found = r;
+    }
+    return found && reportedStatus(found, now) === 'pending' ? structuredClone(found) : undefined;
   }
 
   async list(query: ApprovalQuery, now: Date): Promise<Page<ApprovalRequest>> {

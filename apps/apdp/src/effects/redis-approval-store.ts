@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { UnavailableError } from '@argus/platform';
 import { decodeCursor, pageLimit, type Page } from '@argus/store';
 import {
   asReported,
-  canonicalJson,
+  bindingKey,
   type ApprovalBinding,
   type ApprovalQuery,
   type ApprovalRefusal,
@@ -63,7 +64,7 @@ export interface RedisApprovalStoreOptions {
 
 /**
  * Approvals in Redis, shared by every replica. One hash per request (expiring `retentionMs`
- * after the request does), a sorted index of every request and one of the pending ones (by
+ * after the request does), a pointer from each binding to its newest request, a sorted index of every request and one of the pending ones (by
  * creation time). Decide and consume are Lua scripts, so each is atomic across processes.
  * Index entries whose hash has expired are dropped lazily when a listing meets them.
  * Redis errors become `UnavailableError`.
@@ -84,6 +85,10 @@ export class RedisApprovalStore implements ApprovalStore {
 
   private key(id: string): string {
     return `${this.prefix}approval:${id}`;
+  }
+
+  private openKey(binding: ApprovalBinding): string {
+    return `${this.prefix}approvals:open:${createHash('sha256').update(bindingKey(binding), 'utf8').digest('hex')}`;
   }
 
   private get allIndex(): string {
@@ -110,6 +115,7 @@ export class RedisApprovalStore implements ApprovalStore {
         .pexpireat(this.key(request.id), expiresMs + this.retentionMs)
         .zadd(this.allIndex, createdMs, request.id)
         .zadd(this.pendingIndex, createdMs, request.id)
+        .set(this.openKey(request), request.id, 'PXAT', expiresMs)
         .exec()
         .then(checkExec),
     );
@@ -120,6 +126,13 @@ export class RedisApprovalStore implements ApprovalStore {
     const fields = await this.call(() => this.client.hgetall(this.key(id)));
     const r = fromHash(fields);
     return r ? asReported(r, now) : undefined;
+  }
+
+  async findPending(binding: ApprovalBinding, now: Date): Promise<ApprovalRequest | undefined> {
+    const id = await this.call(() => this.client.get(this.openKey(binding)));
+    if (id === null) return undefined;
+    const r = await this.get(id, now);
+    return r && r.status === 'pending' ? r : undefined;
   }
 
   async list(query: ApprovalQuery, now: Date): Promise<Page<ApprovalRequest>> {
@@ -193,11 +206,6 @@ export class RedisApprovalStore implements ApprovalStore {
       throw new UnavailableError('approval store unavailable', err);
     }
   }
-}
-
-/** The binding as one comparable string. */
-function bindingKey(b: ApprovalBinding): string {
-  return canonicalJson({ principal: { type: b.principal.type, id: b.principal.id }, action: b.action, resource: { type: b.resource.type, id: b.resource.id }, contextDigest: b.contextDigest });
 }
 
 function fromHash(fields: Record<string, string> | null | undefined): ApprovalRequest | undefined {

@@ -4,8 +4,10 @@ import { decodeCursor, pageLimit, type Page } from '@argus/store';
 import {
   applyVerdict,
   asReported,
+  bindingKey,
   consumeRefusal,
   decideRefusal,
+  reportedStatus,
   type ApprovalBinding,
   type ApprovalQuery,
   type ApprovalRequest,
@@ -23,8 +25,10 @@ CREATE TABLE IF NOT EXISTS argus_approvals (
   status TEXT NOT NULL,
   created_at TEXT NOT NULL,
   expires_at_ms INTEGER NOT NULL,
+  binding_key TEXT NOT NULL,
   record TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS argus_approvals_binding ON argus_approvals (binding_key, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS argus_approvals_status_created ON argus_approvals (status, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS argus_approvals_created ON argus_approvals (created_at DESC, id DESC);
 `;
@@ -60,8 +64,8 @@ export class SqliteApprovalStore implements ApprovalStore {
     this.run(() => {
       this.db.prepare('DELETE FROM argus_approvals WHERE expires_at_ms + ? <= ?').run(this.retentionMs, Date.parse(request.createdAt));
       this.db
-        .prepare('INSERT INTO argus_approvals (id, status, created_at, expires_at_ms, record) VALUES (?, ?, ?, ?, ?)')
-        .run(stored.id, stored.status, stored.createdAt, Date.parse(stored.expiresAt), JSON.stringify(stored));
+        .prepare('INSERT INTO argus_approvals (id, status, created_at, expires_at_ms, binding_key, record) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(stored.id, stored.status, stored.createdAt, Date.parse(stored.expiresAt), bindingKey(stored), JSON.stringify(stored));
     });
     return stored;
   }
@@ -69,6 +73,17 @@ export class SqliteApprovalStore implements ApprovalStore {
   async get(id: string, now: Date): Promise<ApprovalRequest | undefined> {
     const r = this.read(id);
     return r ? asReported(r, now) : undefined;
+  }
+
+  async findPending(binding: ApprovalBinding, now: Date): Promise<ApprovalRequest | undefined> {
+    const row = this.run(
+      () =>
+        this.db
+          .prepare('SELECT record FROM argus_approvals WHERE binding_key = ? ORDER BY created_at DESC, id DESC LIMIT 1')
+          .get(bindingKey(binding)) as Row | undefined,
+    );
+    const r = row ? (JSON.parse(row.record) as ApprovalRequest) : undefined;
+    return r && reportedStatus(r, now) === 'pending' ? r : undefined;
   }
 
   async list(query: ApprovalQuery, now: Date): Promise<Page<ApprovalRequest>> {

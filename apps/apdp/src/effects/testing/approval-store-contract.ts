@@ -105,6 +105,18 @@ export function approvalStoreContract(adapter: string, factory: ApprovalStoreFac
       expect((await store.list({}, now)).items).toHaveLength(8);
     });
 
+    it('finds the newest request of a binding while it is pending', async () => {
+      await store.create(newApproval('old', 0));
+      await store.create(newApproval('new', 10));
+      await store.create(newApproval('other', 20, 60_000, binding('crm.export')));
+      expect((await store.findPending(binding(), at(30)))?.id).toBe('new');
+      expect((await store.findPending(binding('crm.export'), at(30)))?.id).toBe('other');
+      expect(await store.findPending(binding('crm.none'), at(30))).toBeUndefined();
+      expect(await store.findPending(binding(), at(60_010))).toBeUndefined();
+      await store.decide('new', { decision: 'approve', by: 'alice', at: at(40) });
+      expect(await store.findPending(binding(), at(50))).toBeUndefined();
+    });
+
     it('concurrent retries consume an approval exactly once', async () => {
       await store.create(newApproval('c'));
       await store.decide('c', { decision: 'approve', by: 'alice', at: at(10) });
