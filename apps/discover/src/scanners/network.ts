@@ -1,5 +1,6 @@
 /** The network scanner: every endpoint of a CIDR/host × ports range, within limits. */
 import { setMaxListeners } from 'node:events';
+import { ArgusError } from '@argus/platform';
 import { ipAllowed, parseIp, parseNetworkTarget, rangeEndpoints } from '../address.ts';
 import { runPool } from '../pool.ts';
 import type { Finding, Heuristics, ProgressListener, ScanResult, ScanTarget } from '../types.ts';
@@ -16,11 +17,10 @@ export interface ScanOptions {
   onProgress?: ProgressListener;
 }
 
-/** A scan that could not start: bad address, too large, outside the allowed CIDRs. */
-export class ScanRefusedError extends Error {
+/** A scan that could not start: bad address, too large, outside the allowed CIDRs. Retrying cannot help. */
+export class ScanRefusedError extends ArgusError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ScanRefusedError';
+    super('invalid_parameter', message);
   }
 }
 
