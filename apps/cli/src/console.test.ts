@@ -248,6 +248,23 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await page.waitForSelector('svg.graph [data-grant="grant-planner-bot"].node-inactive', { timeout: 15_000 });
     const after = await authorize(allowInput);
     expect(after.result.decision).toBe('deny');
-    expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
   }, 90_000);
+
+  it('validates a policy edit in the playground and saves it as the live set', async () => {
+    await open('#/playground', '#pg-file option');
+    await page.check('#pg-set-candidate');
+    await page.selectOption('#pg-file', 'policies/tools.cedar');
+    const original = await page.inputValue('#pg-policy');
+    await page.fill('#pg-policy', `${original}\n@id("no-wiki-writes")\n@reason("the wiki is read-only")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"wiki.write");\n`);
+    expect(await page.isDisabled('button:has-text("Save as the live set")')).toBe(true);
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.waitForSelector('.diagnostics .ok');
+    await page.click('button:has-text("Save as the live set")');
+    await page.fill('#reason-input', 'freeze wiki writes');
+    await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
+    await page.waitForSelector('#toast .toast:has-text("Saved")', { timeout: 15_000 });
+    const live = (await (await fetch(`${running.url}/v1/policies`)).json()) as { policies: Array<{ id: string }> };
+    expect(live.policies.map((p) => p.id)).toContain('no-wiki-writes');
+    expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
+  }, 60_000);
 });
