@@ -118,6 +118,14 @@ describe('network scanner on loopback', () => {
     expect(plain.requests().length).toBe(before);
   });
 
+  it('probes a host name whose addresses are all allowed, by name; refuses one resolving elsewhere', async () => {
+    const result = await scanNetwork(target(`localhost:${mcpJson.port}`), { heuristics, maxEndpoints: 10, probeAllowCidrs: LOOPBACK });
+    expect(result.findings).toMatchObject([{ id: `mcp-localhost-${mcpJson.port}`, url: `http://localhost:${mcpJson.port}/mcp` }]);
+    await expect(scanNetwork(target(`localhost:${mcpJson.port}`), { heuristics, maxEndpoints: 10, probeAllowCidrs: ['10.0.0.0/8'] })).rejects.toThrow(
+      /host `localhost` resolves outside the allowed CIDRs/,
+    );
+  });
+
   it('refuses addresses outside the allowed CIDRs', async () => {
     await expect(scanNetwork(target('10.0.0.1:80'), { heuristics, maxEndpoints: 10, probeAllowCidrs: LOOPBACK })).rejects.toBeInstanceOf(ScanRefusedError);
   });

@@ -1,4 +1,5 @@
 /** The network scanner: every endpoint of a CIDR/host × ports range, within limits. */
+import { lookup } from 'node:dns/promises';
 import { setMaxListeners } from 'node:events';
 import { ArgusError } from '@argus/platform';
 import { ipAllowed, parseIp, parseNetworkTarget, rangeEndpoints } from '../address.ts';
@@ -35,12 +36,29 @@ export function assertAllowed(host: string, allow: readonly string[] | undefined
   if (!ipAllowed(host, allow)) throw new ScanRefusedError(`address \`${host}\` is outside the allowed CIDRs`);
 }
 
+/**
+ * With an allowlist, a host NAME is resolved once and every address it resolves to must be allowed;
+ * it is then probed by name (so the `Host` header and the record id stay the name).
+ */
+async function checkHostName(host: string, allow: readonly string[]): Promise<void> {
+  let addresses: Array<{ address: string }>;
+  try {
+    addresses = await lookup(host, { all: true });
+  } catch {
+    throw new ScanRefusedError(`host \`${host}\` does not resolve`);
+  }
+  const outside = addresses.find((a) => !ipAllowed(a.address, allow));
+  if (addresses.length === 0 || outside) throw new ScanRefusedError(`host \`${host}\` resolves outside the allowed CIDRs`);
+}
+
 /** Scans a network target. Throws `ScanRefusedError` before probing anything when the target is refused. */
 export async function scanNetwork(target: ScanTarget, options: ScanOptions): Promise<ScanResult> {
   const started = Date.now();
   const parsed = parseNetworkTarget(target.address, target.ports, options.maxEndpoints);
   if (!parsed.ok) throw new ScanRefusedError(parsed.message);
   const { range } = parsed;
+  const hostName = range.hosts.type === 'single' && !parseIp(range.hosts.host) ? range.hosts.host : undefined;
+  if (hostName !== undefined && options.probeAllowCidrs) await checkHostName(hostName, options.probeAllowCidrs);
   const deadline = AbortSignal.timeout(target.scanTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   // Each probe lane holds one abort listener on the scan signal while it connects.
@@ -53,7 +71,7 @@ export async function scanNetwork(target: ScanTarget, options: ScanOptions): Pro
     rangeEndpoints(range),
     target.concurrency,
     async (endpoint) => {
-      if (options.probeAllowCidrs && !ipAllowed(endpoint.host, options.probeAllowCidrs)) {
+      if (options.probeAllowCidrs && endpoint.host !== hostName && !ipAllowed(endpoint.host, options.probeAllowCidrs)) {
         throw new ScanRefusedError(`address \`${endpoint.host}\` is outside the allowed CIDRs`);
       }
       const outcome = await probeEndpoint(endpoint, {
