@@ -30,7 +30,7 @@ export function build() {
     metadata: { name: 'argus-cedar', labels: { 'app.kubernetes.io/part-of': 'argus', 'app.kubernetes.io/component': 'policies' } },
     data,
   }, { lineWidth: 0 })}`;
-  const items = paths.map((p) => `                - key: ${p.replaceAll('/', '.')}\n                  path: ${p}`).join('\n');
+  const items = paths.map((p) => `              - key: ${p.replaceAll('/', '.')}\n                path: ${p}`).join('\n');
   const apdpFile = join(HERE, 'apdp.yaml');
   const apdp = readFileSync(apdpFile, 'utf8').replace(/(# BEGIN cedar-items)[\s\S]*?(\n[ ]*# END cedar-items)/, `$1\n${items}$2`);
   return { configMap, apdp, apdpFile, configMapFile: join(HERE, 'cedar-configmap.yaml') };
