@@ -47,10 +47,11 @@ describe('approvals routes', () => {
     }
     const page1 = await request(w.app).get('/v1/approvals?status=pending&limit=2').set('authorization', 'Bearer human:alice');
     expect(page1.status).toBe(200);
+    expect(page1.body.next_cursor).toEqual(expect.any(String));
     expect(page1.body.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
-    const page2 = await request(w.app).get(`/v1/approvals?status=pending&limit=2&cursor=${page1.body.nextCursor}`).set('authorization', 'Bearer human:alice');
+    const page2 = await request(w.app).get(`/v1/approvals?status=pending&limit=2&cursor=${page1.body.next_cursor}`).set('authorization', 'Bearer human:alice');
     expect(page2.body.items.map((r: { id: string }) => r.id)).toEqual([ids[0]]);
-    expect(page2.body.nextCursor).toBeUndefined();
+    expect(page2.body.next_cursor).toBeUndefined();
 
     const one = await request(w.app).get(`/v1/approvals/${ids[0]}`).set('authorization', 'Bearer admin-token');
     expect(one.body).toMatchObject({ id: ids[0], status: 'pending', action: 'tool:call', resource: { id: 't1' }, principal: { id: 'support-bot' }, policies: ['gated'] });

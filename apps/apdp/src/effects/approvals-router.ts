@@ -1,5 +1,5 @@
 /**
- * The human side of approvals: `GET /v1/approvals` (by status, paged), `GET /v1/approvals/:id`,
+ * The human side of approvals: `GET /v1/approvals` (by status, paged: `{items, next_cursor?}`), `GET /v1/approvals/:id`,
  * and `POST /v1/approvals/:id` `{decision: "approve"|"reject", reason?}` by an authenticated human.
  */
 import { validatorFor } from '@argus/contracts';
@@ -72,7 +72,8 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
       ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
     };
-    res.json(await deps.store.list(query, clock()));
+    const page = await deps.store.list(query, clock());
+    res.json({ items: page.items, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
   });
 
   router.get('/v1/approvals/:id', deps.requireHuman, async (req, res) => {
