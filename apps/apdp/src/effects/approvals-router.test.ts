@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, requireAuth } from '@argus/platform';
 import type { RequestHandler } from 'express';
+import { validatorFor } from '@argus/contracts';
 import { createApprovalsRouter } from './approvals-router.ts';
 import { buildWorld, call, seed, type World } from './testing/world.ts';
 
@@ -59,6 +60,8 @@ describe('approvals routes', () => {
     const approved = await request(w.app).post(`/v1/approvals/${ids[0]}`).set('authorization', 'Bearer human:alice').send({ decision: 'approve', reason: 'ticket 42' });
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ status: 'approved', decidedBy: 'alice', reason: 'ticket 42' });
+    const shape = validatorFor('https://argus.dev/schemas/effects/approval-request.json');
+    for (const doc of [one.body, approved.body, ...page1.body.items]) expect(shape(doc)).toMatchObject({ ok: true });
     expect((await w.decide(call('t1', 'high', { approval: ids[0] }))).result).toMatchObject({ allow: true, approval: { id: ids[0], status: 'approved' } });
     const after = await request(w.app).get('/v1/approvals?status=pending').set('authorization', 'Bearer human:alice');
     expect(after.body.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
