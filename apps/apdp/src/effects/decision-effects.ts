@@ -53,7 +53,7 @@ export interface DecisionEffectsDeps {
   escalation?: EscalationQueue;
   /** Unset (or `quotas.enabled: false`): `context.usage` is absent and rules reading it deny. */
   counters?: WindowCounter;
-  /** Used for nothing on the decision path (hooks use the decision's own time); kept for symmetry with the router. */
+  /** Accepted for symmetry with the router; the hooks use the time of the decision they serve (`request.now`). */
   clock?: () => Date;
   logger: Logger;
   config: Pick<EffectsConfig, 'approvals' | 'quotas'>;
