@@ -6,6 +6,8 @@ const reportDir = process.env.ARGUS_TEST_REPORT_DIR;
 /** Shared test settings for every project: node environment, bounded time, a JSON report for the summary. */
 export default defineConfig({
   test: {
+    // Every test process runs with the V8 guard cedar-wasm needs on Node 20 (libs/engine/src/wasm-guard.ts).
+    setupFiles: [join(import.meta.dirname, 'libs/engine/src/wasm-guard.ts')],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 30_000,

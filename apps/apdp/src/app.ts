@@ -1,5 +1,5 @@
 import type { DecisionRecorder } from '@argus/contracts';
-import { createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
+import { type Authenticator, createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
@@ -27,6 +27,8 @@ export interface ApdpDeps {
   effects?: DecisionEffects;
   recorder?: DecisionRecorder;
   requireAdmin: RequestHandler;
+  /** Authenticates services that may ask to skip the audit record (`x-argus-audit: false`). */
+  auth?: Authenticator;
   logger: Logger;
   metrics: Registry;
   limits: ApdpLimits;
@@ -81,7 +83,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
   );
   const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth });
   app.use((req, res, next) => (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next()));
-  app.use(authorizeRouter({ decisions, maxBatchSize: deps.limits.maxBatchSize }));
+  app.use(authorizeRouter({ decisions, maxBatchSize: deps.limits.maxBatchSize, ...(deps.auth ? { auth: deps.auth } : {}) }));
   app.use(dataRouter({ decisions }));
   const published = deps.onPublished ? { onPublished: deps.onPublished } : {};
   app.use(templatesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...published }));

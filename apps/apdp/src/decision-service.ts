@@ -39,6 +39,8 @@ export interface GovernanceOutcome {
 /** One request as the effects hooks see it. */
 export interface EffectRequest {
   decisionId: string;
+  /** Set by an effect to link this decision to an earlier one in the audit trail (an approval retry). */
+  related?: { id?: string };
   input: AuthorizeInput;
   principal: EntityUid;
   action: EntityUid;
@@ -112,7 +114,7 @@ export class DecisionService implements DecisionPoint {
     const active = this.deps.policies.current;
     const explain = options.explain ?? 'reasons';
     let result: AuthorizeResult;
-    const shadowed: { flip?: ShadowFlip } = {};
+    const shadowed: { flip?: ShadowFlip; related: { id?: string } } = { related: {} };
     if (!active) {
       result = deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }]);
     } else {
@@ -124,7 +126,7 @@ export class DecisionService implements DecisionPoint {
     this.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
     if (options.audit !== false && this.deps.recorder) {
       const shadow = shadowed.flip ? { shadow: { candidateVersion: shadowed.flip.candidateVersion, from: shadowed.flip.from, to: shadowed.flip.to, candidatePolicies: shadowed.flip.candidatePolicies } } : {};
-      await this.deps.recorder.record({ decisionId, time: now.toISOString(), caller: options.caller, input, result, policyVersion: response.policy_version, latencyMs, ...shadow });
+      await this.deps.recorder.record({ decisionId, time: now.toISOString(), caller: options.caller, input, result, policyVersion: response.policy_version, latencyMs, ...shadow, ...(shadowed.related.id ? { relatedDecisionId: shadowed.related.id } : {}) });
     }
     return response;
   }
@@ -148,7 +150,7 @@ export class DecisionService implements DecisionPoint {
     set: NonNullable<PolicyHolder['current']>['set'],
     shared: NonNullable<AuthorizeInput['entities']>,
     decisionId: string,
-    shadowed: { flip?: ShadowFlip },
+    shadowed: { flip?: ShadowFlip; related: { id?: string } },
   ): Promise<AuthorizeResult> {
     const action: EntityUid = { type: qualify('Action'), id: input.action };
     if (!set.actions.has(uidKey(action))) {
@@ -202,7 +204,7 @@ export class DecisionService implements DecisionPoint {
       if (explain === 'full') {
         result.explanation = { entities: slice, context, request: { principal, action, resource } };
       }
-      const effectRequest: EffectRequest = { decisionId, input, principal, action, resource, context, now };
+      const effectRequest: EffectRequest = { decisionId, input, principal, action, resource, context, now, related: shadowed.related };
       if (result.allow) {
         const obligations = mergeObligations(decision.determining);
         if (Object.keys(obligations).length > 0) result.obligations = obligations;
@@ -221,6 +223,10 @@ export class DecisionService implements DecisionPoint {
       return result;
     } catch (err) {
       if (err instanceof InvalidInputError) throw err;
+      const refusal = (err as { reason?: unknown; approvalId?: unknown }).reason;
+      if (err instanceof ArgusError && typeof refusal === 'string' && refusal.startsWith('approval_')) {
+        return deny([{ code: refusal, message: err.message }], [refusal]);
+      }
       const code = err instanceof ArgusError ? err.code : 'internal_error';
       this.deps.logger.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'decision failed closed');
       return deny([{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }], [code === 'unavailable' ? 'facts_unavailable' : 'internal_error']);
@@ -243,6 +249,7 @@ export class DecisionService implements DecisionPoint {
     const answer = await this.deps.effects.approval(request, policies);
     if (answer.status === 'approved') {
       result.approval = { id: answer.id, status: 'approved' };
+      if (answer.relatedDecisionId && request.related) request.related.id = answer.relatedDecisionId;
       return;
     }
     hold();

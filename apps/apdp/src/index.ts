@@ -12,3 +12,5 @@ export * from './shadow.ts';
 export { templatesRouter, shadowRouter } from './routes/templates.ts';
 export { createDecisionsRouter } from './routes/decisions.ts';
 export { createGovernanceRouter } from './routes/governance.ts';
+export { openapiRouter, expressRoutes } from './routes/openapi.ts';
+export * from './effects/index.ts';

@@ -39,6 +39,18 @@ import { createGovernanceStep } from './governance-step.ts';
 import { PolicyHolder } from './policy-holder.ts';
 import { PolicyWatcher } from './policy-watcher.ts';
 import { createDecisionsRouter } from './routes/decisions.ts';
+import { openapiRouter } from './routes/openapi.ts';
+import {
+  createApprovalsRouter,
+  createBullEscalationQueue,
+  createDecisionEffects,
+  createEscalationWorker,
+  loadEffectsConfig,
+  RedisApprovalStore,
+  SqliteApprovalStore,
+  MemoryApprovalStore,
+  type ApprovalStore,
+} from './effects/index.ts';
 import { createGovernanceRouter } from './routes/governance.ts';
 
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
@@ -50,6 +62,7 @@ export interface ArgusConfig {
   store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
   audit: Record<string, unknown> & { enabled?: boolean };
   logging: { level: string };
+  effects?: unknown;
   proxy?: unknown;
   secrets?: unknown;
   discover?: unknown;
@@ -109,8 +122,9 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   closers.push({ name: 'leases', close: () => (leases as { close?: () => Promise<void> }).close?.() });
   let budget: BudgetCounter;
   let windows: WindowCounter;
+  let redisClient: ReturnType<typeof openRedis> | undefined;
   if (config.store.redisUrl) {
-    const redis = openRedis({ url: config.store.redisUrl, commandTimeoutMs: config.store.redisCommandTimeoutMs, reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs });
+    const redis = (redisClient = openRedis({ url: config.store.redisUrl, commandTimeoutMs: config.store.redisCommandTimeoutMs, reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs }));
     closers.push({ name: 'redis-counters', close: async () => void (await redis.quit().catch(() => redis.disconnect())) });
     budget = new RedisBudgetCounter(redis, { prefix: config.store.redisPrefix });
     windows = new RedisWindowCounter(redis, { prefix: config.store.redisPrefix });
@@ -177,21 +191,41 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
       : {}),
   });
 
+  const effectsConfig = loadEffectsConfig(config.effects ?? {});
+  const approvals: ApprovalStore = redisClient
+    ? new RedisApprovalStore(redisClient, { prefix: config.store.redisPrefix, retentionMs: effectsConfig.approvals.retentionMs })
+    : storage.sqlite
+      ? new SqliteApprovalStore(storage.sqlite, { retentionMs: effectsConfig.approvals.retentionMs })
+      : new MemoryApprovalStore();
+  let escalation: ReturnType<typeof createBullEscalationQueue> | undefined;
+  const { webhookUrl, secret } = effectsConfig.escalation;
+  if (webhookUrl && secret && config.store.redisUrl) {
+    const connection = openRedis({ url: config.store.redisUrl }, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    escalation = createBullEscalationQueue({ connection, prefix: `${config.store.redisPrefix}bull`, queueName: effectsConfig.escalation.queueName, attempts: effectsConfig.escalation.attempts, backoffMs: effectsConfig.escalation.backoffMs });
+    const worker = createEscalationWorker({ connection: openRedis({ url: config.store.redisUrl }, { maxRetriesPerRequest: null, enableOfflineQueue: true }), prefix: `${config.store.redisPrefix}bull`, queueName: effectsConfig.escalation.queueName, webhookUrl, secret, timeoutMs: effectsConfig.escalation.timeoutMs, concurrency: effectsConfig.escalation.concurrency, logger });
+    closers.push({ name: 'escalation', close: async () => { await worker.close(); await escalation!.queue.close(); connection.disconnect(); } });
+  } else if (webhookUrl) {
+    logger.warn('escalation webhooks need store.redisUrl (BullMQ): `escalate` effects will be reported as failed');
+  }
+  const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, logger, config: effectsConfig, metrics });
+
   const parts = { config, logger, metrics, storage, leases, events, registry, auth, budget, windows, holder, watcher, ...(audit ? { audit } : {}) };
   const query = (audit as (AuditTrail & { query?: Parameters<typeof createDecisionsRouter>[0]['query'] }) | undefined)?.query;
   const routers: Router[] = [
     createGovernanceRouter({ delegations: storage.delegations, goals: storage.goals, budget, intents, auth, events, clock: () => new Date(), maxDelegationDepth: config.governance.maxDelegationDepth, ...(privateKey ? { signer: { privateKey, issuer: 'argus', ttlSeconds: 3600 } } : {}) }),
     ...(query ? [createDecisionsRouter({ query, auth: requireAuth(auth), ...(audit ? { live: audit } : {}) })] : []),
+    createApprovalsRouter({ store: approvals, requireHuman: requireAuth(auth), logger }),
+    openapiRouter(),
     ...(extras.routers?.(parts) ?? []),
   ];
-  const effects = extras.effects?.(parts);
   const apdp = createApdp({
     holder,
     registry,
     governance,
-    ...(effects ? { effects } : {}),
+    effects: extras.effects?.(parts) ?? effects,
     ...(audit ? { recorder: audit } : {}),
     requireAdmin: requireAdmin(auth),
+    auth,
     logger,
     metrics,
     limits: { maxBodyBytes: config.server.maxBodyBytes, maxJsonDepth: config.server.maxJsonDepth, maxBatchSize: config.server.maxBatchSize, decisionTimeoutMs: config.server.decisionTimeoutMs },

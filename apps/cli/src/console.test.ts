@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsoleRouter } from '../../registry/src/console/index.ts';
+import { createConsoleRouter } from '@argus/registry';
 import { seedRegistry, serve, type RunningArgus } from './commands/serve.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

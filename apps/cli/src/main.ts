@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerDiscoverCommands } from './commands/discover.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerSecretsCommands(program);
   registerConfigCommands(program);
+  registerDiscoverCommands(program);
   return program;
 }
 

@@ -15,6 +15,8 @@ export interface UpstreamConfig {
   target: string;
   credential?: { name: string; inject?: 'bearer' | 'x-api-key' | 'header'; header?: string; prefix?: string };
   action: string;
+  /** Sensitivity of an http upstream, as the `Api` resource attribute (default `internal`). */
+  sensitivity?: string;
   timeouts: { connectMs: number; idleMs: number; totalMs: number };
   maxBodyBytes?: number;
   stripHeaders: string[];

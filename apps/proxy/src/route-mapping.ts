@@ -51,13 +51,13 @@ export function describeHttpCall(upstream: UpstreamConfig, method: string, path:
     }
     return {
       action: 'llm:invoke',
-      resource: { type: 'Model', id: model },
+      resource: { type: 'Model', id: model, attributes: { provider: upstream.kind } },
       context: { upstream: upstream.name, provider: upstream.kind, operation, stream: doc.stream === true },
     };
   }
   return {
     action: upstream.action,
-    resource: { type: 'Api', id: upstream.name },
+    resource: { type: 'Api', id: upstream.name, attributes: { sensitivity: upstream.sensitivity ?? 'internal' } },
     context: { upstream: upstream.name, method, path },
   };
 }

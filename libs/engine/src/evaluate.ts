@@ -1,3 +1,4 @@
+import './wasm-guard.ts';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { partitionKey, type RequestAnchors } from './partition.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';

@@ -1,3 +1,4 @@
+import './wasm-guard.ts';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { toDiagnostic } from './diagnostics.ts';

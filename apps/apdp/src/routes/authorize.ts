@@ -1,6 +1,7 @@
 import type { AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecisionCaller } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import { InvalidInputError } from '@argus/platform';
+import type { Authenticator } from '@argus/platform';
 import express, { type Request, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
@@ -13,14 +14,26 @@ export function callerOf(req: Request, kind: string): DecisionCaller {
   return subject ? { kind, subject } : { kind };
 }
 
+/**
+ * Whether this request may skip the audit record: only a caller holding the admin credential (the proxy, which
+ * writes the record itself once the upstream answered) may ask, with `x-argus-audit: false`.
+ */
+async function auditWanted(req: Request, auth: Authenticator | undefined): Promise<boolean> {
+  if (req.headers['x-argus-audit'] !== 'false' || !auth) return true;
+  const who = await auth.authenticate(req.headers.authorization);
+  return !(who.ok && who.principal.kind === 'admin');
+}
+
 /** `POST /v1/authorize` and `POST /v1/authorize/batch`. */
-export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number }): Router {
+export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number; auth?: Authenticator }): Router {
   const router = express.Router();
 
   router.post('/v1/authorize', async (req, res) => {
     const body = validateOne(req.body);
     if (!body.ok) throw new InvalidInputError('invalid authorize request', body.errors);
-    const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req, 'apdp'), explain: body.value.explain ?? 'reasons' });
+    const audit = await auditWanted(req, deps.auth);
+    const caller = callerOf(req, typeof req.headers['x-argus-caller'] === 'string' && !audit ? req.headers['x-argus-caller'].slice(0, 64) : 'apdp');
+    const answer = await deps.decisions.decide(body.value.input, { caller, explain: body.value.explain ?? 'reasons', audit });
     res.json(answer);
   });
 

@@ -5,9 +5,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDecisionRuntime, type ArgusConfig, type DecisionRuntime } from '@argus/apdp';
 import { createProxyApp, createAuthenticator as createAgentAuthenticator, parseProxyConfig } from '@argus/proxy';
-import { createRegistryRouter } from '@argus/registry';
+import { createConsoleRouter, createRegistryRouter } from '@argus/registry';
 import { openSecretsBroker, parseSecretsConfig } from '@argus/secrets';
-import { loadConfig, Shutdown } from '@argus/platform';
+import { loadConfig, requireAuth, Shutdown } from '@argus/platform';
 import { toolHash, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 
@@ -78,7 +78,10 @@ export async function serve(opts: ServeOptions): Promise<RunningArgus> {
   const withAudit: ArgusConfig = { ...config, audit: { ...auditDefaults, ...(opts.config ? config.audit : {}) } };
 
   const runtime = await startDecisionRuntime(withAudit, {
-    routers: (parts) => [createRegistryRouter({ store: parts.storage.registry, leases: parts.leases, events: parts.events, auth: parts.auth, logger: parts.logger })],
+    routers: (parts) => [
+      createRegistryRouter({ store: parts.storage.registry, leases: parts.leases, events: parts.events, auth: parts.auth, logger: parts.logger }),
+      createConsoleRouter({ basePath: '/console', authenticate: requireAuth(parts.auth), logger: parts.logger }),
+    ],
   });
   if (opts.seed) await seedRegistry(runtime.storage.registry, JSON.parse(readFileSync(opts.seed, 'utf8')) as RegistrySeed);
 
@@ -121,6 +124,7 @@ export async function serve(opts: ServeOptions): Promise<RunningArgus> {
         '',
         `  Argus is listening on ${url}${proxyUrl ? ` (proxy on ${proxyUrl})` : ''}`,
         `  policies: ${config.policy.dir} (${set.policies.size} policies, ${set.version})`,
+        `  console: ${url}/console/`,
         `  admin token: ${generatedToken ? `in ${join(opts.dataDir, 'admin-token')}` : 'from the configuration'}`,
         `  next: see README.md for a first allow and deny`,
         '',
