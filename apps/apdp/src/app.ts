@@ -32,6 +32,8 @@ export interface ApdpDeps {
   logger: Logger;
   metrics: Registry;
   limits: ApdpLimits;
+  /** Check each request against the Cedar schema at decision time (default false). */
+  validateRequest?: boolean;
   onPublished?: PolicyPublished;
   /** Extra routers mounted after the decision routes (registry, audit, governance in `argus serve`). */
   routers?: Router[];
@@ -59,6 +61,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     metrics: deps.metrics,
     logger: deps.logger,
     decisionTimeoutMs: deps.limits.decisionTimeoutMs,
+    ...(deps.validateRequest !== undefined ? { validateRequest: deps.validateRequest } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const app = express();

@@ -226,6 +226,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     ...(audit ? { recorder: audit } : {}),
     requireAdmin: requireAdmin(auth),
     auth,
+    validateRequest: config.policy.validateRequest,
     logger,
     metrics,
     limits: { maxBodyBytes: config.server.maxBodyBytes, maxJsonDepth: config.server.maxJsonDepth, maxBatchSize: config.server.maxBatchSize, decisionTimeoutMs: config.server.decisionTimeoutMs },

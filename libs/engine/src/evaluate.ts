@@ -7,7 +7,11 @@ import type { CedarEntity, EngineDecision, EntityUid, EvaluationError, Evaluatio
 
 /** Options of an evaluation. */
 export interface EvaluateOptions {
-  /** Validate the request (types of principal, resource, context) against the schema. Default true. */
+  /**
+   * Validate the request (types of principal, resource, context) against the schema. Default true.
+   * When false no schema is given to Cedar: extension values (datetime, ...) must then use the
+   * `{"__extn": ...}` form, and an ill-typed attribute surfaces as a policy error (a deny).
+   */
   validateRequest?: boolean;
 }
 
@@ -45,10 +49,15 @@ function decideWith(
   if (evaluated === 0) return { decision: 'deny', determining: [], errors: [], evaluated: 0, observed: [], needsApproval: false };
 
   const slot = policyPool.acquire(`${set.version}\n${kind}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
-  const schemaSlot = schemaPool.acquire(set.schemaHash, (slotId) => {
-    const r = safe(() => cedar.preparseSchema(slotId, set.schema));
-    return r.ok && r.value.type === 'success';
-  });
+  const validateRequest = options.validateRequest ?? true;
+  // Without request validation no schema is passed at all: entity and context parsing against the
+  // schema is most of the cost of a call, and the policies were validated against it at load.
+  const schemaSlot = validateRequest
+    ? schemaPool.acquire(set.schemaHash, (slotId) => {
+        const r = safe(() => cedar.preparseSchema(slotId, set.schema));
+        return r.ok && r.value.type === 'success';
+      })
+    : null;
   if (slot === undefined || schemaSlot === undefined) {
     return failure(evaluated, { code: 'evaluation_failed', message: 'policy partition could not be prepared' });
   }
@@ -59,10 +68,9 @@ function decideWith(
       action: request.action,
       resource: request.resource,
       context: request.context,
-      entities: request.entities,
+      entities: schemaSlot === null ? withActionHierarchy(set, request) : request.entities,
       preparsedPolicySetId: slot,
-      preparsedSchemaName: schemaSlot,
-      validateRequest: options.validateRequest ?? true,
+      ...(schemaSlot !== null ? { preparsedSchemaName: schemaSlot, validateRequest: true } : {}),
     }),
   );
   if (!answer.ok) {
@@ -90,6 +98,12 @@ function decideWith(
   }
   const needsApproval = decision === 'allow' && determining.length > 0 && determining.every((p) => p.enforcement === 'require_approval');
   return { decision, determining, errors, evaluated, observed: [], needsApproval };
+}
+
+/** Without the schema Cedar knows action groups only from action entities: add the request action's. */
+function withActionHierarchy(set: CompiledPolicySet, request: EvaluationRequest): EvaluationRequest['entities'] {
+  const extra = set.actionEntities.get(uidKey(request.action));
+  return extra ? [...request.entities, ...extra] : request.entities;
 }
 
 function failure(evaluated: number, ...errors: EvaluationError[]): EngineDecision {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { toDiagnostic } from './diagnostics.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
-import { EFFECT_APPLIES_TO, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
+import { EFFECT_APPLIES_TO, type CedarEntity, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
 
 /**
  * A validated, immutable policy set, ready to evaluate. Built only by `compilePolicySet`.
@@ -28,6 +28,11 @@ export interface CompiledPolicySet {
   readonly entityTypes: ReadonlySet<string>;
   /** Action uids the schema declares, as `Argus::Action::"tool:call"`. */
   readonly actions: ReadonlySet<string>;
+  /**
+   * For actions in action groups: the action entity and its ancestor groups, with their parents.
+   * Evaluating without the schema, Cedar learns the action hierarchy only from these entities.
+   */
+  readonly actionEntities: ReadonlyMap<string, CedarEntity[]>;
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
@@ -57,7 +62,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     const errs = schemaCheck.ok && schemaCheck.value.type === 'failure' ? schemaCheck.value.errors : [{ message: 'schema could not be parsed' }];
     return { ok: false, diagnostics: errs.map((e) => toDiagnostic(schemaFile, input.schema, e)) };
   }
-  const { groups: actionGroups, entityTypes } = readSchemaFacts(input.schema);
+  const { groups: actionGroups, entityTypes, actionEntities } = readSchemaFacts(input.schema);
 
   const policies = new Map<string, PolicyInfo>();
   const staticTexts = new Map<string, string>();
@@ -198,6 +203,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     sources: input,
     entityTypes,
     actions: new Set(actionGroups?.keys() ?? []),
+    actionEntities,
   });
   return { ok: true, policySet, warnings };
 }
@@ -255,21 +261,23 @@ type EstScope =
 /** Action uid key → every action uid key it stands for (itself plus members, transitively). */
 type ActionGroups = Map<string, string[]>;
 
-function readSchemaFacts(schema: string): { groups: ActionGroups | undefined; entityTypes: Set<string> } {
+function readSchemaFacts(schema: string): { groups: ActionGroups | undefined; entityTypes: Set<string>; actionEntities: Map<string, CedarEntity[]> } {
   const entityTypes = new Set<string>();
+  const actionEntities = new Map<string, CedarEntity[]>();
   const json = safe(() => cedar.schemaToJson(schema));
-  if (!json.ok || json.value.type !== 'success') return { groups: undefined, entityTypes };
+  if (!json.ok || json.value.type !== 'success') return { groups: undefined, entityTypes, actionEntities };
   const parentsOf = new Map<string, string[]>();
+  const uids = new Map<string, EntityUid>();
   type Ns = { entityTypes?: Record<string, unknown>; actions?: Record<string, { memberOf?: Array<{ id: string; type?: string }> }> };
   for (const [ns, def] of Object.entries(json.value.json as Record<string, Ns>)) {
     for (const name of Object.keys(def.entityTypes ?? {})) entityTypes.add(ns ? `${ns}::${name}` : name);
     const actionType = ns ? `${ns}::Action` : 'Action';
     for (const [name, action] of Object.entries(def.actions ?? {})) {
       const key = uidKey({ type: actionType, id: name });
-      parentsOf.set(
-        key,
-        (action.memberOf ?? []).map((m) => uidKey({ type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType, id: m.id })),
-      );
+      uids.set(key, { type: actionType, id: name });
+      const parents = (action.memberOf ?? []).map((m) => ({ type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType, id: m.id }));
+      for (const p of parents) uids.set(uidKey(p), p);
+      parentsOf.set(key, parents.map(uidKey));
     }
   }
   const groups: ActionGroups = new Map();
@@ -287,8 +295,14 @@ function readSchemaFacts(schema: string): { groups: ActionGroups | undefined; en
       members.push(action);
       groups.set(ancestor, members);
     }
+    if (seen.size > 1) {
+      actionEntities.set(
+        action,
+        [...seen].map((k) => ({ uid: uids.get(k)!, attrs: {}, parents: (parentsOf.get(k) ?? []).map((p) => uids.get(p)!) })),
+      );
+    }
   }
-  return { groups, entityTypes };
+  return { groups, entityTypes, actionEntities };
 }
 
 function scopeFacts(est: { principal: unknown; action: unknown; resource: unknown }, groups: ActionGroups | undefined): ScopeFacts {

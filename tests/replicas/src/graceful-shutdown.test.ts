@@ -112,6 +112,7 @@ it('SIGTERM under load: in-flight requests answered, audit flushed, exit 0 withi
   expect(lateStatuses).toEqual([200, 200, 200, 200, 200]);
   expect([...statuses]).toEqual([200]);
   expect(failedBeforeSignal).toBe(0);
+  if (code !== 0) console.error(apdp.logs.filter((l) => (l.level as number) >= 40));
   expect(code).toBe(0);
   expect(tookMs).toBeLessThan(graceMs);
   expect(apdp.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true);

@@ -41,7 +41,8 @@ describe('require_approval', () => {
 
     const replay = await w.decide(call('crm.delete', 'high', { approval: id }));
     expect(replay.result).toMatchObject({ allow: false, decision: 'deny' });
-    expect(replay.result.errors[0]).toMatchObject({ code: 'forbidden', message: expect.stringContaining('already used') });
+    expect(replay.result.errors[0]).toMatchObject({ code: 'approval_consumed', message: expect.stringContaining('already used') });
+    expect(replay.result.codes).toEqual(['approval_consumed']);
   });
 
   it('the hook answers the first decision id as relatedDecisionId', async () => {

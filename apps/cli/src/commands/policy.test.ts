@@ -75,6 +75,8 @@ describe('argus policy fmt', () => {
   it('--check lists unformatted files (exit 1); fmt rewrites them keeping comments; then --check passes', async () => {
     const dir = copyCedar();
     const path = join(dir, 'policies', 'tools.cedar');
+    // The shipped files are formatted: make one that is not.
+    writeFileSync(path, `${readFileSync(path, 'utf8')}\n// kept through formatting\n@id("messy")\nforbid(principal,action==Argus::Action::"tool:call",resource)when{context.intent=="x"};\n`);
     const before = readFileSync(path, 'utf8');
     const check = io();
     expect(await fmtCommand(dir, { check: true }, check)).toBe(1);
