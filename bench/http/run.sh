@@ -15,7 +15,7 @@ for n in 10 100; do npx tsx bench/policies/generate.ts "$n" "$WORK/p$n" >/dev/nu
 run_one() {
   local n=$1 targets=$2 audit=$3
   rm -rf "$WORK/data-p$n"
-  CEDAR_CMD="env ARGUS_LOG_LEVEL=warn ARGUS_AUDIT=$audit node $ROOT/apps/cli/bin/argus.mjs serve --port 3000 --policies $WORK/p$n --seed $WORK/p$n/seed.json --data-dir $WORK/data-p$n" \
+  CEDAR_CMD="env ARGUS_LOG_LEVEL=warn ARGUS_AUDIT_ENABLED=$audit node $ROOT/apps/cli/bin/argus.mjs serve --port 3000 --policies $WORK/p$n --seed $WORK/p$n/seed.json --data-dir $WORK/data-p$n" \
   CEDAR_URL=http://127.0.0.1:3000/v1/authorize \
   CEDAR_BODY=$WORK/p$n/allow-body.json \
   CEDAR_EXPECT='"allow":true' \
@@ -23,7 +23,9 @@ run_one() {
   bash "$SHARED/bench/cerbos/run.sh"
 }
 
-echo "== argus p10 (audit ${ARGUS_AUDIT:-on}) vs node:http, express, cerbos-p10, cerbos-p10-audit"
-run_one 10 "node-http express cerbos-p10 cerbos-p10-audit" "${ARGUS_AUDIT:-on}"
-echo "== argus p100 vs cerbos-p100"
-run_one 100 "cerbos-p100" "${ARGUS_AUDIT:-on}"
+echo "== argus p10, audit on (SQLite) vs node:http, express, cerbos-p10, cerbos-p10-audit"
+run_one 10 "node-http express cerbos-p10 cerbos-p10-audit" true
+echo "== argus p10, audit off vs cerbos-p10"
+run_one 10 "cerbos-p10" false
+echo "== argus p100, audit on vs cerbos-p100"
+run_one 100 "cerbos-p100" true

@@ -41,6 +41,7 @@ export function writePolicyDir(n: number, dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'policies'), { recursive: true });
   copyFileSync(resolve(import.meta.dirname, '../../cedar/schema.cedarschema'), join(dir, 'schema.cedarschema'));
+  copyFileSync(resolve(import.meta.dirname, '../../cedar/intents.json'), join(dir, 'intents.json'));
   const policies = generate(n);
   const perFile = 100;
   for (let f = 0; f * perFile < policies.length; f++) {

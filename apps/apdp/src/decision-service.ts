@@ -185,8 +185,9 @@ export class DecisionService implements DecisionPoint {
         ...(toCedarValue(input.context ?? {}) as Record<string, CedarValue>),
         ...governance.context,
         ...(usage ? { usage } : {}),
-        now: { __extn: { fn: 'datetime', arg: now.toISOString() } },
       };
+      // INVARIANT: `now` is left out only when no policy can read it (or the schema is checked, which requires it).
+      if (set.mentionsNow || this.deps.validateRequest) context.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
       const slice = sliceEntities(entities, [principal, resource], context);
       const cedarRequest = { principal, action, resource, context, entities: slice };
       const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? false });

@@ -18,6 +18,7 @@ export const ENV_OVERRIDES: EnvOverrides = {
   ARGUS_REDIS_PREFIX: '/store/redisPrefix',
   ARGUS_LOG_LEVEL: '/logging/level',
   ARGUS_DECISION_TIMEOUT_MS: '/server/decisionTimeoutMs',
+  ARGUS_AUDIT_ENABLED: '/audit/enabled',
 };
 
 /** Key names whose string values are secrets: never printed, never echoed in an error. */

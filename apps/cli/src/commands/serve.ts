@@ -75,7 +75,8 @@ export async function serve(opts: ServeOptions): Promise<RunningArgus> {
     values: { ...defaults, ...(generatedToken ? { '/auth/adminToken': generatedToken } : {}) },
   });
   const auditDefaults = { sinks: [{ type: 'sqlite', path: join(opts.dataDir, 'audit.db') }], spill: { dir: join(opts.dataDir, 'audit-spill') } };
-  const withAudit: ArgusConfig = { ...config, audit: { ...auditDefaults, ...(opts.config ? config.audit : {}) } };
+  // Without a config file the audit trail lives in the data dir; `enabled` still follows the environment.
+  const withAudit: ArgusConfig = { ...config, audit: opts.config ? config.audit : { ...config.audit, ...auditDefaults } };
 
   const runtime = await startDecisionRuntime(withAudit, {
     routers: (parts) => [
