@@ -50,7 +50,7 @@ export interface Apdp {
 
 /** Builds the decision API from injected collaborators. No I/O happens here. */
 export function createApdp(deps: ApdpDeps): Apdp {
-  const shadow = new ShadowEvaluator({ metrics: deps.metrics });
+  const shadow = new ShadowEvaluator({ metrics: deps.metrics, validateRequest: deps.validateRequest ?? false });
   const decisions = new DecisionService({
     shadow,
     policies: deps.holder,

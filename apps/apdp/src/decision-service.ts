@@ -9,7 +9,7 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { evaluate, mergeObligations, sliceEntities, summarize, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { evaluate, mergeObligations, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
 import { ArgusError, InvalidInputError, metric, Counter, Histogram, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { buildEntities, qualify, toCedarValue, toUid, type RegistryReader } from './entities.ts';
@@ -188,10 +188,21 @@ export class DecisionService implements DecisionPoint {
       };
       // INVARIANT: `now` is left out only when no policy can read it (or the schema is checked, which requires it).
       if (set.mentionsNow || this.deps.validateRequest) context.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
-      const slice = sliceEntities(entities, [principal, resource], context);
+      const slice = sliceFor(set, entities, [principal, resource], context);
       const cedarRequest = { principal, action, resource, context, entities: slice };
       const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? false });
-      const flip = this.deps.shadow?.evaluate(cedarRequest, summarize(decision));
+      const candidate = this.deps.shadow?.candidate;
+      // The candidate gets its own slice (and `now` if it reads it): pruning depends on the policies.
+      const flip = candidate
+        ? this.deps.shadow!.evaluate(
+            {
+              ...cedarRequest,
+              context: candidate.mentionsNow && !context.now ? { ...context, now: { __extn: { fn: 'datetime', arg: now.toISOString() } } } : context,
+              entities: sliceFor(candidate, entities, [principal, resource], context),
+            },
+            summarize(decision),
+          )
+        : undefined;
       if (flip) shadowed.flip = flip;
       const reasons: DecisionReason[] = decision.determining.map((p) => ({ policy: p.id, effect: p.effect, annotations: explain === 'none' ? {} : p.annotations }));
       const result: AuthorizeResult = {

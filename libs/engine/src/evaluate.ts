@@ -180,6 +180,47 @@ export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: read
   return [...out.values()];
 }
 
+/**
+ * The smallest entity slice that decides a request exactly as `all` would, for this policy set:
+ * principal and resource always; an ancestor only when it has parents of its own (the hierarchy
+ * above it matters), is reached through an attribute, or is named as a literal in a policy — a
+ * child's `parents` edge alone already makes `in` hold, and Cedar accepts parents it was not
+ * given; an entity an attribute (or context value) points to only when some policy reads through
+ * an attribute of that name, the entity has parents, or it is named as a literal.
+ * Each entity left out saves Cedar the parse and hierarchy work (a quarter of a call each here).
+ */
+export function sliceFor(set: CompiledPolicySet, all: ReadonlyMap<string, CedarEntity>, roots: readonly EntityUid[], context: Record<string, unknown> = {}): CedarEntity[] {
+  const out = new Map<string, CedarEntity>();
+  const needed = (key: string, entity: CedarEntity) =>
+    entity.parents.length > 0 || set.literals.has(key) || set.literals.has(`${entity.uid.type}::*`);
+  const stack: Array<{ key: string; forced: boolean }> = roots.map((r) => ({ key: uidKey(r), forced: true }));
+  for (const [name, value] of Object.entries(context)) {
+    for (const ref of referencedEntities(value)) stack.push({ key: uidKey(ref), forced: set.dereferenced.has(name) || set.dereferenced.has('context') && hasDeref(set, value) });
+  }
+  const forcedSeen = new Set<string>();
+  while (stack.length > 0) {
+    const { key, forced } = stack.pop()!;
+    const entity = all.get(key);
+    if (!entity) continue;
+    if (out.has(key) && (!forced || forcedSeen.has(key))) continue;
+    if (!forced && !needed(key, entity)) continue;
+    out.set(key, entity);
+    if (forced) forcedSeen.add(key);
+    for (const p of entity.parents) stack.push({ key: uidKey(p), forced: false });
+    for (const [name, value] of Object.entries(entity.attrs)) {
+      for (const ref of referencedEntities(value)) stack.push({ key: uidKey(ref), forced: set.dereferenced.has(name) });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Whether some record key inside `value` is dereferenced by a policy (nested context records). */
+function hasDeref(set: CompiledPolicySet, value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((v) => hasDeref(set, v));
+  return Object.entries(value as Record<string, unknown>).some(([k, v]) => (k !== '__entity' && set.dereferenced.has(k)) || hasDeref(set, v));
+}
+
 /** Every `{__entity: {type, id}}` found in a Cedar value. */
 export function referencedEntities(value: unknown): EntityUid[] {
   const found: EntityUid[] = [];

@@ -38,6 +38,13 @@ export interface CompiledPolicySet {
    * datetime costs a Cedar call a fifth of its time, so callers leave `context.now` out when false.
    */
   readonly mentionsNow: boolean;
+  /**
+   * Every name written before `.`, `has` or `[` in any policy (`principal`, `owner`, `goal`, ...):
+   * an entity reached through an attribute of one of these names may have its attributes read.
+   */
+  readonly dereferenced: ReadonlySet<string>;
+  /** Every entity literal (`Type::"id"`) in the policies and link values. */
+  readonly literals: ReadonlySet<string>;
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
@@ -210,6 +217,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     actions: new Set(actionGroups?.keys() ?? []),
     actionEntities,
     mentionsNow: [...staticTexts.values(), ...templateTexts.values()].some((t) => /\bnow\b/.test(t)),
+    ...textFacts([...staticTexts.values(), ...templateTexts.values()], links),
   });
   return { ok: true, policySet, warnings };
 }
@@ -232,6 +240,25 @@ function checkAnnotations(annotations: Record<string, string>, effect: 'permit' 
     if (key === 'obligation_redact' && !/^\s*[\w.$-]+(\s*,\s*[\w.$-]+)*\s*$/.test(value)) return `\`@obligation_redact\` must be a comma-separated list of field names, got \`${value}\``;
   }
   return undefined;
+}
+
+/** What pruning the entity slice needs to know of the policy texts (see `sliceFor`). */
+function textFacts(texts: string[], links: readonly TemplateLinkInput[]): { dereferenced: Set<string>; literals: Set<string> } {
+  const dereferenced = new Set<string>();
+  const literals = new Set<string>();
+  for (const text of texts) {
+    for (const m of text.matchAll(/\b([A-Za-z_]\w*)(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) dereferenced.add(m[1]!);
+    for (const m of text.matchAll(/([A-Za-z_]\w*(?:::[A-Za-z_]\w*)*)::"((?:[^"\\]|\\.)*)"/g)) {
+      try {
+        literals.add(uidKey({ type: m[1]!, id: JSON.parse(`"${m[2]!}"`) as string }));
+      } catch {
+        // An id Cedar accepted but JSON does not read the same way: keep every entity of that type.
+        literals.add(`${m[1]!}::*`);
+      }
+    }
+  }
+  for (const l of links) for (const v of Object.values(l.values)) if (v) literals.add(uidKey(v));
+  return { dereferenced, literals };
 }
 
 function sha256(text: string): string {

@@ -4,7 +4,7 @@ import type { CedarEntity, EntityUid, PolicySetInput } from '../types.ts';
 export const SCHEMA = `
 namespace T {
   entity Human = { roles: Set<String> };
-  entity Agent in [Human, Agent] = { trust: String, level: Long };
+  entity Agent in [Human, Agent] = { trust: String, level: Long, boss?: Agent };
   entity Server;
   entity Tool in [Server] = { sensitivity: String, intents: Set<String> };
   type Ctx = { intent: String, depth: Long };
@@ -31,8 +31,9 @@ export function world(): CedarEntity[] {
     { uid: uid('Human', 'alice'), attrs: { roles: ['finance'] }, parents: [] },
     { uid: uid('Human', 'bob'), attrs: { roles: [] }, parents: [] },
     { uid: uid('Agent', 'planner'), attrs: { trust: 'trusted', level: 1 }, parents: [uid('Human', 'alice')] },
-    { uid: uid('Agent', 'sub'), attrs: { trust: 'trusted', level: 2 }, parents: [uid('Agent', 'planner')] },
-    { uid: uid('Agent', 'rogue'), attrs: { trust: 'pending', level: 1 }, parents: [uid('Human', 'bob')] },
+    { uid: uid('Agent', 'sub'), attrs: { trust: 'trusted', level: 2, boss: { __entity: uid('Agent', 'planner') } }, parents: [uid('Agent', 'planner')] },
+    { uid: uid('Agent', 'rogue'), attrs: { trust: 'pending', level: 1, boss: { __entity: uid('Agent', 'helper') } }, parents: [uid('Human', 'bob')] },
+    { uid: uid('Agent', 'helper'), attrs: { trust: 'trusted', level: 0 }, parents: [] },
     { uid: uid('Server', 's1'), attrs: {}, parents: [] },
     { uid: uid('Tool', 'search'), attrs: { sensitivity: 'public', intents: ['research'] }, parents: [uid('Server', 's1')] },
     { uid: uid('Tool', 'vault'), attrs: { sensitivity: 'secret', intents: ['research'] }, parents: [uid('Server', 's1')] },
