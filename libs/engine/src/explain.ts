@@ -77,7 +77,7 @@ const ALL = { op: 'All' };
  * permit this is the list of permits that came closest and what each still needed.
  */
 export function explainRequest(set: CompiledPolicySet, request: EvaluationRequest, options: ExplainOptions = {}): Explanation {
-  const decision = evaluate(set, request, options);
+  const decision = evaluate(set, request, { validateRequest: false, ...options });
   const action = uidKey(request.action);
   const ids = new Set<string>();
   for (const key of [action, '*']) for (const bucket of set.index.get(key)?.values() ?? []) for (const id of bucket) ids.add(id);
@@ -233,9 +233,8 @@ function run(set: CompiledPolicySet, request: EvaluationRequest, est: Est): { ou
       action: request.action,
       resource: request.resource,
       context: request.context,
-      entities: request.entities,
-      schema: set.schema,
-      validateRequest: false,
+      // As the decision point evaluates: no schema; the action hierarchy travels as entities.
+      entities: [...request.entities, ...(set.actionEntities.get(uidKey(request.action)) ?? [])],
       policies: { staticPolicies: { p: { ...policy, effect: 'permit' } as never } },
     }),
   );

@@ -25,7 +25,13 @@ export class Shutdown {
       name,
       close: () =>
         new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // Keep-alive connections turn idle as their last request finishes: close them as they do,
+          // instead of waiting for the keep-alive timeout.
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           server.closeIdleConnections();
         }),
     });

@@ -117,7 +117,9 @@ export function evaluateCandidate(body: CandidateEvaluateRequest): CandidateEval
   }
   const { request } = body;
   const entities = request.entities.map((e) => ({ uid: e.uid, attrs: e.attrs ?? {}, parents: e.parents ?? [], ...(e.tags ? { tags: e.tags } : {}) }));
-  const answer = evaluate(compiled.policySet, { ...request, entities }, { validateRequest: true });
+  // As the decision point does: no per-request schema, and `now` only when a policy reads it.
+  const context = compiled.policySet.mentionsNow && !('now' in request.context) ? { ...request.context, now: { __extn: { fn: 'datetime', arg: new Date().toISOString() } } } : request.context;
+  const answer = evaluate(compiled.policySet, { ...request, context, entities } as Parameters<typeof evaluate>[1], { validateRequest: false });
   return {
     version: compiled.policySet.version,
     decision: answer.decision,
