@@ -7,7 +7,7 @@ import { shortType, type RegistryReader } from './entities.ts';
 
 /** What the governance step reads: grants, goals, budgets, intents, registry records of the chain. */
 export interface GovernanceStepDeps {
-  delegations: Pick<DelegationStore, 'findActive' | 'get'>;
+  delegations: Pick<DelegationStore, 'findActive' | 'get' | 'list'>;
   goals: Pick<GoalStore, 'get'>;
   budget: BudgetCounter;
   intents: IntentCatalogue;
@@ -46,7 +46,12 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
         explain,
       },
       {
-        findGrant: async (from, to) => (await deps.delegations.findActive(from, to, now.toISOString())) as Grant | undefined,
+        // The active grant when there is one; otherwise the latest grant for the pair, so that a
+        // revoked or expired hop is reported as such (`delegation_revoked`, `delegation_expired`)
+        // rather than as an unknown hop.
+        findGrant: async (from, to) =>
+          ((await deps.delegations.findActive(from, to, now.toISOString())) ??
+            latest((await deps.delegations.list({ from, to, limit: 20 })).items)) as Grant | undefined,
         getGrant: async (id) => (await deps.delegations.get(id)) as Grant | undefined,
         getGoal: async (id) => (await deps.goals.get(id)) as GovernanceGoal | undefined,
         getBudgetUsed: (id) => deps.budget.get(id),
@@ -74,6 +79,10 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
         : {}),
     };
   };
+}
+
+function latest<T extends { createdAt: string }>(items: readonly T[]): T | undefined {
+  return [...items].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
 }
 
 async function registryAttributes(registry: RegistryReader, ref: EntityRef): Promise<Record<string, unknown> | undefined> {

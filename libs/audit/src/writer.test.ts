@@ -99,7 +99,8 @@ describe('audit writer, async mode', () => {
     }
     // Four batches on a 2 s sink would take 8 s if record() waited on it; the bound leaves room for a loaded machine.
     expect(performance.now() - started).toBeLessThan(1_500);
-    expect(Math.max(...each.slice(1))).toBeLessThan(20);
+    // No single call waits for the 2 s sink (a GC pause or a busy core can still cost tens of ms).
+    expect(Math.max(...each.slice(1))).toBeLessThan(500);
     await trail.close();
     const records = stored(join(dir, 'audit.db'));
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));

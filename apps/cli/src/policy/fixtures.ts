@@ -146,6 +146,7 @@ export function fixtureGovernance(input: FixtureGovernanceInput): GovernanceStep
         const when = at ?? new Date().toISOString();
         return grants.filter((g) => same(g.from, from) && same(g.to, to) && isGrantActive(g, when)).at(-1);
       },
+      list: async (query) => ({ items: grants.filter((g) => (!query?.from || same(g.from, query.from)) && (!query?.to || same(g.to, query.to))) }),
     },
     goals: { get: async (id) => goals.get(id) },
     budget: new MemoryBudgetCounter(),
