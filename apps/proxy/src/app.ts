@@ -23,7 +23,7 @@ import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
 import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
 import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
-import { proxyMetrics, type ProxyMetrics } from './metrics.ts';
+import { proxyMetrics } from './metrics.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
 import { SseUsageObserver, finalizeUsage, usageFromObject, type TokenUsage } from './usage.ts';
 

@@ -25,7 +25,8 @@ const verify = (token: string, over: Partial<Parameters<typeof verifyDelegationT
 describe('delegation tokens', () => {
   it('round-trip: sub is the principal, act nests each hop down to the root human', async () => {
     const token = await issue();
-    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, any>;
+    type ActClaims = { sub: string; grant?: string; grants?: string[]; act: ActClaims };
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as ActClaims;
     expect(payload.sub).toBe('Agent::"support-bot"');
     expect(payload.act.sub).toBe('Agent::"researcher"');
     expect(payload.act.grant).toBe('g3');

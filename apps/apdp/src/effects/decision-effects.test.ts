@@ -10,7 +10,6 @@ import { silentLogger } from '@argus/platform';
 const TOOL = 'action == Argus::Action::"tool:call", resource is Argus::Tool';
 const ALLOW_INTERNAL = `@id("allow-internal") permit (principal, ${TOOL}) when { resource.sensitivity == "internal" };`;
 const GATED = `@id("gated-delete") @effect("require_approval") permit (principal, ${TOOL}) when { resource.sensitivity == "high" };`;
-const NO_SECRET = `@id("no-secret") forbid (principal, ${TOOL}) when { resource.sensitivity == "secret" };`;
 
 let world: World | undefined;
 afterEach(async () => {

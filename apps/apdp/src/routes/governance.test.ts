@@ -29,7 +29,7 @@ const humanJwt = (sub: string) => new SignJWT({ roles: [] }).setProtectedHeader(
 interface Ctx {
   app: express.Express;
   storage: Storage;
-  events: Array<{ topic: string; payload: any }>;
+  events: Array<{ topic: string; payload: Record<string, unknown> }>;
   budget: MemoryBudgetCounter;
   alice: string;
   bob: string;
@@ -51,7 +51,7 @@ beforeEach(async () => {
     budget,
     intents,
     auth: createAuthenticator({ adminToken: 'tok-admin', agentTokens, jwks: { keys: jwks as never } }),
-    events: { publish: async (topic, payload) => void events.push({ topic, payload }) },
+    events: { publish: async (topic, payload) => void events.push({ topic, payload: payload as Record<string, unknown> }) },
     clock: () => NOW,
     signer: { privateKey: tokenKeys.privateKey, issuer: 'argus-test', ttlSeconds: 600 },
     maxDelegationDepth: 3,

@@ -81,7 +81,7 @@ describe('the OpenAPI document', () => {
     const refs: string[] = [];
     const visit = (n: unknown): void => {
       if (Array.isArray(n)) n.forEach(visit);
-      else if (n && typeof n === 'object') for (const [k, v] of Object.entries(n)) (k === '$ref' && typeof v === 'string' ? refs.push(v) : visit(v));
+      else if (n && typeof n === 'object') for (const [k, v] of Object.entries(n)) { if (k === '$ref' && typeof v === 'string') refs.push(v); else visit(v); }
     };
     visit(doc);
     expect(refs.length).toBeGreaterThan(100);
