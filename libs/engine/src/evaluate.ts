@@ -164,6 +164,8 @@ function closure(start: string, parents: ReadonlyMap<string, EntityUid[]>): stri
 /**
  * The entities a request reaches: principal and resource with their ancestors, plus every entity
  * referenced from the context (and their ancestors). Duplicate uids keep the first occurrence.
+ * Policy-independent; the decision point uses `sliceFor`, which also adds entities a policy names
+ * and reads, and leaves out those no policy can read.
  */
 export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: readonly EntityUid[], context: unknown = {}): CedarEntity[] {
   const out = new Map<string, CedarEntity>();
@@ -182,7 +184,7 @@ export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: read
 
 /**
  * The smallest entity slice that decides a request exactly as `all` would, for this policy set:
- * principal and resource always; an ancestor only when it has parents of its own (the hierarchy
+ * principal and resource always, and every entity a policy names as a literal and reads; an ancestor only when it has parents of its own (the hierarchy
  * above it matters), is reached through an attribute, or is named as a literal in a policy — a
  * child's `parents` edge alone already makes `in` hold, and Cedar accepts parents it was not
  * given; an entity an attribute (or context value) points to only when some policy reads through
@@ -194,6 +196,8 @@ export function sliceFor(set: CompiledPolicySet, all: ReadonlyMap<string, CedarE
   const needed = (key: string, entity: CedarEntity) =>
     entity.parents.length > 0 || set.literals.has(key) || set.literals.has(`${entity.uid.type}::*`);
   const stack: Array<{ key: string; forced: boolean }> = roots.map((r) => ({ key: uidKey(r), forced: true }));
+  // Entities a policy names and reads (`Type::"id".attr`) are needed whether or not the request reaches them.
+  for (const key of set.literals) if (all.has(key)) stack.push({ key, forced: true });
   for (const [name, value] of Object.entries(context)) {
     for (const ref of referencedEntities(value)) stack.push({ key: uidKey(ref), forced: set.dereferenced.has(name) || set.dereferenced.has('context') && hasDeref(set, value) });
   }

@@ -43,7 +43,7 @@ export interface CompiledPolicySet {
    * an entity reached through an attribute of one of these names may have its attributes read.
    */
   readonly dereferenced: ReadonlySet<string>;
-  /** Every entity literal (`Type::"id"`) in the policies and link values. */
+  /** Every entity literal (`Type::"id"`) whose attributes a policy reads. */
   readonly literals: ReadonlySet<string>;
 }
 
@@ -217,7 +217,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     actions: new Set(actionGroups?.keys() ?? []),
     actionEntities,
     mentionsNow: [...staticTexts.values(), ...templateTexts.values()].some((t) => /\bnow\b/.test(t)),
-    ...textFacts([...staticTexts.values(), ...templateTexts.values()], links),
+    ...textFacts([...staticTexts.values(), ...templateTexts.values()]),
   });
   return { ok: true, policySet, warnings };
 }
@@ -243,12 +243,14 @@ function checkAnnotations(annotations: Record<string, string>, effect: 'permit' 
 }
 
 /** What pruning the entity slice needs to know of the policy texts (see `sliceFor`). */
-function textFacts(texts: string[], links: readonly TemplateLinkInput[]): { dereferenced: Set<string>; literals: Set<string> } {
+function textFacts(texts: string[]): { dereferenced: Set<string>; literals: Set<string> } {
   const dereferenced = new Set<string>();
   const literals = new Set<string>();
   for (const text of texts) {
     for (const m of text.matchAll(/\b([A-Za-z_]\w*)(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) dereferenced.add(m[1]!);
-    for (const m of text.matchAll(/([A-Za-z_]\w*(?:::[A-Za-z_]\w*)*)::"((?:[^"\\]|\\.)*)"/g)) {
+    // Only literals whose attributes are read (`Type::"id".attr`, `has`, `[...]`) need the entity:
+    // in `in` and `==` a uid stands for itself.
+    for (const m of text.matchAll(/([A-Za-z_]\w*(?:::[A-Za-z_]\w*)*)::"((?:[^"\\]|\\.)*)"(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) {
       try {
         literals.add(uidKey({ type: m[1]!, id: JSON.parse(`"${m[2]!}"`) as string }));
       } catch {
@@ -257,7 +259,6 @@ function textFacts(texts: string[], links: readonly TemplateLinkInput[]): { dere
       }
     }
   }
-  for (const l of links) for (const v of Object.values(l.values)) if (v) literals.add(uidKey(v));
   return { dereferenced, literals };
 }
 
