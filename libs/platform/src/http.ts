@@ -60,7 +60,9 @@ export function requestContext(logger: Logger): RequestHandler {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = id;
-    res.locals.log = logger.child({ requestId: id });
+    // The child logger is built only when something logs: most requests never do.
+    let log: Logger | undefined;
+    Object.defineProperty(res.locals, 'log', { get: () => (log ??= logger.child({ requestId: id })), configurable: true, enumerable: true });
     res.setHeader('x-request-id', id);
     next();
   };
