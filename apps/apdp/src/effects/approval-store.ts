@@ -3,7 +3,7 @@
  * keeps, and the rules shared by every adapter (binding, expiry, single use).
  */
 import { createHash } from 'node:crypto';
-import type { Page, PageQuery } from '@argus/store';
+import { canonicalJson, type Page, type PageQuery } from '@argus/store';
 
 /**
  * The stored status of an approval request. `expired` is never stored: a `pending` or `approved`
@@ -103,16 +103,6 @@ export interface ApprovalStore {
 
 /** Context keys left out of the digest: they change on every retry. */
 export const UNBOUND_CONTEXT_KEYS: readonly string[] = ['now', 'usage'];
-
-/** JSON with object keys sorted at every level, so equal values serialise equally. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /** sha256 (hex) of the canonical context without `now` and `usage`. */
 export function contextDigest(context: Record<string, unknown>): string {
