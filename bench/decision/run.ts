@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { createAuditTrail, createSinks, parseAuditConfig } from '@argus/audit';
 import { createGovernanceStep, DecisionService, PolicyHolder, readPolicyDir, type RegistryReader } from '@argus/apdp';
 import { evaluate, sliceEntities, uidKey } from '@argus/engine';
+import type { DecisionRecorder } from '@argus/contracts';
 import type { IntentCatalogue } from '@argus/governance';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
 import { createRegistryView, MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, openStorage, toolHash } from '@argus/store';
@@ -41,7 +42,7 @@ const loaded = holder.replace(await readPolicyDir(join(work, 'p10')), 'directory
 if (!loaded.ok) throw new Error('policies');
 const intents = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../cedar/intents.json'), 'utf8')) as IntentCatalogue;
 
-function service(cacheEntries: number, recorder?: DecisionService['deps' & never]) {
+function service(cacheEntries: number, recorder?: DecisionRecorder) {
   const view = createRegistryView({ store: storage.registry, leases, events, maxEntries: cacheEntries, ttlMs: 60_000 });
   const registry: RegistryReader = { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state };
   return new DecisionService({
@@ -61,7 +62,7 @@ const trail = await createAuditTrail(auditConfig, { sinks: (await createSinks(au
 
 const warm = service(20_000);
 const cold = service(1_000);
-const audited = service(20_000, trail as never);
+const audited = service(20_000, trail);
 const caller = { kind: 'bench' };
 const byRequest = ALLOW_BODY.input;
 const byRegistry = { ...ALLOW_BODY.input, resource: { ...ALLOW_BODY.input.resource } };

@@ -14,3 +14,4 @@ export { createDecisionsRouter } from './routes/decisions.ts';
 export { createGovernanceRouter } from './routes/governance.ts';
 export { openapiRouter, expressRoutes } from './routes/openapi.ts';
 export * from './effects/index.ts';
+export * from './policy-versions.ts';

@@ -38,6 +38,7 @@ import type { RegistryReader } from './entities.ts';
 import { createGovernanceStep } from './governance-step.ts';
 import { PolicyHolder } from './policy-holder.ts';
 import { PolicyWatcher } from './policy-watcher.ts';
+import { fromVersionFiles, toVersionFiles } from './policy-versions.ts';
 import { createDecisionsRouter } from './routes/decisions.ts';
 import { openapiRouter } from './routes/openapi.ts';
 import {
@@ -119,7 +120,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   const leases = openLeaseStore(signal);
   const events = openEventBus(signal);
   closers.push({ name: 'events', close: () => events.close() });
-  closers.push({ name: 'leases', close: () => (leases as { close?: () => Promise<void> }).close?.() });
+  closers.push({ name: 'leases', close: () => leases.close() });
   let budget: BudgetCounter;
   let windows: WindowCounter;
   let redisClient: ReturnType<typeof openRedis> | undefined;
@@ -150,7 +151,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   const watcher = new PolicyWatcher({ dir: config.policy.dir, debounceMs: config.policy.reloadDebounceMs, holder, logger, reloads, failures });
   const published = await storage.policies.getActive();
   if (published) {
-    const r = holder.replace({ schema: published.files.find((f) => f.path === 'schema.cedarschema')?.text ?? '', schemaFile: 'schema.cedarschema', policies: published.files.filter((f) => f.path.endsWith('.cedar')).map((f) => ({ file: f.path, text: f.text })) }, 'store');
+    const r = holder.replace(fromVersionFiles(published.files), 'store');
     if (!r.ok) logger.error({ version: published.version }, 'the published policy set no longer compiles; loading the directory');
   }
   if (!holder.current && !(await watcher.load())) throw new Error(`the policy directory \`${config.policy.dir}\` holds no valid policy set`);
@@ -161,7 +162,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     if (!version || version === holder.current?.set.version) return;
     const stored = await storage.policies.getVersion(version);
     if (!stored) return;
-    const r = holder.replace({ schema: stored.files.find((f) => f.path === 'schema.cedarschema')?.text ?? '', schemaFile: 'schema.cedarschema', policies: stored.files.filter((f) => f.path.endsWith('.cedar')).map((f) => ({ file: f.path, text: f.text })) }, 'store');
+    const r = holder.replace(fromVersionFiles(stored.files), 'store');
     if (!r.ok) failures.inc();
   });
   closers.push({ name: 'policy-events', close: () => unsubscribePolicies() });
@@ -236,7 +237,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
       ...(audit ? [{ name: 'audit', check: () => { const s = audit!.stats(); return { ok: s.sinks.every((k) => k.healthy) || s.durability === 'async', detail: `queued ${s.queued}, spilled ${s.spilled}, dropped ${s.dropped}` }; } }] : []),
     ],
     onPublished: async (input, version, meta) => {
-      await storage.policies.saveVersion({ version, files: [{ path: 'schema.cedarschema', text: input.schema }, ...input.policies.map((p) => ({ path: p.file, text: p.text }))], author: meta.by, message: meta.message });
+      await storage.policies.saveVersion({ version, files: toVersionFiles(input), author: meta.by, message: meta.message });
       await storage.policies.activate(version, meta.by, meta.message || 'published through the API');
       await events.publish(TOPICS.policyChanged, { version });
     },

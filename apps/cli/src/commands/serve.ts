@@ -8,7 +8,7 @@ import { createProxyApp, createAuthenticator as createAgentAuthenticator, parseP
 import { createConsoleRouter, createRegistryRouter } from '@argus/registry';
 import { openSecretsBroker, parseSecretsConfig } from '@argus/secrets';
 import { loadConfig, requireAuth, Shutdown } from '@argus/platform';
-import { toolHash, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
+import { hashTools, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 
 /** Options of `argus serve`. */
@@ -164,7 +164,7 @@ export async function seedRegistry(registry: RegistryStore, seed: RegistrySeed):
   for (const a of seed.agents ?? []) if (!(await registry.getAgent(a.id))) await registry.createAgent(a, 'seed');
   for (const s of seed.mcpServers ?? []) {
     if (await registry.getMcpServer(s.id)) continue;
-    await registry.createMcpServer({ ...s, tools: (s.tools ?? []).map((t) => ({ ...t, hash: toolHash(t) })) }, 'seed');
+    await registry.createMcpServer({ ...s, tools: hashTools(s.tools ?? []) }, 'seed');
   }
 }
 
