@@ -157,15 +157,26 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   if (!holder.current && !(await watcher.load())) throw new Error(`the policy directory \`${config.policy.dir}\` holds no valid policy set`);
   if (config.policy.watch) watcher.start();
   closers.push({ name: 'policy-watcher', close: () => watcher.close() });
-  const unsubscribePolicies = events.subscribe(TOPICS.policyChanged, async (payload) => {
-    const version = (payload as { version?: string }).version;
-    if (!version || version === holder.current?.set.version) return;
+  const adopt = async (version: string, why: string): Promise<void> => {
+    if (version === holder.current?.set.version) return;
     const stored = await storage.policies.getVersion(version);
-    if (!stored) return;
+    if (!stored) {
+      logger.warn({ version, why }, 'announced policy version is not in the store; keeping the current set');
+      return;
+    }
     const r = holder.replace(fromVersionFiles(stored.files), 'store');
     if (!r.ok) failures.inc();
+  };
+  const unsubscribePolicies = events.subscribe(TOPICS.policyChanged, async (payload) => {
+    const version = (payload as { version?: string }).version;
+    if (version) await adopt(version, 'policy.changed');
   });
-  closers.push({ name: 'policy-events', close: () => unsubscribePolicies() });
+  // After a bus outage a policy.changed may have been missed: the store says which set is active.
+  const unsubscribeResync = events.onResync?.(async () => {
+    const active = await storage.policies.getActive();
+    if (active) await adopt(active.version, 'resync');
+  });
+  closers.push({ name: 'policy-events', close: () => { unsubscribePolicies(); unsubscribeResync?.(); } });
 
   let audit: AuditTrail | undefined;
   if (config.audit.enabled !== false) {

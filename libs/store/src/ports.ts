@@ -473,5 +473,11 @@ export interface EventBus {
   publish(topic: string, payload: unknown): Promise<void>;
   /** Answers the function that unsubscribes. */
   subscribe(topic: string, handler: EventHandler): () => void;
+  /**
+   * Called after messages from other processes may have been missed (the remote leg was down and
+   * is back), so a subscriber that caches what events invalidate can resynchronise. A bus that
+   * cannot lose messages (in-process) never calls it. Answers the function that removes it.
+   */
+  onResync?(handler: () => void | Promise<void>): () => void;
   close(): Promise<void>;
 }

@@ -56,6 +56,30 @@ describe('RegistryView', () => {
     s.db.close();
   });
 
+  it('forgets everything when the bus reports that events may have been missed', async () => {
+    const s = openSqlite(':memory:');
+    const bus = new MemoryEventBus();
+    let resync: (() => void | Promise<void>) | undefined;
+    const events = Object.assign(bus, { onResync: (h: () => void | Promise<void>) => ((resync = h), () => (resync = undefined)) });
+    const { store, reads } = counting(s.registry);
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore(), events });
+    await s.registry.createAgent({ id: 'bot', name: 'Bot' }, 'admin');
+    await s.registry.createHuman({ id: 'alice' });
+    await view.getAgent('bot');
+    await view.getHuman('alice');
+    // The change happened elsewhere and its event was lost: the cache still answers the old state.
+    await s.registry.setTrust('agent', 'bot', { to: 'quarantined', by: 'sec', reason: 'x' });
+    expect((await view.getAgent('bot'))?.trust).toBe('discovered');
+    expect(resync).toBeTypeOf('function');
+    await resync!();
+    expect((await view.getAgent('bot'))?.trust).toBe('quarantined');
+    await view.getHuman('alice');
+    expect(reads.n).toBe(4);
+    view.close();
+    expect(resync).toBeUndefined();
+    s.db.close();
+  });
+
   it('caches absence, honours the TTL and the size bound', async () => {
     const s = openSqlite(':memory:');
     let now = 0;

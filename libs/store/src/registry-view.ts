@@ -44,6 +44,7 @@ export class RegistryView {
   private readonly ttlMs: number;
   private readonly clock: Clock;
   private readonly unsubscribe: (() => void) | undefined;
+  private readonly unsubscribeResync: (() => void) | undefined;
   private generation = 0;
   private readonly counters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
@@ -52,6 +53,8 @@ export class RegistryView {
     this.ttlMs = Math.max(0, options.ttlMs ?? 10_000);
     this.clock = options.clock ?? systemClock;
     this.unsubscribe = options.events?.subscribe(TOPICS.registryChanged, (payload) => this.onChanged(payload));
+    // Events may have been missed while the bus was disconnected: forget everything.
+    this.unsubscribeResync = options.events?.onResync?.(() => this.invalidate());
   }
 
   /** The agent record, or undefined when the registry does not know it. */
@@ -96,6 +99,7 @@ export class RegistryView {
   /** Stops listening to events and drops the cache. */
   close(): void {
     this.unsubscribe?.();
+    this.unsubscribeResync?.();
     this.cache.clear();
     this.inflight.clear();
   }

@@ -193,8 +193,11 @@ describe('replicas over shared Redis and SQLite', () => {
     expect((await decide(late.url, invoke('helper', 'gpt-4o'))).allow).toBe(true);
   }, 40_000);
 
-  it('a replica that loses Redis fails closed and recovers by itself when Redis returns', async () => {
+  it('a replica that loses Redis fails closed, recovers by itself when Redis returns, and catches up on what it missed', async () => {
     expect((await decide(apdpD.url, invoke('helper', 'gpt-4o'))).allow).toBe(true);
+    // apdp-d listens on its own Redis, so it never heard replica A publish the canary policy.
+    const published = (await decide(apdpA.url, invoke('helper', 'gpt-4o'))).policyVersion;
+    expect((await decide(apdpD.url, invoke('helper', 'gpt-4o'))).policyVersion).not.toBe(published);
     await propagate('redis lost (deny)', () => privateRedis.stop(), {
       'apdp-d': async () => (await decide(apdpD.url, invoke('helper', 'gpt-4o'))).codes.includes('lease_unknown'),
     });
@@ -207,6 +210,11 @@ describe('replicas over shared Redis and SQLite', () => {
       'apdp-d': async () => (await decide(apdpD.url, invoke('helper', 'gpt-4o'))).allow,
     });
     expect(apdpD.child.exitCode).toBeNull();
+    // Back on the bus, it resynchronises: the active set in the shared store is the one it serves.
+    await propagate('resync after outage', async () => undefined, {
+      'apdp-d': async () => (await decide(apdpD.url, invoke('helper', 'gpt-4o'))).policyVersion === published,
+    });
+    expect((await decide(apdpD.url, invoke('bot', 'canary-model'))).allow).toBe(false);
     const recovery = delays.find((d) => d.change === 'redis back (allow)')!;
     expect(recovery.ms).toBeLessThan(5_000);
   }, 30_000);

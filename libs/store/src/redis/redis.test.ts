@@ -90,4 +90,48 @@ describe('redis event bus across processes', () => {
     expect(got).toEqual([{ id: 'x' }]);
     await bus.close();
   });
+
+  it('subscribes on a connection that is not ready yet, re-subscribes after Redis restarts, and asks for a resync', async () => {
+    const server = await PrivateRedis.start();
+    const options = { url: server.url, prefix, reconnectMaxDelayMs: 50, connectTimeoutMs: 500 };
+    // Subscribed before any connection is ready: the subscription is sent once it is.
+    const listener = new RedisEventBus(options);
+    const got: string[] = [];
+    let resyncs = 0;
+    listener.subscribe('registry.changed', (p) => void got.push((p as { id: string }).id));
+    listener.subscribe('policy.changed', (p) => void got.push(`policy:${(p as { version: string }).version}`));
+    listener.onResync(() => void resyncs++);
+    const sender = new RedisEventBus(options);
+    try {
+      await Promise.all([listener.ready(), sender.ready()]);
+      await sender.publish('registry.changed', { kind: 'agent', id: 'before' });
+      await sender.publish('policy.changed', { version: 'v1' });
+      await waitFor(() => got.length === 2);
+      expect(got).toEqual(['before', 'policy:v1']);
+      expect(resyncs).toBe(0);
+
+      await server.stop();
+      await server.start();
+      // Messages published while the listener was away are gone: the resync handler says so.
+      await waitFor(() => resyncs === 1, 10_000);
+      await waitFor(async () => {
+        await sender.publish('registry.changed', { kind: 'agent', id: 'after' }).catch(() => undefined);
+        return got.includes('after');
+      }, 10_000);
+      await sender.publish('policy.changed', { version: 'v2' });
+      await waitFor(() => got.includes('policy:v2'));
+      expect(resyncs).toBe(1);
+    } finally {
+      await Promise.all([listener.close(), sender.close()]);
+      await server.stop();
+    }
+  });
 });
+
+async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
