@@ -1,3 +1,6 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { OPAClient } from '@styra/opa';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +14,27 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 const authorize = (body: unknown) => request(h.app).post('/v1/authorize').send(body as object);
+
+/** POSTs raw chunks to `/v1/authorize` on a real socket (no client-side serialization). */
+async function rawPost(headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; body: string }> {
+  const server = h.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/authorize', headers }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+  } finally {
+    server.close();
+  }
+}
 
 describe('POST /v1/authorize', () => {
   it('allows a trusted agent calling a tool for an intent the tool serves', async () => {
@@ -88,6 +112,35 @@ describe('bad input is a 4xx naming the path, and the server keeps serving', () 
       expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
     });
   }
+});
+
+describe('the lean body reader of POST /v1/authorize agrees with the general one', () => {
+  it('answers a gzip body and a latin1 one through the general parser; a broken gzip body is a 400', async () => {
+    const body = JSON.stringify({ input: toolCall('support-bot') });
+    const gz = await rawPost({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, [gzipSync(body)]);
+    expect(gz.status, gz.body).toBe(200);
+    expect(JSON.parse(gz.body).result.allow).toBe(true);
+    const broken = await rawPost({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, [Buffer.from(body)]);
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.body).code).toBe('invalid_json');
+    const latin1 = await request(h.app).post('/v1/authorize').set('content-type', 'application/json; charset=iso-8859-1').send(body);
+    expect(latin1.status).toBe(400);
+    expect(latin1.body.code).toBe('invalid_json');
+  });
+
+  it('refuses a chunked body once it passes the limit, with no content length to go by', async () => {
+    const chunks = [Buffer.from('{"input":{"context":{"pad":"'), ...Array.from({ length: 80 }, () => Buffer.from('x'.repeat(1024))), Buffer.from('"}}}')];
+    const answer = await rawPost({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks);
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).code).toBe('body_too_large');
+  });
+
+  it('names the root when the body is empty', async () => {
+    const res = await request(h.app).post('/v1/authorize').set('content-type', 'application/json').send('');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid_parameter');
+    expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
+  });
 });
 
 describe('POST /v1/authorize/batch', () => {

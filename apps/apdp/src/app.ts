@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
-import { authorizeRouter } from './routes/authorize.ts';
+import { authorizeRouter, fastAuthorize } from './routes/authorize.ts';
 import { dataRouter } from './routes/data.ts';
 import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
 import { shadowRouter, templatesRouter } from './routes/templates.ts';
@@ -68,6 +68,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger));
+  app.use(fastAuthorize({ decisions, ...(deps.auth ? { auth: deps.auth } : {}), limits: { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth } }));
   app.use(
     healthRouter({
       metrics: deps.metrics,

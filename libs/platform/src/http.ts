@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { ArgusError, InvalidInputError, toErrorBody, type ErrorDetail } from './errors.ts';
@@ -54,6 +55,81 @@ export function jsonBody(limits: BodyLimits): RequestHandler[] {
   return [requireJson, parse, check];
 }
 
+/**
+ * Whether {@link readJsonBody} can read this request itself: a JSON content type (or none), no
+ * content encoding, UTF-8. Anything else (gzip, other charsets) takes the general
+ * {@link jsonBody} path, which handles every case.
+ */
+export function leanJsonReadable(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
+  const type = req.headers['content-type'];
+  if (type === undefined) return true;
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) return false;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
+}
+
+/**
+ * Reads and parses a JSON body within the limits, with the same outcomes as {@link jsonBody}
+ * (413 `body_too_large`, 400 `invalid_json`, 400 for nesting deeper than allowed) but without
+ * the general middleware's machinery; for the hot routes. Call only when
+ * {@link leanJsonReadable} says so. An empty body parses as `undefined`.
+ */
+export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
+      req.resume();
+      reject(tooLarge(limits.maxBodyBytes));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limits.maxBodyBytes) {
+        failed = true;
+        reject(tooLarge(limits.maxBodyBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => {
+      if (failed) return;
+      failed = true;
+      reject(new ArgusError('invalid_json', 'request body could not be read (request.aborted)', { cause: err }));
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      if (text.length === 0) return resolve(undefined);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        return reject(new ArgusError('invalid_json', 'request body is not valid JSON', { errors: [{ path: '', message: String((err as Error).message).slice(0, 200) }] }));
+      }
+      const deep = findTooDeep(value, limits.maxJsonDepth);
+      if (deep !== undefined) return reject(new InvalidInputError(`JSON nested deeper than ${limits.maxJsonDepth} levels`, [{ path: deep, message: `nesting exceeds ${limits.maxJsonDepth}` }]));
+      resolve(value);
+    });
+  });
+}
+
+function tooLarge(limit: number): ArgusError {
+  return new ArgusError('body_too_large', `request body exceeds ${limit} bytes`, { errors: [{ path: '', message: 'body too large' }] });
+}
+
+/** Sends a JSON answer without express's `res.json` machinery (the content length is set by `end`). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
 /** Assigns a request id (from `x-request-id` when sane) and a child logger to every request. */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -89,7 +165,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 };
 
 function mapBodyParserError(err: unknown): { status: number; body: { code: 'invalid_json' | 'body_too_large'; message: string; errors: ErrorDetail[] } } | undefined {
-  if (!err || typeof err !== 'object' || !('type' in err)) return undefined;
+  if (!err || typeof err !== 'object') return undefined;
   const type = (err as { type?: string }).type;
   if (type === 'entity.too.large') {
     const limit = (err as { limit?: number }).limit;
@@ -100,6 +176,11 @@ function mapBodyParserError(err: unknown): { status: number; body: { code: 'inva
   }
   if (type === 'encoding.unsupported' || type === 'charset.unsupported' || type === 'request.aborted' || type === 'request.size.invalid') {
     return { status: 400, body: { code: 'invalid_json', message: `request body could not be read (${type})`, errors: [] } };
+  }
+  // A body that fails to decompress: the parser marks it a client error (400) without a type.
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true) {
+    return { status: 400, body: { code: 'invalid_json', message: 'request body could not be read', errors: [{ path: '', message: String((err as { message?: unknown }).message).slice(0, 200) }] } };
   }
   return undefined;
 }
