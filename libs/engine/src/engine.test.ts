@@ -1,7 +1,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicySet, evaluate, formatDiagnostic, sliceEntities, sliceFor, uidKey, type CompiledPolicySet } from './index.ts';
+import { compilePolicySet, contextFor, evaluate, formatDiagnostic, sliceEntities, sliceFor, uidKey, type CompiledPolicySet } from './index.ts';
 import { CALL, READ, SCHEMA, WRITE, setOf, uid, world } from './testdata/fixtures.ts';
 import type { CedarEntity, EntityUid, EvaluationRequest } from './types.ts';
 
@@ -156,7 +156,7 @@ describe('partitioned evaluation equals whole-set evaluation', () => {
     principal: fc.constantFrom('principal', 'principal is T::Agent', 'principal == T::Agent::"sub"', 'principal in T::Human::"alice"', 'principal in T::Agent::"planner"', 'principal is T::Agent in T::Human::"bob"'),
     action: fc.constantFrom('action', 'action == T::Action::"call"', 'action == T::Action::"read"', 'action in [T::Action::"call", T::Action::"write"]', 'action in [T::Action::"all"]'),
     resource: fc.constantFrom('resource', 'resource is T::Tool', 'resource == T::Tool::"vault"', 'resource in T::Server::"s1"', 'resource is T::Tool in T::Server::"s1"'),
-    when: fc.constantFrom('true', 'resource.sensitivity == "secret"', 'principal.trust == "trusted"', 'context.intent == "research"', 'principal.level > 1', 'principal in T::Human::"alice"', 'resource in T::Server::"s1"', 'principal has boss && principal.boss.level > 0', 'principal has boss && principal.boss in T::Human::"alice"', 'T::Agent::"planner".level > 1', 'T::Tool::"vault".sensitivity == "secret"'),
+    when: fc.constantFrom('true', 'resource.sensitivity == "secret"', 'principal.trust == "trusted"', 'context.intent == "research"', 'principal.level > 1', 'principal in T::Human::"alice"', 'resource in T::Server::"s1"', 'principal has boss && principal.boss.level > 0', 'principal has boss && principal.boss in T::Human::"alice"', 'T::Agent::"planner".level > 1', 'T::Tool::"vault".sensitivity == "secret"', 'resource["sensitivity"] == "secret"', 'context has depth && context.depth > 0', 'principal has "level" && principal["level"] > 1', 'principal has trust'),
   });
   const all = world();
   const allMap = new Map(all.map((e) => [uidKey(e.uid), e]));
@@ -174,10 +174,13 @@ describe('partitioned evaluation equals whole-set evaluation', () => {
           entities: [],
         };
         // Partitioned policies and the pruned slice must decide exactly as every policy over every entity does.
-        req.entities = sliceFor(set, allMap, [req.principal, req.resource], req.context);
+        // Attributes and context keys no policy reads are left out too, as the decision point does.
+        req.entities = sliceFor(set, allMap, [req.principal, req.resource], req.context, { pruneAttributes: true });
+        const fullContext = req.context;
+        req.context = contextFor(set, req.context);
         const ours = evaluate(set, req, { validateRequest: false });
-        const whole = cedar.isAuthorized({ ...req, entities: all as CedarEntity[], policies: { staticPolicies: Object.fromEntries(set.staticTexts) }, schema: SCHEMA, validateRequest: false });
-        expect(whole.type).toBe('success');
+        const whole = cedar.isAuthorized({ ...req, context: fullContext, entities: all as CedarEntity[], policies: { staticPolicies: Object.fromEntries(set.staticTexts) }, schema: SCHEMA, validateRequest: false });
+        expect(whole.type, JSON.stringify(whole).slice(0, 600)).toBe("success");
         if (whole.type !== 'success') return;
         expect(ours.decision).toBe(whole.response.decision);
         expect(ours.determining.map((p) => p.id).sort()).toEqual([...whole.response.diagnostics.reason].sort());
@@ -203,5 +206,23 @@ describe('sliceEntities', () => {
     const all = new Map(world().map((e) => [uidKey(e.uid), e]));
     const slice = sliceEntities(all, [uid('Agent', 'sub'), uid('Tool', 'search')], { who: { __entity: uid('Human', 'bob') } });
     expect(slice.map((e) => e.uid.id).sort()).toEqual(['alice', 'bob', 'planner', 's1', 'search', 'sub']);
+  });
+});
+
+describe('contextFor and attribute pruning', () => {
+  it('keeps only the context keys and attributes some policy can read', () => {
+    const s = compile({ 'c.cedar': '@id("c") permit (principal, action, resource) when { context has intent && principal.trust == "trusted" };' });
+    expect(contextFor(s, { intent: 'research', depth: 1 })).toEqual({ intent: 'research' });
+    const all = new Map(world().map((e) => [uidKey(e.uid), e]));
+    const slice = sliceFor(s, all, [uid('Agent', 'sub'), uid('Tool', 'search')], {}, { pruneAttributes: true });
+    for (const e of slice) for (const name of Object.keys(e.attrs)) expect(['trust']).toContain(name);
+    // Without the option the slice keeps every attribute.
+    expect(sliceFor(s, all, [uid('Agent', 'sub')], {}).find((e) => e.uid.id === 'sub')!.attrs).toEqual(all.get(uidKey(uid('Agent', 'sub')))!.attrs);
+  });
+
+  it('keeps the whole context when a policy may use it as a value', () => {
+    const s = compile({ 'w.cedar': '@id("w") permit (principal, action, resource) when { context == {"intent": "research", "depth": 1} };' });
+    expect(s.contextWhole).toBe(true);
+    expect(contextFor(s, { intent: 'research', depth: 1 })).toEqual({ intent: 'research', depth: 1 });
   });
 });

@@ -191,7 +191,13 @@ export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: read
  * an attribute of that name, the entity has parents, or it is named as a literal.
  * Each entity left out saves Cedar the parse and hierarchy work (a quarter of a call each here).
  */
-export function sliceFor(set: CompiledPolicySet, all: ReadonlyMap<string, CedarEntity>, roots: readonly EntityUid[], context: Record<string, unknown> = {}): CedarEntity[] {
+export function sliceFor(
+  set: CompiledPolicySet,
+  all: ReadonlyMap<string, CedarEntity>,
+  roots: readonly EntityUid[],
+  context: Record<string, unknown> = {},
+  options: { pruneAttributes?: boolean } = {},
+): CedarEntity[] {
   const out = new Map<string, CedarEntity>();
   const needed = (key: string, entity: CedarEntity) =>
     entity.parents.length > 0 || set.literals.has(key) || set.literals.has(`${entity.uid.type}::*`);
@@ -215,7 +221,33 @@ export function sliceFor(set: CompiledPolicySet, all: ReadonlyMap<string, CedarE
       for (const ref of referencedEntities(value)) stack.push({ key: uidKey(ref), forced: set.dereferenced.has(name) });
     }
   }
-  return [...out.values()];
+  const slice = [...out.values()];
+  if (!options.pruneAttributes || set.attributeNames.has('*')) return slice;
+  return slice.map((entity) => {
+    const attrs = pick(entity.attrs, set.attributeNames);
+    return attrs === entity.attrs ? entity : { ...entity, attrs };
+  });
+}
+
+/**
+ * The context without the top-level keys no policy can read (see `attributeNames`), unless some
+ * policy uses the context as a whole. Only for requests that are not checked against the schema
+ * (which may require the keys).
+ */
+export function contextFor<T extends Record<string, unknown>>(set: CompiledPolicySet, context: T): T {
+  if (set.contextWhole || set.attributeNames.has('*')) return context;
+  return pick(context, set.attributeNames);
+}
+
+/** `record` with only the keys in `names`; the same object when nothing is dropped. */
+function pick<T extends Record<string, unknown>>(record: T, names: ReadonlySet<string>): T {
+  let out: Record<string, unknown> | undefined;
+  for (const key in record) {
+    if (names.has(key)) continue;
+    out ??= { ...record };
+    delete out[key];
+  }
+  return (out ?? record) as T;
 }
 
 /** Whether some record key inside `value` is dereferenced by a policy (nested context records). */

@@ -45,6 +45,15 @@ export interface CompiledPolicySet {
   readonly dereferenced: ReadonlySet<string>;
   /** Every entity literal (`Type::"id"`) whose attributes a policy reads. */
   readonly literals: ReadonlySet<string>;
+  /**
+   * Every name a policy may read as an attribute or record field (after `.`, after `has`, inside
+   * `["..."]`), conservatively: an entity attribute or context key not in it cannot change a
+   * decision, so `sliceFor` and `contextFor` leave it out when the request is not schema-checked.
+   * Holds `*` when a name could not be read: then nothing is left out.
+   */
+  readonly attributeNames: ReadonlySet<string>;
+  /** Whether some policy uses `context` as a whole value (e.g. `context == {...}`): then no context key may be left out. */
+  readonly contextWhole: boolean;
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
@@ -242,24 +251,39 @@ function checkAnnotations(annotations: Record<string, string>, effect: 'permit' 
   return undefined;
 }
 
-/** What pruning the entity slice needs to know of the policy texts (see `sliceFor`). */
-function textFacts(texts: string[]): { dereferenced: Set<string>; literals: Set<string> } {
+/** What pruning the entity slice needs to know of the policy texts (see `sliceFor`, `contextFor`). */
+function textFacts(texts: string[]): { dereferenced: Set<string>; literals: Set<string>; attributeNames: Set<string>; contextWhole: boolean } {
   const dereferenced = new Set<string>();
   const literals = new Set<string>();
+  const attributeNames = new Set<string>();
+  let contextWhole = false;
+  const unquote = (q: string): string | undefined => {
+    try {
+      return JSON.parse(`"${q}"`) as string;
+    } catch {
+      return undefined;
+    }
+  };
   for (const text of texts) {
     for (const m of text.matchAll(/\b([A-Za-z_]\w*)(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) dereferenced.add(m[1]!);
     // Only literals whose attributes are read (`Type::"id".attr`, `has`, `[...]`) need the entity:
     // in `in` and `==` a uid stands for itself.
     for (const m of text.matchAll(/([A-Za-z_]\w*(?:::[A-Za-z_]\w*)*)::"((?:[^"\\]|\\.)*)"(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) {
-      try {
-        literals.add(uidKey({ type: m[1]!, id: JSON.parse(`"${m[2]!}"`) as string }));
-      } catch {
-        // An id Cedar accepted but JSON does not read the same way: keep every entity of that type.
-        literals.add(`${m[1]!}::*`);
-      }
+      const id = unquote(m[2]!);
+      // An id Cedar accepted but JSON does not read the same way: keep every entity of that type.
+      literals.add(id === undefined ? `${m[1]!}::*` : uidKey({ type: m[1]!, id }));
     }
+    // Attribute and field names, over-approximated (names in strings and comments count too).
+    for (const m of text.matchAll(/\.\s*([A-Za-z_]\w*)/g)) attributeNames.add(m[1]!);
+    for (const m of text.matchAll(/\bhas\s+([A-Za-z_]\w*)/g)) attributeNames.add(m[1]!);
+    for (const m of text.matchAll(/(?:\bhas\s+|\[\s*)"((?:[^"\\]|\\.)*)"/g)) {
+      const name = unquote(m[1]!);
+      // A name JSON reads differently than Cedar: nothing is left out (`*` keeps every attribute).
+      attributeNames.add(name ?? '*');
+    }
+    if (/\bcontext\b(?!\s*(?:\.\s*[A-Za-z_]|has\b|\[))/.test(text)) contextWhole = true;
   }
-  return { dereferenced, literals };
+  return { dereferenced, literals, attributeNames, contextWhole };
 }
 
 function sha256(text: string): string {
