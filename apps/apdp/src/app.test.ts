@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { OPAClient } from '@styra/opa';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
+import { readPolicyDir } from './policy-files.ts';
+import { ADMIN_TOKEN, CEDAR_DIR, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -85,6 +86,27 @@ describe('POST /v1/authorize', () => {
     const ids = full.body.result.explanation.entities.map((e: { uid: { id: string } }) => e.uid.id).sort();
     expect(ids).toEqual(['alice', 'crm.search', 'support-bot']);
     expect(full.body.result.explanation.context.intent).toBe('lookup-order-status');
+  });
+});
+
+describe('memoised Cedar answers', () => {
+  it('answers a repeated input from the memo, counts it, and never serves an answer of another policy version', async () => {
+    const before = await authorize({ input: toolCall('support-bot') });
+    const again = await authorize({ input: toolCall('support-bot') });
+    expect(again.body.result).toEqual(before.body.result);
+    const metrics = await request(h.app).get('/metrics');
+    const hits = Number(/argus_decision_memo_total\{outcome="hit"\} (\d+)/.exec(metrics.text)?.[1]);
+    expect(hits).toBeGreaterThanOrEqual(1);
+    const source = await readPolicyDir(CEDAR_DIR);
+    const forbid = '@id("memo-test-forbid")\nforbid (principal == Argus::Agent::"support-bot", action, resource);\n';
+    expect(h.holder.replace({ ...source, policies: [...source.policies, { file: 'memo-test.cedar', text: forbid }] }, 'directory').ok).toBe(true);
+    try {
+      const after = await authorize({ input: toolCall('support-bot') });
+      expect(after.body.result).toMatchObject({ allow: false, reasons: [{ policy: 'memo-test-forbid' }] });
+    } finally {
+      expect(h.holder.replace(source, 'directory').ok).toBe(true);
+    }
+    expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { DecisionRecorder } from '@argus/contracts';
 import { type Authenticator, createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
+import { DecisionMemo } from '@argus/engine';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
@@ -34,6 +35,8 @@ export interface ApdpDeps {
   limits: ApdpLimits;
   /** Check each request against the Cedar schema at decision time (default false). */
   validateRequest?: boolean;
+  /** Bound on memoised Cedar answers (0 or absent: off). */
+  decisionMemo?: number;
   onPublished?: PolicyPublished;
   /** Extra routers mounted after the decision routes (registry, audit, governance in `argus serve`). */
   routers?: Router[];
@@ -62,6 +65,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     logger: deps.logger,
     decisionTimeoutMs: deps.limits.decisionTimeoutMs,
     ...(deps.validateRequest !== undefined ? { validateRequest: deps.validateRequest } : {}),
+    ...(deps.decisionMemo ? { memo: new DecisionMemo(deps.decisionMemo) } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const app = express();

@@ -9,8 +9,8 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { contextFor, evaluate, mergeObligations, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
-import { ArgusError, InvalidInputError, metric, Counter, Histogram, type Registry } from '@argus/platform';
+import { contextFor, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { ArgusError, InvalidInputError, metric, Counter, Gauge, Histogram, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { buildEntities, qualify, toCedarValue, toUid, type RegistryReader } from './entities.ts';
 import type { PolicyHolder } from './policy-holder.ts';
@@ -87,6 +87,8 @@ export interface DecisionServiceDeps {
   decisionTimeoutMs: number;
   /** Validate each request against the Cedar schema (types of attributes and context). Default false: policies are validated at load, and per-request validation costs ~75% more per call. */
   validateRequest?: boolean;
+  /** Memoised Cedar answers for inputs seen before; absent → every request calls Cedar. */
+  memo?: DecisionMemo;
 }
 
 /** The in-process decision point: registry facts, governance, Cedar, audit. */
@@ -100,6 +102,21 @@ export class DecisionService implements DecisionPoint {
     this.clock = deps.clock ?? (() => new Date());
     this.newId = deps.newId ?? randomUUID;
     this.decisions = metric(deps.metrics, 'argus_decisions_total', () => new Counter({ name: 'argus_decisions_total', help: 'Decisions by outcome and caller', labelNames: ['decision', 'caller'], registers: [deps.metrics] }));
+    const memo = deps.memo;
+    if (memo) {
+      metric(deps.metrics, 'argus_decision_memo_total', () => new Gauge({
+        name: 'argus_decision_memo_total',
+        help: 'Memoised Cedar answers: hits, misses, and requests not memoised (skipped) since start',
+        labelNames: ['outcome'],
+        registers: [deps.metrics],
+        collect() {
+          const s = memo.stats();
+          this.set({ outcome: 'hit' }, s.hits);
+          this.set({ outcome: 'miss' }, s.misses);
+          this.set({ outcome: 'skipped' }, s.skipped);
+        },
+      }));
+    }
     this.latency = metric(deps.metrics, 'argus_decision_duration_seconds', () => new Histogram({ name: 'argus_decision_duration_seconds', help: 'Time to decide, from request to answer', labelNames: ['caller'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [deps.metrics] }));
   }
 
@@ -193,7 +210,7 @@ export class DecisionService implements DecisionPoint {
       const prune = !this.deps.validateRequest;
       const slice = sliceFor(set, entities, [principal, resource], context, { pruneAttributes: prune });
       const cedarRequest = { principal, action, resource, context: prune ? contextFor(set, context) : context, entities: slice };
-      const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? false });
+      const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? false, ...(this.deps.memo ? { memo: this.deps.memo } : {}) });
       const candidate = this.deps.shadow?.candidate;
       // The candidate gets its own slice (and `now` if it reads it): pruning depends on the policies.
       const flip = candidate

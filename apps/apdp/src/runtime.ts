@@ -57,7 +57,7 @@ import { createGovernanceRouter } from './routes/governance.ts';
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
 export interface ArgusConfig {
   server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number };
-  policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean };
+  policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number };
   auth: { adminToken?: string; jwksUrl?: string; issuer?: string; audience?: string; adminRole: string };
   governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
   store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
@@ -239,6 +239,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     requireAdmin: requireAdmin(auth),
     auth,
     validateRequest: config.policy.validateRequest,
+    decisionMemo: config.policy.decisionMemo,
     logger,
     metrics,
     limits: { maxBodyBytes: config.server.maxBodyBytes, maxJsonDepth: config.server.maxJsonDepth, maxBatchSize: config.server.maxBatchSize, decisionTimeoutMs: config.server.decisionTimeoutMs },

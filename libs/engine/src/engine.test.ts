@@ -1,7 +1,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicySet, contextFor, evaluate, formatDiagnostic, sliceEntities, sliceFor, uidKey, type CompiledPolicySet } from './index.ts';
+import { compilePolicySet, contextFor, DecisionMemo, evaluate, formatDiagnostic, sliceEntities, sliceFor, uidKey, type CompiledPolicySet } from './index.ts';
 import { CALL, READ, SCHEMA, WRITE, setOf, uid, world } from './testdata/fixtures.ts';
 import type { CedarEntity, EntityUid, EvaluationRequest } from './types.ts';
 
@@ -224,5 +224,47 @@ describe('contextFor and attribute pruning', () => {
     const s = compile({ 'w.cedar': '@id("w") permit (principal, action, resource) when { context == {"intent": "research", "depth": 1} };' });
     expect(s.contextWhole).toBe(true);
     expect(contextFor(s, { intent: 'research', depth: 1 })).toEqual({ intent: 'research', depth: 1 });
+  });
+});
+
+describe('DecisionMemo', () => {
+  const set = compile({ 'base.cedar': BASE });
+
+  it('answers a repeated input from memory, exactly as Cedar does, and keys on every fact', () => {
+    const memo = new DecisionMemo(100);
+    const allow = request('sub', CALL, 'search');
+    const first = evaluate(set, allow, { memo });
+    const again = evaluate(set, request('sub', CALL, 'search'), { memo });
+    expect(again).toBe(first);
+    expect(again).toEqual(evaluate(set, allow));
+    expect(memo.stats()).toMatchObject({ hits: 1, misses: 1, size: 1 });
+    // A changed fact (an attribute of the principal, a context value) is another input.
+    const untrusted = request('sub', CALL, 'search');
+    untrusted.entities = untrusted.entities.map((e) => (e.uid.id === 'sub' ? { ...e, attrs: { ...e.attrs, trust: 'revoked' } } : e));
+    expect(evaluate(set, untrusted, { memo })).toEqual(evaluate(set, untrusted));
+    expect(evaluate(set, request('sub', CALL, 'search', { intent: 'other', depth: 1 }), { memo }).decision).toBe(evaluate(set, request('sub', CALL, 'search', { intent: 'other', depth: 1 })).decision);
+    expect(memo.stats().misses).toBe(3);
+    // Answers are shared, so they cannot be changed.
+    expect(() => (first.determining as unknown[]).push('x')).toThrow();
+  });
+
+  it('keys on the policy set version, stays within its bound, and can be off', () => {
+    const memo = new DecisionMemo(2);
+    const other = compile({ 'base.cedar': BASE + '\n@id("nothing-for-rogue") forbid (principal == T::Agent::"sub", action, resource);' });
+    expect(evaluate(set, request('sub', CALL, 'search'), { memo }).decision).toBe('allow');
+    expect(evaluate(other, request('sub', CALL, 'search'), { memo }).decision).toBe('deny');
+    evaluate(set, request('sub', CALL, 'vault'), { memo });
+    expect(memo.stats()).toMatchObject({ misses: 3, size: 2 });
+    const off = new DecisionMemo(0);
+    evaluate(set, request('sub', CALL, 'search'), { memo: off });
+    evaluate(set, request('sub', CALL, 'search'), { memo: off });
+    expect(off.stats()).toMatchObject({ hits: 0, skipped: 2, size: 0 });
+  });
+
+  it('does not memoise sets that read the clock', () => {
+    const timed = compile({ 't.cedar': '@id("t") permit (principal, action, resource) when { context has now && context.now > datetime("2020-01-01") };' });
+    const memo = new DecisionMemo(10);
+    evaluate(timed, request('sub', CALL, 'search'), { memo, validateRequest: false });
+    expect(memo.stats()).toMatchObject({ skipped: 1, size: 0 });
   });
 });

@@ -2,6 +2,7 @@ import './wasm-guard.ts';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { partitionKey, type RequestAnchors } from './partition.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
+import type { DecisionMemo } from './memo.ts';
 import { SlotPool } from './slot-pool.ts';
 import type { CedarEntity, EngineDecision, EntityUid, EvaluationError, EvaluationRequest, PolicyInfo } from './types.ts';
 
@@ -13,6 +14,8 @@ export interface EvaluateOptions {
    * `{"__extn": ...}` form, and an ill-typed attribute surfaces as a policy error (a deny).
    */
   validateRequest?: boolean;
+  /** Memoised answers for inputs seen before (see {@link DecisionMemo}). */
+  memo?: DecisionMemo;
 }
 
 // INVARIANT: one pool per process for all policy sets, so wasm memory stays bounded however many
@@ -26,6 +29,11 @@ const schemaPool = new SlotPool('argus-schema-', 16);
  * A `forbid` that errored (and so was skipped by Cedar) turns the answer into a deny.
  */
 export function evaluate(set: CompiledPolicySet, request: EvaluationRequest, options: EvaluateOptions = {}): EngineDecision {
+  if (options.memo) return options.memo.answer(set, request, options.validateRequest ?? true, () => evaluateNow(set, request, options));
+  return evaluateNow(set, request, options);
+}
+
+function evaluateNow(set: CompiledPolicySet, request: EvaluationRequest, options: EvaluateOptions): EngineDecision {
   const anchors = requestAnchors(request);
   const enforced = decideWith(set, set.index, 'enforce', anchors, request, options);
   const observe = partitionKey(set.observeIndex, anchors);

@@ -11,3 +11,4 @@ export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';
 export { explainRequest, analysePolicy, type Explanation, type ExplainOptions, type PolicyAnalysis, type ConditionCheck, type ScopeCheck } from './explain.ts';
 export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSummary, type DecisionChange, type DecisionDiff } from './diff.ts';
 export { formatPolicyText, commentsOf, droppedComments, type FormatOptions, type FormatResult } from './format.ts';
+export { DecisionMemo, type DecisionMemoStats } from './memo.ts';

@@ -19,6 +19,7 @@ export const ENV_OVERRIDES: EnvOverrides = {
   ARGUS_LOG_LEVEL: '/logging/level',
   ARGUS_DECISION_TIMEOUT_MS: '/server/decisionTimeoutMs',
   ARGUS_AUDIT_ENABLED: '/audit/enabled',
+  ARGUS_DECISION_MEMO: '/policy/decisionMemo',
 };
 
 /** Key names whose string values are secrets: never printed, never echoed in an error. */

@@ -57,6 +57,8 @@ export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<H
     logger: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
     limits: { maxBodyBytes: 64 * 1024, maxJsonDepth: 32, maxBatchSize: 100, decisionTimeoutMs: 1000 },
+    // As in production (the config default): every test runs with memoised Cedar answers.
+    decisionMemo: 10_000,
     ...overrides,
   });
   return {
