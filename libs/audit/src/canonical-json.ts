@@ -1,8 +1,9 @@
 /**
  * Canonical JSON: object keys sorted, `undefined` members left out, no whitespace. Two equal values
- * always serialize to the same bytes, which is what the hash chain relies on.
+ * always serialize to the same bytes, which is what the hash chain relies on. `omitTopLevelKey`
+ * leaves one member of the outermost object out (the record's own `hash`) without copying it.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, omitTopLevelKey?: string): string {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -26,15 +27,27 @@ export function canonicalJson(value: unknown): string {
       let out = '{';
       let first = true;
       for (const k of keys) {
+        if (k === omitTopLevelKey) continue;
         const v = obj[k];
         if (v === undefined || typeof v === 'function') continue;
         if (!first) out += ',';
         first = false;
-        out += JSON.stringify(k) + ':' + canonicalJson(v);
+        out += quotedKey(k) + canonicalJson(v);
       }
       return out + '}';
     }
     default:
       return 'null';
   }
+}
+
+// Record keys repeat from record to record: quote each once (bounded, so hostile keys cannot grow it).
+const QUOTED = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = QUOTED.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k) + ':';
+    if (QUOTED.size < 4_096) QUOTED.set(k, q);
+  }
+  return q;
 }

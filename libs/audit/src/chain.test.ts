@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Chainer, GENESIS_HASH, hashRecord, keyIdOf, loadPrivateKey, signCheckpoint, verifyChain } from './chain.ts';
+import { Chainer, GENESIS_HASH, hashRecord, keyIdOf, loadPrivateKey, serializedRecord, signCheckpoint, verifyChain } from './chain.ts';
 import { sampleChain } from './testing/query-store-contract.ts';
 import type { AuditRecord, ChainedRecord, CheckpointRecord } from './types.ts';
 
@@ -26,6 +26,17 @@ describe('hash chain', () => {
     expect(hashRecord(records[2]!)).toBe(records[2]!.hash);
     const v = verifyChain(records);
     expect(v).toMatchObject({ ok: true, checked: 5, issues: [], writers: ['w1'] });
+  });
+
+  it('keeps each chained record frozen, with JSON text equal to the record', () => {
+    const records = sampleChain(3);
+    for (const r of records) {
+      expect(Object.isFrozen(r)).toBe(true);
+      expect(JSON.parse(serializedRecord(r))).toEqual(r);
+      expect(hashRecord(JSON.parse(serializedRecord(r)) as ChainedRecord)).toBe(r.hash);
+    }
+    // A copy (as a reader holds) has no kept text and serializes the usual way.
+    expect(JSON.parse(serializedRecord({ ...records[0]! }))).toEqual(records[0]);
   });
 
   it('resumes from a head', () => {

@@ -3,6 +3,7 @@
  * and its own hash; the chain head is periodically signed with Ed25519 into checkpoint records.
  * `verifyChain` reports edited, missing and reordered records and bad checkpoints.
  */
+import * as cryptoModule from 'node:crypto';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ConfigError } from '@argus/platform';
 import { canonicalJson } from './canonical-json.ts';
@@ -13,8 +14,13 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** sha256 (hex) over the canonical JSON of the record without its `hash`. */
 export function hashRecord(record: Omit<ChainedRecord, 'hash'> | ChainedRecord): string {
-  const { hash: _hash, ...rest } = record as ChainedRecord;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  return sha256Hex(canonicalJson(record, 'hash'));
+}
+
+// One-shot hashing (Node ≥ 20.12) skips the Hash object; same digest.
+const oneShot = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+function sha256Hex(text: string): string {
+  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
 }
 
 type Unchained<T> = T extends ChainedRecord ? Omit<T, 'writer' | 'seq' | 'prevHash' | 'hash'> : never;
@@ -35,15 +41,35 @@ export class Chainer {
     return { seq: this.seq, hash: this.prev };
   }
 
-  /** Chains one record: it takes the next seq and links to the previous one. */
+  /**
+   * Chains one record: it takes the next seq and links to the previous one. The record object is
+   * completed in place (the caller hands it over). Its JSON text, computed for the hash anyway, is
+   * kept for the sinks ({@link serializedRecord}).
+   */
   chain<T extends ChainedRecord>(record: Unchained<T>): T {
-    const linked = { ...record, writer: this.writer, seq: this.seq + 1, prevHash: this.prev } as unknown as T;
-    const hash = hashRecord(linked);
-    (linked as ChainedRecord).hash = hash;
+    const linked = record as unknown as ChainedRecord;
+    linked.writer = this.writer;
+    linked.seq = this.seq + 1;
+    linked.prevHash = this.prev;
+    const canonical = canonicalJson(linked, 'hash');
+    const hash = sha256Hex(canonical);
+    linked.hash = hash;
+    // The canonical text of the record without its hash, plus the hash: valid JSON of the whole record.
+    SERIALIZED.set(linked, canonical === '{}' ? `{"hash":"${hash}"}` : `${canonical.slice(0, -1)},"hash":"${hash}"}`);
     this.seq += 1;
     this.prev = hash;
-    return linked;
+    // INVARIANT: a chained record never changes (its hash and kept text would lie): frozen.
+    return Object.freeze(linked) as unknown as T;
   }
+}
+
+const SERIALIZED = new WeakMap<object, string>();
+
+/** The record as JSON text: kept from chaining when possible (same content, canonical key order but `hash` last). */
+export function serializedRecord(record: ChainedRecord): string {
+  const text = SERIALIZED.get(record);
+  if (text !== undefined) return text;
+  return JSON.stringify(record);
 }
 
 /** Loads an Ed25519 private key given as PEM or as a JWK (object or JSON text). */

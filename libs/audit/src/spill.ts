@@ -4,6 +4,7 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { serializedRecord } from './chain.ts';
 import type { ChainedRecord } from './types.ts';
 
 const TAIL_CHUNK = 64 * 1024;
@@ -64,7 +65,7 @@ export class SpillFile {
   /** Appends records and fsyncs; they are durable when this resolves. */
   async append(records: readonly ChainedRecord[]): Promise<void> {
     const h = this.requireOpen();
-    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const text = records.map((r) => serializedRecord(r)).join('\n') + '\n';
     const buf = Buffer.from(text, 'utf8');
     await h.appendFile(buf);
     await h.sync();
@@ -74,7 +75,7 @@ export class SpillFile {
   /** Bytes the given records take once appended. */
   static sizeOf(records: readonly ChainedRecord[]): number {
     let n = 0;
-    for (const r of records) n += Buffer.byteLength(JSON.stringify(r)) + 1;
+    for (const r of records) n += Buffer.byteLength(serializedRecord(r)) + 1;
     return n;
   }
 

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { serializedRecord } from '../chain.ts';
 import type { AuditSink, ChainedRecord, ChainHead } from '../types.ts';
 
 /** Options of the JSONL sink. */
@@ -45,7 +46,7 @@ class JsonlSink implements AuditSink {
   }
 
   async write(records: readonly ChainedRecord[]): Promise<void> {
-    const buf = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
+    const buf = Buffer.from(records.map((r) => serializedRecord(r)).join('\n') + '\n', 'utf8');
     let h = await this.file();
     if (this.size > 0 && this.size + buf.length > this.maxBytes) {
       await this.rotate();

@@ -21,7 +21,12 @@ describe('sqlite audit store', () => {
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>).map((r) => r.name);
-    expect(indexes).toEqual(expect.arrayContaining(['audit_records_time', 'audit_records_principal', 'audit_records_root', 'audit_records_outcome']));
+    expect(indexes).toEqual(expect.arrayContaining(['audit_records_time', 'audit_records_principal', 'audit_records_root_set', 'audit_records_goal_set', 'audit_records_intent_set', 'audit_records_outcome']));
+    // The partial indexes (only records that have a goal, a root, an intent) still serve equality filters.
+    for (const column of ['goal', 'root_id', 'intent']) {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT record FROM audit_records r WHERE r.kind = 'decision' AND r.${column} = ? ORDER BY r.time DESC LIMIT 10`).all('x') as Array<{ detail: string }>).map((r) => r.detail).join(' ');
+      expect(plan, column).toMatch(/USING INDEX audit_records_\w+_set/);
+    }
     expect(db.prepare('SELECT count(*) AS n FROM audit_records').get()).toEqual({ n: 2 });
     db.close();
   });

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError } from '@argus/platform';
+import { serializedRecord } from '../chain.ts';
 import { decodeCursor, encodeCursor, normalizeTime, parsePrincipal } from '../query-filters.ts';
 import type { AuditPage, AuditQueryFilters, AuditQueryStore, AuditRecord, AuditSink, ChainedRecord, ChainHead } from '../types.ts';
 
@@ -49,9 +50,14 @@ CREATE TABLE IF NOT EXISTS audit_records (
 CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time, writer, seq);
 CREATE INDEX IF NOT EXISTS audit_records_decision ON audit_records (decision_id);
 CREATE INDEX IF NOT EXISTS audit_records_principal ON audit_records (principal_id, time);
-CREATE INDEX IF NOT EXISTS audit_records_root ON audit_records (root_id, time);
-CREATE INDEX IF NOT EXISTS audit_records_goal ON audit_records (goal, time);
-CREATE INDEX IF NOT EXISTS audit_records_intent ON audit_records (intent, time);
+-- Columns that are often empty get partial indexes: a record without them costs no index write,
+-- and an equality filter on the column still uses the index. Older files had full ones.
+DROP INDEX IF EXISTS audit_records_root;
+DROP INDEX IF EXISTS audit_records_goal;
+DROP INDEX IF EXISTS audit_records_intent;
+CREATE INDEX IF NOT EXISTS audit_records_root_set ON audit_records (root_id, time) WHERE root_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_records_goal_set ON audit_records (goal, time) WHERE goal IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_records_intent_set ON audit_records (intent, time) WHERE intent IS NOT NULL;
 CREATE INDEX IF NOT EXISTS audit_records_outcome ON audit_records (outcome, time);
 CREATE TABLE IF NOT EXISTS audit_record_policies (
   policy TEXT NOT NULL,
@@ -107,7 +113,7 @@ class SqliteStore implements SqliteAuditStore {
           d?.action ?? null,
           d?.outcome ?? null,
           r.hash,
-          JSON.stringify(r),
+          serializedRecord(r),
         );
         if (d && info.changes > 0) for (const p of new Set(d.policies)) insertPolicy.run(p, r.writer, r.seq);
       }

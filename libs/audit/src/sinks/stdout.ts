@@ -1,4 +1,5 @@
 /** Stdout sink: one JSON line per record, for containers whose log pipeline collects stdout. */
+import { serializedRecord } from '../chain.ts';
 import type { AuditSink, ChainedRecord } from '../types.ts';
 
 /** Creates the stdout sink (or a sink on any writable stream, for tests). */
@@ -6,7 +7,7 @@ export function createStdoutSink(stream: NodeJS.WritableStream = process.stdout)
   return {
     name: 'stdout',
     write(records: readonly ChainedRecord[]): Promise<void> {
-      const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+      const text = records.map((r) => serializedRecord(r)).join('\n') + '\n';
       return new Promise((resolve, reject) => {
         stream.write(text, (err) => (err ? reject(err) : resolve()));
       });
