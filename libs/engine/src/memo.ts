@@ -29,7 +29,7 @@ export class DecisionMemo {
    */
   constructor(
     readonly maxEntries: number,
-    private readonly maxKeyChars = 8_192,
+    private readonly maxKeyChars = 4_096,
   ) {}
 
   /** The answer for this input, computed by `compute` on a miss. */
