@@ -37,4 +37,7 @@ if (skippedSuites.length) {
   if (skippedSuites.length > 50) console.log(`  ... and ${skippedSuites.length - 50} more`);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+// A type error or a lint problem fails the run even when every test passed: say so on the last lines.
+if (run.status !== 0) console.log('FAILED: an Nx target failed (type check or a test run): see "Failed tasks" above');
+if (lint.status !== 0) console.log('FAILED: lint');
 process.exit(run.status !== 0 || lint.status !== 0 || failed > 0 ? 1 : 0);

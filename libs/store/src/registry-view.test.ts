@@ -64,7 +64,7 @@ describe('RegistryView', () => {
     const { store, reads } = counting(s.registry);
     const view = new RegistryView({ store, leases: new MemoryLeaseStore(), events });
     await s.registry.createAgent({ id: 'bot', name: 'Bot' }, 'admin');
-    await s.registry.createHuman({ id: 'alice' });
+    await s.registry.createHuman({ id: 'alice', email: 'alice@example.com' });
     await view.getAgent('bot');
     await view.getHuman('alice');
     // The change happened elsewhere and its event was lost: the cache still answers the old state.
