@@ -179,6 +179,11 @@ describe('partitioned evaluation equals whole-set evaluation', () => {
         const fullContext = req.context;
         req.context = contextFor(set, req.context);
         const ours = evaluate(set, req, { validateRequest: false });
+        // A memoised answer (first a miss, then a hit on an equal input) is the same answer.
+        const memo = new DecisionMemo(8);
+        const viaMemo = [evaluate(set, req, { validateRequest: false, memo }), evaluate(set, { ...req, context: { ...req.context } }, { validateRequest: false, memo })];
+        expect(memo.stats()).toMatchObject({ hits: 1, misses: 1 });
+        for (const m of viaMemo) expect(m).toEqual(ours);
         const whole = cedar.isAuthorized({ ...req, context: fullContext, entities: all as CedarEntity[], policies: { staticPolicies: Object.fromEntries(set.staticTexts) }, schema: SCHEMA, validateRequest: false });
         expect(whole.type, JSON.stringify(whole).slice(0, 600)).toBe("success");
         if (whole.type !== 'success') return;

@@ -100,7 +100,9 @@ function decideWith(
       errors.push({ policyId: e.policyId, code: 'policy_error', message: e.error.message });
     }
   }
-  const determining = diagnostics.reason.map((id) => set.policies.get(id)).filter((p): p is PolicyInfo => p !== undefined);
+  // Cedar reports the determining policies as a set, in no stable order: sort them by id so the
+  // same input always gives the same answer (responses, audit records, memoised answers).
+  const determining = [...diagnostics.reason].sort().map((id) => set.policies.get(id)).filter((p): p is PolicyInfo => p !== undefined);
   if (erroredForbids.length > 0 && decision === 'allow') {
     return { decision: 'deny', determining: erroredForbids, errors, evaluated, observed: [], needsApproval: false };
   }
