@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
-import { ArgusError, InvalidInputError, toErrorBody, type ErrorDetail } from './errors.ts';
+import { ArgusError, InvalidInputError, toErrorBody } from './errors.ts';
 
 /** Limits applied to every JSON body. */
 export interface BodyLimits {
@@ -110,7 +110,7 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
       try {
         value = JSON.parse(text);
       } catch (err) {
-        return reject(new ArgusError('invalid_json', 'request body is not valid JSON', { errors: [{ path: '', message: String((err as Error).message).slice(0, 200) }] }));
+        return reject(notJson(String((err as Error).message).slice(0, 200)));
       }
       const deep = findTooDeep(value, limits.maxJsonDepth);
       if (deep !== undefined) return reject(new InvalidInputError(`JSON nested deeper than ${limits.maxJsonDepth} levels`, [{ path: deep, message: `nesting exceeds ${limits.maxJsonDepth}` }]));
@@ -119,8 +119,12 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
   });
 }
 
-function tooLarge(limit: number): ArgusError {
-  return new ArgusError('body_too_large', `request body exceeds ${limit} bytes`, { errors: [{ path: '', message: 'body too large' }] });
+function tooLarge(limit: number | undefined): ArgusError {
+  return new ArgusError('body_too_large', `request body exceeds ${limit ?? 'the limit of'} bytes`, { errors: [{ path: '', message: 'body too large' }] });
+}
+
+function notJson(detail: string): ArgusError {
+  return new ArgusError('invalid_json', 'request body is not valid JSON', { errors: [{ path: '', message: detail }] });
 }
 
 /** Sends a JSON answer without express's `res.json` machinery (the content length is set by `end`). */
@@ -147,7 +151,7 @@ export function requestContext(logger: Logger): RequestHandler {
 /** The one place that turns anything thrown into the wire error shape. Never sends a stack trace. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const mapped = mapBodyParserError(err) ?? toErrorBody(err);
+    const mapped = toErrorBody(mapBodyParserError(err) ?? err);
     const log: Logger = res.locals.log ?? logger;
     if (mapped.status >= 500) log.error({ err: errorSummary(err) }, 'request failed');
     else log.debug({ code: mapped.body.code }, 'request rejected');
@@ -164,23 +168,20 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
 };
 
-function mapBodyParserError(err: unknown): { status: number; body: { code: 'invalid_json' | 'body_too_large'; message: string; errors: ErrorDetail[] } } | undefined {
+/** Maps the general body parser's errors onto the same answers the lean reader gives. */
+function mapBodyParserError(err: unknown): ArgusError | undefined {
   if (!err || typeof err !== 'object') return undefined;
   const type = (err as { type?: string }).type;
-  if (type === 'entity.too.large') {
-    const limit = (err as { limit?: number }).limit;
-    return { status: 413, body: { code: 'body_too_large', message: `request body exceeds ${limit ?? 'the limit of'} bytes`, errors: [{ path: '', message: 'body too large' }] } };
-  }
-  if (type === 'entity.parse.failed') {
-    return { status: 400, body: { code: 'invalid_json', message: 'request body is not valid JSON', errors: [{ path: '', message: String((err as { message?: unknown }).message).slice(0, 200) }] } };
-  }
+  const detail = String((err as { message?: unknown }).message).slice(0, 200);
+  if (type === 'entity.too.large') return tooLarge((err as { limit?: number }).limit);
+  if (type === 'entity.parse.failed') return notJson(detail);
   if (type === 'encoding.unsupported' || type === 'charset.unsupported' || type === 'request.aborted' || type === 'request.size.invalid') {
-    return { status: 400, body: { code: 'invalid_json', message: `request body could not be read (${type})`, errors: [] } };
+    return new ArgusError('invalid_json', `request body could not be read (${type})`);
   }
   // A body that fails to decompress: the parser marks it a client error (400) without a type.
   const status = (err as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true) {
-    return { status: 400, body: { code: 'invalid_json', message: 'request body could not be read', errors: [{ path: '', message: String((err as { message?: unknown }).message).slice(0, 200) }] } };
+    return new ArgusError('invalid_json', 'request body could not be read', { errors: [{ path: '', message: detail }] });
   }
   return undefined;
 }
