@@ -362,14 +362,11 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
 
   // ---- goals --------------------------------------------------------------------------------
 
-  async function loadGoal(id: string): Promise<Goal> {
+  /** The goal, if `p` may see it: its owner, an agent it assigns, or an admin. Otherwise the same 404 as for no goal. */
+  async function readableGoal(p: AuthPrincipal, id: string): Promise<Goal> {
     const g = await deps.goals.get(id);
-    if (!g) throw new NotFoundError(`goal \`${id}\` does not exist`);
+    if (!g || !(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner) || (p.kind === 'agent' && g.agents.includes(p.subject)))) throw new NotFoundError(`goal \`${id}\` does not exist`);
     return g;
-  }
-
-  function canRead(p: AuthPrincipal, g: Goal): boolean {
-    return p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner) || (p.kind === 'agent' && g.agents.includes(p.subject));
   }
 
   async function withUsage(g: Goal): Promise<Goal & { usage: unknown }> {
@@ -427,8 +424,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     '/v1/goals/:id',
     auth,
     asyncRoute(async (req, res) => {
-      const g = await loadGoal(String(req.params.id));
-      if (!canRead(principalOf(res), g)) throw new NotFoundError(`goal \`${g.id}\` does not exist`);
+      const g = await readableGoal(principalOf(res), String(req.params.id));
       res.json(await withUsage(g));
     }),
   );
@@ -439,8 +435,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     asyncRoute(async (req, res) => {
       const p = principalOf(res);
       const body = parse(v.patchGoal, req.body, 'goal change');
-      const g = await loadGoal(String(req.params.id));
-      if (!canRead(p, g)) throw new NotFoundError(`goal \`${g.id}\` does not exist`);
+      const g = await readableGoal(p, String(req.params.id));
       if (!(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner))) throw new ForbiddenError('only the goal\'s owner changes its status');
       if (!canTransition(g.status, body.status)) throw new ConflictError(`goal \`${g.id}\` cannot move from ${g.status} to ${body.status}`, [{ path: '/status', message: `illegal transition from \`${g.status}\`` }]);
       const updated = await deps.goals.updateStatus(g.id, body.status, { expectedVersion: g.version });
@@ -455,8 +450,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     asyncRoute(async (req, res) => {
       const p = principalOf(res);
       const body = parse(v.usage, req.body, 'usage report');
-      const g = await loadGoal(String(req.params.id));
-      if (!canRead(p, g)) throw new NotFoundError(`goal \`${g.id}\` does not exist`);
+      const g = await readableGoal(p, String(req.params.id));
       const used = await deps.budget.report(g.id, {
         ...(body.actions !== undefined ? { actions: body.actions } : {}),
         ...(body.tokens !== undefined ? { tokens: body.tokens } : {}),

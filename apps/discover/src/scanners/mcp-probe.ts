@@ -82,6 +82,35 @@ function asToolsPage(message: unknown, id: number): { tools: DiscoveredTool[]; n
   return { tools, ...(typeof next === 'string' && next.length > 0 ? { nextCursor: next } : {}) };
 }
 
+/**
+ * Pages through `tools/list` (bounded in pages and tools). `call` sends one request and answers
+ * the JSON-RPC message with its id, or undefined when the transport gave up.
+ */
+async function listTools(call: (request: unknown, id: number) => Promise<unknown>): Promise<DiscoveredTool[]> {
+  const tools: DiscoveredTool[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_TOOL_PAGES && tools.length < MAX_TOOLS; page++) {
+    const id = 2 + page;
+    const list = asToolsPage(await call({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, id), id);
+    if (!list) break;
+    tools.push(...list.tools.slice(0, MAX_TOOLS - tools.length));
+    cursor = list.nextCursor;
+    if (cursor === undefined) break;
+  }
+  return tools;
+}
+
+function probeResult(transport: McpProbeResult['transport'], url: string, init: NonNullable<ReturnType<typeof asInitializeResult>>, tools: DiscoveredTool[]): McpProbeResult {
+  return {
+    transport,
+    url,
+    serverName: init.serverName,
+    ...(init.serverVersion !== undefined ? { serverVersion: init.serverVersion } : {}),
+    protocolVersion: init.protocolVersion,
+    tools,
+  };
+}
+
 /** Reads the JSON-RPC message answering `id` from a streamable-HTTP response (JSON or SSE). */
 async function readRpcAnswer(res: Response, id: number): Promise<unknown> {
   const type = res.headers.get('content-type') ?? '';
@@ -134,31 +163,17 @@ export async function probeStreamableHttp(url: string, signal: AbortSignal): Pro
     const ack = await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
     await ack.body?.cancel().catch(() => undefined);
 
-    const tools: DiscoveredTool[] = [];
-    if (init.hasTools) {
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_TOOL_PAGES && tools.length < MAX_TOOLS; page++) {
-        const id = 2 + page;
-        const res = await post({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, headers);
-        if (res.status !== 200) {
-          await res.body?.cancel().catch(() => undefined);
-          break;
-        }
-        const list = asToolsPage(await readRpcAnswer(res, id), id);
-        if (!list) break;
-        tools.push(...list.tools.slice(0, MAX_TOOLS - tools.length));
-        cursor = list.nextCursor;
-        if (cursor === undefined) break;
-      }
-    }
-    return {
-      transport: 'streamable-http',
-      url,
-      serverName: init.serverName,
-      ...(init.serverVersion !== undefined ? { serverVersion: init.serverVersion } : {}),
-      protocolVersion: init.protocolVersion,
-      tools,
-    };
+    const tools = init.hasTools
+      ? await listTools(async (request, id) => {
+          const res = await post(request, headers);
+          if (res.status !== 200) {
+            await res.body?.cancel().catch(() => undefined);
+            return undefined;
+          }
+          return readRpcAnswer(res, id);
+        })
+      : [];
+    return probeResult('streamable-http', url, init, tools);
   } finally {
     if (sessionId !== undefined) {
       // Closing our own session frees the server's resources; it touches nothing else.
@@ -219,27 +234,8 @@ export async function probeLegacySse(url: string, signal: AbortSignal): Promise<
     const init = asInitializeResult(await answer(1), 1);
     if (!init) return undefined;
     await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const tools: DiscoveredTool[] = [];
-    if (init.hasTools) {
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_TOOL_PAGES && tools.length < MAX_TOOLS; page++) {
-        const id = 2 + page;
-        if (!(await post({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor === undefined ? {} : { cursor } }))) break;
-        const list = asToolsPage(await answer(id), id);
-        if (!list) break;
-        tools.push(...list.tools.slice(0, MAX_TOOLS - tools.length));
-        cursor = list.nextCursor;
-        if (cursor === undefined) break;
-      }
-    }
-    return {
-      transport: 'sse',
-      url,
-      serverName: init.serverName,
-      ...(init.serverVersion !== undefined ? { serverVersion: init.serverVersion } : {}),
-      protocolVersion: init.protocolVersion,
-      tools,
-    };
+    const tools = init.hasTools ? await listTools(async (request, id) => ((await post(request)) ? answer(id) : undefined)) : [];
+    return probeResult('sse', url, init, tools);
   } finally {
     local.abort();
   }
