@@ -204,12 +204,14 @@ export class DecisionService implements DecisionPoint {
         ...(usage ? { usage } : {}),
       };
       // INVARIANT: `now` is left out only when no policy can read it (or the schema is checked, which requires it).
-      if (set.mentionsNow || this.deps.validateRequest) context.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
+      const nowValue = (): CedarValue => ({ __extn: { fn: 'datetime', arg: now.toISOString() } });
+      if (set.mentionsNow || this.deps.validateRequest) context.now = nowValue();
       // Unchecked requests carry only what some policy can read (attributes, context keys):
       // each value Cedar does not have to parse is time saved, and the answer is the same.
       const prune = !this.deps.validateRequest;
+      const contextOf = (s: typeof set, c: typeof context) => (prune ? contextFor(s, c) : c);
       const slice = sliceFor(set, entities, [principal, resource], context, { pruneAttributes: prune });
-      const cedarRequest = { principal, action, resource, context: prune ? contextFor(set, context) : context, entities: slice };
+      const cedarRequest = { principal, action, resource, context: contextOf(set, context), entities: slice };
       const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? false, ...(this.deps.memo ? { memo: this.deps.memo } : {}) });
       const candidate = this.deps.shadow?.candidate;
       // The candidate gets its own slice (and `now` if it reads it): pruning depends on the policies.
@@ -217,7 +219,7 @@ export class DecisionService implements DecisionPoint {
         ? this.deps.shadow!.evaluate(
             {
               ...cedarRequest,
-              context: ((c) => (prune ? contextFor(candidate, c) : c))(candidate.mentionsNow && !context.now ? { ...context, now: { __extn: { fn: 'datetime', arg: now.toISOString() } } } : context),
+              context: contextOf(candidate, candidate.mentionsNow && !context.now ? { ...context, now: nowValue() } : context),
               entities: sliceFor(candidate, entities, [principal, resource], context, { pruneAttributes: prune }),
             },
             summarize(decision),

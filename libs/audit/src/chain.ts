@@ -55,7 +55,8 @@ export class Chainer {
     const hash = sha256Hex(canonical);
     linked.hash = hash;
     // The canonical text of the record without its hash, plus the hash: valid JSON of the whole record.
-    SERIALIZED.set(linked, canonical === '{}' ? `{"hash":"${hash}"}` : `${canonical.slice(0, -1)},"hash":"${hash}"}`);
+    // (`writer`, `seq` and `prevHash` are always there, so the text never is `{}`.)
+    SERIALIZED.set(linked, `${canonical.slice(0, -1)},"hash":"${hash}"}`);
     this.seq += 1;
     this.prev = hash;
     // INVARIANT: a chained record never changes (its hash and kept text would lie): frozen.

@@ -28,7 +28,7 @@ export class DecisionMemo {
    * @param maxKeyChars requests whose serialized input is longer are not memoised.
    */
   constructor(
-    readonly maxEntries: number,
+    private readonly maxEntries: number,
     private readonly maxKeyChars = 4_096,
   ) {}
 
@@ -57,11 +57,6 @@ export class DecisionMemo {
     this.entries.set(key, decision);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     return decision;
-  }
-
-  /** Drops every memoised answer. */
-  clear(): void {
-    this.entries.clear();
   }
 
   stats(): DecisionMemoStats {

@@ -41,7 +41,7 @@ export function jsonBody(limits: BodyLimits): RequestHandler[] {
     if (req.body === undefined) return next();
     const deep = findTooDeep(req.body, limits.maxJsonDepth);
     if (deep !== undefined) {
-      return next(new InvalidInputError(`JSON nested deeper than ${limits.maxJsonDepth} levels`, [{ path: deep, message: `nesting exceeds ${limits.maxJsonDepth}` }]));
+      return next(tooDeep(deep, limits.maxJsonDepth));
     }
     next();
   };
@@ -113,7 +113,7 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
         return reject(notJson(String((err as Error).message).slice(0, 200)));
       }
       const deep = findTooDeep(value, limits.maxJsonDepth);
-      if (deep !== undefined) return reject(new InvalidInputError(`JSON nested deeper than ${limits.maxJsonDepth} levels`, [{ path: deep, message: `nesting exceeds ${limits.maxJsonDepth}` }]));
+      if (deep !== undefined) return reject(tooDeep(deep, limits.maxJsonDepth));
       resolve(value);
     });
   });
@@ -121,6 +121,10 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
 
 function tooLarge(limit: number | undefined): ArgusError {
   return new ArgusError('body_too_large', `request body exceeds ${limit ?? 'the limit of'} bytes`, { errors: [{ path: '', message: 'body too large' }] });
+}
+
+function tooDeep(path: string, maxDepth: number): InvalidInputError {
+  return new InvalidInputError(`JSON nested deeper than ${maxDepth} levels`, [{ path, message: `nesting exceeds ${maxDepth}` }]);
 }
 
 function notJson(detail: string): ArgusError {
