@@ -13,9 +13,9 @@ import type {
   ProxyOutcome,
   UsageSink,
 } from '@argus/contracts';
-import { ArgusError, InvalidInputError, UnavailableError, errorHandler, errorSummary, requestContext, type Logger, type Registry } from '@argus/platform';
+import { ArgusError, InvalidInputError, UnavailableError, errorSummary, readRawBody, requestIdOf, sendError, sendJson, unencodedBody, type Logger, type Registry } from '@argus/platform';
 import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express from 'express';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
 import type { ProxyConfig, UpstreamConfig } from './config.ts';
 import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
@@ -78,18 +78,36 @@ interface CallState {
   error?: string;
   timers: NodeJS.Timeout[];
   done: boolean;
-  log: Logger;
+  /** The request's logger (built on first use). */
+  lazyLog: () => Logger;
 }
 
 const SAFE_ID = /^[\w.:@/-]{1,256}$/;
 const DELEGATION_HOP = /^\s*([A-Za-z_][A-Za-z0-9_]*)::(?:"([^"\\]{1,256})"|([\w.:@/-]{1,256}))\s*$/;
 
+/** The proxy as a request listener: give it to `http.createServer`, or mount it in express. */
+export type ProxyApp = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** One configured upstream, ready to serve. */
+interface Route {
+  upstream: UpstreamConfig;
+  /** The prefix, lower-cased: matched without regard to case, as a mount point is. */
+  prefix: string;
+  maxBodyBytes: number;
+  stripHeaders: string[];
+  injection: CredentialInjection | undefined;
+  proxy: ProxyHandler;
+  /** Reads bodies sent with a content encoding (decompressed within the limit). */
+  encodedBody: ReturnType<typeof express.raw>;
+}
+
 /**
- * Builds the enforcement proxy: one mount per configured upstream, each one authenticating the
+ * Builds the enforcement proxy: one route per configured upstream, each one authenticating the
  * agent, deciding the call, injecting the real credential and forwarding with
- * http-proxy-middleware. Unknown paths answer 404; nothing is ever routed by `Host`.
+ * http-proxy-middleware. Unknown paths answer 404; nothing is ever routed by `Host`. The hot path
+ * is plain `node:http` (no framework between the socket and the decision).
  */
-export function createProxyApp(deps: ProxyDeps): express.Express {
+export function createProxyApp(deps: ProxyDeps): ProxyApp {
   const { config } = deps;
   const now = deps.now ?? Date.now;
   const metrics = proxyMetrics(deps.metrics);
@@ -98,15 +116,8 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
   /** MCP session id → the agent that opened it: a session cannot be used by another agent. */
   const mcpSessions = new BoundedMap<string, string>(10_000);
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.use(requestContext(deps.logger));
-
-  for (const upstream of config.upstreams) {
+  const routes: Route[] = config.upstreams.map((upstream) => {
     const maxBodyBytes = upstream.maxBodyBytes ?? config.limits.maxBodyBytes;
-    const stripHeaders = [...config.stripHeaders, ...upstream.stripHeaders];
-    const injection = injectionFor(upstream);
     const agent = upstream.target.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: Infinity }) : new HttpAgent({ keepAlive: true, maxSockets: Infinity });
     const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
       target: upstream.target,
@@ -126,39 +137,67 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
         },
       ],
     });
-    app.use(
-      upstream.prefix,
-      express.raw({ type: () => true, limit: maxBodyBytes }),
-      asyncHandler((req, res, next) => handle(upstream, injection, stripHeaders, proxy, req, res, next)),
-    );
+    return {
+      upstream,
+      prefix: upstream.prefix.toLowerCase(),
+      maxBodyBytes,
+      stripHeaders: [...config.stripHeaders, ...upstream.stripHeaders],
+      injection: injectionFor(upstream),
+      proxy,
+      encodedBody: express.raw({ type: () => true, limit: maxBodyBytes }),
+    };
+  });
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const route = routeOf(routes, url);
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    // The child logger is built only when something logs: most requests never do.
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= deps.logger.child({ requestId }));
+    if (!route) {
+      const path = url.split('?', 1)[0]!;
+      sendJson(res, 404, { code: 'not_found', message: `no upstream for \`${path.slice(0, 200)}\``, errors: [] });
+      return;
+    }
+    // What follows the prefix is the upstream path (`/openai/v1/x?q` → `/v1/x?q`).
+    const rest = url.slice(route.prefix.length);
+    req.url = rest.startsWith('/') ? rest : `/${rest}`;
+    bodyOf(route, req, res)
+      .then((body) => handle(route, body, req, res, log))
+      .catch((err: unknown) => sendError(res, err, log()));
+  };
+
+  function bodyOf(route: Route, req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    if (unencodedBody(req)) return readRawBody(req, route.maxBodyBytes);
+    return new Promise((resolve, reject) => {
+      const withBody = req as IncomingMessage & { body?: unknown };
+      route.encodedBody(withBody as never, res as never, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(withBody.body) ? withBody.body : undefined)));
+    });
   }
 
-  app.use((req, res) => {
-    res.status(404).json({ code: 'not_found', message: `no upstream for \`${req.path.slice(0, 200)}\``, errors: [] });
-  });
-  app.use(errorHandler(deps.logger));
-
   /** Authenticate, describe, decide, resolve the credential, then hand over to the proxy. */
-  async function handle(upstream: UpstreamConfig, injection: CredentialInjection | undefined, stripHeaders: string[], proxy: ProxyHandler, req: Request, res: Response, next: NextFunction): Promise<void> {
-    const log: Logger = res.locals.log ?? deps.logger;
-    const path = req.path;
+  async function handle(route: Route, received: Buffer | undefined, req: IncomingMessage, res: ServerResponse, lazyLog: () => Logger): Promise<void> {
+    const { upstream, injection } = route;
+    const path = (req.url ?? '/').split('?', 1)[0]!;
     if (!isCanonicalPath(path)) throw new InvalidInputError('request path is not canonical', [{ path: '/path', message: 'dot segments, encoded separators and empty segments are refused' }]);
     const identity = await deps.authenticate(req);
     if (!identity) {
       res.setHeader('www-authenticate', 'Bearer realm="argus"');
-      res.status(401).json({ code: 'unauthorized', message: 'missing or invalid agent credential', errors: [] });
+      sendJson(res, 401, { code: 'unauthorized', message: 'missing or invalid agent credential', errors: [] });
       return;
     }
     const facts = readFacts(req, identity);
-    const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? (req.body as Buffer) : undefined;
-    const state: CallState = { upstream, agent: identity.agent, decisions: [], started: now(), timers: [], done: false, log, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
+    const body = received && received.length > 0 ? received : undefined;
+    const state: CallState = { upstream, agent: identity.agent, decisions: [], started: now(), timers: [], done: false, lazyLog, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
 
     if (upstream.kind === 'mcp') {
       const sessionId = header(req, 'mcp-session-id');
       if (sessionId !== undefined) {
         const owner = mcpSessions.get(sessionId);
         if (owner !== undefined && owner !== identity.agent) {
-          res.status(403).json({ code: 'forbidden', message: 'MCP session belongs to another agent', errors: [] });
+          sendJson(res, 403, { code: 'forbidden', message: 'MCP session belongs to another agent', errors: [] });
           return;
         }
       }
@@ -167,7 +206,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
         if (handled) return;
       }
     } else {
-      const call = describeHttpCall(upstream, req.method, path, body);
+      const call = describeHttpCall(upstream, req.method ?? 'GET', path, body);
       const decided = await decideOrFail(upstream, facts, call, state, res);
       if (!decided) return;
       if (!isAllowed(decided.answer)) {
@@ -183,7 +222,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
       try {
         credential = await deps.secrets.resolve(upstream.credential.name, { agent: identity.agent, ...(facts.goal !== undefined ? { goal: facts.goal } : {}) });
       } catch (err) {
-        log.error({ err: errorSummary(err), upstream: upstream.name }, 'credential lookup failed');
+        lazyLog().error({ err: errorSummary(err), upstream: upstream.name }, 'credential lookup failed');
       }
       if (!credential) {
         finish(state, { status: undefined, error: 'credential_unavailable' });
@@ -193,18 +232,18 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
       state.injection = injection;
     }
 
-    sanitizeRequestHeaders(req.headers, stripHeaders);
+    sanitizeRequestHeaders(req.headers, route.stripHeaders);
     states.set(req, state);
     state.forwardedAt = now();
     res.on('close', () => {
       // INVARIANT: every path that ends the response normally calls `finish` itself.
       if (!state.done && !res.writableFinished) finish(state, { status: state.status, error: 'client_closed' });
     });
-    await proxy(req, res, next);
+    await route.proxy(req, res, (err?: unknown) => sendError(res, err ?? new Error('proxy refused the request'), lazyLog()));
   }
 
   /** Decides one described call; on failure answers 503 (fail closed) and records it. */
-  async function decideOrFail(upstream: UpstreamConfig, facts: Facts, call: CallDescription, state: CallState, res: Response): Promise<Decided | undefined> {
+  async function decideOrFail(upstream: UpstreamConfig, facts: Facts, call: CallDescription, state: CallState, res: ServerResponse): Promise<Decided | undefined> {
     const input = buildInput(state.agent, facts, call);
     const t0 = performance.now();
     try {
@@ -217,7 +256,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
       return decided;
     } catch (err) {
       unavailable(upstream, input, state, err, performance.now() - t0);
-      res.status(503).json({ code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
+      sendJson(res, 503, { code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
       return undefined;
     }
   }
@@ -225,7 +264,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
   function unavailable(upstream: UpstreamConfig, input: AuthorizeInput, state: CallState, err: unknown, latencyMs: number): void {
     metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
     const message = err instanceof ArgusError ? err.message : 'decision point failed';
-    state.log.warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
+    state.lazyLog().warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
     state.decisions.push({ input, answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(message) }, latencyMs, forwarded: false });
     finish(state, { status: undefined, error: 'decision_unavailable' });
   }
@@ -235,10 +274,10 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
    * denied, malformed, or fail closed); otherwise leaves the body to forward in `state.body`
    * with the denied messages removed.
    */
-  async function decideMcp(upstream: UpstreamConfig, facts: Facts, state: CallState, res: Response): Promise<boolean> {
+  async function decideMcp(upstream: UpstreamConfig, facts: Facts, state: CallState, res: ServerResponse): Promise<boolean> {
     const parsed = parseMcpBody(state.body, config.limits.maxBatchSize);
     if (!parsed.ok) {
-      res.status(400).json(parsed.error);
+      sendJson(res, 400, parsed.error);
       return true;
     }
     const described = parsed.messages.map((m) => ({ m, d: describeMcpMessage(upstream.name, m) }));
@@ -261,9 +300,9 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
         metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
         state.decisions.push({ input, answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(err instanceof ArgusError ? err.message : 'decision point failed') }, latencyMs: performance.now() - t0, forwarded: false });
       }
-      state.log.warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
+      state.lazyLog().warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
       finish(state, { status: undefined, error: 'decision_unavailable' });
-      res.status(503).json({ code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
+      sendJson(res, 503, { code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
       return true;
     }
     const latencyMs = performance.now() - t0;
@@ -282,7 +321,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
     const forward = parsed.messages.filter((m) => !refused.has(m));
     state.mcp = { batch: parsed.batch, denied, initialize: forward.some((m) => m.method === 'initialize') };
     if (forward.length === 0) {
-      res.status(200).type('application/json').send(JSON.stringify(parsed.batch ? denied : denied[0]));
+      sendJson(res, 200, parsed.batch ? denied : denied[0]);
       finish(state, { status: undefined, error: 'denied' });
       return true;
     }
@@ -438,7 +477,7 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
     const kind = errorKind(err);
     if (state && !state.done) {
       if (kind !== 'client_closed') metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind });
-      state.log.warn({ upstream: state.upstream.name, kind, err: scrubber.scrubDeep(errorSummary(err)) }, 'upstream call failed');
+      state.lazyLog().warn({ upstream: state.upstream.name, kind, err: scrubber.scrubDeep(errorSummary(err)) }, 'upstream call failed');
     }
     if (res && typeof res.writeHead === 'function' && !res.headersSent) {
       const timeout = kind === 'timeout';
@@ -477,17 +516,17 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
       };
       deps.recorder.record(scrubber.scrubDeep(event)).catch((err: unknown) => {
         metrics.sinkFailures.inc({ sink: 'audit' });
-        state.log.error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
+        state.lazyLog().error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
       });
     }
     const forwarded = state.decisions.find((d) => d.forwarded);
     if (state.goal !== undefined && usage?.totalTokens !== undefined && forwarded) {
       deps.usage.reportUsage({ goal: state.goal, agent: state.agent, tokens: usage.totalTokens, decisionId: forwarded.answer.decision_id }).catch((err: unknown) => {
         metrics.sinkFailures.inc({ sink: 'usage' });
-        state.log.error({ err: errorSummary(err), goal: state.goal }, 'usage report failed');
+        state.lazyLog().error({ err: errorSummary(err), goal: state.goal }, 'usage report failed');
       });
     }
-    state.log.info(
+    if (deps.logger.isLevelEnabled('info')) state.lazyLog().info(
       {
         upstream: state.upstream.name,
         agent: state.agent,
@@ -502,8 +541,6 @@ export function createProxyApp(deps: ProxyDeps): express.Express {
       'proxied call',
     );
   }
-
-  return app;
 }
 
 /** The decision facts an agent declares in headers. */
@@ -561,9 +598,9 @@ function buildInput(agent: string, facts: Facts, call: CallDescription): Authori
   };
 }
 
-function sendDenied(res: Response, answer: AuthorizeResponse): void {
+function sendDenied(res: ServerResponse, answer: AuthorizeResponse): void {
   const reason = answer.result.reasons.find((r) => r.annotations.reason)?.annotations.reason;
-  res.status(403).json({
+  sendJson(res, 403, {
     code: 'forbidden',
     message: reason ? `denied: ${reason}` : answer.result.decision === 'needs_approval' ? 'held for approval' : 'denied by policy',
     errors: [],
@@ -599,10 +636,16 @@ function errorKind(err: unknown): string {
   return 'other';
 }
 
-function asyncHandler(fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler {
-  return (req, res, next) => {
-    fn(req, res, next).catch(next);
-  };
+/** The route whose prefix `url` starts with (a whole segment, any case), if any. */
+function routeOf(routes: readonly Route[], url: string): Route | undefined {
+  for (const r of routes) {
+    const n = r.prefix.length;
+    if (url.length < n || url.slice(0, n).toLowerCase() !== r.prefix) continue;
+    const next = url.charCodeAt(n);
+    // End of the URL, `/` or `?`: the prefix is a whole segment.
+    if (Number.isNaN(next) || next === 47 || next === 63) return r;
+  }
+  return undefined;
 }
 
 /** A Map that forgets its oldest entries past `max`. */

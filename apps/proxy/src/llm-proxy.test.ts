@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { validatorFor } from '@argus/contracts';
@@ -253,6 +254,45 @@ describe('identity, header and network hygiene', () => {
       expect(res.status, path).toBe(400);
     }
     expect(openai.seen.length).toBe(before);
+  });
+
+  it('routes by whole prefix segment in any case, reads gzip and chunked bodies, and echoes a sane request id', async () => {
+    const auth = { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ model: 'gpt-ok', messages: [{ role: 'user', content: 'zipped' }] });
+    // Not a whole segment, or no upstream at all: 404 in the wire shape, nothing forwarded.
+    const before = openai.seen.length;
+    for (const path of ['/openaix/v1/chat/completions', '/nowhere']) {
+      const res = await fetch(`${proxy.url}${path}`, { method: 'POST', headers: auth, body });
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 'not_found' });
+    }
+    expect(openai.seen.length).toBe(before);
+    // The prefix matches in any case; the upstream sees the path after it, query included.
+    const upper = await fetch(`${proxy.url}/OpenAI/v1/chat/completions?trace=1`, { method: 'POST', headers: { ...auth, 'x-request-id': 'req-42' }, body });
+    expect(upper.status).toBe(200);
+    expect(upper.headers.get('x-request-id')).toBe('req-42');
+    expect(openai.seen.at(-1)).toMatchObject({ url: '/v1/chat/completions?trace=1' });
+    // A gzip body is decoded (and re-sent decoded, with its own length); a broken one is a 400.
+    const zipped = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    expect(zipped.status).toBe(200);
+    expect(openai.seen.at(-1)?.body).toBe(body);
+    expect(openai.seen.at(-1)?.headers['content-encoding']).toBeUndefined();
+    const broken = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'content-encoding': 'gzip' }, body: 'not gzip at all' });
+    expect(broken.status).toBe(400);
+    // A body over the limit without a declared length (chunked) is refused as it streams in.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 80; i++) req.write('x'.repeat(1024));
+      req.end();
+    });
+    expect(chunked).toBe(413);
+    // A hostile request id is replaced.
+    const hostile = await fetch(`${proxy.url}/nowhere`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
+    expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('validates the delegation header and takes it as the chain ending at the caller', async () => {

@@ -61,8 +61,7 @@ export function jsonBody(limits: BodyLimits): RequestHandler[] {
  * {@link jsonBody} path, which handles every case.
  */
 export function leanJsonReadable(req: IncomingMessage): boolean {
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
+  if (!unencodedBody(req)) return false;
   const type = req.headers['content-type'];
   if (type === undefined) return true;
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) return false;
@@ -76,12 +75,31 @@ export function leanJsonReadable(req: IncomingMessage): boolean {
  * the general middleware's machinery; for the hot routes. Call only when
  * {@link leanJsonReadable} says so. An empty body parses as `undefined`.
  */
-export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  const bytes = await readRawBody(req, limits.maxBodyBytes);
+  if (bytes.length === 0) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw notJson(String((err as Error).message).slice(0, 200));
+  }
+  const deep = findTooDeep(value, limits.maxJsonDepth);
+  if (deep !== undefined) throw tooDeep(deep, limits.maxJsonDepth);
+  return value;
+}
+
+/**
+ * Reads a request body as bytes within `maxBytes`, without the general middleware's machinery:
+ * for bodies sent without a content encoding ({@link leanJsonReadable}'s first condition). A
+ * declared or actual size over the limit is a 413 `body_too_large`; an aborted body a 400.
+ */
+export function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
+    if (declared !== undefined && Number(declared) > maxBytes) {
       req.resume();
-      reject(tooLarge(limits.maxBodyBytes));
+      reject(tooLarge(maxBytes));
       return;
     }
     const chunks: Buffer[] = [];
@@ -90,9 +108,9 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
-      if (size > limits.maxBodyBytes) {
+      if (size > maxBytes) {
         failed = true;
-        reject(tooLarge(limits.maxBodyBytes));
+        reject(tooLarge(maxBytes));
         return;
       }
       chunks.push(chunk);
@@ -103,20 +121,15 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
       reject(new ArgusError('invalid_json', 'request body could not be read (request.aborted)', { cause: err }));
     });
     req.on('end', () => {
-      if (failed) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      if (text.length === 0) return resolve(undefined);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        return reject(notJson(String((err as Error).message).slice(0, 200)));
-      }
-      const deep = findTooDeep(value, limits.maxJsonDepth);
-      if (deep !== undefined) return reject(tooDeep(deep, limits.maxJsonDepth));
-      resolve(value);
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
+}
+
+/** True when `req` carries no content encoding, so {@link readRawBody} can read it. */
+export function unencodedBody(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  return encoding === undefined || encoding.toLowerCase() === 'identity';
 }
 
 function tooLarge(limit: number | undefined): ArgusError {
@@ -138,11 +151,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(JSON.stringify(body));
 }
 
+/** The request id of `req`: its `x-request-id` when sane, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+}
+
 /** Assigns a request id (from `x-request-id` when sane) and a child logger to every request. */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    const id = requestIdOf(req);
     res.locals.requestId = id;
     // The child logger is built only when something logs: most requests never do.
     let log: Logger | undefined;
@@ -152,18 +170,25 @@ export function requestContext(logger: Logger): RequestHandler {
   };
 }
 
+/**
+ * Answers `err` in the wire error shape (the body parser's errors mapped like the lean readers'),
+ * logging server faults; a response already under way is ended. Never sends a stack trace.
+ */
+export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
+  const mapped = toErrorBody(mapBodyParserError(err) ?? err);
+  if (mapped.status >= 500) log.error({ err: errorSummary(err) }, 'request failed');
+  else log.debug({ code: mapped.body.code }, 'request rejected');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, mapped.status, mapped.body);
+}
+
 /** The one place that turns anything thrown into the wire error shape. Never sends a stack trace. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const mapped = toErrorBody(mapBodyParserError(err) ?? err);
-    const log: Logger = res.locals.log ?? logger;
-    if (mapped.status >= 500) log.error({ err: errorSummary(err) }, 'request failed');
-    else log.debug({ code: mapped.body.code }, 'request rejected');
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    res.status(mapped.status).json(mapped.body);
+    sendError(res, err, res.locals.log ?? logger);
   };
 }
 
