@@ -1,10 +1,15 @@
 /**
  * Proxy benchmark: what deciding, injecting and scrubbing cost on top of forwarding.
  *
- * Three targets in the same run, alternating, 3 repetitions, medians quoted:
- *   direct — the upstream itself (no proxy);
- *   floor  — a bare http-proxy-middleware proxy, no decision (floor-proxy.ts);
- *   argus  — createProxyApp with an in-process Cedar decision (argus-proxy.ts).
+ * Five targets in the same run, alternating, 3 repetitions, medians quoted:
+ *   direct      — the upstream itself (no proxy);
+ *   floor       — a bare http-proxy-middleware proxy, no decision (floor-proxy.ts);
+ *   argus       — createProxyApp with a bare cedar-wasm decision and an in-memory recorder
+ *                 (argus-proxy.ts): the proxy's own machinery;
+ *   serve       — the product as deployed, `argus serve` with a proxy section: the decision
+ *                 service (registry, governance, Cedar, memo), the SQLite secret store and the
+ *                 audit trail into SQLite (argus-serve.ts);
+ *   serve-noaudit — the same with the audit trail off.
  * Measures (1) per-call latency p50/p99 from sequential keep-alive calls timed with hrtime
  * (sub-millisecond, unlike autocannon), (2) time to first byte of a streamed (SSE) completion,
  * (3) throughput at 32 connections with autocannon, (4) peak RSS of each proxy.
@@ -31,8 +36,8 @@ const STREAM_BODY = JSON.stringify({ model: 'gpt-bench', stream: true, messages:
 
 const children: ChildProcess[] = [];
 
-function start(file: string, core: number, args: string[] = []): Promise<{ port: number; pid: number }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(here, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '../..') });
+function start(file: string, core: number, args: string[] = [], env: Record<string, string> = {}): Promise<{ port: number; pid: number }> {
+  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(here, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '../..'), env: { ...process.env, ...env } });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -47,7 +52,7 @@ function start(file: string, core: number, args: string[] = []): Promise<{ port:
 }
 
 interface Target {
-  name: 'direct' | 'floor' | 'argus';
+  name: 'direct' | 'floor' | 'argus' | 'serve' | 'serve-noaudit';
   port: number;
   path: string;
   pid?: number;
@@ -125,10 +130,14 @@ async function main(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${up.port}`;
   const floor = await start('floor-proxy.ts', 0, [upstreamUrl]);
   const argus = await start('argus-proxy.ts', 0, [upstreamUrl]);
+  const served = await start('argus-serve.ts', 0, [upstreamUrl]);
+  const servedNoAudit = await start('argus-serve.ts', 0, [upstreamUrl], { BENCH_AUDIT: 'false' });
   const targets: Target[] = [
     { name: 'direct', port: up.port, path: '/v1/chat/completions' },
     { name: 'floor', port: floor.port, path: '/openai/v1/chat/completions', pid: floor.pid },
     { name: 'argus', port: argus.port, path: '/openai/v1/chat/completions', pid: argus.pid },
+    { name: 'serve', port: served.port, path: '/openai/v1/chat/completions', pid: served.pid },
+    { name: 'serve-noaudit', port: servedNoAudit.port, path: '/openai/v1/chat/completions', pid: servedNoAudit.pid },
   ];
   process.stderr.write(`warming up\n`);
   await latency(targets, 500, BODY, 1);
@@ -180,10 +189,10 @@ async function main(): Promise<void> {
   out.push(`|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) out.push(`| ${r.target} | ${f(r.latP50)} | ${f(r.latP99)} | ${f(r.ttfbP50)} | ${f(r.ttfbP99)} | ${Math.round(r.rps)} | ${r.acP50} / ${r.acP99} | ${r.cpuUs ? Math.round(r.cpuUs) : '—'} | ${r.rssMb || '—'} |`);
   out.push('');
-  out.push(`added latency p50: argus − direct = ${f(by.argus!.latP50 - by.direct!.latP50)} ms; argus − floor = ${f(by.argus!.latP50 - by.floor!.latP50)} ms`);
-  out.push(`added latency p99: argus − direct = ${f(by.argus!.latP99 - by.direct!.latP99)} ms; argus − floor = ${f(by.argus!.latP99 - by.floor!.latP99)} ms`);
-  out.push(`added TTFB p50 (stream): argus − direct = ${f(by.argus!.ttfbP50 - by.direct!.ttfbP50)} ms; argus − floor = ${f(by.argus!.ttfbP50 - by.floor!.ttfbP50)} ms`);
-  out.push(`throughput ratio argus / floor = ${f(by.argus!.rps / by.floor!.rps, 2)}; CPU per call argus / floor = ${f(by.argus!.cpuUs / by.floor!.cpuUs, 2)} (+${Math.round(by.argus!.cpuUs - by.floor!.cpuUs)} µs)`);
+  for (const name of ['argus', 'serve', 'serve-noaudit'] as const) {
+    const a = by[name]!;
+    out.push(`${name}: added latency p50 over direct ${f(a.latP50 - by.direct!.latP50)} ms, over floor ${f(a.latP50 - by.floor!.latP50)} ms; p99 over direct ${f(a.latP99 - by.direct!.latP99)} ms; stream TTFB p50 over direct ${f(a.ttfbP50 - by.direct!.ttfbP50)} ms; throughput / floor = ${f(a.rps / by.floor!.rps, 2)}; CPU per call / floor = ${f(a.cpuUs / by.floor!.cpuUs, 2)} (+${Math.round(a.cpuUs - by.floor!.cpuUs)} µs)`);
+  }
   out.push(`reps=${REPS} latency n=${LAT_N}/rep ttfb n=${TTFB_N}/rep throughput ${DURATION_S}s/rep after ${WARMUP_S}s warm-up; raw per-rep medians: ${JSON.stringify({ lat, ttfb, tput })}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

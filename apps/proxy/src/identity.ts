@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { sha256Hex } from '@argus/platform';
 import type { SecretsBroker } from '@argus/secrets';
 import type { ProxyConfig } from './config.ts';
 
@@ -19,7 +19,7 @@ export const AGENT_TOKEN_PREFIX = 'argus_';
 
 /** The SHA-256 (hex) of an agent token: what the configuration stores. */
 export function hashAgentToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 /** Options of `createAuthenticator`. */

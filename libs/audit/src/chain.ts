@@ -3,9 +3,8 @@
  * and its own hash; the chain head is periodically signed with Ed25519 into checkpoint records.
  * `verifyChain` reports edited, missing and reordered records and bad checkpoints.
  */
-import * as cryptoModule from 'node:crypto';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { ConfigError } from '@argus/platform';
+import { ConfigError, sha256Hex } from '@argus/platform';
 import { canonicalJson } from './canonical-json.ts';
 import type { ChainedRecord, ChainHead, CheckpointRecord } from './types.ts';
 
@@ -17,11 +16,6 @@ export function hashRecord(record: Omit<ChainedRecord, 'hash'> | ChainedRecord):
   return sha256Hex(canonicalJson(record, 'hash'));
 }
 
-// One-shot hashing (Node ≥ 20.12) skips the Hash object; same digest.
-const oneShot = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-function sha256Hex(text: string): string {
-  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
-}
 
 type Unchained<T> = T extends ChainedRecord ? Omit<T, 'writer' | 'seq' | 'prevHash' | 'hash'> : never;
 

@@ -7,3 +7,4 @@ export * from './health.ts';
 export * from './shutdown.ts';
 export * from './auth.ts';
 export * from './config.ts';
+export * from './hash.ts';

@@ -42,6 +42,27 @@ describe('Scrubber', () => {
     expect(s.scrubDeep({ a: [{ b: `x${secret}` }], [secret]: 1 })).toEqual({ a: [{ b: `x${REDACTED}` }], [REDACTED]: 1 });
   });
 
+  it('scrubDeep hands back a value without a secret as it is, and copies and scrubs one that holds any', () => {
+    const clean = { a: [{ b: 'nothing here' }], n: 1, t: true, z: null };
+    expect(s.scrubDeep(clean)).toBe(clean);
+    // Secrets that JSON escapes (a quote, a backslash, a control character) are still found.
+    const odd = 'quote"back\\slash\u0001-canary';
+    const t = new Scrubber([odd]);
+    expect(t.scrubDeep({ k: [`x${odd}y`] })).toEqual({ k: [`x${REDACTED}y`] });
+    expect(t.scrubDeep({ [odd]: 1 })).toEqual({ [REDACTED]: 1 });
+    // A buffer serializes as bytes in JSON text, so it always takes the walk.
+    expect(s.scrubDeep({ body: Buffer.from(`x${secret}`) }).body.toString()).toBe(`x${REDACTED}`);
+    // Whatever the value, the answer holds no secret and equals the walk's answer.
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.array(fc.string(), { maxLength: 4 }), (value, path) => {
+        const planted = path.reduceRight<unknown>((inner, key) => ({ [key]: inner, [`${key}${secret}`]: [inner, `pre${secret}`] }), value);
+        const out = s.scrubDeep(planted);
+        expect(JSON.stringify(out) ?? '').not.toContain(secret);
+        expect(s.scrubDeep(value)).toEqual(value);
+      }),
+    );
+  });
+
   it('scrubs a stream split at every position, holding back only possible prefixes', async () => {
     const text = `data: {"k":"${secret}"}\n\ndata: done\n\n`;
     for (let cut = 1; cut < text.length; cut++) {

@@ -24,6 +24,8 @@ export class Scrubber {
   #bytePattern: RegExp | undefined;
   #firstBytes = new Set<string>();
   #maxByteLength = 0;
+  /** False when a value holds a lone surrogate: JSON text escapes it depending on its neighbours. */
+  #jsonScannable = true;
 
   constructor(values: Iterable<string> = []) {
     for (const v of values) this.add(v);
@@ -89,6 +91,18 @@ export class Scrubber {
   /** A deep copy of a JSON-like value with every string scrubbed (keys included). */
   scrubDeep<T>(value: T): T {
     if (!this.#textPattern) return value;
+    // Most values hold no secret: one scan of their JSON text proves it without copying them.
+    // The text holds every string and key (escaped: the JSON-escaped form is one of the patterns);
+    // buffers serialize as byte lists, so a value holding one always takes the walk.
+    if (this.#jsonScannable) {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(value);
+      } catch {
+        text = undefined;
+      }
+      if (text !== undefined && !text.includes('"type":"Buffer"') && !this.contains(text)) return value;
+    }
     return this.#deep(value, 0) as T;
   }
 
@@ -151,6 +165,7 @@ export class Scrubber {
     this.#bytePattern = this.#byteForms.length > 0 ? new RegExp(this.#byteForms.map(escapeRegExp).join('|'), 'g') : undefined;
     this.#firstBytes = new Set(this.#byteForms.map((f) => f[0]!));
     this.#maxByteLength = this.#byteForms.reduce((m, f) => Math.max(m, f.length), 0);
+    this.#jsonScannable = ![...this.#values].some((v) => /[\ud800-\udfff]/.test(v));
   }
 }
 
