@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { OPAClient } from '@styra/opa';
@@ -16,17 +16,20 @@ afterAll(async () => h.close());
 
 const authorize = (body: unknown) => request(h.app).post('/v1/authorize').send(body as object);
 
-/** POSTs raw chunks to `/v1/authorize` on a real socket (no client-side serialization). */
-async function rawPost(headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; body: string }> {
-  const server = h.app.listen(0, '127.0.0.1');
+/**
+ * Sends raw chunks (no client-side serialization) on a real socket to the server's listener, which
+ * answers `POST /v1/authorize` itself and hands everything else to the app.
+ */
+async function rawPost(headers: Record<string, string>, chunks: Buffer[], target: { method?: string; path?: string } = {}): Promise<{ status: number; body: string; requestId: string | undefined }> {
+  const server = createServer(h.listener).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   try {
     const { port } = server.address() as AddressInfo;
     return await new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/authorize', headers }, (res) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: target.method ?? 'POST', path: target.path ?? '/v1/authorize', headers }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text, requestId: res.headers['x-request-id'] as string | undefined }));
       });
       req.on('error', reject);
       for (const c of chunks) req.write(c);
@@ -155,6 +158,26 @@ describe('the lean body reader of POST /v1/authorize agrees with the general one
     const answer = await rawPost({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks);
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).code).toBe('body_too_large');
+  });
+
+  it('answers from the server listener as the app does, with request ids, 4xx paths and the rest left to the app', async () => {
+    const json = { 'content-type': 'application/json' };
+    const body = JSON.stringify({ input: toolCall('support-bot') });
+    const direct = await rawPost({ ...json, 'x-request-id': 'req-7' }, [Buffer.from(body)]);
+    expect(direct.status).toBe(200);
+    expect(direct.requestId).toBe('req-7');
+    const viaApp = await authorize({ input: toolCall('support-bot') });
+    expect(JSON.parse(direct.body).result).toEqual(viaApp.body.result);
+    const bad = await rawPost(json, [Buffer.from(JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }))]);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).errors[0].path).toBe('/input/action');
+    expect(bad.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const notJson = await rawPost(json, [Buffer.from('{"input":')]);
+    expect([notJson.status, JSON.parse(notJson.body).code]).toEqual([400, 'invalid_json']);
+    // Everything else is the app's: health, other routes, a 404 in the wire shape.
+    expect((await rawPost({}, [], { method: 'GET', path: '/healthz' })).status).toBe(200);
+    const missing = await rawPost(json, [Buffer.from('{}')], { path: '/v1/nothing' });
+    expect([missing.status, JSON.parse(missing.body).code]).toEqual([404, 'not_found']);
   });
 
   it('names the root when the body is empty', async () => {

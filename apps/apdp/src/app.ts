@@ -2,11 +2,12 @@ import type { DecisionRecorder } from '@argus/contracts';
 import { type Authenticator, createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
 import { DecisionMemo } from '@argus/engine';
 import express, { type Express, type RequestHandler, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
-import { authorizeRouter, fastAuthorize } from './routes/authorize.ts';
+import { authorizeListener, authorizeRouter, fastAuthorize } from './routes/authorize.ts';
 import { dataRouter } from './routes/data.ts';
 import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
 import { shadowRouter, templatesRouter } from './routes/templates.ts';
@@ -47,6 +48,8 @@ export interface ApdpDeps {
 /** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
 export interface Apdp {
   app: Express;
+  /** What a server should listen with: `POST /v1/authorize` without the framework, the rest through `app`. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   decisions: DecisionService;
   shadow: ShadowEvaluator;
 }
@@ -72,7 +75,8 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger));
-  app.use(fastAuthorize({ decisions, ...(deps.auth ? { auth: deps.auth } : {}), limits: { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth } }));
+  const hot = { decisions, ...(deps.auth ? { auth: deps.auth } : {}), limits: { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth } };
+  app.use(fastAuthorize(hot));
   app.use(
     healthRouter({
       metrics: deps.metrics,
@@ -102,7 +106,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
   });
   app.use(errorHandler(deps.logger));
-  return { app, decisions, shadow };
+  return { app, listener: authorizeListener({ ...hot, logger: deps.logger }, app), decisions, shadow };
 }
 
 function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {

@@ -42,7 +42,7 @@ export async function startApdp(config: Readonly<ArgusConfig>): Promise<RunningA
   // Closers run last-in first-out: the HTTP server (registered last) drains first, then the
   // audit trail flushes, then the watchers, Redis connections and the store close.
   for (const closer of runtime.closers) shutdown.add(closer);
-  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.app);
+  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,6 +1,8 @@
 import type { AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecisionCaller } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
-import { InvalidInputError, leanJsonReadable, readJsonBody, sendJson, type Authenticator, type BodyLimits } from '@argus/platform';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidInputError, leanJsonReadable, readJsonBody, requestIdOf, sendError, sendJson, type Authenticator, type BodyLimits } from '@argus/platform';
+import type { Logger } from 'pino';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
@@ -8,8 +10,8 @@ const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/au
 const validateBatch = validatorFor<BatchAuthorizeRequest>('https://argus.dev/schemas/authorize-batch-request.json');
 
 /** Who is calling, as far as the audit trail is concerned. */
-export function callerOf(req: Request, kind: string): DecisionCaller {
-  const subject = (req.res?.locals.subject as string | undefined) ?? undefined;
+export function callerOf(req: IncomingMessage, kind: string): DecisionCaller {
+  const subject = ((req as Partial<Request>).res?.locals.subject as string | undefined) ?? undefined;
   return subject ? { kind, subject } : { kind };
 }
 
@@ -17,14 +19,14 @@ export function callerOf(req: Request, kind: string): DecisionCaller {
  * Whether this request may skip the audit record: only a caller holding the admin credential (the proxy, which
  * writes the record itself once the upstream answered) may ask, with `x-argus-audit: false`.
  */
-async function auditWanted(req: Request, auth: Authenticator | undefined): Promise<boolean> {
+async function auditWanted(req: IncomingMessage, auth: Authenticator | undefined): Promise<boolean> {
   if (req.headers['x-argus-audit'] !== 'false' || !auth) return true;
   const who = await auth.authenticate(req.headers.authorization);
   return !(who.ok && who.principal.kind === 'admin');
 }
 
 /** Decides one validated-or-not authorize body and sends the answer. */
-async function authorizeOne(deps: { decisions: DecisionService; auth?: Authenticator }, raw: unknown, req: Request, res: Response): Promise<void> {
+async function authorizeOne(deps: { decisions: DecisionService; auth?: Authenticator }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = validateOne(raw);
   if (!body.ok) throw new InvalidInputError('invalid authorize request', body.errors);
   const audit = await auditWanted(req, deps.auth);
@@ -41,10 +43,30 @@ async function authorizeOne(deps: { decisions: DecisionService; auth?: Authentic
  */
 export function fastAuthorize(deps: { decisions: DecisionService; auth?: Authenticator; limits: BodyLimits }): RequestHandler {
   return (req, res, next) => {
-    if (req.method !== 'POST' || req.url !== '/v1/authorize' || !leanJsonReadable(req)) return next();
+    if (!leanAuthorize(req)) return next();
     readJsonBody(req, deps.limits)
       .then((raw) => authorizeOne(deps, raw, req, res))
       .catch(next);
+  };
+}
+
+function leanAuthorize(req: IncomingMessage): boolean {
+  return req.method === 'POST' && req.url === '/v1/authorize' && leanJsonReadable(req);
+}
+
+/**
+ * The same hot route one step earlier, for the server itself: `POST /v1/authorize` is answered
+ * straight from `node:http` (request id, limits, errors as everywhere else) without entering the
+ * framework at all; every other request goes to `app`.
+ */
+export function authorizeListener(deps: { decisions: DecisionService; auth?: Authenticator; limits: BodyLimits; logger: Logger }, app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (!leanAuthorize(req)) return app(req, res);
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    readJsonBody(req, deps.limits)
+      .then((raw) => authorizeOne(deps, raw, req, res))
+      .catch((err: unknown) => sendError(res, err, deps.logger.child({ requestId })));
   };
 }
 

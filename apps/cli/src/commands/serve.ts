@@ -89,7 +89,7 @@ export async function serve(opts: ServeOptions): Promise<RunningArgus> {
   const shutdown = new Shutdown(runtime.logger, config.server.shutdownGraceMs);
   for (const c of runtime.closers) shutdown.add(c);
 
-  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.app);
+  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
   await listen(server, config.server.port, config.server.host);
   shutdown.addServer('http', server);
   const url = urlOf(server, config.server.host);
