@@ -3,7 +3,7 @@ import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidInputError, leanJsonReadable, readJsonBody, requestIdOf, sendError, sendJson, type Authenticator, type BodyLimits } from '@argus/platform';
 import type { Logger } from 'pino';
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
 const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
