@@ -50,7 +50,7 @@ export class Chainer {
     linked.hash = hash;
     // The canonical text of the record without its hash, plus the hash: valid JSON of the whole record.
     // (`writer`, `seq` and `prevHash` are always there, so the text never is `{}`.)
-    SERIALIZED.set(linked, `${canonical.slice(0, -1)},"hash":"${hash}"}`);
+    Object.defineProperty(linked, SERIALIZED, { value: `${canonical.slice(0, -1)},"hash":"${hash}"}` });
     this.seq += 1;
     this.prev = hash;
     // INVARIANT: a chained record never changes (its hash and kept text would lie): frozen.
@@ -58,11 +58,13 @@ export class Chainer {
   }
 }
 
-const SERIALIZED = new WeakMap<object, string>();
+// The kept text rides on the record itself, non-enumerable (no JSON, key listing or equality sees
+// it): a WeakMap entry per record would cost the garbage collector an ephemeron per decision.
+const SERIALIZED = Symbol('argus.audit.serialized');
 
 /** The record as JSON text: kept from chaining when possible (same content, canonical key order but `hash` last). */
 export function serializedRecord(record: ChainedRecord): string {
-  const text = SERIALIZED.get(record);
+  const text = (record as unknown as { [SERIALIZED]?: string })[SERIALIZED];
   if (text !== undefined) return text;
   return JSON.stringify(record);
 }
