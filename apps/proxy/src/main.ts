@@ -6,7 +6,7 @@
  * proxy decides through a remote apdp (`decision.url` / `ARGUS_APDP_URL`). `argus serve` mounts
  * `createProxyApp` with the in-process decision point instead.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, createSinks, parseAuditConfig } from '@argus/audit';
 import type { UsageSink } from '@argus/contracts';
@@ -17,6 +17,9 @@ import { createProxyApp } from './app.ts';
 import { loadProxyConfig } from './config.ts';
 import { createRemoteDecisionPoint } from './decision.ts';
 import { createAuthenticator } from './identity.ts';
+
+/** The operational routes (health, readiness, metrics): reserved, never an upstream prefix. */
+const OPS_PATH = /^\/(healthz|readyz|metrics)(\?|$)/;
 
 /** A usage sink that writes each report to the log, for a proxy running without governance counters. */
 export function logUsageSink(logger: Logger): UsageSink {
@@ -54,9 +57,12 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const root = express();
   root.disable('x-powered-by');
   root.use(healthRouter({ checks: [{ name: 'secrets', check: async () => ({ ok: (await broker.list()).length >= 0 }) }], metrics }));
-  root.use(createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage: logUsageSink(logger), logger, metrics, authenticate }));
+  const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage: logUsageSink(logger), logger, metrics, authenticate });
+  // Proxied calls never enter the framework (it re-prototypes every request and response, which
+  // slows node's own HTTP code); only the health and metrics routes do.
+  const listener = (req: IncomingMessage, res: ServerResponse): void => (OPS_PATH.test(req.url ?? '') ? root(req, res) : proxy(req, res));
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, root);
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
   const shutdown = new Shutdown(logger, 30_000);
   shutdown.add({ name: 'secrets', close: () => store.close() });
   shutdown.add({ name: 'audit', close: () => recorder.close() });
