@@ -1,10 +1,12 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { silentLogger } from '@argus/platform';
 import { OPAClient } from '@styra/opa';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyDir } from './policy-files.ts';
+import { decisionListener } from './routes/hot.ts';
 import { ADMIN_TOKEN, CEDAR_DIR, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
 
 let h: Harness;
@@ -209,16 +211,52 @@ describe('POST /v1/authorize/batch', () => {
 });
 
 describe('OPA Data API compatibility', () => {
-  it('works with the official OPA TypeScript client', async () => {
-    const server = h.app.listen(0, '127.0.0.1');
+  it('works with the official OPA TypeScript client, through the server listener and through the app', async () => {
+    for (const listener of [h.listener, h.app]) {
+      const server = createServer(listener).listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const { port } = server.address() as { port: number };
+      try {
+        const opa = new OPAClient(`http://127.0.0.1:${port}`);
+        expect(await opa.evaluate('argus/allow', toolCall('support-bot'))).toBe(true);
+        expect(await opa.evaluate('argus/allow', toolCall('stranger'))).toBe(false);
+        const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>('argus/authorize', toolCall('support-bot'));
+        expect(full.decision).toBe('allow');
+      } finally {
+        server.close();
+      }
+    }
+  });
+
+  it('answers the Data API from the listener as the app does: documents, explain, undefined documents, bad input', async () => {
+    const json = { 'content-type': 'application/json' };
+    const body = Buffer.from(JSON.stringify({ input: toolCall('support-bot') }));
+    const full = await rawPost(json, [body], { path: '/v1/data/argus/authorize?explain=full' });
+    expect(full.status).toBe(200);
+    expect(JSON.parse(full.body).result).toMatchObject({ allow: true, policy_version: h.holder.current!.set.version, explanation: { request: { action: { id: toolCall('support-bot').action } } } });
+    const viaApp = await request(h.app).post('/v1/data/argus/authorize?explain=full').send({ input: toolCall('support-bot') });
+    expect(JSON.parse(full.body).result.reasons).toEqual(viaApp.body.result.reasons);
+    const root = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus/' })).body);
+    expect(root.result).toMatchObject({ allow: true, authorize: { decision: 'allow' } });
+    const encoded = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus%2Fallow' })).body);
+    expect(encoded.result).toBe(true);
+    expect(JSON.parse((await rawPost(json, [body], { path: '/v1/data/other/rule' })).body)).toEqual({});
+    const bad = await rawPost(json, [Buffer.from(JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }))], { path: '/v1/data/argus/allow' });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).errors[0].path).toBe('/input/action');
+    // The listener answers these itself: over an app that only answers 418, they still work.
+    const alone = decisionListener({ decisions: h.decisions, limits: { maxBodyBytes: 65_536, maxJsonDepth: 32 }, logger: silentLogger() }, (_req, res) => void res.writeHead(418).end());
+    const server = createServer(alone).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
-    const { port } = server.address() as { port: number };
     try {
-      const opa = new OPAClient(`http://127.0.0.1:${port}`);
-      expect(await opa.evaluate('argus/allow', toolCall('support-bot'))).toBe(true);
-      expect(await opa.evaluate('argus/allow', toolCall('stranger'))).toBe(false);
-      const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>('argus/authorize', toolCall('support-bot'));
-      expect(full.decision).toBe('allow');
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const post = (path: string, type = 'application/json') => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+      expect((await post('/v1/authorize')).status).toBe(200);
+      expect(await (await post('/v1/data/argus/allow')).json()).toMatchObject({ result: true });
+      // Not a hot route, or a body the lean reader does not take: the app's.
+      expect((await post('/v1/authorize/batch')).status).toBe(418);
+      expect((await post('/v1/authorize', 'text/plain')).status).toBe(418);
+      expect((await fetch(`${base}/v1/authorize`)).status).toBe(418);
     } finally {
       server.close();
     }

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
-import { authorizeListener, authorizeRouter, fastAuthorize } from './routes/authorize.ts';
+import { authorizeRouter, fastAuthorize } from './routes/authorize.ts';
+import { decisionListener } from './routes/hot.ts';
 import { dataRouter } from './routes/data.ts';
 import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
 import { shadowRouter, templatesRouter } from './routes/templates.ts';
@@ -48,7 +49,7 @@ export interface ApdpDeps {
 /** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
 export interface Apdp {
   app: Express;
-  /** What a server should listen with: `POST /v1/authorize` without the framework, the rest through `app`. */
+  /** What a server should listen with: the decision routes without the framework, the rest through `app`. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   decisions: DecisionService;
   shadow: ShadowEvaluator;
@@ -106,7 +107,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
   });
   app.use(errorHandler(deps.logger));
-  return { app, listener: authorizeListener({ ...hot, logger: deps.logger }, app), decisions, shadow };
+  return { app, listener: decisionListener({ ...hot, logger: deps.logger }, app), decisions, shadow };
 }
 
 function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {

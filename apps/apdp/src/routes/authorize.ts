@@ -1,8 +1,7 @@
 import type { AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecisionCaller } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidInputError, leanJsonReadable, readJsonBody, requestIdOf, sendError, sendJson, type Authenticator, type BodyLimits } from '@argus/platform';
-import type { Logger } from 'pino';
+import { InvalidInputError, leanJsonReadable, readJsonBody, sendJson, type Authenticator, type BodyLimits } from '@argus/platform';
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
@@ -26,7 +25,7 @@ async function auditWanted(req: IncomingMessage, auth: Authenticator | undefined
 }
 
 /** Decides one validated-or-not authorize body and sends the answer. */
-async function authorizeOne(deps: { decisions: DecisionService; auth?: Authenticator }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function authorizeOne(deps: { decisions: DecisionService; auth?: Authenticator }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = validateOne(raw);
   if (!body.ok) throw new InvalidInputError('invalid authorize request', body.errors);
   const audit = await auditWanted(req, deps.auth);
@@ -52,22 +51,6 @@ export function fastAuthorize(deps: { decisions: DecisionService; auth?: Authent
 
 function leanAuthorize(req: IncomingMessage): boolean {
   return req.method === 'POST' && req.url === '/v1/authorize' && leanJsonReadable(req);
-}
-
-/**
- * The same hot route one step earlier, for the server itself: `POST /v1/authorize` is answered
- * straight from `node:http` (request id, limits, errors as everywhere else) without entering the
- * framework at all; every other request goes to `app`.
- */
-export function authorizeListener(deps: { decisions: DecisionService; auth?: Authenticator; limits: BodyLimits; logger: Logger }, app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    if (!leanAuthorize(req)) return app(req, res);
-    const requestId = requestIdOf(req);
-    res.setHeader('x-request-id', requestId);
-    readJsonBody(req, deps.limits)
-      .then((raw) => authorizeOne(deps, raw, req, res))
-      .catch((err: unknown) => sendError(res, err, deps.logger.child({ requestId })));
-  };
 }
 
 /** `POST /v1/authorize` and `POST /v1/authorize/batch`. */
