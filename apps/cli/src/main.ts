@@ -24,6 +24,11 @@ export function buildProgram(): Command {
 
 /** Entry point: exit codes 0 ok, 1 failed (a check or test failed), 2 cannot run. */
 export async function main(argv: string[]): Promise<void> {
+  // Output piped into a reader that stops early (`argus audit export | head`): stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,15 +1,17 @@
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { createAuditTrail, makeDecisionEvent, matchesFilters, openSqliteAuditStore, SECRET_CANARY, type AuditRecord, type AuditTrail } from '@argus/audit';
 import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAuditCommands, runAuditExport, runAuditTail, runAuditVerify, type AuditCliIo } from './audit.ts';
+import { defaultAuditDb, registerAuditCommands, runAuditExport, runAuditTail, runAuditVerify, type AuditCliIo } from './audit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-cli-audit-'));
 const db = join(dir, 'audit.db');
@@ -114,6 +116,15 @@ describe('argus audit verify', () => {
     expect(await runAuditVerify({ db, from: 'x' }, io())).toBe(2);
   });
 
+  it('reads the file argus serve writes by default, else the configuration default, unless ARGUS_AUDIT_DB says', () => {
+    const home = mkdtempSync(join(tmpdir(), 'argus-audit-default-'));
+    expect(defaultAuditDb({}, home)).toBe('.argus/argus.db');
+    mkdirSync(join(home, '.argus'));
+    writeFileSync(join(home, '.argus/audit.db'), '');
+    expect(defaultAuditDb({}, home)).toBe('.argus/audit.db');
+    expect(defaultAuditDb({ ARGUS_AUDIT_DB: '/var/lib/argus/audit.db' }, home)).toBe('/var/lib/argus/audit.db');
+  });
+
   it('is wired into commander with the exit code', async () => {
     const program = new Command('argus').exitOverride();
     const out = io();
@@ -131,6 +142,23 @@ describe('argus audit verify', () => {
 });
 
 describe('argus audit export', () => {
+  it('stops quietly, exit 0, when the reader of its output goes away (`| head`)', async () => {
+    const big = join(dir, 'big.db');
+    const trail = await createAuditTrail({ writerId: 'cli-big', spill: { dir: join(dir, 'spill-big') }, sinks: [{ type: 'sqlite', path: big }] }, { sinks: [openSqliteAuditStore({ path: big })] });
+    for (let i = 0; i < 400; i++) await trail.record(makeDecisionEvent('allow', i));
+    await trail.close();
+    const bin = fileURLToPath(new URL('../../bin/argus.mjs', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'audit', 'export', '--db', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Read one chunk, then hang up, as `head -c` does.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at .*\.ts/);
+    expect(code).toBe(0);
+  });
+
   it('writes the range as JSONL, value-free', async () => {
     const out = io();
     expect(await runAuditExport({ db, from: '1', to: '11' }, out)).toBe(0);

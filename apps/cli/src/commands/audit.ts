@@ -2,7 +2,8 @@
  * `argus audit verify|export|tail`: check the hash chain of a range, export records as JSONL for a
  * SIEM, follow live decisions over Server-Sent Events. Exit codes: 0 ok, 1 chain broken, 2 cannot run.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadPublicKey, openSqliteAuditStore, verifyChain, type ChainedRecord, type ChainIssue } from '@argus/audit';
 import type { Command } from 'commander';
 
@@ -226,10 +227,20 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/**
+ * The audit database the commands read by default: `ARGUS_AUDIT_DB`, else the file `argus serve`
+ * writes in its data dir (`.argus/audit.db`) when it is there, else the configuration's default
+ * sink (`.argus/argus.db`).
+ */
+export function defaultAuditDb(env: NodeJS.ProcessEnv = process.env, dir = process.cwd()): string {
+  if (env.ARGUS_AUDIT_DB) return env.ARGUS_AUDIT_DB;
+  return existsSync(join(dir, '.argus/audit.db')) ? '.argus/audit.db' : '.argus/argus.db';
+}
+
 /** Registers `argus audit verify|export|tail` on the program. */
 export function registerAuditCommands(program: Command, io: AuditCliIo = processIo): void {
   const audit = program.command('audit').description('verify, export and follow the decision audit trail');
-  const defaultDb = process.env.ARGUS_AUDIT_DB ?? '.argus/argus.db';
+  const defaultDb = defaultAuditDb();
 
   audit
     .command('verify')
