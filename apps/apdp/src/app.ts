@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
-import { authorizeRouter, fastAuthorize } from './routes/authorize.ts';
+import { authorizeRouter } from './routes/authorize.ts';
 import { decisionListener } from './routes/hot.ts';
 import { dataRouter } from './routes/data.ts';
 import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
@@ -76,8 +76,6 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger));
-  const hot = { decisions, ...(deps.auth ? { auth: deps.auth } : {}), limits: { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth } };
-  app.use(fastAuthorize(hot));
   app.use(
     healthRouter({
       metrics: deps.metrics,
@@ -107,7 +105,8 @@ export function createApdp(deps: ApdpDeps): Apdp {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
   });
   app.use(errorHandler(deps.logger));
-  return { app, listener: decisionListener({ ...hot, logger: deps.logger }, app), decisions, shadow };
+  const hot = { decisions, ...(deps.auth ? { auth: deps.auth } : {}), limits: { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth }, logger: deps.logger };
+  return { app, listener: decisionListener(hot, app), decisions, shadow };
 }
 
 function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {

@@ -1,8 +1,8 @@
 import type { AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecisionCaller } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidInputError, leanJsonReadable, readJsonBody, sendJson, type Authenticator, type BodyLimits } from '@argus/platform';
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import { InvalidInputError, sendJson, type Authenticator } from '@argus/platform';
+import express, { type Request, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
 const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
@@ -32,25 +32,6 @@ export async function authorizeOne(deps: { decisions: DecisionService; auth?: Au
   const caller = callerOf(req, typeof req.headers['x-argus-caller'] === 'string' && !audit ? req.headers['x-argus-caller'].slice(0, 64) : 'apdp');
   const answer = await deps.decisions.decide(body.value.input, { caller, explain: body.value.explain ?? 'reasons', audit });
   sendJson(res, 200, answer);
-}
-
-/**
- * The hot route, `POST /v1/authorize`, ahead of the general body parser and routers: it reads
- * the body itself ({@link readJsonBody}: same limits, same 4xx answers) and answers without
- * express's response helpers. Requests it cannot read leanly (compressed, another charset, a
- * non-JSON type) fall through to {@link authorizeRouter}, which answers them as before.
- */
-export function fastAuthorize(deps: { decisions: DecisionService; auth?: Authenticator; limits: BodyLimits }): RequestHandler {
-  return (req, res, next) => {
-    if (!leanAuthorize(req)) return next();
-    readJsonBody(req, deps.limits)
-      .then((raw) => authorizeOne(deps, raw, req, res))
-      .catch(next);
-  };
-}
-
-function leanAuthorize(req: IncomingMessage): boolean {
-  return req.method === 'POST' && req.url === '/v1/authorize' && leanJsonReadable(req);
 }
 
 /** `POST /v1/authorize` and `POST /v1/authorize/batch`. */
