@@ -7,6 +7,14 @@ const now = new Date('2025-02-01T10:00:00.000Z');
 describe('audit record', () => {
   const build = createRecordBuilder();
 
+  it('writes the decision time in UTC ISO form whatever form it came in', () => {
+    const at = (time: string) => build({ ...makeDecisionEvent('allow', 0), time }, now).time;
+    expect(at('2025-01-01T00:00:00.000Z')).toBe('2025-01-01T00:00:00.000Z');
+    expect(at('2025-01-01T01:00:00+01:00')).toBe('2025-01-01T00:00:00.000Z');
+    expect(at('2025-01-01T00:00:00Z')).toBe('2025-01-01T00:00:00.000Z');
+    expect(at('not a time')).toBe('not a time');
+  });
+
   it('records an allow with the full delegation chain, value-free', () => {
     const r = build(makeDecisionEvent('allow', 0), now);
     expect(r).toMatchObject({

@@ -48,7 +48,11 @@ function compile(paths: readonly string[], key: string): DocPath[] {
   });
 }
 
+// What `Date#toISOString` writes: such a time is already in the record's form.
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function isoTime(time: string): string {
+  if (ISO_UTC.test(time)) return time;
   const d = new Date(time);
   return Number.isNaN(d.getTime()) ? time : d.toISOString();
 }
