@@ -13,7 +13,7 @@ import type {
   ProxyOutcome,
   UsageSink,
 } from '@argus/contracts';
-import { ArgusError, InvalidInputError, UnavailableError, errorSummary, readRawBody, requestIdOf, sendError, sendJson, unencodedBody, type Logger, type Registry } from '@argus/platform';
+import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendError, sendJson, unencodedBody, type Logger, type Registry } from '@argus/platform';
 import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
 import express from 'express';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
@@ -153,9 +153,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const route = routeOf(routes, url);
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
-    // The child logger is built only when something logs: most requests never do.
-    let child: Logger | undefined;
-    const log = (): Logger => (child ??= deps.logger.child({ requestId }));
+    const log = lazyRequestLog(deps.logger, requestId);
     if (!route) {
       const path = url.split('?', 1)[0]!;
       sendJson(res, 404, { code: 'not_found', message: `no upstream for \`${path.slice(0, 200)}\``, errors: [] });

@@ -4,6 +4,15 @@ import { validatorFor } from '@argus/contracts';
 import type { SecretsConfig } from '@argus/secrets';
 import { parse as parseYaml } from 'yaml';
 
+/** The operational routes (health, readiness, metrics): reserved, never an upstream prefix. */
+export const OPS_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
+
+/** True when `url` (path and query) is one of {@link OPS_PATHS}. */
+export function isOpsPath(url: string): boolean {
+  const path = url.split('?', 1)[0]!;
+  return (OPS_PATHS as readonly string[]).includes(path);
+}
+
 /** The kinds of upstream the proxy understands. */
 export type UpstreamKind = 'openai' | 'anthropic' | 'http' | 'mcp';
 
@@ -65,7 +74,7 @@ export function parseProxyConfig(raw: unknown): Readonly<ProxyConfig> {
     if (u.credential?.inject === 'header' && u.credential.header === undefined) {
       throw new ConfigError('credential injected as a custom header needs `header`', [{ path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' }]);
     }
-    if (u.prefix === '/healthz' || u.prefix === '/readyz' || u.prefix === '/metrics') {
+    if (isOpsPath(u.prefix)) {
       throw new ConfigError(`upstream prefix \`${u.prefix}\` is reserved`, [{ path: `/upstreams/${i}/prefix`, message: 'reserved path' }]);
     }
   });

@@ -14,12 +14,10 @@ import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummar
 import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
 import express from 'express';
 import { createProxyApp } from './app.ts';
-import { loadProxyConfig } from './config.ts';
+import { isOpsPath, loadProxyConfig } from './config.ts';
 import { createRemoteDecisionPoint } from './decision.ts';
 import { createAuthenticator } from './identity.ts';
 
-/** The operational routes (health, readiness, metrics): reserved, never an upstream prefix. */
-const OPS_PATH = /^\/(healthz|readyz|metrics)(\?|$)/;
 
 /** A usage sink that writes each report to the log, for a proxy running without governance counters. */
 export function logUsageSink(logger: Logger): UsageSink {
@@ -60,7 +58,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage: logUsageSink(logger), logger, metrics, authenticate });
   // Proxied calls never enter the framework (it re-prototypes every request and response, which
   // slows node's own HTTP code); only the health and metrics routes do.
-  const listener = (req: IncomingMessage, res: ServerResponse): void => (OPS_PATH.test(req.url ?? '') ? root(req, res) : proxy(req, res));
+  const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
   const shutdown = new Shutdown(logger, 30_000);

@@ -157,14 +157,18 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
 }
 
+/** The request's logger, a child of `logger` carrying `requestId`, built only when something logs (most requests never do). */
+export function lazyRequestLog(logger: Logger, requestId: string): () => Logger {
+  let log: Logger | undefined;
+  return () => (log ??= logger.child({ requestId }));
+}
+
 /** Assigns a request id (from `x-request-id` when sane) and a child logger to every request. */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const id = requestIdOf(req);
     res.locals.requestId = id;
-    // The child logger is built only when something logs: most requests never do.
-    let log: Logger | undefined;
-    Object.defineProperty(res.locals, 'log', { get: () => (log ??= logger.child({ requestId: id })), configurable: true, enumerable: true });
+    Object.defineProperty(res.locals, 'log', { get: lazyRequestLog(logger, id), configurable: true, enumerable: true });
     res.setHeader('x-request-id', id);
     next();
   };
