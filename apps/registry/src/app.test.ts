@@ -309,6 +309,21 @@ describe('MCP servers', () => {
     expect(again.body.trust).toBe('quarantined');
   });
 
+  it('reconciles a scan onto the server already registered at the same URL under another id (no duplicate; drift demotes it)', async () => {
+    await register({ id: 'crm', name: 'CRM', url: 'https://crm.internal/mcp', tools: [tool('search')], trust: 'trusted' }).expect(201);
+    const scanned = await request(app)
+      .put('/v1/registry/mcp-servers/mcp-crm-internal-443')
+      .set('authorization', SCANNER)
+      .send({ name: 'crm', url: 'HTTPS://crm.internal:443/mcp', tools: [tool('search'), tool('delete_all')] });
+    expect(scanned.status).toBe(200);
+    expect(scanned.body).toMatchObject({ id: 'crm', trust: 'pending', toolsChanged: { added: ['delete_all'], removed: [], changed: [] } });
+    const all = (await request(app).get('/v1/registry/mcp-servers').set('authorization', ADMIN)).body.items;
+    expect(all.map((s: { id: string }) => s.id)).toEqual(['crm']);
+    expect((await request(app).get('/v1/registry/mcp-servers/mcp-crm-internal-443').set('authorization', ADMIN)).status).toBe(404);
+    const h = (await request(app).get('/v1/registry/mcp-servers/crm/history').set('authorization', ADMIN)).body.items;
+    expect(h.at(-1)).toMatchObject({ from: 'trusted', to: 'pending', by: 'k8s-scanner', diff: { added: ['delete_all'] } });
+  });
+
   it('lists, patches, deletes and heartbeats (scanners and admins only)', async () => {
     await register({ id: 'a', name: 'A', url: 'http://a/mcp', transport: 'sse' }).expect(201);
     await register({ id: 'b', name: 'B', url: 'http://b/mcp' }).expect(201);

@@ -174,6 +174,8 @@ export interface McpServerQuery extends PageQuery {
   trust?: TrustState;
   transport?: McpTransport;
   discoveredBy?: string;
+  /** Servers that listen at this URL, compared in its normalized form (see `urlForms`). */
+  url?: string;
 }
 
 /** Filters for listing humans. */

@@ -83,6 +83,24 @@ export function newMcpServer(input: NewMcpServer, now: string): McpServer {
 }
 
 /** Throws `ConflictError` when `expectedVersion` is set and differs from the stored version. */
+/**
+ * The forms under which a server URL may be stored: as written and as the WHATWG URL parser
+ * normalizes it (lower-case scheme and host, default port dropped, `/` for an empty path, no
+ * trailing slash difference). Adapters match a `url` filter against all of them, so a scanner and
+ * an admin who write the same endpoint differently still find one record.
+ */
+export function urlForms(url: string): string[] {
+  const forms = new Set([url]);
+  try {
+    const href = new URL(url).href;
+    forms.add(href);
+    forms.add(href.endsWith('/') ? href.slice(0, -1) : `${href}/`);
+  } catch {
+    // Not a URL: only the text as written can match.
+  }
+  return [...forms];
+}
+
 export function checkVersion(kind: string, id: string, stored: number, expected: number | undefined): void {
   if (expected !== undefined && expected !== stored) {
     throw new ConflictError(`${kind} \`${id}\` is at version ${stored}, not ${expected}`, [{ path: '/version', message: `stale version ${expected}` }]);

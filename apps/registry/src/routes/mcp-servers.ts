@@ -5,6 +5,7 @@ import {
   hashTools,
   isEmptyDiff,
   stateAfterToolChange,
+  type McpServer,
   type McpServerQuery,
   type McpToolInput,
   type McpTransport,
@@ -122,7 +123,9 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
       const lastSeen = deps.clock().toISOString();
       for (let attempt = 1; ; attempt++) {
         try {
-          const existing = await deps.store.getMcpServer(id);
+          // An endpoint already registered under another id (an admin's record, or an older scan)
+          // is the same server: reconcile onto it, so its tool list is compared and never duplicated.
+          const existing = (await deps.store.getMcpServer(id)) ?? (await sameEndpoint(deps, body.url));
           if (!existing) {
             const server = await deps.store.createMcpServer({ ...body, id, tools, discoveredBy: by, lastSeen }, by);
             const lease = await renewQuietly(deps, 'mcp-server', id);
@@ -142,14 +145,14 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
             : undefined;
           const sameFields = existing.name === body.name && existing.url === body.url && (body.transport === undefined || existing.transport === body.transport);
           const server = await deps.store.updateMcpServer(
-            id,
+            existing.id,
             { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), tools, lastSeen },
             { expectedVersion: existing.version, ...(trust ? { trust } : {}) },
           );
-          const lease = await renewQuietly(deps, 'mcp-server', id);
+          const lease = await renewQuietly(deps, 'mcp-server', existing.id);
           sendRecord(res, 200, server, { lease, ...(toolsChanged ? { toolsChanged: diff } : {}) });
           const change = server.trust !== existing.trust ? 'trust' : toolsChanged || !sameFields ? 'updated' : 'seen';
-          await deps.changed({ kind: 'mcp-server', id, change, trust: server.trust });
+          await deps.changed({ kind: 'mcp-server', id: existing.id, change, trust: server.trust });
           return;
         } catch (err) {
           if (!(err instanceof ConflictError) || attempt >= UPSERT_ATTEMPTS) throw err;
@@ -160,4 +163,10 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
 
   mountTrustRoutes(r, 'mcp-server', deps);
   return r;
+}
+
+/** The one server already registered at `url` (normalized), if exactly one is. */
+async function sameEndpoint(deps: ResolvedDeps, url: string): Promise<McpServer | undefined> {
+  const found = await deps.store.listMcpServers({ url, limit: 2 });
+  return found.items.length === 1 ? found.items[0] : undefined;
 }

@@ -35,6 +35,7 @@ import {
   patchAgent,
   patchHuman,
   patchMcpServer,
+  urlForms,
 } from '../records.ts';
 import { fromDoc, isDuplicateKey, nextSeq, toDoc, type IdDoc } from './common.ts';
 
@@ -151,6 +152,7 @@ export class MongoRegistryStore implements RegistryStore {
     if (query.trust !== undefined) filter.trust = query.trust;
     if (query.transport !== undefined) filter.transport = query.transport;
     if (query.discoveredBy !== undefined) filter.discoveredBy = query.discoveredBy;
+    if (query.url !== undefined) filter.url = { $in: urlForms(query.url) };
     return this.list<McpServer>(this.servers, filter, query);
   }
 

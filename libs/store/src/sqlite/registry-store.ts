@@ -34,6 +34,7 @@ import {
   patchAgent,
   patchHuman,
   patchMcpServer,
+  urlForms,
 } from '../records.ts';
 
 type Row = { doc: string };
@@ -162,6 +163,11 @@ export class SqliteRegistryStore implements RegistryStore {
     if (query.trust !== undefined) { where.push('trust = ?'); args.push(query.trust); }
     if (query.transport !== undefined) { where.push('transport = ?'); args.push(query.transport); }
     if (query.discoveredBy !== undefined) { where.push('discovered_by = ?'); args.push(query.discoveredBy); }
+    if (query.url !== undefined) {
+      const forms = urlForms(query.url);
+      where.push(`json_extract(doc, '$.url') IN (${forms.map(() => '?').join(', ')})`);
+      args.push(...forms);
+    }
     return this.listDocs<McpServer>('mcp_servers', where, args, query);
   }
 

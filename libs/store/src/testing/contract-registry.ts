@@ -160,6 +160,8 @@ export function registryStoreContract(adapter: string, factory: RegistryStoreFac
       expect((await store.listMcpServers({ transport: 'sse' })).items.map((s) => s.id)).toEqual(['a']);
       expect((await store.listMcpServers({ trust: 'trusted' })).items.map((s) => s.id)).toEqual(['b']);
       expect((await store.listMcpServers({ discoveredBy: 'net' })).items.map((s) => s.id)).toEqual(['a']);
+      expect((await store.listMcpServers({ url: 'HTTP://B/' })).items.map((s) => s.id)).toEqual(['b']);
+      expect((await store.listMcpServers({ url: 'http://c' })).items).toEqual([]);
       expect(await store.deleteMcpServer('a')).toBe(true);
       expect((await store.listMcpServers()).items.map((s) => s.id)).toEqual(['b']);
     });
