@@ -106,7 +106,9 @@ function decideWith(
   if (erroredForbids.length > 0 && decision === 'allow') {
     return { decision: 'deny', determining: erroredForbids, errors, evaluated, observed: [], needsApproval: false };
   }
-  const needsApproval = decision === 'allow' && determining.length > 0 && determining.every((p) => p.enforcement === 'require_approval');
+  // INVARIANT (strict reading): an approval gate cannot be bypassed by overlap. An allow (so no
+  // forbid applied) with any satisfied `require_approval` permit is held, whatever else matched.
+  const needsApproval = decision === 'allow' && determining.some((p) => p.enforcement === 'require_approval');
   return { decision, determining, errors, evaluated, observed: [], needsApproval };
 }
 
