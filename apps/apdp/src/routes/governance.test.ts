@@ -144,6 +144,67 @@ describe('POST /v1/delegations', () => {
   });
 });
 
+describe('an admin on behalf of others (no IdP needed)', () => {
+  const admin = bearer('tok-admin');
+
+  it('builds human → agent → sub-agent: a root grant onBehalfOf a human, then a hop for a named agent, checked as if it asked', async () => {
+    const root = await grant(admin, { onBehalfOf: 'alice', to: agent('planner'), scope: { actions: ['tool:*'], resources: ['Tool::"crm.*"'] }, expiresAt: at(10) });
+    expect(root.status).toBe(201);
+    expect(root.body).toMatchObject({ from: { type: 'Human', id: 'alice' }, to: agent('planner'), createdBy: 'admin' });
+    const hop = await grant(admin, { from: agent('planner'), to: agent('researcher'), scope: crm, expiresAt: at(5) });
+    expect(hop.status).toBe(201);
+    expect(hop.body).toMatchObject({ from: agent('planner'), parentId: root.body.id, createdBy: 'admin' });
+    // The same attenuation as for the agent itself: wider scope, later expiry, no grant held.
+    const wide = await grant(admin, { from: agent('researcher'), to: agent('support-bot'), scope: { actions: ['tool:call'], resources: ['Tool::"mail.*"'] }, expiresAt: at(1) });
+    expect(wide.status).toBe(403);
+    expect(wide.body.errors[0].message).toMatch(/^delegation_scope_widened: .*Tool::"mail\.\*"/);
+    const late = await grant(admin, { from: agent('researcher'), to: agent('support-bot'), scope: crm, expiresAt: at(6) });
+    expect(late.body.errors[0].message).toMatch(/^delegation_outlives_parent/);
+    const none = await grant(admin, { from: agent('rogue'), to: agent('support-bot'), scope: crm, expiresAt: at(1) });
+    expect(none.body.errors[0].message).toMatch(/^delegation_unknown_hop/);
+  });
+
+  it('needs a named grantor that agrees; only an admin names someone else', async () => {
+    const unnamed = await grant(admin, { to: agent('planner'), scope: crm, expiresAt: at(1) });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body.errors[0].path).toBe('/onBehalfOf');
+    const clash = await grant(admin, { onBehalfOf: 'alice', from: { type: 'Human', id: 'bob' }, to: agent('planner'), scope: crm, expiresAt: at(1) });
+    expect(clash.status).toBe(400);
+    expect((await grant(admin, { from: { type: 'Tool', id: 'x' }, to: agent('planner'), scope: crm, expiresAt: at(1) })).body.errors[0].path).toBe('/from/type');
+    expect((await grant(bearer(ctx.alice), { onBehalfOf: 'bob', to: agent('planner'), scope: crm, expiresAt: at(1) })).status).toBe(403);
+    expect((await grant(asAgent('planner'), { onBehalfOf: 'alice', to: agent('researcher'), scope: crm, expiresAt: at(1) })).status).toBe(403);
+  });
+
+  it('sets a goal owned by a named human, who then reads and closes it', async () => {
+    const body = { id: 'goal-a', objective: 'triage', intents: ['lookup-order-status'], agents: ['planner'], expiresAt: at(24) };
+    expect((await request(ctx.app).post('/v1/goals').set(admin).send(body)).body.errors[0].path).toBe('/onBehalfOf');
+    const r = await request(ctx.app).post('/v1/goals').set(admin).send({ ...body, onBehalfOf: 'alice' });
+    expect(r.status).toBe(201);
+    expect(r.body.owner).toBe('alice');
+    expect((await request(ctx.app).get('/v1/goals').set(bearer(ctx.alice))).body.items.map((g: { id: string }) => g.id)).toEqual(['goal-a']);
+    expect((await request(ctx.app).patch('/v1/goals/goal-a').set(bearer(ctx.alice)).send({ status: 'completed' })).body.status).toBe('completed');
+    expect((await request(ctx.app).post('/v1/goals').set(bearer(ctx.bob)).send({ ...body, id: 'goal-b', onBehalfOf: 'alice' })).status).toBe(403);
+    expect((await request(ctx.app).post('/v1/goals').set(bearer(ctx.bob)).send({ ...body, id: 'goal-b', onBehalfOf: 'bob' })).body.owner).toBe('bob');
+  });
+});
+
+describe('who revokes', () => {
+  it('the grantor agent, the root human two hops up and an admin may; a sub-agent below and a stranger may not', async () => {
+    const [, g2, g3] = await chain3();
+    // support-bot holds g3 (below g2): it may give up its own grant but not touch its grantor's.
+    expect((await request(ctx.app).post(`/v1/delegations/${g2}/revoke`).set(asAgent('support-bot')).send({})).status).toBe(404);
+    expect((await request(ctx.app).post(`/v1/delegations/${g3}/revoke`).set(asAgent('rogue')).send({})).status).toBe(404);
+    const byGrantor = await request(ctx.app).post(`/v1/delegations/${g3}/revoke`).set(asAgent('researcher')).send({ reason: 'done' });
+    expect(byGrantor.body).toMatchObject({ revoked: [g3] });
+    const byRoot = await request(ctx.app).post(`/v1/delegations/${g2}/revoke`).set(bearer(ctx.alice)).send({});
+    expect(byRoot.body.revoked).toEqual([g2]);
+    const [h1] = await chain3();
+    const byAdmin = await request(ctx.app).post(`/v1/delegations/${h1}/revoke`).set(bearer('tok-admin')).send({});
+    expect(byAdmin.body.revoked).toHaveLength(3);
+    expect(ctx.events.at(-1)).toMatchObject({ topic: 'delegation.revoked', payload: { root: h1, by: 'admin' } });
+  });
+});
+
 describe('listing and reading delegations', () => {
   it('lists what one gave or holds; others are refused; strangers cannot read a grant', async () => {
     const [g1] = await chain3();

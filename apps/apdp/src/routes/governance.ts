@@ -2,14 +2,23 @@
  * Delegations, goals and intents over HTTP.
  *
  * Who may do what:
- * - A human grants to an agent as themselves (`from` is the caller); an admin may grant on behalf
- *   of a named human. An agent grants to a sub-agent only within a grant it holds: the new scope
- *   must be a subset, the expiry no later, the depth within both the grant's `maxDepth` and the
- *   configured maximum, and no entity may appear twice up the chain.
- * - Revoking is open to an admin, the grantee, and every grantor up the grant's chain; it cascades
- *   to every grant below and publishes `delegation.revoked`.
- * - Goals are created by humans, changed by their owner (or an admin), read by the owner, the
- *   assigned agents and admins.
+ * - A human grants to an agent as themselves (`from` is the caller). An agent grants to a
+ *   sub-agent only within a grant it holds: the new scope must be a subset, the expiry no later,
+ *   the depth within both the grant's `maxDepth` and the configured maximum, and no entity may
+ *   appear twice up the chain. The same checks run again at every decision (`verifyChain`).
+ * - An admin acts on behalf of others, so that a deployment without an IdP (`argus serve` and its
+ *   admin token) can still build a chain: a root grant for a named human (`onBehalfOf`, or `from`
+ *   a Human), an agent→agent hop for a named agent (`from` an Agent, checked exactly as if that
+ *   agent had asked), and a goal owned by a named human (`onBehalfOf`). `createdBy` records the
+ *   admin.
+ * - Revoking is open to an admin, the grantee, and every grantor up the grant's chain (its own
+ *   grantor and the root human among them); it cascades to every grant below and publishes
+ *   `delegation.revoked`.
+ * - Goals are created by humans (or an admin on behalf of one), changed by their owner (or an
+ *   admin), read by the owner, the assigned agents and admins.
+ *
+ * The router never decides how its callers are authenticated: it reads them with `principalOf`,
+ * behind the guard it is given (`guard`, default `requireAuth(auth)`).
  */
 import { randomUUID } from 'node:crypto';
 import type { EntityRef } from '@argus/contracts';
@@ -55,7 +64,7 @@ import {
   type GoalStatus,
   type GoalStore,
 } from '@argus/store';
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 
 /** Signs delegation tokens for `POST /v1/delegations/token`. */
 export interface DelegationSigner {
@@ -75,6 +84,8 @@ export interface GovernanceRouterDeps {
   budget: BudgetCounter;
   intents: IntentCatalogue;
   auth: Authenticator;
+  /** The guard in front of every route; default `requireAuth(auth)`. The routes read the caller with `principalOf`. */
+  guard?: RequestHandler;
   events: Pick<EventBus, 'publish'>;
   clock: () => Date;
   /** Absent: `POST /v1/delegations/token` answers 503. */
@@ -86,6 +97,7 @@ export interface GovernanceRouterDeps {
 
 interface CreateDelegationBody {
   from?: EntityRef;
+  onBehalfOf?: string;
   to: EntityRef;
   scope: Scope;
   expiresAt: string;
@@ -98,6 +110,7 @@ interface TokenBody {
 }
 interface CreateGoalBody {
   id?: string;
+  onBehalfOf?: string;
   objective: string;
   intents: string[];
   agents: string[];
@@ -156,7 +169,7 @@ function paging(req: Request): { limit?: number; cursor?: string } {
 /** `/v1/delegations*`, `/v1/goals*`, `/v1/intents`. Expects the JSON body parsed upstream. */
 export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
   const router = express.Router();
-  const auth = requireAuth(deps.auth);
+  const auth = deps.guard ?? requireAuth(deps.auth);
   const maxDepth = deps.maxDelegationDepth ?? 5;
   const newId = deps.newId ?? randomUUID;
   const v = {
@@ -208,13 +221,13 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const me = callerEntity(p);
       let from: EntityRef;
       if (p.kind === 'admin') {
-        if (!body.from || body.from.type !== 'Human') throw new InvalidInputError('an admin grants on behalf of a named human', [{ path: '/from', message: 'must be a Human' }]);
-        from = body.from;
+        from = adminGrantor(body);
       } else if (me && (p.kind === 'human' || p.kind === 'agent')) {
         if (body.from && !sameEntity(body.from, me)) throw new ForbiddenError(`a ${p.kind} grants only as itself`);
+        if (body.onBehalfOf !== undefined) throw new ForbiddenError('only an admin grants on behalf of someone else');
         from = me;
       } else {
-        throw new ForbiddenError('only humans and agents grant delegations');
+        throw new ForbiddenError('only humans, agents and admins grant delegations');
       }
       if (body.to.type !== 'Agent') throw new InvalidInputError('grants go to agents', [{ path: '/to/type', message: 'must be `Agent`' }]);
       if (sameEntity(body.to, from)) throw new InvalidInputError('an entity cannot grant to itself', [{ path: '/to', message: 'equals the grantor' }]);
@@ -379,8 +392,8 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     auth,
     asyncRoute(async (req, res) => {
       const p = principalOf(res);
-      if (p.kind !== 'human') throw new ForbiddenError('goals are set by humans');
       const body = parse(v.createGoal, req.body, 'goal');
+      const owner = goalOwner(p, body);
       const unknown = unknownIntents(deps.intents, body.intents);
       if (unknown.length > 0) {
         throw new InvalidInputError('unknown intents', body.intents.flatMap((name, i) => (unknown.includes(name) ? [{ path: `/intents/${i}`, message: `intent \`${name}\` is not in the catalogue` }] : [])));
@@ -388,7 +401,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       if (isExpired(body.expiresAt, deps.clock().getTime())) throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
       const goal = await deps.goals.create({
         id: body.id ?? newId(),
-        owner: p.subject,
+        owner,
         objective: body.objective,
         intents: body.intents,
         agents: body.agents,
@@ -467,6 +480,33 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The grantor an admin names: `onBehalfOf` (a human id) or `from` (a Human for a root grant, an
+ * Agent for a hop below a grant that agent holds). Both given must agree.
+ */
+function adminGrantor(body: CreateDelegationBody): EntityRef {
+  const named = body.onBehalfOf !== undefined ? { type: 'Human', id: body.onBehalfOf } : undefined;
+  if (named && body.from && !sameEntity(named, body.from)) {
+    throw new InvalidInputError('`from` and `onBehalfOf` name different grantors', [{ path: '/onBehalfOf', message: `differs from \`${formatUid(body.from)}\`` }]);
+  }
+  const from = named ?? body.from;
+  if (!from) throw new InvalidInputError('an admin grants on behalf of a named human or agent', [{ path: '/onBehalfOf', message: 'name the human (or give `from`)' }]);
+  const type = from.type.replace(/^Argus::/, '');
+  if (type !== 'Human' && type !== 'Agent') throw new InvalidInputError('grantors are humans or agents', [{ path: '/from/type', message: 'must be `Human` or `Agent`' }]);
+  return { type, id: from.id };
+}
+
+/** The owner of a new goal: the calling human, or the human an admin names with `onBehalfOf`. */
+function goalOwner(p: AuthPrincipal, body: CreateGoalBody): string {
+  if (p.kind === 'admin') {
+    if (body.onBehalfOf === undefined) throw new InvalidInputError('an admin sets a goal on behalf of a named human', [{ path: '/onBehalfOf', message: 'name the human who owns the goal' }]);
+    return body.onBehalfOf;
+  }
+  if (p.kind !== 'human') throw new ForbiddenError('goals are set by humans (or an admin on behalf of one)');
+  if (body.onBehalfOf !== undefined && body.onBehalfOf !== p.subject) throw new ForbiddenError('only an admin sets a goal on behalf of someone else');
+  return p.subject;
 }
 
 /** A 403 whose detail carries the stable governance reason code. */
