@@ -6,6 +6,21 @@ import type { PolicySetInput, TemplateLinkInput } from '@argus/engine';
 export const SCHEMA_FILE = 'schema.cedarschema';
 export const POLICIES_DIR = 'policies';
 export const LINKS_FILE = 'links.json';
+/**
+ * Optional one-line marker of the directory's version. A set published through the API (or by
+ * another replica) pins over the directory; changing this file is how the directory takes over again.
+ */
+export const VERSION_FILE = 'VERSION';
+
+/** The directory's `VERSION` marker, trimmed; undefined when the file does not exist. */
+export async function readDirectoryVersion(dir: string): Promise<string | undefined> {
+  try {
+    return (await readFile(join(dir, VERSION_FILE), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
 
 /** Reads a policy directory into the engine's input. Missing schema → throws (the caller reports it). */
 export async function readPolicyDir(dir: string): Promise<PolicySetInput> {

@@ -36,13 +36,18 @@ export class PolicyHolder {
     return this.lastError;
   }
 
-  /** Validates `input` and makes it active if it compiles. */
-  replace(input: PolicySetInput, source: PolicySource): ReplaceResult {
+  /**
+   * Validates `input` and makes it active if it compiles. A file of the active set that would lose
+   * every policy at once (truncated by a crashed editor or a failed copy, say) refuses the whole
+   * set unless `force` is given: removing a file, or forcing, is how policies are retired on purpose.
+   */
+  replace(input: PolicySetInput, source: PolicySource, options: { force?: boolean } = {}): ReplaceResult {
     const compiled = compilePolicySet(input);
     const at = this.clock().toISOString();
-    if (!compiled.ok) {
-      this.lastError = { at, diagnostics: compiled.diagnostics };
-      return { ok: false, diagnostics: compiled.diagnostics };
+    const diagnostics = compiled.ok ? (options.force ? [] : emptiedFiles(this.active?.set, compiled.policySet, input)) : compiled.diagnostics;
+    if (!compiled.ok || diagnostics.length > 0) {
+      this.lastError = { at, diagnostics };
+      return { ok: false, diagnostics };
     }
     this.lastError = undefined;
     const changed = this.active?.set.version !== compiled.policySet.version;
@@ -58,4 +63,31 @@ export class PolicyHolder {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** Files present in both sets that held policies in `before` and hold none in `after`, as errors. */
+function emptiedFiles(before: CompiledPolicySet | undefined, after: CompiledPolicySet, input: PolicySetInput): Diagnostic[] {
+  if (!before) return [];
+  const count = (set: CompiledPolicySet) => {
+    const perFile = new Map<string, number>();
+    for (const p of set.policies.values()) if (!p.annotations.template) perFile.set(p.file, (perFile.get(p.file) ?? 0) + 1);
+    return perFile;
+  };
+  const had = count(before);
+  const has = count(after);
+  const out: Diagnostic[] = [];
+  for (const { file } of input.policies) {
+    const n = had.get(file) ?? 0;
+    if (n === 0 || (has.get(file) ?? 0) > 0) continue;
+    out.push({
+      severity: 'error',
+      file,
+      line: 1,
+      column: 1,
+      endLine: 1,
+      endColumn: 1,
+      message: `\`${file}\` would lose all its ${n} ${n === 1 ? 'policy' : 'policies'} at once; refused (delete the file to retire them, or publish with force)`,
+    });
+  }
+  return out;
 }

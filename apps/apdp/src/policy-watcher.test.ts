@@ -79,3 +79,54 @@ describe('PolicyWatcher', () => {
     expect(holder.current).toBeUndefined();
   });
 });
+
+describe('PolicyWatcher precedence and guard', () => {
+  it('keeps a set published through the API over directory edits until the VERSION marker changes', async () => {
+    const { dir, holder, watcher } = setup();
+    expect(await watcher.load()).toBe(true);
+    const fromDir = holder.current!.set;
+    const published = holder.replace(
+      { ...fromDir.sources, policies: [...fromDir.sources.policies, { file: 'published.cedar', text: '@id("published")\nforbid (principal, action, resource) when { context has nope };\n' }] },
+      'api',
+    );
+    expect(published.ok).toBe(true);
+    const pinned = holder.current!.set.version;
+
+    writeFileSync(join(dir, 'policies', 'touched.cedar'), '@id("touched")\nforbid (principal, action, resource) when { context has other };\n');
+    expect(await watcher.load()).toBe(false);
+    expect(holder.current!.set.version).toBe(pinned);
+    expect(holder.current!.source).toBe('api');
+
+    writeFileSync(join(dir, 'VERSION'), '2026.12.1\n');
+    expect(await watcher.load()).toBe(true);
+    expect(holder.current!.source).toBe('directory');
+    expect(holder.current!.set.policies.has('touched')).toBe(true);
+    expect(holder.current!.set.policies.has('published')).toBe(false);
+  });
+
+  it('refuses a reload in which a file loses all its policies at once; deleting the file is accepted', async () => {
+    const { dir, holder, watcher } = setup();
+    expect(await watcher.load()).toBe(true);
+    const before = holder.current!.set.version;
+    const file = 'policies/tools.cedar';
+    const lost = [...holder.current!.set.policies.values()].filter((p) => p.file === file).length;
+    expect(lost).toBeGreaterThan(0);
+
+    writeFileSync(join(dir, file), '');
+    expect(await watcher.load()).toBe(false);
+    expect(holder.current!.set.version).toBe(before);
+    expect(holder.failure!.diagnostics).toEqual([expect.objectContaining({ file, message: expect.stringContaining(`lose all its ${lost}`) })]);
+
+    rmSync(join(dir, file));
+    expect(await watcher.load()).toBe(true);
+    expect([...holder.current!.set.policies.values()].some((p) => p.file === file)).toBe(false);
+  });
+
+  it('lets a forced replacement empty a file', () => {
+    const holder = new PolicyHolder();
+    const schema = 'entity User; action view appliesTo { principal: User, resource: User };';
+    expect(holder.replace({ schema, policies: [{ file: 'a.cedar', text: 'permit (principal, action, resource);' }] }, 'api').ok).toBe(true);
+    expect(holder.replace({ schema, policies: [{ file: 'a.cedar', text: '// retired\n' }] }, 'api').ok).toBe(false);
+    expect(holder.replace({ schema, policies: [{ file: 'a.cedar', text: '// retired\n' }] }, 'api', { force: true }).ok).toBe(true);
+  });
+});

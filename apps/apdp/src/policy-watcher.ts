@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { PolicyHolder } from './policy-holder.ts';
-import { readPolicyDir } from './policy-files.ts';
+import { readDirectoryVersion, readPolicyDir } from './policy-files.ts';
 
 /** Options of the directory watcher. */
 export interface PolicyWatcherOptions {
@@ -17,12 +17,18 @@ export interface PolicyWatcherOptions {
 /**
  * Loads the policy directory and reloads it when a file changes: debounced, single-flight (a change
  * during a reload schedules exactly one more), and a bad file keeps the last good set active.
+ *
+ * Precedence: a set published through the API (or adopted from the store) pins over the directory.
+ * Touching policy files then changes nothing; changing the directory's `VERSION` marker (creating,
+ * editing or removing it) is the deliberate step that makes the directory's set active again.
  */
 export class PolicyWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** The `VERSION` marker last seen; `null` before the first look. */
+  private marker: string | undefined | null = null;
 
   constructor(private readonly options: PolicyWatcherOptions) {}
 
@@ -30,6 +36,14 @@ export class PolicyWatcher {
   async load(): Promise<boolean> {
     const { dir, holder, logger, failures, reloads } = this.options;
     try {
+      const marker = await readDirectoryVersion(dir);
+      const seen = this.marker;
+      this.marker = marker;
+      const active = holder.current;
+      if (active && active.source !== 'directory' && (seen === null || seen === marker)) {
+        logger.warn({ dir, version: active.set.version, source: active.source }, 'a published policy set is active: the directory is not applied until its VERSION file changes');
+        return false;
+      }
       const input = await readPolicyDir(dir);
       const result = holder.replace(input, 'directory');
       if (!result.ok) {

@@ -154,7 +154,9 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     const r = holder.replace(fromVersionFiles(published.files), 'store');
     if (!r.ok) logger.error({ version: published.version }, 'the published policy set no longer compiles; loading the directory');
   }
-  if (!holder.current && !(await watcher.load())) throw new Error(`the policy directory \`${config.policy.dir}\` holds no valid policy set`);
+  // With a published set active this only notes the directory's VERSION marker (the set pins).
+  await watcher.load();
+  if (!holder.current) throw new Error(`the policy directory \`${config.policy.dir}\` holds no valid policy set`);
   if (config.policy.watch) watcher.start();
   closers.push({ name: 'policy-watcher', close: () => watcher.close() });
   const adopt = async (version: string, why: string): Promise<void> => {
@@ -246,6 +248,8 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     routers,
     readiness: [
       { name: 'store', check: async () => ({ ok: await storage.ping() }) },
+      // Budgets, quotas, leases and approvals live in Redis when it is configured: no Redis, no decisions.
+      ...(redisClient ? [{ name: 'redis', check: () => redisReady(redisClient!) }] : []),
       ...(audit ? [{ name: 'audit', check: () => { const s = audit!.stats(); return { ok: s.sinks.every((k) => k.healthy) || s.durability === 'async', detail: `queued ${s.queued}, spilled ${s.spilled}, dropped ${s.dropped}` }; } }] : []),
     ],
     onPublished: async (input, version, meta) => {
@@ -255,6 +259,16 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     },
   });
   return { ...parts, apdp, closers };
+}
+
+/** Ready when the connection is up and answers PING within its command timeout. */
+async function redisReady(redis: ReturnType<typeof openRedis>): Promise<{ ok: boolean; detail?: string }> {
+  if (redis.status !== 'ready') return { ok: false, detail: `redis connection is ${redis.status}` };
+  try {
+    return { ok: (await redis.ping()) === 'PONG' };
+  } catch (err) {
+    return { ok: false, detail: `redis did not answer PING: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 function loadIntents(file: string): IntentCatalogue {
