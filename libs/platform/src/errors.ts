@@ -118,12 +118,16 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   errors: ErrorDetail[];
+  /** A refused decision request that was still recorded: the id of its audit record. */
+  decision_id?: string;
 }
 
 /** Maps anything thrown to the wire shape; unknown errors become a bland `internal_error`. */
 export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof ArgusError) {
-    return { status: err.status, body: { code: err.code, message: err.message, errors: [...err.errors] } };
+    const decisionId = (err as { decisionId?: unknown }).decisionId;
+    const recorded = typeof decisionId === 'string' ? { decision_id: decisionId } : {};
+    return { status: err.status, body: { code: err.code, message: err.message, errors: [...err.errors], ...recorded } };
   }
   return { status: 500, body: { code: 'internal_error', message: 'internal error', errors: [] } };
 }
