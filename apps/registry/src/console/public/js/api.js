@@ -179,7 +179,7 @@ function waitForToken(signal) {
 /** Explains an API failure in one line for the page, with the located details. */
 export function describeError(err) {
   if (err instanceof ApiError) {
-    if (err.status === 401) return 'The admin token is missing or wrong: paste it in the token box above.';
+    if (err.status === 401) return 'This needs the admin token: paste the contents of `.argus/admin-token` (written by `argus serve`) into the token box at the top.';
     if (err.status === 403) return `Forbidden: ${err.message}`;
     const details = err.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ');
     return details ? `${err.message} (${details})` : err.message;

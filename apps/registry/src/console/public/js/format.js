@@ -13,17 +13,33 @@ export function label(ref) {
   return type === 'Agent' ? ref.id : `${type} ${ref.id}`;
 }
 
-/** `hh:mm:ss` local time. */
-export function clock(iso) {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour12: false });
+const pad = (n) => String(n).padStart(2, '0');
+
+/** The local time zone as an offset, `+01:00` / `-05:30` (`+00:00` for UTC). */
+export function zone(d = new Date()) {
+  const minutes = -d.getTimezoneOffset();
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
-/** Date and time, compact. */
+/**
+ * The one date format of the console: ISO-like, in the local time zone, with the zone shown
+ * (`2026-12-06 21:13:39 +01:00`). Every page uses it, so no two timestamps read differently.
+ */
 export function when(iso) {
   if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}`;
+  const d = iso instanceof Date ? iso : new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone(d)}`;
+}
+
+/** Kept for the pages' tables: the same format as `when`. */
+export const clock = when;
+
+/** `1 tool`, `3 tools`. */
+export function plural(n, noun, many = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : many}`;
 }
 
 /** "3 min ago" / "in 2 h". */

@@ -33,7 +33,7 @@ export function consumptionChart({ points, start, end, budget, label }) {
     budget !== undefined ? s('line', { class: 'budget-line', x1: PAD.left, x2: W - PAD.right, y1: y(budget), y2: y(budget) }) : null,
     budget !== undefined ? s('text', { class: 'budget-label', x: W - PAD.right, y: y(budget) - 4, 'text-anchor': 'end' }, `budget ${budget}`) : null,
     s('path', { class: 'series', d }),
-    s('text', { class: 'axis', x: PAD.left, y: H - 8 }, new Date(start).toLocaleString()),
+    s('text', { class: 'axis', x: PAD.left, y: H - 8 }, when(new Date(start))),
     s('text', { class: 'axis', x: W - PAD.right, y: H - 8, 'text-anchor': 'end' }, 'now'),
   );
 }

@@ -2,7 +2,7 @@
 // discovered them; admins move trust state (approve, quarantine, revoke) with a reason.
 import { api, describeError, listAll, token } from '../api.js';
 import { askReason, badge, h, toast, add, fill } from '../dom.js';
-import { relative, when } from '../format.js';
+import { plural, relative, when } from '../format.js';
 
 export const title = 'Inventory';
 
@@ -18,11 +18,17 @@ const KINDS = [
   { kind: 'mcp-servers', noun: 'MCP server', heading: 'MCP servers' },
 ];
 
+/** A lease as a badge; an agent that never sent a heartbeat or a proxied call has no lease, not an expired one. */
+export function leaseCell(lease) {
+  if (lease.state === 'expired' && !lease.expiresAt) return h('span', { title: 'no heartbeat or proxied call yet' }, badge('no lease', 'lease-unknown'));
+  return [badge(lease.state, `lease-${lease.state}`), lease.expiresAt ? h('span', { class: 'muted', title: when(lease.expiresAt) }, ` ${relative(lease.expiresAt)}`) : null];
+}
+
 export async function render(main, { signal }) {
   const sections = h('div', { class: 'stack' });
   add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
-    token.has() ? null : h('p', { class: 'notice' }, 'Reading the registry and changing trust states need the admin token (box at the top).'),
+    token.has() ? null : h('p', { class: 'notice' }, 'Reading the registry and changing trust states need the admin token: paste the contents of ', h('code', {}, '.argus/admin-token'), ' (written by ', h('code', {}, 'argus serve'), ') into the box at the top.'),
     sections,
   );
 
@@ -50,9 +56,9 @@ export async function render(main, { signal }) {
         { 'data-id': item.id, class: item.trust === 'quarantined' || item.trust === 'revoked' ? 'deny' : '' },
         h('th', { scope: 'row' }, name),
         h('td', {}, k.kind === 'agents' ? item.kind : item.transport),
-        h('td', {}, k.kind === 'agents' ? item.owner ?? '—' : `${item.tools?.length ?? 0} tools`),
+        h('td', {}, k.kind === 'agents' ? item.owner ?? '—' : plural(item.tools?.length ?? 0, 'tool')),
         h('td', {}, badge(item.trust)),
-        h('td', {}, badge(lease.state, `lease-${lease.state}`), lease.expiresAt ? h('span', { class: 'muted' }, ` ${relative(lease.expiresAt)}`) : null),
+        h('td', {}, leaseCell(lease)),
         h('td', { title: when(item.lastSeen) }, relative(item.lastSeen)),
         h('td', {}, item.discoveredBy ?? '—'),
         h('td', { class: 'row-actions' }, actions(k, item)),
@@ -63,7 +69,7 @@ export async function render(main, { signal }) {
       { 'aria-labelledby': `h-${k.kind}` },
       h('h2', { id: `h-${k.kind}` }, `${k.heading} (${items.length})`),
       items.length === 0
-        ? h('p', { class: 'muted' }, `No ${k.noun}s in the registry yet.`)
+        ? emptyState(k)
         : h(
             'div',
             { class: 'table-wrap' },
@@ -74,6 +80,19 @@ export async function render(main, { signal }) {
               h('tbody', {}, rows),
             ),
           ),
+    );
+  }
+
+  function emptyState(k) {
+    const example =
+      k.kind === 'agents'
+        ? `curl -s localhost:8181/v1/registry/agents -H "authorization: Bearer $(cat .argus/admin-token)" \\\n  -H 'content-type: application/json' -d '{"id":"support-bot","name":"Support bot","owner":"alice","trust":"trusted"}'`
+        : 'argus discover run --registry   # or POST /v1/registry/mcp-servers with the admin token';
+    return h(
+      'div',
+      { class: 'empty' },
+      h('p', { class: 'muted' }, `No ${k.noun}s in the registry yet. ${k.kind === 'agents' ? 'Register your first agent (its owner must be a registered human):' : 'Find the MCP servers that run, or register one:'}`),
+      h('pre', {}, h('code', {}, example)),
     );
   }
 

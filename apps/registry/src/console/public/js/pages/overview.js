@@ -2,7 +2,7 @@
 // policies (from the audit trail), and the p99 decision latency (from the Prometheus metrics).
 import { api, describeError, metricsText } from '../api.js';
 import { h, s, add, fill } from '../dom.js';
-import { millis, percent } from '../format.js';
+import { millis, percent, when } from '../format.js';
 
 export const title = 'Overview';
 
@@ -91,7 +91,7 @@ function rateChart(perMinute) {
   const label = `Decisions per minute over the last ${perMinute.length} minutes; peak ${max} per minute`;
   return s(
     'svg',
-    { class: 'chart', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': label },
+    { class: 'chart wide', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label },
     s('title', {}, label),
     s('g', { class: 'tick' }, s('line', { x1: 36, x2: W - 4, y1: y(max), y2: y(max) }), s('text', { x: 30, y: y(max) + 4, 'text-anchor': 'end' }, String(max))),
     s('g', { class: 'tick' }, s('line', { x1: 36, x2: W - 4, y1: y(0), y2: y(0) }), s('text', { x: 30, y: y(0) + 4, 'text-anchor': 'end' }, '0')),
@@ -128,37 +128,36 @@ export async function render(main, { signal }) {
     ]);
     if (signal.aborted) return;
     const parts = [];
-    let p99;
-    let totals = {};
-    if (typeof metrics === 'string') {
-      p99 = quantile(0.99, histogramBuckets(metrics, 'argus_decision_duration_seconds'));
-      totals = counterBy(metrics, 'argus_decisions_total', 'decision');
-    }
-    const sinceStart = Object.values(totals).reduce((a, b) => a + b, 0);
+    const p99 = typeof metrics === 'string' ? quantile(0.99, histogramBuckets(metrics, 'argus_decision_duration_seconds')) : undefined;
     if (Array.isArray(records)) {
+      // Every count on this page comes from the audit trail over one stated window; /metrics gives
+      // only the latency, which says it is measured since the process started.
       const sum = summarize(records, now);
       const lastFive = sum.perMinute.slice(-5).reduce((n, m) => n + m.allow + m.deny, 0) / 5;
       parts.push(
         h(
           'div',
           { class: 'stats' },
-          stat('Decisions per minute', lastFive.toFixed(1), 'average over the last 5 minutes'),
-          stat('Deny rate', percent(sum.denies, sum.total), `${sum.denies} of ${sum.total} in the last hour`),
-          stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'since start, from /metrics'),
-          stat('Decisions since start', String(sinceStart), Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(' · ') || 'from /metrics'),
+          stat(`Decisions, last ${WINDOW_MIN} min`, String(sum.total), `allow ${sum.total - sum.denies} · deny or held ${sum.denies} (audit trail)`),
+          stat('Deny rate', percent(sum.denies, sum.total), `${sum.denies} of ${sum.total} in the last ${WINDOW_MIN} min`),
+          stat('Decisions per minute', lastFive.toFixed(1), 'average over the last 5 min'),
+          stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'since the process started (/metrics)'),
         ),
-        h('section', { class: 'card' }, h('h2', {}, 'Decisions per minute (last hour)'), h('p', { class: 'legend' }, h('span', { class: 'key key-allow' }, 'allow'), h('span', { class: 'key key-deny' }, 'deny / other')), rateChart(sum.perMinute)),
+        sum.total === 0
+          ? h('p', { class: 'notice' }, 'No decisions in the last hour. Make one: ', h('code', {}, 'curl -s localhost:8181/v1/authorize -d \'{"input":{…}}\''), ' (see the README), or point an agent at the proxy.')
+          : null,
+        h('section', { class: 'card' }, h('h2', {}, `Decisions per minute (last ${WINDOW_MIN} min)`), h('p', { class: 'legend' }, h('span', { class: 'key key-allow' }, 'allow'), h('span', { class: 'key key-deny' }, 'deny / held')), rateChart(sum.perMinute)),
         h('div', { class: 'two' }, ranking('Top denied agents', sum.topAgents, 'No denies in the last hour.'), ranking('Top denying policies', sum.topPolicies, 'No denies in the last hour.')),
       );
     } else {
       parts.push(
-        h('div', { class: 'stats' }, stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'from /metrics'), stat('Decisions since start', String(sinceStart), 'from /metrics')),
         h('p', { class: 'notice' }, `The audit trail could not be read: ${describeError(records)}`),
+        h('div', { class: 'stats' }, stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'since the process started (/metrics)')),
       );
     }
     if (!(typeof metrics === 'string')) parts.push(h('p', { class: 'notice' }, `Metrics unavailable: ${describeError(metrics)}`));
     fill(body, ...parts);
-    updated.textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
+    updated.textContent = `updated ${when(new Date())}`;
   }
 
   async function collect(from) {
