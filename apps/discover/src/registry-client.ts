@@ -139,7 +139,9 @@ export class HttpRegistryClient implements RegistryClient {
     if (res.status >= 200 && res.status < 300) {
       const trust = readTrust(parsed);
       const changed = readToolsChanged(parsed);
-      return { ok: true, id, status: res.status, ...(trust !== undefined ? { trust } : {}), ...(changed ? { toolsChanged: changed } : {}) };
+      // The registry may have reconciled the report onto a record it already held for the same endpoint.
+      const recordId = typeof (parsed as { id?: unknown } | undefined)?.id === 'string' ? (parsed as { id: string }).id : id;
+      return { ok: true, id: recordId, status: res.status, ...(trust !== undefined ? { trust } : {}), ...(changed ? { toolsChanged: changed } : {}) };
     }
     if (res.status === 401) throw new UnauthorizedError('registry refused the scanner credential');
     if (res.status === 403) throw new ForbiddenError('the scanner credential may not write to the registry');

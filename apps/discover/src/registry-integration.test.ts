@@ -121,6 +121,32 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
     expect((await admin('GET', `/v1/registry/mcp-servers/${id}`)).body.trust).toBe('pending');
   });
 
+  it('updates the record an admin registered for the same URL instead of duplicating it, and drifts it to pending', async () => {
+    const own: TestTool[] = [{ name: 'lookup', description: 'Look up a ticket' }];
+    const known = await startMcpServer({ name: 'helpdesk-mcp', tools: own, mode: 'json' });
+    try {
+      const created = await admin('POST', '/v1/registry/mcp-servers', {
+        id: 'helpdesk',
+        name: 'Helpdesk',
+        url: `http://127.0.0.1:${known.port}/mcp`,
+        trust: 'trusted',
+        tools: [{ name: 'lookup', description: 'Look up a ticket', inputSchema: { type: 'object' } }],
+      });
+      expect(created.status).toBe(201);
+      own.push({ name: 'close_all', description: 'Close every ticket' });
+      const report = await scan(known.port);
+      expect(report.rejected).toEqual([]);
+      expect(report.upserted).toEqual([expect.objectContaining({ id: 'helpdesk', type: 'mcp-server', trust: 'pending', toolsChanged: expect.arrayContaining(['+close_all']) })]);
+      const list = await admin('GET', '/v1/registry/mcp-servers?limit=100');
+      const items = list.body.items as Array<{ id: string; url: string }>;
+      expect(items.filter((s) => s.url === `http://127.0.0.1:${known.port}/mcp`).map((s) => s.id)).toEqual(['helpdesk']);
+      const history = await admin('GET', '/v1/registry/mcp-servers/helpdesk/history');
+      expect((history.body.items as Array<Record<string, unknown>>).at(-1)).toMatchObject({ from: 'trusted', to: 'pending', by: 'discover-1', diff: expect.objectContaining({ added: ['close_all'] }) });
+    } finally {
+      await known.close();
+    }
+  });
+
   it('keeps one record per server when two BullMQ workers race on the same target', async () => {
     const prefix = randomPrefix();
     const cfg = parseDiscoverConfig(

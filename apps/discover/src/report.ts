@@ -71,10 +71,10 @@ export async function reportFindings(client: RegistryClient, findings: readonly 
       continue;
     }
     if (options.leaseTtlMs && options.leaseTtlMs > 0) {
-      await client.renewLease(f.type === 'mcp-server' ? 'mcp-servers' : 'agents', f.id, clampLeaseTtl(options.leaseTtlMs));
+      await client.renewLease(f.type === 'mcp-server' ? 'mcp-servers' : 'agents', result.id, clampLeaseTtl(options.leaseTtlMs));
     }
     summary.upserted.push({
-      id: f.id,
+      id: result.id,
       type: f.type,
       ...(result.trust !== undefined ? { trust: result.trust } : {}),
       ...(result.toolsChanged ? { toolsChanged: result.toolsChanged } : {}),
