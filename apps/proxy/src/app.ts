@@ -13,16 +13,17 @@ import type {
   ProxyOutcome,
   UsageSink,
 } from '@argus/contracts';
-import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendError, sendJson, unencodedBody, type Logger, type Registry } from '@argus/platform';
+import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendJson, unencodedBody, type Logger, type Registry } from '@argus/platform';
 import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
 import express from 'express';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
+import { deniedProblem, dialectOf, sendFailure, sendProblem, type Dialect } from './answers.ts';
 import type { ProxyConfig, UpstreamConfig } from './config.ts';
 import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
 import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
 import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
-import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
+import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sessionCall, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
 import { proxyMetrics } from './metrics.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
 import { SseUsageObserver, finalizeUsage, usageFromObject, type TokenUsage } from './usage.ts';
@@ -64,13 +65,16 @@ interface Decided {
 /** What the proxy remembers about one forwarded call between the decision and the record. */
 interface CallState {
   upstream: UpstreamConfig;
+  /** The error format of the caller's SDK. */
+  dialect: Dialect;
   agent: string;
   goal?: string;
   body?: Buffer;
   credential?: ResolvedSecret;
   injection?: CredentialInjection;
   decisions: Decided[];
-  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean };
+  /** MCP only: the answers for refused messages, whether an `initialize` went up, the session a DELETE ends. */
+  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string };
   started: number;
   forwardedAt?: number;
   status?: number;
@@ -82,6 +86,9 @@ interface CallState {
   lazyLog: () => Logger;
 }
 
+/** The `policy_version` of a refusal the proxy made itself, without asking the decision point. */
+const REFUSED_BY_PROXY = 'proxy';
+
 const SAFE_ID = /^[\w.:@/-]{1,256}$/;
 const DELEGATION_HOP = /^\s*([A-Za-z_][A-Za-z0-9_]*)::(?:"([^"\\]{1,256})"|([\w.:@/-]{1,256}))\s*$/;
 
@@ -91,6 +98,7 @@ export type ProxyApp = (req: IncomingMessage, res: ServerResponse) => void;
 /** One configured upstream, ready to serve. */
 interface Route {
   upstream: UpstreamConfig;
+  dialect: Dialect;
   /** The prefix, lower-cased: matched without regard to case, as a mount point is. */
   prefix: string;
   maxBodyBytes: number;
@@ -139,6 +147,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     });
     return {
       upstream,
+      dialect: dialectOf(upstream.kind),
       prefix: upstream.prefix.toLowerCase(),
       maxBodyBytes,
       stripHeaders: [...config.stripHeaders, ...upstream.stripHeaders],
@@ -164,7 +173,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     req.url = rest.startsWith('/') ? rest : `/${rest}`;
     bodyOf(route, req, res)
       .then((body) => handle(route, body, req, res, log))
-      .catch((err: unknown) => sendError(res, err, log()));
+      .catch((err: unknown) => sendFailure(res, route.dialect, err, log()));
   };
 
   function bodyOf(route: Route, req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
@@ -183,33 +192,22 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const identity = await deps.authenticate(req);
     if (!identity) {
       res.setHeader('www-authenticate', 'Bearer realm="argus"');
-      sendJson(res, 401, { code: 'unauthorized', message: 'missing or invalid agent credential', errors: [] });
+      sendProblem(res, route.dialect, 401, { code: 'unauthorized', message: 'missing or invalid agent credential', errors: [] });
       return;
     }
     const facts = readFacts(req, identity);
     const body = received && received.length > 0 ? received : undefined;
-    const state: CallState = { upstream, agent: identity.agent, decisions: [], started: now(), timers: [], done: false, lazyLog, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
+    const state: CallState = { upstream, dialect: route.dialect, agent: identity.agent, decisions: [], started: now(), timers: [], done: false, lazyLog, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
 
     if (upstream.kind === 'mcp') {
-      const sessionId = header(req, 'mcp-session-id');
-      if (sessionId !== undefined) {
-        const owner = mcpSessions.get(sessionId);
-        if (owner !== undefined && owner !== identity.agent) {
-          sendJson(res, 403, { code: 'forbidden', message: 'MCP session belongs to another agent', errors: [] });
-          return;
-        }
-      }
-      if (req.method === 'POST') {
-        const handled = await decideMcp(upstream, facts, state, res);
-        if (handled) return;
-      }
+      if (await guardMcp(route, req, path, facts, state, res)) return;
     } else {
       const call = describeHttpCall(upstream, req.method ?? 'GET', path, body);
       const decided = await decideOrFail(upstream, facts, call, state, res);
       if (!decided) return;
       if (!isAllowed(decided.answer)) {
         decided.forwarded = false;
-        sendDenied(res, decided.answer);
+        sendProblem(res, route.dialect, 403, deniedProblem(decided.answer, config.denyDetail));
         finish(state, { status: undefined, error: 'denied' });
         return;
       }
@@ -237,7 +235,56 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       // INVARIANT: every path that ends the response normally calls `finish` itself.
       if (!state.done && !res.writableFinished) finish(state, { status: state.status, error: 'client_closed' });
     });
-    await route.proxy(req, res, (err?: unknown) => sendError(res, err ?? new Error('proxy refused the request'), lazyLog()));
+    await route.proxy(req, res, (err?: unknown) => sendFailure(res, route.dialect, err ?? new Error('proxy refused the request'), lazyLog()));
+  }
+
+  /**
+   * The streamable-HTTP transport of an MCP upstream, enforced: only its endpoint (the prefix
+   * itself); POST bodies decided message by message; the GET event stream and the session DELETE
+   * only for a session that passed a decided `initialize` for this same agent, each decided as
+   * session traffic; every other path or method refused. Every refusal is recorded. Returns true
+   * when the answer was already sent.
+   */
+  async function guardMcp(route: Route, req: IncomingMessage, path: string, facts: Facts, state: CallState, res: ServerResponse): Promise<boolean> {
+    const { upstream } = route;
+    const method = req.method ?? 'GET';
+    const sessionId = header(req, 'mcp-session-id');
+    const refuse = (status: number, code: string, reason: string, message: string, call = sessionCall(upstream.name, method)): true => {
+      const decided = refusal(state, buildInput(state.agent, facts, { ...call, context: { ...call.context, httpMethod: method, path } }), reason);
+      if (status === 405) res.setHeader('allow', 'GET, POST, DELETE');
+      sendProblem(res, 'argus', status, { code, message, errors: [], decision_id: decided.answer.decision_id, codes: [reason] });
+      finish(state, { status: undefined, error: 'refused' });
+      return true;
+    };
+    if (path !== '/') return refuse(404, 'not_found', 'mcp_path_not_allowed', `MCP upstream \`${upstream.name}\` answers only at its endpoint \`${upstream.prefix}\``);
+    if (sessionId !== undefined) {
+      const owner = mcpSessions.get(sessionId);
+      if (owner !== undefined && owner !== state.agent) return refuse(403, 'forbidden', 'mcp_session_foreign', 'MCP session belongs to another agent');
+    }
+    if (method === 'POST') return decideMcp(upstream, facts, state, res);
+    if (method !== 'GET' && method !== 'DELETE') return refuse(405, 'method_not_allowed', 'mcp_method_not_allowed', `\`${method.slice(0, 20)}\` is not an MCP transport method`);
+    const mcpMethod = method === 'GET' ? 'session/stream' : 'session/end';
+    if (sessionId === undefined || mcpSessions.get(sessionId) !== state.agent) {
+      return refuse(404, 'not_found', 'mcp_session_not_decided', 'no MCP session opened by this agent through a decided `initialize`', sessionCall(upstream.name, mcpMethod));
+    }
+    const decided = await decideOrFail(upstream, facts, sessionCall(upstream.name, mcpMethod), state, res);
+    if (!decided) return true;
+    if (!isAllowed(decided.answer)) {
+      decided.forwarded = false;
+      sendJson(res, 403, deniedResponse(null, decided.answer, config.denyDetail));
+      finish(state, { status: undefined, error: 'denied' });
+      return true;
+    }
+    state.mcp = { batch: false, denied: [], initialize: false, ...(method === 'DELETE' ? { endsSession: sessionId } : {}) };
+    return false;
+  }
+
+  /** Records a refusal the proxy made itself (no decision point asked): a deny with `code`. */
+  function refusal(state: CallState, input: AuthorizeInput, code: string): Decided {
+    metrics.decisions.inc({ upstream: state.upstream.name, outcome: 'refused' });
+    const decided: Decided = { input, answer: { decision_id: randomUUID(), policy_version: REFUSED_BY_PROXY, result: { allow: false, decision: 'deny', reasons: [], errors: [], codes: [code] } }, latencyMs: 0, forwarded: false };
+    state.decisions.push(decided);
+    return decided;
   }
 
   /** Decides one described call; on failure answers 503 (fail closed) and records it. */
@@ -254,7 +301,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       return decided;
     } catch (err) {
       unavailable(upstream, input, state, err, performance.now() - t0);
-      sendJson(res, 503, { code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
+      sendProblem(res, state.dialect, 503, { code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
       return undefined;
     }
   }
@@ -268,31 +315,46 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   }
 
   /**
-   * Decides every message of an MCP POST. Returns true when the response was already sent (all
-   * denied, malformed, or fail closed); otherwise leaves the body to forward in `state.body`
-   * with the denied messages removed.
+   * Decides every message of an MCP POST (request, notification, answer; alone or in a batch):
+   * see `describeMcpMessage` for what each is decided as. A batch is decided per element: the
+   * refused elements are answered with their JSON-RPC error (per id; a refused notification gets
+   * none, as JSON-RPC wants) and the rest is forwarded, the answers merged. Returns true when the
+   * response was already sent (nothing left to forward, malformed, or fail closed); otherwise
+   * leaves the body to forward in `state.body` with the refused messages removed.
    */
   async function decideMcp(upstream: UpstreamConfig, facts: Facts, state: CallState, res: ServerResponse): Promise<boolean> {
     const parsed = parseMcpBody(state.body, config.limits.maxBatchSize);
     if (!parsed.ok) {
+      refusal(state, buildInput(state.agent, facts, sessionCall(upstream.name, 'malformed')), 'mcp_malformed');
       sendJson(res, 400, parsed.error);
+      finish(state, { status: undefined, error: 'refused' });
       return true;
     }
-    const described = parsed.messages.map((m) => ({ m, d: describeMcpMessage(upstream.name, m) }));
-    const invalid: JsonRpcErrorResponse[] = [];
+    /** JSON-RPC errors for the refused messages that have an id. */
+    const answers: JsonRpcErrorResponse[] = [];
     const toDecide: Array<{ m: JsonRpcMessage; call: CallDescription }> = [];
     const refused = new Set<JsonRpcMessage>();
-    for (const { m, d } of described) {
-      if (d && 'invalid' in d) {
-        invalid.push(rpcError(m.id ?? null, JSON_RPC.invalidParams, d.invalid));
-        refused.add(m);
-      } else if (d) toDecide.push({ m, call: d });
+    /** The first refusal, for the HTTP answer when only notifications were refused. */
+    let first: JsonRpcErrorResponse | undefined;
+    const refuse = (m: JsonRpcMessage, rpcCode: number, message: string, code: string, call: CallDescription) => {
+      const d = refusal(state, buildInput(state.agent, facts, call), code);
+      const answer = rpcError(m.id ?? null, rpcCode, message, { code, decision_id: d.answer.decision_id, codes: [code] });
+      refused.add(m);
+      first ??= answer;
+      if (m.id !== undefined) answers.push(answer);
+    };
+    for (const m of parsed.messages) {
+      const view = describeMcpMessage(upstream.name, m);
+      const fallback = sessionCall(upstream.name, m.method ?? 'response');
+      if ('invalid' in view) refuse(m, JSON_RPC.invalidParams, view.invalid, 'mcp_invalid_params', fallback);
+      else if ('refused' in view) refuse(m, m.method === undefined ? JSON_RPC.invalidRequest : JSON_RPC.methodNotFound, view.refused.message, view.refused.code, fallback);
+      else toDecide.push({ m, call: view });
     }
     const t0 = performance.now();
     const inputs = toDecide.map(({ call }) => buildInput(state.agent, facts, call));
-    let answers: AuthorizeResponse[];
+    let decisions: AuthorizeResponse[];
     try {
-      answers = await Promise.all(inputs.map((input) => decideWithin(deps.decisionPoint, input, { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' }, config.decision.timeoutMs)));
+      decisions = await Promise.all(inputs.map((input) => decideWithin(deps.decisionPoint, input, { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' }, config.decision.timeoutMs)));
     } catch (err) {
       for (const input of inputs) {
         metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
@@ -304,22 +366,26 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       return true;
     }
     const latencyMs = performance.now() - t0;
-    metrics.decisionLatency.observe({ upstream: upstream.name }, latencyMs / 1000);
-    const denied: JsonRpcErrorResponse[] = [...invalid];
+    if (inputs.length > 0) metrics.decisionLatency.observe({ upstream: upstream.name }, latencyMs / 1000);
     toDecide.forEach(({ m }, i) => {
-      const answer = answers[i]!;
+      const answer = decisions[i]!;
       const allowed = isAllowed(answer);
       metrics.decisions.inc({ upstream: upstream.name, outcome: allowed ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny' });
       state.decisions.push({ input: inputs[i]!, answer, latencyMs, forwarded: allowed });
       if (!allowed) {
+        const denied = deniedResponse(m.id ?? null, answer, config.denyDetail);
         refused.add(m);
-        denied.push(deniedResponse(m.id ?? null, answer));
+        first ??= denied;
+        if (m.id !== undefined) answers.push(denied);
       }
     });
     const forward = parsed.messages.filter((m) => !refused.has(m));
-    state.mcp = { batch: parsed.batch, denied, initialize: forward.some((m) => m.method === 'initialize') };
+    state.mcp = { batch: parsed.batch, denied: answers, initialize: forward.some((m) => m.method === 'initialize') };
     if (forward.length === 0) {
-      sendJson(res, 200, parsed.batch ? denied : denied[0]);
+      // Only refused messages. With ids, their errors (HTTP 200, as a server answers them); only
+      // notifications: an HTTP error, as streamable HTTP wants for input it does not accept.
+      if (answers.length > 0) sendJson(res, 200, parsed.batch ? answers : answers[0]);
+      else sendJson(res, 403, first);
       finish(state, { status: undefined, error: 'denied' });
       return true;
     }
@@ -374,12 +440,25 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const llm = state.upstream.kind === 'openai' || state.upstream.kind === 'anthropic';
     const mcp = state.mcp;
 
+    // INVARIANT: nothing reaches the agent that the scrubber could not read. An encoding the
+    // proxy cannot decode (unknown, or stacked) is refused, never passed through.
+    const encoding = contentEncodingOf(proxyRes.headers['content-encoding']);
+    if (!encoding.ok) {
+      proxyRes.resume();
+      metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'encoding' });
+      state.lazyLog().warn({ upstream: state.upstream.name, encoding: encoding.value }, 'upstream answered with an unsupported content encoding');
+      sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `upstream answered with an unsupported content encoding \`${encoding.value}\``, errors: [] });
+      finish(state, { status, error: 'unsupported_encoding' });
+      return;
+    }
+
     if (mcp?.initialize) {
       const sid = proxyRes.headers['mcp-session-id'];
       if (typeof sid === 'string') mcpSessions.set(sid, state.agent);
     }
+    if (mcp?.endsSession !== undefined && status >= 200 && status < 300) mcpSessions.delete(mcp.endsSession);
 
-    const decoder = decoderFor(proxyRes.headers['content-encoding']);
+    const decoder = encoding.decoder?.();
     const source: Readable = decoder ? proxyRes.pipe(decoder) : proxyRes;
     if (decoder) proxyRes.on('error', (err) => decoder.destroy(err));
     const length = Number(proxyRes.headers['content-length']);
@@ -479,8 +558,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     if (res && typeof res.writeHead === 'function' && !res.headersSent) {
       const timeout = kind === 'timeout';
-      res.writeHead(timeout ? 504 : 502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: timeout ? 'timeout' : 'upstream_error', message: timeout ? 'upstream did not answer in time' : 'upstream unreachable', errors: [] }));
+      sendProblem(res, state?.dialect ?? 'argus', timeout ? 504 : 502, { code: timeout ? 'timeout' : 'upstream_error', message: timeout ? 'upstream did not answer in time' : 'upstream unreachable', errors: [] });
     } else if (res && typeof res.destroy === 'function') {
       res.destroy();
     }
@@ -498,7 +576,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       ...(d.forwarded && outcome.status !== undefined ? { status: outcome.status } : {}),
       ...(d.forwarded && state.credential ? { credentialName: state.credential.name } : {}),
       ...(d.forwarded && usage ? { usage } : {}),
-      ...(!d.forwarded ? { error: d.answer.policy_version === 'unavailable' ? 'decision_unavailable' : 'denied' } : outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(!d.forwarded ? { error: d.answer.policy_version === 'unavailable' ? 'decision_unavailable' : d.answer.policy_version === REFUSED_BY_PROXY ? 'refused' : 'denied' } : outcome.error !== undefined ? { error: outcome.error } : {}),
     });
     const time = new Date(state.started).toISOString();
     for (const d of state.decisions) {
@@ -596,31 +674,23 @@ function buildInput(agent: string, facts: Facts, call: CallDescription): Authori
   };
 }
 
-function sendDenied(res: ServerResponse, answer: AuthorizeResponse): void {
-  const reason = answer.result.reasons.find((r) => r.annotations.reason)?.annotations.reason;
-  sendJson(res, 403, {
-    code: 'forbidden',
-    message: reason ? `denied: ${reason}` : answer.result.decision === 'needs_approval' ? 'held for approval' : 'denied by policy',
-    errors: [],
-    decision_id: answer.decision_id,
-    decision: answer.result.decision,
-    reasons: answer.result.reasons,
-    ...(answer.result.codes ? { codes: answer.result.codes } : {}),
-    ...(answer.result.approval ? { approval: answer.result.approval } : {}),
-  });
-}
-
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
 }
 
-function decoderFor(encoding: string | string[] | undefined): Transform | undefined {
-  const e = String(encoding ?? '').trim().toLowerCase();
-  if (e === 'gzip' || e === 'x-gzip') return createGunzip();
-  if (e === 'deflate') return createInflate();
-  if (e === 'br') return createBrotliDecompress();
-  return undefined;
+/** The content encodings the scrubber can read through: one of these, or none. */
+const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+/**
+ * The decoder for a response's `Content-Encoding`: none for no encoding (or `identity`), one for
+ * gzip, deflate or br; anything else (unknown, or several stacked) is not ok.
+ */
+function contentEncodingOf(header: string | string[] | undefined): { ok: true; decoder?: () => Transform } | { ok: false; value: string } {
+  const raw = (Array.isArray(header) ? header.join(',') : String(header ?? '')).trim().toLowerCase();
+  if (raw === '' || raw === 'identity') return { ok: true };
+  const decoder = DECODERS[raw];
+  return decoder ? { ok: true, decoder } : { ok: false, value: raw.replace(/[^\w ,.+-]/g, '').slice(0, 64) };
 }
 
 function errorKind(err: unknown): string {

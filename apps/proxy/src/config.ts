@@ -42,6 +42,11 @@ export interface ProxyConfig {
   };
   limits: { maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; maxBufferedResponseBytes: number };
   stripHeaders: string[];
+  /**
+   * What a refused agent is told: `code` (stable codes and the decision id), `reason` (also the
+   * forbidding policy's `@reason` in words; the default) or `full` (also policy ids and annotations).
+   */
+  denyDetail: 'code' | 'reason' | 'full';
   secrets?: SecretsConfig;
   /** Audit trail configuration (`schemas/config/audit.schema.json`), used by the standalone proxy. */
   audit?: Record<string, unknown>;

@@ -54,7 +54,7 @@ describe('fail closed when the decision point is down or slow', () => {
     const before = upstream.seen.length;
     const res = await chat(p);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ code: 'unavailable' });
+    expect(await res.json()).toMatchObject({ error: { code: 'unavailable', type: 'server_error', param: null } });
     expect(upstream.seen.length).toBe(before);
     await eventually(() => p.events.length === 1);
     expect(p.events[0]).toMatchObject({ result: { allow: false, errors: [{ code: 'decision_unavailable' }] }, proxy: { upstream: 'openai', error: 'decision_unavailable' } });
@@ -126,7 +126,7 @@ describe('upstream failures', () => {
     const p = await proxyWith(allowAll, {}, dead.url);
     const res = await chat(p);
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ code: 'upstream_error' });
+    expect(await res.json()).toMatchObject({ error: { code: 'upstream_error', type: 'server_error' } });
     await eventually(() => p.events.length === 1);
     expect(p.events[0]!.proxy).toMatchObject({ upstream: 'openai', error: 'connect' });
     expect(await p.metrics.metrics()).toMatch(/argus_proxy_upstream_errors_total\{upstream="openai",kind="connect"\} 1/);
@@ -158,6 +158,31 @@ describe('upstream failures', () => {
     expect(text).not.toContain(CANARIES.openai);
     await eventually(() => p.events.length === 1);
     expect(p.events[0]!.proxy?.usage).toEqual({ inputTokens: 1, outputTokens: 1, totalTokens: 2 });
+  });
+
+  it('answers 502 for an unknown or stacked content encoding: the undecodable body never reaches the agent', async () => {
+    const body = JSON.stringify({ leaked: CANARIES.openai });
+    const bodies: Record<string, Buffer> = { 'gzip, gzip': gzipSync(gzipSync(body)), zstd: Buffer.from(body), compress: Buffer.from(body), 'gzip,br': gzipSync(body) };
+    for (const [encoding, payload] of Object.entries(bodies)) {
+      for (const type of ['application/json', 'text/event-stream']) {
+        const up = await listen((_req: unknown, res: unknown) => {
+          const r = res as import('node:http').ServerResponse;
+          r.writeHead(200, { 'content-type': type, 'content-encoding': encoding, 'x-leak': CANARIES.openai });
+          r.end(payload);
+        });
+        const p = await proxyWith(allowAll, {}, up.url);
+        const res = await chat(p);
+        expect(res.status, encoding).toBe(502);
+        const text = await res.text();
+        expect(JSON.parse(text)).toMatchObject({ error: { code: 'upstream_error', type: 'server_error' } });
+        expect(text).toContain('unsupported content encoding');
+        expect(text).not.toContain(CANARIES.openai);
+        expect(JSON.stringify([...res.headers])).not.toContain(CANARIES.openai);
+        expect(res.headers.get('content-encoding')).toBeNull();
+        await eventually(() => p.events.length === 1);
+        expect(p.events[0]!.proxy).toMatchObject({ upstream: 'openai', status: 200, error: 'unsupported_encoding' });
+      }
+    }
   });
 
   it('counts a failing audit sink instead of failing the call', async () => {

@@ -118,10 +118,15 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-ok', messages: [] }) });
     expect(res.status).toBe(403);
-    const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ code: 'forbidden', decision: 'deny', errors: [], reasons: [] });
-    expect(validatorFor('https://argus.dev/schemas/proxy/denied-response.json')(body)).toMatchObject({ ok: true });
+    const { error: body } = (await res.json()) as { error: Record<string, unknown> };
+    expect(body).toMatchObject({ code: 'forbidden', type: 'permission_error', param: null, decision: 'deny', codes: ['no_permit'] });
+    expect(body.reasons).toBeUndefined();
     expect(typeof body.decision_id).toBe('string');
+    expect(body.message).toBe(`denied: no permit (decision ${String(body.decision_id)})`);
+    // An http upstream answers in the Argus shape.
+    const internal = await fetch(`${proxy.url}/internal/v1/models`, { method: 'POST', headers: { authorization: `Bearer ${INTRUDER_TOKEN}` } });
+    expect(internal.status).toBe(403);
+    expect(validatorFor('https://argus.dev/schemas/proxy/denied-response.json')(await internal.json())).toMatchObject({ ok: true });
     expect(openai.seen.length).toBe(before);
     await eventually(() => proxy.events.some((e) => e.decisionId === body.decision_id));
     const event = proxy.events.find((e) => e.decisionId === body.decision_id)!;
@@ -152,7 +157,7 @@ describe('OpenAI upstream through the real openai client', () => {
   it('refuses a body without a model with the offending path', async () => {
     const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body: '{"messages":[]}' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: 'invalid_parameter', errors: [{ path: '/model' }] });
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', type: 'invalid_request_error', param: 'model' } });
   });
 });
 
@@ -199,7 +204,7 @@ describe('identity, header and network hygiene', () => {
       const res = await fetch(`${proxy.url}/openai/v1/models`, { headers: auth ? { authorization: auth } : {} });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('Bearer');
-      expect(await res.json()).toMatchObject({ code: 'unauthorized' });
+      expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', type: 'authentication_error' } });
     }
     expect(openai.seen.length).toBe(before);
   });
@@ -248,7 +253,7 @@ describe('identity, header and network hygiene', () => {
     const before = openai.seen.length;
     const big = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-ok', pad: 'x'.repeat(70 * 1024) }) });
     expect(big.status).toBe(413);
-    expect(await big.json()).toMatchObject({ code: 'body_too_large' });
+    expect(await big.json()).toMatchObject({ error: { code: 'body_too_large', type: 'invalid_request_error' } });
     for (const path of ['/openai/v1/x/..%2fchat/completions', '/openai/v1/%2e%2e/admin', '/openai//v1/models']) {
       const res = await rawRequest(`${proxy.url}${path}`, { authorization: `Bearer ${BOT_TOKEN}` });
       expect(res.status, path).toBe(400);
@@ -298,7 +303,7 @@ describe('identity, header and network hygiene', () => {
   it('validates the delegation header and takes it as the chain ending at the caller', async () => {
     const bad = await fetch(`${proxy.url}/openai/v1/models`, { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-delegation': 'Human::alice,Agent::someone-else' } });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ code: 'invalid_parameter', errors: [{ path: '/headers/x-argus-delegation' }] });
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_parameter', param: 'headers.x-argus-delegation' } });
     const good = await fetch(`${proxy.url}/openai/v1/models`, { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-delegation': 'Human::"alice", Agent::planner,Agent::bot' } });
     expect(good.status).toBe(200);
     expect(dp.calls.at(-1)?.delegation).toEqual([{ type: 'Human', id: 'alice' }, { type: 'Agent', id: 'planner' }, { type: 'Agent', id: 'bot' }]);

@@ -48,7 +48,8 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['count', 'delete', 'echo']);
     expect(dp.calls.some((c) => c.action === 'mcp:connect' && c.resource.id === 'tools')).toBe(true);
-    expect(dp.calls.some((c) => c.context?.mcpMethod === 'tools/list')).toBe(false);
+    // Listing names no tool: it is decided as session traffic (mcp:connect), never passed undecided.
+    expect(dp.calls.some((c) => c.action === 'mcp:connect' && c.context?.mcpMethod === 'tools/list')).toBe(true);
     const posts = upstream.seen.filter((s) => s.method === 'POST');
     expect(posts.length).toBeGreaterThan(0);
     for (const s of posts) {
@@ -68,8 +69,11 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     expect(denied).toBeInstanceOf(McpError);
     expect((denied as McpError).code).toBe(-32001);
     expect((denied as McpError).message).toContain('deleting is never delegated to agents');
-    const data = (denied as McpError).data as { decision_id: string; reasons: Array<{ policy: string }> };
-    expect(data.reasons.map((r) => r.policy)).toEqual(['no-delete']);
+    const data = (denied as McpError).data as { decision_id: string; codes: string[]; reasons?: unknown };
+    expect(data.codes).toEqual(['policy_forbid']);
+    // Policy ids and annotations are for `denyDetail: full` only.
+    expect(data.reasons).toBeUndefined();
+    expect((denied as McpError).message).toContain(`decision ${data.decision_id}`);
     expect(upstream.invoked).not.toContain('delete');
     expect(upstream.seen.some((s) => s.body.includes('"delete"') && s.body.includes('tools/call'))).toBe(false);
     // The session still works after a denial.

@@ -1,4 +1,5 @@
 import type { AuthorizeResponse } from '@argus/contracts';
+import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
 
 /** A JSON-RPC 2.0 message as MCP sends it over streamable HTTP. */
@@ -22,6 +23,7 @@ export interface JsonRpcErrorResponse {
 export const JSON_RPC = {
   parseError: -32700,
   invalidRequest: -32600,
+  methodNotFound: -32601,
   invalidParams: -32602,
   /** Server-defined: the call was denied by policy. */
   forbidden: -32001,
@@ -57,46 +59,97 @@ export function parseMcpBody(body: Buffer | undefined, maxBatch: number): McpBod
 }
 
 /**
- * The Cedar view of one MCP message on server `server`, `undefined` when it needs no decision
- * (listing, pings, notifications, responses to the server), or an error when its params are
- * malformed. `initialize` decides `mcp:connect` on `McpServer::"<server>"`.
+ * Notifications that carry no action and may pass (decided as session traffic, see
+ * {@link describeMcpMessage}). Any other notification is refused: a notification the proxy does
+ * not know could carry an action it would never decide.
  */
-export function describeMcpMessage(server: string, m: JsonRpcMessage): CallDescription | { invalid: string } | undefined {
-  if (m.method === undefined || m.id === undefined) return undefined;
+export const MCP_SESSION_NOTIFICATIONS: ReadonlySet<string> = new Set([
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/roots/list_changed',
+]);
+
+/** Requests that name no tool, resource or prompt: decided as session traffic (`mcp:connect`). */
+export const MCP_SESSION_REQUESTS: ReadonlySet<string> = new Set(['ping', 'tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'logging/setLevel']);
+
+/** How the proxy treats one MCP message: decide it, answer it as malformed, or refuse it outright. */
+export type McpMessageView = CallDescription | { invalid: string } | { refused: { code: string; message: string } };
+
+/** The Cedar view of the session itself: what `initialize`, listing, pings, allowed notifications and answers are decided as. */
+export function sessionCall(server: string, mcpMethod: string): CallDescription {
+  return { action: 'mcp:connect', resource: { type: 'McpServer', id: server }, context: { server, mcpMethod } };
+}
+
+/**
+ * The Cedar view of one MCP message on server `server`. Nothing passes undecided:
+ * - `tools/call`, `resources/read` (and `resources/subscribe`/`unsubscribe`), `prompts/get` and
+ *   `completion/complete` name what they act on and are decided on it, with or without an `id`
+ *   (a `tools/call` sent as a notification is decided like any other);
+ * - `initialize`, the listing requests, `ping`, `logging/setLevel`, the allowed notifications
+ *   ({@link MCP_SESSION_NOTIFICATIONS}) and answers to the server's own requests are decided as
+ *   `mcp:connect` on `McpServer::"<server>"` (the right to be in the session), with the method in
+ *   `context.mcpMethod`;
+ * - anything else is refused (`mcp_method_not_allowed`).
+ * Malformed params answer `{ invalid }`.
+ */
+export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessageView {
+  if (m.method === undefined) {
+    // An answer to a request of the server (sampling, elicitation, roots): session traffic.
+    if (m.id !== undefined && (m.result !== undefined || m.error !== undefined)) return sessionCall(server, 'response');
+    return { refused: { code: 'mcp_message_malformed', message: 'a JSON-RPC message needs a `method`, or a `result` or `error` with an `id`' } };
+  }
   const params = (m.params && typeof m.params === 'object' ? m.params : {}) as Record<string, unknown>;
   const base = { server, mcpMethod: m.method };
   switch (m.method) {
     case 'initialize':
-      return { action: 'mcp:connect', resource: { type: 'McpServer', id: server }, context: base };
+      return sessionCall(server, m.method);
     case 'tools/call': {
       const name = params.name;
       if (typeof name !== 'string' || name.length === 0 || name.length > 256) return { invalid: '`params.name` must name a tool' };
       const args = params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments) ? Object.keys(params.arguments).slice(0, 64) : [];
       return { action: 'tool:call', resource: { type: 'Tool', id: `${server}/${name}` }, context: { ...base, tool: name, argumentNames: args } };
     }
-    case 'resources/read': {
-      const uri = params.uri;
-      if (typeof uri !== 'string' || uri.length === 0 || uri.length > 2048) return { invalid: '`params.uri` must name a resource' };
-      return { action: 'resource:read', resource: { type: 'Resource', id: `${server}/${uri}` }, context: { ...base, uri } };
-    }
-    case 'prompts/get': {
-      const name = params.name;
-      if (typeof name !== 'string' || name.length === 0 || name.length > 256) return { invalid: '`params.name` must name a prompt' };
-      return { action: 'prompt:get', resource: { type: 'Prompt', id: `${server}/${name}` }, context: { ...base, prompt: name } };
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+      return resourceCall(server, base, params.uri);
+    case 'prompts/get':
+      return promptCall(server, base, params.name);
+    case 'completion/complete': {
+      const ref = (params.ref && typeof params.ref === 'object' ? params.ref : {}) as Record<string, unknown>;
+      if (ref.type === 'ref/prompt') return promptCall(server, base, ref.name);
+      if (ref.type === 'ref/resource') return resourceCall(server, base, ref.uri);
+      return { invalid: '`params.ref` must name a prompt or a resource' };
     }
     default:
-      return undefined;
+      if (m.id === undefined ? MCP_SESSION_NOTIFICATIONS.has(m.method) : MCP_SESSION_REQUESTS.has(m.method)) return sessionCall(server, m.method);
+      return { refused: { code: 'mcp_method_not_allowed', message: `MCP method \`${m.method.slice(0, 100)}\` is not allowed through the proxy` } };
   }
 }
 
-/** The JSON-RPC answer to a denied call: same id, the decision id and reasons in `data`. */
-export function deniedResponse(id: string | number | null, answer: AuthorizeResponse): JsonRpcErrorResponse {
-  const reason = answer.result.reasons.find((r) => r.annotations.reason)?.annotations.reason;
-  return rpcError(id, JSON_RPC.forbidden, reason ? `forbidden: ${reason}` : 'forbidden by policy', {
+function resourceCall(server: string, base: Record<string, unknown>, uri: unknown): McpMessageView {
+  if (typeof uri !== 'string' || uri.length === 0 || uri.length > 2048) return { invalid: '`params.uri` must name a resource' };
+  return { action: 'resource:read', resource: { type: 'Resource', id: `${server}/${uri}` }, context: { ...base, uri } };
+}
+
+function promptCall(server: string, base: Record<string, unknown>, name: unknown): McpMessageView {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256) return { invalid: '`params.name` must name a prompt' };
+  return { action: 'prompt:get', resource: { type: 'Prompt', id: `${server}/${name}` }, context: { ...base, prompt: name } };
+}
+
+/**
+ * The JSON-RPC answer to a denied call: same id, the reason in words and the decision id in the
+ * message, `data: {code, decision_id, decision, codes}` (and the determining policies at `full`).
+ */
+export function deniedResponse(id: string | number | null, answer: AuthorizeResponse, detail: DenyDetail): JsonRpcErrorResponse {
+  const problem = deniedProblem(answer, detail);
+  return rpcError(id, JSON_RPC.forbidden, problem.message, {
     code: 'forbidden',
     decision_id: answer.decision_id,
     decision: answer.result.decision,
-    reasons: answer.result.reasons,
+    codes: problem.codes,
+    ...(detail === 'full' ? { reasons: answer.result.reasons } : {}),
   });
 }
 

@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PolicyHolder, createApdp, createGovernanceStep, readPolicyDir, type ApdpDeps } from '@argus/apdp';
+import type { DecisionPoint } from '@argus/contracts';
+import type { IntentCatalogue } from '@argus/governance';
+import { createMetricsRegistry, silentLogger } from '@argus/platform';
+import { MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, createRegistryView, openStorage, type Storage } from '@argus/store';
+
+/** The repository's shipped starter policies. */
+export const STARTER_CEDAR_DIR = resolve(import.meta.dirname, '../../../../cedar');
+
+/** The real decision service of the apdp over the shipped starter policies and a real registry. */
+export interface StarterDecisionPoint {
+  decisionPoint: DecisionPoint;
+  storage: Storage;
+  leases: MemoryLeaseStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the apdp's decision service exactly as `argus serve` does (registry view, governance
+ * step, memoised Cedar) over `cedar/` — the starter policies a new user gets, not test policies —
+ * with a SQLite store in a temp dir. `extraPolicies` (name → Cedar text, each its own file) are added to the starter
+ * set (e.g. a permit carrying obligations).
+ */
+export async function starterDecisionPoint(extraPolicies: Record<string, string> = {}): Promise<StarterDecisionPoint> {
+  const dir = mkdtempSync(join(tmpdir(), 'argus-proxy-starter-'));
+  const storage = await openStorage(`sqlite:${join(dir, 'argus.db')}`);
+  const leases = new MemoryLeaseStore();
+  const view = createRegistryView({ store: storage.registry, leases, events: new MemoryEventBus() });
+  const holder = new PolicyHolder();
+  const input = await readPolicyDir(STARTER_CEDAR_DIR);
+  const extra = Object.entries(extraPolicies).map(([id, text]) => ({ file: `policies/extra-${id}.cedar`, text }));
+  const withExtra = { ...input, policies: [...input.policies, ...extra] };
+  const loaded = holder.replace(withExtra, 'directory');
+  if (!loaded.ok) throw new Error(`starter policies do not compile: ${JSON.stringify(loaded)}`);
+  const registry: ApdpDeps['registry'] = {
+    getAgent: (id) => view.getAgent(id),
+    getHuman: (id) => view.getHuman(id),
+    getMcpServer: (id) => view.getMcpServer(id),
+    leaseState: async (k, id) => (await view.leaseState(k, id)).state,
+  };
+  const intents = JSON.parse(readFileSync(join(STARTER_CEDAR_DIR, 'intents.json'), 'utf8')) as IntentCatalogue;
+  const apdp = createApdp({
+    holder,
+    registry,
+    governance: createGovernanceStep({ delegations: storage.delegations, goals: storage.goals, budget: new MemoryBudgetCounter(), intents, registry, maxDepth: 4, requireIntent: false }),
+    requireAdmin: (_req, res) => void res.status(401).end(),
+    logger: silentLogger(),
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    limits: { maxBodyBytes: 64 * 1024, maxJsonDepth: 32, maxBatchSize: 100, decisionTimeoutMs: 1000 },
+    decisionMemo: 10_000,
+  });
+  return {
+    decisionPoint: apdp.decisions,
+    storage,
+    leases,
+    async close() {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
