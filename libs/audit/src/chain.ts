@@ -126,7 +126,7 @@ export function signCheckpoint(writer: string, head: ChainHead, key: KeyObject, 
 }
 
 /** What is wrong with a record. */
-export type ChainIssueKind = 'edited' | 'broken_link' | 'missing' | 'reordered' | 'duplicate' | 'bad_signature' | 'checkpoint_mismatch';
+export type ChainIssueKind = 'edited' | 'broken_link' | 'missing' | 'reordered' | 'duplicate' | 'bad_signature' | 'checkpoint_mismatch' | 'truncated';
 
 /** One problem found by `verifyChain`. */
 export interface ChainIssue {
@@ -164,6 +164,12 @@ export interface VerifyOptions {
    * its `prevHash` is taken on trust. Default: 1 (the chain must start at the genesis).
    */
   fromSeq?: number;
+  /**
+   * The signed head kept outside the store (`audit-head.json`, the latest checkpoint every sink
+   * held): the chain of its writer must reach it with the same hash, else the tail was cut
+   * (`truncated`). Its signature is checked when a public key is given.
+   */
+  head?: ChainedRecord;
 }
 
 interface WriterState {
@@ -239,6 +245,28 @@ export function verifyChain(records: Iterable<ChainedRecord>, publicKey?: KeyObj
           verify(null, signedPayload(writer, cp.headSeq, cp.headHash, rec.time), key, Buffer.from(cp.signature, 'base64url'));
         if (good) checkpointsVerified++;
         else issues.push({ ...base, kind: 'bad_signature', message: `checkpoint ${rec.seq} of \`${writer}\` has a bad signature` });
+      }
+    }
+  }
+
+  const head = options.head;
+  if (head) {
+    const writer = String(head.writer);
+    const base = { writer, seq: head.seq, index };
+    const st = states.get(writer);
+    if (head.kind !== 'checkpoint' || hashRecord(head) !== head.hash) {
+      issues.push({ ...base, kind: 'edited', message: 'the head file is not an intact checkpoint record' });
+    } else {
+      const cp = head.checkpoint;
+      if (key && !(cp.keyId === keyId && verify(null, signedPayload(writer, cp.headSeq, cp.headHash, head.time), key, Buffer.from(cp.signature, 'base64url')))) {
+        issues.push({ ...base, kind: 'bad_signature', message: `the head file (checkpoint ${head.seq} of \`${writer}\`) has a bad signature` });
+      }
+      const held = st?.hashes.get(head.seq);
+      if (!st || st.expected <= head.seq) {
+        const last = st ? st.expected - 1 : 0;
+        issues.push({ ...base, kind: 'truncated', message: `the chain of \`${writer}\` ends at record ${last}, but checkpoint ${head.seq} was signed and written: records ${last + 1}..${head.seq} or more are gone` });
+      } else if (held !== undefined && held !== head.hash) {
+        issues.push({ ...base, kind: 'checkpoint_mismatch', message: `record ${head.seq} of \`${writer}\` is not the checkpoint in the head file` });
       }
     }
   }

@@ -51,7 +51,10 @@ export interface AuditConfig {
   enabled: boolean;
   /** Chain owner, stable across restarts of the same replica. Default: the host name. */
   writerId: string;
-  /** `async`: `record` returns at once. `strict`: `record` resolves once the record is durable. */
+  /**
+   * `strict` (default): group commit, `record` resolves once the batch holding the record is durable.
+   * `async`: `record` returns at once; a crash may lose the records not yet written.
+   */
   durability: 'async' | 'strict';
   buffer: {
     /** Records held in memory before `onFull` applies. */
@@ -71,13 +74,22 @@ export interface AuditConfig {
   };
   retry: { initialBackoffMs: number; maxBackoffMs: number };
   record: { includePaths: string[]; mask: MaskRule[]; hashSalt?: string };
-  signing?: { privateKey?: string; privateKeyFile?: string; everyRecords: number; everyMs: number };
+  /**
+   * Signed checkpoints (Ed25519), on by default. Without `privateKey`/`privateKeyFile` the key is
+   * `audit-key` beside the spill directory (`.argus/audit-key`), generated when missing. The latest
+   * checkpoint every sink holds is copied to `headFile` (default `audit-head.json` beside the key).
+   */
+  signing?: { enabled?: boolean; privateKey?: string; privateKeyFile?: string; headFile?: string; everyRecords: number; everyMs: number };
   sinks: SinkConfig[];
 }
 
 /** The configuration as written by a user: every field optional. */
 export type AuditConfigInput = {
-  [K in keyof AuditConfig]?: AuditConfig[K] extends object ? (AuditConfig[K] extends unknown[] ? AuditConfig[K] : Partial<AuditConfig[K]>) : AuditConfig[K];
+  [K in keyof AuditConfig]?: NonNullable<AuditConfig[K]> extends object
+    ? NonNullable<AuditConfig[K]> extends unknown[]
+      ? AuditConfig[K]
+      : Partial<NonNullable<AuditConfig[K]>>
+    : AuditConfig[K];
 };
 
 const SCHEMA_ID = 'https://argus.dev/schemas/config/audit.json';
@@ -100,9 +112,6 @@ export function parseAuditConfig(raw: unknown = {}): AuditConfig {
   if (!result.ok) throw new ConfigError('invalid audit configuration', result.errors);
   const cfg = result.value;
   cfg.writerId ??= sanitizeWriterId(hostname());
-  if (cfg.signing && !cfg.signing.privateKey && !cfg.signing.privateKeyFile) {
-    throw new ConfigError('invalid audit configuration', [{ path: '/signing', message: 'needs `privateKey` or `privateKeyFile`' }]);
-  }
   if (cfg.signing?.privateKeyFile && !cfg.signing.privateKey) {
     try {
       cfg.signing.privateKey = readFileSync(cfg.signing.privateKeyFile, 'utf8');

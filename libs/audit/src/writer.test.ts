@@ -28,8 +28,9 @@ function config(dir: string, over: AuditConfigInput = {}): AuditConfigInput {
     spill: { dir: join(dir, 'spill'), ...over.spill },
     retry: { initialBackoffMs: 10, maxBackoffMs: 40, ...over.retry },
     record: { includePaths: ['/input/context'], mask: [{ path: '/input/context/token' }, { path: '/input/context/ssn', mode: 'hash' }], hashSalt: 'writer-test-salt-0001' },
-    ...(over.durability ? { durability: over.durability } : {}),
-    ...(over.signing ? { signing: over.signing } : {}),
+    // These tests pin the async mode and opt into signing where they test it (both are on by default).
+    durability: over.durability ?? 'async',
+    signing: over.signing ?? { enabled: false },
     sinks: [{ type: 'sqlite', path: join(dir, 'audit.db') }],
   };
 }

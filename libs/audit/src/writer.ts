@@ -1,312 +1,365 @@
 /**
- * The audit writer: chains every record, buffers it in bounded memory and writes batches to every
- * sink, off the decision path. When the buffer is full or a sink fails, records spill to a local
- * fsync'd file and are replayed in order on recovery. Drops happen only when configured, and are
- * counted (`argus_audit_dropped_total`) and logged. In strict mode `record` resolves once the
- * record is durable (every sink committed it, or it is fsync'd in the spill file).
+ * The audit writer as the apps see it (`createAuditTrail`, {@link AuditTrail}). The decision thread
+ * only builds the value-free record (masks, opted-in paths) and hands records over in batches; the
+ * audit thread (a worker, `worker.ts`) owns canonical JSON, the hash chain, checkpoints, the sinks
+ * and the spill file ({@link Pipeline}). With sink objects passed in, or `thread: 'inline'`, the
+ * same pipeline runs on the calling thread instead.
+ *
+ * Durability: `strict` (the default) is group commit — `record` resolves once the batch holding the
+ * record is durable in every sink (or fsync'd in the spill file), so a `kill -9` loses no
+ * acknowledged decision. `async` resolves at once and may lose the last batch on a crash. Drops
+ * (only where configured or when the disk budget is spent) are counted per reason
+ * (`argus_audit_dropped_total`, `stats().droppedBy`) and logged.
  */
-import type { KeyObject } from 'node:crypto';
-import { join } from 'node:path';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { DecisionEvent, DecisionRecorder } from '@argus/contracts';
-import { Counter, Gauge, Registry, UnavailableError, metric, silentLogger, type Logger } from '@argus/platform';
-import { Chainer, loadPrivateKey, signCheckpoint } from './chain.ts';
+import { ConfigError, Registry, UnavailableError, silentLogger, type Logger } from '@argus/platform';
+import { loadPrivateKey } from './chain.ts';
 import { parseAuditConfig, type AuditConfig, type AuditConfigInput } from './config.ts';
-import { createRecordBuilder, type RecordBuilder } from './record.ts';
-import { SpillFile } from './spill.ts';
-import type { AuditListener, AuditSink, AuditSubscribe, ChainedRecord, ChainHead } from './types.ts';
+import { createPipeline, makeMetrics, type AuditTrailStats, type Metrics, type Pipeline } from './pipeline.ts';
+import { createRecordBuilder, type RecordBuilder, type UnchainedAuditRecord } from './record.ts';
+import { createSinks } from './sinks/index.ts';
+import type { AuditListener, AuditSink, AuditSubscribe, ChainedRecord } from './types.ts';
+import type { AuditWorkerData, FromAudit, ToAudit } from './worker.ts';
+
+export type { AuditTrailStats } from './pipeline.ts';
 
 /** Collaborators of the writer. */
 export interface AuditTrailDeps {
-  sinks: AuditSink[];
+  /**
+   * Sink objects to write to. When given, the pipeline runs inline on this thread with them (tests,
+   * embedders with their own sink). When absent, the audit thread opens the configured sinks.
+   */
+  sinks?: AuditSink[];
   logger?: Logger;
   /** Prometheus registry the writer's metrics are registered in. */
   metrics?: Registry;
   clock?: () => Date;
-}
-
-/** A snapshot of the writer's counters. */
-export interface AuditTrailStats {
-  writer: string;
-  durability: 'async' | 'strict';
-  /** Records in memory waiting for the sinks. */
-  queued: number;
-  /** True while records go through the spill file (sink down or buffer full). */
-  spilling: boolean;
-  /** Spill bytes not yet replayed. */
-  spillBacklogBytes: number;
-  recorded: number;
-  written: number;
-  failedWrites: number;
-  spilled: number;
-  replayed: number;
-  dropped: number;
-  checkpoints: number;
-  head: ChainHead;
-  sinks: Array<{ name: string; committedSeq: number; healthy: boolean }>;
+  /** Where the pipeline runs. Default: `worker`, or `inline` when `sinks` are given. */
+  thread?: 'worker' | 'inline';
 }
 
 /** The audit trail: a `DecisionRecorder` with flush, graceful close, stats and a live feed. */
 export interface AuditTrail extends DecisionRecorder, AuditSubscribe {
   readonly writerId: string;
-  /** Async mode: returns at once. Strict mode: resolves once the record is durable. Never throws for a sink fault in async mode. */
+  /** Strict (group commit): resolves once the record is durable. Async: returns at once. Never throws for a sink fault in async mode. */
   record(event: DecisionEvent): Promise<void>;
   /** Resolves once everything recorded so far is in the sinks, or durable in the spill file if a sink is down. */
   flush(): Promise<void>;
   /** Signs a final checkpoint, flushes everything and closes the sinks. */
   close(): Promise<void>;
+  /** Counters; with the worker, as of its last report (`flush()` refreshes them). */
   stats(): AuditTrailStats;
 }
 
-interface Item {
-  rec: ChainedRecord;
-  done?: { resolve: () => void; reject: (err: unknown) => void };
-}
-
-interface SinkState {
-  sink: AuditSink;
-  committed: number;
-  healthy: boolean;
-}
-
-interface Metrics {
-  queueDepth: Gauge;
-  spillBacklog: Gauge;
-  written: Counter;
-  failed: Counter;
-  spilled: Counter;
-  replayed: Counter;
-  dropped: Counter;
-  checkpoints: Counter;
-}
-
-function makeMetrics(registry: Registry): Metrics {
-  const reg = [registry];
-  return {
-    queueDepth: metric(registry, 'argus_audit_queue_depth', () => new Gauge({ name: 'argus_audit_queue_depth', help: 'audit records buffered in memory', registers: reg })),
-    spillBacklog: metric(registry, 'argus_audit_spill_backlog_bytes', () => new Gauge({ name: 'argus_audit_spill_backlog_bytes', help: 'spill file bytes not yet replayed', registers: reg })),
-    written: metric(registry, 'argus_audit_written_total', () => new Counter({ name: 'argus_audit_written_total', help: 'audit records committed, per sink', labelNames: ['sink'], registers: reg })),
-    failed: metric(registry, 'argus_audit_write_failures_total', () => new Counter({ name: 'argus_audit_write_failures_total', help: 'failed audit sink writes, per sink', labelNames: ['sink'], registers: reg })),
-    spilled: metric(registry, 'argus_audit_spilled_total', () => new Counter({ name: 'argus_audit_spilled_total', help: 'audit records written to the local spill file', registers: reg })),
-    replayed: metric(registry, 'argus_audit_replayed_total', () => new Counter({ name: 'argus_audit_replayed_total', help: 'audit records replayed from the spill file', registers: reg })),
-    dropped: metric(registry, 'argus_audit_dropped_total', () => new Counter({ name: 'argus_audit_dropped_total', help: 'audit records dropped (configured onFull: drop, spill full, after close)', labelNames: ['reason'], registers: reg })),
-    checkpoints: metric(registry, 'argus_audit_checkpoints_total', () => new Counter({ name: 'argus_audit_checkpoints_total', help: 'signed chain checkpoints written', registers: reg })),
-  };
+/** The checkpoint key and where the signed head goes, resolved from the configuration. */
+export interface AuditSigning {
+  key?: KeyObject;
+  keyPem?: string;
+  /** The private key file (generated when it was missing), if the key came from a file. */
+  keyFile?: string;
+  headFile?: string;
 }
 
 /**
- * Builds the audit trail. Resumes the chain from the last record held by the sinks or the spill
+ * Resolves the checkpoint key: the configured one, else the key file (default `audit-key` beside the
+ * spill directory, i.e. `.argus/audit-key`), generated (Ed25519, mode 0600, its public half in
+ * `audit-key.pub`) when missing. The signed head is written to `audit-head.json` beside the key.
+ */
+export function resolveSigning(cfg: AuditConfig): AuditSigning {
+  const s = cfg.signing;
+  if (!s || s.enabled === false) return {};
+  const keyFile = s.privateKeyFile ?? (s.privateKey ? undefined : join(dirname(cfg.spill.dir), 'audit-key'));
+  const headFile = s.headFile ?? (keyFile ? join(dirname(keyFile), 'audit-head.json') : undefined);
+  let pem = s.privateKey;
+  if (!pem && keyFile) {
+    if (!existsSync(keyFile)) {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      mkdirSync(dirname(keyFile), { recursive: true });
+      writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+      chmodSync(keyFile, 0o600);
+      writeFileSync(`${keyFile}.pub`, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+    }
+    try {
+      pem = readFileSync(keyFile, 'utf8');
+    } catch {
+      throw new ConfigError('invalid audit configuration', [{ path: '/signing/privateKeyFile', message: 'cannot be read' }]);
+    }
+  }
+  if (!pem) return {};
+  return { key: loadPrivateKey(pem), keyPem: pem, ...(keyFile ? { keyFile } : {}), ...(headFile ? { headFile } : {}) };
+}
+
+/**
+ * Builds the audit trail: resumes the chain from the last record held by the sinks or the spill
  * file, and replays a spill file left by a previous run.
  */
-export async function createAuditTrail(config: AuditConfig | AuditConfigInput, deps: AuditTrailDeps): Promise<AuditTrail> {
+export async function createAuditTrail(config: AuditConfig | AuditConfigInput, deps: AuditTrailDeps = {}): Promise<AuditTrail> {
   const cfg = Object.isFrozen(config) ? (config as AuditConfig) : parseAuditConfig(config);
-  const trail = new Trail(cfg, deps);
+  const signing = resolveSigning(cfg);
+  const thread = deps.thread ?? (deps.sinks ? 'inline' : 'worker');
+  if (thread === 'inline') {
+    const sinks = deps.sinks ?? (await createSinks(cfg)).sinks;
+    const pipeline = await createPipeline(cfg, {
+      sinks,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(signing.key ? { signingKey: signing.key } : {}),
+      ...(signing.headFile ? { headFile: signing.headFile } : {}),
+    });
+    return new InlineTrail(cfg, pipeline, deps.clock ?? (() => new Date()));
+  }
+  const trail = new WorkerTrail(cfg, deps, signing);
   await trail.start();
   return trail;
 }
 
-class Trail implements AuditTrail {
+/** The pipeline on the calling thread. */
+class InlineTrail implements AuditTrail {
+  readonly writerId: string;
+  private readonly build: RecordBuilder;
+
+  constructor(cfg: AuditConfig, private readonly pipeline: Pipeline, private readonly clock: () => Date) {
+    this.writerId = cfg.writerId;
+    this.build = createRecordBuilder(cfg.record);
+  }
+
+  record(event: DecisionEvent): Promise<void> {
+    return this.pipeline.record(this.build(event, this.clock()));
+  }
+
+  subscribe(listener: AuditListener): () => void {
+    return this.pipeline.subscribe(listener);
+  }
+
+  flush(): Promise<void> {
+    return this.pipeline.flush();
+  }
+
+  close(): Promise<void> {
+    return this.pipeline.close();
+  }
+
+  stats(): AuditTrailStats {
+    return this.pipeline.stats();
+  }
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Where the worker's entry is: the TypeScript sources get a small loader, built JS runs as is. */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.ts') ? new URL('./worker-boot.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
+}
+
+/** The decision-thread side of the audit thread: builds records, hands them over in batches. */
+class WorkerTrail implements AuditTrail {
   readonly writerId: string;
   private readonly logger: Logger;
   private readonly clock: () => Date;
-  private readonly m: Metrics;
   private readonly build: RecordBuilder;
   private readonly strict: boolean;
-  private readonly sinks: SinkState[];
-  private readonly spill: SpillFile;
-  private readonly signingKey: KeyObject | undefined;
+  private readonly m: Metrics;
   private readonly listeners = new Set<AuditListener>();
-  private chainer!: Chainer;
+  private worker!: Worker;
 
-  private queue: Item[] = [];
-  private spillPending: Item[] = [];
-  private spillPendingBytes = 0;
-  private spilling = false;
+  private pending: UnchainedAuditRecord[] = [];
+  private handScheduled = false;
+  /** Index of the next record handed over; `done` counts the ones the audit thread answered. */
+  private next = 0;
+  private done = 0;
+  private readonly waiters = new Map<number, Waiter>();
   private readonly blocked: Array<() => void> = [];
-  private loop: Promise<void> | undefined;
-  private again = false;
-  private kickPending = false;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private retryAt = 0;
-  private backoffMs: number;
-  private forceFlush = 0;
+  private readonly replies = new Map<number, { resolve: (stats: AuditTrailStats) => void; reject: (err: unknown) => void }>();
+  private replyId = 0;
+  private last!: AuditTrailStats;
+  /** Counter values already added to the metrics (the audit thread reports totals). */
+  private reported = { spilled: 0, replayed: 0, checkpoints: 0, failedWrites: 0, written: new Map<string, number>(), dropped: new Map<string, number>() };
+  private readonly local = { dropped: 0, droppedBy: {} as Record<string, number> };
+  private failure: string | undefined;
   private closing = false;
-  private closed = false;
-  private sinceCheckpoint = 0;
-  private dropLog = { pending: 0, reason: '', timer: undefined as NodeJS.Timeout | undefined };
-  private readonly counts = { recorded: 0, written: 0, failedWrites: 0, spilled: 0, replayed: 0, dropped: 0, checkpoints: 0 };
+  private closed: Promise<void> | undefined;
 
-  constructor(private readonly cfg: AuditConfig, deps: AuditTrailDeps) {
+  constructor(private readonly cfg: AuditConfig, deps: AuditTrailDeps, private readonly signing: AuditSigning) {
     this.writerId = cfg.writerId;
     this.logger = (deps.logger ?? silentLogger()).child({ component: 'audit', writer: cfg.writerId });
     this.clock = deps.clock ?? (() => new Date());
-    this.m = makeMetrics(deps.metrics ?? new Registry());
     this.build = createRecordBuilder(cfg.record);
     this.strict = cfg.durability === 'strict';
-    this.sinks = deps.sinks.map((sink) => ({ sink, committed: 0, healthy: true }));
-    this.spill = new SpillFile(join(cfg.spill.dir, `${cfg.writerId}.spill.jsonl`));
-    this.signingKey = cfg.signing?.privateKey ? loadPrivateKey(cfg.signing.privateKey) : undefined;
-    this.backoffMs = cfg.retry.initialBackoffMs;
+    this.m = makeMetrics(deps.metrics ?? new Registry());
   }
 
   async start(): Promise<void> {
-    let head: ChainHead | undefined;
-    for (const s of this.sinks) {
-      const h = s.sink.head ? await s.sink.head(this.writerId) : undefined;
-      s.committed = h?.seq ?? 0;
-      if (h && (!head || h.seq > head.seq)) head = h;
-    }
-    const spilledTail = await this.spill.open();
-    if (spilledTail && spilledTail.writer === this.writerId && (!head || spilledTail.seq > head.seq)) {
-      head = { seq: spilledTail.seq, hash: spilledTail.hash };
-    }
-    this.chainer = new Chainer(this.writerId, head);
-    if (this.spill.size > 0) {
-      this.spilling = true;
-      this.logger.info({ backlogBytes: this.spill.size }, 'replaying audit spill file left by the previous run');
-      this.kick();
-    }
-    if (this.signingKey && this.cfg.signing) {
-      this.checkpointTimer = setInterval(() => {
-        if (this.sinceCheckpoint > 0 && !this.closed) this.checkpoint();
-      }, this.cfg.signing.everyMs);
-      this.checkpointTimer.unref();
-    }
-    this.logger.debug({ head: this.chainer.head().seq, sinks: this.sinks.map((s) => s.sink.name) }, 'audit trail started');
+    const data: AuditWorkerData = {
+      config: this.cfg,
+      ...(this.signing.keyPem && !this.cfg.signing?.privateKey ? { signingKeyPem: this.signing.keyPem } : {}),
+      ...(this.signing.headFile ? { headFile: this.signing.headFile } : {}),
+      logLevel: this.logger.level,
+      statsEveryMs: 1000,
+    };
+    this.worker = new Worker(workerEntry(), { workerData: data, name: 'argus-audit' });
+    this.worker.unref();
+    await new Promise<void>((resolve, reject) => {
+      const onStartError = (err: unknown) => reject(err instanceof Error ? err : new UnavailableError(String(err)));
+      this.worker.once('error', onStartError);
+      this.worker.on('message', (m: FromAudit) => {
+        if (m.t === 'ready') {
+          this.worker.off('error', onStartError);
+          this.worker.on('error', (err) => this.fail(err.message));
+          this.last = m.stats;
+          resolve();
+        } else if (m.t === 'failed') {
+          reject(new UnavailableError(`audit trail cannot start: ${m.message}`));
+        } else {
+          this.onMessage(m);
+        }
+      });
+      this.worker.once('exit', (code) => {
+        if (!this.closed) this.fail(`audit thread exited (code ${code})`);
+        reject(new UnavailableError('audit thread exited while starting'));
+      });
+    });
+    this.logger.debug({ head: this.last.head.seq, thread: 'worker' }, 'audit trail started');
   }
 
   subscribe(listener: AuditListener): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (this.listeners.size === 1) this.send({ t: 'live', on: true });
+    return () => {
+      if (this.listeners.delete(listener) && this.listeners.size === 0 && !this.closing) this.send({ t: 'live', on: false });
+    };
   }
 
   record(event: DecisionEvent): Promise<void> {
-    if (this.closing) {
-      if (this.strict) return Promise.reject(new UnavailableError('audit trail is closed'));
-      this.drop('closed', event.decisionId);
+    if (this.closing || this.failure !== undefined) {
+      const why = this.failure ?? 'audit trail is closed';
+      if (this.strict) return Promise.reject(new UnavailableError(why));
+      this.drop(this.failure !== undefined ? 'thread_failed' : 'closed', event.decisionId);
       return Promise.resolve();
     }
-    if (!this.strict && !this.spilling) {
-      const full = this.queue.length >= this.cfg.buffer.maxRecords;
-      if (this.cfg.buffer.onFull === 'block' && (full || this.blocked.length > 0)) return this.waitForRoom().then(() => this.accept(event));
+    if (!this.strict) {
+      const full = this.next - this.done >= this.cfg.buffer.maxRecords;
+      if (this.cfg.buffer.onFull === 'block' && (full || this.blocked.length > 0)) {
+        return new Promise<void>((resolve) => this.blocked.push(resolve)).then(() => this.record(event));
+      }
       if (full && this.cfg.buffer.onFull === 'drop') {
         this.drop('buffer_full', event.decisionId);
         return Promise.resolve();
       }
     }
-    return this.accept(event);
-  }
-
-  private accept(event: DecisionEvent): Promise<void> {
-    if (this.closed) {
-      if (this.strict) return Promise.reject(new UnavailableError('audit trail is closed'));
-      this.drop('closed', event.decisionId);
-      return Promise.resolve();
+    this.pending.push(this.build(event, this.clock()));
+    const index = this.next++;
+    if (this.pending.length >= this.cfg.buffer.batchSize) this.handOver();
+    else if (!this.handScheduled) {
+      this.handScheduled = true;
+      setImmediate(this.handOver);
     }
-    const rec = this.chainer.chain(this.build(event, this.clock()));
-    this.counts.recorded++;
-    this.emit(rec);
-    const done = this.strict ? this.admitDurable(rec) : (this.admit({ rec }), Promise.resolve());
-    this.sinceCheckpoint++;
-    if (this.signingKey && this.sinceCheckpoint >= (this.cfg.signing?.everyRecords ?? Infinity)) this.checkpoint();
-    return done;
+    if (!this.strict) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.waiters.set(index, { resolve, reject }));
   }
 
-  flush(): Promise<void> {
-    return this.drain();
+  /** Posts the records gathered this turn as one batch. */
+  private readonly handOver = (): void => {
+    this.handScheduled = false;
+    if (this.pending.length === 0 || this.failure !== undefined) return;
+    const recs = this.pending;
+    this.pending = [];
+    this.send({ t: 'batch', first: this.next - recs.length, recs });
+  };
+
+  async flush(): Promise<void> {
+    if (this.failure !== undefined) throw new UnavailableError(this.failure);
+    this.handOver();
+    this.last = await this.ask((id) => ({ t: 'flush', id }));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.sinceCheckpoint > 0 && this.signingKey) this.checkpoint();
-    this.closing = true;
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    // One last attempt at the sinks, whatever the backoff says; whatever fails stays in the spill file.
-    this.retryAt = 0;
-    await this.drain();
-    this.closed = true;
-    clearTimeout(this.flushTimer);
-    clearTimeout(this.retryTimer);
-    this.flushDropLog();
-    for (const wake of this.blocked.splice(0)) wake();
-    await this.spill.close();
-    for (const s of this.sinks) {
-      try {
-        await s.sink.close();
-      } catch (err) {
-        this.logger.warn({ sink: s.sink.name, err: message(err) }, 'audit sink close failed');
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      this.handOver();
+      if (this.failure === undefined) {
+        try {
+          this.last = await this.ask((id) => ({ t: 'close', id }));
+          this.applyStats(this.last);
+        } catch (err) {
+          this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit thread did not close cleanly');
+        }
       }
-    }
+      for (const wake of this.blocked.splice(0)) wake();
+      await this.worker.terminate();
+    })();
+    return this.closed;
   }
 
   stats(): AuditTrailStats {
+    const s = this.last;
+    const droppedBy = { ...s.droppedBy };
+    for (const [k, v] of Object.entries(this.local.droppedBy)) droppedBy[k] = (droppedBy[k] ?? 0) + v;
     return {
-      writer: this.writerId,
-      durability: this.cfg.durability,
-      queued: this.queue.length,
-      spilling: this.spilling,
-      spillBacklogBytes: this.spill.backlogBytes() + this.spillPendingBytes,
-      ...this.counts,
-      head: this.chainer.head(),
-      sinks: this.sinks.map((s) => ({ name: s.sink.name, committedSeq: s.committed, healthy: s.healthy })),
+      ...s,
+      thread: 'worker',
+      queued: s.queued + (this.next - this.done),
+      dropped: s.dropped + this.local.dropped,
+      droppedBy,
     };
   }
 
-  // --- admission ----------------------------------------------------------------------------------
-
-  private admitDurable(rec: ChainedRecord): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.admit({ rec, done: { resolve, reject } }));
+  private ask(make: (id: number) => ToAudit): Promise<AuditTrailStats> {
+    return new Promise<AuditTrailStats>((resolve, reject) => {
+      const id = ++this.replyId;
+      if (this.failure !== undefined) return reject(new UnavailableError(this.failure));
+      this.replies.set(id, { resolve, reject });
+      this.send(make(id));
+    });
   }
 
-  /** Puts a chained record on its way: the memory queue, or the spill file while spilling. */
-  private admit(item: Item): void {
-    if (!this.spilling && this.queue.length >= this.cfg.buffer.maxRecords) {
-      // Only `spill` (or strict mode, or a checkpoint) gets here with a full buffer.
-      this.startSpilling('buffer full');
+  private send(m: ToAudit): void {
+    this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromAudit): void {
+    switch (m.t) {
+      case 'done': {
+        const failed = m.failed ? new Map(m.failed) : undefined;
+        for (let i = m.first; i < m.first + m.count; i++) {
+          const w = this.waiters.get(i);
+          if (!w) continue;
+          this.waiters.delete(i);
+          const why = failed?.get(i);
+          if (why === undefined) w.resolve();
+          else w.reject(new UnavailableError(why));
+        }
+        this.done += m.count;
+        this.wakeBlocked();
+        return;
+      }
+      case 'flushed': {
+        const reply = this.replies.get(m.id);
+        this.replies.delete(m.id);
+        this.applyStats(m.stats);
+        reply?.resolve(m.stats);
+        return;
+      }
+      case 'stats':
+        this.last = m.stats;
+        this.applyStats(m.stats);
+        return;
+      case 'records':
+        for (const rec of m.recs) this.emit(rec);
+        return;
+      case 'log':
+        this.relayLog(m.line);
+        return;
+      default:
+        return;
     }
-    if (this.spilling) this.toSpill([item]);
-    else this.queue.push(item);
-    this.m.queueDepth.set(this.queue.length);
-    if (this.strict || this.spilling || this.queue.length >= this.cfg.buffer.batchSize) this.kickSoon();
-    else this.scheduleFlush();
-  }
-
-  private toSpill(items: Item[]): void {
-    this.spillPending.push(...items);
-    for (const i of items) this.spillPendingBytes += SpillFile.sizeOf([i.rec]);
-  }
-
-  private startSpilling(reason: string): void {
-    if (this.spilling) return;
-    this.spilling = true;
-    this.logger.warn({ reason, queued: this.queue.length }, 'audit records spilling to the local file');
-    const moved = this.queue;
-    this.queue = [];
-    this.toSpill(moved);
-    this.wakeBlocked();
-  }
-
-  private waitForRoom(): Promise<void> {
-    return new Promise((resolve) => this.blocked.push(resolve));
-  }
-
-  private wakeBlocked(): void {
-    // Waiters enqueue in a later microtask, so wake only as many as there is room for.
-    let room = this.closed || this.spilling ? this.blocked.length : this.cfg.buffer.maxRecords - this.queue.length;
-    while (this.blocked.length > 0 && room-- > 0) this.blocked.shift()!();
-  }
-
-  private checkpoint(): void {
-    if (!this.signingKey) return;
-    const head = this.chainer.head();
-    if (head.seq === 0) return;
-    const rec = this.chainer.chain(signCheckpoint(this.writerId, head, this.signingKey, this.clock()));
-    this.sinceCheckpoint = 0;
-    this.counts.checkpoints++;
-    this.m.checkpoints.inc();
-    this.emit(rec);
-    this.admit({ rec });
   }
 
   private emit(rec: ChainedRecord): void {
@@ -314,248 +367,75 @@ class Trail implements AuditTrail {
       try {
         l(rec);
       } catch (err) {
-        this.logger.warn({ err: message(err) }, 'audit listener failed');
+        this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit listener failed');
       }
+    }
+  }
+
+  private relayLog(line: string): void {
+    try {
+      const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      const method = level === 60 ? 'fatal' : level === 50 ? 'error' : level === 40 ? 'warn' : level === 30 ? 'info' : level === 20 ? 'debug' : 'trace';
+      this.logger[method](fields, String(msg ?? ''));
+    } catch {
+      this.logger.warn({ line: line.slice(0, 200) }, 'unreadable log line from the audit thread');
+    }
+  }
+
+  /** Brings the metrics up to the audit thread's totals. */
+  private applyStats(s: AuditTrailStats): void {
+    const r = this.reported;
+    this.m.queueDepth.set(s.queued);
+    this.m.spillBacklog.set(s.spillBacklogBytes);
+    const inc = (c: { inc: (n: number) => void }, now: number, before: number) => now > before && c.inc(now - before);
+    inc(this.m.spilled, s.spilled, r.spilled);
+    inc(this.m.replayed, s.replayed, r.replayed);
+    inc(this.m.checkpoints, s.checkpoints, r.checkpoints);
+    r.spilled = Math.max(r.spilled, s.spilled);
+    r.replayed = Math.max(r.replayed, s.replayed);
+    r.checkpoints = Math.max(r.checkpoints, s.checkpoints);
+    for (const sink of s.sinks) {
+      const before = r.written.get(sink.name) ?? 0;
+      if (sink.written > before) this.m.written.inc({ sink: sink.name }, sink.written - before);
+      r.written.set(sink.name, Math.max(before, sink.written));
+      const fBefore = r.dropped.get(`failed:${sink.name}`) ?? 0;
+      if (sink.failed > fBefore) this.m.failed.inc({ sink: sink.name }, sink.failed - fBefore);
+      r.dropped.set(`failed:${sink.name}`, Math.max(fBefore, sink.failed));
+    }
+    for (const [reason, n] of Object.entries(s.droppedBy)) {
+      const before = r.dropped.get(reason) ?? 0;
+      if (n > before) this.m.dropped.inc({ reason }, n - before);
+      r.dropped.set(reason, Math.max(before, n));
     }
   }
 
   private drop(reason: string, decisionId: string): void {
-    this.counts.dropped++;
+    this.local.dropped++;
+    this.local.droppedBy[reason] = (this.local.droppedBy[reason] ?? 0) + 1;
     this.m.dropped.inc({ reason });
-    const log = this.dropLog;
-    if (!log.timer) {
-      this.logger.warn({ reason, decisionId, dropped: 1, droppedTotal: this.counts.dropped }, 'audit record dropped');
-      log.timer = setTimeout(() => this.flushDropLog(), 1000);
-      log.timer.unref();
-    } else {
-      log.pending++;
-      log.reason = reason;
+    if (this.local.dropped === 1 || this.local.dropped % 1000 === 0) {
+      this.logger.warn({ reason, decisionId, droppedTotal: this.local.dropped }, 'audit record dropped');
     }
   }
 
-  private flushDropLog(): void {
-    const log = this.dropLog;
-    clearTimeout(log.timer);
-    log.timer = undefined;
-    if (log.pending > 0) this.logger.warn({ reason: log.reason, dropped: log.pending, droppedTotal: this.counts.dropped }, 'audit records dropped');
-    log.pending = 0;
+  private wakeBlocked(): void {
+    let room = this.cfg.buffer.maxRecords - (this.next - this.done);
+    while (this.blocked.length > 0 && room-- > 0) this.blocked.shift()!();
   }
 
-  // --- the pump -----------------------------------------------------------------------------------
-
-  private scheduleFlush(): void {
-    if (this.flushTimer || this.closed) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.forceFlush++;
-      this.kick().finally(() => this.forceFlush--);
-    }, this.cfg.buffer.flushIntervalMs);
-    this.flushTimer.unref();
+  /** The audit thread is gone: strict callers are told, async records are counted as dropped. */
+  private fail(why: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = why;
+    this.logger.error({ err: why }, 'audit thread failed; decisions are no longer recorded');
+    const lost = this.next - this.done;
+    for (const w of this.waiters.values()) w.reject(new UnavailableError(why));
+    if (!this.strict) for (let i = 0; i < lost; i++) this.drop('thread_failed', '');
+    this.waiters.clear();
+    for (const r of this.replies.values()) r.reject(new UnavailableError(why));
+    this.replies.clear();
+    this.done = this.next;
+    this.pending = [];
+    for (const wake of this.blocked.splice(0)) wake();
   }
-
-  /** Starts the pump after the caller's turn: a batch is never written inside `record()`. */
-  private kickSoon(): void {
-    if (this.kickPending) return;
-    this.kickPending = true;
-    setImmediate(() => {
-      this.kickPending = false;
-      void this.kick();
-    });
-  }
-
-  private kick(): Promise<void> {
-    if (this.loop) {
-      this.again = true;
-      return this.loop;
-    }
-    this.loop = (async () => {
-      try {
-        do {
-          this.again = false;
-          try {
-            await this.pump();
-          } catch (err) {
-            // A fault outside the sinks (the spill file unreadable): back off and try again later.
-            this.logger.error({ err: message(err) }, 'audit writer fault');
-            this.backOff();
-            this.scheduleRetry();
-            return;
-          }
-        } while (this.again);
-      } finally {
-        this.loop = undefined;
-      }
-    })();
-    return this.loop;
-  }
-
-  /** Drives everything pending as far as it can go now. */
-  private async drain(): Promise<void> {
-    this.forceFlush++;
-    try {
-      for (let i = 0; i < 1_000_000; i++) {
-        await this.kick();
-        const idle = this.spillPending.length === 0 && this.queue.length === 0 && (!this.spilling || this.spill.backlogBytes() === 0);
-        if (idle || this.waitingForRetry()) return;
-      }
-    } finally {
-      this.forceFlush--;
-    }
-  }
-
-  private waitingForRetry(): boolean {
-    return Date.now() < this.retryAt && (!this.spilling || this.spillPending.length === 0);
-  }
-
-  private async pump(): Promise<void> {
-    for (;;) {
-      if (this.spillPending.length > 0) await this.appendSpill();
-      if (this.spilling) {
-        if (this.spill.backlogBytes() === 0) {
-          if (this.spillPending.length > 0) continue;
-          await this.spill.reset();
-          this.m.spillBacklog.set(0);
-          if (this.spillPending.length > 0) continue;
-          this.spilling = false;
-          this.backoffMs = this.cfg.retry.initialBackoffMs;
-          this.logger.info({ replayed: this.counts.replayed }, 'audit spill replayed; writing from memory again');
-          this.wakeBlocked();
-          continue;
-        }
-        if (Date.now() < this.retryAt) {
-          this.scheduleRetry();
-          return;
-        }
-        const { records, next } = await this.spill.peek(this.cfg.buffer.batchSize);
-        if (await this.writeToSinks(records)) {
-          this.spill.offset = next;
-          this.counts.replayed += records.length;
-          this.m.replayed.inc(records.length);
-          this.m.spillBacklog.set(this.spill.backlogBytes());
-        } else {
-          this.backOff();
-        }
-        continue;
-      }
-      if (this.queue.length === 0) return;
-      if (!this.strict && this.forceFlush === 0 && this.queue.length < this.cfg.buffer.batchSize) {
-        this.scheduleFlush();
-        return;
-      }
-      if (Date.now() < this.retryAt) {
-        this.scheduleRetry();
-        return;
-      }
-      const batch = this.queue.splice(0, this.cfg.buffer.batchSize);
-      this.m.queueDepth.set(this.queue.length);
-      if (await this.writeToSinks(batch.map((i) => i.rec))) {
-        for (const i of batch) i.done?.resolve();
-        this.wakeBlocked();
-        continue;
-      }
-      this.backOff();
-      if (this.strict || this.cfg.buffer.onFull === 'spill' || this.closing) {
-        // INVARIANT: the failed batch is older than anything queued or pending, so it goes first.
-        const rest = this.queue;
-        this.queue = [];
-        this.spilling = true;
-        this.logger.warn({ records: batch.length + rest.length }, 'audit sink down; spilling to the local file');
-        const pending = this.spillPending;
-        this.spillPending = [];
-        this.spillPendingBytes = 0;
-        this.toSpill([...batch, ...rest, ...pending]);
-        this.wakeBlocked();
-      } else {
-        this.queue.unshift(...batch);
-        this.m.queueDepth.set(this.queue.length);
-        this.scheduleRetry();
-        return;
-      }
-    }
-  }
-
-  private async appendSpill(): Promise<void> {
-    const items = this.spillPending;
-    const bytes = this.spillPendingBytes;
-    this.spillPending = [];
-    this.spillPendingBytes = 0;
-    let keep = items;
-    if (this.spill.size + bytes > this.cfg.spill.maxBytes) {
-      // The disk budget is spent: keep what fits, in order; the rest is dropped (strict callers are told).
-      keep = [];
-      let size = this.spill.size;
-      for (const item of items) {
-        const n = SpillFile.sizeOf([item.rec]);
-        if (size + n <= this.cfg.spill.maxBytes) {
-          keep.push(item);
-          size += n;
-          continue;
-        }
-        if (item.done) item.done.reject(new UnavailableError('audit spill file is full; record not durable'));
-        this.drop('spill_full', item.rec.kind === 'decision' ? item.rec.decision_id : `checkpoint:${item.rec.seq}`);
-      }
-    }
-    if (keep.length === 0) return;
-    try {
-      await this.spill.append(keep.map((i) => i.rec));
-    } catch (err) {
-      this.logger.error({ err: message(err), records: keep.length }, 'audit spill write failed');
-      for (const i of keep) {
-        if (i.done) i.done.reject(new UnavailableError('audit record could not be made durable', err));
-        this.drop('spill_failed', i.rec.kind === 'decision' ? i.rec.decision_id : `checkpoint:${i.rec.seq}`);
-      }
-      return;
-    }
-    this.counts.spilled += keep.length;
-    this.m.spilled.inc(keep.length);
-    this.m.spillBacklog.set(this.spill.backlogBytes());
-    for (const i of keep) i.done?.resolve();
-  }
-
-  /** Writes a batch to every sink that does not hold it yet. True when every sink has it. */
-  private async writeToSinks(records: readonly ChainedRecord[]): Promise<boolean> {
-    if (records.length === 0) return true;
-    const results = await Promise.all(
-      this.sinks.map(async (s) => {
-        const fresh = records.filter((r) => r.writer === this.writerId && r.seq > s.committed);
-        if (fresh.length === 0) return true;
-        try {
-          await s.sink.write(fresh);
-          s.committed = fresh[fresh.length - 1]!.seq;
-          this.counts.written += fresh.length;
-          this.m.written.inc({ sink: s.sink.name }, fresh.length);
-          if (!s.healthy) this.logger.info({ sink: s.sink.name }, 'audit sink recovered');
-          s.healthy = true;
-          return true;
-        } catch (err) {
-          this.counts.failedWrites++;
-          this.m.failed.inc({ sink: s.sink.name });
-          if (s.healthy) this.logger.error({ sink: s.sink.name, err: message(err) }, 'audit sink write failed');
-          s.healthy = false;
-          return false;
-        }
-      }),
-    );
-    const ok = results.every(Boolean);
-    if (ok) this.backoffMs = this.cfg.retry.initialBackoffMs;
-    return ok;
-  }
-
-  private backOff(): void {
-    this.retryAt = Date.now() + this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.cfg.retry.maxBackoffMs);
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.kick();
-    }, Math.max(0, this.retryAt - Date.now()));
-    this.retryTimer.unref();
-  }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -3,10 +3,13 @@
  * `(writer, seq)`, with indexes for the query filters. Writes are idempotent: duplicate keys from a
  * replay are ignored.
  */
-import { MongoBulkWriteError, MongoClient, type Collection, type Document, type Filter } from 'mongodb';
+// The driver is loaded when a MongoDB store is opened: a process (or audit thread) without one never pays for it.
+import type { MongoClient, Collection, Document, Filter } from 'mongodb';
 import { UnavailableError } from '@argus/platform';
 import { decodeCursor, encodeCursor, normalizeTime, parsePrincipal } from '../query-filters.ts';
 import type { AuditPage, AuditQueryFilters, AuditQueryStore, AuditRecord, AuditSink, ChainedRecord, ChainHead } from '../types.ts';
+
+let BulkWriteError: (typeof import('mongodb'))['MongoBulkWriteError'] | undefined;
 
 /** Options of the MongoDB store: a URL (the store owns the client) or a client the caller owns. */
 export interface MongoAuditStoreOptions {
@@ -28,7 +31,9 @@ type Doc = Document & { record: ChainedRecord; writer: string; seq: number; kind
 /** Connects, creates the indexes and returns the store. */
 export async function openMongoAuditStore(options: MongoAuditStoreOptions): Promise<MongoAuditStore> {
   const owned = !options.client;
-  const client = options.client ?? new MongoClient(options.url ?? '', { serverSelectionTimeoutMS: options.timeoutMs ?? 5000 });
+  const driver = await import('mongodb');
+  BulkWriteError = driver.MongoBulkWriteError;
+  const client = options.client ?? new driver.MongoClient(options.url ?? '', { serverSelectionTimeoutMS: options.timeoutMs ?? 5000 });
   try {
     if (owned) await client.connect();
     const coll = client.db(options.database).collection<Doc>(options.collection ?? 'audit_records');
@@ -87,7 +92,7 @@ class MongoStore implements MongoAuditStore {
     try {
       await this.coll.insertMany(docs, { ordered: false });
     } catch (err) {
-      if (err instanceof MongoBulkWriteError && toArray(err.writeErrors).every((e) => e.code === 11000)) return;
+      if (BulkWriteError !== undefined && err instanceof BulkWriteError && toArray(err.writeErrors).every((e) => e.code === 11000)) return;
       throw err;
     }
   }
