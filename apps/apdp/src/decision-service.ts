@@ -9,10 +9,12 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { contextFor, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
-import { ArgusError, InvalidInputError, metric, Counter, Gauge, Histogram, type Registry } from '@argus/platform';
+import { contextFor, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EngineDecision, type EntityUid } from '@argus/engine';
+import { ArgusError, InvalidInputError, metric, Counter, Gauge, Histogram, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
-import { buildEntities, qualify, toCedarValue, toUid, type RegistryReader } from './entities.ts';
+import { buildEntities, checkType, qualify, shortType, toCedarValue, toUid, type RegistryReader } from './entities.ts';
+import { checkInputStrings, RequestRefusedError, recordableInput } from './request-checks.ts';
+import { denySummary, explainDeny } from './deny-explanation.ts';
 import type { PolicyHolder } from './policy-holder.ts';
 import type { ShadowEvaluator, ShadowFlip } from './shadow.ts';
 
@@ -30,11 +32,16 @@ export interface GovernanceOutcome {
   context: Record<string, CedarValue>;
   facts: Record<string, unknown>;
   /**
-   * Runs once Cedar allowed: consumes what the decision uses (a goal's action budget). An answer
-   * turns the allow into a hard deny with those codes.
+   * Runs once the final answer is an allow (never for a hold, a deny or a timeout): consumes what
+   * the decision uses (a goal's action budget). An answer turns the allow into a hard deny with those codes.
    */
   commit?: () => Promise<{ codes: string[]; message: string } | undefined>;
 }
+
+/** What the approval hook found; `commit` writes it (consume the approval, or open the request). */
+export type ApprovalPlan =
+  | { status: 'approved'; id: string; relatedDecisionId?: string; commit: () => Promise<void> }
+  | { status: 'pending'; id: string; expiresAt: string; commit?: () => Promise<void> };
 
 /** One request as the effects hooks see it. */
 export interface EffectRequest {
@@ -55,10 +62,12 @@ export interface EffectRequest {
  */
 export interface DecisionEffects {
   /**
-   * An allow held by `@effect("require_approval")`: consume a matching approval given in
-   * `input.approval` (→ approved) or open a request for a human (→ pending).
+   * An allow held by `@effect("require_approval")`, read only: a matching approval given in
+   * `input.approval` (→ approved; `commit` consumes it) or the request a human must answer
+   * (→ pending; `commit` opens it when it is new). A refused approval throws `ApprovalRefusedError`.
+   * Nothing is written until the decision service calls `commit` (and never after a timeout).
    */
-  approval?(request: EffectRequest, policies: string[]): Promise<{ status: 'approved'; id: string; relatedDecisionId?: string } | { status: 'pending'; id: string; expiresAt: string }>;
+  approval?(request: EffectRequest, policies: string[]): Promise<ApprovalPlan>;
   /** A deny determined by forbids carrying `quarantine`, `revoke` or `escalate`: carry them out. */
   act?(request: EffectRequest, effects: Array<{ policy: string; effect: 'quarantine' | 'revoke' | 'escalate' }>, result: AuthorizeResult): Promise<Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>>;
   /** Counters over past decisions for `context.usage`; undefined when they cannot be read (rules depending on them then fail closed). */
@@ -83,12 +92,50 @@ export interface DecisionServiceDeps {
   logger: Logger;
   clock?: () => Date;
   newId?: () => string;
-  /** Budget for registry and governance reads; past it the decision is a deny. */
+  /**
+   * Budget for the reads of a decision (registry, governance, usage, approvals) and Cedar; past it
+   * the decision is a deny and none of its side effects is committed.
+   */
   decisionTimeoutMs: number;
   /** Validate each request against the Cedar schema (types of attributes and context). Default false: policies are validated at load, and per-request validation costs ~75% more per call. */
   validateRequest?: boolean;
   /** Memoised Cedar answers for inputs seen before; absent → every request calls Cedar. */
   memo?: DecisionMemo;
+  /**
+   * `registry.requireRegistered`: an Agent principal the registry does not know is a hard deny
+   * `agent_unknown`. Unset: the registry reader's own `requireRegistered` (default off).
+   */
+  requireRegistered?: boolean;
+}
+
+/** A 400 for a refused request that was still recorded: the wire error carries the record's `decision_id`. */
+export class DecisionRefusedError extends InvalidInputError {
+  constructor(
+    readonly decisionId: string,
+    readonly reason: string,
+    refused: InvalidInputError,
+  ) {
+    super(refused.message, refused.errors);
+  }
+
+  /** The wire error body with the decision id. */
+  body(): { code: string; message: string; errors: ErrorDetail[]; decision_id: string } {
+    return { code: this.code, message: this.message, errors: [...this.errors], decision_id: this.decisionId };
+  }
+}
+
+/** Side effects a decision found it needs, committed only once the final answer is known. */
+interface Planned {
+  result: AuthorizeResult;
+  request?: EffectRequest;
+  /** Facts of the decision, for the hard deny a commit may turn it into. */
+  facts?: Record<string, unknown>;
+  /** The goal's budget (allow only). */
+  budget?: GovernanceOutcome['commit'];
+  /** Consume the approval (approved allow) or open the request (hold). */
+  approval?: () => Promise<void>;
+  /** Acting forbids of a deny. */
+  acting?: Array<{ policy: string; effect: 'quarantine' | 'revoke' | 'escalate' }>;
 }
 
 /** The in-process decision point: registry facts, governance, Cedar, audit. */
@@ -121,8 +168,14 @@ export class DecisionService implements DecisionPoint {
   }
 
   /**
-   * Decides one input. Bad input throws `InvalidInputError` (a 400 naming the path); every other
+   * Decides one input. A request Argus refuses (ids, unknown action or entity type, reserved
+   * context key) is recorded as a deny carrying the refusal code, then thrown as
+   * `DecisionRefusedError` (a 400 naming the path, with the record's `decision_id`). Every other
    * failure — registry or governance unreachable, timeout, engine error — is a deny with the reason.
+   *
+   * Steps: check the request → plan (facts, governance, usage, Cedar, approval lookup: reads only,
+   * bounded by the decision timeout) → commit the side effects the final answer needs (budget,
+   * approval, acting forbids, quota counts; never after a timeout) → record.
    */
   async decide(input: AuthorizeInput, options: DecideOptions, shared: AuthorizeInput['entities'] = []): Promise<AuthorizeResponse> {
     const started = performance.now();
@@ -131,27 +184,100 @@ export class DecisionService implements DecisionPoint {
     const active = this.deps.policies.current;
     const explain = options.explain ?? 'reasons';
     let result: AuthorizeResult;
+    let refused: DecisionRefusedError | undefined;
     const shadowed: { flip?: ShadowFlip; related: { id?: string } } = { related: {} };
-    if (!active) {
-      result = deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }]);
-    } else {
-      result = await this.withTimeout(this.evaluateInput(input, now, explain, active.set, shared ?? [], decisionId, shadowed));
+    try {
+      checkInputStrings(input, shared ?? []);
+      if (!active) {
+        result = deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }], ['no_policy_set'], undefined, 'no policy set is loaded');
+      } else {
+        this.checkRequest(input, active.set, shared ?? []);
+        const planned = await this.withTimeout(this.plan(input, now, explain, active.set, shared ?? [], decisionId, shadowed));
+        // INVARIANT: side effects are committed here only, after the plan finished within the
+        // timeout; a timed-out plan is answered with a deny and its effects are never committed.
+        result = planned.timedOut ? planned.result : await this.commit(planned);
+      }
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      const reason = err instanceof RequestRefusedError ? err.reason : 'invalid_request';
+      refused = new DecisionRefusedError(decisionId, reason, err);
+      result = deny([{ code: reason, message: err.message }], [reason], undefined, `request refused: ${err.message}`);
     }
     const response: AuthorizeResponse = { decision_id: decisionId, policy_version: active?.set.version ?? 'none', result };
+    await this.finish(response, refused ? recordableInput(input) : input, options, now, started, shadowed);
+    if (refused) throw refused;
+    return response;
+  }
+
+  /**
+   * Records a request refused before it reached `decide` (a body that does not match the schema):
+   * a deny carrying `invalid_request`, so every decision request leaves a record. Answers the
+   * error to throw, carrying the record's `decision_id`.
+   */
+  async refuse(raw: unknown, error: InvalidInputError, options: DecideOptions): Promise<DecisionRefusedError> {
+    const started = performance.now();
+    const now = this.clock();
+    const decisionId = this.newId();
+    const reason = error instanceof RequestRefusedError ? error.reason : refusalOf(error);
+    const result = deny([{ code: reason, message: error.message }], [reason], undefined, `request refused: ${error.message}`);
+    const response: AuthorizeResponse = { decision_id: decisionId, policy_version: this.deps.policies.current?.set.version ?? 'none', result };
+    const input = recordableInput((raw as { input?: unknown } | undefined)?.input ?? raw);
+    await this.finish(response, input, options, now, started, { related: {} });
+    return new DecisionRefusedError(decisionId, reason, error);
+  }
+
+  private async finish(
+    response: AuthorizeResponse,
+    input: AuthorizeInput,
+    options: DecideOptions,
+    now: Date,
+    started: number,
+    shadowed: { flip?: ShadowFlip; related: { id?: string } },
+  ): Promise<void> {
+    const { result } = response;
     const latencyMs = performance.now() - started;
     this.decisions.inc({ decision: result.decision, caller: options.caller.kind });
     this.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
     if (options.audit !== false && this.deps.recorder) {
       const shadow = shadowed.flip ? { shadow: { candidateVersion: shadowed.flip.candidateVersion, from: shadowed.flip.from, to: shadowed.flip.to, candidatePolicies: shadowed.flip.candidatePolicies } } : {};
-      await this.deps.recorder.record({ decisionId, time: now.toISOString(), caller: options.caller, input, result, policyVersion: response.policy_version, latencyMs, ...shadow, ...(shadowed.related.id ? { relatedDecisionId: shadowed.related.id } : {}) });
+      await this.deps.recorder.record({
+        decisionId: response.decision_id,
+        time: now.toISOString(),
+        caller: options.caller,
+        input,
+        result,
+        policyVersion: response.policy_version,
+        latencyMs,
+        ...shadow,
+        ...(shadowed.related.id ? { relatedDecisionId: shadowed.related.id } : {}),
+      });
     }
-    return response;
   }
 
-  private async withTimeout(work: Promise<AuthorizeResult>): Promise<AuthorizeResult> {
+  /** The checks that refuse a request outright (400): action, reserved context keys, entity types. */
+  private checkRequest(input: AuthorizeInput, set: NonNullable<PolicyHolder['current']>['set'], shared: NonNullable<AuthorizeInput['entities']>): void {
+    const action: EntityUid = { type: qualify('Action'), id: input.action };
+    if (!set.actions.has(uidKey(action))) {
+      throw new RequestRefusedError('unknown_action', `unknown action \`${input.action}\``, [{ path: '/input/action', message: `\`${input.action}\` is not an action of the schema` }]);
+    }
+    for (const key of Object.keys(input.context ?? {})) {
+      if ((RESERVED_CONTEXT_KEYS as readonly string[]).includes(key)) {
+        throw new RequestRefusedError('reserved_context_key', `context key \`${key}\` is set by Argus`, [{ path: `/input/context/${key}`, message: 'reserved context key; use the top-level field instead' }]);
+      }
+    }
+    checkType(input.principal.type, '/input/principal/type', set.entityTypes);
+    checkType(input.resource.type, '/input/resource/type', set.entityTypes);
+    shared.forEach((e, i) => checkType(e.uid.type, `/entities/${i}/uid/type`, set.entityTypes));
+    (input.entities ?? []).forEach((e, i) => checkType(e.uid.type, `/input/entities/${i}/uid/type`, set.entityTypes));
+  }
+
+  private async withTimeout(work: Promise<Planned>): Promise<Planned & { timedOut?: true }> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<AuthorizeResult>((resolve) => {
-      timer = setTimeout(() => resolve(deny([{ code: 'decision_timeout', message: `facts not resolved within ${this.deps.decisionTimeoutMs} ms` }], ['decision_timeout'])), this.deps.decisionTimeoutMs);
+    const timeout = new Promise<Planned & { timedOut: true }>((resolve) => {
+      timer = setTimeout(() => {
+        const message = `facts not resolved within ${this.deps.decisionTimeoutMs} ms`;
+        resolve({ result: deny([{ code: 'decision_timeout', message }], ['decision_timeout'], undefined, `hard deny: ${message}`), timedOut: true });
+      }, this.deps.decisionTimeoutMs);
     });
     try {
       return await Promise.race([work, timeout]);
@@ -160,7 +286,8 @@ export class DecisionService implements DecisionPoint {
     }
   }
 
-  private async evaluateInput(
+  /** Reads everything the decision needs and decides; writes nothing (see `commit`). */
+  private async plan(
     input: AuthorizeInput,
     now: Date,
     explain: ExplainLevel,
@@ -168,30 +295,28 @@ export class DecisionService implements DecisionPoint {
     shared: NonNullable<AuthorizeInput['entities']>,
     decisionId: string,
     shadowed: { flip?: ShadowFlip; related: { id?: string } },
-  ): Promise<AuthorizeResult> {
+  ): Promise<Planned> {
     const action: EntityUid = { type: qualify('Action'), id: input.action };
-    if (!set.actions.has(uidKey(action))) {
-      throw new InvalidInputError(`unknown action \`${input.action}\``, [{ path: '/input/action', message: `\`${input.action}\` is not an action of the schema` }]);
-    }
-    for (const key of Object.keys(input.context ?? {})) {
-      if ((RESERVED_CONTEXT_KEYS as readonly string[]).includes(key)) {
-        throw new InvalidInputError(`context key \`${key}\` is set by Argus`, [{ path: `/input/context/${key}`, message: 'reserved context key; use the top-level field instead' }]);
-      }
-    }
     try {
       const { entities, facts: registryFacts } = await buildEntities(input, this.deps.registry, set.entityTypes, shared);
       const principal = toUid(input.principal);
       const codes: string[] = [];
+      const requireRegistered = this.deps.requireRegistered ?? this.deps.registry.requireRegistered ?? false;
+      const unregisteredAgent = shortType(principal.type) === 'Agent' && !registryFacts.agent.registered;
+      if (requireRegistered && unregisteredAgent) codes.push('agent_unknown');
       if (registryFacts.agent.trust === 'revoked') codes.push('agent_revoked');
       if (registryFacts.agent.trust === 'quarantined') codes.push('agent_quarantined');
       if (registryFacts.agent.lease === 'unknown') codes.push('lease_unknown');
       const facts: Record<string, unknown> = { agent: registryFacts.agent, resource: registryFacts.resource };
       if (registryFacts.ignored.length > 0) facts.ignored = registryFacts.ignored;
-      if (codes.length > 0) return deny([], codes, facts, `hard deny: ${codes.join(', ')}`);
+      if (unregisteredAgent && !requireRegistered) {
+        facts.registry = { requireRegistered: false, note: 'registry.requireRegistered is off (quick start): an unregistered agent is decided by the policies' };
+      }
+      if (codes.length > 0) return { result: deny([], codes, facts, hardDenySentence(codes, input)) };
 
       const governance = await this.governance(input, now, principal, explain);
       Object.assign(facts, governance.facts);
-      if (governance.hardDeny) return deny([], governance.hardDeny.codes, facts, governance.hardDeny.message);
+      if (governance.hardDeny) return { result: deny([], governance.hardDeny.codes, facts, governance.hardDeny.message) };
       for (const e of governance.entities) if (!entities.has(uidKey(e.uid))) entities.set(uidKey(e.uid), e);
       const principalEntity = entities.get(uidKey(principal));
       if (principalEntity) principalEntity.parents = [...principalEntity.parents, ...governance.principalParents];
@@ -238,37 +363,69 @@ export class DecisionService implements DecisionPoint {
       if (explain === 'full') {
         result.explanation = { entities: slice, context, request: { principal, action, resource } };
       }
-      const effectRequest: EffectRequest = { decisionId, input, principal, action, resource, context, now, related: shadowed.related };
+      if (decision.decision === 'deny') {
+        result.summary = denySummary(decision, cedarRequest);
+        if (explain === 'full' && decision.determining.length === 0) Object.assign(result.explanation!, explainDeny(set, cedarRequest));
+      }
+      const request: EffectRequest = { decisionId, input, principal, action, resource, context, now, related: shadowed.related };
       if (result.allow) {
         const obligations = mergeObligations(decision.determining);
         if (Object.keys(obligations).length > 0) result.obligations = obligations;
       }
-      if (result.allow && governance.commit) {
-        const refused = await governance.commit();
-        if (refused) return deny([], refused.codes, facts, refused.message);
+      const planned: Planned = { result, request, facts };
+      if (result.allow && governance.commit) planned.budget = governance.commit;
+      if (decision.needsApproval) {
+        const gating = decision.determining.filter((p) => p.enforcement === 'require_approval').map((p) => p.id);
+        const commit = await this.planApproval(result, request, gating);
+        if (commit) planned.approval = commit;
+        // A hold spends nothing: the budget is consumed by the approved retry.
+        if (!result.allow) delete planned.budget;
       }
-      if (decision.needsApproval) await this.holdForApproval(result, effectRequest, decision.determining.map((p) => p.id));
-      const acting = decision.decision === 'deny' ? decision.determining.filter((p) => p.enforcement === 'quarantine' || p.enforcement === 'revoke' || p.enforcement === 'escalate') : [];
-      if (acting.length > 0) {
-        const wanted = acting.map((p) => ({ policy: p.id, effect: p.enforcement as 'quarantine' | 'revoke' | 'escalate' }));
-        result.effects = this.deps.effects?.act ? await this.deps.effects.act(effectRequest, wanted, result) : wanted.map((w) => ({ ...w, status: 'failed' as const }));
-      }
-      if (this.deps.effects?.counted) await this.deps.effects.counted(effectRequest, result);
-      return result;
+      const acting = actingForbids(decision);
+      if (acting.length > 0) planned.acting = acting;
+      return planned;
     } catch (err) {
-      if (err instanceof InvalidInputError) throw err;
-      const refusal = (err as { reason?: unknown; approvalId?: unknown }).reason;
-      if (err instanceof ArgusError && typeof refusal === 'string' && refusal.startsWith('approval_')) {
-        return deny([{ code: refusal, message: err.message }], [refusal]);
-      }
-      const code = err instanceof ArgusError ? err.code : 'internal_error';
-      this.deps.logger.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'decision failed closed');
-      return deny([{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }], [code === 'unavailable' ? 'facts_unavailable' : 'internal_error']);
+      return { result: this.failClosed(err) };
     }
   }
 
-  /** Turns an approval-gated allow into `needs_approval`, unless a matching approval is consumed. */
-  private async holdForApproval(result: AuthorizeResult, request: EffectRequest, policies: string[]): Promise<void> {
+  /** Commits the side effects the final answer needs, in one place: budget, approval, acting forbids, quota counts. */
+  private async commit(planned: Planned): Promise<AuthorizeResult> {
+    const { result, request } = planned;
+    if (!request) return result;
+    try {
+      if (result.allow && planned.budget) {
+        const refused = await planned.budget();
+        if (refused) return deny([], refused.codes, planned.facts, refused.message);
+      }
+      if (planned.approval) await planned.approval();
+      if (planned.acting) {
+        result.effects = this.deps.effects?.act ? await this.deps.effects.act(request, planned.acting, result) : planned.acting.map((w) => ({ ...w, status: 'failed' as const }));
+      }
+      if (this.deps.effects?.counted) await this.deps.effects.counted(request, result);
+      return result;
+    } catch (err) {
+      return this.failClosed(err);
+    }
+  }
+
+  private failClosed(err: unknown): AuthorizeResult {
+    if (err instanceof InvalidInputError) throw err;
+    const refusal = (err as { reason?: unknown; approvalId?: unknown }).reason;
+    if (err instanceof ArgusError && typeof refusal === 'string' && refusal.startsWith('approval_')) {
+      return deny([{ code: refusal, message: err.message }], [refusal], undefined, err.message);
+    }
+    const code = err instanceof ArgusError ? err.code : 'internal_error';
+    this.deps.logger.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'decision failed closed');
+    const reason = code === 'unavailable' ? 'facts_unavailable' : 'internal_error';
+    return deny([{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }], [reason], undefined, `hard deny: ${reason}`);
+  }
+
+  /**
+   * Turns an approval-gated allow into `needs_approval`, unless a matching approval was given.
+   * Answers what to commit: consuming the approval, or opening the request.
+   */
+  private async planApproval(result: AuthorizeResult, request: EffectRequest, policies: string[]): Promise<(() => Promise<void>) | undefined> {
     const hold = (): void => {
       result.allow = false;
       result.decision = 'needs_approval';
@@ -278,16 +435,19 @@ export class DecisionService implements DecisionPoint {
       hold();
       result.decision = 'deny';
       result.codes = [...(result.codes ?? []), 'approval_unavailable'];
-      return;
+      result.summary = 'hard deny: approval_unavailable — an approval-gated permit matched and no approval store is configured';
+      return undefined;
     }
     const answer = await this.deps.effects.approval(request, policies);
     if (answer.status === 'approved') {
       result.approval = { id: answer.id, status: 'approved' };
       if (answer.relatedDecisionId && request.related) request.related.id = answer.relatedDecisionId;
-      return;
+      return answer.commit;
     }
     hold();
     result.approval = { id: answer.id, expiresAt: answer.expiresAt, status: 'pending' };
+    result.summary = `held for approval \`${answer.id}\` by ${policies.map((p) => `\`${p}\``).join(', ')}`;
+    return answer.commit;
   }
 
   private async governance(input: AuthorizeInput, now: Date, principal: EntityUid, explain: ExplainLevel): Promise<GovernanceOutcome> {
@@ -299,9 +459,33 @@ export class DecisionService implements DecisionPoint {
   }
 }
 
+/** The refusal code of a body that failed its schema: `invalid_id` when an id is at fault, else `invalid_request`. */
+function refusalOf(error: InvalidInputError): string {
+  return error.errors.some((e) => /^\/input\/(?:.*\/id|goal|approval)$/.test(e.path)) ? 'invalid_id' : 'invalid_request';
+}
+
+function actingForbids(decision: EngineDecision): Array<{ policy: string; effect: 'quarantine' | 'revoke' | 'escalate' }> {
+  if (decision.decision !== 'deny') return [];
+  return decision.determining
+    .filter((p) => p.enforcement === 'quarantine' || p.enforcement === 'revoke' || p.enforcement === 'escalate')
+    .map((p) => ({ policy: p.id, effect: p.enforcement as 'quarantine' | 'revoke' | 'escalate' }));
+}
+
+const HARD_DENY_TEXT: Record<string, (input: AuthorizeInput) => string> = {
+  agent_unknown: (i) => `agent \`${i.principal.id}\` is not registered (registry.requireRegistered is on)`,
+  agent_revoked: (i) => `agent \`${i.principal.id}\` is revoked`,
+  agent_quarantined: (i) => `agent \`${i.principal.id}\` is quarantined`,
+  lease_unknown: () => 'the agent\'s lease could not be read',
+};
+
+function hardDenySentence(codes: string[], input: AuthorizeInput): string {
+  return `hard deny: ${codes.map((c) => `${c} — ${HARD_DENY_TEXT[c]?.(input) ?? c}`).join('; ')}`;
+}
+
 function deny(errors: AuthorizeResult['errors'], codes: string[] = [], facts?: Record<string, unknown>, message?: string): AuthorizeResult {
   const result: AuthorizeResult = { allow: false, decision: 'deny', reasons: [], errors };
   if (codes.length > 0) result.codes = codes;
   if (facts) result.facts = message ? { ...facts, hardDeny: message } : facts;
+  if (message) result.summary = message.startsWith('hard deny') || message.startsWith('request refused') ? message : `hard deny: ${codes.join(', ')} — ${message}`;
   return result;
 }

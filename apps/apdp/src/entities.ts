@@ -1,6 +1,7 @@
 import type { EntityData, EntityInput, EntityRef } from '@argus/contracts';
 import { uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
 import { InvalidInputError, UnavailableError } from '@argus/platform';
+import { RequestRefusedError } from './request-checks.ts';
 
 /** The Cedar namespace of every Argus entity type. */
 export const NAMESPACE = 'Argus';
@@ -18,6 +19,8 @@ export interface RegistryReader {
   getMcpServer(id: string): Promise<{ id: string; trust: string; tools: Array<{ name: string; hash: string }> } | undefined>;
   /** `unknown` when the lease store cannot be read (the decision then fails closed). */
   leaseState(kind: 'agent' | 'mcp-server', id: string): Promise<'alive' | 'expired' | 'unknown'>;
+  /** `registry.requireRegistered`: an Agent principal this registry does not know is a hard deny `agent_unknown`. */
+  readonly requireRegistered?: boolean;
 }
 
 /** `Agent` → `Argus::Agent`; an already qualified type is kept. */
@@ -180,8 +183,9 @@ async function read<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkType(type: string, path: string, entityTypes: ReadonlySet<string>): void {
+/** Refuses (400, `unknown_entity_type`) a type the schema does not declare. */
+export function checkType(type: string, path: string, entityTypes: ReadonlySet<string>): void {
   if (!entityTypes.has(qualify(type))) {
-    throw new InvalidInputError(`unknown entity type \`${type}\``, [{ path, message: `\`${type}\` is not an entity type of the schema` }]);
+    throw new RequestRefusedError('unknown_entity_type', `unknown entity type \`${type}\``, [{ path, message: `\`${type}\` is not an entity type of the schema` }]);
   }
 }

@@ -60,6 +60,8 @@ export interface ArgusConfig {
   policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number };
   auth: { adminToken?: string; jwksUrl?: string; issuer?: string; audience?: string; adminRole: string };
   governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
+  /** Absent in configs written before the section existed: requireRegistered off. */
+  registry?: { requireRegistered: boolean };
   store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
   audit: Record<string, unknown> & { enabled?: boolean };
   logging: { level: string };
@@ -140,6 +142,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     getHuman: (id) => view.getHuman(id),
     getMcpServer: (id) => view.getMcpServer(id),
     leaseState: async (kind, id) => (await view.leaseState(kind, id)).state,
+    requireRegistered: config.registry?.requireRegistered ?? false,
   };
   const auth = createAuthenticator({
     ...(config.auth.adminToken ? { adminToken: config.auth.adminToken } : {}),

@@ -73,6 +73,8 @@ export interface AuthorizeResult {
   errors: DecisionError[];
   /** Stable reason codes for hard denies (`agent_revoked`, `delegation_expired`, ...). */
   codes?: string[];
+  /** One line saying why, for a deny or a hold (`no permit matched ...`, a hard deny's sentence). */
+  summary?: string;
   /** What was checked and the outcome of each check (delegation, goal, intent, agent). */
   facts?: Record<string, unknown>;
   /** Enforcement obligations merged from the determining permits. */
@@ -84,7 +86,7 @@ export interface AuthorizeResult {
   /** Effects a determining forbid triggered (`quarantine`, `revoke`, `escalate`) and whether they ran. */
   effects?: Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>;
   /** `explain: "full"` only: the entity slice and context given to Cedar. */
-  explanation?: { entities: unknown[]; context: Record<string, unknown>; request: Record<string, unknown> };
+  explanation?: { entities: unknown[]; context: Record<string, unknown>; request: Record<string, unknown>; closest?: unknown[] };
 }
 
 /** `POST /v1/authorize` answer. */

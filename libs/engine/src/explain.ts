@@ -88,8 +88,13 @@ export function explainRequest(set: CompiledPolicySet, request: EvaluationReques
     const analysis = analysePolicy(set, id, request);
     if (analysis) permits.push(analysis);
   }
-  permits.sort((a, b) => rank(a) - rank(b) || a.policy.id.localeCompare(b.policy.id));
+  // Closest first: fewest unmet parts, then (on a tie) the most conditions already holding.
+  permits.sort((a, b) => rank(a) - rank(b) || holding(b) - holding(a) || a.policy.id.localeCompare(b.policy.id));
   return { decision, permits, noMatchingPermit: !permits.some((p) => p.satisfied) };
+}
+
+function holding(a: PolicyAnalysis): number {
+  return a.conditions.filter((c) => c.outcome === 'holds').length;
 }
 
 function rank(a: PolicyAnalysis): number {

@@ -51,10 +51,16 @@ describe('require_approval', () => {
     const request = { decisionId: 'd1', input: call('crm.delete', 'high'), principal: { type: 'Argus::Agent', id: 'support-bot' }, action: { type: 'Argus::Action', id: 'tool:call' }, resource: { type: 'Argus::Tool', id: 'crm.delete' }, context: { intent: 'x', now: now.toISOString() }, now };
     const held = await effects.approval(request, ['gated']);
     expect(held.status).toBe('pending');
+    // Nothing is written before the decision service commits.
+    expect(await approvals.get(held.id, now)).toBeUndefined();
+    await held.commit!();
     await approvals.decide(held.id, { decision: 'approve', by: 'alice', at: now });
     const later = new Date(now.getTime() + 10);
     const granted = await effects.approval({ ...request, decisionId: 'd2', input: { ...request.input, approval: held.id }, context: { intent: 'x', now: later.toISOString(), usage: { calls_last_hour: 3 } }, now: later }, ['gated']);
-    expect(granted).toEqual({ status: 'approved', id: held.id, relatedDecisionId: 'd1' });
+    expect(granted).toMatchObject({ status: 'approved', id: held.id, relatedDecisionId: 'd1' });
+    expect((await approvals.get(held.id, later))!.status).toBe('approved');
+    await granted.commit!();
+    expect((await approvals.get(held.id, later))!.status).toBe('consumed');
   });
 
   it('a retry while the request is still pending stays held on the same request', async () => {

@@ -10,7 +10,7 @@ import { ArgusError, Counter, metric, type Registry } from '@argus/platform';
 import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter } from '@argus/store';
 import type { Logger } from 'pino';
 import type { DecisionEffects, EffectRequest } from '../decision-service.ts';
-import { contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from './approval-store.ts';
+import { consumeRefusal, contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from './approval-store.ts';
 import type { EffectsConfig } from './config.ts';
 import type { EscalationJob, EscalationQueue } from './escalation.ts';
 
@@ -135,34 +135,55 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
 
   return {
     async approval(request, policies) {
+      // Reads only: what is written (consume, or open a request) waits in `commit` until the
+      // decision service knows the final answer and the decision did not time out.
       const binding = bindingOf(request);
       const asked = request.input.approval;
       if (asked !== undefined) {
-        const outcome = await deps.approvals.consume(asked, { binding, decisionId: request.decisionId, at: request.now });
-        if (outcome.ok) {
-          count('approval', 'approved');
-          return { status: 'approved', id: asked, relatedDecisionId: outcome.request.decisionId };
+        const found = await deps.approvals.get(asked, request.now);
+        const refusal = found ? consumeRefusal(found, binding, request.now) : 'unknown';
+        if (refusal === 'pending' && found) return { status: 'pending', id: asked, expiresAt: found.expiresAt };
+        if (refusal !== undefined) {
+          count('approval', 'refused');
+          throw new ApprovalRefusedError(`approval_${refusal}` as ApprovalRefusalCode, asked);
         }
-        if (outcome.reason === 'pending' && outcome.request) {
-          return { status: 'pending', id: asked, expiresAt: outcome.request.expiresAt };
-        }
-        count('approval', 'refused');
-        throw new ApprovalRefusedError(`approval_${outcome.reason}` as ApprovalRefusalCode, asked);
+        return {
+          status: 'approved',
+          id: asked,
+          relatedDecisionId: found!.decisionId,
+          commit: async () => {
+            // INVARIANT: the consume is atomic across replicas; losing a race to another retry refuses this one.
+            const outcome = await deps.approvals.consume(asked, { binding, decisionId: request.decisionId, at: request.now });
+            if (!outcome.ok) {
+              count('approval', 'refused');
+              throw new ApprovalRefusedError(`approval_${outcome.reason === 'pending' ? 'unknown' : outcome.reason}` as ApprovalRefusalCode, asked);
+            }
+            count('approval', 'approved');
+          },
+        };
       }
       const open = await deps.approvals.findPending(binding, request.now);
       if (open) return { status: 'pending', id: open.id, expiresAt: open.expiresAt };
-      const created = await deps.approvals.create({
-        ...binding,
-        id: newId(),
-        decisionId: request.decisionId,
-        policies,
-        ...(request.input.intent !== undefined ? { intent: request.input.intent } : {}),
-        ...(request.input.goal !== undefined ? { goal: request.input.goal } : {}),
-        createdAt: request.now.toISOString(),
-        expiresAt: new Date(request.now.getTime() + deps.config.approvals.ttlMs).toISOString(),
-      });
-      count('approval', 'requested');
-      return { status: 'pending', id: created.id, expiresAt: created.expiresAt };
+      const id = newId();
+      const expiresAt = new Date(request.now.getTime() + deps.config.approvals.ttlMs).toISOString();
+      return {
+        status: 'pending',
+        id,
+        expiresAt,
+        commit: async () => {
+          await deps.approvals.create({
+            ...binding,
+            id,
+            decisionId: request.decisionId,
+            policies,
+            ...(request.input.intent !== undefined ? { intent: request.input.intent } : {}),
+            ...(request.input.goal !== undefined ? { goal: request.input.goal } : {}),
+            createdAt: request.now.toISOString(),
+            expiresAt,
+          });
+          count('approval', 'requested');
+        },
+      };
     },
 
     async act(request, effects, result) {

@@ -1,0 +1,109 @@
+/**
+ * The checks that refuse a decision request before anything else is done with it: ids and strings
+ * Argus cannot decide on (empty or padded ids, control characters, ill-formed UTF-16).
+ */
+import type { AuthorizeInput, EntityData } from '@argus/contracts';
+import { InvalidInputError, type ErrorDetail } from '@argus/platform';
+
+/** A 400 with a stable refusal code (`invalid_id`, `unknown_action`, ...), recorded as a deny carrying it. */
+export class RequestRefusedError extends InvalidInputError {
+  constructor(
+    readonly reason: string,
+    message: string,
+    errors: readonly ErrorDetail[] = [],
+  ) {
+    super(message, errors);
+  }
+}
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// C0 and C1 control characters, DEL included.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+
+/** Why `id` is not an acceptable identifier, or undefined when it is. */
+export function idProblem(id: string): string | undefined {
+  if (id.length === 0) return 'must not be empty';
+  if (LONE_SURROGATE.test(id)) return 'is not well-formed UTF-16 (a lone surrogate)';
+  if (CONTROL.test(id)) return 'must not contain control characters';
+  if (id.trim() !== id) return 'must not begin or end with whitespace';
+  return undefined;
+}
+
+/**
+ * Checks every id of a request (principal, resource, delegation hops, goal, approval, entities and
+ * their parents) and every other string in it (well-formed UTF-16 only). Throws
+ * `RequestRefusedError('invalid_id')` naming the first offending path.
+ */
+export function checkInputStrings(input: AuthorizeInput, shared: readonly EntityData[] = []): void {
+  const ids: Array<[string, unknown]> = [
+    ['/input/principal/id', input.principal?.id],
+    ['/input/resource/id', input.resource?.id],
+    ...(input.delegation ?? []).map((h, i): [string, unknown] => [`/input/delegation/${i}/id`, h.id]),
+    ...(input.goal !== undefined ? [['/input/goal', input.goal] as [string, unknown]] : []),
+    ...(input.approval !== undefined ? [['/input/approval', input.approval] as [string, unknown]] : []),
+    ...entityIds(shared, '/entities'),
+    ...entityIds(input.entities ?? [], '/input/entities'),
+  ];
+  for (const [path, id] of ids) {
+    if (typeof id !== 'string') continue;
+    const problem = idProblem(id);
+    if (problem) throw new RequestRefusedError('invalid_id', `invalid id at \`${path}\`: ${problem}`, [{ path, message: `id ${problem}` }]);
+  }
+  const bad = illFormedString(input, '/input') ?? illFormedString(shared, '/entities');
+  if (bad) throw new RequestRefusedError('invalid_string', `invalid string at \`${bad}\`: not well-formed UTF-16 (a lone surrogate)`, [{ path: bad, message: 'not well-formed UTF-16' }]);
+}
+
+function entityIds(entities: readonly EntityData[], base: string): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  entities.forEach((e, i) => {
+    out.push([`${base}/${i}/uid/id`, e.uid?.id]);
+    (e.parents ?? []).forEach((p, j) => out.push([`${base}/${i}/parents/${j}/id`, p.id]));
+  });
+  return out;
+}
+
+/** The JSON Pointer of the first string (value or key) holding a lone surrogate, if any. */
+function illFormedString(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = illFormedString(value[i], `${path}/${i}`);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const at = `${path}/${pointerEscape(k)}`;
+    if (LONE_SURROGATE.test(k)) return at;
+    const bad = illFormedString(v, at);
+    if (bad) return bad;
+  }
+  return undefined;
+}
+
+function pointerEscape(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(new RegExp(LONE_SURROGATE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** A string safe to store: lone surrogates and control characters written as `\uXXXX`. */
+function storable(value: unknown): string {
+  if (typeof value !== 'string') return value === undefined ? '' : JSON.stringify(value) ?? '';
+  const escaped = value.replace(new RegExp(`${LONE_SURROGATE.source}|${CONTROL.source}`, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.slice(0, 512);
+}
+
+/**
+ * What the audit record of a refused request holds: principal, action and resource (ids escaped
+ * so the record stays well-formed), never the rest of a body Argus did not accept.
+ */
+export function recordableInput(raw: unknown): AuthorizeInput {
+  const r = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const ref = (v: unknown) => {
+    const o = (v !== null && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+    return { type: storable(o.type), id: storable(o.id) };
+  };
+  return { principal: ref(r.principal), action: storable(r.action), resource: ref(r.resource) };
+}
