@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
-import { createAuditTrail, createSinks, parseAuditConfig } from '@argus/audit';
+import { createAuditTrail, parseAuditConfig } from '@argus/audit';
 import type { UsageSink } from '@argus/contracts';
 import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type Logger } from '@argus/platform';
 import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
@@ -48,8 +48,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const decisionPoint = createRemoteDecisionPoint({ url: config.decision.url, timeoutMs: config.decision.timeoutMs, ...(token ? { token } : {}) });
   const metrics = createMetricsRegistry();
   const auditConfig = parseAuditConfig(config.audit ?? {});
-  const { sinks } = await createSinks(auditConfig);
-  const recorder = await createAuditTrail(auditConfig, { sinks, logger, metrics });
+  const recorder = await createAuditTrail(auditConfig, { logger, metrics });
   const authenticate = createAuthenticator({ auth: config.auth, secrets: broker });
 
   const root = express();
