@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerDelegationCommands } from './commands/delegations.ts';
 import { registerDiscoverCommands } from './commands/discover.ts';
+import { registerGoalCommands } from './commands/goals.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerSecretsCommands(program);
   registerConfigCommands(program);
   registerDiscoverCommands(program);
+  registerDelegationCommands(program);
+  registerGoalCommands(program);
   return program;
 }
 

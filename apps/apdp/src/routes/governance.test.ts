@@ -24,7 +24,7 @@ beforeAll(async () => {
   tokenKeys = await generateKeyPair('Ed25519');
 });
 
-const humanJwt = (sub: string) => new SignJWT({ roles: [] }).setProtectedHeader({ alg: 'ES256' }).setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(humanKey);
+const humanJwt = (sub: string) => new SignJWT({ kind: 'human', roles: [] }).setProtectedHeader({ alg: 'ES256' }).setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(humanKey);
 
 interface Ctx {
   app: express.Express;

@@ -1,0 +1,205 @@
+/**
+ * `argus delegations grant|list|revoke`: delegation grants on a running Argus, over HTTP.
+ *
+ * With a human's or an agent's own token the grant is made as that caller; with the admin token
+ * (what `argus serve` writes to `.argus/admin-token`) it is made on behalf of a named human
+ * (`--on-behalf-of alice`) or, for a hop below a grant an agent holds, of a named agent
+ * (`--from-agent orchestrator`). The server checks the attenuation (scope subset, expiry, depth).
+ * Exit codes: 0 ok, 1 refused by the server, 2 cannot run.
+ */
+import type { Command } from 'commander';
+import {
+  callServer,
+  CannotRun,
+  collect,
+  columns,
+  expiryOf,
+  processServerIo,
+  runServerCommand,
+  wholeNumber,
+  type ServerCliIo,
+  type ServerOptions,
+} from './server-client.ts';
+
+interface EntityRef {
+  type: string;
+  id: string;
+}
+
+/** A grant as the server answers it. */
+export interface GrantRecord {
+  id: string;
+  from: EntityRef;
+  to: EntityRef;
+  scope: { actions: string[]; resources: string[] };
+  expiresAt: string;
+  maxDepth?: number;
+  parentId?: string;
+  createdBy: string;
+  createdAt: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+/** Options of `argus delegations grant`. */
+export interface GrantCliOptions extends ServerOptions {
+  action?: string[];
+  resource?: string[];
+  expires: string;
+  onBehalfOf?: string;
+  fromAgent?: string;
+  parent?: string;
+  maxDepth?: string;
+}
+
+/** Options of `argus delegations list`. */
+export interface ListDelegationsOptions extends ServerOptions {
+  to?: string;
+  fromHuman?: string;
+  fromAgent?: string;
+  active?: boolean;
+  limit?: string;
+}
+
+/** Options of `argus delegations revoke`. */
+export interface RevokeCliOptions extends ServerOptions {
+  reason?: string;
+}
+
+const uid = (e: EntityRef) => `${e.type.replace(/^Argus::/, '')}::"${e.id}"`;
+
+/** `argus delegations grant <agent>`: `POST /v1/delegations`. */
+export function runGrant(to: string, opts: GrantCliOptions, io: ServerCliIo = processServerIo, now = new Date()): Promise<number> {
+  return runServerCommand('delegations grant', io, async () => {
+    const actions = opts.action ?? [];
+    const resources = opts.resource ?? [];
+    if (actions.length === 0 || resources.length === 0) throw new CannotRun('a grant needs at least one --action and one --resource (e.g. --action tool:call --resource \'Tool::"crm.*"\')');
+    if (opts.onBehalfOf !== undefined && opts.fromAgent !== undefined) throw new CannotRun('give --on-behalf-of (a root grant) or --from-agent (a hop below), not both');
+    const maxDepth = wholeNumber(opts.maxDepth, '--max-depth');
+    const body = {
+      to: { type: 'Agent', id: to },
+      scope: { actions, resources },
+      expiresAt: expiryOf(opts.expires, now),
+      ...(opts.onBehalfOf !== undefined ? { onBehalfOf: opts.onBehalfOf } : {}),
+      ...(opts.fromAgent !== undefined ? { from: { type: 'Agent', id: opts.fromAgent } } : {}),
+      ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
+      ...(maxDepth !== undefined ? { maxDepth } : {}),
+    };
+    const grant = await callServer<GrantRecord>(opts, io, 'POST', '/v1/delegations', body);
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify(grant, null, 2)}\n`);
+      return;
+    }
+    io.stdout.write(`granted ${grant.id}: ${uid(grant.from)} → ${uid(grant.to)} ${describeScope(grant)} until ${grant.expiresAt}${grant.parentId ? ` (below ${grant.parentId})` : ''}\n`);
+  });
+}
+
+/** `argus delegations list`: `GET /v1/delegations`, every page. */
+export function runListDelegations(opts: ListDelegationsOptions, io: ServerCliIo = processServerIo, now = new Date()): Promise<number> {
+  return runServerCommand('delegations list', io, async () => {
+    if (opts.fromHuman !== undefined && opts.fromAgent !== undefined) throw new CannotRun('give --from-human or --from-agent, not both');
+    const limit = wholeNumber(opts.limit, '--limit') ?? 1000;
+    const query = new URLSearchParams();
+    if (opts.to !== undefined) query.set('to', uid({ type: 'Agent', id: opts.to }));
+    if (opts.fromHuman !== undefined) query.set('from', uid({ type: 'Human', id: opts.fromHuman }));
+    if (opts.fromAgent !== undefined) query.set('from', uid({ type: 'Agent', id: opts.fromAgent }));
+    if (opts.active) query.set('active', 'true');
+    const items = await listAll<GrantRecord>(opts, io, '/v1/delegations', query, limit);
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+      return;
+    }
+    if (items.length === 0) {
+      io.stdout.write('no delegations\n');
+      return;
+    }
+    const rows = [['id', 'from', 'to', 'scope', 'expires', 'state', 'parent']];
+    for (const g of items) rows.push([g.id, uid(g.from), uid(g.to), describeScope(g), g.expiresAt, stateOf(g, now), g.parentId ?? '-']);
+    io.stdout.write(columns(rows));
+  });
+}
+
+/** `argus delegations revoke <id>`: `POST /v1/delegations/{id}/revoke` (cascades below it). */
+export function runRevoke(id: string, opts: RevokeCliOptions, io: ServerCliIo = processServerIo): Promise<number> {
+  return runServerCommand('delegations revoke', io, async () => {
+    const r = await callServer<{ revoked: string[]; at: string }>(opts, io, 'POST', `/v1/delegations/${encodeURIComponent(id)}/revoke`, opts.reason !== undefined ? { reason: opts.reason } : {});
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return;
+    }
+    io.stdout.write(r.revoked.length === 0 ? `${id} was already revoked\n` : `revoked ${r.revoked.join(', ')} at ${r.at}\n`);
+  });
+}
+
+/** Pages through a list route (`{items, nextCursor}`) up to `max` items. */
+export async function listAll<T>(opts: ServerOptions, io: ServerCliIo, path: string, query: URLSearchParams, max: number): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const q = new URLSearchParams(query);
+    q.set('limit', String(Math.min(100, max - out.length)));
+    if (cursor) q.set('cursor', cursor);
+    const page = await callServer<{ items: T[]; nextCursor?: string }>(opts, io, 'GET', `${path}?${q.toString()}`);
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && out.length < max);
+  return out;
+}
+
+function describeScope(g: GrantRecord): string {
+  return `${g.scope.actions.join(',')} on ${g.scope.resources.join(',')}`;
+}
+
+function stateOf(g: GrantRecord, now: Date): string {
+  if (g.revokedAt !== undefined) return 'revoked';
+  return Date.parse(g.expiresAt) <= now.getTime() ? 'expired' : 'active';
+}
+
+function serverOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'Argus base URL (env ARGUS_URL, default http://127.0.0.1:8181)')
+    .option('--token <token>', 'bearer token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
+    .option('--json', 'print the server\'s JSON');
+}
+
+/** Registers `argus delegations grant|list|revoke` on `program`. */
+export function registerDelegationCommands(program: Command, io: ServerCliIo = processServerIo): Command {
+  const delegations = program.command('delegations').description('grant, list and revoke delegations on a running Argus (exit 0 ok, 1 refused, 2 cannot run)');
+  serverOptions(
+    delegations
+      .command('grant')
+      .description('grant an agent a scope: as yourself, on behalf of a human (--on-behalf-of), or as a hop below a grant an agent holds (--from-agent)')
+      .argument('<agent>', 'the agent receiving the grant')
+      .option('--action <pattern>', 'an action pattern, e.g. tool:call or llm:* (repeatable)', collect)
+      .option('--resource <pattern>', 'a resource pattern, e.g. \'Tool::"crm.*"\' (repeatable)', collect)
+      .option('--expires <when>', 'a duration (30m, 2h, 7d) or an ISO date-time', '1h')
+      .option('--on-behalf-of <human>', 'admin: the human the root grant is made for')
+      .option('--from-agent <agent>', 'admin: the agent delegating (from a grant it holds)')
+      .option('--parent <grant-id>', 'the grant delegated from (default: one the grantor holds that covers the scope)')
+      .option('--max-depth <n>', 'how many hops may follow below this grant'),
+  ).action(async (agent: string, opts: GrantCliOptions) => {
+    process.exitCode = await runGrant(agent, opts, io);
+  });
+  serverOptions(
+    delegations
+      .command('list')
+      .description('list grants (an admin sees all; others those they gave or hold)')
+      .option('--to <agent>', 'grants held by this agent')
+      .option('--from-human <human>', 'grants made by this human')
+      .option('--from-agent <agent>', 'grants made by this agent')
+      .option('--active', 'only grants neither revoked nor expired')
+      .option('--limit <n>', 'at most n grants', '1000'),
+  ).action(async (opts: ListDelegationsOptions) => {
+    process.exitCode = await runListDelegations(opts, io);
+  });
+  serverOptions(
+    delegations
+      .command('revoke')
+      .description('revoke a grant and every grant below it')
+      .argument('<id>', 'the grant id')
+      .option('--reason <text>', 'why (recorded with the revocation)'),
+  ).action(async (id: string, opts: RevokeCliOptions) => {
+    process.exitCode = await runRevoke(id, opts, io);
+  });
+  return delegations;
+}
