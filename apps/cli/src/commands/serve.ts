@@ -1,14 +1,16 @@
-import { randomBytes } from 'node:crypto';
+/**
+ * `argus serve`: every app in one process on the embedded defaults (SQLite, in-process leases and
+ * events, policies from `cedar/`). Configuration precedence, key by key: embedded defaults <
+ * configuration file (`-c`) < environment < flags (see `../serve/settings.ts`).
+ *
+ * Only `node:` modules and types are imported up front: the server stack loads when the command
+ * runs, so `argus --help` and the other commands do not pay for it.
+ */
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startDecisionRuntime, type ArgusConfig, type DecisionRuntime } from '@argus/apdp';
-import { createProxyApp, createAuthenticator as createAgentAuthenticator, parseProxyConfig } from '@argus/proxy';
-import { createConsoleRouter, createRegistryRouter } from '@argus/registry';
-import { openSecretsBroker, parseSecretsConfig } from '@argus/secrets';
-import { loadConfig, requireAuth, Shutdown } from '@argus/platform';
-import { hashTools, type McpToolInput, type NewAgent, type NewHuman, type NewMcpServer, type RegistryStore } from '@argus/store';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DecisionRuntime } from '@argus/apdp';
+import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 
 /** Options of `argus serve`. */
@@ -25,8 +27,6 @@ export interface ServeOptions {
   banner?: boolean;
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-
 /** `argus serve`: every app in one process on the embedded defaults (SQLite, in-process leases and events). */
 export function registerServeCommand(program: Command): void {
   program
@@ -39,21 +39,10 @@ export function registerServeCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the embedded state lives', process.env.ARGUS_DATA_DIR ?? '.argus')
     .option('--store <url>', 'store URL (sqlite:path or mongodb://...)')
     .option('--seed <file>', 'registry records (humans, agents, mcpServers) to create when absent')
+    .addHelpText('after', '\nPrecedence, key by key: embedded defaults < the -c file < environment (ARGUS_*) < these flags.\nExit codes: 2 cannot start (bad configuration, port in use); a running server exits 0 on SIGTERM/SIGINT.')
     .action(async (opts: ServeOptions) => {
       await serve(opts);
     });
-}
-
-/** The embedded defaults of `argus serve`, under `dataDir`; the file and the environment override them. */
-function embeddedDefaults(opts: ServeOptions): Record<string, unknown> {
-  const policyDir = existsSync('cedar/schema.cedarschema') ? 'cedar' : join(REPO_ROOT, 'cedar');
-  return {
-    '/policy/dir': opts.policies ?? (process.env.ARGUS_POLICY_DIR ? undefined : policyDir),
-    '/governance/intentsFile': join(opts.policies ?? policyDir, 'intents.json'),
-    '/server/port': opts.port !== undefined ? Number(opts.port) : undefined,
-    '/server/host': opts.host,
-    '/store/url': opts.store ?? (process.env.ARGUS_STORE_URL ? undefined : `sqlite:${join(opts.dataDir, 'argus.db')}`),
-  };
 }
 
 /** A running all-in-one Argus. */
@@ -65,20 +54,17 @@ export interface RunningArgus {
 }
 
 /** Starts the all-in-one server; resolves once it listens. */
-export async function serve(opts: ServeOptions): Promise<RunningArgus> {
+export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<RunningArgus> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const generatedToken = process.env.ARGUS_ADMIN_TOKEN ? undefined : loadOrCreateToken(join(opts.dataDir, 'admin-token'));
-  const defaults = embeddedDefaults(opts);
-  const config = loadConfig<ArgusConfig>({
-    schemaId: 'https://argus.dev/schemas/config/argus.json',
-    ...(opts.config ? { file: opts.config } : {}),
-    values: { ...defaults, ...(generatedToken ? { '/auth/adminToken': generatedToken } : {}) },
-  });
-  const auditDefaults = { sinks: [{ type: 'sqlite', path: join(opts.dataDir, 'audit.db') }], spill: { dir: join(opts.dataDir, 'audit-spill') } };
-  // Without a config file the audit trail lives in the data dir; `enabled` still follows the environment.
-  const withAudit: ArgusConfig = { ...config, audit: opts.config ? config.audit : { ...config.audit, ...auditDefaults } };
+  const { resolveServeSettings } = await import('../serve/settings.ts');
+  const { config, generatedTokenFile } = resolveServeSettings(opts, env);
+  const [{ startDecisionRuntime }, { createConsoleRouter, createRegistryRouter }, { requireAuth, Shutdown }] = await Promise.all([
+    import('@argus/apdp'),
+    import('@argus/registry'),
+    import('@argus/platform'),
+  ]);
 
-  const runtime = await startDecisionRuntime(withAudit, {
+  const runtime = await startDecisionRuntime(config, {
     routers: (parts) => [
       createRegistryRouter({ store: parts.storage.registry, leases: parts.leases, events: parts.events, auth: parts.auth, logger: parts.logger }),
       createConsoleRouter({ basePath: '/console', authenticate: requireAuth(parts.auth), logger: parts.logger }),
@@ -96,8 +82,13 @@ export async function serve(opts: ServeOptions): Promise<RunningArgus> {
 
   let proxyUrl: string | undefined;
   if (config.proxy) {
+    // The proxy and the secrets broker load only when the configuration has a proxy section.
+    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator, parseProxyConfig }, { openSecretsBroker, parseSecretsConfig }] = await Promise.all([
+      import('@argus/proxy'),
+      import('@argus/secrets'),
+    ]);
     const proxyConfig = parseProxyConfig(config.proxy);
-    const { store, broker } = openSecretsBroker(proxyConfig.secrets ?? parseSecretsConfig({ path: join(opts.dataDir, 'argus.db') }), process.env);
+    const { store, broker } = openSecretsBroker(proxyConfig.secrets ?? parseSecretsConfig({ path: join(opts.dataDir, 'argus.db') }), env);
     await broker.loadAll();
     shutdown.add({ name: 'secrets', close: () => store.close() });
     const proxyApp = createProxyApp({
@@ -126,7 +117,7 @@ export async function serve(opts: ServeOptions): Promise<RunningArgus> {
         `  Argus is listening on ${url}${proxyUrl ? ` (proxy on ${proxyUrl})` : ''}`,
         `  policies: ${config.policy.dir} (${set.policies.size} policies, ${set.version})`,
         `  console: ${url}/console/`,
-        `  admin token: ${generatedToken ? `in ${join(opts.dataDir, 'admin-token')}` : 'from the configuration'}`,
+        `  admin token: ${generatedTokenFile ? `in ${generatedTokenFile}` : 'from the configuration'}`,
         `  next: see README.md for a first allow and deny`,
         '',
       ].join('\n') + '\n',
@@ -160,17 +151,11 @@ export interface RegistrySeed {
 
 /** Creates every seed record that does not exist yet; existing records are left as they are. */
 export async function seedRegistry(registry: RegistryStore, seed: RegistrySeed): Promise<void> {
+  const { hashTools } = await import('@argus/store');
   for (const h of seed.humans ?? []) if (!(await registry.getHuman(h.id))) await registry.createHuman(h);
   for (const a of seed.agents ?? []) if (!(await registry.getAgent(a.id))) await registry.createAgent(a, 'seed');
   for (const s of seed.mcpServers ?? []) {
     if (await registry.getMcpServer(s.id)) continue;
     await registry.createMcpServer({ ...s, tools: hashTools(s.tools ?? []) }, 'seed');
   }
-}
-
-function loadOrCreateToken(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `argus_admin_${randomBytes(24).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
 }
