@@ -2,6 +2,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CompiledPolicies, type CedarRequest } from './authorize.ts';
+import { evaluateCompiled, verificationStats, type CompiledMismatch, type PolicyTexts } from './index.ts';
 import { drtCase } from './testing/drt-arbitraries.ts';
 import { emptyStats, runCase } from './testing/drt.ts';
 import { parseDatetime, parseDecimal, parseDuration, parseIp, Ext, Ip } from './values.ts';
@@ -104,4 +105,40 @@ describe('differential random testing against cedar-wasm', () => {
     expect(stats.allow).toBeGreaterThan(stats.cases * 0.05);
     expect(stats.withErrors).toBeGreaterThan(stats.cases * 0.05);
   }, 600_000);
+});
+
+describe('online verification', () => {
+  const tick = () => new Promise((r) => setImmediate(r));
+  const req: CedarRequest = { principal: U, action: X, resource: R, context: { n: 2 }, entities: [{ uid: U, attrs: {}, parents: [] }] };
+
+  it('re-evaluates sampled decisions with cedar-wasm after answering; a mismatch is reported and switches the set back', async () => {
+    const staticTexts = new Map([['p', 'permit (principal, action, resource) when { context.n > 1 };']]);
+    const set: PolicyTexts = { staticTexts, templateTexts: new Map(), links: [] };
+    const mismatches: CompiledMismatch[] = [];
+    const options = { verifySample: 1, onMismatch: (m: CompiledMismatch) => mismatches.push(m) };
+    const before = { ...verificationStats };
+    expect(evaluateCompiled(set, [['p']], req, options)?.response.decision).toBe('allow');
+    expect(verificationStats.verified).toBe(before.verified);
+    await tick();
+    expect(verificationStats.verified).toBe(before.verified + 1);
+    expect(mismatches).toEqual([]);
+    // A compiler fault, simulated: cedar-wasm now sees another text than the one compiled.
+    staticTexts.set('p', 'forbid (principal, action, resource);');
+    expect(evaluateCompiled(set, [['p']], req, options)?.response.decision).toBe('allow');
+    await tick();
+    expect(mismatches).toHaveLength(1);
+    expect(mismatches[0]).toMatchObject({ policyIds: ['p'], compiled: { decision: 'allow' }, cedar: { decision: 'deny', reason: ['p'] }, disabled: true });
+    expect(mismatches[0]!.inputHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(verificationStats.mismatches).toBe(before.mismatches + 1);
+    expect(evaluateCompiled(set, [['p']], req, options)).toBeUndefined();
+  });
+
+  it('verifies only the sampled fraction', async () => {
+    const set: PolicyTexts = { staticTexts: new Map([['p', 'permit (principal, action, resource);']]), templateTexts: new Map(), links: [] };
+    const before = verificationStats.sampled;
+    evaluateCompiled(set, [['p']], req, { verifySample: 0.1, random: () => 0.5 });
+    evaluateCompiled(set, [['p']], req, { verifySample: 0.1, random: () => 0.05 });
+    await tick();
+    expect(verificationStats.sampled).toBe(before + 1);
+  });
 });

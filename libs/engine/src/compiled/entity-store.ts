@@ -1,4 +1,4 @@
-import { BAIL, entFromUid, fromJson, type Ent, type Value } from './values.ts';
+import { BAIL, entFromUid, fromJson, wellFormed, type Ent, type Value } from './values.ts';
 
 /** One entity as the compiled evaluator reads it. */
 export interface StoreEntity {
@@ -21,13 +21,13 @@ export class EntityStore {
     for (const raw of entities) {
       if (raw === null || typeof raw !== 'object') throw BAIL;
       const { uid, attrs, parents, tags, ...rest } = raw as Record<string, unknown>;
-      if (Object.keys(rest).length > 0) throw BAIL;
+      if (Object.keys(rest).length > 0 || attrs === undefined || parents === undefined) throw BAIL;
       const ent = entFromUid(uid);
       if (this.byKey.has(ent.key)) throw BAIL;
       this.byKey.set(ent.key, {
-        attrs: readRecord(attrs ?? {}),
+        attrs: readRecord(attrs),
         tags: tags === undefined ? undefined : readRecord(tags),
-        parents: readParents(parents ?? []),
+        parents: readParents(parents),
       });
     }
     this.checkAcyclic();
@@ -84,7 +84,7 @@ function readRecord(json: unknown): ReadonlyMap<string, Value> {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw BAIL;
   const out = new Map<string, Value>();
   for (const k of Object.keys(json)) {
-    if (k.startsWith('__')) throw BAIL;
+    if (k.startsWith('__') || !wellFormed(k)) throw BAIL;
     out.set(k, fromJson((json as Record<string, unknown>)[k]));
   }
   return out;

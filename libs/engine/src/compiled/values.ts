@@ -127,6 +127,11 @@ export function makeSet(items: readonly Value[]): CSet {
   return new CSet(out);
 }
 
+/** Whether `s` is a Unicode string (no lone surrogate). ES2024's `isWellFormed`, present in Node 20. */
+export function wellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** `uidKey` of a uid, as `Type::"id"`. */
 export function entKey(type: string, id: string): string {
   return `${type}::${JSON.stringify(id)}`;
@@ -149,7 +154,7 @@ export function plainTypeName(name: string): boolean {
 export function entFromUid(uid: unknown): Ent {
   if (uid === null || typeof uid !== 'object') throw BAIL;
   const { type, id } = uid as { type?: unknown; id?: unknown };
-  if (typeof type !== 'string' || typeof id !== 'string' || !plainTypeName(type)) throw BAIL;
+  if (typeof type !== 'string' || typeof id !== 'string' || !plainTypeName(type) || !wellFormed(id)) throw BAIL;
   return new Ent(type, id, entKey(type, id));
 }
 
@@ -162,7 +167,10 @@ export function entFromUid(uid: unknown): Ent {
 export function fromJson(json: unknown): Value {
   switch (typeof json) {
     case 'boolean':
+      return json;
     case 'string':
+      // A lone surrogate is not a Unicode string: Cedar's reading of one is not this module's.
+      if (!wellFormed(json)) throw BAIL;
       return json;
     case 'number':
       if (!Number.isSafeInteger(json)) throw BAIL;
@@ -186,7 +194,7 @@ export function fromJson(json: unknown): Value {
       }
       const fields = new Map<string, Value>();
       for (const k of keys) {
-        if (k.startsWith('__')) throw BAIL;
+        if (k.startsWith('__') || !wellFormed(k)) throw BAIL;
         fields.set(k, fromJson(obj[k]));
       }
       return new Rec(fields);
