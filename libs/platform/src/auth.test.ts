@@ -4,7 +4,8 @@ import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator, principalOf, requireAdmin, requireAuth, requireRole, type Authenticator } from './auth.ts';
+import { authenticatorOptionsFrom, createAuthenticator, principalOf, requireAdmin, requireAuth, requireRole, type Authenticator } from './auth.ts';
+import { sha256Hex } from './hash.ts';
 import { ConfigError } from './errors.ts';
 import { errorHandler } from './http.ts';
 import { silentLogger } from './logger.ts';
@@ -67,43 +68,113 @@ describe('createAuthenticator', () => {
 describe('JWT verification', () => {
   let remote: Authenticator;
   let local: Authenticator;
+  let mapped: Authenticator;
   beforeAll(() => {
     remote = createAuthenticator({ jwks: { url: jwksUrl, issuer: 'https://idp.example', audience: 'argus' } });
     local = createAuthenticator({ jwks: { keys: { keys: [jwk] }, issuer: 'https://idp.example', audience: 'argus', adminRole: 'ops', rolesClaim: 'realm.roles' } });
+    mapped = createAuthenticator({
+      jwks: {
+        keys: { keys: [jwk] },
+        issuer: 'https://idp.example',
+        audience: 'argus',
+        claims: { kind: 'typ', kindValues: { user: 'human', bot: 'agent', pep: 'service' }, roles: 'groups', agentId: 'agent_id' },
+      },
+    });
   });
 
-  it('accepts a valid token from a remote JWKS and derives admin from the role', async () => {
-    expect(await remote.authenticate(`Bearer ${await jwt({ roles: ['argus-admin'] }, { sub: 'alice' })}`)).toEqual({
+  it('accepts a valid token from a remote JWKS and derives admin from the role of a human', async () => {
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human', roles: ['argus-admin'] }, { sub: 'alice' })}`)).toEqual({
       ok: true,
       principal: { subject: 'alice', roles: ['argus-admin'], kind: 'admin' },
     });
-    expect(await remote.authenticate(`Bearer ${await jwt({ roles: 'viewer auditor' }, { sub: 'bob' })}`)).toEqual({
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human', roles: 'viewer auditor' }, { sub: 'bob' })}`)).toEqual({
       ok: true,
       principal: { subject: 'bob', roles: ['viewer', 'auditor'], kind: 'human' },
     });
   });
 
   it('reads roles from a nested claim with a local JWKS', async () => {
-    const r = await local.authenticate(`Bearer ${await jwt({ realm: { roles: ['ops'] } }, { sub: 'carol' })}`);
+    const r = await local.authenticate(`Bearer ${await jwt({ kind: 'human', realm: { roles: ['ops'] } }, { sub: 'carol' })}`);
     expect(r).toEqual({ ok: true, principal: { subject: 'carol', roles: ['ops'], kind: 'admin' } });
   });
 
-  it('rejects wrong issuer, audience, expired, unsigned and subject-less tokens', async () => {
+  it('maps each JWT to exactly one kind through the configured claims', async () => {
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'user', groups: ['approver'] }, { sub: 'dana' })}`)).toEqual({ ok: true, principal: { subject: 'dana', roles: ['approver'], kind: 'human' } });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot', agent_id: 'researcher' }, { sub: 'svc-acct-7' })}`)).toEqual({ ok: true, principal: { subject: 'researcher', roles: [], kind: 'agent' } });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'pep' }, { sub: 'orders-app' })}`)).toEqual({ ok: true, principal: { subject: 'orders-app', roles: [], kind: 'service' } });
+  });
+
+  it('never lets an agent or a service become an admin through a role', async () => {
+    const agent = await remote.authenticate(`Bearer ${await jwt({ kind: 'agent', roles: ['argus-admin'] }, { sub: 'bot' })}`);
+    expect(agent).toEqual({ ok: true, principal: { subject: 'bot', roles: ['argus-admin'], kind: 'agent' } });
+    const service = await remote.authenticate(`Bearer ${await jwt({ kind: 'service', roles: ['argus-admin'] }, { sub: 'svc' })}`);
+    expect(service).toMatchObject({ ok: true, principal: { kind: 'service' } });
+  });
+
+  it('refuses a JWT whose kind cannot be determined instead of taking it for a human', async () => {
+    for (const claims of [{ roles: ['argus-admin'] }, { kind: 'robot' }, { kind: 'admin' }, { kind: ['human'] }, { kind: 'toString' }]) {
+      expect(await remote.authenticate(`Bearer ${await jwt(claims, { sub: 'x' })}`)).toEqual({ ok: false, reason: 'unknown_kind' });
+    }
+    // An agent JWT without the agent id claim has no subject to act as.
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot' }, { sub: 'x' })}`)).toEqual({ ok: false, reason: 'unknown_kind' });
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human' })}`)).toEqual({ ok: false, reason: 'unknown_kind' });
+  });
+
+  it('rejects wrong issuer, audience, expired, unsigned, HMAC and tampered tokens', async () => {
     const bad = [
-      await jwt({ roles: ['argus-admin'] }, { sub: 'a', iss: 'https://evil.example' }),
-      await jwt({ roles: ['argus-admin'] }, { sub: 'a', aud: 'other' }),
-      await jwt({ roles: ['argus-admin'] }, { sub: 'a', exp: '-10m' }),
-      await jwt({ roles: ['argus-admin'] }),
+      await jwt({ kind: 'human', roles: ['argus-admin'] }, { sub: 'a', iss: 'https://evil.example' }),
+      await jwt({ kind: 'human', roles: ['argus-admin'] }, { sub: 'a', aud: 'other' }),
+      await jwt({ kind: 'human', roles: ['argus-admin'] }, { sub: 'a', exp: '-10m' }),
     ];
-    const [h, p] = (await jwt({ roles: ['argus-admin'] }, { sub: 'a' })).split('.');
+    const [h, p] = (await jwt({ kind: 'human', roles: ['argus-admin'] }, { sub: 'a' })).split('.');
     const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${p}.`;
-    const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'mallory', roles: ['argus-admin'], iss: 'https://idp.example', aud: 'argus' })).toString('base64url')}.${(await jwt({}, { sub: 'x' })).split('.')[2]}`;
-    for (const token of [...bad, none, tampered]) expect(await remote.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
+    const hmac = await new SignJWT({ kind: 'human' }).setProtectedHeader({ alg: 'HS256' }).setSubject('a').setIssuer('https://idp.example').setAudience('argus').setExpirationTime('5m').sign(new TextEncoder().encode('k'.repeat(32)));
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'mallory', kind: 'human', roles: ['argus-admin'], iss: 'https://idp.example', aud: 'argus' })).toString('base64url')}.${(await jwt({}, { sub: 'x' })).split('.')[2]}`;
+    for (const token of [...bad, none, hmac, tampered]) expect(await remote.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses symmetric algorithms in the configuration', () => {
+    expect(() => createAuthenticator({ jwks: { keys: { keys: [jwk] }, algorithms: ['HS256'] } })).toThrow(ConfigError);
   });
 
   it('fails closed when the JWKS endpoint is unreachable', async () => {
     const dead = createAuthenticator({ jwks: { url: 'http://127.0.0.1:1/jwks.json', timeoutMs: 300 } });
-    expect(await dead.authenticate(`Bearer ${await jwt({}, { sub: 'a' })}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await dead.authenticate(`Bearer ${await jwt({ kind: 'human' }, { sub: 'a' })}`)).toEqual({ ok: false, reason: 'invalid' });
+  });
+});
+
+describe('service tokens and Argus-issued agent tokens', () => {
+  const agentToken = 'argus_0123456789abcdef0123456789abcdef';
+  const auth = createAuthenticator({
+    serviceTokens: { proxy: 'service-token-0123456789' },
+    agentTokenHashes: [{ agent: 'researcher', sha256: sha256Hex(agentToken) }],
+    lookupAgentToken: async (hash) => (hash === sha256Hex('argus_from-the-secrets-store-0001') ? 'orchestrator' : undefined),
+  });
+
+  it('maps each to one kind', async () => {
+    expect(await auth.authenticate('Bearer service-token-0123456789')).toEqual({ ok: true, principal: { subject: 'proxy', roles: ['service'], kind: 'service' } });
+    expect(await auth.authenticate(`Bearer ${agentToken}`)).toEqual({ ok: true, principal: { subject: 'researcher', roles: ['agent'], kind: 'agent' } });
+    expect(await auth.authenticate('Bearer argus_from-the-secrets-store-0001')).toMatchObject({ ok: true, principal: { subject: 'orchestrator', kind: 'agent' } });
+    expect(await auth.authenticate('Bearer argus_unknown-token-000000000')).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses a hash that is not a SHA-256 naming the path', () => {
+    expect(() => createAuthenticator({ agentTokenHashes: [{ agent: 'a', sha256: 'abc' }] })).toThrow(/SHA-256/);
+  });
+});
+
+describe('authenticatorOptionsFrom', () => {
+  it('reads the auth section, `jwks` winning over the legacy flat keys', () => {
+    const options = authenticatorOptionsFrom({
+      adminToken: ADMIN,
+      serviceTokens: { proxy: 'service-token-0123456789' },
+      jwksUrl: 'https://old.example/jwks',
+      issuer: 'old',
+      adminRole: 'argus-admin',
+      jwks: { url: 'https://idp.example/jwks', claims: { kind: 'typ' } },
+      decisions: 'required',
+    });
+    expect(options).toMatchObject({ adminToken: ADMIN, serviceTokens: { proxy: 'service-token-0123456789' }, jwks: { url: 'https://idp.example/jwks', issuer: 'old', claims: { kind: 'typ' } } });
   });
 });
 

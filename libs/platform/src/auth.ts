@@ -2,15 +2,42 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError, ForbiddenError, UnauthorizedError } from './errors.ts';
+import { sha256Hex } from './hash.ts';
 
-/** What kind of caller a credential identifies. */
-export type PrincipalKind = 'admin' | 'human' | 'scanner' | 'agent';
+/**
+ * What kind of caller a credential identifies. Every credential maps to exactly one kind:
+ * `admin` (the admin token, an IdP human holding the admin role), `human` (an IdP user),
+ * `agent` (an Argus-issued agent token or an IdP agent JWT), `service` (a policy enforcement point
+ * calling the decision API: the proxy, an application), `scanner` (a discovery scanner).
+ */
+export type PrincipalKind = 'admin' | 'human' | 'agent' | 'service' | 'scanner';
 
-/** The authenticated caller: who (`subject`), with which roles, of which kind. */
+/** Every caller kind, in the order the documentation lists them. */
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['admin', 'human', 'agent', 'service', 'scanner'];
+
+/** The authenticated caller: who (`subject`: an agent id for agents), with which roles, of which kind. */
 export interface AuthPrincipal {
   subject: string;
   roles: string[];
   kind: PrincipalKind;
+}
+
+/**
+ * How an IdP JWT says who its holder is. A JWT whose kind cannot be read from `kind` through
+ * `kindValues` is refused: it is never taken for a human by default.
+ */
+export interface JwtClaimMapping {
+  /** The claim (dotted path) naming the caller's kind. Default `kind`. */
+  kind?: string;
+  /**
+   * Claim value → caller kind. Default: `human`, `agent` and `service` map to themselves.
+   * `admin` is not a value: a human holding `adminRole` is an admin.
+   */
+  kindValues?: Record<string, 'human' | 'agent' | 'service'>;
+  /** The claim (dotted path) holding the roles (an array of strings or a space-separated string). Default `roles`. */
+  roles?: string;
+  /** The claim (dotted path) holding an agent's id; the subject of an agent principal. Default `sub`. */
+  agentId?: string;
 }
 
 /** JWT verification against a JWKS (remote URL or local key set). */
@@ -21,10 +48,14 @@ export interface JwksOptions {
   keys?: JSONWebKeySet;
   issuer?: string;
   audience?: string;
-  /** The role that makes a JWT holder an admin. Default `argus-admin`. */
+  /** The role that makes a human JWT holder an admin. Default `argus-admin`. */
   adminRole?: string;
-  /** The claim holding the roles (an array of strings or a space-separated string). Default `roles`. */
+  /** Legacy alias of `claims.roles`. */
   rolesClaim?: string;
+  /** Which claims carry the kind, the roles and the agent id. */
+  claims?: JwtClaimMapping;
+  /** Accepted signature algorithms. Default: the asymmetric JWS algorithms (`none` and HMAC never). */
+  algorithms?: string[];
   /** Allowed clock skew. Default 30 s. */
   clockToleranceSec?: number;
   /** Bound on fetching a remote JWKS. Default 2,000 ms. */
@@ -38,12 +69,24 @@ export interface AuthenticatorOptions {
   jwks?: JwksOptions;
   /** Scanner id → token: scanners report discoveries with their own credential. */
   scannerTokens?: Record<string, string>;
+  /** Service id → token: policy enforcement points (the proxy, applications) calling the decision API. */
+  serviceTokens?: Record<string, string>;
   /** Agent id → token: an agent may only act for itself. */
   agentTokens?: Record<string, string>;
+  /**
+   * Argus-issued agent tokens (`argus_…`) by their SHA-256 (hex), as the proxy configuration
+   * stores them (`argus agents token` prints the token once and stores only its hash).
+   */
+  agentTokenHashes?: ReadonlyArray<{ agent: string; sha256: string }>;
+  /** Looks an Argus-issued agent token up by its SHA-256 (hex) elsewhere (the secrets store); undefined when unknown. */
+  lookupAgentToken?: (sha256: string) => Promise<string | undefined>;
 }
 
+/** Why a credential was refused. `unknown_kind`: a valid JWT whose caller kind the claim mapping cannot tell. */
+export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'unknown_kind';
+
 /** The outcome of checking a credential: a principal, or why there is none. */
-export type AuthResult = { ok: true; principal: AuthPrincipal } | { ok: false; reason: 'missing' | 'malformed' | 'invalid' };
+export type AuthResult = { ok: true; principal: AuthPrincipal } | { ok: false; reason: AuthFailure };
 
 /** Checks `Authorization: Bearer` credentials. */
 export interface Authenticator {
@@ -56,6 +99,12 @@ interface StaticToken {
   principal: AuthPrincipal;
 }
 
+/** Argus-issued agent tokens start with this prefix. */
+export const ARGUS_AGENT_TOKEN_PREFIX = 'argus_';
+
+/** The JWS algorithms accepted by default: asymmetric only, so neither `none` nor a shared secret ever verifies. */
+export const DEFAULT_JWT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
@@ -64,19 +113,46 @@ function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
-function rolesFrom(payload: JWTPayload, claim: string): string[] {
+function claimAt(payload: JWTPayload, claim: string): unknown {
   let value: unknown = payload;
   for (const part of claim.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return value;
+}
+
+function rolesFrom(payload: JWTPayload, claim: string): string[] {
+  const value = claimAt(payload, claim);
   if (Array.isArray(value)) return value.filter((r): r is string => typeof r === 'string');
   if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
   return [];
 }
 
+const DEFAULT_KIND_VALUES: Record<string, 'human' | 'agent' | 'service'> = { human: 'human', agent: 'agent', service: 'service' };
+
 /**
- * Builds an authenticator over static tokens (admin, scanners, agents) and, optionally, JWTs
- * verified against a JWKS. Static tokens are compared in constant time over their sha256
- * digests, and every configured token is compared on every call, so timing reveals neither
- * the token nor which table it was found in.
+ * The principal a verified JWT payload names, through the claim mapping; undefined when its kind
+ * (or, for an agent, its agent id) cannot be determined.
+ */
+export function principalFromClaims(payload: JWTPayload, options: { claims?: JwtClaimMapping; adminRole?: string; rolesClaim?: string } = {}): AuthPrincipal | undefined {
+  const claims = options.claims ?? {};
+  const raw = claimAt(payload, claims.kind ?? 'kind');
+  const values = claims.kindValues ?? DEFAULT_KIND_VALUES;
+  const kind = typeof raw === 'string' && Object.hasOwn(values, raw) ? values[raw] : undefined;
+  if (kind === undefined) return undefined;
+  const roles = rolesFrom(payload, claims.roles ?? options.rolesClaim ?? 'roles');
+  const subjectClaim = kind === 'agent' ? (claims.agentId ?? 'sub') : 'sub';
+  const subject = claimAt(payload, subjectClaim);
+  if (typeof subject !== 'string' || subject === '' || subject.length > 256) return undefined;
+  // INVARIANT: only a human becomes an admin through a role; an agent or a service never does.
+  const admin = kind === 'human' && roles.includes(options.adminRole ?? 'argus-admin');
+  return { subject, roles, kind: admin ? 'admin' : kind };
+}
+
+/**
+ * Builds an authenticator over static tokens (admin, services, scanners, agents), Argus-issued
+ * agent tokens (by hash) and, optionally, JWTs verified against a JWKS and mapped to a kind by
+ * the configured claims. Static tokens are compared in constant time over their sha256 digests,
+ * and every configured token is compared on every call, so timing reveals neither the token nor
+ * which table it was found in.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const tokens: StaticToken[] = [];
@@ -86,8 +162,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     tokens.push({ digest: digest(token), principal });
   };
   add(options.adminToken, { subject: 'admin', roles: ['admin'], kind: 'admin' }, '/auth/adminToken');
+  for (const [id, token] of Object.entries(options.serviceTokens ?? {})) add(token, { subject: id, roles: ['service'], kind: 'service' }, `/auth/serviceTokens/${id}`);
   for (const [id, token] of Object.entries(options.scannerTokens ?? {})) add(token, { subject: id, roles: ['scanner'], kind: 'scanner' }, `/auth/scannerTokens/${id}`);
   for (const [id, token] of Object.entries(options.agentTokens ?? {})) add(token, { subject: id, roles: ['agent'], kind: 'agent' }, `/auth/agentTokens/${id}`);
+  const hashed = new Map<string, string>();
+  for (const [i, t] of (options.agentTokenHashes ?? []).entries()) {
+    if (!/^[0-9a-f]{64}$/i.test(t.sha256)) throw new ConfigError('agent token hash is not a SHA-256', [{ path: `/auth/agentTokenHashes/${i}/sha256`, message: 'expected 64 hex digits' }]);
+    hashed.set(t.sha256.toLowerCase(), t.agent);
+  }
 
   let keySet: JWTVerifyGetKey | undefined;
   const jwks = options.jwks;
@@ -107,9 +189,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     } else {
       keySet = createLocalJWKSet(jwks.keys!);
     }
+    const bad = (jwks.algorithms ?? []).find((a) => !DEFAULT_JWT_ALGORITHMS.includes(a));
+    if (bad !== undefined) throw new ConfigError(`JWT algorithm \`${bad}\` is not accepted`, [{ path: '/auth/jwks/algorithms', message: 'asymmetric JWS algorithms only' }]);
   }
-  const adminRole = jwks?.adminRole ?? 'argus-admin';
-  const rolesClaim = jwks?.rolesClaim ?? 'roles';
+  const algorithms = [...(jwks?.algorithms ?? DEFAULT_JWT_ALGORITHMS)];
+
+  const byHash = async (token: string): Promise<AuthPrincipal | undefined> => {
+    if (!token.startsWith(ARGUS_AGENT_TOKEN_PREFIX) || (hashed.size === 0 && !options.lookupAgentToken)) return undefined;
+    const hash = sha256Hex(token);
+    const agent = hashed.get(hash) ?? (options.lookupAgentToken ? await options.lookupAgentToken(hash) : undefined);
+    return agent === undefined ? undefined : { subject: agent, roles: ['agent'], kind: 'agent' };
+  };
 
   return {
     async authenticate(authorization) {
@@ -124,20 +214,31 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         if (timingSafeEqual(t.digest, presented) && found === undefined) found = t.principal;
       }
       if (found) return { ok: true, principal: { ...found, roles: [...found.roles] } };
+      try {
+        const agent = await byHash(token);
+        if (agent) return { ok: true, principal: agent };
+      } catch {
+        return { ok: false, reason: 'invalid' };
+      }
       if (keySet && looksLikeJwt(token)) {
+        let payload: JWTPayload;
         try {
-          const { payload } = await jwtVerify(token, keySet, {
+          ({ payload } = await jwtVerify(token, keySet, {
             ...(jwks?.issuer !== undefined ? { issuer: jwks.issuer } : {}),
             ...(jwks?.audience !== undefined ? { audience: jwks.audience } : {}),
+            algorithms,
             clockTolerance: jwks?.clockToleranceSec ?? 30,
-          });
-          if (typeof payload.sub !== 'string' || payload.sub === '') return { ok: false, reason: 'invalid' };
-          const roles = rolesFrom(payload, rolesClaim);
-          return { ok: true, principal: { subject: payload.sub, roles, kind: roles.includes(adminRole) ? 'admin' : 'human' } };
+          }));
         } catch {
-          // Bad signature, expired, wrong issuer/audience, or the JWKS could not be fetched: all fail closed.
+          // Bad signature, expired, wrong issuer/audience, `alg: none`, or the JWKS could not be fetched: all fail closed.
           return { ok: false, reason: 'invalid' };
         }
+        const principal = principalFromClaims(payload, {
+          ...(jwks?.claims ? { claims: jwks.claims } : {}),
+          ...(jwks?.adminRole !== undefined ? { adminRole: jwks.adminRole } : {}),
+          ...(jwks?.rolesClaim !== undefined ? { rolesClaim: jwks.rolesClaim } : {}),
+        });
+        return principal ? { ok: true, principal } : { ok: false, reason: 'unknown_kind' };
       }
       return { ok: false, reason: 'invalid' };
     },
@@ -151,13 +252,27 @@ export function principalOf(res: Response): AuthPrincipal {
   return principal;
 }
 
-function unauthorized(res: Response, next: NextFunction, reason: string): void {
-  res.setHeader('www-authenticate', 'Bearer realm="argus"');
-  next(new UnauthorizedError(reason === 'missing' ? 'missing credential' : 'invalid credential'));
+/** The 401 for a refused credential, naming why without echoing it. */
+export function credentialError(reason: AuthFailure): UnauthorizedError {
+  if (reason === 'missing') return new UnauthorizedError('missing credential');
+  if (reason === 'malformed') return new UnauthorizedError('malformed credential: expected `Authorization: Bearer <token>`');
+  if (reason === 'unknown_kind') return new UnauthorizedError('invalid credential: the token does not say which kind of caller holds it');
+  return new UnauthorizedError('invalid credential');
+}
+
+/** The `www-authenticate` challenge sent with every 401. */
+export const BEARER_CHALLENGE = 'Bearer realm="argus"';
+
+function unauthorized(res: Response, next: NextFunction, reason: AuthFailure): void {
+  res.setHeader('www-authenticate', BEARER_CHALLENGE);
+  next(credentialError(reason));
 }
 
 function guard(auth: Authenticator, allowed: (p: AuthPrincipal) => boolean, denied: string): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    // The permission guard in front of the app already authenticated this request: reuse its answer.
+    const known = res.locals.principal as AuthPrincipal | undefined;
+    if (known) return allowed(known) ? next() : next(new ForbiddenError(denied));
     auth.authenticate(req.headers.authorization).then(
       (result) => {
         if (!result.ok) return unauthorized(res, next, result.reason);
@@ -186,4 +301,48 @@ export function requireAdmin(auth: Authenticator): RequestHandler {
  */
 export function requireRole(auth: Authenticator, ...roles: string[]): RequestHandler {
   return guard(auth, (p) => p.kind === 'admin' || p.roles.some((r) => roles.includes(r)), `requires one of the roles ${roles.map((r) => `\`${r}\``).join(', ')}`);
+}
+
+/** The `auth` section of the Argus configuration (`schemas/config/argus.schema.json`). */
+export interface AuthConfig {
+  adminToken?: string;
+  serviceTokens?: Record<string, string>;
+  scannerTokens?: Record<string, string>;
+  agentTokens?: Record<string, string>;
+  agentTokenHashes?: Array<{ agent: string; sha256: string }>;
+  /** Legacy flat JWKS keys (`ARGUS_JWKS_URL`); `jwks` wins where both are set. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  adminRole: string;
+  jwks?: { url?: string; issuer?: string; audience?: string; algorithms?: string[]; clockToleranceSec?: number; claims?: JwtClaimMapping };
+  /** `required`: every decision caller authenticates; `open`: anonymous decisions, side effects skipped. */
+  decisions: 'required' | 'open';
+}
+
+/** The authenticator options an `auth` configuration section describes. */
+export function authenticatorOptionsFrom(auth: Partial<AuthConfig>): AuthenticatorOptions {
+  const url = auth.jwks?.url ?? auth.jwksUrl;
+  const issuer = auth.jwks?.issuer ?? auth.issuer;
+  const audience = auth.jwks?.audience ?? auth.audience;
+  return {
+    ...(auth.adminToken ? { adminToken: auth.adminToken } : {}),
+    ...(auth.serviceTokens ? { serviceTokens: { ...auth.serviceTokens } } : {}),
+    ...(auth.scannerTokens ? { scannerTokens: { ...auth.scannerTokens } } : {}),
+    ...(auth.agentTokens ? { agentTokens: { ...auth.agentTokens } } : {}),
+    ...(auth.agentTokenHashes ? { agentTokenHashes: auth.agentTokenHashes.map((t) => ({ ...t })) } : {}),
+    ...(url
+      ? {
+          jwks: {
+            url,
+            ...(issuer !== undefined ? { issuer } : {}),
+            ...(audience !== undefined ? { audience } : {}),
+            ...(auth.adminRole !== undefined ? { adminRole: auth.adminRole } : {}),
+            ...(auth.jwks?.algorithms ? { algorithms: [...auth.jwks.algorithms] } : {}),
+            ...(auth.jwks?.clockToleranceSec !== undefined ? { clockToleranceSec: auth.jwks.clockToleranceSec } : {}),
+            ...(auth.jwks?.claims ? { claims: structuredClone(auth.jwks.claims) } : {}),
+          },
+        }
+      : {}),
+  };
 }

@@ -13,12 +13,14 @@ export const ENV_OVERRIDES: EnvOverrides = {
   ARGUS_POLICY_DIR: '/policy/dir',
   ARGUS_ADMIN_TOKEN: '/auth/adminToken',
   ARGUS_JWKS_URL: '/auth/jwksUrl',
+  ARGUS_AUTH_DECISIONS: '/auth/decisions',
   ARGUS_STORE_URL: '/store/url',
   ARGUS_REDIS_URL: '/store/redisUrl',
   ARGUS_REDIS_PREFIX: '/store/redisPrefix',
   ARGUS_LOG_LEVEL: '/logging/level',
   ARGUS_DECISION_TIMEOUT_MS: '/server/decisionTimeoutMs',
   ARGUS_AUDIT_ENABLED: '/audit/enabled',
+  ARGUS_AUDIT_DURABILITY: '/audit/durability',
   ARGUS_DECISION_MEMO: '/policy/decisionMemo',
 };
 
@@ -57,13 +59,20 @@ export function loadConfig<T>(options: { schemaId: string; file?: string; env?: 
   return deepFreeze(result.value);
 }
 
+/** Key names whose values are maps of id → secret (`serviceTokens`, `scannerTokens`, `agentTokens`). */
+const SECRET_MAP_KEY = /tokens$/i;
+
 /** A copy of `config` with every secret-named string value replaced by `[redacted]`, for printing. */
-export function redactConfig(config: unknown): unknown {
-  if (Array.isArray(config)) return config.map(redactConfig);
+export function redactConfig(config: unknown, secretValues = false): unknown {
+  if (Array.isArray(config)) return config.map((v) => redactConfig(v));
   if (config === null || typeof config !== 'object') return config;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
-    out[k] = typeof v === 'string' && SECRET_KEY.test(k) ? '[redacted]' : typeof v === 'string' && /^[a-z]+:\/\/[^/@\s]+:[^/@\s]+@/i.test(v) ? v.replace(/\/\/([^/@\s:]+):[^/@\s]+@/, '//$1:[redacted]@') : redactConfig(v);
+    if (SECRET_MAP_KEY.test(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      out[k] = redactConfig(v, true);
+      continue;
+    }
+    out[k] = typeof v === 'string' && (secretValues || SECRET_KEY.test(k)) ? '[redacted]' : typeof v === 'string' && /^[a-z]+:\/\/[^/@\s]+:[^/@\s]+@/i.test(v) ? v.replace(/\/\/([^/@\s:]+):[^/@\s]+@/, '//$1:[redacted]@') : redactConfig(v);
   }
   return out;
 }

@@ -46,27 +46,36 @@ export function jsonBody(limits: BodyLimits): RequestHandler[] {
     next();
   };
   const requireJson: RequestHandler = (req, _res, next) => {
-    const type = req.headers['content-type'];
-    if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-      return next(new ArgusError('unsupported_media_type', `content type \`${type.split(';')[0]}\` is not JSON`));
-    }
-    next();
+    const refused = mediaTypeError(req.headers['content-type']);
+    next(refused);
   };
   return [requireJson, parse, check];
 }
 
 /**
- * Whether {@link readJsonBody} can read this request itself: a JSON content type (or none), no
- * content encoding, UTF-8. Anything else (gzip, other charsets) takes the general
- * {@link jsonBody} path, which handles every case.
+ * The 415 for a body whose declared type is not JSON, or whose declared charset is not UTF-8
+ * (JSON is UTF-8, RFC 8259 §8.1: a body declared otherwise is refused, never re-decoded);
+ * undefined when the type is acceptable or absent.
+ */
+export function mediaTypeError(type: string | undefined): ArgusError | undefined {
+  if (type === undefined) return undefined;
+  if (!/^\s*application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    return new ArgusError('unsupported_media_type', `content type \`${type.split(';')[0]!.trim().slice(0, 100)}\` is not JSON`, { errors: [{ path: '/headers/content-type', message: 'expected application/json' }] });
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return new ArgusError('unsupported_media_type', `charset \`${charset.slice(0, 40)}\` is not accepted: JSON bodies are UTF-8`, { errors: [{ path: '/headers/content-type', message: 'charset must be utf-8' }] });
+  }
+  return undefined;
+}
+
+/**
+ * Whether {@link readJsonBody} can read this request itself: no content encoding and an
+ * acceptable media type ({@link mediaTypeError} answers the others). Encoded bodies take the
+ * general {@link jsonBody} path, which decodes them.
  */
 export function leanJsonReadable(req: IncomingMessage): boolean {
-  if (!unencodedBody(req)) return false;
-  const type = req.headers['content-type'];
-  if (type === undefined) return true;
-  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) return false;
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
-  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
+  return unencodedBody(req) && mediaTypeError(req.headers['content-type']) === undefined;
 }
 
 /**
@@ -204,6 +213,8 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 /** Maps the general body parser's errors onto the same answers the lean reader gives. */
 function mapBodyParserError(err: unknown): ArgusError | undefined {
   if (!err || typeof err !== 'object') return undefined;
+  // The router's own parameter decoding: a malformed percent-escape is the client's, never a 500.
+  if (err instanceof URIError) return new InvalidInputError('malformed percent-escape in the request path', [{ path: '', message: 'not a valid UTF-8 percent-encoding' }]);
   const type = (err as { type?: string }).type;
   const detail = String((err as { message?: unknown }).message).slice(0, 200);
   if (type === 'entity.too.large') return tooLarge((err as { limit?: number }).limit);

@@ -6,5 +6,6 @@ export * from './http.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
 export * from './auth.ts';
+export * from './permissions.ts';
 export * from './config.ts';
 export * from './hash.ts';

@@ -1,0 +1,287 @@
+/**
+ * The one permission table of every Argus HTTP route (like OPA's and Cerbos's admin API guards):
+ * method + path pattern → which caller kinds and roles may call it. The lean decision listener
+ * and every express app (decision API, registry, approvals, governance, audit, console) read it
+ * through {@link admit} / {@link permissionGuard}; `docs/security.md` is generated from it.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { BEARER_CHALLENGE, credentialError, PRINCIPAL_KINDS, type Authenticator, type AuthPrincipal, type PrincipalKind } from './auth.ts';
+import { ArgusError, ForbiddenError, InvalidInputError, NotFoundError } from './errors.ts';
+
+/** Whether the decision API takes anonymous callers (`open`, the embedded quick start) or not (`required`). */
+export type DecisionAuthMode = 'required' | 'open';
+
+/** Who may call a route. */
+export type Access =
+  | 'public'
+  | {
+      /** Caller kinds allowed. */
+      kinds: readonly PrincipalKind[];
+      /** Roles that admit a human caller of any other kind listed or not (roles count for humans only). */
+      roles?: readonly string[];
+    };
+
+/** One row of the table. */
+export interface Permission {
+  /** Upper-case HTTP method; `HEAD` is matched as `GET`. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /**
+   * Path pattern: literal segments, `{name}` for one segment, `{name+}` for one or more; a
+   * trailing `/**` matches the path itself and anything below it.
+   */
+  path: string;
+  allow: Access;
+  /** A decision route: with `auth.decisions: open` an anonymous caller passes (its side effects are skipped). */
+  decision?: boolean;
+  /** What the route checks itself on top of the table (documented, enforced by the route). */
+  also?: string;
+}
+
+const ANY: readonly PrincipalKind[] = PRINCIPAL_KINDS;
+const authenticated: Access = { kinds: ANY };
+const admin: Access = { kinds: ['admin'] };
+const policyAuthor: Access = { kinds: ['admin'], roles: ['policy-author'] };
+const auditor: Access = { kinds: ['admin'], roles: ['auditor'] };
+const governance: Access = { kinds: ['admin', 'human', 'agent'] };
+const decide: Access = { kinds: ['admin', 'service', 'agent'] };
+const approver: Access = { kinds: ['admin', 'human'], roles: ['approver'] };
+
+/** The permission table. Order matters only where patterns overlap: the first match wins. */
+export const PERMISSIONS: readonly Permission[] = [
+  { method: 'GET', path: '/healthz', allow: 'public' },
+  { method: 'GET', path: '/readyz', allow: 'public' },
+  { method: 'GET', path: '/metrics', allow: 'public', also: 'counters only; bind the port privately in production' },
+  { method: 'GET', path: '/openapi.json', allow: 'public' },
+
+  { method: 'POST', path: '/v1/authorize', allow: decide, decision: true, also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin' },
+  { method: 'POST', path: '/v1/authorize/batch', allow: decide, decision: true, also: 'an agent only for itself' },
+  { method: 'POST', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
+  { method: 'GET', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
+
+  { method: 'GET', path: '/v1/policies', allow: authenticated },
+  { method: 'PUT', path: '/v1/policies', allow: policyAuthor },
+  { method: 'GET', path: '/v1/policies/source', allow: policyAuthor },
+  { method: 'POST', path: '/v1/policies/validate', allow: policyAuthor, also: 'bounded: policy count and bytes, Cedar work in a worker thread' },
+  { method: 'GET', path: '/v1/policies/templates', allow: policyAuthor },
+  { method: 'GET', path: '/v1/policies/links', allow: authenticated },
+  { method: 'POST', path: '/v1/policies/links', allow: policyAuthor },
+  { method: 'DELETE', path: '/v1/policies/links/{linkId}', allow: policyAuthor },
+  { method: 'GET', path: '/v1/policies/shadow', allow: authenticated },
+  { method: 'POST', path: '/v1/policies/shadow', allow: policyAuthor },
+  { method: 'DELETE', path: '/v1/policies/shadow', allow: policyAuthor },
+
+  { method: 'GET', path: '/v1/decisions', allow: auditor },
+  { method: 'GET', path: '/v1/decisions/stream', allow: auditor },
+  { method: 'GET', path: '/v1/decisions/{id}', allow: auditor },
+
+  { method: 'GET', path: '/v1/approvals', allow: approver, also: 'a human without `approver` sees only requests rooted at itself' },
+  { method: 'GET', path: '/v1/approvals/{id}', allow: approver, also: 'a human without `approver` only when it is the root of the held chain' },
+  { method: 'POST', path: '/v1/approvals/{id}', allow: approver, also: 'a human without `approver` only when it is the root of the held chain; never the requester' },
+
+  { method: 'POST', path: '/v1/delegations', allow: governance, also: 'grantor = caller (admin: on behalf of a named human); attenuation, depth' },
+  { method: 'GET', path: '/v1/delegations', allow: governance, also: 'grants the caller is involved in' },
+  { method: 'POST', path: '/v1/delegations/token', allow: governance },
+  { method: 'GET', path: '/v1/delegations/{id}', allow: governance, also: 'grantee, a grantor up its chain, or admin' },
+  { method: 'POST', path: '/v1/delegations/{id}/revoke', allow: governance, also: 'a grantor up its chain, the root human, or admin' },
+  { method: 'GET', path: '/v1/delegations/**', allow: governance },
+  { method: 'POST', path: '/v1/delegations/**', allow: governance },
+  { method: 'DELETE', path: '/v1/delegations/**', allow: governance },
+  { method: 'POST', path: '/v1/goals', allow: governance, also: 'humans (admin: on behalf of a named human)' },
+  { method: 'GET', path: '/v1/goals', allow: governance },
+  { method: 'GET', path: '/v1/goals/{id}', allow: governance },
+  { method: 'PATCH', path: '/v1/goals/{id}', allow: governance, also: 'the owner or admin' },
+  { method: 'POST', path: '/v1/goals/{id}/usage', allow: { kinds: ['admin', 'human', 'agent', 'service'] } },
+  { method: 'GET', path: '/v1/goals/**', allow: governance },
+  { method: 'POST', path: '/v1/goals/**', allow: governance },
+  { method: 'GET', path: '/v1/intents', allow: authenticated },
+
+  { method: 'POST', path: '/v1/registry/humans', allow: admin },
+  { method: 'GET', path: '/v1/registry/humans', allow: authenticated },
+  { method: 'GET', path: '/v1/registry/humans/{id}', allow: authenticated },
+  { method: 'PATCH', path: '/v1/registry/humans/{id}', allow: admin },
+  { method: 'DELETE', path: '/v1/registry/humans/{id}', allow: admin },
+  ...(['agents', 'mcp-servers'] as const).flatMap((kind): Permission[] => [
+    { method: 'POST', path: `/v1/registry/${kind}`, allow: admin },
+    { method: 'GET', path: `/v1/registry/${kind}`, allow: authenticated },
+    { method: 'GET', path: `/v1/registry/${kind}/{id}`, allow: authenticated },
+    { method: 'PATCH', path: `/v1/registry/${kind}/{id}`, allow: admin },
+    { method: 'DELETE', path: `/v1/registry/${kind}/{id}`, allow: admin },
+    { method: 'PUT', path: `/v1/registry/${kind}/{id}`, allow: { kinds: ['admin', 'scanner'] }, also: 'the scanners\' idempotent upsert' },
+    { method: 'POST', path: `/v1/registry/${kind}/{id}/trust`, allow: admin },
+    { method: 'GET', path: `/v1/registry/${kind}/{id}/history`, allow: authenticated },
+    kind === 'agents'
+      ? { method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner', 'agent'] }, also: 'an agent only for itself' }
+      : { method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner'] } },
+  ]),
+
+  { method: 'POST', path: '/console/api/candidate/evaluate', allow: policyAuthor, also: 'bounded candidate size' },
+  { method: 'GET', path: '/console/**', allow: 'public', also: 'static console files; every call they make carries the user\'s credential' },
+];
+
+/** A matched row and the path parameters it captured (still percent-encoded). */
+export interface PermissionMatch {
+  permission: Permission;
+  params: Record<string, string>;
+}
+
+interface CompiledPattern {
+  permission: Permission;
+  segments: Array<{ literal: string } | { param: string; rest: boolean }>;
+  subtree: boolean;
+}
+
+function compile(permission: Permission): CompiledPattern {
+  let path = permission.path;
+  const subtree = path.endsWith('/**');
+  if (subtree) path = path.slice(0, -3);
+  const segments = path
+    .split('/')
+    .slice(1)
+    .map((s) => {
+      const m = /^\{(\w+)(\+?)\}$/.exec(s);
+      return m ? { param: m[1]!, rest: m[2] === '+' } : { literal: s };
+    });
+  return { permission, segments, subtree };
+}
+
+/** A compiled table, matched segment by segment. */
+export class PermissionTable {
+  private readonly patterns: CompiledPattern[];
+
+  constructor(readonly rows: readonly Permission[] = PERMISSIONS) {
+    this.patterns = rows.map(compile);
+  }
+
+  /** The first row matching `method` and the raw (still encoded) `path`, if any. */
+  match(method: string, path: string): PermissionMatch | undefined {
+    const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
+    const parts = path.split('/').slice(1);
+    if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    for (const p of this.patterns) {
+      if (p.permission.method !== m) continue;
+      const params = matchSegments(p, parts);
+      if (params) return { permission: p.permission, params };
+    }
+    return undefined;
+  }
+}
+
+function matchSegments(p: CompiledPattern, parts: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  let i = 0;
+  for (const seg of p.segments) {
+    if ('literal' in seg) {
+      if (parts[i] !== seg.literal) return undefined;
+      i++;
+    } else if (seg.rest) {
+      if (i >= parts.length) return undefined;
+      params[seg.param] = parts.slice(i).join('/');
+      i = parts.length;
+    } else {
+      if (parts[i] === undefined || parts[i] === '') return undefined;
+      params[seg.param] = parts[i]!;
+      i++;
+    }
+  }
+  if (i === parts.length) return params;
+  return p.subtree ? params : undefined;
+}
+
+/** Whether `principal` may call a route with this access (roles admit humans only). */
+export function permits(access: Access, principal: AuthPrincipal): boolean {
+  if (access === 'public') return true;
+  if (access.kinds.includes(principal.kind)) return true;
+  // INVARIANT: roles widen access for humans only; an agent or service claiming `approver` gets nothing from it.
+  return principal.kind === 'human' && (access.roles ?? []).some((r) => principal.roles.includes(r));
+}
+
+/** Who a row admits, in words (error messages and the generated documentation). */
+export function describeAccess(access: Access): string {
+  if (access === 'public') return 'anyone';
+  const kinds = access.kinds.length === PRINCIPAL_KINDS.length ? 'any authenticated caller' : access.kinds.map((k) => `\`${k}\``).join(', ');
+  const roles = (access.roles ?? []).map((r) => `human with role \`${r}\``);
+  return [kinds, ...roles].join(', ');
+}
+
+/** The default table, compiled once. */
+export const DEFAULT_PERMISSION_TABLE = new PermissionTable();
+
+/** What {@link admit} needs. */
+export interface AdmitOptions {
+  auth: Authenticator;
+  /** Default `required`. */
+  decisions?: DecisionAuthMode;
+  table?: PermissionTable;
+}
+
+/** The outcome of {@link admit}: the caller (absent: anonymous on an open decision route, or a public route), or the error to answer. */
+export type Admission = { ok: true; permission: Permission; principal?: AuthPrincipal } | { ok: false; error: ArgusError; challenge: boolean };
+
+/**
+ * Checks the path's percent-escapes (a malformed escape is a 400 naming the path), finds the row
+ * for `method` + `path` (none under `/v1/`: 404, fail closed; none elsewhere: undefined, the app
+ * answers) and authenticates the caller against it: 401 for a missing or bad credential, 403 for
+ * a caller the row does not admit. Never throws.
+ */
+export async function admit(options: AdmitOptions, method: string, rawPath: string, authorization: string | undefined): Promise<Admission | undefined> {
+  const bad = malformedEscape(rawPath);
+  if (bad) return { ok: false, error: bad, challenge: false };
+  const match = (options.table ?? DEFAULT_PERMISSION_TABLE).match(method, rawPath);
+  if (!match) {
+    if (!rawPath.startsWith('/v1/') && rawPath !== '/v1') return undefined;
+    return { ok: false, error: new NotFoundError(`no route for ${method.toUpperCase()} \`${rawPath.slice(0, 200)}\``), challenge: false };
+  }
+  const { permission } = match;
+  if (permission.allow === 'public') return { ok: true, permission };
+  const anonymousAllowed = permission.decision === true && options.decisions === 'open';
+  if (anonymousAllowed && (authorization === undefined || authorization === '')) return { ok: true, permission };
+  let result;
+  try {
+    result = await options.auth.authenticate(authorization);
+  } catch {
+    result = { ok: false as const, reason: 'invalid' as const };
+  }
+  if (!result.ok) return { ok: false, error: credentialError(result.reason), challenge: true };
+  if (!permits(permission.allow, result.principal)) {
+    return { ok: false, error: new ForbiddenError(`${method.toUpperCase()} ${permission.path} is for ${describeAccess(permission.allow)}; this credential is \`${result.principal.kind}\``), challenge: false };
+  }
+  return { ok: true, permission, principal: result.principal };
+}
+
+/** A 400 naming the path when a percent-escape in it does not decode (`%E0%A4%A`). */
+export function malformedEscape(rawPath: string): InvalidInputError | undefined {
+  const q = rawPath.indexOf('?');
+  const path = q < 0 ? rawPath : rawPath.slice(0, q);
+  if (!path.includes('%')) return undefined;
+  try {
+    decodeURIComponent(path);
+    return undefined;
+  } catch {
+    return new InvalidInputError('malformed percent-escape in the request path', [{ path: path.slice(0, 200), message: 'not a valid UTF-8 percent-encoding' }]);
+  }
+}
+
+/**
+ * The express guard in front of an app: every request is admitted by the table before any route
+ * runs. The caller is left on `res.locals.principal` (read with `principalOf`); an anonymous
+ * caller of an open decision route leaves `res.locals.anonymous = true`.
+ */
+export function permissionGuard(options: AdmitOptions): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (res.locals.admitted === true) return next();
+    admit(options, req.method, req.originalUrl.split('?')[0] ?? '/', req.headers.authorization).then(
+      (admission) => {
+        if (!admission) return next();
+        if (!admission.ok) {
+          if (admission.challenge) res.setHeader('www-authenticate', BEARER_CHALLENGE);
+          return next(admission.error);
+        }
+        res.locals.admitted = true;
+        if (admission.principal) res.locals.principal = admission.principal;
+        else if (admission.permission.allow !== 'public') res.locals.anonymous = true;
+        next();
+      },
+      (err: unknown) => next(err),
+    );
+  };
+}
