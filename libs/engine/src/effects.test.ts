@@ -70,12 +70,45 @@ describe('@effect', () => {
 });
 
 describe('mergeObligations', () => {
-  it('unites redactions and keeps the smallest limit', () => {
+  it('merges each obligation by its rule: redact union, max_items minimum, log_values AND, custom ones distinct and verbatim', () => {
     const set = compile(
-      '@id("a") @obligation_redact("ssn, email") @obligation_max_items("50") permit (principal, action, resource);\n' +
-        '@id("b") @obligation_redact("phone") @obligation_max_items("20") @obligation_watermark("internal") permit (principal, action, resource == T::Tool::"search");',
+      '@id("a") @obligation_redact("ssn, email") @obligation_max_items("50") @obligation_log_values("false") permit (principal, action, resource);\n' +
+        '@id("b") @obligation_redact("phone") @obligation_max_items("20") @obligation_log_values("true") @obligation_x_watermark("Internal Use") ' +
+        'permit (principal, action, resource == T::Tool::"search");',
     );
     const d = call(set);
-    expect(mergeObligations(d.determining)).toEqual({ redact: ['email', 'phone', 'ssn'], max_items: 20, watermark: ['internal'] });
+    expect(mergeObligations(d.determining)).toEqual({ redact: ['email', 'phone', 'ssn'], max_items: 20, log_values: false, x_watermark: ['Internal Use'] });
+  });
+});
+
+describe('typed annotations', () => {
+  const refused = (text: string) => {
+    const r = compilePolicySet(setOf({ 'ok.cedar': 'permit (principal, action, resource);', 'e.cedar': text }));
+    expect(r.ok, text).toBe(false);
+    return r.ok ? [] : r.diagnostics;
+  };
+
+  it('refuses unknown obligations and near-misses of known names, located at the annotation', () => {
+    const [typo] = refused('permit (principal, action, resource);\n@id("t")\n  @efect("require_approval")\npermit (principal, action, resource);');
+    expect(typo).toMatchObject({ file: 'e.cedar', line: 3, column: 3, message: expect.stringContaining('did you mean `@effect`') });
+    const [redcat] = refused('@obligation_redcat("ssn") permit (principal, action, resource);');
+    expect(redcat!.message).toMatch(/unknown obligation `@obligation_redcat`; did you mean `@obligation_redact`/);
+    expect(refused('@obligation_watermark("x") permit (principal, action, resource);')[0]!.message).toMatch(/custom ones are named `@obligation_x_<name>`/);
+    expect(refused('@effects("observe") forbid (principal, action, resource);')[0]!.message).toMatch(/did you mean `@effect`/);
+  });
+
+  it('refuses malformed values', () => {
+    for (const text of ['@obligation_log_values("no") permit (principal, action, resource);', '@obligation_max_items("0") permit (principal, action, resource);', '@obligation_x_tag("a") forbid (principal, action, resource);']) {
+      expect(refused(text)[0]!.file).toBe('e.cedar');
+    }
+  });
+
+  it('loads with warnings what does not block: custom obligations, a no-op log_values', () => {
+    const r = compilePolicySet(setOf({ 'e.cedar': '@reason("ok") @obligation_x_tag("a") @obligation_log_values("true") permit (principal, action, resource);' }));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.warnings).toHaveLength(2);
+    expect(r.warnings.map((w) => w.message)).toEqual(expect.arrayContaining([expect.stringContaining('custom obligation `@obligation_x_tag`'), expect.stringContaining('has no effect')]));
+    expect(r.warnings[0]).toMatchObject({ severity: 'warning', file: 'e.cedar', line: 1 });
   });
 });

@@ -2,8 +2,9 @@ import './wasm-guard.ts';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { toDiagnostic } from './diagnostics.ts';
+import { checkPolicyAnnotations } from './obligations.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
-import { EFFECT_APPLIES_TO, type CedarEntity, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
+import { type CedarEntity, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
 
 /**
  * A validated, immutable policy set, ready to evaluate. Built only by `compilePolicySet`.
@@ -132,11 +133,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
         diagnostics.push({ ...at, severity: 'error', message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`, policyId: id });
         continue;
       }
-      const annotationProblem = checkAnnotations(annotations, est.effect);
-      if (annotationProblem) {
-        diagnostics.push({ ...at, severity: 'error', message: `policy \`${id}\`: ${annotationProblem}`, policyId: id });
-        continue;
-      }
+      if (!checkAnnotations(annotations, est.effect, { id, file: source.file, text: source.text, offset: Math.max(0, offset), policyText: part.text }, diagnostics, warnings)) continue;
       const info: PolicyInfo = { id, effect: est.effect, file: source.file, line: at.line, annotations, text: part.text, template: part.template };
       if (annotations.effect) info.enforcement = annotations.effect as PolicyEffect;
       policies.set(id, info);
@@ -232,23 +229,32 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
 }
 
 /**
- * Checks the annotations Argus gives meaning to: `@effect` must be a known effect on the right kind
- * of policy, and `@obligation_redact` / `@obligation_max_items` must be well-formed.
+ * Type-checks the annotations Argus gives meaning to (`@effect`, `@obligation_*`; see
+ * `ARGUS_ANNOTATIONS`): errors (unknown names in Argus's namespaces, near-misses of known names,
+ * malformed values) go to `diagnostics` and refuse the set, warnings go to `warnings`. Each is
+ * located at the annotation itself. Answers false when the policy has an error.
  */
-function checkAnnotations(annotations: Record<string, string>, effect: 'permit' | 'forbid'): string | undefined {
-  const e = annotations.effect;
-  if (e !== undefined) {
-    const appliesTo = EFFECT_APPLIES_TO[e as PolicyEffect];
-    if (!appliesTo) return `unknown effect \`${e}\`; expected one of ${Object.keys(EFFECT_APPLIES_TO).join(', ')}`;
-    if (appliesTo !== effect) return `effect \`${e}\` applies to ${appliesTo} policies, not ${effect}`;
+function checkAnnotations(
+  annotations: Record<string, string>,
+  effect: 'permit' | 'forbid',
+  where: { id: string; file: string; text: string; offset: number; policyText: string },
+  diagnostics: Diagnostic[],
+  warnings: Diagnostic[],
+): boolean {
+  let ok = true;
+  for (const problem of checkPolicyAnnotations(annotations, effect)) {
+    const found = new RegExp(`@\\s*${problem.name}\\b`).exec(where.policyText);
+    // INVARIANT: `locatedAt` takes a UTF-8 byte offset into the file; `where.offset` is a character index.
+    const at = locatedAt(where.file, where.text, Buffer.byteLength(where.text.slice(0, where.offset + (found?.index ?? 0)), 'utf8'));
+    const d: Diagnostic = { ...at, severity: problem.severity, message: `policy \`${where.id}\`: ${problem.message}`, policyId: where.id };
+    if (problem.severity === 'error') {
+      diagnostics.push(d);
+      ok = false;
+    } else {
+      warnings.push(d);
+    }
   }
-  for (const [key, value] of Object.entries(annotations)) {
-    if (!key.startsWith('obligation_')) continue;
-    if (effect !== 'permit') return `obligations (\`@${key}\`) go on permit policies`;
-    if (key === 'obligation_max_items' && !/^[1-9]\d{0,8}$/.test(value)) return `\`@obligation_max_items\` must be a positive whole number, got \`${value}\``;
-    if (key === 'obligation_redact' && !/^\s*[\w.$-]+(\s*,\s*[\w.$-]+)*\s*$/.test(value)) return `\`@obligation_redact\` must be a comma-separated list of field names, got \`${value}\``;
-  }
-  return undefined;
+  return ok;
 }
 
 /** What pruning the entity slice needs to know of the policy texts (see `sliceFor`, `contextFor`). */
