@@ -1,69 +1,147 @@
 #!/usr/bin/env bash
-# HTTP benchmark: Argus `POST /v1/authorize` (10 and 100 policies, the Cerbos-equivalent scenario)
-# against the peers in one run: bare node:http, express + express.json() (the floor for express),
-# and Cerbos 0.55 with the equivalent policies — all through ../shared/bench/cerbos/run.sh, which
-# pins the server to CPU 0 and the load generator to CPU 1, warms up, and measures on loopback.
-# The decision memo (policy.decisionMemo) is on by default; one pass runs with it off.
-# REPS repeats the three 10-policy passes (defaults, memo off, audit off) and prints medians.
-# Usage: bash bench/http/run.sh            (REPS=3 DURATION=10 WARMUP=3 CONNECTIONS=32 LOADGEN=autocannon|wrk)
+# HTTP benchmark of the decision API (`POST /v1/authorize`, `argus serve`) beside Cerbos 0.55, one
+# core each, in the same run (../shared/bench/cerbos/run.sh pins the load generator to CPU 1; Argus
+# is started here pinned to CPU 0 and measured as an already-running server).
+#
+# Headline — the varied workload: VARIED_N (10,000) distinct bodies (a different registered agent
+# each, 500 tools, 9 intents), cycled by wrk, the registry seeded to match, the decision memo OFF,
+# the caller authenticated with the admin bearer token (decisions require a credential), audit ON
+# with the defaults (audit thread, group commit, signed checkpoints) — against Cerbos on its varied
+# target with and without its audit log. Per repetition also: the same with audit off (audit on/off
+# ratio), with async audit (what group commit costs), and the secondary row: one body repeated with
+# the defaults (memo on), against cerbos-p10. REPS repetitions; medians, p50/p99, peak RSS.
+#
+# Usage: bash bench/http/run.sh     (REPS=3 DURATION=10 WARMUP=3 CONNECTIONS=32 VARIED_N=10000 PASSES="...")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared}
 WORK=${WORK:-/tmp/argus-bench-http}
 REPS=${REPS:-3}
+VARIED_N=${VARIED_N:-10000}
+PASSES=${PASSES:-"varied-audit varied-noaudit varied-async repeated"}
+PORT=${ARGUS_BENCH_PORT:-3000}
+TOKEN=${ARGUS_BENCH_TOKEN:-bench-admin-token-$(date +%s)-0123456789}
+export LOADGEN=${LOADGEN:-wrk} DURATION=${DURATION:-10} WARMUP=${WARMUP:-3} CONNECTIONS=${CONNECTIONS:-32} VARIED_N
 mkdir -p "$WORK"
 cd "$ROOT"
-for n in 10 100; do npx tsx bench/policies/generate.ts "$n" "$WORK/p$n" >/dev/null; done
-SUMMARY="$WORK/summary.tsv"
-: > "$SUMMARY"
+command -v wrk >/dev/null || { echo "installing wrk (Debian)"; apt-get install -y wrk >/dev/null; }
 
-# One harness pass: Argus (argus serve on the generated policies) and the given peer targets.
-# Appends "<label> <target> <req/s> <p50> <p99>" rows to the summary.
-run_one() {
-  local label=$1 n=$2 targets=$3 audit=$4 memo=${5:-10000}
-  rm -rf "$WORK/data-p$n"
-  local out
-  out=$(CEDAR_CMD="env ARGUS_LOG_LEVEL=warn ARGUS_AUDIT_ENABLED=$audit ARGUS_DECISION_MEMO=$memo node $ROOT/apps/cli/bin/argus.mjs serve --port 3000 --policies $WORK/p$n --seed $WORK/p$n/seed.json --data-dir $WORK/data-p$n" \
-    CEDAR_URL=http://127.0.0.1:3000/v1/authorize \
-    CEDAR_BODY=$WORK/p$n/allow-body.json \
-    CEDAR_EXPECT='"allow":true' \
-    TARGETS="$targets" \
-    bash "$SHARED/bench/cerbos/run.sh" 2>&1) || echo "(the harness exited with status $?)"
-  echo "$out" | grep -vE '^\[run.sh\] (installing|wrote)' || true
-  local dir
-  dir=$(echo "$out" | sed -n 's/^results: //p' | tail -1)
-  [[ -n "$dir" && -f "$dir/cedar.json" ]] || return 0
-  node -e '
-    const fs = require("fs"); const [dir, label] = process.argv.slice(1);
-    const row = (t, j) => `${label}\t${t}\t${Math.round(j.rps)}\t${j.p50_ms}\t${j.p99_ms}`;
-    const out = [row("argus", JSON.parse(fs.readFileSync(`${dir}/cedar.json`)))];
-    for (const f of fs.readdirSync(dir)) if (f.endsWith(".json") && !f.includes("autocannon") && f !== "cedar.json") out.push(row(f.slice(0, -5), JSON.parse(fs.readFileSync(`${dir}/${f}`))));
-    fs.appendFileSync(process.argv[3], out.join("\n") + "\n");' "$dir" "$label" "$SUMMARY"
+P=$WORK/p10
+npx tsx bench/policies/generate.ts 10 "$P" >/dev/null
+npx tsx bench/http/varied.ts "$VARIED_N" "$P" >/dev/null
+SUMMARY=$WORK/summary.tsv
+: > "$SUMMARY"
+ARGUS_PID=""
+RSS_PID=""
+
+wait_ready() {  # seconds
+  for _ in $(seq 1 $(($1 * 10))); do curl -s -m 1 -o /dev/null "http://127.0.0.1:$PORT/healthz" && return 0; sleep 0.1; done
+  echo "argus did not answer /healthz in $1 s"; return 1
 }
 
-echo "== peers once: node:http, express"
-run_one floors 10 "node-http express" true
+# The registry with VARIED_N agents, seeded once; every pass starts from a copy of it.
+TEMPLATE=$WORK/data-template-$VARIED_N
+if [[ ! -f "$TEMPLATE/.seeded" ]]; then
+  rm -rf "$TEMPLATE"
+  echo "== seeding $VARIED_N agents into $TEMPLATE"
+  ARGUS_LOG_LEVEL=warn ARGUS_ADMIN_TOKEN=$TOKEN ARGUS_AUDIT_ENABLED=false node apps/cli/bin/argus.mjs serve --port "$PORT" \
+    --policies "$P" --seed "$P/varied-seed.json" --data-dir "$TEMPLATE" > "$WORK/seed.log" 2>&1 &
+  seed_pid=$!
+  wait_ready 600 || { cat "$WORK/seed.log"; kill "$seed_pid"; exit 1; }
+  kill -TERM "$seed_pid"; wait "$seed_pid" || true
+  rm -rf "$TEMPLATE"/audit* && touch "$TEMPLATE/.seeded"
+fi
+
+# start_argus <audit true|false> <memo entries> <durability>: argus serve pinned to CPU 0, peak RSS sampled.
+start_argus() {
+  rm -rf "$WORK/data" && cp -a "$TEMPLATE" "$WORK/data"
+  env ARGUS_LOG_LEVEL=warn ARGUS_ADMIN_TOKEN="$TOKEN" ARGUS_AUDIT_ENABLED="$1" ARGUS_DECISION_MEMO="$2" ARGUS_AUDIT_DURABILITY="$3" \
+    taskset -c 0 node apps/cli/bin/argus.mjs serve --port "$PORT" --policies "$P" --data-dir "$WORK/data" > "$WORK/argus.log" 2>&1 &
+  ARGUS_PID=$!
+  wait_ready 180 || { cat "$WORK/argus.log"; stop_argus; exit 1; }
+  : > "$WORK/rss.txt"
+  ( while kill -0 "$ARGUS_PID" 2>/dev/null; do awk '/VmHWM/ {print $2}' "/proc/$ARGUS_PID/status" > "$WORK/rss.txt.new" 2>/dev/null && mv "$WORK/rss.txt.new" "$WORK/rss.txt"; sleep 0.5; done ) &
+  RSS_PID=$!
+}
+stop_argus() {
+  [[ -n "$ARGUS_PID" ]] && { kill -TERM "$ARGUS_PID" 2>/dev/null || true; wait "$ARGUS_PID" 2>/dev/null || true; }
+  [[ -n "$RSS_PID" ]] && { kill "$RSS_PID" 2>/dev/null || true; wait "$RSS_PID" 2>/dev/null || true; }
+  ARGUS_PID=""; RSS_PID=""
+}
+trap stop_argus EXIT
+
+# Every body a real, allowed decision: a sample of 20 across the file, with the bench credential.
+check_bodies() {
+  local bad=0 line got
+  for i in $(seq 1 20); do
+    line=$(sed -n "$(( (i * 499) % VARIED_N + 1 ))p" "$P/varied-bodies.jsonl")
+    got=$(curl -s -m 5 -X POST -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" --data-binary "$line" "http://127.0.0.1:$PORT/v1/authorize")
+    [[ "$got" == *'"allow":true'* ]] || { bad=$((bad + 1)); echo "not allowed: $line -> ${got:0:300}"; }
+  done
+  [[ $bad == 0 ]] || { echo "$bad of 20 sample bodies not allowed"; return 1; }
+}
+
+# pass <label> <varied 1|0> <audit> <memo> <durability> <cerbos targets>
+pass() {
+  local label=$1 varied=$2
+  start_argus "$3" "$4" "$5"
+  [[ "$varied" == 1 ]] && check_bodies
+  local out
+  out=$(CEDAR_URL=http://127.0.0.1:$PORT/v1/authorize CEDAR_BODY=$P/allow-body.json CEDAR_EXPECT='"allow":true' \
+    CEDAR_AUTH="Bearer $TOKEN" CEDAR_BODIES=$([[ "$varied" == 1 ]] && echo "$P/varied-bodies.jsonl") TARGETS="$6" \
+    bash "$SHARED/bench/cerbos/run.sh" 2>&1) || echo "(the harness exited with status $?)"
+  local rss; rss=$(cat "$WORK/rss.txt" 2>/dev/null || echo 0)
+  stop_argus
+  echo "$out" | grep -vE '^\[run.sh\] (installing|wrote)' | sed 's/^/  /' | grep -E 'cedar:|cerbos-|req/s|results' || true
+  local dir; dir=$(echo "$out" | sed -n 's/^results: //p' | tail -1)
+  [[ -n "$dir" && -f "$dir/cedar.json" ]] || { echo "$out" | tail -20; return 0; }
+  node -e '
+    const fs = require("fs"); const [dir, label, rss, summary] = process.argv.slice(1);
+    const row = (t, j, kb) => `${label}\t${t}\t${Math.round(j.rps)}\t${j.p50_ms}\t${j.p99_ms}\t${Math.round(kb / 1024)}\t${j.errors ?? 0}\t${j.non2xx ?? 0}`;
+    const out = [row("argus", JSON.parse(fs.readFileSync(`${dir}/cedar.json`)), +rss)];
+    for (const f of fs.readdirSync(dir)) {
+      if (!f.endsWith(".json") || f.includes("autocannon") || f === "cedar.json") continue;
+      const t = f.slice(0, -5); let kb = 0;
+      try { kb = +(/rss_kb=(\d+)/.exec(fs.readFileSync(`${dir}/cerbos-${t}.log`, "utf8")) || [0, 0])[1]; } catch {}
+      out.push(row(t, JSON.parse(fs.readFileSync(`${dir}/${f}`)), kb));
+    }
+    fs.appendFileSync(summary, out.join("\n") + "\n");' "$dir" "$label" "$rss" "$SUMMARY"
+}
+
+echo "== $(date -u +%FT%TZ) bench/http: REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS VARIED_N=$VARIED_N loadgen=$LOADGEN"
 for rep in $(seq 1 "$REPS"); do
-  echo "== rep $rep/$REPS: argus p10 defaults (audit on, SQLite; memo on) vs cerbos-p10, cerbos-p10-audit"
-  run_one defaults 10 "cerbos-p10 cerbos-p10-audit" true
-  echo "== rep $rep/$REPS: argus p10, decision memo off (every request calls Cedar) vs cerbos-p10"
-  run_one memo-off 10 "cerbos-p10" true 0
-  echo "== rep $rep/$REPS: argus p10, audit off vs cerbos-p10"
-  run_one audit-off 10 "cerbos-p10" false
+  for p in $PASSES; do
+    echo "== rep $rep/$REPS: $p"
+    case "$p" in
+      varied-audit)   pass varied-audit 1 true 0 strict "cerbos-p10-varied cerbos-p10-audit-varied" ;;
+      varied-noaudit) pass varied-noaudit 1 false 0 strict "" ;;
+      varied-async)   pass varied-async 1 true 0 async "" ;;
+      varied-memo)    pass varied-memo 1 true 10000 strict "" ;;
+      repeated)       pass repeated 0 true 10000 strict "cerbos-p10" ;;
+      *) echo "unknown pass $p"; exit 1 ;;
+    esac
+  done
 done
-echo "== argus p100, audit on vs cerbos-p100"
-run_one p100 100 "cerbos-p100" true
 
 echo
-echo "== medians over the passes (req/s, p50 ms, p99 ms of the median pass)"
+echo "== medians over $REPS repetitions (label, target, req/s, p50 ms, p99 ms, peak RSS MiB of the median pass; all passes' req/s)"
 node -e '
-  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t"));
   const groups = new Map();
-  for (const [label, target, rps, p50, p99] of rows) { const k = `${label}\t${target}`; if (!groups.has(k)) groups.set(k, []); groups.get(k).push({ rps: +rps, p50, p99 }); }
+  for (const [label, target, rps, p50, p99, rss, errors, non2xx] of rows) {
+    const k = `${label}\t${target}`; if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push({ rps: +rps, p50: +p50, p99: +p99, rss: +rss, bad: +errors + +non2xx });
+  }
   const med = new Map();
-  for (const [k, xs] of groups) { xs.sort((a, b) => a.rps - b.rps); const m = xs[Math.floor(xs.length / 2)]; med.set(k, m); console.log(`${k}\t${m.rps}\t${m.p50}\t${m.p99}\t(passes: ${xs.map((x) => x.rps).join(", ")})`); }
-  const r = (a, b) => (med.get(a) && med.get(b) ? (med.get(a).rps / med.get(b).rps).toFixed(2) + "x" : "n/a");
-  console.log(`argus defaults / cerbos-p10: ${r("defaults\targus", "defaults\tcerbos-p10")}; / cerbos-p10-audit: ${r("defaults\targus", "defaults\tcerbos-p10-audit")}`);
-  console.log(`argus memo off / cerbos-p10: ${r("memo-off\targus", "memo-off\tcerbos-p10")}; argus audit off / cerbos-p10: ${r("audit-off\targus", "audit-off\tcerbos-p10")}`);
-  console.log(`argus audit on / audit off: ${r("defaults\targus", "audit-off\targus")}; p100 argus / cerbos-p100: ${r("p100\targus", "p100\tcerbos-p100")}`);
+  const mid = (xs, f) => { const s = xs.map(f).sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  for (const [k, xs] of groups) {
+    const m = { rps: mid(xs, (x) => x.rps), p50: mid(xs, (x) => x.p50), p99: mid(xs, (x) => x.p99), rss: mid(xs, (x) => x.rss), bad: Math.max(...xs.map((x) => x.bad)) };
+    med.set(k, m);
+    console.log(`${k}\t${m.rps}\t${m.p50}\t${m.p99}\t${m.rss}\t(passes: ${xs.map((x) => x.rps).join(", ")}${m.bad ? "; errors/non-2xx: " + m.bad : ""})`);
+  }
+  const r = (a, b, f = "rps") => (med.get(a) && med.get(b) ? (med.get(a)[f] / med.get(b)[f]).toFixed(2) + "x" : "n/a");
+  console.log(`HEADLINE varied, memo off, audit on: argus / cerbos-p10-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied")} req/s, p99 ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied", "p99")}; / cerbos-p10-audit-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-audit-varied")}`);
+  console.log(`audit on / audit off (varied, memo off): req/s ${r("varied-audit\targus", "varied-noaudit\targus")}, p99 ${r("varied-audit\targus", "varied-noaudit\targus", "p99")}`);
+  console.log(`group commit / async audit: req/s ${r("varied-audit\targus", "varied-async\targus")}, p99 ${r("varied-audit\targus", "varied-async\targus", "p99")}`);
+  console.log(`secondary, one body repeated (memo on, audit on): argus / cerbos-p10 ${r("repeated\targus", "repeated\tcerbos-p10")}`);
 ' "$SUMMARY"

@@ -12,9 +12,9 @@ const dir = mkdtempSync(join(tmpdir(), 'argus-audit-strict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('strict mode survives kill -9', () => {
-  it('has every acknowledged decision on disk after SIGKILL', async () => {
-    const db = join(dir, 'audit.db');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'testdata', 'strict-child.ts'), db, join(dir, 'spill')], {
+  it.each(['inline', 'worker'])('has every acknowledged decision on disk after SIGKILL (%s; worker = the defaults, group commit)', async (thread) => {
+    const db = join(dir, `audit-${thread}.db`);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'testdata', 'strict-child.ts'), db, join(dir, `spill-${thread}`), thread], {
       cwd: join(here, '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -25,7 +25,7 @@ describe('strict mode survives kill -9', () => {
     const target = 300;
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child acknowledged only ${acked.length} decisions; stderr: ${stderr.slice(0, 500)}`)), 25_000);
+      const timer = setTimeout(() => reject(new Error(`child acknowledged only ${acked.length} decisions; stderr: ${stderr.slice(0, 500)}`)), 50_000);
       child.stdout.on('data', (d: Buffer) => {
         buffer += d.toString();
         const lines = buffer.split('\n');
@@ -52,5 +52,5 @@ describe('strict mode survives kill -9', () => {
     expect(lost).toEqual([]);
     expect(records.length).toBeGreaterThanOrEqual(acked.length);
     expect(verifyChain(records).ok).toBe(true);
-  });
+  }, 70_000);
 });

@@ -17,6 +17,18 @@ export interface ConfiguredSinks {
   query?: AuditQueryStore;
 }
 
+/**
+ * Opens the store the read side queries (the first SQLite or MongoDB sink of the configuration), for
+ * a process whose audit thread owns the writing. Undefined when no sink can be queried.
+ */
+export async function openQueryStore(config: Pick<AuditConfig, 'sinks'>): Promise<(AuditQueryStore & AuditSink) | undefined> {
+  for (const s of config.sinks) {
+    if (s.type === 'sqlite') return openSqliteAuditStore({ path: s.path, busyTimeoutMs: s.busyTimeoutMs });
+    if (s.type === 'mongodb') return openMongoAuditStore({ url: s.url, database: s.database, collection: s.collection });
+  }
+  return undefined;
+}
+
 /** Opens every sink of `config.sinks`. On failure, closes what was opened and rethrows. */
 export async function createSinks(config: Pick<AuditConfig, 'sinks' | 'durability'>): Promise<ConfiguredSinks> {
   const sinks: AuditSink[] = [];

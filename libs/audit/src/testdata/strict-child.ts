@@ -2,21 +2,26 @@
  * Child process of the strict-mode crash test: records decisions in strict mode as fast as it can
  * (several concurrent callers) and prints `ack <decision_id>` once each `record()` resolved. The
  * parent kills it with SIGKILL and checks that every acknowledged decision is on disk.
- * Usage: tsx strict-child.ts <db path> <spill dir>
+ * Usage: tsx strict-child.ts <db path> <spill dir> [inline|worker]
+ * `worker` runs the defaults as the apps do (audit thread, group commit); `inline` (the default
+ * here) runs strict mode on the calling thread with its own sink.
  */
 import { createAuditTrail } from '../writer.ts';
 import { openSqliteAuditStore } from '../sinks/sqlite.ts';
 import { makeDecisionEvent } from '../testing/events.ts';
 
-const [dbPath, spillDir] = process.argv.slice(2);
+const [dbPath, spillDir, thread = 'inline'] = process.argv.slice(2);
 if (!dbPath || !spillDir) {
   process.stderr.write('usage: strict-child.ts <db> <spill dir>\n');
   process.exit(2);
 }
-const trail = await createAuditTrail(
-  { writerId: 'strict-child', durability: 'strict', spill: { dir: spillDir }, sinks: [{ type: 'sqlite', path: dbPath }] },
-  { sinks: [openSqliteAuditStore({ path: dbPath, synchronous: 'FULL' })] },
-);
+const trail =
+  thread === 'worker'
+    ? await createAuditTrail({ writerId: 'strict-child', spill: { dir: spillDir }, sinks: [{ type: 'sqlite', path: dbPath }] })
+    : await createAuditTrail(
+        { writerId: 'strict-child', durability: 'strict', spill: { dir: spillDir }, sinks: [{ type: 'sqlite', path: dbPath }] },
+        { sinks: [openSqliteAuditStore({ path: dbPath, synchronous: 'FULL' })] },
+      );
 process.stdout.write('ready\n');
 let next = 0;
 async function caller(): Promise<never> {
