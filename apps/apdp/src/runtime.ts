@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { createAuditTrail, createSinks, parseAuditConfig, type AuditTrail } from '@argus/audit';
+import { createAuditTrail, openQueryStore, parseAuditConfig, type AuditTrail } from '@argus/audit';
 import { validatorFor } from '@argus/contracts';
 import { verifyDelegationToken, type IntentCatalogue, type TokenKey } from '@argus/governance';
 import {
+  authenticatorOptionsFrom,
   createAuthenticator,
   createLogger,
   createMetricsRegistry,
   requireAdmin,
   requireAuth,
+  type AuthConfig,
   type Authenticator,
   type Closer,
   type Logger,
@@ -52,13 +54,14 @@ import {
   MemoryApprovalStore,
   type ApprovalStore,
 } from './effects/index.ts';
+import { approvalRootFrom } from './effects/approvals-router.ts';
 import { createGovernanceRouter } from './routes/governance.ts';
 
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
 export interface ArgusConfig {
   server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number };
   policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number };
-  auth: { adminToken?: string; jwksUrl?: string; issuer?: string; audience?: string; adminRole: string };
+  auth: AuthConfig;
   governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
   /** Absent in configs written before the section existed: requireRegistered off. */
   registry?: { requireRegistered: boolean };
@@ -144,10 +147,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     leaseState: async (kind, id) => (await view.leaseState(kind, id)).state,
     requireRegistered: config.registry?.requireRegistered ?? false,
   };
-  const auth = createAuthenticator({
-    ...(config.auth.adminToken ? { adminToken: config.auth.adminToken } : {}),
-    ...(config.auth.jwksUrl ? { jwks: { url: config.auth.jwksUrl, ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}), ...(config.auth.audience ? { audience: config.auth.audience } : {}), adminRole: config.auth.adminRole } } : {}),
-  });
+  const auth = createAuthenticator(authenticatorOptionsFrom(config.auth));
 
   const holder = new PolicyHolder();
   const { reloads, failures } = reloadMetrics(metrics);
@@ -186,10 +186,11 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   let audit: AuditTrail | undefined;
   if (config.audit.enabled !== false) {
     const auditConfig = parseAuditConfig(config.audit);
-    const sinks = await createSinks(auditConfig);
-    audit = await createAuditTrail(auditConfig, { sinks: sinks.sinks, logger, metrics });
-    closers.push({ name: 'audit', close: () => audit!.close() });
-    (audit as AuditTrail & { query?: typeof sinks.query }).query = sinks.query;
+    // The audit thread opens the sinks and writes; this thread only reads (decisions API).
+    audit = await createAuditTrail(auditConfig, { logger, metrics });
+    const query = await openQueryStore(auditConfig);
+    closers.push({ name: 'audit', close: async () => { await audit!.close(); await query?.close(); } });
+    (audit as AuditTrail & { query?: typeof query }).query = query;
   }
 
   const intents = loadIntents(config.governance.intentsFile);
@@ -231,7 +232,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   const routers: Router[] = [
     createGovernanceRouter({ delegations: storage.delegations, goals: storage.goals, budget, intents, auth, events, clock: () => new Date(), maxDelegationDepth: config.governance.maxDelegationDepth, ...(privateKey ? { signer: { privateKey, issuer: 'argus', ttlSeconds: 3600 } } : {}) }),
     ...(query ? [createDecisionsRouter({ query, auth: requireAuth(auth), ...(audit ? { live: audit } : {}) })] : []),
-    createApprovalsRouter({ store: approvals, requireHuman: requireAuth(auth), logger }),
+    createApprovalsRouter({ store: approvals, requireHuman: requireAuth(auth), rootOf: approvalRootFrom({ goal: (id) => storage.goals.get(id), agent: (id) => storage.registry.getAgent(id) }), logger }),
     openapiRouter(),
     ...(extras.routers?.(parts) ?? []),
   ];
@@ -243,6 +244,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     ...(audit ? { recorder: audit } : {}),
     requireAdmin: requireAdmin(auth),
     auth,
+    decisionAuth: config.auth.decisions ?? 'required',
     validateRequest: config.policy.validateRequest,
     decisionMemo: config.policy.decisionMemo,
     logger,
