@@ -76,6 +76,11 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     expect(res.status, `${method} ${path}: ${await res.clone().text()}`).toBeLessThan(300);
     return res.json();
   };
+  /** A file of the live set, as the editor shows it before any edit. */
+  const sourceText = async (file: string) => {
+    const source = (await admin('GET', '/v1/policies/source')) as { policies: Array<{ file: string; text: string }> };
+    return source.policies.find((p) => p.file === file)!.text;
+  };
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const open = async (hash: string, ready: string) => {
     await page.goto(`${base}/console/${hash}`);
@@ -206,7 +211,9 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
 
     await page.check('#pg-set-candidate');
     await page.selectOption('#pg-file', 'policies/tools.cedar');
-    const original = await page.inputValue('#pg-policy');
+    const original = await sourceText('policies/tools.cedar');
+    await page.waitForSelector('#pg-policy.cm-content');
+    expect(await page.locator('#pg-policy').innerText()).toContain(original.split('\n')[0]!);
     await page.fill('#pg-policy', `${original}\n@id("crm-frozen")\n@reason("the CRM is frozen")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"crm.search");\n`);
     await page.click('#pg-run');
     await page.waitForSelector('.result-grid .result:nth-child(2) .badge-deny', { timeout: 15_000 });
@@ -216,6 +223,10 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await shot('playground');
 
     await page.fill('#pg-policy', `${original}\nforbid (principal, action, resource) when { principal.nope };\n`);
+    // As you type, the editor marks the error on its line (the validator's line and column).
+    await page.waitForSelector('.cm-lintRange-error', { timeout: 15_000 });
+    expect(await page.locator('.cm-line:has(.cm-lintRange-error)').innerText()).toContain('principal.nope');
+    expect(await page.locator('.cm-lint-marker-error').count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Validate' }).click();
     await page.waitForSelector('.diagnostic-list li');
     expect(await page.locator('.diagnostic-list').innerText()).toMatch(/tools\.cedar:\d+:\d+/);
@@ -254,7 +265,7 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await open('#/playground', '#pg-file option');
     await page.check('#pg-set-candidate');
     await page.selectOption('#pg-file', 'policies/tools.cedar');
-    const original = await page.inputValue('#pg-policy');
+    const original = await sourceText('policies/tools.cedar');
     await page.fill('#pg-policy', `${original}\n@id("no-wiki-writes")\n@reason("the wiki is read-only")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"wiki.write");\n`);
     expect(await page.isDisabled('button:has-text("Save as the live set")')).toBe(true);
     await page.getByRole('button', { name: 'Validate' }).click();

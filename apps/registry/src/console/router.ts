@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { asyncRoute, ConfigError, errorHandler, jsonBody, silentLogger, type Logger } from '@argus/platform';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { DEFAULT_CANDIDATE_LIMITS, evaluateCandidate, parseCandidateRequest, type CandidateLimits } from './candidate.ts';
+import { loadVendorAssets } from './vendor.ts';
 
 /** Options of the console router. */
 export interface ConsoleRouterOptions {
@@ -100,6 +101,8 @@ export function createConsoleRouter(options: ConsoleRouterOptions = {}): Router 
   if (!/^\/[\w-]+(\/[\w-]+)*$/.test(basePath)) throw new ConfigError(`console base path \`${basePath}\` must look like \`/console\``);
   const assets = loadAssets(options.assetsDir ?? join(dirname(fileURLToPath(import.meta.url)), 'public'));
   if (!assets.has('/index.html')) throw new ConfigError('the console assets hold no `index.html`');
+  // The policy editor's modules (CodeMirror), served from the installed packages under `/vendor/`.
+  for (const [path, asset] of loadVendorAssets()) assets.set(path, asset);
   const limits: CandidateLimits = { ...DEFAULT_CANDIDATE_LIMITS, ...options.candidateLimits };
   const logger = options.logger ?? silentLogger();
 

@@ -3,6 +3,7 @@
 import { api, describeError, token } from '../api.js';
 import { askReason, badge, h, jsonBlock, toast, add, fill } from '../dom.js';
 import { PLAYGROUND_KEY, inputOf } from './live.js';
+import { createPolicyEditor } from '../editor.js';
 
 export const title = 'Policy playground';
 
@@ -35,7 +36,7 @@ export async function render(main, { signal }) {
   const liveRadio = h('input', { type: 'radio', name: 'pg-set', id: 'pg-set-live', value: 'live', checked: true });
   const candRadio = h('input', { type: 'radio', name: 'pg-set', id: 'pg-set-candidate', value: 'candidate' });
   const fileSelect = h('select', { id: 'pg-file' });
-  const policyText = h('textarea', { id: 'pg-policy', class: 'code', rows: '18', spellcheck: 'false' });
+  const policyHost = h('div', { class: 'policy-editor' });
   const diagnostics = h('div', { class: 'diagnostics', 'aria-live': 'polite' });
   const results = h('section', { class: 'results', 'aria-live': 'polite', 'aria-label': 'Decision' });
   const saveButton = h('button', { type: 'button', class: 'danger', disabled: true, onClick: () => save() }, 'Save as the live set');
@@ -44,8 +45,7 @@ export async function render(main, { signal }) {
     { class: 'candidate', disabled: true },
     h('legend', {}, 'Candidate edit'),
     h('div', { class: 'toolbar' }, h('label', { for: 'pg-file' }, 'File'), fileSelect, h('button', { type: 'button', class: 'secondary', onClick: () => validate() }, 'Validate'), saveButton),
-    h('label', { for: 'pg-policy', class: 'visually-hidden' }, 'Policy text'),
-    policyText,
+    policyHost,
     diagnostics,
   );
 
@@ -75,10 +75,30 @@ export async function render(main, { signal }) {
   const useCandidate = () => candRadio.checked;
   for (const radio of [liveRadio, candRadio]) radio.addEventListener('change', () => (editor.disabled = !useCandidate()));
   fileSelect.addEventListener('change', () => showFile());
-  policyText.addEventListener('input', () => {
-    edits.set(fileSelect.value, policyText.value);
-    saveButton.disabled = true;
+  let showing = false;
+  const policyText = createPolicyEditor(policyHost, {
+    id: 'pg-policy',
+    label: 'Policy text',
+    check: (text) => checkFile(fileSelect.value, text),
+    onChange: (text) => {
+      if (showing) return;
+      edits.set(fileSelect.value, text);
+      saveButton.disabled = true;
+    },
   });
+
+  /** The validator's diagnostics for one file of the candidate set, as the editor shows them while you type. */
+  async function checkFile(file, text) {
+    if (!source) return [];
+    const policies = source.policies.map((p) => ({ file: p.file, text: p.file === file ? text : edits.get(p.file) ?? p.text }));
+    const links = shortLinks(source.links);
+    try {
+      const out = await api('/v1/policies/validate', { method: 'POST', body: { policies, ...(links.length ? { links } : {}) } });
+      return [...(out.diagnostics ?? []), ...(out.warnings ?? [])].filter((d) => d.file === file);
+    } catch {
+      return [];
+    }
+  }
 
   function candidatePolicies() {
     return source.policies.map((p) => ({ file: p.file, text: edits.get(p.file) ?? p.text }));
@@ -86,19 +106,19 @@ export async function render(main, { signal }) {
 
   function showFile() {
     const file = source.policies.find((p) => p.file === fileSelect.value);
-    policyText.value = edits.get(fileSelect.value) ?? file?.text ?? '';
+    showing = true;
+    policyText.text = edits.get(fileSelect.value) ?? file?.text ?? '';
+    showing = false;
+    policyText.lintNow();
   }
 
   function goTo(file, line, column) {
     if (!source.policies.some((p) => p.file === file)) return;
-    fileSelect.value = file;
-    showFile();
-    const lines = policyText.value.split('\n');
-    let offset = 0;
-    for (let i = 0; i < Math.min(line - 1, lines.length); i++) offset += lines[i].length + 1;
-    offset += Math.max(0, column - 1);
-    policyText.focus();
-    policyText.setSelectionRange(offset, Math.min(policyText.value.length, offset + 1));
+    if (fileSelect.value !== file) {
+      fileSelect.value = file;
+      showFile();
+    }
+    policyText.goTo(line, column);
   }
 
   async function validate() {
