@@ -227,7 +227,7 @@ describe('contextFor and attribute pruning', () => {
 
   it('keeps the whole context when a policy may use it as a value', () => {
     const s = compile({ 'w.cedar': '@id("w") permit (principal, action, resource) when { context == {"intent": "research", "depth": 1} };' });
-    expect(s.contextWhole).toBe(true);
+    expect(s.reads.contextWhole).toBe(true);
     expect(contextFor(s, { intent: 'research', depth: 1 })).toEqual({ intent: 'research', depth: 1 });
   });
 });

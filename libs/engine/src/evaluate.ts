@@ -4,6 +4,7 @@ import { partitionKey, type RequestAnchors } from './partition.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
 import type { DecisionMemo } from './memo.ts';
 import { SlotPool } from './slot-pool.ts';
+import { evaluateCompiled, type CompiledEvaluation } from './compiled/index.ts';
 import type { CedarEntity, EngineDecision, EntityUid, EvaluationError, EvaluationRequest, PolicyInfo } from './types.ts';
 
 /** Options of an evaluation. */
@@ -16,6 +17,13 @@ export interface EvaluateOptions {
   validateRequest?: boolean;
   /** Memoised answers for inputs seen before (see {@link DecisionMemo}). */
   memo?: DecisionMemo;
+  /**
+   * Compiled evaluation (`./compiled/`): the policies as JavaScript closures with Cedar's semantics,
+   * checked against cedar-wasm by differential testing; cedar-wasm answers whatever they cannot
+   * answer exactly. Applies when `validateRequest` is false. On unless `false`; an object sets
+   * online verification (`verifySample`, `onMismatch`).
+   */
+  compiled?: boolean | CompiledEvaluation;
 }
 
 // INVARIANT: one pool per process for all policy sets, so wasm memory stays bounded however many
@@ -56,7 +64,9 @@ function decideWith(
   const evaluated = buckets.reduce((n, b) => n + b.length, 0);
   if (evaluated === 0) return { decision: 'deny', determining: [], errors: [], evaluated: 0, observed: [], needsApproval: false };
 
-  const slot = policyPool.acquire(`${set.version}\n${kind}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
+  const compiled = options.validateRequest === false && options.compiled !== false ? (options.compiled === true ? {} : (options.compiled ?? {})) : undefined;
+  const fast = compiled && evaluateCompiled(set, buckets, { ...request, entities: withActionHierarchy(set, request) }, compiled);
+  const slot = fast ? '' : policyPool.acquire(`${set.version}\n${kind}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
   const validateRequest = options.validateRequest ?? true;
   // Without request validation no schema is passed at all: entity and context parsing against the
   // schema is most of the cost of a call, and the policies were validated against it at load.
@@ -70,7 +80,7 @@ function decideWith(
     return failure(evaluated, { code: 'evaluation_failed', message: 'policy partition could not be prepared' });
   }
 
-  const answer = safe(() =>
+  const answer = fast ? { ok: true as const, value: fast } : safe(() =>
     cedar.statefulIsAuthorized({
       principal: request.principal,
       action: request.action,
@@ -112,10 +122,40 @@ function decideWith(
   return { decision, determining, errors, evaluated, observed: [], needsApproval };
 }
 
-/** Without the schema Cedar knows action groups only from action entities: add the request action's. */
+/**
+ * Without the schema Cedar knows action groups only from action entities: add, with their groups,
+ * the request's action and every action the set names (scopes and conditions), once each.
+ */
 function withActionHierarchy(set: CompiledPolicySet, request: EvaluationRequest): EvaluationRequest['entities'] {
-  const extra = set.actionEntities.get(uidKey(request.action));
-  return extra ? [...request.entities, ...extra] : request.entities;
+  const extra = actionEntitiesFor(set, request.action);
+  if (extra.length === 0) return request.entities;
+  const have = new Set(request.entities.map((e) => uidKey(e.uid)));
+  const out = [...request.entities];
+  for (const e of extra) {
+    const key = uidKey(e.uid);
+    if (!have.has(key)) {
+      have.add(key);
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+const namedActions = new WeakMap<CompiledPolicySet, CedarEntity[]>();
+
+/**
+ * The action entities (with their ancestor groups) Cedar needs when evaluating without the schema:
+ * those of `action` and of every action the set names. Shared by `evaluate` and `explainRequest`.
+ */
+export function actionEntitiesFor(set: CompiledPolicySet, action: EntityUid): CedarEntity[] {
+  let named = namedActions.get(set);
+  if (!named) {
+    named = [];
+    for (const key of set.reads.actions) named.push(...(set.actionEntities.get(key) ?? []));
+    namedActions.set(set, named);
+  }
+  const own = set.actionEntities.get(uidKey(action));
+  return own ? [...own, ...named] : named;
 }
 
 function failure(evaluated: number, ...errors: EvaluationError[]): EngineDecision {
@@ -195,12 +235,18 @@ export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: read
 }
 
 /**
- * The smallest entity slice that decides a request exactly as `all` would, for this policy set:
- * principal and resource always, and every entity a policy names as a literal and reads; an ancestor only when it has parents of its own (the hierarchy
- * above it matters), is reached through an attribute, or is named as a literal in a policy — a
- * child's `parents` edge alone already makes `in` hold, and Cedar accepts parents it was not
- * given; an entity an attribute (or context value) points to only when some policy reads through
- * an attribute of that name, the entity has parents, or it is named as a literal.
+ * The entities Cedar must be given to decide a request exactly as it would given `all`, for this
+ * policy set (see `PolicyReads`, worked out from the policies' JSON form):
+ * - the principal, the resource and every entity literal a policy or link names;
+ * - every entity a policy can dereference (read attributes or tags of, or ask the ancestors of):
+ *   those found under a dereferenced attribute/field name in a passed entity, a tag value when a
+ *   `getTag` result is dereferenced, or a context key some policy reads;
+ * - the ancestors of each, as far as the hierarchy needs them (an ancestor without parents of its
+ *   own is implied by its child's `parents` edge, and Cedar accepts parents it was not given);
+ * - when a dereference cannot be bounded (`reads.unbounded`), every entity reachable from the above.
+ * Action entities met on the way come from the schema (`actionEntities`).
+ * With `pruneAttributes` (only for requests not checked against the schema, which may require
+ * them), attributes no policy can read are left out, and tags when no policy uses tags.
  * Each entity left out saves Cedar the parse and hierarchy work (a quarter of a call each here).
  */
 export function sliceFor(
@@ -210,45 +256,81 @@ export function sliceFor(
   context: Record<string, unknown> = {},
   options: { pruneAttributes?: boolean } = {},
 ): CedarEntity[] {
+  const reads = set.reads;
+  const everything = reads.unbounded;
   const out = new Map<string, CedarEntity>();
-  const needed = (key: string, entity: CedarEntity) =>
-    entity.parents.length > 0 || set.literals.has(key) || set.literals.has(`${entity.uid.type}::*`);
-  const stack: Array<{ key: string; forced: boolean }> = roots.map((r) => ({ key: uidKey(r), forced: true }));
-  // Entities a policy names and reads (`Type::"id".attr`) are needed whether or not the request reaches them.
-  for (const key of set.literals) if (all.has(key)) stack.push({ key, forced: true });
+  const walked = new Set<string>();
+  const stack: Array<{ key: string; forced: boolean }> = [];
+  const follow = (uid: EntityUid, dereferenced: boolean) => {
+    if (dereferenced || everything) stack.push({ key: uidKey(uid), forced: true });
+  };
+  for (const r of roots) stack.push({ key: uidKey(r), forced: true });
+  for (const key of reads.literals) stack.push({ key, forced: true });
   for (const [name, value] of Object.entries(context)) {
-    for (const ref of referencedEntities(value)) stack.push({ key: uidKey(ref), forced: set.dereferenced.has(name) || set.dereferenced.has('context') && hasDeref(set, value) });
+    if (reads.contextWhole || reads.contextKeys.has(name)) refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
   }
-  const forcedSeen = new Set<string>();
+  const actions = new Map<string, CedarEntity>();
   while (stack.length > 0) {
     const { key, forced } = stack.pop()!;
     const entity = all.get(key);
-    if (!entity) continue;
-    if (out.has(key) && (!forced || forcedSeen.has(key))) continue;
-    if (!forced && !needed(key, entity)) continue;
+    if (!entity) {
+      for (const a of set.actionEntities.get(key) ?? []) actions.set(uidKey(a.uid), a);
+      continue;
+    }
+    if (forced ? walked.has(key) : out.has(key)) continue;
+    // An ancestor only matters to the hierarchy when it has parents of its own.
+    if (!forced && entity.parents.length === 0) continue;
     out.set(key, entity);
-    if (forced) forcedSeen.add(key);
-    for (const p of entity.parents) stack.push({ key: uidKey(p), forced: false });
-    for (const [name, value] of Object.entries(entity.attrs)) {
-      for (const ref of referencedEntities(value)) stack.push({ key: uidKey(ref), forced: set.dereferenced.has(name) });
+    for (const p of entity.parents) stack.push({ key: uidKey(p), forced: everything });
+    if (!forced) continue;
+    walked.add(key);
+    for (const [name, value] of Object.entries(entity.attrs)) refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
+    if (reads.tags && entity.tags) {
+      for (const value of Object.values(entity.tags)) {
+        refsIn(value, undefined, (ref, under) => follow(ref, reads.tagsDereferenced || (under !== undefined && reads.dereferenced.has(under))));
+      }
     }
   }
+  for (const [key, a] of actions) if (!out.has(key)) out.set(key, a);
   const slice = [...out.values()];
-  if (!options.pruneAttributes || set.attributeNames.has('*')) return slice;
+  if (!options.pruneAttributes || reads.opaque) return slice;
   return slice.map((entity) => {
-    const attrs = pick(entity.attrs, set.attributeNames);
-    return attrs === entity.attrs ? entity : { ...entity, attrs };
+    const attrs = pick(entity.attrs, reads.attributeNames);
+    const dropTags = !reads.tags && entity.tags !== undefined;
+    if (attrs === entity.attrs && !dropTags) return entity;
+    const { tags: _tags, ...rest } = entity;
+    return dropTags ? { ...rest, attrs } : { ...entity, attrs };
   });
 }
 
 /**
- * The context without the top-level keys no policy can read (see `attributeNames`), unless some
- * policy uses the context as a whole. Only for requests that are not checked against the schema
- * (which may require the keys).
+ * The context without the top-level keys no policy reads (`reads.contextKeys`), unless some policy
+ * uses the context as a whole. Only for requests that are not checked against the schema (which
+ * may require the keys).
  */
 export function contextFor<T extends Record<string, unknown>>(set: CompiledPolicySet, context: T): T {
-  if (set.contextWhole || set.attributeNames.has('*')) return context;
-  return pick(context, set.attributeNames);
+  if (set.reads.contextWhole) return context;
+  return pick(context, set.reads.contextKeys);
+}
+
+/**
+ * Calls `found` for every entity reference inside a Cedar value, with the record key it sits under
+ * (sets are transparent; `key` for a value that is not inside a record).
+ */
+function refsIn(value: unknown, key: string | undefined, found: (ref: EntityUid, under: string | undefined) => void): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const v of value) refsIn(v, key, found);
+    return;
+  }
+  const rec = value as Record<string, unknown>;
+  const e = rec.__entity as EntityUid | undefined;
+  if (e !== undefined) {
+    if (typeof e.type === 'string' && typeof e.id === 'string') found(e, key);
+    return;
+  }
+  if (rec.__extn !== undefined) return;
+  for (const [k, v] of Object.entries(rec)) refsIn(v, k, found);
 }
 
 /** `record` with only the keys in `names`; the same object when nothing is dropped. */
@@ -260,13 +342,6 @@ function pick<T extends Record<string, unknown>>(record: T, names: ReadonlySet<s
     delete out[key];
   }
   return (out ?? record) as T;
-}
-
-/** Whether some record key inside `value` is dereferenced by a policy (nested context records). */
-function hasDeref(set: CompiledPolicySet, value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some((v) => hasDeref(set, v));
-  return Object.entries(value as Record<string, unknown>).some(([k, v]) => (k !== '__entity' && set.dereferenced.has(k)) || hasDeref(set, v));
 }
 
 /** Every `{__entity: {type, id}}` found in a Cedar value. */

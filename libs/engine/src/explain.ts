@@ -1,6 +1,6 @@
 import './wasm-guard.ts';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import { evaluate, type EvaluateOptions } from './evaluate.ts';
+import { actionEntitiesFor, evaluate, type EvaluateOptions } from './evaluate.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
 import type { EngineDecision, EntityUid, EvaluationRequest, PolicyInfo } from './types.ts';
 
@@ -238,8 +238,8 @@ function run(set: CompiledPolicySet, request: EvaluationRequest, est: Est): { ou
       action: request.action,
       resource: request.resource,
       context: request.context,
-      // As the decision point evaluates: no schema; the action hierarchy travels as entities.
-      entities: [...request.entities, ...(set.actionEntities.get(uidKey(request.action)) ?? [])],
+      // As the decision point evaluates: no schema; the action hierarchies (the request's and every one the set names) travel as entities.
+      entities: [...request.entities, ...actionEntitiesFor(set, request.action).filter((a) => !request.entities.some((e) => uidKey(e.uid) === uidKey(a.uid)))],
       policies: { staticPolicies: { p: { ...policy, effect: 'permit' } as never } },
     }),
   );

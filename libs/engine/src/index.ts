@@ -4,7 +4,8 @@
  */
 export * from './types.ts';
 export { compilePolicySet, uidKey, type CompiledPolicySet, type CompileResult } from './policy-set.ts';
-export { contextFor, evaluate, sliceEntities, sliceFor, referencedEntities, requestAnchors, type EvaluateOptions } from './evaluate.ts';
+export { analyseReads, type PolicyReads } from './reads.ts';
+export { actionEntitiesFor, contextFor, evaluate, sliceEntities, sliceFor, referencedEntities, requestAnchors, type EvaluateOptions } from './evaluate.ts';
 export { formatDiagnostic, locate } from './diagnostics.ts';
 export { mergeObligations, type Obligations } from './obligations.ts';
 export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';

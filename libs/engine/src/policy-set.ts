@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { toDiagnostic } from './diagnostics.ts';
 import { checkPolicyAnnotations } from './obligations.ts';
+import { analyseReads, type EstPolicy, type PolicyReads } from './reads.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
 import { type CedarEntity, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
 
@@ -35,26 +36,12 @@ export interface CompiledPolicySet {
    */
   readonly actionEntities: ReadonlyMap<string, CedarEntity[]>;
   /**
-   * Whether any policy mentions `now` (conservatively, as a word anywhere in its text). Parsing a
+   * Whether some policy can read `context.now` (from the policies' JSON form, see `reads`). Parsing a
    * datetime costs a Cedar call a fifth of its time, so callers leave `context.now` out when false.
    */
   readonly mentionsNow: boolean;
-  /**
-   * Every name written before `.`, `has` or `[` in any policy (`principal`, `owner`, `goal`, ...):
-   * an entity reached through an attribute of one of these names may have its attributes read.
-   */
-  readonly dereferenced: ReadonlySet<string>;
-  /** Every entity literal (`Type::"id"`) whose attributes a policy reads. */
-  readonly literals: ReadonlySet<string>;
-  /**
-   * Every name a policy may read as an attribute or record field (after `.`, after `has`, inside
-   * `["..."]`), conservatively: an entity attribute or context key not in it cannot change a
-   * decision, so `sliceFor` and `contextFor` leave it out when the request is not schema-checked.
-   * Holds `*` when a name could not be read: then nothing is left out.
-   */
-  readonly attributeNames: ReadonlySet<string>;
-  /** Whether some policy uses `context` as a whole value (e.g. `context == {...}`): then no context key may be left out. */
-  readonly contextWhole: boolean;
+  /** What the policies can read (entities, attributes, tags, context keys), from their JSON form: see `sliceFor`, `contextFor`. */
+  readonly reads: PolicyReads;
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
@@ -90,6 +77,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
   const staticTexts = new Map<string, string>();
   const templateTexts = new Map<string, string>();
   const scopes = new Map<string, ScopeFacts>();
+  const ests: EstPolicy[] = [];
 
   for (const source of [...input.policies].sort((a, b) => a.file.localeCompare(b.file))) {
     const parts = safe(() => cedar.policySetTextToParts(source.text));
@@ -141,6 +129,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
       (part.template ? fileTemplates : fileStatic)[id] = part.text;
       offsets.set(id, Math.max(0, offset));
       scopes.set(id, scopeFacts(est, actionGroups));
+      ests.push(est as EstPolicy);
     }
     if (Object.keys(fileStatic).length + Object.keys(fileTemplates).length === 0) continue;
     const validation = safe(() =>
@@ -207,6 +196,8 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     }),
   ).slice(0, 32)}`;
 
+  // What evaluation may need, from every policy's and template's JSON form and every link's values.
+  const reads = analyseReads(ests, links);
   const policySet: CompiledPolicySet = Object.freeze({
     version,
     schema: input.schema,
@@ -222,8 +213,8 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     entityTypes,
     actions: new Set(actionGroups?.keys() ?? []),
     actionEntities,
-    mentionsNow: [...staticTexts.values(), ...templateTexts.values()].some((t) => /\bnow\b/.test(t)),
-    ...textFacts([...staticTexts.values(), ...templateTexts.values()]),
+    mentionsNow: reads.now,
+    reads,
   });
   return { ok: true, policySet, warnings };
 }
@@ -255,41 +246,6 @@ function checkAnnotations(
     }
   }
   return ok;
-}
-
-/** What pruning the entity slice needs to know of the policy texts (see `sliceFor`, `contextFor`). */
-function textFacts(texts: string[]): { dereferenced: Set<string>; literals: Set<string>; attributeNames: Set<string>; contextWhole: boolean } {
-  const dereferenced = new Set<string>();
-  const literals = new Set<string>();
-  const attributeNames = new Set<string>();
-  let contextWhole = false;
-  const unquote = (q: string): string | undefined => {
-    try {
-      return JSON.parse(`"${q}"`) as string;
-    } catch {
-      return undefined;
-    }
-  };
-  for (const text of texts) {
-    for (const m of text.matchAll(/\b([A-Za-z_]\w*)(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) dereferenced.add(m[1]!);
-    // Only literals whose attributes are read (`Type::"id".attr`, `has`, `[...]`) need the entity:
-    // in `in` and `==` a uid stands for itself.
-    for (const m of text.matchAll(/([A-Za-z_]\w*(?:::[A-Za-z_]\w*)*)::"((?:[^"\\]|\\.)*)"(?=\s*(?:\.\s*[A-Za-z_]|has\b|\[))/g)) {
-      const id = unquote(m[2]!);
-      // An id Cedar accepted but JSON does not read the same way: keep every entity of that type.
-      literals.add(id === undefined ? `${m[1]!}::*` : uidKey({ type: m[1]!, id }));
-    }
-    // Attribute and field names, over-approximated (names in strings and comments count too).
-    for (const m of text.matchAll(/\.\s*([A-Za-z_]\w*)/g)) attributeNames.add(m[1]!);
-    for (const m of text.matchAll(/\bhas\s+([A-Za-z_]\w*)/g)) attributeNames.add(m[1]!);
-    for (const m of text.matchAll(/(?:\bhas\s+|\[\s*)"((?:[^"\\]|\\.)*)"/g)) {
-      const name = unquote(m[1]!);
-      // A name JSON reads differently than Cedar: nothing is left out (`*` keeps every attribute).
-      attributeNames.add(name ?? '*');
-    }
-    if (/\bcontext\b(?!\s*(?:\.\s*[A-Za-z_]|has\b|\[))/.test(text)) contextWhole = true;
-  }
-  return { dereferenced, literals, attributeNames, contextWhole };
 }
 
 function sha256(text: string): string {
