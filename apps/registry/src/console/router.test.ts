@@ -97,6 +97,29 @@ describe('console router: static assets', () => {
   });
 });
 
+describe('console router: vendored editor modules', () => {
+  it('serves every CodeMirror module the editor imports, with bare imports rewritten to vendored files', async () => {
+    const a = app();
+    const seen = new Set<string>();
+    const queue = ['/console/vendor/@codemirror/view.js', '/console/vendor/@codemirror/lint.js', '/console/vendor/@codemirror/language.js', '/console/vendor/@codemirror/commands.js'];
+    while (queue.length > 0) {
+      const path = queue.pop()!;
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const res = await request(a).get(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
+      expect(res.headers['content-security-policy']).toBe(CONSOLE_CSP);
+      for (const m of res.text.matchAll(/\bfrom\s*['"]([^'"]+)['"]/g)) {
+        const target = m[1]!;
+        expect(target, `${path} imports ${target}`).toMatch(/^\.\.?\//);
+        queue.push(new URL(target, `http://x${path}`).pathname);
+      }
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(10);
+  });
+});
+
 describe('console router: candidate evaluation', () => {
   const explained = {
     principal: { type: 'Argus::Agent', id: 'bot' },
