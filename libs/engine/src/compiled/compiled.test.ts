@@ -97,7 +97,7 @@ describe('differential random testing against cedar-wasm', () => {
         runCase(c, stats);
         if (stats.mismatches.length > 0) throw new Error(`mismatch: ${JSON.stringify(stats.mismatches[0])}`);
       }),
-      { numRuns: 4_500, seed: Number(process.env.DRT_SEED ?? 20261206) },
+      { numRuns: 3_500, seed: Number(process.env.DRT_SEED ?? 20261206) },
     );
     expect(stats.cases).toBeGreaterThanOrEqual(20_000);
     // The compiled path must be what is tested: few requests may go to cedar-wasm.

@@ -221,7 +221,7 @@ export function parseExtension(fn: string, arg: string): Value | undefined {
 /** `decimal("...")`: as Cedar, `^-?\d+\.\d+$`, at most 4 fraction digits, within i64 after scaling. */
 export function parseDecimal(s: string): Ext | CedarEvalError | undefined {
   const m = /^(-?[0-9]+)\.([0-9]+)$/.exec(s);
-  if (!m) return /[^\x00-\x7f]/.test(s) ? undefined : new CedarEvalError(`\`${s}\` is not a well-formed decimal value`);
+  if (!m) return /[\u0080-\uffff]/.test(s) ? undefined : new CedarEvalError(`\`${s}\` is not a well-formed decimal value`);
   const [, l, r] = m;
   if (r!.length > 4) return new CedarEvalError(`too many digits after the decimal in \`${s}\``);
   const whole = BigInt(l!);

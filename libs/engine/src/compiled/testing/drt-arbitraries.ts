@@ -301,7 +301,7 @@ export const drtCase = fc.record({
   policies: fc.array(policyText, { minLength: 1, maxLength: 5 }),
   templates: fc.array(templateWithLinks, { maxLength: 1 }),
   entities: entityGraph,
-  requests: fc.array(requestArb, { minLength: 1, maxLength: 8 }),
+  requests: fc.array(requestArb, { minLength: 4, maxLength: 8 }),
 });
 
 /** A generated case, as the DRT runner uses it. */

@@ -1,0 +1,95 @@
+/**
+ * Compiled evaluation benchmark: µs per decision at 10, 100, 1,000 and 10,000 policies, in one
+ * process, alternating rep by rep:
+ *   raw        cedar-wasm `statefulIsAuthorized` on the whole preparsed set (the floor of a wasm call)
+ *   argus-wasm Argus `evaluate` with the compiled path off (partitioned, preparsed partition)
+ *   compiled   Argus `evaluate` with the compiled path on (partitioned, compiled closures)
+ *   closures   the compiled evaluator alone on the request's partition (no `evaluate` around it)
+ * No per-request schema on any side (the production default). Median of REPS reps of REP_MS each.
+ * Usage: taskset -c 0 npx tsx bench/engine/compiled.ts [--quick]
+ */
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compilePolicySet, evaluate, requestAnchors, type CedarEntity, type EvaluationRequest } from '@argus/engine';
+import { compiledPolicies } from '../../libs/engine/src/compiled/index.ts';
+import { partitionKey } from '../../libs/engine/src/partition.ts';
+import { generate } from '../policies/generate.ts';
+
+const schema = readFileSync(resolve(import.meta.dirname, '../../cedar/schema.cedarschema'), 'utf8');
+const quick = process.argv.includes('--quick');
+const SIZES = quick ? [10, 1000] : [10, 100, 1000, 10000];
+const REPS = quick ? 3 : 5;
+const REP_MS = quick ? 300 : 1000;
+
+const A = (type: string, id: string) => ({ type: `Argus::${type}`, id });
+const entities: CedarEntity[] = [
+  { uid: A('Agent', 'agent-7'), attrs: { trust: 'trusted', kind: 'assistant', capabilities: [], leaseAlive: true, owner: { __entity: A('Human', 'alice') } }, parents: [] },
+  { uid: A('Human', 'alice'), attrs: { roles: ['support'] }, parents: [] },
+  { uid: A('McpServer', 'tool'), attrs: { trust: 'trusted' }, parents: [] },
+  { uid: A('Tool', 'tool/summarizer'), attrs: { sensitivity: 'internal', allowedIntents: ['research', 'translate'], serverTrust: 'trusted' }, parents: [A('McpServer', 'tool')] },
+];
+const request: EvaluationRequest = {
+  principal: A('Agent', 'agent-7'),
+  action: A('Action', 'tool:call'),
+  resource: A('Tool', 'tool/summarizer'),
+  context: { intent: 'research', delegation: { depth: 0, scope: [] }, now: { __extn: { fn: 'datetime', arg: '2026-11-25T10:00:00.000Z' } } },
+  entities,
+};
+
+function measure(fn: () => unknown): number {
+  const end = performance.now() + REP_MS;
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() < end) {
+    for (let i = 0; i < 50; i++) fn();
+    n += 50;
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const rows: string[] = [];
+for (const n of SIZES) {
+  const compiled = compilePolicySet({ schema, policies: [{ file: 'bench.cedar', text: generate(n).join('\n\n') }] });
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.diagnostics.slice(0, 3)));
+  const set = compiled.policySet;
+  if (cedar.preparsePolicySet(`bench-compiled-floor-${n}`, { staticPolicies: Object.fromEntries(set.staticTexts) }).type !== 'success') throw new Error('preparse');
+  const raw = () => cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: `bench-compiled-floor-${n}` } as never);
+  const wasm = () => evaluate(set, request, { validateRequest: false, compiled: false });
+  const fast = () => evaluate(set, request, { validateRequest: false, compiled: {} });
+  const { buckets } = partitionKey(set.index, requestAnchors(request));
+  const ids = buckets.flat();
+  const closures = () => compiledPolicies(set).authorize(ids, request);
+
+  const r = raw();
+  const w = wasm();
+  const c = fast();
+  const d = closures();
+  if (r.type !== 'success' || d === undefined) throw new Error(`no answer at ${n}: ${JSON.stringify(r)} ${JSON.stringify(compiledPolicies(set).unsupported)}`);
+  const same = [w.decision, c.decision, d.response.decision].every((x) => x === r.response.decision) && JSON.stringify(w.determining) === JSON.stringify(c.determining);
+  if (!same) throw new Error(`answers differ at ${n}`);
+  const series: Record<string, number[]> = { raw: [], wasm: [], compiled: [], closures: [] };
+  for (let rep = 0; rep < REPS; rep++) {
+    series.raw!.push(measure(raw));
+    series.compiled!.push(measure(fast));
+    series.wasm!.push(measure(wasm));
+    series.closures!.push(measure(closures));
+  }
+  const m = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)])) as Record<string, number>;
+  rows.push(
+    `| ${n.toLocaleString('en')} | ${c.evaluated} | ${m.raw!.toFixed(1)} | ${m.wasm!.toFixed(1)} | **${m.compiled!.toFixed(1)}** | ${m.closures!.toFixed(1)} | ${(m.raw! / m.compiled!).toFixed(1)}× |`,
+  );
+  process.stderr.write(`n=${n} raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} µs\n`);
+}
+process.stdout.write(
+  [
+    `compiled evaluation benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, median of ${REPS} × ${REP_MS} ms, alternating`,
+    '',
+    '| policies | evaluated (partition) | raw statefulIsAuthorized, whole set, µs | Argus evaluate, cedar-wasm, µs | Argus evaluate, compiled, µs | compiled closures alone, µs | raw / compiled |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n'),
+);
