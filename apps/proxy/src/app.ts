@@ -68,6 +68,8 @@ interface CallState {
   /** The error format of the caller's SDK. */
   dialect: Dialect;
   agent: string;
+  /** True when the call was refused before its caller was authenticated (`agent` is then a placeholder). */
+  anonymous?: boolean;
   goal?: string;
   body?: Buffer;
   credential?: ResolvedSecret;
@@ -85,6 +87,17 @@ interface CallState {
   /** The request's logger (built on first use). */
   lazyLog: () => Logger;
 }
+
+/** What the proxy knows of a call so far (to record it however it ends). */
+interface Seen {
+  started: number;
+  /** The authenticated agent, once known. */
+  agent?: string;
+  state?: CallState;
+}
+
+/** The principal recorded for a call refused before its caller was authenticated. */
+const ANONYMOUS = 'anonymous';
 
 /** The `policy_version` of a refusal the proxy made itself, without asking the decision point. */
 const REFUSED_BY_PROXY = 'proxy';
@@ -171,10 +184,28 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     // What follows the prefix is the upstream path (`/openai/v1/x?q` → `/v1/x?q`).
     const rest = url.slice(route.prefix.length);
     req.url = rest.startsWith('/') ? rest : `/${rest}`;
+    const seen: Seen = { started: now() };
     bodyOf(route, req, res)
-      .then((body) => handle(route, body, req, res, log))
-      .catch((err: unknown) => sendFailure(res, route.dialect, err, log()));
+      .then((body) => handle(route, body, req, res, log, seen))
+      .catch((err: unknown) => {
+        recordFailure(route, req, seen, err, log);
+        sendFailure(res, route.dialect, err, log());
+      });
   };
+
+  /**
+   * Records a call refused before (or without) a decision — unreadable body, non-canonical path,
+   * bad Argus header, no model, no credential — so that every refused call has its record.
+   */
+  function recordFailure(route: Route, req: IncomingMessage, seen: Seen, err: unknown, log: () => Logger, code?: string): void {
+    if (seen.state?.done) return;
+    const state: CallState = seen.state ?? { upstream: route.upstream, dialect: route.dialect, agent: seen.agent ?? ANONYMOUS, ...(seen.agent === undefined ? { anonymous: true } : {}), decisions: [], started: seen.started, timers: [], done: false, lazyLog: log };
+    const reason = code ?? (err instanceof ArgusError ? err.code : 'internal_error');
+    const path = (req.url ?? '/').split('?', 1)[0]!.slice(0, 512);
+    const call: CallDescription = { action: 'proxy:request', resource: { type: 'Api', id: route.upstream.name }, context: { upstream: route.upstream.name, method: req.method ?? 'GET', path } };
+    refusal(state, buildInput(state.agent, {}, call), reason);
+    finish(state, { status: undefined, error: 'refused' });
+  }
 
   function bodyOf(route: Route, req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
     if (unencodedBody(req)) return readRawBody(req, route.maxBodyBytes);
@@ -185,19 +216,22 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   }
 
   /** Authenticate, describe, decide, resolve the credential, then hand over to the proxy. */
-  async function handle(route: Route, received: Buffer | undefined, req: IncomingMessage, res: ServerResponse, lazyLog: () => Logger): Promise<void> {
+  async function handle(route: Route, received: Buffer | undefined, req: IncomingMessage, res: ServerResponse, lazyLog: () => Logger, seen: Seen): Promise<void> {
     const { upstream, injection } = route;
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (!isCanonicalPath(path)) throw new InvalidInputError('request path is not canonical', [{ path: '/path', message: 'dot segments, encoded separators and empty segments are refused' }]);
     const identity = await deps.authenticate(req);
     if (!identity) {
+      recordFailure(route, req, seen, undefined, lazyLog, 'unauthenticated');
       res.setHeader('www-authenticate', 'Bearer realm="argus"');
       sendProblem(res, route.dialect, 401, { code: 'unauthorized', message: 'missing or invalid agent credential', errors: [] });
       return;
     }
+    seen.agent = identity.agent;
     const facts = readFacts(req, identity);
     const body = received && received.length > 0 ? received : undefined;
-    const state: CallState = { upstream, dialect: route.dialect, agent: identity.agent, decisions: [], started: now(), timers: [], done: false, lazyLog, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
+    const state: CallState = { upstream, dialect: route.dialect, agent: identity.agent, decisions: [], started: seen.started, timers: [], done: false, lazyLog, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
+    seen.state = state;
 
     if (upstream.kind === 'mcp') {
       if (await guardMcp(route, req, path, facts, state, res)) return;
@@ -583,7 +617,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       const event: DecisionEvent = {
         decisionId: d.answer.decision_id,
         time,
-        caller: { kind: 'proxy', subject: state.agent },
+        caller: state.anonymous ? { kind: 'proxy' } : { kind: 'proxy', subject: state.agent },
         input: d.input,
         result: d.answer.result,
         policyVersion: d.answer.policy_version,

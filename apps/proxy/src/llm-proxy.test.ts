@@ -150,8 +150,8 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(emb.usage.total_tokens).toBe(4);
     const models = await openAiClient().models.list();
     expect(models.data.map((m) => m.id)).toEqual(['gpt-ok']);
-    await eventually(() => proxy.events.some((e) => e.input.action === 'http:request'));
-    expect(proxy.events.find((e) => e.input.action === 'http:request')?.input).toMatchObject({ resource: { type: 'Api', id: 'openai' }, context: { method: 'GET', path: '/v1/models' } });
+    await eventually(() => proxy.events.some((e) => e.input.action === 'http:request' && e.input.resource.id === 'openai'));
+    expect(proxy.events.find((e) => e.input.action === 'http:request' && e.input.resource.id === 'openai')?.input).toMatchObject({ resource: { type: 'Api', id: 'openai' }, context: { method: 'GET', path: '/v1/models' } });
   });
 
   it('refuses a body without a model with the offending path', async () => {
@@ -207,6 +207,11 @@ describe('identity, header and network hygiene', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', type: 'authentication_error' } });
     }
     expect(openai.seen.length).toBe(before);
+    // Each refusal has its record, with no caller subject (nobody was authenticated).
+    await eventually(() => proxy.events.filter((e) => e.result.codes?.includes('unauthenticated')).length >= 4);
+    const refused = proxy.events.filter((e) => e.result.codes?.includes('unauthenticated'));
+    expect(refused[0]).toMatchObject({ caller: { kind: 'proxy' }, input: { action: 'proxy:request', resource: { type: 'Api', id: 'openai' }, context: { method: 'GET', path: '/v1/models' } }, result: { allow: false }, proxy: { upstream: 'openai', error: 'refused' } });
+    expect(refused[0]!.caller.subject).toBeUndefined();
   });
 
   it('strips hop-by-hop, Connection-listed, spoofed and credential headers; routes by prefix, never Host', async () => {
@@ -255,10 +260,14 @@ describe('identity, header and network hygiene', () => {
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ error: { code: 'body_too_large', type: 'invalid_request_error' } });
     for (const path of ['/openai/v1/x/..%2fchat/completions', '/openai/v1/%2e%2e/admin', '/openai//v1/models']) {
-      const res = await rawRequest(`${proxy.url}${path}`, { authorization: `Bearer ${BOT_TOKEN}` });
+      // A Host header: without one node itself answers 400 and the proxy is never asked.
+      const res = await rawRequest(`${proxy.url}${path}`, { authorization: `Bearer ${BOT_TOKEN}`, host: 'proxy.test' });
       expect(res.status, path).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_parameter', param: 'path' } });
     }
     expect(openai.seen.length).toBe(before);
+    await eventually(() => proxy.events.some((e) => e.result.codes?.includes('body_too_large') && e.caller.subject === undefined));
+    await eventually(() => proxy.events.some((e) => e.result.codes?.includes('invalid_parameter') && e.input.context?.path === '/v1/%2e%2e/admin'));
   });
 
   it('routes by whole prefix segment in any case, reads gzip and chunked bodies, and echoes a sane request id', async () => {
@@ -345,7 +354,10 @@ describe('no canary ever leaves the proxy', () => {
 
 function rawRequest(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'GET', headers, setHost: false }, (res) => {
+    // The path is sent as written (a URL object would resolve `%2e%2e` before sending).
+    const u = new URL(url);
+    const raw = url.slice(u.origin.length);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: raw, method: 'GET', headers, setHost: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
