@@ -28,7 +28,8 @@ export interface AuditWorkerData {
 
 /** Decision thread → audit thread. */
 export type ToAudit =
-  | { t: 'batch'; first: number; recs: UnchainedAuditRecord[] }
+  /** `json`: the batch's records as one JSON array text. */
+  | { t: 'batch'; first: number; count: number; json: string }
   | { t: 'flush'; id: number }
   | { t: 'close'; id: number }
   | { t: 'live'; on: boolean };
@@ -75,10 +76,11 @@ function handle(m: ToAudit): void {
   switch (m.t) {
     case 'batch': {
       const strict = data.config.durability === 'strict';
-      const waits = m.recs.map((r) => p.record(r));
+      const recs = JSON.parse(m.json) as UnchainedAuditRecord[];
+      const waits = recs.map((r) => p.record(r));
       if (!strict) {
         // Async: record() never rejects; the batch is in the pipeline's hands.
-        post({ t: 'done', first: m.first, count: m.recs.length });
+        post({ t: 'done', first: m.first, count: m.count });
         return;
       }
       void Promise.allSettled(waits).then((results) => {
@@ -86,7 +88,7 @@ function handle(m: ToAudit): void {
         results.forEach((r, i) => {
           if (r.status === 'rejected') failed.push([m.first + i, r.reason instanceof Error ? r.reason.message : String(r.reason)]);
         });
-        post({ t: 'done', first: m.first, count: m.recs.length, ...(failed.length > 0 ? { failed } : {}) });
+        post({ t: 'done', first: m.first, count: m.count, ...(failed.length > 0 ? { failed } : {}) });
       });
       return;
     }

@@ -271,7 +271,9 @@ class WorkerTrail implements AuditTrail {
     if (this.pending.length === 0 || this.failure !== undefined) return;
     const recs = this.pending;
     this.pending = [];
-    this.send({ t: 'batch', first: this.next - recs.length, recs });
+    // One JSON text per batch: cheaper on this thread than the structured clone of the objects
+    // (~9 vs ~25 µs a record measured), and the records are plain JSON data.
+    this.send({ t: 'batch', first: this.next - recs.length, count: recs.length, json: JSON.stringify(recs) });
   };
 
   async flush(): Promise<void> {

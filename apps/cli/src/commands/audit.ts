@@ -1,10 +1,11 @@
 /**
  * `argus audit verify|export|tail`: check the hash chain of a range, export records as JSONL for a
  * SIEM, follow live decisions over Server-Sent Events. Exit codes: 0 ok, 1 chain broken, 2 cannot run.
+ * The audit library (SQLite, the chain) loads when a command runs, not when the CLI starts.
  */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadPublicKey, openSqliteAuditStore, verifyChain, type ChainedRecord, type ChainIssue } from '@argus/audit';
+import { dirname, join } from 'node:path';
+import type { ChainedRecord, ChainIssue } from '@argus/audit';
 import type { Command } from 'commander';
 
 /** Where a command writes; the process streams unless a test passes its own. */
@@ -21,6 +22,8 @@ export interface VerifyCliOptions {
   from?: string;
   to?: string;
   publicKey?: string;
+  /** The signed head (`audit-head.json`); default: the one beside the database, when there. */
+  head?: string;
   writer?: string;
   json?: boolean;
 }
@@ -54,7 +57,8 @@ function seqOption(value: string | undefined, name: string, fallback: number): n
   return Number(value);
 }
 
-function openStore(db: string) {
+async function openStore(db: string) {
+  const { openSqliteAuditStore } = await import('@argus/audit');
   try {
     return openSqliteAuditStore({ path: db, readonly: true });
   } catch {
@@ -69,27 +73,40 @@ function describeIssue(i: ChainIssue): string {
 /** Verifies the chain in the database; returns the exit code. */
 export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = processIo): Promise<number> {
   try {
+    const { loadPublicKey, verifyChain } = await import('@argus/audit');
     const from = seqOption(opts.from, 'from', 1);
     const to = seqOption(opts.to, 'to', Number.MAX_SAFE_INTEGER);
     if (to < from) throw new CannotRun('--to must not be below --from');
     let key;
-    if (opts.publicKey) {
+    // The writer keeps its key and signed head beside the database (`audit-key.pub`, `audit-head.json`).
+    const publicKey = opts.publicKey ?? besideDb(opts.db, 'audit-key.pub');
+    if (publicKey) {
       let text: string;
       try {
-        text = readFileSync(opts.publicKey, 'utf8');
+        text = readFileSync(publicKey, 'utf8');
       } catch {
-        throw new CannotRun(`cannot read public key file \`${opts.publicKey}\``);
+        throw new CannotRun(`cannot read public key file \`${publicKey}\``);
       }
       try {
         key = loadPublicKey(text);
       } catch {
-        throw new CannotRun(`\`${opts.publicKey}\` is not an Ed25519 public key (PEM or JWK)`);
+        throw new CannotRun(`\`${publicKey}\` is not an Ed25519 public key (PEM or JWK)`);
       }
     }
-    const store = openStore(opts.db);
+    // A signed head says how far the chain went: a cut tail fails. Only for a whole-chain check.
+    const headFile = opts.head ?? (opts.to === undefined && opts.from === undefined ? besideDb(opts.db, 'audit-head.json') : undefined);
+    let head: ChainedRecord | undefined;
+    if (headFile) {
+      try {
+        head = JSON.parse(readFileSync(headFile, 'utf8')) as ChainedRecord;
+      } catch {
+        throw new CannotRun(`cannot read the signed head \`${headFile}\``);
+      }
+    }
+    const store = await openStore(opts.db);
     let v;
     try {
-      v = verifyChain(store.iterate(from, to, opts.writer), key, { fromSeq: from });
+      v = verifyChain(store.iterate(from, to, opts.writer), key, { fromSeq: from, ...(head && (!opts.writer || head.writer === opts.writer) ? { head } : {}) });
     } catch (err) {
       throw new CannotRun(`cannot read audit records: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -114,12 +131,17 @@ export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = pr
   }
 }
 
+function besideDb(db: string, name: string): string | undefined {
+  const path = join(dirname(db), name);
+  return existsSync(path) ? path : undefined;
+}
+
 /** Writes the records of a range as JSONL; returns the exit code. */
 export async function runAuditExport(opts: ExportCliOptions, io: AuditCliIo = processIo): Promise<number> {
   try {
     const from = seqOption(opts.from, 'from', 1);
     const to = seqOption(opts.to, 'to', Number.MAX_SAFE_INTEGER);
-    const store = openStore(opts.db);
+    const store = await openStore(opts.db);
     const file = opts.out ? createWriteStream(opts.out) : undefined;
     const out: NodeJS.WritableStream = file ?? io.stdout;
     let n = 0;
@@ -249,7 +271,8 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--from <seq>', 'first sequence number of the range')
     .option('--to <seq>', 'last sequence number of the range')
     .option('--writer <id>', 'only this writer’s chain')
-    .option('--public-key <file>', 'Ed25519 public key (PEM or JWK) to check checkpoint signatures')
+    .option('--public-key <file>', 'Ed25519 public key (PEM or JWK) to check checkpoint signatures (default: audit-key.pub beside --db)')
+    .option('--head <file>', 'signed head the chain must reach, else its tail was cut (default: audit-head.json beside --db)')
     .option('--json', 'print the full verification report as JSON')
     .action(async (opts: VerifyCliOptions) => {
       process.exitCode = await runAuditVerify(opts, io);
