@@ -186,7 +186,7 @@ class ExprGen {
   /** An expression of type `ty` within `depth` levels of nesting. */
   expr(ty: Ty, depth: number): Ex {
     const r = this.r;
-    if (depth <= 0 || r.chance(0.25)) return this.leaf(ty);
+    if (depth <= 0 || r.chance(ty === 'Bool' ? 0.08 : 0.25)) return this.leaf(ty);
     if (r.chance(0.07)) return comp(`if ${this.expr('Bool', depth - 1).t} then ${this.expr(ty, depth - 1).t} else ${this.expr(ty, depth - 1).t}`);
     if (r.chance(0.04)) {
       // A record literal read back: `{f: e, "g h": 1}.f`.
@@ -381,7 +381,7 @@ class ExprGen {
   private bool(depth: number): Ex {
     const r = this.r;
     const d = depth - 1;
-    switch (r.int(24)) {
+    switch (r.int(32)) {
       case 0:
         return comp(`!${this.op(this.expr('Bool', d))}`);
       case 1:
@@ -442,6 +442,36 @@ class ExprGen {
         return comp(`{a: ${this.expr('Long', d).t}, "b c": ${this.expr('String', d).t}} == {a: ${this.expr('Long', d).t}, "b c": ${this.expr('String', d).t}}`);
       case 22:
         return comp(`${this.op(this.expr('Long', d))} ${r.pick(['<', '>', '=='])} ${this.op(this.expr('duration', d))}.${r.pick(['toDays', 'toHours', 'toMinutes', 'toSeconds', 'toMilliseconds'])}()`);
+      case 23:
+      case 24: {
+        const ty = r.pick(['User', 'Group', 'Doc'] as const);
+        const inGroup = r.chance(0.5) ? ` in ${this.op(this.expr(r.pick(['Group', 'SetGroup', 'User'] as const), d))}` : '';
+        return comp(`${this.op(this.expr(ty, d))} is ${typeName(r, r.chance(0.8) ? ty : r.pick(['User', 'Group', 'Doc']))}${inGroup}`);
+      }
+      case 25: {
+        const owner = r.pick(['User', 'Group', 'Doc'] as const);
+        const base = this.expr(owner, d);
+        const key = cedarString(r, r.pick(TAG_KEYS));
+        const read = atom(`${this.op(base)}.getTag(${key})`);
+        return comp(`${this.op(atom(`${this.op(base)}.hasTag(${key})`))} && ${this.op(this.predicate(read, TAG_TYPE[owner], d))}`);
+      }
+      case 26: {
+        const ty = r.pick(['ip', 'decimal'] as const);
+        if (ty === 'ip') return atom(`${this.op(this.expr('ip', d))}.${r.pick(['isIpv4', 'isIpv6', 'isLoopback', 'isMulticast'])}()`);
+        return atom(`${this.op(this.expr('decimal', d))}.${r.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${this.expr('decimal', d).t})`);
+      }
+      case 27:
+      case 28: {
+        const ty = r.pick(['Long', 'datetime', 'duration'] as const);
+        return comp(`${this.op(this.expr(ty, d))} ${r.pick(['<=', '>=', '<', '>'])} ${this.op(this.expr(ty, d))}`);
+      }
+      case 29:
+        return comp(`${this.op(this.long(d + 1))} ${r.pick(['<=', '>=', '==', '!='])} ${this.op(this.expr('Long', d))}`);
+      case 30: {
+        const set = r.pick(['SetLong', 'SetString', 'SetUser', 'SetGroup'] as const);
+        const method = r.pick(['containsAll', 'containsAny', 'isEmpty']);
+        return atom(`${this.op(this.expr(set, d))}.${method}(${method === 'isEmpty' ? '' : this.expr(set, d).t})`);
+      }
       default:
         return this.leaf('Bool');
     }
@@ -515,7 +545,7 @@ export function generatePolicies(r: Rng, options: { maxPolicies?: number; depth?
     const template = principal.includes('?') || resource.includes('?');
     const id = template ? `t${i}` : `p${i}`;
     const effect = r.chance(0.6) ? 'permit' : 'forbid';
-    const conditions = Array.from({ length: r.int(effect === 'forbid' ? 3 : 2) }, () => `${r.chance(0.75) ? 'when' : 'unless'} { ${g.expr('Bool', options.depth ?? 4).t} }`);
+    const conditions = Array.from({ length: r.int(effect === 'forbid' ? 3 : 3) }, () => `${r.chance(0.75) ? 'when' : 'unless'} { ${g.expr('Bool', options.depth ?? 4).t} }`);
     const text = `@id(${JSON.stringify(id)})\n${effect} (${principal}, ${g.actionScope()}, ${resource})\n${conditions.join('\n')};`;
     policies.push({ id, text, template });
     if (template) {

@@ -147,6 +147,7 @@ export function countNodes(est: unknown, into: Record<string, number>): void {
       else if (k === 'Var') bump(`Var:${String(child)}`);
       else if (k === 'op') bump(`scope:${String(child)}`);
       else if (k === 'slot' || k === 'Slot') bump('slot');
+      else if (k === 'in' && child !== null && typeof child === 'object' && 'left' in child) bump('in');
       else if (k === 'is') bump((child as { in?: unknown }).in !== undefined ? 'is-in' : 'is');
       else if (k === 'Record') {
         bump('Record');
