@@ -1,5 +1,20 @@
 import type { DecisionRecorder } from '@argus/contracts';
-import { type Authenticator, createMetricsRegistry, errorHandler, healthRouter, jsonBody, Counter, metric, requestContext, type ReadinessCheck, type Registry } from '@argus/platform';
+import {
+  type Authenticator,
+  createMetricsRegistry,
+  errorHandler,
+  healthRouter,
+  jsonBody,
+  Counter,
+  malformedEscape,
+  metric,
+  permissionGuard,
+  requestContext,
+  type DecisionAuthMode,
+  type PermissionTable,
+  type ReadinessCheck,
+  type Registry,
+} from '@argus/platform';
 import { DecisionMemo } from '@argus/engine';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -7,10 +22,10 @@ import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
-import { authorizeRouter } from './routes/authorize.ts';
+import { authorizeRouter, callerChecked } from './routes/authorize.ts';
 import { decisionListener } from './routes/hot.ts';
 import { dataRouter } from './routes/data.ts';
-import { policiesRouter, type PolicyPublished } from './routes/policies.ts';
+import { policiesRouter, type PolicyLimits, type PolicyPublished } from './routes/policies.ts';
 import { shadowRouter, templatesRouter } from './routes/templates.ts';
 import { ShadowEvaluator } from './shadow.ts';
 
@@ -29,9 +44,18 @@ export interface ApdpDeps {
   governance?: GovernanceStep;
   effects?: DecisionEffects;
   recorder?: DecisionRecorder;
+  /** The admin guard of the publishing routes, used only when no `auth` is given (tests, embeddings). */
   requireAdmin: RequestHandler;
-  /** Authenticates services that may ask to skip the audit record (`x-argus-audit: false`). */
+  /**
+   * Authenticates every caller against the permission table (`@argus/platform` `PERMISSIONS`),
+   * for the lean listener and the app alike. Absent only in tests and in-process embeddings:
+   * then no table applies and every caller is trusted.
+   */
   auth?: Authenticator;
+  /** `auth.decisions`: `required` (default) or `open` (anonymous decisions, side effects skipped). */
+  decisionAuth?: DecisionAuthMode;
+  /** The permission table (default: the platform's). */
+  permissions?: PermissionTable;
   logger: Logger;
   metrics: Registry;
   limits: ApdpLimits;
@@ -40,6 +64,10 @@ export interface ApdpDeps {
   /** Bound on memoised Cedar answers (0 or absent: off). */
   decisionMemo?: number;
   onPublished?: PolicyPublished;
+  /** The document `POST /` answers (OPA's default decision, `server.defaultDecision`); default `argus/allow`. */
+  defaultDecision?: string;
+  /** Bounds on caller-supplied policy sets (validate, publish); defaults in `DEFAULT_POLICY_LIMITS`. */
+  policyLimits?: PolicyLimits;
   /** Extra routers mounted after the decision routes (registry, audit, governance in `argus serve`). */
   routers?: Router[];
   readiness?: ReadinessCheck[];
@@ -76,6 +104,9 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger));
+  const admission = deps.auth ? { auth: deps.auth, decisions: deps.decisionAuth ?? 'required', ...(deps.permissions ? { table: deps.permissions } : {}) } : undefined;
+  // Every request passes the permission table before any route or body parser runs.
+  app.use(admission ? permissionGuard(admission) : (req, _res, next) => next(malformedEscape(req.originalUrl)));
   app.use(
     healthRouter({
       metrics: deps.metrics,
@@ -94,19 +125,24 @@ export function createApdp(deps: ApdpDeps): Apdp {
   );
   const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth });
   app.use((req, res, next) => (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next()));
-  app.use(authorizeRouter({ decisions, maxBatchSize: deps.limits.maxBatchSize, ...(deps.auth ? { auth: deps.auth } : {}) }));
-  app.use(dataRouter({ decisions }));
+  const checked = callerChecked(decisions);
+  app.use(authorizeRouter({ decisions: checked, maxBatchSize: deps.limits.maxBatchSize }));
+  const defaultDecision = deps.defaultDecision ? { defaultDecision: deps.defaultDecision } : {};
+  app.use(dataRouter({ decisions: checked, ...defaultDecision }));
   const published = deps.onPublished ? { onPublished: deps.onPublished } : {};
-  app.use(templatesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...published }));
-  app.use(shadowRouter({ shadow, holder: deps.holder, requireAdmin: deps.requireAdmin }));
-  app.use(policiesRouter({ holder: deps.holder, requireAdmin: deps.requireAdmin, ...published }));
+  // With the table in front, the publishing routes' own guard has nothing left to check.
+  const requireAdmin: RequestHandler = admission ? (_req, _res, next) => next() : deps.requireAdmin;
+  app.use(templatesRouter({ holder: deps.holder, requireAdmin, ...published }));
+  app.use(shadowRouter({ shadow, holder: deps.holder, requireAdmin }));
+  app.use(policiesRouter({ holder: deps.holder, requireAdmin, ...published, ...(deps.policyLimits ? { limits: deps.policyLimits } : {}) }));
   for (const r of deps.routers ?? []) app.use(r);
   app.use((req, res) => {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
   });
   app.use(errorHandler(deps.logger));
-  const hot = { decisions, ...(deps.auth ? { auth: deps.auth } : {}), limits: { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth }, logger: deps.logger };
-  return { app, listener: decisionListener(hot, app), decisions, shadow };
+  const limits = { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth };
+  const listener = decisionListener({ decisions, ...(admission ? { admission } : {}), limits, logger: deps.logger, ...defaultDecision }, app);
+  return { app, listener, decisions, shadow };
 }
 
 function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {

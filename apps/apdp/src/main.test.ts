@@ -73,10 +73,14 @@ describe('startApdp', () => {
     expect(((await ready.json()) as { checks: Array<{ name: string }> }).checks.map((c) => c.name)).toEqual(expect.arrayContaining(['policies', 'store', 'audit']));
     const doc = await fetch(`${running.url}/openapi.json`);
     expect(await doc.json()).toEqual(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')));
+    const ask = { input: { principal: { type: 'Agent', id: 'nobody' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt' } } };
+    // `auth.decisions` defaults to `required`: an anonymous caller is refused before any decision.
+    const anonymous = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask) });
+    expect(anonymous.status).toBe(401);
     const decision = await fetch(`${running.url}/v1/authorize`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: { principal: { type: 'Agent', id: 'nobody' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt' } } }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify(ask),
     });
     expect(decision.status).toBe(200);
     expect(((await decision.json()) as { result: { allow: boolean } }).result.allow).toBe(false);

@@ -1,5 +1,5 @@
 import express, { Router, type Express } from 'express';
-import { errorHandler, healthRouter, jsonBody, notFoundHandler, requestContext, type ReadinessCheck } from '@argus/platform';
+import { errorHandler, healthRouter, jsonBody, notFoundHandler, permissionGuard, requestContext, type ReadinessCheck } from '@argus/platform';
 import { resolveDeps, type RegistryDeps } from './deps.ts';
 import { agentsRouter } from './routes/agents.ts';
 import { humansRouter } from './routes/humans.ts';
@@ -7,7 +7,8 @@ import { mcpServersRouter } from './routes/mcp-servers.ts';
 
 /**
  * The registry API under `/v1/registry/...`: humans, agents and MCP servers, their trust states,
- * history and leases. Every change emits `registry.changed`. Errors inside these paths are
+ * history and leases; who may call what is the platform's permission table (`PERMISSIONS`).
+ * Every change emits `registry.changed`. Errors inside these paths are
  * answered in the wire shape by the router itself, so it can be mounted into any app
  * (`argus serve` mounts it next to the decision point).
  */
@@ -15,6 +16,8 @@ export function createRegistryRouter(deps: RegistryDeps): Router {
   const resolved = resolveDeps(deps);
   const router = Router();
   const v1 = Router();
+  // The permission table first (a no-op when the app it is mounted in already applied it), then the body.
+  v1.use(permissionGuard({ auth: resolved.auth }));
   v1.use(jsonBody({ maxBodyBytes: resolved.limits.maxBodyBytes, maxJsonDepth: resolved.limits.maxJsonDepth }));
   v1.use('/humans', humansRouter(resolved));
   v1.use('/agents', agentsRouter(resolved));

@@ -6,7 +6,7 @@ import { validatorFor } from '@argus/contracts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { ApprovalQuery, ApprovalStatus, ApprovalStore } from './approval-store.ts';
+import type { ApprovalQuery, ApprovalRequest, ApprovalStatus, ApprovalStore } from './approval-store.ts';
 
 /** Collaborators of {@link createApprovalsRouter}. */
 export interface ApprovalsRouterDeps {
@@ -17,6 +17,12 @@ export interface ApprovalsRouterDeps {
    * `res.locals.subject` (a string). Agents and scanners are refused by the router itself.
    */
   requireHuman: RequestHandler;
+  /**
+   * The human at the root of a held request's chain (the goal's owner, else the agent's owner). A
+   * human without the `approver` role may see and answer only the requests rooted at itself;
+   * without this hook, only approvers and admins may.
+   */
+  rootOf?: (request: ApprovalRequest) => Promise<string | undefined>;
   clock?: () => Date;
   logger?: Logger;
 }
@@ -36,16 +42,34 @@ const validateQuery = validatorFor<ApprovalsQuery>('https://argus.dev/schemas/ef
 const validateDecision = validatorFor<ApprovalDecisionBody>('https://argus.dev/schemas/effects/approval-decision.json');
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** The deciding identity: a human or admin subject; agents and scanners may not decide. */
-function humanOf(res: Response): string {
+/** The role that lets a human answer any approval request. */
+export const APPROVER_ROLE = 'approver';
+
+/** The deciding identity: a human or admin subject; agents, services and scanners may not decide. */
+function humanOf(res: Response): { subject: string; any: boolean } {
   const principal = res.locals.principal as AuthPrincipal | undefined;
   if (principal) {
     if (principal.kind !== 'human' && principal.kind !== 'admin') throw new ForbiddenError('only a human may answer an approval request');
-    return principal.subject;
+    return { subject: principal.subject, any: principal.kind === 'admin' || principal.roles.includes(APPROVER_ROLE) };
   }
   const subject = res.locals.subject as unknown;
-  if (typeof subject === 'string' && subject !== '') return subject;
+  if (typeof subject === 'string' && subject !== '') return { subject, any: true };
   throw new UnauthorizedError();
+}
+
+/** Builds {@link ApprovalsRouterDeps.rootOf} from the goal store and the registry: the goal's owner, else the agent's owner. */
+export function approvalRootFrom(deps: {
+  goal: (id: string) => Promise<{ owner: string } | undefined>;
+  agent: (id: string) => Promise<{ owner?: string } | undefined>;
+}): (request: ApprovalRequest) => Promise<string | undefined> {
+  return async (request) => {
+    if (request.goal !== undefined) {
+      const goal = await deps.goal(request.goal);
+      if (goal) return goal.owner;
+    }
+    if (/(^|::)Agent$/.test(request.principal.type)) return (await deps.agent(request.principal.id))?.owner;
+    return undefined;
+  };
 }
 
 function idOf(req: Request): string {
@@ -59,8 +83,12 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
   const clock = deps.clock ?? (() => new Date());
   const router = express.Router();
 
+  /** Whether `who` may see or answer `request`: an approver, an admin, or the human at its root. */
+  const mayAnswer = async (who: { subject: string; any: boolean }, request: ApprovalRequest): Promise<boolean> =>
+    who.any || (deps.rootOf !== undefined && (await deps.rootOf(request)) === who.subject);
+
   router.get('/v1/approvals', deps.requireHuman, async (req, res) => {
-    humanOf(res);
+    const who = humanOf(res);
     const checked = validateQuery({ ...(req.query as Record<string, unknown>) });
     if (!checked.ok) {
       const param = checked.errors[0]?.path.split('/')[1] ?? '';
@@ -73,19 +101,23 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
     };
     const page = await deps.store.list(query, clock());
-    res.json({ items: page.items, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
+    const items = [];
+    for (const item of page.items) if (await mayAnswer(who, item)) items.push(item);
+    res.json({ items, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
   });
 
   router.get('/v1/approvals/:id', deps.requireHuman, async (req, res) => {
-    humanOf(res);
+    const who = humanOf(res);
     const id = idOf(req);
     const found = await deps.store.get(id, clock());
-    if (!found) throw new NotFoundError(`no approval request \`${id}\``);
+    // A request the caller may not answer is not shown to exist.
+    if (!found || !(await mayAnswer(who, found))) throw new NotFoundError(`no approval request \`${id}\``);
     res.json(found);
   });
 
   router.post('/v1/approvals/:id', deps.requireHuman, async (req, res) => {
-    const by = humanOf(res);
+    const who = humanOf(res);
+    const by = who.subject;
     const id = idOf(req);
     const checked = validateDecision(req.body);
     if (!checked.ok) throw new InvalidInputError('invalid approval decision', checked.errors);
@@ -94,6 +126,7 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
     if (!current) throw new NotFoundError(`no approval request \`${id}\``);
     // INVARIANT: the agent that asked can never answer for itself, whatever credential it holds.
     if (current.principal.id === by) throw new ForbiddenError('a principal cannot answer its own approval request');
+    if (!(await mayAnswer(who, current))) throw new ForbiddenError(`answering approval requests needs the \`${APPROVER_ROLE}\` role, or being the human at the root of the request's chain`);
     const outcome = await deps.store.decide(id, { decision: checked.value.decision, by, at: now, ...(checked.value.reason !== undefined ? { reason: checked.value.reason } : {}) });
     if (outcome.ok) {
       deps.logger?.info({ approvalId: id, decision: checked.value.decision, by, decisionId: outcome.request.decisionId }, 'approval request answered');

@@ -1,41 +1,91 @@
-import type { AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecisionCaller } from '@argus/contracts';
+import type { AuthorizeInput, AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecideOptions, DecisionCaller } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidInputError, sendJson, type Authenticator } from '@argus/platform';
+import { ArgusError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
 const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
 const validateBatch = validatorFor<BatchAuthorizeRequest>('https://argus.dev/schemas/authorize-batch-request.json');
 
-/** Who is calling, as far as the audit trail is concerned. */
-export function callerOf(req: IncomingMessage, kind: string): DecisionCaller {
-  const subject = ((req as Partial<Request>).res?.locals.subject as string | undefined) ?? undefined;
-  return subject ? { kind, subject } : { kind };
+/** The caller kind recorded for a decision asked without a credential (`auth.decisions: open`): its side effects are skipped. */
+export const ANONYMOUS_CALLER = 'anonymous';
+
+const admitted = new WeakMap<IncomingMessage, AuthPrincipal | null>();
+
+/** Leaves the admitted caller of a request for {@link callerOf} (the lean listener; express keeps it on `res.locals`). */
+export function setCaller(req: IncomingMessage, principal: AuthPrincipal | undefined): void {
+  admitted.set(req, principal ?? null);
+}
+
+/** The authenticated caller of `req`, if any. */
+export function principalOfRequest(req: IncomingMessage): AuthPrincipal | undefined {
+  const lean = admitted.get(req);
+  if (lean !== undefined) return lean ?? undefined;
+  return ((req as Partial<Request>).res?.locals.principal as AuthPrincipal | undefined) ?? undefined;
 }
 
 /**
- * Whether this request may skip the audit record: only a caller holding the admin credential (the proxy, which
- * writes the record itself once the upstream answered) may ask, with `x-argus-audit: false`.
+ * Who is calling, as the audit trail records it: the credential's kind and subject, or
+ * `anonymous` (admitted without a credential, `auth.decisions: open`). Without a permission
+ * table (tests, in-process embeddings) the route's name (`route`) stands for the caller.
  */
-async function auditWanted(req: IncomingMessage, auth: Authenticator | undefined): Promise<boolean> {
-  if (req.headers['x-argus-audit'] !== 'false' || !auth) return true;
-  const who = await auth.authenticate(req.headers.authorization);
-  return !(who.ok && who.principal.kind === 'admin');
+export function callerOf(req: IncomingMessage, route = 'apdp'): DecisionCaller {
+  const lean = admitted.get(req);
+  const locals = (req as Partial<Request>).res?.locals;
+  const p = lean ?? (locals?.principal as AuthPrincipal | undefined);
+  if (p) return { kind: p.kind, subject: p.subject };
+  if (lean === null || locals?.anonymous === true) return { kind: ANONYMOUS_CALLER };
+  return { kind: route };
+}
+
+/**
+ * The decision service as a route may call it: an agent may only ask about itself (a 403
+ * otherwise), so no agent can trigger another agent's quarantine or spend another's budget.
+ */
+export function callerChecked(decisions: DecisionService): DecisionService {
+  const check = (input: AuthorizeInput, options: DecideOptions, path: string) => {
+    if (options.caller.kind !== 'agent') return;
+    const p = input?.principal as { type?: unknown; id?: unknown } | undefined;
+    if (p && (p.type !== 'Agent' || p.id !== options.caller.subject)) {
+      throw new ArgusError('forbidden', 'an agent may only ask for decisions about itself', { errors: [{ path, message: `the principal must be Agent::"${options.caller.subject}"` }] });
+    }
+  };
+  return new Proxy(decisions, {
+    get(target, prop, receiver) {
+      if (prop === 'decide') {
+        return (input: AuthorizeInput, options: DecideOptions, shared?: AuthorizeInput['entities']) => {
+          check(input, options, '/input/principal');
+          return target.decide(input, options, shared);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * Whether this request may skip the audit record: only a service or admin caller (the proxy,
+ * which writes the record itself once the upstream answered) may ask, with `x-argus-audit: false`.
+ */
+function auditWanted(req: IncomingMessage): boolean {
+  if (req.headers['x-argus-audit'] !== 'false') return true;
+  const p = principalOfRequest(req);
+  return !(p && (p.kind === 'admin' || p.kind === 'service'));
 }
 
 /** Decides one validated-or-not authorize body and sends the answer. */
-export async function authorizeOne(deps: { decisions: DecisionService; auth?: Authenticator }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function authorizeOne(deps: { decisions: DecisionService }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = validateOne(raw);
-  if (!body.ok) throw new InvalidInputError('invalid authorize request', body.errors);
-  const audit = await auditWanted(req, deps.auth);
-  const caller = callerOf(req, typeof req.headers['x-argus-caller'] === 'string' && !audit ? req.headers['x-argus-caller'].slice(0, 64) : 'apdp');
-  const answer = await deps.decisions.decide(body.value.input, { caller, explain: body.value.explain ?? 'reasons', audit });
+  // A refused body is still a decision request: recorded as a deny, its decision_id in the 400.
+  if (!body.ok) throw await deps.decisions.refuse(raw, new InvalidInputError('invalid authorize request', body.errors), { caller: callerOf(req) });
+  const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req), explain: body.value.explain ?? 'reasons', audit: auditWanted(req) });
   sendJson(res, 200, answer);
 }
 
-/** `POST /v1/authorize` and `POST /v1/authorize/batch`. */
-export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number; auth?: Authenticator }): Router {
+/** `POST /v1/authorize` and `POST /v1/authorize/batch`. `decisions` should be {@link callerChecked}. */
+export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number }): Router {
   const router = express.Router();
 
   router.post('/v1/authorize', (req, res) => authorizeOne(deps, req.body, req, res));
@@ -53,8 +103,9 @@ export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize
       try {
         results.push(await deps.decisions.decide(inputs[i]!, { caller, explain }, entities));
       } catch (err) {
-        if (err instanceof InvalidInputError) {
-          throw new InvalidInputError(`invalid batch item ${i}: ${err.message}`, err.errors.map((e) => ({ path: e.path.replace(/^\/input/, `/inputs/${i}`), message: e.message })));
+        if (err instanceof InvalidInputError || (err instanceof ArgusError && err.code === 'forbidden')) {
+          const errors = err.errors.map((e) => ({ path: e.path.replace(/^\/input/, `/inputs/${i}`), message: e.message }));
+          throw err instanceof InvalidInputError ? new InvalidInputError(`invalid batch item ${i}: ${err.message}`, errors) : new ArgusError('forbidden', `batch item ${i}: ${err.message}`, { errors });
         }
         throw err;
       }

@@ -1,12 +1,12 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { schemaRegistry, toIssues, validatorFor } from '@argus/contracts';
 import type { CompiledPolicySet, Diagnostic, PolicySetInput, TemplateLinkInput } from '@argus/engine';
-import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '@argus/platform';
-import express, { type RequestHandler, type Router } from 'express';
+import { ConflictError, InvalidInputError, NotFoundError, UnavailableError, type AuthPrincipal } from '@argus/platform';
+import express, { type RequestHandler, type Response, type Router } from 'express';
 import { qualify } from '../entities.ts';
 import type { ActivePolicySet, PolicyHolder } from '../policy-holder.ts';
 import type { ShadowEvaluator } from '../shadow.ts';
-import { invalidPolicy, type PolicyPublished } from './policies.ts';
+import { checkPolicyLimits, DEFAULT_POLICY_LIMITS, invalidPolicy, type PolicyLimits, type PolicyPublished } from './policies.ts';
 
 /** A template link as the API takes it: slot values with unqualified types (`Agent`). */
 interface LinkBody {
@@ -47,6 +47,11 @@ function activeSet(holder: PolicyHolder): ActivePolicySet {
   const active = holder.current;
   if (!active) throw new UnavailableError('no policy set is loaded');
   return active;
+}
+
+/** Who published a change: the authenticated caller (audit of policy versions). */
+function publisherOf(res: Response): string | undefined {
+  return (res.locals.principal as AuthPrincipal | undefined)?.subject ?? (res.locals.subject as string | undefined);
 }
 
 function slotsOf(text: string): string[] {
@@ -100,7 +105,7 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
     }
     const problems = linkProblems(active.set, link);
     if (problems.length > 0) throw invalidPolicy(problems);
-    const version = await publish(deps, active, [...active.set.links, link], res.locals.subject as string | undefined, `link ${link.linkId} → ${link.templateId}`);
+    const version = await publish(deps, active, [...active.set.links, link], publisherOf(res), `link ${link.linkId} → ${link.templateId}`);
     res.status(201).json({ version, link });
   });
 
@@ -108,7 +113,7 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
     const linkId = String(req.params.linkId);
     const active = activeSet(deps.holder);
     if (!active.set.links.some((l) => l.linkId === linkId)) throw new NotFoundError(`link \`${linkId}\` does not exist`);
-    const version = await publish(deps, active, active.set.links.filter((l) => l.linkId !== linkId), res.locals.subject as string | undefined, `unlink ${linkId}`);
+    const version = await publish(deps, active, active.set.links.filter((l) => l.linkId !== linkId), publisherOf(res), `unlink ${linkId}`);
     res.json({ version, deleted: linkId });
   });
 
@@ -157,6 +162,8 @@ export interface ShadowRouterDeps {
   shadow: ShadowEvaluator;
   holder: PolicyHolder;
   requireAdmin: RequestHandler;
+  /** Bounds on the candidate set (default {@link DEFAULT_POLICY_LIMITS}). */
+  limits?: Partial<PolicyLimits>;
 }
 
 const validateShadow = validatorFor<ShadowBody>('https://argus.dev/schemas/policies-put-request.json');
@@ -185,6 +192,7 @@ export function shadowRouter(deps: ShadowRouterDeps): Router {
     }
     const v = validateShadow(body);
     if (!v.ok) throw new InvalidInputError('invalid candidate policy set', v.errors);
+    checkPolicyLimits(v.value, { ...DEFAULT_POLICY_LIMITS, ...deps.limits });
     const schema = v.value.schema ?? deps.holder.current?.set.schema;
     if (schema === undefined) throw new InvalidInputError('no active schema: send `schema`', [{ path: '/schema', message: 'required while no set is loaded' }]);
     const result = deps.shadow.setCandidate({ schema, schemaFile: 'schema.cedarschema', policies: v.value.policies, links: (v.value.links ?? []).map(toLink) });
