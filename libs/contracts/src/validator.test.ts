@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { schemaRegistry, validatorFor } from './validator.ts';
+import { schemaRegistry, UNSAFE_INTEGER_MESSAGE, unsafeIntegers, validatorFor } from './validator.ts';
 
 const authorize = validatorFor('https://argus.dev/schemas/authorize-request.json');
 const valid = { input: { principal: { type: 'Agent', id: 'a' }, action: 'tool:call', resource: { type: 'Tool', id: 't' } } };
@@ -21,6 +21,30 @@ describe('validatorFor', () => {
     const r = authorize({ input: { action: 'x', resource: { type: 'Tool', id: 't' } } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors).toContainEqual({ path: '/input/principal', message: 'missing required field `principal`' });
+  });
+
+  it('refuses an integer Cedar could not receive exactly, naming its path, in every decision document', () => {
+    const body = JSON.parse('{"input":{"principal":{"type":"Agent","id":"a"},"action":"tool:call","resource":{"type":"Tool","id":"t"},"context":{"n":9007199254740993,"ok":9007199254740991,"a/b":[1,-1e300]}}}');
+    expect(authorize(body)).toEqual({
+      ok: false,
+      errors: [
+        { path: '/input/context/n', message: UNSAFE_INTEGER_MESSAGE },
+        { path: '/input/context/a~1b/1', message: UNSAFE_INTEGER_MESSAGE },
+      ],
+    });
+    // The largest exact integers and non-integers pass.
+    expect(authorize({ input: { ...valid.input, context: { n: Number.MAX_SAFE_INTEGER, m: Number.MIN_SAFE_INTEGER, f: 1.5 } } }).ok).toBe(true);
+    const batch = validatorFor('https://argus.dev/schemas/authorize-batch-request.json');
+    const big = { uid: { type: 'Agent', id: 'a' }, attrs: { level: 2 ** 60 } };
+    const r = batch({ inputs: [structuredClone(valid.input)], entities: [big] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toContainEqual({ path: '/entities/0/attrs/level', message: UNSAFE_INTEGER_MESSAGE });
+    const data = validatorFor('https://argus.dev/schemas/data-request.json');
+    const d = data({ input: { ...valid.input, context: { n: -(2 ** 53) } } });
+    expect(d.ok).toBe(false);
+    if (!d.ok) expect(d.errors).toContainEqual({ path: '/input/context/n', message: UNSAFE_INTEGER_MESSAGE });
+    // Other documents are not concerned.
+    expect(unsafeIntegers({ a: [2 ** 53] })).toEqual([{ path: '/a/0', message: UNSAFE_INTEGER_MESSAGE }]);
   });
 
   it('throws for an unknown schema id (a bug, not input)', () => {

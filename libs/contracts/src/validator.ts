@@ -42,10 +42,57 @@ function listSchemaFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Returns a validator for the schema registered under `$id` (e.g. `https://argus.dev/schemas/authorize-request.json`). */
+/**
+ * Documents that carry Cedar values to a decision (`POST /v1/authorize`, its batch form, `/v1/data`):
+ * their integers must survive JSON parsing exactly (see {@link unsafeIntegers}).
+ */
+export const CEDAR_INPUT_SCHEMAS: ReadonlySet<string> = new Set([
+  'https://argus.dev/schemas/authorize-request.json',
+  'https://argus.dev/schemas/authorize-batch-request.json',
+  'https://argus.dev/schemas/data-request.json',
+]);
+
+/** The message of an integer that cannot reach Cedar exactly. */
+export const UNSAFE_INTEGER_MESSAGE = 'integer outside the range Argus can pass to Cedar exactly';
+
+/**
+ * Every integer-valued number in `value` outside `Number.isSafeInteger` (±2^53 - 1), as a located
+ * issue (JSON Pointer). Cedar's `Long` is 64-bit, but JSON numbers beyond 2^53 have already lost
+ * precision in JavaScript: passing them on would decide on a different number than the caller sent.
+ * At most `limit` issues.
+ */
+export function unsafeIntegers(value: unknown, base = '', limit = 10): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const stack: Array<[unknown, string]> = [[value, base]];
+  while (stack.length > 0 && issues.length < limit) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) issues.push({ path: path || '/', message: UNSAFE_INTEGER_MESSAGE });
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], `${path}/${entries[i]![0].replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+    }
+  }
+  return issues;
+}
+
+/**
+ * Returns a validator for the schema registered under `$id` (e.g. `https://argus.dev/schemas/authorize-request.json`).
+ * For the decision documents ({@link CEDAR_INPUT_SCHEMAS}) an integer Cedar could not receive exactly is an issue too.
+ */
 export function validatorFor<T>(schemaId: string): (data: unknown) => Validation<T> {
   const fn = schemaRegistry().getSchema(schemaId) as ValidateFunction<T> | undefined;
   if (!fn) throw new Error(`schema \`${schemaId}\` is not registered`);
+  if (CEDAR_INPUT_SCHEMAS.has(schemaId)) {
+    return (data: unknown) => {
+      const valid = fn(data);
+      const inexact = unsafeIntegers(data);
+      if (valid && inexact.length === 0) return { ok: true, value: data as T };
+      return { ok: false, errors: [...(valid ? [] : toIssues(fn.errors ?? [])), ...inexact] };
+    };
+  }
   return (data: unknown) => (fn(data) ? { ok: true, value: data } : { ok: false, errors: toIssues(fn.errors ?? []) });
 }
 
