@@ -8,7 +8,20 @@ FROM node:20-bookworm-slim AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir -p /out && cp package.json package-lock.json /out/ \
- && find apps libs tests -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \;
+ && find apps libs tests -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \; \
+ && cp --parents scripts/build.mjs /out/
+
+# ---- build: the JavaScript the image runs (scripts/build.mjs: esbuild bundles the app's TypeScript
+# with the workspace libraries inlined; packages from node_modules stay imports). Dev dependencies
+# (esbuild) live only in this stage.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY --from=manifests /out/ ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY libs ./libs
+COPY apps ./apps
+RUN node scripts/build.mjs registry
 
 # ---- deps: production dependencies; better-sqlite3 (and any other native addon) compiled here
 FROM node:20-bookworm-slim AS deps
@@ -32,6 +45,7 @@ ENV NODE_ENV=production \
     PORT=8182
 WORKDIR /app
 COPY --from=deps /app/ ./
+COPY --from=build /src/dist/registry ./dist/registry
 COPY tsconfig.base.json ./
 COPY libs ./libs
 COPY apps ./apps
@@ -45,5 +59,6 @@ VOLUME ["/data"]
 EXPOSE 8182
 HEALTHCHECK --interval=10s --timeout=4s --start-period=30s --retries=3 CMD ["node", "docker/healthcheck.mjs", "http://127.0.0.1:8182/healthz"]
 STOPSIGNAL SIGTERM
-# tsx is a production dependency: the apps run their TypeScript directly, as in development.
-CMD ["node", "--import", "tsx", "apps/registry/src/main.ts"]
+# Built JavaScript: no TypeScript compiler (tsx) at run time. The sources stay beside it: the bundle
+# reads schemas, console assets and heuristics where they are in the tree.
+CMD ["node", "dist/registry/main.mjs"]

@@ -61,14 +61,19 @@ describe('Dockerfiles', () => {
         expect(finalStage.some((i) => i.getKeyword() === 'COPY' && /--from=deps/.test(i.getTextContent()))).toBe(true);
       });
 
-      it('has a HEALTHCHECK and runs its own main through tsx', () => {
+      it('has a HEALTHCHECK and runs its own built main (no tsx at run time)', () => {
         const health = finalStage.find((i) => i.getKeyword() === 'HEALTHCHECK');
         expect(health?.getTextContent()).toMatch(app === 'discover' ? /healthcheck\.mjs", "--redis"/ : /healthcheck\.mjs", "http:\/\/127\.0\.0\.1:\d+\/healthz"/);
         const cmd = finalStage.find((i) => i.getKeyword() === 'CMD')!.getArgumentsContent();
-        expect(JSON.parse(cmd!)).toEqual(['node', '--import', 'tsx', `apps/${app}/src/main.ts`]);
+        expect(JSON.parse(cmd!)).toEqual(['node', `dist/${app}/main.mjs`]);
+        // The build stage builds that file from the app's main with scripts/build.mjs, and the runtime stage copies it.
+        const runs = instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getTextContent());
+        expect(runs.some((r) => r.includes(`node scripts/build.mjs ${app}`))).toBe(true);
+        expect(finalStage.some((i) => i.getKeyword() === 'COPY' && i.getTextContent().includes(`--from=build /src/dist/${app} ./dist/${app}`))).toBe(true);
         expect(existsSync(join(REPO_ROOT, `apps/${app}/src/main.ts`))).toBe(true);
-        const tsx = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-        expect(tsx.dependencies.tsx, 'tsx must be a production dependency').toBeDefined();
+        const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+        expect(pkg.dependencies.tsx, 'tsx must not be a production dependency').toBeUndefined();
+        expect(pkg.dependencies.esbuild, 'esbuild must not be a production dependency').toBeUndefined();
       });
 
       it('copies only sources that exist and that its .dockerignore keeps', () => {

@@ -1,4 +1,3 @@
-import { loadConfig, redactConfig, ConfigError } from '@argus/platform';
 import type { Command } from 'commander';
 
 /** `argus config check [file]`: validates a configuration and prints the resolved values, secrets redacted. */
@@ -8,7 +7,8 @@ export function registerConfigCommands(program: Command, io: { out: (s: string) 
     .command('check')
     .description('validate a configuration file (plus environment overrides) and print the resolved values with secrets redacted')
     .argument('[file]', 'JSON or YAML configuration file (schema: schemas/config/argus.schema.json)')
-    .action((file: string | undefined) => {
+    .action(async (file: string | undefined) => {
+      const { loadConfig, redactConfig, ConfigError } = await import('@argus/platform');
       try {
         const resolved = loadConfig({ schemaId: 'https://argus.dev/schemas/config/argus.json', ...(file ? { file } : {}) });
         io.out(`${JSON.stringify(redactConfig(resolved), null, 2)}\n`);

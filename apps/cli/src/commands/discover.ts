@@ -4,21 +4,20 @@
  * was found; findings are reported to the registry (`--registry URL --token ...`) unless `--dry-run`.
  * Exit codes: 0 ok, 1 the registry rejected some records, 2 cannot run.
  */
-import { SingleBar } from 'cli-progress';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
-import {
-  HttpRegistryClient,
-  loadHeuristics,
-  normalizeTarget,
-  reportFindings,
-  runScan,
-  type Finding,
-  type ReportSummary,
-  type ScanResult,
-  type ScanTarget,
-} from '@argus/discover';
-import { ArgusError } from '@argus/platform';
+import type { Finding, ReportSummary, ScanResult, ScanTarget } from '@argus/discover';
+
+/** The scanners (Docker, Kubernetes, network), the registry client and the table renderer, loaded when a scan runs. */
+async function loadDiscover() {
+  const [discover, { ArgusError }, { default: Table }, { SingleBar }] = await Promise.all([
+    import('@argus/discover'),
+    import('@argus/platform'),
+    import('cli-table3'),
+    import('cli-progress'),
+  ]);
+  return { ...discover, ArgusError, Table, SingleBar };
+}
+type DiscoverModules = Awaited<ReturnType<typeof loadDiscover>>;
 
 /** Where the command writes; the process streams unless a test passes its own. */
 export interface DiscoverCliIo {
@@ -57,7 +56,7 @@ function intOption(value: string | undefined, name: string, min: number, max: nu
   return Number(value);
 }
 
-function buildTarget(address: string, o: DiscoverRunCliOptions): ScanTarget {
+function buildTarget(address: string, o: DiscoverRunCliOptions, { normalizeTarget, ArgusError }: DiscoverModules): ScanTarget {
   if (o.kind !== 'network' && o.kind !== 'docker' && o.kind !== 'kubernetes') throw new CannotRun(`--kind must be network, docker or kubernetes, got \`${o.kind}\``);
   const concurrency = intOption(o.concurrency, 'concurrency', 1, 1024);
   const probeTimeoutMs = intOption(o.timeoutMs, 'timeout-ms', 50, 60_000);
@@ -90,7 +89,7 @@ function detail(f: Finding): string {
 }
 
 /** Renders the summary table (and, with `tools`, one row per MCP tool with its description hash). */
-export function renderSummary(result: ScanResult, report: ReportSummary | undefined, options: { tools?: boolean } = {}): string {
+export function renderSummary(Table: DiscoverModules['Table'], result: ScanResult, report: ReportSummary | undefined, options: { tools?: boolean } = {}): string {
   const status = new Map<string, { state: string; trust: string }>();
   for (const u of report?.upserted ?? []) status.set(u.id, { state: u.toolsChanged?.length ? `upserted (tools ${u.toolsChanged.join(' ')})` : 'upserted', trust: u.trust ?? '-' });
   for (const r of report?.rejected ?? []) status.set(r.id, { state: `rejected: ${r.code}`, trust: '-' });
@@ -117,7 +116,9 @@ export function renderSummary(result: ScanResult, report: ReportSummary | undefi
 /** Runs one scan; returns the exit code. */
 export async function runDiscover(address: string, o: DiscoverRunCliOptions, io: DiscoverCliIo): Promise<number> {
   try {
-    const target = buildTarget(address, o);
+    const m = await loadDiscover();
+    const { loadHeuristics, runScan, reportFindings, HttpRegistryClient, ArgusError, SingleBar } = m;
+    const target = buildTarget(address, o, m);
     const registryUrl = o.registry ?? io.env.ARGUS_REGISTRY_URL;
     const token = o.token ?? io.env.ARGUS_DISCOVER_REGISTRY_TOKEN ?? io.env.ARGUS_REGISTRY_TOKEN;
     if (!o.dryRun && !registryUrl) throw new CannotRun('--registry URL is required (or ARGUS_REGISTRY_URL), or pass --dry-run to only print what is found');
@@ -164,7 +165,7 @@ export async function runDiscover(address: string, o: DiscoverRunCliOptions, io:
       report = await reportFindings(client, result.findings, { scannerId: 'argus-cli' });
     }
     if (o.json) io.stdout.write(`${JSON.stringify({ result, ...(report ? { report } : {}) }, null, 2)}\n`);
-    else io.stdout.write(renderSummary(result, report, { tools: o.tools ?? false }));
+    else io.stdout.write(renderSummary(m.Table, result, report, { tools: o.tools ?? false }));
     return report && report.rejected.length > 0 ? 1 : 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

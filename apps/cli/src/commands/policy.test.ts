@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { diffCommand, explainCommand, fmtCommand, registerPolicyCommands, testCommand, validateCommand, type PolicyIo } from './policy.ts';
+import { diffCommand, explainCommand, fmtCommand, testCommand, validateCommand, type PolicyIo } from '../policy/commands.ts';
+import { registerPolicyCommands } from './policy.ts';
 
 const CEDAR = resolve(import.meta.dirname, '../../../../cedar');
 const temp = mkdtempSync(join(tmpdir(), 'argus-policy-'));

@@ -1,44 +1,14 @@
 /**
  * `argus policy ...`: the policy author's toolkit — validate, fmt, test, explain and diff Cedar
  * policies. Exit codes: 0 pass, 1 fail (a check, a test or a flip), 2 cannot run.
+ *
+ * This module only declares the commands; their implementations (`../policy/commands.ts`, which
+ * bring Cedar and the decision service) load when one of them runs.
  */
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readPolicyDir, SCHEMA_FILE } from '@argus/apdp';
-import type { AuthorizeResponse } from '@argus/contracts';
-import {
-  compareDecisions,
-  compilePolicySet,
-  countFlips,
-  explainRequest,
-  formatDiagnostic,
-  formatPolicyText,
-  uidKey,
-  type CedarEntity,
-  type Diagnostic,
-  type EntityUid,
-  type Explanation,
-  type PolicyInfo,
-} from '@argus/engine';
-import { InvalidInputError } from '@argus/platform';
 import { Option, type Command } from 'commander';
-import { renderRun, type ReportFormat } from '../policy/report.ts';
-import { parseRequests, toRequest, type ReadRequest } from '../policy/requests.ts';
-import { runSuites, type BrokenSuite, type RunnableSuite } from '../policy/runner.ts';
-import { listSuiteFiles, readSuite, type PolicyTestSuite, type SuiteProblem } from '../policy/suite.ts';
-import { fixtureDecisions, loadWorkspace, type PolicyWorkspace } from '../policy/workspace.ts';
+import type { DiffOptions, ExplainOptions, PolicyIo, TestOptions } from '../policy/commands.ts';
 
-/** Exit codes of every `argus policy` command. */
-export const EXIT = { ok: 0, failed: 1, cannotRun: 2 } as const;
-
-/** Where a command writes and reads; tests pass their own. */
-export interface PolicyIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  readStdin(): Promise<string>;
-}
+export type { DiffOptions, ExplainOptions, PolicyIo, TestOptions } from '../policy/commands.ts';
 
 /** The process's own streams. */
 export const processIo: PolicyIo = {
@@ -51,18 +21,15 @@ export const processIo: PolicyIo = {
   },
 };
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-
-/** The policy directory when none is given: `./cedar` if it holds a schema, else the repository's. */
-export function defaultPolicyDir(): string {
-  return existsSync(join('cedar', SCHEMA_FILE)) ? 'cedar' : join(REPO_ROOT, 'cedar');
-}
+type PolicyCommands = typeof import('../policy/commands.ts');
+const impl = (): Promise<PolicyCommands> => import('../policy/commands.ts');
 
 /** Registers `argus policy validate|fmt|test|explain|diff` on `program`. Returns the `policy` command. */
 export function registerPolicyCommands(program: Command, io: PolicyIo = processIo): Command {
   const policy = program.command('policy').description('validate, format, test, explain and diff Cedar policies (exit 0 pass, 1 fail, 2 cannot run)');
-  const exit = (code: number) => {
-    process.exitCode = code;
+  /** Loads the implementations, runs one, and sets the exit code it answers. */
+  const run = async (fn: (m: PolicyCommands) => Promise<number>) => {
+    process.exitCode = await fn(await impl());
   };
   const format = (choices: string[]) => new Option('--format <format>', 'output format').choices(choices).default('text');
 
@@ -71,7 +38,7 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
     .description('check every policy against the schema; errors located with file:line:column and Cedar\'s help')
     .argument('[dir]', 'policy directory (schema.cedarschema, policies/)')
     .addOption(format(['text', 'json']))
-    .action(async (dir: string | undefined, opts: { format: 'text' | 'json' }) => exit(await validateCommand(dir ?? defaultPolicyDir(), opts, io)));
+    .action(async (dir: string | undefined, opts: { format: 'text' | 'json' }) => run((m) => m.validateCommand(dir ?? m.defaultPolicyDir(), opts, io)));
 
   policy
     .command('fmt')
@@ -79,7 +46,7 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
     .argument('[dir]', 'policy directory')
     .option('--check', 'do not write: fail (exit 1) listing the files that are not formatted')
     .option('--line-width <n>', 'target line width', '80')
-    .action(async (dir: string | undefined, opts: { check?: boolean; lineWidth: string }) => exit(await fmtCommand(dir ?? defaultPolicyDir(), opts, io)));
+    .action(async (dir: string | undefined, opts: { check?: boolean; lineWidth: string }) => run((m) => m.fmtCommand(dir ?? m.defaultPolicyDir(), opts, io)));
 
   policy
     .command('test')
@@ -89,7 +56,7 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
     .addOption(format(['text', 'json', 'junit']))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--require-coverage', 'fail when a policy determined no case')
-    .action(async (dir: string | undefined, opts: TestOptions) => exit(await testCommand(dir ?? defaultPolicyDir(), opts, io)));
+    .action(async (dir: string | undefined, opts: TestOptions) => run((m) => m.testCommand(dir ?? m.defaultPolicyDir(), opts, io)));
 
   policy
     .command('explain')
@@ -100,7 +67,7 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
     .option('--now <time>', 'decision time (ISO 8601)')
     .option('--permits <n>', 'how many closest permits to show', '3')
     .addOption(format(['text', 'json']))
-    .action(async (file: string | undefined, opts: ExplainOptions) => exit(await explainCommand(file, opts, io)));
+    .action(async (file: string | undefined, opts: ExplainOptions) => run((m) => m.explainCommand(file, opts, io)));
 
   policy
     .command('diff')
@@ -112,431 +79,7 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
     .option('--now <time>', 'decision time (ISO 8601)')
     .option('--fail-on-flip', 'exit 1 when any decision flips')
     .addOption(format(['text', 'json']))
-    .action(async (oldDir: string, newDir: string, opts: DiffOptions) => exit(await diffCommand(oldDir, newDir, opts, io)));
+    .action(async (oldDir: string, newDir: string, opts: DiffOptions) => run((m) => m.diffCommand(oldDir, newDir, opts, io)));
 
   return policy;
-}
-
-function renderDiagnostics(diagnostics: readonly Diagnostic[], dir: string): string {
-  return diagnostics.map((d) => formatDiagnostic({ ...d, file: displayPath(dir, d.file) })).join('\n\n') + '\n';
-}
-
-function displayPath(dir: string, file: string): string {
-  return file.startsWith('<') ? file : join(dir, file);
-}
-
-/** `argus policy validate`: 0 valid, 1 invalid, 2 unreadable. */
-export async function validateCommand(dir: string, opts: { format: 'text' | 'json' }, io: PolicyIo): Promise<number> {
-  let input;
-  try {
-    input = await readPolicyDir(dir);
-  } catch (err) {
-    io.stderr(`argus policy validate: cannot read \`${dir}\`: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.cannotRun;
-  }
-  const result = compilePolicySet(input);
-  const diagnostics = result.ok ? [] : result.diagnostics;
-  const warnings = result.ok ? result.warnings : [];
-  if (opts.format === 'json') {
-    const located = (d: Diagnostic) => ({ ...d, file: displayPath(dir, d.file) });
-    io.stdout(
-      `${JSON.stringify(
-        { valid: result.ok, ...(result.ok ? { version: result.policySet.version, policies: result.policySet.policies.size } : {}), diagnostics: diagnostics.map(located), warnings: warnings.map(located) },
-        null,
-        2,
-      )}\n`,
-    );
-  } else {
-    if (warnings.length > 0) io.stderr(renderDiagnostics(warnings, dir));
-    if (result.ok) io.stdout(`${dir}: ${result.policySet.policies.size} policies valid against the schema (${result.policySet.version})\n`);
-    else io.stderr(`${renderDiagnostics(diagnostics, dir)}${diagnostics.length} error(s); the policy set is invalid\n`);
-  }
-  return result.ok ? EXIT.ok : EXIT.failed;
-}
-
-/** `argus policy fmt`: 0 formatted (or nothing to do), 1 unformatted files under `--check` or files refused, 2 unreadable. */
-export async function fmtCommand(dir: string, opts: { check?: boolean; lineWidth?: string }, io: PolicyIo): Promise<number> {
-  let input;
-  try {
-    input = await readPolicyDir(dir);
-  } catch (err) {
-    io.stderr(`argus policy fmt: cannot read \`${dir}\`: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.cannotRun;
-  }
-  const lineWidth = Number(opts.lineWidth ?? '80');
-  if (!Number.isInteger(lineWidth) || lineWidth < 20 || lineWidth > 400) {
-    io.stderr('argus policy fmt: --line-width must be an integer between 20 and 400\n');
-    return EXIT.cannotRun;
-  }
-  let failed = false;
-  const unformatted: string[] = [];
-  let written = 0;
-  for (const source of input.policies) {
-    const path = join(dir, source.file);
-    const r = formatPolicyText(source.file, source.text, { lineWidth });
-    if (!r.ok) {
-      io.stderr(renderDiagnostics(r.diagnostics, dir));
-      failed = true;
-      continue;
-    }
-    if (!r.changed) continue;
-    if (r.droppedComments.length > 0) {
-      io.stderr(
-        `${path}: not formatted: the formatter would drop ${r.droppedComments.length} comment(s), so the file is left alone; move these comments above a policy:\n${r.droppedComments.map((c) => `  ${c}`).join('\n')}\n`,
-      );
-      failed = true;
-      continue;
-    }
-    unformatted.push(path);
-    if (!opts.check) {
-      await writeFile(path, r.formatted, 'utf8');
-      written++;
-    }
-  }
-  if (opts.check) {
-    if (unformatted.length > 0) io.stdout(`${unformatted.map((f) => `${f}: not formatted`).join('\n')}\n${unformatted.length} file(s) need \`argus policy fmt\`\n`);
-    else if (!failed) io.stdout(`${input.policies.length} file(s) formatted\n`);
-    return failed || unformatted.length > 0 ? EXIT.failed : EXIT.ok;
-  }
-  io.stdout(`${written} file(s) rewritten, ${input.policies.length - written} unchanged\n`);
-  return failed ? EXIT.failed : EXIT.ok;
-}
-
-/** Options of `argus policy test`. */
-export interface TestOptions {
-  tests?: string;
-  format: ReportFormat;
-  output?: string;
-  requireCoverage?: boolean;
-}
-
-/** `argus policy test`: 0 all cases pass (and coverage when required), 1 a failure, 2 cannot run. */
-export async function testCommand(dir: string, opts: TestOptions, io: PolicyIo): Promise<number> {
-  const loaded = await loadWorkspace(dir);
-  if (!loaded.ok) {
-    if (loaded.reason === 'unreadable') {
-      io.stderr(`argus policy test: ${loaded.message}\n`);
-      return EXIT.cannotRun;
-    }
-    io.stderr(`${renderDiagnostics(loaded.diagnostics, dir)}the policy set is invalid: no test can run\n`);
-    return EXIT.failed;
-  }
-  const testsDir = opts.tests ?? join(dir, 'tests');
-  const files = await listSuiteFiles(testsDir);
-  if (files.length === 0) {
-    io.stderr(`argus policy test: no test suites (*.json, *.yaml) in \`${testsDir}\`\n`);
-    return EXIT.cannotRun;
-  }
-  const suites: RunnableSuite[] = [];
-  const broken: BrokenSuite[] = [];
-  for (const file of files) {
-    const name = relative(process.cwd(), file) || file;
-    const parsed = await readSuite(file, name);
-    if (parsed.ok) suites.push({ name, suite: parsed.suite });
-    else broken.push({ suite: name, problems: parsed.problems });
-  }
-  const run = await runSuites(loaded.workspace, suites, broken);
-  const report = renderRun(run, opts.format);
-  if (opts.output) await writeFile(opts.output, report, 'utf8');
-  else io.stdout(report);
-  if (opts.output && opts.format !== 'text') io.stdout(renderRun(run, 'text'));
-  const coverageFailed = opts.requireCoverage === true && run.coverage.uncovered.length > 0;
-  if (coverageFailed) io.stderr(`coverage required: ${run.coverage.uncovered.length} policy(ies) never determined a case\n`);
-  return run.failed > 0 || run.broken.length > 0 || coverageFailed ? EXIT.failed : EXIT.ok;
-}
-
-async function loadFixtures(path: string | undefined, io: PolicyIo, command: string): Promise<PolicyTestSuite | undefined | false> {
-  if (!path) return undefined;
-  let parsed;
-  try {
-    parsed = await readSuite(path);
-  } catch (err) {
-    io.stderr(`argus policy ${command}: cannot read \`${path}\`: ${err instanceof Error ? err.message : String(err)}\n`);
-    return false;
-  }
-  if (!parsed.ok) {
-    io.stderr(problemsText(parsed.problems));
-    return false;
-  }
-  return parsed.suite;
-}
-
-function problemsText(problems: readonly SuiteProblem[]): string {
-  return `${problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.path || '/'}: ${p.message}`).join('\n')}\n`;
-}
-
-async function openWorkspace(dir: string, io: PolicyIo, command: string): Promise<PolicyWorkspace | undefined> {
-  const loaded = await loadWorkspace(dir);
-  if (loaded.ok) return loaded.workspace;
-  if (loaded.reason === 'unreadable') io.stderr(`argus policy ${command}: ${loaded.message}\n`);
-  else io.stderr(`${renderDiagnostics(loaded.diagnostics, dir)}argus policy ${command}: the policy set in \`${dir}\` is invalid\n`);
-  return undefined;
-}
-
-function decisionTime(now: string | undefined, fixtures: PolicyTestSuite | undefined, io: PolicyIo, command: string): Date | undefined {
-  const text = now ?? fixtures?.now;
-  const at = text ? new Date(text) : new Date();
-  if (Number.isNaN(at.getTime())) {
-    io.stderr(`argus policy ${command}: --now \`${text}\` is not an ISO 8601 time\n`);
-    return undefined;
-  }
-  return at;
-}
-
-/** Options of `argus policy explain`. */
-export interface ExplainOptions {
-  policies?: string;
-  fixtures?: string;
-  now?: string;
-  permits?: string;
-  format: 'text' | 'json';
-}
-
-/** The JSON answer of `argus policy explain`. */
-export interface ExplainReport {
-  response: AuthorizeResponse;
-  explanation?: Explanation;
-}
-
-/** `argus policy explain`: 0 explained (whatever the decision), 2 cannot run (bad request, bad set). */
-export async function explainCommand(file: string | undefined, opts: ExplainOptions, io: PolicyIo): Promise<number> {
-  const dir = opts.policies ?? defaultPolicyDir();
-  const workspace = await openWorkspace(dir, io, 'explain');
-  if (!workspace) return EXIT.cannotRun;
-  const fixtures = await loadFixtures(opts.fixtures, io, 'explain');
-  if (fixtures === false) return EXIT.cannotRun;
-  const now = decisionTime(opts.now, fixtures, io, 'explain');
-  if (!now) return EXIT.cannotRun;
-
-  let text: string;
-  try {
-    text = file === undefined || file === '-' ? await io.readStdin() : await readFile(file, 'utf8');
-  } catch (err) {
-    io.stderr(`argus policy explain: cannot read \`${file}\`: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.cannotRun;
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    io.stderr(`argus policy explain: the request is not JSON: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.cannotRun;
-  }
-  const read = toRequest(doc, 1);
-  if (!read.ok) {
-    io.stderr(`argus policy explain: invalid request\n${read.problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}\n`);
-    return EXIT.cannotRun;
-  }
-  const decisions = fixtureDecisions(workspace.input, workspace.intents, fixtures ?? {});
-  decisions.setNow(now);
-  let response: AuthorizeResponse;
-  try {
-    response = await decisions.service.decide(read.request.input, { caller: { kind: 'cli' }, explain: 'full', audit: false }, fixtures?.entities ?? []);
-  } catch (err) {
-    if (err instanceof InvalidInputError) {
-      io.stderr(`argus policy explain: ${err.message}\n${err.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}\n`);
-      return EXIT.cannotRun;
-    }
-    throw err;
-  }
-  const cedarRequest = response.result.explanation;
-  let explanation: Explanation | undefined;
-  if (cedarRequest) {
-    const r = cedarRequest.request as { principal: EntityUid; action: EntityUid; resource: EntityUid };
-    explanation = explainRequest(workspace.set, {
-      principal: r.principal,
-      action: r.action,
-      resource: r.resource,
-      context: cedarRequest.context as never,
-      entities: cedarRequest.entities as CedarEntity[],
-    });
-  }
-  if (opts.format === 'json') {
-    const report: ExplainReport = { response, ...(explanation ? { explanation } : {}) };
-    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  } else {
-    io.stdout(explainText(workspace, response, explanation, Number(opts.permits ?? '3')));
-  }
-  return EXIT.ok;
-}
-
-function policyLine(p: PolicyInfo): string {
-  return `${p.id} (${p.effect}, ${p.file}:${p.line})`;
-}
-
-function explainText(workspace: PolicyWorkspace, response: AuthorizeResponse, x: Explanation | undefined, maxPermits: number): string {
-  const r = response.result;
-  const out: string[] = [`decision: ${r.decision}   (policy version ${response.policy_version})`];
-  if (r.codes?.length) out.push(`hard deny codes: ${r.codes.join(', ')}${typeof r.facts?.hardDeny === 'string' ? ` — ${r.facts.hardDeny}` : ''}`);
-  if (r.reasons.length > 0) {
-    out.push('determining policies:');
-    for (const reason of r.reasons) {
-      const p = workspace.set.policies.get(reason.policy);
-      out.push(`  ${p ? policyLine(p) : `${reason.policy} (${reason.effect})`}`);
-      for (const [k, v] of Object.entries(reason.annotations)) if (k !== 'id') out.push(`      @${k}: ${v}`);
-    }
-  }
-  if (r.errors.length > 0) {
-    out.push('errors:');
-    for (const e of r.errors) out.push(`  ${e.code}${e.policy ? ` ${e.policy}` : ''}: ${e.message}`);
-  }
-  if (r.facts) out.push('facts:', indent(JSON.stringify(r.facts, null, 2)));
-  if (r.explanation) {
-    const req = r.explanation.request as Record<string, EntityUid>;
-    out.push('request:', `  principal ${uidKey(req.principal!)}`, `  action    ${uidKey(req.action!)}`, `  resource  ${uidKey(req.resource!)}`);
-    out.push('context:', indent(JSON.stringify(r.explanation.context, null, 2)));
-    out.push('entities (the slice Cedar saw):');
-    for (const e of r.explanation.entities as CedarEntity[]) {
-      const parents = e.parents.length > 0 ? ` in [${e.parents.map(uidKey).join(', ')}]` : '';
-      out.push(`  ${uidKey(e.uid)}${parents} ${JSON.stringify(e.attrs)}`);
-    }
-  }
-  if (x) {
-    const shown = x.permits.slice(0, Math.max(0, maxPermits));
-    if (r.decision !== 'allow' && x.noMatchingPermit) {
-      out.push(x.permits.length === 0 ? 'no permit applies to this action at all' : `no permit matched; closest permits (${shown.length} of ${x.permits.length}):`);
-    } else if (r.decision !== 'allow') {
-      out.push('satisfied permits (overridden by the forbid above):');
-    } else {
-      out.push('permits:');
-    }
-    for (const a of r.decision !== 'allow' && !x.noMatchingPermit ? x.permits.filter((p) => p.satisfied) : shown) {
-      out.push(`  ${policyLine(a.policy)}${a.satisfied ? ' — satisfied' : ''}`);
-      if (typeof a.policy.annotations.reason === 'string') out.push(`      @reason: ${a.policy.annotations.reason}`);
-      const scope = Object.entries(a.scope).map(([k, ok]) => `${k} ${ok ? 'matched' : 'did not match'}`);
-      out.push(`      scope: ${a.scopeMatched ? 'matched' : scope.filter((s) => s.endsWith('not match')).join(', ')}`);
-      for (const c of a.conditions) {
-        const mark = c.outcome === 'holds' ? 'ok  ' : c.outcome === 'fails' ? 'FAIL' : c.outcome === 'error' ? 'ERR ' : '--  ';
-        out.push(`      ${mark} ${c.kind} { ${c.text} }${c.message ? ` (${c.message})` : ''}`);
-        if (c.values) {
-          const seen = Object.entries(c.values).map(([path, v]) => `${path} = ${v === undefined ? '(absent)' : JSON.stringify(v)}`);
-          out.push(`             where ${seen.join(', ')}`);
-        }
-      }
-      if (!a.satisfied && a.needed.length > 0) out.push(`      needed: ${a.needed.join('; ')}`);
-    }
-  }
-  return `${out.join('\n')}\n`;
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
-}
-
-/** Options of `argus policy diff`. */
-export interface DiffOptions {
-  requests: string;
-  fixtures?: string;
-  now?: string;
-  failOnFlip?: boolean;
-  format: 'text' | 'json';
-}
-
-/** One flipped (or re-attributed) decision of a diff. */
-export interface DiffEntry {
-  line: number;
-  principal: string;
-  action: string;
-  resource: string;
-  from: string;
-  to: string;
-  added: string[];
-  removed: string[];
-  recorded?: string;
-}
-
-/** `argus policy diff`: 0 no flip (or flips without `--fail-on-flip`), 1 flips with `--fail-on-flip`, 2 cannot run. */
-export async function diffCommand(oldDir: string, newDir: string, opts: DiffOptions, io: PolicyIo): Promise<number> {
-  const before = await openWorkspace(oldDir, io, 'diff');
-  if (!before) return EXIT.cannotRun;
-  const after = await openWorkspace(newDir, io, 'diff');
-  if (!after) return EXIT.cannotRun;
-  const fixtures = await loadFixtures(opts.fixtures, io, 'diff');
-  if (fixtures === false) return EXIT.cannotRun;
-  const now = decisionTime(opts.now, fixtures, io, 'diff');
-  if (!now) return EXIT.cannotRun;
-  let text: string;
-  try {
-    text = await readFile(opts.requests, 'utf8');
-  } catch (err) {
-    io.stderr(`argus policy diff: cannot read \`${opts.requests}\`: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.cannotRun;
-  }
-  const { requests, problems } = parseRequests(text);
-  if (problems.length > 0) {
-    io.stderr(`${problems.map((p) => `${opts.requests}:${p.line}: ${p.path || '/'}: ${p.message}`).join('\n')}\n`);
-    return EXIT.cannotRun;
-  }
-  const a = fixtureDecisions(before.input, before.intents, fixtures ?? {});
-  const b = fixtureDecisions(after.input, after.intents, fixtures ?? {});
-  a.setNow(now);
-  b.setNow(now);
-  const flips: DiffEntry[] = [];
-  const reattributed: DiffEntry[] = [];
-  const changes = [];
-  const refused: string[] = [];
-  for (const req of requests) {
-    const decided = await Promise.all([decideOrRefuse(a, req, fixtures), decideOrRefuse(b, req, fixtures)]);
-    if (typeof decided[0] === 'string' || typeof decided[1] === 'string') {
-      refused.push(`${opts.requests}:${req.line}: ${typeof decided[0] === 'string' ? decided[0] : decided[1]}`);
-      continue;
-    }
-    const [x, y] = decided as [AuthorizeResponse, AuthorizeResponse];
-    const change = compareDecisions(
-      { decision: x.result.decision, policies: x.result.reasons.map((r) => r.policy) },
-      { decision: y.result.decision, policies: y.result.reasons.map((r) => r.policy) },
-    );
-    changes.push(change);
-    if (!change.flipped && change.added.length + change.removed.length === 0) continue;
-    const entry: DiffEntry = {
-      line: req.line,
-      principal: `${req.input.principal.type}::${JSON.stringify(req.input.principal.id)}`,
-      action: req.input.action,
-      resource: `${req.input.resource.type}::${JSON.stringify(req.input.resource.id)}`,
-      from: change.from,
-      to: change.to,
-      added: change.added,
-      removed: change.removed,
-      ...(req.recorded ? { recorded: req.recorded.outcome } : {}),
-    };
-    (change.flipped ? flips : reattributed).push(entry);
-  }
-  if (refused.length > 0) {
-    io.stderr(`${refused.join('\n')}\n`);
-    return EXIT.cannotRun;
-  }
-  const counts = countFlips(changes);
-  if (opts.format === 'json') {
-    io.stdout(`${JSON.stringify({ requests: requests.length, oldVersion: before.set.version, newVersion: after.set.version, flips, reattributed, counts }, null, 2)}\n`);
-  } else {
-    const out: string[] = [];
-    for (const f of flips) out.push(`${opts.requests}:${f.line}: ${f.from} → ${f.to}  ${f.principal} ${f.action} ${f.resource}${policyDelta(f)}${f.recorded ? `  (recorded: ${f.recorded})` : ''}`);
-    if (reattributed.length > 0) {
-      out.push(`same outcome, different determining policies (${reattributed.length}):`);
-      for (const f of reattributed) out.push(`  ${opts.requests}:${f.line}: ${f.to}  ${f.principal} ${f.action} ${f.resource}${policyDelta(f)}`);
-    }
-    const summary = Object.entries(counts)
-      .map(([k, n]) => `${n} ${k}`)
-      .join(', ');
-    out.push(`${requests.length} request(s): ${flips.length} flip(s)${summary ? ` (${summary})` : ''}, ${reattributed.length} re-attributed`);
-    io.stdout(`${out.join('\n')}\n`);
-  }
-  return flips.length > 0 && opts.failOnFlip ? EXIT.failed : EXIT.ok;
-}
-
-function policyDelta(f: DiffEntry): string {
-  const parts = [...f.added.map((id) => `+${id}`), ...f.removed.map((id) => `-${id}`)];
-  return parts.length > 0 ? `  [${parts.join(' ')}]` : '';
-}
-
-async function decideOrRefuse(decisions: ReturnType<typeof fixtureDecisions>, req: ReadRequest, fixtures: PolicyTestSuite | undefined): Promise<AuthorizeResponse | string> {
-  try {
-    return await decisions.service.decide(req.input, { caller: { kind: 'cli' }, explain: 'reasons', audit: false }, fixtures?.entities ?? []);
-  } catch (err) {
-    if (err instanceof InvalidInputError) return `${err.message}${err.errors.map((e) => ` (${e.path}: ${e.message})`).join('')}`;
-    throw err;
-  }
 }

@@ -3,7 +3,7 @@
  * from stdin or an environment variable and are never echoed, logged or listed.
  * Exit codes: 0 ok, 1 not found, 2 cannot run.
  */
-import { loadSecretsKey, SqliteSecretStore, type SecretStore } from '@argus/secrets';
+import type { SecretStore } from '@argus/secrets';
 import type { Command } from 'commander';
 
 /** Where a secrets command reads and writes; the process streams unless a test passes its own. */
@@ -39,7 +39,9 @@ const MAX_VALUE_BYTES = 64 * 1024;
 
 class CannotRun extends Error {}
 
-function openStore(opts: SecretsStoreOptions, env: NodeJS.ProcessEnv): SecretStore {
+/** Opens the encrypted store; the secrets library loads here, when a command runs. */
+async function openStore(opts: SecretsStoreOptions, env: NodeJS.ProcessEnv): Promise<SecretStore> {
+  const { loadSecretsKey, SqliteSecretStore } = await import('@argus/secrets');
   const key = loadSecretsKey({ keyEnv: opts.keyEnv, ...(opts.keyFile !== undefined ? { keyFile: opts.keyFile } : {}) }, env);
   return new SqliteSecretStore({ path: opts.db, key });
 }
@@ -79,7 +81,7 @@ async function run(io: SecretsCliIo, fn: () => Promise<number>): Promise<number>
 export function runSecretsPut(name: string, opts: PutCliOptions, io: SecretsCliIo = processIo): Promise<number> {
   return run(io, async () => {
     const value = await readValue(opts, io);
-    const store = openStore(opts, io.env);
+    const store = await openStore(opts, io.env);
     try {
       const meta = await store.put(name, value, opts.description !== undefined ? { description: opts.description } : {});
       io.stdout.write(`stored ${meta.name} (version ${meta.version})\n`);
@@ -93,7 +95,7 @@ export function runSecretsPut(name: string, opts: PutCliOptions, io: SecretsCliI
 /** `argus secrets list`: names and metadata only. */
 export function runSecretsList(opts: ListCliOptions, io: SecretsCliIo = processIo): Promise<number> {
   return run(io, async () => {
-    const store = openStore(opts, io.env);
+    const store = await openStore(opts, io.env);
     try {
       const list = await store.list();
       if (opts.json) {
@@ -115,7 +117,7 @@ export function runSecretsList(opts: ListCliOptions, io: SecretsCliIo = processI
 /** `argus secrets rm NAME`: exit 1 when there was no such secret. */
 export function runSecretsRm(name: string, opts: SecretsStoreOptions, io: SecretsCliIo = processIo): Promise<number> {
   return run(io, async () => {
-    const store = openStore(opts, io.env);
+    const store = await openStore(opts, io.env);
     try {
       if (await store.delete(name)) {
         io.stdout.write(`removed ${name}\n`);
