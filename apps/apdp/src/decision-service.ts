@@ -195,7 +195,8 @@ export class DecisionService implements DecisionPoint {
         const planned = await this.withTimeout(this.plan(input, now, explain, active.set, shared ?? [], decisionId, shadowed));
         // INVARIANT: side effects are committed here only, after the plan finished within the
         // timeout; a timed-out plan is answered with a deny and its effects are never committed.
-        result = planned.timedOut ? planned.result : await this.commit(planned);
+        // An anonymous caller (`auth.decisions: open`) gets the same decision; none of its side effects happens.
+        result = planned.timedOut ? planned.result : options.caller.kind === 'anonymous' ? skipSideEffects(planned, Boolean(this.deps.effects?.counted)) : await this.commit(planned);
       }
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
@@ -207,6 +208,11 @@ export class DecisionService implements DecisionPoint {
     await this.finish(response, refused ? recordableInput(input) : input, options, now, started, shadowed);
     if (refused) throw refused;
     return response;
+  }
+
+  /** The version of the policy set decisions are made with now (`none` when no set is loaded). */
+  policyVersion(): string {
+    return this.deps.policies.current?.set.version ?? 'none';
   }
 
   /**
@@ -487,5 +493,30 @@ function deny(errors: AuthorizeResult['errors'], codes: string[] = [], facts?: R
   if (codes.length > 0) result.codes = codes;
   if (facts) result.facts = message ? { ...facts, hardDeny: message } : facts;
   if (message) result.summary = message.startsWith('hard deny') || message.startsWith('request refused') ? message : `hard deny: ${codes.join(', ')} — ${message}`;
+  return result;
+}
+
+/**
+ * The answer to an anonymous caller: the planned decision with every side effect it would have
+ * caused (budget, approval hold or consumption, quarantine/revoke/escalate, quota count) reported
+ * as `skipped` and none carried out. A given approval is not consumed, so the request stays held.
+ */
+function skipSideEffects(planned: Planned, counted: boolean): AuthorizeResult {
+  const { result } = planned;
+  const skipped: NonNullable<AuthorizeResult['effects']> = [];
+  const policy = result.reasons[0]?.policy ?? '';
+  if (planned.budget && result.allow) skipped.push({ policy, effect: 'budget', status: 'skipped' });
+  if (planned.approval) {
+    skipped.push({ policy, effect: 'require_approval', status: 'skipped' });
+    if (result.allow) {
+      result.allow = false;
+      result.decision = 'needs_approval';
+      delete result.obligations;
+    }
+    delete result.approval;
+  }
+  for (const a of planned.acting ?? []) skipped.push({ policy: a.policy, effect: a.effect, status: 'skipped' });
+  if (counted && planned.request) skipped.push({ policy, effect: 'quota', status: 'skipped' });
+  if (skipped.length > 0) result.effects = skipped;
   return result;
 }
