@@ -1,8 +1,10 @@
 // Goals: status, owner, assigned agents, and budget consumption — the actions consumed over time
 // (allowed decisions for the goal, from the audit trail) against the budget, and the current use
-// of every budgeted resource.
+// of every budgeted resource. With the admin token the page also sets goals and grants on behalf
+// of a named human (and agent→agent hops below a grant an agent holds), lists the delegation
+// grants and revokes them (the revocation cascades below the grant).
 import { api, describeError, listAll, token } from '../api.js';
-import { badge, h, s, add, fill } from '../dom.js';
+import { askReason, badge, h, s, add, fill, toast } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Goals';
@@ -52,16 +54,209 @@ function budgetBar(name, used, max, unit = '') {
   );
 }
 
+const EXPIRIES = [['30 minutes', 0.5], ['1 hour', 1], ['8 hours', 8], ['24 hours', 24], ['7 days', 168]];
+
+/** Comma- or newline-separated values, trimmed, empty ones dropped. */
+export function splitList(text) {
+  return String(text ?? '')
+    .split(/[,\n]/)
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/** The body of `POST /v1/goals` from the new-goal form's values (the admin names the owner). */
+export function goalBody(v, now = Date.now()) {
+  const maxActions = String(v.maxActions ?? '').trim();
+  return {
+    ...(v.id?.trim() ? { id: v.id.trim() } : {}),
+    onBehalfOf: v.owner.trim(),
+    objective: v.objective.trim(),
+    intents: splitList(v.intents),
+    agents: splitList(v.agents),
+    expiresAt: new Date(now + Number(v.hours) * 3_600_000).toISOString(),
+    ...(maxActions ? { budget: { maxActions: Number(maxActions) } } : {}),
+  };
+}
+
+/**
+ * The body of `POST /v1/delegations` from the new-grant form's values: a root grant on behalf of
+ * a human, or a hop from an agent below a grant it holds (the server checks the attenuation).
+ */
+export function grantBody(v, now = Date.now()) {
+  const grantor = v.grantor.trim();
+  return {
+    ...(v.kind === 'agent' ? { from: { type: 'Agent', id: grantor } } : { onBehalfOf: grantor }),
+    to: { type: 'Agent', id: v.to.trim() },
+    scope: { actions: splitList(v.actions), resources: splitList(v.resources) },
+    expiresAt: new Date(now + Number(v.hours) * 3_600_000).toISOString(),
+    ...(v.parent?.trim() ? { parent: v.parent.trim() } : {}),
+  };
+}
+
+const uid = (e) => `${e.type.replace(/^Argus::/, '')}::"${e.id}"`;
+
+function field(id, label, control, help) {
+  return h('div', { class: 'field' }, h('label', { for: id, class: 'label' }, label), control, help ? h('p', { class: 'help' }, help) : null);
+}
+
+function expirySelect(id, selected) {
+  const options = EXPIRIES.map(([label, hours]) => h('option', { value: String(hours) }, label));
+  // The default is an attribute, so that resetting the form after a submit comes back to it.
+  for (const o of options) o.defaultSelected = Number(o.value) === selected;
+  return h('select', { id }, options);
+}
+
+/** The error as the console words it, with the server's reason codes (`/scope: delegation_scope_widened: …`) when it left them out. */
+function withDetails(err) {
+  const text = describeError(err);
+  const details = (err?.errors ?? []).map((e) => `${e.path || '/'}: ${e.message}`).join('; ');
+  return details && !text.includes(details) ? `${text} (${details})` : text;
+}
+
+/** A form that posts `bodyOf()` to `path`, shows the server's error in place, and calls `done` on success. */
+function postForm({ id, legend, fields, submit, path, bodyOf, done }) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  return h(
+    'details',
+    { class: 'card', id },
+    h('summary', {}, legend),
+    h(
+      'form',
+      {
+        onSubmit: async (event) => {
+          event.preventDefault();
+          error.textContent = '';
+          try {
+            const created = await api(path, { method: 'POST', body: bodyOf() });
+            toast(`${submit}: ${created.id}`, 'success');
+            event.target.reset();
+            await done();
+          } catch (err) {
+            error.textContent = withDetails(err);
+          }
+        },
+      },
+      ...fields,
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, submit)),
+    ),
+  );
+}
+
 export async function render(main, { signal }) {
   const list = h('div', { class: 'stack' });
+  const grants = h('div', { id: 'grant-list' });
+  const goalForm = (() => {
+    const f = {
+      owner: h('input', { id: 'goal-owner', type: 'text', required: true, placeholder: 'alice' }),
+      objective: h('input', { id: 'goal-objective', type: 'text', required: true, placeholder: 'answer ticket 42' }),
+      intents: h('input', { id: 'goal-intents', type: 'text', required: true, placeholder: 'lookup-order-status, summarize' }),
+      agents: h('input', { id: 'goal-agents', type: 'text', required: true, placeholder: 'orchestrator, researcher' }),
+      hours: expirySelect('goal-expires', 24),
+      maxActions: h('input', { id: 'goal-max-actions', type: 'number', min: '0', step: '1' }),
+      id: h('input', { id: 'goal-id', type: 'text', placeholder: '(generated)' }),
+    };
+    return postForm({
+      id: 'new-goal',
+      legend: 'New goal (on behalf of a human)',
+      submit: 'Create goal',
+      path: '/v1/goals',
+      fields: [
+        field('goal-owner', 'Owner (human id)', f.owner),
+        field('goal-objective', 'Objective', f.objective),
+        field('goal-intents', 'Intents', f.intents, 'Comma-separated, from the intent catalogue.'),
+        field('goal-agents', 'Assigned agents', f.agents, 'Comma-separated agent ids.'),
+        field('goal-expires', 'Expires in', f.hours),
+        field('goal-max-actions', 'Action budget', f.maxActions, 'Optional.'),
+        field('goal-id', 'Goal id', f.id, 'Optional.'),
+      ],
+      bodyOf: () => goalBody(Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value]))),
+      done: () => load(),
+    });
+  })();
+  const grantForm = (() => {
+    const f = {
+      kind: h('select', { id: 'grant-kind' }, h('option', { value: 'human' }, 'a human (root grant)'), h('option', { value: 'agent' }, 'an agent (from a grant it holds)')),
+      grantor: h('input', { id: 'grant-grantor', type: 'text', required: true, placeholder: 'alice' }),
+      to: h('input', { id: 'grant-to', type: 'text', required: true, placeholder: 'orchestrator' }),
+      actions: h('input', { id: 'grant-actions', type: 'text', required: true, placeholder: 'tool:call' }),
+      resources: h('textarea', { id: 'grant-resources', required: true, rows: '2', placeholder: 'Tool::"crm.*"' }),
+      hours: expirySelect('grant-expires', 1),
+      parent: h('input', { id: 'grant-parent', type: 'text', placeholder: '(any grant the agent holds that covers it)' }),
+    };
+    return postForm({
+      id: 'new-grant',
+      legend: 'New delegation grant',
+      submit: 'Grant',
+      path: '/v1/delegations',
+      fields: [
+        field('grant-kind', 'Granted by', f.kind),
+        field('grant-grantor', 'Grantor id', f.grantor),
+        field('grant-to', 'To agent', f.to),
+        field('grant-actions', 'Actions', f.actions, 'Comma-separated patterns, e.g. tool:call, llm:*.'),
+        field('grant-resources', 'Resources', f.resources, 'One pattern per line, e.g. Tool::"crm.*". An agent\'s grant must stay inside what it holds.'),
+        field('grant-expires', 'Expires in', f.hours, 'No later than the grant it is made from.'),
+        field('grant-parent', 'Parent grant', f.parent, 'Optional, for a hop from an agent.'),
+      ],
+      bodyOf: () => grantBody(Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value]))),
+      done: () => loadGrants(),
+    });
+  })();
   const statusFilter = h('select', { id: 'goal-status' }, ['all', 'active', 'paused', 'completed', 'cancelled', 'expired'].map((v) => h('option', { value: v }, v)));
   add(main, 
     h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
     h('div', { class: 'toolbar' }, h('label', { for: 'goal-status' }, 'Status'), statusFilter),
     token.has() ? null : h('p', { class: 'notice' }, 'Goals are visible to their owners, agents and admins: paste the admin token at the top.'),
+    token.has() ? h('div', { class: 'stack' }, goalForm, grantForm) : null,
     list,
+    h('h2', { id: 'delegations-title' }, 'Delegation grants'),
+    grants,
   );
   statusFilter.addEventListener('change', () => load());
+
+  async function loadGrants() {
+    try {
+      const items = await listAll('/v1/delegations?limit=100', { max: 500, signal });
+      if (items.length === 0) {
+        fill(grants, h('p', { class: 'muted' }, 'No delegation grants.'));
+        return;
+      }
+      const now = Date.now();
+      const rows = items.map((g) => {
+        const state = g.revokedAt ? 'revoked' : Date.parse(g.expiresAt) <= now ? 'expired' : 'active';
+        const revoke = state === 'active' ? h('button', { type: 'button', class: 'danger', onClick: () => revokeGrant(g) }, 'Revoke') : null;
+        return h(
+          'tr',
+          {},
+          h('td', {}, h('code', {}, g.id)),
+          h('td', {}, uid(g.from)),
+          h('td', {}, uid(g.to)),
+          h('td', {}, `${g.scope.actions.join(', ')} on ${g.scope.resources.join(', ')}`),
+          h('td', {}, when(g.expiresAt)),
+          h('td', {}, badge(state, state === 'active' ? 'allow' : 'deny')),
+          h('td', {}, g.parentId ? h('code', {}, g.parentId) : '—'),
+          h('td', {}, revoke),
+        );
+      });
+      if (!signal.aborted) {
+        fill(grants, h('table', { class: 'data', 'aria-labelledby': 'delegations-title' }, h('thead', {}, h('tr', {}, ['Grant', 'From', 'To', 'Scope', 'Expires', 'State', 'Parent', ''].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+      }
+    } catch (err) {
+      if (!signal.aborted) fill(grants, h('p', { class: 'error', role: 'alert' }, describeError(err)));
+    }
+  }
+
+  async function revokeGrant(g) {
+    const reason = await askReason({ title: `Revoke ${g.id}`, description: `${uid(g.from)} → ${uid(g.to)}. Every grant below it is revoked too.`, confirm: 'Revoke', danger: true });
+    if (reason === null) return;
+    try {
+      const r = await api(`/v1/delegations/${encodeURIComponent(g.id)}/revoke`, { method: 'POST', body: { reason } });
+      toast(`Revoked ${r.revoked.length} grant(s): ${r.revoked.join(', ')}`, 'success');
+    } catch (err) {
+      toast(describeError(err), 'error');
+    }
+    await loadGrants();
+  }
 
   async function load() {
     try {
@@ -112,5 +307,5 @@ export async function render(main, { signal }) {
     );
   }
 
-  await load();
+  await Promise.all([load(), loadGrants()]);
 }
