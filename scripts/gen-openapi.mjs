@@ -65,6 +65,12 @@ const json = (description, schema = { type: 'object' }) => ({ description, conte
 const body = (id) => ({ required: true, content: { 'application/json': { schema: { $ref: `${BASE}${id}.json` } } } });
 const idParam = (name = 'id', description = 'Record id') => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1 } });
 const q = (name, schema, description) => ({ name, in: 'query', required: false, ...(description ? { description } : {}), schema });
+const OPA_QUERY = [
+  q('pretty', { type: 'string' }, 'Indent the answer'),
+  q('explain', { enum: ['notes', 'fails', 'full', 'debug', 'off'] }, 'Add `explanation`: notes (one line per reason), full (with the closest permits)'),
+  q('metrics', { type: 'string' }, 'Add `metrics` (timer_*_ns)'),
+  q('provenance', { type: 'string' }, 'Add `provenance` (policy-set revision)'),
+];
 const ADMIN = [{ bearer: [] }];
 const ANY = [{ bearer: [] }];
 
@@ -81,7 +87,10 @@ const ROUTES = [
   // ---- decisions ------------------------------------------------------------------------------
   ['post', '/v1/authorize', { tags: ['decisions'], summary: 'Decide one action', security: [], requestBody: body('authorize-request'), responses: { 200: json('The decision, with a decision_id and the policy-set version', { $ref: '#/components/schemas/AuthorizeResponse' }), ...errors(400, 413) } }],
   ['post', '/v1/authorize/batch', { tags: ['decisions'], summary: 'Decide many actions, each with its own decision_id', security: [], requestBody: body('authorize-batch-request'), responses: { 200: json('One result per input, in order'), ...errors(400, 413) } }],
-  ['post', '/v1/data/{path}', { tags: ['decisions'], summary: 'OPA Data API compatibility: `{input}` in, `{result, decision_id}` out', 'x-express-path': '^\\/v1\\/data\\/(.*)$', security: [], parameters: [{ name: 'path', in: 'path', required: true, description: 'Rule path; may span several segments (`argus/allow`)', schema: { type: 'string' } }], requestBody: body('data-request'), responses: { 200: json('`{result, decision_id}`'), ...errors(400, 404, 413) } }],
+  ['post', '/v1/data/{path}', { tags: ['decisions'], summary: 'OPA Data API: `{input}` in, `{result, decision_id}` out; documents `argus/allow` (boolean), `argus/decision` (`allow | deny | needs_approval`), `argus/authorize`, `argus`; a body without `input` is evaluated with OPA\'s `api_usage_warning`; JSON read whatever the declared type unless clearly another format', 'x-express-path': '^\\/v1\\/data(?:\\/(.*))?$', security: [], parameters: [{ name: 'path', in: 'path', required: true, description: 'Document path; may span several segments (`argus/allow`)', schema: { type: 'string' } }, ...OPA_QUERY], requestBody: { ...body('data-request'), required: false }, responses: { 200: json('`{result, decision_id, warning?, explanation?, metrics?, provenance?}`'), ...errors(400, 413, 415) } }],
+  ['get', '/v1/data/{path}', { tags: ['decisions'], summary: 'OPA Data API: the document for `?input=` (URL-encoded JSON)', 'x-express-path': '^\\/v1\\/data(?:\\/(.*))?$', security: [], parameters: [{ name: 'path', in: 'path', required: true, description: 'Document path (`argus/decision`)', schema: { type: 'string' } }, q('input', { type: 'string' }, 'The input document, URL-encoded JSON'), ...OPA_QUERY], responses: { 200: json('`{result, decision_id}`'), ...errors(400) } }],
+  ['post', '/', { tags: ['decisions'], summary: 'OPA default decision: the body is the input; answers the configured document (`server.defaultDecision`) unwrapped', security: [], requestBody: { required: true, content: { 'application/json': { schema: { $ref: `${BASE}authorize-request.json#/$defs/input` } } } }, responses: { 200: json('The document value', {}), ...errors(400, 404, 413) } }],
+  ['get', '/health', { tags: ['health'], summary: 'OPA health: 200 `{}` once a policy set is loaded', security: [], responses: { 200: json('Healthy'), 500: json('No policy set loaded') } }],
   // ---- policies -------------------------------------------------------------------------------
   ['get', '/v1/policies', { tags: ['policies'], summary: 'The active policy set: version, policies, files, last refused reload', security: [], responses: { 200: json('Active set'), ...errors(503) } }],
   ['put', '/v1/policies', { tags: ['policies'], summary: 'Publish a policy set (admin); every replica loads it', security: ADMIN, requestBody: body('policies-put-request'), responses: { 200: json('Published version'), ...errors(400, 401, 403, 422) } }],

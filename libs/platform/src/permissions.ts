@@ -52,11 +52,15 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'GET', path: '/readyz', allow: 'public' },
   { method: 'GET', path: '/metrics', allow: 'public', also: 'counters only; bind the port privately in production' },
   { method: 'GET', path: '/openapi.json', allow: 'public' },
+  { method: 'GET', path: '/health', allow: 'public', also: 'OPA-compatible health' },
 
   { method: 'POST', path: '/v1/authorize', allow: decide, decision: true, also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin' },
   { method: 'POST', path: '/v1/authorize/batch', allow: decide, decision: true, also: 'an agent only for itself' },
   { method: 'POST', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
   { method: 'GET', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
+  { method: 'POST', path: '/', allow: decide, decision: true, also: 'OPA default decision; an agent only for itself' },
+  { method: 'POST', path: '/', allow: decide, decision: true, also: 'OPA default decision (`server.defaultDecision`); an agent only for itself' },
+  { method: 'GET', path: '/health', allow: 'public', also: 'OPA health: 200 once a policy set is loaded' },
 
   { method: 'GET', path: '/v1/policies', allow: authenticated },
   { method: 'PUT', path: '/v1/policies', allow: policyAuthor },

@@ -1,41 +1,261 @@
-import type { AuthorizeInput } from '@argus/contracts';
+/**
+ * The OPA Data API, as OPA documents it (https://www.openpolicyagent.org/docs/rest-api), so OPA
+ * clients, sidecars and tutorials work unchanged: `GET|POST /v1/data/{path}`, `POST /` (the
+ * configured default decision), `GET /health`, with `?pretty`, `?explain=notes|full`, `?metrics`,
+ * `?provenance`, OPA's `api_usage_warning` for a body without `input`, and error items with `code`.
+ *
+ * Documents under `argus`: `argus/allow` (boolean; a hold is `false`), `argus/decision`
+ * (`"allow" | "deny" | "needs_approval"`, so an OPA client can tell a hold from a deny),
+ * `argus/authorize` (the whole result), `argus` (all three). Anything else is undefined: 200
+ * without `result`, as OPA answers.
+ */
+import type { AuthorizeInput, AuthorizeResponse } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidInputError, sendJson } from '@argus/platform';
+import { ArgusError, InvalidInputError, readRawBody, toErrorBody, type BodyLimits } from '@argus/platform';
 import express, { type Router } from 'express';
+import type { Logger } from 'pino';
 import type { DecisionService } from '../decision-service.ts';
 import { callerOf } from './authorize.ts';
 
 const validate = validatorFor<{ input: AuthorizeInput }>('https://argus.dev/schemas/data-request.json');
 
+/** The default decision of `POST /` when none is configured (`server.defaultDecision`). */
+export const DEFAULT_DECISION_PATH = 'argus/allow';
+
+/** What the Data API routes need. */
+export interface DataDeps {
+  decisions: DecisionService;
+  /** The document `POST /` answers (OPA's `default_decision`), e.g. `argus/allow`. */
+  defaultDecision?: string;
+}
+
+/** One Data API request, from either transport. */
+export interface DataRequest {
+  method: 'GET' | 'POST';
+  /** The document path, decoded, without leading or trailing slashes (`argus/allow`). */
+  path: string;
+  query: URLSearchParams;
+  /** The parsed body (POST); undefined for none. */
+  body: unknown;
+  /** `POST /`: the body is the input itself (OPA's default decision API). */
+  defaultDecision?: boolean;
+}
+
+const DOCUMENTS = new Set(['argus', 'argus/allow', 'argus/decision', 'argus/authorize']);
+
+/** The OPA warning for a request that carries no `input`. */
+export const MISSING_INPUT_WARNING = { code: 'api_usage_warning', message: "'input' key missing from the request" } as const;
+
 /**
- * Answers one OPA Data API request for the document at `path` (`argus/allow`, `argus/authorize`,
- * `argus`; anything else is an undefined document: 200 without `result`, as OPA answers).
+ * Answers one Data API request (both transports call this). Never throws: errors are sent in
+ * OPA's shape (`{code, message, errors: [{code, message}]}`), with `decision_id` when recorded.
  */
-export async function answerData(deps: { decisions: DecisionService }, raw: unknown, rawPath: string, explainFull: boolean, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = rawPath.replace(/\/+$/, '');
-  const body = validate(raw ?? {});
-  if (!body.ok) throw new InvalidInputError('invalid data request', body.errors);
-  if (path !== 'argus/allow' && path !== 'argus/authorize' && path !== 'argus') {
-    sendJson(res, 200, {});
-    return;
-  }
-  const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req, 'opa'), explain: explainFull ? 'full' : 'reasons' });
-  if (path === 'argus/allow') {
-    sendJson(res, 200, { decision_id: answer.decision_id, result: answer.result.allow });
-  } else if (path === 'argus/authorize') {
-    sendJson(res, 200, { decision_id: answer.decision_id, result: { ...answer.result, policy_version: answer.policy_version } });
-  } else {
-    sendJson(res, 200, { decision_id: answer.decision_id, result: { allow: answer.result.allow, authorize: { ...answer.result, policy_version: answer.policy_version } } });
+export async function answerData(deps: DataDeps, request: DataRequest, req: IncomingMessage, res: ServerResponse, log?: Logger): Promise<void> {
+  const started = process.hrtime.bigint();
+  const pretty = flag(request.query, 'pretty');
+  try {
+    const explain = request.query.get('explain') ?? undefined;
+    if (explain !== undefined && explain !== 'notes' && explain !== 'full' && explain !== 'fails' && explain !== 'debug' && explain !== 'off') {
+      throw new InvalidInputError(`unknown explain mode \`${explain.slice(0, 40)}\``, [{ path: '/query/explain', message: 'expected notes, fails, full, debug or off' }]);
+    }
+    const parseStarted = process.hrtime.bigint();
+    const { input, missing } = inputOf(request);
+    const parsedAt = process.hrtime.bigint();
+    const path = request.path.replace(/^\/+|\/+$/g, '');
+    const defined = DOCUMENTS.has(path);
+    const out: Record<string, unknown> = {};
+    let answer: AuthorizeResponse | undefined;
+    const caller = callerOf(req, 'opa');
+    const level = explain === 'full' || explain === 'debug' ? 'full' : 'reasons';
+    if (defined && input !== undefined) {
+      answer = await deps.decisions.decide(input, { caller, explain: level });
+    } else if (defined) {
+      // Nothing to decide on: recorded as a refused request; the documents take their defaults.
+      const refused = await deps.decisions.refuse(undefined, new InvalidInputError("'input' key missing from the request", [{ path: '/input', message: 'required to decide' }]), { caller });
+      out.decision_id = refused.decisionId;
+    }
+    if (answer) out.decision_id = answer.decision_id;
+    const result = defined ? documentOf(path, answer) : undefined;
+    if (result !== undefined) out.result = result;
+    if (missing) out.warning = MISSING_INPUT_WARNING;
+    if (explain && explain !== 'off' && answer) out.explanation = explanationOf(answer, explain);
+    if (flag(request.query, 'provenance')) out.provenance = provenanceOf(answer?.policy_version ?? deps.decisions.policyVersion());
+    if (flag(request.query, 'metrics') || flag(request.query, 'instrument')) {
+      const now = process.hrtime.bigint();
+      out.metrics = {
+        timer_rego_input_parse_ns: Number(parsedAt - parseStarted),
+        timer_rego_query_eval_ns: Number(now - parsedAt),
+        timer_server_handler_ns: Number(now - started),
+      };
+    }
+    if (request.defaultDecision) {
+      // OPA's default decision answers the document itself, unwrapped.
+      if (result === undefined) throw new ArgusError('not_found', `document missing: \`${path}\``);
+      send(res, 200, result, pretty);
+      return;
+    }
+    send(res, 200, out, pretty);
+  } catch (err) {
+    sendDataError(res, err, pretty, log);
   }
 }
 
+/** `GET /health` (OPA): 200 `{}` once a policy set is loaded, else 500 with the reason. */
+export function answerHealth(deps: DataDeps, query: URLSearchParams, res: ServerResponse): void {
+  const version = deps.decisions.policyVersion();
+  if (version === 'none') send(res, 500, { error: 'no policy set is loaded' }, flag(query, 'pretty'));
+  else send(res, 200, {}, flag(query, 'pretty'));
+}
+
+/** The input of a request and whether OPA would warn that it is missing. */
+function inputOf(request: DataRequest): { input: AuthorizeInput | undefined; missing: boolean } {
+  if (request.method === 'GET') {
+    const text = request.query.get('input');
+    if (text === null) return { input: undefined, missing: false };
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new InvalidInputError('the `input` query parameter is not JSON', [{ path: '/query/input', message: String((err as Error).message).slice(0, 200) }]);
+    }
+    return { input: checked(value, '/query/input'), missing: false };
+  }
+  if (request.defaultDecision) {
+    if (request.body === undefined) throw new InvalidInputError('the default decision needs an input document', [{ path: '', message: 'empty body' }]);
+    return { input: checked(request.body, ''), missing: false };
+  }
+  const body = request.body;
+  if (body === undefined) return { input: undefined, missing: true };
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidInputError('the request body must be a JSON object', [{ path: '', message: 'expected an object with `input`' }]);
+  }
+  if (!Object.hasOwn(body, 'input')) return { input: undefined, missing: true };
+  return { input: checked((body as { input: unknown }).input, '/input'), missing: false };
+}
+
+function checked(input: unknown, at: string): AuthorizeInput {
+  const v = validate({ input });
+  if (!v.ok) throw new InvalidInputError('invalid data request', v.errors.map((e) => ({ path: at + e.path.replace(/^\/input/, ''), message: e.message })));
+  return v.value.input;
+}
+
+/** The document at `path` for a decision (or for no input: the documents' defaults). */
+function documentOf(path: string, answer: AuthorizeResponse | undefined): unknown {
+  const allow = answer?.result.allow ?? false;
+  const decision = answer?.result.decision ?? 'deny';
+  const authorize = answer ? { ...answer.result, policy_version: answer.policy_version } : undefined;
+  switch (path) {
+    case 'argus/allow':
+      return allow;
+    case 'argus/decision':
+      return decision;
+    case 'argus/authorize':
+      return authorize;
+    default:
+      return { allow, decision, ...(authorize ? { authorize } : {}) };
+  }
+}
+
+/** OPA's `explanation`: `notes` gives one line per reason; `full` adds what Cedar saw and the closest permits. */
+function explanationOf(answer: AuthorizeResponse, mode: string): unknown[] {
+  const r = answer.result;
+  const notes: unknown[] = [
+    { op: 'note', message: r.summary ?? (r.allow ? 'allowed' : r.decision) },
+    ...r.reasons.map((p) => ({ op: 'note', policy: p.policy, effect: p.effect, message: p.annotations.reason ?? `${p.effect} \`${p.policy}\`` })),
+    ...(r.codes ?? []).map((code) => ({ op: 'note', code, message: `hard deny: ${code}` })),
+  ];
+  if (mode === 'notes' || mode === 'fails') return notes;
+  return [...notes, ...(r.explanation ? [{ op: 'eval', ...r.explanation }] : [])];
+}
+
+function provenanceOf(revision: string): Record<string, unknown> {
+  return { version: process.env.npm_package_version ?? '0.1.0', revision, bundles: { argus: { revision } } };
+}
+
+/** `?pretty`, `?pretty=true`, `?metrics=1`...: present and not `false`. */
+function flag(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  return v !== null && v !== 'false' && v !== '0';
+}
+
+function send(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(pretty ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body));
+}
+
 /**
- * OPA Data API compatibility, so OPA clients and integrations work unchanged:
- * `POST /v1/data/argus/allow` answers a boolean, `POST /v1/data/argus/authorize` the full result.
+ * Sends an error in OPA's shape: `errors[]` items carry a `code` (OPA clients such as
+ * `@styra/opa` validate it), and a recorded refusal its `decision_id`.
  */
-export function dataRouter(deps: { decisions: DecisionService }): Router {
+export function sendDataError(res: ServerResponse, err: unknown, pretty = false, log?: Logger): void {
+  const { status, body } = toErrorBody(err);
+  if (status >= 500) log?.error({ err: err instanceof Error ? err.message : String(err) }, 'data request failed');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const items = body.errors.length > 0 ? body.errors : [{ path: '', message: body.message }];
+  // OPA's `location` is a file position (`file`, `row`, `col`): a JSON path goes into the message instead.
+  const errors = items.map((e) => ({ code: body.code, message: e.path ? `${e.path}: ${e.message}` : e.message }));
+  send(res, status, { ...body, errors }, pretty);
+}
+
+/**
+ * Whether a body of this content type is clearly not JSON (answered 415). OPA reads the body as
+ * JSON whatever the declared type (curl's default form type included); only a type that is
+ * clearly another format is refused.
+ */
+export function clearlyNotJson(type: string | undefined): ArgusError | undefined {
+  if (type === undefined) return undefined;
+  const media = type.split(';')[0]!.trim().toLowerCase();
+  const other = /^(multipart\/|image\/|audio\/|video\/|font\/)|^application\/(xml|[\w.+-]+\+xml|x-yaml|yaml|octet-stream|pdf|zip|gzip|x-protobuf|protobuf|cbor|msgpack)$|^text\/(xml|html|csv|yaml|x-yaml|calendar)$/;
+  if (!other.test(media)) return undefined;
+  return new ArgusError('unsupported_media_type', `content type \`${media.slice(0, 100)}\` is not JSON`, { errors: [{ path: '/headers/content-type', message: 'send the document as JSON' }] });
+}
+
+/** Reads a Data API body leniently: any declared type but a clearly different format is parsed as JSON. */
+export async function readDataBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  const refused = clearlyNotJson(req.headers['content-type']);
+  if (refused) {
+    req.resume();
+    throw refused;
+  }
+  const bytes = await readRawBody(req, limits.maxBodyBytes);
+  if (bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new ArgusError('invalid_json', 'request body is not JSON', { errors: [{ path: '', message: String((err as Error).message).slice(0, 200) }] });
+  }
+}
+
+/** The Data API request of a URL, if it is one: `GET|POST /v1/data/...`, `POST /` (default decision), `GET /health`. */
+export function dataRouteOf(method: string | undefined, url: string): { kind: 'data' | 'default' | 'health'; path: string; query: URLSearchParams } | undefined {
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const m = method === 'HEAD' ? 'GET' : method;
+  if ((m === 'GET' || m === 'POST') && (pathname === '/v1/data' || pathname.startsWith('/v1/data/'))) {
+    return { kind: 'data', path: decodeURIComponent(pathname.slice('/v1/data'.length)), query };
+  }
+  if (m === 'POST' && pathname === '/') return { kind: 'default', path: '', query };
+  if (m === 'GET' && pathname === '/health') return { kind: 'health', path: '', query };
+  return undefined;
+}
+
+/**
+ * The Data API for the express app (embeddings and tests; production's listener answers these
+ * itself): the same `answerData`, with bodies already parsed by the app.
+ */
+export function dataRouter(deps: DataDeps): Router {
   const router = express.Router();
-  router.post(/^\/v1\/data\/(.*)$/, (req, res) => answerData(deps, req.body, String((req.params as Record<string, string>)[0] ?? ''), req.query.explain === 'full', req, res));
+  const handle = (kind: 'data' | 'default', method: 'GET' | 'POST', path: string, req: express.Request, res: express.Response) =>
+    answerData(deps, { method, path, query: new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), body: req.body as unknown, ...(kind === 'default' ? { defaultDecision: true } : {}) }, req, res, res.locals.log as Logger | undefined);
+  router.post(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'POST', String((req.params as Record<string, string>)[0] ?? ''), req, res));
+  router.get(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'GET', String((req.params as Record<string, string>)[0] ?? ''), req, res));
+  router.post('/', (req, res) => handle('default', 'POST', deps.defaultDecision ?? DEFAULT_DECISION_PATH, req, res));
+  router.get('/health', (req, res) => answerHealth(deps, new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), res));
   return router;
 }
