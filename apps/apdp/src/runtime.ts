@@ -59,7 +59,7 @@ import { createGovernanceRouter } from './routes/governance.ts';
 
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
 export interface ArgusConfig {
-  server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number };
+  server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number; defaultDecision?: string };
   policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number };
   auth: AuthConfig;
   governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
@@ -249,6 +249,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     decisionMemo: config.policy.decisionMemo,
     logger,
     metrics,
+    ...(config.server.defaultDecision ? { defaultDecision: config.server.defaultDecision } : {}),
     limits: { maxBodyBytes: config.server.maxBodyBytes, maxJsonDepth: config.server.maxJsonDepth, maxBatchSize: config.server.maxBatchSize, decisionTimeoutMs: config.server.decisionTimeoutMs },
     routers,
     readiness: [
