@@ -39,7 +39,7 @@ beforeAll(async () => {
   if (!holder.replace({ ...input, policies: [...input.policies, { file: 'policies/gated.cedar', text: GATED }] }, 'api').ok) throw new Error('policies');
   const effects = createDecisionEffects({
     approvals: new MemoryApprovalStore(),
-    registry: { setTrust: async () => ({ record: undefined as never }), getAgent: async () => undefined },
+    registry: { setTrust: async () => { throw new Error('unused'); }, getAgent: async () => undefined },
     events: { publish: async () => {}, subscribe: () => () => {}, close: async () => {} },
     logger: silentLogger(),
     config: { approvals: { ttlMs: 60_000, retentionMs: 0 }, quotas: { enabled: false } },
