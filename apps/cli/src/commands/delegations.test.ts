@@ -12,6 +12,7 @@ import { createGovernanceRouter } from '@argus/apdp';
 import type { IntentCatalogue } from '@argus/governance';
 import { createAuthenticator, errorHandler, jsonBody, notFoundHandler, silentLogger } from '@argus/platform';
 import { MemoryBudgetCounter, openStorage, type Storage } from '@argus/store';
+import { serve, type RunningArgus } from './serve.ts';
 import { registerDelegationCommands, runGrant, runListDelegations, runRevoke, type GrantRecord } from './delegations.ts';
 import { registerGoalCommands, runCloseGoal, runCreateGoal, runListGoals, type GoalRecord } from './goals.ts';
 import { expiryOf, type ServerCliIo } from './server-client.ts';
@@ -176,7 +177,7 @@ describe('failures name the URL and the cause; exit 2 when the command cannot ru
     await new Promise<void>((r) => closed.close(() => r()));
     const down = io({ ARGUS_ADMIN_TOKEN: ADMIN });
     expect(await runRevoke('x', { url: `http://127.0.0.1:${port}` }, down)).toBe(2);
-    expect(down.err).toBe(`argus delegations revoke: cannot reach POST http://127.0.0.1:${port}/v1/delegations/x/revoke: ECONNREFUSED\n`);
+    expect(down.err).toBe(`argus delegations revoke: ECONNREFUSED 127.0.0.1:${port} — is argus serve running? (POST http://127.0.0.1:${port}/v1/delegations/x/revoke)\n`);
     const opts = io({ ARGUS_ADMIN_TOKEN: ADMIN });
     expect(await runGrant('researcher', { url, action: ['tool:call'], expires: '1h' }, opts)).toBe(2);
     expect(opts.err).toMatch(/--resource/);
@@ -214,4 +215,64 @@ describe('the commands as registered', () => {
     expect(process.exitCode).toBe(1);
     process.exitCode = 0;
   });
+});
+
+describe('against `argus serve` alone, as docs/delegation.md shows it', () => {
+  let dir: string;
+  let running: RunningArgus;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'argus-cli-serve-'));
+    running = await serve({ dataDir: join(dir, '.argus'), port: '0', banner: false, policies: resolve(import.meta.dirname, '../../../../cedar') });
+  }, 60_000);
+  afterAll(async () => {
+    await running?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('builds human → agent → sub-agent with the admin token from .argus/admin-token; the researcher is allowed, then denied once revoked', async () => {
+    // `argus serve` writes the token file unless ARGUS_ADMIN_TOKEN is set; the CLI then reads the same variable.
+    const fromEnv = process.env.ARGUS_ADMIN_TOKEN;
+    const env = fromEnv ? { ARGUS_ADMIN_TOKEN: fromEnv } : {};
+    const token = fromEnv ?? readFileSync(join(dir, '.argus/admin-token'), 'utf8').trim();
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${running.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await post('/v1/registry/humans', { id: 'alice', email: 'alice@example.com', roles: ['support'] })).status).toBe(201);
+    for (const id of ['orchestrator', 'researcher']) expect((await post('/v1/registry/agents', { id, name: id, owner: 'alice', trust: 'trusted' })).status).toBe(201);
+    const u = running.url;
+    const goal = io(env, dir);
+    expect(await runCreateGoal({ url: u, onBehalfOf: 'alice', id: 'ticket-42', objective: 'answer ticket 42', intent: ['lookup-order-status'], agent: ['orchestrator', 'researcher'], expires: '24h', maxActions: '50' }, goal), goal.err).toBe(0);
+    const root = io(env, dir);
+    expect(await runGrant('orchestrator', { url: u, onBehalfOf: 'alice', action: ['tool:call'], resource: ['Tool::"crm.*"'], expires: '8h', json: true }, root), root.err).toBe(0);
+    const rootId = (JSON.parse(root.out) as GrantRecord).id;
+    const hop = io(env, dir);
+    expect(await runGrant('researcher', { url: u, fromAgent: 'orchestrator', action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h' }, hop), hop.err).toBe(0);
+    const wide = io(env, dir);
+    expect(await runGrant('researcher', { url: u, fromAgent: 'orchestrator', action: ['tool:call'], resource: ['Tool::"mail.send"'], expires: '1h' }, wide)).toBe(1);
+    expect(wide.err).toMatch(/delegation_scope_widened/);
+
+    const decide = async (tool: string) => {
+      const input = {
+        principal: { type: 'Agent', id: 'researcher' },
+        action: 'tool:call',
+        resource: { type: 'Tool', id: tool, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+        intent: 'lookup-order-status',
+        goal: 'ticket-42',
+        delegation: [{ type: 'Human', id: 'alice' }, { type: 'Agent', id: 'orchestrator' }, { type: 'Agent', id: 'researcher' }],
+      };
+      const r = await post('/v1/authorize', { input });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.result as { allow: boolean; codes?: string[] };
+    };
+    expect((await decide('crm.search')).allow).toBe(true);
+    expect(await decide('crm.update')).toMatchObject({ allow: false, codes: ['delegation_out_of_scope'] });
+
+    const revoke = io(env, dir);
+    expect(await runRevoke(rootId, { url: u, reason: 'ticket closed' }, revoke), revoke.err).toBe(0);
+    expect(revoke.out).toMatch(/^revoked .+, .+ at /);
+    expect(await decide('crm.search')).toMatchObject({ allow: false, codes: ['delegation_revoked'] });
+    const close = io(env, dir);
+    expect(await runCloseGoal('ticket-42', { url: u }, close)).toBe(0);
+  }, 60_000);
 });
