@@ -81,14 +81,15 @@ check_bodies() {
   [[ $bad == 0 ]] || { echo "$bad of 20 sample bodies not allowed"; return 1; }
 }
 
-# pass <label> <varied 1|0> <audit> <memo> <durability> <cerbos targets>
+# pass <label> <varied 1|0> <audit> <memo> <durability> <cerbos targets>  (an empty list: Argus only;
+# the harness reads an empty TARGETS as "its defaults", so a blank is passed)
 pass() {
   local label=$1 varied=$2
   start_argus "$3" "$4" "$5"
   [[ "$varied" == 1 ]] && check_bodies
   local out
   out=$(CEDAR_URL=http://127.0.0.1:$PORT/v1/authorize CEDAR_BODY=$P/allow-body.json CEDAR_EXPECT='"allow":true' \
-    CEDAR_AUTH="Bearer $TOKEN" CEDAR_BODIES=$([[ "$varied" == 1 ]] && echo "$P/varied-bodies.jsonl") TARGETS="$6" \
+    CEDAR_AUTH="Bearer $TOKEN" CEDAR_BODIES=$([[ "$varied" == 1 ]] && echo "$P/varied-bodies.jsonl") TARGETS="${6:- }" \
     bash "$SHARED/bench/cerbos/run.sh" 2>&1) || echo "(the harness exited with status $?)"
   local rss; rss=$(cat "$WORK/rss.txt" 2>/dev/null || echo 0)
   stop_argus
