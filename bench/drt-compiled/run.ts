@@ -39,6 +39,7 @@ process.stdout.write(
     requests: stats.cases,
     mismatches: reported,
     fallbacksToCedarWasm: stats.fallbacks,
+    unparsedCases: stats.unparsed,
     cedarWasmRefusedInput: stats.oracleFailures,
     allow: stats.allow,
     withPolicyErrors: stats.withErrors,

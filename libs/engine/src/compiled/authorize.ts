@@ -116,7 +116,7 @@ export class CompiledPolicies {
       try {
         if (c.fn(env)) (c.effect === 'forbid' ? forbids : permits).push(id);
       } catch (e) {
-        if (e instanceof CedarEvalError) errors.push({ policyId: id, error: { message: `while evaluating policy \`${id}\`: ${e.message}` } });
+        if (e instanceof CedarEvalError) errors.push({ policyId: id, error: { message: e.message } });
         else if (e instanceof Bail) return undefined;
         // Anything else is a fault of this evaluator: cedar-wasm answers instead.
         else return undefined;

@@ -100,6 +100,7 @@ describe('differential random testing against cedar-wasm', () => {
       { numRuns: 3_500, seed: Number(process.env.DRT_SEED ?? 20261206) },
     );
     expect(stats.cases).toBeGreaterThanOrEqual(20_000);
+    expect(stats.unparsed).toBeLessThan(20);
     // The compiled path must be what is tested: few requests may go to cedar-wasm.
     expect(stats.fallbacks + stats.oracleFailures).toBeLessThan(stats.cases * 0.1);
     expect(stats.allow).toBeGreaterThan(stats.cases * 0.05);

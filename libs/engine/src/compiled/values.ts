@@ -209,6 +209,22 @@ export function fromJson(json: unknown): Value {
  * sure of Cedar's reading (then: give up), or an error when Cedar certainly refuses the string.
  */
 export function parseExtension(fn: string, arg: string): Value | undefined {
+  // Extension values are immutable: the same string always reads as the same value (`now` is
+  // in every request's context).
+  const key = `${fn}\u0000${arg}`;
+  const hit = extensionCache.get(key);
+  if (hit !== undefined) return hit;
+  const v = parseExtensionNow(fn, arg);
+  if (v !== undefined) {
+    if (extensionCache.size >= 4096) extensionCache.clear();
+    extensionCache.set(key, v);
+  }
+  return v;
+}
+
+const extensionCache = new Map<string, Value>();
+
+function parseExtensionNow(fn: string, arg: string): Value | undefined {
   let r: Value | CedarEvalError | undefined;
   if (fn === 'decimal') r = parseDecimal(arg);
   else if (fn === 'ip') r = parseIp(arg);

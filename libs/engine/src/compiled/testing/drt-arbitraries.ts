@@ -120,7 +120,7 @@ function compound(t: T, d: number): fc.Arbitrary<string> {
       return fc.oneof(
         bin('bool', '&&', 'bool'),
         bin('bool', '||', 'bool'),
-        e('bool').map((x) => `!${x}`),
+        e('bool').map((x) => `!(${x})`),
         fc.constantFrom<T>(...TYPES).chain((u) => fc.tuple(e(u), e(u), fc.constantFrom('==', '!='))).map(([x, y, op]) => `(${x} ${op} ${y})`),
         fc.tuple(fc.constantFrom<T>('long', 'datetime', 'duration', 'decimal'), fc.constantFrom('<', '<=', '>', '>=')).chain(([u, op]) => bin(u, op, u)),
         fc.tuple(e('string'), fc.constantFrom('a*', '*b', '*', 'a\\*b', '', '*l*e', 'x y', 'é')).map(([x, p]) => `(${x} like "${p}")`),
@@ -148,7 +148,7 @@ function compound(t: T, d: number): fc.Arbitrary<string> {
         bin('long', '+', 'long'),
         bin('long', '-', 'long'),
         bin('long', '*', 'long'),
-        e('long').map((x) => `(-${x})`),
+        e('long').map((x) => `(-(${x}))`),
         fc.tuple(fc.constantFrom('resource', 'context.who', 'principal'), e('string')).map(([x, k]) => `${x}.getTag(${k})`),
         fc.tuple(e('duration'), fc.constantFrom('toMilliseconds', 'toSeconds', 'toMinutes', 'toHours', 'toDays')).map(([x, m]) => `${x}.${m}()`),
         e('record').map((x) => `${x}.level`),
