@@ -62,7 +62,12 @@ export function mediaTypeError(type: string | undefined): ArgusError | undefined
   if (!/^\s*application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     return new ArgusError('unsupported_media_type', `content type \`${type.split(';')[0]!.trim().slice(0, 100)}\` is not JSON`, { errors: [{ path: '/headers/content-type', message: 'expected application/json' }] });
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
+  return charsetError(type);
+}
+
+/** The 415 for a body declared in a charset other than UTF-8 (whatever its media type); undefined otherwise. */
+export function charsetError(type: string | undefined): ArgusError | undefined {
+  const charset = type === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     return new ArgusError('unsupported_media_type', `charset \`${charset.slice(0, 40)}\` is not accepted: JSON bodies are UTF-8`, { errors: [{ path: '/headers/content-type', message: 'charset must be utf-8' }] });
   }

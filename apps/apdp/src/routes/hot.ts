@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   admit,
   BEARER_CHALLENGE,
+  charsetError,
   leanJsonReadable,
   malformedEscape,
   mediaTypeError,
@@ -38,6 +39,12 @@ export function decisionListener(deps: HotDeps, app: (req: IncomingMessage, res:
   const checked = callerChecked(deps.decisions);
   const data: DataDeps = { decisions: checked, ...(deps.defaultDecision ? { defaultDecision: deps.defaultDecision } : {}) };
   return (req, res) => {
+    const malformed = malformedEscape(req.url ?? '/');
+    if (malformed) {
+      // Answered before any route decodes the path (a URIError would be a 500).
+      req.resume();
+      return sendError(res, malformed, deps.logger);
+    }
     const dataRoute = dataRouteOf(req.method, req.url ?? '/');
     if (dataRoute && !encoded(req)) return serveData(deps, data, dataRoute, req, res);
     const answer = req.method === 'POST' ? hotRoute(checked, req) : undefined;
@@ -116,6 +123,11 @@ function serveData(deps: HotDeps, data: DataDeps, route: NonNullable<ReturnType<
         throw admission.error;
       }
       if (deps.admission) setCaller(req, admission?.principal);
+      const charset = charsetError(req.headers['content-type']);
+      if (charset) {
+        req.resume();
+        throw charset;
+      }
       if (route.kind === 'health') {
         req.resume();
         return answerHealth(data, route.query, res);
