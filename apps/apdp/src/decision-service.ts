@@ -195,8 +195,8 @@ export class DecisionService implements DecisionPoint {
         const planned = await this.withTimeout(this.plan(input, now, explain, active.set, shared ?? [], decisionId, shadowed));
         // INVARIANT: side effects are committed here only, after the plan finished within the
         // timeout; a timed-out plan is answered with a deny and its effects are never committed.
-        // An anonymous caller (`auth.decisions: open`) gets the same decision; none of its side effects happens.
-        result = planned.timedOut ? planned.result : options.caller.kind === 'anonymous' ? skipSideEffects(planned, Boolean(this.deps.effects?.counted)) : await this.commit(planned);
+        // An anonymous caller (`auth.decisions: open`) and a what-if get the same decision; none of its side effects happens.
+        result = planned.timedOut ? planned.result : options.caller.kind === 'anonymous' || options.whatIf ? skipSideEffects(planned, Boolean(this.deps.effects?.counted)) : await this.commit(planned);
       }
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
@@ -244,7 +244,7 @@ export class DecisionService implements DecisionPoint {
     const latencyMs = performance.now() - started;
     this.decisions.inc({ decision: result.decision, caller: options.caller.kind });
     this.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
-    if (options.audit !== false && this.deps.recorder) {
+    if (options.audit !== false && !options.whatIf && this.deps.recorder) {
       const shadow = shadowed.flip ? { shadow: { candidateVersion: shadowed.flip.candidateVersion, from: shadowed.flip.from, to: shadowed.flip.to, candidatePolicies: shadowed.flip.candidatePolicies } } : {};
       await this.deps.recorder.record({
         decisionId: response.decision_id,

@@ -154,6 +154,11 @@ export interface DecideOptions {
    * writes it once the upstream has answered, with the proxy outcome attached.
    */
   audit?: boolean;
+  /**
+   * A what-if: the decision is made exactly as it would be, but none of its side effects happens
+   * (reported as `skipped`) and no audit record is written. For explaining a recorded decision.
+   */
+  whatIf?: boolean;
 }
 
 /** Anything that can decide: the in-process core or a remote apdp over HTTP. Never throws for a deny. */

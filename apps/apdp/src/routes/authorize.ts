@@ -1,7 +1,7 @@
 import type { AuthorizeInput, AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecideOptions, DecisionCaller } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ArgusError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
+import { ArgusError, ForbiddenError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type Router } from 'express';
 import type { DecisionService } from '../decision-service.ts';
 
@@ -75,12 +75,28 @@ function auditWanted(req: IncomingMessage): boolean {
   return !(p && (p.kind === 'admin' || p.kind === 'service'));
 }
 
+/**
+ * Whether this request is a what-if (`x-argus-what-if: true`): decided as usual, with no side
+ * effect and no audit record. Only admins and policy authors may ask; anyone else is refused, so a
+ * caller can never shed its record by asking.
+ */
+export function whatIfWanted(req: IncomingMessage): boolean {
+  const asked = req.headers['x-argus-what-if'];
+  if (asked === undefined || asked === 'false') return false;
+  const p = principalOfRequest(req);
+  if (asked !== 'true' || !p || !(p.kind === 'admin' || p.roles.includes('policy-author'))) {
+    throw new ForbiddenError('`x-argus-what-if: true` needs an admin or policy-author credential');
+  }
+  return true;
+}
+
 /** Decides one validated-or-not authorize body and sends the answer. */
 export async function authorizeOne(deps: { decisions: DecisionService }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = validateOne(raw);
   // A refused body is still a decision request: recorded as a deny, its decision_id in the 400.
   if (!body.ok) throw await deps.decisions.refuse(raw, new InvalidInputError('invalid authorize request', body.errors), { caller: callerOf(req) });
-  const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req), explain: body.value.explain ?? 'reasons', audit: auditWanted(req) });
+  const whatIf = whatIfWanted(req);
+  const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req), explain: body.value.explain ?? 'reasons', audit: auditWanted(req), ...(whatIf ? { whatIf } : {}) });
   sendJson(res, 200, answer);
 }
 
