@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import type { AuthPrincipal, PrincipalKind } from '../auth.ts';
+import type { AuthPrincipal } from '../auth.ts';
 import { DEFAULT_PERMISSION_TABLE, permits, type DecisionAuthMode, type PermissionTable } from '../permissions.ts';
 
 /** One operation of an OpenAPI document. */
