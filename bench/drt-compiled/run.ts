@@ -1,6 +1,7 @@
 /**
  * Differential random testing of the compiled evaluator against cedar-wasm at scale: generated
- * policy sets, entity graphs and requests (libs/engine/src/compiled/testing), every request
+ * policy sets, entity graphs and requests (libs/engine/src/compiled/testing and the engine's shared
+ * generator libs/engine/src/testing/cedar-arbitraries.ts), every request
  * compared on decision, determining policy ids and erroring policy ids.
  * Reports the number of requests compared, how many went to cedar-wasm, and every mismatch
  * (written in full to OUT, default /tmp/argus-drt-mismatches.jsonl). Exit 1 on any mismatch.
@@ -9,7 +10,8 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { drtCase } from '../../libs/engine/src/compiled/testing/drt-arbitraries.ts';
-import { emptyStats, runCase } from '../../libs/engine/src/compiled/testing/drt.ts';
+import { emptyStats, runCase, runGeneratedCase } from '../../libs/engine/src/compiled/testing/drt.ts';
+import { generateCase, rngFromSeed } from '../../libs/engine/src/testing/cedar-arbitraries.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,12 +28,15 @@ let reported = 0;
 let batch = 0;
 const t0 = Date.now();
 while (stats.cases < target && Date.now() < deadline) {
-  for (const c of fc.sample(drtCase, { numRuns: 200, seed: seed0 * 1_000_003 + batch++ })) runCase(c, stats);
+  // Both generators: this module's (error cases, extension values) and the engine's shared one (every EST form).
+  const seed = seed0 * 1_000_003 + batch++;
+  for (const c of fc.sample(drtCase, { numRuns: 150, seed })) runCase(c, stats);
+  for (let i = 0; i < 25; i++) runGeneratedCase(generateCase(rngFromSeed(seed * 31 + i)), stats);
   // Every mismatch goes to the file; memory stays flat over a long run.
   for (const m of stats.mismatches) appendFileSync(out, JSON.stringify(m) + '\n');
   reported += stats.mismatches.length;
   stats.mismatches.length = 0;
-  if (batch % 25 === 0) process.stderr.write(`${stats.cases} requests, ${reported} mismatches, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  if (batch % 5 === 0) process.stderr.write(`${stats.cases} requests, ${reported} mismatches, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 const secs = (Date.now() - t0) / 1000;
 process.stdout.write(

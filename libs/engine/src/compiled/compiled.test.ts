@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { CompiledPolicies, type CedarRequest } from './authorize.ts';
 import { evaluateCompiled, verificationStats, type CompiledMismatch, type PolicyTexts } from './index.ts';
 import { drtCase } from './testing/drt-arbitraries.ts';
-import { emptyStats, runCase } from './testing/drt.ts';
+import { emptyStats, runCase, runGeneratedCase } from './testing/drt.ts';
+import { caseArb } from '../testing/cedar-arbitraries.ts';
 import { parseDatetime, parseDecimal, parseDuration, parseIp, Ext, Ip } from './values.ts';
 
 const U = { type: 'A::U', id: 'u' };
@@ -105,6 +106,19 @@ describe('differential random testing against cedar-wasm', () => {
     expect(stats.fallbacks + stats.oracleFailures).toBeLessThan(stats.cases * 0.1);
     expect(stats.allow).toBeGreaterThan(stats.cases * 0.05);
     expect(stats.withErrors).toBeGreaterThan(stats.cases * 0.05);
+  }, 600_000);
+
+  it('agrees with cedar-wasm on the engine\'s shared generator too (every EST form, syntax variants)', () => {
+    const stats = emptyStats();
+    fc.assert(
+      fc.property(caseArb(), (c) => {
+        runGeneratedCase(c, stats);
+        if (stats.mismatches.length > 0) throw new Error(`mismatch: ${JSON.stringify(stats.mismatches[0])}`);
+      }),
+      { numRuns: 400, seed: Number(process.env.DRT_SEED ?? 20261206) },
+    );
+    expect(stats.cases).toBeGreaterThanOrEqual(3_000);
+    expect(stats.fallbacks + stats.oracleFailures).toBeLessThan(stats.cases * 0.15);
   }, 600_000);
 });
 

@@ -9,6 +9,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { CompiledPolicies, type CedarLikeAnswer } from '../authorize.ts';
 import { ACTION_ENTITIES, type DrtCase } from './drt-arbitraries.ts';
 import type { EntityUid, TemplateLinkInput } from '../../types.ts';
+import type { GeneratedCase } from '../../testing/cedar-arbitraries.ts';
 
 /** One disagreement between the compiled evaluator and cedar-wasm. */
 export interface Mismatch {
@@ -50,7 +51,7 @@ const summary = (a: CedarLikeAnswer['response']) => ({
   errors: a.diagnostics.errors.map((e) => e.policyId).sort(),
 });
 
-/** Runs one case into `stats`. */
+/** Runs one case of this module's generator into `stats`. */
 export function runCase(c: DrtCase, stats: DrtStats): void {
   const staticPolicies: Record<string, string> = {};
   c.policies.forEach((text, i) => (staticPolicies[`p${i}`] = text));
@@ -65,9 +66,31 @@ export function runCase(c: DrtCase, stats: DrtStats): void {
       links.push({ templateId: `t${i}`, linkId: `t${i}-l${j}`, values: v });
     });
   });
+  compareCase(staticPolicies, templates, links, [...c.entities, ...ACTION_ENTITIES], c.requests, stats);
+}
+
+/**
+ * Runs one case of the engine's shared Cedar generator (`../../testing/cedar-arbitraries.ts`:
+ * every EST form, syntax variants) into `stats`: compiled evaluator against cedar-wasm on the same
+ * input (all entities, full context, no schema).
+ */
+export function runGeneratedCase(c: GeneratedCase, stats: DrtStats): void {
+  const staticPolicies: Record<string, string> = {};
+  const templates: Record<string, string> = {};
+  for (const p of c.policies) (p.template ? templates : staticPolicies)[p.id] = p.text;
+  compareCase(staticPolicies, templates, c.links, c.entities, c.requests, stats);
+}
+
+function compareCase(
+  staticPolicies: Record<string, string>,
+  templates: Record<string, string>,
+  links: TemplateLinkInput[],
+  entities: readonly unknown[],
+  requests: ReadonlyArray<{ principal: EntityUid; action: EntityUid; resource: EntityUid; context: unknown }>,
+  stats: DrtStats,
+): void {
   const compiled = new CompiledPolicies({ staticTexts: new Map(Object.entries(staticPolicies)), templateTexts: new Map(Object.entries(templates)), links });
   const ids = [...Object.keys(staticPolicies), ...links.map((l) => l.linkId)];
-  const entities = [...c.entities, ...ACTION_ENTITIES];
   // The oracle parses the set once per case (under one fixed id: cedar-wasm never frees an id).
   const templateLinks = links.map((l) => ({ templateId: l.templateId, newId: l.linkId, values: l.values as Record<string, EntityUid> }));
   const prepared = cedar.preparsePolicySet(ORACLE_SLOT, { staticPolicies, templates, templateLinks });
@@ -76,7 +99,7 @@ export function runCase(c: DrtCase, stats: DrtStats): void {
     stats.unparsed++;
     return;
   }
-  for (const req of c.requests) {
+  for (const req of requests) {
     stats.cases++;
     const request = { ...req, entities };
     const ours = compiled.authorize(ids, request);
