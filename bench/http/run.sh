@@ -60,10 +60,14 @@ start_argus() {
   ARGUS_PID=$!
   wait_ready 180 || { cat "$WORK/argus.log"; stop_argus; exit 1; }
   : > "$WORK/rss.txt"
+  CPU0=$(cpu_ticks "$ARGUS_PID")
   ( while kill -0 "$ARGUS_PID" 2>/dev/null; do awk '/VmHWM/ {print $2}' "/proc/$ARGUS_PID/status" > "$WORK/rss.txt.new" 2>/dev/null && mv "$WORK/rss.txt.new" "$WORK/rss.txt"; sleep 0.5; done ) &
   RSS_PID=$!
 }
+# utime + stime of a process, in clock ticks (all its threads: the audit thread counts).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 stop_argus() {
+  [[ -n "$ARGUS_PID" ]] && CPU1=$(cpu_ticks "$ARGUS_PID")
   [[ -n "$ARGUS_PID" ]] && { kill -TERM "$ARGUS_PID" 2>/dev/null || true; wait "$ARGUS_PID" 2>/dev/null || true; }
   [[ -n "$RSS_PID" ]] && { kill "$RSS_PID" 2>/dev/null || true; wait "$RSS_PID" 2>/dev/null || true; }
   ARGUS_PID=""; RSS_PID=""
@@ -93,20 +97,25 @@ pass() {
     bash "$SHARED/bench/cerbos/run.sh" 2>&1) || echo "(the harness exited with status $?)"
   local rss; rss=$(cat "$WORK/rss.txt" 2>/dev/null || echo 0)
   stop_argus
+  local ticks=$((CPU1 - CPU0)) hz; hz=$(getconf CLK_TCK)
   echo "$out" | grep -vE '^\[run.sh\] (installing|wrote)' | sed 's/^/  /' | grep -E 'cedar:|cerbos-|req/s|results' || true
   local dir; dir=$(echo "$out" | sed -n 's/^results: //p' | tail -1)
   [[ -n "$dir" && -f "$dir/cedar.json" ]] || { echo "$out" | tail -20; return 0; }
   node -e '
-    const fs = require("fs"); const [dir, label, rss, summary] = process.argv.slice(1);
-    const row = (t, j, kb) => `${label}\t${t}\t${Math.round(j.rps)}\t${j.p50_ms}\t${j.p99_ms}\t${Math.round(kb / 1024)}\t${j.errors ?? 0}\t${j.non2xx ?? 0}`;
-    const out = [row("argus", JSON.parse(fs.readFileSync(`${dir}/cedar.json`)), +rss)];
+    const fs = require("fs"); const [dir, label, rss, summary, ticks, hz, warmup, duration] = process.argv.slice(1);
+    const row = (t, j, kb, cpu = "") => `${label}\t${t}\t${Math.round(j.rps)}\t${j.p50_ms}\t${j.p99_ms}\t${Math.round(kb / 1024)}\t${j.errors ?? 0}\t${j.non2xx ?? 0}\t${cpu}`;
+    const a = JSON.parse(fs.readFileSync(`${dir}/cedar.json`));
+    // CPU µs per request: the process CPU time from ready to stop over the requests of the warm-up
+    // (taken at the measured rate) and of the measured run. Steadier than req/s on a shared machine.
+    const cpu = Math.round((+ticks / +hz) * 1e6 / (a.requests * (+warmup + +duration) / +duration));
+    const out = [row("argus", a, +rss, cpu)];
     for (const f of fs.readdirSync(dir)) {
       if (!f.endsWith(".json") || f.includes("autocannon") || f === "cedar.json") continue;
       const t = f.slice(0, -5); let kb = 0;
       try { kb = +(/rss_kb=(\d+)/.exec(fs.readFileSync(`${dir}/cerbos-${t}.log`, "utf8")) || [0, 0])[1]; } catch {}
       out.push(row(t, JSON.parse(fs.readFileSync(`${dir}/${f}`)), kb));
     }
-    fs.appendFileSync(summary, out.join("\n") + "\n");' "$dir" "$label" "$rss" "$SUMMARY"
+    fs.appendFileSync(summary, out.join("\n") + "\n");' "$dir" "$label" "$rss" "$SUMMARY" "$ticks" "$hz" "$WARMUP" "$DURATION"
 }
 
 echo "== $(date -u +%FT%TZ) bench/http: REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS VARIED_N=$VARIED_N loadgen=$LOADGEN"
@@ -125,24 +134,24 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 echo
-echo "== medians over $REPS repetitions (label, target, req/s, p50 ms, p99 ms, peak RSS MiB of the median pass; all passes' req/s)"
+echo "== medians over $REPS repetitions (label, target, req/s, p50 ms, p99 ms, peak RSS MiB, Argus CPU µs per request; all passes' req/s)"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t"));
   const groups = new Map();
-  for (const [label, target, rps, p50, p99, rss, errors, non2xx] of rows) {
+  for (const [label, target, rps, p50, p99, rss, errors, non2xx, cpu] of rows) {
     const k = `${label}\t${target}`; if (!groups.has(k)) groups.set(k, []);
-    groups.get(k).push({ rps: +rps, p50: +p50, p99: +p99, rss: +rss, bad: +errors + +non2xx });
+    groups.get(k).push({ rps: +rps, p50: +p50, p99: +p99, rss: +rss, bad: +errors + +non2xx, cpu: +(cpu || 0) });
   }
   const med = new Map();
   const mid = (xs, f) => { const s = xs.map(f).sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
   for (const [k, xs] of groups) {
-    const m = { rps: mid(xs, (x) => x.rps), p50: mid(xs, (x) => x.p50), p99: mid(xs, (x) => x.p99), rss: mid(xs, (x) => x.rss), bad: Math.max(...xs.map((x) => x.bad)) };
+    const m = { rps: mid(xs, (x) => x.rps), p50: mid(xs, (x) => x.p50), p99: mid(xs, (x) => x.p99), rss: mid(xs, (x) => x.rss), cpu: mid(xs, (x) => x.cpu), bad: Math.max(...xs.map((x) => x.bad)) };
     med.set(k, m);
-    console.log(`${k}\t${m.rps}\t${m.p50}\t${m.p99}\t${m.rss}\t(passes: ${xs.map((x) => x.rps).join(", ")}${m.bad ? "; errors/non-2xx: " + m.bad : ""})`);
+    console.log(`${k}\t${m.rps}\t${m.p50}\t${m.p99}\t${m.rss}${m.cpu ? "\t" + m.cpu + " cpu-us/req" : ""}\t(passes: ${xs.map((x) => x.rps).join(", ")}${m.bad ? "; errors/non-2xx: " + m.bad : ""})`);
   }
   const r = (a, b, f = "rps") => (med.get(a) && med.get(b) ? (med.get(a)[f] / med.get(b)[f]).toFixed(2) + "x" : "n/a");
   console.log(`HEADLINE varied, memo off, audit on: argus / cerbos-p10-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied")} req/s, p99 ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied", "p99")}; / cerbos-p10-audit-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-audit-varied")}`);
-  console.log(`audit on / audit off (varied, memo off): req/s ${r("varied-audit\targus", "varied-noaudit\targus")}, p99 ${r("varied-audit\targus", "varied-noaudit\targus", "p99")}`);
-  console.log(`group commit / async audit: req/s ${r("varied-audit\targus", "varied-async\targus")}, p99 ${r("varied-audit\targus", "varied-async\targus", "p99")}`);
+  console.log(`audit on / audit off (varied, memo off): req/s ${r("varied-audit\targus", "varied-noaudit\targus")}, p99 ${r("varied-audit\targus", "varied-noaudit\targus", "p99")}, CPU per request ${r("varied-audit\targus", "varied-noaudit\targus", "cpu")}`);
+  console.log(`group commit / async audit: req/s ${r("varied-audit\targus", "varied-async\targus")}, p99 ${r("varied-audit\targus", "varied-async\targus", "p99")}, CPU per request ${r("varied-audit\targus", "varied-async\targus", "cpu")}`);
   console.log(`secondary, one body repeated (memo on, audit on): argus / cerbos-p10 ${r("repeated\targus", "repeated\tcerbos-p10")}`);
 ' "$SUMMARY"
