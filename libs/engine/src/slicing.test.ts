@@ -119,6 +119,35 @@ describe('slicing and pruning: hand-written regressions (issue 21)', () => {
   });
 });
 
+describe('analyseReads: what the JSON form says a set can read', () => {
+  const readsOf = (policy: string) => {
+    const r = compilePolicySet({ schema: SCHEMA, policies: [{ file: 'x.cedar', text: policy }] });
+    if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+    return r.policySet.reads;
+  };
+
+  it('records dereferenced names along paths, tags, literals and actions', () => {
+    const r = readsOf('permit(principal, action in [R::Action::"all"], resource) when { principal.hasTag("boss") && principal.getTag("boss").manager.level > 0 && principal.manager in R :: Group :: "g" };');
+    expect([...r.dereferenced].sort()).toEqual(['manager']);
+    expect(r).toMatchObject({ tags: true, tagsDereferenced: true, unbounded: false, opaque: false, contextWhole: false, now: false });
+    expect([...r.literals].sort()).toEqual(['R::Action::"all"', 'R::Group::"g"']);
+    expect([...r.actions]).toEqual(['R::Action::"all"']);
+    expect([...r.attributeNames].sort()).toEqual(['level', 'manager']);
+  });
+
+  it('keeps everything reachable when a dereference cannot be bounded, and the whole context when it is a value', () => {
+    expect(readsOf('permit(principal, action, resource) when { {m: principal.manager}.m has secret };')).toMatchObject({ unbounded: true, contextWhole: false });
+    expect(readsOf('permit(principal, action, resource) when { (if true then context else context) has s };')).toMatchObject({ contextWhole: true, now: true });
+    expect(readsOf('permit(principal, action, resource) when { context has s && context.s == "now" };')).toMatchObject({ contextWhole: false, now: false });
+  });
+
+  it('an unknown JSON form leaves nothing out', async () => {
+    const { analyseReads } = await import('./reads.ts');
+    const r = analyseReads([{ principal: { op: 'All' }, action: { op: 'All' }, resource: { op: 'All' }, conditions: [{ kind: 'when', body: { mystery: { x: 1 } } }] }]);
+    expect(r).toMatchObject({ opaque: true, unbounded: true, contextWhole: true, now: true, tags: true });
+  });
+});
+
 /** EST node kinds the generator must keep producing: every expression form of Cedar's JSON grammar. */
 const FORMS = [
   'Value:boolean', 'Value:number', 'Value:string', 'entityLiteral', 'Var:principal', 'Var:action', 'Var:resource', 'Var:context', 'slot',
