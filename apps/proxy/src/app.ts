@@ -25,6 +25,7 @@ import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
 import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sessionCall, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
 import { proxyMetrics } from './metrics.ts';
+import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, obligationsOf, rewritesBody, type Applied, type ProxyObligations } from './obligations.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
 import { SseUsageObserver, finalizeUsage, usageFromObject, type TokenUsage } from './usage.ts';
 
@@ -68,6 +69,10 @@ interface CallState {
   /** The error format of the caller's SDK. */
   dialect: Dialect;
   agent: string;
+  /** The obligations of the allows the call went up under, when there are any. */
+  obligations?: ProxyObligations;
+  /** What applying them did to the answer. */
+  applied?: Applied;
   /** True when the call was refused before its caller was authenticated (`agent` is then a placeholder). */
   anonymous?: boolean;
   goal?: string;
@@ -246,6 +251,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         return;
       }
     }
+    if (!acceptObligations(state, res)) return;
 
     if (upstream.credential && injection) {
       let credential: ResolvedSecret | undefined;
@@ -311,6 +317,29 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     state.mcp = { batch: false, denied: [], initialize: false, ...(method === 'DELETE' ? { endsSession: sessionId } : {}) };
     return false;
+  }
+
+  /**
+   * Takes the obligations of the allows the call goes up under (merged to the strictest). Refuses
+   * the call (false) when one cannot be applied: an obligation the proxy does not know, or a body
+   * rewrite asked of a streamed model answer (its deltas cannot be redacted safely).
+   */
+  function acceptObligations(state: CallState, res: ServerResponse): boolean {
+    const forwarded = state.decisions.filter((d) => d.forwarded);
+    if (!forwarded.some((d) => d.answer.result.obligations)) return true;
+    const o = obligationsOf(forwarded.map((d) => d.answer));
+    const streamed = state.upstream.kind !== 'mcp' && forwarded.some((d) => d.input.context?.stream === true);
+    const why = o.unknown.length > 0 ? `obligation \`${o.unknown.join(', ')}\` cannot be applied by the proxy` : rewritesBody(o) && streamed ? 'a streamed answer cannot be redacted or truncated: ask without `stream`' : undefined;
+    if (why !== undefined) {
+      const decisionId = forwarded[0]!.answer.decision_id;
+      for (const d of forwarded) d.forwarded = false;
+      metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
+      sendProblem(res, state.dialect === 'mcp' ? 'argus' : state.dialect, 403, { code: 'forbidden', message: `refused: ${why} (decision ${decisionId})`, errors: [], decision_id: decisionId, codes: ['obligation_unenforceable'] });
+      finish(state, { status: undefined, error: 'obligation_unenforceable' });
+      return false;
+    }
+    state.obligations = o;
+    return true;
   }
 
   /** Records a refusal the proxy made itself (no decision point asked): a deny with `code`. */
@@ -492,12 +521,25 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     if (mcp?.endsSession !== undefined && status >= 200 && status < 300) mcpSessions.delete(mcp.endsSession);
 
-    const decoder = encoding.decoder?.();
-    const source: Readable = decoder ? proxyRes.pipe(decoder) : proxyRes;
-    if (decoder) proxyRes.on('error', (err) => decoder.destroy(err));
     const length = Number(proxyRes.headers['content-length']);
     const limit = config.limits.maxBufferedResponseBytes;
     const mergeDenied = mcp !== undefined && mcp.denied.length > 0;
+    // INVARIANT: with a redact or max_items obligation, an answer goes back rewritten or not at
+    // all: JSON is rewritten whole, MCP event streams event by event, anything else is refused.
+    const obligations = rewritesBody(state.obligations) ? state.obligations : undefined;
+    const bodyless = status === 204 || status === 304 || req.method === 'HEAD' || length === 0;
+    if (obligations && !bodyless && !isJson && !(isSse && mcp)) {
+      proxyRes.resume();
+      metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
+      sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `the answer (\`${type.split(';', 1)[0]!.slice(0, 64)}\`) cannot be rewritten to apply the policy's obligations`, errors: [], codes: ['obligation_unenforceable'] });
+      finish(state, { status, error: 'obligation_unenforceable' });
+      return;
+    }
+    if (state.obligations && (obligations || !state.obligations.logValues)) res.setHeader(OBLIGATIONS_HEADER, obligationsHeader(state.obligations));
+
+    const decoder = encoding.decoder?.();
+    const source: Readable = decoder ? proxyRes.pipe(decoder) : proxyRes;
+    if (decoder) proxyRes.on('error', (err) => decoder.destroy(err));
 
     // Some messages of an MCP POST were refused but the upstream had nothing to say: answer them.
     if (mergeDenied && (status === 202 || status === 204)) {
@@ -510,7 +552,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       return;
     }
 
-    if (!isSse && isJson && ((Number.isFinite(length) && length <= limit && !decoder) || mergeDenied)) {
+    if (!isSse && isJson && ((Number.isFinite(length) && length <= limit && !decoder) || mergeDenied || obligations)) {
       const chunks: Buffer[] = [];
       let size = 0;
       source.on('data', (c: Buffer) => {
@@ -521,15 +563,29 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       source.on('error', (err) => onProxyError(err, req, res));
       source.on('end', () => {
         let body: Buffer = Buffer.concat(chunks);
-        if (llm || mergeDenied) {
+        if (llm || mergeDenied || obligations) {
           try {
-            const doc: unknown = JSON.parse(body.toString('utf8'));
+            let doc: unknown = JSON.parse(body.toString('utf8'));
             if (llm) state.usage = finalizeUsage(usageFromObject(doc));
+            if (obligations) {
+              const rewritten = applyToAnswer(doc, obligations);
+              doc = rewritten.doc;
+              state.applied = rewritten.applied;
+            }
             if (mergeDenied && mcp) {
               const merged = [...mcp.denied, ...(Array.isArray(doc) ? doc : [doc])];
               body = Buffer.from(JSON.stringify(mcp.batch ? merged : merged[0]));
+            } else if (obligations) {
+              body = Buffer.from(JSON.stringify(doc));
             }
           } catch {
+            if (obligations) {
+              // Declared JSON that is not: it cannot be rewritten, so it does not go back.
+              metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
+              sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: "the answer is not valid JSON: the policy's obligations cannot be applied", errors: [], codes: ['obligation_unenforceable'] });
+              finish(state, { status, error: 'obligation_unenforceable' });
+              return;
+            }
             // Not JSON after all: forwarded as it is (scrubbed).
           }
         }
@@ -563,7 +619,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       });
     }
     const scrub: Transform = scrubber.stream();
-    pipeline(source, scrub, res, (err) => {
+    const rewriter = obligations && isSse ? new SseRewriter(obligations, Math.max(limit, 1 << 20) * 4) : undefined;
+    const done = (err: Error | null) => {
+      if (rewriter) state.applied = rewriter.total;
       if (observer) state.usage = observer.usage();
       else if (llm && isJson && jsonSize <= limit && jsonSize > 0) {
         try {
@@ -579,7 +637,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       } else {
         finish(state, { status, error: undefined });
       }
-    });
+    };
+    if (rewriter) pipeline(source, rewriter, scrub, res, done);
+    else pipeline(source, scrub, res, done);
   }
 
   /** An upstream that cannot be reached or timed out: 502/504 before any byte was sent, else a cut. */
@@ -613,12 +673,14 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       ...(!d.forwarded ? { error: d.answer.policy_version === 'unavailable' ? 'decision_unavailable' : d.answer.policy_version === REFUSED_BY_PROXY ? 'refused' : 'denied' } : outcome.error !== undefined ? { error: outcome.error } : {}),
     });
     const time = new Date(state.started).toISOString();
+    const valueFree = state.obligations?.logValues === false;
     for (const d of state.decisions) {
       const event: DecisionEvent = {
         decisionId: d.answer.decision_id,
         time,
         caller: state.anonymous ? { kind: 'proxy' } : { kind: 'proxy', subject: state.agent },
-        input: d.input,
+        // `log_values: false`: the record keeps which facts there were, not their values.
+        input: valueFree ? withheld(d.input) : d.input,
         result: d.answer.result,
         policyVersion: d.answer.policy_version,
         latencyMs: Math.round(d.latencyMs * 1000) / 1000,
@@ -646,6 +708,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         error: outcome.error,
         credentialName: state.credential?.name,
         usage,
+        ...(state.applied ? { obligations: { redacted: state.applied.redacted, truncated: state.applied.truncated.length } } : {}),
         ms: now() - state.started,
       },
       'proxied call',
@@ -711,6 +774,12 @@ function buildInput(agent: string, facts: Facts, call: CallDescription): Authori
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+/** `input` with every context value replaced (the names stay): for `log_values: false`. */
+function withheld(input: AuthorizeInput): AuthorizeInput {
+  if (!input.context) return input;
+  return { ...input, context: Object.fromEntries(Object.keys(input.context).map((k) => [k, '[withheld]'])) };
 }
 
 /** The content encodings the scrubber can read through: one of these, or none. */

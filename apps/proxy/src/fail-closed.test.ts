@@ -22,13 +22,14 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function proxyWith(decisionPoint: DecisionPoint, extra: Record<string, unknown> = {}, target?: string, options: { failingRecorder?: boolean } = {}): Promise<RunningProxy> {
+async function proxyWith(decisionPoint: DecisionPoint, extra: Record<string, unknown> = {}, target?: string, options: { failingRecorder?: boolean; decisionTimeoutMs?: number } = {}): Promise<RunningProxy> {
+  const { decisionTimeoutMs = 200, ...rest } = options;
   const p = await startProxy({
     decisionPoint,
     secrets: { 'openai-key': CANARIES.openai },
     tokens: { bot: BOT_TOKEN },
-    ...options,
-    config: { decision: { timeoutMs: 200 }, upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target: target ?? upstream.url, credential: { name: 'openai-key' }, ...extra }] },
+    ...rest,
+    config: { decision: { timeoutMs: decisionTimeoutMs }, upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target: target ?? upstream.url, credential: { name: 'openai-key' }, ...extra }] },
   });
   running.push(p);
   return p;
@@ -96,7 +97,8 @@ describe('remote decision point', () => {
       res.json(await local.decide((req.body as { input: AuthorizeInput }).input, { caller: { kind: 'apdp' } }));
     });
     const apdp = await listen(app);
-    const p = await proxyWith(createRemoteDecisionPoint({ url: `${apdp.url}/`, timeoutMs: 500, token: 'apdp-service-token' }));
+    // Deadlines loose enough for a loaded machine: this test is about what is sent, not how fast.
+    const p = await proxyWith(createRemoteDecisionPoint({ url: `${apdp.url}/`, timeoutMs: 2000, token: 'apdp-service-token' }), {}, undefined, { decisionTimeoutMs: 3000 });
     const res = await chat(p);
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(1);

@@ -6,6 +6,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import express from 'express';
 import { z } from 'zod';
 
+/** Personal data the upstreams return (model `gpt-records`, MCP prompt `patient`): what obligations redact and cut. */
+export const PATIENT = {
+  patient: { name: 'Ann Example', ssn: '078-05-1120', dob: '1980-02-29', contact: { email: 'ann@example.com', phone: '555-0100' } },
+  visits: [{ day: 1, ssn: '078-05-1120' }, { day: 2 }, { day: 3 }, { day: 4 }, { day: 5 }],
+};
+
 /** What an upstream saw of one request. */
 export interface SeenRequest {
   method: string;
@@ -91,6 +97,13 @@ export async function openAiUpstream(options: { streamGate?: () => (Gate & { wai
       return;
     }
     const id = `chatcmpl-${randomUUID()}`;
+    if (doc.model === 'gpt-records' && doc.stream !== true) {
+      // A tool call whose arguments (a JSON string, as the API sends them) carry personal data.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const call = { id: 'call_1', type: 'function', function: { name: 'file_patient', arguments: JSON.stringify(PATIENT) } };
+      res.end(JSON.stringify({ id, object: 'chat.completion', created: 1, model: doc.model, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [call] }, finish_reason: 'tool_calls', logprobs: null }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
+      return;
+    }
     if (doc.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const base = { id, object: 'chat.completion.chunk', created: 1, model: doc.model };
@@ -181,6 +194,7 @@ export async function mcpUpstream(): Promise<TestUpstream & { invoked: string[] 
       }
       return { content: [{ type: 'text', text: `counted to ${n}` }] };
     });
+    server.registerPrompt('patient', { description: 'a patient record to summarise' }, async () => ({ messages: [{ role: 'user', content: { type: 'text', text: JSON.stringify(PATIENT) } }] }));
     server.registerResource('readme', 'file:///readme.md', { mimeType: 'text/markdown' }, async (uri) => ({ contents: [{ uri: uri.href, text: '# readme' }] }));
     server.registerResource('secret-file', 'file:///secret.md', { mimeType: 'text/markdown' }, async (uri) => ({ contents: [{ uri: uri.href, text: 'classified' }] }));
     return server;

@@ -1,0 +1,227 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { AuthorizeResponse } from '@argus/contracts';
+
+/** The value a redacted field is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/** Where the proxy says what it did to an answer: a header, and a marker in the body. */
+export const OBLIGATIONS_HEADER = 'x-argus-obligations';
+
+/**
+ * The obligations of the allows a call was forwarded under, merged to the strictest (several
+ * decisions — the messages of an MCP batch — give one set for the whole answer): `redact` is the
+ * union, `maxItems` the minimum, `logValues` the AND. `unknown` lists obligations the proxy cannot
+ * apply (it then refuses the call); custom `x_*` obligations are the application's, not the proxy's.
+ */
+export interface ProxyObligations {
+  redact: string[];
+  maxItems?: number;
+  logValues: boolean;
+  unknown: string[];
+}
+
+/** Merges the `obligations` of `answers` (see {@link ProxyObligations}). */
+export function obligationsOf(answers: readonly AuthorizeResponse[]): ProxyObligations {
+  const redact = new Set<string>();
+  let maxItems: number | undefined;
+  let logValues = true;
+  const unknown = new Set<string>();
+  for (const a of answers) {
+    for (const [name, value] of Object.entries(a.result.obligations ?? {})) {
+      if (value === undefined) continue;
+      if (name === 'redact' && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+        for (const v of value as string[]) for (const f of v.split(',')) if (f.trim()) redact.add(f.trim());
+      } else if (name === 'max_items' && (typeof value === 'number' || typeof value === 'string') && /^\d{1,9}$/.test(String(value))) {
+        maxItems = Math.min(maxItems ?? Infinity, Number(value));
+      } else if (name === 'log_values' && (typeof value === 'boolean' || Array.isArray(value))) {
+        // The engine merges to a boolean; an older one kept every value as a string.
+        if (value === false || (Array.isArray(value) && value.includes('false'))) logValues = false;
+      } else if (!name.startsWith('x_')) {
+        unknown.add(name);
+      }
+    }
+  }
+  return { redact: [...redact].sort(), ...(maxItems !== undefined ? { maxItems } : {}), logValues, unknown: [...unknown].sort() };
+}
+
+/** True when the answer's body must be rewritten (redaction or truncation). */
+export function rewritesBody(o: ProxyObligations | undefined): o is ProxyObligations {
+  return !!o && (o.redact.length > 0 || o.maxItems !== undefined);
+}
+
+/** What was done to one document. */
+export interface Applied {
+  redacted: number;
+  /** Each truncated array: where (a JSON pointer; `#` enters a JSON string), how long it was, how many items were kept. */
+  truncated: Array<{ path: string; items: number; kept: number }>;
+}
+
+/** One redaction rule: a field name, or a path (JSON pointer or dotted) matched at any depth. */
+type Rule = string[];
+
+function rulesOf(redact: readonly string[]): Rule[] {
+  return redact.map((r) => {
+    const segments = r.startsWith('/') ? r.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')) : r.split('.');
+    return segments.filter((s) => s !== '').map((s) => s.toLowerCase());
+  }).filter((r) => r.length > 0);
+}
+
+/** True when the object keys leading to a field (array indices left out) end with `rule` (`*` matches any key). */
+function matches(keys: readonly string[], rule: Rule): boolean {
+  if (keys.length < rule.length) return false;
+  const offset = keys.length - rule.length;
+  return rule.every((seg, i) => seg === '*' || seg === keys[offset + i]);
+}
+
+const MAX_NESTED_JSON = 1 << 20;
+
+/**
+ * Applies redaction and truncation to a parsed JSON document, at any depth, returning a new
+ * document (the input is not changed). Strings that hold JSON (an OpenAI tool call's
+ * `arguments`, an MCP text content) are parsed, rewritten and re-serialized the same way.
+ */
+export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unknown; applied: Applied } {
+  const rules = rulesOf(o.redact);
+  const applied: Applied = { redacted: 0, truncated: [] };
+  const walk = (value: unknown, keys: string[], pointer: string, depth: number): unknown => {
+    if (depth > 512) throw new Error('document too deep to rewrite');
+    if (typeof value === 'string') {
+      const t = value.trimStart();
+      if ((t.startsWith('{') || t.startsWith('[')) && value.length <= MAX_NESTED_JSON) {
+        let inner: unknown;
+        try {
+          inner = JSON.parse(value);
+        } catch {
+          return value;
+        }
+        const before = applied.redacted + applied.truncated.length;
+        const rewritten = walk(inner, keys, `${pointer}#`, depth + 1);
+        return applied.redacted + applied.truncated.length === before ? value : JSON.stringify(rewritten);
+      }
+      return value;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) {
+      let items = value;
+      if (o.maxItems !== undefined && items.length > o.maxItems) {
+        applied.truncated.push({ path: pointer || '/', items: items.length, kept: o.maxItems });
+        items = items.slice(0, o.maxItems);
+      }
+      return items.map((v, i) => walk(v, keys, `${pointer}/${i}`, depth + 1));
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const path = [...keys, k.toLowerCase()];
+      if (rules.some((r) => matches(path, r))) {
+        out[k] = REDACTED;
+        applied.redacted++;
+      } else {
+        out[k] = walk(v, path, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
+      }
+    }
+    return out;
+  };
+  return { doc: walk(doc, [], '', 0), applied };
+}
+
+/**
+ * Applies `o` to an answer body and marks what was cut: a JSON-RPC result gets
+ * `_meta["argus/obligations"]` (where MCP puts extensions), any other JSON object a top-level
+ * `argus_obligations`; a batch is rewritten message by message.
+ */
+export function applyToAnswer(doc: unknown, o: ProxyObligations): { doc: unknown; applied: Applied } {
+  if (Array.isArray(doc) && doc.every(isJsonRpc)) {
+    const total: Applied = { redacted: 0, truncated: [] };
+    const out = doc.map((m) => {
+      const r = applyToAnswer(m, o);
+      total.redacted += r.applied.redacted;
+      total.truncated.push(...r.applied.truncated);
+      return r.doc;
+    });
+    return { doc: out, applied: total };
+  }
+  const { doc: rewritten, applied } = applyToDocument(doc, o);
+  if (applied.redacted === 0 && applied.truncated.length === 0) return { doc: rewritten, applied };
+  const marker = { redacted: applied.redacted, truncated: applied.truncated };
+  if (isJsonRpc(rewritten) && rewritten.result && typeof rewritten.result === 'object' && !Array.isArray(rewritten.result)) {
+    const result = rewritten.result as Record<string, unknown>;
+    const meta = result._meta && typeof result._meta === 'object' ? (result._meta as Record<string, unknown>) : {};
+    return { doc: { ...rewritten, result: { ...result, _meta: { ...meta, 'argus/obligations': marker } } }, applied };
+  }
+  if (rewritten && typeof rewritten === 'object' && !Array.isArray(rewritten)) return { doc: { ...(rewritten as object), argus_obligations: marker }, applied };
+  return { doc: rewritten, applied };
+}
+
+function isJsonRpc(m: unknown): m is { jsonrpc: string; result?: unknown } {
+  return !!m && typeof m === 'object' && !Array.isArray(m) && (m as { jsonrpc?: unknown }).jsonrpc === '2.0';
+}
+
+/** The header value naming the obligations applied to an answer. */
+export function obligationsHeader(o: ProxyObligations): string {
+  return [...(o.redact.length > 0 ? ['redact'] : []), ...(o.maxItems !== undefined ? [`max_items=${o.maxItems}`] : []), ...(!o.logValues ? ['log_values=false'] : [])].join(', ');
+}
+
+/**
+ * Rewrites an SSE stream of JSON events (MCP's streamable HTTP) event by event: each event's
+ * `data` is parsed, rewritten with {@link applyToAnswer} and re-sent as one `data` line. An event
+ * whose data is not JSON cannot be rewritten safely: the stream fails (the caller cuts it) rather
+ * than pass it unredacted. Events are bounded by `maxEventBytes`.
+ */
+export class SseRewriter extends Transform {
+  private buffer = '';
+  readonly total: Applied = { redacted: 0, truncated: [] };
+
+  constructor(
+    private readonly o: ProxyObligations,
+    private readonly maxEventBytes: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.buffer += chunk.toString('utf8');
+    try {
+      let at: number;
+      while ((at = this.boundary()) >= 0) {
+        const raw = this.buffer.slice(0, at);
+        this.buffer = this.buffer.slice(at).replace(/^(\r?\n){2}/, '');
+        this.push(this.rewrite(raw));
+      }
+      if (this.buffer.length > this.maxEventBytes) throw new Error('event too large to rewrite');
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (this.buffer.trim() !== '') this.push(this.rewrite(this.buffer));
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  private boundary(): number {
+    const m = /\r?\n\r?\n/.exec(this.buffer);
+    return m ? m.index : -1;
+  }
+
+  private rewrite(raw: string): string {
+    const lines = raw.split(/\r?\n/);
+    const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
+    const other = lines.filter((l) => !l.startsWith('data:') && l !== '');
+    if (data.length === 0) return `${other.join('\n')}\n\n`;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(data.join('\n'));
+    } catch {
+      throw new Error('a stream event is not JSON: it cannot be rewritten safely');
+    }
+    const { doc: out, applied } = applyToAnswer(doc, this.o);
+    this.total.redacted += applied.redacted;
+    this.total.truncated.push(...applied.truncated);
+    return `${[...other, `data: ${JSON.stringify(out)}`].join('\n')}\n\n`;
+  }
+}
