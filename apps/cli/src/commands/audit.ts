@@ -7,6 +7,8 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ChainedRecord, ChainIssue } from '@argus/audit';
 import type { Command } from 'commander';
+import { styleForStream } from '../style.ts';
+import { describeUnreachable, isUnreachable } from '../unreachable.ts';
 
 /** Where a command writes; the process streams unless a test passes its own. */
 export interface AuditCliIo {
@@ -116,12 +118,12 @@ export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = pr
     if (v.ok) {
       if (!opts.json) {
         const sig = v.signaturesChecked ? `${v.checkpointsVerified} checkpoint signature(s) verified` : 'checkpoint signatures not checked (no --public-key)';
-        io.stdout.write(`ok: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}\n`);
+        io.stdout.write(`${styleForStream(io.stdout).ok('ok')}: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}\n`);
       }
       return 0;
     }
     if (!opts.json) {
-      io.stdout.write(`broken: ${describeIssue(v.first!)}\n`);
+      io.stdout.write(`${styleForStream(io.stdout).fail('broken')}: ${describeIssue(v.first!)}\n`);
       if (v.issues.length > 1) io.stdout.write(`${v.issues.length - 1} more issue(s); first 10:\n${v.issues.slice(1, 11).map((i) => `  ${describeIssue(i)}`).join('\n')}\n`);
     }
     return 1;
@@ -234,11 +236,12 @@ export async function runAuditTail(opts: TailCliOptions, io: AuditCliIo = proces
       throw new Error('stream ended');
     } catch (err) {
       if (signal?.aborted) return 0;
+      const why = isUnreachable(err) ? describeUnreachable(url.href, err) : `${err instanceof Error ? err.message : String(err)} (${url.href})`;
       if (opts.reconnect === false) {
-        io.stderr.write(`argus audit tail: ${err instanceof Error ? err.message : String(err)}\n`);
+        io.stderr.write(`argus audit tail: ${why}\n`);
         return seen > 0 ? 0 : 2;
       }
-      io.stderr.write(`argus audit tail: ${err instanceof Error ? err.message : String(err)}; reconnecting in ${backoffMs} ms\n`);
+      io.stderr.write(`argus audit tail: ${why}; reconnecting in ${backoffMs} ms\n`);
       await new Promise((r) => setTimeout(r, backoffMs));
       backoffMs = Math.min(backoffMs * 2, 30_000);
     }

@@ -168,7 +168,10 @@ export async function runDiscover(address: string, o: DiscoverRunCliOptions, io:
     else io.stdout.write(renderSummary(m.Table, result, report, { tools: o.tools ?? false }));
     return report && report.rejected.length > 0 ? 1 : 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    let message = err instanceof Error ? err.message : String(err);
+    // The registry client reports an unreachable registry without its address: name the URL.
+    const registryUrl = o.registry ?? io.env.ARGUS_REGISTRY_URL;
+    if ((err as { code?: string }).code === 'unavailable' && registryUrl) message = `${message} at ${registryUrl} — is argus serve (or the registry) running?`;
     io.stderr.write(`argus discover: ${message}\n`);
     return 2;
   }

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { diffCommand, explainCommand, fmtCommand, testCommand, validateCommand, type PolicyIo } from '../policy/commands.ts';
+import { makeStyle } from '../style.ts';
 import { registerPolicyCommands } from './policy.ts';
 
 const CEDAR = resolve(import.meta.dirname, '../../../../cedar');
@@ -81,13 +82,21 @@ describe('argus policy fmt', () => {
     const before = readFileSync(path, 'utf8');
     const check = io();
     expect(await fmtCommand(dir, { check: true }, check)).toBe(1);
-    expect(check.out).toContain(`${path}: not formatted`);
+    // --check names exactly the files that WOULD change, and says it wrote nothing.
+    expect(check.out).toBe(`would reformat ${path}\n1 of 3 file(s) would be reformatted; run \`argus policy fmt\` to write them\n`);
     expect(readFileSync(path, 'utf8')).toBe(before);
-    expect(await fmtCommand(dir, {}, io())).toBe(0);
+    const write = io();
+    expect(await fmtCommand(dir, {}, write)).toBe(0);
+    // fmt names the files it formatted.
+    expect(write.out).toBe(`formatted ${path}\n1 file(s) formatted, 2 already formatted\n`);
     const after = readFileSync(path, 'utf8');
     expect(after).not.toBe(before);
     expect(after).toContain('// Tool calls: the declared intent must be one the tool is meant for');
-    expect(await fmtCommand(dir, { check: true }, io())).toBe(0);
+    const clean = io();
+    expect(await fmtCommand(dir, { check: true }, clean)).toBe(0);
+    expect(clean.out).toBe('already formatted: 3 file(s), none would change\n');
+    expect(await fmtCommand(dir, {}, clean)).toBe(0);
+    expect(clean.out).toContain('0 file(s) formatted, 3 already formatted\n');
     expect(await validateCommand(dir, { format: 'text' }, io())).toBe(0);
   });
 
@@ -101,6 +110,30 @@ describe('argus policy fmt', () => {
 });
 
 describe('argus policy test', () => {
+  it('exits 2 when the policy set is invalid: nothing could run', async () => {
+    const dir = copyCedar();
+    writeFileSync(join(dir, 'policies', 'broken.cedar'), 'permit (principal, action, resource) when { principal.nope };\n');
+    const o = io();
+    expect(await testCommand(dir, { format: 'text' }, o)).toBe(2);
+    expect(o.err).toContain('the policy set is invalid: no test can run');
+    expect(o.out).toBe('');
+  });
+
+  it('colours ok and FAIL only when the stream has colour', async () => {
+    const dir = copyCedar();
+    rmSync(join(dir, 'tests'), { recursive: true });
+    const tests = join(temp, `tests-${n++}`);
+    cpSync(join(CEDAR, 'tests'), tests, { recursive: true });
+    writeFileSync(join(tests, 'zz-wrong.yaml'), SMALL_SUITE.replace('expect: { decision: deny }', 'expect: { decision: allow }'));
+    const plain = io();
+    expect(await testCommand(dir, { format: 'text', tests }, plain)).toBe(1);
+    expect(plain.out).not.toContain('\u001b[');
+    const coloured = Object.assign(io(), { style: { stdout: makeStyle(true), stderr: makeStyle(true) } });
+    expect(await testCommand(dir, { format: 'text', tests }, coloured)).toBe(1);
+    expect(coloured.out).toContain('\u001b[31mFAIL\u001b[39m not another intent');
+    expect(coloured.out).toContain('\u001b[32mok  \u001b[39m');
+  });
+
   it('passes the shipped suites with full coverage', async () => {
     const o = io();
     expect(await testCommand(CEDAR, { format: 'json', requireCoverage: true }, o)).toBe(0);

@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { describeUnreachable } from '../unreachable.ts';
 
 /** Where a server command writes; the process streams unless a test passes its own. */
 export interface ServerCliIo {
@@ -94,9 +95,7 @@ export async function callServer<T>(opts: ServerOptions, io: ServerCliIo, method
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-    throw new CannotRun(`cannot reach ${method} ${url}: ${why}`);
+    throw new CannotRun(describeUnreachable(url, err, { method }));
   }
   const text = await res.text();
   let parsed: unknown;

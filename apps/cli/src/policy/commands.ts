@@ -25,6 +25,7 @@ import {
   type PolicyInfo,
 } from '@argus/engine';
 import { InvalidInputError } from '@argus/platform';
+import { makeStyle, type Style } from '../style.ts';
 import { renderRun, type ReportFormat } from './report.ts';
 import { parseRequests, toRequest, type ReadRequest } from './requests.ts';
 import { runSuites, type BrokenSuite, type RunnableSuite } from './runner.ts';
@@ -39,7 +40,13 @@ export interface PolicyIo {
   stdout(text: string): void;
   stderr(text: string): void;
   readStdin(): Promise<string>;
+  /** Colour for what goes to stdout and stderr (none when absent). */
+  style?: { stdout: Style; stderr: Style };
 }
+
+const PLAIN = makeStyle(false);
+const outStyle = (io: PolicyIo): Style => io.style?.stdout ?? PLAIN;
+const errStyle = (io: PolicyIo): Style => io.style?.stderr ?? PLAIN;
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -79,8 +86,8 @@ export async function validateCommand(dir: string, opts: { format: 'text' | 'jso
     );
   } else {
     if (warnings.length > 0) io.stderr(renderDiagnostics(warnings, dir));
-    if (result.ok) io.stdout(`${dir}: ${result.policySet.policies.size} policies valid against the schema (${result.policySet.version})\n`);
-    else io.stderr(`${renderDiagnostics(diagnostics, dir)}${diagnostics.length} error(s); the policy set is invalid\n`);
+    if (result.ok) io.stdout(`${dir}: ${outStyle(io).ok(`${result.policySet.policies.size} policies valid`)} against the schema (${result.policySet.version})\n`);
+    else io.stderr(`${renderDiagnostics(diagnostics, dir)}${errStyle(io).fail(`${diagnostics.length} error(s); the policy set is invalid`)}\n`);
   }
   return result.ok ? EXIT.ok : EXIT.failed;
 }
@@ -124,12 +131,16 @@ export async function fmtCommand(dir: string, opts: { check?: boolean; lineWidth
       written++;
     }
   }
+  const st = outStyle(io);
+  const total = input.policies.length;
   if (opts.check) {
-    if (unformatted.length > 0) io.stdout(`${unformatted.map((f) => `${f}: not formatted`).join('\n')}\n${unformatted.length} file(s) need \`argus policy fmt\`\n`);
-    else if (!failed) io.stdout(`${input.policies.length} file(s) formatted\n`);
+    for (const f of unformatted) io.stdout(`${st.warn('would reformat')} ${f}\n`);
+    if (unformatted.length > 0) io.stdout(`${unformatted.length} of ${total} file(s) would be reformatted; run \`argus policy fmt\` to write them\n`);
+    else if (!failed) io.stdout(`${st.ok('already formatted')}: ${total} file(s), none would change\n`);
     return failed || unformatted.length > 0 ? EXIT.failed : EXIT.ok;
   }
-  io.stdout(`${written} file(s) rewritten, ${input.policies.length - written} unchanged\n`);
+  for (const f of unformatted) io.stdout(`${st.ok('formatted')} ${f}\n`);
+  io.stdout(`${written} file(s) formatted, ${total - written} already formatted${failed ? ', some left alone (see above)' : ''}\n`);
   return failed ? EXIT.failed : EXIT.ok;
 }
 
@@ -149,8 +160,8 @@ export async function testCommand(dir: string, opts: TestOptions, io: PolicyIo):
       io.stderr(`argus policy test: ${loaded.message}\n`);
       return EXIT.cannotRun;
     }
-    io.stderr(`${renderDiagnostics(loaded.diagnostics, dir)}the policy set is invalid: no test can run\n`);
-    return EXIT.failed;
+    io.stderr(`${renderDiagnostics(loaded.diagnostics, dir)}${errStyle(io).fail('the policy set is invalid: no test can run')}\n`);
+    return EXIT.cannotRun;
   }
   const testsDir = opts.tests ?? join(dir, 'tests');
   const files = await listSuiteFiles(testsDir);
@@ -167,10 +178,10 @@ export async function testCommand(dir: string, opts: TestOptions, io: PolicyIo):
     else broken.push({ suite: name, problems: parsed.problems });
   }
   const run = await runSuites(loaded.workspace, suites, broken);
-  const report = renderRun(run, opts.format);
+  const report = renderRun(run, opts.format, opts.output ? PLAIN : outStyle(io));
   if (opts.output) await writeFile(opts.output, report, 'utf8');
   else io.stdout(report);
-  if (opts.output && opts.format !== 'text') io.stdout(renderRun(run, 'text'));
+  if (opts.output && opts.format !== 'text') io.stdout(renderRun(run, 'text', outStyle(io)));
   const coverageFailed = opts.requireCoverage === true && run.coverage.uncovered.length > 0;
   if (coverageFailed) io.stderr(`coverage required: ${run.coverage.uncovered.length} policy(ies) never determined a case\n`);
   return run.failed > 0 || run.broken.length > 0 || coverageFailed ? EXIT.failed : EXIT.ok;

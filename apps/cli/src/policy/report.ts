@@ -1,14 +1,15 @@
 /** Renders a policy test run: a readable report, JSON, or JUnit XML for CI. */
+import { makeStyle, type Style } from '../style.ts';
 import type { TestRun } from './runner.ts';
 
 /** The output formats of `argus policy test`. */
 export type ReportFormat = 'text' | 'json' | 'junit';
 
 /** Renders a run in the chosen format. */
-export function renderRun(run: TestRun, format: ReportFormat): string {
+export function renderRun(run: TestRun, format: ReportFormat, style: Style = makeStyle(false)): string {
   if (format === 'json') return `${JSON.stringify(toJson(run), null, 2)}\n`;
   if (format === 'junit') return toJunit(run);
-  return toText(run);
+  return toText(run, style);
 }
 
 /** The JSON report (stable field names; safe for CI tooling). */
@@ -34,24 +35,24 @@ export function toJson(run: TestRun): Record<string, unknown> {
   };
 }
 
-function toText(run: TestRun): string {
+function toText(run: TestRun, st: Style): string {
   const out: string[] = [];
   let suite = '';
   for (const c of run.cases) {
     if (c.suite !== suite) {
       suite = c.suite;
-      out.push(suite);
+      out.push(st.bold(suite));
     }
-    out.push(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name}`);
+    out.push(`  ${c.passed ? st.ok('ok  ') : st.fail('FAIL')} ${c.name}`);
     for (const f of c.failures) out.push(`         ${f}`);
   }
   for (const b of run.broken) {
-    out.push(`${b.suite}: cannot run`);
+    out.push(`${b.suite}: ${st.fail('cannot run')}`);
     for (const p of b.problems) out.push(`  ${p.file}${p.line ? `:${p.line}` : ''}: ${p.path || '/'}: ${p.message}`);
   }
   const total = run.passed + run.failed;
   out.push('');
-  out.push(`${run.passed}/${total} cases passed${run.failed ? `, ${run.failed} failed` : ''}${run.broken.length ? `, ${run.broken.length} suite(s) could not run` : ''} (${Math.round(run.durationMs)} ms)`);
+  out.push(`${(run.failed || run.broken.length ? st.fail : st.ok)(`${run.passed}/${total} cases passed`)}${run.failed ? `, ${run.failed} failed` : ''}${run.broken.length ? `, ${run.broken.length} suite(s) could not run` : ''} (${Math.round(run.durationMs)} ms)`);
   const { uncovered, ratio } = run.coverage;
   out.push(`coverage: ${Math.round(ratio * 100)}% of policies determined at least one case${uncovered.length === 0 ? '' : `; never determining (${uncovered.length}):`}`);
   for (const p of uncovered) out.push(`  ${p.id} (${p.effect}, ${p.file}:${p.line})`);
