@@ -174,6 +174,7 @@ export function fromJson(json: unknown): Value {
       return json;
     case 'number':
       if (!Number.isSafeInteger(json)) throw BAIL;
+      // cedar-wasm reads -0 as 0 (checked).
       return json === 0 ? 0 : json;
     case 'object': {
       if (json === null) throw BAIL;
