@@ -50,7 +50,7 @@ beforeEach(async () => {
     goals: storage.goals,
     budget,
     intents,
-    auth: createAuthenticator({ adminToken: 'tok-admin', agentTokens, jwks: { keys: jwks as never } }),
+    auth: createAuthenticator({ adminToken: 'tok-admin', agentTokens, serviceTokens: { pep: 'tok-service-0123456789' }, jwks: { keys: jwks as never } }),
     events: { publish: async (topic, payload) => void events.push({ topic, payload: payload as Record<string, unknown> }) },
     clock: () => NOW,
     signer: { privateKey: tokenKeys.privateKey, issuer: 'argus-test', ttlSeconds: 600 },
@@ -185,6 +185,18 @@ describe('an admin on behalf of others (no IdP needed)', () => {
     expect((await request(ctx.app).patch('/v1/goals/goal-a').set(bearer(ctx.alice)).send({ status: 'completed' })).body.status).toBe('completed');
     expect((await request(ctx.app).post('/v1/goals').set(bearer(ctx.bob)).send({ ...body, id: 'goal-b', onBehalfOf: 'alice' })).status).toBe(403);
     expect((await request(ctx.app).post('/v1/goals').set(bearer(ctx.bob)).send({ ...body, id: 'goal-b', onBehalfOf: 'bob' })).body.owner).toBe('bob');
+  });
+});
+
+describe('callers that are neither people nor agents', () => {
+  it('a service (a policy enforcement point) neither grants, sets goals, lists them, nor revokes', async () => {
+    const [g1] = await chain3();
+    const service = bearer('tok-service-0123456789');
+    expect((await grant(service, { onBehalfOf: 'alice', to: agent('planner'), scope: crm, expiresAt: at(1) })).status).toBe(403);
+    expect((await request(ctx.app).post('/v1/goals').set(service).send({ onBehalfOf: 'alice', objective: 'x', intents: ['summarize'], agents: ['planner'], expiresAt: at(1) })).status).toBe(403);
+    expect((await request(ctx.app).get('/v1/goals').set(service)).status).toBe(403);
+    expect((await request(ctx.app).post(`/v1/delegations/${g1}/revoke`).set(service).send({})).status).toBe(404);
+    expect((await request(ctx.app).get(`/v1/delegations/${g1}`).set(bearer('tok-admin'))).body.active).toBe(true);
   });
 });
 
