@@ -126,6 +126,30 @@ describe('approval gates cannot be bypassed by overlap (strict reading)', () => 
   });
 });
 
+describe('an approval is bound to the context keys the gating policy reads', () => {
+  const ENV_GATED = `@id("prod-refunds-need-approval") @effect("require_approval")
+permit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource is Argus::Tool)
+when { resource has category && resource.category == "refunds" && context has environment };`;
+
+  it('a retry that changes a key the policy reads is a mismatch; one that changes only other keys is granted once', async () => {
+    const { h, approvals } = await start({ policies: [ENV_GATED] });
+    await overTransports(h, async (base) => {
+      const held = await post(base, '/v1/authorize', { input: refund({ context: { environment: 'prod', path: '/orders/1' } }) });
+      expect(held.body.result.decision).toBe('needs_approval');
+      const id = held.body.result.approval.id as string;
+      await approvals.decide(id, { decision: 'approve', by: 'alice', at: new Date() });
+      const otherEnv = await post(base, '/v1/authorize', { input: refund({ approval: id, context: { environment: 'staging', path: '/orders/1' } }) });
+      expect(otherEnv.body.result).toMatchObject({ decision: 'deny', codes: ['approval_mismatch'] });
+      const otherIntent = await post(base, '/v1/authorize', { input: refund({ approval: id, intent: 'research', context: { environment: 'prod', path: '/orders/1' } }) });
+      expect(otherIntent.body.result.decision).toBe('deny');
+      const otherPath = await post(base, '/v1/authorize', { input: refund({ approval: id, context: { environment: 'prod', path: '/orders/2' } }) });
+      expect(otherPath.body.result).toMatchObject({ decision: 'allow', approval: { id, status: 'approved' } });
+      const again = await post(base, '/v1/authorize', { input: refund({ approval: id, context: { environment: 'prod', path: '/orders/3' } }) });
+      expect(again.body.result).toMatchObject({ decision: 'deny', codes: ['approval_consumed'] });
+    });
+  });
+});
+
 describe('side effects are committed only once the final answer is known (#19)', () => {
   it('a request that ends needs_approval spends no goal budget; the approved retry spends one', async () => {
     const { h, approvals } = await start();

@@ -9,7 +9,7 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { contextFor, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EngineDecision, type EntityUid } from '@argus/engine';
+import { contextFor, contextKeysRead, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EngineDecision, type EntityUid } from '@argus/engine';
 import { ArgusError, InvalidInputError, metric, Counter, Gauge, Histogram, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { buildEntities, checkType, qualify, shortType, toCedarValue, toUid, type RegistryReader } from './entities.ts';
@@ -54,6 +54,12 @@ export interface EffectRequest {
   resource: EntityUid;
   context: Record<string, CedarValue>;
   now: Date;
+  /**
+   * For an approval-gated request: the context keys the gating policies read (`all` when one reads
+   * the context as a whole). The approval is bound to these (and the governance keys), not to
+   * context the policies never look at. Absent: the whole context.
+   */
+  approvalContextKeys?: string[] | 'all';
 }
 
 /**
@@ -382,6 +388,7 @@ export class DecisionService implements DecisionPoint {
       if (result.allow && governance.commit) planned.budget = governance.commit;
       if (decision.needsApproval) {
         const gating = decision.determining.filter((p) => p.enforcement === 'require_approval').map((p) => p.id);
+        request.approvalContextKeys = contextKeysRead(set, gating);
         const commit = await this.planApproval(result, request, gating);
         if (commit) planned.approval = commit;
         // A hold spends nothing: the budget is consumed by the approved retry.

@@ -2,6 +2,7 @@ import './wasm-guard.ts';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { actionEntitiesFor, evaluate, type EvaluateOptions } from './evaluate.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
+import { analyseReads, type EstPolicy } from './reads.ts';
 import type { EngineDecision, EntityUid, EvaluationRequest, PolicyInfo } from './types.ts';
 
 /** How one condition clause (or one `&&` conjunct of a `when` clause) came out for a request. */
@@ -91,6 +92,22 @@ export function explainRequest(set: CompiledPolicySet, request: EvaluationReques
   // Closest first: fewest unmet parts, then (on a tie) the most conditions already holding.
   permits.sort((a, b) => rank(a) - rank(b) || holding(b) - holding(a) || a.policy.id.localeCompare(b.policy.id));
   return { decision, permits, noMatchingPermit: !permits.some((p) => p.satisfied) };
+}
+
+/**
+ * The top-level context keys the policies `ids` can read (from their JSON form), or `all` when one
+ * uses the context as a whole or cannot be taken apart. What an approval of a request gated by
+ * these policies is bound to, beside principal, action and resource.
+ */
+export function contextKeysRead(set: CompiledPolicySet, ids: readonly string[]): string[] | 'all' {
+  const ests: EstPolicy[] = [];
+  for (const id of ids) {
+    const est = policyEst(set, id);
+    if (!est) return 'all';
+    ests.push(est);
+  }
+  const reads = analyseReads(ests);
+  return reads.contextWhole ? 'all' : [...reads.contextKeys].sort();
 }
 
 function holding(a: PolicyAnalysis): number {

@@ -9,7 +9,7 @@ export { actionEntitiesFor, contextFor, evaluate, sliceEntities, sliceFor, refer
 export { formatDiagnostic, locate } from './diagnostics.ts';
 export { mergeObligations, type Obligations } from './obligations.ts';
 export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';
-export { explainRequest, analysePolicy, type Explanation, type ExplainOptions, type PolicyAnalysis, type ConditionCheck, type ScopeCheck } from './explain.ts';
+export { explainRequest, analysePolicy, contextKeysRead, type Explanation, type ExplainOptions, type PolicyAnalysis, type ConditionCheck, type ScopeCheck } from './explain.ts';
 export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSummary, type DecisionChange, type DecisionDiff } from './diff.ts';
 export { formatPolicyText, commentsOf, droppedComments, type FormatOptions, type FormatResult } from './format.ts';
 export { DecisionMemo, type DecisionMemoStats } from './memo.ts';

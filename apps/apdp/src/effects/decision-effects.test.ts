@@ -10,6 +10,8 @@ import { silentLogger } from '@argus/platform';
 const TOOL = 'action == Argus::Action::"tool:call", resource is Argus::Tool';
 const ALLOW_INTERNAL = `@id("allow-internal") permit (principal, ${TOOL}) when { resource.sensitivity == "internal" };`;
 const GATED = `@id("gated-delete") @effect("require_approval") permit (principal, ${TOOL}) when { resource.sensitivity == "high" };`;
+// The same gate, reading `context.environment`: an approval is bound to the context keys the gating policy reads.
+const GATED_READS_ENV = `@id("gated-delete") @effect("require_approval") permit (principal, ${TOOL}) when { resource.sensitivity == "high" } unless { context has environment && context.environment == "never" };`;
 
 let world: World | undefined;
 afterEach(async () => {
@@ -64,7 +66,7 @@ describe('require_approval', () => {
   });
 
   it('a retry while the request is still pending stays held on the same request', async () => {
-    const w = await start(GATED);
+    const w = await start(GATED_READS_ENV);
     const first = await w.decide(call('crm.delete', 'high'));
     const again = await w.decide(call('crm.delete', 'high', { approval: first.result.approval!.id }));
     expect(again.result).toMatchObject({ decision: 'needs_approval', approval: { id: first.result.approval!.id, status: 'pending' } });
@@ -78,7 +80,7 @@ describe('require_approval', () => {
   });
 
   it('is refused on another resource, and the approval stays usable for its own', async () => {
-    const w = await start(GATED);
+    const w = await start(GATED_READS_ENV);
     const first = await w.decide(call('crm.delete', 'high'));
     const id = first.result.approval!.id;
     await w.approvals.decide(id, { decision: 'approve', by: 'alice', at: w.now() });

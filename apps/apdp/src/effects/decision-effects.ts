@@ -63,13 +63,22 @@ export interface DecisionEffectsDeps {
   metrics?: Registry;
 }
 
-/** The binding of a request: who, what, on what, in which context. */
-export function bindingOf(request: Pick<EffectRequest, 'principal' | 'action' | 'resource' | 'context'>): ApprovalBinding {
+/** Context keys every approval is bound to when present: the governance facts (purpose, goal, chain). */
+export const ALWAYS_BOUND_CONTEXT_KEYS: readonly string[] = ['intent', 'goal', 'delegation'];
+
+/**
+ * The binding of a request: who, what, on what, in which context — the context keys the gating
+ * policies read plus the governance keys (`approvalContextKeys`), or the whole context when unknown.
+ */
+export function bindingOf(request: Pick<EffectRequest, 'principal' | 'action' | 'resource' | 'context' | 'approvalContextKeys'>): ApprovalBinding {
+  const keys = request.approvalContextKeys;
+  const context = request.context as Record<string, unknown>;
+  const bound = keys === undefined || keys === 'all' ? context : Object.fromEntries(Object.entries(context).filter(([k]) => keys.includes(k) || ALWAYS_BOUND_CONTEXT_KEYS.includes(k)));
   return {
     principal: { type: request.principal.type, id: request.principal.id },
     action: request.action.id,
     resource: { type: request.resource.type, id: request.resource.id },
-    contextDigest: contextDigest(request.context as Record<string, unknown>),
+    contextDigest: contextDigest(bound),
   };
 }
 
