@@ -5,13 +5,14 @@
  *   argus-wasm Argus `evaluate` with the compiled path off (partitioned, preparsed partition)
  *   compiled   Argus `evaluate` with the compiled path on (partitioned, compiled closures)
  *   closures   the compiled evaluator alone on the request's partition (no `evaluate` around it)
+ *   memo-hit   Argus `evaluate` answering from the DecisionMemo (the same body every time: its best case)
  * No per-request schema on any side (the production default). Median of REPS reps of REP_MS each.
  * Usage: taskset -c 0 npx tsx bench/engine/compiled.ts [--quick]
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compilePolicySet, evaluate, requestAnchors, type CedarEntity, type EvaluationRequest } from '@argus/engine';
+import { compilePolicySet, DecisionMemo, evaluate, requestAnchors, type CedarEntity, type EvaluationRequest } from '@argus/engine';
 import { compiledPolicies } from '../../libs/engine/src/compiled/index.ts';
 import { partitionKey } from '../../libs/engine/src/partition.ts';
 import { generate } from '../policies/generate.ts';
@@ -62,6 +63,8 @@ for (const n of SIZES) {
   const { buckets } = partitionKey(set.index, requestAnchors(request));
   const ids = buckets.flat();
   const closures = () => compiledPolicies(set).authorize(ids, request);
+  const memo = new DecisionMemo(1000);
+  const memoHit = () => evaluate(set, request, { validateRequest: false, compiled: false, memo });
 
   const r = raw();
   const w = wasm();
@@ -70,25 +73,27 @@ for (const n of SIZES) {
   if (r.type !== 'success' || d === undefined) throw new Error(`no answer at ${n}: ${JSON.stringify(r)} ${JSON.stringify(compiledPolicies(set).unsupported)}`);
   const same = [w.decision, c.decision, d.response.decision].every((x) => x === r.response.decision) && JSON.stringify(w.determining) === JSON.stringify(c.determining);
   if (!same) throw new Error(`answers differ at ${n}`);
-  const series: Record<string, number[]> = { raw: [], wasm: [], compiled: [], closures: [] };
+  memoHit();
+  const series: Record<string, number[]> = { raw: [], wasm: [], compiled: [], closures: [], memo: [] };
   for (let rep = 0; rep < REPS; rep++) {
     series.raw!.push(measure(raw));
     series.compiled!.push(measure(fast));
     series.wasm!.push(measure(wasm));
     series.closures!.push(measure(closures));
+    series.memo!.push(measure(memoHit));
   }
   const m = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)])) as Record<string, number>;
   rows.push(
-    `| ${n.toLocaleString('en')} | ${c.evaluated} | ${m.raw!.toFixed(1)} | ${m.wasm!.toFixed(1)} | **${m.compiled!.toFixed(1)}** | ${m.closures!.toFixed(1)} | ${(m.raw! / m.compiled!).toFixed(1)}× |`,
+    `| ${n.toLocaleString('en')} | ${c.evaluated} | ${m.raw!.toFixed(1)} | ${m.wasm!.toFixed(1)} | **${m.compiled!.toFixed(1)}** | ${m.closures!.toFixed(1)} | ${m.memo!.toFixed(1)} | ${(m.raw! / m.compiled!).toFixed(1)}× |`,
   );
-  process.stderr.write(`n=${n} raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} µs\n`);
+  process.stderr.write(`n=${n} raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} memo-hit=${m.memo!.toFixed(1)} µs\n`);
 }
 process.stdout.write(
   [
     `compiled evaluation benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, median of ${REPS} × ${REP_MS} ms, alternating`,
     '',
-    '| policies | evaluated (partition) | raw statefulIsAuthorized, whole set, µs | Argus evaluate, cedar-wasm, µs | Argus evaluate, compiled, µs | compiled closures alone, µs | raw / compiled |',
-    '|---|---|---|---|---|---|---|',
+    '| policies | evaluated (partition) | raw statefulIsAuthorized, whole set, µs | Argus evaluate, cedar-wasm, µs | Argus evaluate, compiled, µs | compiled closures alone, µs | memo hit, µs | raw / compiled |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n'),
