@@ -67,7 +67,7 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
   const problems: string[] = [];
 
   const authorize = async (input: unknown) => {
-    const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+    const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ input }) });
     expect(res.status).toBe(200);
     return (await res.json()) as { decision_id: string; result: { decision: string; codes?: string[] } };
   };
@@ -167,12 +167,22 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await shot('live-decisions');
 
     await denyRow.locator('button').click();
-    await page.getByRole('button', { name: /Explain/ }).click();
-    await page.waitForSelector('.explain h3');
-    // The record keeps no attribute values (value-free audit), so the re-run cannot see `secret`: the console says it differs.
-    const explanation = await page.locator('.explain').innerText();
+    // Explained from what the record holds: the forbid that decided, with its reason, before any what-if.
+    await page.waitForSelector('#recorded-title');
+    await expect.poll(() => page.locator('section.explain').first().innerText(), { timeout: 10_000 }).toContain('secret-tools-need-clearance');
+    expect(await page.locator('section.explain').first().innerText()).toMatch(/Denied by/);
+    const trail = async () => ((await admin('GET', '/v1/decisions?limit=1000')) as { decisions: unknown[] }).decisions.length;
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await trail();
+    await page.getByRole('button', { name: /What-if/ }).click();
+    await page.waitForSelector('.explain h3:has-text("What-if")');
+    // The record keeps no attribute values (value-free audit), so the what-if cannot see `secret`: the console says it differs, and why.
+    const explanation = await page.locator('.detail').innerText();
     expect(explanation).toContain('Facts');
     expect(explanation).toMatch(/differs from the recorded deny/);
+    expect(explanation).toMatch(/no attribute or context values/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await trail()).toBe(before);
     await shot('live-decision-detail');
   }, 60_000);
 
@@ -274,7 +284,7 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await page.fill('#reason-input', 'freeze wiki writes');
     await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
     await page.waitForSelector('#toast .toast:has-text("Saved")', { timeout: 15_000 });
-    const live = (await (await fetch(`${running.url}/v1/policies`)).json()) as { policies: Array<{ id: string }> };
+    const live = (await admin('GET', '/v1/policies')) as { policies: Array<{ id: string }> };
     expect(live.policies.map((p) => p.id)).toContain('no-wiki-writes');
     expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
   }, 60_000);

@@ -34,8 +34,21 @@ export interface ConsoleRouterOptions {
   assetsDir?: string;
 }
 
-/** The Content-Security-Policy of every console response: nothing but the console's own origin. */
-export const CONSOLE_CSP = ["default-src 'self'", "base-uri 'none'", "object-src 'none'", "frame-ancestors 'none'", "form-action 'self'"].join('; ');
+/**
+ * The Content-Security-Policy of every console response: nothing but the console's own origin.
+ * Two narrow allowances serve the policy editor (CodeMirror): `style` attributes it sets on its own
+ * elements (never `<style>` elements or sheets from elsewhere: its rules live in a constructed sheet),
+ * and `data:` images (the lint markers are inline SVG in its theme). Scripts stay `'self'` only.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "style-src-attr 'unsafe-inline'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -44,10 +44,10 @@ function headers(extra = {}) {
 }
 
 /** Calls a JSON API on this origin. Throws `ApiError` on a non-2xx answer. */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+export async function api(path, { method = 'GET', body, signal, extraHeaders = {} } = {}) {
   const res = await fetch(path, {
     method,
-    headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+    headers: headers({ ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders }),
     body: body === undefined ? undefined : JSON.stringify(body),
     signal,
     credentials: 'omit',

@@ -51,8 +51,15 @@ export function offsetOf(doc, line, column) {
  * assistive technology.
  */
 export function createPolicyEditor(parent, { id, label, check, onChange }) {
+  // INVARIANT: the editor lives in a shadow root. CodeMirror's styles then go into a constructed
+  // style sheet (adoptedStyleSheets), which the console's Content-Security-Policy allows; in the
+  // document itself they would need a <style> element, which `default-src 'self'` refuses.
+  const root = parent.attachShadow({ mode: 'open' });
+  const host = document.createElement('div');
+  root.append(host);
   const view = new EditorView({
-    parent,
+    parent: host,
+    root,
     state: EditorState.create({
       doc: '',
       extensions: [
@@ -79,6 +86,11 @@ export function createPolicyEditor(parent, { id, label, check, onChange }) {
           { delay: 500 },
         ),
         keymap.of([...defaultKeymap, ...historyKeymap]),
+        EditorView.theme({
+          '&': { height: '24rem', fontSize: '0.9rem', backgroundColor: 'var(--surface, #fff)' },
+          '&.cm-focused': { outline: '2px solid var(--accent, #2563eb)', outlineOffset: '-1px' },
+          '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace', overflow: 'auto' },
+        }),
         EditorView.contentAttributes.of({ id, 'aria-label': label, spellcheck: 'false' }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) onChange?.(u.state.doc.toString());

@@ -1,5 +1,6 @@
 // Live decisions: the audit trail as it is written, filterable, denies highlighted, with the full
-// record and an explanation (the decision re-run with `explain: "full"`) one click away.
+// record explained from what the record holds, and a what-if (the request decided again with the
+// current policies and registry, never written to the trail) one click away.
 import { api, describeError, streamDecisions, token } from '../api.js';
 import { badge, h, jsonBlock, toast, add, fill } from '../dom.js';
 import { chain, clock, label, millis, when } from '../format.js';
@@ -45,6 +46,57 @@ function determining(record) {
 export function sameAnswer(result, record) {
   const same = (a, b) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
   return result.decision === record.outcome && same(result.reasons.map((p) => p.policy), record.policies ?? []) && same(result.codes ?? [], record.codes ?? []);
+}
+
+/** Why a what-if may answer otherwise than its record, in words. */
+export function differenceWhy(result, record, version) {
+  const why = [];
+  if (version !== record.policyVersion) why.push(`the policy set changed (${record.policyVersion} then, ${version} now)`);
+  if (!record.included || Object.keys(record.included).length === 0) why.push('the record keeps no attribute or context values (none were opted in), so the what-if ran without them');
+  why.push('registry trust, leases, grants, goals and budgets are read as they are now');
+  return `Possible causes: ${why.join('; ')}.`;
+}
+
+/** Policy id → what the current set says of it (effect and annotations), for explaining records. */
+async function policyIndex() {
+  const set = await api('/v1/policies');
+  return { version: set.version, byId: new Map(set.policies.map((p) => [p.id, p])) };
+}
+
+/** The explanation a record carries by itself: determining policies with their reasons, codes, errors, effects. */
+async function fromRecord(record) {
+  const parts = [h('p', {}, 'Recorded: ', badge(record.outcome), ` under ${record.policyVersion}`)];
+  if (record.codes?.length) {
+    parts.push(h('p', {}, 'Hard deny before any policy ran: ', ...record.codes.map((c) => h('code', { class: 'code-chip' }, c))));
+  }
+  let index;
+  try {
+    index = await policyIndex();
+  } catch {
+    index = undefined;
+  }
+  if (record.policies?.length) {
+    const verb = record.outcome === 'allow' ? 'Allowed by' : record.outcome === 'needs_approval' ? 'Held for approval by' : 'Denied by';
+    parts.push(
+      h('p', {}, verb),
+      h(
+        'ul',
+        { class: 'reasons' },
+        record.policies.map((id) => {
+          const p = index?.byId.get(id);
+          return h('li', {}, h('code', {}, id), p ? ` (${p.effect})` : '', p?.annotations?.reason ? ` — ${p.annotations.reason}` : p ? '' : ' — not in the current set');
+        }),
+      ),
+    );
+    if (index && index.version !== record.policyVersion) parts.push(h('p', { class: 'muted' }, `Reasons are read from the current set (${index.version}); the record was decided under ${record.policyVersion}.`));
+  } else if (!record.codes?.length) {
+    parts.push(h('p', {}, record.outcome === 'deny' ? 'Default deny: no permit matched and no forbid applied. The what-if below (explain: full) names the closest permits.' : 'No determining policy recorded.'));
+  }
+  if (record.errors?.length) parts.push(h('ul', { class: 'errors' }, record.errors.map((e) => h('li', {}, `${e.policy ?? e.policyId ?? ''} ${e.code}: ${e.message}`))));
+  if (record.observed?.length) parts.push(h('p', { class: 'muted' }, `Observe-mode forbids that would have denied: ${record.observed.join(', ')}`));
+  if (record.effects?.length) parts.push(h('p', {}, 'Effects: ', record.effects.map((e) => `${e.effect} (${e.policy}): ${e.status}`).join('; ')));
+  if (record.approval) parts.push(h('p', {}, `Approval ${record.approval.id}${record.approval.status ? `: ${record.approval.status}` : ''}`));
+  return parts;
 }
 
 function searchText(record) {
@@ -141,6 +193,8 @@ export async function render(main, { signal }) {
     const explainOut = h('div', { class: 'explain', 'aria-live': 'polite' });
     const input = inputOf(record);
     const { _text, ...clean } = record;
+    const recordedExplanation = h('section', { class: 'explain', 'aria-labelledby': 'recorded-title' }, h('h3', { id: 'recorded-title' }, 'Why, from the record'), h('p', {}, 'Reading the policies…'));
+    fromRecord(record).then((parts) => fill(recordedExplanation, h('h3', { id: 'recorded-title' }, 'Why, from the record'), ...parts));
     fill(detail, 
       h('div', { class: 'detail-head' }, h('h2', { id: 'detail-title', tabindex: '-1' }, `Decision ${record.decision_id}`), h('button', { type: 'button', class: 'secondary', 'aria-label': 'Close the details', onClick: () => (detail.hidden = true) }, 'Close')),
       h(
@@ -164,13 +218,14 @@ export async function render(main, { signal }) {
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', class: 'primary', onClick: () => explain(input, explainOut, record) }, 'Explain (re-run with explain: full)'),
+        h('button', { type: 'button', class: 'primary', onClick: () => explain(input, explainOut, record) }, 'What-if with the current policies and registry'),
         h('button', { type: 'button', class: 'secondary', onClick: () => {
           sessionStorage.setItem(PLAYGROUND_KEY, JSON.stringify(input));
           location.hash = '#/playground';
         } }, 'Open in playground'),
       ),
-      h('p', { class: 'help' }, 'The explanation re-runs the recorded request through /v1/authorize against the live set; attribute and context values are in the record only when opted in, and the re-run is itself audited.'),
+      recordedExplanation,
+      h('p', { class: 'help' }, 'The what-if decides the recorded request again with the current policies and registry. It is not a decision: nothing is written to the trail and no side effect happens. Attribute and context values are in the record only when opted in, so a what-if may differ from the record.'),
       explainOut,
       h('h3', {}, 'Full record'),
       jsonBlock(clean, 'Full audit record'),
@@ -179,16 +234,16 @@ export async function render(main, { signal }) {
   }
 
   async function explain(input, out, recorded) {
-    fill(out, h('p', {}, 'Re-running…'));
+    fill(out, h('p', {}, 'Deciding the what-if…'));
     try {
-      const answer = await api('/v1/authorize', { method: 'POST', body: { input, explain: 'full' } });
+      const answer = await api('/v1/authorize', { method: 'POST', body: { input, explain: 'full' }, extraHeaders: { 'x-argus-what-if': 'true' } });
       const r = answer.result;
       fill(out, 
-        h('h3', {}, 'Explanation'),
+        h('h3', {}, 'What-if with the current policies and registry (not recorded)'),
         h('p', {}, 'Now: ', badge(r.decision), ` under ${answer.policy_version}`),
         sameAnswer(r, recorded)
-          ? null
-          : h('p', { class: 'notice' }, `The re-run differs from the recorded ${recorded.outcome} (${determining(recorded)}): the record keeps no attribute or context values unless they are opted in, and the registry, grants or policies may have changed since.`),
+          ? h('p', { class: 'ok' }, 'Same answer as the record.')
+          : h('p', { class: 'notice' }, `The what-if differs from the recorded ${recorded.outcome} (${determining(recorded)}). ${differenceWhy(r, recorded, answer.policy_version)}`),
         r.codes?.length ? h('p', {}, `Hard deny before any policy: ${r.codes.join(', ')}`) : null,
         h('ul', { class: 'reasons' }, r.reasons.map((p) => h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''))),
         r.errors?.length ? h('ul', { class: 'errors' }, r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`))) : null,
