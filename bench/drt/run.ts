@@ -4,7 +4,7 @@
  * schema) against raw cedar-wasm with the schema, every entity and the full context, on random
  * schema-valid policy sets, entity graphs and requests (libs/engine/src/testing/).
  *
- * Usage: npx tsx bench/drt/run.ts [--cases 1000000] [--seconds 3600] [--seed 1] [--requests 20] [--reference preparsed|plain]
+ * Usage: npx tsx bench/drt/run.ts [--cases 1000000] [--seconds 3600] [--seed 1] [--requests 20] [--reference preparsed|plain] [--validate-request]
  * Stops at whichever bound comes first; prints the count, the mismatches (the first five in full),
  * the rejection rate of strict validation, the decision mix and the expression forms covered.
  * Exit code 1 when any mismatch was found.
@@ -22,14 +22,15 @@ const maxSeconds = Number(arg('seconds', '3600'));
 const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
 const requests = Number(arg('requests', '20'));
 const reference = arg('reference', 'preparsed') === 'plain' ? 'plain' : 'preparsed';
+const validateRequest = process.argv.includes('--validate-request');
 
 const stats = emptyStats();
 const started = Date.now();
 let sets = 0;
 let nextReport = 10_000;
-console.log(`drt: seed ${seed}, up to ${maxCases} cases or ${maxSeconds} s, ${requests} requests per set, reference ${reference}`);
+console.log(`drt: seed ${seed}, up to ${maxCases} cases or ${maxSeconds} s, ${requests} requests per set, reference ${reference}${validateRequest ? ' (request validated)' : ''}`);
 while (stats.cases < maxCases && Date.now() - started < maxSeconds * 1000) {
-  runCase(generateCase(rngFromSeed(seed * 1_000_003 + sets), { requests }), stats, { coverage: true, reference });
+  runCase(generateCase(rngFromSeed(seed * 1_000_003 + sets), { requests }), stats, { coverage: true, reference, validateRequest });
   sets++;
   if (stats.cases >= nextReport) {
     const s = (Date.now() - started) / 1000;
