@@ -489,23 +489,35 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
 function adminGrantor(body: CreateDelegationBody): EntityRef {
   const named = body.onBehalfOf !== undefined ? { type: 'Human', id: body.onBehalfOf } : undefined;
   if (named && body.from && !sameEntity(named, body.from)) {
-    throw new InvalidInputError('`from` and `onBehalfOf` name different grantors', [{ path: '/onBehalfOf', message: `differs from \`${formatUid(body.from)}\`` }]);
+    throw new InvalidInputError('`from` and `onBehalfOf` name different grantors', [
+      { path: '/onBehalfOf', message: `differs from \`${formatUid(body.from)}\`` },
+    ]);
   }
   const from = named ?? body.from;
-  if (!from) throw new InvalidInputError('an admin grants on behalf of a named human or agent', [{ path: '/onBehalfOf', message: 'name the human (or give `from`)' }]);
+  if (!from) {
+    const errors = [{ path: '/onBehalfOf', message: 'name the human (or give `from`)' }];
+    throw new InvalidInputError('an admin grants on behalf of a named human or agent', errors);
+  }
   const type = from.type.replace(/^Argus::/, '');
-  if (type !== 'Human' && type !== 'Agent') throw new InvalidInputError('grantors are humans or agents', [{ path: '/from/type', message: 'must be `Human` or `Agent`' }]);
+  if (type !== 'Human' && type !== 'Agent') {
+    throw new InvalidInputError('grantors are humans or agents', [{ path: '/from/type', message: 'must be `Human` or `Agent`' }]);
+  }
   return { type, id: from.id };
 }
 
 /** The owner of a new goal: the calling human, or the human an admin names with `onBehalfOf`. */
 function goalOwner(p: AuthPrincipal, body: CreateGoalBody): string {
   if (p.kind === 'admin') {
-    if (body.onBehalfOf === undefined) throw new InvalidInputError('an admin sets a goal on behalf of a named human', [{ path: '/onBehalfOf', message: 'name the human who owns the goal' }]);
+    if (body.onBehalfOf === undefined) {
+      const errors = [{ path: '/onBehalfOf', message: 'name the human who owns the goal' }];
+      throw new InvalidInputError('an admin sets a goal on behalf of a named human', errors);
+    }
     return body.onBehalfOf;
   }
   if (p.kind !== 'human') throw new ForbiddenError('goals are set by humans (or an admin on behalf of one)');
-  if (body.onBehalfOf !== undefined && body.onBehalfOf !== p.subject) throw new ForbiddenError('only an admin sets a goal on behalf of someone else');
+  if (body.onBehalfOf !== undefined && body.onBehalfOf !== p.subject) {
+    throw new ForbiddenError('only an admin sets a goal on behalf of someone else');
+  }
   return p.subject;
 }
 

@@ -73,8 +73,12 @@ export function runGrant(to: string, opts: GrantCliOptions, io: ServerCliIo = pr
   return runServerCommand('delegations grant', io, async () => {
     const actions = opts.action ?? [];
     const resources = opts.resource ?? [];
-    if (actions.length === 0 || resources.length === 0) throw new CannotRun('a grant needs at least one --action and one --resource (e.g. --action tool:call --resource \'Tool::"crm.*"\')');
-    if (opts.onBehalfOf !== undefined && opts.fromAgent !== undefined) throw new CannotRun('give --on-behalf-of (a root grant) or --from-agent (a hop below), not both');
+    if (actions.length === 0 || resources.length === 0) {
+      throw new CannotRun('a grant needs at least one --action and one --resource (e.g. --action tool:call --resource \'Tool::"crm.*"\')');
+    }
+    if (opts.onBehalfOf !== undefined && opts.fromAgent !== undefined) {
+      throw new CannotRun('give --on-behalf-of (a root grant) or --from-agent (a hop below), not both');
+    }
     const maxDepth = wholeNumber(opts.maxDepth, '--max-depth');
     const body = {
       to: { type: 'Agent', id: to },
@@ -90,7 +94,9 @@ export function runGrant(to: string, opts: GrantCliOptions, io: ServerCliIo = pr
       io.stdout.write(`${JSON.stringify(grant, null, 2)}\n`);
       return;
     }
-    io.stdout.write(`granted ${grant.id}: ${uid(grant.from)} → ${uid(grant.to)} ${describeScope(grant)} until ${grant.expiresAt}${grant.parentId ? ` (below ${grant.parentId})` : ''}\n`);
+    const below = grant.parentId ? ` (below ${grant.parentId})` : '';
+    const edge = `${uid(grant.from)} → ${uid(grant.to)}`;
+    io.stdout.write(`granted ${grant.id}: ${edge} ${describeScope(grant)} until ${grant.expiresAt}${below}\n`);
   });
 }
 
@@ -122,7 +128,9 @@ export function runListDelegations(opts: ListDelegationsOptions, io: ServerCliIo
 /** `argus delegations revoke <id>`: `POST /v1/delegations/{id}/revoke` (cascades below it). */
 export function runRevoke(id: string, opts: RevokeCliOptions, io: ServerCliIo = processServerIo): Promise<number> {
   return runServerCommand('delegations revoke', io, async () => {
-    const r = await callServer<{ revoked: string[]; at: string }>(opts, io, 'POST', `/v1/delegations/${encodeURIComponent(id)}/revoke`, opts.reason !== undefined ? { reason: opts.reason } : {});
+    const body = opts.reason !== undefined ? { reason: opts.reason } : {};
+    const path = `/v1/delegations/${encodeURIComponent(id)}/revoke`;
+    const r = await callServer<{ revoked: string[]; at: string }>(opts, io, 'POST', path, body);
     if (opts.json) {
       io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       return;
@@ -164,11 +172,16 @@ function serverOptions(cmd: Command): Command {
 
 /** Registers `argus delegations grant|list|revoke` on `program`. */
 export function registerDelegationCommands(program: Command, io: ServerCliIo = processServerIo): Command {
-  const delegations = program.command('delegations').description('grant, list and revoke delegations on a running Argus (exit 0 ok, 1 refused, 2 cannot run)');
+  const delegations = program
+    .command('delegations')
+    .description('grant, list and revoke delegations on a running Argus (exit 0 ok, 1 refused, 2 cannot run)');
   serverOptions(
     delegations
       .command('grant')
-      .description('grant an agent a scope: as yourself, on behalf of a human (--on-behalf-of), or as a hop below a grant an agent holds (--from-agent)')
+      .description(
+        'grant an agent a scope: as yourself, on behalf of a human (--on-behalf-of), ' +
+          'or as a hop below a grant an agent holds (--from-agent)',
+      )
       .argument('<agent>', 'the agent receiving the grant')
       .option('--action <pattern>', 'an action pattern, e.g. tool:call or llm:* (repeatable)', collect)
       .option('--resource <pattern>', 'a resource pattern, e.g. \'Tool::"crm.*"\' (repeatable)', collect)

@@ -74,9 +74,15 @@ export function runCreateGoal(opts: CreateGoalCliOptions, io: ServerCliIo = proc
     let maxCostUsd: number | undefined;
     if (opts.maxCostUsd !== undefined) {
       maxCostUsd = Number(opts.maxCostUsd);
-      if (!/^\d+(\.\d+)?$/.test(opts.maxCostUsd) || !Number.isFinite(maxCostUsd)) throw new CannotRun(`--max-cost-usd must be a non-negative number, got \`${opts.maxCostUsd}\``);
+      if (!/^\d+(\.\d+)?$/.test(opts.maxCostUsd) || !Number.isFinite(maxCostUsd)) {
+        throw new CannotRun(`--max-cost-usd must be a non-negative number, got \`${opts.maxCostUsd}\``);
+      }
     }
-    const budget = { ...(maxActions !== undefined ? { maxActions } : {}), ...(maxTokens !== undefined ? { maxTokens } : {}), ...(maxCostUsd !== undefined ? { maxCostUsd } : {}) };
+    const budget = {
+      ...(maxActions !== undefined ? { maxActions } : {}),
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
+      ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
+    };
     const body = {
       ...(opts.id !== undefined ? { id: opts.id } : {}),
       ...(opts.onBehalfOf !== undefined ? { onBehalfOf: opts.onBehalfOf } : {}),
@@ -91,14 +97,17 @@ export function runCreateGoal(opts: CreateGoalCliOptions, io: ServerCliIo = proc
       io.stdout.write(`${JSON.stringify(goal, null, 2)}\n`);
       return;
     }
-    io.stdout.write(`created goal ${goal.id} for ${goal.owner}: agents ${goal.agents.join(', ')}; intents ${goal.intents.join(', ')}; until ${goal.expiresAt}\n`);
+    const what = `agents ${goal.agents.join(', ')}; intents ${goal.intents.join(', ')}; until ${goal.expiresAt}`;
+    io.stdout.write(`created goal ${goal.id} for ${goal.owner}: ${what}\n`);
   });
 }
 
 /** `argus goals list`: `GET /v1/goals`, every page. */
 export function runListGoals(opts: ListGoalsOptions, io: ServerCliIo = processServerIo): Promise<number> {
   return runServerCommand('goals list', io, async () => {
-    if (opts.status !== undefined && !STATUSES.includes(opts.status)) throw new CannotRun(`--status must be one of ${STATUSES.join(', ')}, got \`${opts.status}\``);
+    if (opts.status !== undefined && !STATUSES.includes(opts.status)) {
+      throw new CannotRun(`--status must be one of ${STATUSES.join(', ')}, got \`${opts.status}\``);
+    }
     const limit = wholeNumber(opts.limit, '--limit') ?? 1000;
     const query = new URLSearchParams();
     if (opts.status !== undefined) query.set('status', opts.status);
@@ -114,7 +123,10 @@ export function runListGoals(opts: ListGoalsOptions, io: ServerCliIo = processSe
       return;
     }
     const rows = [['id', 'status', 'owner', 'agents', 'intents', 'expires', 'objective']];
-    for (const g of goals) rows.push([g.id, g.status, g.owner, g.agents.join(','), g.intents.join(','), g.expiresAt, g.objective.length > 60 ? `${g.objective.slice(0, 57)}...` : g.objective]);
+    for (const g of goals) {
+      const objective = g.objective.length > 60 ? `${g.objective.slice(0, 57)}...` : g.objective;
+      rows.push([g.id, g.status, g.owner, g.agents.join(','), g.intents.join(','), g.expiresAt, objective]);
+    }
     io.stdout.write(columns(rows));
   });
 }
@@ -141,7 +153,9 @@ function serverOptions(cmd: Command): Command {
 
 /** Registers `argus goals create|list|close` on `program`. */
 export function registerGoalCommands(program: Command, io: ServerCliIo = processServerIo): Command {
-  const goals = program.command('goals').description('create, list and close goals on a running Argus (exit 0 ok, 1 refused, 2 cannot run)');
+  const goals = program
+    .command('goals')
+    .description('create, list and close goals on a running Argus (exit 0 ok, 1 refused, 2 cannot run)');
   serverOptions(
     goals
       .command('create')
