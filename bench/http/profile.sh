@@ -43,6 +43,7 @@ node -e '
     const u = f.url || "", n = f.functionName || "";
     if (n === "(garbage collector)") return "gc";
     if (n === "(idle)" || n === "(program)") return n;
+    if (/node_modules\/(tsx|esbuild|get-tsconfig)/.test(u)) return "start-up (tsx compiling the sources)";
     if (/libs\/audit|better-sqlite3/.test(u)) return "audit (chain, sinks, record builder)";
     if (/cedar-wasm|wasm:/.test(u) || /^wasm-function|^\$/.test(n)) return "cedar-wasm";
     if (/libs\/engine/.test(u)) return "engine (argus)";
@@ -53,7 +54,8 @@ node -e '
     if (/^node:/.test(u)) return "node other";
     if (n === "(root)") return "(root)";
     if (u === "") return "native/other (" + n.slice(0, 30) + ")";
-    return "other js";
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u) || /\/(libs\/[^/]+|apps\/[^/]+)\//.exec(u);
+    return m ? m[1] : "other js";
   };
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
     const p = JSON.parse(fs.readFileSync(`${dir}/${file}`, "utf8"));

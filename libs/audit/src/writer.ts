@@ -154,6 +154,9 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/** How long records gather on the decision thread before they cross (bounded added latency). */
+const HAND_OVER_MS = 1;
+
 /** Where the worker's entry is: the TypeScript sources get a small loader, built JS runs as is. */
 function workerEntry(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('./worker-boot.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
@@ -258,8 +261,10 @@ class WorkerTrail implements AuditTrail {
     const index = this.next++;
     if (this.pending.length >= this.cfg.buffer.batchSize) this.handOver();
     else if (!this.handScheduled) {
+      // Gather for up to HAND_OVER_MS: one message per batch, not per event-loop turn (each message
+      // wakes the audit thread; per turn it cost ~8 % of the decision thread in a profile at ~800 req/s).
       this.handScheduled = true;
-      setImmediate(this.handOver);
+      setTimeout(this.handOver, HAND_OVER_MS);
     }
     if (!this.strict) return Promise.resolve();
     return new Promise<void>((resolve, reject) => this.waiters.set(index, { resolve, reject }));
