@@ -72,6 +72,8 @@ export interface ApdpDeps {
   routers?: Router[];
   readiness?: ReadinessCheck[];
   clock?: () => Date;
+  /** Hears the registered agents whose traffic was decided (lease and lastSeen renewal). */
+  seen?: (agentId: string) => void;
 }
 
 /** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
@@ -99,6 +101,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     ...(deps.validateRequest !== undefined ? { validateRequest: deps.validateRequest } : {}),
     ...(deps.decisionMemo ? { memo: new DecisionMemo(deps.decisionMemo) } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.seen ? { seen: deps.seen } : {}),
   });
   const app = express();
   app.disable('x-powered-by');

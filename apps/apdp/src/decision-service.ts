@@ -112,6 +112,11 @@ export interface DecisionServiceDeps {
    * `agent_unknown`. Unset: the registry reader's own `requireRegistered` (default off).
    */
   requireRegistered?: boolean;
+  /**
+   * Hears every registered agent an authenticated caller asked a decision for (not anonymous
+   * callers, not what-ifs): its traffic renews its lease and `lastSeen` (see `TrafficMarker`).
+   */
+  seen?: (agentId: string) => void;
 }
 
 /** A 400 for a refused request that was still recorded: the wire error carries the record's `decision_id`. */
@@ -250,6 +255,7 @@ export class DecisionService implements DecisionPoint {
     const latencyMs = performance.now() - started;
     this.decisions.inc({ decision: result.decision, caller: options.caller.kind });
     this.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
+    if (this.deps.seen && !options.whatIf && options.caller.kind !== 'anonymous' && input.principal?.type === 'Agent' && registeredIn(result)) this.deps.seen(input.principal.id);
     if (options.audit !== false && !options.whatIf && this.deps.recorder) {
       const shadow = shadowed.flip ? { shadow: { candidateVersion: shadowed.flip.candidateVersion, from: shadowed.flip.from, to: shadowed.flip.to, candidatePolicies: shadowed.flip.candidatePolicies } } : {};
       await this.deps.recorder.record({
@@ -526,4 +532,10 @@ function skipSideEffects(planned: Planned, counted: boolean): AuthorizeResult {
   if (counted && planned.request) skipped.push({ policy, effect: 'quota', status: 'skipped' });
   if (skipped.length > 0) result.effects = skipped;
   return result;
+}
+
+/** Whether the decision found its Agent principal in the registry (`facts.agent.registered`). */
+function registeredIn(result: AuthorizeResult): boolean {
+  const agent = (result.facts as { agent?: { registered?: unknown } } | undefined)?.agent;
+  return agent?.registered === true;
 }

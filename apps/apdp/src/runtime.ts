@@ -40,6 +40,7 @@ import type { RegistryReader } from './entities.ts';
 import { createGovernanceStep } from './governance-step.ts';
 import { PolicyHolder } from './policy-holder.ts';
 import { PolicyWatcher } from './policy-watcher.ts';
+import { TrafficMarker } from './traffic.ts';
 import { fromVersionFiles, toVersionFiles } from './policy-versions.ts';
 import { createDecisionsRouter } from './routes/decisions.ts';
 import { openapiRouter } from './routes/openapi.ts';
@@ -64,7 +65,7 @@ export interface ArgusConfig {
   auth: AuthConfig;
   governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
   /** Absent in configs written before the section existed: requireRegistered off. */
-  registry?: { requireRegistered: boolean };
+  registry?: { requireRegistered: boolean; trafficLeaseTtlMs?: number };
   store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
   audit: Record<string, unknown> & { enabled?: boolean };
   logging: { level: string };
@@ -236,7 +237,11 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     openapiRouter(),
     ...(extras.routers?.(parts) ?? []),
   ];
+  // Traffic keeps an agent's lease alive and its lastSeen current (batched; flushed before the store closes).
+  const traffic = new TrafficMarker({ leases, registry: storage.registry, leaseTtlMs: config.registry?.trafficLeaseTtlMs ?? 300_000, flushMs: 2_000, lastSeenEveryMs: 60_000, logger });
+  closers.push({ name: 'traffic', close: () => traffic.close() });
   const apdp = createApdp({
+    seen: (id) => traffic.seen(id),
     holder,
     registry,
     governance,

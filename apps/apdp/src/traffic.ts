@@ -1,0 +1,74 @@
+import type { LeaseStore, RegistryStore } from '@argus/store';
+import type { Logger } from 'pino';
+
+/** Options of {@link TrafficMarker}. */
+export interface TrafficMarkerOptions {
+  leases: Pick<LeaseStore, 'renew'>;
+  registry: Pick<RegistryStore, 'updateAgent'>;
+  /** Lease granted by traffic: an agent that keeps deciding stays `alive`. */
+  leaseTtlMs: number;
+  /** How often the marks are written (one lease renewal per agent per flush). */
+  flushMs: number;
+  /** `lastSeen` is rewritten at most this often per agent (each write bumps the record's version). */
+  lastSeenEveryMs: number;
+  clock?: () => Date;
+  logger: Logger;
+}
+
+/**
+ * Renews an agent's lease and `lastSeen` from its traffic: every decision an authenticated caller
+ * asks for a registered agent (through the decision API or the proxy) marks it seen. Marks are
+ * batched — one lease renewal per agent per flush, `lastSeen` at most once per `lastSeenEveryMs` —
+ * so traffic costs no write per call. A failed write is logged and retried at the next mark.
+ */
+export class TrafficMarker {
+  private pending = new Set<string>();
+  private readonly written = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: TrafficMarkerOptions) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Notes that `agentId` made a call. Cheap: a set insert. */
+  seen(agentId: string): void {
+    this.pending.add(agentId);
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the pending marks now. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const run = async () => {
+      const ids = [...this.pending];
+      this.pending = new Set();
+      const now = this.clock();
+      for (const id of ids) {
+        try {
+          await this.options.leases.renew('agent', id, this.options.leaseTtlMs);
+          const last = this.written.get(id);
+          if (last === undefined || now.getTime() - last >= this.options.lastSeenEveryMs) {
+            await this.options.registry.updateAgent(id, { lastSeen: now.toISOString() });
+            this.written.set(id, now.getTime());
+          }
+        } catch (err) {
+          this.options.logger.warn({ agent: id, err: err instanceof Error ? err.message : String(err) }, 'could not renew the lease of an agent from its traffic');
+        }
+      }
+      if (this.written.size > 100_000) this.written.clear();
+    };
+    this.flushing = (this.flushing ?? Promise.resolve()).then(run, run);
+    return this.flushing;
+  }
+
+  /** Flushes what is pending and stops. */
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
