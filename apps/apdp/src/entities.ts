@@ -16,7 +16,7 @@ export interface RegistryReader {
     | undefined
   >;
   getHuman(id: string): Promise<{ id: string; email: string; roles: string[] } | undefined>;
-  getMcpServer(id: string): Promise<{ id: string; trust: string; tools: Array<{ name: string; hash: string }> } | undefined>;
+  getMcpServer(id: string): Promise<{ id: string; trust: string; tools: Array<{ name: string; hash: string; sensitivity?: string; allowedIntents?: string[]; category?: string }> } | undefined>;
   /** `unknown` when the lease store cannot be read (the decision then fails closed). */
   leaseState(kind: 'agent' | 'mcp-server', id: string): Promise<'alive' | 'expired' | 'unknown'>;
   /** `registry.requireRegistered`: an Agent principal this registry does not know is a hard deny `agent_unknown`. */
@@ -141,6 +141,13 @@ export async function buildEntities(
         const tool = server.tools.find((t) => t.name === resource.id.slice(slash + 1));
         if (tool) attrs.descriptionHash = tool.hash;
         else delete attrs.descriptionHash;
+        // Governance attributes the registry holds for the tool are registry-owned: they win over the request's.
+        for (const owned of ['sensitivity', 'allowedIntents', 'category'] as const) {
+          const value = tool?.[owned];
+          if (value === undefined) continue;
+          if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
+          attrs[owned] = toCedarValue(value) as CedarValue;
+        }
       }
     } else if (short === 'Tool' && !('serverTrust' in attrs)) {
       attrs.serverTrust = 'none';

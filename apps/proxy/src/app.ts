@@ -759,6 +759,7 @@ function readFacts(req: IncomingMessage, identity: AgentIdentity): Facts {
 }
 
 function buildInput(agent: string, facts: Facts, call: CallDescription): AuthorizeInput {
+  if (call.sessionTraffic) facts = { ...facts, intent: undefined, goal: undefined };
   return {
     principal: { type: 'Agent', id: agent },
     action: call.action,

@@ -78,7 +78,7 @@ export type McpMessageView = CallDescription | { invalid: string } | { refused: 
 
 /** The Cedar view of the session itself: what `initialize`, listing, pings, allowed notifications and answers are decided as. */
 export function sessionCall(server: string, mcpMethod: string): CallDescription {
-  return { action: 'mcp:connect', resource: { type: 'McpServer', id: server }, context: { server, mcpMethod } };
+  return { action: 'mcp:connect', resource: { type: 'McpServer', id: server }, context: { server, mcpMethod }, sessionTraffic: true };
 }
 
 /**

@@ -7,6 +7,11 @@ export interface CallDescription {
   action: string;
   resource: EntityInput;
   context: Record<string, unknown>;
+  /**
+   * MCP session traffic (connect, listing, pings, allowed notifications): decided without the
+   * declared intent and goal — it serves no intent and must not spend a goal's budget.
+   */
+  sessionTraffic?: boolean;
 }
 
 /** Model-invoking routes of OpenAI-compatible APIs, path → operation. */

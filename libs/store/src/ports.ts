@@ -132,6 +132,14 @@ export interface McpTool {
   inputSchema: Record<string, unknown>;
   /** sha256 (hex) of the canonical JSON of `{name, description, inputSchema}`. */
   hash: string;
+  /**
+   * Governance attributes (set by admins, or filled by discovery): the decision API gives them to
+   * Cedar as the Tool's `sensitivity`, `allowedIntents` and `category`. Not part of `hash`.
+   */
+  sensitivity?: 'public' | 'internal' | 'confidential' | 'high' | 'secret';
+  allowedIntents?: string[];
+  category?: string;
+  labels?: Record<string, string>;
 }
 
 /** A tool as a caller reports it; the hash is computed by the store's caller with `toolHash`. */

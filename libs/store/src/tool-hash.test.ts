@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, diffTools, hashTools, policyVersionHash, toolHash, toolsHash } from './tool-hash.ts';
+import { canonicalJson, diffTools, hashTools, keepGovernance, policyVersionHash, toolHash, toolsHash } from './tool-hash.ts';
 import { isLegalTransition, isLegalToolChangeTransition, stateAfterToolChange } from './trust.ts';
 import { TRUST_STATES } from './ports.ts';
 
@@ -76,5 +76,16 @@ describe('trust state machine', () => {
     expect(stateAfterToolChange('quarantined', 'pending')).toBe('quarantined');
     expect(stateAfterToolChange('revoked', 'quarantined')).toBe('revoked');
     expect(stateAfterToolChange('discovered', 'pending')).toBe('discovered');
+  });
+
+  it('keeps governance attributes out of the hash, and carries them over a rescan that does not set them', () => {
+    const bare = { name: 'echo', description: 'd', inputSchema: {} };
+    const [governed] = hashTools([{ ...bare, sensitivity: 'internal', allowedIntents: ['triage'], category: 'crm', labels: { team: 'a' } }]);
+    expect(governed).toMatchObject({ sensitivity: 'internal', allowedIntents: ['triage'], category: 'crm', labels: { team: 'a' } });
+    expect(governed!.hash).toBe(toolHash(bare));
+    const rescanned = hashTools([bare, { ...bare, name: 'new' }]);
+    expect(keepGovernance([governed!], rescanned)).toEqual([governed, rescanned[1]]);
+    // A rescan that sets an attribute wins over the old value.
+    expect(keepGovernance([governed!], hashTools([{ ...bare, sensitivity: 'high' }]))[0]).toMatchObject({ sensitivity: 'high', allowedIntents: ['triage'] });
   });
 });

@@ -25,7 +25,36 @@ export function toolHash(tool: McpToolInput): string {
 
 /** Adds its hash to each reported tool. */
 export function hashTools(tools: readonly McpToolInput[]): McpTool[] {
-  return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, hash: toolHash(t) }));
+  return tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: t.inputSchema,
+    hash: toolHash(t),
+    // Governance attributes travel with the tool; they are not part of its hash.
+    ...(t.sensitivity !== undefined ? { sensitivity: t.sensitivity } : {}),
+    ...(t.allowedIntents !== undefined ? { allowedIntents: [...t.allowedIntents] } : {}),
+    ...(t.category !== undefined ? { category: t.category } : {}),
+    ...(t.labels !== undefined ? { labels: { ...t.labels } } : {}),
+  }));
+}
+
+/** The governance attributes of a tool (see `McpTool`): set by admins, kept across rescans. */
+const GOVERNANCE = ['sensitivity', 'allowedIntents', 'category', 'labels'] as const;
+
+/**
+ * `next` with each tool's governance attributes carried over from the tool of the same name in
+ * `previous` where `next` does not set them: a discovery scan reports tools, not their governance,
+ * and must not erase what an admin set.
+ */
+export function keepGovernance(previous: readonly McpTool[], next: readonly McpTool[]): McpTool[] {
+  const before = new Map(previous.map((t) => [t.name, t]));
+  return next.map((t) => {
+    const old = before.get(t.name);
+    if (!old) return t;
+    const carried: Partial<McpTool> = {};
+    for (const k of GOVERNANCE) if (t[k] === undefined && old[k] !== undefined) (carried as Record<string, unknown>)[k] = old[k];
+    return { ...t, ...carried };
+  });
 }
 
 /** sha256 over every tool's name and hash, sorted by name; the empty list has a hash too. */

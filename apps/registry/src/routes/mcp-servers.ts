@@ -3,6 +3,7 @@ import { asyncRoute, ConflictError, principalOf, requireAdmin, requireAuth, requ
 import {
   diffTools,
   hashTools,
+  keepGovernance,
   isEmptyDiff,
   stateAfterToolChange,
   type McpServer,
@@ -146,7 +147,7 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
           const sameFields = existing.name === body.name && existing.url === body.url && (body.transport === undefined || existing.transport === body.transport);
           const server = await deps.store.updateMcpServer(
             existing.id,
-            { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), tools, lastSeen },
+            { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), tools: keepGovernance(existing.tools, tools), lastSeen },
             { expectedVersion: existing.version, ...(trust ? { trust } : {}) },
           );
           const lease = await renewQuietly(deps, 'mcp-server', existing.id);
