@@ -25,7 +25,8 @@ export function denySummary(decision: EngineDecision, request: Pick<EvaluationRe
   if (failure) return `denied: evaluation failed (${failure.message})`;
   const errored = decision.errors.filter((e) => e.policyId).map((e) => `\`${e.policyId}\``);
   const suffix = errored.length > 0 ? `; ${errored.join(', ')} errored and was skipped` : '';
-  return `no permit matched \`${request.action.id}\` by ${uidKey(request.principal)} on ${uidKey(request.resource)} (default deny${suffix})`;
+  const who = `by ${uidKey(request.principal)} on ${uidKey(request.resource)}`;
+  return `no permit matched \`${request.action.id}\` ${who} (default deny${suffix})`;
 }
 
 /** At `explain=full`, for a default deny: the closest permits (at most `limit`) and what each needed. */
@@ -40,7 +41,13 @@ export function explainDeny(set: CompiledPolicySet, request: EvaluationRequest, 
       needed: p.needed,
       failed: p.conditions
         .filter((c) => c.outcome === 'fails' || c.outcome === 'error')
-        .map((c) => ({ kind: c.kind, text: c.text, outcome: c.outcome, ...(c.values ? { values: c.values } : {}), ...(c.message ? { message: c.message } : {}) })),
+        .map((c) => ({
+          kind: c.kind,
+          text: c.text,
+          outcome: c.outcome,
+          ...(c.values ? { values: c.values } : {}),
+          ...(c.message ? { message: c.message } : {}),
+        })),
     }));
   return { closest };
 }

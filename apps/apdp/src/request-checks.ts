@@ -52,7 +52,10 @@ export function checkInputStrings(input: AuthorizeInput, shared: readonly Entity
     if (problem) throw new RequestRefusedError('invalid_id', `invalid id at \`${path}\`: ${problem}`, [{ path, message: `id ${problem}` }]);
   }
   const bad = illFormedString(input, '/input') ?? illFormedString(shared, '/entities');
-  if (bad) throw new RequestRefusedError('invalid_string', `invalid string at \`${bad}\`: not well-formed UTF-16 (a lone surrogate)`, [{ path: bad, message: 'not well-formed UTF-16' }]);
+  if (bad) {
+    const message = `invalid string at \`${bad}\`: not well-formed UTF-16 (a lone surrogate)`;
+    throw new RequestRefusedError('invalid_string', message, [{ path: bad, message: 'not well-formed UTF-16' }]);
+  }
 }
 
 function entityIds(entities: readonly EntityData[], base: string): Array<[string, unknown]> {
@@ -85,13 +88,17 @@ function illFormedString(value: unknown, path: string): string | undefined {
 }
 
 function pointerEscape(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(new RegExp(LONE_SURROGATE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return key
+    .replace(/~/g, '~0')
+    .replace(/\//g, '~1')
+    .replace(new RegExp(LONE_SURROGATE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 /** A string safe to store: lone surrogates and control characters written as `\uXXXX`. */
 function storable(value: unknown): string {
   if (typeof value !== 'string') return value === undefined ? '' : JSON.stringify(value) ?? '';
-  const escaped = value.replace(new RegExp(`${LONE_SURROGATE.source}|${CONTROL.source}`, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const unsafe = new RegExp(`${LONE_SURROGATE.source}|${CONTROL.source}`, 'g');
+  const escaped = value.replace(unsafe, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return escaped.slice(0, 512);
 }
 

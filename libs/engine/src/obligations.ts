@@ -54,7 +54,10 @@ export interface AnnotationProblem {
  * Argus's namespaces and near-misses of known names, malformed values, effects and obligations on
  * the wrong kind of policy are errors; custom obligations and no-op values are warnings.
  */
-export function checkPolicyAnnotations(annotations: Readonly<Record<string, string | null | undefined>>, effect: 'permit' | 'forbid'): AnnotationProblem[] {
+export function checkPolicyAnnotations(
+  annotations: Readonly<Record<string, string | null | undefined>>,
+  effect: 'permit' | 'forbid',
+): AnnotationProblem[] {
   const out: AnnotationProblem[] = [];
   const error = (name: string, message: string) => out.push({ severity: 'error', name, message });
   const warn = (name: string, message: string) => out.push({ severity: 'warning', name, message });
@@ -71,7 +74,9 @@ export function checkPolicyAnnotations(annotations: Readonly<Record<string, stri
       if (PLAIN_ANNOTATIONS.has(name)) continue;
       const near = nearest(name);
       if (name.startsWith('obligation_') || name === 'obligation') {
-        error(name, `unknown obligation \`@${name}\`${near ? `; did you mean \`@${near}\`?` : ''} (known: ${knownObligations()}; custom ones are named \`@obligation_x_<name>\`)`);
+        const hint = near ? `; did you mean \`@${near}\`?` : '';
+        const known = `known: ${knownObligations()}; custom ones are named \`@obligation_x_<name>\``;
+        error(name, `unknown obligation \`@${name}\`${hint} (${known})`);
       } else if (near) {
         error(name, `unknown annotation \`@${name}\`; did you mean \`@${near}\`?`);
       }
@@ -91,11 +96,15 @@ export function checkPolicyAnnotations(annotations: Readonly<Record<string, stri
       error(name, `obligations (\`@${name}\`) go on permit policies`);
       continue;
     }
-    if (spec.type === 'positive-integer' && !/^[1-9]\d{0,8}$/.test(value)) error(name, `\`@${name}\` must be a positive whole number, got \`${value}\``);
-    if (spec.type === 'field-list' && !FIELD_LIST.test(value)) error(name, `\`@${name}\` must be a comma-separated list of field names, got \`${value}\``);
+    if (spec.type === 'positive-integer' && !/^[1-9]\d{0,8}$/.test(value)) {
+      error(name, `\`@${name}\` must be a positive whole number, got \`${value}\``);
+    }
+    if (spec.type === 'field-list' && !FIELD_LIST.test(value)) {
+      error(name, `\`@${name}\` must be a comma-separated list of field names, got \`${value}\``);
+    }
     if (spec.type === 'boolean') {
       if (value !== 'true' && value !== 'false') error(name, `\`@${name}\` must be \`true\` or \`false\`, got \`${value}\``);
-      else if (value === 'true') warn(name, `\`@${name}("true")\` has no effect: values are logged unless some determining permit says \`false\``);
+      else if (value === 'true') warn(name, `\`@${name}("true")\` has no effect: values are logged unless a permit says \`false\``);
     }
   }
   return out;

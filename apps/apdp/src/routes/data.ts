@@ -43,6 +43,14 @@ export interface DataRequest {
 }
 
 const DOCUMENTS = new Set(['argus', 'argus/allow', 'argus/decision', 'argus/authorize']);
+const EXPLAIN_MODES = ['notes', 'fails', 'full', 'debug', 'off'];
+
+/** A Data API route of the listener: `GET|POST /v1/data/...`, `POST /` (default decision), `GET /health`. */
+export interface DataRoute {
+  kind: 'data' | 'default' | 'health';
+  path: string;
+  query: URLSearchParams;
+}
 
 /** The OPA warning for a request that carries no `input`. */
 export const MISSING_INPUT_WARNING = { code: 'api_usage_warning', message: "'input' key missing from the request" } as const;
@@ -51,13 +59,20 @@ export const MISSING_INPUT_WARNING = { code: 'api_usage_warning', message: "'inp
  * Answers one Data API request (both transports call this). Never throws: errors are sent in
  * OPA's shape (`{code, message, errors: [{code, message}]}`), with `decision_id` when recorded.
  */
-export async function answerData(deps: DataDeps, request: DataRequest, req: IncomingMessage, res: ServerResponse, log?: Logger): Promise<void> {
+export async function answerData(
+  deps: DataDeps,
+  request: DataRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log?: Logger,
+): Promise<void> {
   const started = process.hrtime.bigint();
   const pretty = flag(request.query, 'pretty');
   try {
     const explain = request.query.get('explain') ?? undefined;
-    if (explain !== undefined && explain !== 'notes' && explain !== 'full' && explain !== 'fails' && explain !== 'debug' && explain !== 'off') {
-      throw new InvalidInputError(`unknown explain mode \`${explain.slice(0, 40)}\``, [{ path: '/query/explain', message: 'expected notes, fails, full, debug or off' }]);
+    if (explain !== undefined && !EXPLAIN_MODES.includes(explain)) {
+      const detail = { path: '/query/explain', message: `expected ${EXPLAIN_MODES.join(', ')}` };
+      throw new InvalidInputError(`unknown explain mode \`${explain.slice(0, 40)}\``, [detail]);
     }
     const parseStarted = process.hrtime.bigint();
     const { input, missing } = inputOf(request);
@@ -72,7 +87,8 @@ export async function answerData(deps: DataDeps, request: DataRequest, req: Inco
       answer = await deps.decisions.decide(input, { caller, explain: level });
     } else if (defined) {
       // Nothing to decide on: recorded as a refused request; the documents take their defaults.
-      const refused = await deps.decisions.refuse(undefined, new InvalidInputError("'input' key missing from the request", [{ path: '/input', message: 'required to decide' }]), { caller });
+      const missingInput = new InvalidInputError(MISSING_INPUT_WARNING.message, [{ path: '/input', message: 'required to decide' }]);
+      const refused = await deps.decisions.refuse(undefined, missingInput, { caller });
       out.decision_id = refused.decisionId;
     }
     if (answer) out.decision_id = answer.decision_id;
@@ -117,12 +133,15 @@ function inputOf(request: DataRequest): { input: AuthorizeInput | undefined; mis
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new InvalidInputError('the `input` query parameter is not JSON', [{ path: '/query/input', message: String((err as Error).message).slice(0, 200) }]);
+      const detail = { path: '/query/input', message: String((err as Error).message).slice(0, 200) };
+      throw new InvalidInputError('the `input` query parameter is not JSON', [detail]);
     }
     return { input: checked(value, '/query/input'), missing: false };
   }
   if (request.defaultDecision) {
-    if (request.body === undefined) throw new InvalidInputError('the default decision needs an input document', [{ path: '', message: 'empty body' }]);
+    if (request.body === undefined) {
+      throw new InvalidInputError('the default decision needs an input document', [{ path: '', message: 'empty body' }]);
+    }
     return { input: checked(request.body, ''), missing: false };
   }
   const body = request.body;
@@ -136,7 +155,10 @@ function inputOf(request: DataRequest): { input: AuthorizeInput | undefined; mis
 
 function checked(input: unknown, at: string): AuthorizeInput {
   const v = validate({ input });
-  if (!v.ok) throw new InvalidInputError('invalid data request', v.errors.map((e) => ({ path: at + e.path.replace(/^\/input/, ''), message: e.message })));
+  if (!v.ok) {
+    const errors = v.errors.map((e) => ({ path: at + e.path.replace(/^\/input/, ''), message: e.message }));
+    throw new InvalidInputError('invalid data request', errors);
+  }
   return v.value.input;
 }
 
@@ -162,7 +184,12 @@ function explanationOf(answer: AuthorizeResponse, mode: string): unknown[] {
   const r = answer.result;
   const notes: unknown[] = [
     { op: 'note', message: r.summary ?? (r.allow ? 'allowed' : r.decision) },
-    ...r.reasons.map((p) => ({ op: 'note', policy: p.policy, effect: p.effect, message: p.annotations.reason ?? `${p.effect} \`${p.policy}\`` })),
+    ...r.reasons.map((p) => ({
+      op: 'note',
+      policy: p.policy,
+      effect: p.effect,
+      message: p.annotations.reason ?? `${p.effect} \`${p.policy}\``,
+    })),
     ...(r.codes ?? []).map((code) => ({ op: 'note', code, message: `hard deny: ${code}` })),
   ];
   if (mode === 'notes' || mode === 'fails') return notes;
@@ -210,9 +237,16 @@ export function sendDataError(res: ServerResponse, err: unknown, pretty = false,
 export function clearlyNotJson(type: string | undefined): ArgusError | undefined {
   if (type === undefined) return undefined;
   const media = type.split(';')[0]!.trim().toLowerCase();
-  const other = /^(multipart\/|image\/|audio\/|video\/|font\/)|^application\/(xml|[\w.+-]+\+xml|x-yaml|yaml|octet-stream|pdf|zip|gzip|x-protobuf|protobuf|cbor|msgpack)$|^text\/(xml|html|csv|yaml|x-yaml|calendar)$/;
+  const other = new RegExp(
+    [
+      '^(multipart|image|audio|video|font)/',
+      '^application/(xml|[\\w.+-]+\\+xml|x-yaml|yaml|octet-stream|pdf|zip|gzip|x-protobuf|protobuf|cbor|msgpack)$',
+      '^text/(xml|html|csv|yaml|x-yaml|calendar)$',
+    ].join('|'),
+  );
   if (!other.test(media)) return undefined;
-  return new ArgusError('unsupported_media_type', `content type \`${media.slice(0, 100)}\` is not JSON`, { errors: [{ path: '/headers/content-type', message: 'send the document as JSON' }] });
+  const errors = [{ path: '/headers/content-type', message: 'send the document as JSON' }];
+  return new ArgusError('unsupported_media_type', `content type \`${media.slice(0, 100)}\` is not JSON`, { errors });
 }
 
 /** Reads a Data API body leniently: any declared type but a clearly different format is parsed as JSON. */
@@ -227,12 +261,13 @@ export async function readDataBody(req: IncomingMessage, limits: BodyLimits): Pr
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new ArgusError('invalid_json', 'request body is not JSON', { errors: [{ path: '', message: String((err as Error).message).slice(0, 200) }] });
+    const errors = [{ path: '', message: String((err as Error).message).slice(0, 200) }];
+    throw new ArgusError('invalid_json', 'request body is not JSON', { errors });
   }
 }
 
 /** The Data API request of a URL, if it is one: `GET|POST /v1/data/...`, `POST /` (default decision), `GET /health`. */
-export function dataRouteOf(method: string | undefined, url: string): { kind: 'data' | 'default' | 'health'; path: string; query: URLSearchParams } | undefined {
+export function dataRouteOf(method: string | undefined, url: string): DataRoute | undefined {
   const q = url.indexOf('?');
   const pathname = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
@@ -251,11 +286,16 @@ export function dataRouteOf(method: string | undefined, url: string): { kind: 'd
  */
 export function dataRouter(deps: DataDeps): Router {
   const router = express.Router();
-  const handle = (kind: 'data' | 'default', method: 'GET' | 'POST', path: string, req: express.Request, res: express.Response) =>
-    answerData(deps, { method, path, query: new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), body: req.body as unknown, ...(kind === 'default' ? { defaultDecision: true } : {}) }, req, res, res.locals.log as Logger | undefined);
-  router.post(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'POST', String((req.params as Record<string, string>)[0] ?? ''), req, res));
-  router.get(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'GET', String((req.params as Record<string, string>)[0] ?? ''), req, res));
+  const queryOf = (req: express.Request) => new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+  const handle = (kind: 'data' | 'default', method: 'GET' | 'POST', path: string, req: express.Request, res: express.Response) => {
+    const body = req.body as unknown;
+    const request: DataRequest = { method, path, query: queryOf(req), body, ...(kind === 'default' ? { defaultDecision: true } : {}) };
+    return answerData(deps, request, req, res, res.locals.log as Logger | undefined);
+  };
+  const documentOfUrl = (req: express.Request) => String((req.params as Record<string, string>)[0] ?? '');
+  router.post(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'POST', documentOfUrl(req), req, res));
+  router.get(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'GET', documentOfUrl(req), req, res));
   router.post('/', (req, res) => handle('default', 'POST', deps.defaultDecision ?? DEFAULT_DECISION_PATH, req, res));
-  router.get('/health', (req, res) => answerHealth(deps, new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), res));
+  router.get('/health', (req, res) => answerHealth(deps, queryOf(req), res));
   return router;
 }
