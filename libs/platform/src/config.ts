@@ -14,6 +14,7 @@ export const ENV_OVERRIDES: EnvOverrides = {
   ARGUS_ADMIN_TOKEN: '/auth/adminToken',
   ARGUS_JWKS_URL: '/auth/jwksUrl',
   ARGUS_AUTH_DECISIONS: '/auth/decisions',
+  ARGUS_PROXY_SERVICE_TOKEN: '/auth/serviceTokens/proxy',
   ARGUS_STORE_URL: '/store/url',
   ARGUS_REDIS_URL: '/store/redisUrl',
   ARGUS_REDIS_PREFIX: '/store/redisPrefix',
