@@ -29,20 +29,17 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/**
+ * Wall time, CPU time (user + system, which a busy machine inflates far less than wall time) and
+ * peak RSS of a short command, through GNU time.
+ */
 function timeCommand(argv) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+  const r = spawnSync('/usr/bin/time', ['-f', '@@ %U %S %M', process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
-}
-
-/** Peak RSS of a short command, from GNU time when it is there (kB → MB). */
-function peakRss(argv) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.error || r.status !== 0) return undefined;
-  const kb = Number(r.stderr.trim().split('\n').pop());
-  return Number.isFinite(kb) ? kb / 1024 : undefined;
+  if (r.error || r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr ?? r.error}`);
+  const [user, sys, kb] = r.stderr.trim().split('\n').pop().replace('@@ ', '').split(' ').map(Number);
+  return { ms, cpuMs: (user + sys) * 1000, rssMb: kb / 1024 };
 }
 
 function freePort() {
@@ -75,6 +72,12 @@ function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
+/** CPU time (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function serveOnce() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'argus-startup-'));
@@ -94,9 +97,10 @@ async function serveOnce() {
       await new Promise((r) => setTimeout(r, 5));
     }
     const readyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const readyCpuMs = cpuMs(child.pid);
     await new Promise((r) => setTimeout(r, 1000));
     const rss = rssMb(child.pid);
-    return { readyMs, rss };
+    return { readyMs, readyCpuMs, rss };
   } finally {
     child.kill('SIGTERM');
     if (!exited) await new Promise((r) => child.once('exit', r));
@@ -104,44 +108,36 @@ async function serveOnce() {
   }
 }
 
-const nodeMs = [];
-const helpMs = [];
-const serveMs = [];
-const serveRss = [];
+const node = [];
+const help = [];
+const serveRuns = [];
 for (let i = 0; i < runs; i++) {
-  nodeMs.push(timeCommand(['-e', '0']));
-  helpMs.push(timeCommand([bin, '--help']));
+  node.push(timeCommand(['-e', '0']));
+  help.push(timeCommand([bin, '--help']));
 }
-for (let i = 0; i < runs; i++) {
-  const r = await serveOnce();
-  serveMs.push(r.readyMs);
-  serveRss.push(r.rss);
-}
-const helpRss = peakRss([bin, '--help']);
-const nodeRss = peakRss(['-e', '0']);
+for (let i = 0; i < runs; i++) serveRuns.push(await serveOnce());
+const m = (xs, key) => median(xs.map((x) => x[key]));
 const result = {
   runs,
   bin: bin.replace(`${ROOT}/`, ''),
-  nodeE0Ms: median(nodeMs),
-  helpMs: median(helpMs),
-  serveHealthzMs: median(serveMs),
-  serveIdleRssMb: median(serveRss),
-  ...(helpRss !== undefined ? { helpPeakRssMb: helpRss } : {}),
-  ...(nodeRss !== undefined ? { nodeE0PeakRssMb: nodeRss } : {}),
-  samples: { nodeMs, helpMs, serveMs, serveRss },
-  load: readFileSync('/proc/loadavg', 'utf8').trim(),
+  nodeE0: { ms: m(node, 'ms'), cpuMs: m(node, 'cpuMs'), peakRssMb: m(node, 'rssMb') },
+  help: { ms: m(help, 'ms'), cpuMs: m(help, 'cpuMs'), peakRssMb: m(help, 'rssMb') },
+  serve: { healthzMs: m(serveRuns, 'readyMs'), healthzCpuMs: m(serveRuns, 'readyCpuMs'), idleRssMb: m(serveRuns, 'rss') },
+  samples: { node, help, serve: serveRuns },
+  load: readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' '),
+  cpus: (await import('node:os')).cpus().length,
 };
 if (asJson) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
-  const f = (x) => x.toFixed(0);
+  const f = (x) => x.toFixed(0).padStart(5);
   process.stdout.write(
     [
-      `median of ${runs} (${result.bin}; load average ${result.load.split(' ').slice(0, 3).join(' ')})`,
-      `  node -e 0                       ${f(result.nodeE0Ms)} ms${nodeRss !== undefined ? `   peak RSS ${f(nodeRss)} MB` : ''}`,
-      `  argus --help                    ${f(result.helpMs)} ms${helpRss !== undefined ? `   peak RSS ${f(helpRss)} MB` : ''}   (target ≤ 400 ms)`,
-      `  argus serve → /healthz 200      ${f(result.serveHealthzMs)} ms   (target ≤ 1500 ms)`,
-      `  argus serve idle RSS (1 s)      ${f(result.serveIdleRssMb)} MB   (target ≤ 150 MB)`,
+      `median of ${runs} (${result.bin}; load average ${result.load} on ${result.cpus} CPUs)`,
+      `                                 wall       CPU (user+sys)   memory`,
+      `  node -e 0                     ${f(result.nodeE0.ms)} ms   ${f(result.nodeE0.cpuMs)} ms         peak RSS ${f(result.nodeE0.peakRssMb)} MB`,
+      `  argus --help                  ${f(result.help.ms)} ms   ${f(result.help.cpuMs)} ms         peak RSS ${f(result.help.peakRssMb)} MB   (target ≤ 400 ms)`,
+      `  argus serve → /healthz 200    ${f(result.serve.healthzMs)} ms   ${f(result.serve.healthzCpuMs)} ms         idle RSS ${f(result.serve.idleRssMb)} MB   (targets ≤ 1500 ms, ≤ 150 MB)`,
     ].join('\n') + '\n',
   );
 }
