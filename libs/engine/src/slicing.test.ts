@@ -179,6 +179,8 @@ describe('slicing and pruning: differential random testing against raw cedar-was
       { numRuns: sets },
     );
     const compared = stats.cases;
+    const { mismatches, coverage, ...counts } = stats;
+    console.info(`drt: ${JSON.stringify({ ...counts, mismatches: mismatches.length, forms: Object.keys(coverage).length })}`);
     expect(stats.mismatches).toEqual([]);
     // Strict validation refuses few generated policies (the rest are compared).
     expect(stats.rejectedPolicies / stats.generatedPolicies).toBeLessThan(0.1);
