@@ -289,3 +289,13 @@ export function permissionGuard(options: AdmitOptions): RequestHandler {
     );
   };
 }
+
+/** The permission table as a Markdown table (`docs/security.md` embeds it; a test fails when they differ). */
+export function permissionTableMarkdown(table: PermissionTable = DEFAULT_PERMISSION_TABLE): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = ['| Method | Path | Who may call | Anonymous when `auth.decisions: open` | The route also checks |', '| --- | --- | --- | --- | --- |'];
+  for (const row of table.rows) {
+    lines.push(`| ${row.method} | \`${cell(row.path)}\` | ${cell(describeAccess(row.allow))} | ${row.decision ? 'yes (side effects skipped)' : ''} | ${cell(row.also ?? '')} |`);
+  }
+  return lines.join('\n');
+}

@@ -158,3 +158,13 @@ describe('argus serve configuration precedence', () => {
     }
   }, 60_000);
 });
+
+describe('auth.decisions (docs/security.md)', () => {
+  it('is open for the quick start without a file, the file or the environment deciding otherwise', () => {
+    const { dataDir, file } = fresh();
+    expect(resolveServeSettings({ dataDir }, {}).config.auth.decisions).toBe('open');
+    expect(resolveServeSettings({ dataDir }, { ARGUS_AUTH_DECISIONS: 'required' }).config.auth.decisions).toBe('required');
+    expect(resolveServeSettings({ dataDir, config: file({}) }, {}).config.auth.decisions).toBe('required');
+    expect(resolveServeSettings({ dataDir, config: file({ auth: { decisions: 'open' } }) }, {}).config.auth.decisions).toBe('open');
+  });
+});

@@ -103,6 +103,10 @@ export function resolveServeSettings(flags: ServeFlags, env: NodeJS.ProcessEnv =
   const values: Record<string, unknown> = {};
   for (const [pointer, value] of Object.entries(defaults)) if (!setByFileOrEnv(pointer)) values[pointer] = value;
 
+  // The quick start (no file) answers anonymous decisions with their side effects skipped; with a
+  // file, the file (schema default `required`) or ARGUS_AUTH_DECISIONS decides (docs/security.md).
+  if (!flags.config && !setByFileOrEnv('/auth/decisions')) values['/auth/decisions'] = 'open';
+
   let generatedTokenFile: string | undefined;
   if (!setByFileOrEnv('/auth/adminToken')) {
     generatedTokenFile = join(flags.dataDir, 'admin-token');
