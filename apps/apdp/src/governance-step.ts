@@ -53,6 +53,9 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
           ((await deps.delegations.findActive(from, to, now.toISOString())) ??
             latest((await deps.delegations.list({ from, to, limit: 20 })).items)) as Grant | undefined,
         getGrant: async (id) => (await deps.delegations.get(id)) as Grant | undefined,
+        // Only read when the pair's grant above was carved out of another chain (two roots, one agent).
+        findLinkedGrant: async (from, to, parentId) =>
+          linkedGrant((await deps.delegations.list({ from, to, limit: 20 })).items, parentId, now),
         getGoal: async (id) => (await deps.goals.get(id)) as GovernanceGoal | undefined,
         getBudgetUsed: (id) => deps.budget.get(id),
         intents: deps.intents,
@@ -79,6 +82,17 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
         : {}),
     };
   };
+}
+
+/** The pair's grant delegated under `parentId`: an active one first, else the latest (reported revoked or expired). */
+function linkedGrant<T extends { createdAt: string; parentId?: string; revokedAt?: string; expiresAt: string }>(
+  items: readonly T[],
+  parentId: string,
+  now: Date,
+): Grant | undefined {
+  const under = items.filter((g) => g.parentId === parentId);
+  const active = under.filter((g) => g.revokedAt === undefined && Date.parse(g.expiresAt) > now.getTime());
+  return (latest(active) ?? latest(under)) as Grant | undefined;
 }
 
 function latest<T extends { createdAt: string }>(items: readonly T[]): T | undefined {

@@ -118,9 +118,9 @@ export function isRevoked(grant: Pick<Grant, 'status' | 'revokedAt'>): boolean {
  *
  * Order of checks: shape (root is a Human; ends at the principal; no entity twice; only agents
  * receive grants; depth ≤ `maxDepth`), then for each hop: a grant exists, is not revoked, not
- * expired, its own `maxDepth` admits the hops below it, it is a subset of its parent and expires no
- * later than its parent; finally the action and resource (when given) are inside the last hop's
- * scope. INVARIANT: since each hop is a subset of its parent, checking the last hop's scope is
+ * expired, its own `maxDepth` admits the hops below it, it was delegated under the previous hop's
+ * grant (its `parentId`, when it has one), it is a subset of its parent and expires no later than
+ * its parent; finally the action and resource (when given) are inside the last hop's scope. INVARIANT: since each hop is a subset of its parent, checking the last hop's scope is
  * checking all of them.
  */
 export function verifyChain(input: VerifyChainInput): ChainResult {
@@ -178,6 +178,15 @@ export function verifyChain(input: VerifyChainInput): ChainResult {
       );
     }
     if (parent) {
+      // A sub-grant stands for the authority it was carved from: presented under another root's grant
+      // it would be a chain that was never delegated (grants stored without a parent are not linked).
+      if (grant.parentId !== undefined && grant.parentId !== parent.id) {
+        return fail(
+          'delegation_unknown_hop',
+          hop,
+          `hop ${hop}: grant \`${grant.id}\` ${edge} was delegated under \`${grant.parentId}\`, not under \`${parent.id}\` (the chain's previous hop)`,
+        );
+      }
       if (!isSubset(grant.scope, parent.scope)) {
         const w = widenedPatterns(grant.scope, parent.scope);
         const what = [...w.actions.map((a) => `action \`${a}\``), ...w.resources.map((r) => `resource \`${r}\``)].join(', ');
@@ -229,6 +238,38 @@ export async function prefetchGrants(
     if (g) byEdge.set(`${formatUid(from)}>${formatUid(to)}`, g);
   });
   return (from, to) => byEdge.get(`${formatUid(from)}>${formatUid(to)}`);
+}
+
+/**
+ * Re-reads the hops of `grants` whose grant was delegated under another grant than the one chosen
+ * for the hop before (an agent holding grants from two roots, each with its own sub-grant to the
+ * same agent): `findLinked(from, to, parentId)` answers the pair's grant under `parentId`, if any.
+ * Root first, so each repaired hop is the parent the next one is matched against. Only a
+ * mismatched hop costs a lookup; without one the answer is `grants` itself.
+ */
+export async function linkGrants(
+  chain: readonly EntityRef[],
+  grants: GrantLookup,
+  findLinked: (from: EntityRef, to: EntityRef, parentId: string) => Promise<Grant | undefined>,
+): Promise<GrantLookup> {
+  const chosen = new Map<string, Grant>();
+  const key = (from: EntityRef, to: EntityRef) => `${formatUid(from)}>${formatUid(to)}`;
+  let previous: Grant | undefined;
+  for (let hop = 1; hop < chain.length; hop++) {
+    const from = chain[hop - 1]!;
+    const to = chain[hop]!;
+    let grant = grants(from, to);
+    if (previous && grant?.parentId !== undefined && grant.parentId !== previous.id) {
+      const linked = await findLinked(from, to, previous.id);
+      if (linked && sameEntity(linked.from, from) && sameEntity(linked.to, to)) {
+        grant = linked;
+        chosen.set(key(from, to), linked);
+      }
+    }
+    previous = grant;
+  }
+  if (chosen.size === 0) return grants;
+  return (from, to) => chosen.get(key(from, to)) ?? grants(from, to);
 }
 
 /** A synchronous lookup over a list of grants; when several link the same pair, an active unexpired one wins. */

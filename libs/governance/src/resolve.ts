@@ -5,7 +5,7 @@
  * point turns it into a deny (fail closed).
  */
 import type { EntityRef } from '@argus/contracts';
-import { prefetchGrants, type Grant, type GrantLookup } from './delegation-chain.ts';
+import { linkGrants, prefetchGrants, type Grant, type GrantLookup } from './delegation-chain.ts';
 import { tokenGrantLookup, type TokenResult } from './delegation-token.ts';
 import { evaluateGovernance, type GovernanceInput, type GovernanceOutcome } from './evaluate.ts';
 import { buildFacts } from './facts.ts';
@@ -20,6 +20,12 @@ export interface GovernanceLoaders {
   findGrant(from: EntityRef, to: EntityRef): Promise<Grant | undefined>;
   /** A grant by id, to check a token's grants against revocations (e.g. `DelegationStore.get`). */
   getGrant(id: string): Promise<Grant | undefined>;
+  /**
+   * The grant from one entity to the next delegated under `parentId` (the active one first), read
+   * when the pair's grant from `findGrant` belongs to another chain. Absent: no second look, and a
+   * mismatched hop denies (`delegation_unknown_hop`).
+   */
+  findLinkedGrant?(from: EntityRef, to: EntityRef, parentId: string): Promise<Grant | undefined>;
   getGoal(id: string): Promise<Goal | undefined>;
   /** Usage totals of a goal (e.g. `BudgetCounter.get`). */
   getBudgetUsed(goalId: string): Promise<BudgetUsed>;
@@ -55,6 +61,7 @@ export async function resolveGovernance(input: ResolveInput, loaders: Governance
     grants = tokenGrantLookup(token, (id) => revoked.has(id));
   } else if (chain !== undefined) {
     grants = await prefetchGrants(chain, (from, to) => loaders.findGrant(from, to));
+    if (loaders.findLinkedGrant) grants = await linkGrants(chain, grants, loaders.findLinkedGrant.bind(loaders));
   }
   let goal: Goal | undefined;
   let used: BudgetUsed | undefined;

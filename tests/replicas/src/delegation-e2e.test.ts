@@ -204,6 +204,23 @@ describe('human → orchestrator → researcher over HTTP, on two replicas', () 
     for (const r of replicas) expect((await decide(r.url, toolCall('orchestrator', 'crm.search', ['orchestrator']))).allow, r.name).toBe(true);
   });
 
+  it('a sub-grant carved out of bob\'s grant is not alice\'s: the same pair under alice\'s still-active grant is denied', async () => {
+    const api = replicas[1]!.url;
+    // alice's own grant to the orchestrator is still active; the grant below it was revoked above.
+    const bob = await call('POST', `${api}/v1/delegations`, ADMIN_TOKEN, { onBehalfOf: 'bob', to: A('orchestrator'), scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] }, expiresAt: inHours(2) });
+    expect(bob.status, JSON.stringify(bob.body)).toBe(201);
+    const sub = await call('POST', `${api}/v1/delegations`, AGENT_TOKENS.orchestrator, { parent: bob.body.id, to: A('researcher'), scope: { actions: ['tool:call'], resources: ['Tool::"crm.search"'] }, expiresAt: inHours(1) });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const viaBob = { ...toolCall('researcher', 'crm.search', ['orchestrator', 'researcher']), delegation: [H('bob'), A('orchestrator'), A('researcher')] };
+    for (const r of replicas) {
+      expect((await decide(r.url, viaBob)).allow, r.name).toBe(true);
+      // Every grant of the chain alice → orchestrator → researcher is a subset of alice's, but the only one
+      // delegated under alice's grant is revoked: the researcher does not act on alice's authority.
+      expect(await decide(r.url, toolCall('researcher', 'crm.search', ['orchestrator', 'researcher'])), r.name).toMatchObject({ allow: false, codes: ['delegation_revoked'] });
+    }
+    expect((await call('POST', `${api}/v1/delegations/${bob.body.id}/revoke`, ADMIN_TOKEN, {})).body.revoked).toHaveLength(2);
+  });
+
   it('with nothing but the admin token: a goal and the whole chain on behalf of alice; an admin revocation cascades', async () => {
     const api = replicas[0]!.url;
     const goal = await call('POST', `${api}/v1/goals`, ADMIN_TOKEN, { onBehalfOf: 'alice', objective: 'answer ticket 42', intents: ['lookup-order-status'], agents: ['orchestrator', 'researcher'], expiresAt: inHours(2) });

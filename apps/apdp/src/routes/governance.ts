@@ -29,6 +29,7 @@ import {
   formatUid,
   isExpired,
   isSubset,
+  linkGrants,
   parseUid,
   sameEntity,
   signDelegationToken,
@@ -350,12 +351,14 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const now = deps.clock();
       const pairs = body.chain.slice(1).map((to, i) => [body.chain[i]!, to] as const);
       const found = await Promise.all(pairs.map(([f, t]) => deps.delegations.findActive(f, t, now.toISOString())));
-      const chain = verifyChain({
-        chain: body.chain,
-        grants: (f, t) => found[pairs.findIndex(([a, b]) => sameEntity(a, f) && sameEntity(b, t))],
-        now,
-        maxDepth,
-      });
+      // As at a decision: a hop whose grant was carved out of another chain is looked up under the previous hop's grant.
+      const grants = await linkGrants(
+        body.chain,
+        (f, t) => found[pairs.findIndex(([a, b]) => sameEntity(a, f) && sameEntity(b, t))],
+        async (f, t, parentId) =>
+          (await deps.delegations.list({ from: f, to: t, active: true, at: now.toISOString(), limit: 20 })).items.find((g) => g.parentId === parentId),
+      );
+      const chain = verifyChain({ chain: body.chain, grants, now, maxDepth });
       if (!chain.ok) throw forbidden(`/chain/${chain.hop}`, chain.code, chain.message);
       const signer = deps.signer;
       const token = await signDelegationToken({
