@@ -16,7 +16,9 @@ export class RequestRefusedError extends InvalidInputError {
   }
 }
 
-// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+// Any surrogate code unit (a cheap first test), and a lone one: a high surrogate not followed by
+// a low one, or a low one not preceded by a high one.
+const SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // C0 and C1 control characters, DEL included.
 // eslint-disable-next-line no-control-regex
@@ -25,7 +27,7 @@ const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 /** Why `id` is not an acceptable identifier, or undefined when it is. */
 export function idProblem(id: string): string | undefined {
   if (id.length === 0) return 'must not be empty';
-  if (LONE_SURROGATE.test(id)) return 'is not well-formed UTF-16 (a lone surrogate)';
+  if (illFormed(id)) return 'is not well-formed UTF-16 (a lone surrogate)';
   if (CONTROL.test(id)) return 'must not contain control characters';
   if (id.trim() !== id) return 'must not begin or end with whitespace';
   return undefined;
@@ -37,52 +39,64 @@ export function idProblem(id: string): string | undefined {
  * `RequestRefusedError('invalid_id')` naming the first offending path.
  */
 export function checkInputStrings(input: AuthorizeInput, shared: readonly EntityData[] = []): void {
-  const ids: Array<[string, unknown]> = [
-    ['/input/principal/id', input.principal?.id],
-    ['/input/resource/id', input.resource?.id],
-    ...(input.delegation ?? []).map((h, i): [string, unknown] => [`/input/delegation/${i}/id`, h.id]),
-    ...(input.goal !== undefined ? [['/input/goal', input.goal] as [string, unknown]] : []),
-    ...(input.approval !== undefined ? [['/input/approval', input.approval] as [string, unknown]] : []),
-    ...entityIds(shared, '/entities'),
-    ...entityIds(input.entities ?? [], '/input/entities'),
-  ];
-  for (const [path, id] of ids) {
-    if (typeof id !== 'string') continue;
-    const problem = idProblem(id);
-    if (problem) throw new RequestRefusedError('invalid_id', `invalid id at \`${path}\`: ${problem}`, [{ path, message: `id ${problem}` }]);
-  }
-  const bad = illFormedString(input, '/input') ?? illFormedString(shared, '/entities');
+  // On the hot path: paths are built only for a refusal.
+  checkId(input.principal?.id, () => '/input/principal/id');
+  checkId(input.resource?.id, () => '/input/resource/id');
+  input.delegation?.forEach((h, i) => checkId(h.id, () => `/input/delegation/${i}/id`));
+  checkId(input.goal, () => '/input/goal');
+  checkId(input.approval, () => '/input/approval');
+  checkEntityIds(shared, '/entities');
+  if (input.entities) checkEntityIds(input.entities, '/input/entities');
+  const bad = illFormedString(input, '/input') ?? (shared.length > 0 ? illFormedString(shared, '/entities') : undefined);
   if (bad) {
     const message = `invalid string at \`${bad}\`: not well-formed UTF-16 (a lone surrogate)`;
     throw new RequestRefusedError('invalid_string', message, [{ path: bad, message: 'not well-formed UTF-16' }]);
   }
 }
 
-function entityIds(entities: readonly EntityData[], base: string): Array<[string, unknown]> {
-  const out: Array<[string, unknown]> = [];
-  entities.forEach((e, i) => {
-    out.push([`${base}/${i}/uid/id`, e.uid?.id]);
-    (e.parents ?? []).forEach((p, j) => out.push([`${base}/${i}/parents/${j}/id`, p.id]));
-  });
-  return out;
+function checkId(id: unknown, path: () => string): void {
+  if (typeof id !== 'string') return;
+  const problem = idProblem(id);
+  if (!problem) return;
+  const at = path();
+  throw new RequestRefusedError('invalid_id', `invalid id at \`${at}\`: ${problem}`, [{ path: at, message: `id ${problem}` }]);
 }
 
-/** The JSON Pointer of the first string (value or key) holding a lone surrogate, if any. */
+function checkEntityIds(entities: readonly EntityData[], base: string): void {
+  entities.forEach((e, i) => {
+    checkId(e.uid?.id, () => `${base}/${i}/uid/id`);
+    e.parents?.forEach((p, j) => checkId(p.id, () => `${base}/${i}/parents/${j}/id`));
+  });
+}
+
+/** Whether `s` holds a lone surrogate (ES2024 `isWellFormed`, native in Node 20; the regex where it is missing). */
+function illFormed(s: string): boolean {
+  const native = (s as string & { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? !native.call(s) : SURROGATE.test(s) && LONE_SURROGATE.test(s);
+}
+
+/**
+ * The JSON Pointer of the first string (value or key) holding a lone surrogate, if any.
+ * On the hot path: no path string is built unless one is found.
+ */
 function illFormedString(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (typeof value === 'string') return illFormed(value) ? path : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const bad = illFormedString(value[i], `${path}/${i}`);
-      if (bad) return bad;
+      const v = value[i];
+      if ((typeof v === 'string' && illFormed(v)) || (v !== null && typeof v === 'object' && illFormedString(v, '') !== undefined)) {
+        return illFormedString(v, `${path}/${i}`);
+      }
     }
     return undefined;
   }
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const at = `${path}/${pointerEscape(k)}`;
-    if (LONE_SURROGATE.test(k)) return at;
-    const bad = illFormedString(v, at);
-    if (bad) return bad;
+  for (const k in value as Record<string, unknown>) {
+    const v = (value as Record<string, unknown>)[k];
+    if (illFormed(k)) return `${path}/${pointerEscape(k)}`;
+    if ((typeof v === 'string' && illFormed(v)) || (v !== null && typeof v === 'object' && illFormedString(v, '') !== undefined)) {
+      return illFormedString(v, `${path}/${pointerEscape(k)}`);
+    }
   }
   return undefined;
 }
