@@ -165,11 +165,12 @@ describe('replicas over shared Redis and SQLite', () => {
   it('an agent quarantine through the registry reaches both replicas and the proxy in under a second', async () => {
     // Warm every replica's registry cache, so a stale answer would be served if the event were lost.
     for (const url of [apdpA.url, apdpB.url]) expect((await decide(url, invoke('bot', 'gpt-4o'))).allow).toBe(true);
-    expect(((await (await chat('gpt-4o')).json()) as { codes?: string[] }).codes ?? []).not.toContain('agent_quarantined');
+    expect(((await (await chat('gpt-4o')).json()) as { error?: { codes?: string[] } }).error?.codes ?? []).not.toContain('agent_quarantined');
     await propagate('agent quarantine', () => admin('POST', `${registry.url}/v1/registry/agents/bot/trust`, { to: 'quarantined', reason: 'replica test' }), {
       'apdp-a': async () => (await decide(apdpA.url, invoke('bot', 'gpt-4o'))).codes.includes('agent_quarantined'),
       'apdp-b': async () => (await decide(apdpB.url, invoke('bot', 'gpt-4o'))).codes.includes('agent_quarantined'),
-      'proxy (via A)': async () => (((await (await chat('gpt-4o')).json()) as { codes?: string[] }).codes ?? []).includes('agent_quarantined'),
+      // OpenAI routes answer in the OpenAI error shape: the codes are under `error`.
+      'proxy (via A)': async () => (((await (await chat('gpt-4o')).json()) as { error?: { codes?: string[] } }).error?.codes ?? []).includes('agent_quarantined'),
     });
     expectWithinTarget('agent quarantine');
   });
