@@ -100,6 +100,20 @@ export function explainRequest(set: CompiledPolicySet, request: EvaluationReques
  * these policies is bound to, beside principal, action and resource.
  */
 export function contextKeysRead(set: CompiledPolicySet, ids: readonly string[]): string[] | 'all' {
+  // Asked on every approval-gated decision: remembered per set (sets are immutable).
+  const key = [...ids].sort().join('\n');
+  let known = keysRead.get(set);
+  if (!known) keysRead.set(set, (known = new Map()));
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  const answer = readContextKeys(set, ids);
+  known.set(key, answer);
+  return answer;
+}
+
+const keysRead = new WeakMap<CompiledPolicySet, Map<string, string[] | 'all'>>();
+
+function readContextKeys(set: CompiledPolicySet, ids: readonly string[]): string[] | 'all' {
   const ests: EstPolicy[] = [];
   for (const id of ids) {
     const est = policyEst(set, id);
