@@ -16,8 +16,11 @@ export const HOP_BY_HOP = new Set([
 /** Credentials an agent may send: always removed before the upstream sees the request. */
 export const AGENT_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key', 'cookie', 'proxy-authorization', 'x-goog-api-key'];
 
-/** Client-supplied routing and origin claims: never trusted, never forwarded. */
-const SPOOFABLE = /^(x-forwarded-.*|forwarded|x-real-ip|x-client-ip|x-original-url|x-rewrite-url|x-original-host|x-host|true-client-ip|cf-connecting-ip)$/;
+/**
+ * Client-supplied routing and origin claims, and method overrides (the upstream must act on the
+ * method that was decided): never trusted, never forwarded.
+ */
+const SPOOFABLE = /^(x-forwarded-.*|forwarded|x-real-ip|x-client-ip|x-original-url|x-rewrite-url|x-original-host|x-host|true-client-ip|cf-connecting-ip|x-http-method-override|x-http-method|x-method-override)$/;
 
 /** Headers meant for Argus only. */
 const ARGUS_HEADERS = /^x-argus-/;

@@ -224,6 +224,7 @@ describe('identity, header and network hygiene', () => {
       'keep-alive': 'timeout=5',
       te: 'trailers',
       'x-forwarded-for': '10.6.6.6',
+      'x-http-method-override': 'DELETE',
       'x-forwarded-host': 'evil.example',
       forwarded: 'for=10.6.6.6;host=evil.example',
       'x-real-ip': '10.6.6.6',
@@ -237,7 +238,7 @@ describe('identity, header and network hygiene', () => {
     expect(status).toBe(200);
     const seen = openai.seen[before]!;
     const names = Object.keys(seen.headers);
-    for (const h of ['x-hop-custom', 'keep-alive', 'te', 'x-forwarded-for', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'cookie', 'proxy-authorization', 'x-api-key', 'authorization', 'x-debug-secret', 'x-argus-delegation-token']) {
+    for (const h of ['x-hop-custom', 'keep-alive', 'te', 'x-forwarded-for', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'cookie', 'proxy-authorization', 'x-api-key', 'authorization', 'x-debug-secret', 'x-argus-delegation-token', 'x-http-method-override']) {
       expect(names, h).not.toContain(h);
     }
     expect(seen.headers['x-keep-me']).toBe('yes');
