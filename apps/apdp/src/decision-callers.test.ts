@@ -139,3 +139,16 @@ describe('approvals', () => {
     expect(await answered.json()).toMatchObject({ status: 'approved', decidedBy: 'alice' });
   });
 });
+
+describe('policy publication', () => {
+  it('is recorded as by the authenticated policy author, and refused to a human without the role', async () => {
+    const source = (await (await fetch(`${running.url}/v1/policies/source`, { headers: ADMIN })).json()) as { policies: Array<{ file: string; text: string }> };
+    const body = JSON.stringify({ policies: [...source.policies, { file: 'policies/zz-published.cedar', text: `@id("published-by-dana")\nforbid (principal, ${TOOL}) when { resource == Argus::Tool::"never.used" };` }], message: 'by dana' });
+    const human = async (roles: string[]) => ({ authorization: `Bearer ${await idp.sign({ kind: 'human', roles }, { sub: 'dana' })}`, 'content-type': 'application/json' });
+    expect((await fetch(`${running.url}/v1/policies`, { method: 'PUT', headers: await human([]), body })).status).toBe(403);
+    const published = await fetch(`${running.url}/v1/policies`, { method: 'PUT', headers: await human(['policy-author']), body });
+    expect(published.status).toBe(200);
+    const { version } = (await published.json()) as { version: string };
+    expect(await running.runtime.storage.policies.getVersion(version)).toMatchObject({ author: 'dana', message: 'by dana' });
+  });
+});
