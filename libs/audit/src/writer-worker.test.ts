@@ -83,6 +83,23 @@ describe('audit trail on its own thread (the default)', () => {
     await expect(strict.record(makeDecisionEvent('allow', 1))).rejects.toMatchObject({ code: 'unavailable' });
   });
 
+  it('fails closed when the audit thread dies: strict callers are refused, async records are counted as dropped', async () => {
+    const strict = await createAuditTrail(config(workdir(), { signing: { enabled: false } }));
+    await strict.record(makeDecisionEvent('allow', 0));
+    await (strict as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await expect(strict.record(makeDecisionEvent('allow', 1))).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(strict.flush()).rejects.toMatchObject({ code: 'unavailable' });
+    await strict.close();
+
+    const metrics = createMetricsRegistry();
+    const loose = await createAuditTrail(config(workdir(), { durability: 'async', signing: { enabled: false } }), { metrics });
+    await (loose as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await loose.record(makeDecisionEvent('allow', 2));
+    expect(loose.stats()).toMatchObject({ dropped: 1, droppedBy: { thread_failed: 1 } });
+    expect(await metrics.metrics()).toMatch(/argus_audit_dropped_total\{reason="thread_failed"\} 1/);
+    await loose.close();
+  });
+
   it('feeds live subscribers from the thread and keeps the JSONL sink working', async () => {
     const dir = workdir();
     const trail = await createAuditTrail({
