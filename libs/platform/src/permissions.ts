@@ -52,20 +52,27 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'GET', path: '/readyz', allow: 'public' },
   { method: 'GET', path: '/metrics', allow: 'public', also: 'counters only; bind the port privately in production' },
   { method: 'GET', path: '/openapi.json', allow: 'public' },
-  { method: 'GET', path: '/health', allow: 'public', also: 'OPA-compatible health' },
 
-  { method: 'POST', path: '/v1/authorize', allow: decide, decision: true, also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin' },
+  {
+    method: 'POST', path: '/v1/authorize', allow: decide, decision: true,
+    also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin',
+  },
   { method: 'POST', path: '/v1/authorize/batch', allow: decide, decision: true, also: 'an agent only for itself' },
   { method: 'POST', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
   { method: 'GET', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
-  { method: 'POST', path: '/', allow: decide, decision: true, also: 'OPA default decision; an agent only for itself' },
-  { method: 'POST', path: '/', allow: decide, decision: true, also: 'OPA default decision (`server.defaultDecision`); an agent only for itself' },
+  {
+    method: 'POST', path: '/', allow: decide, decision: true,
+    also: 'OPA default decision (`server.defaultDecision`); an agent only for itself',
+  },
   { method: 'GET', path: '/health', allow: 'public', also: 'OPA health: 200 once a policy set is loaded' },
 
   { method: 'GET', path: '/v1/policies', allow: authenticated },
   { method: 'PUT', path: '/v1/policies', allow: policyAuthor },
   { method: 'GET', path: '/v1/policies/source', allow: policyAuthor },
-  { method: 'POST', path: '/v1/policies/validate', allow: policyAuthor, also: 'bounded: policy count and bytes, Cedar work in a worker thread' },
+  {
+    method: 'POST', path: '/v1/policies/validate', allow: policyAuthor,
+    also: 'bounded: policy count and bytes, Cedar work in a worker thread',
+  },
   { method: 'GET', path: '/v1/policies/templates', allow: policyAuthor },
   { method: 'GET', path: '/v1/policies/links', allow: authenticated },
   { method: 'POST', path: '/v1/policies/links', allow: policyAuthor },
@@ -79,10 +86,19 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'GET', path: '/v1/decisions/{id}', allow: auditor },
 
   { method: 'GET', path: '/v1/approvals', allow: approver, also: 'a human without `approver` sees only requests rooted at itself' },
-  { method: 'GET', path: '/v1/approvals/{id}', allow: approver, also: 'a human without `approver` only when it is the root of the held chain' },
-  { method: 'POST', path: '/v1/approvals/{id}', allow: approver, also: 'a human without `approver` only when it is the root of the held chain; never the requester' },
+  {
+    method: 'GET', path: '/v1/approvals/{id}', allow: approver,
+    also: 'a human without `approver` only when it is the root of the held chain',
+  },
+  {
+    method: 'POST', path: '/v1/approvals/{id}', allow: approver,
+    also: 'a human without `approver` only when it is the root of the held chain; never the requester',
+  },
 
-  { method: 'POST', path: '/v1/delegations', allow: governance, also: 'grantor = caller (admin: on behalf of a named human); attenuation, depth' },
+  {
+    method: 'POST', path: '/v1/delegations', allow: governance,
+    also: 'grantor = caller (admin: on behalf of a named human); attenuation, depth',
+  },
   { method: 'GET', path: '/v1/delegations', allow: governance, also: 'grants the caller is involved in' },
   { method: 'POST', path: '/v1/delegations/token', allow: governance },
   { method: 'GET', path: '/v1/delegations/{id}', allow: governance, also: 'grantee, a grantor up its chain, or admin' },
@@ -114,12 +130,18 @@ export const PERMISSIONS: readonly Permission[] = [
     { method: 'POST', path: `/v1/registry/${kind}/{id}/trust`, allow: admin },
     { method: 'GET', path: `/v1/registry/${kind}/{id}/history`, allow: authenticated },
     kind === 'agents'
-      ? { method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner', 'agent'] }, also: 'an agent only for itself' }
+      ? {
+          method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner', 'agent'] },
+          also: 'an agent only for itself',
+        }
       : { method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner'] } },
   ]),
 
   { method: 'POST', path: '/console/api/candidate/evaluate', allow: policyAuthor, also: 'bounded candidate size' },
-  { method: 'GET', path: '/console/**', allow: 'public', also: 'static console files; every call they make carries the user\'s credential' },
+  {
+    method: 'GET', path: '/console/**', allow: 'public',
+    also: 'static console files; every call they make carries the user\'s credential',
+  },
 ];
 
 /** A matched row and the path parameters it captured (still percent-encoded). */
@@ -202,7 +224,8 @@ export function permits(access: Access, principal: AuthPrincipal): boolean {
 /** Who a row admits, in words (error messages and the generated documentation). */
 export function describeAccess(access: Access): string {
   if (access === 'public') return 'anyone';
-  const kinds = access.kinds.length === PRINCIPAL_KINDS.length ? 'any authenticated caller' : access.kinds.map((k) => `\`${k}\``).join(', ');
+  const all = access.kinds.length === PRINCIPAL_KINDS.length;
+  const kinds = all ? 'any authenticated caller' : access.kinds.map((k) => `\`${k}\``).join(', ');
   const roles = (access.roles ?? []).map((r) => `human with role \`${r}\``);
   return [kinds, ...roles].join(', ');
 }
@@ -219,7 +242,9 @@ export interface AdmitOptions {
 }
 
 /** The outcome of {@link admit}: the caller (absent: anonymous on an open decision route, or a public route), or the error to answer. */
-export type Admission = { ok: true; permission: Permission; principal?: AuthPrincipal } | { ok: false; error: ArgusError; challenge: boolean };
+export type Admission =
+  | { ok: true; permission: Permission; principal?: AuthPrincipal }
+  | { ok: false; error: ArgusError; challenge: boolean };
 
 /**
  * Checks the path's percent-escapes (a malformed escape is a 400 naming the path), finds the row
@@ -227,7 +252,12 @@ export type Admission = { ok: true; permission: Permission; principal?: AuthPrin
  * answers) and authenticates the caller against it: 401 for a missing or bad credential, 403 for
  * a caller the row does not admit. Never throws.
  */
-export async function admit(options: AdmitOptions, method: string, rawPath: string, authorization: string | undefined): Promise<Admission | undefined> {
+export async function admit(
+  options: AdmitOptions,
+  method: string,
+  rawPath: string,
+  authorization: string | undefined,
+): Promise<Admission | undefined> {
   const bad = malformedEscape(rawPath);
   if (bad) return { ok: false, error: bad, challenge: false };
   const match = (options.table ?? DEFAULT_PERMISSION_TABLE).match(method, rawPath);
@@ -247,7 +277,9 @@ export async function admit(options: AdmitOptions, method: string, rawPath: stri
   }
   if (!result.ok) return { ok: false, error: credentialError(result.reason), challenge: true };
   if (!permits(permission.allow, result.principal)) {
-    return { ok: false, error: new ForbiddenError(`${method.toUpperCase()} ${permission.path} is for ${describeAccess(permission.allow)}; this credential is \`${result.principal.kind}\``), challenge: false };
+    const who = describeAccess(permission.allow);
+    const message = `${method.toUpperCase()} ${permission.path} is for ${who}; this credential is \`${result.principal.kind}\``;
+    return { ok: false, error: new ForbiddenError(message), challenge: false };
   }
   return { ok: true, permission, principal: result.principal };
 }
@@ -261,7 +293,8 @@ export function malformedEscape(rawPath: string): InvalidInputError | undefined 
     decodeURIComponent(path);
     return undefined;
   } catch {
-    return new InvalidInputError('malformed percent-escape in the request path', [{ path: path.slice(0, 200), message: 'not a valid UTF-8 percent-encoding' }]);
+    const errors = [{ path: path.slice(0, 200), message: 'not a valid UTF-8 percent-encoding' }];
+    return new InvalidInputError('malformed percent-escape in the request path', errors);
   }
 }
 
@@ -293,9 +326,13 @@ export function permissionGuard(options: AdmitOptions): RequestHandler {
 /** The permission table as a Markdown table (`docs/security.md` embeds it; a test fails when they differ). */
 export function permissionTableMarkdown(table: PermissionTable = DEFAULT_PERMISSION_TABLE): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
-  const lines = ['| Method | Path | Who may call | Anonymous when `auth.decisions: open` | The route also checks |', '| --- | --- | --- | --- | --- |'];
+  const lines = [
+    '| Method | Path | Who may call | Anonymous when `auth.decisions: open` | The route also checks |',
+    '| --- | --- | --- | --- | --- |',
+  ];
   for (const row of table.rows) {
-    lines.push(`| ${row.method} | \`${cell(row.path)}\` | ${cell(describeAccess(row.allow))} | ${row.decision ? 'yes (side effects skipped)' : ''} | ${cell(row.also ?? '')} |`);
+    const anonymous = row.decision ? 'yes (side effects skipped)' : '';
+    lines.push(`| ${row.method} | \`${cell(row.path)}\` | ${cell(describeAccess(row.allow))} | ${anonymous} | ${cell(row.also ?? '')} |`);
   }
   return lines.join('\n');
 }
