@@ -81,7 +81,13 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     const source = (await admin('GET', '/v1/policies/source')) as { policies: Array<{ file: string; text: string }> };
     return source.policies.find((p) => p.file === file)!.text;
   };
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** Screenshots the README shows are written beside it too, so they stay current. */
+  const README_SHOTS: Record<string, string> = { overview: 'console-overview.png', 'playground-diagnostics': 'console-playground.png' };
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+    const doc = README_SHOTS[name];
+    if (doc) await page.screenshot({ path: join(REPO, 'docs/images', doc) });
+  };
   const open = async (hash: string, ready: string) => {
     await page.goto(`${base}/console/${hash}`);
     await page.waitForSelector(ready, { timeout: 20_000, state: 'attached' });
