@@ -2,7 +2,9 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CompiledPolicies, type CedarRequest } from './authorize.ts';
-import { evaluateCompiled, verificationStats, type CompiledMismatch, type PolicyTexts } from './index.ts';
+import { compiledPolicies, evaluateCompiled, verificationStats, type CompiledMismatch, type PolicyTexts } from './index.ts';
+import { evaluate } from '../evaluate.ts';
+import { compilePolicySet } from '../policy-set.ts';
 import { drtCase } from './testing/drt-arbitraries.ts';
 import { emptyStats, runCase, runGeneratedCase } from './testing/drt.ts';
 import { caseArb } from '../testing/cedar-arbitraries.ts';
@@ -155,5 +157,42 @@ describe('online verification', () => {
     evaluateCompiled(set, [['p']], req, { verifySample: 0.1, random: () => 0.05 });
     await tick();
     expect(verificationStats.sampled).toBe(before + 1);
+  });
+});
+
+describe('evaluate with the compiled path', () => {
+  const SCHEMA = `entity User { level: Long }; entity Doc; action read appliesTo { principal: User, resource: Doc, context: { n: Long } };`;
+  const request = {
+    principal: { type: 'User', id: 'u' },
+    action: { type: 'Action', id: 'read' },
+    resource: { type: 'Doc', id: 'd' },
+    context: { n: 3 },
+    entities: [{ uid: { type: 'User', id: 'u' }, attrs: { level: 2 }, parents: [] }],
+  };
+  const setOf = (text: string) => {
+    const r = compilePolicySet({ schema: SCHEMA, policies: [{ file: 'p.cedar', text }] });
+    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+    return r.policySet;
+  };
+
+  it('answers without schema checks through the compiled path, as cedar-wasm does', async () => {
+    const set = setOf('@id("lvl") permit (principal, action == Action::"read", resource) when { principal.level < context.n };\n@id("f") forbid (principal, action, resource) when { 9007199254740991 * 9007199254740991 * context.n > 0 };');
+    const before = verificationStats.sampled;
+    const fast = evaluate(set, request, { validateRequest: false, compiled: { verifySample: 1 } });
+    expect(verificationStats.sampled).toBe(before + 1);
+    const slow = evaluate(set, request, { validateRequest: false, compiled: false });
+    expect(verificationStats.sampled).toBe(before + 1);
+    expect(fast).toEqual(slow);
+    expect(fast).toMatchObject({ decision: 'deny', errors: [{ policyId: 'f', code: 'forbid_errored' }] });
+    await new Promise((r) => setImmediate(r));
+  });
+
+  it('falls back to cedar-wasm for a partition with an unsupported policy', () => {
+    const set = setOf('@id("big") permit (principal, action, resource) when { context.n < 9223372036854775807 };');
+    const before = verificationStats.sampled;
+    const d = evaluate(set, request, { validateRequest: false, compiled: { verifySample: 1 } });
+    expect(verificationStats.sampled).toBe(before);
+    expect(d.decision).toBe('allow');
+    expect(compiledPolicies(set).unsupported.get('big')).toBe('literal');
   });
 });
