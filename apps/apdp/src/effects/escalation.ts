@@ -4,7 +4,11 @@
  * retries failed deliveries with exponential backoff.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { createRequire } from 'node:module';
+import type { Job, Queue, Worker } from 'bullmq';
+
+/** BullMQ loads when an escalation queue or worker is made: a process without one never pays for it. */
+const bullmq = (): typeof import('bullmq') => createRequire(import.meta.url)('bullmq') as typeof import('bullmq');
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuthorizeResult } from '@argus/contracts';
@@ -60,7 +64,7 @@ export function escalationJobId(decisionId: string, policy: string): string {
 
 /** An escalation queue on BullMQ. */
 export function createBullEscalationQueue(options: BullEscalationOptions): EscalationQueue & { queue: Queue<EscalationJob> } {
-  const queue = new Queue<EscalationJob>(options.queueName, { connection: options.connection, ...(options.prefix ? { prefix: options.prefix } : {}) });
+  const queue = new (bullmq().Queue)<EscalationJob>(options.queueName, { connection: options.connection, ...(options.prefix ? { prefix: options.prefix } : {}) });
   return {
     queue,
     async enqueue(job) {
@@ -132,7 +136,7 @@ export async function deliverEscalation(job: EscalationJob, delivery: Escalation
   }
   await res.body?.cancel().catch(() => undefined);
   if (res.status >= 200 && res.status < 300) return res.status;
-  if (res.status >= 400 && res.status < 500 && ![408, 425, 429].includes(res.status)) throw new UnrecoverableError(`escalation webhook refused the delivery with ${res.status}`);
+  if (res.status >= 400 && res.status < 500 && ![408, 425, 429].includes(res.status)) throw new (bullmq().UnrecoverableError)(`escalation webhook refused the delivery with ${res.status}`);
   throw new Error(`escalation webhook answered ${res.status}`);
 }
 
@@ -151,7 +155,7 @@ export interface EscalationWorkerOptions extends EscalationDelivery {
 /** A BullMQ worker delivering escalations to the webhook. Close it on shutdown. */
 export function createEscalationWorker(options: EscalationWorkerOptions): Worker<EscalationJob, number> {
   const delivery: EscalationDelivery = { webhookUrl: options.webhookUrl, secret: options.secret, timeoutMs: options.timeoutMs };
-  const worker = new Worker<EscalationJob, number>(
+  const worker = new (bullmq().Worker)<EscalationJob, number>(
     options.queueName,
     async (job: Job<EscalationJob, number>) => deliverEscalation(job.data, delivery, { deliveryId: job.id ?? escalationJobId(job.data.decisionId, job.data.policy), attempt: job.attemptsMade + 1 }),
     {

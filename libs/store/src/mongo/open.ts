@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import { UnavailableError } from '@argus/platform';
 import { systemClock, type Clock } from '../paging.ts';
 import { MongoDelegationStore } from './delegation-store.ts';
@@ -57,7 +57,9 @@ async function ensureIndexes(db: Db): Promise<void> {
 
 /** Connects, creates the indexes and builds the stores. */
 export async function openMongo(url: string, options: MongoOptions = {}): Promise<MongoStores> {
-  const client = new MongoClient(url, {
+  // The driver loads here, when a MongoDB store is opened: a process on SQLite never pays for it.
+  const driver = await import('mongodb');
+  const client = new driver.MongoClient(url, {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5_000,
     maxPoolSize: options.maxPoolSize ?? 20,
   });

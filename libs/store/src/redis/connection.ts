@@ -1,4 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
+
+/** ioredis loads when a client is opened: a process without Redis never pays for it. */
+const ioredis = (): typeof import('ioredis') => createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
 
 /** Connection settings shared by the Redis adapters. */
 export interface RedisConnectionOptions {
@@ -21,7 +25,7 @@ export interface RedisConnectionOptions {
  */
 export function openRedis(options: RedisConnectionOptions, extra: RedisOptions = {}): Redis {
   const maxDelay = options.reconnectMaxDelayMs ?? 2_000;
-  const client = new Redis(options.url, {
+  const client = new (ioredis().Redis)(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs ?? 1_000,
