@@ -75,6 +75,9 @@ function matches(keys: readonly string[], rule: Rule): boolean {
 
 const MAX_NESTED_JSON = 1 << 20;
 
+/** The path segment that enters JSON held in a string (a key no real document uses; it only shapes the reported path). */
+const INTO_STRING = '\u0000#';
+
 /**
  * Applies redaction and truncation to a parsed JSON document, at any depth, returning a new
  * document (the input is not changed). Strings that hold JSON (an OpenAI tool call's
@@ -82,8 +85,15 @@ const MAX_NESTED_JSON = 1 << 20;
  */
 export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unknown; applied: Applied } {
   const rules = rulesOf(o.redact);
+  // Plain names are a set lookup; only paths need the keys leading to a field.
+  const names = new Set(rules.filter((r) => r.length === 1 && r[0] !== '*').map((r) => r[0]!));
+  const paths = rules.filter((r) => r.length > 1 || r[0] === '*');
+  const keys: string[] = [];
+  /** The raw segments to the current value (`#` enters a JSON string): a pointer is built only when an array is cut. */
+  const at: string[] = [];
+  const pointerOf = () => at.map((x) => (x === INTO_STRING ? '#' : `/${x.replace(/~/g, '~0').replace(/\//g, '~1')}`)).join('') || '/';
   const applied: Applied = { redacted: 0, truncated: [] };
-  const walk = (value: unknown, keys: string[], pointer: string, depth: number): unknown => {
+  const walk = (value: unknown, depth: number): unknown => {
     if (depth > 512) throw new Error('document too deep to rewrite');
     if (typeof value === 'string') {
       const t = value.trimStart();
@@ -95,7 +105,9 @@ export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unkno
           return value;
         }
         const before = applied.redacted + applied.truncated.length;
-        const rewritten = walk(inner, keys, `${pointer}#`, depth + 1);
+        at.push(INTO_STRING);
+        const rewritten = walk(inner, depth + 1);
+        at.pop();
         return applied.redacted + applied.truncated.length === before ? value : JSON.stringify(rewritten);
       }
       return value;
@@ -104,24 +116,33 @@ export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unkno
     if (Array.isArray(value)) {
       let items = value;
       if (o.maxItems !== undefined && items.length > o.maxItems) {
-        applied.truncated.push({ path: pointer || '/', items: items.length, kept: o.maxItems });
+        applied.truncated.push({ path: pointerOf(), items: items.length, kept: o.maxItems });
         items = items.slice(0, o.maxItems);
       }
-      return items.map((v, i) => walk(v, keys, `${pointer}/${i}`, depth + 1));
+      return items.map((v, i) => {
+        at.push(String(i));
+        const out = walk(v, depth + 1);
+        at.pop();
+        return out;
+      });
     }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const path = [...keys, k.toLowerCase()];
-      if (rules.some((r) => matches(path, r))) {
+      const lower = k.toLowerCase();
+      keys.push(lower);
+      if (names.has(lower) || (paths.length > 0 && paths.some((r) => matches(keys, r)))) {
         out[k] = REDACTED;
         applied.redacted++;
       } else {
-        out[k] = walk(v, path, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
+        at.push(k);
+        out[k] = walk(v, depth + 1);
+        at.pop();
       }
+      keys.pop();
     }
     return out;
   };
-  return { doc: walk(doc, [], '', 0), applied };
+  return { doc: walk(doc, 0), applied };
 }
 
 /**
