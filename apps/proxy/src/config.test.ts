@@ -24,6 +24,7 @@ describe('proxy configuration', () => {
     const c = parseProxyConfig({ upstreams: [upstream] });
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(c.decision.timeoutMs).toBe(1000);
+    expect(c.denyDetail).toBe('reason');
     expect(c.limits).toEqual({ maxBodyBytes: 10485760, maxJsonDepth: 64, maxBatchSize: 100, maxBufferedResponseBytes: 1048576 });
     expect(c.upstreams[0]).toMatchObject({ action: 'http:request', timeouts: { connectMs: 5000, idleMs: 120000, totalMs: 600000 }, stripHeaders: [] });
     expect(Object.isFrozen(c.upstreams[0])).toBe(true);
@@ -35,6 +36,7 @@ describe('proxy configuration', () => {
     expect(errorsOf({ upstreams: [{ ...upstream, prefix: 'openai' }] })[0]?.path).toBe('/upstreams/0/prefix');
     expect(errorsOf({ upstreams: [upstream], bogus: true })[0]?.path).toBe('/bogus');
     expect(errorsOf({ upstreams: [] })[0]?.path).toBe('/upstreams');
+    expect(errorsOf({ upstreams: [upstream], denyDetail: 'everything' })[0]?.path).toBe('/denyDetail');
     expect(errorsOf({ upstreams: [upstream], auth: { agentTokens: [{ agent: 'a', sha256: 'argus_plain_token' }] } })[0]?.path).toBe('/auth/agentTokens/0/sha256');
   });
 

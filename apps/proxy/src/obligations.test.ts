@@ -2,6 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { AuthorizeResponse } from '@argus/contracts';
 import { hashTools } from '@argus/store';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED, SseRewriter, applyToAnswer, applyToDocument, obligationsOf } from './obligations.ts';
@@ -72,6 +74,7 @@ let starter: StarterDecisionPoint;
 let openai: TestUpstream;
 let mcp: TestUpstream & { invoked: string[] };
 let proxy: RunningProxy;
+let plain: Server;
 
 beforeAll(async () => {
   openai = await openAiUpstream();
@@ -85,6 +88,7 @@ beforeAll(async () => {
       '@obligation_log_values("false")',
       'permit (principal is Argus::Agent, action == Argus::Action::"llm:invoke", resource == Argus::Model::"gpt-records") when { principal.trust == "trusted" };',
     ].join('\n'),
+    'plain-redacted': '@id("plain-redacted")\n@obligation_redact("ssn")\npermit (principal is Argus::Agent, action == Argus::Action::"http:request", resource == Argus::Api::"plain") when { principal.trust == "trusted" };',
     'records-short': [
       '@id("records-short")',
       '@obligation_redact("email,ssn")',
@@ -97,6 +101,12 @@ beforeAll(async () => {
   await r.createAgent({ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
   await starter.leases.renew('agent', 'bot', 600_000);
   await r.createMcpServer({ id: 'tools', name: 'tools', url: `${mcp.url}/mcp`, trust: 'trusted', tools: hashTools([]) }, 'test');
+  plain = createServer((req, res) => {
+    const sse = req.url === '/events';
+    res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'text/plain' });
+    res.end(sse ? `data: ${JSON.stringify(PATIENT)}\n\n` : `ssn ${PATIENT.patient.ssn}`);
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
   proxy = await startProxy({
     decisionPoint: starter.decisionPoint,
     secrets: { 'openai-key': CANARIES.openai, 'mcp-key': CANARIES.mcp },
@@ -106,6 +116,7 @@ beforeAll(async () => {
       upstreams: [
         { name: 'openai', kind: 'openai', prefix: '/openai', target: openai.url, credential: { name: 'openai-key' } },
         { name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${mcp.url}/mcp`, credential: { name: 'mcp-key' } },
+        { name: 'plain', kind: 'http', prefix: '/plain', target: `http://127.0.0.1:${(plain.address() as AddressInfo).port}` },
       ],
     },
   });
@@ -116,6 +127,7 @@ afterAll(async () => {
   await openai?.close();
   await mcp?.close();
   await starter?.close();
+  await new Promise((r) => plain?.close(r));
 });
 
 const gpt = () => new OpenAI({ apiKey: TOKEN, baseURL: `${proxy.url}/openai/v1`, maxRetries: 0, timeout: 5000 });
@@ -160,5 +172,16 @@ describe('obligations applied end to end (starter policies, official clients)', 
     expect(doc.visits).toEqual([{ day: 1, ssn: REDACTED }, { day: 2 }]);
     expect(prompt._meta?.['argus/obligations']).toMatchObject({ redacted: 3, truncated: [{ path: '/result/messages/0/content/text#/visits', items: 5, kept: 2 }] });
     await client.close();
+  });
+
+  it('refuses an answer it cannot rewrite (text, or an event stream outside MCP) rather than pass it unredacted', async () => {
+    for (const path of ['/text', '/events']) {
+      const res = await fetch(`${proxy.url}/plain${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status, path).toBe(502);
+      const text = await res.text();
+      expect(text).not.toContain(PATIENT.patient.ssn);
+      expect(JSON.parse(text)).toMatchObject({ code: 'upstream_error', codes: ['obligation_unenforceable'] });
+    }
+    await eventually(() => proxy.events.filter((e) => e.input.resource.id === 'plain' && e.proxy?.error === 'obligation_unenforceable').length === 2);
   });
 });
