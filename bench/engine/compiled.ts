@@ -6,6 +6,7 @@
  *   compiled   Argus `evaluate` with the compiled path on (partitioned, compiled closures)
  *   closures   the compiled evaluator alone on the request's partition (no `evaluate` around it)
  *   memo-hit   Argus `evaluate` answering from the DecisionMemo (the same body every time: its best case)
+ *   memo-miss  Argus `evaluate`, compiled, through a DecisionMemo that never hits (a new context each call)
  * No per-request schema on any side (the production default). Median of REPS reps of REP_MS each.
  * Usage: taskset -c 0 npx tsx bench/engine/compiled.ts [--quick]
  */
@@ -71,6 +72,9 @@ for (const n of SIZES) {
   const closures = () => compiledPolicies(set).authorize(ids, request);
   const memo = new DecisionMemo(1000);
   const memoHit = () => evaluate(set, request, { validateRequest: false, compiled: false, memo });
+  const missMemo = new DecisionMemo(1000);
+  let k = 0;
+  const memoMiss = () => evaluate(set, { ...request, context: { ...request.context, seq: k++ } }, { validateRequest: false, memo: missMemo });
 
   const r = raw();
   const w0 = wasm();
@@ -80,30 +84,31 @@ for (const n of SIZES) {
   const same = [w0.decision, c.decision, d.response.decision].every((x) => x === r.response.decision) && JSON.stringify(w0.determining) === JSON.stringify(c.determining);
   if (!same) throw new Error(`answers differ at ${n}`);
   memoHit();
-  const series: Record<string, Array<{ cpu: number; wall: number }>> = { raw: [], wasm: [], compiled: [], closures: [], memo: [] };
+  const series: Record<string, Array<{ cpu: number; wall: number }>> = { raw: [], wasm: [], compiled: [], closures: [], memo: [], miss: [] };
   // Warm-up (JIT, caches), not counted.
-  for (const fn of [raw, fast, wasm, closures, memoHit]) measure(fn);
+  for (const fn of [raw, fast, wasm, closures, memoHit, memoMiss]) measure(fn);
   for (let rep = 0; rep < REPS; rep++) {
     series.raw!.push(measure(raw));
     series.compiled!.push(measure(fast));
     series.wasm!.push(measure(wasm));
     series.closures!.push(measure(closures));
     series.memo!.push(measure(memoHit));
+    series.miss!.push(measure(memoMiss));
   }
   const m = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v.map((x) => x.cpu))])) as Record<string, number>;
   const w = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v.map((x) => x.wall))])) as Record<string, number>;
   rows.push(
-    `| ${n.toLocaleString('en')} | ${c.evaluated} | ${m.raw!.toFixed(1)} | ${m.wasm!.toFixed(1)} | **${m.compiled!.toFixed(1)}** | ${m.closures!.toFixed(1)} | ${m.memo!.toFixed(1)} | ${(m.raw! / m.compiled!).toFixed(1)}× |`,
+    `| ${n.toLocaleString('en')} | ${c.evaluated} | ${m.raw!.toFixed(1)} | ${m.wasm!.toFixed(1)} | **${m.compiled!.toFixed(1)}** | ${m.closures!.toFixed(1)} | ${m.memo!.toFixed(1)} | ${m.miss!.toFixed(1)} | ${(m.raw! / m.compiled!).toFixed(1)}× |`,
   );
-  process.stderr.write(`n=${n} cpu µs: raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} memo-hit=${m.memo!.toFixed(1)}\n`);
-  process.stderr.write(`n=${n} wall µs: raw=${w.raw!.toFixed(1)} argus-wasm=${w.wasm!.toFixed(1)} compiled=${w.compiled!.toFixed(1)} closures=${w.closures!.toFixed(1)} memo-hit=${w.memo!.toFixed(1)}\n`);
+  process.stderr.write(`n=${n} cpu µs: raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} memo-hit=${m.memo!.toFixed(1)} memo-miss=${m.miss!.toFixed(1)}\n`);
+  process.stderr.write(`n=${n} wall µs: raw=${w.raw!.toFixed(1)} argus-wasm=${w.wasm!.toFixed(1)} compiled=${w.compiled!.toFixed(1)} closures=${w.closures!.toFixed(1)} memo-hit=${w.memo!.toFixed(1)} memo-miss=${w.miss!.toFixed(1)}\n`);
 }
 process.stdout.write(
   [
     `compiled evaluation benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, median of ${REPS} × ${REP_MS} ms, alternating; CPU µs per decision (wall time on stderr)`,
     '',
-    '| policies | evaluated (partition) | raw statefulIsAuthorized, whole set, µs | Argus evaluate, cedar-wasm, µs | Argus evaluate, compiled, µs | compiled closures alone, µs | memo hit, µs | raw / compiled |',
-    '|---|---|---|---|---|---|---|---|',
+    '| policies | evaluated (partition) | raw statefulIsAuthorized, whole set, µs | Argus evaluate, cedar-wasm, µs | Argus evaluate, compiled, µs | compiled closures alone, µs | memo hit, µs | compiled + memo miss, µs | raw / compiled |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n'),
