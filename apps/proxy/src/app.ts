@@ -331,8 +331,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const streamed = state.upstream.kind !== 'mcp' && forwarded.some((d) => d.input.context?.stream === true);
     const why = o.unknown.length > 0 ? `obligation \`${o.unknown.join(', ')}\` cannot be applied by the proxy` : rewritesBody(o) && streamed ? 'a streamed answer cannot be redacted or truncated: ask without `stream`' : undefined;
     if (why !== undefined) {
+      // The allows stay recorded as allows, with the refusal as the call's outcome.
       const decisionId = forwarded[0]!.answer.decision_id;
-      for (const d of forwarded) d.forwarded = false;
       metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
       sendProblem(res, state.dialect === 'mcp' ? 'argus' : state.dialect, 403, { code: 'forbidden', message: `refused: ${why} (decision ${decisionId})`, errors: [], decision_id: decisionId, codes: ['obligation_unenforceable'] });
       finish(state, { status: undefined, error: 'obligation_unenforceable' });

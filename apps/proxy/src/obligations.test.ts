@@ -157,6 +157,9 @@ describe('obligations applied end to end (starter policies, official clients)', 
     expect((err as Error).message).toMatch(/streamed answer cannot be redacted.*\(decision [0-9a-f-]{36}\)/);
     expect((err as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ codes: ['obligation_unenforceable'] });
     expect(openai.seen.length).toBe(before);
+    const id = /\(decision ([0-9a-f-]{36})\)/.exec((err as Error).message)![1]!;
+    await eventually(() => proxy.events.some((e) => e.decisionId === id));
+    expect(proxy.events.find((e) => e.decisionId === id)).toMatchObject({ result: { allow: true }, proxy: { upstream: 'openai', error: 'obligation_unenforceable' } });
   });
 
   it('an MCP result (a prompt, answered as an event stream) redacted and cut with the official MCP client', async () => {
