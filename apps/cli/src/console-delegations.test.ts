@@ -44,7 +44,7 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
     return r.body.result as { allow: boolean; codes?: string[] };
   };
   const grantForm = async (v: { kind: 'human' | 'agent'; grantor: string; to: string; actions: string; resources: string; hours: string }) => {
-    if (!(await page.evaluate(`document.getElementById('new-grant').open`))) await page.click('#new-grant > summary');
+    if ((await page.locator('#new-grant').getAttribute('open')) === null) await page.click('#new-grant > summary');
     await page.selectOption('#grant-kind', v.kind);
     await page.fill('#grant-grantor', v.grantor);
     await page.fill('#grant-to', v.to);
@@ -99,7 +99,7 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
     await grantForm({ kind: 'human', grantor: 'alice', to: 'orchestrator', actions: 'tool:call', resources: 'Tool::"crm.*"', hours: '8' });
     await page.locator('#grant-list tbody tr').first().waitFor();
     await grantForm({ kind: 'agent', grantor: 'orchestrator', to: 'researcher', actions: 'tool:call', resources: 'Tool::"crm.search"', hours: '1' });
-    await page.waitForFunction(`document.querySelectorAll('#grant-list tbody tr').length === 2`);
+    await expect.poll(() => page.locator('#grant-list tbody tr').count(), { timeout: 15_000 }).toBe(2);
     const table = await page.locator('#grant-list').innerText();
     expect(table).toContain('Human::"alice"');
     expect(table).toContain('Agent::"orchestrator"');
@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
     expect((await researcherDecision()).allow).toBe(true);
 
     await grantForm({ kind: 'agent', grantor: 'orchestrator', to: 'researcher', actions: 'tool:call', resources: 'Tool::"mail.send"', hours: '1' });
-    await page.waitForFunction(`/delegation_scope_widened/.test(document.querySelector('#new-grant .error')?.textContent ?? '')`);
+    await expect.poll(() => page.locator('#new-grant .error').innerText(), { timeout: 15_000 }).toMatch(/delegation_scope_widened/);
     expect(await page.locator('#grant-list tbody tr').count()).toBe(2);
     await page.screenshot({ path: join(ARTIFACTS, 'goals-delegations.png'), fullPage: true });
   }, 60_000);
@@ -117,7 +117,7 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
     await root.getByRole('button', { name: 'Revoke' }).click();
     await page.fill('#reason-input', 'ticket closed');
     await page.click('dialog button[type=submit]');
-    await page.waitForFunction(`[...document.querySelectorAll('#grant-list tbody tr')].every((tr) => /revoked/.test(tr.textContent ?? ''))`);
+    await expect.poll(() => page.locator('#grant-list tbody tr', { hasText: 'revoked' }).count(), { timeout: 15_000 }).toBe(2);
     expect(await page.locator('#grant-list button', { hasText: 'Revoke' }).count()).toBe(0);
     const after = await researcherDecision();
     expect(after.allow).toBe(false);
