@@ -83,17 +83,25 @@ export function unsafeIntegers(value: unknown, base = '', limit = 10): Validatio
  * For the decision documents ({@link CEDAR_INPUT_SCHEMAS}) an integer Cedar could not receive exactly is an issue too.
  */
 export function validatorFor<T>(schemaId: string): (data: unknown) => Validation<T> {
-  const fn = schemaRegistry().getSchema(schemaId) as ValidateFunction<T> | undefined;
-  if (!fn) throw new Error(`schema \`${schemaId}\` is not registered`);
+  const registry = schemaRegistry();
+  if (registry.schemas[schemaId] === undefined) throw new Error(`schema \`${schemaId}\` is not registered`);
+  // Compiled on first use, not when a router is built: start-up compiles only what it validates
+  // (the configuration), and each route pays its compile once, on its first request.
+  let compiled: ValidateFunction<T> | undefined;
+  const validator = (): ValidateFunction<T> => (compiled ??= registry.getSchema(schemaId) as ValidateFunction<T>);
   if (CEDAR_INPUT_SCHEMAS.has(schemaId)) {
     return (data: unknown) => {
+      const fn = validator();
       const valid = fn(data);
       const inexact = unsafeIntegers(data);
       if (valid && inexact.length === 0) return { ok: true, value: data as T };
       return { ok: false, errors: [...(valid ? [] : toIssues(fn.errors ?? [])), ...inexact] };
     };
   }
-  return (data: unknown) => (fn(data) ? { ok: true, value: data } : { ok: false, errors: toIssues(fn.errors ?? []) });
+  return (data: unknown) => {
+    const fn = validator();
+    return fn(data) ? { ok: true, value: data as T } : { ok: false, errors: toIssues(fn.errors ?? []) };
+  };
 }
 
 /** Maps ajv errors to located issues, naming the offending property where ajv knows it. */
