@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { deleteKeys, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
-import { invoke, startApdpReplica } from './support/argus-fixture.ts';
+import { APP_SERVICE_TOKEN, invoke, startApdpReplica } from './support/argus-fixture.ts';
 import type { AppProcess } from './support/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-shutdown-'));
@@ -32,7 +32,7 @@ afterAll(async () => {
 function halfSent(url: string): { accepted: Promise<void>; finish: () => Promise<number> } {
   const body = Buffer.from(JSON.stringify({ input: invoke('shutdown-bot', 'gpt-4o') }));
   const { hostname, port } = new URL(url);
-  const req = httpRequest({ host: hostname, port, path: '/v1/authorize', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' } });
+  const req = httpRequest({ host: hostname, port, path: '/v1/authorize', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue', authorization: `Bearer ${APP_SERVICE_TOKEN}` } });
   const accepted = new Promise<void>((resolve) =>
     req.once('continue', () => {
       req.write(body.subarray(0, body.length >> 1));
@@ -78,7 +78,7 @@ it('SIGTERM under load: in-flight requests answered, audit flushed, exit 0 withi
   const loop = async () => {
     while (!signalled || answered < 1_000_000) {
       try {
-        const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: invoke('shutdown-bot', 'gpt-4o') }) });
+        const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${APP_SERVICE_TOKEN}` }, body: JSON.stringify({ input: invoke('shutdown-bot', 'gpt-4o') }) });
         await res.arrayBuffer();
         statuses.add(res.status);
         if (res.status === 200) answered++;

@@ -6,6 +6,10 @@ import { REPO_ROOT, startApp, urlWhen, type AppProcess } from './processes.ts';
 export const ADMIN_TOKEN = 'replica-test-admin-token-0123456789';
 /** The agent token `bot` presents to the proxy and the registry. */
 export const BOT_TOKEN = 'argus_replica_bot_token_5f4e3d2c1b';
+/** The service token the proxy presents to the decision points (as in docker/: service `proxy`). */
+export const PROXY_SERVICE_TOKEN = 'replica-test-proxy-service-token-0123';
+/** The service token the tests themselves decide with (an application calling the decision API). */
+export const APP_SERVICE_TOKEN = 'replica-test-app-service-token-012345';
 
 /** Settings of one decision-point replica. */
 export interface ApdpReplicaOptions {
@@ -28,7 +32,7 @@ export function startApdpReplica(o: ApdpReplicaOptions): Promise<AppProcess> {
       `server: { host: 127.0.0.1, port: 0, shutdownGraceMs: ${o.shutdownGraceMs ?? 10_000} }`,
       `policy: { dir: ${join(REPO_ROOT, 'cedar')}, watch: false }`,
       `governance: { intentsFile: ${join(REPO_ROOT, 'cedar/intents.json')} }`,
-      `auth: { adminToken: ${ADMIN_TOKEN} }`,
+      `auth: { adminToken: ${ADMIN_TOKEN}, decisions: required, serviceTokens: { proxy: ${PROXY_SERVICE_TOKEN}, app: ${APP_SERVICE_TOKEN} } }`,
       `store: { url: "${o.storeUrl}", redisUrl: "${o.redisUrl}", redisPrefix: "${o.redisPrefix}", redisCommandTimeoutMs: 250, redisReconnectMaxDelayMs: 100 }`,
       `audit: { writerId: ${o.name}, sinks: [{ type: sqlite, path: ${join(o.dir, `${o.name}-audit.db`)} }], spill: { dir: ${join(o.dir, `${o.name}-spill`)} }${o.auditExtra ? `, ${o.auditExtra}` : ''} }`,
       'logging: { level: info }',
@@ -62,7 +66,7 @@ export function startProxyProcess(o: { dir: string; apdpUrl: string; upstreamUrl
     file,
     [
       'listen: { host: 127.0.0.1, port: 0 }',
-      'decision: { timeoutMs: 1000 }',
+      'decision: { timeoutMs: 1000, tokenEnv: ARGUS_PROXY_SERVICE_TOKEN }',
       `auth: { agentTokens: [{ agent: bot, sha256: "${o.botTokenSha256}" }], agentTokenSecretPrefix: "" }`,
       'secrets: { store: memory }',
       `audit: { writerId: proxy, sinks: [{ type: sqlite, path: ${join(o.dir, 'proxy-audit.db')} }], spill: { dir: ${join(o.dir, 'proxy-spill')} } }`,
@@ -73,7 +77,7 @@ export function startProxyProcess(o: { dir: string; apdpUrl: string; upstreamUrl
     name: 'proxy',
     script: 'apps/proxy/src/main.ts',
     args: [file],
-    env: { ARGUS_APDP_URL: o.apdpUrl, ARGUS_SECRETS_KEY: '00'.repeat(32) },
+    env: { ARGUS_APDP_URL: o.apdpUrl, ARGUS_SECRETS_KEY: '00'.repeat(32), ARGUS_PROXY_SERVICE_TOKEN: PROXY_SERVICE_TOKEN },
     listening: (line) => (line.msg === 'proxy listening' && typeof line.port === 'number' ? `http://127.0.0.1:${line.port}` : undefined),
   });
 }
@@ -87,7 +91,7 @@ export interface Verdict {
 
 /** `POST /v1/authorize` on `url`. */
 export async function decide(url: string, input: Record<string, unknown>): Promise<Verdict> {
-  const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+  const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${APP_SERVICE_TOKEN}` }, body: JSON.stringify({ input }) });
   if (res.status !== 200) throw new Error(`authorize on ${url} answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { policy_version: string; result: { allow: boolean; codes?: string[] } };
   return { allow: body.result.allow, codes: body.result.codes ?? [], policyVersion: body.policy_version };
