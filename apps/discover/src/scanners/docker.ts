@@ -3,7 +3,7 @@
  * TCP), keeps those whose image, labels, env var NAMES or exposed ports match the heuristics, and
  * probes them on their addresses. Env values are dropped as soon as the names are split off.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { matchWorkload } from '../heuristics.ts';
 import { workloadId } from '../ids.ts';
 import type { Endpoint, ScanResult, ScanTarget } from '../types.ts';
@@ -96,7 +96,8 @@ export function containerCandidate(
 export async function scanDocker(target: ScanTarget, options: ScanOptions & { api?: DockerApi }): Promise<ScanResult> {
   const started = Date.now();
   const connection = dockerConnection(target.address);
-  const api: DockerApi = options.api ?? new Docker({ ...connection.options, timeout: target.probeTimeoutMs });
+  // dockerode loads when an engine is scanned: a network or cluster scan never pays for it.
+  const api: DockerApi = options.api ?? new (await import('dockerode')).default({ ...connection.options, timeout: target.probeTimeoutMs });
   const extra = parsePorts(target.ports ?? []);
   if (!extra.ok) throw new ScanRefusedError(extra.message);
   const deadline = AbortSignal.timeout(target.scanTimeoutMs);

@@ -3,7 +3,7 @@
  * kubeconfig), keeps those whose labels, annotations, images, env var NAMES or ports match the
  * heuristics, and probes their endpoints (pod IP × container ports, cluster IP × service ports).
  */
-import { CoreV1Api, KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { parsePorts } from '../address.ts';
 import { matchWorkload } from '../heuristics.ts';
 import { workloadId } from '../ids.ts';
@@ -21,7 +21,9 @@ const PAGE = 500;
 const MAX_PAGES = 200;
 
 /** Builds the API from a target: `in-cluster`, or a kubeconfig path (with an optional context). */
-export function kubernetesApi(target: Pick<ScanTarget, 'address' | 'context'>): KubernetesApi {
+export async function kubernetesApi(target: Pick<ScanTarget, 'address' | 'context'>): Promise<KubernetesApi> {
+  // The client loads when a cluster is scanned: a network or Docker scan never pays for it.
+  const { CoreV1Api, KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (target.address === 'in-cluster') kc.loadFromCluster();
   else {
@@ -122,7 +124,7 @@ export function serviceCandidate(svc: V1Service, extraPorts: readonly number[], 
 /** Scans a Kubernetes cluster (or one namespace). `api` defaults to a client built from the target. */
 export async function scanKubernetes(target: ScanTarget, options: ScanOptions & { api?: KubernetesApi }): Promise<ScanResult> {
   const started = Date.now();
-  const api = options.api ?? kubernetesApi(target);
+  const api = options.api ?? (await kubernetesApi(target));
   const extra = parsePorts(target.ports ?? []);
   if (!extra.ok) throw new ScanRefusedError(extra.message);
   const deadline = AbortSignal.timeout(target.scanTimeoutMs);
