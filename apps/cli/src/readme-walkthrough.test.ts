@@ -62,6 +62,29 @@ describe.skipIf(!hasChromium)('the README walk-through, replayed', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it('shows every page empty with what to do next, before anything exists', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+    await page.goto(`${running.url}/console/#/live`);
+    await expect.poll(() => page.locator('#live-table tbody').innerText(), { timeout: 15_000 }).toContain('.argus/admin-token');
+    await page.goto(`${running.url}/console/#/inventory`);
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 15_000 }).toContain('.argus/admin-token');
+    const token = process.env.ARGUS_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    await page.fill('#token-input', token);
+    await page.click('#token-form button[type=submit]');
+    const expectations: Array<[string, RegExp]> = [
+      ['#/overview', /No decisions in the last hour/],
+      ['#/live', /No decisions yet/],
+      ['#/inventory', /Register your first agent/],
+      ['#/graph', /No delegations yet/],
+      ['#/goals', /No goals yet/],
+    ];
+    for (const [hash, text] of expectations) {
+      await page.goto(`${running.url}/console/${hash}`);
+      await expect.poll(() => page.locator('main').innerText(), { timeout: 15_000, message: hash }).toMatch(text);
+    }
+    await page.close();
+  }, 90_000);
+
   it('decides as the README says, and the console explains the deny from its record', async () => {
     const token = process.env.ARGUS_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     const steps = walkthroughSteps(readFileSync(join(REPO, 'README.md'), 'utf8'));
@@ -86,6 +109,17 @@ describe.skipIf(!hasChromium)('the README walk-through, replayed', () => {
     await page.waitForSelector('#recorded-title');
     await expect.poll(() => page.locator('section.explain').first().innerText(), { timeout: 10_000 }).toContain('secret-tools-need-clearance');
     await page.screenshot({ path: join(IMAGES, 'console-first-decision.png'), fullPage: true });
+
+    // The agent never sent a heartbeat: its decided calls alone keep its lease fresh in the inventory.
+    await page.goto(`${running.url}/console/#/inventory`);
+    const agent = page.locator('#table-agents tr[data-id="support-bot"]');
+    await agent.waitFor({ timeout: 15_000 });
+    await expect.poll(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return agent.innerText();
+    }, { timeout: 15_000 }).toMatch(/alive/);
+    expect(await agent.locator('td').nth(3).innerText()).toMatch(/alive/);
+    expect(await agent.locator('td').nth(4).innerText()).toMatch(/\d+ (s|min) ago/);
     await page.close();
   }, 90_000);
 });

@@ -218,7 +218,7 @@ export async function render(main, { signal }) {
     try {
       const items = await listAll('/v1/delegations?limit=100', { max: 500, signal });
       if (items.length === 0) {
-        fill(grants, h('p', { class: 'muted' }, 'No delegation grants.'));
+        fill(grants, h('p', { class: 'muted' }, 'No delegation grants yet: a human grants an agent part of their authority with the form on this page, or with `argus delegations grant`.'));
         return;
       }
       const now = Date.now();
@@ -263,7 +263,7 @@ export async function render(main, { signal }) {
       const status = statusFilter.value === 'all' ? '' : `&status=${statusFilter.value}`;
       const goals = await listAll(`/v1/goals?limit=100${status}`, { max: 100, signal });
       if (goals.length === 0) {
-        fill(list, h('p', { class: 'muted' }, 'No goals.'));
+        fill(list, h('p', { class: 'muted' }, 'No goals yet: set one with the form on this page, or with `argus goals create`.'));
         return;
       }
       const cards = await Promise.all(goals.map((g) => card(g)));

@@ -93,7 +93,7 @@ export async function render(main, { signal }) {
 
   function draw(forest, grants) {
     if (forest.length === 0) {
-      fill(area, h('p', { class: 'muted' }, 'No humans and no delegations yet.'));
+      fill(area, h('p', { class: 'muted' }, 'No delegations yet. Make a grant on the Goals page, or with `argus delegations grant` (see docs/delegation.md).'));
       return;
     }
     const size = layout(forest);

@@ -175,7 +175,14 @@ export async function render(main, { signal }) {
 
   function redraw() {
     const shown = records.filter(matches);
-    fill(tbody, ...shown.map(row));
+    if (shown.length === 0) {
+      const hint = !token.has()
+        ? 'The audit trail needs the admin token: paste the contents of .argus/admin-token into the box at the top.'
+        : records.length === 0
+          ? 'No decisions yet. Make one with POST /v1/authorize (see the README), or point an agent at the proxy: it appears here as it is decided.'
+          : 'No decision matches the filter.';
+      fill(tbody, h('tr', { class: 'empty' }, h('td', { colspan: '9' }, hint)));
+    } else fill(tbody, ...shown.map(row));
     count.textContent = `${shown.length} of ${records.length} shown`;
   }
 
