@@ -15,7 +15,7 @@ import {
   type ReadinessCheck,
   type Registry,
 } from '@argus/platform';
-import { DecisionMemo } from '@argus/engine';
+import { DecisionMemo, type CompiledEvaluation } from '@argus/engine';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -74,6 +74,8 @@ export interface ApdpDeps {
   clock?: () => Date;
   /** Hears the registered agents whose traffic was decided (lease and lastSeen renewal). */
   seen?: (agentId: string) => void;
+  /** Compiled evaluation settings (see `DecisionServiceDeps.compiled`). */
+  compiled?: CompiledEvaluation | false;
 }
 
 /** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
@@ -102,6 +104,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     ...(deps.decisionMemo ? { memo: new DecisionMemo(deps.decisionMemo) } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.seen ? { seen: deps.seen } : {}),
+    ...(deps.compiled !== undefined ? { compiled: deps.compiled } : {}),
   });
   const app = express();
   app.disable('x-powered-by');

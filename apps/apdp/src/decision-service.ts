@@ -9,7 +9,7 @@ import type {
   DecisionRecorder,
   ExplainLevel,
 } from '@argus/contracts';
-import { contextFor, contextKeysRead, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EngineDecision, type EntityUid } from '@argus/engine';
+import { contextFor, contextKeysRead, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EngineDecision, type EntityUid, type CompiledEvaluation } from '@argus/engine';
 import { ArgusError, InvalidInputError, metric, Counter, Gauge, Histogram, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { buildEntities, checkType, qualify, shortType, toCedarValue, toUid, type RegistryReader } from './entities.ts';
@@ -117,6 +117,12 @@ export interface DecisionServiceDeps {
    * callers, not what-ifs): its traffic renews its lease and `lastSeen` (see `TrafficMarker`).
    */
   seen?: (agentId: string) => void;
+  /**
+   * Compiled evaluation (`policy.compiled`, `policy.verifySample`): the policies as JavaScript
+   * closures, proven equal to cedar-wasm by differential testing and checked online on a sample.
+   * `false` sends every request to cedar-wasm. Default: on, no online verification.
+   */
+  compiled?: CompiledEvaluation | false;
 }
 
 /** A 400 for a refused request that was still recorded: the wire error carries the record's `decision_id`. */
@@ -355,7 +361,11 @@ export class DecisionService implements DecisionPoint {
       const contextOf = (s: typeof set, c: typeof context) => (prune ? contextFor(s, c) : c);
       const slice = sliceFor(set, entities, [principal, resource], context, { pruneAttributes: prune });
       const cedarRequest = { principal, action, resource, context: contextOf(set, context), entities: slice };
-      const decision = evaluate(set, cedarRequest, { validateRequest: this.deps.validateRequest ?? false, ...(this.deps.memo ? { memo: this.deps.memo } : {}) });
+      const decision = evaluate(set, cedarRequest, {
+        validateRequest: this.deps.validateRequest ?? false,
+        ...(this.deps.memo ? { memo: this.deps.memo } : {}),
+        ...(this.deps.compiled !== undefined ? { compiled: this.deps.compiled } : {}),
+      });
       const candidate = this.deps.shadow?.candidate;
       // The candidate gets its own slice (and `now` if it reads it): pruning depends on the policies.
       const flip = candidate

@@ -7,6 +7,8 @@ import {
   createAuthenticator,
   createLogger,
   createMetricsRegistry,
+  Counter,
+  metric,
   requireAdmin,
   requireAuth,
   type AuthConfig,
@@ -34,6 +36,7 @@ import {
 } from '@argus/store';
 import type { Router } from 'express';
 import { createPublicKey, createPrivateKey } from 'node:crypto';
+import type { CompiledEvaluation } from '@argus/engine';
 import { createApdp, reloadMetrics, type Apdp } from './app.ts';
 import type { DecisionEffects } from './decision-service.ts';
 import type { RegistryReader } from './entities.ts';
@@ -61,7 +64,7 @@ import { createGovernanceRouter } from './routes/governance.ts';
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
 export interface ArgusConfig {
   server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number; defaultDecision?: string };
-  policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number };
+  policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number; compiled?: boolean; verifySample?: number };
   auth: AuthConfig;
   governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
   /** Absent in configs written before the section existed: requireRegistered off. */
@@ -252,6 +255,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     decisionAuth: config.auth.decisions ?? 'required',
     validateRequest: config.policy.validateRequest,
     decisionMemo: config.policy.decisionMemo,
+    compiled: compiledEvaluation(config.policy, logger, metrics),
     logger,
     metrics,
     ...(config.server.defaultDecision ? { defaultDecision: config.server.defaultDecision } : {}),
@@ -270,6 +274,23 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     },
   });
   return { ...parts, apdp, closers };
+}
+
+/**
+ * Compiled evaluation as configured: off, or on with online verification of a sample of decisions,
+ * every mismatch logged (input hash, never values) and counted, and the set switched back to cedar-wasm.
+ */
+function compiledEvaluation(policy: ArgusConfig['policy'], logger: Logger, metrics: Registry): CompiledEvaluation | false {
+  if (policy.compiled === false) return false;
+  const mismatches = metric(metrics, 'argus_compiled_mismatches_total', () => new Counter({ name: 'argus_compiled_mismatches_total', help: 'Sampled decisions where compiled evaluation and cedar-wasm disagreed (the set then uses cedar-wasm)', registers: [metrics] }));
+  return {
+    verifySample: policy.verifySample ?? 0.001,
+    fallbackOnMismatch: true,
+    onMismatch: (m) => {
+      mismatches.inc();
+      logger.error({ inputHash: m.inputHash, policies: m.policyIds, compiled: m.compiled, cedar: m.cedar, disabled: m.disabled }, 'compiled evaluation disagreed with cedar-wasm; this policy set now uses cedar-wasm');
+    },
+  };
 }
 
 /** Ready when the connection is up and answers PING within its command timeout. */

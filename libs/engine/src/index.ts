@@ -13,3 +13,4 @@ export { explainRequest, analysePolicy, contextKeysRead, type Explanation, type 
 export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSummary, type DecisionChange, type DecisionDiff } from './diff.ts';
 export { formatPolicyText, commentsOf, droppedComments, type FormatOptions, type FormatResult } from './format.ts';
 export { DecisionMemo, type DecisionMemoStats } from './memo.ts';
+export { verificationStats, type CompiledEvaluation, type CompiledMismatch } from './compiled/index.ts';
