@@ -87,7 +87,10 @@ export async function buildEntities(
     (e.parents ?? []).forEach((p, j) => checkType(p.type, `${path}/parents/${j}/type`, entityTypes));
     const uid = toUid(e.uid);
     const key = uidKey(uid);
-    if (!map.has(key)) map.set(key, { uid, attrs: toCedarValue(e.attrs ?? {}) as Record<string, CedarValue>, parents: (e.parents ?? []).map(toUid) });
+    if (!map.has(key)) {
+      const tags = e.tags ? { tags: toCedarValue(e.tags) as Record<string, CedarValue> } : {};
+      map.set(key, { uid, attrs: toCedarValue(e.attrs ?? {}) as Record<string, CedarValue>, parents: (e.parents ?? []).map(toUid), ...tags });
+    }
   });
 
   if (REGISTRY_OWNED.has(shortType(input.principal.type)) && input.principal.attributes) {

@@ -16,7 +16,7 @@ import { CEDAR_DIR, seedRegistry, startHarness, type Harness } from './testing/h
 
 // Caller-supplied types beside Argus's own: a document owned by a person, people with managers.
 const EXTRA_TYPES = `
-  entity Person in [Team] = { level: Long, secret?: Bool, manager?: Person };
+  entity Person in [Team] = { level: Long, secret?: Bool, manager?: Person } tags Person;
   entity Team = { level: Long };
   entity Doc = { owner: Person, holder?: Person, title: String };
   action "doc:read" appliesTo { principal: Agent, resource: Doc, context: Request };
@@ -31,6 +31,7 @@ const VARIANTS: Array<[string, string]> = [
   ['record literal field', 'forbid (principal, action, resource is Argus::Doc) when { {o: resource.owner}.o has secret };'],
   ['manager chain', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner has manager && (resource.owner.manager) has secret };'],
   ['attribute value on the left of in', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner in Argus::Team::"red" };'],
+  ['tag value dereference', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner.hasTag("boss") && resource.owner.getTag("boss") has secret };'],
   ['escaped now', 'forbid (principal, action, resource is Argus::Doc) when { context["n\\u{6f}w"] > datetime("2000-01-01") };'],
 ];
 
@@ -86,7 +87,8 @@ function docRead(secret: boolean) {
     resource: { type: 'Doc', id: 'plan' },
     entities: [
       { uid: { type: 'Doc', id: 'plan' }, attrs: { owner: { __entity: { type: 'Person', id: 'bob' } }, title: 'plan' } },
-      { uid: { type: 'Person', id: 'bob' }, attrs: bob, parents: [{ type: 'Team', id: 'red' }] },
+      { uid: { type: 'Person', id: 'bob' }, attrs: bob, tags: { boss: { __entity: { type: 'Person', id: 'dave' } } }, parents: [{ type: 'Team', id: 'red' }] },
+      { uid: { type: 'Person', id: 'dave' }, attrs: secret ? { level: 9, secret: true } : { level: 9 } },
       { uid: { type: 'Person', id: 'carol' }, attrs: { level: 5, secret: true } },
       { uid: { type: 'Team', id: 'red' }, attrs: { level: 0 } },
     ],

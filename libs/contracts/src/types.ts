@@ -18,6 +18,8 @@ export interface EntityInput extends EntityRef {
 export interface EntityData {
   uid: EntityRef;
   attrs?: Record<string, unknown>;
+  /** Cedar entity tags, read with `getTag` / `hasTag`. */
+  tags?: Record<string, unknown>;
   parents?: EntityRef[];
 }
 
