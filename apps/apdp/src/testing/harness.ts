@@ -57,7 +57,7 @@ export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<H
     logger: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
     limits: { maxBodyBytes: 64 * 1024, maxJsonDepth: 32, maxBatchSize: 100, decisionTimeoutMs: 1000 },
-    // As in production (the config default): every test runs with memoised Cedar answers.
+    // Every test runs with memoised Cedar answers (off by default in production): a memoised answer must never differ.
     decisionMemo: 10_000,
     ...overrides,
   });
