@@ -4,8 +4,6 @@
  * bypass, side effects only after the final answer (never on a hold or a timeout), every refused
  * request recorded, registered agents only, and denies that say why.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { DecisionEvent } from '@argus/contracts';
 import { silentLogger } from '@argus/platform';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +11,7 @@ import { createDecisionEffects } from './effects/decision-effects.ts';
 import { MemoryApprovalStore } from './effects/memory-approval-store.ts';
 import { PolicyHolder } from './policy-holder.ts';
 import { readPolicyDir } from './policy-files.ts';
-import { CEDAR_DIR, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
+import { CEDAR_DIR, overTransports, post, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
 import type { ApdpDeps } from './app.ts';
 
 const GATED = `@id("refunds-need-approval")
@@ -77,30 +75,6 @@ async function start(options: { policies?: string[]; overrides?: Partial<ApdpDep
   return { h, approvals, events, trustMoves: () => trustMoves };
 }
 
-/** Runs `fn` against each transport: the lean listener (production) and the express app. */
-async function overTransports(harness: Harness, fn: (base: string, transport: string) => Promise<void>): Promise<void> {
-  const transports: Array<[string, (req: IncomingMessage, res: ServerResponse) => void]> = [
-    ['listener', harness.listener],
-    ['app', harness.app],
-  ];
-  for (const [name, listener] of transports) {
-    const server = createServer(listener).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    try {
-      await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, name);
-    } finally {
-      server.close();
-    }
-  }
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read loosely, field by field
-type Body = Record<string, any>;
-
-async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Body };
-}
 
 describe('approval gates cannot be bypassed by overlap (strict reading)', () => {
   it('a plain permit that also matches does not remove the hold; the approval is single-use and bound', async () => {

@@ -6,13 +6,11 @@
  * entity decides; and integers JavaScript cannot carry exactly are refused with a located 400.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyHolder } from './policy-holder.ts';
 import { readPolicyDir } from './policy-files.ts';
-import { CEDAR_DIR, seedRegistry, startHarness, type Harness } from './testing/harness.ts';
+import { CEDAR_DIR, overTransports, post, seedRegistry, startHarness, type Harness } from './testing/harness.ts';
 
 // Caller-supplied types beside Argus's own: a document owned by a person, people with managers.
 const EXTRA_TYPES = `
@@ -53,29 +51,6 @@ async function start(policies: string[]): Promise<Harness> {
   return h;
 }
 
-async function overTransports(harness: Harness, fn: (base: string, transport: string) => Promise<void>): Promise<void> {
-  const transports: Array<[string, (req: IncomingMessage, res: ServerResponse) => void]> = [
-    ['listener', harness.listener],
-    ['app', harness.app],
-  ];
-  for (const [name, listener] of transports) {
-    const server = createServer(listener).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    try {
-      await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, name);
-    } finally {
-      server.close();
-    }
-  }
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read loosely, field by field
-type Body = Record<string, any>;
-
-async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Body };
-}
 
 /** A doc owned by bob; bob (in team red) has a secret when `secret`, and a manager. */
 function docRead(secret: boolean) {

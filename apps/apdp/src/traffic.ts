@@ -1,6 +1,9 @@
 import type { LeaseStore, RegistryStore } from '@argus/store';
 import type { Logger } from 'pino';
 
+/** Marks written between two turns of the event loop. */
+const YIELD_EVERY = 32;
+
 /** Options of {@link TrafficMarker}. */
 export interface TrafficMarkerOptions {
   leases: Pick<LeaseStore, 'renew'>;
@@ -49,7 +52,10 @@ export class TrafficMarker {
       const ids = [...this.pending];
       this.pending = new Set();
       const now = this.clock();
-      for (const id of ids) {
+      for (const [i, id] of ids.entries()) {
+        // INVARIANT: a flush never holds the event loop for long: the embedded store writes
+        // synchronously, and thousands of agents seen in one period must not stall decisions.
+        if (i > 0 && i % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
         try {
           await this.options.leases.renew('agent', id, this.options.leaseTtlMs);
           const last = this.written.get(id);

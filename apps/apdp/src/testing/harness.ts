@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
@@ -91,4 +93,31 @@ export function toolCall(principal: string, tool = 'crm.search', attributes: Rec
     resource: { type: 'Tool', id: tool, attributes },
     intent: 'lookup-order-status',
   };
+}
+
+/** Runs `fn` against each transport that answers the decision routes: the lean listener (production) and the express app. */
+export async function overTransports(harness: Harness, fn: (base: string, transport: string) => Promise<void>): Promise<void> {
+  const transports: Array<[string, (req: IncomingMessage, res: ServerResponse) => void]> = [
+    ['listener', harness.listener],
+    ['app', harness.app],
+  ];
+  for (const [name, listener] of transports) {
+    const server = createServer(listener).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, name);
+    } finally {
+      server.close();
+    }
+  }
+}
+
+/** An answer read loosely, field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test answers are read loosely
+export type LooseBody = Record<string, any>;
+
+/** POSTs JSON (or a raw string body) and reads the JSON answer. */
+export async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: LooseBody }> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as LooseBody };
 }
