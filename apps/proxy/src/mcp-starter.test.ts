@@ -5,7 +5,7 @@ import { hashTools } from '@argus/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
 import { BOT_TOKEN, CANARIES } from './testing/policies.ts';
-import { starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
+import { seedTrustedBot, starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
 import { mcpUpstream, type TestUpstream } from './testing/upstreams.ts';
 
 // Issue 16 item 1: the registry's tool record carries sensitivity and allowedIntents, the decision
@@ -18,9 +18,7 @@ beforeAll(async () => {
   upstream = await mcpUpstream();
   starter = await starterDecisionPoint();
   const r = starter.storage.registry;
-  await r.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-  await r.createAgent({ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
-  await starter.leases.renew('agent', 'bot', 600_000);
+  await seedTrustedBot(starter);
   await r.createMcpServer(
     {
       id: 'tools',

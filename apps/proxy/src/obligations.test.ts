@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED, SseRewriter, applyToAnswer, applyToDocument, obligationsOf } from './obligations.ts';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
 import { CANARIES } from './testing/policies.ts';
-import { starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
+import { seedTrustedBot, starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
 import { PATIENT, mcpUpstream, openAiUpstream, type TestUpstream } from './testing/upstreams.ts';
 
 const answer = (obligations: Record<string, unknown>): AuthorizeResponse => ({ decision_id: 'd', policy_version: 'v', result: { allow: true, decision: 'allow', reasons: [], errors: [], obligations } });
@@ -97,9 +97,7 @@ beforeAll(async () => {
     ].join('\n'),
   });
   const r = starter.storage.registry;
-  await r.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-  await r.createAgent({ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
-  await starter.leases.renew('agent', 'bot', 600_000);
+  await seedTrustedBot(starter);
   await r.createMcpServer({ id: 'tools', name: 'tools', url: `${mcp.url}/mcp`, trust: 'trusted', tools: hashTools([]) }, 'test');
   plain = createServer((req, res) => {
     const sse = req.url === '/events';

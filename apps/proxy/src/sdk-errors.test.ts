@@ -4,7 +4,7 @@ import { validatorFor } from '@argus/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
 import { CANARIES } from './testing/policies.ts';
-import { starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
+import { seedTrustedBot, starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
 import { anthropicUpstream, openAiUpstream, type TestUpstream } from './testing/upstreams.ts';
 
 // Errors in the caller's dialect (issue 16 item 4), read through the real SDKs, decided by the
@@ -23,10 +23,8 @@ beforeAll(async () => {
     'no-o1': `@id("no-o1-for-agents")\n@reason("${RESERVED}")\nforbid (principal is Argus::Agent, action == Argus::Action::"llm:invoke", resource == Argus::Model::"o1-preview");`,
   });
   const r = starter.storage.registry;
-  await r.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-  await r.createAgent({ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
+  await seedTrustedBot(starter);
   await r.createAgent({ id: 'jailed', name: 'jailed', owner: 'alice', kind: 'assistant', trust: 'quarantined' }, 'test');
-  await starter.leases.renew('agent', 'bot', 600_000);
   for (const detail of ['code', 'reason', 'full'] as const) {
     proxies[detail] = await startProxy({
       decisionPoint: starter.decisionPoint,

@@ -62,3 +62,10 @@ export async function starterDecisionPoint(extraPolicies: Record<string, string>
     },
   };
 }
+
+/** Registers alice (support) and the trusted agent `bot` she owns, with a live lease: the caller most proxy tests act as. */
+export async function seedTrustedBot(starter: StarterDecisionPoint): Promise<void> {
+  await starter.storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
+  await starter.storage.registry.createAgent({ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
+  await starter.leases.renew('agent', 'bot', 600_000);
+}
