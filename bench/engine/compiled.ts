@@ -13,10 +13,11 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compilePolicySet, DecisionMemo, evaluate, requestAnchors, type CedarEntity, type EvaluationRequest } from '@argus/engine';
+import { compilePolicySet, DecisionMemo, evaluate, requestAnchors } from '@argus/engine';
 import { compiledPolicies } from '../../libs/engine/src/compiled/index.ts';
 import { partitionKey } from '../../libs/engine/src/partition.ts';
 import { generate } from '../policies/generate.ts';
+import { request } from './fixture.ts';
 
 const schema = readFileSync(resolve(import.meta.dirname, '../../cedar/schema.cedarschema'), 'utf8');
 const quick = process.argv.includes('--quick');
@@ -24,20 +25,6 @@ const SIZES = quick ? [10, 1000] : [10, 100, 1000, 10000];
 const REPS = quick ? 3 : 5;
 const REP_MS = quick ? 300 : 1000;
 
-const A = (type: string, id: string) => ({ type: `Argus::${type}`, id });
-const entities: CedarEntity[] = [
-  { uid: A('Agent', 'agent-7'), attrs: { trust: 'trusted', kind: 'assistant', capabilities: [], leaseAlive: true, owner: { __entity: A('Human', 'alice') } }, parents: [] },
-  { uid: A('Human', 'alice'), attrs: { roles: ['support'] }, parents: [] },
-  { uid: A('McpServer', 'tool'), attrs: { trust: 'trusted' }, parents: [] },
-  { uid: A('Tool', 'tool/summarizer'), attrs: { sensitivity: 'internal', allowedIntents: ['research', 'translate'], serverTrust: 'trusted' }, parents: [A('McpServer', 'tool')] },
-];
-const request: EvaluationRequest = {
-  principal: A('Agent', 'agent-7'),
-  action: A('Action', 'tool:call'),
-  resource: A('Tool', 'tool/summarizer'),
-  context: { intent: 'research', delegation: { depth: 0, scope: [] }, now: { __extn: { fn: 'datetime', arg: '2026-11-25T10:00:00.000Z' } } },
-  entities,
-};
 
 /**
  * µs per call, as CPU time of this process (user + system): on a shared, loaded machine wall time
