@@ -7,6 +7,8 @@
  * (`--from-agent orchestrator`). The server checks the attenuation (scope subset, expiry, depth).
  * Exit codes: 0 ok, 1 refused by the server, 2 cannot run.
  */
+import type { EntityRef } from '@argus/contracts';
+import type { DelegationGrant } from '@argus/store';
 import type { Command } from 'commander';
 import {
   callServer,
@@ -21,25 +23,8 @@ import {
   type ServerOptions,
 } from './server-client.ts';
 
-interface EntityRef {
-  type: string;
-  id: string;
-}
-
-/** A grant as the server answers it. */
-export interface GrantRecord {
-  id: string;
-  from: EntityRef;
-  to: EntityRef;
-  scope: { actions: string[]; resources: string[] };
-  expiresAt: string;
-  maxDepth?: number;
-  parentId?: string;
-  createdBy: string;
-  createdAt: string;
-  revokedAt?: string;
-  revokedBy?: string;
-}
+/** A grant as the server answers it: the store's record. */
+export type GrantRecord = DelegationGrant;
 
 /** Options of `argus delegations grant`. */
 export interface GrantCliOptions extends ServerOptions {
