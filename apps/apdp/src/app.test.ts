@@ -135,7 +135,7 @@ describe('bad input is a 4xx naming the path, and the server keeps serving', () 
       expect(res.status).toBe(status);
       // A refused decision request is recorded: its 400 carries the record's decision_id.
       expect(Object.keys(res.body).filter((k) => k !== 'decision_id').sort()).toEqual(['code', 'errors', 'message']);
-      if (status === 400 && name !== 'malformed JSON' && name !== '10,000-deep nesting' && name !== 'batch over the limit') expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+      if (status === 400 && name !== 'malformed JSON' && name !== '10,000-deep nesting') expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(JSON.stringify(res.body)).toContain(mark);
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
       expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
@@ -210,6 +210,14 @@ describe('POST /v1/authorize/batch', () => {
     const res = await request(h.app).post('/v1/authorize/batch').send({ inputs: [toolCall('support-bot'), { ...toolCall('x'), action: 'nope' }] });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('/inputs/1/action');
+    expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('a batch the schema refuses is recorded too: its 400 carries the record\'s decision_id', async () => {
+    const res = await request(h.app).post('/v1/authorize/batch').send({ inputs: 'not a list' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('/inputs');
+    expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 

@@ -3,7 +3,7 @@ import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ArgusError, ForbiddenError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type Router } from 'express';
-import type { DecisionService } from '../decision-service.ts';
+import { DecisionRefusedError, type DecisionService } from '../decision-service.ts';
 
 const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
 const validateBatch = validatorFor<BatchAuthorizeRequest>('https://argus.dev/schemas/authorize-batch-request.json');
@@ -75,17 +75,22 @@ function auditWanted(req: IncomingMessage): boolean {
   return !(p && (p.kind === 'admin' || p.kind === 'service'));
 }
 
+/** The service subject of the enforcement proxy (`auth.serviceTokens.proxy`). */
+export const PROXY_SERVICE = 'proxy';
+
 /**
  * Whether this request is a what-if (`x-argus-what-if: true`): decided as usual, with no side
- * effect and no audit record. Only admins and policy authors may ask; anyone else is refused, so a
- * caller can never shed its record by asking.
+ * effect and no audit record. Only admins, policy authors and the proxy's service credential may
+ * ask (the proxy filters MCP lists item by item with what-ifs, and records the list request
+ * itself); anyone else is refused, so a caller can never shed its record by asking.
  */
 export function whatIfWanted(req: IncomingMessage): boolean {
   const asked = req.headers['x-argus-what-if'];
   if (asked === undefined || asked === 'false') return false;
   const p = principalOfRequest(req);
-  if (asked !== 'true' || !p || !(p.kind === 'admin' || p.roles.includes('policy-author'))) {
-    throw new ForbiddenError('`x-argus-what-if: true` needs an admin or policy-author credential');
+  const proxy = p?.kind === 'service' && p.subject === PROXY_SERVICE;
+  if (asked !== 'true' || !p || !(p.kind === 'admin' || p.roles.includes('policy-author') || proxy)) {
+    throw new ForbiddenError('`x-argus-what-if: true` needs an admin, policy-author or proxy service credential');
   }
   return true;
 }
@@ -100,6 +105,18 @@ export async function authorizeOne(deps: { decisions: DecisionService }, raw: un
   sendJson(res, 200, answer);
 }
 
+/**
+ * The error of batch item `i`, its paths under `/inputs/i`. A refused item keeps the `decision_id`
+ * of its record (the items before it were decided and recorded; the 400 says which item stopped it).
+ */
+function batchItemError(err: unknown, i: number): unknown {
+  if (!(err instanceof InvalidInputError || (err instanceof ArgusError && err.code === 'forbidden'))) return err;
+  const errors = err.errors.map((e) => ({ path: e.path.replace(/^\/input/, `/inputs/${i}`), message: e.message }));
+  const message = `batch item ${i}: ${err.message}`;
+  if (err instanceof DecisionRefusedError) return new DecisionRefusedError(err.decisionId, err.reason, new InvalidInputError(message, errors));
+  return err instanceof InvalidInputError ? new InvalidInputError(message, errors) : new ArgusError('forbidden', message, { errors });
+}
+
 /** `POST /v1/authorize` and `POST /v1/authorize/batch`. `decisions` should be {@link callerChecked}. */
 export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number }): Router {
   const router = express.Router();
@@ -107,23 +124,23 @@ export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize
   router.post('/v1/authorize', (req, res) => authorizeOne(deps, req.body, req, res));
 
   router.post('/v1/authorize/batch', async (req, res) => {
+    const caller = callerOf(req, 'apdp-batch');
     const body = validateBatch(req.body);
-    if (!body.ok) throw new InvalidInputError('invalid batch request', body.errors);
+    // A refused batch is still a decision request: recorded as one deny, its decision_id in the 400.
+    if (!body.ok) throw await deps.decisions.refuse(req.body, new InvalidInputError('invalid batch request', body.errors), { caller });
     const { inputs, entities = [], explain = 'reasons' } = body.value;
     if (inputs.length > deps.maxBatchSize) {
-      throw new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [{ path: '/inputs', message: `at most ${deps.maxBatchSize} items` }]);
+      const tooMany = new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [{ path: '/inputs', message: `at most ${deps.maxBatchSize} items` }]);
+      throw await deps.decisions.refuse({ inputs: inputs.length }, tooMany, { caller });
     }
-    const caller = callerOf(req, 'apdp-batch');
+    const whatIf = whatIfWanted(req);
+    const options = { caller, explain, audit: auditWanted(req), ...(whatIf ? { whatIf } : {}) };
     const results = [];
     for (let i = 0; i < inputs.length; i++) {
       try {
-        results.push(await deps.decisions.decide(inputs[i]!, { caller, explain }, entities));
+        results.push(await deps.decisions.decide(inputs[i]!, options, entities));
       } catch (err) {
-        if (err instanceof InvalidInputError || (err instanceof ArgusError && err.code === 'forbidden')) {
-          const errors = err.errors.map((e) => ({ path: e.path.replace(/^\/input/, `/inputs/${i}`), message: e.message }));
-          throw err instanceof InvalidInputError ? new InvalidInputError(`invalid batch item ${i}: ${err.message}`, errors) : new ArgusError('forbidden', `batch item ${i}: ${err.message}`, { errors });
-        }
-        throw err;
+        throw batchItemError(err, i);
       }
     }
     const response: BatchAuthorizeResponse = { policy_version: results[0]?.policy_version ?? 'none', results };
