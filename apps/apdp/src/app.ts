@@ -7,6 +7,7 @@ import {
   jsonBody,
   Counter,
   malformedEscape,
+  mediaTypeError,
   metric,
   permissionGuard,
   requestContext,
@@ -24,10 +25,11 @@ import type { RegistryReader } from './entities.ts';
 import { PolicyHolder } from './policy-holder.ts';
 import { authorizeRouter, callerChecked } from './routes/authorize.ts';
 import { decisionListener } from './routes/hot.ts';
-import { dataRouter } from './routes/data.ts';
+import { clearlyNotJson, dataRouteOf, dataRouter, sendDataError } from './routes/data.ts';
 import { policiesRouter, type PolicyLimits, type PolicyPublished } from './routes/policies.ts';
 import { shadowRouter, templatesRouter } from './routes/templates.ts';
 import { ShadowEvaluator } from './shadow.ts';
+import type { SwitchBoard } from './switches.ts';
 
 /** Limits of the decision API, all with defaults in the config schema. */
 export interface ApdpLimits {
@@ -76,6 +78,8 @@ export interface ApdpDeps {
   seen?: (agentId: string) => void;
   /** Compiled evaluation settings (see `DecisionServiceDeps.compiled`). */
   compiled?: CompiledEvaluation | false;
+  /** The switch snapshot decisions check first (see `DecisionServiceDeps.switches`). */
+  switches?: SwitchBoard;
 }
 
 /** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
@@ -105,6 +109,7 @@ export function createApdp(deps: ApdpDeps): Apdp {
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.seen ? { seen: deps.seen } : {}),
     ...(deps.compiled !== undefined ? { compiled: deps.compiled } : {}),
+    ...(deps.switches ? { switches: deps.switches } : {}),
   });
   const app = express();
   app.disable('x-powered-by');
@@ -129,7 +134,10 @@ export function createApdp(deps: ApdpDeps): Apdp {
       ],
     }),
   );
-  const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth });
+  // The Data API reads its body as OPA does (JSON whatever the declared type, unless clearly another
+  // format), here as on the lean listener; every other route takes JSON only.
+  const mediaType = (type: string | undefined, req: express.Request) => (dataRouteOf(req.method, req.originalUrl) ? clearlyNotJson(type) : mediaTypeError(type));
+  const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth }, mediaType);
   app.use((req, res, next) => (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next()));
   const checked = callerChecked(decisions);
   app.use(authorizeRouter({ decisions: checked, maxBatchSize: deps.limits.maxBatchSize }));
@@ -144,6 +152,12 @@ export function createApdp(deps: ApdpDeps): Apdp {
   for (const r of deps.routers ?? []) app.use(r);
   app.use((req, res) => {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
+  });
+  // The Data API's errors in OPA's shape (items with `code`), as the lean listener answers them.
+  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const route = dataRouteOf(req.method, req.originalUrl);
+    if (!route || res.headersSent) return next(err);
+    sendDataError(res, err, route.query.has('pretty') && route.query.get('pretty') !== 'false', (res.locals.log as Logger | undefined) ?? deps.logger);
   });
   app.use(errorHandler(deps.logger));
   const limits = { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth };

@@ -34,8 +34,12 @@ export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** express middlewares that parse a JSON body within the limits and reject anything else with a 4xx. */
-export function jsonBody(limits: BodyLimits): RequestHandler[] {
+/**
+ * express middlewares that parse a JSON body within the limits and reject anything else with a 4xx.
+ * `mediaType` decides which declared content types are refused (default {@link mediaTypeError}:
+ * anything but JSON); it may look at the request (the OPA Data API reads JSON whatever the type).
+ */
+export function jsonBody(limits: BodyLimits, mediaType: (type: string | undefined, req: Parameters<RequestHandler>[0]) => ArgusError | undefined = mediaTypeError): RequestHandler[] {
   const parse = express.json({ limit: limits.maxBodyBytes, strict: false, type: () => true });
   const check: RequestHandler = (req, _res, next) => {
     if (req.body === undefined) return next();
@@ -46,8 +50,7 @@ export function jsonBody(limits: BodyLimits): RequestHandler[] {
     next();
   };
   const requireJson: RequestHandler = (req, _res, next) => {
-    const refused = mediaTypeError(req.headers['content-type']);
-    next(refused);
+    next(mediaType(req.headers['content-type'], req));
   };
   return [requireJson, parse, check];
 }

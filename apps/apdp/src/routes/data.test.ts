@@ -88,14 +88,20 @@ describe('the requests OPA documents, on the listener', () => {
   const body = JSON.stringify({ input: toolCall('support-bot') });
 
   it('evaluates a body whatever the declared type (curl -d sends a form type); refuses only a clearly other format', async () => {
-    for (const type of ['application/x-www-form-urlencoded', 'text/plain', null, 'application/json']) {
-      const res = await call(listener, '/v1/data/argus/allow', { body, type });
-      expect(res.status, String(type)).toBe(200);
-      expect(res.json).toMatchObject({ result: true, decision_id: expect.any(String) });
+    // The app answers what the listener hands it (an encoded body), so it reads bodies the same way.
+    for (const base of [listener, app]) {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', null, 'application/json']) {
+        const res = await call(base, '/v1/data/argus/allow', { body, type });
+        expect(res.status, `${base} ${String(type)}`).toBe(200);
+        expect(res.json).toMatchObject({ result: true, decision_id: expect.any(String) });
+      }
+      const xml = await call(base, '/v1/data/argus/allow', { body: '<input/>', type: 'application/xml' });
+      expect(xml.status).toBe(415);
+      expect(xml.json.errors[0]).toMatchObject({ code: 'unsupported_media_type', message: expect.any(String) });
     }
-    const xml = await call(listener, '/v1/data/argus/allow', { body: '<input/>', type: 'application/xml' });
-    expect(xml.status).toBe(415);
-    expect(xml.json.errors[0]).toMatchObject({ code: 'unsupported_media_type', message: expect.any(String) });
+    // Every other route still takes JSON only.
+    const form = await call(app, '/v1/authorize', { body, type: 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
   });
 
   it('GET with ?input= (URL-encoded JSON), and without input', async () => {
