@@ -124,10 +124,41 @@ export function windowCounterContract(adapter: string, factory: WindowCounterFac
       expect(r.filter((x) => x.allowed)).toHaveLength(10);
     });
 
+    it('hitAll is all or nothing: a counter at its limit refuses the hit on every counter', async () => {
+      const specs = [
+        { key: 'user', windowMs: 10_000, limit: 5 },
+        { key: 'goal', windowMs: 20_000, limit: 2 },
+        { key: 'plain', windowMs: 10_000 },
+      ];
+      expect(await counter.hitAll(specs)).toEqual({ allowed: true, counts: [1, 1, 1], refused: [] });
+      expect(await counter.hitAll(specs)).toEqual({ allowed: true, counts: [2, 2, 2], refused: [] });
+      expect(await counter.hitAll(specs)).toEqual({ allowed: false, counts: [2, 2, 2], refused: [1] });
+      expect(await counter.countAll(specs)).toEqual([2, 2, 2]);
+      expect(await counter.hitAll([specs[0]!, specs[2]!])).toEqual({ allowed: true, counts: [3, 3], refused: [] });
+      expect(await counter.hitAll([])).toEqual({ allowed: true, counts: [], refused: [] });
+    });
+
+    it('concurrent multi-counter hits admit exactly the tightest limit on every counter', async () => {
+      const specs = [
+        { key: 'a', windowMs: 10_000, limit: 12 },
+        { key: 'b', windowMs: 10_000, limit: 7 },
+      ];
+      const r = await Promise.all(Array.from({ length: 25 }, () => counter.hitAll(specs)));
+      expect(r.filter((x) => x.allowed)).toHaveLength(7);
+      expect(await counter.countAll(specs)).toEqual([7, 7]);
+    });
+
+    it('a limit of zero refuses every hit', async () => {
+      expect(await counter.hit('z', 10_000, { limit: 0 })).toEqual({ allowed: false, count: 0 });
+      expect(await counter.count('z', 10_000)).toBe(0);
+    });
+
     it('rejects a bad window or limit', async () => {
       await expect(counter.hit('k', 0)).rejects.toBeInstanceOf(InvalidInputError);
       await expect(counter.hit('k', 1.5)).rejects.toBeInstanceOf(InvalidInputError);
       await expect(counter.hit('k', 100, { limit: -1 })).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(counter.hitAll([{ key: 'k', windowMs: 100 }, { key: 'j', windowMs: -5 }])).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(counter.countAll([{ key: 'k', windowMs: 0 }])).rejects.toBeInstanceOf(InvalidInputError);
     });
   });
 }

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqlite } from '../sqlite/open.ts';
+import { SqliteWindowCounter } from '../sqlite/window-counter.ts';
 import { budgetCounterContract, windowCounterContract } from './contract.ts';
 import { MemoryBudgetCounter } from './memory-budget-counter.ts';
 import { MemoryWindowCounter } from './memory-window-counter.ts';
@@ -55,4 +60,53 @@ windowCounterContract('redis', async () => {
     advance: (ms) => new Promise((r) => setTimeout(r, ms)),
     close: () => dropPrefix(prefix),
   };
+});
+
+windowCounterContract('sqlite', async () => {
+  let now = 1_000_000;
+  const { db } = openSqlite(':memory:');
+  return {
+    counter: new SqliteWindowCounter(db, { now: () => now, sweepEvery: 3 }),
+    advance: async (ms) => {
+      now += ms;
+    },
+    close: async () => void db.close(),
+  };
+});
+
+describe('SqliteWindowCounter', () => {
+  it('keeps its counts across a restart of the store, and forgets them when the window passes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'argus-window-'));
+    const file = join(dir, 'argus.db');
+    let now = 5_000_000;
+    try {
+      const first = openSqlite(file);
+      const before = new SqliteWindowCounter(first.db, { now: () => now });
+      for (let i = 0; i < 3; i++) await before.hit('per-user', 86_400_000, { limit: 4 });
+      first.db.close();
+      now += 3_600_000;
+      const second = openSqlite(file);
+      const after = new SqliteWindowCounter(second.db, { now: () => now });
+      expect(await after.count('per-user', 86_400_000)).toBe(3);
+      expect(await after.hit('per-user', 86_400_000, { limit: 4 })).toEqual({ allowed: true, count: 4 });
+      expect(await after.hit('per-user', 86_400_000, { limit: 4 })).toEqual({ allowed: false, count: 4 });
+      // A day after the first three: they left the window, the fourth (an hour later) is still in it.
+      now += 86_400_000 - 3_600_000;
+      expect(await after.count('per-user', 86_400_000)).toBe(1);
+      second.db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sweeps expired hits of counters nobody reads any more', async () => {
+    let now = 0;
+    const { db } = openSqlite(':memory:');
+    const counter = new SqliteWindowCounter(db, { now: () => now, sweepEvery: 2 });
+    await counter.hit('gone', 1_000);
+    now += 5_000;
+    await counter.hit('other', 1_000);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM window_hits WHERE counter = '1000:gone'").get() as { n: number }).n).toBe(0);
+    db.close();
+  });
 });

@@ -4,3 +4,4 @@ export { MemoryBudgetCounter } from './memory-budget-counter.ts';
 export { RedisBudgetCounter, type RedisBudgetCounterOptions } from './redis-budget-counter.ts';
 export { MemoryWindowCounter, type MemoryWindowCounterOptions } from './memory-window-counter.ts';
 export { RedisWindowCounter, type RedisWindowCounterOptions } from './redis-window-counter.ts';
+export { SqliteWindowCounter, type SqliteWindowCounterOptions } from '../sqlite/window-counter.ts';

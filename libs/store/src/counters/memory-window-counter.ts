@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@argus/platform';
-import type { WindowCounter, WindowHit } from './ports.ts';
+import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
 
 /** Options of `MemoryWindowCounter`. */
 export interface MemoryWindowCounterOptions {
@@ -36,17 +36,28 @@ export class MemoryWindowCounter implements WindowCounter {
   }
 
   async hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
-    checkWindow(windowMs, options.limit);
+    const r = await this.hitAll([{ key, windowMs, ...(options.limit !== undefined ? { limit: options.limit } : {}) }]);
+    return { allowed: r.allowed, count: r.counts[0]! };
+  }
+
+  async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {
+    for (const s of specs) checkWindow(s.windowMs, s.limit);
     const now = this.now();
-    const id = `${windowMs}:${key}`;
-    const list = this.trimmed(id, windowMs, now);
-    if (options.limit !== undefined && list.length >= options.limit) return { allowed: false, count: list.length };
-    list.push(Math.max(now, list[list.length - 1] ?? now));
-    if (!this.hits.has(id)) {
-      if (this.hits.size >= this.maxKeys) this.sweep(now);
-      this.hits.set(id, list);
-    }
-    return { allowed: true, count: list.length };
+    // INVARIANT: no await below, so the check and the record are one step for this process.
+    const lists = specs.map((s) => this.trimmed(`${s.windowMs}:${s.key}`, s.windowMs, now));
+    const refused = specs.flatMap((s, i) => (s.limit !== undefined && lists[i]!.length >= s.limit ? [i] : []));
+    if (refused.length > 0) return { allowed: false, counts: lists.map((l) => l.length), refused };
+    const counts = specs.map((s, i) => {
+      const id = `${s.windowMs}:${s.key}`;
+      const list = lists[i]!;
+      list.push(Math.max(now, list[list.length - 1] ?? now));
+      if (!this.hits.has(id)) {
+        if (this.hits.size >= this.maxKeys) this.sweep(now);
+        this.hits.set(id, list);
+      }
+      return list.length;
+    });
+    return { allowed: true, counts, refused: [] };
   }
 
   async count(key: string, windowMs: number): Promise<number> {
@@ -54,6 +65,10 @@ export class MemoryWindowCounter implements WindowCounter {
     const id = `${windowMs}:${key}`;
     if (!this.hits.has(id)) return 0;
     return this.trimmed(id, windowMs, this.now()).length;
+  }
+
+  async countAll(specs: readonly Pick<WindowSpec, 'key' | 'windowMs'>[]): Promise<number[]> {
+    return Promise.all(specs.map((s) => this.count(s.key, s.windowMs)));
   }
 
   /** Drops counters with no hit left in their window; if still full, the oldest half. */

@@ -68,9 +68,26 @@ export interface WindowHit {
   count: number;
 }
 
+/** One counter of a multi-counter hit: `(key, windowMs)`, and the limit it must stay within (none: always recorded). */
+export interface WindowSpec {
+  key: string;
+  windowMs: number;
+  limit?: number;
+}
+
+/** The answer of `hitAll`. When `allowed` is false no counter was hit. */
+export interface WindowHits {
+  allowed: boolean;
+  /** Hits in each window after the call, in the order of the specs (unchanged when refused). */
+  counts: number[];
+  /** Indexes of the specs whose counter was at its limit (empty when allowed). */
+  refused: number[];
+}
+
 /**
  * Sliding-window counters for quotas. A counter is identified by `(key, windowMs)`: the same key
- * counted over a minute and over an hour is two counters, each hit separately.
+ * counted over a minute and over an hour is two counters, each hit separately. Windows slide
+ * exactly (one timestamp per hit): a hit leaves the window `windowMs` after it was recorded.
  */
 export interface WindowCounter {
   /**
@@ -78,8 +95,16 @@ export interface WindowCounter {
    * recorded only when fewer than `limit` hits are in the window (atomic check-and-record).
    */
   hit(key: string, windowMs: number, options?: { limit?: number }): Promise<WindowHit>;
+  /**
+   * Records one hit on every counter, or on none: refused when any counter with a limit already
+   * holds `limit` hits. Atomic across every process sharing the backend, so concurrent callers
+   * can never take a counter past its limit, and a refusal by one counter spends no other.
+   */
+  hitAll(specs: readonly WindowSpec[]): Promise<WindowHits>;
   /** Hits over the last `windowMs`, without recording one. */
   count(key: string, windowMs: number): Promise<number>;
+  /** The counts of several counters in one round trip, in order. */
+  countAll(specs: readonly Pick<WindowSpec, 'key' | 'windowMs'>[]): Promise<number[]>;
 }
 
 /** Micro-dollars per dollar: cost is stored as an integer count of these. */

@@ -2,30 +2,54 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { UnavailableError } from '@argus/platform';
 import { checkWindow } from './memory-window-counter.ts';
-import type { WindowCounter, WindowHit } from './ports.ts';
+import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
 
 /**
- * Sliding window over a sorted set scored by the Redis server's clock (TIME), so replicas with
- * skewed clocks agree. KEYS[1]: the set; ARGV: windowMs, limit (-1 = none), unique member suffix.
- * Returns {allowed (0/1), count}.
+ * Sliding windows over sorted sets scored by the Redis server's clock (TIME), so replicas with
+ * skewed clocks agree. All or nothing over every key, in one script (atomic across replicas).
+ * KEYS: the sets; ARGV[1]: unique member suffix; then windowMs, limit (-1 = none) per key.
+ * Returns {allowed (0/1), count per key...}; when refused, the counts are unchanged and a
+ * key at its limit has its count negated minus one (-(n + 1)), so the caller knows which refused.
  */
-const HIT = `
+const HIT_ALL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-local limit = tonumber(ARGV[2])
-if limit >= 0 and n >= limit then return { 0, n } end
-redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
-return { 1, n + 1 }
+local counts = {}
+local ok = 1
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i])
+  local limit = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local n = redis.call('ZCARD', KEYS[i])
+  counts[i] = n
+  if limit >= 0 and n >= limit then
+    ok = 0
+    counts[i] = -(n + 1)
+  end
+end
+if ok == 0 then
+  table.insert(counts, 1, 0)
+  return counts
+end
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i])
+  redis.call('ZADD', KEYS[i], now, now .. ':' .. ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], window)
+  counts[i] = counts[i] + 1
+end
+table.insert(counts, 1, 1)
+return counts
 `;
 
-const COUNT = `
+/** KEYS: the sets; ARGV: windowMs per key. Returns the count per key. */
+const COUNT_ALL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+local counts = {}
+for i = 1, #KEYS do
+  counts[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf')
+end
+return counts
 `;
 
 /** Options of `RedisWindowCounter`. */
@@ -35,8 +59,8 @@ export interface RedisWindowCounterOptions {
 }
 
 type RedisWithWindow = Redis & {
-  argusWindowHit(key: string, ...args: (string | number)[]): Promise<number[]>;
-  argusWindowCount(key: string, ...args: (string | number)[]): Promise<number>;
+  argusWindowHitAll(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  argusWindowCountAll(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
 };
 
 /** Sliding-window counters in Redis, shared by every replica. Redis errors become `UnavailableError`. */
@@ -47,8 +71,9 @@ export class RedisWindowCounter implements WindowCounter {
   constructor(client: Redis, options: RedisWindowCounterOptions = {}) {
     this.prefix = options.prefix ?? 'argus:';
     const c = client as RedisWithWindow;
-    if (typeof c.argusWindowHit !== 'function') c.defineCommand('argusWindowHit', { numberOfKeys: 1, lua: HIT });
-    if (typeof c.argusWindowCount !== 'function') c.defineCommand('argusWindowCount', { numberOfKeys: 1, lua: COUNT });
+    // The number of keys varies per call: it is passed first.
+    if (typeof c.argusWindowHitAll !== 'function') c.defineCommand('argusWindowHitAll', { lua: HIT_ALL });
+    if (typeof c.argusWindowCountAll !== 'function') c.defineCommand('argusWindowCountAll', { lua: COUNT_ALL });
     this.client = c;
   }
 
@@ -58,15 +83,33 @@ export class RedisWindowCounter implements WindowCounter {
   }
 
   async hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
-    checkWindow(windowMs, options.limit);
+    const r = await this.hitAll([{ key, windowMs, ...(options.limit !== undefined ? { limit: options.limit } : {}) }]);
+    return { allowed: r.allowed, count: r.counts[0]! };
+  }
+
+  async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {
+    for (const s of specs) checkWindow(s.windowMs, s.limit);
+    if (specs.length === 0) return { allowed: true, counts: [], refused: [] };
     const member = randomBytes(8).toString('hex');
-    const out = await this.call(() => this.client.argusWindowHit(this.key(key, windowMs), windowMs, options.limit ?? -1, member));
-    return { allowed: Number(out[0]) === 1, count: Number(out[1]) };
+    const args = specs.flatMap((s) => [s.windowMs, s.limit ?? -1]);
+    const out = (await this.call(() => this.client.argusWindowHitAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), member, ...args))).map(Number);
+    const raw = out.slice(1);
+    return {
+      allowed: out[0] === 1,
+      counts: raw.map((n) => (n < 0 ? -n - 1 : n)),
+      refused: raw.flatMap((n, i) => (n < 0 ? [i] : [])),
+    };
   }
 
   async count(key: string, windowMs: number): Promise<number> {
-    checkWindow(windowMs);
-    return Number(await this.call(() => this.client.argusWindowCount(this.key(key, windowMs), windowMs)));
+    return (await this.countAll([{ key, windowMs }]))[0]!;
+  }
+
+  async countAll(specs: readonly Pick<WindowSpec, 'key' | 'windowMs'>[]): Promise<number[]> {
+    for (const s of specs) checkWindow(s.windowMs);
+    if (specs.length === 0) return [];
+    const out = await this.call(() => this.client.argusWindowCountAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), ...specs.map((s) => s.windowMs)));
+    return out.map(Number);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

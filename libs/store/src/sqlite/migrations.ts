@@ -77,4 +77,13 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX goals_owner ON goals (owner, id);
       CREATE INDEX goals_status ON goals (status, id);`,
   },
+  {
+    version: 5,
+    name: 'window-counters',
+    // One row per hit of a quota's sliding window; a row leaves the window at `expires_ms`.
+    up: `
+      CREATE TABLE window_hits (counter TEXT NOT NULL, expires_ms INTEGER NOT NULL);
+      CREATE INDEX window_hits_counter ON window_hits (counter, expires_ms);
+      CREATE INDEX window_hits_expiry ON window_hits (expires_ms);`,
+  },
 ];
