@@ -83,7 +83,7 @@ beforeAll(async () => {
     'records-redacted': [
       '@id("records-redacted")',
       '@reason("patient records leave without identifiers")',
-      '@obligation_redact("ssn,patient.dob")',
+      '@obligation_redact("ssn,/patient/dob")',
       '@obligation_max_items("3")',
       '@obligation_log_values("false")',
       'permit (principal is Argus::Agent, action == Argus::Action::"llm:invoke", resource == Argus::Model::"gpt-records") when { principal.trust == "trusted" };',
@@ -143,7 +143,7 @@ describe('obligations applied end to end (starter policies, official clients)', 
     // log_values false: the record keeps the names of the facts, not their values.
     await eventually(() => proxy.events.some((e) => e.input.resource.id === 'gpt-records' && e.proxy?.status === 200));
     const record = proxy.events.find((e) => e.input.resource.id === 'gpt-records')!;
-    expect(record.result.obligations).toMatchObject({ redact: expect.arrayContaining(['ssn', 'patient.dob', 'email']), max_items: 2, log_values: false });
+    expect(record.result.obligations).toMatchObject({ redact: expect.arrayContaining(['ssn', '/patient/dob', 'email']), max_items: 2, log_values: false });
     expect(Object.values(record.input.context ?? {}).every((v) => v === '[withheld]')).toBe(true);
     expect(Object.keys(record.input.context ?? {})).toContain('operation');
   });

@@ -25,11 +25,21 @@ describe('@effect', () => {
       '@effect("require_approval") forbid (principal, action, resource);',
       '@obligation_max_items("-3") permit (principal, action, resource);',
       '@obligation_redact("ssn,") permit (principal, action, resource);',
+      '@obligation_redact("/customer/") permit (principal, action, resource);',
+      '@obligation_redact("/a/~2") permit (principal, action, resource);',
+      '@obligation_redact("ssn; drop") permit (principal, action, resource);',
     ]) {
       const r = compilePolicySet(setOf({ 'ok.cedar': 'permit (principal, action, resource);', 'e.cedar': text }));
       expect(r.ok, text).toBe(false);
       if (!r.ok) expect(r.diagnostics[0]!.file).toBe('e.cedar');
     }
+  });
+
+  it('@obligation_redact takes field names, dotted paths and JSON pointers (RFC 6901 escapes)', () => {
+    const text = '@obligation_redact("ssn, customer.email, /customer/card/number, /a~1b/~0c") permit (principal, action, resource);';
+    const r = compilePolicySet(setOf({ 'ok.cedar': text }));
+    expect(r.ok).toBe(true);
+    expect(mergeObligations(call(compile(text)).determining).redact).toEqual(['/a~1b/~0c', '/customer/card/number', 'customer.email', 'ssn']);
   });
 
   it('require_approval alone holds the request', () => {

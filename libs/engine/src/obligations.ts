@@ -30,7 +30,7 @@ export interface AnnotationSpec {
  */
 export const ARGUS_ANNOTATIONS: Readonly<Record<string, AnnotationSpec>> = {
   effect: { type: 'effect', doc: `one of ${Object.keys(EFFECT_APPLIES_TO).join(', ')}` },
-  obligation_redact: { type: 'field-list', merge: 'union', doc: 'comma-separated field names to redact' },
+  obligation_redact: { type: 'field-list', merge: 'union', doc: 'comma-separated field names, dotted paths or JSON pointers to redact' },
   obligation_max_items: { type: 'positive-integer', merge: 'min', doc: 'the most items a result may carry' },
   obligation_log_values: { type: 'boolean', merge: 'and', doc: '`true` or `false`: whether values may be logged' },
 };
@@ -39,7 +39,9 @@ export const ARGUS_ANNOTATIONS: Readonly<Record<string, AnnotationSpec>> = {
 const PLAIN_ANNOTATIONS = new Set(['id', 'reason', 'template', 'owner', 'description', 'title', 'severity']);
 
 const CUSTOM_OBLIGATION = /^obligation_x_[a-z][a-z0-9_]{0,62}$/;
-const FIELD_LIST = /^\s*[\w.$-]+(\s*,\s*[\w.$-]+)*\s*$/;
+/** One redact item: a field name (or dotted path, `*` for any key), or a JSON pointer (RFC 6901: `/a/b`, `~0` and `~1` escapes). */
+const REDACT_ITEM = String.raw`(?:[\w.$*-]+|(?:/(?:[^,/~\s]|~[01])+)+)`;
+const FIELD_LIST = new RegExp(String.raw`^\s*${REDACT_ITEM}(\s*,\s*${REDACT_ITEM})*\s*$`);
 
 /** A problem found in a policy's annotations: errors refuse the set, warnings are reported. */
 export interface AnnotationProblem {
@@ -100,7 +102,7 @@ export function checkPolicyAnnotations(
       error(name, `\`@${name}\` must be a positive whole number, got \`${value}\``);
     }
     if (spec.type === 'field-list' && !FIELD_LIST.test(value)) {
-      error(name, `\`@${name}\` must be a comma-separated list of field names, got \`${value}\``);
+      error(name, `\`@${name}\` must be a comma-separated list of field names or JSON pointers, got \`${value}\``);
     }
     if (spec.type === 'boolean') {
       if (value !== 'true' && value !== 'false') error(name, `\`@${name}\` must be \`true\` or \`false\`, got \`${value}\``);
