@@ -27,6 +27,7 @@ import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, s
 import { proxyMetrics } from './metrics.ts';
 import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, obligationsOf, rewritesBody, type Applied, type ProxyObligations } from './obligations.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
+import { createPriceTable } from './prices.ts';
 import { SseUsageObserver, finalizeUsage, usageFromObject, type TokenUsage } from './usage.ts';
 
 /** Everything the proxy needs, injected by the composition root. */
@@ -141,6 +142,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   const states = new WeakMap<IncomingMessage, CallState>();
   /** MCP session id → the agent that opened it: a session cannot be used by another agent. */
   const mcpSessions = new BoundedMap<string, string>(10_000);
+  const prices = createPriceTable(config.prices);
+  /** Models already warned about having no price (bounded: one warning each, not one per call). */
+  const unpriced = new BoundedMap<string, true>(1000);
 
   const routes: Route[] = config.upstreams.map((upstream) => {
     const maxBodyBytes = upstream.maxBodyBytes ?? config.limits.maxBodyBytes;
@@ -659,17 +663,37 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     if (state) finish(state, { status: state.status, error: kind });
   }
 
+  /**
+   * The USD cost of a model call: the model the provider says answered (else the one decided on)
+   * at its price. A model with no price is charged nothing, warned about once and counted.
+   */
+  function costOfCall(state: CallState, usage: TokenUsage): number | undefined {
+    const decided = state.decisions.find((d) => d.forwarded && d.input.resource.type === 'Model')?.input.resource.id;
+    const model = usage.model ?? decided;
+    if (model === undefined) return undefined;
+    const priced = prices.cost(model, usage);
+    if (priced) return priced.costUsd;
+    metrics.unpricedCalls.inc({ upstream: state.upstream.name });
+    if (!unpriced.has(model)) {
+      unpriced.set(model, true);
+      state.lazyLog().warn({ upstream: state.upstream.name, model: model.slice(0, 256) }, 'model has no price: no cost charged (set proxy.prices.models or proxy.prices.unknownModel)');
+    }
+    return undefined;
+  }
+
   /** Writes the audit record(s) and the usage report once per call. */
   function finish(state: CallState, outcome: { status: number | undefined; error: string | undefined }): void {
     if (state.done) return;
     state.done = true;
     for (const t of state.timers) clearTimeout(t);
     const usage = state.usage;
+    const costUsd = usage ? costOfCall(state, usage) : undefined;
+    const recorded = usage ? recordedUsage(usage, costUsd) : undefined;
     const proxyOutcome = (d: Decided): ProxyOutcome => ({
       upstream: state.upstream.name,
       ...(d.forwarded && outcome.status !== undefined ? { status: outcome.status } : {}),
       ...(d.forwarded && state.credential ? { credentialName: state.credential.name } : {}),
-      ...(d.forwarded && usage ? { usage } : {}),
+      ...(d.forwarded && recorded ? { usage: recorded } : {}),
       ...(!d.forwarded ? { error: d.answer.policy_version === 'unavailable' ? 'decision_unavailable' : d.answer.policy_version === REFUSED_BY_PROXY ? 'refused' : 'denied' } : outcome.error !== undefined ? { error: outcome.error } : {}),
     });
     const time = new Date(state.started).toISOString();
@@ -693,7 +717,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     const forwarded = state.decisions.find((d) => d.forwarded);
     if (state.goal !== undefined && usage?.totalTokens !== undefined && forwarded) {
-      deps.usage.reportUsage({ goal: state.goal, agent: state.agent, tokens: usage.totalTokens, decisionId: forwarded.answer.decision_id }).catch((err: unknown) => {
+      deps.usage.reportUsage({ goal: state.goal, agent: state.agent, tokens: usage.totalTokens, ...(costUsd !== undefined ? { costUsd } : {}), decisionId: forwarded.answer.decision_id }).catch((err: unknown) => {
         metrics.sinkFailures.inc({ sink: 'usage' });
         state.lazyLog().error({ err: errorSummary(err), goal: state.goal }, 'usage report failed');
       });
@@ -707,13 +731,23 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         status: outcome.status,
         error: outcome.error,
         credentialName: state.credential?.name,
-        usage,
+        usage: recorded,
         ...(state.applied ? { obligations: { redacted: state.applied.redacted, truncated: state.applied.truncated.length } } : {}),
         ms: now() - state.started,
       },
       'proxied call',
     );
   }
+}
+
+/** The usage an audit record keeps: the token counts and the cost charged. */
+function recordedUsage(usage: TokenUsage, costUsd: number | undefined): NonNullable<ProxyOutcome['usage']> {
+  return {
+    ...(usage.inputTokens !== undefined ? { inputTokens: usage.inputTokens } : {}),
+    ...(usage.outputTokens !== undefined ? { outputTokens: usage.outputTokens } : {}),
+    ...(usage.totalTokens !== undefined ? { totalTokens: usage.totalTokens } : {}),
+    ...(costUsd !== undefined ? { costUsd } : {}),
+  };
 }
 
 /** The decision facts an agent declares in headers. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '@argus/platform';
 import { validatorFor } from '@argus/contracts';
 import type { SecretsConfig } from '@argus/secrets';
+import type { PricesConfig } from './prices.ts';
 import { parse as parseYaml } from 'yaml';
 
 /** The operational routes (health, readiness, metrics): reserved, never an upstream prefix. */
@@ -47,6 +48,8 @@ export interface ProxyConfig {
    * forbidding policy's `@reason` in words; the default) or `full` (also policy ids and annotations).
    */
   denyDetail: 'code' | 'reason' | 'full';
+  /** Model prices over the shipped table, for the cost charged to goal budgets (`prices.ts`). */
+  prices: PricesConfig;
   secrets?: SecretsConfig;
   /** Audit trail configuration (`schemas/config/audit.schema.json`), used by the standalone proxy. */
   audit?: Record<string, unknown>;

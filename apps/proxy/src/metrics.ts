@@ -12,6 +12,8 @@ export interface ProxyMetrics {
   decisionLatency: Histogram<'upstream'>;
   /** Audit records or usage reports that could not be written (never silently dropped). */
   sinkFailures: Counter<'sink'>;
+  /** Model calls with token usage but no price (no cost charged), by upstream. */
+  unpricedCalls: Counter<'upstream'>;
 }
 
 /** Gets or registers the proxy metrics in `registry`. */
@@ -32,5 +34,6 @@ export function proxyMetrics(registry: Registry): ProxyMetrics {
       new Histogram({ name: 'argus_proxy_decision_latency_seconds', help: 'Time spent deciding a proxied call', labelNames: ['upstream'], buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers: [registry] }),
     ),
     sinkFailures: metric(registry, 'argus_proxy_sink_failures_total', () => new Counter({ name: 'argus_proxy_sink_failures_total', help: 'Audit records and usage reports that failed to be written', labelNames: ['sink'], registers: [registry] })),
+    unpricedCalls: metric(registry, 'argus_proxy_unpriced_calls_total', () => new Counter({ name: 'argus_proxy_unpriced_calls_total', help: 'Model calls charged no cost because the model has no price', labelNames: ['upstream'], registers: [registry] })),
   };
 }

@@ -38,14 +38,27 @@ describe('usage', () => {
 
   it('reads the final usage of an OpenAI stream and of an Anthropic stream (cache tokens count as input)', () => {
     expect(observe(openAiStream, [])).toEqual({ inputTokens: 7, outputTokens: 2, totalTokens: 9 });
-    expect(observe(anthropicStream, [])).toEqual({ inputTokens: 15, outputTokens: 30, totalTokens: 45 });
+    expect(observe(anthropicStream, [])).toEqual({ inputTokens: 15, outputTokens: 30, totalTokens: 45, cachedInputTokens: 4 });
+  });
+
+  it('keeps the cached part of the input and the answering model apart, for pricing', () => {
+    expect(usageFromObject({ model: 'gpt-4o-2024-08-06', usage: { prompt_tokens: 1000, completion_tokens: 5, total_tokens: 1005, prompt_tokens_details: { cached_tokens: 200 } } })).toEqual({
+      inputTokens: 1000, outputTokens: 5, totalTokens: 1005, cachedInputTokens: 200, model: 'gpt-4o-2024-08-06',
+    });
+    expect(usageFromObject({ type: 'response.completed', response: { model: 'gpt-5', usage: { input_tokens: 30, output_tokens: 4, total_tokens: 34, input_tokens_details: { cached_tokens: 10 } } } })).toEqual({
+      inputTokens: 30, outputTokens: 4, totalTokens: 34, cachedInputTokens: 10, model: 'gpt-5',
+    });
+    expect(usageFromObject({ message: { model: 'claude-haiku-4-5', usage: { input_tokens: 1, cache_read_input_tokens: 10, cache_creation_input_tokens: 100, output_tokens: 2 } } })).toEqual({
+      inputTokens: 111, outputTokens: 2, cachedInputTokens: 10, cacheWriteTokens: 100, model: 'claude-haiku-4-5',
+    });
+    expect(usageFromObject({ model: 'x'.repeat(300), usage: { input_tokens: 1 } })).toEqual({ inputTokens: 1 });
   });
 
   it('gives the same answer however the stream is chunked (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(2000), { maxLength: 12 }), (cuts) => {
         expect(observe(openAiStream, cuts)).toEqual({ inputTokens: 7, outputTokens: 2, totalTokens: 9 });
-        expect(observe(anthropicStream, cuts)).toEqual({ inputTokens: 15, outputTokens: 30, totalTokens: 45 });
+        expect(observe(anthropicStream, cuts)).toEqual({ inputTokens: 15, outputTokens: 30, totalTokens: 45, cachedInputTokens: 4 });
       }),
       { numRuns: 300 },
     );

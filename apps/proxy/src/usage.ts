@@ -1,8 +1,15 @@
 /** Token counts read from an LLM response. */
 export interface TokenUsage {
+  /** Every input token, cached or not (Anthropic's cache reads and writes included). */
   inputTokens?: number;
   outputTokens?: number;
   totalTokens?: number;
+  /** The part of `inputTokens` read from the provider's prompt cache (billed at the cached-input price). */
+  cachedInputTokens?: number;
+  /** The part of `inputTokens` written to Anthropic's prompt cache (billed at the cache-write price). */
+  cacheWriteTokens?: number;
+  /** The model the provider says answered (a dated snapshot, often), when the body names one. */
+  model?: string;
 }
 
 /**
@@ -10,20 +17,32 @@ export interface TokenUsage {
  * `usage`, `message.usage` (Anthropic `message_start`) and `response.usage` (OpenAI Responses
  * `response.completed`). OpenAI names (`prompt_tokens`, `completion_tokens`) and Anthropic /
  * Responses names (`input_tokens`, `output_tokens`, cache tokens counted as input) are both read.
+ * The cached part of the input is kept apart for pricing: OpenAI's `*_tokens_details.cached_tokens`
+ * (already inside its input count), Anthropic's cache reads and writes (outside its `input_tokens`).
  */
 export function usageFromObject(body: unknown): TokenUsage | undefined {
   if (!body || typeof body !== 'object') return undefined;
   const b = body as Record<string, unknown>;
-  const raw = pick(b.usage) ?? pick((b.message as Record<string, unknown> | undefined)?.usage) ?? pick((b.response as Record<string, unknown> | undefined)?.usage);
+  const message = pick(b.message);
+  const response = pick(b.response);
+  const raw = pick(b.usage) ?? pick(message?.usage) ?? pick(response?.usage);
   if (!raw) return undefined;
-  const input = sum(int(raw.prompt_tokens) ?? int(raw.input_tokens), int(raw.cache_creation_input_tokens), int(raw.cache_read_input_tokens));
+  const cacheRead = int(raw.cache_read_input_tokens);
+  const cacheWrite = int(raw.cache_creation_input_tokens);
+  const input = sum(int(raw.prompt_tokens) ?? int(raw.input_tokens), cacheWrite, cacheRead);
   const output = int(raw.completion_tokens) ?? int(raw.output_tokens);
   const total = int(raw.total_tokens);
+  const cached = cacheRead ?? int(pick(raw.prompt_tokens_details)?.cached_tokens) ?? int(pick(raw.input_tokens_details)?.cached_tokens);
   const usage: TokenUsage = {};
   if (input !== undefined) usage.inputTokens = input;
   if (output !== undefined) usage.outputTokens = output;
   if (total !== undefined) usage.totalTokens = total;
-  return Object.keys(usage).length > 0 ? usage : undefined;
+  if (cached) usage.cachedInputTokens = cached;
+  if (cacheWrite) usage.cacheWriteTokens = cacheWrite;
+  if (Object.keys(usage).length === 0) return undefined;
+  const model = modelName(b.model) ?? modelName(message?.model) ?? modelName(response?.model);
+  if (model !== undefined) usage.model = model;
+  return usage;
 }
 
 /** Merges a later reading into an earlier one (streams report input first, output last). */
@@ -98,6 +117,11 @@ export class SseUsageObserver {
 
 function pick(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** A model name as a provider reports it: a short printable string, else nothing. */
+function modelName(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
 }
 
 function int(v: unknown): number | undefined {

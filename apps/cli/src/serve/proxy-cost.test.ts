@@ -1,0 +1,156 @@
+/**
+ * Cost charged to goal budgets in USD (issue 16 item 5), through `argus serve` as a user runs it:
+ * the official `openai` and `@anthropic-ai/sdk` clients call models through the proxy, the proxy
+ * prices each answer's token usage with the shipped price table, the goal's budget is charged, and
+ * once `maxCostUsd` is spent the next call is denied by the starter policies' governance.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashAgentToken } from '@argus/proxy';
+import { serve, type RunningArgus } from '../commands/serve.ts';
+
+const CEDAR = resolve(import.meta.dirname, '../../../../cedar');
+const BOT_TOKEN = 'argus_cost_bot_5c4b3a29';
+
+/** An upstream that answers every chat / messages call with fixed, cache-aware usage. */
+async function modelUpstream(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const doc = JSON.parse(body || '{}') as { model?: string };
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/v1/chat/completions') {
+        // 1000 prompt tokens of which 200 cached, 500 completion tokens; the provider names its snapshot.
+        res.end(JSON.stringify({
+          id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: `${doc.model}-2024-08-06`,
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok', refusal: null }, finish_reason: 'stop', logprobs: null }],
+          usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500, prompt_tokens_details: { cached_tokens: 200 } },
+        }));
+      } else if (req.url === '/v1/messages') {
+        res.end(JSON.stringify({
+          id: 'msg_1', type: 'message', role: 'assistant', model: doc.model, content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', stop_sequence: null,
+          usage: { input_tokens: 100, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200, output_tokens: 50 },
+        }));
+      } else {
+        res.statusCode = 404;
+        res.end('{}');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('cost charged to goal budgets through argus serve', () => {
+  let dir: string;
+  let upstream: { url: string; server: Server };
+  let running: RunningArgus;
+  let admin: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'argus-cost-'));
+    upstream = await modelUpstream();
+    const config = join(dir, 'argus.json');
+    writeFileSync(config, JSON.stringify({
+      server: { port: 0 },
+      policy: { dir: CEDAR },
+      proxy: {
+        listen: { port: 0 },
+        auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(BOT_TOKEN) }] },
+        prices: { models: { 'house-model': { inputUsdPerMTok: 1, outputUsdPerMTok: 1 } } },
+        upstreams: [
+          { name: 'openai', kind: 'openai', prefix: '/openai', target: upstream.url },
+          { name: 'anthropic', kind: 'anthropic', prefix: '/anthropic', target: upstream.url },
+        ],
+      },
+    }));
+    const seed = join(dir, 'seed.json');
+    writeFileSync(seed, JSON.stringify({
+      humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
+      agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
+    }));
+    running = await serve({ config, dataDir: join(dir, 'data'), seed, banner: false }, { ARGUS_SECRETS_KEY: 'b'.repeat(64), ARGUS_LOG_LEVEL: 'error' });
+    admin = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+    const lease = await fetch(`${running.url}/v1/registry/agents/bot/lease`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 600_000 }) });
+    expect(lease.status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.close();
+    upstream?.server.closeAllConnections();
+    await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function createGoal(id: string, maxCostUsd: number): Promise<void> {
+    const res = await fetch(`${running.url}/v1/goals`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, onBehalfOf: 'alice', objective: 'answer a customer', intents: ['answer-customer'], agents: ['bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxCostUsd } }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+
+  async function used(id: string): Promise<{ costUsd: number; tokens: number }> {
+    const res = await fetch(`${running.url}/v1/goals/${id}`, { headers: { authorization: `Bearer ${admin}` } });
+    return ((await res.json()) as { usage: { used: { costUsd: number; tokens: number } } }).usage.used;
+  }
+
+  async function eventuallyUsed(id: string, costUsd: number): Promise<void> {
+    const start = Date.now();
+    while ((await used(id)).costUsd !== costUsd) {
+      if (Date.now() - start > 5000) expect((await used(id)).costUsd).toBe(costUsd);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('charges an OpenAI call its USD cost (cached input at its own price) and denies once maxCostUsd is spent', async () => {
+    await createGoal('goal-openai', 0.01);
+    const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-openai', 'x-argus-intent': 'answer-customer' } });
+    const ask = () => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    // gpt-4o-2024-08-06 → gpt-4o: 800 × $2.50 + 200 × $1.25 + 500 × $10 per 1M = $0.00725.
+    await ask();
+    await eventuallyUsed('goal-openai', 0.00725);
+    expect((await used('goal-openai')).tokens).toBe(1500);
+    await ask();
+    await eventuallyUsed('goal-openai', 0.0145);
+    const denied = await ask().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((denied as Error).message).toMatch(/budget/i);
+    expect((await used('goal-openai')).costUsd).toBe(0.0145);
+  }, 30_000);
+
+  it('charges an Anthropic call with cache reads and writes at their prices', async () => {
+    await createGoal('goal-anthropic', 1);
+    const client = new Anthropic({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/anthropic`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-anthropic', 'x-argus-intent': 'answer-customer' } });
+    await client.messages.create({ model: 'claude-haiku-4-5-20251001', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    // claude-haiku-4-5: 100 × $1 + 1000 × $0.10 (read) + 200 × $1.25 (write) + 50 × $5 per 1M = $0.0007.
+    await eventuallyUsed('goal-anthropic', 0.0007);
+  }, 30_000);
+
+  it('prices a model from the configuration, and charges no cost for a model without a price', async () => {
+    await createGoal('goal-priced', 1);
+    const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-priced', 'x-argus-intent': 'answer-customer' } });
+    // The answer names `house-model-2024-08-06`: the configured `house-model` prices it at $1 / $1.
+    await client.chat.completions.create({ model: 'house-model', messages: [{ role: 'user', content: 'hi' }] });
+    await eventuallyUsed('goal-priced', 0.0015);
+    await createGoal('goal-unpriced', 1);
+    const other = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-unpriced', 'x-argus-intent': 'answer-customer' } });
+    await other.chat.completions.create({ model: 'mystery-model', messages: [{ role: 'user', content: 'hi' }] });
+    const start = Date.now();
+    while ((await used('goal-unpriced')).tokens === 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+    expect(await used('goal-unpriced')).toMatchObject({ tokens: 1500, costUsd: 0 });
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metrics).toMatch(/argus_proxy_unpriced_calls_total\{upstream="openai"\} 1/);
+  }, 30_000);
+});
