@@ -17,6 +17,7 @@ import { checkInputStrings, RequestRefusedError, recordableInput } from './reque
 import { denySummary, explainDeny } from './deny-explanation.ts';
 import type { PolicyHolder } from './policy-holder.ts';
 import type { ShadowEvaluator, ShadowFlip } from './shadow.ts';
+import type { SwitchVerdict } from './switches.ts';
 
 /** Context keys Argus fills itself; a caller may not set them. */
 export const RESERVED_CONTEXT_KEYS = ['intent', 'goal', 'delegation', 'usage', 'now'] as const;
@@ -123,6 +124,12 @@ export interface DecisionServiceDeps {
    * `false` sends every request to cedar-wasm. Default: on, no online verification.
    */
   compiled?: CompiledEvaluation | false;
+  /**
+   * Switches (`switches.ts`): a stopped agent, tool, server or `all` is a hard deny
+   * `switch_stopped` before anything is read or evaluated; a snapshot too old to trust is a hard
+   * deny `switches_unavailable`. Absent: no switches (tests, embeddings).
+   */
+  switches?: { check(input: AuthorizeInput): SwitchVerdict | undefined };
 }
 
 /** A 400 for a refused request that was still recorded: the wire error carries the record's `decision_id`. */
@@ -321,6 +328,10 @@ export class DecisionService implements DecisionPoint {
     shadowed: { flip?: ShadowFlip; related: { id?: string } },
   ): Promise<Planned> {
     const action: EntityUid = { type: qualify('Action'), id: input.action };
+    // INVARIANT: switches are checked before any read or policy: a kill switch must not depend on
+    // the registry being reachable or the policies being right.
+    const stopped = this.deps.switches?.check(input);
+    if (stopped) return { result: switchDeny(stopped) };
     try {
       const { entities, facts: registryFacts } = await buildEntities(input, this.deps.registry, set.entityTypes, shared);
       const principal = toUid(input.principal);
@@ -506,6 +517,12 @@ const HARD_DENY_TEXT: Record<string, (input: AuthorizeInput) => string> = {
   agent_quarantined: (i) => `agent \`${i.principal.id}\` is quarantined`,
   lease_unknown: () => 'the agent\'s lease could not be read',
 };
+
+/** The hard deny of a stopped switch (or of switches that cannot be read), with the switch in the facts. */
+function switchDeny(verdict: SwitchVerdict): AuthorizeResult {
+  const facts = verdict.code === 'switch_stopped' ? { switch: verdict.switch } : {};
+  return deny([], [verdict.code], facts, `hard deny: ${verdict.code} — ${verdict.message}`);
+}
 
 function hardDenySentence(codes: string[], input: AuthorizeInput): string {
   return `hard deny: ${codes.map((c) => `${c} — ${HARD_DENY_TEXT[c]?.(input) ?? c}`).join('; ')}`;

@@ -60,6 +60,8 @@ import {
 } from './effects/index.ts';
 import { approvalRootFrom } from './effects/approvals-router.ts';
 import { createGovernanceRouter } from './routes/governance.ts';
+import { switchesRouter } from './routes/switches.ts';
+import { SwitchBoard } from './switches.ts';
 
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
 export interface ArgusConfig {
@@ -231,6 +233,12 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   }
   const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, logger, config: effectsConfig, metrics });
 
+  // Switches: a snapshot re-read on `switch.changed` (Redis pub/sub across replicas) and every few
+  // seconds; decisions fail closed when it cannot be refreshed (see switches.ts).
+  const switches = new SwitchBoard({ store: storage.switches, events, logger });
+  await switches.start();
+  closers.push({ name: 'switches', close: async () => switches.close() });
+
   const parts = { config, logger, metrics, storage, leases, events, registry, auth, budget, windows, holder, watcher, ...(audit ? { audit } : {}) };
   const query = (audit as (AuditTrail & { query?: Parameters<typeof createDecisionsRouter>[0]['query'] }) | undefined)?.query;
   const routers: Router[] = [
@@ -238,6 +246,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     ...(query ? [createDecisionsRouter({ query, auth: requireAuth(auth), ...(audit ? { live: audit } : {}) })] : []),
     createApprovalsRouter({ store: approvals, requireHuman: requireAuth(auth), rootOf: approvalRootFrom({ goal: (id) => storage.goals.get(id), agent: (id) => storage.registry.getAgent(id) }), logger }),
     openapiRouter(),
+    switchesRouter({ store: storage.switches, board: switches, events, logger }),
     ...(extras.routers?.(parts) ?? []),
   ];
   // Traffic keeps an agent's lease alive and its lastSeen current (batched; flushed before the store closes).
@@ -256,6 +265,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     validateRequest: config.policy.validateRequest,
     decisionMemo: config.policy.decisionMemo,
     compiled: compiledEvaluation(config.policy, logger, metrics),
+    switches,
     logger,
     metrics,
     ...(config.server.defaultDecision ? { defaultDecision: config.server.defaultDecision } : {}),

@@ -81,6 +81,15 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'POST', path: '/v1/policies/shadow', allow: policyAuthor },
   { method: 'DELETE', path: '/v1/policies/shadow', allow: policyAuthor },
 
+  { method: 'GET', path: '/v1/switches', allow: admin, also: 'the stopped switches and the age of this replica\'s snapshot' },
+  { method: 'PUT', path: '/v1/switches/all', allow: admin, also: 'stops every decision; a reason is required and logged with the caller' },
+  { method: 'DELETE', path: '/v1/switches/all', allow: admin },
+  {
+    method: 'PUT', path: '/v1/switches/{scope}/{id+}', allow: admin,
+    also: 'scope `agent`, `tool` (`<server>/<tool>`) or `server`; a reason is required and logged with the caller',
+  },
+  { method: 'DELETE', path: '/v1/switches/{scope}/{id+}', allow: admin },
+
   { method: 'GET', path: '/v1/decisions', allow: auditor },
   { method: 'GET', path: '/v1/decisions/stream', allow: auditor },
   { method: 'GET', path: '/v1/decisions/{id}', allow: auditor },

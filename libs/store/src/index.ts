@@ -15,3 +15,4 @@ export { RedisLeaseStore } from './redis/lease-store.ts';
 export { RedisEventBus } from './redis/event-bus.ts';
 export { openRedis, closeRedis, type RedisConnectionOptions } from './redis/connection.ts';
 export * from './counters/index.ts';
+export * from './switches/index.ts';

@@ -2,13 +2,14 @@ import type { Database } from 'better-sqlite3';
 import type { Db } from 'mongodb';
 import { ConfigError, type Logger } from '@argus/platform';
 import type { DelegationStore, EventBus, GoalStore, LeaseStore, PolicyVersionStore, RegistryStore } from './ports.ts';
-import type { Clock } from './paging.ts';
+import { systemClock, type Clock } from './paging.ts';
 import { openSqlite } from './sqlite/open.ts';
 import { openMongo, type MongoOptions } from './mongo/open.ts';
 import { MemoryLeaseStore } from './memory/lease-store.ts';
 import { MemoryEventBus } from './memory/event-bus.ts';
 import { RedisLeaseStore } from './redis/lease-store.ts';
 import { RedisEventBus } from './redis/event-bus.ts';
+import { MongoSwitchStore, SqliteSwitchStore, type SwitchStore } from './switches/index.ts';
 import type { RedisConnectionOptions } from './redis/connection.ts';
 
 /** The store URL used when none is configured: a SQLite file under `.argus/`. */
@@ -21,6 +22,8 @@ export interface Storage {
   policies: PolicyVersionStore;
   delegations: DelegationStore;
   goals: GoalStore;
+  /** Stopped agents, tools, servers, or everything (kept with the documents, never only in Redis). */
+  switches: SwitchStore;
   /** The SQLite handle (sqlite backend), for later stores that keep their tables in the same file. */
   sqlite?: Database;
   /** The MongoDB database (mongo backend), for later stores that share the connection. */
@@ -65,6 +68,7 @@ export async function openStorage(url: string = DEFAULT_STORE_URL, options: Stor
       policies: s.policies,
       delegations: s.delegations,
       goals: s.goals,
+      switches: new SqliteSwitchStore(s.db, options.clock ?? systemClock),
       sqlite: s.db,
       ping: async () => s.db.open && s.db.prepare('SELECT 1 AS ok').get() !== undefined,
       close: async () => {
@@ -79,6 +83,7 @@ export async function openStorage(url: string = DEFAULT_STORE_URL, options: Stor
     policies: m.policies,
     delegations: m.delegations,
     goals: m.goals,
+    switches: new MongoSwitchStore(m.db, options.clock ?? systemClock),
     mongo: m.db,
     ping: async () => {
       try {

@@ -461,6 +461,8 @@ export const TOPICS = {
   policyChanged: 'policy.changed',
   delegationRevoked: 'delegation.revoked',
   goalChanged: 'goal.changed',
+  /** A switch was stopped or resumed (`SwitchChangedEvent`): decision points re-read the switch store. */
+  switchChanged: 'switch.changed',
 } as const;
 
 /** Payload of `registry.changed`. `change: 'seen'` is a lastSeen-only refresh by a scanner. */

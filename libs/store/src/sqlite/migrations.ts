@@ -86,4 +86,10 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX window_hits_counter ON window_hits (counter, expires_ms);
       CREATE INDEX window_hits_expiry ON window_hits (expires_ms);`,
   },
+  {
+    version: 6,
+    name: 'switches',
+    up: `
+      CREATE TABLE switches (scope TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (scope, id));`,
+  },
 ];
