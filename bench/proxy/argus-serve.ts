@@ -3,10 +3,13 @@
  * decision is the product's decision service (registry, governance, Cedar over the default
  * `cedar/` policies, decision memo on its default); the credential comes from the encrypted
  * SQLite secret store; the audit trail writes to SQLite unless `BENCH_AUDIT=false`.
+ * `BENCH_OBLIGATIONS=true` adds to the starter policies a permit on `Model::"gpt-records"` with
+ * obligations (redact three fields and a JSON pointer, cut arrays to 3, no values in the audit), so
+ * every answer for that model is parsed, rewritten and re-serialized.
  * Usage: `argus-serve.ts <upstream-url>`. Prints `READY <proxy port>`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +37,27 @@ const port = await new Promise<number>((resolve) => {
     probe.close(() => resolve(p));
   });
 });
+let policy: { dir: string } | undefined;
+if (process.env.BENCH_OBLIGATIONS === 'true') {
+  const policyDir = join(dir, 'cedar');
+  cpSync(join(import.meta.dirname, '../../cedar'), policyDir, { recursive: true });
+  writeFileSync(
+    join(policyDir, 'policies', 'records.cedar'),
+    [
+      '@id("records-redacted")',
+      '@obligation_redact("ssn,dob,email,/choices/0/message/tool_calls/0/function/name")',
+      '@obligation_max_items("3")',
+      '@obligation_log_values("false")',
+      'permit (principal is Argus::Agent, action == Argus::Action::"llm:invoke", resource == Argus::Model::"gpt-records") when { principal.trust == "trusted" };',
+    ].join('\n'),
+  );
+  policy = { dir: policyDir };
+}
 const config = join(dir, 'argus.json');
 writeFileSync(
   config,
   JSON.stringify({
+    ...(policy ? { policy } : {}),
     audit: { sinks: [{ type: 'sqlite', path: join(dir, 'audit.db') }], spill: { dir: join(dir, 'audit-spill') } },
     proxy: {
       listen: { host: '127.0.0.1', port },

@@ -9,7 +9,10 @@
  *   serve       — the product as deployed, `argus serve` with a proxy section: the decision
  *                 service (registry, governance, Cedar, memo), the SQLite secret store and the
  *                 audit trail into SQLite (argus-serve.ts);
- *   serve-noaudit — the same with the audit trail off.
+ *   serve-noaudit — the same with the audit trail off;
+ *   direct-records / serve-obligations — a tool-call answer carrying 8 patient records, from the
+ *                 upstream directly and through `argus serve` with a permit whose obligations
+ *                 redact 4 items (names and a JSON pointer) and cut arrays to 3 (audit on).
  * Measures (1) per-call latency p50/p99 from sequential keep-alive calls timed with hrtime
  * (sub-millisecond, unlike autocannon), (2) time to first byte of a streamed (SSE) completion,
  * (3) throughput at 32 connections with autocannon, (4) peak RSS of each proxy.
@@ -32,6 +35,7 @@ const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 2);
 const TOKEN = 'argus_bench_token';
 const BODY = JSON.stringify({ model: 'gpt-bench', messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }] });
+const RECORDS_BODY = JSON.stringify({ model: 'gpt-records', messages: [{ role: 'user', content: 'File the patient records.' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-bench', stream: true, messages: [{ role: 'user', content: 'stream please' }] });
 
 const children: ChildProcess[] = [];
@@ -52,10 +56,12 @@ function start(file: string, core: number, args: string[] = [], env: Record<stri
 }
 
 interface Target {
-  name: 'direct' | 'floor' | 'argus' | 'serve' | 'serve-noaudit';
+  name: 'direct' | 'floor' | 'argus' | 'serve' | 'serve-noaudit' | 'direct-records' | 'serve-obligations';
   port: number;
   path: string;
   pid?: number;
+  /** The body this target is called with, when not the common one (and then left out of the stream pass). */
+  body?: string;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -90,7 +96,7 @@ async function latency(targets: Target[], n: number, body: string, pick: 0 | 1):
   const samples = new Map(targets.map((t) => [t.name, [] as number[]]));
   for (let done = 0; done < n; done += 100) {
     for (const t of targets) {
-      for (let i = 0; i < Math.min(100, n - done); i++) samples.get(t.name)!.push((await call(t, body))[pick]);
+      for (let i = 0; i < Math.min(100, n - done); i++) samples.get(t.name)!.push((await call(t, t.body ?? body))[pick]);
     }
   }
   return samples;
@@ -111,7 +117,7 @@ async function throughput(t: Target, seconds: number): Promise<{ rps: number; p5
     connections: 32,
     duration: seconds,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: BODY,
+    body: t.body ?? BODY,
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${t.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const cpuUsPerReq = t.pid === undefined ? 0 : ((cpuSeconds(t.pid) - cpu0) * 1e6) / result.requests.total;
@@ -132,13 +138,17 @@ async function main(): Promise<void> {
   const argus = await start('argus-proxy.ts', 0, [upstreamUrl]);
   const served = await start('argus-serve.ts', 0, [upstreamUrl]);
   const servedNoAudit = await start('argus-serve.ts', 0, [upstreamUrl], { BENCH_AUDIT: 'false' });
+  const servedObligations = await start('argus-serve.ts', 0, [upstreamUrl], { BENCH_OBLIGATIONS: 'true' });
   const targets: Target[] = [
     { name: 'direct', port: up.port, path: '/v1/chat/completions' },
     { name: 'floor', port: floor.port, path: '/openai/v1/chat/completions', pid: floor.pid },
     { name: 'argus', port: argus.port, path: '/openai/v1/chat/completions', pid: argus.pid },
     { name: 'serve', port: served.port, path: '/openai/v1/chat/completions', pid: served.pid },
     { name: 'serve-noaudit', port: servedNoAudit.port, path: '/openai/v1/chat/completions', pid: servedNoAudit.pid },
+    { name: 'direct-records', port: up.port, path: '/v1/chat/completions', body: RECORDS_BODY },
+    { name: 'serve-obligations', port: servedObligations.port, path: '/openai/v1/chat/completions', pid: servedObligations.pid, body: RECORDS_BODY },
   ];
+  const streamed = targets.filter((t) => t.body === undefined);
   process.stderr.write(`warming up\n`);
   await latency(targets, 500, BODY, 1);
   for (const t of targets.slice(1)) await throughput(t, WARMUP_S);
@@ -154,10 +164,11 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < REPS; rep++) {
     process.stderr.write(`rep ${rep + 1}/${REPS}\n`);
     const l = await latency(targets, LAT_N, BODY, 1);
-    const s = await latency(targets, TTFB_N, STREAM_BODY, 0);
+    const s = await latency(streamed, TTFB_N, STREAM_BODY, 0);
     for (const t of targets) {
       lat[t.name]!.p50.push(pct(l.get(t.name)!, 50));
       lat[t.name]!.p99.push(pct(l.get(t.name)!, 99));
+      if (!s.has(t.name)) continue;
       ttfb[t.name]!.p50.push(pct(s.get(t.name)!, 50));
       ttfb[t.name]!.p99.push(pct(s.get(t.name)!, 99));
     }
@@ -169,14 +180,14 @@ async function main(): Promise<void> {
       tput[t.name]!.cpu.push(r.cpuUsPerReq);
     }
   }
-  const f = (x: number, d = 3) => x.toFixed(d);
+  const f = (x: number, d = 3) => (Number.isNaN(x) ? '—' : x.toFixed(d));
   const m = (name: string, table: Record<string, Record<string, number[]>>, key: string) => median(table[name]![key]!);
   const rows = targets.map((t) => ({
     target: t.name,
     latP50: m(t.name, lat, 'p50'),
     latP99: m(t.name, lat, 'p99'),
-    ttfbP50: m(t.name, ttfb, 'p50'),
-    ttfbP99: m(t.name, ttfb, 'p99'),
+    ttfbP50: t.body === undefined ? m(t.name, ttfb, 'p50') : NaN,
+    ttfbP99: t.body === undefined ? m(t.name, ttfb, 'p99') : NaN,
     rps: m(t.name, tput, 'rps'),
     acP50: m(t.name, tput, 'p50'),
     acP99: m(t.name, tput, 'p99'),
@@ -193,6 +204,9 @@ async function main(): Promise<void> {
     const a = by[name]!;
     out.push(`${name}: added latency p50 over direct ${f(a.latP50 - by.direct!.latP50)} ms, over floor ${f(a.latP50 - by.floor!.latP50)} ms; p99 over direct ${f(a.latP99 - by.direct!.latP99)} ms; stream TTFB p50 over direct ${f(a.ttfbP50 - by.direct!.ttfbP50)} ms; throughput / floor = ${f(a.rps / by.floor!.rps, 2)}; CPU per call / floor = ${f(a.cpuUs / by.floor!.cpuUs, 2)} (+${Math.round(a.cpuUs - by.floor!.cpuUs)} µs)`);
   }
+  const o = by['serve-obligations']!;
+  const d = by['direct-records']!;
+  out.push(`serve-obligations: added latency p50 over direct (same records answer) ${f(o.latP50 - d.latP50)} ms, p99 ${f(o.latP99 - d.latP99)} ms; over serve without obligations (a short answer) ${f(o.latP50 - by.serve!.latP50)} ms; CPU per call ${Math.round(o.cpuUs)} µs vs serve ${Math.round(by.serve!.cpuUs)} µs`);
   out.push(`reps=${REPS} latency n=${LAT_N}/rep ttfb n=${TTFB_N}/rep throughput ${DURATION_S}s/rep after ${WARMUP_S}s warm-up; raw per-rep medians: ${JSON.stringify({ lat, ttfb, tput })}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

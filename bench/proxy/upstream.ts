@@ -2,6 +2,8 @@
  * The benchmark upstream: a bare node:http server speaking enough of the OpenAI API.
  * `POST /v1/chat/completions` answers a fixed JSON completion (with usage), or with
  * `"stream": true` an SSE stream whose first chunk is sent at once and the rest 20 ms later.
+ * For model `gpt-records` it answers a tool call whose arguments carry patient records (what the
+ * obligations benchmark redacts and truncates).
  * Prints `READY <port>` on stdout.
  */
 import { createServer } from 'node:http';
@@ -14,6 +16,16 @@ const completion = JSON.stringify({
   model: 'gpt-bench',
   choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the benchmark upstream.' }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
+});
+
+const patients = Array.from({ length: 8 }, (_, i) => ({ name: `Patient ${i}`, ssn: `000-00-000${i}`, dob: '1970-01-01', contact: { email: `p${i}@example.com`, phone: '555-0100' } }));
+const records = JSON.stringify({
+  id: 'chatcmpl-records',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-records',
+  choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'file_records', arguments: JSON.stringify({ patients }) } }] }, finish_reason: 'tool_calls' }],
+  usage: { prompt_tokens: 40, completion_tokens: 120, total_tokens: 160 },
 });
 
 const server = createServer((req, res) => {
@@ -30,8 +42,9 @@ const server = createServer((req, res) => {
       }, 20);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(completion) });
-    res.end(completion);
+    const answer = body.includes('"gpt-records"') ? records : completion;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+    res.end(answer);
   });
 });
 server.keepAliveTimeout = 65_000;

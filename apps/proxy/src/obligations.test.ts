@@ -37,6 +37,13 @@ describe('obligations: merging and applying', () => {
     expect(doc.a.ssn).toBe(1);
   });
 
+  it('a pointer naming an array index matches that item only; one without indices skips them', () => {
+    const doc = { choices: [{ message: { name: 'a', content: 'x' } }, { message: { name: 'b', content: 'y' } }], patient: [{ dob: 1 }, { dob: 2 }] };
+    const { doc: out, applied } = applyToDocument(doc, { redact: ['/choices/1/message/content', '/patient/dob'], logValues: true, unknown: [] });
+    expect(out).toEqual({ choices: [{ message: { name: 'a', content: 'x' } }, { message: { name: 'b', content: REDACTED } }], patient: [{ dob: REDACTED }, { dob: REDACTED }] });
+    expect(applied.redacted).toBe(3);
+  });
+
   it('truncates every array past max_items and says where, leaving an untouched JSON string byte for byte', () => {
     const untouched = '{ "spaced" :  [1] }';
     const { doc, applied } = applyToAnswer({ list: [1, 2, 3, 4], nested: { more: [[1, 2, 3], 5, 6] }, s: untouched }, { redact: [], maxItems: 2, logValues: true, unknown: [] });

@@ -56,8 +56,14 @@ export interface Applied {
   truncated: Array<{ path: string; items: number; kept: number }>;
 }
 
-/** One redaction rule: a field name, or a path (JSON pointer or dotted) matched at any depth. */
+/**
+ * One redaction rule: a field name, or a path (JSON pointer or dotted) matched at any depth. A path
+ * without numeric segments skips array indices (`patient.dob` also finds `patient[3].dob`); a path
+ * with one (`/choices/0/message/content`) is matched against the full path, indices included.
+ */
 type Rule = string[];
+
+const INDEX = /^\d+$/;
 
 function rulesOf(redact: readonly string[]): Rule[] {
   return redact.map((r) => {
@@ -89,6 +95,9 @@ export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unkno
   const names = new Set(rules.filter((r) => r.length === 1 && r[0] !== '*').map((r) => r[0]!));
   const paths = rules.filter((r) => r.length > 1 || r[0] === '*');
   const keys: string[] = [];
+  /** `keys` with array indices: what a rule naming an index is matched against. */
+  const full: string[] = [];
+  const indexed = new Set(paths.filter((r) => r.some((seg) => INDEX.test(seg))));
   /** The raw segments to the current value (`#` enters a JSON string): a pointer is built only when an array is cut. */
   const at: string[] = [];
   const pointerOf = () => at.map((x) => (x === INTO_STRING ? '#' : `/${x.replace(/~/g, '~0').replace(/\//g, '~1')}`)).join('') || '/';
@@ -121,7 +130,9 @@ export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unkno
       }
       return items.map((v, i) => {
         at.push(String(i));
+        full.push(String(i));
         const out = walk(v, depth + 1);
+        full.pop();
         at.pop();
         return out;
       });
@@ -130,7 +141,8 @@ export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unkno
     for (const [k, v] of Object.entries(value)) {
       const lower = k.toLowerCase();
       keys.push(lower);
-      if (names.has(lower) || (paths.length > 0 && paths.some((r) => matches(keys, r)))) {
+      full.push(lower);
+      if (names.has(lower) || (paths.length > 0 && paths.some((r) => matches(indexed.has(r) ? full : keys, r)))) {
         out[k] = REDACTED;
         applied.redacted++;
       } else {
@@ -139,6 +151,7 @@ export function applyToDocument(doc: unknown, o: ProxyObligations): { doc: unkno
         at.pop();
       }
       keys.pop();
+      full.pop();
     }
     return out;
   };
