@@ -7,6 +7,7 @@ import { registerGoalCommands } from './commands/goals.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerSwitchCommands } from './commands/switches.ts';
 import { colorEnabled, makeStyle, styleFor, takeColorFlag } from './style.ts';
 
 /** The exit codes every command keeps (docs/cli.md lists them per command). */
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDiscoverCommands(program);
   registerDelegationCommands(program);
   registerGoalCommands(program);
+  registerSwitchCommands(program);
   return program;
 }
 
