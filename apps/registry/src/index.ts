@@ -2,3 +2,4 @@
 export { createRegistryApp, createRegistryRouter, DEFAULT_REGISTRY_LIMITS, type RegistryDeps, type RegistryLimits } from './app.ts';
 export { loadRegistryConfig, startRegistry, type RegistryConfig, type RunningRegistry } from './main.ts';
 export { createConsoleRouter, type ConsoleRouterOptions } from './console/index.ts';
+export { recordLiveTools, registryToolCatalogue, toolChangeReason, type LiveToolsDeps, type LiveToolsOutcome, type ProxyToolCatalogue } from './tool-change.ts';

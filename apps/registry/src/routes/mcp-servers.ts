@@ -1,11 +1,7 @@
 import { Router } from 'express';
 import { asyncRoute, ConflictError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
 import {
-  diffTools,
   hashTools,
-  keepGovernance,
-  isEmptyDiff,
-  stateAfterToolChange,
   type McpServer,
   type McpServerQuery,
   type McpToolInput,
@@ -16,6 +12,7 @@ import { asPrecondition, checkServerUrl, checkToolCount, ifMatch, pathId, queryO
 import { page } from './humans.ts';
 import { renewQuietly } from './agents.ts';
 import { mountTrustRoutes } from './trust.ts';
+import { recordLiveTools } from '../tool-change.ts';
 
 interface ServerBody {
   id: string;
@@ -134,22 +131,8 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
             await deps.changed({ kind: 'mcp-server', id, change: 'created', trust: server.trust });
             return;
           }
-          const diff = diffTools(existing.tools, tools);
-          const toolsChanged = !isEmptyDiff(diff);
-          const trust = toolsChanged
-            ? {
-                to: stateAfterToolChange(existing.trust, deps.onToolChange),
-                by,
-                reason: `tool list changed: ${[...diff.added.map((n) => `+${n}`), ...diff.removed.map((n) => `-${n}`), ...diff.changed.map((n) => `~${n}`)].join(' ')}`.slice(0, 1000),
-                diff,
-              }
-            : undefined;
           const sameFields = existing.name === body.name && existing.url === body.url && (body.transport === undefined || existing.transport === body.transport);
-          const server = await deps.store.updateMcpServer(
-            existing.id,
-            { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), tools: keepGovernance(existing.tools, tools), lastSeen },
-            { expectedVersion: existing.version, ...(trust ? { trust } : {}) },
-          );
+          const { server, diff, toolsChanged } = await recordLiveTools(deps, existing, tools, by, { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), lastSeen });
           const lease = await renewQuietly(deps, 'mcp-server', existing.id);
           sendRecord(res, 200, server, { lease, ...(toolsChanged ? { toolsChanged: diff } : {}) });
           const change = server.trust !== existing.trust ? 'trust' : toolsChanged || !sameFields ? 'updated' : 'seen';
