@@ -7,8 +7,10 @@ import type {
   DecisionPoint,
   DecisionReason,
   DecisionRecorder,
+  DenyCode,
   ExplainLevel,
 } from '@argus/contracts';
+import { isApprovalRefusalCode } from '@argus/contracts';
 import { contextFor, contextKeysRead, evaluate, mergeObligations, type DecisionMemo, sliceFor, summarize, uidKey, type CedarEntity, type CedarValue, type EngineDecision, type EntityUid, type CompiledEvaluation } from '@argus/engine';
 import { ArgusError, InvalidInputError, metric, Counter, Gauge, Histogram, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
@@ -24,7 +26,7 @@ export const RESERVED_CONTEXT_KEYS = ['intent', 'goal', 'delegation', 'usage', '
 
 /** What governance adds to a decision: hard denies, the chain as hierarchy, goal and intent facts. */
 export interface GovernanceOutcome {
-  hardDeny?: { codes: string[]; message: string };
+  hardDeny?: { codes: DenyCode[]; message: string };
   /** Parents of the principal in Cedar's hierarchy (the next hop up the delegation chain). */
   principalParents: EntityUid[];
   /** Entities governance owns for this request: chain agents and humans, the goal. */
@@ -36,7 +38,7 @@ export interface GovernanceOutcome {
    * Runs once the final answer is an allow (never for a hold, a deny or a timeout): consumes what
    * the decision uses (a goal's action budget). An answer turns the allow into a hard deny with those codes.
    */
-  commit?: () => Promise<{ codes: string[]; message: string } | undefined>;
+  commit?: () => Promise<{ codes: DenyCode[]; message: string } | undefined>;
 }
 
 /** What the approval hook found; `commit` writes it (consume the approval, or open the request). */
@@ -136,7 +138,7 @@ export interface DecisionServiceDeps {
 export class DecisionRefusedError extends InvalidInputError {
   constructor(
     readonly decisionId: string,
-    readonly reason: string,
+    readonly reason: DenyCode,
     refused: InvalidInputError,
   ) {
     super(refused.message, refused.errors);
@@ -335,7 +337,7 @@ export class DecisionService implements DecisionPoint {
     try {
       const { entities, facts: registryFacts } = await buildEntities(input, this.deps.registry, set.entityTypes, shared);
       const principal = toUid(input.principal);
-      const codes: string[] = [];
+      const codes: DenyCode[] = [];
       const requireRegistered = this.deps.requireRegistered ?? this.deps.registry.requireRegistered ?? false;
       const unregisteredAgent = shortType(principal.type) === 'Agent' && !registryFacts.agent.registered;
       if (requireRegistered && unregisteredAgent) codes.push('agent_unknown');
@@ -452,7 +454,7 @@ export class DecisionService implements DecisionPoint {
   private failClosed(err: unknown): AuthorizeResult {
     if (err instanceof InvalidInputError) throw err;
     const refusal = (err as { reason?: unknown; approvalId?: unknown }).reason;
-    if (err instanceof ArgusError && typeof refusal === 'string' && refusal.startsWith('approval_')) {
+    if (err instanceof ArgusError && isApprovalRefusalCode(refusal)) {
       return deny([{ code: refusal, message: err.message }], [refusal], undefined, err.message);
     }
     const code = err instanceof ArgusError ? err.code : 'internal_error';
@@ -500,7 +502,7 @@ export class DecisionService implements DecisionPoint {
 }
 
 /** The refusal code of a body that failed its schema: `invalid_id` when an id is at fault, else `invalid_request`. */
-function refusalOf(error: InvalidInputError): string {
+function refusalOf(error: InvalidInputError): DenyCode {
   return error.errors.some((e) => /^\/input\/(?:.*\/id|goal|approval)$/.test(e.path)) ? 'invalid_id' : 'invalid_request';
 }
 
@@ -511,7 +513,7 @@ function actingForbids(decision: EngineDecision): Array<{ policy: string; effect
     .map((p) => ({ policy: p.id, effect: p.enforcement as 'quarantine' | 'revoke' | 'escalate' }));
 }
 
-const HARD_DENY_TEXT: Record<string, (input: AuthorizeInput) => string> = {
+const HARD_DENY_TEXT: Partial<Record<DenyCode, (input: AuthorizeInput) => string>> = {
   agent_unknown: (i) => `agent \`${i.principal.id}\` is not registered (registry.requireRegistered is on)`,
   agent_revoked: (i) => `agent \`${i.principal.id}\` is revoked`,
   agent_quarantined: (i) => `agent \`${i.principal.id}\` is quarantined`,
@@ -524,11 +526,11 @@ function switchDeny(verdict: SwitchVerdict): AuthorizeResult {
   return deny([], [verdict.code], facts, `hard deny: ${verdict.code} — ${verdict.message}`);
 }
 
-function hardDenySentence(codes: string[], input: AuthorizeInput): string {
+function hardDenySentence(codes: DenyCode[], input: AuthorizeInput): string {
   return `hard deny: ${codes.map((c) => `${c} — ${HARD_DENY_TEXT[c]?.(input) ?? c}`).join('; ')}`;
 }
 
-function deny(errors: AuthorizeResult['errors'], codes: string[] = [], facts?: Record<string, unknown>, message?: string): AuthorizeResult {
+function deny(errors: AuthorizeResult['errors'], codes: DenyCode[] = [], facts?: Record<string, unknown>, message?: string): AuthorizeResult {
   const result: AuthorizeResult = { allow: false, decision: 'deny', reasons: [], errors };
   if (codes.length > 0) result.codes = codes;
   if (facts) result.facts = message ? { ...facts, hardDeny: message } : facts;

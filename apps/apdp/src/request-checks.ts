@@ -2,13 +2,13 @@
  * The checks that refuse a decision request before anything else is done with it: ids and strings
  * Argus cannot decide on (empty or padded ids, control characters, ill-formed UTF-16).
  */
-import type { AuthorizeInput, EntityData } from '@argus/contracts';
+import type { AuthorizeInput, DenyCode, EntityData } from '@argus/contracts';
 import { InvalidInputError, type ErrorDetail } from '@argus/platform';
 
 /** A 400 with a stable refusal code (`invalid_id`, `unknown_action`, ...), recorded as a deny carrying it. */
 export class RequestRefusedError extends InvalidInputError {
   constructor(
-    readonly reason: string,
+    readonly reason: Extract<DenyCode, 'invalid_id' | 'invalid_string' | 'unknown_action' | 'unknown_entity_type' | 'reserved_context_key'>,
     message: string,
     errors: readonly ErrorDetail[] = [],
   ) {

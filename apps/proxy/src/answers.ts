@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { AuthorizeResponse, DecisionReason } from '@argus/contracts';
+import type { AuthorizeResponse, DecisionReason, DenyCode, ErrorCode } from '@argus/contracts';
 import { sendError, sendJson, type Logger } from '@argus/platform';
 import type { UpstreamKind } from './config.ts';
 
@@ -20,7 +20,7 @@ export function dialectOf(kind: UpstreamKind): Dialect {
 
 /** An error answer in the one Argus shape, before it is put in the caller's dialect. */
 export interface Problem {
-  code: string;
+  code: ErrorCode;
   message: string;
   errors: Array<{ path: string; message: string }>;
   /** Anything else the Argus shape carries (decision id, codes, reasons). */
@@ -32,7 +32,7 @@ export interface Problem {
  * point gave some, else `needs_approval`, `policy_forbid` (a forbid matched), `policy_error`
  * (a policy could not be evaluated) or `no_permit` (no policy permits the call).
  */
-export function denialCodes(answer: AuthorizeResponse): string[] {
+export function denialCodes(answer: AuthorizeResponse): Array<DenyCode | ErrorCode> {
   const r = answer.result;
   if (r.codes && r.codes.length > 0) return [...r.codes];
   if (r.decision === 'needs_approval') return ['needs_approval'];

@@ -9,7 +9,9 @@ import type {
   DecisionEvent,
   DecisionPoint,
   DecisionRecorder,
+  DenyCode,
   EntityRef,
+  ErrorCode,
   ProxyOutcome,
   UsageSink,
 } from '@argus/contracts';
@@ -206,7 +208,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
    * Records a call refused before (or without) a decision — unreadable body, non-canonical path,
    * bad Argus header, no model, no credential — so that every refused call has its record.
    */
-  function recordFailure(route: Route, req: IncomingMessage, seen: Seen, err: unknown, log: () => Logger, code?: string): void {
+  function recordFailure(route: Route, req: IncomingMessage, seen: Seen, err: unknown, log: () => Logger, code?: DenyCode): void {
     if (seen.state?.done) return;
     const state: CallState = seen.state ?? { upstream: route.upstream, dialect: route.dialect, agent: seen.agent ?? ANONYMOUS, ...(seen.agent === undefined ? { anonymous: true } : {}), decisions: [], started: seen.started, timers: [], done: false, lazyLog: log };
     const reason = code ?? (err instanceof ArgusError ? err.code : 'internal_error');
@@ -293,7 +295,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const { upstream } = route;
     const method = req.method ?? 'GET';
     const sessionId = header(req, 'mcp-session-id');
-    const refuse = (status: number, code: string, reason: string, message: string, call = sessionCall(upstream.name, method)): true => {
+    const refuse = (status: number, code: ErrorCode, reason: DenyCode, message: string, call = sessionCall(upstream.name, method)): true => {
       const decided = refusal(state, buildInput(state.agent, facts, { ...call, context: { ...call.context, httpMethod: method, path } }), reason);
       if (status === 405) res.setHeader('allow', 'GET, POST, DELETE');
       sendProblem(res, 'argus', status, { code, message, errors: [], decision_id: decided.answer.decision_id, codes: [reason] });
@@ -347,7 +349,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   }
 
   /** Records a refusal the proxy made itself (no decision point asked): a deny with `code`. */
-  function refusal(state: CallState, input: AuthorizeInput, code: string): Decided {
+  function refusal(state: CallState, input: AuthorizeInput, code: DenyCode | ErrorCode): Decided {
     metrics.decisions.inc({ upstream: state.upstream.name, outcome: 'refused' });
     const decided: Decided = { input, answer: { decision_id: randomUUID(), policy_version: REFUSED_BY_PROXY, result: { allow: false, decision: 'deny', reasons: [], errors: [], codes: [code] } }, latencyMs: 0, forwarded: false };
     state.decisions.push(decided);
@@ -403,7 +405,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const refused = new Set<JsonRpcMessage>();
     /** The first refusal, for the HTTP answer when only notifications were refused. */
     let first: JsonRpcErrorResponse | undefined;
-    const refuse = (m: JsonRpcMessage, rpcCode: number, message: string, code: string, call: CallDescription) => {
+    const refuse = (m: JsonRpcMessage, rpcCode: number, message: string, code: DenyCode, call: CallDescription) => {
       const d = refusal(state, buildInput(state.agent, facts, call), code);
       const answer = rpcError(m.id ?? null, rpcCode, message, { code, decision_id: d.answer.decision_id, codes: [code] });
       refused.add(m);

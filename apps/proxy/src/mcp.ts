@@ -1,4 +1,4 @@
-import type { AuthorizeResponse } from '@argus/contracts';
+import type { AuthorizeResponse, DenyCode } from '@argus/contracts';
 import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
 
@@ -74,7 +74,7 @@ export const MCP_SESSION_NOTIFICATIONS: ReadonlySet<string> = new Set([
 export const MCP_SESSION_REQUESTS: ReadonlySet<string> = new Set(['ping', 'tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'logging/setLevel']);
 
 /** How the proxy treats one MCP message: decide it, answer it as malformed, or refuse it outright. */
-export type McpMessageView = CallDescription | { invalid: string } | { refused: { code: string; message: string } };
+export type McpMessageView = CallDescription | { invalid: string } | { refused: { code: DenyCode; message: string } };
 
 /** The Cedar view of the session itself: what `initialize`, listing, pings, allowed notifications and answers are decided as. */
 export function sessionCall(server: string, mcpMethod: string): CallDescription {

@@ -2,6 +2,7 @@
  * Wire types shared by the apps. They mirror the JSON Schemas in `schemas/`; the schemas are the
  * source of truth at runtime (validated with ajv), these types are what the code is checked against.
  */
+import type { DecisionErrorCode, DenyCode, ErrorCode } from './codes.ts';
 
 /** A reference to an entity: `{ "type": "Agent", "id": "support-bot" }`. Types are written without the `Argus::` namespace. */
 export interface EntityRef {
@@ -63,7 +64,7 @@ export interface DecisionReason {
 /** A problem met while deciding (a policy that errored, a fact that could not be read). */
 export interface DecisionError {
   policy?: string;
-  code: string;
+  code: DecisionErrorCode;
   message: string;
 }
 
@@ -73,8 +74,11 @@ export interface AuthorizeResult {
   decision: DecisionOutcome;
   reasons: DecisionReason[];
   errors: DecisionError[];
-  /** Stable reason codes for hard denies (`agent_revoked`, `delegation_expired`, ...). */
-  codes?: string[];
+  /**
+   * Stable reason codes for hard denies (`agent_revoked`, `delegation_expired`, ...), see `docs/codes.md`.
+   * A call the proxy refused before any decision carries the error code of its answer (`unauthorized`, ...).
+   */
+  codes?: Array<DenyCode | ErrorCode>;
   /** One line saying why, for a deny or a hold (`no permit matched ...`, a hard deny's sentence). */
   summary?: string;
   /** What was checked and the outcome of each check (delegation, goal, intent, agent). */

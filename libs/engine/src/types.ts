@@ -1,3 +1,5 @@
+import type { DecisionErrorCode } from '@argus/contracts/codes';
+
 /** A Cedar entity uid with its fully qualified type, e.g. `{ type: "Argus::Agent", id: "planner" }`. */
 export interface EntityUid {
   type: string;
@@ -104,7 +106,8 @@ export interface EvaluationRequest {
 /** An error met while evaluating: a policy that errored (Cedar skipped it), or a failed call. */
 export interface EvaluationError {
   policyId?: string;
-  code: 'policy_error' | 'forbid_errored' | 'evaluation_failed' | 'engine_exception';
+  /** Catalogued in `@argus/contracts` (`docs/codes.md`). */
+  code: Extract<DecisionErrorCode, 'policy_error' | 'forbid_errored' | 'evaluation_failed' | 'engine_exception'>;
   message: string;
 }
 

@@ -5,7 +5,7 @@
  * before — and ends at the principal. Every failure is a hard deny with a stable code that no
  * policy can override.
  */
-import type { EntityRef } from '@argus/contracts';
+import type { DenyCode, EntityRef } from '@argus/contracts';
 import { allows, isSubset, widenedPatterns, type Scope } from './scope.ts';
 import { isExpired, parseTime, toMillis, type Instant } from './time.ts';
 import { bareType, formatUid, sameEntity } from './uid.ts';
@@ -42,8 +42,9 @@ export interface Grant {
   revokedAt?: string;
 }
 
-/** Stable reason codes of a chain that does not hold. */
-export type DelegationCode =
+/** Stable reason codes of a chain that does not hold (catalogued in `@argus/contracts`). */
+export type DelegationCode = Extract<
+  DenyCode,
   | 'delegation_unknown_hop'
   | 'delegation_expired'
   | 'delegation_revoked'
@@ -53,7 +54,8 @@ export type DelegationCode =
   | 'delegation_outlives_parent'
   | 'delegation_cycle'
   | 'delegation_wrong_principal'
-  | 'delegation_root_not_human';
+  | 'delegation_root_not_human'
+>;
 
 /** Finds the grant from one entity to the next. Pure lookups only: prefetch with `prefetchGrants`. */
 export type GrantLookup = (from: EntityRef, to: EntityRef) => Grant | undefined;

@@ -16,7 +16,7 @@
  * the returned grant ids against revocations and runs `verifyChain` over `grants` for the
  * structural rules (subset, depth, expiry, cycles).
  */
-import type { EntityRef } from '@argus/contracts';
+import type { DenyCode, EntityRef } from '@argus/contracts';
 import { errors as joseErrors, jwtVerify, SignJWT, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import type { Grant, HopFact } from './delegation-chain.ts';
 import { isValidActionPattern, isValidResourcePattern, type Scope } from './scope.ts';
@@ -115,8 +115,8 @@ export interface TokenOk {
   expiresAt: string;
 }
 
-/** Stable codes of a token that does not verify. */
-export type TokenCode = 'delegation_token_invalid' | 'delegation_token_expired' | 'delegation_depth_exceeded';
+/** Stable codes of a token that does not verify (catalogued in `@argus/contracts`). */
+export type TokenCode = Extract<DenyCode, 'delegation_token_invalid' | 'delegation_token_expired' | 'delegation_depth_exceeded'>;
 
 /** A token that does not verify. */
 export interface TokenFailure {

@@ -2,7 +2,7 @@
  * The single entry point of the decision point into governance: verify the chain, the intent and
  * the goal, and turn what holds into Cedar entities and context.
  */
-import type { EntityRef, ExplainLevel } from '@argus/contracts';
+import type { DenyCode, EntityRef, ExplainLevel } from '@argus/contracts';
 import { verifyChain, type ChainResult, type GrantLookup } from './delegation-chain.ts';
 import { buildFacts, type GovernanceFacts } from './facts.ts';
 import { checkGoal, type BudgetLeft, type Goal, type GoalResult } from './goal.ts';
@@ -45,7 +45,7 @@ export interface GovernanceFactSource {
 
 /** A refusal no policy can override. `codes` are stable, in check order (delegation, intent, goal). */
 export interface HardDeny {
-  codes: string[];
+  codes: DenyCode[];
   message: string;
 }
 
@@ -67,7 +67,7 @@ export interface GovernanceOutcome {
  * nothing, so assignment falls back to the principal alone).
  */
 export function evaluateGovernance(input: GovernanceInput, source: GovernanceFactSource): GovernanceOutcome {
-  const codes: string[] = [];
+  const codes: DenyCode[] = [];
   const messages: string[] = [];
 
   let chain: ChainResult | undefined;

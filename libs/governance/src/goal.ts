@@ -2,7 +2,7 @@
  * Goals: the objective an agent pursues, set by a human, with the intents it allows, the agents
  * assigned to it, an expiry and a budget.
  */
-import type { EntityRef } from '@argus/contracts';
+import type { DenyCode, EntityRef } from '@argus/contracts';
 import { isExpired, toMillis, type Instant } from './time.ts';
 import { bareType, formatUid } from './uid.ts';
 
@@ -48,15 +48,17 @@ export interface Goal {
   updatedAt?: string;
 }
 
-/** Stable codes of a goal that does not admit the decision. */
-export type GoalCode =
+/** Stable codes of a goal that does not admit the decision (catalogued in `@argus/contracts`). */
+export type GoalCode = Extract<
+  DenyCode,
   | 'goal_unknown'
   | 'goal_inactive'
   | 'goal_expired'
   | 'goal_agent_not_assigned'
   | 'goal_intent_not_allowed'
   | 'goal_budget_exhausted'
-  | 'goal_budget_unknown';
+  | 'goal_budget_unknown'
+>;
 
 /** What `checkGoal` needs. */
 export interface CheckGoalInput {

@@ -2,7 +2,7 @@
  * Intents: the declared reason for an action. A catalogue says which actions (and, optionally,
  * which resource types) each intent can justify.
  */
-import type { EntityRef } from '@argus/contracts';
+import type { DenyCode, EntityRef } from '@argus/contracts';
 import { actionMatches } from './scope.ts';
 import { bareType, formatUid } from './uid.ts';
 
@@ -20,8 +20,8 @@ export interface IntentCatalogue {
   intents: Record<string, IntentDefinition>;
 }
 
-/** Stable codes of an intent that does not justify the action. */
-export type IntentCode = 'intent_unknown' | 'intent_action_mismatch' | 'intent_resource_mismatch' | 'intent_missing';
+/** Stable codes of an intent that does not justify the action (catalogued in `@argus/contracts`). */
+export type IntentCode = Extract<DenyCode, 'intent_unknown' | 'intent_action_mismatch' | 'intent_resource_mismatch' | 'intent_missing'>;
 
 /** What `checkIntent` needs. */
 export interface CheckIntentInput {

@@ -6,7 +6,7 @@
  */
 import type { EntityRef } from '@argus/contracts';
 import { linkGrants, prefetchGrants, type Grant, type GrantLookup } from './delegation-chain.ts';
-import { tokenGrantLookup, type TokenResult } from './delegation-token.ts';
+import { tokenGrantLookup, type TokenCode, type TokenResult } from './delegation-token.ts';
 import { evaluateGovernance, type GovernanceInput, type GovernanceOutcome } from './evaluate.ts';
 import { buildFacts } from './facts.ts';
 import { budgetLeft, type BudgetUsed, type Goal } from './goal.ts';
@@ -83,7 +83,7 @@ export async function resolveGovernance(input: ResolveInput, loaders: Governance
 }
 
 /** A hard deny for a refused token: nothing else is evaluated on an unproven chain. */
-function tokenRefusal(code: string, message: string): GovernanceOutcome {
+function tokenRefusal(code: TokenCode, message: string): GovernanceOutcome {
   return {
     hardDeny: { codes: [code], message },
     entities: [],

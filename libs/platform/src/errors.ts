@@ -2,6 +2,7 @@
  * Errors thrown for bugs and infrastructure faults. Expected outcomes (deny, invalid policy,
  * unknown agent) are returned as tagged results instead.
  */
+import { statusOf, type ErrorCode } from '@argus/contracts/codes';
 
 /** One problem found in a request or a file, located by JSON path (`/input/principal/id`). */
 export interface ErrorDetail {
@@ -9,45 +10,8 @@ export interface ErrorDetail {
   readonly message: string;
 }
 
-/** Stable snake_case codes that appear on the wire. */
-export type ErrorCode =
-  | 'invalid_json'
-  | 'invalid_parameter'
-  | 'body_too_large'
-  | 'unsupported_media_type'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'method_not_allowed'
-  | 'invalid_policy'
-  | 'invalid_config'
-  | 'precondition_failed'
-  | 'too_many_requests'
-  | 'timeout'
-  | 'unavailable'
-  | 'upstream_error'
-  | 'internal_error';
-
-const STATUS: Record<ErrorCode, number> = {
-  invalid_json: 400,
-  invalid_parameter: 400,
-  body_too_large: 413,
-  unsupported_media_type: 415,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  method_not_allowed: 405,
-  invalid_policy: 422,
-  invalid_config: 400,
-  precondition_failed: 412,
-  too_many_requests: 429,
-  timeout: 504,
-  unavailable: 503,
-  upstream_error: 502,
-  internal_error: 500,
-};
+/** Stable snake_case codes that appear on the wire: the catalogue in `@argus/contracts` (`docs/codes.md`). */
+export type { ErrorCode };
 
 /** Base class for every error Argus throws on purpose. */
 export class ArgusError extends Error {
@@ -59,7 +23,7 @@ export class ArgusError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = options.status ?? STATUS[code];
+    this.status = options.status ?? statusOf(code);
     this.errors = options.errors ?? [];
   }
 }

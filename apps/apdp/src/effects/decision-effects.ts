@@ -4,7 +4,7 @@
  * `context.usage`.
  */
 import { randomUUID } from 'node:crypto';
-import type { AuthorizeResult } from '@argus/contracts';
+import type { ApprovalRefusalCode, AuthorizeResult } from '@argus/contracts';
 import type { CedarValue, EntityUid } from '@argus/engine';
 import { ArgusError, Counter, metric, type Registry } from '@argus/platform';
 import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter } from '@argus/store';
@@ -17,8 +17,20 @@ import type { EscalationJob, EscalationQueue } from './escalation.ts';
 /** The windows behind `context.usage`, by key. */
 export const USAGE_WINDOWS = { calls_last_minute: 60_000, calls_last_hour: 3_600_000 } as const;
 
-/** Why a retry naming an approval was refused, as a stable reason code. */
-export type ApprovalRefusalCode = `approval_${Exclude<ApprovalRefusal, 'pending'>}`;
+/**
+ * Why a retry naming an approval was refused, as a stable reason code: the catalogue's
+ * `ApprovalRefusalCode` (`@argus/contracts`), one per refusal of the approval store.
+ */
+export type { ApprovalRefusalCode };
+
+/** The catalogued code of each refusal of the approval store (a refusal without one is a compile error). */
+const REFUSAL_CODE: Record<Exclude<ApprovalRefusal, 'pending'>, ApprovalRefusalCode> = {
+  unknown: 'approval_unknown',
+  mismatch: 'approval_mismatch',
+  consumed: 'approval_consumed',
+  rejected: 'approval_rejected',
+  expired: 'approval_expired',
+};
 
 /**
  * A retry named an approval that cannot grant it (unknown, spent, rejected, expired, or bound to
@@ -154,7 +166,7 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
         if (refusal === 'pending' && found) return { status: 'pending', id: asked, expiresAt: found.expiresAt };
         if (refusal !== undefined) {
           count('approval', 'refused');
-          throw new ApprovalRefusedError(`approval_${refusal}` as ApprovalRefusalCode, asked);
+          throw new ApprovalRefusedError(REFUSAL_CODE[refusal === 'pending' ? 'unknown' : refusal], asked);
         }
         return {
           status: 'approved',
@@ -165,7 +177,7 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
             const outcome = await deps.approvals.consume(asked, { binding, decisionId: request.decisionId, at: request.now });
             if (!outcome.ok) {
               count('approval', 'refused');
-              throw new ApprovalRefusedError(`approval_${outcome.reason === 'pending' ? 'unknown' : outcome.reason}` as ApprovalRefusalCode, asked);
+              throw new ApprovalRefusedError(REFUSAL_CODE[outcome.reason === 'pending' ? 'unknown' : outcome.reason], asked);
             }
             count('approval', 'approved');
           },

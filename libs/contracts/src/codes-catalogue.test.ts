@@ -1,0 +1,96 @@
+/**
+ * Every code the sources emit is in the catalogue (`codes.ts`). Most emitters are typed with
+ * `DenyCode`/`ErrorCode`/`DecisionErrorCode`, so a stray code is a compile error; this scan is the
+ * backstop for places typing cannot reach (a literal built before it meets a typed slot, a new
+ * emitter typed `string`): it reads every source file and fails on a snake_case literal in a code
+ * position that the catalogue does not hold.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DECISION_ERROR_CODES, DENY_CODES, ERROR_CODES, isApprovalRefusalCode, isDenyCode, isErrorCode } from './codes.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+
+/** Literals in a code position that are not wire codes, each with why. */
+const NOT_CODES: Record<string, string> = {
+  unknown_kind: 'libs/platform auth: an internal reason mapped to `unauthorized`',
+  already_decided: 'approval store: an internal outcome answered as `conflict`',
+};
+
+const SNAKE = String.raw`'([a-z][a-z0-9]*(?:_[a-z0-9]+)+)'`;
+/** Code positions: `code: 'x'`, `codes: ['x'`, `reason: 'x'`, `codes.push('x')`, `new XError('x'`, and any literal on a line calling a refusal helper. */
+const POSITIONS = [
+  new RegExp(String.raw`\b(?:code|codes|reason)\??\s*[:=]\s*\[?\s*${SNAKE}`, 'g'),
+  new RegExp(String.raw`\bcodes?\.push\(\s*${SNAKE}`, 'g'),
+  new RegExp(String.raw`\bnew\s+\w*Error\(\s*${SNAKE}`, 'g'),
+];
+const REFUSAL_CALL = /\b(?:refuse|refusal|refused|recordFailure|deny|tokenRefusal)\(/;
+
+/** The snake_case literals in code positions of one source text. */
+function emittedCodes(text: string): string[] {
+  const found = new Set<string>();
+  for (const line of text.split('\n')) {
+    for (const re of POSITIONS) for (const m of line.matchAll(re)) found.add(m[1]!);
+    if (REFUSAL_CALL.test(line)) for (const m of line.matchAll(new RegExp(SNAKE, 'g'))) found.add(m[1]!);
+  }
+  return [...found];
+}
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === 'testing' || entry.name === 'testdata') continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sourceFiles(full));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) out.push(full);
+  }
+  return out;
+}
+
+const catalogued = (code: string) => isDenyCode(code) || isErrorCode(code) || Object.hasOwn(DECISION_ERROR_CODES, code);
+
+describe('code catalogue', () => {
+  it('holds every code the sources emit', () => {
+    const files = ['apps', 'libs'].flatMap((top) => readdirSync(join(ROOT, top)).map((p) => join(ROOT, top, p, 'src'))).flatMap((src) => {
+      try {
+        return sourceFiles(src);
+      } catch {
+        return [];
+      }
+    });
+    expect(files.length).toBeGreaterThan(50);
+    const missing: string[] = [];
+    for (const file of files) {
+      if (file.endsWith('codes.ts')) continue;
+      for (const code of emittedCodes(readFileSync(file, 'utf8'))) {
+        if (!catalogued(code) && !Object.hasOwn(NOT_CODES, code)) missing.push(`${relative(ROOT, file)}: ${code}`);
+      }
+    }
+    expect(missing, 'codes emitted but not in libs/contracts/src/codes.ts').toEqual([]);
+  });
+
+  it('finds a code in each position it scans', () => {
+    const text = [
+      "deny([{ code: 'made_up_one', message }], ['made_up_two']);",
+      "codes.push('made_up_three');",
+      "throw new RequestRefusedError('made_up_four', message);",
+      "return refuse(404, 'not_found', 'made_up_five', `no`);",
+      "const x = { reason: 'made_up_six' };",
+    ].join('\n');
+    expect(emittedCodes(text).sort()).toEqual(['made_up_five', 'made_up_four', 'made_up_one', 'made_up_six', 'made_up_three', 'made_up_two', 'not_found']);
+  });
+
+  it('keeps the families apart: no code is both a deny code and a decision error code', () => {
+    for (const code of Object.keys(DECISION_ERROR_CODES)) expect(isDenyCode(code) || isErrorCode(code), code).toBe(false);
+    expect(Object.keys(DENY_CODES).length).toBeGreaterThan(40);
+    expect(Object.keys(ERROR_CODES)).toContain('internal_error');
+  });
+
+  it('tells approval refusals by lookup, not by prefix', () => {
+    expect(isApprovalRefusalCode('approval_consumed')).toBe(true);
+    expect(isApprovalRefusalCode('approval_unavailable')).toBe(false);
+    expect(isApprovalRefusalCode('approval_made_up')).toBe(false);
+    expect(isDenyCode('toString')).toBe(false);
+  });
+});
