@@ -20,6 +20,7 @@ import {
 import {
   MemoryBudgetCounter,
   MemoryWindowCounter,
+  SqliteWindowCounter,
   openEventBus,
   openLeaseStore,
   openRedis,
@@ -142,7 +143,8 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     windows = new RedisWindowCounter(redis, { prefix: config.store.redisPrefix });
   } else {
     budget = new MemoryBudgetCounter();
-    windows = new MemoryWindowCounter();
+    // Embedded mode: quota counts live in the SQLite file, so they survive a restart.
+    windows = storage.sqlite ? new SqliteWindowCounter(storage.sqlite) : new MemoryWindowCounter();
   }
 
   const view = createRegistryView({ store: storage.registry, leases, events });
@@ -231,7 +233,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   } else if (webhookUrl) {
     logger.warn('escalation webhooks need store.redisUrl (BullMQ): `escalate` effects will be reported as failed');
   }
-  const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, logger, config: effectsConfig, metrics });
+  const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, agentOf: (id) => registry.getAgent(id), logger, config: effectsConfig, metrics });
 
   // Switches: a snapshot re-read on `switch.changed` (Redis pub/sub across replicas) and every few
   // seconds; decisions fail closed when it cannot be refreshed (see switches.ts).

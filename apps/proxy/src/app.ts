@@ -26,6 +26,7 @@ import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
 import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
 import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sessionCall, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
+import { ChangedTools, SseListFilter, decideWhatIfs, filterListAnswers, listRequestsOf, type ListFilterContext, type ListRequest, type McpToolCatalogue } from './mcp-lists.ts';
 import { proxyMetrics } from './metrics.ts';
 import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, obligationsOf, rewritesBody, type Applied, type ProxyObligations } from './obligations.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
@@ -45,6 +46,11 @@ export interface ProxyDeps {
   logger: Logger;
   metrics: Registry;
   authenticate: Authenticate;
+  /**
+   * The registry's MCP tools, for the runtime rug-pull check of `tools/list` (see `mcp-lists.ts`).
+   * Without it lists are still filtered by the policies, item by item, but not compared.
+   */
+  tools?: McpToolCatalogue;
   /** The clock in ms since the epoch (tests). */
   now?: () => number;
 }
@@ -84,7 +90,7 @@ interface CallState {
   injection?: CredentialInjection;
   decisions: Decided[];
   /** MCP only: the answers for refused messages, whether an `initialize` went up, the session a DELETE ends. */
-  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string };
+  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string; lists?: { requests: Map<string | number, ListRequest>; ctx: ListFilterContext } };
   started: number;
   forwardedAt?: number;
   status?: number;
@@ -144,6 +150,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   const states = new WeakMap<IncomingMessage, CallState>();
   /** MCP session id → the agent that opened it: a session cannot be used by another agent. */
   const mcpSessions = new BoundedMap<string, string>(10_000);
+  /** Tools seen changed by a list, refused on `tools/call` until a list shows them re-approved. */
+  const changedTools = new ChangedTools();
   const prices = createPriceTable(config.prices);
   /** Models already warned about having no price (bounded: one warning each, not one per call). */
   const unpriced = new BoundedMap<string, true>(1000);
@@ -321,7 +329,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       finish(state, { status: undefined, error: 'denied' });
       return true;
     }
-    state.mcp = { batch: false, denied: [], initialize: false, ...(method === 'DELETE' ? { endsSession: sessionId } : {}) };
+    // A list answered on the session's stream is filtered too (recognised by its shape).
+    state.mcp = { batch: false, denied: [], initialize: false, ...(method === 'DELETE' ? { endsSession: sessionId } : { lists: { requests: new Map(), ctx: listFilter(upstream, facts, state) } }) };
     return false;
   }
 
@@ -417,6 +426,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       const fallback = sessionCall(upstream.name, m.method ?? 'response');
       if ('invalid' in view) refuse(m, JSON_RPC.invalidParams, view.invalid, 'mcp_invalid_params', fallback);
       else if ('refused' in view) refuse(m, m.method === undefined ? JSON_RPC.invalidRequest : JSON_RPC.methodNotFound, view.refused.message, view.refused.code, fallback);
+      else if (view.action === 'tool:call' && changedTools.has(upstream.name, String(view.context.tool))) {
+        refuse(m, JSON_RPC.forbidden, `tool \`${String(view.context.tool).slice(0, 100)}\` changed since it was approved: refused until it is re-approved`, 'mcp_tool_changed', view);
+      }
       else toDecide.push({ m, call: view });
     }
     const t0 = performance.now();
@@ -449,7 +461,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       }
     });
     const forward = parsed.messages.filter((m) => !refused.has(m));
-    state.mcp = { batch: parsed.batch, denied: answers, initialize: forward.some((m) => m.method === 'initialize') };
+    const lists = listRequestsOf(forward);
+    state.mcp = { batch: parsed.batch, denied: answers, initialize: forward.some((m) => m.method === 'initialize'), ...(lists.size > 0 ? { lists: { requests: lists, ctx: listFilter(upstream, facts, state) } } : {}) };
     if (forward.length === 0) {
       // Only refused messages. With ids, their errors (HTTP 200, as a server answers them); only
       // notifications: an HTTP error, as streamable HTTP wants for input it does not accept.
@@ -460,6 +473,28 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     if (refused.size > 0) state.body = Buffer.from(JSON.stringify(parsed.batch ? forward : forward[0]));
     return false;
+  }
+
+  /**
+   * How the lists of an MCP answer are filtered for this call: each item decided as a what-if with
+   * the list request's facts (no side effect, no record); tools compared with the registry; a tool
+   * refused as changed recorded as a refusal of the call.
+   */
+  function listFilter(upstream: UpstreamConfig, facts: Facts, state: CallState): ListFilterContext {
+    return {
+      server: upstream.name,
+      inputFor: (call) => buildInput(state.agent, facts, call),
+      decideWhatIf: (inputs) => decideWhatIfs(deps.decisionPoint, inputs, { caller: { kind: 'proxy', subject: state.agent }, explain: 'reasons' }, config.decision.timeoutMs),
+      ...(deps.tools ? { catalogue: deps.tools } : {}),
+      changed: changedTools,
+      onChanged: (input, code) => {
+        if (!state.done) refusal(state, input, code);
+      },
+      onRefused: (list, err) => {
+        metrics.upstreamErrors.inc({ upstream: upstream.name, kind: 'list' });
+        state.lazyLog().warn({ upstream: upstream.name, list: list.kind, err: errorSummary(err) }, 'MCP list refused: it could not be filtered');
+      },
+    };
   }
 
   /** Strips nothing here (done before), injects the credential, re-sends the body, arms the timers. */
@@ -534,6 +569,15 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     // all: JSON is rewritten whole, MCP event streams event by event, anything else is refused.
     const obligations = rewritesBody(state.obligations) ? state.obligations : undefined;
     const bodyless = status === 204 || status === 304 || req.method === 'HEAD' || length === 0;
+    // INVARIANT: an answer that may hold an MCP list goes back filtered or not at all.
+    const lists = mcp?.lists;
+    if (lists && lists.requests.size > 0 && !bodyless && !isJson && !isSse) {
+      proxyRes.resume();
+      metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'list' });
+      sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `the answer (\`${type.split(';', 1)[0]!.slice(0, 64)}\`) cannot be read to filter its list`, errors: [] });
+      finish(state, { status, error: 'upstream_error' });
+      return;
+    }
     if (obligations && !bodyless && !isJson && !(isSse && mcp)) {
       proxyRes.resume();
       metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
@@ -558,7 +602,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       return;
     }
 
-    if (!isSse && isJson && ((Number.isFinite(length) && length <= limit && !decoder) || mergeDenied || obligations)) {
+    if (!isSse && isJson && ((Number.isFinite(length) && length <= limit && !decoder) || mergeDenied || obligations || lists)) {
       const chunks: Buffer[] = [];
       let size = 0;
       source.on('data', (c: Buffer) => {
@@ -567,12 +611,13 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         else chunks.push(c);
       });
       source.on('error', (err) => onProxyError(err, req, res));
-      source.on('end', () => {
+      source.on('end', () => void (async () => {
         let body: Buffer = Buffer.concat(chunks);
-        if (llm || mergeDenied || obligations) {
+        if (llm || mergeDenied || obligations || lists) {
           try {
             let doc: unknown = JSON.parse(body.toString('utf8'));
             if (llm) state.usage = finalizeUsage(usageFromObject(doc));
+            if (lists) doc = (await filterListAnswers(doc, lists.requests, lists.ctx)).doc;
             if (obligations) {
               const rewritten = applyToAnswer(doc, obligations);
               doc = rewritten.doc;
@@ -581,11 +626,11 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
             if (mergeDenied && mcp) {
               const merged = [...mcp.denied, ...(Array.isArray(doc) ? doc : [doc])];
               body = Buffer.from(JSON.stringify(mcp.batch ? merged : merged[0]));
-            } else if (obligations) {
+            } else if (obligations || lists) {
               body = Buffer.from(JSON.stringify(doc));
             }
           } catch {
-            if (obligations) {
+            if (obligations || lists) {
               // Declared JSON that is not: it cannot be rewritten, so it does not go back.
               metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
               sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: "the answer is not valid JSON: the policy's obligations cannot be applied", errors: [], codes: ['obligation_unenforceable'] });
@@ -600,7 +645,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         res.writeHead(status, { ...headers, 'content-length': body.length });
         res.end(body);
         finish(state, { status, error: undefined });
-      });
+      })().catch((err: unknown) => onProxyError(err as Error, req, res)));
       return;
     }
 
@@ -644,8 +689,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         finish(state, { status, error: undefined });
       }
     };
-    if (rewriter) pipeline(source, rewriter, scrub, res, done);
-    else pipeline(source, scrub, res, done);
+    const listed = lists && isSse ? new SseListFilter(lists.requests, lists.ctx, Math.max(limit, 1 << 20) * 4) : undefined;
+    const stages: Transform[] = [...(listed ? [listed] : []), ...(rewriter ? [rewriter] : [])];
+    pipeline([source, ...stages, scrub, res], done);
   }
 
   /** An upstream that cannot be reached or timed out: 502/504 before any byte was sent, else a cut. */

@@ -14,45 +14,58 @@ export interface RemoteDecisionPointOptions {
 }
 
 /**
- * A `DecisionPoint` that calls a remote apdp's `POST {url}/v1/authorize`. A timeout, a network
+ * A `DecisionPoint` that calls a remote apdp's `POST {url}/v1/authorize` (and `/v1/authorize/batch`
+ * for {@link BatchDecisionPoint.decideBatch}). A timeout, a network
  * error, a non-200 answer or a malformed body throws `UnavailableError`: the caller fails closed.
- * `audit: false` is passed as `x-argus-audit: false` so the apdp leaves the record to the proxy.
+ * `audit: false` is passed as `x-argus-audit: false` so the apdp leaves the record to the proxy,
+ * `whatIf` as `x-argus-what-if: true`.
  */
-export function createRemoteDecisionPoint(options: RemoteDecisionPointOptions): DecisionPoint {
-  const endpoint = `${options.url.replace(/\/+$/, '')}/v1/authorize`;
+export function createRemoteDecisionPoint(options: RemoteDecisionPointOptions): BatchDecisionPoint {
+  const base = options.url.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
+  /** POSTs `body` to the apdp and answers the parsed 200 body; anything else is `UnavailableError`. */
+  const post = async (path: string, body: unknown, decideOptions: DecideOptions): Promise<unknown> => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'x-argus-caller': decideOptions.caller.kind };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (decideOptions.audit === false) headers['x-argus-audit'] = 'false';
+    // A what-if must reach the apdp as one: dropping the header would commit its side effects.
+    if (decideOptions.whatIf) headers['x-argus-what-if'] = 'true';
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(options.timeoutMs), redirect: 'error' });
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      throw new UnavailableError(timedOut ? `decision point did not answer within ${options.timeoutMs} ms` : 'decision point unreachable', err);
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new UnavailableError(`decision point answered ${res.status}`);
+    }
+    try {
+      return await res.json();
+    } catch (err) {
+      throw new UnavailableError('decision point answered malformed JSON', err);
+    }
+  };
   return {
     async decide(input: AuthorizeInput, decideOptions: DecideOptions): Promise<AuthorizeResponse> {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'x-argus-caller': decideOptions.caller.kind };
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      if (decideOptions.audit === false) headers['x-argus-audit'] = 'false';
-      let res: Response;
-      try {
-        res = await doFetch(endpoint, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ input, explain: decideOptions.explain ?? 'reasons' }),
-          signal: AbortSignal.timeout(options.timeoutMs),
-          redirect: 'error',
-        });
-      } catch (err) {
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        throw new UnavailableError(timedOut ? `decision point did not answer within ${options.timeoutMs} ms` : 'decision point unreachable', err);
-      }
-      if (res.status !== 200) {
-        await res.body?.cancel();
-        throw new UnavailableError(`decision point answered ${res.status}`);
-      }
-      let body: unknown;
-      try {
-        body = await res.json();
-      } catch (err) {
-        throw new UnavailableError('decision point answered malformed JSON', err);
-      }
+      const body = await post('/v1/authorize', { input, explain: decideOptions.explain ?? 'reasons' }, decideOptions);
       if (!isAuthorizeResponse(body)) throw new UnavailableError('decision point answered an unexpected shape');
       return body;
     },
+    async decideBatch(inputs: readonly AuthorizeInput[], decideOptions: DecideOptions): Promise<AuthorizeResponse[]> {
+      const body = (await post('/v1/authorize/batch', { inputs, explain: decideOptions.explain ?? 'reasons' }, decideOptions)) as { results?: unknown } | null;
+      const results = body?.results;
+      if (!Array.isArray(results) || results.length !== inputs.length || !results.every(isAuthorizeResponse)) throw new UnavailableError('decision point answered an unexpected batch shape');
+      return results;
+    },
   };
+}
+
+/** A decision point that also decides several inputs in one round trip (the apdp's batch endpoint). */
+export interface BatchDecisionPoint extends DecisionPoint {
+  /** One answer per input, in order; throws `UnavailableError` when the batch as a whole fails. */
+  decideBatch(inputs: readonly AuthorizeInput[], options: DecideOptions): Promise<AuthorizeResponse[]>;
 }
 
 /** True when `body` has the fields the proxy relies on. */

@@ -173,7 +173,8 @@ describe('MCP bypass attempts (starter policies, real decision service)', () => 
     expect(byId.get('del')?.error?.code).toBe(-32001);
     expect(validatorFor('https://argus.dev/schemas/proxy/mcp-denied-error.json')(byId.get('del'))).toMatchObject({ ok: true });
     expect(byId.get('odd')?.error?.code).toBe(-32601);
-    expect((byId.get('list')?.result as { tools: unknown[] }).tools.length).toBe(3);
+    // The listing is filtered item by item: under the starter policies none of these tools may be called here.
+    expect((byId.get('list')?.result as { tools: unknown[] }).tools).toEqual([]);
     // Only the listing went up.
     const forwarded = upstream.seen.slice(before).map((s) => JSON.parse(s.body) as unknown);
     expect(forwarded).toEqual([[{ jsonrpc: '2.0', id: 'list', method: 'tools/list' }]]);

@@ -4,7 +4,7 @@ import { ConfigError } from '@argus/platform';
 /** The `effects` section of the configuration (`schemas/config/effects.schema.json`), defaults filled. */
 export interface EffectsConfig {
   approvals: { ttlMs: number; retentionMs: number };
-  quotas: { enabled: boolean };
+  quotas: { enabled: boolean; rules?: QuotaRuleConfig[] };
   escalation: {
     /** Unset: `escalate` effects are reported as failed (nowhere to notify). */
     webhookUrl?: string;
@@ -16,6 +16,59 @@ export interface EffectsConfig {
     timeoutMs: number;
     concurrency: number;
   };
+}
+
+/** What a named quota counts together (see `docs/policies.md`, Quotas). */
+export type QuotaKeyPart = 'principal' | 'human' | 'goal' | 'tenant' | 'resource' | 'action' | 'intent';
+
+/** One named quota as configured (`effects.quotas.rules[]`). */
+export interface QuotaRuleConfig {
+  name: string;
+  key: QuotaKeyPart[];
+  /** `90s`, `5m`, `1h`, `1d`, or milliseconds. */
+  window: string | number;
+  limit?: number;
+  actions?: string[];
+}
+
+/** A named quota ready to count: the window in milliseconds. */
+export interface QuotaRule {
+  name: string;
+  key: readonly QuotaKeyPart[];
+  windowMs: number;
+  limit?: number;
+  actions?: readonly string[];
+}
+
+/** The longest quota window: 31 days. */
+export const MAX_QUOTA_WINDOW_MS = 31 * 86_400_000;
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a window written `90s`, `5m`, `1h`, `1d` (or already in milliseconds). */
+export function windowMs(window: string | number): number {
+  if (typeof window === 'number') return window;
+  const m = /^([1-9][0-9]*)(ms|s|m|h|d)$/.exec(window);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+/**
+ * The configured rules with their windows in milliseconds. A window under 1 s or over 31 days, or
+ * a name used twice, throws `ConfigError` naming `/effects/quotas/rules/<i>/...`.
+ */
+export function quotaRules(config: Pick<EffectsConfig, 'quotas'>): QuotaRule[] {
+  const seen = new Set<string>();
+  const errors: Array<{ path: string; message: string }> = [];
+  const rules = (config.quotas.rules ?? []).map((r, i) => {
+    const ms = windowMs(r.window);
+    if (!Number.isInteger(ms) || ms < 1_000 || ms > MAX_QUOTA_WINDOW_MS) errors.push({ path: `/effects/quotas/rules/${i}/window`, message: 'must be between 1s and 31d' });
+    if (seen.has(r.name)) errors.push({ path: `/effects/quotas/rules/${i}/name`, message: `\`${r.name}\` is used by an earlier rule` });
+    seen.add(r.name);
+    return { name: r.name, key: [...r.key], windowMs: ms, ...(r.limit !== undefined ? { limit: r.limit } : {}), ...(r.actions ? { actions: [...r.actions] } : {}) };
+  });
+  if (errors.length > 0) throw new ConfigError('invalid effects configuration', errors);
+  return rules;
 }
 
 /** The schema `$id` of the section. */
@@ -42,6 +95,7 @@ export function loadEffectsConfig(raw: unknown = {}, env: Record<string, string 
   }
   const checked = validatorFor<EffectsConfig>(EFFECTS_CONFIG_SCHEMA)(doc);
   if (!checked.ok) throw new ConfigError('invalid effects configuration', checked.errors.map((e) => ({ path: `/effects${e.path}`, message: e.message })));
+  quotaRules(checked.value);
   return deepFreeze(checked.value);
 }
 

@@ -9,6 +9,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import { createProxyApp } from '../app.ts';
 import { parseProxyConfig, type ProxyConfig } from '../config.ts';
 import { createAuthenticator, hashAgentToken } from '../identity.ts';
+import type { McpToolCatalogue } from '../mcp-lists.ts';
 
 /** A running proxy with everything it wrote captured. */
 export interface RunningProxy {
@@ -35,6 +36,8 @@ export interface StartProxyOptions {
   jwks?: JWTVerifyGetKey;
   /** Make the recorder fail (to prove a failing sink is counted, not fatal). */
   failingRecorder?: boolean;
+  /** The registry's MCP tools, for the rug-pull check of lists. */
+  tools?: McpToolCatalogue;
 }
 
 /** Starts `createProxyApp` on an ephemeral loopback port with a memory secret store and capturing sinks. */
@@ -77,6 +80,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     logger,
     metrics,
     authenticate: createAuthenticator({ auth: config.auth, secrets: broker, ...(options.jwks ? { jwks: options.jwks } : {}) }),
+    ...(options.tools ? { tools: options.tools } : {}),
   });
   const server: Server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

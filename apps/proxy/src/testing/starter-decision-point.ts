@@ -15,6 +15,8 @@ export interface StarterDecisionPoint {
   decisionPoint: DecisionPoint;
   storage: Storage;
   leases: MemoryLeaseStore;
+  /** The bus the registry view listens on: publish `registry.changed` here after a registry write. */
+  events: MemoryEventBus;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,8 @@ export async function starterDecisionPoint(extraPolicies: Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), 'argus-proxy-starter-'));
   const storage = await openStorage(`sqlite:${join(dir, 'argus.db')}`);
   const leases = new MemoryLeaseStore();
-  const view = createRegistryView({ store: storage.registry, leases, events: new MemoryEventBus() });
+  const events = new MemoryEventBus();
+  const view = createRegistryView({ store: storage.registry, leases, events });
   const holder = new PolicyHolder();
   const input = await readPolicyDir(STARTER_CEDAR_DIR);
   const extra = Object.entries(extraPolicies).map(([id, text]) => ({ file: `policies/extra-${id}.cedar`, text }));
@@ -56,6 +59,7 @@ export async function starterDecisionPoint(extraPolicies: Record<string, string>
     decisionPoint: apdp.decisions,
     storage,
     leases,
+    events,
     async close() {
       await storage.close();
       rmSync(dir, { recursive: true, force: true });

@@ -168,16 +168,19 @@ export async function anthropicUpstream(): Promise<TestUpstream> {
 /**
  * A real MCP server (the SDK's `McpServer` over streamable HTTP, stateful) at `/mcp` with tools
  * `echo`, `delete` and `count` (which streams progress notifications before its result).
- * Records every tool invocation in `invoked`.
+ * Records every tool invocation in `invoked`. Answers in event streams, or in JSON with `json`;
+ * `descriptions.echo` is what a new session lists as echo's description.
  */
-export async function mcpUpstream(): Promise<TestUpstream & { invoked: string[] }> {
+export async function mcpUpstream(options: { json?: boolean } = {}): Promise<TestUpstream & { invoked: string[]; descriptions: Record<string, string> }> {
   const seen: SeenRequest[] = [];
   const invoked: string[] = [];
   const transports = new Map<string, StreamableHTTPServerTransport>();
+  /** Tool descriptions a new session lists (change one to play a rug pull). */
+  const descriptions: Record<string, string> = { echo: 'echo the text' };
 
   function build(): McpServer {
     const server = new McpServer({ name: 'test-tools', version: '1.0.0' });
-    server.registerTool('echo', { description: 'echo the text', inputSchema: { text: z.string() } }, async ({ text }) => {
+    server.registerTool('echo', { description: descriptions.echo!, inputSchema: { text: z.string() } }, async ({ text }) => {
       invoked.push('echo');
       return { content: [{ type: 'text', text: `echo: ${text}` }] };
     });
@@ -214,7 +217,7 @@ export async function mcpUpstream(): Promise<TestUpstream & { invoked: string[] 
         res.status(404).json({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'unknown session' } });
         return;
       }
-      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, t) });
+      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, t), enableJsonResponse: options.json === true });
       await build().connect(t);
       transport = t;
     }
@@ -226,6 +229,7 @@ export async function mcpUpstream(): Promise<TestUpstream & { invoked: string[] 
     url,
     seen,
     invoked,
+    descriptions,
     close: async () => {
       for (const t of transports.values()) await t.close();
       await closeServer(server);
