@@ -79,10 +79,18 @@ export interface DecisionEffects {
   approval?(request: EffectRequest, policies: string[]): Promise<ApprovalPlan>;
   /** A deny determined by forbids carrying `quarantine`, `revoke` or `escalate`: carry them out. */
   act?(request: EffectRequest, effects: Array<{ policy: string; effect: 'quarantine' | 'revoke' | 'escalate' }>, result: AuthorizeResult): Promise<Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>>;
-  /** Counters over past decisions for `context.usage`; undefined when they cannot be read (rules depending on them then fail closed). */
-  usage?(request: Omit<EffectRequest, 'context' | 'decisionId'>): Promise<Record<string, CedarValue> | undefined>;
-  /** Called once a decision is made, to count it (quotas). */
-  counted?(request: EffectRequest, result: AuthorizeResult): Promise<void>;
+  /**
+   * Counters over past decisions for `context.usage` (read only); undefined when they cannot be
+   * read (rules depending on them then fail closed). `context` is what governance resolved (the
+   * delegation root names the end user).
+   */
+  usage?(request: Omit<EffectRequest, 'context' | 'decisionId'> & { context?: Record<string, CedarValue> }): Promise<Record<string, CedarValue> | undefined>;
+  /**
+   * Called once the final answer is known, first of the commit steps, to count it (quotas). An
+   * answer turns the allow into a hard deny with those codes (a quota at its limit), before any
+   * budget or approval is spent.
+   */
+  counted?(request: EffectRequest, result: AuthorizeResult): Promise<{ codes: DenyCode[]; message: string } | undefined>;
 }
 
 /** The governance step of a decision (delegation chain, goal, intent), injected by the composition root. */
@@ -359,7 +367,7 @@ export class DecisionService implements DecisionPoint {
       if (principalEntity) principalEntity.parents = [...principalEntity.parents, ...governance.principalParents];
 
       const resource = toUid(input.resource);
-      const usage = this.deps.effects?.usage ? await this.deps.effects.usage({ input, principal, action, resource, now }) : undefined;
+      const usage = this.deps.effects?.usage ? await this.deps.effects.usage({ input, principal, action, resource, now, context: governance.context }) : undefined;
       const context: Record<string, CedarValue> = {
         ...(toCedarValue(input.context ?? {}) as Record<string, CedarValue>),
         ...governance.context,
@@ -431,11 +439,14 @@ export class DecisionService implements DecisionPoint {
     }
   }
 
-  /** Commits the side effects the final answer needs, in one place: budget, approval, acting forbids, quota counts. */
+  /** Commits the side effects the final answer needs, in one place: quota counts, budget, approval, acting forbids. */
   private async commit(planned: Planned): Promise<AuthorizeResult> {
     const { result, request } = planned;
     if (!request) return result;
     try {
+      // Quotas first: a quota at its limit denies before any budget or approval is spent.
+      const quota = this.deps.effects?.counted ? await this.deps.effects.counted(request, result) : undefined;
+      if (quota) return deny([], quota.codes, planned.facts, quota.message);
       if (result.allow && planned.budget) {
         const refused = await planned.budget();
         if (refused) return deny([], refused.codes, planned.facts, refused.message);
@@ -444,7 +455,6 @@ export class DecisionService implements DecisionPoint {
       if (planned.acting) {
         result.effects = this.deps.effects?.act ? await this.deps.effects.act(request, planned.acting, result) : planned.acting.map((w) => ({ ...w, status: 'failed' as const }));
       }
-      if (this.deps.effects?.counted) await this.deps.effects.counted(request, result);
       return result;
     } catch (err) {
       return this.failClosed(err);

@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { ApprovalRefusalCode, AuthorizeResult } from '@argus/contracts';
 import type { CedarValue, EntityUid } from '@argus/engine';
 import { ArgusError, Counter, metric, type Registry } from '@argus/platform';
-import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter } from '@argus/store';
+import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter, type WindowSpec } from '@argus/store';
 import type { Logger } from 'pino';
 import type { DecisionEffects, EffectRequest } from '../decision-service.ts';
 import { consumeRefusal, contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from './approval-store.ts';
-import type { EffectsConfig } from './config.ts';
+import { quotaRules, type EffectsConfig, type QuotaKeyPart, type QuotaRule } from './config.ts';
 import type { EscalationJob, EscalationQueue } from './escalation.ts';
 
 /** The windows behind `context.usage`, by key. */
@@ -65,6 +65,11 @@ export interface DecisionEffectsDeps {
   escalation?: EscalationQueue;
   /** Unset (or `quotas.enabled: false`): `context.usage` is absent and rules reading it deny. */
   counters?: WindowCounter;
+  /**
+   * The agent's owner and labels, for the `human` (owner fallback) and `tenant` quota keys; read
+   * only when a rule needs them. Default: `registry.getAgent` (pass the cached registry view).
+   */
+  agentOf?: (id: string) => Promise<Pick<Agent, 'owner' | 'labels'> | undefined>;
   /** Accepted for symmetry with the router; the hooks use the time of the decision they serve (`request.now`). */
   clock?: () => Date;
   logger: Logger;
@@ -99,10 +104,76 @@ export function usageKey(principal: EntityUid, action: EntityUid, resource: Enti
   return `usage:${JSON.stringify([principal.type, principal.id, action.id, resource.type, resource.id])}`;
 }
 
+/** A named quota that applies to one request, with the counter it hits. */
+export interface AppliedQuota {
+  rule: QuotaRule;
+  /** The counter key: the rule's name and the request's value of each key part. */
+  key: string;
+}
+
+/** What the quota keys of one request are read from. */
+type QuotaRequest = Pick<EffectRequest, 'input' | 'principal' | 'action' | 'resource'> & { context?: Record<string, CedarValue> };
+
+/** Whether `rule.actions` (exact ids, or prefixes ending in `*`) admits `action`. */
+export function ruleCounts(rule: Pick<QuotaRule, 'actions'>, action: string): boolean {
+  return rule.actions === undefined || rule.actions.some((a) => (a.endsWith('*') ? action.startsWith(a.slice(0, -1)) : a === action));
+}
+
+/** The human at the root of the delegation chain governance resolved (`context.delegation.root`). */
+function chainRoot(context: Record<string, CedarValue> | undefined): string | undefined {
+  const root = (context?.delegation as { root?: { __entity?: { id?: unknown } } } | undefined)?.root?.__entity?.id;
+  return typeof root === 'string' ? root : undefined;
+}
+
+/**
+ * The named quotas that count `request`, each with its counter key. A rule applies when it counts
+ * the action and the request has a value for every part of its key: `human` is the root of the
+ * delegation chain, else the agent's owner (else the Human principal); `tenant` is the agent's
+ * `tenant` label. The agent is read only when a rule needs it.
+ */
+export async function appliedQuotas(rules: readonly QuotaRule[], request: QuotaRequest, agentOf: (id: string) => Promise<Pick<Agent, 'owner' | 'labels'> | undefined>): Promise<AppliedQuota[]> {
+  const counting = rules.filter((r) => ruleCounts(r, request.action.id));
+  if (counting.length === 0) return [];
+  const isAgent = /(^|::)Agent$/.test(request.principal.type);
+  const root = chainRoot(request.context);
+  const needsAgent = isAgent && counting.some((r) => r.key.includes('tenant') || (r.key.includes('human') && root === undefined));
+  const agent = needsAgent ? await agentOf(request.principal.id) : undefined;
+  const human = root ?? (isAgent ? agent?.owner : /(^|::)Human$/.test(request.principal.type) ? request.principal.id : undefined);
+  const value: Record<QuotaKeyPart, string | undefined> = {
+    principal: `${request.principal.type}::${request.principal.id}`,
+    human,
+    goal: request.input.goal,
+    tenant: agent?.labels.tenant,
+    resource: `${request.resource.type}::${request.resource.id}`,
+    action: request.action.id,
+    intent: request.input.intent || undefined,
+  };
+  return counting.flatMap((rule) => {
+    const parts = rule.key.map((k) => value[k]);
+    if (parts.some((p) => p === undefined)) return [];
+    return [{ rule, key: `quota:${rule.name}:${JSON.stringify(parts)}` }];
+  });
+}
+
+/** A window in the unit it was most likely written in, for messages: `1d`, `90s`, `1500ms`. */
+function formatWindow(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
 /** Builds the effects hooks for `DecisionService`. */
 export function createDecisionEffects(deps: DecisionEffectsDeps): Required<DecisionEffects> {
   const newId = deps.newId ?? randomUUID;
   const counters = deps.config.quotas.enabled ? deps.counters : undefined;
+  const rules = quotaRules(deps.config);
+  const agentOf = deps.agentOf ?? ((id: string) => deps.registry.getAgent(id));
+  const legacySpecs = (request: QuotaRequest): WindowSpec[] => {
+    const key = usageKey(request.principal, request.action, request.resource);
+    return [
+      { key, windowMs: USAGE_WINDOWS.calls_last_minute },
+      { key, windowMs: USAGE_WINDOWS.calls_last_hour },
+    ];
+  };
   const effectsTotal = deps.metrics
     ? metric(deps.metrics, 'argus_effects_total', () => new Counter({ name: 'argus_effects_total', help: 'Effects carried out by decisions, by kind and outcome', labelNames: ['effect', 'status'], registers: [deps.metrics!] }))
     : undefined;
@@ -220,10 +291,13 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
 
     async usage(request) {
       if (!counters) return undefined;
-      const key = usageKey(request.principal, request.action, request.resource);
       try {
-        const [minute, hour] = await Promise.all([counters.count(key, USAGE_WINDOWS.calls_last_minute), counters.count(key, USAGE_WINDOWS.calls_last_hour)]);
-        return { calls_last_minute: minute, calls_last_hour: hour } satisfies Record<string, CedarValue>;
+        const applied = await appliedQuotas(rules, request, agentOf);
+        const specs = [...legacySpecs(request), ...applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs }))];
+        const [minute, hour, ...named] = await counters.countAll(specs);
+        const usage: Record<string, CedarValue> = { calls_last_minute: minute!, calls_last_hour: hour! };
+        applied.forEach((a, i) => (usage[a.rule.name] = named[i]!));
+        return usage;
       } catch (err) {
         deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'usage counters unreadable: rules reading context.usage deny');
         return undefined;
@@ -231,16 +305,33 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
     },
 
     async counted(request, result) {
-      if (!counters || !result.allow) return;
-      const key = usageKey(request.principal, request.action, request.resource);
-      // Not awaited: counting is after the fact and must not add a round trip to the answer.
-      // INVARIANT: a process's hits and reads go over one connection in order (or run
-      // synchronously in memory), so this process's next `usage()` read sees this hit.
-      const hits = Promise.all([counters.hit(key, USAGE_WINDOWS.calls_last_minute), counters.hit(key, USAGE_WINDOWS.calls_last_hour)]);
-      hits.catch((err: unknown) => {
-        // The next read fails too (and denies) while the counter is down.
-        deps.logger.warn({ decisionId: request.decisionId, err: err instanceof Error ? err.message : String(err) }, 'usage not counted');
-      });
+      if (!counters || !result.allow) return undefined;
+      const legacy = legacySpecs(request);
+      const applied = rules.length > 0 ? await appliedQuotas(rules, request, agentOf) : [];
+      if (applied.length === 0) {
+        // Not awaited: counting is after the fact and must not add a round trip to the answer.
+        // INVARIANT: a process's hits and reads go over one connection in order (or run
+        // synchronously in memory and SQLite), so this process's next `usage()` read sees this hit.
+        counters.hitAll(legacy).catch((err: unknown) => {
+          // The next read fails too (and denies) while the counter is down.
+          deps.logger.warn({ decisionId: request.decisionId, err: err instanceof Error ? err.message : String(err) }, 'usage not counted');
+        });
+        return undefined;
+      }
+      // Named quotas are exact: one atomic check-and-record over every counter, awaited. A counter
+      // at its limit refuses them all, and the allow becomes a deny; a counter that cannot be
+      // written throws, and the decision fails closed.
+      const hit = await counters.hitAll([...applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs, ...(a.rule.limit !== undefined ? { limit: a.rule.limit } : {}) })), ...legacy]);
+      if (hit.allowed) {
+        count('quota', 'counted');
+        return undefined;
+      }
+      count('quota', 'refused');
+      const over = hit.refused.map((i) => applied[i]!.rule);
+      return {
+        codes: ['quota_exceeded'],
+        message: over.map((r) => `quota \`${r.name}\` allows ${r.limit} per ${formatWindow(r.windowMs)} and is used up`).join('; '),
+      };
     },
   };
 }
