@@ -7,8 +7,9 @@ import * as inventory from './pages/inventory.js';
 import * as graph from './pages/graph.js';
 import * as goals from './pages/goals.js';
 import * as playground from './pages/playground.js';
+import * as switches from './pages/switches.js';
 
-const pages = { overview, live, inventory, graph, goals, playground };
+const pages = { overview, live, inventory, graph, goals, playground, switches };
 const main = document.getElementById('main');
 let current = { cleanup: undefined, controller: undefined };
 
