@@ -1,6 +1,8 @@
 /**
  * Wire types shared by the apps. They mirror the JSON Schemas in `schemas/`; the schemas are the
  * source of truth at runtime (validated with ajv), these types are what the code is checked against.
+ * `schema-types.test.ts` compiles the request schemas to TypeScript and fails when a type here is
+ * not identical to its schema.
  */
 import type { DecisionErrorCode, DenyCode, ErrorCode } from './codes.ts';
 
