@@ -1,10 +1,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { AuthorizeResponse } from '@argus/contracts';
+import { createAuthenticator } from '@argus/platform';
 import { registryToolCatalogue } from '@argus/registry';
 import { TOPICS, hashTools, type McpToolInput } from '@argus/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRemoteDecisionPoint } from './decision.ts';
 import { ChangedTools, SseListFilter, filterListAnswers, type ListFilterContext } from './mcp-lists.ts';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
 import { BOT_TOKEN, CANARIES } from './testing/policies.ts';
@@ -39,8 +43,8 @@ async function liveTools(url: string, only?: string[]): Promise<McpToolInput[]> 
     .map((t) => ({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown>, ...GOVERNANCE[t.name] }));
 }
 
-async function register(id: string, url: string, only?: string[]): Promise<void> {
-  await starter.storage.registry.createMcpServer({ id, name: id, url, trust: 'trusted', tools: hashTools(await liveTools(url, only)) }, 'test');
+async function register(id: string, url: string, only?: string[], on: StarterDecisionPoint = starter): Promise<void> {
+  await on.storage.registry.createMcpServer({ id, name: id, url, trust: 'trusted', tools: hashTools(await liveTools(url, only)) }, 'test');
 }
 
 beforeAll(async () => {
@@ -68,9 +72,9 @@ afterAll(async () => {
 });
 
 /** A session as `bot`, declaring `intent` (none for `null`). */
-async function connect(server: string, intent: string | null = 'lookup-order-status'): Promise<Client> {
+async function connect(server: string, intent: string | null = 'lookup-order-status', base = proxy.url): Promise<Client> {
   const headers = { authorization: `Bearer ${BOT_TOKEN}`, ...(intent !== null ? { 'x-argus-intent': intent } : {}) };
-  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/${server}`), { requestInit: { headers } });
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp/${server}`), { requestInit: { headers } });
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(transport);
   return client;
@@ -212,5 +216,63 @@ describe('list filtering fails closed', () => {
     const filtered = await run(`event: message\ndata: ${JSON.stringify(list([{ name: 'a' }, { name: 'b' }]))}\n\n`);
     expect(filtered).toBe(`event: message\ndata: ${JSON.stringify(list([{ name: 'a' }]))}\n\n`);
     await expect(run('event: message\ndata: {"tools": [\n\n')).rejects.toThrow(/not JSON/);
+  });
+});
+
+describe('lists decided through a remote apdp (the standalone proxy)', () => {
+  const PROXY_TOKEN = 'proxy-service-token-0123456789';
+  const APP_TOKEN = 'app-service-token-0123456789';
+  let remote: StarterDecisionPoint;
+  let apdp: Server;
+  let url: string;
+  let viaRemote: RunningProxy;
+  /** What the proxy asked the apdp: path and whether it was a what-if. */
+  const asked: string[] = [];
+
+  beforeAll(async () => {
+    remote = await starterDecisionPoint({}, { auth: createAuthenticator({ adminToken: 'admin-token-0123456789abcdef', serviceTokens: { proxy: PROXY_TOKEN, app: APP_TOKEN } }) });
+    await seedTrustedBot(remote);
+    await register('tools', `${sse.url}/mcp`, undefined, remote);
+    apdp = createServer(remote.listener).listen(0, '127.0.0.1');
+    await new Promise((r) => apdp.once('listening', r));
+    url = `http://127.0.0.1:${(apdp.address() as AddressInfo).port}`;
+    const counting: typeof fetch = (input, init) => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      asked.push(`${new URL(String(input)).pathname}${headers['x-argus-what-if'] === 'true' ? ' what-if' : ''}`);
+      return fetch(input, init);
+    };
+    viaRemote = await startProxy({
+      decisionPoint: createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN, fetch: counting }),
+      secrets: { 'mcp-key': CANARIES.mcp },
+      tokens: { bot: BOT_TOKEN },
+      tools: registryToolCatalogue({ store: remote.storage.registry, events: remote.events }),
+      config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${sse.url}/mcp`, credential: { name: 'mcp-key' } }] },
+    });
+  });
+
+  afterAll(async () => {
+    await viaRemote?.close();
+    await new Promise((r) => apdp?.close(r));
+    await remote?.close();
+  });
+
+  it('decides the whole list in one what-if batch round trip, besides the list request itself', async () => {
+    const client = await connect('tools', 'lookup-order-status', viaRemote.url);
+    asked.length = 0;
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+    // The list request (and the session's own traffic, e.g. its event stream) one by one; the items in one batch.
+    expect(asked.filter((a) => a.endsWith('what-if'))).toEqual(['/v1/authorize/batch what-if']);
+    expect(asked.filter((a) => !a.endsWith('what-if')).every((a) => a === '/v1/authorize')).toBe(true);
+    await client.close();
+  });
+
+  it('takes a what-if only from the proxy service credential: another service is refused', async () => {
+    const input = { principal: { type: 'Agent', id: 'bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'tools/echo' }, intent: 'lookup-order-status', context: {} };
+    const asProxy = createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN });
+    const [answer] = await asProxy.decideBatch([input], { caller: { kind: 'proxy' }, whatIf: true });
+    expect(answer!.result.decision).toBe('allow');
+    const asApp = createRemoteDecisionPoint({ url, timeoutMs: 2000, token: APP_TOKEN });
+    await expect(asApp.decideBatch([input], { caller: { kind: 'proxy' }, whatIf: true })).rejects.toThrow('decision point answered 403');
+    await expect(asApp.decide(input, { caller: { kind: 'proxy' }, whatIf: true })).rejects.toThrow('decision point answered 403');
   });
 });

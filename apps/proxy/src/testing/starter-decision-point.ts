@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { PolicyHolder, createApdp, createGovernanceStep, readPolicyDir, type ApdpDeps } from '@argus/apdp';
 import type { DecisionPoint } from '@argus/contracts';
 import type { IntentCatalogue } from '@argus/governance';
-import { createMetricsRegistry, silentLogger } from '@argus/platform';
+import { createMetricsRegistry, silentLogger, type Authenticator } from '@argus/platform';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, createRegistryView, openStorage, type Storage } from '@argus/store';
 
 /** The repository's shipped starter policies. */
@@ -13,6 +14,8 @@ export const STARTER_CEDAR_DIR = resolve(import.meta.dirname, '../../../../cedar
 /** The real decision service of the apdp over the shipped starter policies and a real registry. */
 export interface StarterDecisionPoint {
   decisionPoint: DecisionPoint;
+  /** The apdp's production listener (`POST /v1/authorize`, `/v1/authorize/batch`, ...) over the same service. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   storage: Storage;
   leases: MemoryLeaseStore;
   /** The bus the registry view listens on: publish `registry.changed` here after a registry write. */
@@ -24,9 +27,10 @@ export interface StarterDecisionPoint {
  * Builds the apdp's decision service exactly as `argus serve` does (registry view, governance
  * step, memoised Cedar) over `cedar/` — the starter policies a new user gets, not test policies —
  * with a SQLite store in a temp dir. `extraPolicies` (name → Cedar text, each its own file) are added to the starter
- * set (e.g. a permit carrying obligations).
+ * set (e.g. a permit carrying obligations). With `options.auth` the listener requires credentials
+ * as in production (the permission table).
  */
-export async function starterDecisionPoint(extraPolicies: Record<string, string> = {}): Promise<StarterDecisionPoint> {
+export async function starterDecisionPoint(extraPolicies: Record<string, string> = {}, options: { auth?: Authenticator } = {}): Promise<StarterDecisionPoint> {
   const dir = mkdtempSync(join(tmpdir(), 'argus-proxy-starter-'));
   const storage = await openStorage(`sqlite:${join(dir, 'argus.db')}`);
   const leases = new MemoryLeaseStore();
@@ -54,9 +58,11 @@ export async function starterDecisionPoint(extraPolicies: Record<string, string>
     metrics: createMetricsRegistry({ defaultMetrics: false }),
     limits: { maxBodyBytes: 64 * 1024, maxJsonDepth: 32, maxBatchSize: 100, decisionTimeoutMs: 1000 },
     decisionMemo: 10_000,
+    ...(options.auth ? { auth: options.auth } : {}),
   });
   return {
     decisionPoint: apdp.decisions,
+    listener: apdp.listener,
     storage,
     leases,
     events,
