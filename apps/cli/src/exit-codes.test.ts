@@ -156,17 +156,28 @@ describe('argus exit codes', () => {
     expect((await argus(['audit', 'export', '--db', join(work, 'none', 'audit.db')])).code).toBe(2);
   }, T);
 
-  it('audit tail, delegations list, goals list: 2 when the server is unreachable, naming its address and URL', async () => {
+  it('audit tail, delegations list, goals list, switches list: 2 when the server is unreachable, naming its address and URL', async () => {
     const url = `http://127.0.0.1:${down}`;
     const tail = await argus(['audit', 'tail', '--no-reconnect', '--url', url]);
     expect(tail.code).toBe(2);
     expect(tail.err).toBe(`argus audit tail: ECONNREFUSED 127.0.0.1:${down} — is argus serve running? (${url}/v1/decisions/stream)\n`);
-    for (const group of ['delegations', 'goals']) {
+    for (const group of ['delegations', 'goals', 'switches']) {
       const r = await argus([group, 'list', '--url', url, '--token', 'some-token-0123456789']);
       expect(r.code).toBe(2);
       expect(r.err).toContain(`ECONNREFUSED 127.0.0.1:${down} — is argus serve running?`);
       expect(r.err).toContain(url);
     }
+  }, T);
+
+  it('switches: 2 without --reason, a bad scope, or `stop all` without --yes (nothing is sent; 0 and 1 against a server: commands/switches.test.ts)', async () => {
+    const url = `http://127.0.0.1:${down}`;
+    expect((await argus(['switches', 'stop', 'agent', 'bot', '--url', url])).code).toBe(2);
+    const scope = await argus(['switches', 'stop', 'colour', 'x', '--reason', 'r', '--url', url]);
+    expect(scope.code).toBe(2);
+    expect(scope.err).toContain('the scope must be one of all, agent, tool, server');
+    const all = await argus(['switches', 'stop', 'all', '--reason', 'incident', '--url', url]);
+    expect(all.code).toBe(2);
+    expect(all.err).toContain('confirm with --yes');
   }, T);
 
   it('secrets: put 0, list 0, rm 1 when absent, 2 without a key', async () => {
