@@ -1,4 +1,5 @@
-/** A minimal, bounded Server-Sent Events reader for probe responses. */
+/** A bounded Server-Sent Events reader for probe responses, over `eventsource-parser`. */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 /** One SSE event: its `event` name (default `message`) and its joined `data` lines. */
 export interface SseEvent {
@@ -12,10 +13,9 @@ export interface SseEvent {
  */
 export async function* readSse(body: ReadableStream<Uint8Array>, maxBytes: number): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
-  let buffer = '';
+  let parsed: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => parsed.push(message) });
   let read = 0;
-  let event = 'message';
-  let data: string[] = [];
   const reader = body.getReader();
   try {
     for (;;) {
@@ -23,25 +23,10 @@ export async function* readSse(body: ReadableStream<Uint8Array>, maxBytes: numbe
       if (done) return;
       read += value.byteLength;
       if (read > maxBytes) return;
-      buffer += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + (buffer[nl] === '\r' && buffer[nl + 1] === '\n' ? 2 : 1));
-        if (line === '') {
-          if (data.length > 0) yield { event, data: data.join('\n') };
-          event = 'message';
-          data = [];
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
+      parser.feed(decoder.decode(value, { stream: true }));
+      const ready = parsed;
+      parsed = [];
+      for (const message of ready) yield { event: message.event ?? 'message', data: message.data };
     }
   } finally {
     reader.releaseLock();
