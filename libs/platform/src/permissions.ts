@@ -55,9 +55,12 @@ export const PERMISSIONS: readonly Permission[] = [
 
   {
     method: 'POST', path: '/v1/authorize', allow: decide, decision: true,
-    also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin',
+    also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin; `x-argus-what-if: true` only for an admin, a policy author or the service `proxy`',
   },
-  { method: 'POST', path: '/v1/authorize/batch', allow: decide, decision: true, also: 'an agent only for itself' },
+  {
+    method: 'POST', path: '/v1/authorize/batch', allow: decide, decision: true,
+    also: 'an agent only for itself; `x-argus-audit: false` and `x-argus-what-if: true` as for `/v1/authorize`',
+  },
   { method: 'POST', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
   { method: 'GET', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
   {
