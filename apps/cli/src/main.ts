@@ -8,6 +8,7 @@ import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerSwitchCommands } from './commands/switches.ts';
+import { registerToolCommands } from './commands/tools.ts';
 import { colorEnabled, makeStyle, styleFor, takeColorFlag } from './style.ts';
 
 /** The exit codes every command keeps (docs/cli.md lists them per command). */
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerDelegationCommands(program);
   registerGoalCommands(program);
   registerSwitchCommands(program);
+  registerToolCommands(program);
   return program;
 }
 

@@ -18,6 +18,7 @@ import {
   expiryOf,
   processServerIo,
   runServerCommand,
+  serverOptions,
   wholeNumber,
   type ServerCliIo,
   type ServerOptions,
@@ -146,13 +147,6 @@ function describeScope(g: GrantRecord): string {
 function stateOf(g: GrantRecord, now: Date): string {
   if (g.revokedAt !== undefined) return 'revoked';
   return Date.parse(g.expiresAt) <= now.getTime() ? 'expired' : 'active';
-}
-
-function serverOptions(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'Argus base URL (env ARGUS_URL, default http://127.0.0.1:8181)')
-    .option('--token <token>', 'bearer token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
-    .option('--json', 'print the server\'s JSON');
 }
 
 /** Registers `argus delegations grant|list|revoke` on `program`. */

@@ -15,6 +15,7 @@ import {
   expiryOf,
   processServerIo,
   runServerCommand,
+  serverOptions,
   wholeNumber,
   type ServerCliIo,
   type ServerOptions,
@@ -142,13 +143,6 @@ export function runCloseGoal(id: string, opts: CloseGoalOptions, io: ServerCliIo
     }
     io.stdout.write(`goal ${goal.id} is ${goal.status}\n`);
   });
-}
-
-function serverOptions(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'Argus base URL (env ARGUS_URL, default http://127.0.0.1:8181)')
-    .option('--token <token>', 'bearer token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
-    .option('--json', 'print the server\'s JSON');
 }
 
 /** Registers `argus goals create|list|close` on `program`. */

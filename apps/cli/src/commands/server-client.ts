@@ -8,6 +8,7 @@
  * token, the server unreachable, a rejected credential or request body, a server fault).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { describeUnreachable } from '../unreachable.ts';
 
@@ -157,4 +158,12 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function columns(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The options every server command takes: where Argus is, the credential, JSON output. */
+export function serverOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'Argus base URL (env ARGUS_URL, default http://127.0.0.1:8181)')
+    .option('--token <token>', 'bearer token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
+    .option('--json', 'print the server\'s JSON');
 }
