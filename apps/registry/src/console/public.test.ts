@@ -152,4 +152,16 @@ describe('live decisions', () => {
     expect(approvalPath('trusted')).toEqual([]);
     expect(approvalPath('revoked')).toEqual([]);
   });
+
+  it('turns a tool edit into the attributes body: empty fields clear, lists split on commas, bad labels refused', async () => {
+    const { toolPatch } = await load('pages/inventory.js');
+    expect(toolPatch({ sensitivity: 'high', intents: ' a, b ,', category: ' crm ', labels: 'owner=sales, tier = 1' })).toEqual({
+      sensitivity: 'high',
+      allowedIntents: ['a', 'b'],
+      category: 'crm',
+      labels: { owner: 'sales', tier: '1' },
+    });
+    expect(toolPatch({ sensitivity: '', intents: '', category: '', labels: '' })).toEqual({ sensitivity: null, allowedIntents: null, category: null, labels: null });
+    expect(() => toolPatch({ sensitivity: '', intents: '', category: '', labels: 'nokey' })).toThrow(/labels/);
+  });
 });

@@ -1,10 +1,34 @@
 // Inventory: agents and MCP servers with their trust state, lease health, last seen and who
-// discovered them; admins move trust state (approve, quarantine, revoke) with a reason.
+// discovered them; admins move trust state (approve, quarantine, revoke) with a reason, and set
+// the governance attributes of an MCP server's tools (what discovery cannot know).
 import { api, describeError, listAll, token } from '../api.js';
 import { askReason, badge, h, toast, add, fill } from '../dom.js';
 import { plural, relative, when } from '../format.js';
 
 export const title = 'Inventory';
+
+/** The sensitivity levels a tool may carry (the registry's enum). */
+export const SENSITIVITIES = ['public', 'internal', 'confidential', 'high', 'secret'];
+
+/**
+ * The attributes body of a tool edit: a field left empty clears the attribute (`null`); intents
+ * and labels are comma-separated (`key=value` for labels). Throws naming the bad field.
+ */
+export function toolPatch({ sensitivity, intents, category, labels }) {
+  const list = (text) => text.split(',').map((x) => x.trim()).filter(Boolean);
+  const parsed = {};
+  for (const pair of list(labels)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`labels: \`${pair}\` is not key=value`);
+    parsed[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return {
+    sensitivity: sensitivity || null,
+    allowedIntents: list(intents).length ? list(intents) : null,
+    category: category.trim() || null,
+    labels: Object.keys(parsed).length ? parsed : null,
+  };
+}
 
 /** The legal steps from a trust state to `trusted` (the registry's state machine). */
 export function approvalPath(trust) {
@@ -51,7 +75,7 @@ export async function render(main, { signal }) {
     const rows = items.map((item, i) => {
       const lease = leases[i] ?? { state: 'unknown' };
       const name = item.name && item.name !== item.id ? `${item.id} (${item.name})` : item.id;
-      return h(
+      const row = h(
         'tr',
         { 'data-id': item.id, class: item.trust === 'quarantined' || item.trust === 'revoked' ? 'deny' : '' },
         h('th', { scope: 'row' }, name),
@@ -63,6 +87,7 @@ export async function render(main, { signal }) {
         h('td', {}, item.discoveredBy ?? '—'),
         h('td', { class: 'row-actions' }, actions(k, item)),
       );
+      return k.kind === 'mcp-servers' && open.has(item.id) ? [row, toolsRow(item)] : row;
     });
     return h(
       'section',
@@ -96,10 +121,77 @@ export async function render(main, { signal }) {
     );
   }
 
+  /** Servers whose tool panel is open (kept across reloads). */
+  const open = new Set();
+
+  function toolsButton(item) {
+    const shown = open.has(item.id);
+    const toggle = () => {
+      if (shown) open.delete(item.id);
+      else open.add(item.id);
+      load();
+    };
+    return h('button', { type: 'button', class: 'small secondary', 'aria-expanded': String(shown), 'aria-label': `Tools of MCP server ${item.id}`, onClick: toggle }, shown ? 'Hide tools' : 'Tools');
+  }
+
+  /** The tools of one server, each with its governance attributes in an editable row. */
+  function toolsRow(item) {
+    const tools = item.tools ?? [];
+    const body = tools.length === 0
+      ? h('p', { class: 'muted' }, 'This server reported no tools.')
+      : h(
+          'table',
+          { class: 'data tools', id: `tools-${item.id}` },
+          h('thead', {}, h('tr', {}, ['Tool', 'Sensitivity', 'Intents (comma-separated)', 'Category', 'Labels (key=value, …)', ''].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, tools.map((t) => toolEditor(item, t))),
+        );
+    return h(
+      'tr',
+      { class: 'tools-row', 'data-tools-of': item.id },
+      h('td', { colspan: '8' }, h('p', { class: 'help' }, 'What discovery cannot know: the starter policies read a tool\'s sensitivity and the intents it serves. Saving never changes its hash or the server\'s trust.'), body),
+    );
+  }
+
+  function toolEditor(item, t) {
+    const id = (field) => `tool-${item.id}-${t.name}-${field}`.replace(/[^\w-]/g, '_');
+    const sensitivity = h('select', { id: id('sensitivity'), 'aria-label': `Sensitivity of ${t.name}` }, h('option', { value: '' }, '— none —'), SENSITIVITIES.map((v) => h('option', { value: v, selected: t.sensitivity === v }, v)));
+    const intents = h('input', { id: id('intents'), 'aria-label': `Intents of ${t.name}`, value: (t.allowedIntents ?? []).join(', ') });
+    const category = h('input', { id: id('category'), 'aria-label': `Category of ${t.name}`, value: t.category ?? '' });
+    const labels = h('input', { id: id('labels'), 'aria-label': `Labels of ${t.name}`, value: Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') });
+    const save = async () => {
+      if (!token.has()) return toast('Setting tool attributes needs the admin token: paste it at the top.', 'error');
+      let body;
+      try {
+        body = toolPatch({ sensitivity: sensitivity.value, intents: intents.value, category: category.value, labels: labels.value });
+      } catch (err) {
+        return toast(err.message, 'error');
+      }
+      try {
+        await api(`/v1/registry/mcp-servers/${encodeURIComponent(item.id)}/tools/${encodeURIComponent(t.name)}`, { method: 'PATCH', body });
+        toast(`Tool ${item.id}/${t.name} saved.`);
+      } catch (err) {
+        toast(describeError(err), 'error');
+      }
+      await load();
+    };
+    return h(
+      'tr',
+      { 'data-tool': t.name },
+      h('th', { scope: 'row', title: t.description }, t.name),
+      h('td', {}, sensitivity),
+      h('td', {}, intents),
+      h('td', {}, category),
+      h('td', {}, labels),
+      h('td', {}, h('button', { type: 'button', class: 'small primary', 'aria-label': `Save tool ${t.name}`, onClick: save }, 'Save')),
+    );
+  }
+
   function actions(k, item) {
-    if (item.trust === 'revoked') return h('span', { class: 'muted' }, 'revoked (final)');
+    const tools = k.kind === 'mcp-servers' ? toolsButton(item) : null;
+    if (item.trust === 'revoked') return [tools, h('span', { class: 'muted' }, ' revoked (final)')];
     const steps = approvalPath(item.trust);
     return [
+      tools,
       steps.length ? h('button', { type: 'button', class: 'small', 'aria-label': `Approve ${k.noun} ${item.id}`, onClick: () => change(k, item, 'approve', steps) }, 'Approve') : null,
       item.trust !== 'quarantined' ? h('button', { type: 'button', class: 'small warn', 'aria-label': `Quarantine ${k.noun} ${item.id}`, onClick: () => change(k, item, 'quarantine', ['quarantined']) }, 'Quarantine') : null,
       h('button', { type: 'button', class: 'small danger', 'aria-label': `Revoke ${k.noun} ${item.id}`, onClick: () => change(k, item, 'revoke', ['revoked']) }, 'Revoke'),
