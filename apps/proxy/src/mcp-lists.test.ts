@@ -198,6 +198,9 @@ describe('list filtering fails closed', () => {
   it('filters a list recognised by its shape on an id it did not expect, and drops items it cannot name', async () => {
     const out = await filterListAnswers([list([{ name: 'a' }, { name: 'b' }, { name: 7 }]), { jsonrpc: '2.0', id: 2, result: { content: [] } }], new Map(), fakeContext((id) => id === 's/a'));
     expect(out.doc).toEqual([{ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'a' }] } }, { jsonrpc: '2.0', id: 2, result: { content: [] } }]);
+    // The answer to a forwarded request that lists nothing is left alone, whatever its shape.
+    const call = { jsonrpc: '2.0', id: 3, result: { content: [], tools: [{ name: 'b' }] } };
+    expect((await filterListAnswers(call, new Map([[1, { kind: 'tools' as const, paged: false }], [3, null]]), fakeContext(() => false))).doc).toBe(call);
   });
 
   it('cuts an event stream whose event is not JSON, and filters list events', async () => {

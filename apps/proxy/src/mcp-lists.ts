@@ -34,29 +34,38 @@ export interface ListRequest {
   paged: boolean;
 }
 
-/** The list requests among forwarded messages, by JSON-RPC id. */
-export function listRequestsOf(messages: readonly JsonRpcMessage[]): Map<string | number, ListRequest> {
-  const out = new Map<string | number, ListRequest>();
+/** The requests of a forwarded MCP POST by JSON-RPC id: what each lists, or `null` for a request that lists nothing. */
+export type ListRequests = ReadonlyMap<string | number, ListRequest | null>;
+
+/**
+ * The requests among forwarded messages when at least one is a list request (empty otherwise: the
+ * answer then needs no filtering): the others are kept as `null`, so that their answers are never
+ * taken for lists by their shape.
+ */
+export function listRequestsOf(messages: readonly JsonRpcMessage[]): ListRequests {
+  const out = new Map<string | number, ListRequest | null>();
+  let lists = 0;
   for (const m of messages) {
-    const kind = m.method !== undefined ? LIST_METHODS[m.method] : undefined;
-    if (kind === undefined || m.id === undefined || m.id === null) continue;
+    if (m.method === undefined || m.id === undefined || m.id === null) continue;
+    const kind = LIST_METHODS[m.method];
     const params = (m.params && typeof m.params === 'object' ? m.params : {}) as Record<string, unknown>;
-    out.set(m.id, { kind, paged: params.cursor !== undefined });
+    out.set(m.id, kind === undefined ? null : { kind, paged: params.cursor !== undefined });
+    if (kind !== undefined) lists++;
   }
-  return out;
+  return lists > 0 ? out : new Map();
 }
 
 /**
- * The list a JSON-RPC answer carries, if any: by the id of a list request, or else by shape (a
- * result with a top-level `tools`, `resources`, `resourceTemplates` or `prompts` array), so that a
- * list answered where the proxy did not expect one (the session's GET stream) is filtered too.
+ * The list a JSON-RPC answer carries, if any: by the id of the request it answers, or, for an id
+ * the proxy did not forward, by shape (a result with a top-level `tools`, `resources`,
+ * `resourceTemplates` or `prompts` array), so that a list answered where the proxy did not expect
+ * one (the session's GET stream) is filtered too.
  */
-export function listOf(m: unknown, requests: ReadonlyMap<string | number, ListRequest>): ListRequest | undefined {
+export function listOf(m: unknown, requests: ListRequests): ListRequest | undefined {
   if (!m || typeof m !== 'object' || Array.isArray(m)) return undefined;
   const { id, result, method } = m as JsonRpcMessage;
   if (method !== undefined || result === undefined) return undefined;
-  const known = (typeof id === 'string' || typeof id === 'number') ? requests.get(id) : undefined;
-  if (known) return known;
+  if ((typeof id === 'string' || typeof id === 'number') && requests.has(id)) return requests.get(id) ?? undefined;
   if (!result || typeof result !== 'object' || Array.isArray(result)) return undefined;
   const kind = (['tools', 'resources', 'resourceTemplates', 'prompts'] as const).find((k) => Array.isArray((result as Record<string, unknown>)[k]));
   return kind ? { kind, paged: true } : undefined;
@@ -247,7 +256,7 @@ export async function decideWhatIfs(point: DecisionPoint & { decideBatch?: (inpu
  * cannot be decided or checked is replaced by a JSON-RPC error for its id (refused, never passed
  * unfiltered). Answers `doc` itself when it holds no list.
  */
-export async function filterListAnswers(doc: unknown, requests: ReadonlyMap<string | number, ListRequest>, ctx: ListFilterContext): Promise<{ doc: unknown; filtered: ListFiltered[] }> {
+export async function filterListAnswers(doc: unknown, requests: ListRequests, ctx: ListFilterContext): Promise<{ doc: unknown; filtered: ListFiltered[] }> {
   const filtered: ListFiltered[] = [];
   let touched = false;
   const one = async (m: unknown): Promise<unknown> => {
@@ -282,7 +291,7 @@ export class SseListFilter extends Transform {
   readonly filtered: ListFiltered[] = [];
 
   constructor(
-    private readonly requests: ReadonlyMap<string | number, ListRequest>,
+    private readonly requests: ListRequests,
     private readonly ctx: ListFilterContext,
     private readonly maxEventBytes: number,
   ) {
