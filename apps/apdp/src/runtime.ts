@@ -237,7 +237,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
 
   // Switches: a snapshot re-read on `switch.changed` (Redis pub/sub across replicas) and every few
   // seconds; decisions fail closed when it cannot be refreshed (see switches.ts).
-  const switches = new SwitchBoard({ store: storage.switches, events, logger });
+  const switches = new SwitchBoard({ store: storage.switches, events, logger, metrics });
   await switches.start();
   closers.push({ name: 'switches', close: async () => switches.close() });
 
@@ -277,6 +277,8 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
       { name: 'store', check: async () => ({ ok: await storage.ping() }) },
       // Budgets, quotas, leases and approvals live in Redis when it is configured: no Redis, no decisions.
       ...(redisClient ? [{ name: 'redis', check: () => redisReady(redisClient!) }] : []),
+      // A replica that cannot read its switches denies every decision: take it out of rotation.
+      { name: 'switches', check: () => { const s = switches.state(); return { ok: s.fresh, detail: s.fresh ? `${s.ageMs} ms old` : `unreadable: ${s.error ?? 'never read'}` }; } },
       ...(audit ? [{ name: 'audit', check: () => { const s = audit!.stats(); return { ok: s.sinks.every((k) => k.healthy) || s.durability === 'async', detail: `queued ${s.queued}, spilled ${s.spilled}, dropped ${s.dropped}` }; } }] : []),
     ],
     onPublished: async (input, version, meta) => {

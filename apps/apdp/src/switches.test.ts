@@ -82,6 +82,8 @@ describe('switches through the HTTP API (starter policies)', () => {
     const list = await call('GET', '/v1/switches');
     expect(list.status).toBe(200);
     expect(list.body).toMatchObject({ switches: [], snapshot: { fresh: true } });
+    const ready = (await (await fetch(`${running.url}/readyz`)).json()) as { checks: Array<{ name: string; ok: boolean }> };
+    expect(ready.checks.find((c) => c.name === 'switches')).toMatchObject({ ok: true });
   });
 
   it('stops one agent: its decisions deny `switch_stopped` with the reason, the other agent is allowed; resume allows it again', async () => {
@@ -100,6 +102,10 @@ describe('switches through the HTTP API (starter policies)', () => {
 
     const list = await call('GET', '/v1/switches');
     expect((list.body.switches as SwitchRecord[]).map((s) => `${s.scope}:${s.id}`)).toEqual(['agent:bot-a']);
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metrics).toContain('argus_switches_stopped{scope="agent"} 1');
+    expect(metrics).toContain('argus_switches_stopped{scope="all"} 0');
+    expect(metrics).toMatch(/argus_switches_snapshot_age_seconds \d/);
 
     const resume = await call('DELETE', '/v1/switches/agent/bot-a');
     expect(resume.status).toBe(200);

@@ -7,6 +7,7 @@
  */
 import type { AuthorizeInput } from '@argus/contracts';
 import { ALL_SWITCH_ID, TOPICS, type EventBus, type SwitchChangedEvent, type SwitchRecord, type SwitchScope, type SwitchStore } from '@argus/store';
+import { Gauge, metric, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 
 /** Why a decision is stopped before any policy runs: a matching switch, or switches that cannot be read. */
@@ -25,6 +26,8 @@ export interface SwitchBoardOptions {
   maxStaleMs?: number;
   /** Monotonic milliseconds (default `performance.now`). */
   now?: () => number;
+  /** Exposes `argus_switches_stopped{scope}` and `argus_switches_snapshot_age_seconds` (alert on either). */
+  metrics?: Registry;
 }
 
 /** Default period of the switch snapshot's re-read. */
@@ -53,6 +56,31 @@ export class SwitchBoard {
     this.now = options.now ?? (() => performance.now());
     this.reloadMs = options.reloadMs ?? DEFAULT_SWITCH_RELOAD_MS;
     this.maxStaleMs = options.maxStaleMs ?? DEFAULT_SWITCH_MAX_STALE_MS;
+    if (options.metrics) this.expose(options.metrics);
+  }
+
+  private expose(registry: Registry): void {
+    // Gauges read the snapshot when scraped: nothing to keep in step on the decision path.
+    const counts = (): Record<SwitchScope, number> => ({ all: this.all ? 1 : 0, agent: this.agents.size, tool: this.tools.size, server: this.servers.size });
+    const age = (): number | null => this.state().ageMs;
+    metric(registry, 'argus_switches_stopped', () => new Gauge({
+      name: 'argus_switches_stopped',
+      help: 'Stopped switches in this replica\'s snapshot, by scope (all is 0 or 1)',
+      labelNames: ['scope'],
+      registers: [registry],
+      collect() {
+        for (const [scope, n] of Object.entries(counts())) this.set({ scope }, n);
+      },
+    }));
+    metric(registry, 'argus_switches_snapshot_age_seconds', () => new Gauge({
+      name: 'argus_switches_snapshot_age_seconds',
+      help: 'Age of the switch snapshot (-1 before the first read); past the bound every decision is denied switches_unavailable',
+      registers: [registry],
+      collect() {
+        const ms = age();
+        this.set(ms === null ? -1 : ms / 1000);
+      },
+    }));
   }
 
   /** Reads the store once, then follows the bus and re-reads every `reloadMs`. A failed first read is logged, not thrown: decisions fail closed until a read succeeds. */
