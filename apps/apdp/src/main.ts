@@ -4,8 +4,9 @@
  *
  * Usage: `node --import tsx apps/apdp/src/main.ts [config.yaml]` (or `ARGUS_CONFIG`). Without a file
  * the defaults of `schemas/config/argus.schema.json` apply, overridden by the `ARGUS_*` variables.
- * SIGTERM/SIGINT stop accepting connections, let in-flight requests finish, flush the audit trail,
- * close Redis and the store, and exit 0 — or exit 1 once `server.shutdownGraceMs` has passed.
+ * SIGTERM/SIGINT stop accepting connections, end the decision streams with a final event, let
+ * in-flight requests finish for `server.shutdownGraceMs`, close what is left, flush the audit trail,
+ * close Redis and the store, and exit 0 — or 1 when requests had to be cut or a close failed.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,7 +40,7 @@ export function loadApdpConfig(file: string | undefined, env: NodeJS.ProcessEnv 
 export async function startApdp(config: Readonly<ArgusConfig>): Promise<RunningApdp> {
   const runtime = await startDecisionRuntime(config as ArgusConfig, { routers: () => [openapiRouter()] });
   const shutdown = new Shutdown(runtime.logger, config.server.shutdownGraceMs);
-  // Closers run last-in first-out: the HTTP server (registered last) drains first, then the
+  // The HTTP server stops accepting and drains first; then the closers run last-in first-out: the
   // audit trail flushes, then the watchers, Redis connections and the store close.
   for (const closer of runtime.closers) shutdown.add(closer);
   const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
@@ -55,7 +56,7 @@ export async function startApdp(config: Readonly<ArgusConfig>): Promise<RunningA
     await shutdown.run().catch(() => undefined);
     throw err;
   }
-  shutdown.addServer('http', server);
+  shutdown.addServer('http', server, { endStreams: true });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   runtime.logger.info(

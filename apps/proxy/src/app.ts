@@ -15,18 +15,19 @@ import type {
   ProxyOutcome,
   UsageSink,
 } from '@argus/contracts';
-import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendJson, unencodedBody, type Logger, type Registry } from '@argus/platform';
+import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendJson, unencodedBody, type DrainHooks, type Logger, type Registry } from '@argus/platform';
 import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
 import express from 'express';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
 import { deniedProblem, dialectOf, sendFailure, sendProblem, type Dialect } from './answers.ts';
 import type { ProxyConfig, UpstreamConfig } from './config.ts';
 import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
+import { SHUTTING_DOWN, finalStreamEvent } from './drain.ts';
 import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
 import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
 import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sessionCall, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
-import { ChangedTools, SseListFilter, decideWhatIfs, filterListAnswers, listRequestsOf, type ListFilterContext, type ListRequests, type McpToolCatalogue } from './mcp-lists.ts';
+import { ChangedTools, SseListFilter, decideWhatIfs, filterListAnswers, listRequestsOf, type ListFilterContext, type ListRequest, type McpToolCatalogue } from './mcp-lists.ts';
 import { proxyMetrics } from './metrics.ts';
 import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, obligationsOf, rewritesBody, type Applied, type ProxyObligations } from './obligations.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
@@ -90,7 +91,7 @@ interface CallState {
   injection?: CredentialInjection;
   decisions: Decided[];
   /** MCP only: the answers for refused messages, whether an `initialize` went up, the session a DELETE ends. */
-  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string; lists?: { requests: ListRequests; ctx: ListFilterContext } };
+  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string; lists?: { requests: Map<string | number, ListRequest>; ctx: ListFilterContext } };
   started: number;
   forwardedAt?: number;
   status?: number;
@@ -98,6 +99,8 @@ interface CallState {
   error?: string;
   timers: NodeJS.Timeout[];
   done: boolean;
+  /** Set once forwarded: what a shutdown needs to abort the call (see `abortCall`). */
+  inFlight?: { res: ServerResponse; upstreamReq?: ClientRequest; upstreamRes?: IncomingMessage; cut?: () => void; aborted?: boolean };
   /** The request's logger (built on first use). */
   lazyLog: () => Logger;
 }
@@ -119,8 +122,11 @@ const REFUSED_BY_PROXY = 'proxy';
 const SAFE_ID = /^[\w.:@/-]{1,256}$/;
 const DELEGATION_HOP = /^\s*([A-Za-z_][A-Za-z0-9_]*)::(?:"([^"\\]{1,256})"|([\w.:@/-]{1,256}))\s*$/;
 
-/** The proxy as a request listener: give it to `http.createServer`, or mount it in express. */
-export type ProxyApp = (req: IncomingMessage, res: ServerResponse) => void;
+/**
+ * The proxy as a request listener: give it to `http.createServer`, or mount it in express. `drain`
+ * is for the shutdown (`Shutdown.addServer(..., { drain })`): the calls in flight, and aborting them.
+ */
+export type ProxyApp = ((req: IncomingMessage, res: ServerResponse) => void) & { drain: Required<DrainHooks> };
 
 /** One configured upstream, ready to serve. */
 interface Route {
@@ -189,7 +195,10 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     };
   });
 
-  return (req, res) => {
+  /** Calls forwarded and not finished: what a shutdown drains, then aborts. */
+  const inFlight = new Set<CallState>();
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const route = routeOf(routes, url);
     const requestId = requestIdOf(req);
@@ -211,6 +220,43 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         sendFailure(res, route.dialect, err, log());
       });
   };
+  return Object.assign(listener, {
+    drain: {
+      inFlight: () => inFlight.size,
+      abort: () => {
+        for (const state of [...inFlight]) abortCall(state);
+      },
+    },
+  });
+
+  /**
+   * Ends a call the shutdown grace ran out on: recorded first (`aborted`), then answered 503 in
+   * its caller's dialect, or, mid-stream, given a final error event; the upstream call is dropped
+   * once the answer is flushed. A call answering a body that is not an event stream is cut.
+   */
+  function abortCall(state: CallState): void {
+    const call = state.inFlight;
+    if (state.done || !call) return;
+    call.aborted = true;
+    finish(state, { status: state.status, error: 'aborted' });
+    const { res } = call;
+    const dropUpstream = () => {
+      call.upstreamRes?.destroy();
+      call.upstreamReq?.destroy();
+    };
+    res.on('error', () => undefined);
+    if (!res.headersSent) {
+      dropUpstream();
+      res.shouldKeepAlive = false;
+      sendProblem(res, state.dialect, 503, SHUTTING_DOWN);
+    } else if (call.cut) {
+      call.cut();
+      res.end(finalStreamEvent(state.dialect), dropUpstream);
+    } else {
+      dropUpstream();
+      res.destroy();
+    }
+  }
 
   /**
    * Records a call refused before (or without) a decision — unreadable body, non-canonical path,
@@ -284,6 +330,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
 
     sanitizeRequestHeaders(req.headers, route.stripHeaders);
     states.set(req, state);
+    state.inFlight = { res };
+    inFlight.add(state);
     state.forwardedAt = now();
     res.on('close', () => {
       // INVARIANT: every path that ends the response normally calls `finish` itself.
@@ -504,6 +552,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       proxyReq.destroy(new Error('no decision for this request'));
       return;
     }
+    if (state.inFlight) state.inFlight.upstreamReq = proxyReq;
     if (state.credential && state.injection) injectCredential(proxyReq, state.injection, state.credential.value);
     const { connectMs, idleMs, totalMs } = state.upstream.timeouts;
     const fail = (kind: string) => {
@@ -537,6 +586,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     const status = proxyRes.statusCode ?? 502;
     state.status = status;
+    if (state.inFlight) state.inFlight.upstreamRes = proxyRes;
     metrics.upstreamLatency.observe({ upstream: state.upstream.name, status_class: `${Math.floor(status / 100)}xx` }, (now() - (state.forwardedAt ?? state.started)) / 1000);
     const type = String(proxyRes.headers['content-type'] ?? '');
     const isSse = /^text\/event-stream/i.test(type);
@@ -670,6 +720,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       });
     }
     const scrub: Transform = scrubber.stream();
+    // A shutdown cutting this stream stops the upstream's bytes before it writes the final event.
+    if (isSse && state.inFlight) state.inFlight.cut = () => scrub.unpipe(res);
     const rewriter = obligations && isSse ? new SseRewriter(obligations, Math.max(limit, 1 << 20) * 4) : undefined;
     const done = (err: Error | null) => {
       if (rewriter) state.applied = rewriter.total;
@@ -697,6 +749,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   /** An upstream that cannot be reached or timed out: 502/504 before any byte was sent, else a cut. */
   function onProxyError(err: Error, req: IncomingMessage, res: ServerResponse): void {
     const state = states.get(req);
+    // An aborted call was answered and recorded by `abortCall`; dropping its upstream is not news.
+    if (state?.inFlight?.aborted) return;
     const kind = errorKind(err);
     if (state && !state.done) {
       if (kind !== 'client_closed') metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind });
@@ -733,6 +787,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   function finish(state: CallState, outcome: { status: number | undefined; error: string | undefined }): void {
     if (state.done) return;
     state.done = true;
+    inFlight.delete(state);
     for (const t of state.timers) clearTimeout(t);
     const usage = state.usage;
     const costUsd = usage ? costOfCall(state, usage) : undefined;

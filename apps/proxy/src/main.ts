@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, parseAuditConfig } from '@argus/audit';
 import type { UsageSink } from '@argus/contracts';
-import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type Logger } from '@argus/platform';
+import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type Logger, type ShutdownReport } from '@argus/platform';
 import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
 import express from 'express';
 import { createProxyApp } from './app.ts';
@@ -29,7 +29,7 @@ export function logUsageSink(logger: Logger): UsageSink {
 }
 
 /** Starts the standalone proxy; resolves once it listens. */
-export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<void>; port: number }> {
+export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<ShutdownReport>; port: number }> {
   // Node 20's V8 aborts (fatal in Deoptimizer::DoComputeBuiltinContinuation) when it deoptimizes a
   // JS→Wasm call TurboFan inlined; cedar-wasm under HTTP load triggers it (see docs/benchmarks/proxy.md).
   setFlagsFromString('--no-turbo-inline-js-wasm-calls');
@@ -63,7 +63,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const shutdown = new Shutdown(logger, 30_000);
   shutdown.add({ name: 'secrets', close: () => store.close() });
   shutdown.add({ name: 'audit', close: () => recorder.close() });
-  shutdown.addServer('http', server);
+  // SIGTERM: stop accepting, let calls finish for 30 s, then answer and record the rest as `aborted`.
+  shutdown.addServer('http', server, { drain: proxy.drain });
   await new Promise<void>((resolve) => server.listen(config.listen.port, config.listen.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionRuntime } from '@argus/apdp';
+import type { ShutdownReport } from '@argus/platform';
 import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 
@@ -39,7 +40,12 @@ export function registerServeCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the embedded state lives', process.env.ARGUS_DATA_DIR ?? '.argus')
     .option('--store <url>', 'store URL (sqlite:path or mongodb://...)')
     .option('--seed <file>', 'registry records (humans, agents, mcpServers) to create when absent')
-    .addHelpText('after', '\nPrecedence, key by key: embedded defaults < the -c file < environment (ARGUS_*) < these flags.\nExit codes: 2 cannot start (bad configuration, port in use); a running server exits 0 on SIGTERM/SIGINT.')
+    .addHelpText(
+      'after',
+      '\nPrecedence, key by key: embedded defaults < the -c file < environment (ARGUS_*) < these flags.\n' +
+        'Exit codes: 2 cannot start (bad configuration, port in use). On SIGTERM/SIGINT both listeners stop accepting, calls in flight\n' +
+        'get server.shutdownGraceMs to finish, then 0 when they all did; 1 when some were aborted (recorded as `aborted`) or a close failed.',
+    )
     .action(async (opts: ServeOptions) => {
       await serve(opts);
     });
@@ -50,7 +56,8 @@ export interface RunningArgus {
   url: string;
   proxyUrl?: string;
   runtime: DecisionRuntime;
-  close(): Promise<void>;
+  /** Shuts down as SIGTERM does (stop accepting, drain, abort past the grace, close) without exiting. */
+  close(): Promise<ShutdownReport>;
 }
 
 /** Starts the all-in-one server; resolves once it listens. */
@@ -77,7 +84,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
 
   const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
   await listen(server, config.server.port, config.server.host);
-  shutdown.addServer('http', server);
+  // The decision stream never ends on its own: it gets a final event as soon as draining starts.
+  shutdown.addServer('http', server, { endStreams: true });
   const url = urlOf(server, config.server.host);
 
   let proxyUrl: string | undefined;
@@ -103,7 +111,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     });
     const proxyServer = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, proxyApp);
     await listen(proxyServer, proxyConfig.listen.port, proxyConfig.listen.host);
-    shutdown.addServer('proxy', proxyServer);
+    shutdown.addServer('proxy', proxyServer, { drain: proxyApp.drain });
     proxyUrl = urlOf(proxyServer, proxyConfig.listen.host);
   }
   shutdown.installSignalHandlers();
