@@ -681,10 +681,11 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
             }
           } catch {
             if (obligations || lists) {
-              // Declared JSON that is not: it cannot be rewritten, so it does not go back.
-              metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
-              sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: "the answer is not valid JSON: the policy's obligations cannot be applied", errors: [], codes: ['obligation_unenforceable'] });
-              finish(state, { status, error: 'obligation_unenforceable' });
+              // Declared JSON that is not: it cannot be rewritten (nor its list filtered), so it does not go back.
+              metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: obligations ? 'obligation' : 'list' });
+              const why = obligations ? "the policy's obligations cannot be applied" : 'its list cannot be filtered';
+              sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `the answer is not valid JSON: ${why}`, errors: [], ...(obligations ? { codes: ['obligation_unenforceable' as const] } : {}) });
+              finish(state, { status, error: obligations ? 'obligation_unenforceable' : 'upstream_error' });
               return;
             }
             // Not JSON after all: forwarded as it is (scrubbed).

@@ -13,7 +13,7 @@ import { ChangedTools, SseListFilter, filterListAnswers, type ListFilterContext 
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
 import { BOT_TOKEN, CANARIES } from './testing/policies.ts';
 import { seedTrustedBot, starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
-import { mcpUpstream, type TestUpstream } from './testing/upstreams.ts';
+import { mcpUpstream, rawMcpUpstream, type TestUpstream } from './testing/upstreams.ts';
 
 // Issue 16 item 2: MCP lists filtered to what the agent may use, decided item by item under the
 // SHIPPED starter policies; a tool whose description changed on a trusted server is refused and its
@@ -185,6 +185,36 @@ function fakeContext(allow: (id: string) => boolean | 'fail'): ListFilterContext
 }
 
 describe('list filtering fails closed', () => {
+  it('refuses a list answer it cannot read: not JSON, no item array, or another content type', async () => {
+    const raw = await rawMcpUpstream({ type: 'application/json', body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[' });
+    await starter.storage.registry.createMcpServer({ id: 'raw', name: 'raw', url: `${raw.url}/mcp`, trust: 'trusted', tools: [] }, 'test');
+    const broken = await startProxy({
+      decisionPoint: starter.decisionPoint,
+      secrets: { 'mcp-key': CANARIES.mcp },
+      tokens: { bot: BOT_TOKEN },
+      tools: registryToolCatalogue({ store: starter.storage.registry, events: starter.events }),
+      config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'raw', kind: 'mcp', prefix: '/mcp/raw', target: `${raw.url}/mcp`, credential: { name: 'mcp-key' } }] },
+    });
+    const list = () => fetch(`${broken.url}/mcp/raw`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    try {
+      const notJson = await list();
+      expect(notJson.status).toBe(502);
+      expect(await notJson.json()).toMatchObject({ code: 'upstream_error', message: 'the answer is not valid JSON: its list cannot be filtered' });
+      raw.answer.body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: { echo: {} } } });
+      const noArray = await list();
+      expect(noArray.status).toBe(200);
+      expect(await noArray.json()).toMatchObject({ id: 1, error: { code: -32003, data: { code: 'upstream_error' } } });
+      raw.answer.type = 'text/plain';
+      raw.answer.body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo' }] } });
+      const text = await list();
+      expect(text.status).toBe(502);
+      expect(await text.text()).not.toContain('echo');
+    } finally {
+      await broken.close();
+      await raw.close();
+    }
+  });
+
   const requests = new Map([[1, { kind: 'tools' as const, paged: false }]]);
   const list = (tools: unknown) => ({ jsonrpc: '2.0', id: 1, result: { tools } });
 

@@ -236,3 +236,21 @@ export async function mcpUpstream(options: { json?: boolean } = {}): Promise<Tes
     },
   };
 }
+
+/**
+ * An MCP endpoint at `/mcp` that answers every POST with `answer` (content type and body as given):
+ * to show what the proxy does with list answers it cannot read.
+ */
+export async function rawMcpUpstream(answer: { type: string; body: string }): Promise<TestUpstream & { answer: { type: string; body: string } }> {
+  const seen: SeenRequest[] = [];
+  const server = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      seen.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      res.writeHead(200, { 'content-type': state.answer.type });
+      res.end(state.answer.body);
+    });
+  });
+  const url = await listen(server);
+  const state = { url, seen, answer, close: () => closeServer(server) };
+  return state;
+}
