@@ -72,6 +72,11 @@ const OPA_QUERY = [
   q('provenance', { type: 'string' }, 'Add `provenance` (policy-set revision)'),
 ];
 const ADMIN = [{ bearer: [] }];
+const SWITCH_BODY = { required: true, content: { 'application/json': { schema: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500, description: 'Why; repeated in every deny the switch causes' } } } } } };
+const SWITCH_PARAMS = [
+  { name: 'scope', in: 'path', required: true, schema: { enum: ['agent', 'tool', 'server'] } },
+  { name: 'id', in: 'path', required: true, description: 'Agent or MCP server id; a tool id is `<server>/<tool>` (its slash as is, or `%2F`)', schema: { type: 'string', minLength: 1 } },
+];
 const ANY = [{ bearer: [] }];
 
 /**
@@ -119,6 +124,12 @@ const ROUTES = [
   ['patch', '/v1/goals/{id}', { tags: ['governance'], summary: 'Change a goal\'s status (its owner or an admin)', security: ANY, parameters: [idParam()], requestBody: body('governance/goal-patch'), responses: { 200: json('The goal'), ...errors(400, 401, 403, 404, 409) } }],
   ['post', '/v1/goals/{id}/usage', { tags: ['governance'], summary: 'Report usage against a goal\'s budget', security: ANY, parameters: [idParam()], requestBody: body('governance/goal-usage'), responses: { 200: json('`{goal, used, remaining}`'), ...errors(400, 401, 404) } }],
   ['get', '/v1/intents', { tags: ['governance'], summary: 'The intent catalogue', security: ANY, responses: { 200: json('Intent catalogue', { $ref: `${BASE}governance/intent-catalogue.json` }), ...errors(401) } }],
+  // ---- switches -------------------------------------------------------------------------------
+  ['get', '/v1/switches', { tags: ['switches'], summary: 'The stopped switches (admin) and the age of this replica\'s snapshot', security: ADMIN, responses: { 200: json('`{switches: [{scope, id, stopped, reason, by, at}], snapshot: {fresh, ageMs, maxStaleMs, error?}}`'), ...errors(401, 403) } }],
+  ['put', '/v1/switches/all', { tags: ['switches'], summary: 'Stop everything (admin): every decision is denied `switch_stopped` until resumed', security: ADMIN, requestBody: SWITCH_BODY, responses: { 200: json('`{switch, snapshot}`'), ...errors(400, 401, 403) } }],
+  ['delete', '/v1/switches/all', { tags: ['switches'], summary: 'Resume everything (admin)', security: ADMIN, responses: { 200: json('`{resumed, snapshot}`'), ...errors(401, 403, 404) } }],
+  ['put', '/v1/switches/{scope}/{id}', { tags: ['switches'], summary: 'Stop an agent (and the sub-agents acting on its authority), a tool (`<server>/<tool>`) or an MCP server (admin)', 'x-express-path': '/v1/switches/:scope/*id', security: ADMIN, parameters: SWITCH_PARAMS, requestBody: SWITCH_BODY, responses: { 200: json('`{switch, snapshot}`'), ...errors(400, 401, 403) } }],
+  ['delete', '/v1/switches/{scope}/{id}', { tags: ['switches'], summary: 'Resume a switch (admin)', 'x-express-path': '/v1/switches/:scope/*id', security: ADMIN, parameters: SWITCH_PARAMS, responses: { 200: json('`{resumed, snapshot}`'), ...errors(400, 401, 403, 404) } }],
   // ---- approvals ------------------------------------------------------------------------------
   ['get', '/v1/approvals', { tags: ['approvals'], summary: 'Approval requests (humans)', security: ANY, query: 'effects/approvals-query', responses: { 200: json('A page of approval requests', { type: 'object', properties: { items: { type: 'array', items: { $ref: `${BASE}effects/approval-request.json` } }, next_cursor: { type: 'string' } } }), ...errors(400, 401, 403) } }],
   ['get', '/v1/approvals/{id}', { tags: ['approvals'], summary: 'One approval request', security: ANY, parameters: [idParam()], responses: { 200: json('Approval request', { $ref: `${BASE}effects/approval-request.json` }), ...errors(401, 403, 404) } }],
@@ -225,6 +236,7 @@ export function buildOpenapi() {
       { name: 'policies', description: 'The Cedar policy set' },
       { name: 'governance', description: 'Delegations, goals, intents' },
       { name: 'audit', description: 'The decision audit trail' },
+      { name: 'switches', description: 'Stop an agent, a tool, an MCP server or everything' },
       { name: 'approvals', description: 'Human approval of held decisions' },
       { name: 'registry', description: 'Humans, agents, MCP servers, trust states, leases' },
       { name: 'health', description: 'Liveness, readiness, metrics' },

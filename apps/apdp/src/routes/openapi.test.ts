@@ -16,6 +16,7 @@ import { createDecisionsRouter } from './decisions.ts';
 import { createGovernanceRouter } from './governance.ts';
 import { expressRoutes, openapiRouter, OPENAPI_FILE, type ExpressRoute } from './openapi.ts';
 import { shadowRouter, templatesRouter } from './templates.ts';
+import { switchesRouter } from './switches.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 type Doc = { openapi: string; paths: Record<string, Record<string, { 'x-express-path'?: string; requestBody?: unknown }>>; components: { schemas: Record<string, unknown> } };
@@ -54,6 +55,7 @@ describe('the OpenAPI document', () => {
       ...expressRoutes(templatesRouter({ holder: harness.holder, requireAdmin: pass })),
       ...expressRoutes(shadowRouter({ holder: harness.holder, requireAdmin: pass, shadow: {} as never })),
       ...expressRoutes(createApprovalsRouter({ store: {} as never, requireHuman: pass })),
+      ...expressRoutes(switchesRouter({ store: {} as never, board: {} as never, logger: silentLogger() })),
       ...expressRoutes(createRegistryRouter({ store: storage.registry, leases: new MemoryLeaseStore(), events, auth, logger: silentLogger() })),
     ];
   });
