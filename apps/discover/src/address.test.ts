@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ipAllowed, parseCidr, parseNetworkTarget, parsePorts, rangeEndpoints } from './address.ts';
+import { ipAllowed, parseCidr, parseIp, parseNetworkTarget, parsePorts, rangeEndpoints, rangeHosts } from './address.ts';
 
 describe('network target parsing', () => {
   it('parses hosts with port ranges, CIDRs and IPv6 literals', () => {
@@ -63,5 +63,38 @@ describe('network target parsing', () => {
     expect(ipAllowed('::2', ['::1/128'])).toBe(false);
     expect(ipAllowed('localhost', ['127.0.0.0/8'])).toBe(false);
     expect(parseCidr('192.168.1.77/24')).toEqual({ family: 4, network: (192n << 24n) | (168n << 16n) | (1n << 8n), prefix: 24 });
+  });
+});
+
+describe('addresses through ipaddr.js', () => {
+  const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+  const asNumber = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+
+  it('reads standard literals only, mapped and zoned IPv6 included', () => {
+    expect(parseIp('10')).toBeUndefined();
+    expect(parseIp('010.0.0.1')).toBeUndefined();
+    expect(parseIp('::ffff:1.2.3.4')).toEqual({ family: 6, value: 0xffff01020304n });
+    expect(parseIp('fe80::1%eth0')).toEqual({ family: 6, value: (0xfe80n << 112n) | 1n });
+    expect(parseCidr('10.1.2.3/8')).toEqual({ family: 4, network: 10n << 24n, prefix: 8 });
+    expect(parseCidr('10.0.0.0/33')).toBeUndefined();
+    expect(parseCidr('2001:db8::1/32')).toEqual({ family: 6, network: 0x20010db8n << 96n, prefix: 32 });
+  });
+
+  it('admits an IPv4 address exactly when its masked value is the network of the CIDR', () => {
+    fc.assert(
+      fc.property(v4, v4, fc.integer({ min: 0, max: 32 }), (ip, net, prefix) => {
+        const size = 2 ** (32 - prefix);
+        const inside = Math.floor(asNumber(ip) / size) === Math.floor(asNumber(net) / size);
+        return ipAllowed(ip, [`${net}/${prefix}`]) === inside;
+      }),
+    );
+    expect(ipAllowed('::1', ['127.0.0.0/8'])).toBe(false);
+    expect(ipAllowed('2001:db8::5', ['2001:db8::/64'])).toBe(true);
+    expect(ipAllowed('localhost', ['0.0.0.0/0'])).toBe(false);
+  });
+
+  it('expands an IPv6 block in canonical text', () => {
+    const r = parseNetworkTarget('2001:db8::/126', [80], 100);
+    expect(r.ok && [...rangeHosts(r.range.hosts)]).toEqual(['2001:db8::', '2001:db8::1', '2001:db8::2', '2001:db8::3']);
   });
 });

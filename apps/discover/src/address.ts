@@ -3,6 +3,7 @@
  * A target larger than the configured maximum is refused before anything is probed.
  */
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { Endpoint } from './types.ts';
 
 /** A parsed network target: the hosts and ports it covers, and how many endpoints that makes. */
@@ -56,39 +57,24 @@ function splitAddress(address: string): { host: string; portSpec?: string } {
   return { host: a };
 }
 
-function ipv4ToBigInt(ip: string): bigint {
-  return ip.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
-}
-
-function ipv6ToBigInt(ip: string): bigint {
-  let text = ip;
-  let tail: string[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.')) {
-    const v4 = ipv4ToBigInt(text.slice(lastColon + 1));
-    text = `${text.slice(0, lastColon)}:${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const headParts = head ? head.split(':') : [];
-  tail = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const zeros = rest === undefined ? 0 : 8 - headParts.length - tail.length;
-  const groups = [...headParts, ...Array<string>(zeros).fill('0'), ...tail];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+/** An address as one number: the CIDR arithmetic of lazy range expansion works on it. */
+function toBigInt(address: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  return address.toByteArray().reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
 }
 
 /** Parses an IP literal into its family and numeric value, or undefined when `ip` is not one. */
 export function parseIp(ip: string): { family: 4 | 6; value: bigint } | undefined {
+  // `isIP` first: it accepts only the standard forms (ipaddr.js would also read `10`, `0x0a.1` or octal).
   const family = isIP(ip);
-  if (family === 4) return { family: 4, value: ipv4ToBigInt(ip) };
-  if (family === 6) return { family: 6, value: ipv6ToBigInt(ip) };
-  return undefined;
+  if (family !== 4 && family !== 6) return undefined;
+  return { family, value: toBigInt(ipaddr.parse(ip)) };
 }
 
+/** The address `value` of `family` in its canonical text (RFC 5952 for IPv6). */
 function formatIp(family: 4 | 6, value: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
-  const groups: string[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+  const bytes: number[] = [];
+  for (let i = 0, v = value; i < (family === 4 ? 4 : 16); i++, v >>= 8n) bytes.unshift(Number(v & 0xffn));
+  return ipaddr.fromByteArray(bytes).toString();
 }
 
 /** Parses `a.b.c.d/n` or `v6/n`; undefined when `text` is not a CIDR. */
@@ -99,22 +85,21 @@ export function parseCidr(text: string): { family: 4 | 6; network: bigint; prefi
   const prefixText = text.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
   const prefix = Number(prefixText);
-  const bits = ip.family === 4 ? 32 : 128;
-  if (prefix > bits) return undefined;
-  const hostBits = BigInt(bits - prefix);
-  const network = (ip.value >> hostBits) << hostBits;
-  return { family: ip.family, network, prefix };
+  if (prefix > (ip.family === 4 ? 32 : 128)) return undefined;
+  const kind = ip.family === 4 ? ipaddr.IPv4 : ipaddr.IPv6;
+  return { family: ip.family, network: toBigInt(kind.networkAddressFromCIDR(`${text.slice(0, slash).split('%')[0]}/${prefix}`)), prefix };
 }
 
 /** True when the IP literal `ip` lies in one of `cidrs` (hostnames are never allowed). */
 export function ipAllowed(ip: string, cidrs: readonly string[]): boolean {
   const parsed = parseIp(ip);
   if (!parsed) return false;
+  const address = ipaddr.parse(ip);
   return cidrs.some((c) => {
-    const cidr = parseCidr(c.includes('/') ? c : `${c}/${parsed.family === 4 ? 32 : 128}`);
+    const text = c.includes('/') ? c : `${c}/${parsed.family === 4 ? 32 : 128}`;
+    const cidr = parseCidr(text);
     if (!cidr || cidr.family !== parsed.family) return false;
-    const hostBits = BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefix);
-    return (parsed.value >> hostBits) << hostBits === cidr.network;
+    return address.match(ipaddr.parse(text.slice(0, text.indexOf('/'))), cidr.prefix);
   });
 }
 
