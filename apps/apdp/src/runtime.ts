@@ -135,6 +135,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   closers.push({ name: 'leases', close: () => leases.close() });
   let budget: BudgetCounter;
   let windows: WindowCounter;
+  let builtinWindows: WindowCounter | undefined;
   let redisClient: ReturnType<typeof openRedis> | undefined;
   if (config.store.redisUrl) {
     const redis = (redisClient = openRedis({ url: config.store.redisUrl, commandTimeoutMs: config.store.redisCommandTimeoutMs, reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs }));
@@ -143,8 +144,10 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     windows = new RedisWindowCounter(redis, { prefix: config.store.redisPrefix });
   } else {
     budget = new MemoryBudgetCounter();
-    // Embedded mode: quota counts live in the SQLite file, so they survive a restart.
+    // Embedded mode: named quotas count in the SQLite file, so they survive a restart; the
+    // built-in calls_last_minute|hour stay in memory (no file write per allowed decision).
     windows = storage.sqlite ? new SqliteWindowCounter(storage.sqlite) : new MemoryWindowCounter();
+    if (storage.sqlite) builtinWindows = new MemoryWindowCounter();
   }
 
   const view = createRegistryView({ store: storage.registry, leases, events });
@@ -233,7 +236,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   } else if (webhookUrl) {
     logger.warn('escalation webhooks need store.redisUrl (BullMQ): `escalate` effects will be reported as failed');
   }
-  const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, agentOf: (id) => registry.getAgent(id), logger, config: effectsConfig, metrics });
+  const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, ...(builtinWindows ? { builtinCounters: builtinWindows } : {}), agentOf: (id) => registry.getAgent(id), logger, config: effectsConfig, metrics });
 
   // Switches: a snapshot re-read on `switch.changed` (Redis pub/sub across replicas) and every few
   // seconds; decisions fail closed when it cannot be refreshed (see switches.ts).

@@ -66,6 +66,12 @@ export interface DecisionEffectsDeps {
   /** Unset (or `quotas.enabled: false`): `context.usage` is absent and rules reading it deny. */
   counters?: WindowCounter;
   /**
+   * Where the built-in `calls_last_minute|hour` are counted when not in `counters`: the embedded
+   * mode keeps them in memory (a SQLite write per allowed decision costs ~0.2 ms on the event
+   * loop) and only the named quotas in the file. Default: `counters`.
+   */
+  builtinCounters?: WindowCounter;
+  /**
    * The agent's owner and labels, for the `human` (owner fallback) and `tenant` quota keys; read
    * only when a rule needs them. Default: `registry.getAgent` (pass the cached registry view).
    */
@@ -165,6 +171,7 @@ function formatWindow(ms: number): string {
 export function createDecisionEffects(deps: DecisionEffectsDeps): Required<DecisionEffects> {
   const newId = deps.newId ?? randomUUID;
   const counters = deps.config.quotas.enabled ? deps.counters : undefined;
+  const builtin = counters ? (deps.builtinCounters ?? counters) : undefined;
   const rules = quotaRules(deps.config);
   const agentOf = deps.agentOf ?? ((id: string) => deps.registry.getAgent(id));
   const legacySpecs = (request: QuotaRequest): WindowSpec[] => {
@@ -290,11 +297,15 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
     },
 
     async usage(request) {
-      if (!counters) return undefined;
+      if (!counters || !builtin) return undefined;
       try {
         const applied = await appliedQuotas(rules, request, agentOf);
-        const specs = [...legacySpecs(request), ...applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs }))];
-        const [minute, hour, ...named] = await counters.countAll(specs);
+        const specs = applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs }));
+        const [[minute, hour, ...shared], own] = await Promise.all([
+          builtin.countAll(builtin === counters ? [...legacySpecs(request), ...specs] : legacySpecs(request)),
+          builtin === counters || specs.length === 0 ? Promise.resolve([]) : counters.countAll(specs),
+        ]);
+        const named = builtin === counters ? shared : own;
         const usage: Record<string, CedarValue> = { calls_last_minute: minute!, calls_last_hour: hour! };
         applied.forEach((a, i) => (usage[a.rule.name] = named[i]!));
         return usage;
@@ -305,23 +316,24 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
     },
 
     async counted(request, result) {
-      if (!counters || !result.allow) return undefined;
+      if (!counters || !builtin || !result.allow) return undefined;
       const legacy = legacySpecs(request);
-      const applied = rules.length > 0 ? await appliedQuotas(rules, request, agentOf) : [];
-      if (applied.length === 0) {
-        // Not awaited: counting is after the fact and must not add a round trip to the answer.
-        // INVARIANT: a process's hits and reads go over one connection in order (or run
-        // synchronously in memory and SQLite), so this process's next `usage()` read sees this hit.
-        counters.hitAll(legacy).catch((err: unknown) => {
+      // Not awaited: counting is after the fact and must not add a round trip to the answer.
+      // INVARIANT: a process's hits and reads go over one connection in order (or run
+      // synchronously in memory and SQLite), so this process's next `usage()` read sees this hit.
+      const countBuiltin = () =>
+        void builtin.hitAll(legacy).catch((err: unknown) => {
           // The next read fails too (and denies) while the counter is down.
           deps.logger.warn({ decisionId: request.decisionId, err: err instanceof Error ? err.message : String(err) }, 'usage not counted');
         });
-        return undefined;
-      }
+      const applied = rules.length > 0 ? await appliedQuotas(rules, request, agentOf) : [];
+      if (applied.length === 0) return void countBuiltin();
       // Named quotas are exact: one atomic check-and-record over every counter, awaited. A counter
       // at its limit refuses them all, and the allow becomes a deny; a counter that cannot be
       // written throws, and the decision fails closed.
-      const hit = await counters.hitAll([...applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs, ...(a.rule.limit !== undefined ? { limit: a.rule.limit } : {}) })), ...legacy]);
+      const named = applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs, ...(a.rule.limit !== undefined ? { limit: a.rule.limit } : {}) }));
+      const hit = await counters.hitAll(builtin === counters ? [...named, ...legacy] : named);
+      if (hit.allowed && builtin !== counters) countBuiltin();
       if (hit.allowed) {
         count('quota', 'counted');
         return undefined;

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, UnavailableError } from '@argus/platform';
-import { MemoryWindowCounter, type WindowCounter } from '@argus/store';
+import { MemoryWindowCounter, openSqlite, SqliteWindowCounter, type WindowCounter } from '@argus/store';
 import type { QuotaRuleConfig } from './config.ts';
 import { createDecisionEffects } from './decision-effects.ts';
 import { MemoryApprovalStore } from './memory-approval-store.ts';
@@ -28,7 +28,12 @@ afterEach(async () => {
 });
 
 /** A harness over the starter policies (plus `extra`), with the quota `rules` and a movable clock shared by decisions and counters. */
-async function start(rules: QuotaRuleConfig[], extra: string[] = [], counters?: (now: () => number) => WindowCounter): Promise<{ h: Harness; advance: (ms: number) => void }> {
+async function start(
+  rules: QuotaRuleConfig[],
+  extra: string[] = [],
+  counters?: (now: () => number) => WindowCounter,
+  builtin?: (now: () => number) => WindowCounter,
+): Promise<{ h: Harness; advance: (ms: number) => void }> {
   let now = START;
   const input = await readPolicyDir(CEDAR_DIR);
   const holder = new PolicyHolder();
@@ -46,6 +51,7 @@ async function start(rules: QuotaRuleConfig[], extra: string[] = [], counters?: 
     },
     events: { publish: async () => {}, subscribe: () => () => {}, close: async () => {} },
     counters: counters?.(() => now) ?? new MemoryWindowCounter({ now: () => now }),
+    ...(builtin ? { builtinCounters: builtin(() => now) } : {}),
     logger: silentLogger(),
     config: { approvals: { ttlMs: 60_000, retentionMs: 0 }, quotas: { enabled: true, rules } },
   });
@@ -188,6 +194,33 @@ describe('the quota boundary is exact for every key kind (POST /v1/authorize, bo
       expectQuotaDeny(over, 'per_human');
       expect(over.summary).not.toContain('per_agent');
     });
+  });
+});
+
+describe('the embedded split: named quotas in SQLite, the built-in counters in memory', () => {
+  it('both are visible in context.usage; a refused call counts in neither', async () => {
+    const { db } = openSqlite(':memory:');
+    try {
+      const w = await start([{ name: 'per_human_burst', key: ['human'], window: '90s', limit: 2 }], [], (now) => new SqliteWindowCounter(db, { now }), (now) => new MemoryWindowCounter({ now }));
+      await overTransports(w.h, async (base) => {
+        w.advance(PAST_EVERY_WINDOW);
+        expect((await decide(base, tool('support-bot'))).allow).toBe(true);
+        const second = await decide(base, tool('support-bot'), 'full');
+        expect(second.allow).toBe(true);
+        expect(second.explanation.context.usage).toEqual({ calls_last_minute: 1, calls_last_hour: 1, per_human_burst: 1 });
+        expectQuotaDeny(await decide(base, tool('support-bot')), 'per_human_burst');
+        expectQuotaDeny(await decide(base, tool('support-bot')), 'per_human_burst');
+        // The quota window passed, the hour did not: the two refused calls are in neither count.
+        w.advance(90_000);
+        const later = await decide(base, tool('support-bot'), 'full');
+        expect(later.allow).toBe(true);
+        expect(later.explanation.context.usage).toEqual({ calls_last_minute: 0, calls_last_hour: 2, per_human_burst: 0 });
+      });
+      // Only named quota hits are written to the file, and expired ones are trimmed: alice's last call is left.
+      expect((db.prepare('SELECT COUNT(*) AS n FROM window_hits').get() as { n: number }).n).toBe(1);
+    } finally {
+      db.close();
+    }
   });
 });
 
