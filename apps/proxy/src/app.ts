@@ -223,6 +223,11 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   return Object.assign(listener, {
     drain: {
       inFlight: () => inFlight.size,
+      start: () => {
+        // An MCP session's event stream never ends on its own: like the decision stream, it gets
+        // its final event as soon as draining starts instead of holding the drain for the grace.
+        for (const state of [...inFlight]) if (state.decisions.some((d) => d.forwarded && d.input.context?.mcpMethod === 'session/stream')) abortCall(state);
+      },
       abort: () => {
         for (const state of [...inFlight]) abortCall(state);
       },

@@ -10,6 +10,8 @@ export type Closer = { name: string; close: () => Promise<void> | void };
 export interface DrainHooks {
   /** In flight right now (for the log and the clean/not-clean verdict). */
   inFlight?: () => number;
+  /** Called as draining starts: end what never ends on its own (server-pushed event streams). */
+  start?: () => void;
   /** Called once the grace has passed: end every call still open (each with its own record). */
   abort?: () => Promise<void> | void;
 }
@@ -169,6 +171,11 @@ export class Shutdown {
       for (const res of l.open) {
         res.shouldKeepAlive = false;
         if (l.options.endStreams && isEventStream(res)) endStream(res);
+      }
+      try {
+        l.options.drain?.start?.();
+      } catch (err) {
+        this.logger.error({ listener: l.name, err: err instanceof Error ? err.message : String(err) }, 'drain start failed');
       }
       l.server.closeIdleConnections();
     });
