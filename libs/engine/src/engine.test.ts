@@ -266,6 +266,19 @@ describe('DecisionMemo', () => {
     expect(off.stats()).toMatchObject({ hits: 0, skipped: 2, size: 0 });
   });
 
+  it('evicts the least recently used answer, a hit counting as a use', () => {
+    const memo = new DecisionMemo(2);
+    evaluate(set, request('sub', CALL, 'search'), { memo });
+    evaluate(set, request('sub', CALL, 'vault'), { memo });
+    evaluate(set, request('sub', CALL, 'search'), { memo });
+    evaluate(set, request('sub', READ, 'search'), { memo });
+    expect(memo.stats()).toMatchObject({ hits: 1, misses: 3, size: 2 });
+    evaluate(set, request('sub', CALL, 'search'), { memo });
+    expect(memo.stats()).toMatchObject({ hits: 2, misses: 3 });
+    evaluate(set, request('sub', CALL, 'vault'), { memo });
+    expect(memo.stats()).toMatchObject({ hits: 2, misses: 4 });
+  });
+
   it('does not memoise sets that read the clock', () => {
     const timed = compile({ 't.cedar': '@id("t") permit (principal, action, resource) when { context has now && context.now > datetime("2020-01-01") };' });
     const memo = new DecisionMemo(10);

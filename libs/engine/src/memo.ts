@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { CompiledPolicySet } from './policy-set.ts';
 import type { EngineDecision, EvaluationRequest } from './types.ts';
 
@@ -20,7 +21,8 @@ export interface DecisionMemoStats {
  * Sets that read `now` are not memoised (the key would differ on every call).
  */
 export class DecisionMemo {
-  private readonly entries = new Map<string, EngineDecision>();
+  /** Undefined when the memo is disabled (`maxEntries` 0). */
+  private readonly entries: LRUCache<string, EngineDecision> | undefined;
   private readonly counters = { hits: 0, misses: 0, skipped: 0 };
 
   /**
@@ -28,13 +30,15 @@ export class DecisionMemo {
    * @param maxKeyChars requests whose serialized input is longer are not memoised.
    */
   constructor(
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly maxKeyChars = 4_096,
-  ) {}
+  ) {
+    this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+  }
 
   /** The answer for this input, computed by `compute` on a miss. */
   answer(set: CompiledPolicySet, request: EvaluationRequest, validateRequest: boolean, compute: () => EngineDecision): EngineDecision {
-    if (this.maxEntries <= 0 || set.mentionsNow) {
+    if (!this.entries || set.mentionsNow) {
       this.counters.skipped++;
       return compute();
     }
@@ -47,20 +51,16 @@ export class DecisionMemo {
     const hit = this.entries.get(key);
     if (hit) {
       this.counters.hits++;
-      // Refresh recency: a Map iterates in insertion order, so the first key is the least recent.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
       return hit;
     }
     this.counters.misses++;
     const decision = freezeAnswer(compute());
     this.entries.set(key, decision);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     return decision;
   }
 
   stats(): DecisionMemoStats {
-    return { ...this.counters, size: this.entries.size };
+    return { ...this.counters, size: this.entries?.size ?? 0 };
   }
 }
 
