@@ -1,4 +1,5 @@
 import type { Agent, EventBus, Human, LeaseState, LeaseStore, McpServer, RegistryChangedEvent, RegistryKind, RegistryStore } from './ports.ts';
+import { LRUCache } from 'lru-cache';
 import { TOPICS } from './ports.ts';
 import { systemClock, type Clock } from './paging.ts';
 
@@ -38,9 +39,8 @@ interface Entry {
  * event has been handled no read answers the record as it was before the change.
  */
 export class RegistryView {
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly clock: Clock;
   private readonly unsubscribe: (() => void) | undefined;
@@ -49,7 +49,13 @@ export class RegistryView {
   private readonly counters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
   constructor(private readonly options: RegistryViewOptions) {
-    this.maxEntries = Math.max(1, options.maxEntries ?? 10_000);
+    // The TTL stays in the entry (`expiresAt`, on the injected clock); lru-cache bounds the size.
+    this.cache = new LRUCache<string, Entry>({
+      max: Math.max(1, options.maxEntries ?? 10_000),
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.counters.evictions++;
+      },
+    });
     this.ttlMs = Math.max(0, options.ttlMs ?? 10_000);
     this.clock = options.clock ?? systemClock;
     this.unsubscribe = options.events?.subscribe(TOPICS.registryChanged, (payload) => this.onChanged(payload));
@@ -122,9 +128,6 @@ export class RegistryView {
     const hit = this.cache.get(key);
     if (hit && hit.expiresAt > now) {
       this.counters.hits++;
-      // Refresh recency: a Map iterates in insertion order, so the first key is the least recent.
-      this.cache.delete(key);
-      this.cache.set(key, hit);
       return hit.value as T | undefined;
     }
     if (hit) this.cache.delete(key);
@@ -150,11 +153,6 @@ export class RegistryView {
   private store(key: string, value: unknown): void {
     if (this.ttlMs === 0) return;
     this.cache.set(key, { value, expiresAt: this.clock().getTime() + this.ttlMs });
-    while (this.cache.size > this.maxEntries) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
-      this.counters.evictions++;
-    }
   }
 }
 
