@@ -24,7 +24,16 @@ async function modelUpstream(): Promise<{ url: string; server: Server }> {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      const doc = JSON.parse(body || '{}') as { model?: string };
+      const doc = JSON.parse(body || '{}') as { model?: string; stream?: boolean };
+      if (req.url === '/v1/chat/completions' && doc.stream) {
+        // A streamed answer: its usage comes in the last chunk (`stream_options.include_usage`).
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: doc.model };
+        res.write(`data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: null }] })}\n\n`);
+        res.write(`data: ${JSON.stringify({ ...chunk, choices: [], usage: { prompt_tokens: 2000, completion_tokens: 100, total_tokens: 2100 } })}\n\n`);
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       res.setHeader('content-type', 'application/json');
       if (req.url === '/v1/chat/completions') {
         // 1000 prompt tokens of which 200 cached, 500 completion tokens; the provider names its snapshot.
@@ -128,6 +137,15 @@ describe('cost charged to goal budgets through argus serve', () => {
     expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((denied as Error).message).toMatch(/budget/i);
     expect((await used('goal-openai')).costUsd).toBe(0.0145);
+  }, 30_000);
+
+  it('charges a streamed OpenAI answer from the usage in its last chunk', async () => {
+    await createGoal('goal-stream', 1);
+    const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-stream', 'x-argus-intent': 'answer-customer' } });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const chunk of stream) void chunk;
+    // gpt-4.1-mini: 2000 × $0.40 + 100 × $1.60 per 1M = $0.00096.
+    await eventuallyUsed('goal-stream', 0.00096);
   }, 30_000);
 
   it('charges an Anthropic call with cache reads and writes at their prices', async () => {
