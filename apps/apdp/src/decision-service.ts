@@ -139,7 +139,11 @@ export interface DecisionServiceDeps {
    * `switch_stopped` before anything is read or evaluated; a snapshot too old to trust is a hard
    * deny `switches_unavailable`. Absent: no switches (tests, embeddings).
    */
-  switches?: { check(input: AuthorizeInput): SwitchVerdict | undefined };
+  switches?: {
+    check(input: AuthorizeInput): SwitchVerdict | undefined;
+    /** The agents of the chain governance resolved (a delegation token's chain is known only then). */
+    checkAgents?(ids: readonly string[]): SwitchVerdict | undefined;
+  };
 }
 
 /** A 400 for a refused request that was still recorded: the wire error carries the record's `decision_id`. */
@@ -362,6 +366,9 @@ export class DecisionService implements DecisionPoint {
       const governance = await this.governance(input, now, principal, explain);
       Object.assign(facts, governance.facts);
       if (governance.hardDeny) return { result: deny([], governance.hardDeny.codes, facts, governance.hardDeny.message) };
+      // A delegation token's chain is known only now: an agent stopped anywhere in it stops this decision too.
+      const chainStop = this.deps.switches?.checkAgents?.(governance.entities.filter((e) => shortType(e.uid.type) === 'Agent').map((e) => e.uid.id));
+      if (chainStop) return { result: switchDeny(chainStop) };
       for (const e of governance.entities) if (!entities.has(uidKey(e.uid))) entities.set(uidKey(e.uid), e);
       const principalEntity = entities.get(uidKey(principal));
       if (principalEntity) principalEntity.parents = [...principalEntity.parents, ...governance.principalParents];

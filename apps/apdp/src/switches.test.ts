@@ -190,6 +190,39 @@ describe('switches through the HTTP API (starter policies)', () => {
   }, 60_000);
 });
 
+describe('a chain known only to governance (a delegation token)', () => {
+  let h: Harness;
+  const store = new MemorySwitchStore();
+  const board = new SwitchBoard({ store, logger: silentLogger() });
+  const planner = { uid: { type: 'Argus::Agent', id: 'planner' }, attrs: {}, parents: [] };
+
+  beforeAll(async () => {
+    // Governance as it answers for a verified token whose chain runs alice → planner → support-bot.
+    h = await startHarness({
+      switches: board,
+      governance: async () => ({ principalParents: [planner.uid], entities: [planner], context: { intent: INTENT, delegation: { depth: 2, scope: [] } }, facts: {} }),
+    });
+    await h.storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
+    await h.storage.registry.createAgent({ id: 'support-bot', name: 'support-bot', owner: 'alice', trust: 'trusted' }, 'test');
+    await board.start();
+  });
+  afterAll(async () => {
+    board.close();
+    await h.close();
+  });
+
+  it('stopping an agent of the resolved chain stops the decision, though the request names no chain', async () => {
+    const ask = async () =>
+      (await request(h.app).post('/v1/authorize').send({ input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: tool('crm/search'), intent: INTENT, delegationToken: 'opaque' } })).body.result as Result;
+    expect((await ask()).allow).toBe(true);
+    await store.stop({ scope: 'agent', id: 'planner', reason: 'compromised', by: 'admin' });
+    await board.refresh();
+    const r = await ask();
+    expect(r.codes).toEqual(['switch_stopped']);
+    expect(r.summary).toContain('agent `planner` is stopped');
+  });
+});
+
 describe('failing closed when the switches cannot be read', () => {
   let h: Harness;
   let broken = false;

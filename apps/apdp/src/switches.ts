@@ -169,6 +169,19 @@ export class SwitchBoard {
     return hit ? { code: 'switch_stopped', switch: hit, message: sentence(hit) } : undefined;
   }
 
+  /**
+   * The switch stopping any of `ids` (agents of a delegation chain resolved by governance, e.g.
+   * from a delegation token). Freshness is `check`'s concern: it runs first on every decision.
+   */
+  checkAgents(ids: readonly string[]): SwitchVerdict | undefined {
+    if (this.agents.size === 0) return undefined;
+    for (const id of ids) {
+      const r = this.agents.get(id);
+      if (r) return { code: 'switch_stopped', switch: r, message: sentence(r) };
+    }
+    return undefined;
+  }
+
   private match(input: AuthorizeInput): SwitchRecord | undefined {
     if (this.all) return this.all;
     if (this.agents.size > 0) {
