@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * A bounded pool of cedar-wasm preparse slots.
  *
@@ -9,11 +11,14 @@
  * and the evaluation that uses it.
  */
 export class SlotPool {
-  private readonly byKey = new Map<string, string>();
+  /** Key → slot id, least recently used first out. Never over `capacity`: a slot is popped before it is reused. */
+  private readonly byKey: LRUCache<string, string>;
   private readonly free: string[] = [];
   private created = 0;
 
-  constructor(private readonly prefix: string, private readonly capacity: number) {}
+  constructor(private readonly prefix: string, private readonly capacity: number) {
+    this.byKey = new LRUCache({ max: capacity });
+  }
 
   /**
    * Returns the slot holding `key`, preparing a slot with `prepare` when the key is not cached.
@@ -21,12 +26,7 @@ export class SlotPool {
    */
   acquire(key: string, prepare: (slotId: string) => boolean): string | undefined {
     const hit = this.byKey.get(key);
-    if (hit !== undefined) {
-      // Refresh recency: Map iteration order is insertion order.
-      this.byKey.delete(key);
-      this.byKey.set(key, hit);
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     const slot = this.take();
     if (!prepare(slot)) {
       this.free.push(slot);
@@ -45,9 +45,6 @@ export class SlotPool {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     if (this.created < this.capacity) return `${this.prefix}${this.created++}`;
-    const oldest = this.byKey.keys().next().value as string;
-    const slot = this.byKey.get(oldest)!;
-    this.byKey.delete(oldest);
-    return slot;
+    return this.byKey.pop()!;
   }
 }
