@@ -309,3 +309,70 @@ describe('lists decided through a remote apdp (the standalone proxy)', () => {
     await expect(asApp.decide(input, { caller: { kind: 'proxy' }, whatIf: true })).rejects.toThrow('decision point answered 403');
   });
 });
+
+describe('item decisions have no side effects', () => {
+  const EXTRA = {
+    destructive: '@id("destructive-tools-quarantine")\n@effect("quarantine")\n@reason("asking for a destructive tool quarantines the agent")\nforbid (principal, action == Argus::Action::"tool:call", resource is Argus::Tool)\nwhen { resource has category && resource.category == "destructive" };',
+    metered: '@id("metered-tools-need-approval")\n@effect("require_approval")\npermit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource is Argus::Tool)\nwhen { resource has category && resource.category == "metered" };',
+  };
+  let world: StarterDecisionPoint;
+  let up: Upstream;
+  let guarded: RunningProxy;
+
+  beforeAll(async () => {
+    up = await mcpUpstream();
+    world = await starterDecisionPoint(EXTRA, { effects: true });
+    await seedTrustedBot(world);
+    const governance: Record<string, Partial<McpToolInput>> = {
+      echo: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] },
+      delete: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'], category: 'destructive' },
+      count: { sensitivity: 'internal', category: 'metered' },
+    };
+    const live = await liveTools(`${up.url}/mcp`);
+    await world.storage.registry.createMcpServer({ id: 'tools', name: 'tools', url: `${up.url}/mcp`, trust: 'trusted', tools: hashTools(live.map((t) => ({ ...t, ...governance[t.name] }))) }, 'test');
+    await world.storage.goals.create({ id: 'g-list', owner: 'alice', objective: 'answer order questions', intents: ['lookup-order-status'], agents: ['bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxActions: 5 } });
+    guarded = await startProxy({
+      decisionPoint: world.decisionPoint,
+      secrets: { 'mcp-key': CANARIES.mcp },
+      tokens: { bot: BOT_TOKEN },
+      tools: registryToolCatalogue({ store: world.storage.registry, events: world.events }),
+      config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${up.url}/mcp`, credential: { name: 'mcp-key' } }] },
+    });
+  });
+
+  afterAll(async () => {
+    await guarded?.close();
+    await up?.close();
+    await world?.close();
+  });
+
+  it('opens no approval, quarantines no one, spends no budget and counts no quota; the calls then do', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp/tools`), { requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-intent': 'lookup-order-status', 'x-argus-goal': 'g-list' } } });
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await client.connect(transport);
+    // Once the session's own traffic settled, a ping and a list each count what one session request counts.
+    await client.ping();
+    await new Promise((r) => setTimeout(r, 100));
+    const before = world.quotaHits();
+    await client.ping();
+    const perSessionRequest = world.quotaHits() - before;
+    const { tools } = await client.listTools();
+    // count is approval-gated (usable once approved), delete would quarantine the agent.
+    expect(tools.map((t) => t.name).sort()).toEqual(['count', 'echo']);
+    expect(world.quotaHits() - before - perSessionRequest).toBe(perSessionRequest);
+    expect((await world.approvals!.list({}, new Date())).items).toEqual([]);
+    expect((await world.budget.get('g-list')).actions).toBe(0);
+    expect((await world.storage.registry.getAgent('bot'))!.trust).toBe('trusted');
+
+    // The same decisions made for real carry their effects out.
+    const counted = world.quotaHits();
+    await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    expect((await world.budget.get('g-list')).actions).toBe(1);
+    expect(world.quotaHits()).toBeGreaterThan(counted);
+    await expect(client.callTool({ name: 'count', arguments: { n: 1 } })).rejects.toBeInstanceOf(McpError);
+    expect((await world.approvals!.list({}, new Date())).items).toHaveLength(1);
+    await expect(client.callTool({ name: 'delete', arguments: { target: 'x' } })).rejects.toBeInstanceOf(McpError);
+    expect((await world.storage.registry.getAgent('bot'))!.trust).toBe('quarantined');
+    await client.close();
+  });
+});
