@@ -91,6 +91,12 @@ export interface DecisionEffects {
    * budget or approval is spent.
    */
   counted?(request: EffectRequest, result: AuthorizeResult): Promise<{ codes: DenyCode[]; message: string } | undefined>;
+  /**
+   * The read-only side of a limited quota: given `context.usage`, the refusal when a quota that
+   * applies is already at its limit. Checked in the plan, so a what-if, an anonymous caller and
+   * an approval-gated request see it too; `counted` stays the authority under concurrency.
+   */
+  exhausted?(usage: Record<string, CedarValue>): { codes: DenyCode[]; message: string } | undefined;
 }
 
 /** The governance step of a decision (delegation chain, goal, intent), injected by the composition root. */
@@ -375,6 +381,8 @@ export class DecisionService implements DecisionPoint {
 
       const resource = toUid(input.resource);
       const usage = this.deps.effects?.usage ? await this.deps.effects.usage({ input, principal, action, resource, now, context: governance.context }) : undefined;
+      const spent = usage ? this.deps.effects?.exhausted?.(usage) : undefined;
+      if (spent) return { result: deny([], spent.codes, facts, spent.message) };
       const context: Record<string, CedarValue> = {
         ...(toCedarValue(input.context ?? {}) as Record<string, CedarValue>),
         ...governance.context,

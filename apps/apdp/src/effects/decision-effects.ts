@@ -167,6 +167,11 @@ function formatWindow(ms: number): string {
   return `${ms}ms`;
 }
 
+/** The hard deny of quotas at their limit, naming each. */
+function quotaRefusal(over: readonly QuotaRule[]): { codes: ['quota_exceeded']; message: string } {
+  return { codes: ['quota_exceeded'], message: over.map((r) => `quota \`${r.name}\` allows ${r.limit} per ${formatWindow(r.windowMs)} and is used up`).join('; ') };
+}
+
 /** Builds the effects hooks for `DecisionService`. */
 export function createDecisionEffects(deps: DecisionEffectsDeps): Required<DecisionEffects> {
   const newId = deps.newId ?? randomUUID;
@@ -339,11 +344,14 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
         return undefined;
       }
       count('quota', 'refused');
-      const over = hit.refused.map((i) => applied[i]!.rule);
-      return {
-        codes: ['quota_exceeded'],
-        message: over.map((r) => `quota \`${r.name}\` allows ${r.limit} per ${formatWindow(r.windowMs)} and is used up`).join('; '),
-      };
+      return quotaRefusal(hit.refused.map((i) => applied[i]!.rule));
+    },
+
+    exhausted(usage) {
+      const over = rules.filter((r) => r.limit !== undefined && typeof usage[r.name] === 'number' && (usage[r.name] as number) >= r.limit);
+      if (over.length === 0) return undefined;
+      count('quota', 'refused');
+      return quotaRefusal(over);
     },
   };
 }

@@ -6,14 +6,15 @@
  * an injected clock, and a policy reads the count as `context.usage.<name>`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, UnavailableError } from '@argus/platform';
+import { createAuthenticator, silentLogger, UnavailableError } from '@argus/platform';
 import { MemoryWindowCounter, openSqlite, SqliteWindowCounter, type WindowCounter } from '@argus/store';
 import type { QuotaRuleConfig } from './config.ts';
 import { createDecisionEffects } from './decision-effects.ts';
 import { MemoryApprovalStore } from './memory-approval-store.ts';
 import { readPolicyDir } from '../policy-files.ts';
 import { PolicyHolder } from '../policy-holder.ts';
-import { CEDAR_DIR, overTransports, post, startHarness, type Harness, type LooseBody } from '../testing/harness.ts';
+import type { ApdpDeps } from '../app.ts';
+import { ADMIN_TOKEN, CEDAR_DIR, overTransports, post, startHarness, type Harness, type LooseBody } from '../testing/harness.ts';
 
 const FUTURE = '2099-01-01T00:00:00.000Z';
 const START = Date.parse('2030-01-01T09:00:00.000Z');
@@ -33,6 +34,7 @@ async function start(
   extra: string[] = [],
   counters?: (now: () => number) => WindowCounter,
   builtin?: (now: () => number) => WindowCounter,
+  overrides: Partial<ApdpDeps> = {},
 ): Promise<{ h: Harness; advance: (ms: number) => void }> {
   let now = START;
   const input = await readPolicyDir(CEDAR_DIR);
@@ -55,7 +57,7 @@ async function start(
     logger: silentLogger(),
     config: { approvals: { ttlMs: 60_000, retentionMs: 0 }, quotas: { enabled: true, rules } },
   });
-  const harness = (ref.harness = h = await startHarness({ holder, effects, clock: () => new Date(now) }));
+  const harness = (ref.harness = h = await startHarness({ holder, effects, clock: () => new Date(now), ...overrides }));
   await seed(harness);
   return { h: harness, advance: (ms) => void (now += ms) };
 }
@@ -221,6 +223,44 @@ describe('the embedded split: named quotas in SQLite, the built-in counters in m
     } finally {
       db.close();
     }
+  });
+});
+
+describe('concurrency and read-only decisions', () => {
+  for (const [adapter, counters] of [
+    ['memory', undefined],
+    ['sqlite', (now: () => number) => new SqliteWindowCounter(openSqlite(':memory:').db, { now })],
+  ] as const) {
+    it(`${adapter}: 20 concurrent requests against a limit of 5 admit exactly 5`, async () => {
+      const w = await start([{ name: 'per_human', key: ['human'], window: '1h', limit: 5 }], [], counters);
+      await overTransports(w.h, async (base, transport) => {
+        w.advance(PAST_EVERY_WINDOW);
+        const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => decide(base, tool(i % 2 === 0 ? 'support-bot' : 'helper-bot'))));
+        expect(answers.filter((r) => r.allow), transport).toHaveLength(5);
+        for (const r of answers.filter((x) => !x.allow)) expectQuotaDeny(r, 'per_human');
+      });
+    });
+  }
+
+  it('a what-if sees a quota at its limit and spends nothing', async () => {
+    const w = await start([{ name: 'per_agent', key: ['principal'], window: '1h', limit: 2 }], [], undefined, undefined, { auth: createAuthenticator({ adminToken: ADMIN_TOKEN }) });
+    await overTransports(w.h, async (base) => {
+      w.advance(PAST_EVERY_WINDOW);
+      const ask = async (whatIf: boolean) => {
+        const res = await fetch(`${base}/v1/authorize`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, ...(whatIf ? { 'x-argus-what-if': 'true' } : {}) },
+          body: JSON.stringify({ input: tool('support-bot') }),
+        });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as LooseBody).result as LooseBody;
+      };
+      for (let i = 0; i < 3; i++) expect((await ask(true)).allow).toBe(true);
+      expect((await ask(false)).allow).toBe(true);
+      expect((await ask(false)).allow).toBe(true);
+      expectQuotaDeny(await ask(true), 'per_agent');
+      expectQuotaDeny(await ask(false), 'per_agent');
+    });
   });
 });
 
