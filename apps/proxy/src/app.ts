@@ -18,6 +18,7 @@ import type {
 import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendJson, unencodedBody, type DrainHooks, type Logger, type Registry } from '@argus/platform';
 import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
 import express from 'express';
+import { LRUCache } from 'lru-cache';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
 import { deniedProblem, dialectOf, sendFailure, sendProblem, type Dialect } from './answers.ts';
 import type { ProxyConfig, UpstreamConfig } from './config.ts';
@@ -155,12 +156,12 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   const scrubber = deps.secrets.scrubber;
   const states = new WeakMap<IncomingMessage, CallState>();
   /** MCP session id → the agent that opened it: a session cannot be used by another agent. */
-  const mcpSessions = new BoundedMap<string, string>(10_000);
+  const mcpSessions = new LRUCache<string, string>({ max: 10_000 });
   /** Tools seen changed by a list, refused on `tools/call` until a list shows them re-approved. */
   const changedTools = new ChangedTools();
   const prices = createPriceTable(config.prices);
   /** Models already warned about having no price (bounded: one warning each, not one per call). */
-  const unpriced = new BoundedMap<string, true>(1000);
+  const unpriced = new LRUCache<string, true>({ max: 1000 });
 
   const routes: Route[] = config.upstreams.map((upstream) => {
     const maxBodyBytes = upstream.maxBodyBytes ?? config.limits.maxBodyBytes;
@@ -963,16 +964,3 @@ function routeOf(routes: readonly Route[], url: string): Route | undefined {
   return undefined;
 }
 
-/** A Map that forgets its oldest entries past `max`. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-
-  override set(key: K, value: V): this {
-    if (this.has(key)) this.delete(key);
-    super.set(key, value);
-    if (this.size > this.max) this.delete(this.keys().next().value as K);
-    return this;
-  }
-}
