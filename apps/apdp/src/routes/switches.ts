@@ -43,28 +43,29 @@ export function switchesRouter(deps: SwitchesRouterDeps): Router {
     }),
   );
 
-  const change = asyncRoute(async (req, res) => {
+  const stop = asyncRoute(async (req, res) => {
     const target = targetOf(req.path.slice('/v1/switches'.length));
     const by = principalOf(res).subject;
-    if (req.method === 'PUT') {
-      const reason = reasonOf(req.body);
-      const record = await deps.store.stop({ ...target, reason, by });
-      deps.logger.warn({ switch: { scope: record.scope, id: record.id }, by, at: record.at, reason }, 'switch stopped');
-      await applied(deps, record, 'stopped');
-      res.json({ switch: record, snapshot: deps.board.state() });
-      return;
-    }
+    const reason = reasonOf(req.body);
+    const record = await deps.store.stop({ ...target, reason, by });
+    deps.logger.warn({ switch: { scope: record.scope, id: record.id }, by, at: record.at, reason }, 'switch stopped');
+    await applied(deps, record, 'stopped');
+    res.json({ switch: record, snapshot: deps.board.state() });
+  });
+  const resume = asyncRoute(async (req, res) => {
+    const target = targetOf(req.path.slice('/v1/switches'.length));
+    const by = principalOf(res).subject;
     const resumed = await deps.store.resume(target.scope, target.id);
-    if (!resumed) throw new NotFoundError(`${describe(target)} is not stopped`);
+    if (!resumed) throw new NotFoundError(`${named(target)} is not stopped`);
     deps.logger.warn({ switch: { scope: target.scope, id: target.id }, by, at: new Date().toISOString(), stoppedBy: resumed.by }, 'switch resumed');
     await applied(deps, resumed, 'resumed');
     res.json({ resumed, snapshot: deps.board.state() });
   });
-  router.put('/v1/switches/all', change);
-  router.delete('/v1/switches/all', change);
+  router.put('/v1/switches/all', stop);
+  router.delete('/v1/switches/all', resume);
   // `*id`: one or more segments, so a tool id `<server>/<tool>` may be sent with its slash as is.
-  router.put('/v1/switches/:scope/*id', change);
-  router.delete('/v1/switches/:scope/*id', change);
+  router.put('/v1/switches/:scope/*id', stop);
+  router.delete('/v1/switches/:scope/*id', resume);
   return router;
 }
 
@@ -120,6 +121,6 @@ function reasonOf(body: unknown): string {
   return reason.trim();
 }
 
-function describe(t: { scope: SwitchScope; id: string }): string {
+function named(t: { scope: SwitchScope; id: string }): string {
   return t.scope === 'all' ? 'the `all` switch' : `${t.scope} \`${t.id}\``;
 }
