@@ -55,15 +55,25 @@ beforeAll(async () => {
   await register('tools-json', `${json.url}/mcp`);
   await register('rug', `${rug.url}/mcp`);
   await register('unknown', `${json.url}/mcp`, ['echo', 'delete']);
-  const upstream = (name: string, target: string) => ({ name, kind: 'mcp', prefix: `/mcp/${name}`, target: `${target}/mcp`, credential: { name: 'mcp-key' } });
-  proxy = await startProxy({
-    decisionPoint: starter.decisionPoint,
+  proxy = await proxyOver(starter, { tools: sse.url, 'tools-json': json.url, rug: rug.url, unknown: json.url });
+});
+
+/**
+ * A proxy deciding with `world` (or `decisionPoint`) and comparing lists with its registry, in
+ * front of MCP upstreams `name → base URL` (each at `/mcp/<name>`), for the agent `bot`.
+ */
+function proxyOver(world: StarterDecisionPoint, upstreams: Record<string, string>, decisionPoint = world.decisionPoint): Promise<RunningProxy> {
+  return startProxy({
+    decisionPoint,
     secrets: { 'mcp-key': CANARIES.mcp },
     tokens: { bot: BOT_TOKEN },
-    tools: registryToolCatalogue({ store: starter.storage.registry, events: starter.events }),
-    config: { decision: { timeoutMs: 2000 }, upstreams: [upstream('tools', sse.url), upstream('tools-json', json.url), upstream('rug', rug.url), upstream('unknown', json.url)] },
+    tools: registryToolCatalogue({ store: world.storage.registry, events: world.events }),
+    config: {
+      decision: { timeoutMs: 2000 },
+      upstreams: Object.entries(upstreams).map(([name, base]) => ({ name, kind: 'mcp', prefix: `/mcp/${name}`, target: `${base}/mcp`, credential: { name: 'mcp-key' } })),
+    },
   });
-});
+}
 
 afterAll(async () => {
   await proxy?.close();
@@ -188,13 +198,7 @@ describe('list filtering fails closed', () => {
   it('refuses a list answer it cannot read: not JSON, no item array, or another content type', async () => {
     const raw = await rawMcpUpstream({ type: 'application/json', body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[' });
     await starter.storage.registry.createMcpServer({ id: 'raw', name: 'raw', url: `${raw.url}/mcp`, trust: 'trusted', tools: [] }, 'test');
-    const broken = await startProxy({
-      decisionPoint: starter.decisionPoint,
-      secrets: { 'mcp-key': CANARIES.mcp },
-      tokens: { bot: BOT_TOKEN },
-      tools: registryToolCatalogue({ store: starter.storage.registry, events: starter.events }),
-      config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'raw', kind: 'mcp', prefix: '/mcp/raw', target: `${raw.url}/mcp`, credential: { name: 'mcp-key' } }] },
-    });
+    const broken = await proxyOver(starter, { raw: raw.url });
     const list = () => fetch(`${broken.url}/mcp/raw`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
     try {
       const notJson = await list();
@@ -274,13 +278,7 @@ describe('lists decided through a remote apdp (the standalone proxy)', () => {
       asked.push(`${new URL(String(input)).pathname}${headers['x-argus-what-if'] === 'true' ? ' what-if' : ''}`);
       return fetch(input, init);
     };
-    viaRemote = await startProxy({
-      decisionPoint: createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN, fetch: counting }),
-      secrets: { 'mcp-key': CANARIES.mcp },
-      tokens: { bot: BOT_TOKEN },
-      tools: registryToolCatalogue({ store: remote.storage.registry, events: remote.events }),
-      config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${sse.url}/mcp`, credential: { name: 'mcp-key' } }] },
-    });
+    viaRemote = await proxyOver(remote, { tools: sse.url }, createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN, fetch: counting }));
   });
 
   afterAll(async () => {
@@ -331,13 +329,7 @@ describe('item decisions have no side effects', () => {
     const live = await liveTools(`${up.url}/mcp`);
     await world.storage.registry.createMcpServer({ id: 'tools', name: 'tools', url: `${up.url}/mcp`, trust: 'trusted', tools: hashTools(live.map((t) => ({ ...t, ...governance[t.name] }))) }, 'test');
     await world.storage.goals.create({ id: 'g-list', owner: 'alice', objective: 'answer order questions', intents: ['lookup-order-status'], agents: ['bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxActions: 5 } });
-    guarded = await startProxy({
-      decisionPoint: world.decisionPoint,
-      secrets: { 'mcp-key': CANARIES.mcp },
-      tokens: { bot: BOT_TOKEN },
-      tools: registryToolCatalogue({ store: world.storage.registry, events: world.events }),
-      config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${up.url}/mcp`, credential: { name: 'mcp-key' } }] },
-    });
+    guarded = await proxyOver(world, { tools: up.url });
   });
 
   afterAll(async () => {
