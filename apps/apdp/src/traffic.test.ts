@@ -37,13 +37,15 @@ describe('TrafficMarker', () => {
     marker.seen('bot');
     await marker.flush();
     expect(renewals).toHaveLength(2);
-    expect((await s.registry.getAgent('bot'))!.version).toBe(version);
+    expect((await s.registry.getAgent('bot'))?.lastSeen).toBe('2026-12-06T10:00:00.000Z');
 
     now = new Date('2026-12-06T10:01:30Z');
     marker.seen('bot');
     marker.seen('ghost');
     await marker.close();
     expect((await s.registry.getAgent('bot'))?.lastSeen).toBe('2026-12-06T10:01:30.000Z');
+    // Traffic is an observation, not an edit: an admin's If-Match stays valid.
+    expect((await s.registry.getAgent('bot'))!.version).toBe(version);
     await leases.close();
     s.db.close();
   });

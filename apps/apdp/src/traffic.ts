@@ -1,18 +1,20 @@
 import type { LeaseStore, RegistryStore } from '@argus/store';
 import type { Logger } from 'pino';
 
-/** Marks written between two turns of the event loop. */
+/** Lease renewals between two turns of the event loop. */
 const YIELD_EVERY = 32;
+/** Agents whose `lastSeen` one store write moves (one SQLite transaction, one Mongo bulk write). */
+const SEEN_BATCH = 500;
 
 /** Options of {@link TrafficMarker}. */
 export interface TrafficMarkerOptions {
   leases: Pick<LeaseStore, 'renew'>;
-  registry: Pick<RegistryStore, 'updateAgent'>;
+  registry: Pick<RegistryStore, 'markSeen'>;
   /** Lease granted by traffic: an agent that keeps deciding stays `alive`. */
   leaseTtlMs: number;
   /** How often the marks are written (one lease renewal per agent per flush). */
   flushMs: number;
-  /** `lastSeen` is rewritten at most this often per agent (each write bumps the record's version). */
+  /** `lastSeen` is rewritten at most this often per agent. */
   lastSeenEveryMs: number;
   clock?: () => Date;
   logger: Logger;
@@ -21,8 +23,9 @@ export interface TrafficMarkerOptions {
 /**
  * Renews an agent's lease and `lastSeen` from its traffic: every decision an authenticated caller
  * asks for a registered agent (through the decision API or the proxy) marks it seen. Marks are
- * batched — one lease renewal per agent per flush, `lastSeen` at most once per `lastSeenEveryMs` —
- * so traffic costs no write per call. A failed write is logged and retried at the next mark.
+ * batched — one lease renewal per agent per flush, `lastSeen` at most once per `lastSeenEveryMs`
+ * per agent and in one store write per flush (`markSeen`: no version bump) — so traffic costs no
+ * write per call. A failed write is logged and retried at the next mark.
  */
 export class TrafficMarker {
   private pending = new Set<string>();
@@ -52,19 +55,27 @@ export class TrafficMarker {
       const ids = [...this.pending];
       this.pending = new Set();
       const now = this.clock();
+      const stale: string[] = [];
       for (const [i, id] of ids.entries()) {
         // INVARIANT: a flush never holds the event loop for long: the embedded store writes
         // synchronously, and thousands of agents seen in one period must not stall decisions.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
         try {
           await this.options.leases.renew('agent', id, this.options.leaseTtlMs);
-          const last = this.written.get(id);
-          if (last === undefined || now.getTime() - last >= this.options.lastSeenEveryMs) {
-            await this.options.registry.updateAgent(id, { lastSeen: now.toISOString() });
-            this.written.set(id, now.getTime());
-          }
         } catch (err) {
           this.options.logger.warn({ agent: id, err: err instanceof Error ? err.message : String(err) }, 'could not renew the lease of an agent from its traffic');
+        }
+        const last = this.written.get(id);
+        if (last === undefined || now.getTime() - last >= this.options.lastSeenEveryMs) stale.push(id);
+      }
+      for (let i = 0; i < stale.length; i += SEEN_BATCH) {
+        if (i > 0) await new Promise((r) => setImmediate(r));
+        const batch = stale.slice(i, i + SEEN_BATCH);
+        try {
+          await this.options.registry.markSeen(batch, now.toISOString());
+          for (const id of batch) this.written.set(id, now.getTime());
+        } catch (err) {
+          this.options.logger.warn({ agents: batch.length, err: err instanceof Error ? err.message : String(err) }, 'could not write when agents were last seen');
         }
       }
       if (this.written.size > 100_000) this.written.clear();

@@ -70,7 +70,7 @@ describe.skipIf(!hasChromium)('console inventory: tool attributes', () => {
     await page.fill('[aria-label="Intents of lookup_order"]', 'lookup-order-status');
     await page.fill('[aria-label="Labels of lookup_order"]', 'owner=support');
     await page.click('button[aria-label="Save tool lookup_order"]');
-    await page.waitForFunction(() => document.body.textContent?.includes('Tool crm/lookup_order saved.'));
+    await page.getByText('Tool crm/lookup_order saved.').first().waitFor();
 
     const after = (await call('GET', '/v1/registry/mcp-servers/crm')).body as { trust: string; toolsHash: string; tools: Array<Record<string, unknown>> };
     expect(after.tools[0]).toMatchObject({ sensitivity: 'internal', allowedIntents: ['lookup-order-status'], labels: { owner: 'support' } });
@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium)('console inventory: tool attributes', () => {
 
     await page.fill('[aria-label="Labels of lookup_order"]', 'nokey');
     await page.click('button[aria-label="Save tool lookup_order"]');
-    await page.waitForFunction(() => document.body.textContent?.includes('is not key=value'));
+    await page.getByText('is not key=value').first().waitFor();
     expect(problems).toEqual([]);
   }, 60_000);
 });

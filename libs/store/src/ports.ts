@@ -249,6 +249,12 @@ export interface RegistryStore {
   getAgent(id: string): Promise<Agent | undefined>;
   listAgents(query?: AgentQuery): Promise<Page<Agent>>;
   updateAgent(id: string, patch: AgentPatch, options?: WriteOptions): Promise<Agent>;
+  /**
+   * Moves the `lastSeen` of these agents forward to `at` (an agent seen later keeps its time; an
+   * unknown id is skipped) in one write. An observation, not an edit: neither `version` nor
+   * `updatedAt` changes, so traffic never makes an admin's `If-Match` stale. Answers how many moved.
+   */
+  markSeen(ids: readonly string[], at: string): Promise<number>;
   deleteAgent(id: string): Promise<boolean>;
 
   createMcpServer(input: NewMcpServer, by: string): Promise<McpServer>;

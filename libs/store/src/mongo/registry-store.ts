@@ -131,6 +131,14 @@ export class MongoRegistryStore implements RegistryStore {
     return next;
   }
 
+  async markSeen(ids: readonly string[], at: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const seen = (id: string) => ({
+      updateOne: { filter: { _id: id, $or: [{ lastSeen: { $exists: false } }, { lastSeen: { $lt: at } }] }, update: { $set: { lastSeen: at } } },
+    });
+    return (await this.agents.bulkWrite(ids.map(seen), { ordered: false })).modifiedCount;
+  }
+
   async deleteAgent(id: string): Promise<boolean> {
     return (await this.agents.deleteOne({ _id: id })).deletedCount > 0;
   }

@@ -123,6 +123,15 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.listDocs<Agent>('agents', where, args, query);
   }
 
+  async markSeen(ids: readonly string[], at: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const seen = this.db.prepare(
+      "UPDATE agents SET doc = json_set(doc, '$.lastSeen', ?) WHERE id = ? AND coalesce(json_extract(doc, '$.lastSeen'), '') < ?",
+    );
+    // INVARIANT: one transaction for the whole batch — thousands of agents seen in one period cost one commit.
+    return this.db.transaction(() => ids.reduce((n, id) => n + seen.run(at, id, at).changes, 0))();
+  }
+
   async updateAgent(id: string, patch: AgentPatch, options: WriteOptions = {}): Promise<Agent> {
     return this.db.transaction(() => {
       const current = this.getDoc<Agent>('agents', id);

@@ -99,6 +99,20 @@ export function registryStoreContract(adapter: string, factory: RegistryStoreFac
       expect((await store.listAgents({ label: { key: 'b', value: '2' } })).items.map((a) => a.id)).toEqual(['bot']);
     });
 
+    it('marks agents seen in one write: forward only, unknown ids skipped, version and updatedAt untouched', async () => {
+      await store.createAgent({ id: 'a1', name: 'A1' }, 's');
+      await store.createAgent({ id: 'a2', name: 'A2', lastSeen: '2026-01-02T00:00:00.000Z' }, 's');
+      const before = (await store.getAgent('a1'))!;
+      expect(await store.markSeen(['a1', 'a2', 'ghost'], '2026-01-01T00:00:00.000Z')).toBe(1);
+      expect((await store.getAgent('a1'))!).toMatchObject({ lastSeen: '2026-01-01T00:00:00.000Z', version: before.version, updatedAt: before.updatedAt });
+      expect((await store.getAgent('a2'))!.lastSeen).toBe('2026-01-02T00:00:00.000Z');
+      expect(await store.markSeen(['a1', 'a2'], '2026-01-03T00:00:00.000Z')).toBe(2);
+      expect((await store.getAgent('a2'))!).toMatchObject({ lastSeen: '2026-01-03T00:00:00.000Z', version: 1 });
+      expect(await store.markSeen([], '2026-01-04T00:00:00.000Z')).toBe(0);
+      // An admin's If-Match taken before the traffic still holds.
+      await store.updateAgent('a1', { name: 'A1 renamed' }, { expectedVersion: before.version });
+    });
+
     it('applies only legal trust transitions and records who, when and why', async () => {
       await store.createAgent({ id: 'bot', name: 'Bot' }, 'scanner-1');
       await expect(store.setTrust('agent', 'bot', { to: 'trusted', by: 'root', reason: 'skip review' })).rejects.toBeInstanceOf(ConflictError);
