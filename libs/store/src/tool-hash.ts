@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@argus/contracts/canonical-json';
 import type { McpTool, McpToolInput, PolicyFile, ToolDiff } from './ports.ts';
 
-/**
- * Canonical JSON: object keys sorted at every level, no whitespace. Two documents that differ
- * only in key order serialize identically, so their hashes match.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+/** Canonical JSON (keys sorted at every level, no whitespace): the one implementation, shared with the audit chain. */
+export { canonicalJson };
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

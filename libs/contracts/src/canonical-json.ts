@@ -1,0 +1,61 @@
+/**
+ * Canonical JSON: object keys sorted, `undefined` members left out, no whitespace. Two equal values
+ * always serialize to the same bytes, which is what the audit hash chain and the MCP tool hashes
+ * rely on. `omitTopLevelKey` leaves one member of the outermost object out (the record's own
+ * `hash`) without copying it.
+ *
+ * For JSON values this is RFC 8785 (JCS) byte for byte: `canonical-json.test.ts` checks it against
+ * the `canonicalize` package on arbitrary values and on audit records. It stays hand-written
+ * because it runs on every decision's audit record (measured 2026-12, Node 20, 1,000 sample
+ * records of ~720 bytes: 33-37 µs per record here, 71-74 µs with `canonicalize` and the copy it
+ * needs to leave `hash` out, 2.1x), and because it never throws: `canonicalize` throws on a lone
+ * surrogate or a non-finite number, where the trail must still record the decision.
+ */
+export function canonicalJson(value: unknown, omitTopLevelKey?: string): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          const v: unknown = value[i];
+          out += v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v);
+        }
+        return out + ']';
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        if (k === omitTopLevelKey) continue;
+        const v = obj[k];
+        if (v === undefined || typeof v === 'function') continue;
+        if (!first) out += ',';
+        first = false;
+        out += quotedKey(k) + canonicalJson(v);
+      }
+      return out + '}';
+    }
+    default:
+      return 'null';
+  }
+}
+
+// Record keys repeat from record to record: quote each once (bounded, so hostile keys cannot grow it).
+const QUOTED = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = QUOTED.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k) + ':';
+    if (QUOTED.size < 4_096) QUOTED.set(k, q);
+  }
+  return q;
+}
