@@ -548,6 +548,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         metrics.upstreamErrors.inc({ upstream: upstream.name, kind: 'list' });
         state.lazyLog().warn({ upstream: upstream.name, list: list.kind, err: errorSummary(err) }, 'MCP list refused: it could not be filtered');
       },
+      onDrift: ({ trust, diff }) => state.lazyLog().warn({ upstream: upstream.name, trust, diff }, 'MCP tool list changed since it was approved: changed tools refused, recorded in the registry'),
     };
   }
 

@@ -147,6 +147,7 @@ describe('MCP lists under the starter policies, with the official MCP client', (
     const last = history.items[history.items.length - 1]!;
     expect(last).toMatchObject({ from: 'trusted', to: 'pending', by: 'proxy', diff: { added: [], removed: [], changed: ['echo'] } });
     expect(last.reason).toBe('tool list changed: ~echo');
+    expect(proxy.logs.some((l) => l.includes('MCP tool list changed since it was approved') && l.includes('"trust":"pending"'))).toBe(true);
     // The changed tool is refused, in this session and in the one that listed it before the change.
     for (const c of [client, first]) {
       const err = await c.callTool({ name: 'echo', arguments: { text: 'x' } }).catch((e: unknown) => e);

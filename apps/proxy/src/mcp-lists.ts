@@ -141,6 +141,8 @@ export interface ListFilterContext {
   onChanged(input: AuthorizeInput, code: 'mcp_tool_changed' | 'mcp_tool_unregistered'): void;
   /** Hears a list refused whole (it could not be decided or checked). */
   onRefused?(list: ListRequest, err: unknown): void;
+  /** Hears a changed tool list the registry recorded (the server's trust now, and the diff). */
+  onDrift?(drift: { trust: TrustState; diff: ToolDiff }): void;
 }
 
 /** What filtering did to one list. */
@@ -233,7 +235,10 @@ async function compareTools(
   ctx.changed.add(ctx.server, drifted);
   try {
     const drift = await ctx.catalogue!.liveToolsChanged(ctx.server, live, !paged);
-    if (drift) filtered.drift = drift;
+    if (drift) {
+      filtered.drift = drift;
+      ctx.onDrift?.(drift);
+    }
   } catch (err) {
     throw new ListUnfilterableError('the changed tool list could not be recorded in the registry', 'unavailable', { cause: err });
   }
