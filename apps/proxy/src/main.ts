@@ -4,29 +4,20 @@
  *
  * `ARGUS_PROXY_CONFIG` (or the first argument) names the JSON/YAML configuration; the standalone
  * proxy decides through a remote apdp (`decision.url` / `ARGUS_APDP_URL`). `argus serve` mounts
- * `createProxyApp` with the in-process decision point instead.
+ * `createProxyApp` with the in-process decision point instead. Usage (tokens, cost) is charged to
+ * the goal budgets of that same apdp (`POST /v1/goals/{id}/usage`, with the proxy's service token).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, parseAuditConfig } from '@argus/audit';
-import type { UsageSink } from '@argus/contracts';
-import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type Logger, type ShutdownReport } from '@argus/platform';
+import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type ShutdownReport } from '@argus/platform';
 import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
 import express from 'express';
 import { createProxyApp } from './app.ts';
 import { isOpsPath, loadProxyConfig } from './config.ts';
 import { createRemoteDecisionPoint } from './decision.ts';
 import { createAuthenticator } from './identity.ts';
-
-
-/** A usage sink that writes each report to the log, for a proxy running without governance counters. */
-export function logUsageSink(logger: Logger): UsageSink {
-  return {
-    async reportUsage(report) {
-      logger.info({ usage: report }, 'goal usage');
-    },
-  };
-}
+import { createRemoteUsageSink } from './remote-usage.ts';
 
 /** Starts the standalone proxy; resolves once it listens. */
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<ShutdownReport>; port: number }> {
@@ -54,7 +45,9 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const root = express();
   root.disable('x-powered-by');
   root.use(healthRouter({ checks: [{ name: 'secrets', check: async () => ({ ok: (await broker.list()).length >= 0 }) }], metrics }));
-  const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage: logUsageSink(logger), logger, metrics, authenticate });
+  // Tokens and cost go to the goal budgets of the same apdp, with the same service credential.
+  const usage = createRemoteUsageSink({ url: config.decision.url, timeoutMs: config.decision.timeoutMs, ...(token ? { token } : {}) });
+  const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage, logger, metrics, authenticate });
   // Proxied calls never enter the framework (it re-prototypes every request and response, which
   // slows node's own HTTP code); only the health and metrics routes do.
   const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));

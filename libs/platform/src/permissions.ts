@@ -122,7 +122,12 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'GET', path: '/v1/goals', allow: governance },
   { method: 'GET', path: '/v1/goals/{id}', allow: governance },
   { method: 'PATCH', path: '/v1/goals/{id}', allow: governance, also: 'the owner or admin' },
-  { method: 'POST', path: '/v1/goals/{id}/usage', allow: { kinds: ['admin', 'human', 'agent', 'service'] } },
+  {
+    method: 'POST',
+    path: '/v1/goals/{id}/usage',
+    allow: { kinds: ['admin', 'human', 'agent', 'service'] },
+    also: 'a goal the caller may read; the service `proxy` (the standalone proxy charging tokens and cost) for an agent the goal lists',
+  },
   { method: 'GET', path: '/v1/goals/**', allow: governance },
   { method: 'POST', path: '/v1/goals/**', allow: governance },
   { method: 'GET', path: '/v1/intents', allow: authenticated },

@@ -66,6 +66,7 @@ import {
   type GoalStore,
 } from '@argus/store';
 import express, { type Request, type RequestHandler, type Router } from 'express';
+import { PROXY_SERVICE } from './authorize.ts';
 
 /** Signs delegation tokens for `POST /v1/delegations/token`. */
 export interface DelegationSigner {
@@ -385,6 +386,18 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     return g;
   }
 
+  /**
+   * The goal a usage report charges: one the caller may read, or, for the enforcement proxy's
+   * service credential (which reports the tokens and cost of the calls it forwarded), a goal that
+   * lists the reported agent.
+   */
+  async function goalForUsage(p: AuthPrincipal, id: string, agent: string | undefined): Promise<Goal> {
+    if (p.kind !== 'service' || p.subject !== PROXY_SERVICE) return readableGoal(p, id);
+    const g = await deps.goals.get(id);
+    if (!g || agent === undefined || !g.agents.includes(agent)) throw new NotFoundError(`goal \`${id}\` does not exist`);
+    return g;
+  }
+
   async function withUsage(g: Goal): Promise<Goal & { usage: unknown }> {
     const used = await deps.budget.get(g.id);
     return { ...g, usage: { used, remaining: budgetLeft(g.budget, used) } };
@@ -466,7 +479,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     asyncRoute(async (req, res) => {
       const p = principalOf(res);
       const body = parse(v.usage, req.body, 'usage report');
-      const g = await readableGoal(p, String(req.params.id));
+      const g = await goalForUsage(p, String(req.params.id), body.agent);
       const used = await deps.budget.report(g.id, {
         ...(body.actions !== undefined ? { actions: body.actions } : {}),
         ...(body.tokens !== undefined ? { tokens: body.tokens } : {}),
