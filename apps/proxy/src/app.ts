@@ -28,7 +28,7 @@ import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
 import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
 import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sessionCall, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
-import { ChangedTools, SseListFilter, decideWhatIfs, filterListAnswers, listRequestsOf, type ListFilterContext, type ListRequest, type McpToolCatalogue } from './mcp-lists.ts';
+import { ChangedTools, SseListFilter, decideWhatIfs, filterListAnswers, listRequestsOf, type ListFilterContext, type ListRequests, type McpToolCatalogue } from './mcp-lists.ts';
 import { proxyMetrics } from './metrics.ts';
 import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, obligationsOf, rewritesBody, type Applied, type ProxyObligations } from './obligations.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
@@ -92,7 +92,7 @@ interface CallState {
   injection?: CredentialInjection;
   decisions: Decided[];
   /** MCP only: the answers for refused messages, whether an `initialize` went up, the session a DELETE ends. */
-  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string; lists?: { requests: Map<string | number, ListRequest>; ctx: ListFilterContext } };
+  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string; lists?: { requests: ListRequests; ctx: ListFilterContext } };
   started: number;
   forwardedAt?: number;
   status?: number;
