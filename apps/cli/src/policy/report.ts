@@ -1,4 +1,5 @@
 /** Renders a policy test run: a readable report, JSON, or JUnit XML for CI. */
+import junit from 'junit-report-builder';
 import { makeStyle, type Style } from '../style.ts';
 import type { TestRun } from './runner.ts';
 
@@ -59,7 +60,7 @@ function toText(run: TestRun, st: Style): string {
   return `${out.join('\n')}\n`;
 }
 
-/** JUnit XML: one testsuite per suite file, one testcase per case, broken suites as errors. */
+/** JUnit XML (junit-report-builder): one testsuite per suite file, one testcase per case, broken suites as errors. */
 function toJunit(run: TestRun): string {
   const bySuite = new Map<string, TestRun['cases']>();
   for (const c of run.cases) {
@@ -67,42 +68,33 @@ function toJunit(run: TestRun): string {
     list.push(c);
     bySuite.set(c.suite, list);
   }
-  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  const errors = run.broken.length;
-  lines.push(`<testsuites name="argus policy test" tests="${run.cases.length + errors}" failures="${run.failed}" errors="${errors}" time="${secs(run.durationMs)}">`);
+  const report = junit.newBuilder().name('argus policy test');
   for (const [name, cases] of bySuite) {
-    const failures = cases.filter((c) => !c.passed).length;
-    const time = cases.reduce((t, c) => t + c.durationMs, 0);
-    lines.push(`  <testsuite name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="0" time="${secs(time)}">`);
+    const suite = report.testSuite().name(xmlText(name)).time(secs(cases.reduce((t, c) => t + c.durationMs, 0)));
     for (const c of cases) {
-      const head = `    <testcase classname="${xml(name)}" name="${xml(c.name)}" time="${secs(c.durationMs)}"`;
-      if (c.passed) {
-        lines.push(`${head}/>`);
-      } else {
-        lines.push(`${head}>`);
-        lines.push(`      <failure message="${xml(c.failures[0] ?? 'failed')}">${xml(c.failures.join('\n'))}</failure>`);
-        lines.push('    </testcase>');
-      }
+      const test = suite.testCase().className(xmlText(name)).name(xmlText(c.name)).time(secs(c.durationMs));
+      if (!c.passed) test.failure(xmlText(c.failures[0] ?? 'failed')).stacktrace(xmlText(c.failures.join('\n')));
     }
-    lines.push('  </testsuite>');
   }
   for (const b of run.broken) {
-    lines.push(`  <testsuite name="${xml(b.suite)}" tests="1" failures="0" errors="1" time="0">`);
-    lines.push(`    <testcase classname="${xml(b.suite)}" name="suite file" time="0">`);
     const text = b.problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.path || '/'}: ${p.message}`).join('\n');
-    lines.push(`      <error message="${xml(b.problems[0]?.message ?? 'invalid suite')}">${xml(text)}</error>`);
-    lines.push('    </testcase>');
-    lines.push('  </testsuite>');
+    report.testSuite().name(xmlText(b.suite)).time(0).testCase().className(xmlText(b.suite)).name('suite file').time(0).error(xmlText(b.problems[0]?.message ?? 'invalid suite'), undefined, xmlText(text));
   }
-  if (run.coverage.uncovered.length > 0) {
-    lines.push('  <!-- policies never determining: ' + xml(run.coverage.uncovered.map((p) => p.id).join(', ')).replace(/--/g, '- -') + ' -->');
-  }
-  lines.push('</testsuites>');
-  return `${lines.join('\n')}\n`;
+  const out = report.build();
+  if (run.coverage.uncovered.length === 0) return `${out}\n`;
+  // The builder writes no comments: the uncovered policies go in one before the closing tag.
+  const note = `  <!-- policies never determining: ${xml(run.coverage.uncovered.map((p) => p.id).join(', ')).replace(/--/g, '- -')} -->\n`;
+  const close = out.lastIndexOf('</testsuites>');
+  return `${out.slice(0, close)}${note}${out.slice(close)}\n`;
 }
 
-function secs(ms: number): string {
-  return (ms / 1000).toFixed(3);
+function secs(ms: number): number {
+  return Math.round(ms) / 1000;
+}
+
+/** Drops the characters XML 1.0 cannot carry (the builder escapes the rest, and throws on these). */
+function xmlText(text: string): string {
+  return text.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '');
 }
 
 /** Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry. */
