@@ -25,7 +25,7 @@ describe('proxy configuration', () => {
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(c.decision.timeoutMs).toBe(1000);
     expect(c.denyDetail).toBe('reason');
-    expect(c.limits).toEqual({ maxBodyBytes: 10485760, maxJsonDepth: 64, maxBatchSize: 100, maxBufferedResponseBytes: 1048576 });
+    expect(c.limits).toEqual({ maxBodyBytes: 10485760, maxJsonDepth: 64, maxBatchSize: 100, maxBufferedResponseBytes: 1048576, shutdownGraceMs: 20000 });
     expect(c.upstreams[0]).toMatchObject({ action: 'http:request', timeouts: { connectMs: 5000, idleMs: 120000, totalMs: 600000 }, stripHeaders: [] });
     expect(Object.isFrozen(c.upstreams[0])).toBe(true);
   });

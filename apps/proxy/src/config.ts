@@ -41,7 +41,7 @@ export interface ProxyConfig {
     agentTokenSecretPrefix: string;
     jwt?: { jwksUrl: string; issuer?: string; audience?: string; agentClaim: string; algorithms?: string[]; clockToleranceSec: number };
   };
-  limits: { maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; maxBufferedResponseBytes: number };
+  limits: { maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; maxBufferedResponseBytes: number; shutdownGraceMs: number };
   stripHeaders: string[];
   /**
    * What a refused agent is told: `code` (stable codes and the decision id), `reason` (also the

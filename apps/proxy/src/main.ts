@@ -53,10 +53,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
-  const shutdown = new Shutdown(logger, 30_000);
+  const shutdown = new Shutdown(logger, config.limits.shutdownGraceMs);
   shutdown.add({ name: 'secrets', close: () => store.close() });
   shutdown.add({ name: 'audit', close: () => recorder.close() });
-  // SIGTERM: stop accepting, let calls finish for 30 s, then answer and record the rest as `aborted`.
+  // SIGTERM: stop accepting, let calls finish for the grace, then answer and record the rest as `aborted`.
   shutdown.addServer('http', server, { drain: proxy.drain });
   await new Promise<void>((resolve) => server.listen(config.listen.port, config.listen.host, resolve));
   const address = server.address();
