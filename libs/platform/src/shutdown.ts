@@ -130,7 +130,7 @@ export class Shutdown {
     let aborted = 0;
     if (!drained) {
       for (const l of this.listeners) aborted += l.options.drain?.inFlight?.() ?? l.open.size;
-      this.logger.warn({ graceMs: this.graceMs, aborted }, 'shutdown grace passed: aborting the calls still open');
+      this.logger.warn({ graceMs: this.graceMs, aborted }, 'shutdown grace period exceeded');
       for (const l of this.listeners) {
         try {
           await l.options.drain?.abort?.();
