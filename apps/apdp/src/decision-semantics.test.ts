@@ -8,7 +8,7 @@ import type { DecisionEvent } from '@argus/contracts';
 import { silentLogger } from '@argus/platform';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDecisionEffects } from './effects/decision-effects.ts';
-import { MemoryApprovalStore } from './effects/memory-approval-store.ts';
+import { MemoryApprovalStore } from '@argus/store';
 import { PolicyHolder } from './policy-holder.ts';
 import { readPolicyDir } from './policy-files.ts';
 import { CEDAR_DIR, overTransports, post, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';

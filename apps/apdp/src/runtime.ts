@@ -29,6 +29,10 @@ import {
   RedisWindowCounter,
   createRegistryView,
   TOPICS,
+  MemoryApprovalStore,
+  RedisApprovalStore,
+  SqliteApprovalStore,
+  type ApprovalStore,
   type BudgetCounter,
   type EventBus,
   type LeaseStore,
@@ -54,10 +58,6 @@ import {
   createDecisionEffects,
   createEscalationWorker,
   loadEffectsConfig,
-  RedisApprovalStore,
-  SqliteApprovalStore,
-  MemoryApprovalStore,
-  type ApprovalStore,
 } from './effects/index.ts';
 import { approvalRootFrom } from './effects/approvals-router.ts';
 import { createGovernanceRouter } from './routes/governance.ts';

@@ -16,3 +16,4 @@ export { RedisEventBus } from './redis/event-bus.ts';
 export { openRedis, closeRedis, type RedisConnectionOptions } from './redis/connection.ts';
 export * from './counters/index.ts';
 export * from './switches/index.ts';
+export * from './approvals/index.ts';

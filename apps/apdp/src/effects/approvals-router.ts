@@ -6,7 +6,7 @@ import { validatorFor } from '@argus/contracts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { ApprovalQuery, ApprovalRequest, ApprovalStatus, ApprovalStore } from './approval-store.ts';
+import type { ApprovalQuery, ApprovalRequest, ApprovalStatus, ApprovalStore } from '@argus/store';
 
 /** Collaborators of {@link createApprovalsRouter}. */
 export interface ApprovalsRouterDeps {

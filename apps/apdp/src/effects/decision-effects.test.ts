@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryWindowCounter, openRedis, RedisWindowCounter, TOPICS } from '@argus/store';
+import { MemoryApprovalStore, MemoryWindowCounter, openRedis, RedisWindowCounter, TOPICS } from '@argus/store';
 import { deleteKeys, freePort, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
 import { Redis } from 'ioredis';
 import { bindingOf, createDecisionEffects } from './decision-effects.ts';
-import { MemoryApprovalStore } from './memory-approval-store.ts';
 import { buildWorld, call, holderFor, seed, type World } from './testing/world.ts';
 import { silentLogger } from '@argus/platform';
 

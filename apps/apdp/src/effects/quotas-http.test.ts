@@ -7,10 +7,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, silentLogger, UnavailableError } from '@argus/platform';
-import { MemoryWindowCounter, openSqlite, SqliteWindowCounter, type WindowCounter } from '@argus/store';
+import { MemoryApprovalStore, MemoryWindowCounter, openSqlite, SqliteWindowCounter, type WindowCounter } from '@argus/store';
 import type { QuotaRuleConfig } from './config.ts';
 import { createDecisionEffects } from './decision-effects.ts';
-import { MemoryApprovalStore } from './memory-approval-store.ts';
 import { readPolicyDir } from '../policy-files.ts';
 import { PolicyHolder } from '../policy-holder.ts';
 import type { ApdpDeps } from '../app.ts';

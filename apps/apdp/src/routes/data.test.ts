@@ -10,7 +10,7 @@ import { silentLogger } from '@argus/platform';
 import { OPAClient } from '@styra/opa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionEffects } from '../effects/decision-effects.ts';
-import { MemoryApprovalStore } from '../effects/memory-approval-store.ts';
+import { MemoryApprovalStore } from '@argus/store';
 import { PolicyHolder } from '../policy-holder.ts';
 import { readPolicyDir } from '../policy-files.ts';
 import { CEDAR_DIR, seedRegistry, startHarness, toolCall, type Harness } from '../testing/harness.ts';

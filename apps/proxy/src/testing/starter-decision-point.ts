@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MemoryApprovalStore, PolicyHolder, createApdp, createDecisionEffects, createGovernanceStep, readPolicyDir, type ApdpDeps } from '@argus/apdp';
+import { PolicyHolder, createApdp, createDecisionEffects, createGovernanceStep, readPolicyDir, type ApdpDeps } from '@argus/apdp';
 import type { DecisionPoint } from '@argus/contracts';
 import type { IntentCatalogue } from '@argus/governance';
 import { createMetricsRegistry, silentLogger, type Authenticator } from '@argus/platform';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, MemoryWindowCounter, createRegistryView, openStorage, type Storage, type WindowHit, type WindowHits, type WindowSpec } from '@argus/store';
+import { MemoryApprovalStore, MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, MemoryWindowCounter, createRegistryView, openStorage, type Storage, type WindowHit, type WindowHits, type WindowSpec } from '@argus/store';
 
 /** The repository's shipped starter policies. */
 export const STARTER_CEDAR_DIR = resolve(import.meta.dirname, '../../../../cedar');

@@ -8,15 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthorizeInput, AuthorizeResponse } from '@argus/contracts';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
-import { createRegistryView, MemoryEventBus, MemoryLeaseStore, openStorage, type EventBus, type LeaseStore, type Storage, type WindowCounter } from '@argus/store';
+import { createRegistryView, MemoryApprovalStore, MemoryEventBus, MemoryLeaseStore, openStorage, type ApprovalStore, type EventBus, type LeaseStore, type Storage, type WindowCounter } from '@argus/store';
 import type { RequestHandler, Router } from 'express';
 import { createApdp, type Apdp } from '../../app.ts';
 import { PolicyHolder } from '../../policy-holder.ts';
 import { CEDAR_DIR } from '../../testing/harness.ts';
-import type { ApprovalStore } from '../approval-store.ts';
 import { createDecisionEffects } from '../decision-effects.ts';
 import type { EscalationQueue } from '../escalation.ts';
-import { MemoryApprovalStore } from '../memory-approval-store.ts';
 
 /** The repository's Cedar schema text. */
 export const SCHEMA_TEXT = readFileSync(join(CEDAR_DIR, 'schema.cedarschema'), 'utf8');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { UnavailableError } from '@argus/platform';
-import { decodeCursor, pageLimit, type Page } from '@argus/store';
+import { decodeCursor, pageLimit } from '../paging.ts';
+import type { Page } from '../ports.ts';
 import {
   asReported,
   bindingKey,
@@ -14,7 +15,7 @@ import {
   type ConsumeOutcome,
   type DecideOutcome,
   type NewApproval,
-} from './approval-store.ts';
+} from './ports.ts';
 import { newestFirst, pageOf } from './memory-approval-store.ts';
 
 /**

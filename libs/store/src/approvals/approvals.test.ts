@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
-import { deleteKeys, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
+import { deleteKeys, SHARED_REDIS_URL, testPrefix } from '../testing/index.ts';
 import { MemoryApprovalStore } from './memory-approval-store.ts';
 import { RedisApprovalStore } from './redis-approval-store.ts';
 import { SqliteApprovalStore } from './sqlite-approval-store.ts';
-import { approvalStoreContract } from './testing/approval-store-contract.ts';
+import { approvalStoreContract } from '../testing/contract-approvals.ts';
 
 let client: Redis;
 const dir = mkdtempSync(join(tmpdir(), 'argus-approvals-'));

@@ -3,7 +3,7 @@
  * only: it imports vitest.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ApprovalBinding, ApprovalStore, NewApproval } from '../approval-store.ts';
+import type { ApprovalBinding, ApprovalStore, NewApproval } from '../approvals/ports.ts';
 
 /** Builds a fresh, isolated store and the function that cleans up after it. */
 export type ApprovalStoreFactory = () => Promise<{ store: ApprovalStore; close: () => Promise<void> }>;

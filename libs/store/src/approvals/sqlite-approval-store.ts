@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { UnavailableError } from '@argus/platform';
-import { decodeCursor, pageLimit, type Page } from '@argus/store';
+import { decodeCursor, pageLimit } from '../paging.ts';
+import type { Page } from '../ports.ts';
 import {
   applyVerdict,
   asReported,
@@ -16,7 +17,7 @@ import {
   type ConsumeOutcome,
   type DecideOutcome,
   type NewApproval,
-} from './approval-store.ts';
+} from './ports.ts';
 import { pageOf } from './memory-approval-store.ts';
 
 const SCHEMA = `

@@ -3,7 +3,8 @@
  * keeps, and the rules shared by every adapter (binding, expiry, single use).
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson, type Page, type PageQuery } from '@argus/store';
+import type { Page, PageQuery } from '../ports.ts';
+import { canonicalJson } from '../tool-hash.ts';
 
 /**
  * The stored status of an approval request. `expired` is never stored: a `pending` or `approved`

@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, pageLimit, type Page } from '@argus/store';
+import { decodeCursor, encodeCursor, pageLimit } from '../paging.ts';
+import type { Page } from '../ports.ts';
 import {
   applyVerdict,
   asReported,
@@ -14,7 +15,7 @@ import {
   type ConsumeOutcome,
   type DecideOutcome,
   type NewApproval,
-} from './approval-store.ts';
+} from './ports.ts';
 
 /** Options of {@link MemoryApprovalStore}. */
 export interface MemoryApprovalStoreOptions {
