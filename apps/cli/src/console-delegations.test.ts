@@ -5,32 +5,20 @@
  * server's reason shown in the form, and a revocation from the grant table that cascades and
  * denies the researcher's next decision. Screenshots land in `test-artifacts/console/`.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningArgus } from './commands/serve.ts';
+import { ARTIFACTS, hasChromium, openConsole, startServe, warnWithoutChromium, type ServeFixture } from './testing/serve-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const ARTIFACTS = join(REPO, 'test-artifacts/console');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`console delegation tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+warnWithoutChromium('console delegation');
 
 describe.skipIf(!hasChromium)('console goals page: goals and grants with the admin token', () => {
-  let dataDir: string;
-  let running: RunningArgus;
-  let token: string;
+  let argus: ServeFixture;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[];
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${running.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const call = (method: string, path: string, body?: unknown) => argus.call(method, path, body);
   const researcherDecision = async () => {
     const input = {
       principal: { type: 'Agent', id: 'researcher' },
@@ -55,28 +43,14 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
   };
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'argus-console-delegations-'));
-    mkdirSync(ARTIFACTS, { recursive: true });
-    running = await serve({ dataDir, port: '0', banner: false, policies: join(REPO, 'cedar') });
-    token = process.env.ARGUS_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const registry = running.runtime.storage.registry;
-    await registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-    for (const id of ['orchestrator', 'researcher']) await registry.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (err) => problems.push(String(err)));
-    await page.goto(`${running.url}/console/#/overview`);
-    await page.fill('#token-input', token);
-    await page.click('#token-form button[type=submit]');
-    await page.waitForSelector('#token-state.is-set');
-    await page.goto(`${running.url}/console/#/goals`);
+    argus = await startServe('console-delegations', ['orchestrator', 'researcher']);
+    ({ browser, page, problems } = await openConsole(argus, '#/goals'));
     await page.waitForSelector('#new-goal');
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    await running?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await argus?.close();
   }, 30_000);
 
   it('creates a goal on behalf of alice', async () => {

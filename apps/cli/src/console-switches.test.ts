@@ -5,59 +5,37 @@
  * after the confirmation dialog (cancel stops nothing), and resume from the table. Screenshots
  * land in `test-artifacts/console/`.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningArgus } from './commands/serve.ts';
+import { ARTIFACTS, hasChromium, openConsole, startServe, warnWithoutChromium, type ServeFixture } from './testing/serve-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const ARTIFACTS = join(REPO, 'test-artifacts/console');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`console switches tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+warnWithoutChromium('console switches');
 
 describe.skipIf(!hasChromium)('console switches page', () => {
-  let dataDir: string;
-  let running: RunningArgus;
-  let token: string;
+  let argus: ServeFixture;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[];
 
   const decide = async (agent: string, toolId = 'github/create_issue') => {
     const input = { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource: { type: 'Tool', id: toolId, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' };
-    const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+    const res = await argus.call('POST', '/v1/authorize', { input });
     expect(res.status).toBe(200);
-    return ((await res.json()) as { result: { allow: boolean; codes?: string[]; summary?: string } }).result;
+    return res.body.result as { allow: boolean; codes?: string[]; summary?: string };
   };
   const rows = () => page.locator('#switch-list tbody tr').count();
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'argus-console-switches-'));
-    mkdirSync(ARTIFACTS, { recursive: true });
-    running = await serve({ dataDir, port: '0', banner: false, policies: join(REPO, 'cedar') });
-    token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const registry = running.runtime.storage.registry;
-    await registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-    for (const id of ['bot-a', 'bot-b']) await registry.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (err) => problems.push(String(err)));
-    await page.goto(`${running.url}/console/#/overview`);
-    await page.fill('#token-input', token);
-    await page.click('#token-form button[type=submit]');
-    await page.waitForSelector('#token-state.is-set');
+    argus = await startServe('console-switches', ['bot-a', 'bot-b']);
+    ({ browser, page, problems } = await openConsole(argus, '#/overview'));
     await page.click('nav a[data-page=switches]');
     await page.waitForSelector('#switch-empty');
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    await running?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await argus?.close();
   }, 30_000);
 
   it('starts with nothing stopped and both agents allowed', async () => {

@@ -2,47 +2,34 @@
  * `argus switches list|stop|resume` against a real `argus serve` (starter policies, SQLite):
  * the round trip, the decisions it changes, and the exit codes (0 ok, 1 refused, 2 cannot run).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serve, type RunningArgus } from './serve.ts';
+import { startServe, type ServeFixture } from '../testing/serve-fixture.ts';
 import { registerSwitchCommands, runListSwitches, runResumeSwitch, runStopSwitch, switchPath } from './switches.ts';
 import type { ServerCliIo } from './server-client.ts';
 
-const REPO = resolve(import.meta.dirname, '../../../..');
-let dataDir: string;
-let running: RunningArgus;
-let token: string;
+let argus: ServeFixture;
 let out: string;
 let err: string;
 let io: ServerCliIo;
 
 const decide = async (agent: string, toolId = 'github/create_issue') => {
   const input = { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource: { type: 'Tool', id: toolId, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' };
-  const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
-  return ((await res.json()) as { result: { allow: boolean; codes?: string[] } }).result;
+  return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean; codes?: string[] };
 };
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'argus-cli-switches-'));
-  running = await serve({ dataDir, port: '0', banner: false, policies: join(REPO, 'cedar') });
-  token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  const registry = running.runtime.storage.registry;
-  await registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-  for (const id of ['bot-a', 'bot-b']) await registry.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
+  argus = await startServe('cli-switches', ['bot-a', 'bot-b']);
 }, 60_000);
 
 afterAll(async () => {
-  await running?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await argus?.close();
 }, 30_000);
 
 beforeEach(() => {
   out = '';
   err = '';
-  io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env: { ARGUS_URL: running.url, ARGUS_TOKEN: token } };
+  io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token } };
 });
 
 describe('argus switches', () => {

@@ -2,19 +2,13 @@
  * `argus tools list|set` against a real `argus serve` (starter policies, SQLite): an admin gives a
  * discovered tool the attributes the starter policies read, and the decision for it changes.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serve, type RunningArgus } from './serve.ts';
+import { startServe, type ServeFixture } from '../testing/serve-fixture.ts';
 import type { ServerCliIo } from './server-client.ts';
 import { attributesOf, registerToolCommands, runListTools, runSetTool } from './tools.ts';
 
-const REPO = resolve(import.meta.dirname, '../../../..');
-let dataDir: string;
-let running: RunningArgus;
-let token: string;
+let argus: ServeFixture;
 let out: string;
 let err: string;
 let io: ServerCliIo;
@@ -22,34 +16,24 @@ let io: ServerCliIo;
 /** A trusted agent calls the tool as the proxy asks: no caller-supplied attributes, the registry's only. */
 const decide = async () => {
   const input = { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm/lookup_order' }, intent: 'lookup-order-status' };
-  const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
-  return ((await res.json()) as { result: { allow: boolean } }).result;
+  return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean };
 };
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'argus-cli-tools-'));
-  running = await serve({ dataDir, port: '0', banner: false, policies: join(REPO, 'cedar') });
-  token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  const registry = running.runtime.storage.registry;
-  await registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-  await registry.createAgent({ id: 'support-bot', name: 'support bot', owner: 'alice', trust: 'trusted' }, 'test');
-  const created = await fetch(`${running.url}/v1/registry/mcp-servers`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools: [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }] }),
-  });
+  argus = await startServe('cli-tools', ['support-bot']);
+  const tools = [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }];
+  const created = await argus.call('POST', '/v1/registry/mcp-servers', { id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools });
   if (created.status !== 201) throw new Error(`server not created: ${created.status}`);
 }, 60_000);
 
 afterAll(async () => {
-  await running?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await argus?.close();
 }, 30_000);
 
 beforeEach(() => {
   out = '';
   err = '';
-  io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env: { ARGUS_URL: running.url, ARGUS_TOKEN: token } };
+  io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token } };
 });
 
 describe('argus tools', () => {
@@ -85,7 +69,7 @@ describe('argus tools', () => {
   it('is wired into the program', async () => {
     const program = new Command('argus').exitOverride();
     registerToolCommands(program, io);
-    await program.parseAsync(['node', 'argus', 'tools', 'set', 'crm', 'lookup_order', '--category', 'orders', '--url', running.url, '--token', token]);
+    await program.parseAsync(['node', 'argus', 'tools', 'set', 'crm', 'lookup_order', '--category', 'orders', '--url', argus.running.url, '--token', argus.token]);
     expect(out).toContain('category orders');
   });
 });

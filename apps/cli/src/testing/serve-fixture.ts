@@ -1,0 +1,78 @@
+/**
+ * What the CLI and console tests start from: `argus serve` on the starter policies in a temporary
+ * data directory, with the human `alice` and trusted agents acting for her, the admin token read
+ * from the data directory, and — for the console tests — headless Chromium signed in with it.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { serve, type RunningArgus } from '../commands/serve.ts';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** Where the console tests leave their screenshots. */
+export const ARTIFACTS = join(REPO, 'test-artifacts/console');
+export const CHROMIUM = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+
+/** Says once, in the test output, why browser tests of `what` are skipped. */
+export function warnWithoutChromium(what: string): void {
+  if (!hasChromium) console.warn(`${what} tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+/** A running `argus serve` and how tests talk to it. */
+export interface ServeFixture {
+  running: RunningArgus;
+  dataDir: string;
+  /** The admin token `argus serve` wrote. */
+  token: string;
+  /** An HTTP call with the admin token; the JSON answer. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/** Starts `argus serve` (starter policies, SQLite in a temporary directory) with `alice` and `agents` (trusted, owned by alice). */
+export async function startServe(name: string, agents: readonly string[]): Promise<ServeFixture> {
+  const dataDir = mkdtempSync(join(tmpdir(), `argus-${name}-`));
+  const running = await serve({ dataDir, port: '0', banner: false, policies: join(REPO, 'cedar') });
+  // An ARGUS_ADMIN_TOKEN in the environment is the admin token serve uses (no file is written then).
+  const token = process.env.ARGUS_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const registry = running.runtime.storage.registry;
+  await registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
+  for (const id of agents) await registry.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
+  return {
+    running,
+    dataDir,
+    token,
+    async call(method, path, body) {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const res = await fetch(`${running.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    },
+    async close() {
+      await running.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Headless Chromium on the console of `fixture`, signed in with its admin token, at `hash` (e.g. `#/inventory`). */
+export async function openConsole(fixture: ServeFixture, hash: string): Promise<{ browser: Browser; page: Page; problems: string[] }> {
+  const { chromium } = await import('playwright-core');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(String(err)));
+  await page.goto(`${fixture.running.url}/console/#/overview`);
+  await page.fill('#token-input', fixture.token);
+  await page.click('#token-form button[type=submit]');
+  await page.waitForSelector('#token-state.is-set');
+  if (hash !== '#/overview') await page.goto(`${fixture.running.url}/console/${hash}`);
+  return { browser, page, problems };
+}
