@@ -2,7 +2,7 @@
  * The `facts` document of a decision: what governance checked and the outcome of each check.
  * With `explain: "full"` the delegation fact lists every hop.
  */
-import type { ExplainLevel } from '@argus/contracts';
+import type { DenyCode, ExplainLevel } from '@argus/contracts';
 import type { ChainResult, HopFact } from './delegation-chain.ts';
 import type { BudgetLeft, GoalResult } from './goal.ts';
 import type { IntentResult } from './intent.ts';
@@ -23,19 +23,19 @@ export interface HopView {
 export type DelegationFact =
   | { checked: false }
   | { checked: true; valid: true; depth: number; root: string; grants: string[]; hops?: HopView[] }
-  | { checked: true; valid: false; code: string; message: string; hop: number; hops?: HopView[] };
+  | { checked: true; valid: false; code: DenyCode; message: string; hop: number; hops?: HopView[] };
 
 /** The goal fact. `checked: false` when the decision named no goal. */
 export type GoalFact =
   | { checked: false }
   | { checked: true; id: string; valid: true; status: string; assignedVia: string; budgetLeft?: BudgetLeft }
-  | { checked: true; id: string; valid: false; code: string; message: string };
+  | { checked: true; id: string; valid: false; code: DenyCode; message: string };
 
 /** The intent fact. `checked: false` when no intent was declared and none is required. */
 export type IntentFact =
   | { checked: false }
   | { checked: true; name: string; valid: true }
-  | { checked: true; name?: string; valid: false; code: string; message: string };
+  | { checked: true; name?: string; valid: false; code: DenyCode; message: string };
 
 /** What governance checked for one decision. (A type alias, so it is assignable to `Record<string, unknown>`.) */
 export type GovernanceFacts = {

@@ -21,7 +21,7 @@
  * behind the guard it is given (`guard`, default `requireAuth(auth)`).
  */
 import { randomUUID } from 'node:crypto';
-import type { EntityRef } from '@argus/contracts';
+import type { DenyCode, EntityRef } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import {
   budgetLeft,
@@ -538,6 +538,6 @@ function goalOwner(p: AuthPrincipal, body: CreateGoalBody): string {
 }
 
 /** A 403 whose detail carries the stable governance reason code. */
-function forbidden(path: string, code: string, message: string): ArgusError {
+function forbidden(path: string, code: DenyCode, message: string): ArgusError {
   return new ArgusError('forbidden', message, { errors: [{ path, message: `${code}: ${message}` }] });
 }
