@@ -18,21 +18,8 @@ import {
   type DecideOutcome,
   type NewApproval,
 } from './ports.ts';
+import { runMigrations, STORE_MIGRATIONS } from '../sqlite/migrations.ts';
 import { pageOf } from './memory-approval-store.ts';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS argus_approvals (
-  id TEXT PRIMARY KEY,
-  status TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  expires_at_ms INTEGER NOT NULL,
-  binding_key TEXT NOT NULL,
-  record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS argus_approvals_binding ON argus_approvals (binding_key, created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS argus_approvals_status_created ON argus_approvals (status, created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS argus_approvals_created ON argus_approvals (created_at DESC, id DESC);
-`;
 
 interface Row {
   record: string;
@@ -45,9 +32,10 @@ export interface SqliteApprovalStoreOptions {
 }
 
 /**
- * Approvals in the SQLite file of the embedded mode (its own table, created if missing). Decide
+ * Approvals in the SQLite file of the embedded mode (`argus_approvals`, store migration 7). Decide
  * and consume run in `BEGIN IMMEDIATE` transactions, so they are atomic across processes sharing
- * the file. The handle is owned by the caller (usually `Storage.sqlite`).
+ * the file. The handle is owned by the caller (usually `Storage.sqlite`, already migrated; any
+ * other handle is brought up to date on construction).
  */
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly retentionMs: number;
@@ -57,7 +45,7 @@ export class SqliteApprovalStore implements ApprovalStore {
     options: SqliteApprovalStoreOptions = {},
   ) {
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
-    db.exec(SCHEMA);
+    runMigrations(db, 'store', STORE_MIGRATIONS);
   }
 
   async create(request: NewApproval): Promise<ApprovalRequest> {

@@ -9,8 +9,11 @@ export interface Migration {
 
 /**
  * Applies the migrations of `namespace` not yet recorded in `argus_migrations`. Namespaces let
- * later stores (audit, secrets) version their own tables in the same database file.
- * Answers the versions applied by this call.
+ * stores (store, audit, secrets) version their own tables, in one database file or several.
+ * Answers the versions applied by this call. Each migration runs in a `BEGIN IMMEDIATE`
+ * transaction that checks again whether it was applied: processes opening the same new file at
+ * once apply it exactly once (a check made only before the transaction let both try, and the
+ * second failed on the `argus_migrations` key).
  */
 export function runMigrations(db: Database, namespace: string, migrations: readonly Migration[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS argus_migrations (
@@ -20,14 +23,19 @@ export function runMigrations(db: Database, namespace: string, migrations: reado
     (db.prepare('SELECT version FROM argus_migrations WHERE namespace = ?').all(namespace) as { version: number }[]).map((r) => r.version),
   );
   const done: number[] = [];
+  const isApplied = db.prepare('SELECT 1 FROM argus_migrations WHERE namespace = ? AND version = ?');
   const record = db.prepare('INSERT INTO argus_migrations (namespace, version, name, applied_at) VALUES (?, ?, ?, ?)');
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.up);
-      record.run(namespace, m.version, m.name, new Date().toISOString());
-    })();
-    done.push(m.version);
+    const ran = db
+      .transaction((): boolean => {
+        if (isApplied.get(namespace, m.version) !== undefined) return false;
+        db.exec(m.up);
+        record.run(namespace, m.version, m.name, new Date().toISOString());
+        return true;
+      })
+      .immediate();
+    if (ran) done.push(m.version);
   }
   return done;
 }
@@ -91,5 +99,17 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
     name: 'switches',
     up: `
       CREATE TABLE switches (scope TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (scope, id));`,
+  },
+  {
+    version: 7,
+    name: 'approvals',
+    // Files written before this migration already hold the table and its indexes (the approval
+    // adapter created them itself): IF NOT EXISTS adopts them as they are, rows included.
+    up: `
+      CREATE TABLE IF NOT EXISTS argus_approvals (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL, binding_key TEXT NOT NULL, record TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS argus_approvals_binding ON argus_approvals (binding_key, created_at DESC, id DESC);
+      CREATE INDEX IF NOT EXISTS argus_approvals_status_created ON argus_approvals (status, created_at DESC, id DESC);
+      CREATE INDEX IF NOT EXISTS argus_approvals_created ON argus_approvals (created_at DESC, id DESC);`,
   },
 ];
