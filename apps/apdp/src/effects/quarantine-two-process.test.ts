@@ -5,11 +5,12 @@
  * longer than the test). The delay from the quarantining decision to the first hard deny in the
  * other process is measured and printed.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnTsx, type LineChild } from '@argus/platform/testing/line-child';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisEventBus } from '@argus/store';
 import { deleteKeys, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
@@ -35,35 +36,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startChild(sqlitePath: string): { lines: string[]; waitFor: (match: (line: string) => boolean, timeoutMs?: number) => Promise<string> } {
-  child = spawn(process.execPath, ['--import', 'tsx', CHILD, sqlitePath, SHARED_REDIS_URL, prefix, JSON.stringify(POLICIES)], { stdio: 'pipe' });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  let buf = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-    waiters.splice(0).forEach((w) => w());
-  });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const waitFor = (match: (line: string) => boolean, timeoutMs = 20_000) =>
-    new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child said nothing matching; stderr: ${stderr.slice(0, 800)}`)), timeoutMs);
-      const check = () => {
-        const hit = lines.find(match);
-        if (hit) {
-          clearTimeout(timer);
-          resolve(hit);
-        } else waiters.push(check);
-      };
-      check();
-    });
-  return { lines, waitFor };
+function startChild(sqlitePath: string): LineChild {
+  const started = spawnTsx(CHILD, [sqlitePath, SHARED_REDIS_URL, prefix, JSON.stringify(POLICIES)]);
+  child = started.child;
+  return started;
 }
 
 async function authorize(port: number, input: unknown): Promise<{ decision_id: string; result: { allow: boolean; decision: string; codes?: string[] } }> {

@@ -2,10 +2,10 @@
  * Two processes race on the last unit of budget of many goals at once: for every goal exactly one
  * of them may get it. Real Redis, real separate processes (tsx children), random key prefix.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { spawnTsx, type LineChild } from '@argus/platform/testing/line-child';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBudgetCounter } from './redis-budget-counter.ts';
 
@@ -23,35 +23,8 @@ afterAll(async () => {
   await client.quit();
 });
 
-function racer(order: 'forward' | 'reverse'): { child: ChildProcessWithoutNullStreams; lines: string[]; waitFor: (n: number) => Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, REDIS_URL, prefix, String(GOALS), String(LIMIT), order], { stdio: 'pipe' });
-  const lines: string[] = [];
-  let buf = '';
-  const waiters: Array<() => void> = [];
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      waiters.splice(0).forEach((w) => w());
-    }
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const waitFor = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`racer timed out; stderr: ${stderr.slice(0, 500)}`)), 20_000);
-      const check = () => {
-        if (lines.length >= n) {
-          clearTimeout(timer);
-          resolve();
-        } else waiters.push(check);
-      };
-      child.on('exit', (code) => code !== 0 && reject(new Error(`racer exited ${code}: ${stderr.slice(0, 500)}`)));
-      check();
-    });
-  return { child, lines, waitFor };
+function racer(order: 'forward' | 'reverse'): LineChild {
+  return spawnTsx(CHILD, [REDIS_URL, prefix, String(GOALS), String(LIMIT), order]);
 }
 
 describe('RedisBudgetCounter across processes', () => {

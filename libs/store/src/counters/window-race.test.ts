@@ -3,11 +3,11 @@
  * for every counter exactly one of them may get it (`BEGIN IMMEDIATE` takes the write lock before
  * the count is read), and the counter recorded with it moves in step. Real separate processes.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnTsx, type LineChild } from '@argus/platform/testing/line-child';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqlite } from '../sqlite/open.ts';
 import { SqliteWindowCounter } from '../sqlite/window-counter.ts';
@@ -19,35 +19,8 @@ const file = join(dir, 'argus.db');
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function racer(order: 'forward' | 'reverse'): { child: ChildProcessWithoutNullStreams; lines: string[]; waitFor: (n: number) => Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, String(COUNTERS), order], { stdio: 'pipe' });
-  const lines: string[] = [];
-  let buf = '';
-  let stderr = '';
-  const waiters: Array<() => void> = [];
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-    waiters.splice(0).forEach((w) => w());
-  });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const waitFor = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`racer timed out; stderr: ${stderr.slice(0, 500)}`)), 30_000);
-      child.on('exit', (code) => code !== 0 && reject(new Error(`racer exited ${code}: ${stderr.slice(0, 500)}`)));
-      const check = () => {
-        if (lines.length >= n) {
-          clearTimeout(timer);
-          resolve();
-        } else waiters.push(check);
-      };
-      check();
-    });
-  return { child, lines, waitFor };
+function racer(order: 'forward' | 'reverse'): LineChild {
+  return spawnTsx(CHILD, [file, String(COUNTERS), order]);
 }
 
 describe('SqliteWindowCounter across processes', () => {
