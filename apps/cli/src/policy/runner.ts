@@ -13,9 +13,10 @@ import { fixtureDecisions, type PolicyWorkspace } from './workspace.ts';
 export interface CaseOutcome {
   decision: string;
   policies: string[];
-  codes: string[];
+  /** Catalogued codes (`docs/codes.md`), as the decision carried them. */
+  codes: NonNullable<AuthorizeResult['codes']>;
   obligations: Record<string, unknown>;
-  errors: Array<{ policy?: string; code: string; message: string }>;
+  errors: AuthorizeResult['errors'];
 }
 
 /** One case's result. `failures` is empty when it passed. */
