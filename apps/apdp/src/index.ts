@@ -1,12 +1,11 @@
 /** The agentic policy decision point: decision API, policy holder, decision service. */
 export * from './app.ts';
-export * from './decision-service.ts';
-export * from './entities.ts';
+/** Still imported through this app by the proxy's test decision point; new code imports `@argus/decision`. */
+export { createGovernanceStep } from '@argus/decision';
 export * from './policy-holder.ts';
 export * from './policy-files.ts';
 export * from './policy-watcher.ts';
 export { invalidPolicy, type PolicyPublished } from './routes/policies.ts';
-export * from './governance-step.ts';
 export * from './runtime.ts';
 export * from './shadow.ts';
 export { templatesRouter, shadowRouter } from './routes/templates.ts';

@@ -3,7 +3,7 @@ import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ArgusError, ForbiddenError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type Router } from 'express';
-import { DecisionRefusedError, type DecisionService } from '../decision-service.ts';
+import { DecisionRefusedError, type DecisionService } from '@argus/decision';
 
 const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
 const validateBatch = validatorFor<BatchAuthorizeRequest>('https://argus.dev/schemas/authorize-batch-request.json');

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ArgusError, InvalidInputError, readRawBody, toErrorBody, type BodyLimits } from '@argus/platform';
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
-import type { DecisionService } from '../decision-service.ts';
+import type { DecisionService } from '@argus/decision';
 import { callerOf } from './authorize.ts';
 
 const validate = validatorFor<{ input: AuthorizeInput }>('https://argus.dev/schemas/data-request.json');

@@ -14,7 +14,7 @@ import {
   type BodyLimits,
 } from '@argus/platform';
 import type { Logger } from 'pino';
-import type { DecisionService } from '../decision-service.ts';
+import type { DecisionService } from '@argus/decision';
 import { authorizeOne, callerChecked, setCaller } from './authorize.ts';
 import { answerData, answerHealth, dataRouteOf, DEFAULT_DECISION_PATH, readDataBody, sendDataError, type DataDeps } from './data.ts';
 

@@ -15,7 +15,7 @@ import express, { type Router } from 'express';
 import { asyncRoute, InvalidInputError, NotFoundError, principalOf } from '@argus/platform';
 import { ALL_SWITCH_ID, type EventBus, type SwitchRecord, type SwitchScope, type SwitchStore } from '@argus/store';
 import type { Logger } from 'pino';
-import { idProblem } from '../request-checks.ts';
+import { idProblem } from '@argus/decision';
 import { announceSwitch, type SwitchBoard } from '../switches.ts';
 
 /** What the switches routes need. */

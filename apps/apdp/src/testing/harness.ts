@@ -9,7 +9,7 @@ import type { IntentCatalogue } from '@argus/governance';
 import { createRegistryView, MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, openStorage, type Storage } from '@argus/store';
 import type { RequestHandler } from 'express';
 import { createApdp, type Apdp, type ApdpDeps } from '../app.ts';
-import { createGovernanceStep } from '../governance-step.ts';
+import { createGovernanceStep } from '@argus/decision';
 import { PolicyHolder } from '../policy-holder.ts';
 import { readPolicyDir } from '../policy-files.ts';
 

@@ -4,7 +4,7 @@
  * `DecisionService` exactly as the server would.
  */
 import type { EntityRef } from '@argus/contracts';
-import { createGovernanceStep, type GovernanceStep, type RegistryReader } from '@argus/apdp';
+import { createGovernanceStep, type GovernanceStep, type RegistryReader } from '@argus/decision';
 import type { IntentCatalogue } from '@argus/governance';
 import { isGrantActive, MemoryBudgetCounter, type DelegationGrant, type Goal as StoredGoal, type GoalBudget } from '@argus/store';
 

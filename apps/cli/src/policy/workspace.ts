@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DecisionService, PolicyHolder, readPolicyDir } from '@argus/apdp';
+import { PolicyHolder, readPolicyDir } from '@argus/apdp';
+import { DecisionService } from '@argus/decision';
 import { compilePolicySet, type CompiledPolicySet, type Diagnostic, type PolicySetInput } from '@argus/engine';
 import type { IntentCatalogue } from '@argus/governance';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';

@@ -1,0 +1,201 @@
+import type { EntityData, EntityInput, EntityRef } from '@argus/contracts';
+import { uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { InvalidInputError, UnavailableError } from '@argus/platform';
+import { RequestRefusedError } from './request-checks.ts';
+
+/** The Cedar namespace of every Argus entity type. */
+export const NAMESPACE = 'Argus';
+
+/** Entity types whose data only the registry and governance may provide — never a caller. */
+export const REGISTRY_OWNED = new Set(['Agent', 'Human', 'McpServer', 'Goal']);
+
+/** What the decision point reads from the registry. Every method may throw when the store is unreachable. */
+export interface RegistryReader {
+  getAgent(id: string): Promise<
+    | { id: string; trust: string; owner?: string; kind: string; capabilities: string[]; labels: Record<string, string> }
+    | undefined
+  >;
+  getHuman(id: string): Promise<{ id: string; email: string; roles: string[] } | undefined>;
+  getMcpServer(id: string): Promise<{ id: string; trust: string; tools: Array<{ name: string; hash: string; sensitivity?: string; allowedIntents?: string[]; category?: string }> } | undefined>;
+  /** `unknown` when the lease store cannot be read (the decision then fails closed). */
+  leaseState(kind: 'agent' | 'mcp-server', id: string): Promise<'alive' | 'expired' | 'unknown'>;
+  /** `registry.requireRegistered`: an Agent principal this registry does not know is a hard deny `agent_unknown`. */
+  readonly requireRegistered?: boolean;
+}
+
+/** `Agent` → `Argus::Agent`; an already qualified type is kept. */
+export function qualify(type: string): string {
+  return type.includes('::') ? type : `${NAMESPACE}::${type}`;
+}
+
+/** The short (unqualified) form of a type. */
+export function shortType(type: string): string {
+  return type.startsWith(`${NAMESPACE}::`) ? type.slice(NAMESPACE.length + 2) : type;
+}
+
+/** A wire entity reference as a Cedar uid. */
+export function toUid(ref: EntityRef): EntityUid {
+  return { type: qualify(ref.type), id: ref.id };
+}
+
+/** Converts caller JSON into a Cedar value, qualifying `{__entity}` types. */
+export function toCedarValue(value: unknown): CedarValue {
+  if (value === null || typeof value !== 'object') return value as CedarValue;
+  if (Array.isArray(value)) return value.map(toCedarValue);
+  const rec = value as Record<string, unknown>;
+  const e = rec.__entity as EntityRef | undefined;
+  if (e && typeof e === 'object' && typeof e.type === 'string' && typeof e.id === 'string' && Object.keys(rec).length === 1) {
+    return { __entity: toUid(e) };
+  }
+  const out: Record<string, CedarValue> = {};
+  for (const [k, v] of Object.entries(rec)) out[k] = toCedarValue(v);
+  return out;
+}
+
+/** Facts the registry supplied about the principal and resource, for the decision's `facts`. */
+export interface RegistryFacts {
+  agent: { registered: boolean; trust: string; lease: 'alive' | 'expired' | 'unknown' };
+  resource: { source: 'registry' | 'request'; serverTrust?: string };
+  /** Caller-supplied attributes that were ignored because the registry owns them. */
+  ignored: string[];
+}
+
+/**
+ * Builds the entity map for one decision: registry-owned entities from the registry, the rest from
+ * the caller. A caller may never supply data for a registry-owned type (400 naming the path).
+ */
+export async function buildEntities(
+  input: { principal: EntityInput; resource: EntityInput; entities?: EntityData[] },
+  registry: RegistryReader,
+  entityTypes: ReadonlySet<string>,
+  sharedEntities: EntityData[] = [],
+): Promise<{ entities: Map<string, CedarEntity>; facts: RegistryFacts }> {
+  const map = new Map<string, CedarEntity>();
+  const ignored: string[] = [];
+  checkType(input.principal.type, '/input/principal/type', entityTypes);
+  checkType(input.resource.type, '/input/resource/type', entityTypes);
+
+  const supplied = [...sharedEntities, ...(input.entities ?? [])];
+  supplied.forEach((e, i) => {
+    const path = i < sharedEntities.length ? `/entities/${i}` : `/input/entities/${i - sharedEntities.length}`;
+    checkType(e.uid.type, `${path}/uid/type`, entityTypes);
+    if (REGISTRY_OWNED.has(shortType(e.uid.type))) {
+      throw new InvalidInputError(`entities of type \`${shortType(e.uid.type)}\` come from the registry and cannot be supplied`, [
+        { path: `${path}/uid/type`, message: `\`${shortType(e.uid.type)}\` is registry-owned` },
+      ]);
+    }
+    (e.parents ?? []).forEach((p, j) => checkType(p.type, `${path}/parents/${j}/type`, entityTypes));
+    const uid = toUid(e.uid);
+    const key = uidKey(uid);
+    if (!map.has(key)) {
+      const tags = e.tags ? { tags: toCedarValue(e.tags) as Record<string, CedarValue> } : {};
+      map.set(key, { uid, attrs: toCedarValue(e.attrs ?? {}) as Record<string, CedarValue>, parents: (e.parents ?? []).map(toUid), ...tags });
+    }
+  });
+
+  if (REGISTRY_OWNED.has(shortType(input.principal.type)) && input.principal.attributes) {
+    ignored.push('/input/principal/attributes');
+  }
+
+  const agentFacts: RegistryFacts['agent'] = { registered: false, trust: 'unregistered', lease: 'expired' };
+  const principal = toUid(input.principal);
+  if (shortType(principal.type) === 'Agent') {
+    const [agent, lease] = await Promise.all([read(() => registry.getAgent(principal.id)), read(() => registry.leaseState('agent', principal.id))]);
+    agentFacts.registered = agent !== undefined;
+    agentFacts.trust = agent?.trust ?? 'unregistered';
+    agentFacts.lease = lease;
+    const attrs: Record<string, CedarValue> = {
+      trust: agentFacts.trust,
+      kind: agent?.kind ?? 'unknown',
+      capabilities: agent?.capabilities ?? [],
+      leaseAlive: lease === 'alive',
+    };
+    const parents: EntityUid[] = [];
+    if (agent?.owner) {
+      attrs.owner = { __entity: { type: qualify('Human'), id: agent.owner } };
+      await addHuman(map, registry, agent.owner);
+    }
+    if (agent?.labels.clearance) attrs.clearance = agent.labels.clearance;
+    map.set(uidKey(principal), { uid: principal, attrs, parents });
+  } else if (shortType(principal.type) === 'Human') {
+    await addHuman(map, registry, principal.id);
+  }
+
+  const resourceFacts: RegistryFacts['resource'] = { source: 'request' };
+  const resource = toUid(input.resource);
+  const resourceKey = uidKey(resource);
+  const requested = map.get(resourceKey);
+  const requestAttrs = (toCedarValue(input.resource.attributes ?? {}) as Record<string, CedarValue>) ?? {};
+  const short = shortType(resource.type);
+  if (short === 'Tool' || short === 'Resource' || short === 'Prompt') {
+    const slash = resource.id.indexOf('/');
+    const server = slash > 0 ? await read(() => registry.getMcpServer(resource.id.slice(0, slash))) : undefined;
+    const attrs: Record<string, CedarValue> = { ...(requested?.attrs ?? {}), ...requestAttrs };
+    const parents = [...(requested?.parents ?? [])];
+    if (server) {
+      resourceFacts.source = 'registry';
+      resourceFacts.serverTrust = server.trust;
+      const serverUid = { type: qualify('McpServer'), id: server.id };
+      map.set(uidKey(serverUid), { uid: serverUid, attrs: { trust: server.trust }, parents: [] });
+      parents.push(serverUid);
+      if (short === 'Tool') {
+        for (const owned of ['serverTrust', 'descriptionHash']) if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
+        attrs.serverTrust = server.trust;
+        const tool = server.tools.find((t) => t.name === resource.id.slice(slash + 1));
+        if (tool) attrs.descriptionHash = tool.hash;
+        else delete attrs.descriptionHash;
+        // Governance attributes the registry holds for the tool are registry-owned: they win over the request's.
+        for (const owned of ['sensitivity', 'allowedIntents', 'category'] as const) {
+          const value = tool?.[owned];
+          if (value === undefined) continue;
+          if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
+          attrs[owned] = toCedarValue(value) as CedarValue;
+        }
+      }
+    } else if (short === 'Tool' && !('serverTrust' in attrs)) {
+      attrs.serverTrust = 'none';
+    }
+    map.set(resourceKey, { uid: resource, attrs, parents });
+  } else if (short === 'McpServer') {
+    const server = await read(() => registry.getMcpServer(resource.id));
+    resourceFacts.source = 'registry';
+    resourceFacts.serverTrust = server?.trust ?? 'unregistered';
+    map.set(resourceKey, { uid: resource, attrs: { trust: server?.trust ?? 'unregistered' }, parents: [] });
+  } else if (short === 'Agent') {
+    const agent = await read(() => registry.getAgent(resource.id));
+    map.set(resourceKey, {
+      uid: resource,
+      attrs: { trust: agent?.trust ?? 'unregistered', kind: agent?.kind ?? 'unknown', capabilities: agent?.capabilities ?? [], leaseAlive: false },
+      parents: [],
+    });
+  } else if (short === 'Human') {
+    await addHuman(map, registry, resource.id);
+  } else if (!requested || input.resource.attributes) {
+    map.set(resourceKey, { uid: resource, attrs: { ...(requested?.attrs ?? {}), ...requestAttrs }, parents: requested?.parents ?? [] });
+  }
+  return { entities: map, facts: { agent: agentFacts, resource: resourceFacts, ignored } };
+}
+
+async function addHuman(map: Map<string, CedarEntity>, registry: RegistryReader, id: string): Promise<void> {
+  const uid = { type: qualify('Human'), id };
+  if (map.has(uidKey(uid))) return;
+  const human = await read(() => registry.getHuman(id));
+  const attrs: Record<string, CedarValue> = { roles: human?.roles ?? [] };
+  if (human?.email) attrs.email = human.email;
+  map.set(uidKey(uid), { uid, attrs, parents: [] });
+}
+
+async function read<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new UnavailableError('registry unavailable', err);
+  }
+}
+
+/** Refuses (400, `unknown_entity_type`) a type the schema does not declare. */
+export function checkType(type: string, path: string, entityTypes: ReadonlySet<string>): void {
+  if (!entityTypes.has(qualify(type))) {
+    throw new RequestRefusedError('unknown_entity_type', `unknown entity type \`${type}\``, [{ path, message: `\`${type}\` is not an entity type of the schema` }]);
+  }
+}
