@@ -65,7 +65,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   mkdirSync(opts.dataDir, { recursive: true });
   const { resolveServeSettings } = await import('../serve/settings.ts');
   const { config, generatedTokenFile } = resolveServeSettings(opts, env);
-  const [{ startDecisionRuntime }, { createConsoleRouter, createRegistryRouter }, { requireAuth, Shutdown }] = await Promise.all([
+  const [{ startDecisionRuntime }, { createConsoleRouter, createRegistryRouter, registryToolCatalogue }, { requireAuth, Shutdown }] = await Promise.all([
     import('@argus/apdp'),
     import('@argus/registry'),
     import('@argus/platform'),
@@ -108,6 +108,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       logger: runtime.logger,
       metrics: runtime.metrics,
       authenticate: createAgentAuthenticator({ auth: proxyConfig.auth, secrets: broker }),
+      // MCP lists are compared with the registry on every tools/list (runtime rug-pull check).
+      tools: registryToolCatalogue({ store: runtime.storage.registry, events: runtime.events }),
     });
     const proxyServer = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, proxyApp);
     await listen(proxyServer, proxyConfig.listen.port, proxyConfig.listen.host);
