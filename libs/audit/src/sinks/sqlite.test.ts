@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runMigrations } from '@argus/store';
+import { serializedRecord } from '../chain.ts';
 import { describeQueryStoreContract, sampleChain } from '../testing/query-store-contract.ts';
-import { openSqliteAuditStore } from './sqlite.ts';
+import { AUDIT_MIGRATIONS, openSqliteAuditStore } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-audit-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,4 +57,77 @@ describe('sqlite audit store', () => {
     await ro.close();
     expect(() => openSqliteAuditStore({ path: join(dir, 'missing.db'), readonly: true })).toThrow(/cannot open/);
   });
+
+  it('adopts a file written before migrations: rows, chain head and queries intact, the old full indexes replaced; a second open is a no-op', async () => {
+    const path = join(dir, 'pre-migration.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(PRE_MIGRATION_DDL);
+    const records = sampleChain(4);
+    const insert = old.prepare(
+      `INSERT INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const r of records) {
+      const d = r.kind === 'decision' ? r : undefined;
+      insert.run(r.writer, r.seq, r.kind, d?.decision_id ?? null, r.time, d?.principal.type ?? null, d?.principal.id ?? null, d?.root?.id ?? null, d?.goal ?? null, d?.intent ?? null, d?.action ?? null, d?.outcome ?? null, r.hash, serializedRecord(r));
+      for (const p of new Set(d?.policies ?? [])) old.prepare('INSERT INTO audit_record_policies (policy, writer, seq) VALUES (?, ?, ?)').run(p, r.writer, r.seq);
+    }
+    old.close();
+
+    const store = openSqliteAuditStore({ path });
+    expect(await store.head('w1')).toEqual({ seq: 4, hash: records[3]!.hash });
+    expect(await store.range(1, 4, 'w1')).toEqual(records);
+    const gated = records.find((r) => r.kind === 'decision' && r.policies.length > 0);
+    if (gated?.kind !== 'decision') throw new Error('the sample chain has a decision with policies');
+    const byPolicy = await store.query({ policy: gated.policies[0]! }, undefined, 10);
+    expect(byPolicy.records.map((r) => r.kind === 'decision' && r.decision_id)).toContain(gated.decision_id);
+    await store.write(sampleChain(5).slice(4));
+    await store.close();
+
+    const db = new Database(path);
+    expect(db.prepare(`SELECT version, name FROM argus_migrations WHERE namespace = 'audit'`).all()).toEqual([{ version: 1, name: 'audit-records' }]);
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>).map((r) => r.name);
+    expect(indexes).not.toContain('audit_records_goal');
+    expect(indexes).toContain('audit_records_goal_set');
+    expect(runMigrations(db, 'audit', AUDIT_MIGRATIONS)).toEqual([]);
+    db.close();
+    const again = openSqliteAuditStore({ path });
+    expect(await again.head('w1')).toMatchObject({ seq: 5 });
+    await again.close();
+  });
 });
+
+/** The tables as files written before migrations held them, with the full indexes of the oldest ones. */
+const PRE_MIGRATION_DDL = `
+CREATE TABLE IF NOT EXISTS audit_records (
+  writer TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  decision_id TEXT,
+  time TEXT NOT NULL,
+  principal_type TEXT,
+  principal_id TEXT,
+  root_id TEXT,
+  goal TEXT,
+  intent TEXT,
+  action TEXT,
+  outcome TEXT,
+  hash TEXT NOT NULL,
+  record TEXT NOT NULL,
+  UNIQUE (writer, seq)
+);
+CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time, writer, seq);
+CREATE INDEX IF NOT EXISTS audit_records_decision ON audit_records (decision_id);
+CREATE INDEX IF NOT EXISTS audit_records_principal ON audit_records (principal_id, time);
+CREATE INDEX IF NOT EXISTS audit_records_root ON audit_records (root_id, time);
+CREATE INDEX IF NOT EXISTS audit_records_goal ON audit_records (goal, time);
+CREATE INDEX IF NOT EXISTS audit_records_intent ON audit_records (intent, time);
+CREATE INDEX IF NOT EXISTS audit_records_outcome ON audit_records (outcome, time);
+CREATE TABLE IF NOT EXISTS audit_record_policies (
+  policy TEXT NOT NULL,
+  writer TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (policy, writer, seq)
+) WITHOUT ROWID;
+`;

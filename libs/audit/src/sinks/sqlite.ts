@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError } from '@argus/platform';
+import { runMigrations, type Migration } from '@argus/store';
 import { serializedRecord } from '../chain.ts';
 import { decodeCursor, encodeCursor, normalizeTime, parsePrincipal } from '../query-filters.ts';
 import type { AuditPage, AuditQueryFilters, AuditQueryStore, AuditRecord, AuditSink, ChainedRecord, ChainHead } from '../types.ts';
@@ -29,7 +30,17 @@ export interface SqliteAuditStore extends AuditSink, AuditQueryStore {
   iterate(fromSeq: number, toSeq: number, writer?: string): IterableIterator<ChainedRecord>;
 }
 
-const DDL = `
+/**
+ * The versioned schema of the audit tables (namespace `audit` of `argus_migrations`, applied by the
+ * store's runner). Version 1 is the schema files had before migrations: every statement is
+ * IF [NOT] EXISTS, so a file written before adopts it with its rows; older files lose their full
+ * root/goal/intent indexes for the partial ones. A change to the schema is a new version.
+ */
+export const AUDIT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'audit-records',
+    up: `
 CREATE TABLE IF NOT EXISTS audit_records (
   writer TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -65,9 +76,11 @@ CREATE TABLE IF NOT EXISTS audit_record_policies (
   seq INTEGER NOT NULL,
   PRIMARY KEY (policy, writer, seq)
 ) WITHOUT ROWID;
-`;
+`,
+  },
+];
 
-/** Opens (creating when needed) the audit tables in the SQLite file at `options.path`. */
+/** Opens the SQLite file at `options.path`, creating it and applying {@link AUDIT_MIGRATIONS} unless read-only. */
 export function openSqliteAuditStore(options: SqliteAuditStoreOptions): SqliteAuditStore {
   if (!options.readonly) mkdirSync(dirname(options.path), { recursive: true });
   let db: Database.Database;
@@ -83,7 +96,7 @@ export function openSqliteAuditStore(options: SqliteAuditStoreOptions): SqliteAu
     db.pragma('page_size = 16384');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-    db.exec(DDL);
+    runMigrations(db, 'audit', AUDIT_MIGRATIONS);
   }
   return new SqliteStore(db);
 }
