@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { runMigrations, type Migration } from '@argus/store';
 import { SecretCipher } from '../cipher.ts';
 import { assertSecretName } from '../names.ts';
 import type { PutSecretOptions, SecretMetadata, SecretStore } from '../ports.ts';
@@ -15,6 +16,28 @@ interface SecretRow {
   updated_at: string;
   version: number;
 }
+
+/**
+ * The versioned schema of the `secrets` table (namespace `secrets` of `argus_migrations`, applied by
+ * the store's runner). Version 1 is the table files had before migrations, created IF NOT EXISTS
+ * so a file written before adopts it with its sealed values. A change to the schema is a new version.
+ */
+export const SECRETS_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'secrets',
+    up: `CREATE TABLE IF NOT EXISTS secrets (
+      name TEXT PRIMARY KEY,
+      description TEXT,
+      iv BLOB NOT NULL,
+      tag BLOB NOT NULL,
+      ciphertext BLOB NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      version INTEGER NOT NULL
+    ) STRICT`,
+  },
+];
 
 /**
  * Secrets in an SQLite file, in their own `secrets` table. Only sealed bytes (AES-256-GCM) reach
@@ -36,16 +59,7 @@ export class SqliteSecretStore implements SecretStore {
     this.#db = new Database(options.path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS secrets (
-      name TEXT PRIMARY KEY,
-      description TEXT,
-      iv BLOB NOT NULL,
-      tag BLOB NOT NULL,
-      ciphertext BLOB NOT NULL,
-      created_at TEXT NOT NULL,
-      updated_at TEXT NOT NULL,
-      version INTEGER NOT NULL
-    ) STRICT`);
+    runMigrations(this.#db, 'secrets', SECRETS_MIGRATIONS);
     this.#cipher = new SecretCipher(options.key);
     this.#now = options.now ?? (() => new Date());
     this.#stmts = {
