@@ -74,4 +74,12 @@ describe('usage', () => {
     );
     expect(observe('data: {"usage": nope}\n\n', [])).toBeUndefined();
   });
+
+  it('parses with eventsource-parser: a usage event split inside a UTF-8 character, an oversized event dropped, the rest still read', () => {
+    const split = 'data: {"model":"modèle","usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\n';
+    const at = Buffer.from(split).indexOf(Buffer.from('è')) + 1;
+    expect(observe(split, [at])).toEqual({ model: 'modèle', inputTokens: 3, outputTokens: 1, totalTokens: 4 });
+    const huge = `data: ${'x'.repeat(SseUsageObserver.MAX_LINE + 10)}\n\n${openAiStream}`;
+    expect(observe(huge, [1000, 500_000])).toEqual({ inputTokens: 7, outputTokens: 2, totalTokens: 9 });
+  });
 });

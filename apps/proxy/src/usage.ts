@@ -1,3 +1,5 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+
 /** Token counts read from an LLM response. */
 export interface TokenUsage {
   /** Every input token, cached or not (Anthropic's cache reads and writes included). */
@@ -68,50 +70,35 @@ export function finalizeUsage(u: TokenUsage | undefined): TokenUsage | undefined
  * parsed, so a long stream of deltas costs a substring search each.
  */
 export class SseUsageObserver {
-  #partial = '';
-  #data: string[] = [];
-  #usage: TokenUsage | undefined;
-  /** Bound on a single pending line, so a hostile stream cannot grow memory without limit. */
+  /** Bound on a single pending event, in characters. */
   static readonly MAX_LINE = 1 << 20;
-
+  #usage: TokenUsage | undefined;
+  readonly #decoder = new TextDecoder();
+  readonly #parser: EventSourceParser = createParser({
+    onEvent: (event) => this.#event(event.data),
+    // A hostile stream cannot grow memory without limit: past the bound the pending event is
+    // dropped and parsing resumes with what follows.
+    maxBufferSize: SseUsageObserver.MAX_LINE,
+    onError: () => this.#parser.reset(),
+  });
   /** Feeds the next bytes of the stream. */
   push(chunk: Buffer): void {
-    const text = this.#partial + chunk.toString('utf8');
-    let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      this.#line(text.slice(start, nl).replace(/\r$/, ''));
-      start = nl + 1;
-    }
-    this.#partial = text.slice(start);
-    if (this.#partial.length > SseUsageObserver.MAX_LINE) this.#partial = '';
+    this.#parser.feed(this.#decoder.decode(chunk, { stream: true }));
   }
 
   /** The usage seen so far (dispatching a last event left without its blank line). */
   usage(): TokenUsage | undefined {
-    if (this.#partial) {
-      this.#line(this.#partial.replace(/\r$/, ''));
-      this.#partial = '';
-    }
-    this.#line('');
+    this.#parser.feed(`${this.#decoder.decode()}\n\n`);
     return finalizeUsage(this.#usage);
   }
 
-  #line(line: string): void {
-    if (line === '') {
-      if (this.#data.length > 0) {
-        const data = this.#data.join('\n');
-        this.#data = [];
-        if (data.includes('"usage"')) {
-          try {
-            this.#usage = mergeUsage(this.#usage, usageFromObject(JSON.parse(data)));
-          } catch {
-            // Not JSON: not a usage event.
-          }
-        }
-      }
-      return;
+  #event(data: string): void {
+    if (!data.includes('"usage"')) return;
+    try {
+      this.#usage = mergeUsage(this.#usage, usageFromObject(JSON.parse(data)));
+    } catch {
+      // Not JSON: not a usage event.
     }
-    if (line.startsWith('data:')) this.#data.push(line.slice(line[5] === ' ' ? 6 : 5));
   }
 }
 
