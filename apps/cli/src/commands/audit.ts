@@ -7,6 +7,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ChainedRecord, ChainIssue } from '@argus/audit';
 import type { Command } from 'commander';
+import { createParser } from 'eventsource-parser';
 import { styleForStream } from '../style.ts';
 import { describeUnreachable, isUnreachable } from '../unreachable.ts';
 
@@ -215,18 +216,11 @@ export async function runAuditTail(opts: TailCliOptions, io: AuditCliIo = proces
       if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
       backoffMs = 500;
       const decoder = new TextDecoder();
-      let buf = '';
+      const events: string[] = [];
+      const parser = createParser({ onEvent: (event) => events.push(event.data) });
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) !== -1) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const data = block
-            .split('\n')
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).trimStart())
-            .join('\n');
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        for (const data of events.splice(0)) {
           if (data === '') continue;
           const rec = JSON.parse(data) as ChainedRecord;
           io.stdout.write(`${JSON.stringify(rec)}\n`);
