@@ -1,7 +1,5 @@
-/** The agentic policy decision point: decision API, policy holder, decision service. */
+/** The agentic policy decision point: decision API, policy holder, runtime (the decision itself is `@argus/decision`). */
 export * from './app.ts';
-/** Still imported through this app by the proxy's test decision point; new code imports `@argus/decision`. */
-export { createGovernanceStep } from '@argus/decision';
 export * from './policy-holder.ts';
 export * from './policy-files.ts';
 export * from './policy-watcher.ts';

@@ -9,7 +9,7 @@ import type { CedarValue, EntityUid } from '@argus/engine';
 import { ArgusError, Counter, metric, type Registry } from '@argus/platform';
 import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter, type WindowSpec } from '@argus/store';
 import type { Logger } from 'pino';
-import type { DecisionEffects, EffectRequest } from '../decision-service.ts';
+import type { DecisionEffects, EffectRequest } from '@argus/decision';
 import { consumeRefusal, contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from '@argus/store';
 import { quotaRules, type EffectsConfig, type QuotaKeyPart, type QuotaRule } from './config.ts';
 import type { EscalationJob, EscalationQueue } from './escalation.ts';

@@ -108,7 +108,7 @@ export interface FixtureGovernanceInput {
 export const DEFAULT_MAX_DEPTH = 5;
 
 /**
- * The server's own governance step (`createGovernanceStep` of `@argus/apdp`, over
+ * The server's own governance step (`createGovernanceStep` of `@argus/decision`, over
  * `resolveGovernance`) reading fixture grants, goals and registry records from memory instead of
  * the stores: chain, intent and goal failures are hard denies, the rest becomes Cedar entities and
  * context. Goal budgets start unused and are consumed by allowed decisions, as in the server.

@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PolicyHolder, createApdp, createDecisionEffects, createGovernanceStep, readPolicyDir, type ApdpDeps } from '@argus/apdp';
+import { PolicyHolder, createApdp, createDecisionEffects, readPolicyDir, type ApdpDeps } from '@argus/apdp';
+import { createGovernanceStep } from '@argus/decision';
 import type { DecisionPoint } from '@argus/contracts';
 import type { IntentCatalogue } from '@argus/governance';
 import { createMetricsRegistry, silentLogger, type Authenticator } from '@argus/platform';
