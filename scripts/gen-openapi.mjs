@@ -138,6 +138,7 @@ const ROUTES = [
   ...registryRoutes('humans', 'human', { upsert: false, trust: false }),
   ...registryRoutes('agents', 'agent', { upsert: true, trust: true }),
   ...registryRoutes('mcp-servers', 'mcp-server', { upsert: true, trust: true }),
+  ['post', '/v1/registry/mcp-servers/{id}/live-tools', { tags: ['registry'], summary: 'The proxy reports the tool list a server answered (admins, scanners, the service proxy); a change on a trusted server moves it to pending with the diff', security: ANY, parameters: [idParam()], requestBody: body('registry/mcp-live-tools'), responses: { 200: json('`{id, trust, diff}`'), ...errors(400, 401, 403, 404, 413) } }],
   ['patch', '/v1/registry/mcp-servers/{id}/tools/{tool}', { tags: ['registry'], summary: 'Set a tool\'s governance attributes (admin; sensitivity, allowedIntents, category, labels; null clears); never changes its hash or the server\'s trust', security: ADMIN, parameters: [idParam(), idParam('tool', 'Tool name')], requestBody: body('registry/mcp-tool-attributes'), responses: { 200: json('The MCP server'), ...errors(400, 401, 403, 404, 412) } }],
 ];
 

@@ -36,6 +36,12 @@ export interface UpstreamConfig {
 export interface ProxyConfig {
   listen: { host: string; port: number };
   decision: { url?: string; timeoutMs: number; tokenEnv?: string };
+  /**
+   * The registry the standalone proxy compares MCP tool lists with (the runtime rug-pull check):
+   * reads `GET /v1/registry/mcp-servers/{id}`, reports drifts to `.../live-tools` as the service
+   * `proxy`. Unset: lists are still filtered by policy, but not compared (a warning at start).
+   */
+  registry: { url?: string; timeoutMs: number; tokenEnv?: string };
   auth: {
     agentTokens: Array<{ agent: string; sha256: string }>;
     agentTokenSecretPrefix: string;
@@ -114,8 +120,11 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
   if (env.ARGUS_PROXY_HOST) listen.host = env.ARGUS_PROXY_HOST;
   if (env.ARGUS_APDP_URL) decision.url = env.ARGUS_APDP_URL;
   if (env.ARGUS_DECISION_TIMEOUT_MS) decision.timeoutMs = Number(env.ARGUS_DECISION_TIMEOUT_MS);
+  const registry = { ...(out.registry ?? {}) };
+  if (env.ARGUS_REGISTRY_URL) registry.url = env.ARGUS_REGISTRY_URL;
   out.listen = listen;
   out.decision = decision;
+  out.registry = registry;
   return out;
 }
 

@@ -18,6 +18,7 @@ import { isOpsPath, loadProxyConfig } from './config.ts';
 import { createRemoteDecisionPoint } from './decision.ts';
 import { createAuthenticator } from './identity.ts';
 import { createRemoteUsageSink } from './remote-usage.ts';
+import { createRemoteToolCatalogue } from './remote-tools.ts';
 
 /** Starts the standalone proxy; resolves once it listens. */
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<ShutdownReport>; port: number }> {
@@ -47,7 +48,13 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   root.use(healthRouter({ checks: [{ name: 'secrets', check: async () => ({ ok: (await broker.list()).length >= 0 }) }], metrics }));
   // Tokens and cost go to the goal budgets of the same apdp, with the same service credential.
   const usage = createRemoteUsageSink({ url: config.decision.url, timeoutMs: config.decision.timeoutMs, ...(token ? { token } : {}) });
-  const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage, logger, metrics, authenticate });
+  // MCP lists are compared with the registry on every tools/list (the runtime rug-pull check).
+  const registryToken = config.registry.tokenEnv ? env[config.registry.tokenEnv] : undefined;
+  const tools = config.registry.url ? createRemoteToolCatalogue({ url: config.registry.url, timeoutMs: config.registry.timeoutMs, ...(registryToken ? { token: registryToken } : {}) }) : undefined;
+  if (!tools && config.upstreams.some((u) => u.kind === 'mcp')) {
+    logger.warn('registry.url is not set: MCP lists are filtered by policy but not compared with the registry (no runtime rug-pull check)');
+  }
+  const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage, logger, metrics, authenticate, ...(tools ? { tools } : {}) });
   // Proxied calls never enter the framework (it re-prototypes every request and response, which
   // slows node's own HTTP code); only the health and metrics routes do.
   const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));

@@ -5,6 +5,7 @@ import { agentsRouter } from './routes/agents.ts';
 import { humansRouter } from './routes/humans.ts';
 import { mcpServersRouter } from './routes/mcp-servers.ts';
 import { toolAttributesRouter } from './routes/tool-attributes.ts';
+import { liveToolsRouter } from './routes/live-tools.ts';
 
 /**
  * The registry API under `/v1/registry/...`: humans, agents and MCP servers, their trust states,
@@ -24,6 +25,7 @@ export function createRegistryRouter(deps: RegistryDeps): Router {
   v1.use('/agents', agentsRouter(resolved));
   v1.use('/mcp-servers', mcpServersRouter(resolved));
   v1.use('/mcp-servers', toolAttributesRouter(resolved));
+  v1.use('/mcp-servers', liveToolsRouter(resolved));
   v1.use(notFoundHandler);
   v1.use(errorHandler(resolved.logger));
   router.use('/v1/registry', v1);

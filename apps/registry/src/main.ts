@@ -29,6 +29,8 @@ export interface RegistryConfig {
   jwtAdminRole: string;
   scannerTokens?: Record<string, string>;
   agentTokens?: Record<string, string>;
+  /** Service credentials by service id (e.g. `proxy`, which reports live MCP tool lists). */
+  serviceTokens?: Record<string, string>;
   onToolChange: 'pending' | 'quarantined';
   limits: RegistryLimits & { shutdownGraceMs: number };
 }
@@ -55,7 +57,7 @@ function tokenMap(value: string | undefined, path: string): Record<string, strin
 /**
  * Builds the configuration from `base` with environment overrides applied (ARGUS_STORE_URL,
  * ARGUS_REDIS_URL, ARGUS_ADMIN_TOKEN, PORT, HOST, ARGUS_JWKS_URL, ARGUS_JWT_ISSUER,
- * ARGUS_JWT_AUDIENCE, ARGUS_SCANNER_TOKENS, ARGUS_AGENT_TOKENS, ARGUS_REGISTRY_ON_TOOL_CHANGE),
+ * ARGUS_JWT_AUDIENCE, ARGUS_SCANNER_TOKENS, ARGUS_AGENT_TOKENS, ARGUS_SERVICE_TOKENS, ARGUS_REGISTRY_ON_TOOL_CHANGE),
  * validates it against the schema and freezes it. A bad value throws `ConfigError` naming the path.
  */
 export function loadRegistryConfig(env: NodeJS.ProcessEnv = process.env, base: Record<string, unknown> = {}): Readonly<RegistryConfig> {
@@ -74,6 +76,8 @@ export function loadRegistryConfig(env: NodeJS.ProcessEnv = process.env, base: R
   if (scanners) raw.scannerTokens = scanners;
   const agents = tokenMap(env.ARGUS_AGENT_TOKENS, '/agentTokens');
   if (agents) raw.agentTokens = agents;
+  const services = tokenMap(env.ARGUS_SERVICE_TOKENS, '/serviceTokens');
+  if (services) raw.serviceTokens = services;
   const result = validatorFor<RegistryConfig>('https://argus.dev/schemas/registry/config.json')(raw);
   if (!result.ok) throw new ConfigError('invalid registry configuration', result.errors);
   return deepFreeze(result.value);
@@ -122,6 +126,7 @@ export async function startRegistry(config: Readonly<RegistryConfig>, logger: Lo
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
     ...(config.scannerTokens ? { scannerTokens: { ...config.scannerTokens } } : {}),
     ...(config.agentTokens ? { agentTokens: { ...config.agentTokens } } : {}),
+    ...(config.serviceTokens ? { serviceTokens: { ...config.serviceTokens } } : {}),
     ...(config.jwksUrl
       ? {
           jwks: {

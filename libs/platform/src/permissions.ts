@@ -145,7 +145,15 @@ export const PERMISSIONS: readonly Permission[] = [
     { method: 'DELETE', path: `/v1/registry/${kind}/{id}`, allow: admin },
     { method: 'PUT', path: `/v1/registry/${kind}/{id}`, allow: { kinds: ['admin', 'scanner'] }, also: 'the scanners\' idempotent upsert' },
     { method: 'POST', path: `/v1/registry/${kind}/{id}/trust`, allow: admin },
-    ...(kind === 'mcp-servers' ? [{ method: 'PATCH', path: `/v1/registry/${kind}/{id}/tools/{tool}`, allow: admin, also: 'governance attributes only; never changes trust' } as Permission] : []),
+    ...(kind === 'mcp-servers'
+      ? ([
+          { method: 'PATCH', path: `/v1/registry/${kind}/{id}/tools/{tool}`, allow: admin, also: 'governance attributes only; never changes trust' },
+          {
+            method: 'POST', path: `/v1/registry/${kind}/{id}/live-tools`, allow: { kinds: ['admin', 'scanner', 'service'] },
+            also: 'a service only as `proxy`: the runtime rug-pull check of the standalone proxy',
+          },
+        ] as Permission[])
+      : []),
     { method: 'GET', path: `/v1/registry/${kind}/{id}/history`, allow: authenticated },
     kind === 'agents'
       ? {
