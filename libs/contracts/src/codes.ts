@@ -84,8 +84,7 @@ export const DENY_CODES = {
   approval_expired: { group: 'approval', meaning: 'the approval expired before it was used' },
   approval_unavailable: { group: 'approval', meaning: 'an approval-gated permit matched and no approval store is configured' },
   // Quotas and kill switches (`context.usage`, `switches`).
-  quota_exceeded: { group: 'quota', meaning: 'a quota of the principal is spent for its window' },
-  quota_unavailable: { group: 'quota', meaning: 'the quota counters could not be read' },
+  quota_exceeded: { group: 'quota', meaning: 'a quota the call counts against is used up for its window (an unreadable counter makes the rules reading `context.usage` deny instead)' },
   switch_stopped: { group: 'switch', meaning: 'a kill switch covering the call is stopped' },
   switches_unavailable: { group: 'switch', meaning: 'the kill switches could not be read' },
   // The policies' answer, as the proxy names a deny that carries no hard-deny code.
