@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import type { AuthorizeInput, AuthorizeResponse, DecideOptions, DecisionPoint } from '@argus/contracts';
 import { toolHash, type McpToolInput, type ToolDiff, type TrustState } from '@argus/store';
 import { decideWithin, isAllowed } from './decision.ts';
@@ -100,23 +101,24 @@ export function itemCall(server: string, kind: ListKind, item: unknown): CallDes
  * does not depend on the policies forbidding calls to a pending server. Bounded; per process.
  */
 export class ChangedTools {
-  private readonly byServer = new Map<string, Set<string>>();
+  /** Server → changed tool names; the least recently marked server goes first past the bound. */
+  private readonly byServer: LRUCache<string, Set<string>>;
 
-  constructor(private readonly maxServers = 1000) {}
+  constructor(maxServers = 1000) {
+    this.byServer = new LRUCache({ max: maxServers });
+  }
 
   /** Marks `names` of `server` as changed. */
   add(server: string, names: readonly string[]): void {
     if (names.length === 0) return;
     const set = this.byServer.get(server) ?? new Set<string>();
     for (const n of names) set.add(n);
-    this.byServer.delete(server);
     this.byServer.set(server, set);
-    if (this.byServer.size > this.maxServers) this.byServer.delete(this.byServer.keys().next().value as string);
   }
 
   /** Clears `names` of `server` (seen approved). */
   approve(server: string, names: readonly string[]): void {
-    const set = this.byServer.get(server);
+    const set = this.byServer.peek(server);
     if (!set) return;
     for (const n of names) set.delete(n);
     if (set.size === 0) this.byServer.delete(server);
@@ -124,7 +126,7 @@ export class ChangedTools {
 
   /** True when `tool` of `server` changed and was not seen approved since. */
   has(server: string, tool: string): boolean {
-    return this.byServer.get(server)?.has(tool) ?? false;
+    return this.byServer.peek(server)?.has(tool) ?? false;
   }
 }
 
