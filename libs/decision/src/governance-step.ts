@@ -2,7 +2,7 @@ import type { EntityRef } from '@argus/contracts';
 import { resolveGovernance, type Goal as GovernanceGoal, type Grant, type IntentCatalogue, type TokenResult } from '@argus/governance';
 import type { BudgetCounter, DelegationStore, GoalStore } from '@argus/store';
 import type { CedarEntity, CedarValue } from '@argus/engine';
-import type { GovernanceStep } from './decision-service.ts';
+import type { GovernanceStep } from './apply-governance.ts';
 import { shortType, type RegistryReader } from './entities.ts';
 
 /** What the governance step reads: grants, goals, budgets, intents, registry records of the chain. */
