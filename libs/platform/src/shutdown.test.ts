@@ -4,18 +4,27 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from './logger.ts';
 import { SHUTDOWN_EVENT, Shutdown } from './shutdown.ts';
 
-/** A server whose `/slow` answers after `slowMs`, `/stream` opens an endless event stream, anything else answers at once. */
-async function listen(slowMs: number): Promise<{ server: Server; url: string }> {
+/**
+ * A server whose `/slow` answers after `slowMs`, `/stream` opens an endless event stream (after
+ * `slowMs` for `/late-stream`), anything else answers at once; `arrived` resolves on each request.
+ */
+async function listen(slowMs: number): Promise<{ server: Server; url: string; arrived: () => Promise<void> }> {
+  let onArrival: () => void = () => undefined;
   const server = createServer((req, res: ServerResponse) => {
-    if (req.url === '/slow') setTimeout(() => res.end('slow'), slowMs);
-    else if (req.url === '/stream') {
+    onArrival();
+    const stream = () => {
       res.setHeader('content-type', 'text/event-stream');
       res.flushHeaders();
       res.write(': open\n\n');
-    } else res.end('ok');
+    };
+    if (req.url === '/slow') setTimeout(() => res.end('slow'), slowMs);
+    else if (req.url === '/stream') stream();
+    else if (req.url === '/late-stream') setTimeout(stream, slowMs);
+    else res.end('ok');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const arrived = () => new Promise<void>((r) => (onArrival = r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrived };
 }
 
 /** The status, or the error code of a fresh connection. */
@@ -59,11 +68,24 @@ describe('Shutdown', () => {
     const a = await listen(0);
     const shutdown = new Shutdown(silentLogger(), 5000);
     shutdown.addServer('a', a.server, { endStreams: true });
-    const text = fetch(`${a.url}/stream`).then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 50));
+    const response = await fetch(`${a.url}/stream`);
+    const text = response.text();
     const started = Date.now();
     expect(await shutdown.run()).toMatchObject({ clean: true });
     expect(Date.now() - started).toBeLessThan(1000);
+    expect(await text).toBe(`: open\n\n${SHUTDOWN_EVENT}`);
+  });
+
+  it('also ends a stream its request opens after the shutdown began (accepted just before the socket closed)', async () => {
+    const a = await listen(200);
+    const shutdown = new Shutdown(silentLogger(), 5000);
+    shutdown.addServer('a', a.server, { endStreams: true });
+    const arrived = a.arrived();
+    const text = fetch(`${a.url}/late-stream`).then((r) => r.text());
+    await arrived;
+    const started = Date.now();
+    expect(await shutdown.run()).toMatchObject({ clean: true });
+    expect(Date.now() - started).toBeLessThan(1500);
     expect(await text).toBe(`: open\n\n${SHUTDOWN_EVENT}`);
   });
 

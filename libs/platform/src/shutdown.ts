@@ -160,18 +160,25 @@ export class Shutdown {
   /** Closes the listening socket, ends event streams when asked, and resolves once every connection is gone. */
   private stopAccepting(l: Listener): Promise<void> {
     return new Promise<void>((resolve) => {
+      const endOpen = () => {
+        for (const res of l.open) {
+          res.shouldKeepAlive = false;
+          if (l.options.endStreams && isEventStream(res)) endStream(res);
+        }
+      };
       // Keep-alive connections turn idle as their last request finishes: close them as they do,
-      // instead of waiting for the keep-alive timeout.
-      const sweep = setInterval(() => l.server.closeIdleConnections(), 50);
+      // instead of waiting for the keep-alive timeout. A request accepted just before the socket
+      // closed may open its stream after this point: each sweep ends those too.
+      const sweep = setInterval(() => {
+        endOpen();
+        l.server.closeIdleConnections();
+      }, 50);
       sweep.unref();
       l.server.close(() => {
         clearInterval(sweep);
         resolve();
       });
-      for (const res of l.open) {
-        res.shouldKeepAlive = false;
-        if (l.options.endStreams && isEventStream(res)) endStream(res);
-      }
+      endOpen();
       try {
         l.options.drain?.start?.();
       } catch (err) {
