@@ -4,23 +4,25 @@
  * `commitEffects`, once the final answer is known.
  */
 import type { AuthorizeInput, ExplainLevel } from '@argus/contracts';
+import { bareType, type GovernanceFacts, type GovernanceOutcome as ResolvedGovernance } from '@argus/governance';
 import { uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
 import type { CheckedRequest } from './check-request.ts';
 import type { DecisionEffects } from './effects.ts';
-import { shortType } from './entities.ts';
 import { deny, denied, switchDeny, type Denied, type Refusal } from './outcome.ts';
 import type { ResolvedFacts, SwitchReader } from './resolve-facts.ts';
 
-/** What governance adds to a decision: hard denies, the chain as hierarchy, goal and intent facts. */
-export interface GovernanceOutcome {
-  hardDeny?: Refusal;
-  /** Parents of the principal in Cedar's hierarchy (the next hop up the delegation chain). */
-  principalParents: EntityUid[];
+/**
+ * What governance adds to a decision: `libs/governance`'s outcome (hard denies, the chain as
+ * hierarchy, goal and intent facts) with its entities and context as the engine's Cedar values
+ * (`governanceOutcome` converts), and the budget the decision spends.
+ */
+export interface GovernanceOutcome extends Pick<ResolvedGovernance, 'hardDeny' | 'principalParents'> {
   /** Entities governance owns for this request: chain agents and humans, the goal. */
   entities: CedarEntity[];
-  /** Context entries governance owns: intent, goal, delegation, usage. */
+  /** Context entries governance owns: intent, goal, delegation. */
   context: Record<string, CedarValue>;
-  facts: Record<string, unknown>;
+  /** The delegation, goal and intent facts (none without a governance step). */
+  facts: Partial<GovernanceFacts>;
   /**
    * Runs once the final answer is an allow (never for a hold, a deny or a timeout): consumes what
    * the decision uses (a goal's action budget). An answer turns the allow into a hard deny with those codes.
@@ -55,7 +57,7 @@ export async function applyGovernance(
   const governance = step ? await step({ input, now: at.now, principal, explain: at.explain }) : ungoverned(input);
   Object.assign(facts, governance.facts);
   if (governance.hardDeny) return denied(deny([], governance.hardDeny.codes, facts, governance.hardDeny.message));
-  const chainStop = switches?.checkAgents?.(governance.entities.filter((e) => shortType(e.uid.type) === 'Agent').map((e) => e.uid.id));
+  const chainStop = switches?.checkAgents?.(governance.entities.filter((e) => bareType(e.uid.type) === 'Agent').map((e) => e.uid.id));
   if (chainStop) return denied(switchDeny(chainStop));
   for (const e of governance.entities) if (!entities.has(uidKey(e.uid))) entities.set(uidKey(e.uid), e);
   const principalEntity = entities.get(uidKey(principal));

@@ -1,7 +1,8 @@
 /** Step 1 — check the request: what Argus refuses outright (400) before reading anything. */
 import type { AuthorizeInput, EntityData } from '@argus/contracts';
 import { uidKey, type CompiledPolicySet, type EntityUid } from '@argus/engine';
-import { checkType, qualify, toUid } from './entities.ts';
+import { cedarType, cedarUid } from '@argus/governance';
+import { checkType } from './entities.ts';
 import { deny, denied, type Denied } from './outcome.ts';
 import { checkInputStrings, RequestRefusedError } from './request-checks.ts';
 
@@ -26,7 +27,7 @@ export interface CheckedRequest {
 export function checkRequest(input: AuthorizeInput, shared: EntityData[], set: CompiledPolicySet | undefined): CheckedRequest | Denied {
   checkInputStrings(input, shared);
   if (!set) return denied(deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }], ['no_policy_set'], undefined, 'no policy set is loaded'));
-  const action: EntityUid = { type: qualify('Action'), id: input.action };
+  const action: EntityUid = { type: cedarType('Action'), id: input.action };
   if (!set.actions.has(uidKey(action))) {
     throw new RequestRefusedError('unknown_action', `unknown action \`${input.action}\``, [{ path: '/input/action', message: `\`${input.action}\` is not an action of the schema` }]);
   }
@@ -39,5 +40,5 @@ export function checkRequest(input: AuthorizeInput, shared: EntityData[], set: C
   checkType(input.resource.type, '/input/resource/type', set.entityTypes);
   shared.forEach((e, i) => checkType(e.uid.type, `/entities/${i}/uid/type`, set.entityTypes));
   (input.entities ?? []).forEach((e, i) => checkType(e.uid.type, `/input/entities/${i}/uid/type`, set.entityTypes));
-  return { input, shared, set, principal: toUid(input.principal), action, resource: toUid(input.resource) };
+  return { input, shared, set, principal: cedarUid(input.principal), action, resource: cedarUid(input.resource) };
 }

@@ -1,10 +1,8 @@
 import type { EntityData, EntityInput, EntityRef } from '@argus/contracts';
-import { uidKey, type CedarEntity, type CedarValue, type EntityUid } from '@argus/engine';
+import { uidKey, type CedarEntity, type CedarValue } from '@argus/engine';
+import { agentAttributes, bareType, cedarType, cedarUid } from '@argus/governance';
 import { InvalidInputError, UnavailableError } from '@argus/platform';
 import { RequestRefusedError } from './request-checks.ts';
-
-/** The Cedar namespace of every Argus entity type. */
-export const NAMESPACE = 'Argus';
 
 /** Entity types whose data only the registry and governance may provide — never a caller. */
 export const REGISTRY_OWNED = new Set(['Agent', 'Human', 'McpServer', 'Goal']);
@@ -23,19 +21,16 @@ export interface RegistryReader {
   readonly requireRegistered?: boolean;
 }
 
-/** `Agent` → `Argus::Agent`; an already qualified type is kept. */
-export function qualify(type: string): string {
-  return type.includes('::') ? type : `${NAMESPACE}::${type}`;
-}
-
-/** The short (unqualified) form of a type. */
-export function shortType(type: string): string {
-  return type.startsWith(`${NAMESPACE}::`) ? type.slice(NAMESPACE.length + 2) : type;
-}
-
-/** A wire entity reference as a Cedar uid. */
-export function toUid(ref: EntityRef): EntityUid {
-  return { type: qualify(ref.type), id: ref.id };
+/** An agent's registry record as the Cedar attributes of its entity (owner and clearance when `relations`). */
+export function registryAgentAttributes(
+  id: string,
+  agent: Awaited<ReturnType<RegistryReader['getAgent']>>,
+  leaseAlive: boolean,
+  relations = true,
+): Record<string, CedarValue> {
+  const record = agent ? { trust: agent.trust, kind: agent.kind, capabilities: agent.capabilities } : {};
+  const related = agent && relations ? { ...(agent.owner ? { owner: agent.owner } : {}), ...(agent.labels.clearance ? { clearance: agent.labels.clearance } : {}) } : {};
+  return toCedarRecord(agentAttributes({ id, ...record, leaseAlive, ...related }));
 }
 
 /** Converts caller JSON into a Cedar value, qualifying `{__entity}` types. */
@@ -45,10 +40,15 @@ export function toCedarValue(value: unknown): CedarValue {
   const rec = value as Record<string, unknown>;
   const e = rec.__entity as EntityRef | undefined;
   if (e && typeof e === 'object' && typeof e.type === 'string' && typeof e.id === 'string' && Object.keys(rec).length === 1) {
-    return { __entity: toUid(e) };
+    return { __entity: cedarUid(e) };
   }
+  return toCedarRecord(rec);
+}
+
+/** A JSON record (attributes, context) as Cedar values. */
+export function toCedarRecord(record: Record<string, unknown>): Record<string, CedarValue> {
   const out: Record<string, CedarValue> = {};
-  for (const [k, v] of Object.entries(rec)) out[k] = toCedarValue(v);
+  for (const [k, v] of Object.entries(record)) out[k] = toCedarValue(v);
   return out;
 }
 
@@ -79,54 +79,43 @@ export async function buildEntities(
   supplied.forEach((e, i) => {
     const path = i < sharedEntities.length ? `/entities/${i}` : `/input/entities/${i - sharedEntities.length}`;
     checkType(e.uid.type, `${path}/uid/type`, entityTypes);
-    if (REGISTRY_OWNED.has(shortType(e.uid.type))) {
-      throw new InvalidInputError(`entities of type \`${shortType(e.uid.type)}\` come from the registry and cannot be supplied`, [
-        { path: `${path}/uid/type`, message: `\`${shortType(e.uid.type)}\` is registry-owned` },
+    if (REGISTRY_OWNED.has(bareType(e.uid.type))) {
+      throw new InvalidInputError(`entities of type \`${bareType(e.uid.type)}\` come from the registry and cannot be supplied`, [
+        { path: `${path}/uid/type`, message: `\`${bareType(e.uid.type)}\` is registry-owned` },
       ]);
     }
     (e.parents ?? []).forEach((p, j) => checkType(p.type, `${path}/parents/${j}/type`, entityTypes));
-    const uid = toUid(e.uid);
+    const uid = cedarUid(e.uid);
     const key = uidKey(uid);
     if (!map.has(key)) {
-      const tags = e.tags ? { tags: toCedarValue(e.tags) as Record<string, CedarValue> } : {};
-      map.set(key, { uid, attrs: toCedarValue(e.attrs ?? {}) as Record<string, CedarValue>, parents: (e.parents ?? []).map(toUid), ...tags });
+      const tags = e.tags ? { tags: toCedarRecord(e.tags) } : {};
+      map.set(key, { uid, attrs: toCedarRecord(e.attrs ?? {}), parents: (e.parents ?? []).map(cedarUid), ...tags });
     }
   });
 
-  if (REGISTRY_OWNED.has(shortType(input.principal.type)) && input.principal.attributes) {
+  if (REGISTRY_OWNED.has(bareType(input.principal.type)) && input.principal.attributes) {
     ignored.push('/input/principal/attributes');
   }
 
   const agentFacts: RegistryFacts['agent'] = { registered: false, trust: 'unregistered', lease: 'expired' };
-  const principal = toUid(input.principal);
-  if (shortType(principal.type) === 'Agent') {
+  const principal = cedarUid(input.principal);
+  if (bareType(principal.type) === 'Agent') {
     const [agent, lease] = await Promise.all([read(() => registry.getAgent(principal.id)), read(() => registry.leaseState('agent', principal.id))]);
     agentFacts.registered = agent !== undefined;
     agentFacts.trust = agent?.trust ?? 'unregistered';
     agentFacts.lease = lease;
-    const attrs: Record<string, CedarValue> = {
-      trust: agentFacts.trust,
-      kind: agent?.kind ?? 'unknown',
-      capabilities: agent?.capabilities ?? [],
-      leaseAlive: lease === 'alive',
-    };
-    const parents: EntityUid[] = [];
-    if (agent?.owner) {
-      attrs.owner = { __entity: { type: qualify('Human'), id: agent.owner } };
-      await addHuman(map, registry, agent.owner);
-    }
-    if (agent?.labels.clearance) attrs.clearance = agent.labels.clearance;
-    map.set(uidKey(principal), { uid: principal, attrs, parents });
-  } else if (shortType(principal.type) === 'Human') {
+    if (agent?.owner) await addHuman(map, registry, agent.owner);
+    map.set(uidKey(principal), { uid: principal, attrs: registryAgentAttributes(principal.id, agent, lease === 'alive'), parents: [] });
+  } else if (bareType(principal.type) === 'Human') {
     await addHuman(map, registry, principal.id);
   }
 
   const resourceFacts: RegistryFacts['resource'] = { source: 'request' };
-  const resource = toUid(input.resource);
+  const resource = cedarUid(input.resource);
   const resourceKey = uidKey(resource);
   const requested = map.get(resourceKey);
-  const requestAttrs = (toCedarValue(input.resource.attributes ?? {}) as Record<string, CedarValue>) ?? {};
-  const short = shortType(resource.type);
+  const requestAttrs = toCedarRecord(input.resource.attributes ?? {});
+  const short = bareType(resource.type);
   if (short === 'Tool' || short === 'Resource' || short === 'Prompt') {
     const slash = resource.id.indexOf('/');
     const server = slash > 0 ? await read(() => registry.getMcpServer(resource.id.slice(0, slash))) : undefined;
@@ -135,7 +124,7 @@ export async function buildEntities(
     if (server) {
       resourceFacts.source = 'registry';
       resourceFacts.serverTrust = server.trust;
-      const serverUid = { type: qualify('McpServer'), id: server.id };
+      const serverUid = { type: cedarType('McpServer'), id: server.id };
       map.set(uidKey(serverUid), { uid: serverUid, attrs: { trust: server.trust }, parents: [] });
       parents.push(serverUid);
       if (short === 'Tool') {
@@ -149,7 +138,7 @@ export async function buildEntities(
           const value = tool?.[owned];
           if (value === undefined) continue;
           if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
-          attrs[owned] = toCedarValue(value) as CedarValue;
+          attrs[owned] = toCedarValue(value);
         }
       }
     } else if (short === 'Tool' && !('serverTrust' in attrs)) {
@@ -163,11 +152,8 @@ export async function buildEntities(
     map.set(resourceKey, { uid: resource, attrs: { trust: server?.trust ?? 'unregistered' }, parents: [] });
   } else if (short === 'Agent') {
     const agent = await read(() => registry.getAgent(resource.id));
-    map.set(resourceKey, {
-      uid: resource,
-      attrs: { trust: agent?.trust ?? 'unregistered', kind: agent?.kind ?? 'unknown', capabilities: agent?.capabilities ?? [], leaseAlive: false },
-      parents: [],
-    });
+    // An Agent resource carries what the agent is, not whom it answers to: no owner or clearance.
+    map.set(resourceKey, { uid: resource, attrs: registryAgentAttributes(resource.id, agent, false, false), parents: [] });
   } else if (short === 'Human') {
     await addHuman(map, registry, resource.id);
   } else if (!requested || input.resource.attributes) {
@@ -177,7 +163,7 @@ export async function buildEntities(
 }
 
 async function addHuman(map: Map<string, CedarEntity>, registry: RegistryReader, id: string): Promise<void> {
-  const uid = { type: qualify('Human'), id };
+  const uid = { type: cedarType('Human'), id };
   if (map.has(uidKey(uid))) return;
   const human = await read(() => registry.getHuman(id));
   const attrs: Record<string, CedarValue> = { roles: human?.roles ?? [] };
@@ -195,7 +181,7 @@ async function read<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Refuses (400, `unknown_entity_type`) a type the schema does not declare. */
 export function checkType(type: string, path: string, entityTypes: ReadonlySet<string>): void {
-  if (!entityTypes.has(qualify(type))) {
+  if (!entityTypes.has(cedarType(type))) {
     throw new RequestRefusedError('unknown_entity_type', `unknown entity type \`${type}\``, [{ path, message: `\`${type}\` is not an entity type of the schema` }]);
   }
 }

@@ -1,9 +1,9 @@
 import type { EntityRef } from '@argus/contracts';
-import { resolveGovernance, type Goal as GovernanceGoal, type Grant, type IntentCatalogue, type TokenResult } from '@argus/governance';
+import { bareType, resolveGovernance, type Goal as GovernanceGoal, type GovernanceOutcome as ResolvedGovernance, type Grant, type IntentCatalogue, type TokenResult } from '@argus/governance';
 import type { BudgetCounter, DelegationStore, GoalStore } from '@argus/store';
-import type { CedarEntity, CedarValue } from '@argus/engine';
-import type { GovernanceStep } from './apply-governance.ts';
-import { shortType, type RegistryReader } from './entities.ts';
+import type { CedarEntity } from '@argus/engine';
+import type { GovernanceOutcome, GovernanceStep } from './apply-governance.ts';
+import { registryAgentAttributes, toCedarRecord, type RegistryReader } from './entities.ts';
 
 /** What the governance step reads: grants, goals, budgets, intents, registry records of the chain. */
 export interface GovernanceStepDeps {
@@ -29,7 +29,7 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
     const hopAttributes = new Map<string, Record<string, unknown>>();
     for (const ref of input.delegation ?? []) {
       const attrs = await registryAttributes(deps.registry, ref);
-      if (attrs) hopAttributes.set(`${shortType(ref.type)}::${ref.id}`, attrs);
+      if (attrs) hopAttributes.set(`${bareType(ref.type)}::${ref.id}`, attrs);
     }
     const outcome = await resolveGovernance(
       {
@@ -60,16 +60,12 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
         getBudgetUsed: (id) => deps.budget.get(id),
         intents: deps.intents,
         ...(deps.verifyToken ? { verifyToken: deps.verifyToken } : {}),
-        attributes: (ref) => hopAttributes.get(`${shortType(ref.type)}::${ref.id}`),
+        attributes: (ref) => hopAttributes.get(`${bareType(ref.type)}::${ref.id}`),
       },
     );
     const goalId = input.goal;
     return {
-      ...(outcome.hardDeny ? { hardDeny: outcome.hardDeny } : {}),
-      principalParents: outcome.principalParents,
-      entities: outcome.entities as unknown as CedarEntity[],
-      context: outcome.context as Record<string, CedarValue>,
-      facts: outcome.facts as unknown as Record<string, unknown>,
+      ...governanceOutcome(outcome),
       ...(goalId !== undefined && !outcome.hardDeny
         ? {
             commit: async () => {
@@ -81,6 +77,18 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
           }
         : {}),
     };
+  };
+}
+
+/** `libs/governance`'s outcome with its entities and context as the engine's Cedar values. */
+export function governanceOutcome(outcome: ResolvedGovernance): GovernanceOutcome {
+  const entities = outcome.entities.map((e): CedarEntity => ({ uid: e.uid, attrs: toCedarRecord(e.attrs), parents: e.parents }));
+  return {
+    ...(outcome.hardDeny ? { hardDeny: outcome.hardDeny } : {}),
+    principalParents: outcome.principalParents,
+    entities,
+    context: toCedarRecord(outcome.context),
+    facts: outcome.facts,
   };
 }
 
@@ -100,18 +108,10 @@ function latest<T extends { createdAt: string }>(items: readonly T[]): T | undef
 }
 
 async function registryAttributes(registry: RegistryReader, ref: EntityRef): Promise<Record<string, unknown> | undefined> {
-  const type = shortType(ref.type);
+  const type = bareType(ref.type);
   if (type === 'Agent') {
     const [agent, lease] = await Promise.all([registry.getAgent(ref.id), registry.leaseState('agent', ref.id)]);
-    if (!agent) return undefined;
-    return {
-      trust: agent.trust,
-      kind: agent.kind,
-      capabilities: agent.capabilities,
-      leaseAlive: lease === 'alive',
-      ...(agent.owner ? { owner: { __entity: { type: 'Argus::Human', id: agent.owner } } } : {}),
-      ...(agent.labels.clearance ? { clearance: agent.labels.clearance } : {}),
-    };
+    return agent ? registryAgentAttributes(ref.id, agent, lease === 'alive') : undefined;
   }
   if (type === 'Human') {
     const human = await registry.getHuman(ref.id);

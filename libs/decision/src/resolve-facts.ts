@@ -2,7 +2,8 @@
 import type { AuthorizeInput, DenyCode } from '@argus/contracts';
 import type { CedarEntity } from '@argus/engine';
 import type { CheckedRequest } from './check-request.ts';
-import { buildEntities, shortType, type RegistryReader } from './entities.ts';
+import { bareType } from '@argus/governance';
+import { buildEntities, type RegistryReader } from './entities.ts';
 import { deny, denied, switchDeny, type Denied } from './outcome.ts';
 import type { SwitchVerdict } from './ports.ts';
 
@@ -38,7 +39,7 @@ export async function resolveFacts(checked: CheckedRequest, registry: RegistryRe
   const { input, principal } = checked;
   const { entities, facts: registryFacts } = await buildEntities(input, registry, checked.set.entityTypes, checked.shared);
   const codes: DenyCode[] = [];
-  const unregisteredAgent = shortType(principal.type) === 'Agent' && !registryFacts.agent.registered;
+  const unregisteredAgent = bareType(principal.type) === 'Agent' && !registryFacts.agent.registered;
   if (requireRegistered && unregisteredAgent) codes.push('agent_unknown');
   if (registryFacts.agent.trust === 'revoked') codes.push('agent_revoked');
   if (registryFacts.agent.trust === 'quarantined') codes.push('agent_quarantined');

@@ -17,7 +17,9 @@
 import type { EntityRef } from '@argus/contracts';
 import type { HopFact } from './delegation-chain.ts';
 import type { Goal } from './goal.ts';
-import { bareType, cedarType, formatUid, sameEntity } from './uid.ts';
+import { bareType, cedarType, cedarUid, formatUid, sameEntity } from './uid.ts';
+
+export { cedarUid };
 
 /** An entity reference as cedar-wasm takes it inside attributes and context. */
 export interface CedarEntityRef {
@@ -82,11 +84,6 @@ export interface CedarFacts {
   context: Record<string, unknown>;
 }
 
-/** `{ type: 'Argus::Agent', id }` from a wire reference. */
-export function cedarUid(ref: EntityRef): { type: string; id: string } {
-  return { type: cedarType(ref.type), id: ref.id };
-}
-
 /** `{ __entity: { type: 'Argus::Human', id } }` from a wire reference. */
 export function entityValue(ref: EntityRef): CedarEntityRef {
   return { __entity: cedarUid(ref) };
@@ -94,6 +91,27 @@ export function entityValue(ref: EntityRef): CedarEntityRef {
 
 function ownerRef(owner: EntityRef | string): EntityRef {
   return typeof owner === 'string' ? { type: 'Human', id: owner } : owner;
+}
+
+/** The attributes an agent record sets (the ones it lacks stay out). */
+function recordAttributes(rec: AgentRecord): Record<string, unknown> {
+  return {
+    ...(rec.trust === undefined ? {} : { trust: rec.trust }),
+    ...(rec.owner === undefined ? {} : { owner: entityValue(ownerRef(rec.owner)) }),
+    ...(rec.capabilities === undefined ? {} : { capabilities: [...rec.capabilities] }),
+    ...(rec.kind === undefined ? {} : { kind: rec.kind }),
+    ...(rec.leaseAlive === undefined ? {} : { leaseAlive: rec.leaseAlive }),
+    ...(rec.clearance === undefined ? {} : { clearance: rec.clearance }),
+  };
+}
+
+/**
+ * The one Agent → Cedar mapping: an agent's registry record as its Cedar attributes, over the
+ * fail-closed defaults for whatever the record lacks (`UNKNOWN_AGENT_ATTRS`). The decision point
+ * uses it for the principal, an Agent resource and every agent of a delegation chain.
+ */
+export function agentAttributes(rec: AgentRecord): Record<string, unknown> {
+  return { ...UNKNOWN_AGENT_ATTRS, capabilities: [], ...recordAttributes(rec) };
 }
 
 /**
@@ -122,14 +140,7 @@ export function toCedar(input: ToCedarInput): CedarFacts {
   const agentAttrs = (ref: EntityRef): Record<string, unknown> => {
     const rec = input.agentRecord;
     if (!rec || !sameEntity(ref, input.principal) || rec.id !== ref.id) return {};
-    return {
-      ...(rec.trust === undefined ? {} : { trust: rec.trust }),
-      ...(rec.owner === undefined ? {} : { owner: entityValue(ownerRef(rec.owner)) }),
-      ...(rec.capabilities === undefined ? {} : { capabilities: [...rec.capabilities] }),
-      ...(rec.kind === undefined ? {} : { kind: rec.kind }),
-      ...(rec.leaseAlive === undefined ? {} : { leaseAlive: rec.leaseAlive }),
-      ...(rec.clearance === undefined ? {} : { clearance: rec.clearance }),
-    };
+    return recordAttributes(rec);
   };
 
   const d = input.delegation;

@@ -16,6 +16,11 @@ export function cedarType(type: string): string {
   return type.includes('::') ? type : `${NAMESPACE}::${type}`;
 }
 
+/** A wire reference as a Cedar uid: `{ type: 'Argus::Agent', id }`. */
+export function cedarUid(ref: EntityRef): { type: string; id: string } {
+  return { type: cedarType(ref.type), id: ref.id };
+}
+
 /** Formats an entity reference as a Cedar uid string: `Agent::"support-bot"` (namespace dropped, id escaped). */
 export function formatUid(ref: EntityRef): string {
   return `${bareType(ref.type)}::${JSON.stringify(ref.id)}`;

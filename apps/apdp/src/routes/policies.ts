@@ -2,7 +2,7 @@ import { validatorFor } from '@argus/contracts';
 import type { Diagnostic, PolicySetInput, TemplateLinkInput } from '@argus/engine';
 import { ArgusError, InvalidInputError, UnavailableError, type AuthPrincipal, type ErrorDetail } from '@argus/platform';
 import express, { type RequestHandler, type Router } from 'express';
-import { qualify } from '@argus/decision';
+import { cedarType as qualify } from '@argus/governance';
 import type { PolicyHolder } from '../policy-holder.ts';
 import { PolicyCompiler } from './policy-compiler.ts';
 

@@ -3,7 +3,7 @@ import { schemaRegistry, toIssues, validatorFor } from '@argus/contracts';
 import type { CompiledPolicySet, Diagnostic, PolicySetInput, TemplateLinkInput } from '@argus/engine';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError, type AuthPrincipal } from '@argus/platform';
 import express, { type RequestHandler, type Response, type Router } from 'express';
-import { qualify } from '@argus/decision';
+import { cedarType as qualify } from '@argus/governance';
 import type { ActivePolicySet, PolicyHolder } from '../policy-holder.ts';
 import type { ShadowEvaluator } from '../shadow.ts';
 import { checkPolicyLimits, DEFAULT_POLICY_LIMITS, invalidPolicy, type PolicyLimits, type PolicyPublished } from './policies.ts';
