@@ -4,8 +4,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AuthorizeInput, EntityData } from '@argus/contracts';
-import { validatorFor } from '@argus/contracts';
+import type { AuthorizeInput, DenyCode, EntityData, ErrorCode } from '@argus/contracts';
+import { isDenyCode, isErrorCode, validatorFor } from '@argus/contracts';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { GoalFixture, GovernanceSettings, GrantFixture, RegistryFixtures } from './fixtures.ts';
 
@@ -13,7 +13,8 @@ import type { GoalFixture, GovernanceSettings, GrantFixture, RegistryFixtures } 
 export interface CaseExpectation {
   decision: 'allow' | 'deny' | 'needs_approval';
   policies?: string[];
-  codes?: string[];
+  /** Catalogued codes (`docs/codes.md`); an unknown one is a suite problem, not a case that can never pass. */
+  codes?: Array<DenyCode | ErrorCode>;
   obligations?: Record<string, unknown>;
 }
 
@@ -79,7 +80,26 @@ export function parseSuite(file: string, text: string): SuiteParse {
       }),
     };
   }
+  const unknown = unknownCodes(v.value);
+  if (unknown.length > 0) {
+    return { ok: false, problems: unknown.map((u) => ({ file, path: u.path, ...withLine(lineOf(doc.contents, u.path, lines)), message: `unknown code \`${u.code}\` (docs/codes.md lists them)` })) };
+  }
   return { ok: true, suite: v.value };
+}
+
+function withLine(line: number | undefined): { line?: number } {
+  return line ? { line } : {};
+}
+
+/** Expected codes the catalogue does not hold: a typo would otherwise fail the case with a confusing diff. */
+function unknownCodes(suite: PolicyTestSuite): Array<{ path: string; code: string }> {
+  const out: Array<{ path: string; code: string }> = [];
+  (suite.cases ?? []).forEach((c, i) =>
+    (c.expect.codes ?? []).forEach((code: string, j) => {
+      if (!isDenyCode(code) && !isErrorCode(code)) out.push({ path: `/cases/${i}/expect/codes/${j}`, code });
+    }),
+  );
+  return out;
 }
 
 function lineOf(root: unknown, pointer: string, lines: LineCounter): number | undefined {
