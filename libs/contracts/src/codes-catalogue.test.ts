@@ -19,10 +19,13 @@ const NOT_CODES: Record<string, string> = {
 };
 
 const SNAKE = String.raw`'([a-z][a-z0-9]*(?:_[a-z0-9]+)+)'`;
+/** Any lowercase word: in a `codes` list nothing but a code is written, so one-word codes are caught there too. */
+const WORD = String.raw`'([a-z][a-z0-9_]*)'`;
 /** Code positions: `code: 'x'`, `codes: ['x'`, `reason: 'x'`, `codes.push('x')`, `new XError('x'`, and any literal on a line calling a refusal helper. */
 const POSITIONS = [
   new RegExp(String.raw`\b(?:code|codes|reason)\??\s*[:=]\s*\[?\s*${SNAKE}`, 'g'),
-  new RegExp(String.raw`\bcodes?\.push\(\s*${SNAKE}`, 'g'),
+  new RegExp(String.raw`\bcodes\??\s*[:=]\s*\[\s*${WORD}`, 'g'),
+  new RegExp(String.raw`\bcodes?\.push\(\s*${WORD}`, 'g'),
   new RegExp(String.raw`\bnew\s+\w*Error\(\s*${SNAKE}`, 'g'),
 ];
 const REFUSAL_CALL = /\b(?:refuse|refusal|refused|recordFailure|deny|tokenRefusal)\(/;
@@ -92,11 +95,12 @@ describe('code catalogue', () => {
     const text = [
       "deny([{ code: 'made_up_one', message }], ['made_up_two']);",
       "codes.push('made_up_three');",
+      "const r = { codes: ['madeup'] };",
       "throw new RequestRefusedError('made_up_four', message);",
       "return refuse(404, 'not_found', 'made_up_five', `no`);",
       "const x = { reason: 'made_up_six' };",
     ].join('\n');
-    expect(emittedCodes(text).sort()).toEqual(['made_up_five', 'made_up_four', 'made_up_one', 'made_up_six', 'made_up_three', 'made_up_two', 'not_found']);
+    expect(emittedCodes(text).sort()).toEqual(['made_up_five', 'made_up_four', 'made_up_one', 'made_up_six', 'made_up_three', 'made_up_two', 'madeup', 'not_found']);
   });
 
   it('keeps the families apart: no code is both a deny code and a decision error code', () => {
