@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuthorizeInput, DecideOptions, DecisionEvent } from '@argus/contracts';
+import { compilePolicySet, type CompiledPolicySet } from '@argus/engine';
+import { createMetricsRegistry, silentLogger } from '@argus/platform';
+import { describe, expect, it, vi } from 'vitest';
+import { buildEntities, checkRequest, DecisionService, isDenied, type GovernanceStep, type RegistryReader } from './index.ts';
+
+const CEDAR = join(import.meta.dirname, '../../../cedar');
+
+/** The starter schema and policies (`cedar/`). */
+function starterSet(): CompiledPolicySet {
+  const policies = readdirSync(join(CEDAR, 'policies')).filter((f) => f.endsWith('.cedar')).map((file) => ({ file, text: readFileSync(join(CEDAR, 'policies', file), 'utf8') }));
+  const compiled = compilePolicySet({ schema: readFileSync(join(CEDAR, 'schema.cedarschema'), 'utf8'), policies });
+  if (!compiled.ok) throw new Error('starter policies do not compile');
+  return compiled.policySet;
+}
+
+const AGENT = { id: 'support-bot', trust: 'trusted', owner: 'alice', kind: 'llm-agent', capabilities: ['tickets'], labels: { clearance: 'internal' } };
+
+function registry(agents: Record<string, typeof AGENT> = { [AGENT.id]: AGENT }): RegistryReader {
+  return {
+    getAgent: async (id) => agents[id],
+    getHuman: async (id) => ({ id, email: `${id}@example.com`, roles: ['support'] }),
+    getMcpServer: async () => undefined,
+    leaseState: async (_kind, id) => (agents[id] ? 'alive' : 'expired'),
+  };
+}
+
+const INPUT: AuthorizeInput = { principal: { type: 'Agent', id: AGENT.id }, action: 'tool:call', resource: { type: 'Tool', id: 'tickets/search' } };
+const OPTIONS: DecideOptions = { caller: { kind: 'token', id: 'pep' } } as DecideOptions;
+
+describe('the decision pipeline', () => {
+  it('a timeout answers decision_timeout, commits nothing and cancels the steps not yet started', async () => {
+    const usage = vi.fn(async () => ({}));
+    const counted = vi.fn(async () => undefined);
+    const slowGovernance: GovernanceStep = () =>
+      new Promise((resolve) => setTimeout(() => resolve({ principalParents: [], entities: [], context: { intent: '', delegation: { depth: 0, scope: [] } }, facts: {} }), 150));
+    const records: DecisionEvent[] = [];
+    const set = starterSet();
+    const service = new DecisionService({
+      policies: { current: { set } },
+      registry: registry(),
+      governance: slowGovernance,
+      effects: { usage, counted },
+      recorder: { record: async (r) => void records.push(r) },
+      metrics: createMetricsRegistry(),
+      logger: silentLogger(),
+      decisionTimeoutMs: 30,
+    });
+    const response = await service.decide(INPUT, OPTIONS);
+    expect(response.result.codes).toEqual(['decision_timeout']);
+    await new Promise((r) => setTimeout(r, 300));
+    // Governance answered after the timeout: the usage read (the next step) never ran, nothing was counted.
+    expect(usage).not.toHaveBeenCalled();
+    expect(counted).not.toHaveBeenCalled();
+    expect(records.map((r) => r.result.codes)).toEqual([['decision_timeout']]);
+  });
+
+  it('checkRequest ends the decision without a policy set and refuses a reserved context key', () => {
+    const none = checkRequest(INPUT, [], undefined);
+    expect(isDenied(none) && none.denied.codes).toEqual(['no_policy_set']);
+    expect(() => checkRequest({ ...INPUT, context: { usage: {} } }, [], starterSet())).toThrow(/context key `usage` is set by Argus/);
+  });
+
+  it('maps a registry agent to Cedar once: principal with owner and clearance, an Agent resource without, an unknown agent with fail-closed defaults', async () => {
+    const types = starterSet().entityTypes;
+    const principal = await buildEntities(INPUT, registry(), types);
+    expect(principal.entities.get('Argus::Agent::"support-bot"')?.attrs).toEqual({
+      trust: 'trusted', kind: 'llm-agent', capabilities: ['tickets'], leaseAlive: true, owner: { __entity: { type: 'Argus::Human', id: 'alice' } }, clearance: 'internal',
+    });
+    const asResource = await buildEntities({ principal: { type: 'Agent', id: 'ghost' }, resource: { type: 'Agent', id: AGENT.id } }, registry(), types);
+    expect(asResource.entities.get('Argus::Agent::"support-bot"')?.attrs).toEqual({ trust: 'trusted', kind: 'llm-agent', capabilities: ['tickets'], leaseAlive: false });
+    expect(asResource.entities.get('Argus::Agent::"ghost"')?.attrs).toEqual({ trust: 'unregistered', kind: 'unknown', capabilities: [], leaseAlive: false });
+  });
+});
