@@ -1,5 +1,4 @@
-import './wasm-guard.ts';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { cedar } from './cedar-wasm.ts';
 import { partitionKey, type RequestAnchors } from './partition.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
 import type { DecisionMemo } from './memo.ts';

@@ -1,5 +1,4 @@
-import './wasm-guard.ts';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { cedar } from './cedar-wasm.ts';
 import { toDiagnostic } from './diagnostics.ts';
 import { safe } from './policy-set.ts';
 import type { Diagnostic } from './types.ts';

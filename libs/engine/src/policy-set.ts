@@ -1,6 +1,5 @@
-import './wasm-guard.ts';
 import { createHash } from 'node:crypto';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { cedar } from './cedar-wasm.ts';
 import { toDiagnostic } from './diagnostics.ts';
 import { checkPolicyAnnotations } from './obligations.ts';
 import { analyseReads, type EstPolicy, type PolicyReads } from './reads.ts';
@@ -21,6 +20,13 @@ export interface CompiledPolicySet {
   readonly staticTexts: ReadonlyMap<string, string>;
   readonly templateTexts: ReadonlyMap<string, string>;
   readonly links: readonly TemplateLinkInput[];
+  /**
+   * The JSON form (`policyToJson`/`templateToJson`) of every static policy and template, read once
+   * here and handed to compiled evaluation, which would otherwise ask cedar-wasm again for each
+   * policy on its first decision. Compiled evaluation takes a static policy's entry out once it has
+   * compiled it (the closure is what stays); template entries stay, their links share them.
+   */
+  readonly policyJson: Map<string, unknown>;
   readonly index: PartitionIndex;
   /** Observe-mode forbids, indexed the same way and evaluated apart from the enforced set. */
   readonly observeIndex: PartitionIndex;
@@ -78,22 +84,25 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
   const templateTexts = new Map<string, string>();
   const scopes = new Map<string, ScopeFacts>();
   const ests: EstPolicy[] = [];
+  const estById = new Map<string, unknown>();
 
+  // Per file, in file order: what it contributes to the set, and its own diagnostics (so the
+  // answer lists them file by file, as it always did).
+  const files: FileState[] = [];
   for (const source of [...input.policies].sort((a, b) => a.file.localeCompare(b.file))) {
+    const file: FileState = { source, diagnostics: [], warnings: [], fileStatic: {}, fileTemplates: {}, offsets: new Map() };
+    files.push(file);
     const parts = safe(() => cedar.policySetTextToParts(source.text));
     if (!parts.ok) {
-      diagnostics.push({ ...locatedAt(source.file, source.text, 0), message: 'policy file could not be parsed', severity: 'error' });
+      file.diagnostics.push({ ...locatedAt(source.file, source.text, 0), message: 'policy file could not be parsed', severity: 'error' });
       continue;
     }
     if (parts.value.type === 'failure') {
-      for (const e of parts.value.errors) diagnostics.push(toDiagnostic(source.file, source.text, e));
+      for (const e of parts.value.errors) file.diagnostics.push(toDiagnostic(source.file, source.text, e));
       continue;
     }
     let cursor = 0;
     let n = 0;
-    const fileStatic: Record<string, string> = {};
-    const fileTemplates: Record<string, string> = {};
-    const offsets = new Map<string, number>();
     const ordered = [
       ...(parts.value.policies ?? []).map((text) => ({ text, template: false })),
       ...(parts.value.policy_templates ?? []).map((text) => ({ text, template: true })),
@@ -106,7 +115,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
       cursor = offset >= 0 ? offset + part.text.length : cursor;
       const json = safe(() => (part.template ? cedar.templateToJson(part.text) : cedar.policyToJson(part.text)));
       if (!json.ok || json.value.type === 'failure') {
-        diagnostics.push({ ...locatedAt(source.file, source.text, Math.max(0, offset)), message: 'policy could not be read', severity: 'error' });
+        file.diagnostics.push({ ...locatedAt(source.file, source.text, Math.max(0, offset)), message: 'policy could not be read', severity: 'error' });
         continue;
       }
       const est = json.value.json;
@@ -114,41 +123,29 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
       const id = annotations[ANNOTATION_ID] ?? `${source.file}#${n}`;
       const at = locatedAt(source.file, source.text, Math.max(0, offset));
       if (policies.has(id)) {
-        diagnostics.push({ ...at, severity: 'error', message: `duplicate policy id \`${id}\``, policyId: id });
+        file.diagnostics.push({ ...at, severity: 'error', message: `duplicate policy id \`${id}\``, policyId: id });
         continue;
       }
       if (!/^[\w.:/#@-]{1,200}$/.test(id)) {
-        diagnostics.push({ ...at, severity: 'error', message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`, policyId: id });
+        file.diagnostics.push({ ...at, severity: 'error', message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`, policyId: id });
         continue;
       }
-      if (!checkAnnotations(annotations, est.effect, { id, file: source.file, text: source.text, offset: Math.max(0, offset), policyText: part.text }, diagnostics, warnings)) continue;
+      if (!checkAnnotations(annotations, est.effect, { id, file: source.file, text: source.text, offset: Math.max(0, offset), policyText: part.text }, file.diagnostics, file.warnings)) continue;
       const info: PolicyInfo = { id, effect: est.effect, file: source.file, line: at.line, annotations, text: part.text, template: part.template };
       if (annotations.effect) info.enforcement = annotations.effect as PolicyEffect;
       policies.set(id, info);
       (part.template ? templateTexts : staticTexts).set(id, part.text);
-      (part.template ? fileTemplates : fileStatic)[id] = part.text;
-      offsets.set(id, Math.max(0, offset));
+      (part.template ? file.fileTemplates : file.fileStatic)[id] = part.text;
+      file.offsets.set(id, Math.max(0, offset));
       scopes.set(id, scopeFacts(est, actionGroups));
       ests.push(est as EstPolicy);
+      estById.set(id, est);
     }
-    if (Object.keys(fileStatic).length + Object.keys(fileTemplates).length === 0) continue;
-    const validation = safe(() =>
-      cedar.validate({ schema: input.schema, policies: { staticPolicies: fileStatic, templates: fileTemplates }, validationSettings: { mode: 'strict' } }),
-    );
-    if (!validation.ok) {
-      diagnostics.push({ ...locatedAt(source.file, source.text, 0), severity: 'error', message: 'validation failed unexpectedly' });
-      continue;
-    }
-    if (validation.value.type === 'failure') {
-      for (const e of validation.value.errors) diagnostics.push(toDiagnostic(source.file, source.text, e));
-      continue;
-    }
-    for (const v of validation.value.validationErrors) {
-      diagnostics.push(toDiagnostic(source.file, source.text, v.error, { policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
-    }
-    for (const v of validation.value.validationWarnings) {
-      warnings.push(toDiagnostic(source.file, source.text, v.error, { severity: 'warning', policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
-    }
+  }
+  validateFiles(input.schema, files);
+  for (const file of files) {
+    diagnostics.push(...file.diagnostics);
+    warnings.push(...file.warnings);
   }
 
   const links = input.links ?? [];
@@ -206,6 +203,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     staticTexts,
     templateTexts,
     links,
+    policyJson: estById,
     index: buildIndex(new Map([...scopes].filter(([id]) => policies.get(id)?.enforcement !== 'observe'))),
     observeIndex: buildIndex(new Map([...scopes].filter(([id]) => policies.get(id)?.enforcement === 'observe'))),
     warnings,
@@ -217,6 +215,74 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     reads,
   });
   return { ok: true, policySet, warnings };
+}
+
+/** One policy file while a set is compiled: what it contributes, and what was found in it. */
+interface FileState {
+  source: { file: string; text: string };
+  diagnostics: Diagnostic[];
+  warnings: Diagnostic[];
+  fileStatic: Record<string, string>;
+  fileTemplates: Record<string, string>;
+  /** Policy id → offset of the policy in the file, where its validation diagnostics are located. */
+  offsets: Map<string, number>;
+}
+
+/**
+ * Strictly validates every file's policies against the schema, in one cedar-wasm call for the
+ * whole set: each `validate` parses the schema again (the costliest part of loading a set), and
+ * Cedar validates each policy on its own, so one call finds what a call per file finds. Each
+ * error and warning goes to the file of its policy. Should the one call fail (it cannot once
+ * every policy has parsed, but cedar-wasm is defensive code), each file is validated alone, as
+ * before, so the answer stays located file by file.
+ */
+function validateFiles(schema: string, files: FileState[]): void {
+  const withPolicies = files.filter((f) => Object.keys(f.fileStatic).length + Object.keys(f.fileTemplates).length > 0);
+  if (withPolicies.length === 0) return;
+  if (withPolicies.length > 1) {
+    const staticPolicies = Object.assign({}, ...withPolicies.map((f) => f.fileStatic)) as Record<string, string>;
+    const templates = Object.assign({}, ...withPolicies.map((f) => f.fileTemplates)) as Record<string, string>;
+    const all = safe(() => cedar.validate({ schema, policies: { staticPolicies, templates }, validationSettings: { mode: 'strict' } }));
+    if (all.ok && all.value.type === 'success') {
+      const fileOf = new Map<string, FileState>();
+      for (const f of withPolicies) for (const id of f.offsets.keys()) fileOf.set(id, f);
+      const answer = all.value;
+      if ([...answer.validationErrors, ...answer.validationWarnings].every((v) => fileOf.has(v.policyId))) {
+        for (const v of answer.validationErrors) {
+          const f = fileOf.get(v.policyId)!;
+          f.diagnostics.push(toDiagnostic(f.source.file, f.source.text, v.error, { policyId: v.policyId, baseOffset: f.offsets.get(v.policyId) ?? 0 }));
+        }
+        for (const v of answer.validationWarnings) {
+          const f = fileOf.get(v.policyId)!;
+          f.warnings.push(toDiagnostic(f.source.file, f.source.text, v.error, { severity: 'warning', policyId: v.policyId, baseOffset: f.offsets.get(v.policyId) ?? 0 }));
+        }
+        return;
+      }
+    }
+  }
+  for (const f of withPolicies) validateFile(schema, f);
+}
+
+/** Validates one file's policies alone (see `validateFiles`). */
+function validateFile(schema: string, file: FileState): void {
+  const { source, offsets } = file;
+  const validation = safe(() =>
+    cedar.validate({ schema, policies: { staticPolicies: file.fileStatic, templates: file.fileTemplates }, validationSettings: { mode: 'strict' } }),
+  );
+  if (!validation.ok) {
+    file.diagnostics.push({ ...locatedAt(source.file, source.text, 0), severity: 'error', message: 'validation failed unexpectedly' });
+    return;
+  }
+  if (validation.value.type === 'failure') {
+    for (const e of validation.value.errors) file.diagnostics.push(toDiagnostic(source.file, source.text, e));
+    return;
+  }
+  for (const v of validation.value.validationErrors) {
+    file.diagnostics.push(toDiagnostic(source.file, source.text, v.error, { policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
+  }
+  for (const v of validation.value.validationWarnings) {
+    file.warnings.push(toDiagnostic(source.file, source.text, v.error, { severity: 'warning', policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
+  }
 }
 
 /**

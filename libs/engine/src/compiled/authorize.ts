@@ -1,5 +1,4 @@
-import '../wasm-guard.ts';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { cedar } from '../cedar-wasm.ts';
 import { compilePolicy, UnsupportedPolicy, type Env, type PolicyFn, type SlotValues } from './compile.ts';
 import { EntityStore } from './entity-store.ts';
 import { Bail, CedarEvalError, entFromUid, fromJson, Rec } from './values.ts';
@@ -10,6 +9,11 @@ export interface PolicyTexts {
   readonly staticTexts: ReadonlyMap<string, string>;
   readonly templateTexts: ReadonlyMap<string, string>;
   readonly links: readonly TemplateLinkInput[];
+  /**
+   * The policies' JSON forms when the caller already has them (a `CompiledPolicySet` does), by
+   * static policy or template id; a static policy's entry is taken out once compiled.
+   */
+  readonly policyJson?: Map<string, unknown>;
 }
 
 /** A request in cedar-wasm's JSON form, entities included (action groups too, when there is no schema). */
@@ -66,15 +70,25 @@ export class CompiledPolicies {
     const source = text ?? (link ? this.texts.templateTexts.get(link.templateId) : undefined);
     if (source === undefined) return this.refuse(id, 'unknown policy');
     try {
-      const json = text !== undefined ? cedar.policyToJson(source) : cedar.templateToJson(source);
-      if (json.type !== 'success') return this.refuse(id, 'policyToJson failed');
-      const est = json.json as unknown as Record<string, unknown>;
+      const est = this.json(text !== undefined ? id : link!.templateId, text !== undefined, source);
+      if (est === undefined) return this.refuse(id, 'policyToJson failed');
       const effect = est.effect;
       if (effect !== 'permit' && effect !== 'forbid') return this.refuse(id, 'unknown effect');
       return { effect, fn: compilePolicy(est, (link?.values ?? {}) as SlotValues) };
     } catch (e) {
       return this.refuse(id, e instanceof UnsupportedPolicy ? e.message : 'compilation failed');
     }
+  }
+
+  /** The JSON form of a static policy or a template: the one the set was loaded with, else cedar-wasm's. */
+  private json(id: string, isStatic: boolean, source: string): Record<string, unknown> | undefined {
+    const known = this.texts.policyJson?.get(id);
+    if (known !== undefined) {
+      if (isStatic) this.texts.policyJson!.delete(id);
+      return known as Record<string, unknown>;
+    }
+    const json = isStatic ? cedar.policyToJson(source) : cedar.templateToJson(source);
+    return json.type === 'success' ? (json.json as unknown as Record<string, unknown>) : undefined;
   }
 
   private refuse(id: string, why: string): null {

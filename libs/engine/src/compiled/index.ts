@@ -5,9 +5,8 @@
  * cedar-wasm stays the parser, the validator and the oracle, and answers every request the
  * compiled evaluator cannot answer exactly.
  */
-import '../wasm-guard.ts';
 import { createHash } from 'node:crypto';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { cedar } from '../cedar-wasm.ts';
 import { compiledPolicies, type CedarLikeAnswer, type CedarRequest, type PolicyTexts } from './authorize.ts';
 import type { EntityUid } from '../types.ts';
 
