@@ -18,12 +18,11 @@ const WASM_TIERING_BUDGET = 400_000_000;
 /**
  * The budget is read when the wasm module is instantiated, so it is set before cedar-wasm is
  * loaded: through `require` here rather than a static `import`, which a bundler hoists above this
- * module's own code. The default is left alone when the process chose its own (`--wasm-tiering-budget`
- * on the command line or in NODE_OPTIONS).
+ * module's own code. It applies to every wasm module the process instantiates afterwards (cedar-wasm
+ * is the only one Argus loads).
  */
 function loadCedarWasm(): typeof CedarWasm {
-  const chosen = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--wasm-tiering-budget'));
-  if (!chosen) setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   return createRequire(import.meta.url)('@cedar-policy/cedar-wasm/nodejs') as typeof CedarWasm;
 }
 
