@@ -3,6 +3,7 @@
  * set, a shadow candidate, kill switches. The decision point app implements them (`PolicyHolder`,
  * `ShadowEvaluator`, `SwitchBoard`); the library never imports the app.
  */
+import type { DecisionEvent } from '@argus/contracts';
 import type { CompiledPolicySet, DecisionSummary, EvaluationRequest } from '@argus/engine';
 import type { SwitchRecord } from '@argus/store';
 
@@ -11,16 +12,8 @@ export interface PolicyReader {
   readonly current: { set: CompiledPolicySet } | undefined;
 }
 
-/** A decision the shadow candidate would have made differently: what the audit record carries. */
-export interface ShadowFlip {
-  candidateVersion: string;
-  /** The live outcome (enforced). */
-  from: string;
-  /** The candidate's outcome (not enforced). */
-  to: string;
-  livePolicies: string[];
-  candidatePolicies: string[];
-}
+/** What the audit record keeps of a decision the shadow candidate would have made differently. */
+export type ShadowFlip = NonNullable<DecisionEvent['shadow']>;
 
 /** A candidate policy set evaluated beside the live one (`ShadowEvaluator`): compared, never enforced. */
 export interface ShadowPort {
