@@ -11,8 +11,8 @@
  * (only where configured or when the disk budget is spent) are counted per reason
  * (`argus_audit_dropped_total`, `stats().droppedBy`) and logged.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DecisionEvent, DecisionRecorder } from '@argus/contracts';
@@ -76,13 +76,7 @@ export function resolveSigning(cfg: AuditConfig): AuditSigning {
   const headFile = s.headFile ?? (keyFile ? join(dirname(keyFile), 'audit-head.json') : undefined);
   let pem = s.privateKey;
   if (!pem && keyFile) {
-    if (!existsSync(keyFile)) {
-      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-      mkdirSync(dirname(keyFile), { recursive: true });
-      writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-      chmodSync(keyFile, 0o600);
-      writeFileSync(`${keyFile}.pub`, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
-    }
+    if (!existsSync(keyFile)) generateKeyFile(keyFile);
     try {
       pem = readFileSync(keyFile, 'utf8');
     } catch {
@@ -91,6 +85,28 @@ export function resolveSigning(cfg: AuditConfig): AuditSigning {
   }
   if (!pem) return {};
   return { key: loadPrivateKey(pem), keyPem: pem, ...(keyFile ? { keyFile } : {}), ...(headFile ? { headFile } : {}) };
+}
+
+/**
+ * Generates the key file, once across processes: the key is written whole to a private temporary
+ * file, then hard-linked into place (atomic, and refused when the name exists). Replicas sharing a
+ * data directory that start together all end up reading the one key the first link published.
+ */
+function generateKeyFile(keyFile: string): void {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  mkdirSync(dirname(keyFile), { recursive: true });
+  const tmp = `${keyFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  chmodSync(tmp, 0o600);
+  try {
+    linkSync(tmp, keyFile);
+    writeFileSync(`${keyFile}.pub`, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  } catch (err) {
+    // Another process published its key first: that one is read.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
 }
 
 /**

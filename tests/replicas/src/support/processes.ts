@@ -44,6 +44,9 @@ export function startApp(options: StartAppOptions): Promise<AppProcess> {
   const logs: Array<Record<string, unknown>> = [];
   const raw: string[] = [];
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close' comes after the child's stdout and stderr are read to the end: its last words (a fatal
+  // start-up error) are in `raw` by then, which 'exit' does not wait for.
+  const closed = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return new Promise<AppProcess>((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -83,7 +86,7 @@ export function startApp(options: StartAppOptions): Promise<AppProcess> {
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);
-    void exited.then((code) => {
+    void closed.then((code) => {
       if (done) return;
       clearTimeout(timer);
       reject(new Error(`${options.name} exited with ${code} before listening: ${raw.slice(-5).join(' | ')}`));
