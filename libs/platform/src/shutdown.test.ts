@@ -51,8 +51,9 @@ describe('Shutdown', () => {
     shutdown.add({ name: 'audit', close: () => void order.push('audit') });
     shutdown.addServer('a', a.server);
     shutdown.addServer('b', b.server);
+    const arrived = a.arrived();
     const slow = get(`${a.url}/slow`);
-    await new Promise((r) => setTimeout(r, 50));
+    await arrived;
     const report = shutdown.run();
     // Both refuse new connections while `a` still drains its slow request.
     expect(await get(`${a.url}/`)).toBe('ECONNREFUSED');
@@ -95,8 +96,9 @@ describe('Shutdown', () => {
     const shutdown = new Shutdown(silentLogger(), 300, 1000);
     shutdown.add({ name: 'broken', close: () => Promise.reject(new Error('no')) });
     shutdown.addServer('a', a.server, { drain: { start: () => void calls.push('start'), inFlight: () => 2, abort: () => void calls.push('abort') } });
+    const arrived = a.arrived();
     const stuck = get(`${a.url}/slow`);
-    await new Promise((r) => setTimeout(r, 50));
+    await arrived;
     const started = Date.now();
     const report = await shutdown.run();
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
