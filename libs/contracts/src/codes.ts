@@ -114,8 +114,8 @@ export const DENY_CODES = {
   mcp_path_not_allowed: { group: 'mcp', meaning: 'the MCP upstream answers only at its endpoint' },
   mcp_session_foreign: { group: 'mcp', meaning: 'the MCP session belongs to another agent' },
   mcp_session_not_decided: { group: 'mcp', meaning: 'no MCP session was opened by this agent through a decided `initialize`' },
-  mcp_tool_unregistered: { group: 'mcp', meaning: 'the MCP tool is not in the registry, so it is filtered from lists and refused' },
-  mcp_tool_changed: { group: 'mcp', meaning: "the MCP tool's description or schema changed since it was registered (a rug pull)" },
+  mcp_tool_unregistered: { group: 'mcp', meaning: 'a listed MCP tool the registry does not know: filtered out of the list' },
+  mcp_tool_changed: { group: 'mcp', meaning: "the MCP tool's description or input schema changed since it was approved (a rug pull): filtered out of lists, its calls refused until re-approved" },
 } as const satisfies Record<string, DenyCodeInfo>;
 
 /** A stable code saying why a decision is not an allow. */
