@@ -85,8 +85,8 @@ export const DENY_CODES = {
   approval_unavailable: { group: 'approval', meaning: 'an approval-gated permit matched and no approval store is configured' },
   // Quotas and kill switches (`context.usage`, `switches`).
   quota_exceeded: { group: 'quota', meaning: 'a quota the call counts against is used up for its window (an unreadable counter makes the rules reading `context.usage` deny instead)' },
-  switch_stopped: { group: 'switch', meaning: 'a kill switch covering the call is stopped' },
-  switches_unavailable: { group: 'switch', meaning: 'the kill switches could not be read' },
+  switch_stopped: { group: 'switch', meaning: 'a kill switch covering the agent, tool, server or everything is stopped (checked before anything is read)' },
+  switches_unavailable: { group: 'switch', meaning: 'the switches could not be read for longer than `maxStaleMs`: every decision fails closed, so an outage never lifts a stop' },
   // The policies' answer, as the proxy names a deny that carries no hard-deny code.
   policy_forbid: { group: 'policy', meaning: 'a forbid policy matched' },
   policy_error: { group: 'policy', meaning: 'a policy could not be evaluated (fail closed)' },
