@@ -56,6 +56,27 @@ describe('compilePolicySet', () => {
     expect(formatDiagnostic(d!)).toMatch(/^bad\.cedar:2:\d+: error: /);
   });
 
+  it('validates every file in one call and still locates each error in its own file, files in order', () => {
+    const first = `// a comment line\npermit (principal, action == T::Action::"call", resource)\nwhen { principal.trsut == "x" };`;
+    const second = `${BASE}\n@id("late")\npermit (principal, action == T::Action::"call", resource)\nwhen { resource.sensitivty == "x" };`;
+    const r = compilePolicySet(setOf({ 'b.cedar': second, 'a.cedar': first }));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.diagnostics.map((d) => [d.file, d.line, d.policyId])).toEqual([
+      ['a.cedar', 3, 'a.cedar#1'],
+      ['b.cedar', BASE.split('\n').length + 3, 'late'],
+    ]);
+    expect(r.diagnostics[0]!.message).toMatch(/trsut/);
+    expect(r.diagnostics[1]!.message).toMatch(/sensitivty/);
+    expect(r.diagnostics[1]!.excerpt).toMatch(/sensitivty/);
+  });
+
+  it('hands each policy\'s JSON form to compiled evaluation', () => {
+    const set = compile({ 'base.cedar': BASE });
+    expect([...set.policyJson.keys()].sort()).toEqual([...set.policies.keys()].sort());
+    expect(set.policyJson.get('no-secret')).toEqual((cedar.policyToJson(set.staticTexts.get('no-secret')!) as { json: unknown }).json);
+  });
+
   it('refuses a syntax error with its location', () => {
     const r = compilePolicySet(setOf({ 'x.cedar': 'permit (principal, action, resource)\nwhen { 1 == };' }));
     expect(r.ok).toBe(false);
