@@ -37,8 +37,10 @@ export function buildCedarRequest(checked: CheckedRequest, governed: Governed, u
   };
   if (set.mentionsNow || validateRequest) context.now = nowValue(now);
   const prune = !validateRequest;
-  const built = { context, entities: governed.entities, prune, now };
-  return { ...built, request: { principal, action, resource, context: contextOf(set, built), entities: entitiesFor(set, built, [principal, resource]) } };
+  const cedar: CedarRequest = { request: { principal, action, resource, context, entities: [] }, context, entities: governed.entities, prune, now };
+  cedar.request.context = contextOf(set, cedar);
+  cedar.request.entities = entitiesFor(set, cedar, [principal, resource]);
+  return cedar;
 }
 
 /** The context `set` is given: pruned to the keys its policies read unless requests are validated. */

@@ -14,7 +14,7 @@ import type { PolicyReader, ShadowPort } from './ports.ts';
 import { decisionMetrics, record, type DecisionRun, type DecisionTrail, type RecordSinks } from './record.ts';
 import { RequestRefusedError, recordableInput } from './request-checks.ts';
 import { checkSwitches, resolveFacts, type SwitchReader } from './resolve-facts.ts';
-import { unlessCancelled, withTimeout } from './timeout.ts';
+import { DecisionCancelledError, unlessCancelled, withTimeout, type Cancellation } from './timeout.ts';
 
 /** Collaborators of the decision service. */
 export interface DecisionServiceDeps {
@@ -115,7 +115,7 @@ export class DecisionService implements DecisionPoint {
     let refused: DecisionRefusedError | undefined;
     try {
       const checked = checkRequest(input, shared ?? [], set);
-      const planned = isDenied(checked) ? ended(checked) : await withTimeout(this.deps.decisionTimeoutMs, (signal) => this.plan(checked, run, options.explain ?? 'reasons', trail, signal));
+      const planned = isDenied(checked) ? ended(checked) : await withTimeout(this.deps.decisionTimeoutMs, (cancellation) => this.plan(checked, run, options.explain ?? 'reasons', trail, cancellation));
       // INVARIANT: side effects are committed here only, after the plan finished within the timeout.
       result = await commitEffects(planned, options, this.deps.effects, this.deps.logger);
     } catch (err) {
@@ -132,16 +132,16 @@ export class DecisionService implements DecisionPoint {
    * Reads everything the decision needs and decides; writes nothing (see `commitEffects`). Each
    * step may end the decision with a deny; a timeout cancels the steps not yet started.
    */
-  private async plan(checked: CheckedRequest, run: DecisionRun, explain: ExplainLevel, trail: DecisionTrail, signal: AbortSignal): Promise<Planned> {
+  private async plan(checked: CheckedRequest, run: DecisionRun, explain: ExplainLevel, trail: DecisionTrail, cancellation: Cancellation): Promise<Planned> {
     const { deps } = this;
     const stopped = checkSwitches(deps.switches, checked.input);
     if (stopped) return ended(stopped);
     try {
-      const facts = await unlessCancelled(signal, resolveFacts(checked, deps.registry, deps.requireRegistered ?? deps.registry.requireRegistered ?? false));
+      const facts = await unlessCancelled(cancellation, resolveFacts(checked, deps.registry, deps.requireRegistered ?? deps.registry.requireRegistered ?? false));
       if (isDenied(facts)) return ended(facts);
-      const governed = await unlessCancelled(signal, applyGovernance(deps.governance, checked, facts, { now: run.now, explain }, deps.switches));
+      const governed = await unlessCancelled(cancellation, applyGovernance(deps.governance, checked, facts, { now: run.now, explain }, deps.switches));
       if (isDenied(governed)) return ended(governed);
-      const usage = await unlessCancelled(signal, readUsage(deps.effects, checked, governed, run.now));
+      const usage = await unlessCancelled(cancellation, readUsage(deps.effects, checked, governed, run.now));
       if (isDenied(usage)) return ended(usage);
       const cedar = buildCedarRequest(checked, governed, usage, run.now, this.evaluation.validateRequest);
       const evaluated = evaluatePolicies(checked.set, cedar, this.evaluation);
@@ -150,7 +150,7 @@ export class DecisionService implements DecisionPoint {
       return await planEffects(result, evaluated.decision, { checked, governed, cedar, decisionId: run.decisionId, related: trail.related }, deps.effects);
     } catch (err) {
       // Past the timeout the answer is already given: a cancelled plan is dropped, not logged.
-      if (signal.aborted && !(err instanceof InvalidInputError)) return { result: deny([], ['decision_timeout']), timedOut: true };
+      if (err instanceof DecisionCancelledError) return { result: deny([], ['decision_timeout']), timedOut: true };
       return { result: failClosed(err, deps.logger) };
     }
   }

@@ -1,6 +1,6 @@
 import type { EntityData, EntityInput, EntityRef } from '@argus/contracts';
 import { uidKey, type CedarEntity, type CedarValue } from '@argus/engine';
-import { agentAttributes, bareType, cedarType, cedarUid } from '@argus/governance';
+import { agentAttributes, bareType, cedarType, cedarUid, type AgentAttributes, type AgentRecord } from '@argus/governance';
 import { InvalidInputError, UnavailableError } from '@argus/platform';
 import { RequestRefusedError } from './request-checks.ts';
 
@@ -27,10 +27,12 @@ export function registryAgentAttributes(
   agent: Awaited<ReturnType<RegistryReader['getAgent']>>,
   leaseAlive: boolean,
   relations = true,
-): Record<string, CedarValue> {
-  const record = agent ? { trust: agent.trust, kind: agent.kind, capabilities: agent.capabilities } : {};
-  const related = agent && relations ? { ...(agent.owner ? { owner: agent.owner } : {}), ...(agent.labels.clearance ? { clearance: agent.labels.clearance } : {}) } : {};
-  return toCedarRecord(agentAttributes({ id, ...record, leaseAlive, ...related }));
+): AgentAttributes {
+  if (!agent) return agentAttributes({ id, leaseAlive });
+  const record: AgentRecord = { id, trust: agent.trust, kind: agent.kind, capabilities: agent.capabilities, leaseAlive };
+  if (relations && agent.owner) record.owner = agent.owner;
+  if (relations && agent.labels.clearance) record.clearance = agent.labels.clearance;
+  return agentAttributes(record);
 }
 
 /** Converts caller JSON into a Cedar value, qualifying `{__entity}` types. */

@@ -2,31 +2,43 @@
 import { deny } from './outcome.ts';
 import type { Planned } from './effects.ts';
 
+/** Set once the decision timed out (a plain flag: an `AbortController` per decision costs more than the check). */
+export interface Cancellation {
+  cancelled: boolean;
+}
+
+/** Thrown at the first step boundary past the decision timeout. */
+export class DecisionCancelledError extends Error {
+  constructor() {
+    super('decision cancelled by its timeout');
+  }
+}
+
 /**
  * Races `work` against `ms`. On timeout the answer is a deny `decision_timeout` marked `timedOut`
- * (so `commitEffects` writes nothing) and `signal` is aborted, so the plan stops at its next step
- * instead of reading on.
+ * (so `commitEffects` writes nothing) and the cancellation is set, so the plan stops at its next
+ * step instead of reading on.
  */
-export async function withTimeout(ms: number, work: (signal: AbortSignal) => Promise<Planned>): Promise<Planned> {
-  const controller = new AbortController();
+export async function withTimeout(ms: number, work: (cancellation: Cancellation) => Promise<Planned>): Promise<Planned> {
+  const cancellation: Cancellation = { cancelled: false };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Planned>((resolve) => {
     timer = setTimeout(() => {
       const message = `facts not resolved within ${ms} ms`;
-      controller.abort();
+      cancellation.cancelled = true;
       resolve({ result: deny([{ code: 'decision_timeout', message }], ['decision_timeout'], undefined, `hard deny: ${message}`), timedOut: true });
     }, ms);
   });
   try {
-    return await Promise.race([work(controller.signal), timeout]);
+    return await Promise.race([work(cancellation), timeout]);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Resolves `step`, then throws if the decision timed out meanwhile: the next step never starts. */
-export async function unlessCancelled<T>(signal: AbortSignal, step: Promise<T>): Promise<T> {
+export async function unlessCancelled<T>(cancellation: Cancellation, step: Promise<T>): Promise<T> {
   const value = await step;
-  signal.throwIfAborted();
+  if (cancellation.cancelled) throw new DecisionCancelledError();
   return value;
 }

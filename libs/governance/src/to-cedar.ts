@@ -49,7 +49,7 @@ export interface AgentRecord {
 }
 
 /** Default attributes of an Agent that has no registry record in the request: nothing is trusted. */
-export const UNKNOWN_AGENT_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({
+export const UNKNOWN_AGENT_ATTRS: Readonly<Omit<AgentAttributes, 'capabilities'> & { capabilities: readonly string[] }> = Object.freeze({
   trust: 'unregistered',
   kind: 'unknown',
   capabilities: Object.freeze([]),
@@ -95,23 +95,38 @@ function ownerRef(owner: EntityRef | string): EntityRef {
 
 /** The attributes an agent record sets (the ones it lacks stay out). */
 function recordAttributes(rec: AgentRecord): Record<string, unknown> {
-  return {
-    ...(rec.trust === undefined ? {} : { trust: rec.trust }),
-    ...(rec.owner === undefined ? {} : { owner: entityValue(ownerRef(rec.owner)) }),
-    ...(rec.capabilities === undefined ? {} : { capabilities: [...rec.capabilities] }),
-    ...(rec.kind === undefined ? {} : { kind: rec.kind }),
-    ...(rec.leaseAlive === undefined ? {} : { leaseAlive: rec.leaseAlive }),
-    ...(rec.clearance === undefined ? {} : { clearance: rec.clearance }),
-  };
+  const attrs: Record<string, unknown> = {};
+  if (rec.trust !== undefined) attrs.trust = rec.trust;
+  if (rec.owner !== undefined) attrs.owner = entityValue(ownerRef(rec.owner));
+  if (rec.capabilities !== undefined) attrs.capabilities = [...rec.capabilities];
+  if (rec.kind !== undefined) attrs.kind = rec.kind;
+  if (rec.leaseAlive !== undefined) attrs.leaseAlive = rec.leaseAlive;
+  if (rec.clearance !== undefined) attrs.clearance = rec.clearance;
+  return attrs;
 }
 
 /**
- * The one Agent → Cedar mapping: an agent's registry record as its Cedar attributes, over the
- * fail-closed defaults for whatever the record lacks (`UNKNOWN_AGENT_ATTRS`). The decision point
- * uses it for the principal, an Agent resource and every agent of a delegation chain.
+ * An Agent's Cedar attributes. A type alias rather than an interface, so it fits any record of
+ * Cedar values as it is (`owner` is a `CedarEntityRef`).
  */
-export function agentAttributes(rec: AgentRecord): Record<string, unknown> {
-  return { ...UNKNOWN_AGENT_ATTRS, capabilities: [], ...recordAttributes(rec) };
+export type AgentAttributes = { trust: string; kind: string; capabilities: string[]; leaseAlive: boolean; owner?: CedarEntityRef; clearance?: string };
+
+/**
+ * The one Agent → Cedar mapping: an agent's registry record as its Cedar attributes, with the
+ * fail-closed defaults of `UNKNOWN_AGENT_ATTRS` for whatever the record lacks. The decision point
+ * uses it for the principal, an Agent resource and every agent of a delegation chain. On the
+ * decision path: plain assignments, and `capabilities` is the record's own array (not copied).
+ */
+export function agentAttributes(rec: AgentRecord): AgentAttributes {
+  const attrs: AgentAttributes = {
+    trust: rec.trust ?? UNKNOWN_AGENT_ATTRS.trust,
+    kind: rec.kind ?? UNKNOWN_AGENT_ATTRS.kind,
+    capabilities: rec.capabilities ?? [],
+    leaseAlive: rec.leaseAlive ?? UNKNOWN_AGENT_ATTRS.leaseAlive,
+  };
+  if (rec.owner !== undefined) attrs.owner = entityValue(ownerRef(rec.owner));
+  if (rec.clearance !== undefined) attrs.clearance = rec.clearance;
+  return attrs;
 }
 
 /**
