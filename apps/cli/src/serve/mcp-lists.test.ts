@@ -4,56 +4,29 @@
  * description changed on a trusted server is dropped and refused, its server sent to `pending`
  * with the change in its history (the runtime rug-pull check is wired into the all-in-one server).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { hashAgentToken } from '@argus/proxy';
 import { mcpUpstream } from '@argus/proxy/testing/upstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningArgus } from '../commands/serve.ts';
+import { startServeWithProxy, type ServeFixture } from '../testing/serve-fixture.ts';
 
-const CEDAR = resolve(import.meta.dirname, '../../../../cedar');
 const BOT_TOKEN = 'argus_lists_bot_7d6e5f4a';
 
 describe('MCP lists through argus serve', () => {
-  let dir: string;
   let upstream: Awaited<ReturnType<typeof mcpUpstream>>;
-  let running: RunningArgus;
-  let admin: string;
+  let argus: ServeFixture;
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${running.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const call = (method: string, path: string, body?: unknown) => argus.call(method, path, body);
   const connect = async () => {
     const client = new Client({ name: 'agent', version: '1.0.0' });
     const headers = { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-intent': 'lookup-order-status' };
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${running.proxyUrl}/mcp/tools`), { requestInit: { headers } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${argus.running.proxyUrl}/mcp/tools`), { requestInit: { headers } }));
     return client;
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'argus-serve-lists-'));
     upstream = await mcpUpstream();
-    const config = join(dir, 'argus.json');
-    writeFileSync(config, JSON.stringify({
-      server: { port: 0 },
-      policy: { dir: CEDAR },
-      proxy: {
-        listen: { port: 0 },
-        auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(BOT_TOKEN) }] },
-        upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp` }],
-      },
-    }));
-    const seed = join(dir, 'seed.json');
-    writeFileSync(seed, JSON.stringify({
-      humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
-      agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
-    }));
-    running = await serve({ config, dataDir: join(dir, 'data'), seed, banner: false }, { ARGUS_SECRETS_KEY: 'c'.repeat(64), ARGUS_LOG_LEVEL: 'error' });
-    admin = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+    argus = await startServeWithProxy('serve-lists', BOT_TOKEN, { upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp` }] });
     // The server as discovery registers it, then approved: echo serves the intent, delete is secret, count has no governance.
     const probe = new Client({ name: 'scanner', version: '1.0.0' });
     await probe.connect(new StreamableHTTPClientTransport(new URL(`${upstream.url}/mcp`)));
@@ -66,9 +39,8 @@ describe('MCP lists through argus serve', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await running?.close();
+    await argus?.close();
     await upstream?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('lists only what the agent may call; a changed description is refused and the server goes to pending', async () => {

@@ -6,16 +6,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashAgentToken } from '@argus/proxy';
-import { serve, type RunningArgus } from '../commands/serve.ts';
+import type { RunningArgus } from '../commands/serve.ts';
+import { startServeWithProxy, type ServeFixture } from '../testing/serve-fixture.ts';
 
-const CEDAR = resolve(import.meta.dirname, '../../../../cedar');
 const BOT_TOKEN = 'argus_cost_bot_5c4b3a29';
 
 /** An upstream that answers every chat / messages call with fixed, cache-aware usage. */
@@ -58,44 +54,29 @@ async function modelUpstream(): Promise<{ url: string; server: Server }> {
 }
 
 describe('cost charged to goal budgets through argus serve', () => {
-  let dir: string;
   let upstream: { url: string; server: Server };
+  let argus: ServeFixture;
   let running: RunningArgus;
   let admin: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'argus-cost-'));
     upstream = await modelUpstream();
-    const config = join(dir, 'argus.json');
-    writeFileSync(config, JSON.stringify({
-      server: { port: 0 },
-      policy: { dir: CEDAR },
-      proxy: {
-        listen: { port: 0 },
-        auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(BOT_TOKEN) }] },
-        prices: { models: { 'house-model': { inputUsdPerMTok: 1, outputUsdPerMTok: 1 } } },
-        upstreams: [
-          { name: 'openai', kind: 'openai', prefix: '/openai', target: upstream.url },
-          { name: 'anthropic', kind: 'anthropic', prefix: '/anthropic', target: upstream.url },
-        ],
-      },
-    }));
-    const seed = join(dir, 'seed.json');
-    writeFileSync(seed, JSON.stringify({
-      humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
-      agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
-    }));
-    running = await serve({ config, dataDir: join(dir, 'data'), seed, banner: false }, { ARGUS_SECRETS_KEY: 'b'.repeat(64), ARGUS_LOG_LEVEL: 'error' });
-    admin = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+    argus = await startServeWithProxy('cost', BOT_TOKEN, {
+      prices: { models: { 'house-model': { inputUsdPerMTok: 1, outputUsdPerMTok: 1 } } },
+      upstreams: [
+        { name: 'openai', kind: 'openai', prefix: '/openai', target: upstream.url },
+        { name: 'anthropic', kind: 'anthropic', prefix: '/anthropic', target: upstream.url },
+      ],
+    });
+    ({ running, token: admin } = argus);
     const lease = await fetch(`${running.url}/v1/registry/agents/bot/lease`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 600_000 }) });
     expect(lease.status).toBe(200);
   }, 60_000);
 
   afterAll(async () => {
-    await running?.close();
+    await argus?.close();
     upstream?.server.closeAllConnections();
     await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function createGoal(id: string, maxCostUsd: number): Promise<void> {

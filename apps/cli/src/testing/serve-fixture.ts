@@ -3,7 +3,7 @@
  * data directory, with the human `alice` and trusted agents acting for her, the admin token read
  * from the data directory, and — for the console tests — headless Chromium signed in with it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,32 @@ export async function startServe(name: string, agents: readonly string[]): Promi
   const registry = running.runtime.storage.registry;
   await registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
   for (const id of agents) await registry.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
+  return fixture(running, dataDir, token);
+}
+
+/**
+ * Starts `argus serve` from a configuration file with a proxy section, as a user runs it: the
+ * starter policies, `alice` and her trusted agent `bot` (seeded), `bot` authenticating to the proxy
+ * with `botToken`; `proxy` is merged into the proxy section (upstreams, prices...).
+ */
+export async function startServeWithProxy(name: string, botToken: string, proxy: Record<string, unknown>): Promise<ServeFixture> {
+  const { hashAgentToken } = await import('@argus/proxy');
+  const dir = mkdtempSync(join(tmpdir(), `argus-${name}-`));
+  const config = join(dir, 'argus.json');
+  const proxySection = { listen: { port: 0 }, auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(botToken) }] }, ...proxy };
+  writeFileSync(config, JSON.stringify({ server: { port: 0 }, policy: { dir: join(REPO, 'cedar') }, proxy: proxySection }));
+  const seed = join(dir, 'seed.json');
+  writeFileSync(seed, JSON.stringify({
+    humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
+    agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
+  }));
+  const running = await serve({ config, dataDir: join(dir, 'data'), seed, banner: false }, { ARGUS_SECRETS_KEY: 'b'.repeat(64), ARGUS_LOG_LEVEL: 'error' });
+  const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+  return fixture(running, dir, token);
+}
+
+/** How tests talk to a running `argus serve` in `dataDir` (removed on close). */
+function fixture(running: RunningArgus, dataDir: string, token: string): ServeFixture {
   return {
     running,
     dataDir,
