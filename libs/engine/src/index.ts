@@ -14,3 +14,9 @@ export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSum
 export { formatPolicyText, commentsOf, droppedComments, type FormatOptions, type FormatResult } from './format.ts';
 export { DecisionMemo, type DecisionMemoStats } from './memo.ts';
 export { verificationStats, type CompiledEvaluation, type CompiledMismatch } from './compiled/index.ts';
+/**
+ * cedar-wasm as the engine loads it (after its V8 flags, see `cedar-wasm.ts`). Code outside the
+ * engine that calls cedar-wasm directly imports it from here: a static import of the package in a
+ * bundle is evaluated before the engine's code and so loads cedar-wasm without those flags.
+ */
+export { cedar as cedarWasm } from './cedar-wasm.ts';
