@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import type { AuthorizeInput, AuthorizeResponse, DecideOptions, DecisionPoint } from '@argus/contracts';
@@ -295,6 +296,8 @@ export async function filterListAnswers(doc: unknown, requests: ListRequests, ct
  */
 export class SseListFilter extends Transform {
   private buffer = '';
+  /** Characters split across chunks are joined before the text is read (a chunk may end mid-character). */
+  private readonly decoder = new StringDecoder('utf8');
   readonly filtered: ListFiltered[] = [];
 
   constructor(
@@ -306,11 +309,12 @@ export class SseListFilter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.buffer += chunk.toString('utf8');
+    this.buffer += this.decoder.write(chunk);
     this.drain(false).then(() => done(), (err: unknown) => done(err as Error));
   }
 
   override _flush(done: TransformCallback): void {
+    this.buffer += this.decoder.end();
     this.drain(true).then(() => done(), (err: unknown) => done(err as Error));
   }
 

@@ -72,6 +72,18 @@ describe('obligations: merging and applying', () => {
     bad.write(Buffer.from('data: not json with ssn 078-05-1120\n\n'));
     expect((await failed).message).toMatch(/cannot be rewritten safely/);
   });
+
+  it('keeps a character whose bytes are split across chunks whole', async () => {
+    const rw = new SseRewriter({ redact: ['ssn'], logValues: true, unknown: [] }, 1 << 16);
+    const out: Buffer[] = [];
+    rw.on('data', (c: Buffer) => out.push(c));
+    const bytes = Buffer.from(`data: ${JSON.stringify({ note: 'Zoë señor 日本 😀', ssn: 'z' })}\n\n`, 'utf8');
+    // One byte at a time: every multi-byte character is cut at least once.
+    for (let i = 0; i < bytes.length; i++) rw.write(bytes.subarray(i, i + 1));
+    rw.end();
+    await new Promise((r) => rw.on('end', r));
+    expect(Buffer.concat(out).toString('utf8')).toBe(`data: ${JSON.stringify({ note: 'Zoë señor 日本 😀', ssn: REDACTED, argus_obligations: { redacted: 1, truncated: [] } })}\n\n`);
+  });
 });
 
 // End to end: the shipped starter policies decide (the trusted agent may invoke models and fetch

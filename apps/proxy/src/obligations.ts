@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { AuthorizeResponse } from '@argus/contracts';
 
@@ -203,6 +204,8 @@ export function obligationsHeader(o: ProxyObligations): string {
  */
 export class SseRewriter extends Transform {
   private buffer = '';
+  /** Characters split across chunks are joined before the text is read (a chunk may end mid-character). */
+  private readonly decoder = new StringDecoder('utf8');
   readonly total: Applied = { redacted: 0, truncated: [] };
 
   constructor(
@@ -213,7 +216,7 @@ export class SseRewriter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.buffer += chunk.toString('utf8');
+    this.buffer += this.decoder.write(chunk);
     try {
       let at: number;
       while ((at = this.boundary()) >= 0) {
@@ -229,6 +232,7 @@ export class SseRewriter extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
+    this.buffer += this.decoder.end();
     try {
       if (this.buffer.trim() !== '') this.push(this.rewrite(this.buffer));
       done();
