@@ -1,6 +1,5 @@
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { schemaRegistry, toIssues, validatorFor } from '@argus/contracts';
-import type { CompiledPolicySet, Diagnostic, PolicySetInput, TemplateLinkInput } from '@argus/engine';
+import { cedarWasm as cedar, type CompiledPolicySet, type Diagnostic, type PolicySetInput, type TemplateLinkInput } from '@argus/engine';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError, type AuthPrincipal } from '@argus/platform';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { cedarType as qualify } from '@argus/governance';
@@ -21,7 +20,8 @@ interface ShadowBody {
   links?: LinkBody[];
 }
 
-let validateLink: ((data: unknown) => { ok: true; value: LinkBody } | { ok: false; errors: Array<{ path: string; message: string }> }) | undefined;
+let validateLink:
+  ((data: unknown) => { ok: true; value: LinkBody } | { ok: false; errors: Array<{ path: string; message: string }> }) | undefined;
 
 function checkLink(body: unknown): LinkBody {
   if (!validateLink) {
@@ -101,7 +101,9 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
     const link = toLink(checkLink(req.body));
     const active = activeSet(deps.holder);
     if (active.set.links.some((l) => l.linkId === link.linkId)) {
-      throw new ConflictError(`link \`${link.linkId}\` already exists`, [{ path: '/linkId', message: 'delete it first, or choose another id' }]);
+      throw new ConflictError(`link \`${link.linkId}\` already exists`, [
+        { path: '/linkId', message: 'delete it first, or choose another id' },
+      ]);
     }
     const problems = linkProblems(active.set, link);
     if (problems.length > 0) throw invalidPolicy(problems);
@@ -113,7 +115,13 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
     const linkId = String(req.params.linkId);
     const active = activeSet(deps.holder);
     if (!active.set.links.some((l) => l.linkId === linkId)) throw new NotFoundError(`link \`${linkId}\` does not exist`);
-    const version = await publish(deps, active, active.set.links.filter((l) => l.linkId !== linkId), publisherOf(res), `unlink ${linkId}`);
+    const version = await publish(
+      deps,
+      active,
+      active.set.links.filter((l) => l.linkId !== linkId),
+      publisherOf(res),
+      `unlink ${linkId}`,
+    );
     res.json({ version, deleted: linkId });
   });
 
@@ -133,7 +141,12 @@ export function linkProblems(set: CompiledPolicySet, link: TemplateLinkInput): D
   try {
     answer = cedar.validate({
       schema: set.schema,
-      policies: { templates: { [link.templateId]: template }, templateLinks: [{ templateId: link.templateId, newId: link.linkId, values: link.values as Record<string, { type: string; id: string }> }] },
+      policies: {
+        templates: { [link.templateId]: template },
+        templateLinks: [
+          { templateId: link.templateId, newId: link.linkId, values: link.values as Record<string, { type: string; id: string }> },
+        ],
+      },
       validationSettings: { mode: 'strict' },
     });
   } catch {
@@ -142,14 +155,22 @@ export function linkProblems(set: CompiledPolicySet, link: TemplateLinkInput): D
   if (answer.type === 'failure') return answer.errors.map((e) => ({ ...at, severity: 'error' as const, message: e.message }));
   const mine = (x: { policyId: string }) => x.policyId === link.linkId;
   return [
-    ...answer.validationErrors.filter(mine).map((v) => ({ ...at, severity: 'error' as const, message: v.error.message, ...(v.error.help ? { help: v.error.help } : {}) })),
+    ...answer.validationErrors
+      .filter(mine)
+      .map((v) => ({ ...at, severity: 'error' as const, message: v.error.message, ...(v.error.help ? { help: v.error.help } : {}) })),
     ...answer.validationWarnings
       .filter((v) => mine(v) && v.error.message.includes('unable to find an applicable action'))
       .map((v) => ({ ...at, severity: 'error' as const, message: `${v.error.message}: the slot values do not fit the template's scope` })),
   ];
 }
 
-async function publish(deps: TemplatesRouterDeps, active: ActivePolicySet, links: TemplateLinkInput[], subject: string | undefined, message: string): Promise<string> {
+async function publish(
+  deps: TemplatesRouterDeps,
+  active: ActivePolicySet,
+  links: TemplateLinkInput[],
+  subject: string | undefined,
+  message: string,
+): Promise<string> {
   const input: PolicySetInput = { ...active.set.sources, links };
   const result = deps.holder.replace(input, 'api');
   if (!result.ok) throw invalidPolicy(result.diagnostics);
@@ -184,7 +205,9 @@ export function shadowRouter(deps: ShadowRouterDeps): Router {
     const body = req.body as Record<string, unknown> | undefined;
     if (body && typeof body === 'object' && 'clear' in body) {
       if (body.clear !== true || Object.keys(body).length !== 1) {
-        throw new InvalidInputError('invalid shadow request', [{ path: '/clear', message: 'send exactly {"clear": true} to remove the candidate' }]);
+        throw new InvalidInputError('invalid shadow request', [
+          { path: '/clear', message: 'send exactly {"clear": true} to remove the candidate' },
+        ]);
       }
       deps.shadow.clear();
       res.json(deps.shadow.status());
@@ -194,8 +217,14 @@ export function shadowRouter(deps: ShadowRouterDeps): Router {
     if (!v.ok) throw new InvalidInputError('invalid candidate policy set', v.errors);
     checkPolicyLimits(v.value, { ...DEFAULT_POLICY_LIMITS, ...deps.limits });
     const schema = v.value.schema ?? deps.holder.current?.set.schema;
-    if (schema === undefined) throw new InvalidInputError('no active schema: send `schema`', [{ path: '/schema', message: 'required while no set is loaded' }]);
-    const result = deps.shadow.setCandidate({ schema, schemaFile: 'schema.cedarschema', policies: v.value.policies, links: (v.value.links ?? []).map(toLink) });
+    if (schema === undefined)
+      throw new InvalidInputError('no active schema: send `schema`', [{ path: '/schema', message: 'required while no set is loaded' }]);
+    const result = deps.shadow.setCandidate({
+      schema,
+      schemaFile: 'schema.cedarschema',
+      policies: v.value.policies,
+      links: (v.value.links ?? []).map(toLink),
+    });
     if (!result.ok) throw invalidPolicy(result.diagnostics);
     res.json(deps.shadow.status());
   });
