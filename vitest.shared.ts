@@ -13,8 +13,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     include: ['**/*.test.ts'],
     pool: 'forks',
-    reporters: reportDir
-      ? ['default', ['json', { outputFile: join(reportDir, `${basename(process.cwd())}.json`) }]]
-      : ['default'],
+    reporters: reportDir ? ['default', ['json', { outputFile: join(reportDir, `${basename(process.cwd())}.json`) }]] : ['default'],
   },
 });

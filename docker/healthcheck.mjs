@@ -18,7 +18,9 @@ if (process.argv[2] === '--redis') {
   const socket = connect({ host: url.hostname, port: Number(url.port || 6379) });
   socket.on('error', (e) => fail(`redis ${e.code ?? 'error'}`));
   socket.on('connect', () => {
-    const auth = url.password ? `AUTH ${url.username ? `${decodeURIComponent(url.username)} ` : ''}${decodeURIComponent(url.password)}\r\n` : '';
+    const auth = url.password
+      ? `AUTH ${url.username ? `${decodeURIComponent(url.username)} ` : ''}${decodeURIComponent(url.password)}\r\n`
+      : '';
     socket.write(`${auth}PING\r\n`);
   });
   let seen = '';

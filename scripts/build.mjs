@@ -131,7 +131,10 @@ async function buildTarget(esbuild, name) {
     const metafiles = [main.metafile];
     for (const [workerName, source] of workers) {
       const built = await esbuild.build(
-        options(tmpDir, { entryPoints: { [workerName]: source }, plugins: [externalPackages, sourceLocationPlugin(finalDir, new Set([source]), new Map())] }),
+        options(tmpDir, {
+          entryPoints: { [workerName]: source },
+          plugins: [externalPackages, sourceLocationPlugin(finalDir, new Set([source]), new Map())],
+        }),
       );
       metafiles.push(built.metafile);
     }
@@ -186,7 +189,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     await build(names.length > 0 ? names : undefined, { log: (line) => process.stderr.write(`${line}\n`) });
   } catch (err) {
     const errors = err?.errors ?? [];
-    const where = errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`).join('\n');
+    const where = errors
+      .map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`)
+      .join('\n');
     process.stderr.write(`argus build: ${errors.length > 0 ? `the sources do not compile\n${where}` : (err?.message ?? String(err))}\n`);
     if (ifAvailable) process.stderr.write('argus build: not built; `argus` runs the sources through tsx until `npm run build` succeeds\n');
     process.exit(ifAvailable ? 0 : 1);

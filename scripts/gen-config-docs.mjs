@@ -38,10 +38,12 @@ function envOverrides() {
   const proxy = readFileSync(join(ROOT, 'apps/proxy/src/config.ts'), 'utf8');
   for (const m of proxy.matchAll(/if \(env\.(\w+)\) (listen|decision)\.(\w+) =/g)) add(env.proxy, `/${m[2]}/${m[3]}`, m[1]);
   const registry = readFileSync(join(ROOT, 'apps/registry/src/main.ts'), 'utf8');
-  for (const m of registry.matchAll(/if \(env\.(\w+)(?: !== undefined)?\) (store|raw)\.(\w+) =/g)) add(env.registry, m[2] === 'store' ? `/store/${m[3]}` : `/${m[3]}`, m[1]);
+  for (const m of registry.matchAll(/if \(env\.(\w+)(?: !== undefined)?\) (store|raw)\.(\w+) =/g))
+    add(env.registry, m[2] === 'store' ? `/store/${m[3]}` : `/${m[3]}`, m[1]);
   for (const m of registry.matchAll(/tokenMap\(env\.(\w+), '([^']+)'\)/g)) add(env.registry, m[2], m[1]);
   const discover = readFileSync(join(ROOT, 'apps/discover/src/config.ts'), 'utf8');
-  for (const m of discover.matchAll(/\{ env: '(\w+)', path: \[([^\]]*)\] \}/g)) add(env.discover, `/${[...m[2].matchAll(/'([^']+)'/g)].map((x) => x[1]).join('/')}`, m[1]);
+  for (const m of discover.matchAll(/\{ env: '(\w+)', path: \[([^\]]*)\] \}/g))
+    add(env.discover, `/${[...m[2].matchAll(/'([^']+)'/g)].map((x) => x[1]).join('/')}`, m[1]);
   return env;
 }
 
@@ -98,7 +100,11 @@ function rows(schema, rootId, byId, path, env, out, note = '') {
     if (name === '$schema') continue;
     rows(child, root, byId, [...path, name], env, out);
   }
-  if (s.additionalProperties && typeof s.additionalProperties === 'object' && (s.additionalProperties.properties || s.additionalProperties.$ref)) {
+  if (
+    s.additionalProperties &&
+    typeof s.additionalProperties === 'object' &&
+    (s.additionalProperties.properties || s.additionalProperties.$ref)
+  ) {
     rows(s.additionalProperties, root, byId, [...path, '<name>'], env, out);
   }
   let items = s.items;
@@ -112,7 +118,11 @@ function rows(schema, rootId, byId, path, env, out, note = '') {
     const last = path.length ? [...path.slice(0, -1), `${path[path.length - 1]}[]`] : ['[]'];
     for (const [name, child] of Object.entries(items.properties ?? {})) rows(child, itemRoot, byId, [...last, name], env, out);
     for (const branch of items.allOf ?? []) {
-      const when = branch.if?.properties ? Object.entries(branch.if.properties).map(([k, v]) => `\`${k}\` = \`${v.const}\``).join(', ') : '';
+      const when = branch.if?.properties
+        ? Object.entries(branch.if.properties)
+            .map(([k, v]) => `\`${k}\` = \`${v.const}\``)
+            .join(', ')
+        : '';
       for (const [name, child] of Object.entries(branch.then?.properties ?? {})) {
         if (child.const !== undefined) continue;
         rows(child, itemRoot, byId, [...last, name], env, out, when ? `(when ${when})` : '');
@@ -168,19 +178,43 @@ export function buildConfigDocs() {
       rootId = r.rootId;
     }
     const list = [];
-    const sectionEnv = name === 'proxy' ? prefixed(env.proxy, '/proxy') : name === 'discover' ? prefixed(env.discover, '/discover') : env.argus;
+    const sectionEnv =
+      name === 'proxy' ? prefixed(env.proxy, '/proxy') : name === 'discover' ? prefixed(env.discover, '/discover') : env.argus;
     rows(child, main.schema.$id, byId, [name], sectionEnv, list);
     parts.push(`### ${name}`, '', [...new Set([child.description, section.description ?? section.title].filter(Boolean))].join(' '), '');
     if (name === 'proxy') parts.push('The standalone proxy reads this section as its whole file (keys without the `proxy.` prefix).', '');
-    if (name === 'discover') parts.push('`apps/discover` reads this section as its whole file (keys without the `discover.` prefix). `ARGUS_DISCOVER_ROLES=scheduler|worker|scheduler,worker` picks the roles of a process.', '');
+    if (name === 'discover')
+      parts.push(
+        '`apps/discover` reads this section as its whole file (keys without the `discover.` prefix). `ARGUS_DISCOVER_ROLES=scheduler|worker|scheduler,worker` picks the roles of a process.',
+        '',
+      );
     parts.push(table(list), '');
   }
   const registry = byId.get('https://argus.dev/schemas/registry/config.json');
   const list = [];
   rows(registry.schema, registry.schema.$id, byId, [], env.registry, list);
-  parts.push('## Standalone registry', '', `${registry.schema.title}. It reads no file: every value comes from the environment or the default.`, '', table(list), '');
-  parts.push('## Proxy', '', 'See the [`proxy`](#proxy-1) section above; the standalone proxy reads it as its whole file.', '', '## Discover', '', 'See the [`discover`](#discover-1) section above; `apps/discover` reads it as its whole file.', '');
-  return `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  parts.push(
+    '## Standalone registry',
+    '',
+    `${registry.schema.title}. It reads no file: every value comes from the environment or the default.`,
+    '',
+    table(list),
+    '',
+  );
+  parts.push(
+    '## Proxy',
+    '',
+    'See the [`proxy`](#proxy-1) section above; the standalone proxy reads it as its whole file.',
+    '',
+    '## Discover',
+    '',
+    'See the [`discover`](#discover-1) section above; `apps/discover` reads it as its whole file.',
+    '',
+  );
+  return `${parts
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function prefixed(map, prefix) {

@@ -36,7 +36,10 @@ function loadSchemas() {
 
 /** `https://argus.dev/schemas/registry/agent-create.json` → `registry.agent-create`. */
 function componentName(id) {
-  return id.slice(BASE.length).replace(/\.json$/, '').replaceAll('/', '.');
+  return id
+    .slice(BASE.length)
+    .replace(/\.json$/, '')
+    .replaceAll('/', '.');
 }
 
 const ERROR = { $ref: '#/components/schemas/Error' };
@@ -63,19 +66,49 @@ const errors = (...codes) =>
   );
 const json = (description, schema = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
 const body = (id) => ({ required: true, content: { 'application/json': { schema: { $ref: `${BASE}${id}.json` } } } });
-const idParam = (name = 'id', description = 'Record id') => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1 } });
+const idParam = (name = 'id', description = 'Record id') => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', minLength: 1 },
+});
 const q = (name, schema, description) => ({ name, in: 'query', required: false, ...(description ? { description } : {}), schema });
 const OPA_QUERY = [
   q('pretty', { type: 'string' }, 'Indent the answer'),
-  q('explain', { enum: ['notes', 'fails', 'full', 'debug', 'off'] }, 'Add `explanation`: notes (one line per reason), full (with the closest permits)'),
+  q(
+    'explain',
+    { enum: ['notes', 'fails', 'full', 'debug', 'off'] },
+    'Add `explanation`: notes (one line per reason), full (with the closest permits)',
+  ),
   q('metrics', { type: 'string' }, 'Add `metrics` (timer_*_ns)'),
   q('provenance', { type: 'string' }, 'Add `provenance` (policy-set revision)'),
 ];
 const ADMIN = [{ bearer: [] }];
-const SWITCH_BODY = { required: true, content: { 'application/json': { schema: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500, description: 'Why; repeated in every deny the switch causes' } } } } } };
+const SWITCH_BODY = {
+  required: true,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: ['reason'],
+        additionalProperties: false,
+        properties: {
+          reason: { type: 'string', minLength: 1, maxLength: 500, description: 'Why; repeated in every deny the switch causes' },
+        },
+      },
+    },
+  },
+};
 const SWITCH_PARAMS = [
   { name: 'scope', in: 'path', required: true, schema: { enum: ['agent', 'tool', 'server'] } },
-  { name: 'id', in: 'path', required: true, description: 'Agent or MCP server id; a tool id is `<server>/<tool>` (its slash as is, or `%2F`)', schema: { type: 'string', minLength: 1 } },
+  {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'Agent or MCP server id; a tool id is `<server>/<tool>` (its slash as is, or `%2F`)',
+    schema: { type: 'string', minLength: 1 },
+  },
 ];
 const ANY = [{ bearer: [] }];
 
@@ -85,61 +118,554 @@ const ANY = [{ bearer: [] }];
  */
 const ROUTES = [
   // ---- health (every app: apdp, registry, proxy) --------------------------------------------
-  ['get', '/healthz', { tags: ['health'], summary: 'Liveness: the process answers', security: [], responses: { 200: json('Alive', { type: 'object', properties: { status: { const: 'ok' } } }) } }],
-  ['get', '/readyz', { tags: ['health'], summary: 'Readiness: every check passes (policies loaded, store reachable, audit healthy)', security: [], responses: { 200: json('Ready', { $ref: '#/components/schemas/Readiness' }), 503: json('Not ready', { $ref: '#/components/schemas/Readiness' }) } }],
-  ['get', '/metrics', { tags: ['health'], summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } } }],
+  [
+    'get',
+    '/healthz',
+    {
+      tags: ['health'],
+      summary: 'Liveness: the process answers',
+      security: [],
+      responses: { 200: json('Alive', { type: 'object', properties: { status: { const: 'ok' } } }) },
+    },
+  ],
+  [
+    'get',
+    '/readyz',
+    {
+      tags: ['health'],
+      summary: 'Readiness: every check passes (policies loaded, store reachable, audit healthy)',
+      security: [],
+      responses: {
+        200: json('Ready', { $ref: '#/components/schemas/Readiness' }),
+        503: json('Not ready', { $ref: '#/components/schemas/Readiness' }),
+      },
+    },
+  ],
+  [
+    'get',
+    '/metrics',
+    {
+      tags: ['health'],
+      summary: 'Prometheus metrics',
+      security: [],
+      responses: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  ],
   ['get', '/openapi.json', { tags: ['health'], summary: 'This document', security: [], responses: { 200: json('OpenAPI 3.1 document') } }],
   // ---- decisions ------------------------------------------------------------------------------
-  ['post', '/v1/authorize', { tags: ['decisions'], summary: 'Decide one action', security: [], requestBody: body('authorize-request'), responses: { 200: json('The decision, with a decision_id and the policy-set version', { $ref: '#/components/schemas/AuthorizeResponse' }), ...errors(400, 413) } }],
-  ['post', '/v1/authorize/batch', { tags: ['decisions'], summary: 'Decide many actions, each with its own decision_id', security: [], requestBody: body('authorize-batch-request'), responses: { 200: json('One result per input, in order'), ...errors(400, 413) } }],
-  ['post', '/v1/data/{path}', { tags: ['decisions'], summary: 'OPA Data API: `{input}` in, `{result, decision_id}` out; documents `argus/allow` (boolean), `argus/decision` (`allow | deny | needs_approval`), `argus/authorize`, `argus`; a body without `input` is evaluated with OPA\'s `api_usage_warning`; JSON read whatever the declared type unless clearly another format', 'x-express-path': '^\\/v1\\/data(?:\\/(.*))?$', security: [], parameters: [{ name: 'path', in: 'path', required: true, description: 'Document path; may span several segments (`argus/allow`)', schema: { type: 'string' } }, ...OPA_QUERY], requestBody: { ...body('data-request'), required: false }, responses: { 200: json('`{result, decision_id, warning?, explanation?, metrics?, provenance?}`'), ...errors(400, 413, 415) } }],
-  ['get', '/v1/data/{path}', { tags: ['decisions'], summary: 'OPA Data API: the document for `?input=` (URL-encoded JSON)', 'x-express-path': '^\\/v1\\/data(?:\\/(.*))?$', security: [], parameters: [{ name: 'path', in: 'path', required: true, description: 'Document path (`argus/decision`)', schema: { type: 'string' } }, q('input', { type: 'string' }, 'The input document, URL-encoded JSON'), ...OPA_QUERY], responses: { 200: json('`{result, decision_id}`'), ...errors(400) } }],
-  ['post', '/', { tags: ['decisions'], summary: 'OPA default decision: the body is the input; answers the configured document (`server.defaultDecision`) unwrapped', security: [], requestBody: { required: true, content: { 'application/json': { schema: { $ref: `${BASE}authorize-request.json#/$defs/input` } } } }, responses: { 200: json('The document value', {}), ...errors(400, 404, 413) } }],
-  ['get', '/health', { tags: ['health'], summary: 'OPA health: 200 `{}` once a policy set is loaded', security: [], responses: { 200: json('Healthy'), 500: json('No policy set loaded') } }],
+  [
+    'post',
+    '/v1/authorize',
+    {
+      tags: ['decisions'],
+      summary: 'Decide one action',
+      security: [],
+      requestBody: body('authorize-request'),
+      responses: {
+        200: json('The decision, with a decision_id and the policy-set version', { $ref: '#/components/schemas/AuthorizeResponse' }),
+        ...errors(400, 413),
+      },
+    },
+  ],
+  [
+    'post',
+    '/v1/authorize/batch',
+    {
+      tags: ['decisions'],
+      summary: 'Decide many actions, each with its own decision_id',
+      security: [],
+      requestBody: body('authorize-batch-request'),
+      responses: { 200: json('One result per input, in order'), ...errors(400, 413) },
+    },
+  ],
+  [
+    'post',
+    '/v1/data/{path}',
+    {
+      tags: ['decisions'],
+      summary:
+        "OPA Data API: `{input}` in, `{result, decision_id}` out; documents `argus/allow` (boolean), `argus/decision` (`allow | deny | needs_approval`), `argus/authorize`, `argus`; a body without `input` is evaluated with OPA's `api_usage_warning`; JSON read whatever the declared type unless clearly another format",
+      'x-express-path': '^\\/v1\\/data(?:\\/(.*))?$',
+      security: [],
+      parameters: [
+        {
+          name: 'path',
+          in: 'path',
+          required: true,
+          description: 'Document path; may span several segments (`argus/allow`)',
+          schema: { type: 'string' },
+        },
+        ...OPA_QUERY,
+      ],
+      requestBody: { ...body('data-request'), required: false },
+      responses: { 200: json('`{result, decision_id, warning?, explanation?, metrics?, provenance?}`'), ...errors(400, 413, 415) },
+    },
+  ],
+  [
+    'get',
+    '/v1/data/{path}',
+    {
+      tags: ['decisions'],
+      summary: 'OPA Data API: the document for `?input=` (URL-encoded JSON)',
+      'x-express-path': '^\\/v1\\/data(?:\\/(.*))?$',
+      security: [],
+      parameters: [
+        { name: 'path', in: 'path', required: true, description: 'Document path (`argus/decision`)', schema: { type: 'string' } },
+        q('input', { type: 'string' }, 'The input document, URL-encoded JSON'),
+        ...OPA_QUERY,
+      ],
+      responses: { 200: json('`{result, decision_id}`'), ...errors(400) },
+    },
+  ],
+  [
+    'post',
+    '/',
+    {
+      tags: ['decisions'],
+      summary: 'OPA default decision: the body is the input; answers the configured document (`server.defaultDecision`) unwrapped',
+      security: [],
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `${BASE}authorize-request.json#/$defs/input` } } } },
+      responses: { 200: json('The document value', {}), ...errors(400, 404, 413) },
+    },
+  ],
+  [
+    'get',
+    '/health',
+    {
+      tags: ['health'],
+      summary: 'OPA health: 200 `{}` once a policy set is loaded',
+      security: [],
+      responses: { 200: json('Healthy'), 500: json('No policy set loaded') },
+    },
+  ],
   // ---- policies -------------------------------------------------------------------------------
-  ['get', '/v1/policies', { tags: ['policies'], summary: 'The active policy set: version, policies, files, last refused reload', security: [], responses: { 200: json('Active set'), ...errors(503) } }],
-  ['put', '/v1/policies', { tags: ['policies'], summary: 'Publish a policy set (admin); every replica loads it', security: ADMIN, requestBody: body('policies-put-request'), responses: { 200: json('Published version'), ...errors(400, 401, 403, 422) } }],
-  ['get', '/v1/policies/source', { tags: ['policies'], summary: 'The active schema, policy texts and template links', security: [], responses: { 200: json('Sources'), ...errors(503) } }],
-  ['post', '/v1/policies/validate', { tags: ['policies'], summary: 'Compile a candidate set without activating it', security: [], requestBody: body('policies-put-request'), responses: { 200: json('`{valid, version?, diagnostics?, warnings}`'), ...errors(400) } }],
-  ['get', '/v1/policies/templates', { tags: ['policies'], summary: 'Policy templates of the active set and their slots', security: [], responses: { 200: json('Templates') } }],
-  ['get', '/v1/policies/links', { tags: ['policies'], summary: 'Template links of the active set', security: [], parameters: [q('templateId', { type: 'string' }, 'Only links of this template')], responses: { 200: json('Links') } }],
-  ['post', '/v1/policies/links', { tags: ['policies'], summary: 'Link a template (admin); publishes a new version', security: ADMIN, requestBody: { required: true, content: { 'application/json': { schema: { $ref: `${BASE}policies-put-request.json#/properties/links/items` } } } }, responses: { 201: json('The new version and link'), ...errors(400, 401, 403, 409, 422) } }],
-  ['delete', '/v1/policies/links/{linkId}', { tags: ['policies'], summary: 'Remove a template link (admin)', security: ADMIN, parameters: [idParam('linkId', 'Link id')], responses: { 200: json('The new version'), ...errors(401, 403, 404) } }],
-  ['get', '/v1/policies/shadow', { tags: ['policies'], summary: 'The shadow candidate and its flip counts', security: [], responses: { 200: json('Shadow state') } }],
-  ['post', '/v1/policies/shadow', { tags: ['policies'], summary: 'Install a shadow candidate evaluated beside the active set (admin)', security: ADMIN, requestBody: body('policies-put-request'), responses: { 200: json('Shadow state'), ...errors(400, 401, 403, 422) } }],
-  ['delete', '/v1/policies/shadow', { tags: ['policies'], summary: 'Remove the shadow candidate (admin)', security: ADMIN, responses: { 200: json('Removed'), ...errors(401, 403) } }],
+  [
+    'get',
+    '/v1/policies',
+    {
+      tags: ['policies'],
+      summary: 'The active policy set: version, policies, files, last refused reload',
+      security: [],
+      responses: { 200: json('Active set'), ...errors(503) },
+    },
+  ],
+  [
+    'put',
+    '/v1/policies',
+    {
+      tags: ['policies'],
+      summary: 'Publish a policy set (admin); every replica loads it',
+      security: ADMIN,
+      requestBody: body('policies-put-request'),
+      responses: { 200: json('Published version'), ...errors(400, 401, 403, 422) },
+    },
+  ],
+  [
+    'get',
+    '/v1/policies/source',
+    {
+      tags: ['policies'],
+      summary: 'The active schema, policy texts and template links',
+      security: [],
+      responses: { 200: json('Sources'), ...errors(503) },
+    },
+  ],
+  [
+    'post',
+    '/v1/policies/validate',
+    {
+      tags: ['policies'],
+      summary: 'Compile a candidate set without activating it',
+      security: [],
+      requestBody: body('policies-put-request'),
+      responses: { 200: json('`{valid, version?, diagnostics?, warnings}`'), ...errors(400) },
+    },
+  ],
+  [
+    'get',
+    '/v1/policies/templates',
+    {
+      tags: ['policies'],
+      summary: 'Policy templates of the active set and their slots',
+      security: [],
+      responses: { 200: json('Templates') },
+    },
+  ],
+  [
+    'get',
+    '/v1/policies/links',
+    {
+      tags: ['policies'],
+      summary: 'Template links of the active set',
+      security: [],
+      parameters: [q('templateId', { type: 'string' }, 'Only links of this template')],
+      responses: { 200: json('Links') },
+    },
+  ],
+  [
+    'post',
+    '/v1/policies/links',
+    {
+      tags: ['policies'],
+      summary: 'Link a template (admin); publishes a new version',
+      security: ADMIN,
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: { $ref: `${BASE}policies-put-request.json#/properties/links/items` } } },
+      },
+      responses: { 201: json('The new version and link'), ...errors(400, 401, 403, 409, 422) },
+    },
+  ],
+  [
+    'delete',
+    '/v1/policies/links/{linkId}',
+    {
+      tags: ['policies'],
+      summary: 'Remove a template link (admin)',
+      security: ADMIN,
+      parameters: [idParam('linkId', 'Link id')],
+      responses: { 200: json('The new version'), ...errors(401, 403, 404) },
+    },
+  ],
+  [
+    'get',
+    '/v1/policies/shadow',
+    { tags: ['policies'], summary: 'The shadow candidate and its flip counts', security: [], responses: { 200: json('Shadow state') } },
+  ],
+  [
+    'post',
+    '/v1/policies/shadow',
+    {
+      tags: ['policies'],
+      summary: 'Install a shadow candidate evaluated beside the active set (admin)',
+      security: ADMIN,
+      requestBody: body('policies-put-request'),
+      responses: { 200: json('Shadow state'), ...errors(400, 401, 403, 422) },
+    },
+  ],
+  [
+    'delete',
+    '/v1/policies/shadow',
+    {
+      tags: ['policies'],
+      summary: 'Remove the shadow candidate (admin)',
+      security: ADMIN,
+      responses: { 200: json('Removed'), ...errors(401, 403) },
+    },
+  ],
   // ---- audit ----------------------------------------------------------------------------------
-  ['get', '/v1/decisions', { tags: ['audit'], summary: 'Query the audit trail', security: ANY, query: 'audit/decisions-query', responses: { 200: json('`{decisions, next_cursor?}`', { type: 'object', properties: { decisions: { type: 'array', items: { $ref: `${BASE}audit/audit-record.json` } }, next_cursor: { type: 'string' } } }), ...errors(400, 401) } }],
-  ['get', '/v1/decisions/stream', { tags: ['audit'], summary: 'Live decisions as server-sent events', security: ANY, query: 'audit/decisions-query', responses: { 200: { description: '`event: decision` per record', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(400, 401) } }],
-  ['get', '/v1/decisions/{id}', { tags: ['audit'], summary: 'One audit record by decision id', security: ANY, parameters: [idParam('id', 'Decision id')], responses: { 200: json('Audit record', { $ref: `${BASE}audit/audit-record.json` }), ...errors(401, 404) } }],
+  [
+    'get',
+    '/v1/decisions',
+    {
+      tags: ['audit'],
+      summary: 'Query the audit trail',
+      security: ANY,
+      query: 'audit/decisions-query',
+      responses: {
+        200: json('`{decisions, next_cursor?}`', {
+          type: 'object',
+          properties: { decisions: { type: 'array', items: { $ref: `${BASE}audit/audit-record.json` } }, next_cursor: { type: 'string' } },
+        }),
+        ...errors(400, 401),
+      },
+    },
+  ],
+  [
+    'get',
+    '/v1/decisions/stream',
+    {
+      tags: ['audit'],
+      summary: 'Live decisions as server-sent events',
+      security: ANY,
+      query: 'audit/decisions-query',
+      responses: {
+        200: { description: '`event: decision` per record', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        ...errors(400, 401),
+      },
+    },
+  ],
+  [
+    'get',
+    '/v1/decisions/{id}',
+    {
+      tags: ['audit'],
+      summary: 'One audit record by decision id',
+      security: ANY,
+      parameters: [idParam('id', 'Decision id')],
+      responses: { 200: json('Audit record', { $ref: `${BASE}audit/audit-record.json` }), ...errors(401, 404) },
+    },
+  ],
   // ---- governance -----------------------------------------------------------------------------
-  ['post', '/v1/delegations', { tags: ['governance'], summary: 'Grant a delegation: a human or an agent as itself, an admin on behalf of a named human (`onBehalfOf`) or agent (`from`)', security: ANY, requestBody: body('governance/delegation-create'), responses: { 201: json('The grant'), ...errors(400, 401, 403, 409) } }],
-  ['get', '/v1/delegations', { tags: ['governance'], summary: 'Grants given (`from`) or held (`to`)', security: ANY, parameters: [q('from', { type: 'string' }, '`Type::id` of the grantor'), q('to', { type: 'string' }, '`Type::id` of the grantee'), q('active', { enum: ['true', 'false'] }), q('limit', { type: 'string', pattern: '^[0-9]+$' }), q('cursor', { type: 'string' })], responses: { 200: json('A page of grants'), ...errors(400, 401, 403) } }],
-  ['get', '/v1/delegations/{id}', { tags: ['governance'], summary: 'One grant (admin, grantee, or a grantor up its chain)', security: ANY, parameters: [idParam()], responses: { 200: json('The grant and whether it is active'), ...errors(401, 404) } }],
-  ['post', '/v1/delegations/{id}/revoke', { tags: ['governance'], summary: 'Revoke a grant and every grant below it; every replica denies at once', security: ANY, parameters: [idParam()], requestBody: body('governance/delegation-revoke'), responses: { 200: json('`{revoked: [ids], at}`'), ...errors(400, 401, 404) } }],
-  ['post', '/v1/delegations/token', { tags: ['governance'], summary: 'Sign a delegation token for a verified chain', security: ANY, requestBody: body('governance/delegation-token-request'), responses: { 201: json('`{token, expiresAt, grants, depth}`'), ...errors(400, 401, 403, 503) } }],
-  ['post', '/v1/goals', { tags: ['governance'], summary: 'Set a goal: a human as owner, or an admin on behalf of a named human (`onBehalfOf`)', security: ANY, requestBody: body('governance/goal-create'), responses: { 201: json('The goal with its usage'), ...errors(400, 401, 403, 409) } }],
-  ['get', '/v1/goals', { tags: ['governance'], summary: 'Goals visible to the caller', security: ANY, parameters: [q('owner', { type: 'string' }), q('agent', { type: 'string' }), q('status', { enum: ['active', 'paused', 'completed', 'cancelled', 'expired'] }), q('limit', { type: 'string', pattern: '^[0-9]+$' }), q('cursor', { type: 'string' })], responses: { 200: json('A page of goals'), ...errors(400, 401, 403) } }],
-  ['get', '/v1/goals/{id}', { tags: ['governance'], summary: 'One goal with its usage', security: ANY, parameters: [idParam()], responses: { 200: json('The goal'), ...errors(401, 404) } }],
-  ['patch', '/v1/goals/{id}', { tags: ['governance'], summary: 'Change a goal\'s status (its owner or an admin)', security: ANY, parameters: [idParam()], requestBody: body('governance/goal-patch'), responses: { 200: json('The goal'), ...errors(400, 401, 403, 404, 409) } }],
-  ['post', '/v1/goals/{id}/usage', { tags: ['governance'], summary: 'Report usage against a goal\'s budget', security: ANY, parameters: [idParam()], requestBody: body('governance/goal-usage'), responses: { 200: json('`{goal, used, remaining}`'), ...errors(400, 401, 404) } }],
-  ['get', '/v1/intents', { tags: ['governance'], summary: 'The intent catalogue', security: ANY, responses: { 200: json('Intent catalogue', { $ref: `${BASE}governance/intent-catalogue.json` }), ...errors(401) } }],
+  [
+    'post',
+    '/v1/delegations',
+    {
+      tags: ['governance'],
+      summary: 'Grant a delegation: a human or an agent as itself, an admin on behalf of a named human (`onBehalfOf`) or agent (`from`)',
+      security: ANY,
+      requestBody: body('governance/delegation-create'),
+      responses: { 201: json('The grant'), ...errors(400, 401, 403, 409) },
+    },
+  ],
+  [
+    'get',
+    '/v1/delegations',
+    {
+      tags: ['governance'],
+      summary: 'Grants given (`from`) or held (`to`)',
+      security: ANY,
+      parameters: [
+        q('from', { type: 'string' }, '`Type::id` of the grantor'),
+        q('to', { type: 'string' }, '`Type::id` of the grantee'),
+        q('active', { enum: ['true', 'false'] }),
+        q('limit', { type: 'string', pattern: '^[0-9]+$' }),
+        q('cursor', { type: 'string' }),
+      ],
+      responses: { 200: json('A page of grants'), ...errors(400, 401, 403) },
+    },
+  ],
+  [
+    'get',
+    '/v1/delegations/{id}',
+    {
+      tags: ['governance'],
+      summary: 'One grant (admin, grantee, or a grantor up its chain)',
+      security: ANY,
+      parameters: [idParam()],
+      responses: { 200: json('The grant and whether it is active'), ...errors(401, 404) },
+    },
+  ],
+  [
+    'post',
+    '/v1/delegations/{id}/revoke',
+    {
+      tags: ['governance'],
+      summary: 'Revoke a grant and every grant below it; every replica denies at once',
+      security: ANY,
+      parameters: [idParam()],
+      requestBody: body('governance/delegation-revoke'),
+      responses: { 200: json('`{revoked: [ids], at}`'), ...errors(400, 401, 404) },
+    },
+  ],
+  [
+    'post',
+    '/v1/delegations/token',
+    {
+      tags: ['governance'],
+      summary: 'Sign a delegation token for a verified chain',
+      security: ANY,
+      requestBody: body('governance/delegation-token-request'),
+      responses: { 201: json('`{token, expiresAt, grants, depth}`'), ...errors(400, 401, 403, 503) },
+    },
+  ],
+  [
+    'post',
+    '/v1/goals',
+    {
+      tags: ['governance'],
+      summary: 'Set a goal: a human as owner, or an admin on behalf of a named human (`onBehalfOf`)',
+      security: ANY,
+      requestBody: body('governance/goal-create'),
+      responses: { 201: json('The goal with its usage'), ...errors(400, 401, 403, 409) },
+    },
+  ],
+  [
+    'get',
+    '/v1/goals',
+    {
+      tags: ['governance'],
+      summary: 'Goals visible to the caller',
+      security: ANY,
+      parameters: [
+        q('owner', { type: 'string' }),
+        q('agent', { type: 'string' }),
+        q('status', { enum: ['active', 'paused', 'completed', 'cancelled', 'expired'] }),
+        q('limit', { type: 'string', pattern: '^[0-9]+$' }),
+        q('cursor', { type: 'string' }),
+      ],
+      responses: { 200: json('A page of goals'), ...errors(400, 401, 403) },
+    },
+  ],
+  [
+    'get',
+    '/v1/goals/{id}',
+    {
+      tags: ['governance'],
+      summary: 'One goal with its usage',
+      security: ANY,
+      parameters: [idParam()],
+      responses: { 200: json('The goal'), ...errors(401, 404) },
+    },
+  ],
+  [
+    'patch',
+    '/v1/goals/{id}',
+    {
+      tags: ['governance'],
+      summary: "Change a goal's status (its owner or an admin)",
+      security: ANY,
+      parameters: [idParam()],
+      requestBody: body('governance/goal-patch'),
+      responses: { 200: json('The goal'), ...errors(400, 401, 403, 404, 409) },
+    },
+  ],
+  [
+    'post',
+    '/v1/goals/{id}/usage',
+    {
+      tags: ['governance'],
+      summary: "Report usage against a goal's budget",
+      security: ANY,
+      parameters: [idParam()],
+      requestBody: body('governance/goal-usage'),
+      responses: { 200: json('`{goal, used, remaining}`'), ...errors(400, 401, 404) },
+    },
+  ],
+  [
+    'get',
+    '/v1/intents',
+    {
+      tags: ['governance'],
+      summary: 'The intent catalogue',
+      security: ANY,
+      responses: { 200: json('Intent catalogue', { $ref: `${BASE}governance/intent-catalogue.json` }), ...errors(401) },
+    },
+  ],
   // ---- switches -------------------------------------------------------------------------------
-  ['get', '/v1/switches', { tags: ['switches'], summary: 'The stopped switches (admin) and the age of this replica\'s snapshot', security: ADMIN, responses: { 200: json('`{switches: [{scope, id, stopped, reason, by, at}], snapshot: {fresh, ageMs, maxStaleMs, error?}}`'), ...errors(401, 403) } }],
-  ['put', '/v1/switches/all', { tags: ['switches'], summary: 'Stop everything (admin): every decision is denied `switch_stopped` until resumed', security: ADMIN, requestBody: SWITCH_BODY, responses: { 200: json('`{switch, snapshot}`'), ...errors(400, 401, 403) } }],
-  ['delete', '/v1/switches/all', { tags: ['switches'], summary: 'Resume everything (admin)', security: ADMIN, responses: { 200: json('`{resumed, snapshot}`'), ...errors(401, 403, 404) } }],
-  ['put', '/v1/switches/{scope}/{id}', { tags: ['switches'], summary: 'Stop an agent (and the sub-agents acting on its authority), a tool (`<server>/<tool>`) or an MCP server (admin)', 'x-express-path': '/v1/switches/:scope/*id', security: ADMIN, parameters: SWITCH_PARAMS, requestBody: SWITCH_BODY, responses: { 200: json('`{switch, snapshot}`'), ...errors(400, 401, 403) } }],
-  ['delete', '/v1/switches/{scope}/{id}', { tags: ['switches'], summary: 'Resume a switch (admin)', 'x-express-path': '/v1/switches/:scope/*id', security: ADMIN, parameters: SWITCH_PARAMS, responses: { 200: json('`{resumed, snapshot}`'), ...errors(400, 401, 403, 404) } }],
+  [
+    'get',
+    '/v1/switches',
+    {
+      tags: ['switches'],
+      summary: "The stopped switches (admin) and the age of this replica's snapshot",
+      security: ADMIN,
+      responses: {
+        200: json('`{switches: [{scope, id, stopped, reason, by, at}], snapshot: {fresh, ageMs, maxStaleMs, error?}}`'),
+        ...errors(401, 403),
+      },
+    },
+  ],
+  [
+    'put',
+    '/v1/switches/all',
+    {
+      tags: ['switches'],
+      summary: 'Stop everything (admin): every decision is denied `switch_stopped` until resumed',
+      security: ADMIN,
+      requestBody: SWITCH_BODY,
+      responses: { 200: json('`{switch, snapshot}`'), ...errors(400, 401, 403) },
+    },
+  ],
+  [
+    'delete',
+    '/v1/switches/all',
+    {
+      tags: ['switches'],
+      summary: 'Resume everything (admin)',
+      security: ADMIN,
+      responses: { 200: json('`{resumed, snapshot}`'), ...errors(401, 403, 404) },
+    },
+  ],
+  [
+    'put',
+    '/v1/switches/{scope}/{id}',
+    {
+      tags: ['switches'],
+      summary: 'Stop an agent (and the sub-agents acting on its authority), a tool (`<server>/<tool>`) or an MCP server (admin)',
+      'x-express-path': '/v1/switches/:scope/*id',
+      security: ADMIN,
+      parameters: SWITCH_PARAMS,
+      requestBody: SWITCH_BODY,
+      responses: { 200: json('`{switch, snapshot}`'), ...errors(400, 401, 403) },
+    },
+  ],
+  [
+    'delete',
+    '/v1/switches/{scope}/{id}',
+    {
+      tags: ['switches'],
+      summary: 'Resume a switch (admin)',
+      'x-express-path': '/v1/switches/:scope/*id',
+      security: ADMIN,
+      parameters: SWITCH_PARAMS,
+      responses: { 200: json('`{resumed, snapshot}`'), ...errors(400, 401, 403, 404) },
+    },
+  ],
   // ---- approvals ------------------------------------------------------------------------------
-  ['get', '/v1/approvals', { tags: ['approvals'], summary: 'Approval requests (humans)', security: ANY, query: 'effects/approvals-query', responses: { 200: json('A page of approval requests', { type: 'object', properties: { items: { type: 'array', items: { $ref: `${BASE}effects/approval-request.json` } }, next_cursor: { type: 'string' } } }), ...errors(400, 401, 403) } }],
-  ['get', '/v1/approvals/{id}', { tags: ['approvals'], summary: 'One approval request', security: ANY, parameters: [idParam()], responses: { 200: json('Approval request', { $ref: `${BASE}effects/approval-request.json` }), ...errors(401, 403, 404) } }],
-  ['post', '/v1/approvals/{id}', { tags: ['approvals'], summary: 'Approve or reject (humans)', security: ANY, parameters: [idParam()], requestBody: body('effects/approval-decision'), responses: { 200: json('Approval request', { $ref: `${BASE}effects/approval-request.json` }), ...errors(400, 401, 403, 404, 409) } }],
+  [
+    'get',
+    '/v1/approvals',
+    {
+      tags: ['approvals'],
+      summary: 'Approval requests (humans)',
+      security: ANY,
+      query: 'effects/approvals-query',
+      responses: {
+        200: json('A page of approval requests', {
+          type: 'object',
+          properties: {
+            items: { type: 'array', items: { $ref: `${BASE}effects/approval-request.json` } },
+            next_cursor: { type: 'string' },
+          },
+        }),
+        ...errors(400, 401, 403),
+      },
+    },
+  ],
+  [
+    'get',
+    '/v1/approvals/{id}',
+    {
+      tags: ['approvals'],
+      summary: 'One approval request',
+      security: ANY,
+      parameters: [idParam()],
+      responses: { 200: json('Approval request', { $ref: `${BASE}effects/approval-request.json` }), ...errors(401, 403, 404) },
+    },
+  ],
+  [
+    'post',
+    '/v1/approvals/{id}',
+    {
+      tags: ['approvals'],
+      summary: 'Approve or reject (humans)',
+      security: ANY,
+      parameters: [idParam()],
+      requestBody: body('effects/approval-decision'),
+      responses: { 200: json('Approval request', { $ref: `${BASE}effects/approval-request.json` }), ...errors(400, 401, 403, 404, 409) },
+    },
+  ],
   // ---- registry -------------------------------------------------------------------------------
   ...registryRoutes('humans', 'human', { upsert: false, trust: false }),
   ...registryRoutes('agents', 'agent', { upsert: true, trust: true }),
   ...registryRoutes('mcp-servers', 'mcp-server', { upsert: true, trust: true }),
-  ['post', '/v1/registry/mcp-servers/{id}/live-tools', { tags: ['registry'], summary: 'The proxy reports the tool list a server answered (admins, scanners, the service proxy); a change on a trusted server moves it to pending with the diff', security: ANY, parameters: [idParam()], requestBody: body('registry/mcp-live-tools'), responses: { 200: json('`{id, trust, diff}`'), ...errors(400, 401, 403, 404, 413) } }],
-  ['patch', '/v1/registry/mcp-servers/{id}/tools/{tool}', { tags: ['registry'], summary: 'Set a tool\'s governance attributes (admin; sensitivity, allowedIntents, category, labels; null clears); never changes its hash or the server\'s trust', security: ADMIN, parameters: [idParam(), idParam('tool', 'Tool name')], requestBody: body('registry/mcp-tool-attributes'), responses: { 200: json('The MCP server'), ...errors(400, 401, 403, 404, 412) } }],
+  [
+    'post',
+    '/v1/registry/mcp-servers/{id}/live-tools',
+    {
+      tags: ['registry'],
+      summary:
+        'The proxy reports the tool list a server answered (admins, scanners, the service proxy); a change on a trusted server moves it to pending with the diff',
+      security: ANY,
+      parameters: [idParam()],
+      requestBody: body('registry/mcp-live-tools'),
+      responses: { 200: json('`{id, trust, diff}`'), ...errors(400, 401, 403, 404, 413) },
+    },
+  ],
+  [
+    'patch',
+    '/v1/registry/mcp-servers/{id}/tools/{tool}',
+    {
+      tags: ['registry'],
+      summary:
+        "Set a tool's governance attributes (admin; sensitivity, allowedIntents, category, labels; null clears); never changes its hash or the server's trust",
+      security: ADMIN,
+      parameters: [idParam(), idParam('tool', 'Tool name')],
+      requestBody: body('registry/mcp-tool-attributes'),
+      responses: { 200: json('The MCP server'), ...errors(400, 401, 403, 404, 412) },
+    },
+  ],
 ];
 
 function registryRoutes(collection, kind, { upsert, trust }) {
@@ -147,18 +673,114 @@ function registryRoutes(collection, kind, { upsert, trust }) {
   const tags = ['registry'];
   const rec = `${kind.replace('-', ' ')}`;
   const out = [
-    ['post', base, { tags, summary: `Register a ${rec} (admin)`, security: ADMIN, requestBody: body(`registry/${kind}-create`), responses: { 201: json(`The ${rec}`), ...errors(400, 401, 403, 409) } }],
-    ['get', base, { tags, summary: `List ${collection.replace('-', ' ')}`, security: ANY, query: `registry/${collection}-query`, responses: { 200: json('`{items, next_cursor?}`'), ...errors(400, 401) } }],
-    ['get', `${base}/{id}`, { tags, summary: `One ${rec}${trust ? ' with its live lease state' : ''}`, security: ANY, parameters: [idParam()], responses: { 200: json(`The ${rec} (ETag: its version)`), ...errors(401, 404) } }],
-    ['patch', `${base}/{id}`, { tags, summary: `Update a ${rec} (admin; If-Match optional)`, security: ADMIN, parameters: [idParam()], requestBody: body(`registry/${kind}-patch`), responses: { 200: json(`The ${rec}`), ...errors(400, 401, 403, 404, 412) } }],
-    ['delete', `${base}/{id}`, { tags, summary: `Delete a ${rec} (admin)`, security: ADMIN, parameters: [idParam()], responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) } }],
+    [
+      'post',
+      base,
+      {
+        tags,
+        summary: `Register a ${rec} (admin)`,
+        security: ADMIN,
+        requestBody: body(`registry/${kind}-create`),
+        responses: { 201: json(`The ${rec}`), ...errors(400, 401, 403, 409) },
+      },
+    ],
+    [
+      'get',
+      base,
+      {
+        tags,
+        summary: `List ${collection.replace('-', ' ')}`,
+        security: ANY,
+        query: `registry/${collection}-query`,
+        responses: { 200: json('`{items, next_cursor?}`'), ...errors(400, 401) },
+      },
+    ],
+    [
+      'get',
+      `${base}/{id}`,
+      {
+        tags,
+        summary: `One ${rec}${trust ? ' with its live lease state' : ''}`,
+        security: ANY,
+        parameters: [idParam()],
+        responses: { 200: json(`The ${rec} (ETag: its version)`), ...errors(401, 404) },
+      },
+    ],
+    [
+      'patch',
+      `${base}/{id}`,
+      {
+        tags,
+        summary: `Update a ${rec} (admin; If-Match optional)`,
+        security: ADMIN,
+        parameters: [idParam()],
+        requestBody: body(`registry/${kind}-patch`),
+        responses: { 200: json(`The ${rec}`), ...errors(400, 401, 403, 404, 412) },
+      },
+    ],
+    [
+      'delete',
+      `${base}/{id}`,
+      {
+        tags,
+        summary: `Delete a ${rec} (admin)`,
+        security: ADMIN,
+        parameters: [idParam()],
+        responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
+      },
+    ],
   ];
-  if (upsert) out.push(['put', `${base}/{id}`, { tags, summary: `A scanner reports a ${rec} (idempotent upsert)`, security: ANY, parameters: [idParam()], requestBody: body(`registry/${kind}-upsert`), responses: { 200: json(`The ${rec}`), 201: json(`The new ${rec}`), ...errors(400, 401, 403, 409) } }]);
+  if (upsert)
+    out.push([
+      'put',
+      `${base}/{id}`,
+      {
+        tags,
+        summary: `A scanner reports a ${rec} (idempotent upsert)`,
+        security: ANY,
+        parameters: [idParam()],
+        requestBody: body(`registry/${kind}-upsert`),
+        responses: { 200: json(`The ${rec}`), 201: json(`The new ${rec}`), ...errors(400, 401, 403, 409) },
+      },
+    ]);
   if (trust) {
     out.push(
-      ['post', `${base}/{id}/trust`, { tags, summary: `Move a ${rec} to another trust state (admin); every replica sees it`, security: ADMIN, parameters: [idParam()], requestBody: body('registry/trust-change'), responses: { 200: json(`The ${rec}`), ...errors(400, 401, 403, 404, 409) } }],
-      ['get', `${base}/{id}/history`, { tags, summary: 'Trust-state history', security: ANY, parameters: [idParam()], query: 'registry/page-query', responses: { 200: json('A page of transitions'), ...errors(400, 401, 404) } }],
-      ['post', `${base}/{id}/lease`, { tags, summary: 'Heartbeat: renew the lease', security: ANY, parameters: [idParam()], requestBody: { ...body('registry/lease-renew'), required: false }, responses: { 200: json('Lease state'), ...errors(400, 401, 403, 404, 503) } }],
+      [
+        'post',
+        `${base}/{id}/trust`,
+        {
+          tags,
+          summary: `Move a ${rec} to another trust state (admin); every replica sees it`,
+          security: ADMIN,
+          parameters: [idParam()],
+          requestBody: body('registry/trust-change'),
+          responses: { 200: json(`The ${rec}`), ...errors(400, 401, 403, 404, 409) },
+        },
+      ],
+      [
+        'get',
+        `${base}/{id}/history`,
+        {
+          tags,
+          summary: 'Trust-state history',
+          security: ANY,
+          parameters: [idParam()],
+          query: 'registry/page-query',
+          responses: { 200: json('A page of transitions'), ...errors(400, 401, 404) },
+        },
+      ],
+      [
+        'post',
+        `${base}/{id}/lease`,
+        {
+          tags,
+          summary: 'Heartbeat: renew the lease',
+          security: ANY,
+          parameters: [idParam()],
+          requestBody: { ...body('registry/lease-renew'), required: false },
+          responses: { 200: json('Lease state'), ...errors(400, 401, 403, 404, 503) },
+        },
+      ],
     );
   }
   return out;
@@ -200,12 +822,28 @@ export function buildOpenapi() {
       if (!schema) throw new Error(`no query schema \`${id}\``);
       const required = new Set(schema.required ?? []);
       for (const [name, prop] of Object.entries(schema.properties ?? {})) {
-        parameters.push({ name, in: 'query', required: required.has(name), ...(prop.description ? { description: prop.description } : {}), schema: rewrite(prop, id, byId, needed) });
+        parameters.push({
+          name,
+          in: 'query',
+          required: required.has(name),
+          ...(prop.description ? { description: prop.description } : {}),
+          schema: rewrite(prop, id, byId, needed),
+        });
       }
     }
-    const opId = `${method}${path.replace(/\{([^}]+)\}/g, 'By-$1').split(/[/.-]/).filter(Boolean).map((s) => s[0].toUpperCase() + s.slice(1)).join('')}`;
+    const opId = `${method}${path
+      .replace(/\{([^}]+)\}/g, 'By-$1')
+      .split(/[/.-]/)
+      .filter(Boolean)
+      .map((s) => s[0].toUpperCase() + s.slice(1))
+      .join('')}`;
     paths[path] ??= {};
-    paths[path][method] = rewrite({ operationId: opId, ...operation, ...(parameters.length ? { parameters } : {}) }, undefined, byId, needed);
+    paths[path][method] = rewrite(
+      { operationId: opId, ...operation, ...(parameters.length ? { parameters } : {}) },
+      undefined,
+      byId,
+      needed,
+    );
   }
   // Close over transitive references.
   const components = {};
@@ -255,12 +893,25 @@ export function buildOpenapi() {
           properties: {
             code: { type: 'string', pattern: '^[a-z][a-z0-9_]*$', description: 'Stable snake_case code' },
             message: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string', description: 'JSON Pointer of the offending value' }, message: { type: 'string' } } } },
+            errors: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['path', 'message'],
+                properties: { path: { type: 'string', description: 'JSON Pointer of the offending value' }, message: { type: 'string' } },
+              },
+            },
           },
         },
         Readiness: {
           type: 'object',
-          properties: { status: { enum: ['ready', 'not_ready'] }, checks: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } } } } },
+          properties: {
+            status: { enum: ['ready', 'not_ready'] },
+            checks: {
+              type: 'array',
+              items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } } },
+            },
+          },
         },
         AuthorizeResponse: {
           type: 'object',
@@ -274,16 +925,59 @@ export function buildOpenapi() {
               properties: {
                 allow: { type: 'boolean' },
                 decision: { enum: ['allow', 'deny', 'needs_approval'] },
-                reasons: { type: 'array', items: { type: 'object', properties: { policy: { type: 'string' }, effect: { enum: ['permit', 'forbid'] }, annotations: { type: 'object', additionalProperties: { type: 'string' } } } } },
+                reasons: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      policy: { type: 'string' },
+                      effect: { enum: ['permit', 'forbid'] },
+                      annotations: { type: 'object', additionalProperties: { type: 'string' } },
+                    },
+                  },
+                },
                 errors: { type: 'array', items: { type: 'object' } },
-                codes: { type: 'array', items: { type: 'string' }, description: 'Hard-deny codes (agent_quarantined, lease_unknown, delegation_revoked, ...): docs/codes.md' },
+                codes: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  description: 'Hard-deny codes (agent_quarantined, lease_unknown, delegation_revoked, ...): docs/codes.md',
+                },
                 summary: { type: 'string', description: 'One line saying why, for a deny or a hold' },
                 facts: { type: 'object' },
                 obligations: { type: 'object' },
-                approval: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, expiresAt: { type: 'string' }, status: { enum: ['pending', 'approved'] } } },
-                observed: { type: 'array', items: { type: 'object', properties: { policy: { type: 'string' }, effect: { enum: ['permit', 'forbid'] }, annotations: { type: 'object', additionalProperties: { type: 'string' } } } } },
-                effects: { type: 'array', items: { type: 'object', required: ['policy', 'effect', 'status'], properties: { policy: { type: 'string' }, effect: { type: 'string' }, status: { enum: ['applied', 'failed', 'skipped'] } } } },
-                explanation: { type: 'object', description: '`explain: "full"` only: the entity slice, context and request given to Cedar, and the closest permits of a default deny' },
+                approval: {
+                  type: 'object',
+                  required: ['id'],
+                  properties: { id: { type: 'string' }, expiresAt: { type: 'string' }, status: { enum: ['pending', 'approved'] } },
+                },
+                observed: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      policy: { type: 'string' },
+                      effect: { enum: ['permit', 'forbid'] },
+                      annotations: { type: 'object', additionalProperties: { type: 'string' } },
+                    },
+                  },
+                },
+                effects: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['policy', 'effect', 'status'],
+                    properties: {
+                      policy: { type: 'string' },
+                      effect: { type: 'string' },
+                      status: { enum: ['applied', 'failed', 'skipped'] },
+                    },
+                  },
+                },
+                explanation: {
+                  type: 'object',
+                  description:
+                    '`explain: "full"` only: the entity slice, context and request given to Cedar, and the closest permits of a default deny',
+                },
               },
             },
           },

@@ -10,7 +10,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chainer, createAuditTrail, createRecordBuilder, makeDecisionEvent, openSqliteAuditStore, type AuditRecord, type SampleKind } from '@argus/audit';
+import {
+  Chainer,
+  createAuditTrail,
+  createRecordBuilder,
+  makeDecisionEvent,
+  openSqliteAuditStore,
+  type AuditRecord,
+  type SampleKind,
+} from '@argus/audit';
 
 const REPS = Number(process.env.REPS ?? 3);
 const SUSTAINED_N = Number(process.env.SUSTAINED_N ?? 50_000);
@@ -46,7 +54,12 @@ async function writerSqlite(): Promise<number> {
   const dir = fresh();
   const store = openSqliteAuditStore({ path: join(dir, 'a.db') });
   const trail = await createAuditTrail(
-    { writerId: 'bench', spill: { dir: join(dir, 'spill') }, buffer: { maxRecords: 20_000, batchSize: 500, flushIntervalMs: 5 }, sinks: [{ type: 'sqlite', path: join(dir, 'a.db') }] },
+    {
+      writerId: 'bench',
+      spill: { dir: join(dir, 'spill') },
+      buffer: { maxRecords: 20_000, batchSize: 500, flushIntervalMs: 5 },
+      sinks: [{ type: 'sqlite', path: join(dir, 'a.db') }],
+    },
     { sinks: [store] },
   );
   const t = performance.now();
@@ -74,7 +87,13 @@ async function callerCost(mode: 'off' | 'async' | 'strict'): Promise<number[]> {
     mode === 'off'
       ? noop
       : await createAuditTrail(
-          { writerId: 'bench', durability: mode, spill: { dir: join(dir, 'spill') }, buffer: { maxRecords: 50_000, batchSize: 500, flushIntervalMs: 5 }, sinks: [{ type: 'sqlite', path: join(dir, 'a.db') }] },
+          {
+            writerId: 'bench',
+            durability: mode,
+            spill: { dir: join(dir, 'spill') },
+            buffer: { maxRecords: 50_000, batchSize: 500, flushIntervalMs: 5 },
+            sinks: [{ type: 'sqlite', path: join(dir, 'a.db') }],
+          },
           { sinks: [store] },
         );
   const times: number[] = [];
@@ -94,7 +113,10 @@ async function callerCost(mode: 'off' | 'async' | 'strict'): Promise<number[]> {
 async function strictConcurrent(): Promise<number> {
   const dir = fresh();
   const store = openSqliteAuditStore({ path: join(dir, 'a.db'), synchronous: 'FULL' });
-  const trail = await createAuditTrail({ writerId: 'bench', durability: 'strict', spill: { dir: join(dir, 'spill') }, sinks: [{ type: 'sqlite', path: join(dir, 'a.db') }] }, { sinks: [store] });
+  const trail = await createAuditTrail(
+    { writerId: 'bench', durability: 'strict', spill: { dir: join(dir, 'spill') }, sinks: [{ type: 'sqlite', path: join(dir, 'a.db') }] },
+    { sinks: [store] },
+  );
   let next = 0;
   const total = STRICT_N * 4;
   const t = performance.now();
@@ -108,7 +130,14 @@ async function strictConcurrent(): Promise<number> {
   return total / s;
 }
 
-const r = { floor: [] as number[], writer: [] as number[], off: [] as number[][], async: [] as number[][], strict: [] as number[][], strict32: [] as number[] };
+const r = {
+  floor: [] as number[],
+  writer: [] as number[],
+  off: [] as number[][],
+  async: [] as number[][],
+  strict: [] as number[][],
+  strict32: [] as number[],
+};
 try {
   await writerSqlite(); // warm-up
   for (let rep = 0; rep < REPS; rep++) {

@@ -33,10 +33,14 @@ const storage = await openStorage(`sqlite:${join(work, 'argus.db')}`);
 const leases = new MemoryLeaseStore();
 const events = new MemoryEventBus();
 await storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-for (let i = 0; i < AGENTS; i++) await storage.registry.createAgent({ id: `agent-${i}`, name: `agent ${i}`, owner: 'alice', trust: 'trusted' }, 'bench');
+for (let i = 0; i < AGENTS; i++)
+  await storage.registry.createAgent({ id: `agent-${i}`, name: `agent ${i}`, owner: 'alice', trust: 'trusted' }, 'bench');
 await storage.registry.createAgent({ id: 'agent-7x', name: 'bench', owner: 'alice', trust: 'trusted' }, 'bench');
 const tools = [{ name: 'summarizer', description: 'summarize text', inputSchema: { type: 'object' } }];
-await storage.registry.createMcpServer({ id: 'tool', name: 'tool', url: 'http://127.0.0.1:9/mcp', trust: 'trusted', tools: tools.map((t) => ({ ...t, hash: toolHash(t) })) }, 'bench');
+await storage.registry.createMcpServer(
+  { id: 'tool', name: 'tool', url: 'http://127.0.0.1:9/mcp', trust: 'trusted', tools: tools.map((t) => ({ ...t, hash: toolHash(t) })) },
+  'bench',
+);
 
 const holder = new PolicyHolder();
 const loaded = holder.replace(await readPolicyDir(join(work, 'p10')), 'directory');
@@ -45,11 +49,24 @@ const intents = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../ceda
 
 function service(cacheEntries: number, recorder?: DecisionRecorder) {
   const view = createRegistryView({ store: storage.registry, leases, events, maxEntries: cacheEntries, ttlMs: 60_000 });
-  const registry: RegistryReader = { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state };
+  const registry: RegistryReader = {
+    getAgent: (id) => view.getAgent(id),
+    getHuman: (id) => view.getHuman(id),
+    getMcpServer: (id) => view.getMcpServer(id),
+    leaseState: async (k, id) => (await view.leaseState(k, id)).state,
+  };
   return new DecisionService({
     policies: holder,
     registry,
-    governance: createGovernanceStep({ delegations: storage.delegations, goals: storage.goals, budget: new MemoryBudgetCounter(), intents, registry, maxDepth: 4, requireIntent: false }),
+    governance: createGovernanceStep({
+      delegations: storage.delegations,
+      goals: storage.goals,
+      budget: new MemoryBudgetCounter(),
+      intents,
+      registry,
+      maxDepth: 4,
+      requireIntent: false,
+    }),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
     logger: silentLogger(),
     decisionTimeoutMs: 5000,
@@ -58,7 +75,10 @@ function service(cacheEntries: number, recorder?: DecisionRecorder) {
 }
 
 const auditDir = join(work, 'audit');
-const auditConfig = parseAuditConfig({ sinks: [{ type: 'sqlite', path: join(auditDir, 'audit.db') }], spill: { dir: join(auditDir, 'spill') } });
+const auditConfig = parseAuditConfig({
+  sinks: [{ type: 'sqlite', path: join(auditDir, 'audit.db') }],
+  spill: { dir: join(auditDir, 'spill') },
+});
 const trail = await createAuditTrail(auditConfig, { sinks: (await createSinks(auditConfig)).sinks });
 
 const warm = service(20_000);
@@ -74,13 +94,26 @@ const set = holder.current!.set;
 const A = (type: string, id: string) => ({ type: `Argus::${type}`, id });
 const floorEntities = new Map(
   [
-    { uid: A('Agent', 'agent-1'), attrs: { trust: 'trusted', kind: 'agent', capabilities: [], leaseAlive: false, owner: { __entity: A('Human', 'alice') } }, parents: [] },
+    {
+      uid: A('Agent', 'agent-1'),
+      attrs: { trust: 'trusted', kind: 'agent', capabilities: [], leaseAlive: false, owner: { __entity: A('Human', 'alice') } },
+      parents: [],
+    },
     { uid: A('Human', 'alice'), attrs: { roles: ['support'], email: 'alice@example.com' }, parents: [] },
     { uid: A('McpServer', 'tool'), attrs: { trust: 'trusted' }, parents: [] },
-    { uid: A('Tool', 'tool/summarizer'), attrs: { sensitivity: 'internal', allowedIntents: ['research', 'translate'], serverTrust: 'trusted', descriptionHash: 'x' }, parents: [A('McpServer', 'tool')] },
+    {
+      uid: A('Tool', 'tool/summarizer'),
+      attrs: { sensitivity: 'internal', allowedIntents: ['research', 'translate'], serverTrust: 'trusted', descriptionHash: 'x' },
+      parents: [A('McpServer', 'tool')],
+    },
   ].map((e) => [uidKey(e.uid), e]),
 );
-const floorRequest = { principal: A('Agent', 'agent-1'), action: A('Action', 'tool:call'), resource: A('Tool', 'tool/summarizer'), context: { intent: 'research', delegation: { depth: 0, scope: [] }, now: new Date().toISOString() } };
+const floorRequest = {
+  principal: A('Agent', 'agent-1'),
+  action: A('Action', 'tool:call'),
+  resource: A('Tool', 'tool/summarizer'),
+  context: { intent: 'research', delegation: { depth: 0, scope: [] }, now: new Date().toISOString() },
+};
 const floorSlice = sliceEntities(floorEntities as never, [floorRequest.principal, floorRequest.resource], floorRequest.context);
 
 const cases: Record<string, () => Promise<unknown>> = {

@@ -59,7 +59,14 @@ async function tcpSweep(base: number, count: number): Promise<{ open: number; ms
 const heuristics = loadHeuristics();
 
 async function argusScan(base: number, count: number): Promise<{ found: number; open: number; ms: number }> {
-  const target = normalizeTarget({ id: 'bench', kind: 'network', address: `127.0.0.1:${base}-${base + count - 1}`, concurrency: CONCURRENCY, connectTimeoutMs: 1000, probeTimeoutMs: PROBE_TIMEOUT_MS });
+  const target = normalizeTarget({
+    id: 'bench',
+    kind: 'network',
+    address: `127.0.0.1:${base}-${base + count - 1}`,
+    concurrency: CONCURRENCY,
+    connectTimeoutMs: 1000,
+    probeTimeoutMs: PROBE_TIMEOUT_MS,
+  });
   const started = performance.now();
   const r = await runScan(target, { heuristics, maxEndpoints: count, probeAllowCidrs: ['127.0.0.0/8'] });
   return { found: r.findings.length, open: r.endpointsOpen, ms: performance.now() - started };

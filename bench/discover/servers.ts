@@ -10,8 +10,18 @@ const base = await freePortBlock(COUNT);
 const live: number[] = [];
 for (let i = 0; i < 20; i++) {
   const port = base + 50 + i * 100;
-  if (i < 8) await startMcpServer({ name: `bench-mcp-${i}`, tools: [{ name: 'search', description: `Search ${i}` }, { name: 'fetch', description: 'Fetch a page' }], mode: 'sse', port });
-  else if (i < 12) await startMcpServer({ name: `bench-mcp-${i}`, tools: [{ name: 'lookup', description: `Lookup ${i}` }], mode: 'json', port });
+  if (i < 8)
+    await startMcpServer({
+      name: `bench-mcp-${i}`,
+      tools: [
+        { name: 'search', description: `Search ${i}` },
+        { name: 'fetch', description: 'Fetch a page' },
+      ],
+      mode: 'sse',
+      port,
+    });
+  else if (i < 12)
+    await startMcpServer({ name: `bench-mcp-${i}`, tools: [{ name: 'lookup', description: `Lookup ${i}` }], mode: 'json', port });
   else if (i < 16) await startOpenAiStub([`model-${i}`], port);
   else await startA2aAgent(`bench-agent-${i}`, port);
   live.push(port);

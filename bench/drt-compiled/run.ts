@@ -36,7 +36,8 @@ while (stats.cases < target && Date.now() < deadline) {
   for (const m of stats.mismatches) appendFileSync(out, JSON.stringify(m) + '\n');
   reported += stats.mismatches.length;
   stats.mismatches.length = 0;
-  if (batch % 5 === 0) process.stderr.write(`${stats.cases} requests, ${reported} mismatches, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  if (batch % 5 === 0)
+    process.stderr.write(`${stats.cases} requests, ${reported} mismatches, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 const secs = (Date.now() - t0) / 1000;
 process.stdout.write(

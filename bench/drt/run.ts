@@ -4,7 +4,8 @@
  * schema) against raw cedar-wasm with the schema, every entity and the full context, on random
  * schema-valid policy sets, entity graphs and requests (libs/engine/src/testing/).
  *
- * Usage: npx tsx bench/drt/run.ts [--cases 1000000] [--seconds 3600] [--seed 1] [--requests 20] [--reference preparsed|plain] [--validate-request]
+ * Usage: npx tsx bench/drt/run.ts [--cases 1000000] [--seconds 3600] [--seed 1] [--requests 20]
+ *          [--reference preparsed|plain] [--validate-request]
  * Stops at whichever bound comes first; prints the count, the mismatches (the first five in full),
  * the rejection rate of strict validation, the decision mix and the expression forms covered.
  * Exit code 1 when any mismatch was found.
@@ -28,7 +29,9 @@ const stats = emptyStats();
 const started = Date.now();
 let sets = 0;
 let nextReport = 10_000;
-console.log(`drt: seed ${seed}, up to ${maxCases} cases or ${maxSeconds} s, ${requests} requests per set, reference ${reference}${validateRequest ? ' (request validated)' : ''}`);
+console.log(
+  `drt: seed ${seed}, up to ${maxCases} cases or ${maxSeconds} s, ${requests} requests per set, reference ${reference}${validateRequest ? ' (request validated)' : ''}`,
+);
 while (stats.cases < maxCases && Date.now() - started < maxSeconds * 1000) {
   runCase(generateCase(rngFromSeed(seed * 1_000_003 + sets), { requests }), stats, { coverage: true, reference, validateRequest });
   sets++;

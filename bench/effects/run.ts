@@ -29,7 +29,11 @@ async function perOp(fn: () => Promise<unknown> | unknown): Promise<number> {
   return ((performance.now() - t0) * 1000) / n;
 }
 
-async function sideBySide(label: string, target: () => Promise<unknown> | unknown, floor: () => Promise<unknown> | unknown): Promise<string> {
+async function sideBySide(
+  label: string,
+  target: () => Promise<unknown> | unknown,
+  floor: () => Promise<unknown> | unknown,
+): Promise<string> {
   for (let i = 0; i < 200; i++) {
     await target();
     await floor();
@@ -61,14 +65,25 @@ async function decisionOverhead(label: string, counters: WindowCounter): Promise
   const check = (r: { result: { allow: boolean } }) => {
     if (!r.result.allow) throw new Error('expected allow');
   };
-  const row = await sideBySide(label, async () => check(await withHooks.decide(input())), async () => check(await without.decide(input())));
+  const row = await sideBySide(
+    label,
+    async () => check(await withHooks.decide(input())),
+    async () => check(await without.decide(input())),
+  );
   await withHooks.close();
   await without.close();
   return row;
 }
 
 function toolResult(): unknown {
-  const rows = Array.from({ length: 120 }, (_, i) => ({ id: i, name: `Customer ${i}`, email: `c${i}@example.com`, ssn: `000-00-${1000 + i}`, orders: [{ id: `o${i}`, total: i * 3.5, items: ['a', 'b', 'c'] }], notes: 'x'.repeat(60) }));
+  const rows = Array.from({ length: 120 }, (_, i) => ({
+    id: i,
+    name: `Customer ${i}`,
+    email: `c${i}@example.com`,
+    ssn: `000-00-${1000 + i}`,
+    orders: [{ id: `o${i}`, total: i * 3.5, items: ['a', 'b', 'c'] }],
+    notes: 'x'.repeat(60),
+  }));
   return { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'ok' }], structuredContent: { rows, page: { size: 120 } } } };
 }
 
@@ -91,5 +106,13 @@ try {
 }
 const body = toolResult();
 console.log(`(tool result body: ${JSON.stringify(body).length} bytes)`);
-await sideBySide('applyObligations(redact ssn,email,phone + max_items 50) vs structuredClone', () => applyObligations(body, { redact: ['ssn', 'email', 'phone'], max_items: 50 }), () => structuredClone(body));
-await sideBySide('applyObligations(redact ssn,email,phone only) vs structuredClone', () => applyObligations(body, { redact: ['ssn', 'email', 'phone'] }), () => structuredClone(body));
+await sideBySide(
+  'applyObligations(redact ssn,email,phone + max_items 50) vs structuredClone',
+  () => applyObligations(body, { redact: ['ssn', 'email', 'phone'], max_items: 50 }),
+  () => structuredClone(body),
+);
+await sideBySide(
+  'applyObligations(redact ssn,email,phone only) vs structuredClone',
+  () => applyObligations(body, { redact: ['ssn', 'email', 'phone'] }),
+  () => structuredClone(body),
+);

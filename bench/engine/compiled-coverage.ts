@@ -20,4 +20,6 @@ for (const id of r.policySet.policies.keys()) {
   if (r.policySet.policies.get(id)!.template) continue;
   if (compiled.policy(id)) supported++;
 }
-process.stdout.write(`${supported} of ${r.policySet.policies.size} policies compiled; unsupported: ${JSON.stringify(Object.fromEntries(compiled.unsupported))}\n`);
+process.stdout.write(
+  `${supported} of ${r.policySet.policies.size} policies compiled; unsupported: ${JSON.stringify(Object.fromEntries(compiled.unsupported))}\n`,
+);

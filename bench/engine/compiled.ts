@@ -25,7 +25,6 @@ const SIZES = quick ? [10, 1000] : [10, 100, 1000, 10000];
 const REPS = quick ? 3 : 5;
 const REP_MS = quick ? 300 : 1000;
 
-
 /**
  * µs per call, as CPU time of this process (user + system): on a shared, loaded machine wall time
  * mostly measures the wait for a core, CPU time what a call costs. Wall time is kept beside it.
@@ -50,7 +49,8 @@ for (const n of SIZES) {
   const compiled = compilePolicySet({ schema, policies: [{ file: 'bench.cedar', text: generate(n).join('\n\n') }] });
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.diagnostics.slice(0, 3)));
   const set = compiled.policySet;
-  if (cedar.preparsePolicySet(`bench-compiled-floor-${n}`, { staticPolicies: Object.fromEntries(set.staticTexts) }).type !== 'success') throw new Error('preparse');
+  if (cedar.preparsePolicySet(`bench-compiled-floor-${n}`, { staticPolicies: Object.fromEntries(set.staticTexts) }).type !== 'success')
+    throw new Error('preparse');
   const raw = () => cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: `bench-compiled-floor-${n}` } as never);
   const wasm = () => evaluate(set, request, { validateRequest: false, compiled: false });
   const fast = () => evaluate(set, request, { validateRequest: false, compiled: {} });
@@ -61,17 +61,28 @@ for (const n of SIZES) {
   const memoHit = () => evaluate(set, request, { validateRequest: false, compiled: false, memo });
   const missMemo = new DecisionMemo(1000);
   let k = 0;
-  const memoMiss = () => evaluate(set, { ...request, context: { ...request.context, seq: k++ } }, { validateRequest: false, memo: missMemo });
+  const memoMiss = () =>
+    evaluate(set, { ...request, context: { ...request.context, seq: k++ } }, { validateRequest: false, memo: missMemo });
 
   const r = raw();
   const w0 = wasm();
   const c = fast();
   const d = closures();
-  if (r.type !== 'success' || d === undefined) throw new Error(`no answer at ${n}: ${JSON.stringify(r)} ${JSON.stringify(compiledPolicies(set).unsupported)}`);
-  const same = [w0.decision, c.decision, d.response.decision].every((x) => x === r.response.decision) && JSON.stringify(w0.determining) === JSON.stringify(c.determining);
+  if (r.type !== 'success' || d === undefined)
+    throw new Error(`no answer at ${n}: ${JSON.stringify(r)} ${JSON.stringify(compiledPolicies(set).unsupported)}`);
+  const same =
+    [w0.decision, c.decision, d.response.decision].every((x) => x === r.response.decision) &&
+    JSON.stringify(w0.determining) === JSON.stringify(c.determining);
   if (!same) throw new Error(`answers differ at ${n}`);
   memoHit();
-  const series: Record<string, Array<{ cpu: number; wall: number }>> = { raw: [], wasm: [], compiled: [], closures: [], memo: [], miss: [] };
+  const series: Record<string, Array<{ cpu: number; wall: number }>> = {
+    raw: [],
+    wasm: [],
+    compiled: [],
+    closures: [],
+    memo: [],
+    miss: [],
+  };
   // Warm-up (JIT, caches), not counted.
   for (const fn of [raw, fast, wasm, closures, memoHit, memoMiss]) measure(fn);
   for (let rep = 0; rep < REPS; rep++) {
@@ -87,8 +98,12 @@ for (const n of SIZES) {
   rows.push(
     `| ${n.toLocaleString('en')} | ${c.evaluated} | ${m.raw!.toFixed(1)} | ${m.wasm!.toFixed(1)} | **${m.compiled!.toFixed(1)}** | ${m.closures!.toFixed(1)} | ${m.memo!.toFixed(1)} | ${m.miss!.toFixed(1)} | ${(m.raw! / m.compiled!).toFixed(1)}× |`,
   );
-  process.stderr.write(`n=${n} cpu µs: raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} memo-hit=${m.memo!.toFixed(1)} memo-miss=${m.miss!.toFixed(1)}\n`);
-  process.stderr.write(`n=${n} wall µs: raw=${w.raw!.toFixed(1)} argus-wasm=${w.wasm!.toFixed(1)} compiled=${w.compiled!.toFixed(1)} closures=${w.closures!.toFixed(1)} memo-hit=${w.memo!.toFixed(1)} memo-miss=${w.miss!.toFixed(1)}\n`);
+  process.stderr.write(
+    `n=${n} cpu µs: raw=${m.raw!.toFixed(1)} argus-wasm=${m.wasm!.toFixed(1)} compiled=${m.compiled!.toFixed(1)} closures=${m.closures!.toFixed(1)} memo-hit=${m.memo!.toFixed(1)} memo-miss=${m.miss!.toFixed(1)}\n`,
+  );
+  process.stderr.write(
+    `n=${n} wall µs: raw=${w.raw!.toFixed(1)} argus-wasm=${w.wasm!.toFixed(1)} compiled=${w.compiled!.toFixed(1)} closures=${w.closures!.toFixed(1)} memo-hit=${w.memo!.toFixed(1)} memo-miss=${w.miss!.toFixed(1)}\n`,
+  );
 }
 process.stdout.write(
   [

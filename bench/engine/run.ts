@@ -18,7 +18,6 @@ const SIZES = quick ? [10, 1000] : [10, 100, 1000, 10000];
 const REPS = quick ? 3 : 5;
 const REP_MS = quick ? 300 : 1000;
 
-
 function measure(fn: () => unknown): number {
   const end = performance.now() + REP_MS;
   let n = 0;
@@ -45,7 +44,8 @@ for (const n of SIZES) {
   const ours = () => evaluate(set, request, { validateRequest: false });
   const a = ours();
   const b = floor();
-  if (b.type !== 'success' || a.decision !== b.response.decision) throw new Error(`answers differ at ${n}: ${a.decision} vs ${JSON.stringify(b)}`);
+  if (b.type !== 'success' || a.decision !== b.response.decision)
+    throw new Error(`answers differ at ${n}: ${a.decision} vs ${JSON.stringify(b)}`);
   const fs: number[] = [];
   const os: number[] = [];
   for (let r = 0; r < REPS; r++) {

@@ -61,8 +61,15 @@ async function measureAsync(fn: () => Promise<unknown>): Promise<number> {
 
 // ---- 1. in-process -------------------------------------------------------------------------
 const input: GovernanceInput = {
-  principal: supportBot, action: 'tool:call', resource: crmSearch, intent: 'lookup-order-status', goal: 'goal-7f3a',
-  chain: chain3, now: T0, maxDepth: 5, requireIntent: true,
+  principal: supportBot,
+  action: 'tool:call',
+  resource: crmSearch,
+  intent: 'lookup-order-status',
+  goal: 'goal-7f3a',
+  chain: chain3,
+  now: T0,
+  maxDepth: 5,
+  requireIntent: true,
 };
 const grants = grants3();
 const source = {
@@ -92,7 +99,10 @@ const cedarCall = {
   action: { type: 'Argus::Action', id: 'tool:call' },
   resource: { type: 'Argus::Tool', id: 'crm.search' },
   context: { ...sample.context, now: { __extn: { fn: 'datetime', arg: new Date(T0).toISOString() } } },
-  entities: [...sample.entities, { uid: { type: 'Argus::Tool', id: 'crm.search' }, attrs: { sensitivity: 'low', serverTrust: 'none' }, parents: [] }],
+  entities: [
+    ...sample.entities,
+    { uid: { type: 'Argus::Tool', id: 'crm.search' }, attrs: { sensitivity: 'low', serverTrust: 'none' }, parents: [] },
+  ],
   preparsedPolicySetId: 'bench-gov',
 };
 const floor = () => {
@@ -134,7 +144,12 @@ if (part !== undefined) {
 
 // Parent: each rep of each target runs in its own process (see the INVARIANT above), alternating.
 const { execFileSync } = await import('node:child_process');
-const runPart = (p: string) => Number(execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, `--part=${p}`, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' }).trim());
+const runPart = (p: string) =>
+  Number(
+    execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, `--part=${p}`, ...(quick ? ['--quick'] : [])], {
+      encoding: 'utf8',
+    }).trim(),
+  );
 const gov: number[] = [];
 const ced: number[] = [];
 const lua: number[] = [];
@@ -150,6 +165,10 @@ const f = (x: number) => x.toFixed(1);
 console.log(`date: ${new Date().toISOString()}  reps: ${REPS} x ${REP_MS} ms  node ${process.version}`);
 console.log('| measurement | argus µs/op (median) | floor µs/op (median) | ratio |');
 console.log('|---|---|---|---|');
-console.log(`| evaluateGovernance (3-hop chain, goal, intent) vs one cedar-wasm decision (10 policies, same entities) | ${f(median(gov))} | ${f(median(ced))} | ${(median(gov) / median(ced)).toFixed(2)} |`);
-console.log(`| RedisBudgetCounter.consume (Lua) vs plain INCR round trip | ${f(median(lua))} | ${f(median(inc))} | ${(median(lua) / median(inc)).toFixed(2)} |`);
+console.log(
+  `| evaluateGovernance (3-hop chain, goal, intent) vs one cedar-wasm decision (10 policies, same entities) | ${f(median(gov))} | ${f(median(ced))} | ${(median(gov) / median(ced)).toFixed(2)} |`,
+);
+console.log(
+  `| RedisBudgetCounter.consume (Lua) vs plain INCR round trip | ${f(median(lua))} | ${f(median(inc))} | ${(median(lua) / median(inc)).toFixed(2)} |`,
+);
 console.log('(each rep in its own process; peak RSS of the parent is not meaningful here)');

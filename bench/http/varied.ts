@@ -10,7 +10,17 @@ import { join, resolve } from 'node:path';
 import { SEED } from '../policies/generate.ts';
 
 /** Intents of the catalogue (`cedar/intents.json`) that allow `tool:call` on a `Tool`. */
-export const TOOL_INTENTS = ['lookup-order-status', 'answer-customer', 'research', 'send-notification', 'code-change', 'data-analysis', 'payment', 'account-admin', 'incident-response'];
+export const TOOL_INTENTS = [
+  'lookup-order-status',
+  'answer-customer',
+  'research',
+  'send-notification',
+  'code-change',
+  'data-analysis',
+  'payment',
+  'account-admin',
+  'incident-response',
+];
 const TOOLS = 500;
 const OWNERS = 97;
 
@@ -19,13 +29,25 @@ const toolName = (i: number) => `t-${String(i % TOOLS).padStart(3, '0')}`;
 
 /** The registry records: the scenario's own seed plus N agents and the server's 500 tools. */
 export function variedSeed(n: number): typeof SEED {
-  const humans = [...SEED.humans, ...Array.from({ length: OWNERS }, (_, i) => ({ id: `owner-${i}`, email: `owner-${i}@example.com`, roles: ['support'] }))];
+  const humans = [
+    ...SEED.humans,
+    ...Array.from({ length: OWNERS }, (_, i) => ({ id: `owner-${i}`, email: `owner-${i}@example.com`, roles: ['support'] })),
+  ];
   const agents = [
     ...SEED.agents,
-    ...Array.from({ length: n }, (_, i) => ({ id: agentId(i), name: `agent ${i}`, owner: `owner-${i % OWNERS}`, kind: 'assistant', trust: 'trusted' })),
+    ...Array.from({ length: n }, (_, i) => ({
+      id: agentId(i),
+      name: `agent ${i}`,
+      owner: `owner-${i % OWNERS}`,
+      kind: 'assistant',
+      trust: 'trusted',
+    })),
   ];
   const server = SEED.mcpServers[0]!;
-  const tools = [...server.tools, ...Array.from({ length: TOOLS }, (_, i) => ({ name: toolName(i), description: `tool ${i}`, inputSchema: { type: 'object' } }))];
+  const tools = [
+    ...server.tools,
+    ...Array.from({ length: TOOLS }, (_, i) => ({ name: toolName(i), description: `tool ${i}`, inputSchema: { type: 'object' } })),
+  ];
   return { humans, agents, mcpServers: [{ ...server, tools }] };
 }
 
@@ -37,7 +59,11 @@ export function variedBody(i: number): unknown {
     input: {
       principal: { type: 'Agent', id: agentId(i) },
       action: 'tool:call',
-      resource: { type: 'Tool', id: `tool/${toolName(i)}`, attributes: { sensitivity: i % 2 === 0 ? 'internal' : 'public', allowedIntents: [intent, other] } },
+      resource: {
+        type: 'Tool',
+        id: `tool/${toolName(i)}`,
+        attributes: { sensitivity: i % 2 === 0 ? 'internal' : 'public', allowedIntents: [intent, other] },
+      },
       intent,
     },
   };

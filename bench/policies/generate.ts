@@ -16,16 +16,27 @@ const kindName = (i: number) => (i === 0 ? 'tool' : i <= NAMES.length ? `tool_${
 function kindPolicies(i: number): string[] {
   const kind = kindName(i);
   const server = `Argus::McpServer::"${kind}"`;
-  const deny = i % 3 === 2 ? '(resource.sensitivity == "secret" || resource.sensitivity == "regulated")' : 'resource.sensitivity == "secret"';
+  const deny =
+    i % 3 === 2 ? '(resource.sensitivity == "secret" || resource.sensitivity == "regulated")' : 'resource.sensitivity == "secret"';
   const out = [
     `@id("${kind}-invoke-for-intent")\n@reason("a trusted agent calls a ${kind} tool for an intent the tool allows")\npermit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource in ${server})\nwhen { principal.trust == "trusted" && resource has allowedIntents && resource.allowedIntents.contains(context.intent) };`,
     `@id("${kind}-sensitive-needs-clearance")\n@reason("sensitive ${kind} tools need clearance high")\nforbid (principal, action == Argus::Action::"tool:call", resource in ${server})\nwhen { ${deny} }\nunless { principal has clearance && principal.clearance == "high" };`,
   ];
   const t = i % 4;
-  if (t === 0) out.push(`@id("${kind}-connect-trusted")\npermit (principal is Argus::Agent, action == Argus::Action::"mcp:connect", resource == ${server})\nwhen { principal.trust == "trusted" && resource.trust == "trusted" };`);
-  if (t === 1) out.push(`@id("${kind}-read-resources")\npermit (principal is Argus::Agent, action == Argus::Action::"resource:read", resource in ${server})\nwhen { principal.trust == "trusted" && resource.sensitivity != "confidential" };`);
-  if (t === 2) out.push(`@id("${kind}-prompts")\npermit (principal is Argus::Agent, action == Argus::Action::"prompt:get", resource in ${server})\nwhen { principal.trust == "trusted" };`);
-  if (t === 3) out.push(`@id("${kind}-forbid-untrusted")\nforbid (principal, action, resource in ${server})\nwhen { principal.trust != "trusted" };`);
+  if (t === 0)
+    out.push(
+      `@id("${kind}-connect-trusted")\npermit (principal is Argus::Agent, action == Argus::Action::"mcp:connect", resource == ${server})\nwhen { principal.trust == "trusted" && resource.trust == "trusted" };`,
+    );
+  if (t === 1)
+    out.push(
+      `@id("${kind}-read-resources")\npermit (principal is Argus::Agent, action == Argus::Action::"resource:read", resource in ${server})\nwhen { principal.trust == "trusted" && resource.sensitivity != "confidential" };`,
+    );
+  if (t === 2)
+    out.push(
+      `@id("${kind}-prompts")\npermit (principal is Argus::Agent, action == Argus::Action::"prompt:get", resource in ${server})\nwhen { principal.trust == "trusted" };`,
+    );
+  if (t === 3)
+    out.push(`@id("${kind}-forbid-untrusted")\nforbid (principal, action, resource in ${server})\nwhen { principal.trust != "trusted" };`);
   return out;
 }
 
@@ -45,7 +56,10 @@ export function writePolicyDir(n: number, dir: string): void {
   const policies = generate(n);
   const perFile = 100;
   for (let f = 0; f * perFile < policies.length; f++) {
-    writeFileSync(join(dir, 'policies', `p${String(f).padStart(4, '0')}.cedar`), policies.slice(f * perFile, (f + 1) * perFile).join('\n\n') + '\n');
+    writeFileSync(
+      join(dir, 'policies', `p${String(f).padStart(4, '0')}.cedar`),
+      policies.slice(f * perFile, (f + 1) * perFile).join('\n\n') + '\n',
+    );
   }
   writeFileSync(join(dir, 'seed.json'), JSON.stringify(SEED, null, 2));
 }

@@ -20,14 +20,29 @@ import { createAuthenticator, createProxyApp, hashAgentToken, parseProxyConfig }
 setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 const target = process.argv[2]!;
 const models = ['gpt-bench', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'claude-sonnet', 'claude-haiku', 'mistral-large', 'llama-70b'];
-const staticPolicies: Record<string, string> = Object.fromEntries(models.map((m, i) => [`p${i}`, `permit(principal, action == Action::"llm:invoke", resource == Model::"${m}") when { context.provider == "openai" };`]));
+const staticPolicies: Record<string, string> = Object.fromEntries(
+  models.map((m, i) => [
+    `p${i}`,
+    `permit(principal, action == Action::"llm:invoke", resource == Model::"${m}") when { context.provider == "openai" };`,
+  ]),
+);
 staticPolicies.f0 = 'forbid(principal == Agent::"revoked", action, resource);';
 // Preparsed once, as the engine holds its policy set.
 const parsed = preparsePolicySet('bench', { staticPolicies });
 if (parsed.type !== 'success') throw new Error('bench policies do not parse');
 
 function decide(input: AuthorizeInput): AuthorizeResponse {
-  if (process.env.BENCH_JS_DECISION) return { decision_id: randomUUID(), policy_version: 'bench', result: { allow: models.includes(input.resource.id), decision: models.includes(input.resource.id) ? 'allow' : 'deny', reasons: [], errors: [] } };
+  if (process.env.BENCH_JS_DECISION)
+    return {
+      decision_id: randomUUID(),
+      policy_version: 'bench',
+      result: {
+        allow: models.includes(input.resource.id),
+        decision: models.includes(input.resource.id) ? 'allow' : 'deny',
+        reasons: [],
+        errors: [],
+      },
+    };
   const answer = statefulIsAuthorized({
     principal: { type: input.principal.type, id: input.principal.id },
     action: { type: 'Action', id: input.action },
@@ -37,7 +52,11 @@ function decide(input: AuthorizeInput): AuthorizeResponse {
     entities: [],
   });
   const allow = answer.type === 'success' && answer.response.decision === 'allow';
-  return { decision_id: randomUUID(), policy_version: 'bench', result: { allow, decision: allow ? 'allow' : 'deny', reasons: [], errors: [] } };
+  return {
+    decision_id: randomUUID(),
+    policy_version: 'bench',
+    result: { allow, decision: allow ? 'allow' : 'deny', reasons: [], errors: [] },
+  };
 }
 
 const store = new MemorySecretStore({ key: randomBytes(32) });

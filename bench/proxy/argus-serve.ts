@@ -68,7 +68,13 @@ writeFileSync(
   }),
 );
 const seed = join(dir, 'seed.json');
-writeFileSync(seed, JSON.stringify({ humans: [{ id: 'alice', email: 'alice@example.com' }], agents: [{ id: 'bench-agent', name: 'bench agent', owner: 'alice', trust: 'trusted' }] }));
+writeFileSync(
+  seed,
+  JSON.stringify({
+    humans: [{ id: 'alice', email: 'alice@example.com' }],
+    agents: [{ id: 'bench-agent', name: 'bench agent', owner: 'alice', trust: 'trusted' }],
+  }),
+);
 
 const running = await serve({ dataDir: dir, config, seed, port: '0', host: '127.0.0.1', banner: false });
 process.stdout.write(`READY ${new URL(running.proxyUrl!).port}\n`);

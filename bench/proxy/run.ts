@@ -34,14 +34,21 @@ const TTFB_N = Number(process.env.TTFB_N ?? 100);
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 2);
 const TOKEN = 'argus_bench_token';
-const BODY = JSON.stringify({ model: 'gpt-bench', messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }] });
+const BODY = JSON.stringify({
+  model: 'gpt-bench',
+  messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }],
+});
 const RECORDS_BODY = JSON.stringify({ model: 'gpt-records', messages: [{ role: 'user', content: 'File the patient records.' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-bench', stream: true, messages: [{ role: 'user', content: 'stream please' }] });
 
 const children: ChildProcess[] = [];
 
 function start(file: string, core: number, args: string[] = [], env: Record<string, string> = {}): Promise<{ port: number; pid: number }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(here, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '../..'), env: { ...process.env, ...env } });
+  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(here, file), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: join(here, '../..'),
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -72,7 +79,14 @@ function call(t: Target, body: string): Promise<[number, number]> {
     const t0 = process.hrtime.bigint();
     let first = 0;
     const req = request(
-      { host: '127.0.0.1', port: t.port, path: t.path, method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port: t.port,
+        path: t.path,
+        method: 'POST',
+        agent,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.on('data', () => {
           if (first === 0) first = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -146,7 +160,13 @@ async function main(): Promise<void> {
     { name: 'serve', port: served.port, path: '/openai/v1/chat/completions', pid: served.pid },
     { name: 'serve-noaudit', port: servedNoAudit.port, path: '/openai/v1/chat/completions', pid: servedNoAudit.pid },
     { name: 'direct-records', port: up.port, path: '/v1/chat/completions', body: RECORDS_BODY },
-    { name: 'serve-obligations', port: servedObligations.port, path: '/openai/v1/chat/completions', pid: servedObligations.pid, body: RECORDS_BODY },
+    {
+      name: 'serve-obligations',
+      port: servedObligations.port,
+      path: '/openai/v1/chat/completions',
+      pid: servedObligations.pid,
+      body: RECORDS_BODY,
+    },
   ];
   const streamed = targets.filter((t) => t.body === undefined);
   process.stderr.write(`warming up\n`);
@@ -196,18 +216,29 @@ async function main(): Promise<void> {
   }));
   const by = Object.fromEntries(rows.map((r) => [r.target, r]));
   const out: string[] = [];
-  out.push(`| target | latency p50 (ms) | latency p99 (ms) | stream TTFB p50 (ms) | stream TTFB p99 (ms) | req/s (32 conn) | autocannon p50 / p99 (ms) | proxy CPU per call (µs) | peak RSS (MB) |`);
+  out.push(
+    `| target | latency p50 (ms) | latency p99 (ms) | stream TTFB p50 (ms) | stream TTFB p99 (ms) | req/s (32 conn) | autocannon p50 / p99 (ms) | proxy CPU per call (µs) | peak RSS (MB) |`,
+  );
   out.push(`|---|---|---|---|---|---|---|---|---|`);
-  for (const r of rows) out.push(`| ${r.target} | ${f(r.latP50)} | ${f(r.latP99)} | ${f(r.ttfbP50)} | ${f(r.ttfbP99)} | ${Math.round(r.rps)} | ${r.acP50} / ${r.acP99} | ${r.cpuUs ? Math.round(r.cpuUs) : '—'} | ${r.rssMb || '—'} |`);
+  for (const r of rows)
+    out.push(
+      `| ${r.target} | ${f(r.latP50)} | ${f(r.latP99)} | ${f(r.ttfbP50)} | ${f(r.ttfbP99)} | ${Math.round(r.rps)} | ${r.acP50} / ${r.acP99} | ${r.cpuUs ? Math.round(r.cpuUs) : '—'} | ${r.rssMb || '—'} |`,
+    );
   out.push('');
   for (const name of ['argus', 'serve', 'serve-noaudit'] as const) {
     const a = by[name]!;
-    out.push(`${name}: added latency p50 over direct ${f(a.latP50 - by.direct!.latP50)} ms, over floor ${f(a.latP50 - by.floor!.latP50)} ms; p99 over direct ${f(a.latP99 - by.direct!.latP99)} ms; stream TTFB p50 over direct ${f(a.ttfbP50 - by.direct!.ttfbP50)} ms; throughput / floor = ${f(a.rps / by.floor!.rps, 2)}; CPU per call / floor = ${f(a.cpuUs / by.floor!.cpuUs, 2)} (+${Math.round(a.cpuUs - by.floor!.cpuUs)} µs)`);
+    out.push(
+      `${name}: added latency p50 over direct ${f(a.latP50 - by.direct!.latP50)} ms, over floor ${f(a.latP50 - by.floor!.latP50)} ms; p99 over direct ${f(a.latP99 - by.direct!.latP99)} ms; stream TTFB p50 over direct ${f(a.ttfbP50 - by.direct!.ttfbP50)} ms; throughput / floor = ${f(a.rps / by.floor!.rps, 2)}; CPU per call / floor = ${f(a.cpuUs / by.floor!.cpuUs, 2)} (+${Math.round(a.cpuUs - by.floor!.cpuUs)} µs)`,
+    );
   }
   const o = by['serve-obligations']!;
   const d = by['direct-records']!;
-  out.push(`serve-obligations: added latency p50 over direct (same records answer) ${f(o.latP50 - d.latP50)} ms, p99 ${f(o.latP99 - d.latP99)} ms; over serve without obligations (a short answer) ${f(o.latP50 - by.serve!.latP50)} ms; CPU per call ${Math.round(o.cpuUs)} µs vs serve ${Math.round(by.serve!.cpuUs)} µs`);
-  out.push(`reps=${REPS} latency n=${LAT_N}/rep ttfb n=${TTFB_N}/rep throughput ${DURATION_S}s/rep after ${WARMUP_S}s warm-up; raw per-rep medians: ${JSON.stringify({ lat, ttfb, tput })}`);
+  out.push(
+    `serve-obligations: added latency p50 over direct (same records answer) ${f(o.latP50 - d.latP50)} ms, p99 ${f(o.latP99 - d.latP99)} ms; over serve without obligations (a short answer) ${f(o.latP50 - by.serve!.latP50)} ms; CPU per call ${Math.round(o.cpuUs)} µs vs serve ${Math.round(by.serve!.cpuUs)} µs`,
+  );
+  out.push(
+    `reps=${REPS} latency n=${LAT_N}/rep ttfb n=${TTFB_N}/rep throughput ${DURATION_S}s/rep after ${WARMUP_S}s warm-up; raw per-rep medians: ${JSON.stringify({ lat, ttfb, tput })}`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -18,13 +18,28 @@ const completion = JSON.stringify({
   usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
 });
 
-const patients = Array.from({ length: 8 }, (_, i) => ({ name: `Patient ${i}`, ssn: `000-00-000${i}`, dob: '1970-01-01', contact: { email: `p${i}@example.com`, phone: '555-0100' } }));
+const patients = Array.from({ length: 8 }, (_, i) => ({
+  name: `Patient ${i}`,
+  ssn: `000-00-000${i}`,
+  dob: '1970-01-01',
+  contact: { email: `p${i}@example.com`, phone: '555-0100' },
+}));
 const records = JSON.stringify({
   id: 'chatcmpl-records',
   object: 'chat.completion',
   created: 1,
   model: 'gpt-records',
-  choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'file_records', arguments: JSON.stringify({ patients }) } }] }, finish_reason: 'tool_calls' }],
+  choices: [
+    {
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'file_records', arguments: JSON.stringify({ patients }) } }],
+      },
+      finish_reason: 'tool_calls',
+    },
+  ],
   usage: { prompt_tokens: 40, completion_tokens: 120, total_tokens: 160 },
 });
 
@@ -37,7 +52,9 @@ const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       res.write('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n');
       setTimeout(() => {
-        res.write('data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}\n\n');
+        res.write(
+          'data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}\n\n',
+        );
         res.end('data: [DONE]\n\n');
       }, 20);
       return;

@@ -17,7 +17,17 @@ const REPS = 5;
 const s = openSqlite(':memory:');
 const floor = new Map<string, Agent>();
 for (let i = 0; i < AGENTS; i++) {
-  const a = await s.registry.createAgent({ id: `agent-${i}`, name: `Agent ${i}`, owner: `human-${i % 100}`, capabilities: ['crm.read', 'crm.write'], labels: { team: `t${i % 10}` }, trust: 'trusted' }, 'bench');
+  const a = await s.registry.createAgent(
+    {
+      id: `agent-${i}`,
+      name: `Agent ${i}`,
+      owner: `human-${i % 100}`,
+      capabilities: ['crm.read', 'crm.write'],
+      labels: { team: `t${i % 10}` },
+      trust: 'trusted',
+    },
+    'bench',
+  );
   floor.set(a.id, a);
 }
 const memLeases = new MemoryLeaseStore();
@@ -70,7 +80,9 @@ for (let rep = 0; rep < REPS; rep++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(results.floor!);
-console.log(`registry lookups, ${AGENTS} agents, median of ${REPS} reps (${new Date().toISOString().slice(0, 10)}, node ${process.version})`);
+console.log(
+  `registry lookups, ${AGENTS} agents, median of ${REPS} reps (${new Date().toISOString().slice(0, 10)}, node ${process.version})`,
+);
 console.log('| case | per lookup | × floor |');
 console.log('|---|---|---|');
 for (const [name, xs] of Object.entries(results)) {

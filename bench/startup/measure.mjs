@@ -35,7 +35,11 @@ const median = (xs) => {
  */
 function timeCommand(argv) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '@@ %U %S %M', process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '@@ %U %S %M', process.execPath, ...argv], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error || r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr ?? r.error}`);
   const [user, sys, kb] = r.stderr.trim().split('\n').pop().replace('@@ ', '').split(' ').map(Number);
@@ -67,7 +71,10 @@ function healthz(port) {
   });
 }
 
-/** Resident memory of a process, and the part of it that is anonymous (heaps, wasm memory, malloc) rather than mapped files (node, shared libraries). */
+/**
+ * Resident memory of a process, and the part of it that is anonymous (heaps, wasm memory, malloc)
+ * rather than mapped files (node, shared libraries).
+ */
 function rssMb(pid) {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(rollup)[1]);
@@ -86,7 +93,11 @@ async function serveOnce() {
   const env = { ...process.env, ARGUS_LOG_LEVEL: 'warn' };
   delete env.ARGUS_CONFIG;
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env });
+  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data-dir', dataDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   let exited = false;
@@ -124,7 +135,12 @@ const result = {
   bin: bin.replace(`${ROOT}/`, ''),
   nodeE0: { ms: m(node, 'ms'), cpuMs: m(node, 'cpuMs'), peakRssMb: m(node, 'rssMb') },
   help: { ms: m(help, 'ms'), cpuMs: m(help, 'cpuMs'), peakRssMb: m(help, 'rssMb') },
-  serve: { healthzMs: m(serveRuns, 'readyMs'), healthzCpuMs: m(serveRuns, 'readyCpuMs'), idleRssMb: m(serveRuns, 'rss'), idleAnonMb: m(serveRuns, 'anon') },
+  serve: {
+    healthzMs: m(serveRuns, 'readyMs'),
+    healthzCpuMs: m(serveRuns, 'readyCpuMs'),
+    idleRssMb: m(serveRuns, 'rss'),
+    idleAnonMb: m(serveRuns, 'anon'),
+  },
   samples: { node, help, serve: serveRuns },
   load: readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' '),
   cpus: (await import('node:os')).cpus().length,

@@ -47,7 +47,12 @@ await running.runtime.storage.registry.createAgent({ id: 'support-bot', name: 'b
 await running.runtime.leases.renew('agent', 'support-bot', 3_600_000);
 
 const decision = JSON.stringify({
-  input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm.search', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' },
+  input: {
+    principal: { type: 'Agent', id: 'support-bot' },
+    action: 'tool:call',
+    resource: { type: 'Tool', id: 'crm.search', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+    intent: 'lookup-order-status',
+  },
 });
 const policies = Array.from({ length: POLICIES }, (_, i) => ({
   file: `policies/bulk-${Math.floor(i / 100)}.cedar`,
@@ -61,7 +66,11 @@ async function decisions(ms: number): Promise<number[]> {
   const client = async () => {
     while (performance.now() < until) {
       const t = performance.now();
-      const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${SERVICE}`, 'content-type': 'application/json' }, body: decision });
+      const res = await fetch(`${running.url}/v1/authorize`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SERVICE}`, 'content-type': 'application/json' },
+        body: decision,
+      });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`decision answered ${res.status}`);
       out.push(performance.now() - t);
@@ -79,7 +88,11 @@ function summary(name: string, xs: number[]): string {
 
 // Warm up: the decision path, and the compile worker (its first start loads Cedar).
 await decisions(1000);
-await fetch(`${running.url}/v1/policies/validate`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ policies: policies.slice(0, 2) }) });
+await fetch(`${running.url}/v1/policies/validate`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ policies: policies.slice(0, 2) }),
+});
 
 const alone = await decisions(WINDOW_MS);
 const validations: number[] = [];
@@ -87,7 +100,11 @@ let stop = false;
 const validator = (async () => {
   while (!stop) {
     const t = performance.now();
-    const res = await fetch(`${running.url}/v1/policies/validate`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: validateBody });
+    const res = await fetch(`${running.url}/v1/policies/validate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: validateBody,
+    });
     const body = (await res.json()) as { valid?: boolean; code?: string };
     if (res.status !== 200 || body.valid !== true) throw new Error(`validate answered ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
     validations.push(performance.now() - t);
@@ -104,7 +121,12 @@ const inlineLoop = (async () => {
   while (!inlineStop) {
     await new Promise((r) => setTimeout(r, 10));
     const t = performance.now();
-    const r = compilePolicySet({ schema: readFileSync(join(work, 'cedar/schema.cedarschema'), 'utf8'), schemaFile: 'schema.cedarschema', policies, links: [] });
+    const r = compilePolicySet({
+      schema: readFileSync(join(work, 'cedar/schema.cedarschema'), 'utf8'),
+      schemaFile: 'schema.cedarschema',
+      policies,
+      links: [],
+    });
     if (!r.ok) throw new Error('the bench set does not compile');
     inline.push(performance.now() - t);
   }

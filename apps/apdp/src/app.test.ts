@@ -16,23 +16,35 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const authorize = (body: unknown) => request(h.app).post('/v1/authorize').send(body as object);
+const authorize = (body: unknown) =>
+  request(h.app)
+    .post('/v1/authorize')
+    .send(body as object);
 
 /**
  * Sends raw chunks (no client-side serialization) on a real socket to the server's listener, which
  * answers `POST /v1/authorize` itself and hands everything else to the app.
  */
-async function rawPost(headers: Record<string, string>, chunks: Buffer[], target: { method?: string; path?: string } = {}): Promise<{ status: number; body: string; requestId: string | undefined }> {
+async function rawPost(
+  headers: Record<string, string>,
+  chunks: Buffer[],
+  target: { method?: string; path?: string } = {},
+): Promise<{ status: number; body: string; requestId: string | undefined }> {
   const server = createServer(h.listener).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   try {
     const { port } = server.address() as AddressInfo;
     return await new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: target.method ?? 'POST', path: target.path ?? '/v1/authorize', headers }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text, requestId: res.headers['x-request-id'] as string | undefined }));
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: target.method ?? 'POST', path: target.path ?? '/v1/authorize', headers },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, body: text, requestId: res.headers['x-request-id'] as string | undefined }),
+          );
+        },
+      );
       req.on('error', reject);
       for (const c of chunks) req.write(c);
       req.end();
@@ -46,15 +58,25 @@ describe('POST /v1/authorize', () => {
   it('allows a trusted agent calling a tool for an intent the tool serves', async () => {
     const res = await authorize({ input: toolCall('support-bot') });
     expect(res.status).toBe(200);
-    expect(res.body.result).toMatchObject({ allow: true, decision: 'allow', reasons: [{ policy: 'tools-serve-their-intents', effect: 'permit' }] });
+    expect(res.body.result).toMatchObject({
+      allow: true,
+      decision: 'allow',
+      reasons: [{ policy: 'tools-serve-their-intents', effect: 'permit' }],
+    });
     expect(res.body.result.reasons[0].annotations.reason).toMatch(/intent/);
     expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.body.policy_version).toBe(h.holder.current!.set.version);
   });
 
   it('denies a secret tool without clearance and names the forbid', async () => {
-    const res = await authorize({ input: toolCall('support-bot', 'vault.read', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }) });
-    expect(res.body.result).toMatchObject({ allow: false, decision: 'deny', reasons: [{ policy: 'secret-tools-need-clearance', effect: 'forbid' }] });
+    const res = await authorize({
+      input: toolCall('support-bot', 'vault.read', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }),
+    });
+    expect(res.body.result).toMatchObject({
+      allow: false,
+      decision: 'deny',
+      reasons: [{ policy: 'secret-tools-need-clearance', effect: 'forbid' }],
+    });
   });
 
   it('denies by default an agent the registry does not know', async () => {
@@ -64,12 +86,16 @@ describe('POST /v1/authorize', () => {
   });
 
   it('never lets a caller claim registry-owned data: agent trust and entities', async () => {
-    const claim = await authorize({ input: { ...toolCall('new-bot'), principal: { type: 'Agent', id: 'new-bot', attributes: { trust: 'trusted' } } } });
+    const claim = await authorize({
+      input: { ...toolCall('new-bot'), principal: { type: 'Agent', id: 'new-bot', attributes: { trust: 'trusted' } } },
+    });
     expect(claim.status).toBe(200);
     expect(claim.body.result.allow).toBe(false);
     expect(claim.body.result.facts.agent.trust).toBe('pending');
     expect(claim.body.result.facts.ignored).toEqual(['/input/principal/attributes']);
-    const entity = await authorize({ input: { ...toolCall('new-bot'), entities: [{ uid: { type: 'Agent', id: 'new-bot' }, attrs: { trust: 'trusted' } }] } });
+    const entity = await authorize({
+      input: { ...toolCall('new-bot'), entities: [{ uid: { type: 'Agent', id: 'new-bot' }, attrs: { trust: 'trusted' } }] },
+    });
     expect(entity.status).toBe(400);
     expect(entity.body.errors[0].path).toBe('/input/entities/0/uid/type');
   });
@@ -104,7 +130,9 @@ describe('memoised Cedar answers', () => {
     expect(hits).toBeGreaterThanOrEqual(1);
     const source = await readPolicyDir(CEDAR_DIR);
     const forbid = '@id("memo-test-forbid")\nforbid (principal == Argus::Agent::"support-bot", action, resource);\n';
-    expect(h.holder.replace({ ...source, policies: [...source.policies, { file: 'memo-test.cedar', text: forbid }] }, 'directory').ok).toBe(true);
+    expect(h.holder.replace({ ...source, policies: [...source.policies, { file: 'memo-test.cedar', text: forbid }] }, 'directory').ok).toBe(
+      true,
+    );
     try {
       const after = await authorize({ input: toolCall('support-bot') });
       expect(after.body.result).toMatchObject({ allow: false, reasons: [{ policy: 'memo-test-forbid' }] });
@@ -117,25 +145,72 @@ describe('memoised Cedar answers', () => {
 
 describe('bad input is a 4xx naming the path, and the server keeps serving', () => {
   const cases: Array<[string, () => request.Test, number, string]> = [
-    ['malformed JSON', () => request(h.app).post('/v1/authorize').set('content-type', 'application/json').send('{"input": {'), 400, 'invalid_json'],
+    [
+      'malformed JSON',
+      () => request(h.app).post('/v1/authorize').set('content-type', 'application/json').send('{"input": {'),
+      400,
+      'invalid_json',
+    ],
     ['wrong type', () => authorize({ input: { ...toolCall('support-bot'), action: 42 } }), 400, '/input/action'],
     ['unknown field', () => authorize({ input: toolCall('support-bot'), verbose: true }), 400, '/verbose'],
-    ['missing principal', () => authorize({ input: { action: 'tool:call', resource: { type: 'Tool', id: 'x' } } }), 400, '/input/principal'],
+    [
+      'missing principal',
+      () => authorize({ input: { action: 'tool:call', resource: { type: 'Tool', id: 'x' } } }),
+      400,
+      '/input/principal',
+    ],
     ['unknown action', () => authorize({ input: { ...toolCall('support-bot'), action: 'tool:cal' } }), 400, '/input/action'],
-    ['unknown entity type', () => authorize({ input: { ...toolCall('support-bot'), resource: { type: 'Toool', id: 'x' } } }), 400, '/input/resource/type'],
-    ['reserved context key', () => authorize({ input: { ...toolCall('support-bot'), context: { intent: 'x' } } }), 400, '/input/context/intent'],
-    ['body over the limit', () => authorize({ input: { ...toolCall('support-bot'), context: { pad: 'x'.repeat(70 * 1024) } } }), 413, 'body_too_large'],
-    ['10,000-deep nesting', () => request(h.app).post('/v1/authorize').set('content-type', 'application/json').send(`{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}`), 400, '/input'],
+    [
+      'unknown entity type',
+      () => authorize({ input: { ...toolCall('support-bot'), resource: { type: 'Toool', id: 'x' } } }),
+      400,
+      '/input/resource/type',
+    ],
+    [
+      'reserved context key',
+      () => authorize({ input: { ...toolCall('support-bot'), context: { intent: 'x' } } }),
+      400,
+      '/input/context/intent',
+    ],
+    [
+      'body over the limit',
+      () => authorize({ input: { ...toolCall('support-bot'), context: { pad: 'x'.repeat(70 * 1024) } } }),
+      413,
+      'body_too_large',
+    ],
+    [
+      '10,000-deep nesting',
+      () =>
+        request(h.app)
+          .post('/v1/authorize')
+          .set('content-type', 'application/json')
+          .send(`{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}`),
+      400,
+      '/input',
+    ],
     ['not JSON', () => request(h.app).post('/v1/authorize').set('content-type', 'text/plain').send('hello'), 415, 'unsupported_media_type'],
-    ['batch over the limit', () => request(h.app).post('/v1/authorize/batch').send({ inputs: Array.from({ length: 101 }, () => toolCall('support-bot')) }), 400, '/inputs'],
+    [
+      'batch over the limit',
+      () =>
+        request(h.app)
+          .post('/v1/authorize/batch')
+          .send({ inputs: Array.from({ length: 101 }, () => toolCall('support-bot')) }),
+      400,
+      '/inputs',
+    ],
   ];
   for (const [name, send, status, mark] of cases) {
     it(name, async () => {
       const res = await send();
       expect(res.status).toBe(status);
       // A refused decision request is recorded: its 400 carries the record's decision_id.
-      expect(Object.keys(res.body).filter((k) => k !== 'decision_id').sort()).toEqual(['code', 'errors', 'message']);
-      if (status === 400 && name !== 'malformed JSON' && name !== '10,000-deep nesting') expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(
+        Object.keys(res.body)
+          .filter((k) => k !== 'decision_id')
+          .sort(),
+      ).toEqual(['code', 'errors', 'message']);
+      if (status === 400 && name !== 'malformed JSON' && name !== '10,000-deep nesting')
+        expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(JSON.stringify(res.body)).toContain(mark);
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
       expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
@@ -159,7 +234,11 @@ describe('the lean body reader of POST /v1/authorize agrees with the general one
   });
 
   it('refuses a chunked body once it passes the limit, with no content length to go by', async () => {
-    const chunks = [Buffer.from('{"input":{"context":{"pad":"'), ...Array.from({ length: 80 }, () => Buffer.from('x'.repeat(1024))), Buffer.from('"}}}')];
+    const chunks = [
+      Buffer.from('{"input":{"context":{"pad":"'),
+      ...Array.from({ length: 80 }, () => Buffer.from('x'.repeat(1024))),
+      Buffer.from('"}}}'),
+    ];
     const answer = await rawPost({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks);
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).code).toBe('body_too_large');
@@ -198,8 +277,16 @@ describe('POST /v1/authorize/batch', () => {
     const res = await request(h.app)
       .post('/v1/authorize/batch')
       .send({
-        inputs: [toolCall('support-bot'), { ...toolCall('support-bot', 'crm.export', undefined), resource: { type: 'Tool', id: 'crm.export' } }],
-        entities: [{ uid: { type: 'Tool', id: 'crm.export' }, attrs: { sensitivity: 'secret', serverTrust: 'none', allowedIntents: ['lookup-order-status'] } }],
+        inputs: [
+          toolCall('support-bot'),
+          { ...toolCall('support-bot', 'crm.export', undefined), resource: { type: 'Tool', id: 'crm.export' } },
+        ],
+        entities: [
+          {
+            uid: { type: 'Tool', id: 'crm.export' },
+            attrs: { sensitivity: 'secret', serverTrust: 'none', allowedIntents: ['lookup-order-status'] },
+          },
+        ],
       });
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { result: { decision: string } }) => r.result.decision)).toEqual(['allow', 'deny']);
@@ -207,13 +294,15 @@ describe('POST /v1/authorize/batch', () => {
   });
 
   it('names the failing item in the path', async () => {
-    const res = await request(h.app).post('/v1/authorize/batch').send({ inputs: [toolCall('support-bot'), { ...toolCall('x'), action: 'nope' }] });
+    const res = await request(h.app)
+      .post('/v1/authorize/batch')
+      .send({ inputs: [toolCall('support-bot'), { ...toolCall('x'), action: 'nope' }] });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('/inputs/1/action');
     expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('a batch the schema refuses is recorded too: its 400 carries the record\'s decision_id', async () => {
+  it("a batch the schema refuses is recorded too: its 400 carries the record's decision_id", async () => {
     const res = await request(h.app).post('/v1/authorize/batch').send({ inputs: 'not a list' });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('/inputs');
@@ -231,7 +320,10 @@ describe('OPA Data API compatibility', () => {
         const opa = new OPAClient(`http://127.0.0.1:${port}`);
         expect(await opa.evaluate('argus/allow', toolCall('support-bot'))).toBe(true);
         expect(await opa.evaluate('argus/allow', toolCall('stranger'))).toBe(false);
-        const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>('argus/authorize', toolCall('support-bot'));
+        const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>(
+          'argus/authorize',
+          toolCall('support-bot'),
+        );
         expect(full.decision).toBe('allow');
       } finally {
         server.close();
@@ -244,25 +336,37 @@ describe('OPA Data API compatibility', () => {
     const body = Buffer.from(JSON.stringify({ input: toolCall('support-bot') }));
     const full = await rawPost(json, [body], { path: '/v1/data/argus/authorize?explain=full' });
     expect(full.status).toBe(200);
-    expect(JSON.parse(full.body).result).toMatchObject({ allow: true, policy_version: h.holder.current!.set.version, explanation: { request: { action: { id: toolCall('support-bot').action } } } });
-    const viaApp = await request(h.app).post('/v1/data/argus/authorize?explain=full').send({ input: toolCall('support-bot') });
+    expect(JSON.parse(full.body).result).toMatchObject({
+      allow: true,
+      policy_version: h.holder.current!.set.version,
+      explanation: { request: { action: { id: toolCall('support-bot').action } } },
+    });
+    const viaApp = await request(h.app)
+      .post('/v1/data/argus/authorize?explain=full')
+      .send({ input: toolCall('support-bot') });
     expect(JSON.parse(full.body).result.reasons).toEqual(viaApp.body.result.reasons);
     const root = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus/' })).body);
     expect(root.result).toMatchObject({ allow: true, authorize: { decision: 'allow' } });
     const encoded = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus%2Fallow' })).body);
     expect(encoded.result).toBe(true);
     expect(JSON.parse((await rawPost(json, [body], { path: '/v1/data/other/rule' })).body)).toEqual({});
-    const bad = await rawPost(json, [Buffer.from(JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }))], { path: '/v1/data/argus/allow' });
+    const bad = await rawPost(json, [Buffer.from(JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }))], {
+      path: '/v1/data/argus/allow',
+    });
     expect(bad.status).toBe(400);
     // The Data API answers in OPA's shape: every error item has a code, the path is in its message.
     expect(JSON.parse(bad.body).errors[0]).toMatchObject({ code: 'invalid_parameter', message: expect.stringContaining('/input/action') });
     // The listener answers these itself: over an app that only answers 418, they still work.
-    const alone = decisionListener({ decisions: h.decisions, limits: { maxBodyBytes: 65_536, maxJsonDepth: 32 }, logger: silentLogger() }, (_req, res) => void res.writeHead(418).end());
+    const alone = decisionListener(
+      { decisions: h.decisions, limits: { maxBodyBytes: 65_536, maxJsonDepth: 32 }, logger: silentLogger() },
+      (_req, res) => void res.writeHead(418).end(),
+    );
     const server = createServer(alone).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const post = (path: string, type = 'application/json') => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+      const post = (path: string, type = 'application/json') =>
+        fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
       expect((await post('/v1/authorize')).status).toBe(200);
       expect(await (await post('/v1/data/argus/allow')).json()).toMatchObject({ result: true });
       // Not a hot route, or a body the lean reader does not take: the app's.
@@ -275,15 +379,23 @@ describe('OPA Data API compatibility', () => {
   });
 
   it('answers an undefined document without result, like OPA', async () => {
-    const res = await request(h.app).post('/v1/data/other/rule').send({ input: toolCall('support-bot') });
+    const res = await request(h.app)
+      .post('/v1/data/other/rule')
+      .send({ input: toolCall('support-bot') });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({});
   });
 });
 
 describe('policies', () => {
-  const current = () => request(h.app).get('/v1/policies').then((r) => r.body as { version: string; policies: Array<{ id: string }> });
-  const sourceOf = () => request(h.app).get('/v1/policies/source').then((r) => r.body as { policies: Array<{ file: string; text: string }> });
+  const current = () =>
+    request(h.app)
+      .get('/v1/policies')
+      .then((r) => r.body as { version: string; policies: Array<{ id: string }> });
+  const sourceOf = () =>
+    request(h.app)
+      .get('/v1/policies/source')
+      .then((r) => r.body as { policies: Array<{ file: string; text: string }> });
 
   it('lists the active set with ids and annotations', async () => {
     const body = await current();
@@ -298,7 +410,10 @@ describe('policies', () => {
   it('refuses a bad set with 422 and located diagnostics, and keeps the last good one', async () => {
     const before = await current();
     const src = await sourceOf();
-    const bad = [...src.policies, { file: 'policies/bad.cedar', text: 'permit (principal, action, resource)\nwhen { principal.trsut == "trusted" };' }];
+    const bad = [
+      ...src.policies,
+      { file: 'policies/bad.cedar', text: 'permit (principal, action, resource)\nwhen { principal.trsut == "trusted" };' },
+    ];
     const res = await request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies: bad });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('invalid_policy');
@@ -311,8 +426,16 @@ describe('policies', () => {
 
   it('20 concurrent replacements leave one consistent version', async () => {
     const src = await sourceOf();
-    const variants = Array.from({ length: 20 }, (_, i) => [...src.policies, { file: 'policies/extra.cedar', text: `@id("extra-${i}")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };` }]);
-    const answers = await Promise.all(variants.map((policies) => request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies })));
+    const variants = Array.from({ length: 20 }, (_, i) => [
+      ...src.policies,
+      {
+        file: 'policies/extra.cedar',
+        text: `@id("extra-${i}")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };`,
+      },
+    ]);
+    const answers = await Promise.all(
+      variants.map((policies) => request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies })),
+    );
     expect(answers.every((a) => a.status === 200)).toBe(true);
     const final = await current();
     expect(answers.map((a) => a.body.version)).toContain(final.version);

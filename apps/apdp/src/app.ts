@@ -114,7 +114,9 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger));
-  const admission = deps.auth ? { auth: deps.auth, decisions: deps.decisionAuth ?? 'required', ...(deps.permissions ? { table: deps.permissions } : {}) } : undefined;
+  const admission = deps.auth
+    ? { auth: deps.auth, decisions: deps.decisionAuth ?? 'required', ...(deps.permissions ? { table: deps.permissions } : {}) }
+    : undefined;
   // Every request passes the permission table before any route or body parser runs.
   app.use(admission ? permissionGuard(admission) : (req, _res, next) => next(malformedEscape(req.originalUrl)));
   app.use(
@@ -126,7 +128,9 @@ export function createApdp(deps: ApdpDeps): Apdp {
           check: () => {
             const failure = deps.holder.failure;
             if (!deps.holder.current) return { ok: false, detail: 'no policy set loaded' };
-            return failure ? { ok: true, detail: `serving ${deps.holder.current.set.version}; last reload refused at ${failure.at}` } : { ok: true, detail: deps.holder.current.set.version };
+            return failure
+              ? { ok: true, detail: `serving ${deps.holder.current.set.version}; last reload refused at ${failure.at}` }
+              : { ok: true, detail: deps.holder.current.set.version };
           },
         },
         ...(deps.readiness ?? []),
@@ -135,9 +139,12 @@ export function createApdp(deps: ApdpDeps): Apdp {
   );
   // The Data API reads its body as OPA does (JSON whatever the declared type, unless clearly another
   // format), here as on the lean listener; every other route takes JSON only.
-  const mediaType = (type: string | undefined, req: express.Request) => (dataRouteOf(req.method, req.originalUrl) ? clearlyNotJson(type) : mediaTypeError(type));
+  const mediaType = (type: string | undefined, req: express.Request) =>
+    dataRouteOf(req.method, req.originalUrl) ? clearlyNotJson(type) : mediaTypeError(type);
   const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth }, mediaType);
-  app.use((req, res, next) => (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next()));
+  app.use((req, res, next) =>
+    req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next(),
+  );
   const checked = callerChecked(decisions);
   app.use(authorizeRouter({ decisions: checked, maxBatchSize: deps.limits.maxBatchSize }));
   const defaultDecision = deps.defaultDecision ? { defaultDecision: deps.defaultDecision } : {};
@@ -156,15 +163,28 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
     const route = dataRouteOf(req.method, req.originalUrl);
     if (!route || res.headersSent) return next(err);
-    sendDataError(res, err, route.query.has('pretty') && route.query.get('pretty') !== 'false', (res.locals.log as Logger | undefined) ?? deps.logger);
+    sendDataError(
+      res,
+      err,
+      route.query.has('pretty') && route.query.get('pretty') !== 'false',
+      (res.locals.log as Logger | undefined) ?? deps.logger,
+    );
   });
   app.use(errorHandler(deps.logger));
   const limits = { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth };
-  const listener = decisionListener({ decisions, ...(admission ? { admission } : {}), limits, logger: deps.logger, ...defaultDecision }, app);
+  const listener = decisionListener(
+    { decisions, ...(admission ? { admission } : {}), limits, logger: deps.logger, ...defaultDecision },
+    app,
+  );
   return { app, listener, decisions, shadow };
 }
 
-function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]): void {
+function runAll(
+  handlers: RequestHandler[],
+  req: Parameters<RequestHandler>[0],
+  res: Parameters<RequestHandler>[1],
+  next: Parameters<RequestHandler>[2],
+): void {
   let i = 0;
   const step = (err?: unknown): void => {
     if (err !== undefined) return next(err);
@@ -178,8 +198,21 @@ function runAll(handlers: RequestHandler[], req: Parameters<RequestHandler>[0], 
 /** Policy reload counters, shared by the directory watcher and the API. */
 export function reloadMetrics(registry: Registry): { reloads: Counter; failures: Counter } {
   return {
-    reloads: metric(registry, 'argus_policy_reloads_total', () => new Counter({ name: 'argus_policy_reloads_total', help: 'Policy set loads that succeeded', registers: [registry] })),
-    failures: metric(registry, 'argus_policy_reload_failures_total', () => new Counter({ name: 'argus_policy_reload_failures_total', help: 'Policy set reloads refused (the last good set stayed active)', registers: [registry] })),
+    reloads: metric(
+      registry,
+      'argus_policy_reloads_total',
+      () => new Counter({ name: 'argus_policy_reloads_total', help: 'Policy set loads that succeeded', registers: [registry] }),
+    ),
+    failures: metric(
+      registry,
+      'argus_policy_reload_failures_total',
+      () =>
+        new Counter({
+          name: 'argus_policy_reload_failures_total',
+          help: 'Policy set reloads refused (the last good set stayed active)',
+          registers: [registry],
+        }),
+    ),
   };
 }
 

@@ -26,10 +26,18 @@ const ADMIN = { authorization: `Bearer ${MATRIX_TOKENS.admin}`, 'content-type': 
 const ANON = { 'content-type': 'application/json' };
 
 const ask = (tool: string, principal = 'support-bot') => ({
-  input: { principal: { type: 'Agent', id: principal }, action: 'tool:call', resource: { type: 'Tool', id: tool, attributes: { sensitivity: 'internal' } }, intent: 'lookup-order-status' },
+  input: {
+    principal: { type: 'Agent', id: principal },
+    action: 'tool:call',
+    resource: { type: 'Tool', id: tool, attributes: { sensitivity: 'internal' } },
+    intent: 'lookup-order-status',
+  },
 });
 
-async function decide(headers: Record<string, string>, body: unknown): Promise<{ status: number; body: { decision_id: string; result: Record<string, unknown> } & Record<string, unknown> }> {
+async function decide(
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<{ status: number; body: { decision_id: string; result: Record<string, unknown> } & Record<string, unknown> }> {
   const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -98,15 +106,21 @@ describe('auth.decisions: open', () => {
 
   it('carries out the side effects of an authenticated caller and records every caller in the audit trail', async () => {
     const served = await decide(SERVICE, ask('crm.export', 'other-bot'));
-    expect(served.body.result).toMatchObject({ decision: 'deny', effects: [{ policy: 'q-export', effect: 'quarantine', status: 'applied' }] });
+    expect(served.body.result).toMatchObject({
+      decision: 'deny',
+      effects: [{ policy: 'q-export', effect: 'quarantine', status: 'applied' }],
+    });
     expect(await trustOf('other-bot')).toBe('quarantined');
     const anonymous = await decide(ANON, ask('crm.search'));
     const callers = async () => {
       const res = await fetch(`${running.url}/v1/decisions?limit=100`, { headers: ADMIN });
-      const records = ((await res.json()) as { decisions: Array<{ decision_id?: string; decisionId?: string; caller: unknown }> }).decisions;
+      const records = ((await res.json()) as { decisions: Array<{ decision_id?: string; decisionId?: string; caller: unknown }> })
+        .decisions;
       return new Map(records.map((r) => [r.decisionId ?? r.decision_id, r.caller]));
     };
-    await expect.poll(async () => (await callers()).get(served.body.decision_id), { timeout: 5_000 }).toEqual({ kind: 'service', subject: MATRIX_IDS.service });
+    await expect
+      .poll(async () => (await callers()).get(served.body.decision_id), { timeout: 5_000 })
+      .toEqual({ kind: 'service', subject: MATRIX_IDS.service });
     await expect.poll(async () => (await callers()).get(anonymous.body.decision_id), { timeout: 5_000 }).toEqual({ kind: 'anonymous' });
   });
 
@@ -124,17 +138,28 @@ describe('approvals', () => {
     const held = await decide(SERVICE, ask('crm.delete'));
     expect(held.body.result).toMatchObject({ decision: 'needs_approval', approval: { status: 'pending' } });
     const id = (held.body.result.approval as { id: string }).id;
-    const as = async (sub: string, roles: string[] = []) => ({ authorization: `Bearer ${await idp.sign({ kind: 'human', roles }, { sub })}`, 'content-type': 'application/json' });
+    const as = async (sub: string, roles: string[] = []) => ({
+      authorization: `Bearer ${await idp.sign({ kind: 'human', roles }, { sub })}`,
+      'content-type': 'application/json',
+    });
     const bob = await as('bob');
     expect((await fetch(`${running.url}/v1/approvals/${id}`, { headers: bob })).status).toBe(404);
     expect(((await (await fetch(`${running.url}/v1/approvals`, { headers: bob })).json()) as { items: unknown[] }).items).toEqual([]);
-    const bobAnswers = await fetch(`${running.url}/v1/approvals/${id}`, { method: 'POST', headers: bob, body: JSON.stringify({ decision: 'approve' }) });
+    const bobAnswers = await fetch(`${running.url}/v1/approvals/${id}`, {
+      method: 'POST',
+      headers: bob,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
     expect(bobAnswers.status).toBe(403);
     const alice = await as('alice');
     expect((await fetch(`${running.url}/v1/approvals/${id}`, { headers: alice })).status).toBe(200);
     const approverSees = await fetch(`${running.url}/v1/approvals/${id}`, { headers: await as('carol', ['approver']) });
     expect(approverSees.status).toBe(200);
-    const answered = await fetch(`${running.url}/v1/approvals/${id}`, { method: 'POST', headers: alice, body: JSON.stringify({ decision: 'approve' }) });
+    const answered = await fetch(`${running.url}/v1/approvals/${id}`, {
+      method: 'POST',
+      headers: alice,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
     expect(answered.status).toBe(200);
     expect(await answered.json()).toMatchObject({ status: 'approved', decidedBy: 'alice' });
   });
@@ -142,9 +167,23 @@ describe('approvals', () => {
 
 describe('policy publication', () => {
   it('is recorded as by the authenticated policy author, and refused to a human without the role', async () => {
-    const source = (await (await fetch(`${running.url}/v1/policies/source`, { headers: ADMIN })).json()) as { policies: Array<{ file: string; text: string }> };
-    const body = JSON.stringify({ policies: [...source.policies, { file: 'policies/zz-published.cedar', text: `@id("published-by-dana")\nforbid (principal, ${TOOL}) when { resource == Argus::Tool::"never.used" };` }], message: 'by dana' });
-    const human = async (roles: string[]) => ({ authorization: `Bearer ${await idp.sign({ kind: 'human', roles }, { sub: 'dana' })}`, 'content-type': 'application/json' });
+    const source = (await (await fetch(`${running.url}/v1/policies/source`, { headers: ADMIN })).json()) as {
+      policies: Array<{ file: string; text: string }>;
+    };
+    const body = JSON.stringify({
+      policies: [
+        ...source.policies,
+        {
+          file: 'policies/zz-published.cedar',
+          text: `@id("published-by-dana")\nforbid (principal, ${TOOL}) when { resource == Argus::Tool::"never.used" };`,
+        },
+      ],
+      message: 'by dana',
+    });
+    const human = async (roles: string[]) => ({
+      authorization: `Bearer ${await idp.sign({ kind: 'human', roles }, { sub: 'dana' })}`,
+      'content-type': 'application/json',
+    });
     expect((await fetch(`${running.url}/v1/policies`, { method: 'PUT', headers: await human([]), body })).status).toBe(403);
     const published = await fetch(`${running.url}/v1/policies`, { method: 'PUT', headers: await human(['policy-author']), body });
     expect(published.status).toBe(200);

@@ -41,7 +41,10 @@ afterEach(async () => {
 async function holderWith(...extra: string[]): Promise<PolicyHolder> {
   const input = await readPolicyDir(CEDAR_DIR);
   const holder = new PolicyHolder();
-  const r = holder.replace({ ...input, policies: [...input.policies, ...extra.map((text, i) => ({ file: `policies/extra-${i}.cedar`, text }))] }, 'api');
+  const r = holder.replace(
+    { ...input, policies: [...input.policies, ...extra.map((text, i) => ({ file: `policies/extra-${i}.cedar`, text }))] },
+    'api',
+  );
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   return holder;
 }
@@ -71,10 +74,17 @@ async function start(options: { policies?: string[]; overrides?: Partial<ApdpDep
     ...options.overrides,
   });
   await seedRegistry(h);
-  await h.storage.goals.create({ id: 'goal-1', owner: 'alice', objective: 'refund order 1', intents: ['lookup-order-status'], agents: ['support-bot'], expiresAt: FUTURE, budget: { maxActions: 5 } });
+  await h.storage.goals.create({
+    id: 'goal-1',
+    owner: 'alice',
+    objective: 'refund order 1',
+    intents: ['lookup-order-status'],
+    agents: ['support-bot'],
+    expiresAt: FUTURE,
+    budget: { maxActions: 5 },
+  });
   return { h, approvals, events, trustMoves: () => trustMoves };
 }
-
 
 describe('approval gates cannot be bypassed by overlap (strict reading)', () => {
   it('a plain permit that also matches does not remove the hold; the approval is single-use and bound', async () => {
@@ -84,13 +94,25 @@ describe('approval gates cannot be bypassed by overlap (strict reading)', () => 
       expect(first.status, transport).toBe(200);
       expect(first.body.result).toMatchObject({ allow: false, decision: 'needs_approval', approval: { status: 'pending' } });
       // Both permits matched: the plain one did not bypass the gate.
-      expect(first.body.result.reasons.map((r: { policy: string }) => r.policy).sort()).toEqual(['refunds-need-approval', 'tools-serve-their-intents']);
+      expect(first.body.result.reasons.map((r: { policy: string }) => r.policy).sort()).toEqual([
+        'refunds-need-approval',
+        'tools-serve-their-intents',
+      ]);
       const id = first.body.result.approval.id as string;
       // Only the gating permit is named on the approval request.
       expect(await approvals.get(id, new Date())).toMatchObject({ status: 'pending', policies: ['refunds-need-approval'] });
       await approvals.decide(id, { decision: 'approve', by: 'alice', at: new Date() });
       // Bound to the resource: the approval does not open another tool.
-      const other = await post(base, '/v1/authorize', { input: { ...refund({ approval: id }), resource: { type: 'Tool', id: 'crm.refund-all', attributes: { sensitivity: 'internal', category: 'refunds', allowedIntents: ['lookup-order-status'] } } } });
+      const other = await post(base, '/v1/authorize', {
+        input: {
+          ...refund({ approval: id }),
+          resource: {
+            type: 'Tool',
+            id: 'crm.refund-all',
+            attributes: { sensitivity: 'internal', category: 'refunds', allowedIntents: ['lookup-order-status'] },
+          },
+        },
+      });
       expect(other.body.result).toMatchObject({ decision: 'deny', codes: ['approval_mismatch'] });
       const retry = await post(base, '/v1/authorize', { input: refund({ approval: id }) });
       expect(retry.body.result).toMatchObject({ allow: true, decision: 'allow', approval: { id, status: 'approved' } });
@@ -112,13 +134,21 @@ when { resource has category && resource.category == "refunds" && context has en
       expect(held.body.result.decision).toBe('needs_approval');
       const id = held.body.result.approval.id as string;
       await approvals.decide(id, { decision: 'approve', by: 'alice', at: new Date() });
-      const otherEnv = await post(base, '/v1/authorize', { input: refund({ approval: id, context: { environment: 'staging', path: '/orders/1' } }) });
+      const otherEnv = await post(base, '/v1/authorize', {
+        input: refund({ approval: id, context: { environment: 'staging', path: '/orders/1' } }),
+      });
       expect(otherEnv.body.result).toMatchObject({ decision: 'deny', codes: ['approval_mismatch'] });
-      const otherIntent = await post(base, '/v1/authorize', { input: refund({ approval: id, intent: 'research', context: { environment: 'prod', path: '/orders/1' } }) });
+      const otherIntent = await post(base, '/v1/authorize', {
+        input: refund({ approval: id, intent: 'research', context: { environment: 'prod', path: '/orders/1' } }),
+      });
       expect(otherIntent.body.result.decision).toBe('deny');
-      const otherPath = await post(base, '/v1/authorize', { input: refund({ approval: id, context: { environment: 'prod', path: '/orders/2' } }) });
+      const otherPath = await post(base, '/v1/authorize', {
+        input: refund({ approval: id, context: { environment: 'prod', path: '/orders/2' } }),
+      });
       expect(otherPath.body.result).toMatchObject({ decision: 'allow', approval: { id, status: 'approved' } });
-      const again = await post(base, '/v1/authorize', { input: refund({ approval: id, context: { environment: 'prod', path: '/orders/3' } }) });
+      const again = await post(base, '/v1/authorize', {
+        input: refund({ approval: id, context: { environment: 'prod', path: '/orders/3' } }),
+      });
       expect(again.body.result).toMatchObject({ decision: 'deny', codes: ['approval_consumed'] });
     });
   });
@@ -144,7 +174,10 @@ describe('side effects are committed only once the final answer is known (#19)',
 
   it('a decision that times out commits nothing: no budget spent, no approval opened, no quarantine', async () => {
     let delayMs = 0;
-    const { h, approvals, trustMoves } = await start({ policies: [GATED, QUARANTINE], overrides: { limits: { maxBodyBytes: 65_536, maxJsonDepth: 32, maxBatchSize: 10, decisionTimeoutMs: 100 } } });
+    const { h, approvals, trustMoves } = await start({
+      policies: [GATED, QUARANTINE],
+      overrides: { limits: { maxBodyBytes: 65_536, maxJsonDepth: 32, maxBatchSize: 10, decisionTimeoutMs: 100 } },
+    });
     // The goal read is slowed past the decision timeout, after the registry facts were read.
     const goals = h.storage.goals;
     const get = goals.get.bind(goals);
@@ -156,10 +189,17 @@ describe('side effects are committed only once the final answer is known (#19)',
       delayMs = 0;
       // Fast: the plain call spends one unit of the goal's budget (the test can see a commit).
       await h.budget.reset('goal-1');
-      expect((await post(base, '/v1/authorize', { input: { ...toolCall('support-bot'), goal: 'goal-1' } })).body.result.decision, transport).toBe('allow');
+      expect(
+        (await post(base, '/v1/authorize', { input: { ...toolCall('support-bot'), goal: 'goal-1' } })).body.result.decision,
+        transport,
+      ).toBe('allow');
       expect((await h.budget.get('goal-1')).actions).toBe(1);
       delayMs = 300;
-      for (const input of [{ ...toolCall('support-bot'), goal: 'goal-1' }, refund({ goal: 'goal-1' }), { ...toolCall('support-bot', 'crm.dump', { sensitivity: 'internal', category: 'bulk-export' }), goal: 'goal-1' }]) {
+      for (const input of [
+        { ...toolCall('support-bot'), goal: 'goal-1' },
+        refund({ goal: 'goal-1' }),
+        { ...toolCall('support-bot', 'crm.dump', { sensitivity: 'internal', category: 'bulk-export' }), goal: 'goal-1' },
+      ]) {
         const answer = await post(base, '/v1/authorize', { input });
         expect(answer.body.result, transport).toMatchObject({ allow: false, decision: 'deny', codes: ['decision_timeout'] });
       }
@@ -178,13 +218,37 @@ describe('every decision request is recorded, refused ones included', () => {
     await overTransports(h, async (base, transport) => {
       const cases: Array<[string, string, string]> = [
         [JSON.stringify({ input: { ...toolCall('support-bot'), action: 'tool:nope' } }), 'unknown_action', '/input/action'],
-        [JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Robot', id: 'r2' } } }), 'unknown_entity_type', '/input/principal/type'],
-        [JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Agent', id: '   ' } } }), 'invalid_id', '/input/principal/id'],
-        [JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Agent', id: ' support-bot' } } }), 'invalid_id', '/input/principal/id'],
-        [JSON.stringify({ input: { ...toolCall('support-bot'), resource: { type: 'Tool', id: 'crm\u0007search' } } }), 'invalid_id', '/input/resource/id'],
+        [
+          JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Robot', id: 'r2' } } }),
+          'unknown_entity_type',
+          '/input/principal/type',
+        ],
+        [
+          JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Agent', id: '   ' } } }),
+          'invalid_id',
+          '/input/principal/id',
+        ],
+        [
+          JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Agent', id: ' support-bot' } } }),
+          'invalid_id',
+          '/input/principal/id',
+        ],
+        [
+          JSON.stringify({ input: { ...toolCall('support-bot'), resource: { type: 'Tool', id: 'crm\u0007search' } } }),
+          'invalid_id',
+          '/input/resource/id',
+        ],
         // A lone UTF-16 surrogate, escaped in the JSON text as a client would send it.
-        [JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Agent', id: 'LONE' } } }).replace('LONE', '\\ud800bot'), 'invalid_id', '/input/principal/id'],
-        [JSON.stringify({ input: { ...toolCall('support-bot'), context: { ticket: 'LONE' } } }).replace('LONE', 'x\\udc00'), 'invalid_string', '/input/context/ticket'],
+        [
+          JSON.stringify({ input: { ...toolCall('support-bot'), principal: { type: 'Agent', id: 'LONE' } } }).replace('LONE', '\\ud800bot'),
+          'invalid_id',
+          '/input/principal/id',
+        ],
+        [
+          JSON.stringify({ input: { ...toolCall('support-bot'), context: { ticket: 'LONE' } } }).replace('LONE', 'x\\udc00'),
+          'invalid_string',
+          '/input/context/ticket',
+        ],
         [JSON.stringify({ input: { ...toolCall('support-bot'), goal: ' goal-1' } }), 'invalid_id', '/input/goal'],
       ];
       for (const [body, code, path] of cases) {
@@ -233,12 +297,19 @@ describe('denies explain themselves', () => {
     await overTransports(h, async (url) => {
       const plain = await post(url, '/v1/authorize', { input: toolCall('new-bot') });
       expect(plain.body.result).toMatchObject({ decision: 'deny', reasons: [] });
-      expect(plain.body.result.summary).toBe('no permit matched `tool:call` by Argus::Agent::"new-bot" on Argus::Tool::"crm.search" (default deny)');
+      expect(plain.body.result.summary).toBe(
+        'no permit matched `tool:call` by Argus::Agent::"new-bot" on Argus::Tool::"crm.search" (default deny)',
+      );
       expect(plain.body.result.explanation).toBeUndefined();
       const full = await post(url, '/v1/authorize', { input: toolCall('new-bot'), explain: 'full' });
       const closest = full.body.result.explanation.closest;
       expect(closest[0]).toMatchObject({ policy: 'tools-serve-their-intents', scopeMatched: true });
-      expect(closest[0].failed[0]).toMatchObject({ kind: 'when', outcome: 'fails', text: expect.stringContaining('principal.trust == "trusted"'), values: { 'principal.trust': 'pending' } });
+      expect(closest[0].failed[0]).toMatchObject({
+        kind: 'when',
+        outcome: 'fails',
+        text: expect.stringContaining('principal.trust == "trusted"'),
+        values: { 'principal.trust': 'pending' },
+      });
     });
   });
 
@@ -246,17 +317,25 @@ describe('denies explain themselves', () => {
     const { h } = await start();
     await h.storage.registry.createAgent({ id: 'q-bot', name: 'Q', owner: 'alice', trust: 'quarantined' }, 'test');
     await overTransports(h, async (url) => {
-      const forbid = await post(url, '/v1/authorize', { input: toolCall('support-bot', 'vault.read', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }) });
-      expect(forbid.body.result.summary).toBe('denied by forbid `secret-tools-need-clearance` (secret tools need an agent with clearance high)');
+      const forbid = await post(url, '/v1/authorize', {
+        input: toolCall('support-bot', 'vault.read', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }),
+      });
+      expect(forbid.body.result.summary).toBe(
+        'denied by forbid `secret-tools-need-clearance` (secret tools need an agent with clearance high)',
+      );
       const hard = await post(url, '/v1/authorize', { input: toolCall('q-bot') });
-      expect(hard.body.result).toMatchObject({ codes: ['agent_quarantined'], summary: 'hard deny: agent_quarantined — agent `q-bot` is quarantined' });
+      expect(hard.body.result).toMatchObject({
+        codes: ['agent_quarantined'],
+        summary: 'hard deny: agent_quarantined — agent `q-bot` is quarantined',
+      });
     });
   });
 });
 
 /** A registry that knows support-bot (trusted, live lease) and alice. */
 const STATIC_REGISTRY: ApdpDeps['registry'] = {
-  getAgent: async (id) => (id === 'support-bot' ? { id, trust: 'trusted', owner: 'alice', kind: 'assistant', capabilities: ['crm'], labels: {} } : undefined),
+  getAgent: async (id) =>
+    id === 'support-bot' ? { id, trust: 'trusted', owner: 'alice', kind: 'assistant', capabilities: ['crm'], labels: {} } : undefined,
   getHuman: async (id) => (id === 'alice' ? { id, email: 'alice@example.com', roles: ['finance'] } : undefined),
   getMcpServer: async () => undefined,
   leaseState: async (_k, id) => (id === 'support-bot' ? 'alive' : 'expired'),

@@ -14,10 +14,41 @@ beforeAll(async () => {
   await r.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
   for (const id of ['planner', 'researcher', 'scraper']) await r.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
   const scope = { actions: ['tool:call', 'llm:invoke'], resources: ['Tool::"crm.*"', 'Model::"*"'] };
-  const g1 = await h.storage.delegations.create({ id: 'g1', from: H('alice'), to: A('planner'), scope, expiresAt: FUTURE, createdBy: 'alice' });
-  const g2 = await h.storage.delegations.create({ id: 'g2', from: A('planner'), to: A('researcher'), scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] }, expiresAt: FUTURE, parentId: g1.id, createdBy: 'planner' });
-  await h.storage.delegations.create({ id: 'g3', from: A('researcher'), to: A('scraper'), scope: { actions: ['tool:call'], resources: ['Tool::"crm.search"'] }, expiresAt: FUTURE, parentId: g2.id, createdBy: 'researcher' });
-  await h.storage.goals.create({ id: 'goal-7', owner: 'alice', objective: 'answer ticket 7', intents: ['lookup-order-status'], agents: ['planner'], expiresAt: FUTURE, budget: { maxActions: 2 } });
+  const g1 = await h.storage.delegations.create({
+    id: 'g1',
+    from: H('alice'),
+    to: A('planner'),
+    scope,
+    expiresAt: FUTURE,
+    createdBy: 'alice',
+  });
+  const g2 = await h.storage.delegations.create({
+    id: 'g2',
+    from: A('planner'),
+    to: A('researcher'),
+    scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] },
+    expiresAt: FUTURE,
+    parentId: g1.id,
+    createdBy: 'planner',
+  });
+  await h.storage.delegations.create({
+    id: 'g3',
+    from: A('researcher'),
+    to: A('scraper'),
+    scope: { actions: ['tool:call'], resources: ['Tool::"crm.search"'] },
+    expiresAt: FUTURE,
+    parentId: g2.id,
+    createdBy: 'researcher',
+  });
+  await h.storage.goals.create({
+    id: 'goal-7',
+    owner: 'alice',
+    objective: 'answer ticket 7',
+    intents: ['lookup-order-status'],
+    agents: ['planner'],
+    expiresAt: FUTURE,
+    budget: { maxActions: 2 },
+  });
 });
 afterAll(async () => h.close());
 
@@ -44,11 +75,16 @@ describe('delegation chain through the decision API', () => {
     expect(body.result.facts.delegation).toMatchObject({ valid: true, depth: 3 });
     const scraper = body.result.explanation.entities.find((e: { uid: { id: string } }) => e.uid.id === 'scraper');
     expect(scraper.parents).toEqual([{ type: 'Argus::Agent', id: 'researcher' }]);
-    expect(body.result.explanation.context.delegation).toMatchObject({ depth: 3, root: { __entity: { type: 'Argus::Human', id: 'alice' } } });
+    expect(body.result.explanation.context.delegation).toMatchObject({
+      depth: 3,
+      root: { __entity: { type: 'Argus::Human', id: 'alice' } },
+    });
   });
 
-  it('hard-denies an action outside the last hop\'s scope, whatever the policies say', async () => {
-    const body = await call('scraper', ['planner', 'researcher', 'scraper'], { resource: { type: 'Tool', id: 'crm.export', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } } });
+  it("hard-denies an action outside the last hop's scope, whatever the policies say", async () => {
+    const body = await call('scraper', ['planner', 'researcher', 'scraper'], {
+      resource: { type: 'Tool', id: 'crm.export', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+    });
     expect(body.result).toMatchObject({ allow: false, codes: ['delegation_out_of_scope'], reasons: [] });
   });
 

@@ -70,12 +70,18 @@ describe('startApdp', () => {
     expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${running.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as { checks: Array<{ name: string }> }).checks.map((c) => c.name)).toEqual(expect.arrayContaining(['policies', 'store', 'audit']));
+    expect(((await ready.json()) as { checks: Array<{ name: string }> }).checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['policies', 'store', 'audit']),
+    );
     const doc = await fetch(`${running.url}/openapi.json`);
     expect(await doc.json()).toEqual(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')));
     const ask = { input: { principal: { type: 'Agent', id: 'nobody' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt' } } };
     // `auth.decisions` defaults to `required`: an anonymous caller is refused before any decision.
-    const anonymous = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask) });
+    const anonymous = await fetch(`${running.url}/v1/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ask),
+    });
     expect(anonymous.status).toBe(401);
     const decision = await fetch(`${running.url}/v1/authorize`, {
       method: 'POST',
@@ -88,13 +94,19 @@ describe('startApdp', () => {
 
   it('answers every documented decision-point path with something other than "no route"', async () => {
     const doc = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
-    const mounted = Object.entries(doc.paths).filter(([p]) => !p.startsWith('/v1/registry') && !p.startsWith('/v1/approvals') && !/^\/v1\/policies\/(templates|links|shadow)/.test(p));
+    const mounted = Object.entries(doc.paths).filter(
+      ([p]) => !p.startsWith('/v1/registry') && !p.startsWith('/v1/approvals') && !/^\/v1\/policies\/(templates|links|shadow)/.test(p),
+    );
     expect(mounted.length).toBeGreaterThan(20);
     for (const [path, item] of mounted) {
       for (const method of Object.keys(item).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))) {
         if (path === '/v1/decisions/stream') continue; // an endless event stream; its route is checked by openapi.test.ts
         const url = `${running.url}${path.replace(/\{[^}]+\}/g, 'x')}`;
-        const res = await fetch(url, { method: method.toUpperCase(), headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(method === 'get' || method === 'delete' ? {} : { body: '{}' }) });
+        const res = await fetch(url, {
+          method: method.toUpperCase(),
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          ...(method === 'get' || method === 'delete' ? {} : { body: '{}' }),
+        });
         const text = await res.text();
         expect(text.includes('no route for'), `${method.toUpperCase()} ${path} → ${res.status} ${text.slice(0, 120)}`).toBe(false);
         expect(res.status, `${method.toUpperCase()} ${path}`).toBeLessThan(500);

@@ -76,7 +76,9 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     const e = err as { errors?: unknown };
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', name: 'argus-apdp', msg: 'decision point failed to start', err: errorSummary(err), errors: e.errors ?? [] })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', name: 'argus-apdp', msg: 'decision point failed to start', err: errorSummary(err), errors: e.errors ?? [] })}\n`,
+    );
     process.exit(1);
   });
 }

@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PERMISSION_TABLE } from '@argus/platform';
-import { badCredentials, matrixAuthConfig, matrixCallers, MATRIX_TOKENS, operationsOf, runPermissionMatrix, startMatrixIdp, type MatrixIdp } from '@argus/platform/testing';
+import {
+  badCredentials,
+  matrixAuthConfig,
+  matrixCallers,
+  MATRIX_TOKENS,
+  operationsOf,
+  runPermissionMatrix,
+  startMatrixIdp,
+  type MatrixIdp,
+} from '@argus/platform/testing';
 import { loadApdpConfig, startApdp, type RunningApdp } from './main.ts';
 import { expressRoutes, OPENAPI_FILE } from './routes/openapi.ts';
 
@@ -71,7 +80,13 @@ describe.each(['required', 'open'] as const)('every operation, every caller, eve
   it('answers 401 for bad credentials, 403 for callers the table refuses, never 500, in the one error shape', async () => {
     const operations = operationsOf(doc).filter((op) => !REGISTRY.test(op.path));
     expect(operations.length).toBeGreaterThan(30);
-    const report = await runPermissionMatrix({ baseUrl: running.url, operations, callers: await matrixCallers(idp), bad: await badCredentials(idp), decisions: mode });
+    const report = await runPermissionMatrix({
+      baseUrl: running.url,
+      operations,
+      callers: await matrixCallers(idp),
+      bad: await badCredentials(idp),
+      decisions: mode,
+    });
     expect(report.requests).toBeGreaterThan(500);
     expect(report.problems).toEqual([]);
   }, 120_000);
@@ -86,10 +101,17 @@ describe('paths and bodies that used to be 500s', () => {
     await running.shutdown.run();
   });
   const auth = { authorization: `Bearer ${MATRIX_TOKENS.admin}`, 'content-type': 'application/json' };
-  const ask = JSON.stringify({ input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm.search' } } });
+  const ask = JSON.stringify({
+    input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm.search' } },
+  });
 
   it('answers a malformed percent-escape with a 400 naming the path, on the listener and in the app', async () => {
-    for (const [method, path] of [['POST', '/v1/data/argus/%E0%A4%A'], ['GET', '/v1/registry/agents/%E0%A4%A'], ['GET', '/v1/decisions/%E0%A4%A'], ['POST', '/v1/authorize/%E0%A4%A']] as const) {
+    for (const [method, path] of [
+      ['POST', '/v1/data/argus/%E0%A4%A'],
+      ['GET', '/v1/registry/agents/%E0%A4%A'],
+      ['GET', '/v1/decisions/%E0%A4%A'],
+      ['POST', '/v1/authorize/%E0%A4%A'],
+    ] as const) {
       const res = await fetch(`${running.url}${path}`, { method, headers: auth, ...(method === 'POST' ? { body: ask } : {}) });
       const body = (await res.json()) as { code: string; errors: Array<{ path: string }> };
       expect(res.status, `${method} ${path}`).toBe(400);
@@ -100,7 +122,11 @@ describe('paths and bodies that used to be 500s', () => {
 
   it('answers a JSON body declared in another charset with a 415, on the listener and in the app', async () => {
     for (const path of ['/v1/authorize', '/v1/data/argus/allow', '/v1/authorize/batch', '/v1/policies/validate']) {
-      const res = await fetch(`${running.url}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json; charset=latin1' }, body: ask });
+      const res = await fetch(`${running.url}${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json; charset=latin1' },
+        body: ask,
+      });
       expect(res.status, path).toBe(415);
       expect(((await res.json()) as { code: string }).code).toBe('unsupported_media_type');
     }

@@ -16,7 +16,8 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const put = (policies: Array<{ file: string; text: string }>) => request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies });
+const put = (policies: Array<{ file: string; text: string }>) =>
+  request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies });
 const validate = (policies: Array<{ file: string; text: string }>) => request(h.app).post('/v1/policies/validate').send({ policies });
 const withExtra = (text: string) => [...original, { file: 'policies/extra.cedar', text }];
 
@@ -26,8 +27,16 @@ describe('typed annotations at load', () => {
   it('refuses a misspelled effect or obligation with 422 naming file, line and column; the active set stays', async () => {
     const before = (await request(h.app).get('/v1/policies')).body.version;
     for (const [text, where, message] of [
-      [`@id("gated")\n@efect("require_approval")\npermit (${TOOL_SCOPE});`, 'policies/extra.cedar:2:1', /unknown annotation `@efect`; did you mean `@effect`/],
-      [`@id("redacting")\npermit (${TOOL_SCOPE});\n@id("r2")   @obligation_redcat("ssn")\npermit (${TOOL_SCOPE});`, 'policies/extra.cedar:3:13', /unknown obligation `@obligation_redcat`; did you mean `@obligation_redact`/],
+      [
+        `@id("gated")\n@efect("require_approval")\npermit (${TOOL_SCOPE});`,
+        'policies/extra.cedar:2:1',
+        /unknown annotation `@efect`; did you mean `@effect`/,
+      ],
+      [
+        `@id("redacting")\npermit (${TOOL_SCOPE});\n@id("r2")   @obligation_redcat("ssn")\npermit (${TOOL_SCOPE});`,
+        'policies/extra.cedar:3:13',
+        /unknown obligation `@obligation_redcat`; did you mean `@obligation_redact`/,
+      ],
       [`@id("logs")\n@obligation_log_values("nope")\npermit (${TOOL_SCOPE});`, 'policies/extra.cedar:2:1', /must be `true` or `false`/],
     ] as const) {
       const res = await put(withExtra(text));
@@ -37,7 +46,11 @@ describe('typed annotations at load', () => {
       expect(res.body.errors[0].message).toMatch(message);
       const dry = await validate(withExtra(text));
       expect(dry.body.valid).toBe(false);
-      expect(dry.body.diagnostics[0]).toMatchObject({ file: 'policies/extra.cedar', line: Number(where.split(':')[1]), column: Number(where.split(':')[2]) });
+      expect(dry.body.diagnostics[0]).toMatchObject({
+        file: 'policies/extra.cedar',
+        line: Number(where.split(':')[1]),
+        column: Number(where.split(':')[2]),
+      });
     }
     expect((await request(h.app).get('/v1/policies')).body.version).toBe(before);
   });
@@ -46,7 +59,15 @@ describe('typed annotations at load', () => {
     const text = `@id("watermarked")\n@obligation_x_watermark("Internal Use")\npermit (${TOOL_SCOPE});`;
     const dry = await validate(withExtra(text));
     expect(dry.body.valid).toBe(true);
-    expect(dry.body.warnings).toEqual([expect.objectContaining({ severity: 'warning', file: 'policies/extra.cedar', line: 2, column: 1, message: expect.stringContaining('custom obligation') })]);
+    expect(dry.body.warnings).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        file: 'policies/extra.cedar',
+        line: 2,
+        column: 1,
+        message: expect.stringContaining('custom obligation'),
+      }),
+    ]);
     const res = await put(withExtra(text));
     expect(res.status).toBe(200);
     expect(res.body.warnings).toEqual(dry.body.warnings);
@@ -61,9 +82,16 @@ describe('obligations merge by their rules in the answer', () => {
       `@id("o-2") @obligation_log_values("true") @obligation_redact("email, ssn") @obligation_max_items("20") @obligation_x_watermark("Internal Use") permit (${TOOL_SCOPE});`,
     ].join('\n');
     expect((await put(withExtra(text))).status).toBe(200);
-    const res = await request(h.app).post('/v1/authorize').send({ input: toolCall('support-bot') });
+    const res = await request(h.app)
+      .post('/v1/authorize')
+      .send({ input: toolCall('support-bot') });
     expect(res.body.result.decision).toBe('allow');
-    expect(res.body.result.obligations).toEqual({ log_values: false, redact: ['email', 'ssn'], max_items: 20, x_watermark: ['Internal Use'] });
+    expect(res.body.result.obligations).toEqual({
+      log_values: false,
+      redact: ['email', 'ssn'],
+      max_items: 20,
+      x_watermark: ['Internal Use'],
+    });
     await put(original);
   });
 });

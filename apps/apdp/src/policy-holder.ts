@@ -44,7 +44,11 @@ export class PolicyHolder {
   replace(input: PolicySetInput, source: PolicySource, options: { force?: boolean } = {}): ReplaceResult {
     const compiled = compilePolicySet(input);
     const at = this.clock().toISOString();
-    const diagnostics = compiled.ok ? (options.force ? [] : emptiedFiles(this.active?.set, compiled.policySet, input)) : compiled.diagnostics;
+    const diagnostics = compiled.ok
+      ? options.force
+        ? []
+        : emptiedFiles(this.active?.set, compiled.policySet, input)
+      : compiled.diagnostics;
     if (!compiled.ok || diagnostics.length > 0) {
       this.lastError = { at, diagnostics };
       return { ok: false, diagnostics };

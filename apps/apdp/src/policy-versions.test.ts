@@ -9,7 +9,13 @@ describe('policy versions as files', () => {
     const dir = await readPolicyDir(CEDAR_DIR);
     const input = {
       ...dir,
-      policies: [...dir.policies, { file: 'policies/grants.cedar', text: '@id("grant")\npermit (principal == ?principal, action == Argus::Action::"llm:invoke", resource);' }],
+      policies: [
+        ...dir.policies,
+        {
+          file: 'policies/grants.cedar',
+          text: '@id("grant")\npermit (principal == ?principal, action == Argus::Action::"llm:invoke", resource);',
+        },
+      ],
       links: [{ templateId: 'grant', linkId: 'grant-bot', values: { '?principal': { type: 'Argus::Agent', id: 'bot' } } }],
     };
     const before = compilePolicySet(input);

@@ -40,7 +40,10 @@ describe('PolicyWatcher', () => {
     watcher.start();
     try {
       await new Promise((r) => setTimeout(r, 300));
-      writeFileSync(join(dir, 'policies', 'extra.cedar'), '@id("extra")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };\n');
+      writeFileSync(
+        join(dir, 'policies', 'extra.cedar'),
+        '@id("extra")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };\n',
+      );
       await until(() => holder.current!.set.version !== first);
       const second = holder.current!.set.version;
       expect(holder.current!.set.policies.has('extra')).toBe(true);
@@ -49,7 +52,9 @@ describe('PolicyWatcher', () => {
       await until(() => holder.failure !== undefined);
       expect(holder.current!.set.version).toBe(second);
       expect(holder.failure!.diagnostics[0]!.file).toBe('policies/broken.cedar');
-      expect(await metrics.getSingleMetricAsString('argus_policy_reload_failures_total')).toMatch(/argus_policy_reload_failures_total [1-9]/);
+      expect(await metrics.getSingleMetricAsString('argus_policy_reload_failures_total')).toMatch(
+        /argus_policy_reload_failures_total [1-9]/,
+      );
 
       rmSync(join(dir, 'policies', 'broken.cedar'));
       await until(() => holder.failure === undefined);
@@ -63,7 +68,10 @@ describe('PolicyWatcher', () => {
     const { dir, holder, watcher } = setup();
     await watcher.load();
     const runs = Array.from({ length: 10 }, (_, i) => {
-      writeFileSync(join(dir, 'policies', 'burst.cedar'), `@id("burst-${i}")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };\n`);
+      writeFileSync(
+        join(dir, 'policies', 'burst.cedar'),
+        `@id("burst-${i}")\nforbid (principal, action, resource) when { context.now < datetime("2000-01-01") };\n`,
+      );
       return watcher.reload();
     });
     await Promise.all(runs);
@@ -86,13 +94,22 @@ describe('PolicyWatcher precedence and guard', () => {
     expect(await watcher.load()).toBe(true);
     const fromDir = holder.current!.set;
     const published = holder.replace(
-      { ...fromDir.sources, policies: [...fromDir.sources.policies, { file: 'published.cedar', text: '@id("published")\nforbid (principal, action, resource) when { context has nope };\n' }] },
+      {
+        ...fromDir.sources,
+        policies: [
+          ...fromDir.sources.policies,
+          { file: 'published.cedar', text: '@id("published")\nforbid (principal, action, resource) when { context has nope };\n' },
+        ],
+      },
       'api',
     );
     expect(published.ok).toBe(true);
     const pinned = holder.current!.set.version;
 
-    writeFileSync(join(dir, 'policies', 'touched.cedar'), '@id("touched")\nforbid (principal, action, resource) when { context has other };\n');
+    writeFileSync(
+      join(dir, 'policies', 'touched.cedar'),
+      '@id("touched")\nforbid (principal, action, resource) when { context has other };\n',
+    );
     expect(await watcher.load()).toBe(false);
     expect(holder.current!.set.version).toBe(pinned);
     expect(holder.current!.source).toBe('api');
@@ -115,7 +132,9 @@ describe('PolicyWatcher precedence and guard', () => {
     writeFileSync(join(dir, file), '');
     expect(await watcher.load()).toBe(false);
     expect(holder.current!.set.version).toBe(before);
-    expect(holder.failure!.diagnostics).toEqual([expect.objectContaining({ file, message: expect.stringContaining(`lose all its ${lost}`) })]);
+    expect(holder.failure!.diagnostics).toEqual([
+      expect.objectContaining({ file, message: expect.stringContaining(`lose all its ${lost}`) }),
+    ]);
 
     rmSync(join(dir, file));
     expect(await watcher.load()).toBe(true);

@@ -41,7 +41,10 @@ export class PolicyWatcher {
       this.marker = marker;
       const active = holder.current;
       if (active && active.source !== 'directory' && (seen === null || seen === marker)) {
-        logger.warn({ dir, version: active.set.version, source: active.source }, 'a published policy set is active: the directory is not applied until its VERSION file changes');
+        logger.warn(
+          { dir, version: active.set.version, source: active.source },
+          'a published policy set is active: the directory is not applied until its VERSION file changes',
+        );
         return false;
       }
       const input = await readPolicyDir(dir);
@@ -52,11 +55,15 @@ export class PolicyWatcher {
         return false;
       }
       reloads.inc();
-      if (result.changed) logger.info({ version: result.active.set.version, policies: result.active.set.policies.size }, 'policy set loaded');
+      if (result.changed)
+        logger.info({ version: result.active.set.version, policies: result.active.set.policies.size }, 'policy set loaded');
       return true;
     } catch (err) {
       failures.inc();
-      logger.error({ dir, err: err instanceof Error ? err.message : String(err) }, 'policy directory could not be read; the last good set stays active');
+      logger.error(
+        { dir, err: err instanceof Error ? err.message : String(err) },
+        'policy directory could not be read; the last good set stays active',
+      );
       return false;
     }
   }

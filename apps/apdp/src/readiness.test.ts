@@ -56,11 +56,17 @@ describe('readiness with Redis configured', () => {
   it('reports not ready while Redis is unreachable, and ready again once it is back', async () => {
     expect((await readiness(running.url)).status).toBe(200);
     await redis.stop();
-    const down = await until(() => readiness(running.url), (r) => r.status === 503);
+    const down = await until(
+      () => readiness(running.url),
+      (r) => r.status === 503,
+    );
     expect(down.status).toBe(503);
     expect(down.checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'redis', ok: false })]));
     await redis.start();
-    const up = await until(() => readiness(running.url), (r) => r.status === 200);
+    const up = await until(
+      () => readiness(running.url),
+      (r) => r.status === 200,
+    );
     expect(up.status).toBe(200);
   }, 40_000);
 });

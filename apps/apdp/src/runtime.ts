@@ -64,10 +64,34 @@ import { SwitchBoard } from './switches.ts';
 
 /** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
 export interface ArgusConfig {
-  server: { host: string; port: number; maxBodyBytes: number; maxJsonDepth: number; maxBatchSize: number; requestTimeoutMs: number; decisionTimeoutMs: number; shutdownGraceMs: number; defaultDecision?: string };
-  policy: { dir: string; watch: boolean; reloadDebounceMs: number; validateRequest: boolean; decisionMemo: number; compiled?: boolean; verifySample?: number };
+  server: {
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    maxJsonDepth: number;
+    maxBatchSize: number;
+    requestTimeoutMs: number;
+    decisionTimeoutMs: number;
+    shutdownGraceMs: number;
+    defaultDecision?: string;
+  };
+  policy: {
+    dir: string;
+    watch: boolean;
+    reloadDebounceMs: number;
+    validateRequest: boolean;
+    decisionMemo: number;
+    compiled?: boolean;
+    verifySample?: number;
+  };
   auth: AuthConfig;
-  governance: { maxDelegationDepth: number; requireIntent: boolean; intentsFile: string; tokenPrivateKeyFile?: string; tokenPublicKeyFile?: string };
+  governance: {
+    maxDelegationDepth: number;
+    requireIntent: boolean;
+    intentsFile: string;
+    tokenPrivateKeyFile?: string;
+    tokenPublicKeyFile?: string;
+  };
   /** Absent in configs written before the section existed: requireRegistered off. */
   registry?: { requireRegistered: boolean; trafficLeaseTtlMs?: number };
   store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
@@ -136,7 +160,11 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   let builtinWindows: WindowCounter | undefined;
   let redisClient: ReturnType<typeof openRedis> | undefined;
   if (config.store.redisUrl) {
-    const redis = (redisClient = openRedis({ url: config.store.redisUrl, commandTimeoutMs: config.store.redisCommandTimeoutMs, reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs }));
+    const redis = (redisClient = openRedis({
+      url: config.store.redisUrl,
+      commandTimeoutMs: config.store.redisCommandTimeoutMs,
+      reconnectMaxDelayMs: config.store.redisReconnectMaxDelayMs,
+    }));
     closers.push({ name: 'redis-counters', close: async () => void (await redis.quit().catch(() => redis.disconnect())) });
     budget = new RedisBudgetCounter(redis, { prefix: config.store.redisPrefix });
     windows = new RedisWindowCounter(redis, { prefix: config.store.redisPrefix });
@@ -160,7 +188,14 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
 
   const holder = new PolicyHolder();
   const { reloads, failures } = reloadMetrics(metrics);
-  const watcher = new PolicyWatcher({ dir: config.policy.dir, debounceMs: config.policy.reloadDebounceMs, holder, logger, reloads, failures });
+  const watcher = new PolicyWatcher({
+    dir: config.policy.dir,
+    debounceMs: config.policy.reloadDebounceMs,
+    holder,
+    logger,
+    reloads,
+    failures,
+  });
   const published = await storage.policies.getActive();
   if (published) {
     const r = holder.replace(fromVersionFiles(published.files), 'store');
@@ -190,7 +225,13 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     const active = await storage.policies.getActive();
     if (active) await adopt(active.version, 'resync');
   });
-  closers.push({ name: 'policy-events', close: () => { unsubscribePolicies(); unsubscribeResync?.(); } });
+  closers.push({
+    name: 'policy-events',
+    close: () => {
+      unsubscribePolicies();
+      unsubscribeResync?.();
+    },
+  });
 
   let audit: AuditTrail | undefined;
   if (config.audit.enabled !== false) {
@@ -198,13 +239,23 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     // The audit thread opens the sinks and writes; this thread only reads (decisions API).
     audit = await createAuditTrail(auditConfig, { logger, metrics });
     const query = await openQueryStore(auditConfig);
-    closers.push({ name: 'audit', close: async () => { await audit!.close(); await query?.close(); } });
+    closers.push({
+      name: 'audit',
+      close: async () => {
+        await audit!.close();
+        await query?.close();
+      },
+    });
     (audit as AuditTrail & { query?: typeof query }).query = query;
   }
 
   const intents = loadIntents(config.governance.intentsFile);
-  const publicKey = config.governance.tokenPublicKeyFile ? (createPublicKey(readFileSync(config.governance.tokenPublicKeyFile)) as TokenKey) : undefined;
-  const privateKey = config.governance.tokenPrivateKeyFile ? (createPrivateKey(readFileSync(config.governance.tokenPrivateKeyFile)) as TokenKey) : undefined;
+  const publicKey = config.governance.tokenPublicKeyFile
+    ? (createPublicKey(readFileSync(config.governance.tokenPublicKeyFile)) as TokenKey)
+    : undefined;
+  const privateKey = config.governance.tokenPrivateKeyFile
+    ? (createPrivateKey(readFileSync(config.governance.tokenPrivateKeyFile)) as TokenKey)
+    : undefined;
   const governance = createGovernanceStep({
     delegations: storage.delegations,
     goals: storage.goals,
@@ -214,7 +265,10 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     maxDepth: config.governance.maxDelegationDepth,
     requireIntent: config.governance.requireIntent,
     ...(publicKey
-      ? { verifyToken: (token: string) => verifyDelegationToken({ token, publicKey, issuer: 'argus', now: new Date(), maxDepth: config.governance.maxDelegationDepth }) }
+      ? {
+          verifyToken: (token: string) =>
+            verifyDelegationToken({ token, publicKey, issuer: 'argus', now: new Date(), maxDepth: config.governance.maxDelegationDepth }),
+        }
       : {}),
   });
 
@@ -228,13 +282,46 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   const { webhookUrl, secret } = effectsConfig.escalation;
   if (webhookUrl && secret && config.store.redisUrl) {
     const connection = openRedis({ url: config.store.redisUrl }, { maxRetriesPerRequest: null, enableOfflineQueue: true });
-    escalation = createBullEscalationQueue({ connection, prefix: `${config.store.redisPrefix}bull`, queueName: effectsConfig.escalation.queueName, attempts: effectsConfig.escalation.attempts, backoffMs: effectsConfig.escalation.backoffMs });
-    const worker = createEscalationWorker({ connection: openRedis({ url: config.store.redisUrl }, { maxRetriesPerRequest: null, enableOfflineQueue: true }), prefix: `${config.store.redisPrefix}bull`, queueName: effectsConfig.escalation.queueName, webhookUrl, secret, timeoutMs: effectsConfig.escalation.timeoutMs, concurrency: effectsConfig.escalation.concurrency, logger });
-    closers.push({ name: 'escalation', close: async () => { await worker.close(); await escalation!.queue.close(); connection.disconnect(); } });
+    escalation = createBullEscalationQueue({
+      connection,
+      prefix: `${config.store.redisPrefix}bull`,
+      queueName: effectsConfig.escalation.queueName,
+      attempts: effectsConfig.escalation.attempts,
+      backoffMs: effectsConfig.escalation.backoffMs,
+    });
+    const worker = createEscalationWorker({
+      connection: openRedis({ url: config.store.redisUrl }, { maxRetriesPerRequest: null, enableOfflineQueue: true }),
+      prefix: `${config.store.redisPrefix}bull`,
+      queueName: effectsConfig.escalation.queueName,
+      webhookUrl,
+      secret,
+      timeoutMs: effectsConfig.escalation.timeoutMs,
+      concurrency: effectsConfig.escalation.concurrency,
+      logger,
+    });
+    closers.push({
+      name: 'escalation',
+      close: async () => {
+        await worker.close();
+        await escalation!.queue.close();
+        connection.disconnect();
+      },
+    });
   } else if (webhookUrl) {
     logger.warn('escalation webhooks need store.redisUrl (BullMQ): `escalate` effects will be reported as failed');
   }
-  const effects = createDecisionEffects({ approvals, registry: storage.registry, events, ...(escalation ? { escalation } : {}), counters: windows, ...(builtinWindows ? { builtinCounters: builtinWindows } : {}), agentOf: (id) => registry.getAgent(id), logger, config: effectsConfig, metrics });
+  const effects = createDecisionEffects({
+    approvals,
+    registry: storage.registry,
+    events,
+    ...(escalation ? { escalation } : {}),
+    counters: windows,
+    ...(builtinWindows ? { builtinCounters: builtinWindows } : {}),
+    agentOf: (id) => registry.getAgent(id),
+    logger,
+    config: effectsConfig,
+    metrics,
+  });
 
   // Switches: a snapshot re-read on `switch.changed` (Redis pub/sub across replicas) and every few
   // seconds; decisions fail closed when it cannot be refreshed (see switches.ts).
@@ -242,18 +329,54 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   await switches.start();
   closers.push({ name: 'switches', close: async () => switches.close() });
 
-  const parts = { config, logger, metrics, storage, leases, events, registry, auth, budget, windows, holder, watcher, ...(audit ? { audit } : {}) };
+  const parts = {
+    config,
+    logger,
+    metrics,
+    storage,
+    leases,
+    events,
+    registry,
+    auth,
+    budget,
+    windows,
+    holder,
+    watcher,
+    ...(audit ? { audit } : {}),
+  };
   const query = (audit as (AuditTrail & { query?: Parameters<typeof createDecisionsRouter>[0]['query'] }) | undefined)?.query;
   const routers: Router[] = [
-    createGovernanceRouter({ delegations: storage.delegations, goals: storage.goals, budget, intents, auth, events, clock: () => new Date(), maxDelegationDepth: config.governance.maxDelegationDepth, ...(privateKey ? { signer: { privateKey, issuer: 'argus', ttlSeconds: 3600 } } : {}) }),
+    createGovernanceRouter({
+      delegations: storage.delegations,
+      goals: storage.goals,
+      budget,
+      intents,
+      auth,
+      events,
+      clock: () => new Date(),
+      maxDelegationDepth: config.governance.maxDelegationDepth,
+      ...(privateKey ? { signer: { privateKey, issuer: 'argus', ttlSeconds: 3600 } } : {}),
+    }),
     ...(query ? [createDecisionsRouter({ query, auth: requireAuth(auth), ...(audit ? { live: audit } : {}) })] : []),
-    createApprovalsRouter({ store: approvals, requireHuman: requireAuth(auth), rootOf: approvalRootFrom({ goal: (id) => storage.goals.get(id), agent: (id) => storage.registry.getAgent(id) }), logger }),
+    createApprovalsRouter({
+      store: approvals,
+      requireHuman: requireAuth(auth),
+      rootOf: approvalRootFrom({ goal: (id) => storage.goals.get(id), agent: (id) => storage.registry.getAgent(id) }),
+      logger,
+    }),
     openapiRouter(),
     switchesRouter({ store: storage.switches, board: switches, events, logger }),
     ...(extras.routers?.(parts) ?? []),
   ];
   // Traffic keeps an agent's lease alive and its lastSeen current (batched; flushed before the store closes).
-  const traffic = new TrafficMarker({ leases, registry: storage.registry, leaseTtlMs: config.registry?.trafficLeaseTtlMs ?? 300_000, flushMs: 2_000, lastSeenEveryMs: 60_000, logger });
+  const traffic = new TrafficMarker({
+    leases,
+    registry: storage.registry,
+    leaseTtlMs: config.registry?.trafficLeaseTtlMs ?? 300_000,
+    flushMs: 2_000,
+    lastSeenEveryMs: 60_000,
+    logger,
+  });
   closers.push({ name: 'traffic', close: () => traffic.close() });
   const apdp = createApdp({
     seen: (id) => traffic.seen(id),
@@ -272,15 +395,39 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     logger,
     metrics,
     ...(config.server.defaultDecision ? { defaultDecision: config.server.defaultDecision } : {}),
-    limits: { maxBodyBytes: config.server.maxBodyBytes, maxJsonDepth: config.server.maxJsonDepth, maxBatchSize: config.server.maxBatchSize, decisionTimeoutMs: config.server.decisionTimeoutMs },
+    limits: {
+      maxBodyBytes: config.server.maxBodyBytes,
+      maxJsonDepth: config.server.maxJsonDepth,
+      maxBatchSize: config.server.maxBatchSize,
+      decisionTimeoutMs: config.server.decisionTimeoutMs,
+    },
     routers,
     readiness: [
       { name: 'store', check: async () => ({ ok: await storage.ping() }) },
       // Budgets, quotas, leases and approvals live in Redis when it is configured: no Redis, no decisions.
       ...(redisClient ? [{ name: 'redis', check: () => redisReady(redisClient!) }] : []),
       // A replica that cannot read its switches denies every decision: take it out of rotation.
-      { name: 'switches', check: () => { const s = switches.state(); return { ok: s.fresh, detail: s.fresh ? `${s.ageMs} ms old` : `unreadable: ${s.error ?? 'never read'}` }; } },
-      ...(audit ? [{ name: 'audit', check: () => { const s = audit!.stats(); return { ok: s.sinks.every((k) => k.healthy) || s.durability === 'async', detail: `queued ${s.queued}, spilled ${s.spilled}, dropped ${s.dropped}` }; } }] : []),
+      {
+        name: 'switches',
+        check: () => {
+          const s = switches.state();
+          return { ok: s.fresh, detail: s.fresh ? `${s.ageMs} ms old` : `unreadable: ${s.error ?? 'never read'}` };
+        },
+      },
+      ...(audit
+        ? [
+            {
+              name: 'audit',
+              check: () => {
+                const s = audit!.stats();
+                return {
+                  ok: s.sinks.every((k) => k.healthy) || s.durability === 'async',
+                  detail: `queued ${s.queued}, spilled ${s.spilled}, dropped ${s.dropped}`,
+                };
+              },
+            },
+          ]
+        : []),
     ],
     onPublished: async (input, version, meta) => {
       await storage.policies.saveVersion({ version, files: toVersionFiles(input), author: meta.by, message: meta.message });
@@ -297,13 +444,25 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
  */
 function compiledEvaluation(policy: ArgusConfig['policy'], logger: Logger, metrics: Registry): CompiledEvaluation | false {
   if (policy.compiled === false) return false;
-  const mismatches = metric(metrics, 'argus_compiled_mismatches_total', () => new Counter({ name: 'argus_compiled_mismatches_total', help: 'Sampled decisions where compiled evaluation and cedar-wasm disagreed (the set then uses cedar-wasm)', registers: [metrics] }));
+  const mismatches = metric(
+    metrics,
+    'argus_compiled_mismatches_total',
+    () =>
+      new Counter({
+        name: 'argus_compiled_mismatches_total',
+        help: 'Sampled decisions where compiled evaluation and cedar-wasm disagreed (the set then uses cedar-wasm)',
+        registers: [metrics],
+      }),
+  );
   return {
     verifySample: policy.verifySample ?? 0.001,
     fallbackOnMismatch: true,
     onMismatch: (m) => {
       mismatches.inc();
-      logger.error({ inputHash: m.inputHash, policies: m.policyIds, compiled: m.compiled, cedar: m.cedar, disabled: m.disabled }, 'compiled evaluation disagreed with cedar-wasm; this policy set now uses cedar-wasm');
+      logger.error(
+        { inputHash: m.inputHash, policies: m.policyIds, compiled: m.compiled, cedar: m.cedar, disabled: m.disabled },
+        'compiled evaluation disagreed with cedar-wasm; this policy set now uses cedar-wasm',
+      );
     },
   };
 }
@@ -321,7 +480,7 @@ async function redisReady(redis: ReturnType<typeof openRedis>): Promise<{ ok: bo
 function loadIntents(file: string): IntentCatalogue {
   const text = readFileSync(file, 'utf8');
   const parsed = validateIntents(JSON.parse(text));
-  if (!parsed.ok) throw new Error(`intent catalogue \`${file}\` is invalid: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+  if (!parsed.ok)
+    throw new Error(`intent catalogue \`${file}\` is invalid: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
   return parsed.value;
 }
-

@@ -27,13 +27,14 @@ const SHIPPED: Shipped[] = [
     name: '`docker/argus.yaml`',
     runs: 'the decision point replicas of `docker/compose.yaml`',
     config: () => yamlFile('docker/argus.yaml'),
-    proxyTokenEnv: () => ((yamlFile('docker/proxy.yaml').decision as Record<string, unknown>)?.tokenEnv as string | undefined),
+    proxyTokenEnv: () => (yamlFile('docker/proxy.yaml').decision as Record<string, unknown>)?.tokenEnv as string | undefined,
   },
   {
     name: '`docker/k8s/configmap.yaml` (`argus.yaml`)',
     runs: 'the decision point Deployment of `docker/k8s`',
     config: () => parse(configMap()['argus.yaml']!) as Record<string, unknown>,
-    proxyTokenEnv: () => ((parse(configMap()['proxy.yaml']!) as Record<string, Record<string, unknown>>).decision?.tokenEnv as string | undefined),
+    proxyTokenEnv: () =>
+      (parse(configMap()['proxy.yaml']!) as Record<string, Record<string, unknown>>).decision?.tokenEnv as string | undefined,
   },
   { name: '`argus serve` without `-c`', runs: 'the embedded quick start', config: () => ({ auth: { decisions: 'open' } }) },
   { name: '`argus serve -c FILE`, `apdp` main', runs: 'your own file', config: () => ({ auth: {} }) },
@@ -44,7 +45,9 @@ function shippedMarkdown(): string {
   for (const s of SHIPPED) {
     const decisions = (s.config()?.auth?.decisions as string | undefined) ?? 'required (schema default)';
     const proxy = s.proxyTokenEnv ? `service token from \`${s.proxyTokenEnv() ?? '(none)'}\`` : 'in process (no credential)';
-    lines.push(`| ${s.name} | ${s.runs} | \`${decisions.split(' ')[0]}\`${decisions.includes(' ') ? ' (schema default)' : ''} | ${proxy} |`);
+    lines.push(
+      `| ${s.name} | ${s.runs} | \`${decisions.split(' ')[0]}\`${decisions.includes(' ') ? ' (schema default)' : ''} | ${proxy} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -15,11 +15,19 @@ afterAll(async () => h.close());
 describe('shadow mode', () => {
   it('evaluates a candidate beside the live set, counts flips and lists them in the audit', async () => {
     const source = (await request(h.app).get('/v1/policies/source')).body as { policies: Array<{ file: string; text: string }> };
-    const candidate = [...source.policies, { file: 'policies/lockdown.cedar', text: '@id("lockdown")\nforbid (principal, action, resource);\n' }];
-    const installed = await request(h.app).post('/v1/policies/shadow').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies: candidate });
+    const candidate = [
+      ...source.policies,
+      { file: 'policies/lockdown.cedar', text: '@id("lockdown")\nforbid (principal, action, resource);\n' },
+    ];
+    const installed = await request(h.app)
+      .post('/v1/policies/shadow')
+      .set('authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ policies: candidate });
     expect(installed.status).toBeLessThan(300);
 
-    const live = await request(h.app).post('/v1/authorize').send({ input: toolCall('support-bot') });
+    const live = await request(h.app)
+      .post('/v1/authorize')
+      .send({ input: toolCall('support-bot') });
     expect(live.body.result.allow).toBe(true);
     const event = events.find((e) => e.decisionId === live.body.decision_id)!;
     expect(event.shadow).toMatchObject({ from: 'allow', to: 'deny', candidatePolicies: ['lockdown'] });
@@ -30,7 +38,9 @@ describe('shadow mode', () => {
     expect(metrics).toMatch(/argus_shadow_flips_total\{from="allow",to="deny"\} [1-9]/);
 
     await request(h.app).delete('/v1/policies/shadow').set('authorization', `Bearer ${ADMIN_TOKEN}`);
-    const after = await request(h.app).post('/v1/authorize').send({ input: toolCall('support-bot') });
+    const after = await request(h.app)
+      .post('/v1/authorize')
+      .send({ input: toolCall('support-bot') });
     expect(events.find((e) => e.decisionId === after.body.decision_id)!.shadow).toBeUndefined();
   });
 });

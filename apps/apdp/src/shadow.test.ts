@@ -8,10 +8,14 @@ const SCHEMA = `namespace Argus {
   entity Model;
   action "llm:invoke" appliesTo { principal: Agent, resource: Model };
 }`;
-const PERMIT = '@id("trusted-models")\npermit (principal, action == Argus::Action::"llm:invoke", resource) when { principal.trust == "trusted" };';
+const PERMIT =
+  '@id("trusted-models")\npermit (principal, action == Argus::Action::"llm:invoke", resource) when { principal.trust == "trusted" };';
 const FORBID = '@id("no-gpt5")\nforbid (principal, action, resource == Argus::Model::"gpt-5");';
 
-const input = (...texts: string[]): PolicySetInput => ({ schema: SCHEMA, policies: texts.map((text, i) => ({ file: `p${i}.cedar`, text })) });
+const input = (...texts: string[]): PolicySetInput => ({
+  schema: SCHEMA,
+  policies: texts.map((text, i) => ({ file: `p${i}.cedar`, text })),
+});
 const request = (trust: string, model: string): EvaluationRequest => ({
   principal: { type: 'Argus::Agent', id: 'a' },
   action: { type: 'Argus::Action', id: 'llm:invoke' },

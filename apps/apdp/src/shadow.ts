@@ -72,12 +72,23 @@ export class ShadowEvaluator {
     this.flips = metric(
       deps.metrics,
       'argus_shadow_flips_total',
-      () => new Counter({ name: 'argus_shadow_flips_total', help: 'Decisions the shadow candidate set would have made differently, by live and candidate outcome', labelNames: ['from', 'to'], registers: [deps.metrics] }),
+      () =>
+        new Counter({
+          name: 'argus_shadow_flips_total',
+          help: 'Decisions the shadow candidate set would have made differently, by live and candidate outcome',
+          labelNames: ['from', 'to'],
+          registers: [deps.metrics],
+        }),
     );
     this.runs = metric(
       deps.metrics,
       'argus_shadow_evaluations_total',
-      () => new Counter({ name: 'argus_shadow_evaluations_total', help: 'Requests evaluated by the shadow candidate set', registers: [deps.metrics] }),
+      () =>
+        new Counter({
+          name: 'argus_shadow_evaluations_total',
+          help: 'Requests evaluated by the shadow candidate set',
+          registers: [deps.metrics],
+        }),
     );
   }
 

@@ -23,13 +23,25 @@ const PERMIT = '@id("agents-read-docs") permit (principal is Argus::Agent, actio
 
 const VARIANTS: Array<[string, string]> = [
   ['the issue: parenthesised dereference', 'forbid (principal, action, resource is Argus::Doc) when { (resource.owner) has secret };'],
-  ['if/then/else dereference', 'forbid (principal, action, resource is Argus::Doc) when { (if resource has holder then resource.holder else resource.owner) has secret };'],
+  [
+    'if/then/else dereference',
+    'forbid (principal, action, resource is Argus::Doc) when { (if resource has holder then resource.holder else resource.owner) has secret };',
+  ],
   ['["name"] access', 'forbid (principal, action, resource is Argus::Doc) when { resource["owner"] has "secret" };'],
   ['comment before has', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner // owner.x\n has secret };'],
   ['record literal field', 'forbid (principal, action, resource is Argus::Doc) when { {o: resource.owner}.o has secret };'],
-  ['manager chain', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner has manager && (resource.owner.manager) has secret };'],
-  ['attribute value on the left of in', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner in Argus::Team::"red" };'],
-  ['tag value dereference', 'forbid (principal, action, resource is Argus::Doc) when { resource.owner.hasTag("boss") && resource.owner.getTag("boss") has secret };'],
+  [
+    'manager chain',
+    'forbid (principal, action, resource is Argus::Doc) when { resource.owner has manager && (resource.owner.manager) has secret };',
+  ],
+  [
+    'attribute value on the left of in',
+    'forbid (principal, action, resource is Argus::Doc) when { resource.owner in Argus::Team::"red" };',
+  ],
+  [
+    'tag value dereference',
+    'forbid (principal, action, resource is Argus::Doc) when { resource.owner.hasTag("boss") && resource.owner.getTag("boss") has secret };',
+  ],
   ['escaped now', 'forbid (principal, action, resource is Argus::Doc) when { context["n\\u{6f}w"] > datetime("2000-01-01") };'],
 ];
 
@@ -51,7 +63,6 @@ async function start(policies: string[]): Promise<Harness> {
   return h;
 }
 
-
 /** A doc owned by bob; bob (in team red) has a secret when `secret`, and a manager. */
 function docRead(secret: boolean) {
   const bob: Record<string, unknown> = { level: 1, manager: { __entity: { type: 'Person', id: 'carol' } } };
@@ -62,7 +73,12 @@ function docRead(secret: boolean) {
     resource: { type: 'Doc', id: 'plan' },
     entities: [
       { uid: { type: 'Doc', id: 'plan' }, attrs: { owner: { __entity: { type: 'Person', id: 'bob' } }, title: 'plan' } },
-      { uid: { type: 'Person', id: 'bob' }, attrs: bob, tags: { boss: { __entity: { type: 'Person', id: 'dave' } } }, parents: [{ type: 'Team', id: 'red' }] },
+      {
+        uid: { type: 'Person', id: 'bob' },
+        attrs: bob,
+        tags: { boss: { __entity: { type: 'Person', id: 'dave' } } },
+        parents: [{ type: 'Team', id: 'red' }],
+      },
       { uid: { type: 'Person', id: 'dave' }, attrs: secret ? { level: 9, secret: true } : { level: 9 } },
       { uid: { type: 'Person', id: 'carol' }, attrs: { level: 5, secret: true } },
       { uid: { type: 'Team', id: 'red' }, attrs: { level: 0 } },
@@ -78,7 +94,10 @@ describe('a forbid reading through a dereferenced value fires on the production 
         const denied = await post(base, '/v1/authorize', { input: docRead(true) });
         expect(denied.status, transport).toBe(200);
         expect(denied.body.result, transport).toMatchObject({ allow: false, decision: 'deny' });
-        expect(denied.body.result.reasons.map((r: { policy: string }) => r.policy), transport).toEqual(['forbid-under-test']);
+        expect(
+          denied.body.result.reasons.map((r: { policy: string }) => r.policy),
+          transport,
+        ).toEqual(['forbid-under-test']);
       });
     });
   }
@@ -92,7 +111,9 @@ describe('a forbid reading through a dereferenced value fires on the production 
   });
 
   it('a permit reading through a parenthesised dereference allows (no "entity does not exist" error)', async () => {
-    const harness = await start(['@id("owner-level") permit (principal, action == Argus::Action::"doc:read", resource) when { (resource.owner).level > 0 };']);
+    const harness = await start([
+      '@id("owner-level") permit (principal, action == Argus::Action::"doc:read", resource) when { (resource.owner).level > 0 };',
+    ]);
     await overTransports(harness, async (base, transport) => {
       const allowed = await post(base, '/v1/authorize', { input: docRead(false) });
       expect(allowed.body.result, transport).toMatchObject({ allow: true, decision: 'allow', errors: [] });
@@ -117,10 +138,18 @@ describe('integers Cedar cannot receive exactly (issue 21)', () => {
   it('the batch and /v1/data routes refuse them too', async () => {
     const harness = await start([PERMIT]);
     await overTransports(harness, async (base, transport) => {
-      const batch = await post(base, '/v1/authorize/batch', JSON.stringify({ inputs: [docRead(false)] }).replace('"level":1', '"level":-9007199254740993'));
+      const batch = await post(
+        base,
+        '/v1/authorize/batch',
+        JSON.stringify({ inputs: [docRead(false)] }).replace('"level":1', '"level":-9007199254740993'),
+      );
       expect(batch.status, transport).toBe(400);
       expect(batch.body.errors, transport).toContainEqual({ path: '/inputs/0/entities/1/attrs/level', message: MESSAGE });
-      const data = await post(base, '/v1/data/argus/allow', JSON.stringify({ input: { ...docRead(false), context: { items: 18446744073709551616 } } }));
+      const data = await post(
+        base,
+        '/v1/data/argus/allow',
+        JSON.stringify({ input: { ...docRead(false), context: { items: 18446744073709551616 } } }),
+      );
       expect(data.status, transport).toBe(400);
       expect(JSON.stringify(data.body), transport).toContain(MESSAGE);
     });

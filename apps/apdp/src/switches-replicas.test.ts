@@ -38,11 +38,24 @@ describe('switches across two replicas on Redis', () => {
     return startApdp(loadApdpConfig(file, {}));
   };
   const call = async (replica: RunningApdp, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${replica.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${replica.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const allowed = async (replica: RunningApdp): Promise<boolean> => {
-    const input = { principal: { type: 'Agent', id: 'bot-a' }, action: 'tool:call', resource: { type: 'Tool', id: 'github/create_issue', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' };
+    const input = {
+      principal: { type: 'Agent', id: 'bot-a' },
+      action: 'tool:call',
+      resource: {
+        type: 'Tool',
+        id: 'github/create_issue',
+        attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] },
+      },
+      intent: 'lookup-order-status',
+    };
     const r = await call(replica, 'POST', '/v1/authorize', { input });
     return (r.body.result as { allow: boolean }).allow;
   };

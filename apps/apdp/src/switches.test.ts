@@ -33,7 +33,12 @@ interface Result {
 let idp: MatrixIdp;
 let running: RunningApdp;
 
-async function call(method: string, path: string, body?: unknown, authorization: string | null = ADMIN): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  authorization: string | null = ADMIN,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${running.url}${path}`, {
     method,
     headers: { ...(authorization ? { authorization } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -42,8 +47,14 @@ async function call(method: string, path: string, body?: unknown, authorization:
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function decide(agent: string, resource: Record<string, unknown> = tool('github/create_issue'), extra: Record<string, unknown> = {}): Promise<Result> {
-  const r = await call('POST', '/v1/authorize', { input: { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource, intent: INTENT, ...extra } });
+async function decide(
+  agent: string,
+  resource: Record<string, unknown> = tool('github/create_issue'),
+  extra: Record<string, unknown> = {},
+): Promise<Result> {
+  const r = await call('POST', '/v1/authorize', {
+    input: { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource, intent: INTENT, ...extra },
+  });
   expect(r.status).toBe(200);
   return (r.body as { result: Result }).result;
 }
@@ -89,15 +100,29 @@ describe('switches through the HTTP API (starter policies)', () => {
   it('stops one agent: its decisions deny `switch_stopped` with the reason, the other agent is allowed; resume allows it again', async () => {
     const stop = await call('PUT', '/v1/switches/agent/bot-a', { reason: 'ticket 881: sending mail in a loop' });
     expect(stop.status).toBe(200);
-    expect(stop.body.switch).toMatchObject({ scope: 'agent', id: 'bot-a', stopped: true, by: 'admin', reason: 'ticket 881: sending mail in a loop' });
+    expect(stop.body.switch).toMatchObject({
+      scope: 'agent',
+      id: 'bot-a',
+      stopped: true,
+      by: 'admin',
+      reason: 'ticket 881: sending mail in a loop',
+    });
 
     const denied = await decide('bot-a');
     expect(denied).toMatchObject({ allow: false, decision: 'deny', codes: ['switch_stopped'] });
-    expect(denied.summary).toMatch(/^hard deny: switch_stopped — agent `bot-a` is stopped by admin at .*: ticket 881: sending mail in a loop$/);
+    expect(denied.summary).toMatch(
+      /^hard deny: switch_stopped — agent `bot-a` is stopped by admin at .*: ticket 881: sending mail in a loop$/,
+    );
     expect(denied.facts?.switch).toMatchObject({ scope: 'agent', id: 'bot-a' });
     expect((await decide('bot-b')).allow).toBe(true);
     // A sub-agent acting on the stopped agent's authority is stopped too (checked before the chain).
-    const sub = await decide('bot-b', tool('github/create_issue'), { delegation: [{ type: 'Human', id: 'alice' }, { type: 'Agent', id: 'bot-a' }, { type: 'Agent', id: 'bot-b' }] });
+    const sub = await decide('bot-b', tool('github/create_issue'), {
+      delegation: [
+        { type: 'Human', id: 'alice' },
+        { type: 'Agent', id: 'bot-a' },
+        { type: 'Agent', id: 'bot-b' },
+      ],
+    });
     expect(sub.codes).toEqual(['switch_stopped']);
 
     const list = await call('GET', '/v1/switches');
@@ -138,10 +163,14 @@ describe('switches through the HTTP API (starter policies)', () => {
   it('stops everything at once, whatever the action, then resumes', async () => {
     expect((await call('PUT', '/v1/switches/all', { reason: 'incident 12' })).status).toBe(200);
     expect((await decide('bot-a', tool('jira/search'))).summary).toContain('everything is stopped by admin');
-    const model = await call('POST', '/v1/authorize', { input: { principal: { type: 'Agent', id: 'bot-b' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o' } } });
+    const model = await call('POST', '/v1/authorize', {
+      input: { principal: { type: 'Agent', id: 'bot-b' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o' } },
+    });
     expect((model.body as { result: Result }).result.codes).toEqual(['switch_stopped']);
     // The OPA Data API decides through the same service.
-    const data = await call('POST', '/v1/data/argus/allow', { input: { principal: { type: 'Agent', id: 'bot-a' }, action: 'tool:call', resource: tool('jira/search'), intent: INTENT } });
+    const data = await call('POST', '/v1/data/argus/allow', {
+      input: { principal: { type: 'Agent', id: 'bot-a' }, action: 'tool:call', resource: tool('jira/search'), intent: INTENT },
+    });
     expect(data.body.result).toBe(false);
     expect((await call('DELETE', '/v1/switches/all')).status).toBe(200);
     expect((await decide('bot-a', tool('jira/search'))).allow).toBe(true);
@@ -165,7 +194,11 @@ describe('switches through the HTTP API (starter policies)', () => {
       const r = await call(method, path, body);
       expect(r.status, `${method} ${path}`).toBe(status);
       expect(typeof r.body.code).toBe('string');
-      if (status === 400) expect((r.body.errors as Array<{ path: string }>).map((e) => e.path), `${method} ${path}`).toEqual([at]);
+      if (status === 400)
+        expect(
+          (r.body.errors as Array<{ path: string }>).map((e) => e.path),
+          `${method} ${path}`,
+        ).toEqual([at]);
     }
     expect((await call('GET', '/v1/switches')).body.switches).toEqual([]);
   });
@@ -180,10 +213,13 @@ describe('switches through the HTTP API (starter policies)', () => {
       ['PUT', '/v1/switches/tool/github/create_issue', { reason: 'r' }],
     ];
     const callers = (await matrixCallers(idp)).filter((c) => c.principal.kind !== 'admin');
-    expect(callers.map((c) => c.name)).toEqual(expect.arrayContaining(['human', 'agent', 'service', 'scanner', 'human with policy-author', 'human with auditor']));
+    expect(callers.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['human', 'agent', 'service', 'scanner', 'human with policy-author', 'human with auditor']),
+    );
     for (const [method, path, body] of routes) {
       for (const c of callers) expect((await call(method, path, body, c.authorization)).status, `${c.name} ${method} ${path}`).toBe(403);
-      for (const b of await badCredentials(idp)) expect((await call(method, path, body, b.authorization ?? null)).status, `${b.name} ${method} ${path}`).toBe(401);
+      for (const b of await badCredentials(idp))
+        expect((await call(method, path, body, b.authorization ?? null)).status, `${b.name} ${method} ${path}`).toBe(401);
     }
     expect((await call('GET', '/v1/switches')).body.switches).toEqual([]);
     expect((await decide('bot-a')).allow).toBe(true);
@@ -200,7 +236,12 @@ describe('a chain known only to governance (a delegation token)', () => {
     // Governance as it answers for a verified token whose chain runs alice → planner → support-bot.
     h = await startHarness({
       switches: board,
-      governance: async () => ({ principalParents: [planner.uid], entities: [planner], context: { intent: INTENT, delegation: { depth: 2, scope: [] } }, facts: {} }),
+      governance: async () => ({
+        principalParents: [planner.uid],
+        entities: [planner],
+        context: { intent: INTENT, delegation: { depth: 2, scope: [] } },
+        facts: {},
+      }),
     });
     await h.storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
     await h.storage.registry.createAgent({ id: 'support-bot', name: 'support-bot', owner: 'alice', trust: 'trusted' }, 'test');
@@ -213,7 +254,19 @@ describe('a chain known only to governance (a delegation token)', () => {
 
   it('stopping an agent of the resolved chain stops the decision, though the request names no chain', async () => {
     const ask = async () =>
-      (await request(h.app).post('/v1/authorize').send({ input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: tool('crm/search'), intent: INTENT, delegationToken: 'opaque' } })).body.result as Result;
+      (
+        await request(h.app)
+          .post('/v1/authorize')
+          .send({
+            input: {
+              principal: { type: 'Agent', id: 'support-bot' },
+              action: 'tool:call',
+              resource: tool('crm/search'),
+              intent: INTENT,
+              delegationToken: 'opaque',
+            },
+          })
+      ).body.result as Result;
     expect((await ask()).allow).toBe(true);
     await store.stop({ scope: 'agent', id: 'planner', reason: 'compromised', by: 'admin' });
     await board.refresh();
@@ -228,14 +281,22 @@ describe('failing closed when the switches cannot be read', () => {
   let broken = false;
   let clock = 0;
   const store = new MemorySwitchStore();
-  const flaky = { ...store, list: () => (broken ? Promise.reject(new Error('switch store unavailable')) : store.list()), get: store.get.bind(store), stop: store.stop.bind(store), resume: store.resume.bind(store) };
+  const flaky = {
+    ...store,
+    list: () => (broken ? Promise.reject(new Error('switch store unavailable')) : store.list()),
+    get: store.get.bind(store),
+    stop: store.stop.bind(store),
+    resume: store.resume.bind(store),
+  };
   const board = new SwitchBoard({ store: flaky, maxStaleMs: 1_000, reloadMs: 60_000, now: () => clock, logger: silentLogger() });
 
   const ask = async () =>
     (
       await request(h.app)
         .post('/v1/authorize')
-        .send({ input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: tool('crm/search'), intent: INTENT } })
+        .send({
+          input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: tool('crm/search'), intent: INTENT },
+        })
     ).body.result as Result;
 
   beforeAll(async () => {

@@ -6,14 +6,21 @@
  * decision fails closed with `switches_unavailable`: an outage of the store never lifts a stop.
  */
 import type { AuthorizeInput } from '@argus/contracts';
-import { ALL_SWITCH_ID, TOPICS, type EventBus, type SwitchChangedEvent, type SwitchRecord, type SwitchScope, type SwitchStore } from '@argus/store';
+import {
+  ALL_SWITCH_ID,
+  TOPICS,
+  type EventBus,
+  type SwitchChangedEvent,
+  type SwitchRecord,
+  type SwitchScope,
+  type SwitchStore,
+} from '@argus/store';
 import { Gauge, metric, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 
 /** Why a decision is stopped before any policy runs: a matching switch, or switches that cannot be read. */
 export type SwitchVerdict =
-  | { code: 'switch_stopped'; switch: SwitchRecord; message: string }
-  | { code: 'switches_unavailable'; message: string };
+  { code: 'switch_stopped'; switch: SwitchRecord; message: string } | { code: 'switches_unavailable'; message: string };
 
 /** Options of {@link SwitchBoard}. */
 export interface SwitchBoardOptions {
@@ -61,29 +68,47 @@ export class SwitchBoard {
 
   private expose(registry: Registry): void {
     // Gauges read the snapshot when scraped: nothing to keep in step on the decision path.
-    const counts = (): Record<SwitchScope, number> => ({ all: this.all ? 1 : 0, agent: this.agents.size, tool: this.tools.size, server: this.servers.size });
+    const counts = (): Record<SwitchScope, number> => ({
+      all: this.all ? 1 : 0,
+      agent: this.agents.size,
+      tool: this.tools.size,
+      server: this.servers.size,
+    });
     const age = (): number | null => this.state().ageMs;
-    metric(registry, 'argus_switches_stopped', () => new Gauge({
-      name: 'argus_switches_stopped',
-      help: 'Stopped switches in this replica\'s snapshot, by scope (all is 0 or 1)',
-      labelNames: ['scope'],
-      registers: [registry],
-      collect() {
-        for (const [scope, n] of Object.entries(counts())) this.set({ scope }, n);
-      },
-    }));
-    metric(registry, 'argus_switches_snapshot_age_seconds', () => new Gauge({
-      name: 'argus_switches_snapshot_age_seconds',
-      help: 'Age of the switch snapshot (-1 before the first read); past the bound every decision is denied switches_unavailable',
-      registers: [registry],
-      collect() {
-        const ms = age();
-        this.set(ms === null ? -1 : ms / 1000);
-      },
-    }));
+    metric(
+      registry,
+      'argus_switches_stopped',
+      () =>
+        new Gauge({
+          name: 'argus_switches_stopped',
+          help: "Stopped switches in this replica's snapshot, by scope (all is 0 or 1)",
+          labelNames: ['scope'],
+          registers: [registry],
+          collect() {
+            for (const [scope, n] of Object.entries(counts())) this.set({ scope }, n);
+          },
+        }),
+    );
+    metric(
+      registry,
+      'argus_switches_snapshot_age_seconds',
+      () =>
+        new Gauge({
+          name: 'argus_switches_snapshot_age_seconds',
+          help: 'Age of the switch snapshot (-1 before the first read); past the bound every decision is denied switches_unavailable',
+          registers: [registry],
+          collect() {
+            const ms = age();
+            this.set(ms === null ? -1 : ms / 1000);
+          },
+        }),
+    );
   }
 
-  /** Reads the store once, then follows the bus and re-reads every `reloadMs`. A failed first read is logged, not thrown: decisions fail closed until a read succeeds. */
+  /**
+   * Reads the store once, then follows the bus and re-reads every `reloadMs`. A failed first read
+   * is logged, not thrown: decisions fail closed until a read succeeds.
+   */
   async start(): Promise<void> {
     const { events } = this.options;
     if (events) {
@@ -136,7 +161,11 @@ export class SwitchBoard {
       this.lastError = undefined;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (this.lastError !== message) this.options.logger?.error({ err: message }, 'switch store unreadable; decisions fail closed once the snapshot is older than the bound');
+      if (this.lastError !== message)
+        this.options.logger?.error(
+          { err: message },
+          'switch store unreadable; decisions fail closed once the snapshot is older than the bound',
+        );
       this.lastError = message;
     }
   }
@@ -224,7 +253,10 @@ export async function announceSwitch(events: EventBus | undefined, event: Switch
   try {
     await events.publish(TOPICS.switchChanged, event);
   } catch (err) {
-    logger?.warn({ err: err instanceof Error ? err.message : String(err), ...event }, 'switch change not announced on the bus; other replicas see it at their next periodic read');
+    logger?.warn(
+      { err: err instanceof Error ? err.message : String(err), ...event },
+      'switch change not announced on the bus; other replicas see it at their next periodic read',
+    );
   }
 }
 

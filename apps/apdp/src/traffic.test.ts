@@ -85,11 +85,19 @@ describe('leases renewed by decision traffic', () => {
     const res = await fetch(`${running.url}/v1/authorize`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm.search', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' } }),
+      body: JSON.stringify({
+        input: {
+          principal: { type: 'Agent', id: 'support-bot' },
+          action: 'tool:call',
+          resource: { type: 'Tool', id: 'crm.search', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+          intent: 'lookup-order-status',
+        },
+      }),
     });
     expect(res.status).toBe(200);
     const deadline = Date.now() + 10_000;
-    while ((await running.runtime.leases.get('agent', 'support-bot')).state !== 'alive' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await running.runtime.leases.get('agent', 'support-bot')).state !== 'alive' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await running.runtime.leases.get('agent', 'support-bot')).state).toBe('alive');
     const lastSeen = (await running.runtime.storage.registry.getAgent('support-bot'))?.lastSeen;
     expect(Date.now() - Date.parse(lastSeen!)).toBeLessThan(15_000);

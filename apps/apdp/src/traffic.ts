@@ -63,7 +63,10 @@ export class TrafficMarker {
         try {
           await this.options.leases.renew('agent', id, this.options.leaseTtlMs);
         } catch (err) {
-          this.options.logger.warn({ agent: id, err: err instanceof Error ? err.message : String(err) }, 'could not renew the lease of an agent from its traffic');
+          this.options.logger.warn(
+            { agent: id, err: err instanceof Error ? err.message : String(err) },
+            'could not renew the lease of an agent from its traffic',
+          );
         }
         const last = this.written.get(id);
         if (last === undefined || now.getTime() - last >= this.options.lastSeenEveryMs) stale.push(id);
@@ -75,7 +78,10 @@ export class TrafficMarker {
           await this.options.registry.markSeen(batch, now.toISOString());
           for (const id of batch) this.written.set(id, now.getTime());
         } catch (err) {
-          this.options.logger.warn({ agents: batch.length, err: err instanceof Error ? err.message : String(err) }, 'could not write when agents were last seen');
+          this.options.logger.warn(
+            { agents: batch.length, err: err instanceof Error ? err.message : String(err) },
+            'could not write when agents were last seen',
+          );
         }
       }
       if (this.written.size > 100_000) this.written.clear();

@@ -39,7 +39,15 @@ describe('what-if decisions', () => {
     });
 
   it('answers as a real decision would, writes no record and spends no budget', async () => {
-    const goal = await h.storage.goals.create({ id: 'g-whatif', owner: 'alice', objective: 'test', intents: ['lookup-order-status'], agents: ['support-bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxActions: 5 } });
+    const goal = await h.storage.goals.create({
+      id: 'g-whatif',
+      owner: 'alice',
+      objective: 'test',
+      intents: ['lookup-order-status'],
+      agents: ['support-bot'],
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      budget: { maxActions: 5 },
+    });
     const input = { ...toolCall('support-bot'), goal: goal.id };
 
     const real = await decide(SERVICE_TOKEN, input);

@@ -25,13 +25,24 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
       action: 'tool:call',
       resource: { type: 'Tool', id: 'crm.search', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
       intent: 'lookup-order-status',
-      delegation: [{ type: 'Human', id: 'alice' }, { type: 'Agent', id: 'orchestrator' }, { type: 'Agent', id: 'researcher' }],
+      delegation: [
+        { type: 'Human', id: 'alice' },
+        { type: 'Agent', id: 'orchestrator' },
+        { type: 'Agent', id: 'researcher' },
+      ],
     };
     const r = await call('POST', '/v1/authorize', { input });
     expect(r.status).toBe(200);
     return r.body.result as { allow: boolean; codes?: string[] };
   };
-  const grantForm = async (v: { kind: 'human' | 'agent'; grantor: string; to: string; actions: string; resources: string; hours: string }) => {
+  const grantForm = async (v: {
+    kind: 'human' | 'agent';
+    grantor: string;
+    to: string;
+    actions: string;
+    resources: string;
+    hours: string;
+  }) => {
     if ((await page.locator('#new-grant').getAttribute('open')) === null) await page.click('#new-grant > summary');
     await page.selectOption('#grant-kind', v.kind);
     await page.fill('#grant-grantor', v.grantor);
@@ -72,7 +83,14 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
   it('grants alice → orchestrator, then a narrower hop orchestrator → researcher; refuses a wider one in place', async () => {
     await grantForm({ kind: 'human', grantor: 'alice', to: 'orchestrator', actions: 'tool:call', resources: 'Tool::"crm.*"', hours: '8' });
     await page.locator('#grant-list tbody tr').first().waitFor();
-    await grantForm({ kind: 'agent', grantor: 'orchestrator', to: 'researcher', actions: 'tool:call', resources: 'Tool::"crm.search"', hours: '1' });
+    await grantForm({
+      kind: 'agent',
+      grantor: 'orchestrator',
+      to: 'researcher',
+      actions: 'tool:call',
+      resources: 'Tool::"crm.search"',
+      hours: '1',
+    });
     await expect.poll(() => page.locator('#grant-list tbody tr').count(), { timeout: 15_000 }).toBe(2);
     const table = await page.locator('#grant-list').innerText();
     expect(table).toContain('Human::"alice"');
@@ -80,7 +98,14 @@ describe.skipIf(!hasChromium)('console goals page: goals and grants with the adm
     expect(table).toContain('Agent::"researcher"');
     expect((await researcherDecision()).allow).toBe(true);
 
-    await grantForm({ kind: 'agent', grantor: 'orchestrator', to: 'researcher', actions: 'tool:call', resources: 'Tool::"mail.send"', hours: '1' });
+    await grantForm({
+      kind: 'agent',
+      grantor: 'orchestrator',
+      to: 'researcher',
+      actions: 'tool:call',
+      resources: 'Tool::"mail.send"',
+      hours: '1',
+    });
     await expect.poll(() => page.locator('#new-grant .error').innerText(), { timeout: 15_000 }).toMatch(/delegation_scope_widened/);
     expect(await page.locator('#grant-list tbody tr').count()).toBe(2);
     await page.screenshot({ path: join(ARTIFACTS, 'goals-delegations.png'), fullPage: true });

@@ -19,7 +19,12 @@ describe.skipIf(!hasChromium)('console switches page', () => {
   let problems: string[];
 
   const decide = async (agent: string, toolId = 'github/create_issue') => {
-    const input = { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource: { type: 'Tool', id: toolId, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' };
+    const input = {
+      principal: { type: 'Agent', id: agent },
+      action: 'tool:call',
+      resource: { type: 'Tool', id: toolId, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+      intent: 'lookup-order-status',
+    };
     const res = await argus.call('POST', '/v1/authorize', { input });
     expect(res.status).toBe(200);
     return res.body.result as { allow: boolean; codes?: string[]; summary?: string };
@@ -65,7 +70,9 @@ describe.skipIf(!hasChromium)('console switches page', () => {
     await page.fill('#switch-id', 'create_issue');
     await page.fill('#switch-reason', 'spam');
     await page.click('#stop-form button[type=submit]');
-    await expect.poll(() => page.locator('#stop-form .error').innerText(), { timeout: 15_000 }).toContain('/id: a tool id is `<server>/<tool>`');
+    await expect
+      .poll(() => page.locator('#stop-form .error').innerText(), { timeout: 15_000 })
+      .toContain('/id: a tool id is `<server>/<tool>`');
     expect(await rows()).toBe(1);
   }, 30_000);
 

@@ -17,14 +17,29 @@ describe.skipIf(!hasChromium)('console inventory: tool attributes', () => {
   let problems: string[];
 
   const decide = async () => {
-    const input = { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm/lookup_order' }, intent: 'lookup-order-status' };
+    const input = {
+      principal: { type: 'Agent', id: 'support-bot' },
+      action: 'tool:call',
+      resource: { type: 'Tool', id: 'crm/lookup_order' },
+      intent: 'lookup-order-status',
+    };
     return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean };
   };
 
   beforeAll(async () => {
     argus = await startServe('console-tools', ['support-bot']);
     const tools = [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }];
-    expect((await argus.call('POST', '/v1/registry/mcp-servers', { id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools })).status).toBe(201);
+    expect(
+      (
+        await argus.call('POST', '/v1/registry/mcp-servers', {
+          id: 'crm',
+          name: 'CRM',
+          url: 'http://crm.internal/mcp',
+          trust: 'trusted',
+          tools,
+        })
+      ).status,
+    ).toBe(201);
     ({ browser, page, problems } = await openConsole(argus, '#/inventory'));
     await page.waitForSelector('#table-mcp-servers');
   }, 120_000);
@@ -46,8 +61,16 @@ describe.skipIf(!hasChromium)('console inventory: tool attributes', () => {
     await page.click('button[aria-label="Save tool lookup_order"]');
     await page.getByText('Tool crm/lookup_order saved.').first().waitFor();
 
-    const after = (await argus.call('GET', '/v1/registry/mcp-servers/crm')).body as { trust: string; toolsHash: string; tools: Array<Record<string, unknown>> };
-    expect(after.tools[0]).toMatchObject({ sensitivity: 'internal', allowedIntents: ['lookup-order-status'], labels: { owner: 'support' } });
+    const after = (await argus.call('GET', '/v1/registry/mcp-servers/crm')).body as {
+      trust: string;
+      toolsHash: string;
+      tools: Array<Record<string, unknown>>;
+    };
+    expect(after.tools[0]).toMatchObject({
+      sensitivity: 'internal',
+      allowedIntents: ['lookup-order-status'],
+      labels: { owner: 'support' },
+    });
     expect(after.toolsHash).toBe(before.toolsHash);
     expect(after.trust).toBe('trusted');
     expect((await decide()).allow).toBe(true);

@@ -21,7 +21,9 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ARTIFACTS = join(REPO, 'test-artifacts/console');
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
-  console.warn(`console end-to-end tests skipped: ${CHROMIUM} is missing (install it with \`apt-get update && apt-get install -y chromium\`)`);
+  console.warn(
+    `console end-to-end tests skipped: ${CHROMIUM} is missing (install it with \`apt-get update && apt-get install -y chromium\`)`,
+  );
 }
 
 const allowInput = {
@@ -67,12 +69,20 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
   const problems: string[] = [];
 
   const authorize = async (input: unknown) => {
-    const res = await fetch(`${running.url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ input }) });
+    const res = await fetch(`${running.url}/v1/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ input }),
+    });
     expect(res.status).toBe(200);
     return (await res.json()) as { decision_id: string; result: { decision: string; codes?: string[] } };
   };
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${running.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${running.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     expect(res.status, `${method} ${path}: ${await res.clone().text()}`).toBeLessThan(300);
     return res.json();
   };
@@ -119,15 +129,56 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
         { id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'sub-agent', trust: 'trusted' },
         { id: 'scraper', name: 'Unknown scraper', kind: 'workflow', trust: 'discovered' },
       ],
-      mcpServers: [{ id: 'crm', name: 'CRM', url: 'http://crm.internal:8080/mcp', trust: 'trusted', tools: [{ name: 'crm.search', description: 'search orders', inputSchema: { type: 'object' } }] }],
+      mcpServers: [
+        {
+          id: 'crm',
+          name: 'CRM',
+          url: 'http://crm.internal:8080/mcp',
+          trust: 'trusted',
+          tools: [{ name: 'crm.search', description: 'search orders', inputSchema: { type: 'object' } }],
+        },
+      ],
     });
     for (const id of ['planner', 'support-bot']) await admin('POST', `/v1/registry/agents/${id}/lease`, { ttlMs: 600_000 });
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
-    const top = (await admin('POST', '/v1/delegations', { from: { type: 'Human', id: 'alice' }, to: { type: 'Agent', id: 'planner' }, scope: { actions: ['tool:call', 'llm:invoke'], resources: ['Tool::"crm.*"', 'Model::"*"'] }, expiresAt })) as { id: string };
-    await running.runtime.storage.delegations.create({ id: 'grant-planner-bot', from: { type: 'Agent', id: 'planner' }, to: { type: 'Agent', id: 'support-bot' }, scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] }, expiresAt, parentId: top.id, createdBy: 'planner' });
-    await running.runtime.storage.goals.create({ id: 'goal-refunds', owner: 'alice', objective: 'Answer refund questions', intents: ['lookup-order-status', 'answer-customer'], agents: ['planner', 'support-bot'], expiresAt, budget: { maxActions: 10, maxTokens: 50_000 } });
+    const top = (await admin('POST', '/v1/delegations', {
+      from: { type: 'Human', id: 'alice' },
+      to: { type: 'Agent', id: 'planner' },
+      scope: { actions: ['tool:call', 'llm:invoke'], resources: ['Tool::"crm.*"', 'Model::"*"'] },
+      expiresAt,
+    })) as { id: string };
+    await running.runtime.storage.delegations.create({
+      id: 'grant-planner-bot',
+      from: { type: 'Agent', id: 'planner' },
+      to: { type: 'Agent', id: 'support-bot' },
+      scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] },
+      expiresAt,
+      parentId: top.id,
+      createdBy: 'planner',
+    });
+    await running.runtime.storage.goals.create({
+      id: 'goal-refunds',
+      owner: 'alice',
+      objective: 'Answer refund questions',
+      intents: ['lookup-order-status', 'answer-customer'],
+      agents: ['planner', 'support-bot'],
+      expiresAt,
+      budget: { maxActions: 10, maxTokens: 50_000 },
+    });
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(m.text());
@@ -162,7 +213,10 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await row.waitFor({ timeout: 15_000 });
     expect(await row.getAttribute('class')).toBe('allow');
     expect(await row.innerText()).toContain('alice → planner → support-bot');
-    const denied = await authorize({ ...allowInput, resource: { type: 'Tool', id: 'crm.secrets', attributes: { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] } } });
+    const denied = await authorize({
+      ...allowInput,
+      resource: { type: 'Tool', id: 'crm.secrets', attributes: { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] } },
+    });
     expect(denied.result.decision).toBe('deny');
     const denyRow = page.locator(`tr[data-decision-id="${denied.decision_id}"]`);
     await denyRow.waitFor({ timeout: 15_000 });
@@ -175,7 +229,9 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await denyRow.locator('button').click();
     // Explained from what the record holds: the forbid that decided, with its reason, before any what-if.
     await page.waitForSelector('#recorded-title');
-    await expect.poll(() => page.locator('section.explain').first().innerText(), { timeout: 10_000 }).toContain('secret-tools-need-clearance');
+    await expect
+      .poll(() => page.locator('section.explain').first().innerText(), { timeout: 10_000 })
+      .toContain('secret-tools-need-clearance');
     expect(await page.locator('section.explain').first().innerText()).toMatch(/Denied by/);
     const trail = async () => ((await admin('GET', '/v1/decisions?limit=1000')) as { decisions: unknown[] }).decisions.length;
     await new Promise((r) => setTimeout(r, 300));
@@ -230,7 +286,10 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     const original = await sourceText('policies/tools.cedar');
     await page.waitForSelector('#pg-policy.cm-content');
     expect(await page.locator('#pg-policy').innerText()).toContain(original.split('\n')[0]!);
-    await page.fill('#pg-policy', `${original}\n@id("crm-frozen")\n@reason("the CRM is frozen")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"crm.search");\n`);
+    await page.fill(
+      '#pg-policy',
+      `${original}\n@id("crm-frozen")\n@reason("the CRM is frozen")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"crm.search");\n`,
+    );
     await page.click('#pg-run');
     await page.waitForSelector('.result-grid .result:nth-child(2) .badge-deny', { timeout: 15_000 });
     const results = await page.locator('.result-grid').innerText();
@@ -282,7 +341,10 @@ describe.skipIf(!hasChromium)('console in headless Chromium against argus serve'
     await page.check('#pg-set-candidate');
     await page.selectOption('#pg-file', 'policies/tools.cedar');
     const original = await sourceText('policies/tools.cedar');
-    await page.fill('#pg-policy', `${original}\n@id("no-wiki-writes")\n@reason("the wiki is read-only")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"wiki.write");\n`);
+    await page.fill(
+      '#pg-policy',
+      `${original}\n@id("no-wiki-writes")\n@reason("the wiki is read-only")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"wiki.write");\n`,
+    );
     expect(await page.isDisabled('button:has-text("Save as the live set")')).toBe(true);
     await page.getByRole('button', { name: 'Validate' }).click();
     await page.waitForSelector('.diagnostics .ok');

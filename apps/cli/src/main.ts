@@ -71,7 +71,10 @@ export async function main(argv: string[]): Promise<void> {
     }
     // A command that could not run (a bad configuration, a port in use): the message, and the offending paths.
     const details = (err as { errors?: Array<{ path?: string; message?: string }> }).errors ?? [];
-    const lines = [`argus: ${err instanceof Error ? err.message : String(err)}`, ...details.map((e) => `  ${e.path ?? ''}: ${e.message ?? ''}`)];
+    const lines = [
+      `argus: ${err instanceof Error ? err.message : String(err)}`,
+      ...details.map((e) => `  ${e.path ?? ''}: ${e.message ?? ''}`),
+    ];
     process.stderr.write(`${styleFor(process.stderr).fail(lines.join('\n'))}\n`);
     process.exitCode = 2;
   }

@@ -54,7 +54,10 @@ describe.skipIf(!hasChromium)('the README walk-through, replayed', () => {
     mkdirSync(IMAGES, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'argus-readme-'));
     running = await serve({ dataDir, port: '0', banner: false, policies: join(REPO, 'cedar') });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    });
   }, 90_000);
   afterAll(async () => {
     await browser?.close();
@@ -107,17 +110,24 @@ describe.skipIf(!hasChromium)('the README walk-through, replayed', () => {
     await deny.waitFor({ timeout: 20_000 });
     await deny.locator('button').click();
     await page.waitForSelector('#recorded-title');
-    await expect.poll(() => page.locator('section.explain').first().innerText(), { timeout: 10_000 }).toContain('secret-tools-need-clearance');
+    await expect
+      .poll(() => page.locator('section.explain').first().innerText(), { timeout: 10_000 })
+      .toContain('secret-tools-need-clearance');
     await page.screenshot({ path: join(IMAGES, 'console-first-decision.png'), fullPage: true });
 
     // The agent never sent a heartbeat: its decided calls alone keep its lease fresh in the inventory.
     await page.goto(`${running.url}/console/#/inventory`);
     const agent = page.locator('#table-agents tr[data-id="support-bot"]');
     await agent.waitFor({ timeout: 15_000 });
-    await expect.poll(async () => {
-      await page.getByRole('button', { name: 'Refresh' }).click();
-      return agent.innerText();
-    }, { timeout: 15_000 }).toMatch(/alive/);
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          return agent.innerText();
+        },
+        { timeout: 15_000 },
+      )
+      .toMatch(/alive/);
     expect(await agent.locator('td').nth(3).innerText()).toMatch(/alive/);
     expect(await agent.locator('td').nth(4).innerText()).toMatch(/\d+ (s|min) ago/);
     await page.close();

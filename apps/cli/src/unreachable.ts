@@ -65,10 +65,13 @@ export function describeUnreachable(url: string, err: unknown, wording: Unreacha
   const c = innermost(err);
   const where = c?.address ? `${c.address.includes(':') ? `[${c.address}]` : c.address}${c.port ? `:${c.port}` : ''}` : hostOf(url);
   const code = c?.code;
-  if (c?.name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return `no answer from ${hostOf(url)} in time (${code ?? 'timeout'}) (${shown})`;
+  if (c?.name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT')
+    return `no answer from ${hostOf(url)} in time (${code ?? 'timeout'}) (${shown})`;
   if (code === 'ECONNREFUSED') return `ECONNREFUSED ${where} — ${hint} (${shown})`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${code} ${c?.hostname ?? hostOf(url)} — the host name does not resolve; check the URL (${shown})`;
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return `${code} ${where} — the server closed the connection (${shown})`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `${code} ${c?.hostname ?? hostOf(url)} — the host name does not resolve; check the URL (${shown})`;
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')
+    return `${code} ${where} — the server closed the connection (${shown})`;
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `${code} ${where} — no route to the host (${shown})`;
   if (code) return `${code} ${where}${c?.message && !c.message.includes(code) ? `: ${c.message}` : ''} (${shown})`;
   const message = c?.message ?? (err instanceof Error ? err.message : String(err));

@@ -31,14 +31,20 @@ describe('network target parsing', () => {
 
   it('never yields more endpoints than it reports, all within the CIDR (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 24, max: 32 }), fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 5 }), (octet, prefix, port, extra) => {
-        const hi = Math.min(65535, port + extra);
-        const r = parseNetworkTarget(`10.${octet}.7.9/${prefix}`, [`${port}-${hi}`], 10_000);
-        if (!r.ok) return;
-        const endpoints = [...rangeEndpoints(r.range)];
-        expect(endpoints.length).toBe(r.range.size);
-        for (const e of endpoints) expect(ipAllowed(e.host, [`10.${octet}.7.9/${prefix}`])).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 24, max: 32 }),
+        fc.integer({ min: 1, max: 65535 }),
+        fc.integer({ min: 0, max: 5 }),
+        (octet, prefix, port, extra) => {
+          const hi = Math.min(65535, port + extra);
+          const r = parseNetworkTarget(`10.${octet}.7.9/${prefix}`, [`${port}-${hi}`], 10_000);
+          if (!r.ok) return;
+          const endpoints = [...rangeEndpoints(r.range)];
+          expect(endpoints.length).toBe(r.range.size);
+          for (const e of endpoints) expect(ipAllowed(e.host, [`10.${octet}.7.9/${prefix}`])).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -16,9 +16,7 @@ export interface NetworkRange {
 }
 
 /** A single host (IP literal or name) or the addresses of a CIDR block. */
-export type HostRange =
-  | { type: 'single'; host: string }
-  | { type: 'cidr'; family: 4 | 6; first: bigint; count: bigint; cidr: string };
+export type HostRange = { type: 'single'; host: string } | { type: 'cidr'; family: 4 | 6; first: bigint; count: bigint; cidr: string };
 
 /** Why a target was refused. Returned as a value: a bad target is expected input, not a fault. */
 export type RangeResult = { ok: true; range: NetworkRange } | { ok: false; message: string };
@@ -124,7 +122,13 @@ export function parseNetworkTarget(address: string, ports: ReadonlyArray<number 
     const total = 1n << BigInt(bits - cidr.prefix);
     // Skip the network and broadcast addresses of IPv4 blocks larger than /31.
     const trim = cidr.family === 4 && total > 2n;
-    hosts = { type: 'cidr', family: cidr.family, first: trim ? cidr.network + 1n : cidr.network, count: trim ? total - 2n : total, cidr: host };
+    hosts = {
+      type: 'cidr',
+      family: cidr.family,
+      first: trim ? cidr.network + 1n : cidr.network,
+      count: trim ? total - 2n : total,
+      cidr: host,
+    };
     hostCount = hosts.count;
   } else if (parseIp(host) || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host)) {
     hosts = { type: 'single', host };

@@ -89,7 +89,9 @@ export function createDiscoverApp(deps: DiscoverAppDeps): DiscoverApp {
         logger.info({ scheduled, removed }, 'scan schedules synced');
       }
       if (worker) {
-        void worker.run().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker stopped'));
+        void worker
+          .run()
+          .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker stopped'));
         await worker.waitUntilReady();
       }
     },

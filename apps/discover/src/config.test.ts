@@ -35,10 +35,21 @@ describe('discover configuration', () => {
         return err as ConfigError;
       }
     };
-    const err = attempt({ registry: { url: 'ftp://x', token: 's3cr3t-token' }, targets: [{ id: 'A', kind: 'ssh', address: 'x', colour: 1 }] });
-    expect(err?.errors.map((e) => e.path).sort()).toEqual(['/registry/url', '/targets/0/colour', '/targets/0/id', '/targets/0/kind'].sort());
+    const err = attempt({
+      registry: { url: 'ftp://x', token: 's3cr3t-token' },
+      targets: [{ id: 'A', kind: 'ssh', address: 'x', colour: 1 }],
+    });
+    expect(err?.errors.map((e) => e.path).sort()).toEqual(
+      ['/registry/url', '/targets/0/colour', '/targets/0/id', '/targets/0/kind'].sort(),
+    );
     expect(JSON.stringify({ m: err?.message, e: err?.errors })).not.toContain('s3cr3t');
-    const dup = attempt({ registry: { url: 'http://r' }, targets: [{ id: 'a', kind: 'docker', address: 'unix:///d' }, { id: 'a', kind: 'docker', address: 'unix:///e' }] });
+    const dup = attempt({
+      registry: { url: 'http://r' },
+      targets: [
+        { id: 'a', kind: 'docker', address: 'unix:///d' },
+        { id: 'a', kind: 'docker', address: 'unix:///e' },
+      ],
+    });
     expect(dup?.errors).toEqual([{ path: '/targets/1/id', message: 'duplicate target id `a`' }]);
   });
 
@@ -61,7 +72,10 @@ describe('discover configuration', () => {
         targets: [{ id: 'idle', kind: 'network', address: '127.0.0.1:1', intervalMs: 3_600_000 }],
       }),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'main.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARGUS_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'main.ts'), file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ARGUS_LOG_LEVEL: 'info' },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,7 +105,10 @@ describe('discover configuration', () => {
 
   it.concurrent('main.ts exits 1 naming the offending path for a bad config', async () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ registry: { url: 'http://r', token: 'tok-never-logged' }, targets: [{ id: 'x', kind: 'network' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ registry: { url: 'http://r', token: 'tok-never-logged' }, targets: [{ id: 'x', kind: 'network' }] }),
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'main.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

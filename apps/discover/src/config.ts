@@ -46,7 +46,8 @@ function deepFreeze<T>(value: T): T {
 
 /** Applies env overrides, validates, fills defaults, freezes. `baseDir` resolves a relative heuristics path. */
 export function parseDiscoverConfig(data: unknown, env: NodeJS.ProcessEnv = process.env, baseDir?: string): DiscoverConfig {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError('configuration must be an object', [{ path: '/', message: 'must be object' }]);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new ConfigError('configuration must be an object', [{ path: '/', message: 'must be object' }]);
   const copy = structuredClone(data) as Record<string, unknown>;
   for (const { env: name, path } of ENV_OVERRIDES) {
     const value = env[name];
@@ -63,7 +64,8 @@ export function parseDiscoverConfig(data: unknown, env: NodeJS.ProcessEnv = proc
   const config = result.value;
   const ids = new Set<string>();
   for (const [i, t] of config.targets.entries()) {
-    if (ids.has(t.id)) throw new ConfigError('invalid discover configuration', [{ path: `/targets/${i}/id`, message: `duplicate target id \`${t.id}\`` }]);
+    if (ids.has(t.id))
+      throw new ConfigError('invalid discover configuration', [{ path: `/targets/${i}/id`, message: `duplicate target id \`${t.id}\`` }]);
     ids.add(t.id);
   }
   if (config.heuristicsFile && baseDir) config.heuristicsFile = resolve(baseDir, config.heuristicsFile);
@@ -76,7 +78,9 @@ export function loadDiscoverConfig(file: string, env: NodeJS.ProcessEnv = proces
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read configuration \`${file}\``, [{ path: '/', message: (err as NodeJS.ErrnoException).code ?? 'unreadable' }]);
+    throw new ConfigError(`cannot read configuration \`${file}\``, [
+      { path: '/', message: (err as NodeJS.ErrnoException).code ?? 'unreadable' },
+    ]);
   }
   let data: unknown;
   try {

@@ -29,7 +29,10 @@ describe('heuristics', () => {
   it('matches image names by full reference or last segment, labels with values, env names, ports', () => {
     expect(matchWorkload(h, { image: 'ghcr.io/acme/mcp-server-github:1.4' }).signals.map((s) => s.rule)).toContain('mcp-server-*');
     expect(matchWorkload(h, { image: 'docker.io/library/nginx:1.27' }).matched).toBe(false);
-    expect(matchWorkload(h, { image: 'acme/crewai-research@sha256:abc' }).signals[0]).toMatchObject({ source: 'image', framework: 'crewai' });
+    expect(matchWorkload(h, { image: 'acme/crewai-research@sha256:abc' }).signals[0]).toMatchObject({
+      source: 'image',
+      framework: 'crewai',
+    });
     expect(matchWorkload(h, { labels: { 'app.kubernetes.io/component': 'mcp-server' } }).strong).toBe(true);
     expect(matchWorkload(h, { labels: { 'app.kubernetes.io/component': 'frontend' } }).matched).toBe(false);
     expect(matchWorkload(h, { envNames: ['PATH', 'MCP_TRANSPORT'] }).signals).toEqual([{ source: 'env', rule: 'MCP_*', hint: 'mcp' }]);

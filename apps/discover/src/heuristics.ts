@@ -38,7 +38,9 @@ export function loadHeuristics(file: string = DEFAULT_HEURISTICS_FILE): Heuristi
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read heuristics file \`${file}\``, [{ path: '/', message: (err as NodeJS.ErrnoException).code ?? 'unreadable' }]);
+    throw new ConfigError(`cannot read heuristics file \`${file}\``, [
+      { path: '/', message: (err as NodeJS.ErrnoException).code ?? 'unreadable' },
+    ]);
   }
   let data: unknown;
   try {
@@ -82,7 +84,8 @@ function imageNames(image: string): string[] {
   const tagColon = noDigest.lastIndexOf(':');
   const repo = tagColon > lastSlash ? noDigest.slice(0, tagColon) : noDigest;
   const base = repo.slice(repo.lastIndexOf('/') + 1);
-  const withoutRegistry = repo.includes('/') && /[.:]|^localhost$/.test(repo.split('/')[0] ?? '') ? repo.slice(repo.indexOf('/') + 1) : repo;
+  const withoutRegistry =
+    repo.includes('/') && /[.:]|^localhost$/.test(repo.split('/')[0] ?? '') ? repo.slice(repo.indexOf('/') + 1) : repo;
   return [...new Set([image, repo, withoutRegistry, base])];
 }
 
@@ -134,5 +137,8 @@ export function matchWorkload(h: Heuristics, w: Workload): WorkloadMatch {
 
 /** Compact label values describing a match, for the registry record (`image:*crewai*,env:OPENAI_API_KEY`). */
 export function describeSignals(signals: readonly MatchSignal[]): string {
-  return signals.map((s) => `${s.source}:${s.rule}`).join(',').slice(0, 256);
+  return signals
+    .map((s) => `${s.source}:${s.rule}`)
+    .join(',')
+    .slice(0, 256);
 }

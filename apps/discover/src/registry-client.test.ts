@@ -69,7 +69,15 @@ describe('HttpRegistryClient against a loopback registry stub', () => {
     tools: [{ name: 'search', description: 'Search', inputSchema: { type: 'object' }, descriptionHash: 'x'.repeat(64) }],
     labels: { 'argus.dev/source': 'network' },
   };
-  const agent: Finding = { type: 'agent', id: 'a2a-127-0-0-1-9001', name: 'bot', kind: 'a2a', url: 'http://127.0.0.1:9001', capabilities: ['skill:x'], labels: {} };
+  const agent: Finding = {
+    type: 'agent',
+    id: 'a2a-127-0-0-1-9001',
+    name: 'bot',
+    kind: 'a2a',
+    url: 'http://127.0.0.1:9001',
+    capabilities: ['skill:x'],
+    labels: {},
+  };
 
   it('upserts MCP servers and agents with the bearer token and the documented bodies, then renews leases', async () => {
     seen.length = 0;
@@ -94,7 +102,13 @@ describe('HttpRegistryClient against a loopback registry stub', () => {
       tools: [{ name: 'search', description: 'Search', inputSchema: { type: 'object' } }],
     });
     expect(seen[1]?.body).toEqual({ ttlMs: 60_000 });
-    expect(seen[2]?.body).toEqual({ name: 'bot', kind: 'a2a', url: 'http://127.0.0.1:9001', labels: { 'argus.dev/scanner': 'scanner-1' }, capabilities: ['skill:x'] });
+    expect(seen[2]?.body).toEqual({
+      name: 'bot',
+      kind: 'a2a',
+      url: 'http://127.0.0.1:9001',
+      labels: { 'argus.dev/scanner': 'scanner-1' },
+      capabilities: ['skill:x'],
+    });
   });
 
   it('lists a record the registry rejects, with its wire error, and goes on', async () => {

@@ -67,9 +67,23 @@ export interface HttpRegistryClientOptions {
 }
 
 const WIRE_CODES = new Set<string>([
-  'invalid_json', 'invalid_parameter', 'body_too_large', 'unsupported_media_type', 'unauthorized', 'forbidden', 'not_found',
-  'conflict', 'method_not_allowed', 'invalid_policy', 'invalid_config', 'precondition_failed', 'too_many_requests', 'timeout',
-  'unavailable', 'upstream_error', 'internal_error',
+  'invalid_json',
+  'invalid_parameter',
+  'body_too_large',
+  'unsupported_media_type',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'method_not_allowed',
+  'invalid_policy',
+  'invalid_config',
+  'precondition_failed',
+  'too_many_requests',
+  'timeout',
+  'unavailable',
+  'upstream_error',
+  'internal_error',
 ]);
 
 function readTrust(body: unknown): string | undefined {
@@ -141,7 +155,13 @@ export class HttpRegistryClient implements RegistryClient {
       const changed = readToolsChanged(parsed);
       // The registry may have reconciled the report onto a record it already held for the same endpoint.
       const recordId = typeof (parsed as { id?: unknown } | undefined)?.id === 'string' ? (parsed as { id: string }).id : id;
-      return { ok: true, id: recordId, status: res.status, ...(trust !== undefined ? { trust } : {}), ...(changed ? { toolsChanged: changed } : {}) };
+      return {
+        ok: true,
+        id: recordId,
+        status: res.status,
+        ...(trust !== undefined ? { trust } : {}),
+        ...(changed ? { toolsChanged: changed } : {}),
+      };
     }
     if (res.status === 401) throw new UnauthorizedError('registry refused the scanner credential');
     if (res.status === 403) throw new ForbiddenError('the scanner credential may not write to the registry');
@@ -150,7 +170,13 @@ export class HttpRegistryClient implements RegistryClient {
     }
     const wire = (parsed ?? {}) as { code?: unknown; message?: unknown; errors?: unknown };
     const errors = Array.isArray(wire.errors)
-      ? wire.errors.filter((e): e is ErrorDetail => typeof e === 'object' && e !== null && typeof (e as ErrorDetail).path === 'string' && typeof (e as ErrorDetail).message === 'string')
+      ? wire.errors.filter(
+          (e): e is ErrorDetail =>
+            typeof e === 'object' &&
+            e !== null &&
+            typeof (e as ErrorDetail).path === 'string' &&
+            typeof (e as ErrorDetail).message === 'string',
+        )
       : [];
     return {
       ok: false,

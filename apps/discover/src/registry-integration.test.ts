@@ -29,7 +29,8 @@ const registryModule: RegistryModule | undefined = await import('@argus/registry
   (m: Record<string, unknown>) => (typeof m.createRegistryApp === 'function' ? (m as unknown as RegistryModule) : undefined),
   () => undefined,
 );
-if (!registryModule) console.warn('[discover] registry integration skipped: @argus/registry does not export createRegistryApp in this checkout');
+if (!registryModule)
+  console.warn('[discover] registry integration skipped: @argus/registry does not export createRegistryApp in this checkout');
 
 const SCANNER_TOKEN = 'scanner-token-0123456789abcdef';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -93,7 +94,14 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
     expect(first).toEqual({ upserted: [{ id, type: 'mcp-server', trust: 'discovered' }], rejected: [] });
     const { status, body } = await admin('GET', `/v1/registry/mcp-servers/${id}`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ id, name: 'orders-mcp', url: `http://127.0.0.1:${mcp.port}/mcp`, transport: 'streamable-http', discoveredBy: 'discover-1', trust: 'discovered' });
+    expect(body).toMatchObject({
+      id,
+      name: 'orders-mcp',
+      url: `http://127.0.0.1:${mcp.port}/mcp`,
+      transport: 'streamable-http',
+      discoveredBy: 'discover-1',
+      trust: 'discovered',
+    });
     expect((body.tools as Array<{ name: string }>).map((t) => t.name).sort()).toEqual(['refund', 'search_orders']);
     expect(JSON.stringify(body.tools)).toMatch(/[0-9a-f]{64}/);
     expect(typeof body.lastSeen).toBe('string');
@@ -102,7 +110,11 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
     const agents = await scan(openai.port);
     expect(agents.upserted).toEqual([{ id: `openai-127-0-0-1-${openai.port}`, type: 'agent', trust: 'discovered' }]);
     const agent = await admin('GET', `/v1/registry/agents/openai-127-0-0-1-${openai.port}`);
-    expect(agent.body).toMatchObject({ kind: 'openai-compatible', capabilities: ['model:m1', 'model:m2'], labels: { 'argus.dev/scanner': 'discover-1', 'argus.dev/source': 'network' } });
+    expect(agent.body).toMatchObject({
+      kind: 'openai-compatible',
+      capabilities: ['model:m1', 'model:m2'],
+      labels: { 'argus.dev/scanner': 'discover-1', 'argus.dev/source': 'network' },
+    });
   });
 
   it('flips a trusted MCP server to pending when a tool description changes on the running server', async () => {
@@ -136,12 +148,24 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
       own.push({ name: 'close_all', description: 'Close every ticket' });
       const report = await scan(known.port);
       expect(report.rejected).toEqual([]);
-      expect(report.upserted).toEqual([expect.objectContaining({ id: 'helpdesk', type: 'mcp-server', trust: 'pending', toolsChanged: expect.arrayContaining(['+close_all']) })]);
+      expect(report.upserted).toEqual([
+        expect.objectContaining({
+          id: 'helpdesk',
+          type: 'mcp-server',
+          trust: 'pending',
+          toolsChanged: expect.arrayContaining(['+close_all']),
+        }),
+      ]);
       const list = await admin('GET', '/v1/registry/mcp-servers?limit=100');
       const items = list.body.items as Array<{ id: string; url: string }>;
       expect(items.filter((s) => s.url === `http://127.0.0.1:${known.port}/mcp`).map((s) => s.id)).toEqual(['helpdesk']);
       const history = await admin('GET', '/v1/registry/mcp-servers/helpdesk/history');
-      expect((history.body.items as Array<Record<string, unknown>>).at(-1)).toMatchObject({ from: 'trusted', to: 'pending', by: 'discover-1', diff: expect.objectContaining({ added: ['close_all'] }) });
+      expect((history.body.items as Array<Record<string, unknown>>).at(-1)).toMatchObject({
+        from: 'trusted',
+        to: 'pending',
+        by: 'discover-1',
+        diff: expect.objectContaining({ added: ['close_all'] }),
+      });
     } finally {
       await known.close();
     }
@@ -165,7 +189,14 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
     const admin2 = testRedis();
     try {
       for (const name of ['w1', 'w2']) {
-        const a = createDiscoverApp({ config: cfg, heuristics, registry: client(), logger: silentLogger(), connect: testRedis, roles: { scheduler: false, worker: true } });
+        const a = createDiscoverApp({
+          config: cfg,
+          heuristics,
+          registry: client(),
+          logger: silentLogger(),
+          connect: testRedis,
+          roles: { scheduler: false, worker: true },
+        });
         if (a.worker) a.worker.opts.name = name;
         apps.push(a);
         await a.start();
@@ -174,10 +205,14 @@ describe.skipIf(!registryModule)('discovery with the real registry router', () =
       try {
         const target = normalizeTarget({ id: 'race', kind: 'network', address: `127.0.0.1:${fresh.port}`, probeTimeoutMs: 10_000 });
         const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => (apps[i % 2] as DiscoverApp).scheduler.scanNow(target)));
-        const finished = await waitFor(async () => {
-          const all = await Promise.all(jobs.map((j) => (apps[0] as DiscoverApp).queue.getJob(j.id as string)));
-          return all.every((j) => j?.finishedOn) ? all : undefined;
-        }, 20_000, 'racing jobs');
+        const finished = await waitFor(
+          async () => {
+            const all = await Promise.all(jobs.map((j) => (apps[0] as DiscoverApp).queue.getJob(j.id as string)));
+            return all.every((j) => j?.finishedOn) ? all : undefined;
+          },
+          20_000,
+          'racing jobs',
+        );
         for (const j of finished) expect(await j?.getState()).toBe('completed');
         expect(new Set(finished.map((j) => j?.processedBy)).size).toBe(2);
         const list = await admin('GET', `/v1/registry/mcp-servers?limit=100`);

@@ -48,7 +48,13 @@ export function denialMessage(answer: AuthorizeResponse, detail: DenyDetail): st
   const ref = `decision ${answer.decision_id}`;
   if (r.decision === 'needs_approval') return `held for approval${r.approval ? ` (approval ${r.approval.id})` : ''} (${ref})`;
   if (detail === 'code') return `denied: ${codes.join(', ')} (${ref})`;
-  const reasons = [...new Set(forbidding(r.reasons).map((x) => x.annotations.reason).filter((x): x is string => typeof x === 'string' && x.length > 0))];
+  const reasons = [
+    ...new Set(
+      forbidding(r.reasons)
+        .map((x) => x.annotations.reason)
+        .filter((x): x is string => typeof x === 'string' && x.length > 0),
+    ),
+  ];
   const words = r.codes && r.codes.length > 0 ? r.codes.map(inWords) : reasons.length > 0 ? reasons : codes.map(inWords);
   return `denied: ${words.join('; ')} (${ref})`;
 }

@@ -15,7 +15,20 @@ import type {
   ProxyOutcome,
   UsageSink,
 } from '@argus/contracts';
-import { ArgusError, InvalidInputError, UnavailableError, errorSummary, lazyRequestLog, readRawBody, requestIdOf, sendJson, unencodedBody, type DrainHooks, type Logger, type Registry } from '@argus/platform';
+import {
+  ArgusError,
+  InvalidInputError,
+  UnavailableError,
+  errorSummary,
+  lazyRequestLog,
+  readRawBody,
+  requestIdOf,
+  sendJson,
+  unencodedBody,
+  type DrainHooks,
+  type Logger,
+  type Registry,
+} from '@argus/platform';
 import type { ResolvedSecret, SecretsBroker } from '@argus/secrets';
 import express from 'express';
 import { LRUCache } from 'lru-cache';
@@ -27,10 +40,38 @@ import { SHUTTING_DOWN, finalStreamEvent } from './drain.ts';
 import { responseHeaders, sanitizeRequestHeaders } from './headers.ts';
 import type { AgentIdentity, Authenticate } from './identity.ts';
 import { injectCredential, injectionFor, type CredentialInjection } from './inject-credential.ts';
-import { JSON_RPC, deniedResponse, describeMcpMessage, parseMcpBody, rpcError, sessionCall, sseEvents, type JsonRpcErrorResponse, type JsonRpcMessage } from './mcp.ts';
-import { ChangedTools, SseListFilter, decideWhatIfs, filterListAnswers, listRequestsOf, type ListFilterContext, type ListRequests, type McpToolCatalogue } from './mcp-lists.ts';
+import {
+  JSON_RPC,
+  deniedResponse,
+  describeMcpMessage,
+  parseMcpBody,
+  rpcError,
+  sessionCall,
+  sseEvents,
+  type JsonRpcErrorResponse,
+  type JsonRpcMessage,
+} from './mcp.ts';
+import {
+  ChangedTools,
+  SseListFilter,
+  decideWhatIfs,
+  filterListAnswers,
+  listRequestsOf,
+  type ListFilterContext,
+  type ListRequests,
+  type McpToolCatalogue,
+} from './mcp-lists.ts';
 import { proxyMetrics } from './metrics.ts';
-import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, obligationsOf, rewritesBody, type Applied, type ProxyObligations } from './obligations.ts';
+import {
+  OBLIGATIONS_HEADER,
+  SseRewriter,
+  applyToAnswer,
+  obligationsHeader,
+  obligationsOf,
+  rewritesBody,
+  type Applied,
+  type ProxyObligations,
+} from './obligations.ts';
 import { describeHttpCall, isCanonicalPath, type CallDescription } from './route-mapping.ts';
 import { createPriceTable } from './prices.ts';
 import { SseUsageObserver, finalizeUsage, usageFromObject, type TokenUsage } from './usage.ts';
@@ -92,7 +133,13 @@ interface CallState {
   injection?: CredentialInjection;
   decisions: Decided[];
   /** MCP only: the answers for refused messages, whether an `initialize` went up, the session a DELETE ends. */
-  mcp?: { batch: boolean; denied: JsonRpcErrorResponse[]; initialize: boolean; endsSession?: string; lists?: { requests: ListRequests; ctx: ListFilterContext } };
+  mcp?: {
+    batch: boolean;
+    denied: JsonRpcErrorResponse[];
+    initialize: boolean;
+    endsSession?: string;
+    lists?: { requests: ListRequests; ctx: ListFilterContext };
+  };
   started: number;
   forwardedAt?: number;
   status?: number;
@@ -165,7 +212,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
 
   const routes: Route[] = config.upstreams.map((upstream) => {
     const maxBodyBytes = upstream.maxBodyBytes ?? config.limits.maxBodyBytes;
-    const agent = upstream.target.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: Infinity }) : new HttpAgent({ keepAlive: true, maxSockets: Infinity });
+    const agent = upstream.target.startsWith('https:')
+      ? new HttpsAgent({ keepAlive: true, maxSockets: Infinity })
+      : new HttpAgent({ keepAlive: true, maxSockets: Infinity });
     const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
       target: upstream.target,
       changeOrigin: true,
@@ -227,7 +276,8 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       start: () => {
         // An MCP session's event stream never ends on its own: like the decision stream, it gets
         // its final event as soon as draining starts instead of holding the drain for the grace.
-        for (const state of [...inFlight]) if (state.decisions.some((d) => d.forwarded && d.input.context?.mcpMethod === 'session/stream')) abortCall(state);
+        for (const state of [...inFlight])
+          if (state.decisions.some((d) => d.forwarded && d.input.context?.mcpMethod === 'session/stream')) abortCall(state);
       },
       abort: () => {
         for (const state of [...inFlight]) abortCall(state);
@@ -270,10 +320,24 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
    */
   function recordFailure(route: Route, req: IncomingMessage, seen: Seen, err: unknown, log: () => Logger, code?: DenyCode): void {
     if (seen.state?.done) return;
-    const state: CallState = seen.state ?? { upstream: route.upstream, dialect: route.dialect, agent: seen.agent ?? ANONYMOUS, ...(seen.agent === undefined ? { anonymous: true } : {}), decisions: [], started: seen.started, timers: [], done: false, lazyLog: log };
+    const state: CallState = seen.state ?? {
+      upstream: route.upstream,
+      dialect: route.dialect,
+      agent: seen.agent ?? ANONYMOUS,
+      ...(seen.agent === undefined ? { anonymous: true } : {}),
+      decisions: [],
+      started: seen.started,
+      timers: [],
+      done: false,
+      lazyLog: log,
+    };
     const reason = code ?? (err instanceof ArgusError ? err.code : 'internal_error');
     const path = (req.url ?? '/').split('?', 1)[0]!.slice(0, 512);
-    const call: CallDescription = { action: 'proxy:request', resource: { type: 'Api', id: route.upstream.name }, context: { upstream: route.upstream.name, method: req.method ?? 'GET', path } };
+    const call: CallDescription = {
+      action: 'proxy:request',
+      resource: { type: 'Api', id: route.upstream.name },
+      context: { upstream: route.upstream.name, method: req.method ?? 'GET', path },
+    };
     refusal(state, buildInput(state.agent, {}, call), reason);
     finish(state, { status: undefined, error: 'refused' });
   }
@@ -282,15 +346,27 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     if (unencodedBody(req)) return readRawBody(req, route.maxBodyBytes);
     return new Promise((resolve, reject) => {
       const withBody = req as IncomingMessage & { body?: unknown };
-      route.encodedBody(withBody as never, res as never, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(withBody.body) ? withBody.body : undefined)));
+      route.encodedBody(withBody as never, res as never, (err?: unknown) =>
+        err ? reject(err) : resolve(Buffer.isBuffer(withBody.body) ? withBody.body : undefined),
+      );
     });
   }
 
   /** Authenticate, describe, decide, resolve the credential, then hand over to the proxy. */
-  async function handle(route: Route, received: Buffer | undefined, req: IncomingMessage, res: ServerResponse, lazyLog: () => Logger, seen: Seen): Promise<void> {
+  async function handle(
+    route: Route,
+    received: Buffer | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    lazyLog: () => Logger,
+    seen: Seen,
+  ): Promise<void> {
     const { upstream, injection } = route;
     const path = (req.url ?? '/').split('?', 1)[0]!;
-    if (!isCanonicalPath(path)) throw new InvalidInputError('request path is not canonical', [{ path: '/path', message: 'dot segments, encoded separators and empty segments are refused' }]);
+    if (!isCanonicalPath(path))
+      throw new InvalidInputError('request path is not canonical', [
+        { path: '/path', message: 'dot segments, encoded separators and empty segments are refused' },
+      ]);
     const identity = await deps.authenticate(req);
     if (!identity) {
       recordFailure(route, req, seen, undefined, lazyLog, 'unauthenticated');
@@ -301,7 +377,18 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     seen.agent = identity.agent;
     const facts = readFacts(req, identity);
     const body = received && received.length > 0 ? received : undefined;
-    const state: CallState = { upstream, dialect: route.dialect, agent: identity.agent, decisions: [], started: seen.started, timers: [], done: false, lazyLog, ...(facts.goal !== undefined ? { goal: facts.goal } : {}), ...(body ? { body } : {}) };
+    const state: CallState = {
+      upstream,
+      dialect: route.dialect,
+      agent: identity.agent,
+      decisions: [],
+      started: seen.started,
+      timers: [],
+      done: false,
+      lazyLog,
+      ...(facts.goal !== undefined ? { goal: facts.goal } : {}),
+      ...(body ? { body } : {}),
+    };
     seen.state = state;
 
     if (upstream.kind === 'mcp') {
@@ -322,7 +409,10 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     if (upstream.credential && injection) {
       let credential: ResolvedSecret | undefined;
       try {
-        credential = await deps.secrets.resolve(upstream.credential.name, { agent: identity.agent, ...(facts.goal !== undefined ? { goal: facts.goal } : {}) });
+        credential = await deps.secrets.resolve(upstream.credential.name, {
+          agent: identity.agent,
+          ...(facts.goal !== undefined ? { goal: facts.goal } : {}),
+        });
       } catch (err) {
         lazyLog().error({ err: errorSummary(err), upstream: upstream.name }, 'credential lookup failed');
       }
@@ -343,7 +433,9 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       // INVARIANT: every path that ends the response normally calls `finish` itself.
       if (!state.done && !res.writableFinished) finish(state, { status: state.status, error: 'client_closed' });
     });
-    await route.proxy(req, res, (err?: unknown) => sendFailure(res, route.dialect, err ?? new Error('proxy refused the request'), lazyLog()));
+    await route.proxy(req, res, (err?: unknown) =>
+      sendFailure(res, route.dialect, err ?? new Error('proxy refused the request'), lazyLog()),
+    );
   }
 
   /**
@@ -353,27 +445,58 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
    * session traffic; every other path or method refused. Every refusal is recorded. Returns true
    * when the answer was already sent.
    */
-  async function guardMcp(route: Route, req: IncomingMessage, path: string, facts: Facts, state: CallState, res: ServerResponse): Promise<boolean> {
+  async function guardMcp(
+    route: Route,
+    req: IncomingMessage,
+    path: string,
+    facts: Facts,
+    state: CallState,
+    res: ServerResponse,
+  ): Promise<boolean> {
     const { upstream } = route;
     const method = req.method ?? 'GET';
     const sessionId = header(req, 'mcp-session-id');
-    const refuse = (status: number, code: ErrorCode, reason: DenyCode, message: string, call = sessionCall(upstream.name, method)): true => {
-      const decided = refusal(state, buildInput(state.agent, facts, { ...call, context: { ...call.context, httpMethod: method, path } }), reason);
+    const refuse = (
+      status: number,
+      code: ErrorCode,
+      reason: DenyCode,
+      message: string,
+      call = sessionCall(upstream.name, method),
+    ): true => {
+      const decided = refusal(
+        state,
+        buildInput(state.agent, facts, { ...call, context: { ...call.context, httpMethod: method, path } }),
+        reason,
+      );
       if (status === 405) res.setHeader('allow', 'GET, POST, DELETE');
       sendProblem(res, 'argus', status, { code, message, errors: [], decision_id: decided.answer.decision_id, codes: [reason] });
       finish(state, { status: undefined, error: 'refused' });
       return true;
     };
-    if (path !== '/') return refuse(404, 'not_found', 'mcp_path_not_allowed', `MCP upstream \`${upstream.name}\` answers only at its endpoint \`${upstream.prefix}\``);
+    if (path !== '/')
+      return refuse(
+        404,
+        'not_found',
+        'mcp_path_not_allowed',
+        `MCP upstream \`${upstream.name}\` answers only at its endpoint \`${upstream.prefix}\``,
+      );
     if (sessionId !== undefined) {
       const owner = mcpSessions.get(sessionId);
-      if (owner !== undefined && owner !== state.agent) return refuse(403, 'forbidden', 'mcp_session_foreign', 'MCP session belongs to another agent');
+      if (owner !== undefined && owner !== state.agent)
+        return refuse(403, 'forbidden', 'mcp_session_foreign', 'MCP session belongs to another agent');
     }
     if (method === 'POST') return decideMcp(upstream, facts, state, res);
-    if (method !== 'GET' && method !== 'DELETE') return refuse(405, 'method_not_allowed', 'mcp_method_not_allowed', `\`${method.slice(0, 20)}\` is not an MCP transport method`);
+    if (method !== 'GET' && method !== 'DELETE')
+      return refuse(405, 'method_not_allowed', 'mcp_method_not_allowed', `\`${method.slice(0, 20)}\` is not an MCP transport method`);
     const mcpMethod = method === 'GET' ? 'session/stream' : 'session/end';
     if (sessionId === undefined || mcpSessions.get(sessionId) !== state.agent) {
-      return refuse(404, 'not_found', 'mcp_session_not_decided', 'no MCP session opened by this agent through a decided `initialize`', sessionCall(upstream.name, mcpMethod));
+      return refuse(
+        404,
+        'not_found',
+        'mcp_session_not_decided',
+        'no MCP session opened by this agent through a decided `initialize`',
+        sessionCall(upstream.name, mcpMethod),
+      );
     }
     const decided = await decideOrFail(upstream, facts, sessionCall(upstream.name, mcpMethod), state, res);
     if (!decided) return true;
@@ -384,7 +507,12 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       return true;
     }
     // A list answered on the session's stream is filtered too (recognised by its shape).
-    state.mcp = { batch: false, denied: [], initialize: false, ...(method === 'DELETE' ? { endsSession: sessionId } : { lists: { requests: new Map(), ctx: listFilter(upstream, facts, state) } }) };
+    state.mcp = {
+      batch: false,
+      denied: [],
+      initialize: false,
+      ...(method === 'DELETE' ? { endsSession: sessionId } : { lists: { requests: new Map(), ctx: listFilter(upstream, facts, state) } }),
+    };
     return false;
   }
 
@@ -398,12 +526,23 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     if (!forwarded.some((d) => d.answer.result.obligations)) return true;
     const o = obligationsOf(forwarded.map((d) => d.answer));
     const streamed = state.upstream.kind !== 'mcp' && forwarded.some((d) => d.input.context?.stream === true);
-    const why = o.unknown.length > 0 ? `obligation \`${o.unknown.join(', ')}\` cannot be applied by the proxy` : rewritesBody(o) && streamed ? 'a streamed answer cannot be redacted or truncated: ask without `stream`' : undefined;
+    const why =
+      o.unknown.length > 0
+        ? `obligation \`${o.unknown.join(', ')}\` cannot be applied by the proxy`
+        : rewritesBody(o) && streamed
+          ? 'a streamed answer cannot be redacted or truncated: ask without `stream`'
+          : undefined;
     if (why !== undefined) {
       // The allows stay recorded as allows, with the refusal as the call's outcome.
       const decisionId = forwarded[0]!.answer.decision_id;
       metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
-      sendProblem(res, state.dialect === 'mcp' ? 'argus' : state.dialect, 403, { code: 'forbidden', message: `refused: ${why} (decision ${decisionId})`, errors: [], decision_id: decisionId, codes: ['obligation_unenforceable'] });
+      sendProblem(res, state.dialect === 'mcp' ? 'argus' : state.dialect, 403, {
+        code: 'forbidden',
+        message: `refused: ${why} (decision ${decisionId})`,
+        errors: [],
+        decision_id: decisionId,
+        codes: ['obligation_unenforceable'],
+      });
       finish(state, { status: undefined, error: 'obligation_unenforceable' });
       return false;
     }
@@ -414,20 +553,43 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   /** Records a refusal the proxy made itself (no decision point asked): a deny with `code`. */
   function refusal(state: CallState, input: AuthorizeInput, code: DenyCode | ErrorCode): Decided {
     metrics.decisions.inc({ upstream: state.upstream.name, outcome: 'refused' });
-    const decided: Decided = { input, answer: { decision_id: randomUUID(), policy_version: REFUSED_BY_PROXY, result: { allow: false, decision: 'deny', reasons: [], errors: [], codes: [code] } }, latencyMs: 0, forwarded: false };
+    const decided: Decided = {
+      input,
+      answer: {
+        decision_id: randomUUID(),
+        policy_version: REFUSED_BY_PROXY,
+        result: { allow: false, decision: 'deny', reasons: [], errors: [], codes: [code] },
+      },
+      latencyMs: 0,
+      forwarded: false,
+    };
     state.decisions.push(decided);
     return decided;
   }
 
   /** Decides one described call; on failure answers 503 (fail closed) and records it. */
-  async function decideOrFail(upstream: UpstreamConfig, facts: Facts, call: CallDescription, state: CallState, res: ServerResponse): Promise<Decided | undefined> {
+  async function decideOrFail(
+    upstream: UpstreamConfig,
+    facts: Facts,
+    call: CallDescription,
+    state: CallState,
+    res: ServerResponse,
+  ): Promise<Decided | undefined> {
     const input = buildInput(state.agent, facts, call);
     const t0 = performance.now();
     try {
-      const answer = await decideWithin(deps.decisionPoint, input, { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' }, config.decision.timeoutMs);
+      const answer = await decideWithin(
+        deps.decisionPoint,
+        input,
+        { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' },
+        config.decision.timeoutMs,
+      );
       const latencyMs = performance.now() - t0;
       metrics.decisionLatency.observe({ upstream: upstream.name }, latencyMs / 1000);
-      metrics.decisions.inc({ upstream: upstream.name, outcome: isAllowed(answer) ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny' });
+      metrics.decisions.inc({
+        upstream: upstream.name,
+        outcome: isAllowed(answer) ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny',
+      });
       const decided: Decided = { input, answer, latencyMs, forwarded: true };
       state.decisions.push(decided);
       return decided;
@@ -442,7 +604,12 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
     const message = err instanceof ArgusError ? err.message : 'decision point failed';
     state.lazyLog().warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
-    state.decisions.push({ input, answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(message) }, latencyMs, forwarded: false });
+    state.decisions.push({
+      input,
+      answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(message) },
+      latencyMs,
+      forwarded: false,
+    });
     finish(state, { status: undefined, error: 'decision_unavailable' });
   }
 
@@ -479,21 +646,51 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       const view = describeMcpMessage(upstream.name, m);
       const fallback = sessionCall(upstream.name, m.method ?? 'response');
       if ('invalid' in view) refuse(m, JSON_RPC.invalidParams, view.invalid, 'mcp_invalid_params', fallback);
-      else if ('refused' in view) refuse(m, m.method === undefined ? JSON_RPC.invalidRequest : JSON_RPC.methodNotFound, view.refused.message, view.refused.code, fallback);
+      else if ('refused' in view)
+        refuse(
+          m,
+          m.method === undefined ? JSON_RPC.invalidRequest : JSON_RPC.methodNotFound,
+          view.refused.message,
+          view.refused.code,
+          fallback,
+        );
       else if (view.action === 'tool:call' && changedTools.has(upstream.name, String(view.context.tool))) {
-        refuse(m, JSON_RPC.forbidden, `tool \`${String(view.context.tool).slice(0, 100)}\` changed since it was approved: refused until it is re-approved`, 'mcp_tool_changed', view);
-      }
-      else toDecide.push({ m, call: view });
+        refuse(
+          m,
+          JSON_RPC.forbidden,
+          `tool \`${String(view.context.tool).slice(0, 100)}\` changed since it was approved: refused until it is re-approved`,
+          'mcp_tool_changed',
+          view,
+        );
+      } else toDecide.push({ m, call: view });
     }
     const t0 = performance.now();
     const inputs = toDecide.map(({ call }) => buildInput(state.agent, facts, call));
     let decisions: AuthorizeResponse[];
     try {
-      decisions = await Promise.all(inputs.map((input) => decideWithin(deps.decisionPoint, input, { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' }, config.decision.timeoutMs)));
+      decisions = await Promise.all(
+        inputs.map((input) =>
+          decideWithin(
+            deps.decisionPoint,
+            input,
+            { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' },
+            config.decision.timeoutMs,
+          ),
+        ),
+      );
     } catch (err) {
       for (const input of inputs) {
         metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
-        state.decisions.push({ input, answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(err instanceof ArgusError ? err.message : 'decision point failed') }, latencyMs: performance.now() - t0, forwarded: false });
+        state.decisions.push({
+          input,
+          answer: {
+            decision_id: randomUUID(),
+            policy_version: 'unavailable',
+            result: unavailableResult(err instanceof ArgusError ? err.message : 'decision point failed'),
+          },
+          latencyMs: performance.now() - t0,
+          forwarded: false,
+        });
       }
       state.lazyLog().warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
       finish(state, { status: undefined, error: 'decision_unavailable' });
@@ -505,7 +702,10 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     toDecide.forEach(({ m }, i) => {
       const answer = decisions[i]!;
       const allowed = isAllowed(answer);
-      metrics.decisions.inc({ upstream: upstream.name, outcome: allowed ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny' });
+      metrics.decisions.inc({
+        upstream: upstream.name,
+        outcome: allowed ? 'allow' : answer.result.decision === 'needs_approval' ? 'needs_approval' : 'deny',
+      });
       state.decisions.push({ input: inputs[i]!, answer, latencyMs, forwarded: allowed });
       if (!allowed) {
         const denied = deniedResponse(m.id ?? null, answer, config.denyDetail);
@@ -516,7 +716,12 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     });
     const forward = parsed.messages.filter((m) => !refused.has(m));
     const lists = listRequestsOf(forward);
-    state.mcp = { batch: parsed.batch, denied: answers, initialize: forward.some((m) => m.method === 'initialize'), ...(lists.size > 0 ? { lists: { requests: lists, ctx: listFilter(upstream, facts, state) } } : {}) };
+    state.mcp = {
+      batch: parsed.batch,
+      denied: answers,
+      initialize: forward.some((m) => m.method === 'initialize'),
+      ...(lists.size > 0 ? { lists: { requests: lists, ctx: listFilter(upstream, facts, state) } } : {}),
+    };
     if (forward.length === 0) {
       // Only refused messages. With ids, their errors (HTTP 200, as a server answers them); only
       // notifications: an HTTP error, as streamable HTTP wants for input it does not accept.
@@ -538,7 +743,13 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     return {
       server: upstream.name,
       inputFor: (call) => buildInput(state.agent, facts, call),
-      decideWhatIf: (inputs) => decideWhatIfs(deps.decisionPoint, inputs, { caller: { kind: 'proxy', subject: state.agent }, explain: 'reasons' }, config.decision.timeoutMs),
+      decideWhatIf: (inputs) =>
+        decideWhatIfs(
+          deps.decisionPoint,
+          inputs,
+          { caller: { kind: 'proxy', subject: state.agent }, explain: 'reasons' },
+          config.decision.timeoutMs,
+        ),
       ...(deps.tools ? { catalogue: deps.tools } : {}),
       changed: changedTools,
       onChanged: (input, code) => {
@@ -546,9 +757,17 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       },
       onRefused: (list, err) => {
         metrics.upstreamErrors.inc({ upstream: upstream.name, kind: 'list' });
-        state.lazyLog().warn({ upstream: upstream.name, list: list.kind, err: errorSummary(err) }, 'MCP list refused: it could not be filtered');
+        state
+          .lazyLog()
+          .warn({ upstream: upstream.name, list: list.kind, err: errorSummary(err) }, 'MCP list refused: it could not be filtered');
       },
-      onDrift: ({ trust, diff }) => state.lazyLog().warn({ upstream: upstream.name, trust, diff }, 'MCP tool list changed since it was approved: changed tools refused, recorded in the registry'),
+      onDrift: ({ trust, diff }) =>
+        state
+          .lazyLog()
+          .warn(
+            { upstream: upstream.name, trust, diff },
+            'MCP tool list changed since it was approved: changed tools refused, recorded in the registry',
+          ),
     };
   }
 
@@ -594,7 +813,10 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const status = proxyRes.statusCode ?? 502;
     state.status = status;
     if (state.inFlight) state.inFlight.upstreamRes = proxyRes;
-    metrics.upstreamLatency.observe({ upstream: state.upstream.name, status_class: `${Math.floor(status / 100)}xx` }, (now() - (state.forwardedAt ?? state.started)) / 1000);
+    metrics.upstreamLatency.observe(
+      { upstream: state.upstream.name, status_class: `${Math.floor(status / 100)}xx` },
+      (now() - (state.forwardedAt ?? state.started)) / 1000,
+    );
     const type = String(proxyRes.headers['content-type'] ?? '');
     const isSse = /^text\/event-stream/i.test(type);
     const isJson = /^application\/([\w.+-]+\+)?json/i.test(type);
@@ -607,8 +829,14 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     if (!encoding.ok) {
       proxyRes.resume();
       metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'encoding' });
-      state.lazyLog().warn({ upstream: state.upstream.name, encoding: encoding.value }, 'upstream answered with an unsupported content encoding');
-      sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `upstream answered with an unsupported content encoding \`${encoding.value}\``, errors: [] });
+      state
+        .lazyLog()
+        .warn({ upstream: state.upstream.name, encoding: encoding.value }, 'upstream answered with an unsupported content encoding');
+      sendProblem(res, state.dialect, 502, {
+        code: 'upstream_error',
+        message: `upstream answered with an unsupported content encoding \`${encoding.value}\``,
+        errors: [],
+      });
       finish(state, { status, error: 'unsupported_encoding' });
       return;
     }
@@ -631,18 +859,28 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     if (lists && lists.requests.size > 0 && !bodyless && !isJson && !isSse) {
       proxyRes.resume();
       metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'list' });
-      sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `the answer (\`${type.split(';', 1)[0]!.slice(0, 64)}\`) cannot be read to filter its list`, errors: [] });
+      sendProblem(res, state.dialect, 502, {
+        code: 'upstream_error',
+        message: `the answer (\`${type.split(';', 1)[0]!.slice(0, 64)}\`) cannot be read to filter its list`,
+        errors: [],
+      });
       finish(state, { status, error: 'upstream_error' });
       return;
     }
     if (obligations && !bodyless && !isJson && !(isSse && mcp)) {
       proxyRes.resume();
       metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: 'obligation' });
-      sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `the answer (\`${type.split(';', 1)[0]!.slice(0, 64)}\`) cannot be rewritten to apply the policy's obligations`, errors: [], codes: ['obligation_unenforceable'] });
+      sendProblem(res, state.dialect, 502, {
+        code: 'upstream_error',
+        message: `the answer (\`${type.split(';', 1)[0]!.slice(0, 64)}\`) cannot be rewritten to apply the policy's obligations`,
+        errors: [],
+        codes: ['obligation_unenforceable'],
+      });
       finish(state, { status, error: 'obligation_unenforceable' });
       return;
     }
-    if (state.obligations && (obligations || !state.obligations.logValues)) res.setHeader(OBLIGATIONS_HEADER, obligationsHeader(state.obligations));
+    if (state.obligations && (obligations || !state.obligations.logValues))
+      res.setHeader(OBLIGATIONS_HEADER, obligationsHeader(state.obligations));
 
     const decoder = encoding.decoder?.();
     const source: Readable = decoder ? proxyRes.pipe(decoder) : proxyRes;
@@ -668,42 +906,51 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
         else chunks.push(c);
       });
       source.on('error', (err) => onProxyError(err, req, res));
-      source.on('end', () => void (async () => {
-        let body: Buffer = Buffer.concat(chunks);
-        if (llm || mergeDenied || obligations || lists) {
-          try {
-            let doc: unknown = JSON.parse(body.toString('utf8'));
-            if (llm) state.usage = finalizeUsage(usageFromObject(doc));
-            if (lists) doc = (await filterListAnswers(doc, lists.requests, lists.ctx)).doc;
-            if (obligations) {
-              const rewritten = applyToAnswer(doc, obligations);
-              doc = rewritten.doc;
-              state.applied = rewritten.applied;
+      source.on(
+        'end',
+        () =>
+          void (async () => {
+            let body: Buffer = Buffer.concat(chunks);
+            if (llm || mergeDenied || obligations || lists) {
+              try {
+                let doc: unknown = JSON.parse(body.toString('utf8'));
+                if (llm) state.usage = finalizeUsage(usageFromObject(doc));
+                if (lists) doc = (await filterListAnswers(doc, lists.requests, lists.ctx)).doc;
+                if (obligations) {
+                  const rewritten = applyToAnswer(doc, obligations);
+                  doc = rewritten.doc;
+                  state.applied = rewritten.applied;
+                }
+                if (mergeDenied && mcp) {
+                  const merged = [...mcp.denied, ...(Array.isArray(doc) ? doc : [doc])];
+                  body = Buffer.from(JSON.stringify(mcp.batch ? merged : merged[0]));
+                } else if (obligations || lists) {
+                  body = Buffer.from(JSON.stringify(doc));
+                }
+              } catch {
+                if (obligations || lists) {
+                  // Declared JSON that is not: it cannot be rewritten (nor its list filtered), so it does not go back.
+                  metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: obligations ? 'obligation' : 'list' });
+                  const why = obligations ? "the policy's obligations cannot be applied" : 'its list cannot be filtered';
+                  sendProblem(res, state.dialect, 502, {
+                    code: 'upstream_error',
+                    message: `the answer is not valid JSON: ${why}`,
+                    errors: [],
+                    ...(obligations ? { codes: ['obligation_unenforceable' as const] } : {}),
+                  });
+                  finish(state, { status, error: obligations ? 'obligation_unenforceable' : 'upstream_error' });
+                  return;
+                }
+                // Not JSON after all: forwarded as it is (scrubbed).
+              }
             }
-            if (mergeDenied && mcp) {
-              const merged = [...mcp.denied, ...(Array.isArray(doc) ? doc : [doc])];
-              body = Buffer.from(JSON.stringify(mcp.batch ? merged : merged[0]));
-            } else if (obligations || lists) {
-              body = Buffer.from(JSON.stringify(doc));
-            }
-          } catch {
-            if (obligations || lists) {
-              // Declared JSON that is not: it cannot be rewritten (nor its list filtered), so it does not go back.
-              metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind: obligations ? 'obligation' : 'list' });
-              const why = obligations ? "the policy's obligations cannot be applied" : 'its list cannot be filtered';
-              sendProblem(res, state.dialect, 502, { code: 'upstream_error', message: `the answer is not valid JSON: ${why}`, errors: [], ...(obligations ? { codes: ['obligation_unenforceable' as const] } : {}) });
-              finish(state, { status, error: obligations ? 'obligation_unenforceable' : 'upstream_error' });
-              return;
-            }
-            // Not JSON after all: forwarded as it is (scrubbed).
-          }
-        }
-        body = scrubber.scrubBuffer(body);
-        const headers = scrubber.scrubHeaders(responseHeaders(proxyRes.headers, { dropLength: true }));
-        res.writeHead(status, { ...headers, 'content-length': body.length });
-        res.end(body);
-        finish(state, { status, error: undefined });
-      })().catch((err: unknown) => onProxyError(err as Error, req, res)));
+            body = scrubber.scrubBuffer(body);
+            const headers = scrubber.scrubHeaders(responseHeaders(proxyRes.headers, { dropLength: true }));
+            res.writeHead(status, { ...headers, 'content-length': body.length });
+            res.end(body);
+            finish(state, { status, error: undefined });
+          })().catch((err: unknown) => onProxyError(err as Error, req, res)),
+      );
       return;
     }
 
@@ -766,7 +1013,11 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     if (res && typeof res.writeHead === 'function' && !res.headersSent) {
       const timeout = kind === 'timeout';
-      sendProblem(res, state?.dialect ?? 'argus', timeout ? 504 : 502, { code: timeout ? 'timeout' : 'upstream_error', message: timeout ? 'upstream did not answer in time' : 'upstream unreachable', errors: [] });
+      sendProblem(res, state?.dialect ?? 'argus', timeout ? 504 : 502, {
+        code: timeout ? 'timeout' : 'upstream_error',
+        message: timeout ? 'upstream did not answer in time' : 'upstream unreachable',
+        errors: [],
+      });
     } else if (res && typeof res.destroy === 'function') {
       res.destroy();
     }
@@ -786,7 +1037,12 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     metrics.unpricedCalls.inc({ upstream: state.upstream.name });
     if (!unpriced.has(model)) {
       unpriced.set(model, true);
-      state.lazyLog().warn({ upstream: state.upstream.name, model: model.slice(0, 256) }, 'model has no price: no cost charged (set proxy.prices.models or proxy.prices.unknownModel)');
+      state
+        .lazyLog()
+        .warn(
+          { upstream: state.upstream.name, model: model.slice(0, 256) },
+          'model has no price: no cost charged (set proxy.prices.models or proxy.prices.unknownModel)',
+        );
     }
     return undefined;
   }
@@ -805,7 +1061,18 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
       ...(d.forwarded && outcome.status !== undefined ? { status: outcome.status } : {}),
       ...(d.forwarded && state.credential ? { credentialName: state.credential.name } : {}),
       ...(d.forwarded && recorded ? { usage: recorded } : {}),
-      ...(!d.forwarded ? { error: d.answer.policy_version === 'unavailable' ? 'decision_unavailable' : d.answer.policy_version === REFUSED_BY_PROXY ? 'refused' : 'denied' } : outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(!d.forwarded
+        ? {
+            error:
+              d.answer.policy_version === 'unavailable'
+                ? 'decision_unavailable'
+                : d.answer.policy_version === REFUSED_BY_PROXY
+                  ? 'refused'
+                  : 'denied',
+          }
+        : outcome.error !== undefined
+          ? { error: outcome.error }
+          : {}),
     });
     const time = new Date(state.started).toISOString();
     const valueFree = state.obligations?.logValues === false;
@@ -828,26 +1095,35 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     }
     const forwarded = state.decisions.find((d) => d.forwarded);
     if (state.goal !== undefined && usage?.totalTokens !== undefined && forwarded) {
-      deps.usage.reportUsage({ goal: state.goal, agent: state.agent, tokens: usage.totalTokens, ...(costUsd !== undefined ? { costUsd } : {}), decisionId: forwarded.answer.decision_id }).catch((err: unknown) => {
-        metrics.sinkFailures.inc({ sink: 'usage' });
-        state.lazyLog().error({ err: errorSummary(err), goal: state.goal }, 'usage report failed');
-      });
+      deps.usage
+        .reportUsage({
+          goal: state.goal,
+          agent: state.agent,
+          tokens: usage.totalTokens,
+          ...(costUsd !== undefined ? { costUsd } : {}),
+          decisionId: forwarded.answer.decision_id,
+        })
+        .catch((err: unknown) => {
+          metrics.sinkFailures.inc({ sink: 'usage' });
+          state.lazyLog().error({ err: errorSummary(err), goal: state.goal }, 'usage report failed');
+        });
     }
-    if (deps.logger.isLevelEnabled('info')) state.lazyLog().info(
-      {
-        upstream: state.upstream.name,
-        agent: state.agent,
-        decisionIds: state.decisions.map((d) => d.answer.decision_id),
-        outcome: state.decisions.length === 0 ? 'pass' : state.decisions.every((d) => d.forwarded) ? 'allow' : 'deny',
-        status: outcome.status,
-        error: outcome.error,
-        credentialName: state.credential?.name,
-        usage: recorded,
-        ...(state.applied ? { obligations: { redacted: state.applied.redacted, truncated: state.applied.truncated.length } } : {}),
-        ms: now() - state.started,
-      },
-      'proxied call',
-    );
+    if (deps.logger.isLevelEnabled('info'))
+      state.lazyLog().info(
+        {
+          upstream: state.upstream.name,
+          agent: state.agent,
+          decisionIds: state.decisions.map((d) => d.answer.decision_id),
+          outcome: state.decisions.length === 0 ? 'pass' : state.decisions.every((d) => d.forwarded) ? 'allow' : 'deny',
+          status: outcome.status,
+          error: outcome.error,
+          credentialName: state.credential?.name,
+          usage: recorded,
+          ...(state.applied ? { obligations: { redacted: state.applied.redacted, truncated: state.applied.truncated.length } } : {}),
+          ms: now() - state.started,
+        },
+        'proxied call',
+      );
   }
 }
 
@@ -876,28 +1152,45 @@ function readFacts(req: IncomingMessage, identity: AgentIdentity): Facts {
   const delegation = header(req, ARGUS_HEADERS.delegation);
   const token = header(req, ARGUS_HEADERS.delegationToken);
   if (intent !== undefined) {
-    if (!SAFE_ID.test(intent)) throw new InvalidInputError('invalid intent header', [{ path: `/headers/${ARGUS_HEADERS.intent}`, message: 'must match ^[\\w.:@/-]{1,256}$' }]);
+    if (!SAFE_ID.test(intent))
+      throw new InvalidInputError('invalid intent header', [
+        { path: `/headers/${ARGUS_HEADERS.intent}`, message: 'must match ^[\\w.:@/-]{1,256}$' },
+      ]);
     facts.intent = intent;
   }
   if (goal !== undefined) {
-    if (!SAFE_ID.test(goal)) throw new InvalidInputError('invalid goal header', [{ path: `/headers/${ARGUS_HEADERS.goal}`, message: 'must match ^[\\w.:@/-]{1,256}$' }]);
+    if (!SAFE_ID.test(goal))
+      throw new InvalidInputError('invalid goal header', [
+        { path: `/headers/${ARGUS_HEADERS.goal}`, message: 'must match ^[\\w.:@/-]{1,256}$' },
+      ]);
     facts.goal = goal;
   }
   if (delegation !== undefined) {
     const hops = delegation.split(',');
-    if (hops.length > 16) throw new InvalidInputError('delegation chain too long', [{ path: `/headers/${ARGUS_HEADERS.delegation}`, message: 'at most 16 hops' }]);
+    if (hops.length > 16)
+      throw new InvalidInputError('delegation chain too long', [
+        { path: `/headers/${ARGUS_HEADERS.delegation}`, message: 'at most 16 hops' },
+      ]);
     facts.delegation = hops.map((hop, i) => {
       const m = DELEGATION_HOP.exec(hop);
-      if (!m) throw new InvalidInputError('invalid delegation header', [{ path: `/headers/${ARGUS_HEADERS.delegation}/${i}`, message: 'each hop must be `Type::id`' }]);
+      if (!m)
+        throw new InvalidInputError('invalid delegation header', [
+          { path: `/headers/${ARGUS_HEADERS.delegation}/${i}`, message: 'each hop must be `Type::id`' },
+        ]);
       return { type: m[1]!, id: m[2] ?? m[3]! };
     });
     const last = facts.delegation[facts.delegation.length - 1];
     if (!last || last.type !== 'Agent' || last.id !== identity.agent) {
-      throw new InvalidInputError('delegation chain must end at the calling agent', [{ path: `/headers/${ARGUS_HEADERS.delegation}`, message: `last hop must be Agent::${identity.agent}` }]);
+      throw new InvalidInputError('delegation chain must end at the calling agent', [
+        { path: `/headers/${ARGUS_HEADERS.delegation}`, message: `last hop must be Agent::${identity.agent}` },
+      ]);
     }
   }
   if (token !== undefined) {
-    if (token.length > 16_384) throw new InvalidInputError('delegation token too long', [{ path: `/headers/${ARGUS_HEADERS.delegationToken}`, message: 'at most 16384 characters' }]);
+    if (token.length > 16_384)
+      throw new InvalidInputError('delegation token too long', [
+        { path: `/headers/${ARGUS_HEADERS.delegationToken}`, message: 'at most 16384 characters' },
+      ]);
     facts.delegationToken = token;
   }
   return facts;
@@ -929,7 +1222,12 @@ function withheld(input: AuthorizeInput): AuthorizeInput {
 }
 
 /** The content encodings the scrubber can read through: one of these, or none. */
-const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+const DECODERS: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
 
 /**
  * The decoder for a response's `Content-Encoding`: none for no encoding (or `identity`), one for
@@ -964,4 +1262,3 @@ function routeOf(routes: readonly Route[], url: string): Route | undefined {
   }
   return undefined;
 }
-

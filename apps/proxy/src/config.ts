@@ -77,16 +77,23 @@ export function parseProxyConfig(raw: unknown): Readonly<ProxyConfig> {
   const names = new Map<string, number>();
   const prefixes: Array<{ prefix: string; i: number }> = [];
   config.upstreams.forEach((u, i) => {
-    if (names.has(u.name)) throw new ConfigError(`duplicate upstream name \`${u.name}\``, [{ path: `/upstreams/${i}/name`, message: `already used by /upstreams/${names.get(u.name)}` }]);
+    if (names.has(u.name))
+      throw new ConfigError(`duplicate upstream name \`${u.name}\``, [
+        { path: `/upstreams/${i}/name`, message: `already used by /upstreams/${names.get(u.name)}` },
+      ]);
     names.set(u.name, i);
     for (const p of prefixes) {
       if (p.prefix === u.prefix || p.prefix.startsWith(`${u.prefix}/`) || u.prefix.startsWith(`${p.prefix}/`)) {
-        throw new ConfigError(`upstream prefix \`${u.prefix}\` overlaps \`${p.prefix}\``, [{ path: `/upstreams/${i}/prefix`, message: `overlaps /upstreams/${p.i}/prefix` }]);
+        throw new ConfigError(`upstream prefix \`${u.prefix}\` overlaps \`${p.prefix}\``, [
+          { path: `/upstreams/${i}/prefix`, message: `overlaps /upstreams/${p.i}/prefix` },
+        ]);
       }
     }
     prefixes.push({ prefix: u.prefix, i });
     if (u.credential?.inject === 'header' && u.credential.header === undefined) {
-      throw new ConfigError('credential injected as a custom header needs `header`', [{ path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' }]);
+      throw new ConfigError('credential injected as a custom header needs `header`', [
+        { path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' },
+      ]);
     }
     if (isOpsPath(u.prefix)) {
       throw new ConfigError(`upstream prefix \`${u.prefix}\` is reserved`, [{ path: `/upstreams/${i}/prefix`, message: 'reserved path' }]);
@@ -105,7 +112,9 @@ export function loadProxyConfig(path: string, env: NodeJS.ProcessEnv = process.e
     const text = readFileSync(path, 'utf8');
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`proxy configuration \`${path}\` cannot be read`, [{ path: '/', message: err instanceof Error ? err.message.split('\n')[0]! : 'unreadable' }]);
+    throw new ConfigError(`proxy configuration \`${path}\` cannot be read`, [
+      { path: '/', message: err instanceof Error ? err.message.split('\n')[0]! : 'unreadable' },
+    ]);
   }
   return parseProxyConfig(applyEnvOverrides(raw, env));
 }

@@ -25,17 +25,30 @@ export function createRemoteDecisionPoint(options: RemoteDecisionPointOptions): 
   const doFetch = options.fetch ?? fetch;
   /** POSTs `body` to the apdp and answers the parsed 200 body; anything else is `UnavailableError`. */
   const post = async (path: string, body: unknown, decideOptions: DecideOptions): Promise<unknown> => {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'x-argus-caller': decideOptions.caller.kind };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'x-argus-caller': decideOptions.caller.kind,
+    };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (decideOptions.audit === false) headers['x-argus-audit'] = 'false';
     // A what-if must reach the apdp as one: dropping the header would commit its side effects.
     if (decideOptions.whatIf) headers['x-argus-what-if'] = 'true';
     let res: Response;
     try {
-      res = await doFetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(options.timeoutMs), redirect: 'error' });
+      res = await doFetch(`${base}${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(options.timeoutMs),
+        redirect: 'error',
+      });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new UnavailableError(timedOut ? `decision point did not answer within ${options.timeoutMs} ms` : 'decision point unreachable', err);
+      throw new UnavailableError(
+        timedOut ? `decision point did not answer within ${options.timeoutMs} ms` : 'decision point unreachable',
+        err,
+      );
     }
     if (res.status !== 200) {
       await res.body?.cancel();
@@ -54,9 +67,12 @@ export function createRemoteDecisionPoint(options: RemoteDecisionPointOptions): 
       return body;
     },
     async decideBatch(inputs: readonly AuthorizeInput[], decideOptions: DecideOptions): Promise<AuthorizeResponse[]> {
-      const body = (await post('/v1/authorize/batch', { inputs, explain: decideOptions.explain ?? 'reasons' }, decideOptions)) as { results?: unknown } | null;
+      const body = (await post('/v1/authorize/batch', { inputs, explain: decideOptions.explain ?? 'reasons' }, decideOptions)) as {
+        results?: unknown;
+      } | null;
       const results = body?.results;
-      if (!Array.isArray(results) || results.length !== inputs.length || !results.every(isAuthorizeResponse)) throw new UnavailableError('decision point answered an unexpected batch shape');
+      if (!Array.isArray(results) || results.length !== inputs.length || !results.every(isAuthorizeResponse))
+        throw new UnavailableError('decision point answered an unexpected batch shape');
       return results;
     },
   };
@@ -73,14 +89,26 @@ export function isAuthorizeResponse(body: unknown): body is AuthorizeResponse {
   if (!body || typeof body !== 'object') return false;
   const b = body as Partial<AuthorizeResponse>;
   const r = b.result as Partial<AuthorizeResult> | undefined;
-  return typeof b.decision_id === 'string' && typeof b.policy_version === 'string' && !!r && typeof r.allow === 'boolean' && typeof r.decision === 'string' && Array.isArray(r.reasons);
+  return (
+    typeof b.decision_id === 'string' &&
+    typeof b.policy_version === 'string' &&
+    !!r &&
+    typeof r.allow === 'boolean' &&
+    typeof r.decision === 'string' &&
+    Array.isArray(r.reasons)
+  );
 }
 
 /**
  * Decides within `timeoutMs` or throws `UnavailableError`. Whatever the decision point answers,
  * only `allow === true` together with `decision === 'allow'` lets a call through.
  */
-export async function decideWithin(point: DecisionPoint, input: AuthorizeInput, options: DecideOptions, timeoutMs: number): Promise<AuthorizeResponse> {
+export async function decideWithin(
+  point: DecisionPoint,
+  input: AuthorizeInput,
+  options: DecideOptions,
+  timeoutMs: number,
+): Promise<AuthorizeResponse> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new UnavailableError(`decision point did not answer within ${timeoutMs} ms`)), timeoutMs);

@@ -38,13 +38,25 @@ async function modelUpstream(): Promise<{ url: string; server: Server; seen: str
       if (doc.model === 'quick') {
         setTimeout(() => {
           res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'quick', choices: [{ index: 0, message: { role: 'assistant', content: 'done', refusal: null }, finish_reason: 'stop', logprobs: null }] }));
+          res.end(
+            JSON.stringify({
+              id: 'c',
+              object: 'chat.completion',
+              created: 1,
+              model: 'quick',
+              choices: [
+                { index: 0, message: { role: 'assistant', content: 'done', refusal: null }, finish_reason: 'stop', logprobs: null },
+              ],
+            }),
+          );
         }, 300);
       } else if (doc.model === 'stall') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(anthropic
-          ? `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'm', type: 'message', role: 'assistant', model: 'stall', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 1, output_tokens: 0 } } })}\n\n`
-          : `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'stall', choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`);
+        res.write(
+          anthropic
+            ? `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'm', type: 'message', role: 'assistant', model: 'stall', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 1, output_tokens: 0 } } })}\n\n`
+            : `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'stall', choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`,
+        );
       }
     });
   });
@@ -68,7 +80,10 @@ beforeAll(async () => {
   await seedTrustedBot(starter);
   models = await modelUpstream();
   mcp = await mcpUpstream();
-  await starter.storage.registry.createMcpServer({ id: 'tools', name: 'tools', url: `${mcp.url}/mcp`, trust: 'trusted', tools: hashTools([]) }, 'test');
+  await starter.storage.registry.createMcpServer(
+    { id: 'tools', name: 'tools', url: `${mcp.url}/mcp`, trust: 'trusted', tools: hashTools([]) },
+    'test',
+  );
 });
 
 afterAll(async () => {
@@ -108,12 +123,15 @@ async function start(): Promise<Running> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, app, events, shutdown };
 }
 
-const aborted = (events: DecisionEvent[]) => events.filter((e) => e.proxy?.error === 'aborted').map((e) => e.input.context?.mcpMethod ?? e.input.resource.id);
+const aborted = (events: DecisionEvent[]) =>
+  events.filter((e) => e.proxy?.error === 'aborted').map((e) => e.input.context?.mcpMethod ?? e.input.resource.id);
 
 describe('the proxy shutting down', () => {
   it('ends an MCP session stream as draining starts, lets a model call finish within the grace, and drains clean', async () => {
     const p = await start();
-    const transport = new StreamableHTTPClientTransport(new URL(`${p.url}/mcp/tools`), { requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(`${p.url}/mcp/tools`), {
+      requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}` } },
+    });
     const client = new Client({ name: 'drain-test', version: '1.0.0' });
     await client.connect(transport);
     // The client opens its GET event stream on its own after connecting.
@@ -140,7 +158,11 @@ describe('the proxy shutting down', () => {
     const p = await start();
     const openai = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
     const anthropic = new Anthropic({ apiKey: BOT_TOKEN, baseURL: `${p.url}/anthropic`, maxRetries: 0 });
-    const settle = <T>(p: Promise<T>) => p.then(() => undefined, (e: unknown) => e);
+    const settle = <T>(p: Promise<T>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     const hang = settle(openai.chat.completions.create({ model: 'hang', messages: [{ role: 'user', content: 'hi' }] }));
     const drainStream = async (s: AsyncIterable<unknown>) => {
       for await (const _ of s) void _;
@@ -161,7 +183,10 @@ describe('the proxy shutting down', () => {
     expect(refused).toBeInstanceOf(OpenAI.APIError);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
     expect((refused as Error).message).toMatch(/shutting down/);
-    for (const [err, sdk] of [[await oRead, OpenAI.APIError], [await aRead, Anthropic.APIError]] as const) {
+    for (const [err, sdk] of [
+      [await oRead, OpenAI.APIError],
+      [await aRead, Anthropic.APIError],
+    ] as const) {
       expect(err).toBeInstanceOf(sdk);
       expect((err as Error).message).toMatch(/shutting down/);
     }

@@ -22,27 +22,47 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function proxyWith(decisionPoint: DecisionPoint, extra: Record<string, unknown> = {}, target?: string, options: { failingRecorder?: boolean; decisionTimeoutMs?: number } = {}): Promise<RunningProxy> {
+async function proxyWith(
+  decisionPoint: DecisionPoint,
+  extra: Record<string, unknown> = {},
+  target?: string,
+  options: { failingRecorder?: boolean; decisionTimeoutMs?: number } = {},
+): Promise<RunningProxy> {
   const { decisionTimeoutMs = 200, ...rest } = options;
   const p = await startProxy({
     decisionPoint,
     secrets: { 'openai-key': CANARIES.openai },
     tokens: { bot: BOT_TOKEN },
     ...rest,
-    config: { decision: { timeoutMs: decisionTimeoutMs }, upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target: target ?? upstream.url, credential: { name: 'openai-key' }, ...extra }] },
+    config: {
+      decision: { timeoutMs: decisionTimeoutMs },
+      upstreams: [
+        { name: 'openai', kind: 'openai', prefix: '/openai', target: target ?? upstream.url, credential: { name: 'openai-key' }, ...extra },
+      ],
+    },
   });
   running.push(p);
   return p;
 }
 
 function chat(p: RunningProxy): Promise<Response> {
-  return fetch(`${p.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-ok', messages: [] }) });
+  return fetch(`${p.url}/openai/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-ok', messages: [] }),
+  });
 }
 
 async function listen(app: express.Express | ((req: unknown, res: unknown) => void)): Promise<{ url: string; server: Server }> {
   const server = createServer(app as Parameters<typeof createServer>[0] & object);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  running.push({ close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+  running.push({
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
@@ -50,7 +70,10 @@ describe('fail closed when the decision point is down or slow', () => {
   it('answers 503 when the remote apdp is unreachable, and the upstream sees nothing', async () => {
     const dead = await listen(express());
     const url = dead.url;
-    await new Promise<void>((r) => { dead.server.closeAllConnections(); dead.server.close(() => r()); });
+    await new Promise<void>((r) => {
+      dead.server.closeAllConnections();
+      dead.server.close(() => r());
+    });
     const p = await proxyWith(createRemoteDecisionPoint({ url, timeoutMs: 200 }));
     const before = upstream.seen.length;
     const res = await chat(p);
@@ -58,7 +81,10 @@ describe('fail closed when the decision point is down or slow', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'unavailable', type: 'server_error', param: null } });
     expect(upstream.seen.length).toBe(before);
     await eventually(() => p.events.length === 1);
-    expect(p.events[0]).toMatchObject({ result: { allow: false, errors: [{ code: 'decision_unavailable' }] }, proxy: { upstream: 'openai', error: 'decision_unavailable' } });
+    expect(p.events[0]).toMatchObject({
+      result: { allow: false, errors: [{ code: 'decision_unavailable' }] },
+      proxy: { upstream: 'openai', error: 'decision_unavailable' },
+    });
     expect(await p.metrics.metrics()).toMatch(/argus_proxy_decisions_total\{upstream="openai",outcome="unavailable"\} 1/);
   });
 
@@ -71,7 +97,11 @@ describe('fail closed when the decision point is down or slow', () => {
   });
 
   it('answers 503 when the decision point throws or answers garbage, and the real openai client sees it', async () => {
-    const throwing = await proxyWith({ decide: async () => { throw new Error('engine exploded'); } });
+    const throwing = await proxyWith({
+      decide: async () => {
+        throw new Error('engine exploded');
+      },
+    });
     expect((await chat(throwing)).status).toBe(503);
     const garbage = await proxyWith({ decide: async () => ({ decision_id: 'x' }) as never });
     expect((await chat(garbage)).status).toBe(503);
@@ -80,7 +110,9 @@ describe('fail closed when the decision point is down or slow', () => {
   });
 
   it('lets nothing through on an ambiguous answer (allow false with decision allow)', async () => {
-    const p = await proxyWith({ decide: async () => ({ decision_id: 'd', policy_version: 'v', result: { allow: false, decision: 'allow', reasons: [], errors: [] } }) });
+    const p = await proxyWith({
+      decide: async () => ({ decision_id: 'd', policy_version: 'v', result: { allow: false, decision: 'allow', reasons: [], errors: [] } }),
+    });
     expect((await chat(p)).status).toBe(403);
   });
 });
@@ -90,7 +122,10 @@ describe('remote decision point', () => {
     const seen: Array<{ headers: Record<string, unknown>; body: { input: AuthorizeInput } }> = [];
     const local = cedarDecisionPoint(TEST_POLICIES);
     // Warm the WASM module so the first remote answer is not slowed by its compilation.
-    await local.decide({ principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-ok' } }, { caller: { kind: 'test' } });
+    await local.decide(
+      { principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-ok' } },
+      { caller: { kind: 'test' } },
+    );
     const app = express();
     app.post('/v1/authorize', express.json(), async (req, res) => {
       seen.push({ headers: req.headers, body: req.body as { input: AuthorizeInput } });
@@ -98,13 +133,22 @@ describe('remote decision point', () => {
     });
     const apdp = await listen(app);
     // Deadlines loose enough for a loaded machine: this test is about what is sent, not how fast.
-    const p = await proxyWith(createRemoteDecisionPoint({ url: `${apdp.url}/`, timeoutMs: 2000, token: 'apdp-service-token' }), {}, undefined, { decisionTimeoutMs: 3000 });
+    const p = await proxyWith(
+      createRemoteDecisionPoint({ url: `${apdp.url}/`, timeoutMs: 2000, token: 'apdp-service-token' }),
+      {},
+      undefined,
+      { decisionTimeoutMs: 3000 },
+    );
     const res = await chat(p);
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(1);
     expect(seen[0]!.headers.authorization).toBe('Bearer apdp-service-token');
     expect(seen[0]!.headers['x-argus-audit']).toBe('false');
-    expect(seen[0]!.body.input).toMatchObject({ principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-ok' } });
+    expect(seen[0]!.body.input).toMatchObject({
+      principal: { type: 'Agent', id: 'bot' },
+      action: 'llm:invoke',
+      resource: { type: 'Model', id: 'gpt-ok' },
+    });
   });
 
   it('fails on a non-200 answer and on a slow apdp', async () => {
@@ -112,9 +156,19 @@ describe('remote decision point', () => {
     app.post('/v1/authorize', (_req, res) => void res.status(500).json({ code: 'internal_error' }));
     app.post('/slow/v1/authorize', () => undefined);
     const apdp = await listen(app);
-    await expect(createRemoteDecisionPoint({ url: apdp.url, timeoutMs: 200 }).decide({ principal: { type: 'Agent', id: 'a' }, action: 'x', resource: { type: 'T', id: 'r' } }, { caller: { kind: 'proxy' } })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(
+      createRemoteDecisionPoint({ url: apdp.url, timeoutMs: 200 }).decide(
+        { principal: { type: 'Agent', id: 'a' }, action: 'x', resource: { type: 'T', id: 'r' } },
+        { caller: { kind: 'proxy' } },
+      ),
+    ).rejects.toMatchObject({ code: 'unavailable' });
     const t0 = Date.now();
-    await expect(createRemoteDecisionPoint({ url: `${apdp.url}/slow`, timeoutMs: 150 }).decide({ principal: { type: 'Agent', id: 'a' }, action: 'x', resource: { type: 'T', id: 'r' } }, { caller: { kind: 'proxy' } })).rejects.toThrow(/within 150 ms/);
+    await expect(
+      createRemoteDecisionPoint({ url: `${apdp.url}/slow`, timeoutMs: 150 }).decide(
+        { principal: { type: 'Agent', id: 'a' }, action: 'x', resource: { type: 'T', id: 'r' } },
+        { caller: { kind: 'proxy' } },
+      ),
+    ).rejects.toThrow(/within 150 ms/);
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 });
@@ -124,7 +178,10 @@ describe('upstream failures', () => {
 
   it('answers 502 when the upstream is unreachable and records the error', async () => {
     const dead = await listen(express());
-    await new Promise<void>((r) => { dead.server.closeAllConnections(); dead.server.close(() => r()); });
+    await new Promise<void>((r) => {
+      dead.server.closeAllConnections();
+      dead.server.close(() => r());
+    });
     const p = await proxyWith(allowAll, {}, dead.url);
     const res = await chat(p);
     expect(res.status).toBe(502);
@@ -164,7 +221,12 @@ describe('upstream failures', () => {
 
   it('answers 502 for an unknown or stacked content encoding: the undecodable body never reaches the agent', async () => {
     const body = JSON.stringify({ leaked: CANARIES.openai });
-    const bodies: Record<string, Buffer> = { 'gzip, gzip': gzipSync(gzipSync(body)), zstd: Buffer.from(body), compress: Buffer.from(body), 'gzip,br': gzipSync(body) };
+    const bodies: Record<string, Buffer> = {
+      'gzip, gzip': gzipSync(gzipSync(body)),
+      zstd: Buffer.from(body),
+      compress: Buffer.from(body),
+      'gzip,br': gzipSync(body),
+    };
     for (const [encoding, payload] of Object.entries(bodies)) {
       for (const type of ['application/json', 'text/event-stream']) {
         const up = await listen((_req: unknown, res: unknown) => {
@@ -195,7 +257,13 @@ describe('upstream failures', () => {
   });
 
   it('answers 503 when the upstream credential is missing (never forwards unauthenticated)', async () => {
-    const p = await startProxy({ decisionPoint: allowAll, tokens: { bot: BOT_TOKEN }, config: { upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target: upstream.url, credential: { name: 'missing-key' } }] } });
+    const p = await startProxy({
+      decisionPoint: allowAll,
+      tokens: { bot: BOT_TOKEN },
+      config: {
+        upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target: upstream.url, credential: { name: 'missing-key' } }],
+      },
+    });
     running.push(p);
     const before = upstream.seen.length;
     expect((await chat(p)).status).toBe(503);

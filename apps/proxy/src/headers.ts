@@ -20,7 +20,8 @@ export const AGENT_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'
  * Client-supplied routing and origin claims, and method overrides (the upstream must act on the
  * method that was decided): never trusted, never forwarded.
  */
-const SPOOFABLE = /^(x-forwarded-.*|forwarded|x-real-ip|x-client-ip|x-original-url|x-rewrite-url|x-original-host|x-host|true-client-ip|cf-connecting-ip|x-http-method-override|x-http-method|x-method-override)$/;
+const SPOOFABLE =
+  /^(x-forwarded-.*|forwarded|x-real-ip|x-client-ip|x-original-url|x-rewrite-url|x-original-host|x-host|true-client-ip|cf-connecting-ip|x-http-method-override|x-http-method|x-method-override)$/;
 
 /** Headers meant for Argus only. */
 const ARGUS_HEADERS = /^x-argus-/;
@@ -29,10 +30,11 @@ const ARGUS_HEADERS = /^x-argus-/;
 export function connectionListed(value: string | string[] | undefined): Set<string> {
   const out = new Set<string>();
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  for (const v of values) for (const token of v.split(',')) {
-    const t = token.trim().toLowerCase();
-    if (t) out.add(t);
-  }
+  for (const v of values)
+    for (const token of v.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t) out.add(t);
+    }
   return out;
 }
 

@@ -80,14 +80,23 @@ afterAll(async () => {
 });
 
 /** One raw request (fetch refuses `Expect`, `Trailer` and a foreign `Host`); the body waits for `100 Continue` when asked. */
-function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function send(
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   const { method = 'GET', headers = {}, body } = options;
   return new Promise((resolvePromise, reject) => {
-    const req = request(`${proxy.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...headers }, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      `${proxy.url}${path}`,
+      { method, headers: { authorization: `Bearer ${TOKEN}`, ...headers }, timeout: 5000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     if (body && headers.expect) req.on('continue', () => req.end(body));
@@ -100,7 +109,17 @@ function sendRaw(path: string, extraHeaders: string[]): Promise<number> {
   const { hostname, port } = new URL(proxy.url);
   return new Promise((resolvePromise, reject) => {
     const socket = connect(Number(port), hostname, () => {
-      socket.write([`GET ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, `Authorization: Bearer ${TOKEN}`, ...extraHeaders, 'Connection: close', '', ''].join('\r\n'));
+      socket.write(
+        [
+          `GET ${path} HTTP/1.1`,
+          `Host: ${hostname}:${port}`,
+          `Authorization: Bearer ${TOKEN}`,
+          ...extraHeaders,
+          'Connection: close',
+          '',
+          '',
+        ].join('\r\n'),
+      );
     });
     let text = '';
     socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
@@ -187,7 +206,9 @@ describe('http-proxy-middleware 3', () => {
   it('GHSA-4www-5p9h-95mh, GHSA-9gqv-wp59-fq42, GHSA-gcq2-9pq2-cxqm (`fixRequestBody`: double write, failed parser, multipart CRLF injection): never used, the raw body is forwarded byte for byte', async () => {
     expect(atLeast(installedVersion('http-proxy-middleware'), [3, 0, 7])).toBe(true);
     expect(proxySources()).not.toMatch(/fixRequestBody|responseInterceptor/);
-    const body = Buffer.from('--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--b\r\nContent-Disposition: form-data; name="injected"\r\n\r\nx\r\n--b--\r\n');
+    const body = Buffer.from(
+      '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--b\r\nContent-Disposition: form-data; name="injected"\r\n\r\nx\r\n--b--\r\n',
+    );
     const res = await send('/h/form', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body });
     expect(res.status).toBe(200);
     expect(lastSeen().body.equals(body)).toBe(true);

@@ -47,7 +47,10 @@ describe('authenticator', () => {
   it('maps agent tokens from the configuration (by hash) and from the secrets store', async () => {
     const store = new MemorySecretStore({ key: randomBytes(32) });
     await store.put('agent-token/planner', 'argus_planner_secret_token');
-    const config = parseProxyConfig({ auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken('argus_bot_tok') }] }, upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }] });
+    const config = parseProxyConfig({
+      auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken('argus_bot_tok') }] },
+      upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }],
+    });
     const auth = createAuthenticator({ auth: config.auth, secrets: new SecretsBroker(store) });
     expect(await auth(req({ authorization: 'Bearer argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
     expect(await auth(req({ authorization: 'bearer argus_planner_secret_token' }))).toEqual({ agent: 'planner', via: 'agent-token' });
@@ -58,13 +61,25 @@ describe('authenticator', () => {
   });
 
   it('verifies JWTs against the JWKS, issuer and audience, taking the agent from the configured claim', async () => {
-    const config = parseProxyConfig({ auth: { jwt: { jwksUrl, issuer: 'https://idp.test', audience: 'argus', agentClaim: 'agent_id' } }, upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }] });
+    const config = parseProxyConfig({
+      auth: { jwt: { jwksUrl, issuer: 'https://idp.test', audience: 'argus', agentClaim: 'agent_id' } },
+      upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }],
+    });
     const auth = createAuthenticator({ auth: config.auth });
-    expect(await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot', sub: 'svc' })}` }))).toEqual({ agent: 'support-bot', via: 'jwt' });
+    expect(await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot', sub: 'svc' })}` }))).toEqual({
+      agent: 'support-bot',
+      via: 'jwt',
+    });
     expect(await auth(req({ authorization: `Bearer ${await jwt(otherKey, { agent_id: 'support-bot' })}` }))).toBeUndefined();
-    expect(await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot' }, { aud: 'other' })}` }))).toBeUndefined();
-    expect(await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot' }, { iss: 'https://evil.test' })}` }))).toBeUndefined();
-    expect(await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot' }, { exp: '-10m' })}` }))).toBeUndefined();
+    expect(
+      await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot' }, { aud: 'other' })}` })),
+    ).toBeUndefined();
+    expect(
+      await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot' }, { iss: 'https://evil.test' })}` })),
+    ).toBeUndefined();
+    expect(
+      await auth(req({ authorization: `Bearer ${await jwt(privateKey, { agent_id: 'support-bot' }, { exp: '-10m' })}` })),
+    ).toBeUndefined();
     expect(await auth(req({ authorization: `Bearer ${await jwt(privateKey, { sub: 'no-agent-claim' })}` }))).toBeUndefined();
   });
 });

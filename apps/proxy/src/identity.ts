@@ -45,7 +45,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
   let fromSecrets = new Map<string, string>();
   let loadedAt = -Infinity;
   const refreshMs = options.refreshMs ?? 10_000;
-  const jwks = options.jwks ?? (auth.jwt ? createRemoteJWKSet(new URL(auth.jwt.jwksUrl), { timeoutDuration: 2000, cooldownDuration: 30_000 }) : undefined);
+  const jwks =
+    options.jwks ??
+    (auth.jwt ? createRemoteJWKSet(new URL(auth.jwt.jwksUrl), { timeoutDuration: 2000, cooldownDuration: 30_000 }) : undefined);
 
   async function refresh(): Promise<void> {
     loadedAt = Date.now();

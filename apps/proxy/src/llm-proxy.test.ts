@@ -31,7 +31,14 @@ beforeAll(async () => {
       upstreams: [
         { name: 'openai', kind: 'openai', prefix: '/openai', target: openai.url, credential: { name: 'openai-key' } },
         { name: 'anthropic', kind: 'anthropic', prefix: '/anthropic', target: anthropic.url, credential: { name: 'anthropic-key' } },
-        { name: 'internal', kind: 'http', prefix: '/internal', target: openai.url, credential: { name: 'internal-key', inject: 'header', header: 'x-internal-key' }, timeouts: { idleMs: 2000 } },
+        {
+          name: 'internal',
+          kind: 'http',
+          prefix: '/internal',
+          target: openai.url,
+          credential: { name: 'internal-key', inject: 'header', header: 'x-internal-key' },
+          timeouts: { idleMs: 2000 },
+        },
       ],
     },
   });
@@ -76,12 +83,23 @@ describe('OpenAI upstream through the real openai client', () => {
     const event = proxy.events.find((e) => e.input.resource.id === 'gpt-ok')!;
     expect(event).toMatchObject({
       caller: { kind: 'proxy', subject: 'bot' },
-      input: { principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-ok' }, intent: 'summarize', goal: 'goal-1' },
+      input: {
+        principal: { type: 'Agent', id: 'bot' },
+        action: 'llm:invoke',
+        resource: { type: 'Model', id: 'gpt-ok' },
+        intent: 'summarize',
+        goal: 'goal-1',
+      },
       result: { allow: true },
       proxy: { upstream: 'openai', status: 200, credentialName: 'openai-key', usage: { inputTokens: 5, outputTokens: 1, totalTokens: 6 } },
     });
     await eventually(() => proxy.usage.some((u) => u.decisionId === event.decisionId));
-    expect(proxy.usage.find((u) => u.decisionId === event.decisionId)).toEqual({ goal: 'goal-1', agent: 'bot', tokens: 6, decisionId: event.decisionId });
+    expect(proxy.usage.find((u) => u.decisionId === event.decisionId)).toEqual({
+      goal: 'goal-1',
+      agent: 'bot',
+      tokens: 6,
+      decisionId: event.decisionId,
+    });
     expect(dp.options.every((o) => o.audit === false && o.caller.kind === 'proxy')).toBe(true);
   });
 
@@ -89,14 +107,22 @@ describe('OpenAI upstream through the real openai client', () => {
     currentGate = gate();
     const g = currentGate;
     const { data: stream, response } = await openAiClient()
-      .chat.completions.create({ model: 'gpt-ok', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })
+      .chat.completions.create({
+        model: 'gpt-ok',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      })
       .withResponse();
     expect(response.headers.get('x-accel-buffering')).toBe('no');
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const it = stream[Symbol.asyncIterator]();
     // The upstream holds the rest of the stream until the first chunk reached the client: a
     // buffering proxy would deadlock here and fail on the timeout.
-    const first = await Promise.race([it.next(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('first chunk was buffered')), 3000))]);
+    const first = await Promise.race([
+      it.next(),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('first chunk was buffered')), 3000)),
+    ]);
     expect(first.value?.choices[0]?.delta.content).toBe('Hel');
     g.open();
     let text = 'Hel';
@@ -114,9 +140,15 @@ describe('OpenAI upstream through the real openai client', () => {
 
   it('denies a model the policy does not allow: 403 with decision id, upstream never called', async () => {
     const before = openai.seen.length;
-    const err = await openAiClient(INTRUDER_TOKEN).chat.completions.create({ model: 'gpt-ok', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    const err = await openAiClient(INTRUDER_TOKEN)
+      .chat.completions.create({ model: 'gpt-ok', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-ok', messages: [] }) });
+    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-ok', messages: [] }),
+    });
     expect(res.status).toBe(403);
     const { error: body } = (await res.json()) as { error: Record<string, unknown> };
     expect(body).toMatchObject({ code: 'forbidden', type: 'permission_error', param: null, decision: 'deny', codes: ['no_permit'] });
@@ -124,7 +156,10 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(typeof body.decision_id).toBe('string');
     expect(body.message).toBe(`denied: no permit (decision ${String(body.decision_id)})`);
     // An http upstream answers in the Argus shape.
-    const internal = await fetch(`${proxy.url}/internal/v1/models`, { method: 'POST', headers: { authorization: `Bearer ${INTRUDER_TOKEN}` } });
+    const internal = await fetch(`${proxy.url}/internal/v1/models`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INTRUDER_TOKEN}` },
+    });
     expect(internal.status).toBe(403);
     expect(validatorFor('https://argus.dev/schemas/proxy/denied-response.json')(await internal.json())).toMatchObject({ ok: true });
     expect(openai.seen.length).toBe(before);
@@ -135,7 +170,9 @@ describe('OpenAI upstream through the real openai client', () => {
   });
 
   it('scrubs the injected key from an upstream error that quotes it (body and headers)', async () => {
-    const err = await openAiClient().chat.completions.create({ model: 'echo-key', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const err = await openAiClient()
+      .chat.completions.create({ model: 'echo-key', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     const e = err as InstanceType<typeof OpenAI.AuthenticationError>;
     expect(e.message).toContain('[redacted]');
@@ -151,11 +188,18 @@ describe('OpenAI upstream through the real openai client', () => {
     const models = await openAiClient().models.list();
     expect(models.data.map((m) => m.id)).toEqual(['gpt-ok']);
     await eventually(() => proxy.events.some((e) => e.input.action === 'http:request' && e.input.resource.id === 'openai'));
-    expect(proxy.events.find((e) => e.input.action === 'http:request' && e.input.resource.id === 'openai')?.input).toMatchObject({ resource: { type: 'Api', id: 'openai' }, context: { method: 'GET', path: '/v1/models' } });
+    expect(proxy.events.find((e) => e.input.action === 'http:request' && e.input.resource.id === 'openai')?.input).toMatchObject({
+      resource: { type: 'Api', id: 'openai' },
+      context: { method: 'GET', path: '/v1/models' },
+    });
   });
 
   it('refuses a body without a model with the offending path', async () => {
-    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body: '{"messages":[]}' });
+    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"messages":[]}',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', type: 'invalid_request_error', param: 'model' } });
   });
@@ -163,7 +207,13 @@ describe('OpenAI upstream through the real openai client', () => {
 
 describe('Anthropic upstream through the real @anthropic-ai/sdk client', () => {
   function client(): Anthropic {
-    return new Anthropic({ apiKey: BOT_TOKEN, baseURL: `${proxy.url}/anthropic`, maxRetries: 0, timeout: 5000, defaultHeaders: { 'x-argus-goal': 'goal-2' } });
+    return new Anthropic({
+      apiKey: BOT_TOKEN,
+      baseURL: `${proxy.url}/anthropic`,
+      maxRetries: 0,
+      timeout: 5000,
+      defaultHeaders: { 'x-argus-goal': 'goal-2' },
+    });
   }
 
   it('injects x-api-key and strips the agent token', async () => {
@@ -186,13 +236,19 @@ describe('Anthropic upstream through the real @anthropic-ai/sdk client', () => {
     expect(final.usage.output_tokens).toBe(3);
     await eventually(() => proxy.events.some((e) => e.input.goal === 'goal-2' && e.proxy?.usage?.totalTokens === 14));
     const ev = proxy.events.find((e) => e.input.goal === 'goal-2' && e.proxy?.usage?.totalTokens === 14)!;
-    expect(ev.proxy).toMatchObject({ upstream: 'anthropic', credentialName: 'anthropic-key', usage: { inputTokens: 11, outputTokens: 3, totalTokens: 14 } });
+    expect(ev.proxy).toMatchObject({
+      upstream: 'anthropic',
+      credentialName: 'anthropic-key',
+      usage: { inputTokens: 11, outputTokens: 3, totalTokens: 14 },
+    });
     await eventually(() => proxy.usage.some((u) => u.goal === 'goal-2' && u.tokens === 14));
   });
 
   it('denies an unlisted model before the upstream sees it', async () => {
     const before = anthropic.seen.length;
-    await expect(client().messages.create({ model: 'claude-forbidden', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
+    await expect(
+      client().messages.create({ model: 'claude-forbidden', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect(anthropic.seen.length).toBe(before);
   });
 });
@@ -210,7 +266,12 @@ describe('identity, header and network hygiene', () => {
     // Each refusal has its record, with no caller subject (nobody was authenticated).
     await eventually(() => proxy.events.filter((e) => e.result.codes?.includes('unauthenticated')).length >= 4);
     const refused = proxy.events.filter((e) => e.result.codes?.includes('unauthenticated'));
-    expect(refused[0]).toMatchObject({ caller: { kind: 'proxy' }, input: { action: 'proxy:request', resource: { type: 'Api', id: 'openai' }, context: { method: 'GET', path: '/v1/models' } }, result: { allow: false }, proxy: { upstream: 'openai', error: 'refused' } });
+    expect(refused[0]).toMatchObject({
+      caller: { kind: 'proxy' },
+      input: { action: 'proxy:request', resource: { type: 'Api', id: 'openai' }, context: { method: 'GET', path: '/v1/models' } },
+      result: { allow: false },
+      proxy: { upstream: 'openai', error: 'refused' },
+    });
     expect(refused[0]!.caller.subject).toBeUndefined();
   });
 
@@ -238,7 +299,22 @@ describe('identity, header and network hygiene', () => {
     expect(status).toBe(200);
     const seen = openai.seen[before]!;
     const names = Object.keys(seen.headers);
-    for (const h of ['x-hop-custom', 'keep-alive', 'te', 'x-forwarded-for', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'cookie', 'proxy-authorization', 'x-api-key', 'authorization', 'x-debug-secret', 'x-argus-delegation-token', 'x-http-method-override']) {
+    for (const h of [
+      'x-hop-custom',
+      'keep-alive',
+      'te',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'forwarded',
+      'x-real-ip',
+      'cookie',
+      'proxy-authorization',
+      'x-api-key',
+      'authorization',
+      'x-debug-secret',
+      'x-argus-delegation-token',
+      'x-http-method-override',
+    ]) {
       expect(names, h).not.toContain(h);
     }
     expect(seen.headers['x-keep-me']).toBe('yes');
@@ -257,7 +333,11 @@ describe('identity, header and network hygiene', () => {
 
   it('refuses oversize bodies with 413 and non-canonical paths with 400', async () => {
     const before = openai.seen.length;
-    const big = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-ok', pad: 'x'.repeat(70 * 1024) }) });
+    const big = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-ok', pad: 'x'.repeat(70 * 1024) }),
+    });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ error: { code: 'body_too_large', type: 'invalid_request_error' } });
     for (const path of ['/openai/v1/x/..%2fchat/completions', '/openai/v1/%2e%2e/admin', '/openai//v1/models']) {
@@ -268,7 +348,9 @@ describe('identity, header and network hygiene', () => {
     }
     expect(openai.seen.length).toBe(before);
     await eventually(() => proxy.events.some((e) => e.result.codes?.includes('body_too_large') && e.caller.subject === undefined));
-    await eventually(() => proxy.events.some((e) => e.result.codes?.includes('invalid_parameter') && e.input.context?.path === '/v1/%2e%2e/admin'));
+    await eventually(() =>
+      proxy.events.some((e) => e.result.codes?.includes('invalid_parameter') && e.input.context?.path === '/v1/%2e%2e/admin'),
+    );
   });
 
   it('routes by whole prefix segment in any case, reads gzip and chunked bodies, and echoes a sane request id', async () => {
@@ -283,23 +365,39 @@ describe('identity, header and network hygiene', () => {
     }
     expect(openai.seen.length).toBe(before);
     // The prefix matches in any case; the upstream sees the path after it, query included.
-    const upper = await fetch(`${proxy.url}/OpenAI/v1/chat/completions?trace=1`, { method: 'POST', headers: { ...auth, 'x-request-id': 'req-42' }, body });
+    const upper = await fetch(`${proxy.url}/OpenAI/v1/chat/completions?trace=1`, {
+      method: 'POST',
+      headers: { ...auth, 'x-request-id': 'req-42' },
+      body,
+    });
     expect(upper.status).toBe(200);
     expect(upper.headers.get('x-request-id')).toBe('req-42');
     expect(openai.seen.at(-1)).toMatchObject({ url: '/v1/chat/completions?trace=1' });
     // A gzip body is decoded (and re-sent decoded, with its own length); a broken one is a 400.
-    const zipped = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    const zipped = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-encoding': 'gzip' },
+      body: gzipSync(body),
+    });
     expect(zipped.status).toBe(200);
     expect(openai.seen.at(-1)?.body).toBe(body);
     expect(openai.seen.at(-1)?.headers['content-encoding']).toBeUndefined();
-    const broken = await fetch(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'content-encoding': 'gzip' }, body: 'not gzip at all' });
+    const broken = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-encoding': 'gzip' },
+      body: 'not gzip at all',
+    });
     expect(broken.status).toBe(400);
     // A body over the limit without a declared length (chunked) is refused as it streams in.
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${proxy.url}/openai/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        `${proxy.url}/openai/v1/chat/completions`,
+        { method: 'POST', headers: { ...auth, 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 80; i++) req.write('x'.repeat(1024));
       req.end();
@@ -311,12 +409,20 @@ describe('identity, header and network hygiene', () => {
   });
 
   it('validates the delegation header and takes it as the chain ending at the caller', async () => {
-    const bad = await fetch(`${proxy.url}/openai/v1/models`, { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-delegation': 'Human::alice,Agent::someone-else' } });
+    const bad = await fetch(`${proxy.url}/openai/v1/models`, {
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-delegation': 'Human::alice,Agent::someone-else' },
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: 'invalid_parameter', param: 'headers.x-argus-delegation' } });
-    const good = await fetch(`${proxy.url}/openai/v1/models`, { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-delegation': 'Human::"alice", Agent::planner,Agent::bot' } });
+    const good = await fetch(`${proxy.url}/openai/v1/models`, {
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-delegation': 'Human::"alice", Agent::planner,Agent::bot' },
+    });
     expect(good.status).toBe(200);
-    expect(dp.calls.at(-1)?.delegation).toEqual([{ type: 'Human', id: 'alice' }, { type: 'Agent', id: 'planner' }, { type: 'Agent', id: 'bot' }]);
+    expect(dp.calls.at(-1)?.delegation).toEqual([
+      { type: 'Human', id: 'alice' },
+      { type: 'Agent', id: 'planner' },
+      { type: 'Agent', id: 'bot' },
+    ]);
   });
 
   it('never takes the agent id from the body', async () => {
@@ -353,7 +459,10 @@ describe('no canary ever leaves the proxy', () => {
   });
 });
 
-function rawRequest(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function rawRequest(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     // The path is sent as written (a URL object would resolve `%2e%2e` before sending).
     const u = new URL(url);

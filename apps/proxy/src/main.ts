@@ -10,7 +10,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, parseAuditConfig } from '@argus/audit';
-import { ConfigError, Shutdown, createLogger, createMetricsRegistry, errorSummary, healthRouter, type ShutdownReport } from '@argus/platform';
+import {
+  ConfigError,
+  Shutdown,
+  createLogger,
+  createMetricsRegistry,
+  errorSummary,
+  healthRouter,
+  type ShutdownReport,
+} from '@argus/platform';
 import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
 import express from 'express';
 import { createProxyApp } from './app.ts';
@@ -21,7 +29,10 @@ import { createRemoteUsageSink } from './remote-usage.ts';
 import { createRemoteToolCatalogue } from './remote-tools.ts';
 
 /** Starts the standalone proxy; resolves once it listens. */
-export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<{ close: () => Promise<ShutdownReport>; port: number }> {
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ close: () => Promise<ShutdownReport>; port: number }> {
   // Node 20's V8 aborts (fatal in Deoptimizer::DoComputeBuiltinContinuation) when it deoptimizes a
   // JS→Wasm call TurboFan inlined; cedar-wasm under HTTP load triggers it (see docs/benchmarks/proxy.md).
   setFlagsFromString('--no-turbo-inline-js-wasm-calls');
@@ -34,10 +45,16 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const logScrubber: Scrubber = broker.scrubber;
   const logger = createLogger({ name: 'argus-proxy', destination: scrubbingDestination(logScrubber, process.stdout) });
   if (!config.decision.url) {
-    throw new ConfigError('the standalone proxy needs a remote decision point', [{ path: '/decision/url', message: 'set decision.url or ARGUS_APDP_URL (argus serve decides in-process)' }]);
+    throw new ConfigError('the standalone proxy needs a remote decision point', [
+      { path: '/decision/url', message: 'set decision.url or ARGUS_APDP_URL (argus serve decides in-process)' },
+    ]);
   }
   const token = config.decision.tokenEnv ? env[config.decision.tokenEnv] : undefined;
-  const decisionPoint = createRemoteDecisionPoint({ url: config.decision.url, timeoutMs: config.decision.timeoutMs, ...(token ? { token } : {}) });
+  const decisionPoint = createRemoteDecisionPoint({
+    url: config.decision.url,
+    timeoutMs: config.decision.timeoutMs,
+    ...(token ? { token } : {}),
+  });
   const metrics = createMetricsRegistry();
   const auditConfig = parseAuditConfig(config.audit ?? {});
   const recorder = await createAuditTrail(auditConfig, { logger, metrics });
@@ -50,11 +67,27 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const usage = createRemoteUsageSink({ url: config.decision.url, timeoutMs: config.decision.timeoutMs, ...(token ? { token } : {}) });
   // MCP lists are compared with the registry on every tools/list (the runtime rug-pull check).
   const registryToken = config.registry.tokenEnv ? env[config.registry.tokenEnv] : undefined;
-  const tools = config.registry.url ? createRemoteToolCatalogue({ url: config.registry.url, timeoutMs: config.registry.timeoutMs, ...(registryToken ? { token: registryToken } : {}) }) : undefined;
+  const tools = config.registry.url
+    ? createRemoteToolCatalogue({
+        url: config.registry.url,
+        timeoutMs: config.registry.timeoutMs,
+        ...(registryToken ? { token: registryToken } : {}),
+      })
+    : undefined;
   if (!tools && config.upstreams.some((u) => u.kind === 'mcp')) {
     logger.warn('registry.url is not set: MCP lists are filtered by policy but not compared with the registry (no runtime rug-pull check)');
   }
-  const proxy = createProxyApp({ config, decisionPoint, secrets: broker, recorder, usage, logger, metrics, authenticate, ...(tools ? { tools } : {}) });
+  const proxy = createProxyApp({
+    config,
+    decisionPoint,
+    secrets: broker,
+    recorder,
+    usage,
+    logger,
+    metrics,
+    authenticate,
+    ...(tools ? { tools } : {}),
+  });
   // Proxied calls never enter the framework (it re-prototypes every request and response, which
   // slows node's own HTTP code); only the health and metrics routes do.
   const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));
@@ -68,7 +101,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   await new Promise<void>((resolve) => server.listen(config.listen.port, config.listen.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
-  logger.info({ host: config.listen.host, port, upstreams: config.upstreams.map((u) => `${u.prefix} -> ${u.name} (${u.kind})`) }, 'proxy listening');
+  logger.info(
+    { host: config.listen.host, port, upstreams: config.upstreams.map((u) => `${u.prefix} -> ${u.name} (${u.kind})`) },
+    'proxy listening',
+  );
   shutdown.installSignalHandlers();
   return { close: () => shutdown.run(), port };
 }
@@ -76,7 +112,9 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
     const e = err as { message?: string; errors?: unknown };
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'proxy failed to start', err: errorSummary(err), errors: e.errors ?? [] })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', msg: 'proxy failed to start', err: errorSummary(err), errors: e.errors ?? [] })}\n`,
+    );
     process.exit(1);
   });
 }

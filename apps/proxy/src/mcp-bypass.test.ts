@@ -44,12 +44,18 @@ afterAll(async () => {
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
 
 function post(token: string, body: unknown, session?: string): Promise<Response> {
-  return fetch(endpoint, { method: 'POST', headers: { ...HEADERS, authorization: `Bearer ${token}`, ...(session ? { 'mcp-session-id': session } : {}) }, body: JSON.stringify(body) });
+  return fetch(endpoint, {
+    method: 'POST',
+    headers: { ...HEADERS, authorization: `Bearer ${token}`, ...(session ? { 'mcp-session-id': session } : {}) },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Opens a session as `bot` with the real MCP client (a decided `initialize`). */
 async function session(): Promise<{ client: Client; id: string }> {
-  const transport = new StreamableHTTPClientTransport(new URL(endpoint), { requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
+    requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}` } },
+  });
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(transport);
   const id = transport.sessionId!;
@@ -60,7 +66,12 @@ async function session(): Promise<{ client: Client; id: string }> {
 
 /** Opens a session as `bot` by hand (initialize, initialized), with no event stream open yet. */
 async function rawSession(): Promise<string> {
-  const init = await post(BOT_TOKEN, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const init = await post(BOT_TOKEN, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
   expect(init.status).toBe(200);
   const id = init.headers.get('mcp-session-id')!;
   await init.text();
@@ -86,15 +97,25 @@ async function recordOf(decisionId: string) {
 describe('MCP bypass attempts (starter policies, real decision service)', () => {
   it('decides a tools/call sent as a notification (no id) and refuses it; nothing reaches the server', async () => {
     const { client, id } = await session();
-    const res = await unseen(() => post(BOT_TOKEN, { jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo', arguments: { text: 'sneaky' } } }, id));
+    const res = await unseen(() =>
+      post(BOT_TOKEN, { jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo', arguments: { text: 'sneaky' } } }, id),
+    );
     // A refused notification gets no JSON-RPC answer of its own: the POST is an HTTP error.
     expect(res.status).toBe(403);
-    const body = (await res.json()) as { id: unknown; error: { code: number; message: string; data: { decision_id: string; codes: string[] } } };
+    const body = (await res.json()) as {
+      id: unknown;
+      error: { code: number; message: string; data: { decision_id: string; codes: string[] } };
+    };
     expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32001 } });
     expect(body.error.message).toContain(body.error.data.decision_id);
     expect(upstream.invoked).not.toContain('echo');
     const record = await recordOf(body.error.data.decision_id);
-    expect(record).toMatchObject({ caller: { kind: 'proxy', subject: 'bot' }, input: { action: 'tool:call', resource: { type: 'Tool', id: 'tools/echo' } }, result: { allow: false }, proxy: { upstream: 'tools', error: 'denied' } });
+    expect(record).toMatchObject({
+      caller: { kind: 'proxy', subject: 'bot' },
+      input: { action: 'tool:call', resource: { type: 'Tool', id: 'tools/echo' } },
+      result: { allow: false },
+      proxy: { upstream: 'tools', error: 'denied' },
+    });
     await client.close();
   });
 
@@ -105,22 +126,48 @@ describe('MCP bypass attempts (starter policies, real decision service)', () => 
     const body = (await res.json()) as { error: { data: { decision_id: string; codes: string[] } } };
     expect(body.error.data.codes).toEqual(['mcp_method_not_allowed']);
     const record = await recordOf(body.error.data.decision_id);
-    expect(record).toMatchObject({ result: { allow: false, codes: ['mcp_method_not_allowed'] }, proxy: { upstream: 'tools', error: 'refused' } });
+    expect(record).toMatchObject({
+      result: { allow: false, codes: ['mcp_method_not_allowed'] },
+      proxy: { upstream: 'tools', error: 'refused' },
+    });
     await client.close();
   });
 
   it('refuses GET, DELETE and POST on a sub-path of the MCP upstream (404), and other methods on the endpoint (405)', async () => {
     const { client, id } = await session();
-    for (const [method, path] of [['GET', '/admin'], ['DELETE', '/admin'], ['POST', '/mcp'], ['GET', '/.well-known/x'], ['PUT', ''], ['PATCH', ''], ['OPTIONS', '']] as const) {
+    for (const [method, path] of [
+      ['GET', '/admin'],
+      ['DELETE', '/admin'],
+      ['POST', '/mcp'],
+      ['GET', '/.well-known/x'],
+      ['PUT', ''],
+      ['PATCH', ''],
+      ['OPTIONS', ''],
+    ] as const) {
       const res = await unseen(() =>
-        fetch(`${endpoint}${path}`, { method, headers: { ...HEADERS, authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id }, ...(method === 'POST' || method === 'PUT' || method === 'PATCH' ? { body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' } : {}) }),
+        fetch(`${endpoint}${path}`, {
+          method,
+          headers: { ...HEADERS, authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id },
+          ...(method === 'POST' || method === 'PUT' || method === 'PATCH'
+            ? { body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }
+            : {}),
+        }),
       );
       expect(res.status, `${method} ${path}`).toBe(path === '' ? 405 : 404);
       const body = (await res.json()) as { code: string; errors: unknown[]; decision_id: string; codes: string[] };
-      expect(body).toMatchObject({ code: path === '' ? 'method_not_allowed' : 'not_found', errors: [], codes: [path === '' ? 'mcp_method_not_allowed' : 'mcp_path_not_allowed'] });
+      expect(body).toMatchObject({
+        code: path === '' ? 'method_not_allowed' : 'not_found',
+        errors: [],
+        codes: [path === '' ? 'mcp_method_not_allowed' : 'mcp_path_not_allowed'],
+      });
       if (path === '') expect(res.headers.get('allow')).toBe('GET, POST, DELETE');
       const record = await recordOf(body.decision_id);
-      expect(record).toMatchObject({ caller: { subject: 'bot' }, input: { context: { httpMethod: method } }, result: { allow: false }, proxy: { upstream: 'tools', error: 'refused' } });
+      expect(record).toMatchObject({
+        caller: { subject: 'bot' },
+        input: { context: { httpMethod: method } },
+        result: { allow: false },
+        proxy: { upstream: 'tools', error: 'refused' },
+      });
     }
     await client.close();
   });
@@ -129,7 +176,12 @@ describe('MCP bypass attempts (starter policies, real decision service)', () => 
     const id = await rawSession();
     for (const sid of [undefined, 'made-up-session-id']) {
       for (const method of ['GET', 'DELETE']) {
-        const res = await unseen(() => fetch(endpoint, { method, headers: { accept: 'text/event-stream', authorization: `Bearer ${BOT_TOKEN}`, ...(sid ? { 'mcp-session-id': sid } : {}) } }));
+        const res = await unseen(() =>
+          fetch(endpoint, {
+            method,
+            headers: { accept: 'text/event-stream', authorization: `Bearer ${BOT_TOKEN}`, ...(sid ? { 'mcp-session-id': sid } : {}) },
+          }),
+        );
         expect(res.status, `${method} ${sid}`).toBe(404);
         const body = (await res.json()) as { codes: string[]; decision_id: string };
         expect(body.codes).toEqual(['mcp_session_not_decided']);
@@ -137,12 +189,21 @@ describe('MCP bypass attempts (starter policies, real decision service)', () => 
       }
     }
     // Another agent presenting bot's session: refused before the upstream.
-    const foreign = await unseen(() => fetch(endpoint, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${GHOST_TOKEN}`, 'mcp-session-id': id } }));
+    const foreign = await unseen(() =>
+      fetch(endpoint, {
+        method: 'GET',
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${GHOST_TOKEN}`, 'mcp-session-id': id },
+      }),
+    );
     expect(foreign.status).toBe(403);
     // The owner's GET is decided (session traffic) and forwarded with the credential.
     const abort = new AbortController();
     const before = upstream.seen.length;
-    const stream = await fetch(endpoint, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id }, signal: abort.signal });
+    const stream = await fetch(endpoint, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id },
+      signal: abort.signal,
+    });
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     abort.abort();
@@ -153,19 +214,28 @@ describe('MCP bypass attempts (starter policies, real decision service)', () => 
     const del = await fetch(endpoint, { method: 'DELETE', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id } });
     expect(del.status).toBe(200);
     await eventually(() => proxy.events.some((e) => e.input.context?.mcpMethod === 'session/end' && e.proxy?.status === 200));
-    const after = await unseen(() => fetch(endpoint, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id } }));
+    const after = await unseen(() =>
+      fetch(endpoint, {
+        method: 'GET',
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${BOT_TOKEN}`, 'mcp-session-id': id },
+      }),
+    );
     expect(after.status).toBe(404);
   });
 
   it('decides every element of a batch: the forbidden element is answered per id, the rest forwarded without it', async () => {
     const { client, id } = await session();
     const before = upstream.seen.length;
-    const res = await post(BOT_TOKEN, [
-      { jsonrpc: '2.0', id: 'list', method: 'tools/list' },
-      { jsonrpc: '2.0', id: 'del', method: 'tools/call', params: { name: 'delete', arguments: { target: 'prod' } } },
-      { jsonrpc: '2.0', id: 'odd', method: 'tools/secret_admin' },
-      { jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete' } },
-    ], id);
+    const res = await post(
+      BOT_TOKEN,
+      [
+        { jsonrpc: '2.0', id: 'list', method: 'tools/list' },
+        { jsonrpc: '2.0', id: 'del', method: 'tools/call', params: { name: 'delete', arguments: { target: 'prod' } } },
+        { jsonrpc: '2.0', id: 'odd', method: 'tools/secret_admin' },
+        { jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete' } },
+      ],
+      id,
+    );
     expect(res.status).toBe(200);
     const text = await res.text();
     const messages = parseAnswer(res.headers.get('content-type') ?? '', text);
@@ -192,7 +262,12 @@ describe('MCP bypass attempts (starter policies, real decision service)', () => 
   it('never lets an agent the registry has never seen reach the server, whatever it sends', async () => {
     const seenBefore = upstream.seen.length;
     const eventsBefore = proxy.events.length;
-    const init = await post(GHOST_TOKEN, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'ghost', version: '1' } } });
+    const init = await post(GHOST_TOKEN, {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'ghost', version: '1' } },
+    });
     expect(((await init.json()) as { error: { code: number } }).error.code).toBe(-32001);
     const call = await post(GHOST_TOKEN, { jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo' } });
     expect(call.status).toBe(403);

@@ -40,7 +40,12 @@ async function liveTools(url: string, only?: string[]): Promise<McpToolInput[]> 
   await client.close();
   return tools
     .filter((t) => !only || only.includes(t.name))
-    .map((t) => ({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown>, ...GOVERNANCE[t.name] }));
+    .map((t) => ({
+      name: t.name,
+      description: t.description ?? '',
+      inputSchema: t.inputSchema as Record<string, unknown>,
+      ...GOVERNANCE[t.name],
+    }));
 }
 
 async function register(id: string, url: string, only?: string[], on: StarterDecisionPoint = starter): Promise<void> {
@@ -62,7 +67,11 @@ beforeAll(async () => {
  * A proxy deciding with `world` (or `decisionPoint`) and comparing lists with its registry, in
  * front of MCP upstreams `name → base URL` (each at `/mcp/<name>`), for the agent `bot`.
  */
-function proxyOver(world: StarterDecisionPoint, upstreams: Record<string, string>, decisionPoint = world.decisionPoint): Promise<RunningProxy> {
+function proxyOver(
+  world: StarterDecisionPoint,
+  upstreams: Record<string, string>,
+  decisionPoint = world.decisionPoint,
+): Promise<RunningProxy> {
   return startProxy({
     decisionPoint,
     secrets: { 'mcp-key': CANARIES.mcp },
@@ -70,7 +79,13 @@ function proxyOver(world: StarterDecisionPoint, upstreams: Record<string, string
     tools: registryToolCatalogue({ store: world.storage.registry, events: world.events }),
     config: {
       decision: { timeoutMs: 2000 },
-      upstreams: Object.entries(upstreams).map(([name, base]) => ({ name, kind: 'mcp', prefix: `/mcp/${name}`, target: `${base}/mcp`, credential: { name: 'mcp-key' } })),
+      upstreams: Object.entries(upstreams).map(([name, base]) => ({
+        name,
+        kind: 'mcp',
+        prefix: `/mcp/${name}`,
+        target: `${base}/mcp`,
+        credential: { name: 'mcp-key' },
+      })),
     },
   });
 }
@@ -98,7 +113,8 @@ describe('MCP lists under the starter policies, with the official MCP client', (
     expect(tools.map((t) => t.name)).toEqual(['echo']);
     // The filter agrees with the calls: what is listed is allowed, what is not is denied.
     expect((await client.callTool({ name: 'echo', arguments: { text: 'x' } })).content).toEqual([{ type: 'text', text: 'echo: x' }]);
-    for (const name of ['delete', 'count']) await expect(client.callTool({ name, arguments: { target: 'x', n: 1 } })).rejects.toBeInstanceOf(McpError);
+    for (const name of ['delete', 'count'])
+      await expect(client.callTool({ name, arguments: { target: 'x', n: 1 } })).rejects.toBeInstanceOf(McpError);
     await client.close();
     // Another intent: echo does not serve it, so nothing is listed.
     const other = await connect(server, 'answer-customer');
@@ -155,7 +171,9 @@ describe('MCP lists under the starter policies, with the official MCP client', (
       expect((err as McpError).message).toContain('changed since it was approved');
     }
     expect(rug.invoked).not.toContain('echo');
-    await eventually(() => proxy.events.some((e) => e.input.resource.id === 'rug/echo' && e.result.codes?.includes('mcp_tool_changed') === true));
+    await eventually(() =>
+      proxy.events.some((e) => e.input.resource.id === 'rug/echo' && e.result.codes?.includes('mcp_tool_changed') === true),
+    );
     // A pending server: the starter policies refuse a new session.
     await expect(connect('rug')).rejects.toThrow();
     await Promise.all([first.close(), client.close()]);
@@ -174,8 +192,14 @@ describe('MCP lists under the starter policies, with the official MCP client', (
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
     await client.close();
     const history = await starter.storage.registry.trustHistory('mcp-server', 'unknown');
-    expect(history.items[history.items.length - 1]).toMatchObject({ from: 'trusted', to: 'pending', diff: { added: ['count'], changed: [] } });
-    await eventually(() => proxy.events.some((e) => e.input.resource.id === 'unknown/count' && e.result.codes?.includes('mcp_tool_unregistered') === true));
+    expect(history.items[history.items.length - 1]).toMatchObject({
+      from: 'trusted',
+      to: 'pending',
+      diff: { added: ['count'], changed: [] },
+    });
+    await eventually(() =>
+      proxy.events.some((e) => e.input.resource.id === 'unknown/count' && e.result.codes?.includes('mcp_tool_unregistered') === true),
+    );
   });
 });
 
@@ -200,11 +224,23 @@ describe('list filtering fails closed', () => {
     const raw = await rawMcpUpstream({ type: 'application/json', body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[' });
     await starter.storage.registry.createMcpServer({ id: 'raw', name: 'raw', url: `${raw.url}/mcp`, trust: 'trusted', tools: [] }, 'test');
     const broken = await proxyOver(starter, { raw: raw.url });
-    const list = () => fetch(`${broken.url}/mcp/raw`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const list = () =>
+      fetch(`${broken.url}/mcp/raw`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${BOT_TOKEN}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
     try {
       const notJson = await list();
       expect(notJson.status).toBe(502);
-      expect(await notJson.json()).toMatchObject({ code: 'upstream_error', message: 'the answer is not valid JSON: its list cannot be filtered' });
+      expect(await notJson.json()).toMatchObject({
+        code: 'upstream_error',
+        message: 'the answer is not valid JSON: its list cannot be filtered',
+      });
       raw.answer.body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: { echo: {} } } });
       const noArray = await list();
       expect(noArray.status).toBe(200);
@@ -224,23 +260,53 @@ describe('list filtering fails closed', () => {
   const list = (tools: unknown) => ({ jsonrpc: '2.0', id: 1, result: { tools } });
 
   it('refuses a list it cannot read or decide, never passes it', async () => {
-    const bad = await filterListAnswers(list('not an array'), requests, fakeContext(() => true));
+    const bad = await filterListAnswers(
+      list('not an array'),
+      requests,
+      fakeContext(() => true),
+    );
     expect(bad.doc).toMatchObject({ id: 1, error: { code: -32003, data: { code: 'upstream_error' } } });
-    const down = await filterListAnswers(list([{ name: 'a' }]), requests, fakeContext(() => 'fail'));
+    const down = await filterListAnswers(
+      list([{ name: 'a' }]),
+      requests,
+      fakeContext(() => 'fail'),
+    );
     expect(down.doc).toMatchObject({ id: 1, error: { data: { code: 'decision_unavailable' } } });
   });
 
   it('filters a list recognised by its shape on an id it did not expect, and drops items it cannot name', async () => {
-    const out = await filterListAnswers([list([{ name: 'a' }, { name: 'b' }, { name: 7 }]), { jsonrpc: '2.0', id: 2, result: { content: [] } }], new Map(), fakeContext((id) => id === 's/a'));
-    expect(out.doc).toEqual([{ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'a' }] } }, { jsonrpc: '2.0', id: 2, result: { content: [] } }]);
+    const out = await filterListAnswers(
+      [list([{ name: 'a' }, { name: 'b' }, { name: 7 }]), { jsonrpc: '2.0', id: 2, result: { content: [] } }],
+      new Map(),
+      fakeContext((id) => id === 's/a'),
+    );
+    expect(out.doc).toEqual([
+      { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'a' }] } },
+      { jsonrpc: '2.0', id: 2, result: { content: [] } },
+    ]);
     // The answer to a forwarded request that lists nothing is left alone, whatever its shape.
     const call = { jsonrpc: '2.0', id: 3, result: { content: [], tools: [{ name: 'b' }] } };
-    expect((await filterListAnswers(call, new Map([[1, { kind: 'tools' as const, paged: false }], [3, null]]), fakeContext(() => false))).doc).toBe(call);
+    expect(
+      (
+        await filterListAnswers(
+          call,
+          new Map([
+            [1, { kind: 'tools' as const, paged: false }],
+            [3, null],
+          ]),
+          fakeContext(() => false),
+        )
+      ).doc,
+    ).toBe(call);
   });
 
   it('cuts an event stream whose event is not JSON, and filters list events', async () => {
     const run = async (text: string) => {
-      const f = new SseListFilter(requests, fakeContext((id) => id === 's/a'), 1 << 20);
+      const f = new SseListFilter(
+        requests,
+        fakeContext((id) => id === 's/a'),
+        1 << 20,
+      );
       const out: string[] = [];
       f.on('data', (c: Buffer) => out.push(c.toString()));
       const ended = new Promise<void>((resolve, reject) => {
@@ -268,7 +334,10 @@ describe('lists decided through a remote apdp (the standalone proxy)', () => {
   const asked: string[] = [];
 
   beforeAll(async () => {
-    remote = await starterDecisionPoint({}, { auth: createAuthenticator({ adminToken: 'admin-token-0123456789abcdef', serviceTokens: { proxy: PROXY_TOKEN, app: APP_TOKEN } }) });
+    remote = await starterDecisionPoint(
+      {},
+      { auth: createAuthenticator({ adminToken: 'admin-token-0123456789abcdef', serviceTokens: { proxy: PROXY_TOKEN, app: APP_TOKEN } }) },
+    );
     await seedTrustedBot(remote);
     await register('tools', `${sse.url}/mcp`, undefined, remote);
     apdp = createServer(remote.listener).listen(0, '127.0.0.1');
@@ -279,7 +348,11 @@ describe('lists decided through a remote apdp (the standalone proxy)', () => {
       asked.push(`${new URL(String(input)).pathname}${headers['x-argus-what-if'] === 'true' ? ' what-if' : ''}`);
       return fetch(input, init);
     };
-    viaRemote = await proxyOver(remote, { tools: sse.url }, createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN, fetch: counting }));
+    viaRemote = await proxyOver(
+      remote,
+      { tools: sse.url },
+      createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN, fetch: counting }),
+    );
   });
 
   afterAll(async () => {
@@ -299,7 +372,13 @@ describe('lists decided through a remote apdp (the standalone proxy)', () => {
   });
 
   it('takes a what-if only from the proxy service credential: another service is refused', async () => {
-    const input = { principal: { type: 'Agent', id: 'bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'tools/echo' }, intent: 'lookup-order-status', context: {} };
+    const input = {
+      principal: { type: 'Agent', id: 'bot' },
+      action: 'tool:call',
+      resource: { type: 'Tool', id: 'tools/echo' },
+      intent: 'lookup-order-status',
+      context: {},
+    };
     const asProxy = createRemoteDecisionPoint({ url, timeoutMs: 2000, token: PROXY_TOKEN });
     const [answer] = await asProxy.decideBatch([input], { caller: { kind: 'proxy' }, whatIf: true });
     expect(answer!.result.decision).toBe('allow');
@@ -311,8 +390,10 @@ describe('lists decided through a remote apdp (the standalone proxy)', () => {
 
 describe('item decisions have no side effects', () => {
   const EXTRA = {
-    destructive: '@id("destructive-tools-quarantine")\n@effect("quarantine")\n@reason("asking for a destructive tool quarantines the agent")\nforbid (principal, action == Argus::Action::"tool:call", resource is Argus::Tool)\nwhen { resource has category && resource.category == "destructive" };',
-    metered: '@id("metered-tools-need-approval")\n@effect("require_approval")\npermit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource is Argus::Tool)\nwhen { resource has category && resource.category == "metered" };',
+    destructive:
+      '@id("destructive-tools-quarantine")\n@effect("quarantine")\n@reason("asking for a destructive tool quarantines the agent")\nforbid (principal, action == Argus::Action::"tool:call", resource is Argus::Tool)\nwhen { resource has category && resource.category == "destructive" };',
+    metered:
+      '@id("metered-tools-need-approval")\n@effect("require_approval")\npermit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource is Argus::Tool)\nwhen { resource has category && resource.category == "metered" };',
   };
   let world: StarterDecisionPoint;
   let up: Upstream;
@@ -328,8 +409,25 @@ describe('item decisions have no side effects', () => {
       count: { sensitivity: 'internal', category: 'metered' },
     };
     const live = await liveTools(`${up.url}/mcp`);
-    await world.storage.registry.createMcpServer({ id: 'tools', name: 'tools', url: `${up.url}/mcp`, trust: 'trusted', tools: hashTools(live.map((t) => ({ ...t, ...governance[t.name] }))) }, 'test');
-    await world.storage.goals.create({ id: 'g-list', owner: 'alice', objective: 'answer order questions', intents: ['lookup-order-status'], agents: ['bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxActions: 5 } });
+    await world.storage.registry.createMcpServer(
+      {
+        id: 'tools',
+        name: 'tools',
+        url: `${up.url}/mcp`,
+        trust: 'trusted',
+        tools: hashTools(live.map((t) => ({ ...t, ...governance[t.name] }))),
+      },
+      'test',
+    );
+    await world.storage.goals.create({
+      id: 'g-list',
+      owner: 'alice',
+      objective: 'answer order questions',
+      intents: ['lookup-order-status'],
+      agents: ['bot'],
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      budget: { maxActions: 5 },
+    });
     guarded = await proxyOver(world, { tools: up.url });
   });
 
@@ -340,7 +438,9 @@ describe('item decisions have no side effects', () => {
   });
 
   it('opens no approval, quarantines no one, spends no budget and counts no quota; the calls then do', async () => {
-    const transport = new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp/tools`), { requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-intent': 'lookup-order-status', 'x-argus-goal': 'g-list' } } });
+    const transport = new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp/tools`), {
+      requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-intent': 'lookup-order-status', 'x-argus-goal': 'g-list' } },
+    });
     const client = new Client({ name: 'agent', version: '1.0.0' });
     await client.connect(transport);
     // Once the session's own traffic settled, a ping and a list each count what one session request counts.

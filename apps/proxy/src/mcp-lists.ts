@@ -69,7 +69,9 @@ export function listOf(m: unknown, requests: ListRequests): ListRequest | undefi
   if (method !== undefined || result === undefined) return undefined;
   if ((typeof id === 'string' || typeof id === 'number') && requests.has(id)) return requests.get(id) ?? undefined;
   if (!result || typeof result !== 'object' || Array.isArray(result)) return undefined;
-  const kind = (['tools', 'resources', 'resourceTemplates', 'prompts'] as const).find((k) => Array.isArray((result as Record<string, unknown>)[k]));
+  const kind = (['tools', 'resources', 'resourceTemplates', 'prompts'] as const).find((k) =>
+    Array.isArray((result as Record<string, unknown>)[k]),
+  );
   return kind ? { kind, paged: true } : undefined;
 }
 
@@ -78,7 +80,10 @@ export function liveTool(item: Record<string, unknown>): McpToolInput {
   return {
     name: String(item.name),
     description: typeof item.description === 'string' ? item.description : '',
-    inputSchema: item.inputSchema && typeof item.inputSchema === 'object' && !Array.isArray(item.inputSchema) ? (item.inputSchema as Record<string, unknown>) : { type: 'object' },
+    inputSchema:
+      item.inputSchema && typeof item.inputSchema === 'object' && !Array.isArray(item.inputSchema)
+        ? (item.inputSchema as Record<string, unknown>)
+        : { type: 'object' },
   };
 }
 
@@ -180,7 +185,11 @@ export class ListUnfilterableError extends Error {
  * server goes to `pending`, the diff in its history). Throws {@link ListUnfilterableError} when
  * the result has no item array or the drift cannot be recorded: the caller refuses the list.
  */
-export async function filterList(result: unknown, list: ListRequest, ctx: ListFilterContext): Promise<{ result: Record<string, unknown>; filtered: ListFiltered }> {
+export async function filterList(
+  result: unknown,
+  list: ListRequest,
+  ctx: ListFilterContext,
+): Promise<{ result: Record<string, unknown>; filtered: ListFiltered }> {
   if (!result || typeof result !== 'object' || Array.isArray(result)) throw new ListUnfilterableError('a list result must be an object');
   const doc = result as Record<string, unknown>;
   const items = doc[list.kind];
@@ -188,14 +197,18 @@ export async function filterList(result: unknown, list: ListRequest, ctx: ListFi
   const calls = items.map((item) => itemCall(ctx.server, list.kind, item));
   const decidable = calls.flatMap((call, i) => (call ? [{ i, call }] : []));
   const inputs = decidable.map(({ call }) => ctx.inputFor(call));
-  const [answers, registry] = await Promise.all([ctx.decideWhatIf(inputs), list.kind === 'tools' && ctx.catalogue ? ctx.catalogue.server(ctx.server) : Promise.resolve(undefined)]);
+  const [answers, registry] = await Promise.all([
+    ctx.decideWhatIf(inputs),
+    list.kind === 'tools' && ctx.catalogue ? ctx.catalogue.server(ctx.server) : Promise.resolve(undefined),
+  ]);
   const usable = new Set<number>();
   decidable.forEach(({ i }, n) => {
     const answer = answers[n]!;
     if (isAllowed(answer) || answer.result.decision === 'needs_approval') usable.add(i);
   });
   const filtered: ListFiltered = { kind: list.kind, listed: items.length, kept: 0, changed: [] };
-  if (list.kind === 'tools') await compareTools(items, calls, usable, registry, list.paged || typeof doc.nextCursor === 'string', ctx, filtered);
+  if (list.kind === 'tools')
+    await compareTools(items, calls, usable, registry, list.paged || typeof doc.nextCursor === 'string', ctx, filtered);
   const kept = items.filter((_, i) => usable.has(i));
   filtered.kept = kept.length;
   return { result: { ...doc, [list.kind]: kept }, filtered };
@@ -248,7 +261,13 @@ async function compareTools(
 }
 
 /** Decides `inputs` as what-ifs: in one batch round trip when the decision point has one, else each on its own (in-process). */
-export async function decideWhatIfs(point: DecisionPoint & { decideBatch?: (inputs: readonly AuthorizeInput[], options: DecideOptions) => Promise<AuthorizeResponse[]> }, inputs: readonly AuthorizeInput[], options: DecideOptions, timeoutMs: number, maxBatch = 100): Promise<AuthorizeResponse[]> {
+export async function decideWhatIfs(
+  point: DecisionPoint & { decideBatch?: (inputs: readonly AuthorizeInput[], options: DecideOptions) => Promise<AuthorizeResponse[]> },
+  inputs: readonly AuthorizeInput[],
+  options: DecideOptions,
+  timeoutMs: number,
+  maxBatch = 100,
+): Promise<AuthorizeResponse[]> {
   const whatIf: DecideOptions = { ...options, whatIf: true, audit: false };
   if (inputs.length === 0) return [];
   if (point.decideBatch) {
@@ -264,7 +283,11 @@ export async function decideWhatIfs(point: DecisionPoint & { decideBatch?: (inpu
  * cannot be decided or checked is replaced by a JSON-RPC error for its id (refused, never passed
  * unfiltered). Answers `doc` itself when it holds no list.
  */
-export async function filterListAnswers(doc: unknown, requests: ListRequests, ctx: ListFilterContext): Promise<{ doc: unknown; filtered: ListFiltered[] }> {
+export async function filterListAnswers(
+  doc: unknown,
+  requests: ListRequests,
+  ctx: ListFilterContext,
+): Promise<{ doc: unknown; filtered: ListFiltered[] }> {
   const filtered: ListFiltered[] = [];
   let touched = false;
   const one = async (m: unknown): Promise<unknown> => {
@@ -310,12 +333,18 @@ export class SseListFilter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.buffer += this.decoder.write(chunk);
-    this.drain(false).then(() => done(), (err: unknown) => done(err as Error));
+    this.drain(false).then(
+      () => done(),
+      (err: unknown) => done(err as Error),
+    );
   }
 
   override _flush(done: TransformCallback): void {
     this.buffer += this.decoder.end();
-    this.drain(true).then(() => done(), (err: unknown) => done(err as Error));
+    this.drain(true).then(
+      () => done(),
+      (err: unknown) => done(err as Error),
+    );
   }
 
   private async drain(end: boolean): Promise<void> {

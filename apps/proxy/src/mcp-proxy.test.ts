@@ -12,7 +12,10 @@ let upstream: TestUpstream & { invoked: string[] };
 let proxy: RunningProxy;
 const dp = cedarDecisionPoint({
   ...TEST_POLICIES,
-  'intruder-connect': { text: 'forbid(principal == Agent::"intruder", action == Action::"mcp:connect", resource);', reason: 'intruder may not use MCP' },
+  'intruder-connect': {
+    text: 'forbid(principal == Agent::"intruder", action == Action::"mcp:connect", resource);',
+    reason: 'intruder may not use MCP',
+  },
 });
 
 beforeAll(async () => {
@@ -95,7 +98,9 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
   it('streams a tool call whose progress arrives as server-sent events before the result', async () => {
     const { client } = await connect();
     const progress: number[] = [];
-    const result = await client.callTool({ name: 'count', arguments: { n: 4 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+    const result = await client.callTool({ name: 'count', arguments: { n: 4 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
     expect(progress).toEqual([1, 2, 3, 4]);
     expect(result.content).toEqual([{ type: 'text', text: 'counted to 4' }]);
     await client.close();
@@ -115,7 +120,13 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const { client, transport } = await connect();
     const res = await fetch(`${proxy.url}/mcp/tools`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' },
+      headers: {
+        authorization: `Bearer ${INTRUDER_TOKEN}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': '2025-06-18',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
     });
     expect(res.status).toBe(403);
@@ -127,7 +138,13 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const before = upstream.invoked.length;
     const res = await fetch(`${proxy.url}/mcp/tools`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-03-26' },
+      headers: {
+        authorization: `Bearer ${BOT_TOKEN}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': '2025-03-26',
+      },
       body: JSON.stringify([
         { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'delete', arguments: { target: 'x' } } },
         { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'echo', arguments: { text: 'batched' } } },
@@ -149,7 +166,11 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
   it('answers malformed JSON-RPC with a JSON-RPC error and forwards nothing', async () => {
     const before = upstream.seen.length;
     for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}']) {
-      const res = await fetch(`${proxy.url}/mcp/tools`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body });
+      const res = await fetch(`${proxy.url}/mcp/tools`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: number } }).error.code).toBeLessThan(-32000);
     }

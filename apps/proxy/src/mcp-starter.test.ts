@@ -26,8 +26,20 @@ beforeAll(async () => {
       url: `${upstream.url}/mcp`,
       trust: 'trusted',
       tools: hashTools([
-        { name: 'echo', description: 'echo the text', inputSchema: { type: 'object' }, sensitivity: 'internal', allowedIntents: ['lookup-order-status'] },
-        { name: 'delete', description: 'delete everything', inputSchema: { type: 'object' }, sensitivity: 'secret', allowedIntents: ['lookup-order-status'] },
+        {
+          name: 'echo',
+          description: 'echo the text',
+          inputSchema: { type: 'object' },
+          sensitivity: 'internal',
+          allowedIntents: ['lookup-order-status'],
+        },
+        {
+          name: 'delete',
+          description: 'delete everything',
+          inputSchema: { type: 'object' },
+          sensitivity: 'secret',
+          allowedIntents: ['lookup-order-status'],
+        },
       ]),
     },
     'test',
@@ -36,7 +48,10 @@ beforeAll(async () => {
     decisionPoint: starter.decisionPoint,
     secrets: { 'mcp-key': CANARIES.mcp },
     tokens: { bot: BOT_TOKEN },
-    config: { decision: { timeoutMs: 2000 }, upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp`, credential: { name: 'mcp-key' } }] },
+    config: {
+      decision: { timeoutMs: 2000 },
+      upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp`, credential: { name: 'mcp-key' } }],
+    },
   });
 });
 
@@ -47,7 +62,9 @@ afterAll(async () => {
 });
 
 async function connect(intent: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/tools`), { requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-intent': intent } } });
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/tools`), {
+    requestInit: { headers: { authorization: `Bearer ${BOT_TOKEN}`, 'x-argus-intent': intent } },
+  });
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(transport);
   return client;

@@ -45,15 +45,20 @@ export function parseMcpBody(body: Buffer | undefined, maxBatch: number): McpBod
   const batch = Array.isArray(doc);
   const items: unknown[] = batch ? (doc as unknown[]) : [doc];
   if (items.length === 0 || items.length > maxBatch) {
-    return { ok: false, error: rpcError(null, JSON_RPC.invalidRequest, items.length === 0 ? 'empty batch' : `batch larger than ${maxBatch}`) };
+    return {
+      ok: false,
+      error: rpcError(null, JSON_RPC.invalidRequest, items.length === 0 ? 'empty batch' : `batch larger than ${maxBatch}`),
+    };
   }
   for (const m of items) {
     if (!m || typeof m !== 'object' || Array.isArray(m) || (m as JsonRpcMessage).jsonrpc !== '2.0') {
       return { ok: false, error: rpcError(idOf(m), JSON_RPC.invalidRequest, 'not a JSON-RPC 2.0 message') };
     }
     const { method, id } = m as JsonRpcMessage;
-    if (method !== undefined && typeof method !== 'string') return { ok: false, error: rpcError(idOf(m), JSON_RPC.invalidRequest, '`method` must be a string') };
-    if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') return { ok: false, error: rpcError(null, JSON_RPC.invalidRequest, '`id` must be a string or a number') };
+    if (method !== undefined && typeof method !== 'string')
+      return { ok: false, error: rpcError(idOf(m), JSON_RPC.invalidRequest, '`method` must be a string') };
+    if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number')
+      return { ok: false, error: rpcError(null, JSON_RPC.invalidRequest, '`id` must be a string or a number') };
   }
   return { ok: true, batch, messages: items as JsonRpcMessage[] };
 }
@@ -71,7 +76,14 @@ export const MCP_SESSION_NOTIFICATIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Requests that name no tool, resource or prompt: decided as session traffic (`mcp:connect`). */
-export const MCP_SESSION_REQUESTS: ReadonlySet<string> = new Set(['ping', 'tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'logging/setLevel']);
+export const MCP_SESSION_REQUESTS: ReadonlySet<string> = new Set([
+  'ping',
+  'tools/list',
+  'resources/list',
+  'resources/templates/list',
+  'prompts/list',
+  'logging/setLevel',
+]);
 
 /** How the proxy treats one MCP message: decide it, answer it as malformed, or refuse it outright. */
 export type McpMessageView = CallDescription | { invalid: string } | { refused: { code: DenyCode; message: string } };
@@ -97,7 +109,9 @@ export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessag
   if (m.method === undefined) {
     // An answer to a request of the server (sampling, elicitation, roots): session traffic.
     if (m.id !== undefined && (m.result !== undefined || m.error !== undefined)) return sessionCall(server, 'response');
-    return { refused: { code: 'mcp_message_malformed', message: 'a JSON-RPC message needs a `method`, or a `result` or `error` with an `id`' } };
+    return {
+      refused: { code: 'mcp_message_malformed', message: 'a JSON-RPC message needs a `method`, or a `result` or `error` with an `id`' },
+    };
   }
   const params = (m.params && typeof m.params === 'object' ? m.params : {}) as Record<string, unknown>;
   const base = { server, mcpMethod: m.method };
@@ -107,8 +121,15 @@ export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessag
     case 'tools/call': {
       const name = params.name;
       if (typeof name !== 'string' || name.length === 0 || name.length > 256) return { invalid: '`params.name` must name a tool' };
-      const args = params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments) ? Object.keys(params.arguments).slice(0, 64) : [];
-      return { action: 'tool:call', resource: { type: 'Tool', id: `${server}/${name}` }, context: { ...base, tool: name, argumentNames: args } };
+      const args =
+        params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments)
+          ? Object.keys(params.arguments).slice(0, 64)
+          : [];
+      return {
+        action: 'tool:call',
+        resource: { type: 'Tool', id: `${server}/${name}` },
+        context: { ...base, tool: name, argumentNames: args },
+      };
     }
     case 'resources/read':
     case 'resources/subscribe':
@@ -123,8 +144,11 @@ export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessag
       return { invalid: '`params.ref` must name a prompt or a resource' };
     }
     default:
-      if (m.id === undefined ? MCP_SESSION_NOTIFICATIONS.has(m.method) : MCP_SESSION_REQUESTS.has(m.method)) return sessionCall(server, m.method);
-      return { refused: { code: 'mcp_method_not_allowed', message: `MCP method \`${m.method.slice(0, 100)}\` is not allowed through the proxy` } };
+      if (m.id === undefined ? MCP_SESSION_NOTIFICATIONS.has(m.method) : MCP_SESSION_REQUESTS.has(m.method))
+        return sessionCall(server, m.method);
+      return {
+        refused: { code: 'mcp_method_not_allowed', message: `MCP method \`${m.method.slice(0, 100)}\` is not allowed through the proxy` },
+      };
   }
 }
 

@@ -12,11 +12,19 @@ import { CANARIES } from './testing/policies.ts';
 import { seedTrustedBot, starterDecisionPoint, type StarterDecisionPoint } from './testing/starter-decision-point.ts';
 import { PATIENT, mcpUpstream, openAiUpstream, type TestUpstream } from './testing/upstreams.ts';
 
-const answer = (obligations: Record<string, unknown>): AuthorizeResponse => ({ decision_id: 'd', policy_version: 'v', result: { allow: true, decision: 'allow', reasons: [], errors: [], obligations } });
+const answer = (obligations: Record<string, unknown>): AuthorizeResponse => ({
+  decision_id: 'd',
+  policy_version: 'v',
+  result: { allow: true, decision: 'allow', reasons: [], errors: [], obligations },
+});
 
 describe('obligations: merging and applying', () => {
   it('merges to the strictest: redact is the union, max_items the minimum, log_values the AND', () => {
-    const o = obligationsOf([answer({ redact: ['ssn'], max_items: 5, log_values: true }), answer({ redact: ['email', 'ssn'], max_items: 2 }), answer({ log_values: false, x_ticket: ['T-1'] })]);
+    const o = obligationsOf([
+      answer({ redact: ['ssn'], max_items: 5, log_values: true }),
+      answer({ redact: ['email', 'ssn'], max_items: 2 }),
+      answer({ log_values: false, x_ticket: ['T-1'] }),
+    ]);
     expect(o).toEqual({ redact: ['email', 'ssn'], maxItems: 2, logValues: false, unknown: [] });
     // An older engine kept every value as a string list; `false` still wins.
     expect(obligationsOf([answer({ log_values: ['false', 'true'] })]).logValues).toBe(false);
@@ -25,7 +33,12 @@ describe('obligations: merging and applying', () => {
   });
 
   it('redacts field names at any depth, paths (pointer or dotted, `*` for any key) as suffixes, inside JSON strings too', () => {
-    const doc = { a: { ssn: 1, b: [{ SSN: 2 }, { deep: { ssn: 3 } }] }, patient: { dob: 'x', contact: { email: 'e', phone: 'p' } }, other: { dob: 'keep' }, args: JSON.stringify({ ssn: 'in-string', ok: 1 }) };
+    const doc = {
+      a: { ssn: 1, b: [{ SSN: 2 }, { deep: { ssn: 3 } }] },
+      patient: { dob: 'x', contact: { email: 'e', phone: 'p' } },
+      other: { dob: 'keep' },
+      args: JSON.stringify({ ssn: 'in-string', ok: 1 }),
+    };
     const { doc: out, applied } = applyToDocument(doc, { redact: ['ssn', '/patient/dob', 'contact.*'], logValues: true, unknown: [] });
     expect(out).toEqual({
       a: { ssn: REDACTED, b: [{ SSN: REDACTED }, { deep: { ssn: REDACTED } }] },
@@ -38,22 +51,60 @@ describe('obligations: merging and applying', () => {
   });
 
   it('a pointer naming an array index matches that item only; one without indices skips them', () => {
-    const doc = { choices: [{ message: { name: 'a', content: 'x' } }, { message: { name: 'b', content: 'y' } }], patient: [{ dob: 1 }, { dob: 2 }] };
-    const { doc: out, applied } = applyToDocument(doc, { redact: ['/choices/1/message/content', '/patient/dob'], logValues: true, unknown: [] });
-    expect(out).toEqual({ choices: [{ message: { name: 'a', content: 'x' } }, { message: { name: 'b', content: REDACTED } }], patient: [{ dob: REDACTED }, { dob: REDACTED }] });
+    const doc = {
+      choices: [{ message: { name: 'a', content: 'x' } }, { message: { name: 'b', content: 'y' } }],
+      patient: [{ dob: 1 }, { dob: 2 }],
+    };
+    const { doc: out, applied } = applyToDocument(doc, {
+      redact: ['/choices/1/message/content', '/patient/dob'],
+      logValues: true,
+      unknown: [],
+    });
+    expect(out).toEqual({
+      choices: [{ message: { name: 'a', content: 'x' } }, { message: { name: 'b', content: REDACTED } }],
+      patient: [{ dob: REDACTED }, { dob: REDACTED }],
+    });
     expect(applied.redacted).toBe(3);
   });
 
   it('truncates every array past max_items and says where, leaving an untouched JSON string byte for byte', () => {
     const untouched = '{ "spaced" :  [1] }';
-    const { doc, applied } = applyToAnswer({ list: [1, 2, 3, 4], nested: { more: [[1, 2, 3], 5, 6] }, s: untouched }, { redact: [], maxItems: 2, logValues: true, unknown: [] });
-    expect(doc).toEqual({ list: [1, 2], nested: { more: [[1, 2], 5] }, s: untouched, argus_obligations: { redacted: 0, truncated: [{ path: '/list', items: 4, kept: 2 }, { path: '/nested/more', items: 3, kept: 2 }, { path: '/nested/more/0', items: 3, kept: 2 }] } });
+    const { doc, applied } = applyToAnswer(
+      { list: [1, 2, 3, 4], nested: { more: [[1, 2, 3], 5, 6] }, s: untouched },
+      { redact: [], maxItems: 2, logValues: true, unknown: [] },
+    );
+    expect(doc).toEqual({
+      list: [1, 2],
+      nested: { more: [[1, 2], 5] },
+      s: untouched,
+      argus_obligations: {
+        redacted: 0,
+        truncated: [
+          { path: '/list', items: 4, kept: 2 },
+          { path: '/nested/more', items: 3, kept: 2 },
+          { path: '/nested/more/0', items: 3, kept: 2 },
+        ],
+      },
+    });
     expect(applied.truncated).toHaveLength(3);
   });
 
   it('marks a JSON-RPC result in its _meta, message by message in a batch', () => {
-    const { doc } = applyToAnswer([{ jsonrpc: '2.0', id: 1, result: { items: [1, 2, 3] } }, { jsonrpc: '2.0', id: 2, error: { code: 1, message: 'x' } }], { redact: [], maxItems: 1, logValues: true, unknown: [] });
-    expect(doc).toEqual([{ jsonrpc: '2.0', id: 1, result: { items: [1], _meta: { 'argus/obligations': { redacted: 0, truncated: [{ path: '/result/items', items: 3, kept: 1 }] } } } }, { jsonrpc: '2.0', id: 2, error: { code: 1, message: 'x' } }]);
+    const { doc } = applyToAnswer(
+      [
+        { jsonrpc: '2.0', id: 1, result: { items: [1, 2, 3] } },
+        { jsonrpc: '2.0', id: 2, error: { code: 1, message: 'x' } },
+      ],
+      { redact: [], maxItems: 1, logValues: true, unknown: [] },
+    );
+    expect(doc).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        result: { items: [1], _meta: { 'argus/obligations': { redacted: 0, truncated: [{ path: '/result/items', items: 3, kept: 1 }] } } },
+      },
+      { jsonrpc: '2.0', id: 2, error: { code: 1, message: 'x' } },
+    ]);
   });
 
   it('rewrites an event stream event by event across chunk boundaries, and fails on an event it cannot read', async () => {
@@ -82,7 +133,9 @@ describe('obligations: merging and applying', () => {
     for (let i = 0; i < bytes.length; i++) rw.write(bytes.subarray(i, i + 1));
     rw.end();
     await new Promise((r) => rw.on('end', r));
-    expect(Buffer.concat(out).toString('utf8')).toBe(`data: ${JSON.stringify({ note: 'Zoë señor 日本 😀', ssn: REDACTED, argus_obligations: { redacted: 1, truncated: [] } })}\n\n`);
+    expect(Buffer.concat(out).toString('utf8')).toBe(
+      `data: ${JSON.stringify({ note: 'Zoë señor 日本 😀', ssn: REDACTED, argus_obligations: { redacted: 1, truncated: [] } })}\n\n`,
+    );
   });
 });
 
@@ -107,7 +160,8 @@ beforeAll(async () => {
       '@obligation_log_values("false")',
       'permit (principal is Argus::Agent, action == Argus::Action::"llm:invoke", resource == Argus::Model::"gpt-records") when { principal.trust == "trusted" };',
     ].join('\n'),
-    'plain-redacted': '@id("plain-redacted")\n@obligation_redact("ssn")\npermit (principal is Argus::Agent, action == Argus::Action::"http:request", resource == Argus::Api::"plain") when { principal.trust == "trusted" };',
+    'plain-redacted':
+      '@id("plain-redacted")\n@obligation_redact("ssn")\npermit (principal is Argus::Agent, action == Argus::Action::"http:request", resource == Argus::Api::"plain") when { principal.trust == "trusted" };',
     'records-short': [
       '@id("records-short")',
       '@obligation_redact("email,ssn")',
@@ -151,36 +205,52 @@ const gpt = () => new OpenAI({ apiKey: TOKEN, baseURL: `${proxy.url}/openai/v1`,
 
 describe('obligations applied end to end (starter policies, official clients)', () => {
   it('an OpenAI tool-call response: SSN and the dotted path redacted inside the arguments, arrays cut to the smallest max_items, marked', async () => {
-    const { data: completion, response } = await gpt().chat.completions.create({ model: 'gpt-records', messages: [{ role: 'user', content: 'file it' }] }).withResponse();
+    const { data: completion, response } = await gpt()
+      .chat.completions.create({ model: 'gpt-records', messages: [{ role: 'user', content: 'file it' }] })
+      .withResponse();
     const call = completion.choices[0]!.message.tool_calls![0]! as { function: { arguments: string } };
     const args = JSON.parse(call.function.arguments) as typeof PATIENT;
     expect(args.patient).toEqual({ name: 'Ann Example', ssn: REDACTED, dob: REDACTED, contact: { email: REDACTED, phone: '555-0100' } });
     expect(args.visits).toEqual([{ day: 1, ssn: REDACTED }, { day: 2 }]);
     expect(JSON.stringify(completion)).not.toContain(PATIENT.patient.ssn);
-    expect((completion as unknown as { argus_obligations: unknown }).argus_obligations).toMatchObject({ redacted: 4, truncated: [{ path: '/choices/0/message/tool_calls/0/function/arguments#/visits', items: 5, kept: 2 }] });
+    expect((completion as unknown as { argus_obligations: unknown }).argus_obligations).toMatchObject({
+      redacted: 4,
+      truncated: [{ path: '/choices/0/message/tool_calls/0/function/arguments#/visits', items: 5, kept: 2 }],
+    });
     expect(response.headers.get('x-argus-obligations')).toBe('redact, max_items=2, log_values=false');
     // log_values false: the record keeps the names of the facts, not their values.
     await eventually(() => proxy.events.some((e) => e.input.resource.id === 'gpt-records' && e.proxy?.status === 200));
     const record = proxy.events.find((e) => e.input.resource.id === 'gpt-records')!;
-    expect(record.result.obligations).toMatchObject({ redact: expect.arrayContaining(['ssn', '/patient/dob', 'email']), max_items: 2, log_values: false });
+    expect(record.result.obligations).toMatchObject({
+      redact: expect.arrayContaining(['ssn', '/patient/dob', 'email']),
+      max_items: 2,
+      log_values: false,
+    });
     expect(Object.values(record.input.context ?? {}).every((v) => v === '[withheld]')).toBe(true);
     expect(Object.keys(record.input.context ?? {})).toContain('operation');
   });
 
   it('refuses a streamed completion the obligations would have to rewrite, before the upstream sees it', async () => {
     const before = openai.seen.length;
-    const err = await gpt().chat.completions.create({ model: 'gpt-records', stream: true, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const err = await gpt()
+      .chat.completions.create({ model: 'gpt-records', stream: true, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((err as Error).message).toMatch(/streamed answer cannot be redacted.*\(decision [0-9a-f-]{36}\)/);
     expect((err as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ codes: ['obligation_unenforceable'] });
     expect(openai.seen.length).toBe(before);
     const id = /\(decision ([0-9a-f-]{36})\)/.exec((err as Error).message)![1]!;
     await eventually(() => proxy.events.some((e) => e.decisionId === id));
-    expect(proxy.events.find((e) => e.decisionId === id)).toMatchObject({ result: { allow: true }, proxy: { upstream: 'openai', error: 'obligation_unenforceable' } });
+    expect(proxy.events.find((e) => e.decisionId === id)).toMatchObject({
+      result: { allow: true },
+      proxy: { upstream: 'openai', error: 'obligation_unenforceable' },
+    });
   });
 
   it('an MCP result (a prompt, answered as an event stream) redacted and cut with the official MCP client', async () => {
-    const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/tools`), { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/tools`), {
+      requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
+    });
     const client = new Client({ name: 'agent', version: '1.0.0' });
     await client.connect(transport);
     const prompt = await client.getPrompt({ name: 'patient' });
@@ -190,7 +260,10 @@ describe('obligations applied end to end (starter policies, official clients)', 
     expect(doc.patient.contact.email).toBe(REDACTED);
     expect(doc.patient.dob).toBe(PATIENT.patient.dob);
     expect(doc.visits).toEqual([{ day: 1, ssn: REDACTED }, { day: 2 }]);
-    expect(prompt._meta?.['argus/obligations']).toMatchObject({ redacted: 3, truncated: [{ path: '/result/messages/0/content/text#/visits', items: 5, kept: 2 }] });
+    expect(prompt._meta?.['argus/obligations']).toMatchObject({
+      redacted: 3,
+      truncated: [{ path: '/result/messages/0/content/text#/visits', items: 5, kept: 2 }],
+    });
     await client.close();
   });
 
@@ -202,6 +275,8 @@ describe('obligations applied end to end (starter policies, official clients)', 
       expect(text).not.toContain(PATIENT.patient.ssn);
       expect(JSON.parse(text)).toMatchObject({ code: 'upstream_error', codes: ['obligation_unenforceable'] });
     }
-    await eventually(() => proxy.events.filter((e) => e.input.resource.id === 'plain' && e.proxy?.error === 'obligation_unenforceable').length === 2);
+    await eventually(
+      () => proxy.events.filter((e) => e.input.resource.id === 'plain' && e.proxy?.error === 'obligation_unenforceable').length === 2,
+    );
   });
 });

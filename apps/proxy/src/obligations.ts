@@ -67,10 +67,17 @@ type Rule = string[];
 const INDEX = /^\d+$/;
 
 function rulesOf(redact: readonly string[]): Rule[] {
-  return redact.map((r) => {
-    const segments = r.startsWith('/') ? r.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')) : r.split('.');
-    return segments.filter((s) => s !== '').map((s) => s.toLowerCase());
-  }).filter((r) => r.length > 0);
+  return redact
+    .map((r) => {
+      const segments = r.startsWith('/')
+        ? r
+            .slice(1)
+            .split('/')
+            .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        : r.split('.');
+      return segments.filter((s) => s !== '').map((s) => s.toLowerCase());
+    })
+    .filter((r) => r.length > 0);
 }
 
 /** True when the object keys leading to a field (array indices left out) end with `rule` (`*` matches any key). */
@@ -183,7 +190,8 @@ export function applyToAnswer(doc: unknown, o: ProxyObligations): { doc: unknown
     const meta = result._meta && typeof result._meta === 'object' ? (result._meta as Record<string, unknown>) : {};
     return { doc: { ...rewritten, result: { ...result, _meta: { ...meta, 'argus/obligations': marker } } }, applied };
   }
-  if (rewritten && typeof rewritten === 'object' && !Array.isArray(rewritten)) return { doc: { ...(rewritten as object), argus_obligations: marker }, applied };
+  if (rewritten && typeof rewritten === 'object' && !Array.isArray(rewritten))
+    return { doc: { ...(rewritten as object), argus_obligations: marker }, applied };
   return { doc: rewritten, applied };
 }
 
@@ -193,7 +201,11 @@ function isJsonRpc(m: unknown): m is { jsonrpc: string; result?: unknown } {
 
 /** The header value naming the obligations applied to an answer. */
 export function obligationsHeader(o: ProxyObligations): string {
-  return [...(o.redact.length > 0 ? ['redact'] : []), ...(o.maxItems !== undefined ? [`max_items=${o.maxItems}`] : []), ...(!o.logValues ? ['log_values=false'] : [])].join(', ');
+  return [
+    ...(o.redact.length > 0 ? ['redact'] : []),
+    ...(o.maxItems !== undefined ? [`max_items=${o.maxItems}`] : []),
+    ...(!o.logValues ? ['log_values=false'] : []),
+  ].join(', ');
 }
 
 /**

@@ -28,7 +28,9 @@ describe('price table', () => {
   it('bills cached reads and cache writes at their own prices, the rest of the input at the input price', () => {
     const price = { inputUsdPerMTok: 3, outputUsdPerMTok: 15, cachedInputUsdPerMTok: 0.3, cacheWriteUsdPerMTok: 3.75 };
     expect(costOf(price, { inputTokens: 1300, cachedInputTokens: 1000, cacheWriteTokens: 200, outputTokens: 50 })).toBe(0.0021);
-    expect(costOf({ inputUsdPerMTok: 2.5, outputUsdPerMTok: 10 }, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 500 })).toBe(0.0075);
+    expect(costOf({ inputUsdPerMTok: 2.5, outputUsdPerMTok: 10 }, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 500 })).toBe(
+      0.0075,
+    );
     // Cached counts larger than the input (a malformed answer) never make the cost negative.
     expect(costOf(price, { inputTokens: 10, cachedInputTokens: 50, cacheWriteTokens: 50 })).toBe(0.000003);
     expect(costOf(price, {})).toBe(0);
@@ -37,7 +39,10 @@ describe('price table', () => {
   it('lets the configuration override a model, add one, price unknown models, or drop the shipped table', () => {
     const config = parseProxyConfig({
       upstreams: [{ name: 'o', kind: 'openai', prefix: '/o', target: 'http://127.0.0.1:1' }],
-      prices: { models: { 'gpt-4o': { inputUsdPerMTok: 1, outputUsdPerMTok: 2 }, mine: { inputUsdPerMTok: 0, outputUsdPerMTok: 0 } }, unknownModel: { inputUsdPerMTok: 10, outputUsdPerMTok: 10 } },
+      prices: {
+        models: { 'gpt-4o': { inputUsdPerMTok: 1, outputUsdPerMTok: 2 }, mine: { inputUsdPerMTok: 0, outputUsdPerMTok: 0 } },
+        unknownModel: { inputUsdPerMTok: 10, outputUsdPerMTok: 10 },
+      },
     });
     const table = createPriceTable(config.prices);
     expect(table.cost('gpt-4o', { inputTokens: 1_000_000, outputTokens: 1_000_000 })).toEqual({ costUsd: 3, pricedAs: 'gpt-4o' });
@@ -49,7 +54,13 @@ describe('price table', () => {
 
   it('refuses a price without output, or a negative one, naming the path', () => {
     const upstreams = [{ name: 'o', kind: 'openai', prefix: '/o', target: 'http://127.0.0.1:1' }];
-    expect(() => parseProxyConfig({ upstreams, prices: { models: { m: { inputUsdPerMTok: 1 } } } })).toThrow(expect.objectContaining({ errors: expect.arrayContaining([expect.objectContaining({ path: '/prices/models/m/outputUsdPerMTok' })]) }));
-    expect(() => parseProxyConfig({ upstreams, prices: { unknownModel: { inputUsdPerMTok: -1, outputUsdPerMTok: 1 } } })).toThrow(expect.objectContaining({ errors: expect.arrayContaining([expect.objectContaining({ path: '/prices/unknownModel/inputUsdPerMTok' })]) }));
+    expect(() => parseProxyConfig({ upstreams, prices: { models: { m: { inputUsdPerMTok: 1 } } } })).toThrow(
+      expect.objectContaining({ errors: expect.arrayContaining([expect.objectContaining({ path: '/prices/models/m/outputUsdPerMTok' })]) }),
+    );
+    expect(() => parseProxyConfig({ upstreams, prices: { unknownModel: { inputUsdPerMTok: -1, outputUsdPerMTok: 1 } } })).toThrow(
+      expect.objectContaining({
+        errors: expect.arrayContaining([expect.objectContaining({ path: '/prices/unknownModel/inputUsdPerMTok' })]),
+      }),
+    );
   });
 });

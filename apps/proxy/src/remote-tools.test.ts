@@ -25,7 +25,13 @@ let url: string;
 beforeAll(async () => {
   s = openSqlite(':memory:');
   const auth = createAuthenticator({ adminToken: ADMIN, serviceTokens: { proxy: PROXY, billing: OTHER } });
-  const app = createRegistryApp({ store: s.registry, leases: new MemoryLeaseStore(), events: new MemoryEventBus(), logger: silentLogger(), auth });
+  const app = createRegistryApp({
+    store: s.registry,
+    leases: new MemoryLeaseStore(),
+    events: new MemoryEventBus(),
+    logger: silentLogger(),
+    auth,
+  });
   server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -43,7 +49,7 @@ afterAll(async () => {
   s.db.close();
 });
 
-describe('the registry as the standalone proxy\'s tool catalogue', () => {
+describe("the registry as the standalone proxy's tool catalogue", () => {
   it('reads the record; an unchanged list changes nothing; a changed description sends the server to pending with the diff', async () => {
     const catalogue = createRemoteToolCatalogue({ url, timeoutMs: 2000, token: PROXY });
     const record = await catalogue.server('crm');
@@ -74,7 +80,11 @@ describe('the registry as the standalone proxy\'s tool catalogue', () => {
     await expect(anonymous.server('crm')).rejects.toThrow(/registry answered 401/);
     const down = createRemoteToolCatalogue({ url: 'http://127.0.0.1:1', timeoutMs: 500, token: PROXY });
     await expect(down.server('crm')).rejects.toThrow(/registry unreachable/);
-    const bad = await fetch(`${url}/v1/registry/mcp-servers/crm/live-tools`, { method: 'POST', headers: { authorization: `Bearer ${PROXY}`, 'content-type': 'application/json' }, body: JSON.stringify({ tools: [{ name: 'x' }] }) });
+    const bad = await fetch(`${url}/v1/registry/mcp-servers/crm/live-tools`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PROXY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ tools: [{ name: 'x' }] }),
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: Array<{ path: string }> }).errors.map((e) => e.path)).toContain('/complete');
   });

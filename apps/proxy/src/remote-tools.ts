@@ -46,13 +46,20 @@ export function createRemoteToolCatalogue(options: RemoteToolCatalogueOptions): 
 
   return {
     async server(id) {
-      const record = await call<{ trust: TrustState; tools: Array<{ name: string; hash: string }> }>('MCP server record', encodeURIComponent(id), { method: 'GET' });
+      const record = await call<{ trust: TrustState; tools: Array<{ name: string; hash: string }> }>(
+        'MCP server record',
+        encodeURIComponent(id),
+        { method: 'GET' },
+      );
       return record ? { trust: record.trust, tools: record.tools.map((t) => ({ name: t.name, hash: t.hash })) } : undefined;
     },
     async liveToolsChanged(id, tools: McpToolInput[], complete) {
       const live = tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema }));
       const body = JSON.stringify({ tools: live, complete });
-      return call<{ trust: TrustState; diff: ToolDiff }>('live tool list', `${encodeURIComponent(id)}/live-tools`, { method: 'POST', body });
+      return call<{ trust: TrustState; diff: ToolDiff }>('live tool list', `${encodeURIComponent(id)}/live-tools`, {
+        method: 'POST',
+        body,
+      });
     },
   };
 }

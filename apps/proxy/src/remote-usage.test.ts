@@ -48,7 +48,15 @@ describe('usage reported to a remote apdp', () => {
     const goal = await fetch(`${url}/v1/goals`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'g-remote', onBehalfOf: 'alice', objective: 'answer', intents: ['answer-customer'], agents: ['bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxCostUsd: 0.01 } }),
+      body: JSON.stringify({
+        id: 'g-remote',
+        onBehalfOf: 'alice',
+        objective: 'answer',
+        intents: ['answer-customer'],
+        agents: ['bot'],
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        budget: { maxCostUsd: 0.01 },
+      }),
     });
     expect(goal.status, await goal.clone().text()).toBe(201);
   }, 60_000);
@@ -60,7 +68,12 @@ describe('usage reported to a remote apdp', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const used = async () => ((await (await fetch(`${url}/v1/goals/g-remote`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { usage: { used: unknown; remaining: unknown } }).usage;
+  const used = async () =>
+    (
+      (await (await fetch(`${url}/v1/goals/g-remote`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+        usage: { used: unknown; remaining: unknown };
+      }
+    ).usage;
 
   it('charges the tokens and the USD cost to the goal with the proxy service credential', async () => {
     const sink = createRemoteUsageSink({ url, token: PROXY_TOKEN, timeoutMs: 2000 });
@@ -71,7 +84,9 @@ describe('usage reported to a remote apdp', () => {
   it('is refused for an agent the goal does not list, for another service and without a credential', async () => {
     const report = { goal: 'g-remote', agent: 'stranger', tokens: 10, costUsd: 1 };
     await expect(createRemoteUsageSink({ url, token: PROXY_TOKEN, timeoutMs: 2000 }).reportUsage(report)).rejects.toThrow(/answered 404/);
-    await expect(createRemoteUsageSink({ url, token: APP_TOKEN, timeoutMs: 2000 }).reportUsage({ ...report, agent: 'bot' })).rejects.toThrow(/answered 404/);
+    await expect(
+      createRemoteUsageSink({ url, token: APP_TOKEN, timeoutMs: 2000 }).reportUsage({ ...report, agent: 'bot' }),
+    ).rejects.toThrow(/answered 404/);
     await expect(createRemoteUsageSink({ url, timeoutMs: 2000 }).reportUsage({ ...report, agent: 'bot' })).rejects.toThrow(/answered 401/);
     await expect(createRemoteUsageSink({ url: 'http://127.0.0.1:9', timeoutMs: 500 }).reportUsage(report)).rejects.toThrow(/unreachable/);
     expect((await used()).used).toEqual({ actions: 0, tokens: 1500, costUsd: 0.00725 });

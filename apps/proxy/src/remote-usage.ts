@@ -34,7 +34,13 @@ export function createRemoteUsageSink(options: RemoteUsageSinkOptions): UsageSin
       };
       let res: Response;
       try {
-        res = await doFetch(`${base}/v1/goals/${encodeURIComponent(report.goal)}/usage`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(options.timeoutMs), redirect: 'error' });
+        res = await doFetch(`${base}/v1/goals/${encodeURIComponent(report.goal)}/usage`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(options.timeoutMs),
+          redirect: 'error',
+        });
       } catch (err) {
         throw new UnavailableError('usage report: decision point unreachable', err);
       }

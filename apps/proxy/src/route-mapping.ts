@@ -52,7 +52,9 @@ export function describeHttpCall(upstream: UpstreamConfig, method: string, path:
     const doc = parseJsonObject(body);
     const model = doc.model;
     if (typeof model !== 'string' || model.length === 0 || model.length > 256) {
-      throw new InvalidInputError('request body must name a `model`', [{ path: '/model', message: 'must be a non-empty string of at most 256 characters' }]);
+      throw new InvalidInputError('request body must name a `model`', [
+        { path: '/model', message: 'must be a non-empty string of at most 256 characters' },
+      ]);
     }
     return {
       action: 'llm:invoke',

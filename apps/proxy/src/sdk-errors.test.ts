@@ -58,8 +58,10 @@ function claude(token: string): Anthropic {
   return new Anthropic({ apiKey: token, baseURL: `${proxies.reason!.url}/anthropic`, maxRetries: 0, timeout: 5000 });
 }
 
-const ask = (client: OpenAI, model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
-const askClaude = (client: Anthropic, model: string) => client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+const ask = (client: OpenAI, model: string) =>
+  client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+const askClaude = (client: Anthropic, model: string) =>
+  client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
 
 /** The decision id quoted at the end of a refusal message. */
 function decisionIdIn(message: string): string {
@@ -124,7 +126,9 @@ describe('the openai SDK reads every refusal', () => {
     expect(JSON.stringify(coded.error)).not.toContain(RESERVED);
     const full = (await ask(gpt(TOKENS.bot, 'full'), 'o1-preview')) as InstanceType<typeof OpenAI.APIError>;
     expect(full.message).toContain(RESERVED);
-    expect((full.error as { reasons: unknown }).reasons).toEqual([{ policy: 'no-o1-for-agents', effect: 'forbid', annotations: expect.objectContaining({ reason: RESERVED }) }]);
+    expect((full.error as { reasons: unknown }).reasons).toEqual([
+      { policy: 'no-o1-for-agents', effect: 'forbid', annotations: expect.objectContaining({ reason: RESERVED }) },
+    ]);
   });
 });
 
@@ -149,7 +153,10 @@ describe('the @anthropic-ai/sdk reads every refusal', () => {
 
 describe('other routes keep the Argus shape', () => {
   it('an http upstream answers the documented refusal', async () => {
-    const res = await fetch(`${proxies.reason!.url}/internal/v1/things`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.bot}` } });
+    const res = await fetch(`${proxies.reason!.url}/internal/v1/things`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.bot}` },
+    });
     expect(res.status).toBe(403);
     const body = (await res.json()) as { message: string; codes: string[] };
     expect(validatorFor('https://argus.dev/schemas/proxy/denied-response.json')(body)).toMatchObject({ ok: true });

@@ -29,8 +29,14 @@ function observe(text: string, cuts: number[]): ReturnType<SseUsageObserver['usa
 
 describe('usage', () => {
   it('reads OpenAI chat, Responses and Anthropic JSON bodies', () => {
-    expect(usageFromObject({ usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } })).toEqual({ inputTokens: 5, outputTokens: 1, totalTokens: 6 });
-    expect(usageFromObject({ type: 'response.completed', response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } })).toEqual({ inputTokens: 3, outputTokens: 4, totalTokens: 7 });
+    expect(usageFromObject({ usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } })).toEqual({
+      inputTokens: 5,
+      outputTokens: 1,
+      totalTokens: 6,
+    });
+    expect(
+      usageFromObject({ type: 'response.completed', response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } }),
+    ).toEqual({ inputTokens: 3, outputTokens: 4, totalTokens: 7 });
     expect(usageFromObject({ usage: { input_tokens: 10, output_tokens: 2 } })).toEqual({ inputTokens: 10, outputTokens: 2 });
     expect(usageFromObject({ usage: { prompt_tokens: -1, completion_tokens: 1.5 } })).toBeUndefined();
     expect(usageFromObject([1])).toBeUndefined();
@@ -42,14 +48,46 @@ describe('usage', () => {
   });
 
   it('keeps the cached part of the input and the answering model apart, for pricing', () => {
-    expect(usageFromObject({ model: 'gpt-4o-2024-08-06', usage: { prompt_tokens: 1000, completion_tokens: 5, total_tokens: 1005, prompt_tokens_details: { cached_tokens: 200 } } })).toEqual({
-      inputTokens: 1000, outputTokens: 5, totalTokens: 1005, cachedInputTokens: 200, model: 'gpt-4o-2024-08-06',
+    expect(
+      usageFromObject({
+        model: 'gpt-4o-2024-08-06',
+        usage: { prompt_tokens: 1000, completion_tokens: 5, total_tokens: 1005, prompt_tokens_details: { cached_tokens: 200 } },
+      }),
+    ).toEqual({
+      inputTokens: 1000,
+      outputTokens: 5,
+      totalTokens: 1005,
+      cachedInputTokens: 200,
+      model: 'gpt-4o-2024-08-06',
     });
-    expect(usageFromObject({ type: 'response.completed', response: { model: 'gpt-5', usage: { input_tokens: 30, output_tokens: 4, total_tokens: 34, input_tokens_details: { cached_tokens: 10 } } } })).toEqual({
-      inputTokens: 30, outputTokens: 4, totalTokens: 34, cachedInputTokens: 10, model: 'gpt-5',
+    expect(
+      usageFromObject({
+        type: 'response.completed',
+        response: {
+          model: 'gpt-5',
+          usage: { input_tokens: 30, output_tokens: 4, total_tokens: 34, input_tokens_details: { cached_tokens: 10 } },
+        },
+      }),
+    ).toEqual({
+      inputTokens: 30,
+      outputTokens: 4,
+      totalTokens: 34,
+      cachedInputTokens: 10,
+      model: 'gpt-5',
     });
-    expect(usageFromObject({ message: { model: 'claude-haiku-4-5', usage: { input_tokens: 1, cache_read_input_tokens: 10, cache_creation_input_tokens: 100, output_tokens: 2 } } })).toEqual({
-      inputTokens: 111, outputTokens: 2, cachedInputTokens: 10, cacheWriteTokens: 100, model: 'claude-haiku-4-5',
+    expect(
+      usageFromObject({
+        message: {
+          model: 'claude-haiku-4-5',
+          usage: { input_tokens: 1, cache_read_input_tokens: 10, cache_creation_input_tokens: 100, output_tokens: 2 },
+        },
+      }),
+    ).toEqual({
+      inputTokens: 111,
+      outputTokens: 2,
+      cachedInputTokens: 10,
+      cacheWriteTokens: 100,
+      model: 'claude-haiku-4-5',
     });
     expect(usageFromObject({ model: 'x'.repeat(300), usage: { input_tokens: 1 } })).toEqual({ inputTokens: 1 });
   });

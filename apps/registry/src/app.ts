@@ -1,5 +1,13 @@
 import express, { Router, type Express } from 'express';
-import { errorHandler, healthRouter, jsonBody, notFoundHandler, permissionGuard, requestContext, type ReadinessCheck } from '@argus/platform';
+import {
+  errorHandler,
+  healthRouter,
+  jsonBody,
+  notFoundHandler,
+  permissionGuard,
+  requestContext,
+  type ReadinessCheck,
+} from '@argus/platform';
 import { resolveDeps, type RegistryDeps } from './deps.ts';
 import { agentsRouter } from './routes/agents.ts';
 import { humansRouter } from './routes/humans.ts';

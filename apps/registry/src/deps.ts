@@ -1,7 +1,15 @@
 import type { Request, Response } from 'express';
 import { validatorFor } from '@argus/contracts';
 import { ArgusError, InvalidInputError, type Authenticator, type Logger } from '@argus/platform';
-import { TOPICS, systemClock, type Clock, type EventBus, type LeaseStore, type RegistryChangedEvent, type RegistryStore } from '@argus/store';
+import {
+  TOPICS,
+  systemClock,
+  type Clock,
+  type EventBus,
+  type LeaseStore,
+  type RegistryChangedEvent,
+  type RegistryStore,
+} from '@argus/store';
 
 /** Limits of the registry API; every one has an explicit default ({@link DEFAULT_REGISTRY_LIMITS}). */
 export interface RegistryLimits {
@@ -52,7 +60,10 @@ export function resolveDeps(deps: RegistryDeps): ResolvedDeps {
       try {
         await deps.events.publish(TOPICS.registryChanged, event);
       } catch (err) {
-        deps.logger.warn({ event: { kind: event.kind, id: event.id, change: event.change }, err: err instanceof Error ? err.message : String(err) }, 'registry.changed not propagated');
+        deps.logger.warn(
+          { event: { kind: event.kind, id: event.id, change: event.change }, err: err instanceof Error ? err.message : String(err) },
+          'registry.changed not propagated',
+        );
       }
     },
   };
@@ -64,12 +75,17 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 export function pathId(req: Request): string {
   const id = req.params.id;
   if (typeof id !== 'string' || !ID.test(id)) {
-    throw new InvalidInputError('invalid id', [{ path: '/params/id', message: 'must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)' }]);
+    throw new InvalidInputError('invalid id', [
+      { path: '/params/id', message: 'must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)' },
+    ]);
   }
   return id;
 }
 
-const validators = new Map<string, (data: unknown) => { ok: true; value: unknown } | { ok: false; errors: { path: string; message: string }[] }>();
+const validators = new Map<
+  string,
+  (data: unknown) => { ok: true; value: unknown } | { ok: false; errors: { path: string; message: string }[] }
+>();
 
 /** Validates `data` against `schemas/registry/<name>.schema.json`; a 400 naming every offending path otherwise. */
 export function validate<T>(name: string, data: unknown, where: 'body' | 'query' = 'body'): T {
@@ -78,7 +94,10 @@ export function validate<T>(name: string, data: unknown, where: 'body' | 'query'
   const result = v(data === undefined && where === 'body' ? undefined : data);
   if (!result.ok) {
     const prefix = where === 'query' ? '/query' : '';
-    throw new InvalidInputError(`invalid ${where}`, result.errors.map((e) => ({ path: `${prefix}${e.path === '/' && prefix ? '' : e.path}` || '/', message: e.message })));
+    throw new InvalidInputError(
+      `invalid ${where}`,
+      result.errors.map((e) => ({ path: `${prefix}${e.path === '/' && prefix ? '' : e.path}` || '/', message: e.message })),
+    );
   }
   return result.value as T;
 }
@@ -93,7 +112,10 @@ export function ifMatch(req: Request): number | undefined {
   const header = req.headers['if-match'];
   if (header === undefined) return undefined;
   const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
-  if (!m) throw new InvalidInputError('invalid If-Match', [{ path: '/headers/if-match', message: 'expected the quoted version of the record, e.g. "3"' }]);
+  if (!m)
+    throw new InvalidInputError('invalid If-Match', [
+      { path: '/headers/if-match', message: 'expected the quoted version of the record, e.g. "3"' },
+    ]);
   return Number(m[1]);
 }
 
@@ -122,14 +144,18 @@ export function checkServerUrl(value: string, path = '/url'): void {
   } catch {
     throw new InvalidInputError('invalid URL', [{ path, message: 'is not an absolute URL' }]);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError('invalid URL', [{ path, message: `scheme \`${url.protocol.replace(/:$/, '')}\` is not http or https` }]);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidInputError('invalid URL', [{ path, message: `scheme \`${url.protocol.replace(/:$/, '')}\` is not http or https` }]);
   if (url.hostname === '') throw new InvalidInputError('invalid URL', [{ path, message: 'has no host' }]);
-  if (url.username !== '' || url.password !== '') throw new InvalidInputError('invalid URL', [{ path, message: 'must not carry credentials' }]);
+  if (url.username !== '' || url.password !== '')
+    throw new InvalidInputError('invalid URL', [{ path, message: 'must not carry credentials' }]);
 }
 
 /** 413 when a tool list is longer than the configured limit. */
 export function checkToolCount(tools: readonly unknown[] | undefined, max: number): void {
   if (tools && tools.length > max) {
-    throw new ArgusError('body_too_large', `too many tools: ${tools.length} > ${max}`, { errors: [{ path: '/tools', message: `at most ${max} tools` }] });
+    throw new ArgusError('body_too_large', `too many tools: ${tools.length} > ${max}`, {
+      errors: [{ path: '/tools', message: `at most ${max} tools` }],
+    });
   }
 }

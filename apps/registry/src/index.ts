@@ -2,4 +2,11 @@
 export { createRegistryApp, createRegistryRouter, DEFAULT_REGISTRY_LIMITS, type RegistryDeps, type RegistryLimits } from './app.ts';
 export { loadRegistryConfig, startRegistry, type RegistryConfig, type RunningRegistry } from './main.ts';
 export { createConsoleRouter, type ConsoleRouterOptions } from './console/index.ts';
-export { recordLiveTools, registryToolCatalogue, toolChangeReason, type LiveToolsDeps, type LiveToolsOutcome, type ProxyToolCatalogue } from './tool-change.ts';
+export {
+  recordLiveTools,
+  registryToolCatalogue,
+  toolChangeReason,
+  type LiveToolsDeps,
+  type LiveToolsOutcome,
+  type ProxyToolCatalogue,
+} from './tool-change.ts';

@@ -39,7 +39,10 @@ describe('loadRegistryConfig', () => {
 
 describe('startRegistry', () => {
   it('listens on loopback, answers health and the API, and shuts down', async () => {
-    const running = await startRegistry(loadRegistryConfig({ ARGUS_STORE_URL: 'sqlite::memory:', ARGUS_ADMIN_TOKEN: 'admin-token-0123456789', PORT: '0' }), silentLogger());
+    const running = await startRegistry(
+      loadRegistryConfig({ ARGUS_STORE_URL: 'sqlite::memory:', ARGUS_ADMIN_TOKEN: 'admin-token-0123456789', PORT: '0' }),
+      silentLogger(),
+    );
     try {
       expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
       const r = await fetch(`${running.url}/v1/registry/humans`, {

@@ -99,7 +99,10 @@ export interface RunningRegistry {
 }
 
 /** Composition root: config → storage → leases and events → router → listen. */
-export async function startRegistry(config: Readonly<RegistryConfig>, logger: Logger = createLogger({ name: 'argus-registry' })): Promise<RunningRegistry> {
+export async function startRegistry(
+  config: Readonly<RegistryConfig>,
+  logger: Logger = createLogger({ name: 'argus-registry' }),
+): Promise<RunningRegistry> {
   const shutdown = new Shutdown(logger, config.limits.shutdownGraceMs);
   const storage = await openStorage(config.store.url, {
     sqlite: { busyTimeoutMs: config.store.sqliteBusyTimeoutMs },
@@ -138,7 +141,8 @@ export async function startRegistry(config: Readonly<RegistryConfig>, logger: Lo
         }
       : {}),
   };
-  if (!config.adminToken && !config.jwksUrl) logger.warn('no admin credential configured (ARGUS_ADMIN_TOKEN or ARGUS_JWKS_URL): every write will be refused');
+  if (!config.adminToken && !config.jwksUrl)
+    logger.warn('no admin credential configured (ARGUS_ADMIN_TOKEN or ARGUS_JWKS_URL): every write will be refused');
 
   const app = createRegistryApp({
     store: storage.registry,

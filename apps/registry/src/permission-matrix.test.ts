@@ -9,11 +9,22 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticatorOptionsFrom, createAuthenticator, silentLogger } from '@argus/platform';
-import { badCredentials, matrixAuthConfig, matrixCallers, MATRIX_TOKENS, operationsOf, runPermissionMatrix, startMatrixIdp, type MatrixIdp } from '@argus/platform/testing';
+import {
+  badCredentials,
+  matrixAuthConfig,
+  matrixCallers,
+  MATRIX_TOKENS,
+  operationsOf,
+  runPermissionMatrix,
+  startMatrixIdp,
+  type MatrixIdp,
+} from '@argus/platform/testing';
 import { MemoryEventBus, MemoryLeaseStore, openSqlite, type SqliteStores } from '@argus/store';
 import { createRegistryApp } from './app.ts';
 
-const doc = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../schemas/openapi/argus.openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+const doc = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../schemas/openapi/argus.openapi.json'), 'utf8')) as {
+  paths: Record<string, Record<string, unknown>>;
+};
 
 let idp: MatrixIdp;
 let stores: SqliteStores;
@@ -51,7 +62,12 @@ describe('the registry permission matrix', () => {
   it('answers 401 for bad credentials, 403 for callers the table refuses, never 500, in the one error shape', async () => {
     const operations = operationsOf(doc).filter((op) => op.path.startsWith('/v1/registry/'));
     expect(operations.length).toBeGreaterThan(15);
-    const report = await runPermissionMatrix({ baseUrl: base, operations, callers: await matrixCallers(idp), bad: await badCredentials(idp) });
+    const report = await runPermissionMatrix({
+      baseUrl: base,
+      operations,
+      callers: await matrixCallers(idp),
+      bad: await badCredentials(idp),
+    });
     expect(report.requests).toBeGreaterThan(300);
     expect(report.problems).toEqual([]);
   }, 120_000);

@@ -53,7 +53,11 @@ describe('Redis down', () => {
     expect(beat.status).toBe(503);
     expect(beat.body).toEqual({ code: 'unavailable', message: 'lease store unavailable', errors: [] });
     // Writes to the store still work; the event is delivered locally and its remote leg logged.
-    await request(app).post('/v1/registry/agents/bot/trust').set('authorization', ADMIN).send({ to: 'quarantined', reason: 'incident' }).expect(200);
+    await request(app)
+      .post('/v1/registry/agents/bot/trust')
+      .set('authorization', ADMIN)
+      .send({ to: 'quarantined', reason: 'incident' })
+      .expect(200);
 
     await redis.start();
     const deadline = Date.now() + 5_000;
@@ -80,10 +84,16 @@ describe('cross-process propagation on the real Redis', () => {
     const leases = new RedisLeaseStore({ url: SHARED_REDIS_URL, prefix });
     const app = createRegistryApp({ store: s.registry, leases, events, auth, logger: silentLogger() });
     await request(app).post('/v1/registry/humans').set('authorization', ADMIN).send({ id: 'alice', email: 'a@example.com' }).expect(201);
-    await request(app).post('/v1/registry/agents').set('authorization', ADMIN).send({ id: 'bot', name: 'Bot', owner: 'alice', trust: 'trusted' }).expect(201);
+    await request(app)
+      .post('/v1/registry/agents')
+      .set('authorization', ADMIN)
+      .send({ id: 'bot', name: 'Bot', owner: 'alice', trust: 'trusted' })
+      .expect(201);
 
     const replicaScript = fileURLToPath(new URL('./testing/replica.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', replicaScript, path, SHARED_REDIS_URL, prefix, 'bot'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', replicaScript, path, SHARED_REDIS_URL, prefix, 'bot'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const lines = createInterface({ input: child.stdout! });
     const queue: string[] = [];
     let notify: (() => void) | undefined;

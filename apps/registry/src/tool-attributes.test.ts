@@ -23,9 +23,17 @@ beforeEach(async () => {
   s = openSqlite(':memory:');
   events = new MemoryEventBus();
   leases = new MemoryLeaseStore();
-  const auth = createAuthenticator({ adminToken: ADMIN.slice(7), scannerTokens: { scan: SCANNER.slice(7) }, agentTokens: { bot: BOT.slice(7) } });
+  const auth = createAuthenticator({
+    adminToken: ADMIN.slice(7),
+    scannerTokens: { scan: SCANNER.slice(7) },
+    agentTokens: { bot: BOT.slice(7) },
+  });
   app = createRegistryApp({ store: s.registry, leases, events, logger: silentLogger(), auth });
-  await request(app).post('/v1/registry/mcp-servers').set('authorization', ADMIN).send({ id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools: [tool('crm.export'), tool('crm.read')] }).expect(201);
+  await request(app)
+    .post('/v1/registry/mcp-servers')
+    .set('authorization', ADMIN)
+    .send({ id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools: [tool('crm.export'), tool('crm.read')] })
+    .expect(201);
 });
 afterEach(async () => {
   await leases.close();
@@ -33,15 +41,24 @@ afterEach(async () => {
   s.db.close();
 });
 
-const patch = (body: unknown, auth = ADMIN, path = PATH) => request(app).patch(path).set('authorization', auth).send(body as object);
+const patch = (body: unknown, auth = ADMIN, path = PATH) =>
+  request(app)
+    .patch(path)
+    .set('authorization', auth)
+    .send(body as object);
 
 describe('tool governance attributes', () => {
-  it('sets, keeps and clears attributes; the hash and the server\'s trust do not move', async () => {
+  it("sets, keeps and clears attributes; the hash and the server's trust do not move", async () => {
     const before = (await request(app).get('/v1/registry/mcp-servers/crm').set('authorization', ADMIN)).body;
     const res = await patch({ sensitivity: 'secret', allowedIntents: ['export-report'], category: 'exports', labels: { owner: 'sales' } });
     expect(res.status).toBe(200);
     const exported = res.body.tools.find((t: { name: string }) => t.name === 'crm.export');
-    expect(exported).toMatchObject({ sensitivity: 'secret', allowedIntents: ['export-report'], category: 'exports', labels: { owner: 'sales' } });
+    expect(exported).toMatchObject({
+      sensitivity: 'secret',
+      allowedIntents: ['export-report'],
+      category: 'exports',
+      labels: { owner: 'sales' },
+    });
     expect(exported.hash).toBe(before.tools.find((t: { name: string }) => t.name === 'crm.export').hash);
     expect(res.body.toolsHash).toBe(before.toolsHash);
     expect(res.body.trust).toBe('trusted');

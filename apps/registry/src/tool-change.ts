@@ -41,17 +41,32 @@ export interface LiveToolsOutcome {
  * so the trust move back to `trusted` is what approves the new tools. `patch` carries the other
  * fields a scanner refreshes. Throws `ConflictError` when `existing` is stale (the caller retries).
  */
-export async function recordLiveTools(deps: LiveToolsDeps, existing: McpServer, tools: McpTool[], by: string, patch: Omit<McpServerPatch, 'tools'> = {}): Promise<LiveToolsOutcome> {
+export async function recordLiveTools(
+  deps: LiveToolsDeps,
+  existing: McpServer,
+  tools: McpTool[],
+  by: string,
+  patch: Omit<McpServerPatch, 'tools'> = {},
+): Promise<LiveToolsOutcome> {
   const diff = diffTools(existing.tools, tools);
   const toolsChanged = !isEmptyDiff(diff);
-  const trust = toolsChanged ? { to: stateAfterToolChange(existing.trust, deps.onToolChange), by, reason: toolChangeReason(diff), diff } : undefined;
-  const server = await deps.store.updateMcpServer(existing.id, { ...patch, tools: keepGovernance(existing.tools, tools) }, { expectedVersion: existing.version, ...(trust ? { trust } : {}) });
+  const trust = toolsChanged
+    ? { to: stateAfterToolChange(existing.trust, deps.onToolChange), by, reason: toolChangeReason(diff), diff }
+    : undefined;
+  const server = await deps.store.updateMcpServer(
+    existing.id,
+    { ...patch, tools: keepGovernance(existing.tools, tools) },
+    { expectedVersion: existing.version, ...(trust ? { trust } : {}) },
+  );
   return { server, diff, toolsChanged };
 }
 
 /** The trust history's reason for a tool change: `tool list changed: +added -removed ~changed`. */
 export function toolChangeReason(diff: ToolDiff): string {
-  return `tool list changed: ${[...diff.added.map((n) => `+${n}`), ...diff.removed.map((n) => `-${n}`), ...diff.changed.map((n) => `~${n}`)].join(' ')}`.slice(0, 1000);
+  return `tool list changed: ${[...diff.added.map((n) => `+${n}`), ...diff.removed.map((n) => `-${n}`), ...diff.changed.map((n) => `~${n}`)].join(' ')}`.slice(
+    0,
+    1000,
+  );
 }
 
 /** The MCP tool catalogue as the enforcement proxy reads and reports it (its `McpToolCatalogue` port). */
@@ -66,7 +81,12 @@ export interface ProxyToolCatalogue {
  * recorded with {@link recordLiveTools} by `by` and published on `events`. A page of a paged list
  * (`complete: false`) replaces and adds the tools it holds; only a complete list removes tools.
  */
-export function registryToolCatalogue(options: { store: Pick<RegistryStore, 'getMcpServer' | 'updateMcpServer'>; events?: EventBus; onToolChange?: 'pending' | 'quarantined'; by?: string }): ProxyToolCatalogue {
+export function registryToolCatalogue(options: {
+  store: Pick<RegistryStore, 'getMcpServer' | 'updateMcpServer'>;
+  events?: EventBus;
+  onToolChange?: 'pending' | 'quarantined';
+  by?: string;
+}): ProxyToolCatalogue {
   const deps: LiveToolsDeps = {
     store: options.store,
     onToolChange: options.onToolChange ?? 'pending',
@@ -86,7 +106,13 @@ export function registryToolCatalogue(options: { store: Pick<RegistryStore, 'get
       const names = new Set(live.map((t) => t.name));
       const next = complete ? live : [...existing.tools.filter((t) => !names.has(t.name)), ...live];
       const out = await recordLiveTools(deps, existing, next, options.by ?? 'proxy');
-      if (out.toolsChanged) await deps.changed({ kind: 'mcp-server', id, change: out.server.trust !== existing.trust ? 'trust' : 'updated', trust: out.server.trust });
+      if (out.toolsChanged)
+        await deps.changed({
+          kind: 'mcp-server',
+          id,
+          change: out.server.trust !== existing.trust ? 'trust' : 'updated',
+          trust: out.server.trust,
+        });
       return { trust: out.server.trust, diff: out.diff };
     },
   };

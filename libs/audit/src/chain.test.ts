@@ -14,7 +14,11 @@ function signedChain(n: number, every: number): { records: ChainedRecord[]; publ
     out.push(chainer.chain<AuditRecord>(body));
     if ((i + 1) % every === 0) out.push(chainer.chain<CheckpointRecord>(signCheckpoint('w1', chainer.head(), privateKey, new Date())));
   }
-  return { records: out, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateJwk: privateKey.export({ format: 'jwk' }) };
+  return {
+    records: out,
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateJwk: privateKey.export({ format: 'jwk' }),
+  };
 }
 
 describe('hash chain', () => {

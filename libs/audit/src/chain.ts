@@ -16,7 +16,6 @@ export function hashRecord(record: Omit<ChainedRecord, 'hash'> | ChainedRecord):
   return sha256Hex(canonicalJson(record, 'hash'));
 }
 
-
 type Unchained<T> = T extends ChainedRecord ? Omit<T, 'writer' | 'seq' | 'prevHash' | 'hash'> : never;
 
 /** Assigns seq, prevHash and hash to records of one writer, in order. Not thread-shared: one per writer. */
@@ -25,7 +24,10 @@ export class Chainer {
   private prev: string;
 
   /** Starts after `head` (resume) or at the genesis. */
-  constructor(readonly writer: string, head?: ChainHead) {
+  constructor(
+    readonly writer: string,
+    head?: ChainHead,
+  ) {
     this.seq = head?.seq ?? 0;
     this.prev = head?.hash ?? GENESIS_HASH;
   }
@@ -82,7 +84,9 @@ export function loadPrivateKey(key: string | object): KeyObject {
     return k;
   } catch {
     // The key text is a secret: the message never quotes it.
-    throw new ConfigError('audit signing key is not a valid Ed25519 private key (PEM or JWK)', [{ path: '/signing/privateKey', message: 'invalid Ed25519 private key' }]);
+    throw new ConfigError('audit signing key is not a valid Ed25519 private key (PEM or JWK)', [
+      { path: '/signing/privateKey', message: 'invalid Ed25519 private key' },
+    ]);
   }
 }
 
@@ -111,7 +115,10 @@ function publicJwk(jwk: Record<string, unknown>): Record<string, unknown> {
 /** First 16 hex of sha256 over the SPKI DER of the public key. */
 export function keyIdOf(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function signedPayload(writer: string, headSeq: number, headHash: string, time: string): Buffer {
@@ -122,11 +129,16 @@ function signedPayload(writer: string, headSeq: number, headHash: string, time: 
 export function signCheckpoint(writer: string, head: ChainHead, key: KeyObject, time: Date): Unchained<CheckpointRecord> {
   const iso = time.toISOString();
   const signature = sign(null, signedPayload(writer, head.seq, head.hash, iso), key).toString('base64url');
-  return { kind: 'checkpoint', time: iso, checkpoint: { headSeq: head.seq, headHash: head.hash, alg: 'Ed25519', keyId: keyIdOf(key), signature } };
+  return {
+    kind: 'checkpoint',
+    time: iso,
+    checkpoint: { headSeq: head.seq, headHash: head.hash, alg: 'Ed25519', keyId: keyIdOf(key), signature },
+  };
 }
 
 /** What is wrong with a record. */
-export type ChainIssueKind = 'edited' | 'broken_link' | 'missing' | 'reordered' | 'duplicate' | 'bad_signature' | 'checkpoint_mismatch' | 'truncated';
+export type ChainIssueKind =
+  'edited' | 'broken_link' | 'missing' | 'reordered' | 'duplicate' | 'bad_signature' | 'checkpoint_mismatch' | 'truncated';
 
 /** One problem found by `verifyChain`. */
 export interface ChainIssue {
@@ -187,7 +199,11 @@ interface WriterState {
  * (`duplicate`), a checkpoint whose signature fails (`bad_signature`) or that signs a hash the
  * chain does not hold (`checkpoint_mismatch`).
  */
-export function verifyChain(records: Iterable<ChainedRecord>, publicKey?: KeyObject | string | object, options: VerifyOptions = {}): ChainVerification {
+export function verifyChain(
+  records: Iterable<ChainedRecord>,
+  publicKey?: KeyObject | string | object,
+  options: VerifyOptions = {},
+): ChainVerification {
   const key = publicKey === undefined ? undefined : loadPublicKey(publicKey);
   const keyId = key ? keyIdOf(key) : undefined;
   const fromSeq = options.fromSeq ?? 1;
@@ -237,7 +253,11 @@ export function verifyChain(records: Iterable<ChainedRecord>, publicKey?: KeyObj
       const cp = rec.checkpoint;
       const held = st.hashes.get(cp.headSeq);
       if (held !== undefined && held !== cp.headHash) {
-        issues.push({ ...base, kind: 'checkpoint_mismatch', message: `checkpoint ${rec.seq} of \`${writer}\` signs a head hash that record ${cp.headSeq} does not have` });
+        issues.push({
+          ...base,
+          kind: 'checkpoint_mismatch',
+          message: `checkpoint ${rec.seq} of \`${writer}\` signs a head hash that record ${cp.headSeq} does not have`,
+        });
       }
       if (key) {
         const good =
@@ -258,22 +278,48 @@ export function verifyChain(records: Iterable<ChainedRecord>, publicKey?: KeyObj
       issues.push({ ...base, kind: 'edited', message: 'the head file is not an intact checkpoint record' });
     } else {
       const cp = head.checkpoint;
-      if (key && !(cp.keyId === keyId && verify(null, signedPayload(writer, cp.headSeq, cp.headHash, head.time), key, Buffer.from(cp.signature, 'base64url')))) {
-        issues.push({ ...base, kind: 'bad_signature', message: `the head file (checkpoint ${head.seq} of \`${writer}\`) has a bad signature` });
+      if (
+        key &&
+        !(
+          cp.keyId === keyId &&
+          verify(null, signedPayload(writer, cp.headSeq, cp.headHash, head.time), key, Buffer.from(cp.signature, 'base64url'))
+        )
+      ) {
+        issues.push({
+          ...base,
+          kind: 'bad_signature',
+          message: `the head file (checkpoint ${head.seq} of \`${writer}\`) has a bad signature`,
+        });
       }
       const held = st?.hashes.get(head.seq);
       if (!st || st.expected <= head.seq) {
         const last = st ? st.expected - 1 : 0;
-        issues.push({ ...base, kind: 'truncated', message: `the chain of \`${writer}\` ends at record ${last}, but checkpoint ${head.seq} was signed and written: records ${last + 1}..${head.seq} or more are gone` });
+        issues.push({
+          ...base,
+          kind: 'truncated',
+          message: `the chain of \`${writer}\` ends at record ${last}, but checkpoint ${head.seq} was signed and written: records ${last + 1}..${head.seq} or more are gone`,
+        });
       } else if (held !== undefined && held !== head.hash) {
-        issues.push({ ...base, kind: 'checkpoint_mismatch', message: `record ${head.seq} of \`${writer}\` is not the checkpoint in the head file` });
+        issues.push({
+          ...base,
+          kind: 'checkpoint_mismatch',
+          message: `record ${head.seq} of \`${writer}\` is not the checkpoint in the head file`,
+        });
       }
     }
   }
 
   for (const [writer, st] of states) {
     for (const g of st.gaps) {
-      issues.push({ kind: 'missing', writer, seq: g.from, ...(g.to !== g.from ? { toSeq: g.to } : {}), index: g.index, message: g.to === g.from ? `record ${g.from} of \`${writer}\` is missing` : `records ${g.from}..${g.to} of \`${writer}\` are missing` });
+      issues.push({
+        kind: 'missing',
+        writer,
+        seq: g.from,
+        ...(g.to !== g.from ? { toSeq: g.to } : {}),
+        index: g.index,
+        message:
+          g.to === g.from ? `record ${g.from} of \`${writer}\` is missing` : `records ${g.from}..${g.to} of \`${writer}\` are missing`,
+      });
     }
   }
   issues.sort((a, b) => a.index - b.index || a.seq - b.seq);

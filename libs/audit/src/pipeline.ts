@@ -85,14 +85,59 @@ export interface Metrics {
 export function makeMetrics(registry: Registry): Metrics {
   const reg = [registry];
   return {
-    queueDepth: metric(registry, 'argus_audit_queue_depth', () => new Gauge({ name: 'argus_audit_queue_depth', help: 'audit records buffered in memory', registers: reg })),
-    spillBacklog: metric(registry, 'argus_audit_spill_backlog_bytes', () => new Gauge({ name: 'argus_audit_spill_backlog_bytes', help: 'spill file bytes not yet replayed', registers: reg })),
-    written: metric(registry, 'argus_audit_written_total', () => new Counter({ name: 'argus_audit_written_total', help: 'audit records committed, per sink', labelNames: ['sink'], registers: reg })),
-    failed: metric(registry, 'argus_audit_write_failures_total', () => new Counter({ name: 'argus_audit_write_failures_total', help: 'failed audit sink writes, per sink', labelNames: ['sink'], registers: reg })),
-    spilled: metric(registry, 'argus_audit_spilled_total', () => new Counter({ name: 'argus_audit_spilled_total', help: 'audit records written to the local spill file', registers: reg })),
-    replayed: metric(registry, 'argus_audit_replayed_total', () => new Counter({ name: 'argus_audit_replayed_total', help: 'audit records replayed from the spill file', registers: reg })),
-    dropped: metric(registry, 'argus_audit_dropped_total', () => new Counter({ name: 'argus_audit_dropped_total', help: 'audit records dropped (configured onFull: drop, spill full, after close)', labelNames: ['reason'], registers: reg })),
-    checkpoints: metric(registry, 'argus_audit_checkpoints_total', () => new Counter({ name: 'argus_audit_checkpoints_total', help: 'signed chain checkpoints written', registers: reg })),
+    queueDepth: metric(
+      registry,
+      'argus_audit_queue_depth',
+      () => new Gauge({ name: 'argus_audit_queue_depth', help: 'audit records buffered in memory', registers: reg }),
+    ),
+    spillBacklog: metric(
+      registry,
+      'argus_audit_spill_backlog_bytes',
+      () => new Gauge({ name: 'argus_audit_spill_backlog_bytes', help: 'spill file bytes not yet replayed', registers: reg }),
+    ),
+    written: metric(
+      registry,
+      'argus_audit_written_total',
+      () =>
+        new Counter({ name: 'argus_audit_written_total', help: 'audit records committed, per sink', labelNames: ['sink'], registers: reg }),
+    ),
+    failed: metric(
+      registry,
+      'argus_audit_write_failures_total',
+      () =>
+        new Counter({
+          name: 'argus_audit_write_failures_total',
+          help: 'failed audit sink writes, per sink',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
+    ),
+    spilled: metric(
+      registry,
+      'argus_audit_spilled_total',
+      () => new Counter({ name: 'argus_audit_spilled_total', help: 'audit records written to the local spill file', registers: reg }),
+    ),
+    replayed: metric(
+      registry,
+      'argus_audit_replayed_total',
+      () => new Counter({ name: 'argus_audit_replayed_total', help: 'audit records replayed from the spill file', registers: reg }),
+    ),
+    dropped: metric(
+      registry,
+      'argus_audit_dropped_total',
+      () =>
+        new Counter({
+          name: 'argus_audit_dropped_total',
+          help: 'audit records dropped (configured onFull: drop, spill full, after close)',
+          labelNames: ['reason'],
+          registers: reg,
+        }),
+    ),
+    checkpoints: metric(
+      registry,
+      'argus_audit_checkpoints_total',
+      () => new Counter({ name: 'argus_audit_checkpoints_total', help: 'signed chain checkpoints written', registers: reg }),
+    ),
   };
 }
 
@@ -143,7 +188,10 @@ export class Pipeline implements AuditSubscribe {
   private readonly droppedBy: Record<string, number> = {};
   private headWritten = 0;
 
-  constructor(private readonly cfg: AuditConfig, deps: PipelineDeps) {
+  constructor(
+    private readonly cfg: AuditConfig,
+    deps: PipelineDeps,
+  ) {
     this.writerId = cfg.writerId;
     this.logger = (deps.logger ?? silentLogger()).child({ component: 'audit', writer: cfg.writerId });
     this.clock = deps.clock ?? (() => new Date());
@@ -258,7 +306,13 @@ export class Pipeline implements AuditSubscribe {
       ...this.counts,
       droppedBy: { ...this.droppedBy },
       head: this.chainer.head(),
-      sinks: this.sinks.map((s) => ({ name: s.sink.name, committedSeq: s.committed, healthy: s.healthy, written: s.written, failed: s.failed })),
+      sinks: this.sinks.map((s) => ({
+        name: s.sink.name,
+        committedSeq: s.committed,
+        healthy: s.healthy,
+        written: s.written,
+        failed: s.failed,
+      })),
     };
   }
 
@@ -347,7 +401,8 @@ export class Pipeline implements AuditSubscribe {
     const log = this.dropLog;
     clearTimeout(log.timer);
     log.timer = undefined;
-    if (log.pending > 0) this.logger.warn({ reason: log.reason, dropped: log.pending, droppedTotal: this.counts.dropped }, 'audit records dropped');
+    if (log.pending > 0)
+      this.logger.warn({ reason: log.reason, dropped: log.pending, droppedTotal: this.counts.dropped }, 'audit records dropped');
     log.pending = 0;
   }
 
@@ -580,10 +635,13 @@ export class Pipeline implements AuditSubscribe {
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.kick();
-    }, Math.max(0, this.retryAt - Date.now()));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        void this.kick();
+      },
+      Math.max(0, this.retryAt - Date.now()),
+    );
     this.retryTimer.unref();
   }
 }

@@ -42,7 +42,8 @@ export function parsePrincipal(value: string): { type?: string; id: string } {
 /** Normalizes an ISO time bound to the form records are stored in, so bounds compare as strings. */
 export function normalizeTime(value: string, param: string): string {
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new InvalidInputError(`invalid query parameter \`${param}\``, [{ path: `/${param}`, message: 'not an ISO 8601 date-time' }]);
+  if (Number.isNaN(d.getTime()))
+    throw new InvalidInputError(`invalid query parameter \`${param}\``, [{ path: `/${param}`, message: 'not an ISO 8601 date-time' }]);
   return d.toISOString();
 }
 

@@ -53,7 +53,12 @@ describe('audit record', () => {
 
   it('records a deny with its determining policy and errors', () => {
     const r = build(makeDecisionEvent('deny', 1), now);
-    expect(r).toMatchObject({ outcome: 'deny', allow: false, policies: ['forbid-secret-tools'], errors: [{ policy: 'permit-broken', code: 'policy_error' }] });
+    expect(r).toMatchObject({
+      outcome: 'deny',
+      allow: false,
+      policies: ['forbid-secret-tools'],
+      errors: [{ policy: 'permit-broken', code: 'policy_error' }],
+    });
     expect(r.root).toEqual({ type: 'Human', id: 'bob' });
   });
 
@@ -65,7 +70,12 @@ describe('audit record', () => {
   it('records a proxied call with upstream, status, usage and the credential name', () => {
     const r = build(makeDecisionEvent('proxied', 3), now);
     expect(r.caller.kind).toBe('proxy');
-    expect(r.proxy).toEqual({ upstream: 'openai', status: 200, credentialName: 'openai-prod', usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, costUsd: 0.0012 } });
+    expect(r.proxy).toEqual({
+      upstream: 'openai',
+      status: 200,
+      credentialName: 'openai-prod',
+      usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, costUsd: 0.0012 },
+    });
     expect(JSON.stringify(r)).not.toContain(SECRET_CANARY);
   });
 
@@ -74,7 +84,9 @@ describe('audit record', () => {
   });
 
   it('copies opted-in paths only, in JSON Pointer or dotted form', () => {
-    const b = createRecordBuilder({ includePaths: ['/input/context/ticket', 'input.resource.attributes.sensitivity', '/input/context/absent'] });
+    const b = createRecordBuilder({
+      includePaths: ['/input/context/ticket', 'input.resource.attributes.sensitivity', '/input/context/absent'],
+    });
     const r = b(makeDecisionEvent('allow', 5), now);
     expect(r.included).toEqual({ '/input/context/ticket': 'T-5', '/input/resource/attributes/sensitivity': 'internal' });
     expect(JSON.stringify(r)).not.toContain('123-45-6789');
@@ -98,14 +110,24 @@ describe('audit record', () => {
     expect(ctx).not.toHaveProperty('card');
     expect(ctx).not.toHaveProperty('token');
     expect(String(ctx.ssn)).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(r.masked).toEqual(['/input/context/ssn', '/input/context/card', '/input/context/token', '/input/principal/attributes/apiKey', '/result/facts/secret']);
+    expect(r.masked).toEqual([
+      '/input/context/ssn',
+      '/input/context/card',
+      '/input/context/token',
+      '/input/principal/attributes/apiKey',
+      '/result/facts/secret',
+    ]);
     const text = JSON.stringify(r);
     expect(text).not.toContain(SECRET_CANARY);
     expect(text).not.toContain('4111111111111111');
     expect(text).not.toContain('123-45-6789');
     // Same salt, same value → same hash (correlatable); another salt → another hash.
     expect(b(makeDecisionEvent('allow', 8), now).included!['/input/context']).toMatchObject({ ssn: ctx.ssn });
-    const other = createRecordBuilder({ includePaths: ['/input/context'], mask: [{ path: '/input/context/ssn', mode: 'hash' }], hashSalt: 'another-salt-of-16chars' });
+    const other = createRecordBuilder({
+      includePaths: ['/input/context'],
+      mask: [{ path: '/input/context/ssn', mode: 'hash' }],
+      hashSalt: 'another-salt-of-16chars',
+    });
     expect((other(makeDecisionEvent('allow', 7), now).included!['/input/context'] as Record<string, unknown>).ssn).not.toBe(ctx.ssn);
   });
 
@@ -118,7 +140,10 @@ describe('audit record', () => {
   });
 
   it('never alters the event it is given (the API response)', () => {
-    const b = createRecordBuilder({ includePaths: ['/input/context'], mask: [{ path: '/input/context/ssn' }, { path: '/input/context/card', mode: 'hash' }] });
+    const b = createRecordBuilder({
+      includePaths: ['/input/context'],
+      mask: [{ path: '/input/context/ssn' }, { path: '/input/context/card', mode: 'hash' }],
+    });
     const event = makeDecisionEvent('proxied', 9);
     const before = structuredClone(event);
     const r = b(event, now);

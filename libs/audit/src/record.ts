@@ -43,7 +43,8 @@ function refCopy(ref: { type?: unknown; id?: unknown } | undefined): EntityRef {
 function compile(paths: readonly string[], key: string): DocPath[] {
   return paths.map((p, i) => {
     const parsed = parsePath(p);
-    if (!parsed) throw new ConfigError(`invalid audit path \`${p}\``, [{ path: `/${key}/${i}`, message: 'not a JSON Pointer or dotted path' }]);
+    if (!parsed)
+      throw new ConfigError(`invalid audit path \`${p}\``, [{ path: `/${key}/${i}`, message: 'not a JSON Pointer or dotted path' }]);
     return parsed;
   });
 }
@@ -65,7 +66,10 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
   const includes = compile(options.includePaths ?? [], 'includePaths');
   const masks = (options.mask ?? []).map((rule, i) => {
     const parsed = parsePath(rule.path);
-    if (!parsed) throw new ConfigError(`invalid mask path \`${rule.path}\``, [{ path: `/mask/${i}/path`, message: 'not a JSON Pointer or dotted path' }]);
+    if (!parsed)
+      throw new ConfigError(`invalid mask path \`${rule.path}\``, [
+        { path: `/mask/${i}/path`, message: 'not a JSON Pointer or dotted path' },
+      ]);
     return { ...parsed, mode: rule.mode ?? 'remove' };
   });
   const salt = options.hashSalt ?? randomBytes(32).toString('hex');
@@ -132,7 +136,9 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
 
     const v = doc.input as Record<string, unknown>;
     const r = doc.result as Record<string, unknown>;
-    const delegation = (Array.isArray(v.delegation) ? v.delegation : []).filter((x): x is EntityRef => x !== null && typeof x === 'object').map(refCopy);
+    const delegation = (Array.isArray(v.delegation) ? v.delegation : [])
+      .filter((x): x is EntityRef => x !== null && typeof x === 'object')
+      .map(refCopy);
     const first = delegation[0];
     const record: UnchainedAuditRecord = {
       kind: 'decision',
@@ -157,8 +163,12 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
       ...(doc.proxy ? { proxy: doc.proxy as AuditRecord['proxy'] } : {}),
       ...(event.relatedDecisionId !== undefined ? { relatedDecisionId: event.relatedDecisionId } : {}),
       ...(result.observed && result.observed.length > 0 ? { observed: result.observed.map((o) => o.policy) } : {}),
-      ...(result.effects && result.effects.length > 0 ? { effects: result.effects.map((e) => ({ policy: e.policy, effect: e.effect, status: e.status })) } : {}),
-      ...(result.approval ? { approval: { id: result.approval.id, ...(result.approval.status ? { status: result.approval.status } : {}) } } : {}),
+      ...(result.effects && result.effects.length > 0
+        ? { effects: result.effects.map((e) => ({ policy: e.policy, effect: e.effect, status: e.status })) }
+        : {}),
+      ...(result.approval
+        ? { approval: { id: result.approval.id, ...(result.approval.status ? { status: result.approval.status } : {}) } }
+        : {}),
       ...(event.shadow ? { shadow: { ...event.shadow, candidatePolicies: [...event.shadow.candidatePolicies] } } : {}),
     };
     if (included.length > 0) {

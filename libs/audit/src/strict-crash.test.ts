@@ -12,45 +12,56 @@ const dir = mkdtempSync(join(tmpdir(), 'argus-audit-strict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('strict mode survives kill -9', () => {
-  it.each(['inline', 'worker'])('has every acknowledged decision on disk after SIGKILL (%s; worker = the defaults, group commit)', async (thread) => {
-    const db = join(dir, `audit-${thread}.db`);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'testdata', 'strict-child.ts'), db, join(dir, `spill-${thread}`), thread], {
-      cwd: join(here, '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const acked: string[] = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let buffer = '';
-    const target = 300;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child acknowledged only ${acked.length} decisions; stderr: ${stderr.slice(0, 500)}`)), 50_000);
-      child.stdout.on('data', (d: Buffer) => {
-        buffer += d.toString();
-        const lines = buffer.split('\n');
-        buffer = lines.pop()!;
-        for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
-        if (acked.length >= target) {
-          child.kill('SIGKILL');
+  it.each(['inline', 'worker'])(
+    'has every acknowledged decision on disk after SIGKILL (%s; worker = the defaults, group commit)',
+    async (thread) => {
+      const db = join(dir, `audit-${thread}.db`);
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(here, 'testdata', 'strict-child.ts'), db, join(dir, `spill-${thread}`), thread],
+        {
+          cwd: join(here, '..'),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const acked: string[] = [];
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      let buffer = '';
+      const target = 300;
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`child acknowledged only ${acked.length} decisions; stderr: ${stderr.slice(0, 500)}`)),
+          50_000,
+        );
+        child.stdout.on('data', (d: Buffer) => {
+          buffer += d.toString();
+          const lines = buffer.split('\n');
+          buffer = lines.pop()!;
+          for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
+          if (acked.length >= target) {
+            child.kill('SIGKILL');
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.on('exit', () => {
           clearTimeout(timer);
-          resolve();
-        }
+          if (acked.length < target) reject(new Error(`child exited early; stderr: ${stderr.slice(0, 500)}`));
+        });
       });
-      child.on('exit', () => {
-        clearTimeout(timer);
-        if (acked.length < target) reject(new Error(`child exited early; stderr: ${stderr.slice(0, 500)}`));
-      });
-    });
-    expect(await exited).toBe('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
 
-    const store = openSqliteAuditStore({ path: db, readonly: true });
-    const records = [...store.iterate(1, Number.MAX_SAFE_INTEGER)];
-    await store.close();
-    const onDisk = new Set(records.map((r) => (r.kind === 'decision' ? r.decision_id : '')));
-    const lost = acked.filter((id) => !onDisk.has(id));
-    expect(lost).toEqual([]);
-    expect(records.length).toBeGreaterThanOrEqual(acked.length);
-    expect(verifyChain(records).ok).toBe(true);
-  }, 70_000);
+      const store = openSqliteAuditStore({ path: db, readonly: true });
+      const records = [...store.iterate(1, Number.MAX_SAFE_INTEGER)];
+      await store.close();
+      const onDisk = new Set(records.map((r) => (r.kind === 'decision' ? r.decision_id : '')));
+      const lost = acked.filter((id) => !onDisk.has(id));
+      expect(lost).toEqual([]);
+      expect(records.length).toBeGreaterThanOrEqual(acked.length);
+      expect(verifyChain(records).ok).toBe(true);
+    },
+    70_000,
+  );
 });

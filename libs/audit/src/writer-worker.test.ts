@@ -59,7 +59,9 @@ describe('audit trail on its own thread (the default)', () => {
 
   it('async mode through the thread: record returns at once, flush makes everything durable', async () => {
     const dir = workdir();
-    const trail = await createAuditTrail(config(dir, { durability: 'async', buffer: { flushIntervalMs: 60_000, batchSize: 10_000 }, signing: { enabled: false } }));
+    const trail = await createAuditTrail(
+      config(dir, { durability: 'async', buffer: { flushIntervalMs: 60_000, batchSize: 10_000 }, signing: { enabled: false } }),
+    );
     for (let i = 0; i < 300; i++) await trail.record(makeDecisionEvent('deny', i));
     expect(stored(join(dir, 'audit.db'))).toHaveLength(0);
     await trail.flush();
@@ -71,7 +73,10 @@ describe('audit trail on its own thread (the default)', () => {
   it('counts and exposes drops (onFull: drop) and rejects strict callers after close', async () => {
     const dir = workdir();
     const metrics = createMetricsRegistry();
-    const trail = await createAuditTrail(config(dir, { durability: 'async', buffer: { maxRecords: 10, batchSize: 10, onFull: 'drop' }, signing: { enabled: false } }), { metrics });
+    const trail = await createAuditTrail(
+      config(dir, { durability: 'async', buffer: { maxRecords: 10, batchSize: 10, onFull: 'drop' }, signing: { enabled: false } }),
+      { metrics },
+    );
     // 50 in one turn: the thread has answered none yet, so 40 are over the bound.
     for (let i = 0; i < 50; i++) void trail.record(makeDecisionEvent('allow', i));
     await trail.flush();
@@ -117,7 +122,10 @@ describe('audit trail on its own thread (the default)', () => {
     off();
     expect(seen).toEqual(['dec-allow-0', 'dec-deny-1']);
     await trail.close();
-    const lines = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ChainedRecord);
+    const lines = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ChainedRecord);
     expect(lines.map((r) => r.seq)).toEqual([1, 2]);
     expect(verifyChain(lines).ok).toBe(true);
   });

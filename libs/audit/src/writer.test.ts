@@ -27,7 +27,11 @@ function config(dir: string, over: AuditConfigInput = {}): AuditConfigInput {
     buffer: { maxRecords: 1000, batchSize: 50, flushIntervalMs: 5, onFull: 'spill', ...over.buffer },
     spill: { dir: join(dir, 'spill'), ...over.spill },
     retry: { initialBackoffMs: 10, maxBackoffMs: 40, ...over.retry },
-    record: { includePaths: ['/input/context'], mask: [{ path: '/input/context/token' }, { path: '/input/context/ssn', mode: 'hash' }], hashSalt: 'writer-test-salt-0001' },
+    record: {
+      includePaths: ['/input/context'],
+      mask: [{ path: '/input/context/token' }, { path: '/input/context/ssn', mode: 'hash' }],
+      hashSalt: 'writer-test-salt-0001',
+    },
     // These tests pin the async mode and opt into signing where they test it (both are on by default).
     durability: over.durability ?? 'async',
     signing: over.signing ?? { enabled: false },
@@ -191,7 +195,11 @@ describe('audit writer, async mode', () => {
     sink.down = true;
     const logs = logCapture();
     const metrics = createMetricsRegistry({ defaultMetrics: false });
-    const trail = await createAuditTrail(config(dir, { buffer: { maxRecords: 5, batchSize: 5, onFull: 'drop' } }), { sinks: [sink], logger: logs.logger, metrics });
+    const trail = await createAuditTrail(config(dir, { buffer: { maxRecords: 5, batchSize: 5, onFull: 'drop' } }), {
+      sinks: [sink],
+      logger: logs.logger,
+      metrics,
+    });
     for (let i = 0; i < 5; i++) await trail.record(event(i));
     await until(() => sink.writes >= 1 && trail.stats().queued === 5);
     for (let i = 5; i < 20; i++) await trail.record(event(i));
@@ -225,7 +233,9 @@ describe('audit writer, async mode', () => {
 
   it('flushes everything on a graceful close', async () => {
     const dir = workdir();
-    const trail = await createAuditTrail(config(dir, { buffer: { flushIntervalMs: 60_000, batchSize: 10_000 } }), { sinks: [openSqliteAuditStore({ path: join(dir, 'audit.db') })] });
+    const trail = await createAuditTrail(config(dir, { buffer: { flushIntervalMs: 60_000, batchSize: 10_000 } }), {
+      sinks: [openSqliteAuditStore({ path: join(dir, 'audit.db') })],
+    });
     for (let i = 0; i < 77; i++) await trail.record(event(i));
     expect(trail.stats().written).toBe(0);
     await trail.close();
@@ -254,7 +264,9 @@ describe('audit writer, async mode', () => {
     const path = join(dir, 'audit.db');
     const deadSink = new FlakySink(openSqliteAuditStore({ path }));
     deadSink.down = true;
-    const first = await createAuditTrail(config(dir, { retry: { initialBackoffMs: 600_000, maxBackoffMs: 600_000 } }), { sinks: [deadSink] });
+    const first = await createAuditTrail(config(dir, { retry: { initialBackoffMs: 600_000, maxBackoffMs: 600_000 } }), {
+      sinks: [deadSink],
+    });
     for (let i = 0; i < 25; i++) await first.record(event(i));
     await first.flush();
     expect(first.stats().spilled).toBe(25);
@@ -272,7 +284,9 @@ describe('audit writer, async mode', () => {
     const dir = workdir();
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const trail = await createAuditTrail(config(dir, { signing: { privateKey: pem, everyRecords: 5, everyMs: 60_000 } }), { sinks: [openSqliteAuditStore({ path: join(dir, 'audit.db') })] });
+    const trail = await createAuditTrail(config(dir, { signing: { privateKey: pem, everyRecords: 5, everyMs: 60_000 } }), {
+      sinks: [openSqliteAuditStore({ path: join(dir, 'audit.db') })],
+    });
     for (let i = 0; i < 12; i++) await trail.record(event(i));
     await trail.close();
     const records = stored(join(dir, 'audit.db'));

@@ -139,7 +139,11 @@ class InlineTrail implements AuditTrail {
   readonly writerId: string;
   private readonly build: RecordBuilder;
 
-  constructor(cfg: AuditConfig, private readonly pipeline: Pipeline, private readonly clock: () => Date) {
+  constructor(
+    cfg: AuditConfig,
+    private readonly pipeline: Pipeline,
+    private readonly clock: () => Date,
+  ) {
     this.writerId = cfg.writerId;
     this.build = createRecordBuilder(cfg.record);
   }
@@ -200,13 +204,24 @@ class WorkerTrail implements AuditTrail {
   private replyId = 0;
   private last!: AuditTrailStats;
   /** Counter values already added to the metrics (the audit thread reports totals). */
-  private reported = { spilled: 0, replayed: 0, checkpoints: 0, failedWrites: 0, written: new Map<string, number>(), dropped: new Map<string, number>() };
+  private reported = {
+    spilled: 0,
+    replayed: 0,
+    checkpoints: 0,
+    failedWrites: 0,
+    written: new Map<string, number>(),
+    dropped: new Map<string, number>(),
+  };
   private readonly local = { dropped: 0, droppedBy: {} as Record<string, number> };
   private failure: string | undefined;
   private closing = false;
   private closed: Promise<void> | undefined;
 
-  constructor(private readonly cfg: AuditConfig, deps: AuditTrailDeps, private readonly signing: AuditSigning) {
+  constructor(
+    private readonly cfg: AuditConfig,
+    deps: AuditTrailDeps,
+    private readonly signing: AuditSigning,
+  ) {
     this.writerId = cfg.writerId;
     this.logger = (deps.logger ?? silentLogger()).child({ component: 'audit', writer: cfg.writerId });
     this.clock = deps.clock ?? (() => new Date());
@@ -398,7 +413,8 @@ class WorkerTrail implements AuditTrail {
   private relayLog(line: string): void {
     try {
       const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...fields } = JSON.parse(line) as Record<string, unknown>;
-      const method = level === 60 ? 'fatal' : level === 50 ? 'error' : level === 40 ? 'warn' : level === 30 ? 'info' : level === 20 ? 'debug' : 'trace';
+      const method =
+        level === 60 ? 'fatal' : level === 50 ? 'error' : level === 40 ? 'warn' : level === 30 ? 'info' : level === 20 ? 'debug' : 'trace';
       this.logger[method](fields, String(msg ?? ''));
     } catch {
       this.logger.warn({ line: line.slice(0, 200) }, 'unreadable log line from the audit thread');

@@ -15,7 +15,10 @@ const jsonValue = fc.jsonValue({ maxDepth: 4 }).filter((v) => {
 
 describe('canonicalJson', () => {
   it('is RFC 8785 (the canonicalize package) byte for byte on JSON values', () => {
-    fc.assert(fc.property(jsonValue, (v) => canonicalJson(v) === canonicalize(v)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(jsonValue, (v) => canonicalJson(v) === canonicalize(v)),
+      { numRuns: 2000 },
+    );
   });
 
   it('leaves the top-level `hash` out as canonicalize does without it, and keeps nested ones', () => {

@@ -21,7 +21,10 @@ const NOT_CODES: Record<string, string> = {
 const SNAKE = String.raw`'([a-z][a-z0-9]*(?:_[a-z0-9]+)+)'`;
 /** Any lowercase word: in a `codes` list nothing but a code is written, so one-word codes are caught there too. */
 const WORD = String.raw`'([a-z][a-z0-9_]*)'`;
-/** Code positions: `code: 'x'`, `codes: ['x'`, `reason: 'x'`, `codes.push('x')`, `new XError('x'`, and any literal on a line calling a refusal helper. */
+/**
+ * Code positions: `code: 'x'`, `codes: ['x'`, `reason: 'x'`, `codes.push('x')`, `new XError('x'`, and any
+ * literal on a line calling a refusal helper.
+ */
 const POSITIONS = [
   new RegExp(String.raw`\b(?:code|codes|reason)\??\s*[:=]\s*\[?\s*${SNAKE}`, 'g'),
   new RegExp(String.raw`\bcodes\??\s*[:=]\s*\[\s*${WORD}`, 'g'),
@@ -87,7 +90,9 @@ describe('code catalogue', () => {
 
   it('holds no dead code: every catalogued code is written somewhere in the sources', () => {
     const text = sourceTexts().join('\n');
-    const dead = [...Object.keys(DENY_CODES), ...Object.keys(ERROR_CODES), ...Object.keys(DECISION_ERROR_CODES)].filter((code) => !text.includes(`'${code}'`));
+    const dead = [...Object.keys(DENY_CODES), ...Object.keys(ERROR_CODES), ...Object.keys(DECISION_ERROR_CODES)].filter(
+      (code) => !text.includes(`'${code}'`),
+    );
     expect(dead, 'codes in libs/contracts/src/codes.ts that nothing emits').toEqual([]);
   });
 
@@ -100,7 +105,16 @@ describe('code catalogue', () => {
       "return refuse(404, 'not_found', 'made_up_five', `no`);",
       "const x = { reason: 'made_up_six' };",
     ].join('\n');
-    expect(emittedCodes(text).sort()).toEqual(['made_up_five', 'made_up_four', 'made_up_one', 'made_up_six', 'made_up_three', 'made_up_two', 'madeup', 'not_found']);
+    expect(emittedCodes(text).sort()).toEqual([
+      'made_up_five',
+      'made_up_four',
+      'made_up_one',
+      'made_up_six',
+      'made_up_three',
+      'made_up_two',
+      'madeup',
+      'not_found',
+    ]);
   });
 
   it('keeps the families apart: no code is both a deny code and a decision error code', () => {

@@ -32,7 +32,7 @@ export function codesMarkdown(): string {
     '- **Deny codes** say why a decision is not an allow: `result.codes` of `POST /v1/authorize`, the `codes` of a',
     '  refusal the proxy answers (and `error.data.codes` of a refused MCP message).',
     '- **Error codes** are the `code` of an error response `{code, message, errors}`, each with its HTTP status.',
-    '- **Decision error codes** are the `code` of an entry in a decision\'s `errors` (besides deny and error codes).',
+    "- **Decision error codes** are the `code` of an entry in a decision's `errors` (besides deny and error codes).",
     '',
     '## Deny codes',
   ];

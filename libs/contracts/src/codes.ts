@@ -17,18 +17,7 @@
 
 /** The family a deny code belongs to: who emits it and what it is about. */
 export type DenyGroup =
-  | 'registry'
-  | 'delegation'
-  | 'intent'
-  | 'goal'
-  | 'approval'
-  | 'quota'
-  | 'switch'
-  | 'policy'
-  | 'request'
-  | 'decision'
-  | 'proxy'
-  | 'mcp';
+  'registry' | 'delegation' | 'intent' | 'goal' | 'approval' | 'quota' | 'switch' | 'policy' | 'request' | 'decision' | 'proxy' | 'mcp';
 
 /** What the catalogue says of one deny code. */
 export interface DenyCodeInfo {
@@ -60,7 +49,10 @@ export const DENY_CODES = {
   delegation_cycle: { group: 'delegation', meaning: 'an entity appears twice in the chain' },
   delegation_wrong_principal: { group: 'delegation', meaning: 'the chain does not end at the principal of the decision' },
   delegation_root_not_human: { group: 'delegation', meaning: 'the chain does not start at a Human' },
-  delegation_token_invalid: { group: 'delegation', meaning: 'the delegation token does not verify, is not accepted here, or contradicts `delegation`' },
+  delegation_token_invalid: {
+    group: 'delegation',
+    meaning: 'the delegation token does not verify, is not accepted here, or contradicts `delegation`',
+  },
   delegation_token_expired: { group: 'delegation', meaning: 'the delegation token has expired' },
   // The declared intent against the intent catalogue.
   intent_unknown: { group: 'intent', meaning: 'the intent is not in the intent catalogue' },
@@ -84,9 +76,19 @@ export const DENY_CODES = {
   approval_expired: { group: 'approval', meaning: 'the approval expired before it was used' },
   approval_unavailable: { group: 'approval', meaning: 'an approval-gated permit matched and no approval store is configured' },
   // Quotas and kill switches (`context.usage`, `switches`).
-  quota_exceeded: { group: 'quota', meaning: 'a quota the call counts against is used up for its window (an unreadable counter makes the rules reading `context.usage` deny instead)' },
-  switch_stopped: { group: 'switch', meaning: 'a kill switch covering the agent, tool, server or everything is stopped (checked before anything is read)' },
-  switches_unavailable: { group: 'switch', meaning: 'the switches could not be read for longer than `maxStaleMs`: every decision fails closed, so an outage never lifts a stop' },
+  quota_exceeded: {
+    group: 'quota',
+    meaning:
+      'a quota the call counts against is used up for its window (an unreadable counter makes the rules reading `context.usage` deny instead)',
+  },
+  switch_stopped: {
+    group: 'switch',
+    meaning: 'a kill switch covering the agent, tool, server or everything is stopped (checked before anything is read)',
+  },
+  switches_unavailable: {
+    group: 'switch',
+    meaning: 'the switches could not be read for longer than `maxStaleMs`: every decision fails closed, so an outage never lifts a stop',
+  },
   // The policies' answer, as the proxy names a deny that carries no hard-deny code.
   policy_forbid: { group: 'policy', meaning: 'a forbid policy matched' },
   policy_error: { group: 'policy', meaning: 'a policy could not be evaluated (fail closed)' },
@@ -99,7 +101,10 @@ export const DENY_CODES = {
   invalid_string: { group: 'request', meaning: 'a string of the request is not well-formed UTF-16 (a lone surrogate)' },
   unknown_action: { group: 'request', meaning: 'the action is not an action of the Cedar schema' },
   unknown_entity_type: { group: 'request', meaning: 'an entity type is not a type of the Cedar schema' },
-  reserved_context_key: { group: 'request', meaning: 'the context sets a key Argus fills itself (`intent`, `goal`, `delegation`, `usage`, `now`)' },
+  reserved_context_key: {
+    group: 'request',
+    meaning: 'the context sets a key Argus fills itself (`intent`, `goal`, `delegation`, `usage`, `now`)',
+  },
   // The decision point failing closed.
   decision_timeout: { group: 'decision', meaning: 'the decision did not finish within its timeout; none of its side effects happened' },
   facts_unavailable: { group: 'decision', meaning: 'a store the decision needs could not be reached' },
@@ -115,7 +120,11 @@ export const DENY_CODES = {
   mcp_session_foreign: { group: 'mcp', meaning: 'the MCP session belongs to another agent' },
   mcp_session_not_decided: { group: 'mcp', meaning: 'no MCP session was opened by this agent through a decided `initialize`' },
   mcp_tool_unregistered: { group: 'mcp', meaning: 'a listed MCP tool the registry does not know: filtered out of the list' },
-  mcp_tool_changed: { group: 'mcp', meaning: "the MCP tool's description or input schema changed since it was approved (a rug pull): filtered out of lists, its calls refused until re-approved" },
+  mcp_tool_changed: {
+    group: 'mcp',
+    meaning:
+      "the MCP tool's description or input schema changed since it was approved (a rug pull): filtered out of lists, its calls refused until re-approved",
+  },
 } as const satisfies Record<string, DenyCodeInfo>;
 
 /** A stable code saying why a decision is not an allow. */
@@ -169,7 +178,13 @@ function groupOf(group: DenyGroup): ReadonlySet<DenyCode> {
 /** The deny codes of a retry naming an approval that cannot grant it (`approval_unavailable` excluded). */
 export type ApprovalRefusalCode = 'approval_unknown' | 'approval_mismatch' | 'approval_consumed' | 'approval_rejected' | 'approval_expired';
 
-const APPROVAL_REFUSALS: ReadonlySet<string> = new Set<ApprovalRefusalCode>(['approval_unknown', 'approval_mismatch', 'approval_consumed', 'approval_rejected', 'approval_expired']);
+const APPROVAL_REFUSALS: ReadonlySet<string> = new Set<ApprovalRefusalCode>([
+  'approval_unknown',
+  'approval_mismatch',
+  'approval_consumed',
+  'approval_rejected',
+  'approval_expired',
+]);
 
 /** True when `code` is in the deny catalogue. */
 export function isDenyCode(code: unknown): code is DenyCode {

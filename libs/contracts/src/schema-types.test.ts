@@ -59,7 +59,8 @@ async function generate(byId: Map<string, Record<string, unknown>>, id: string):
     ignoreMinAndMaxItems: true,
     additionalProperties: true,
     unknownAny: true,
-    customName: (schema, key) => NAMES[(schema.$id as string | undefined) ?? ''] ?? (key ? NAMES[key[0]!.toUpperCase() + key.slice(1)] : undefined),
+    customName: (schema, key) =>
+      NAMES[(schema.$id as string | undefined) ?? ''] ?? (key ? NAMES[key[0]!.toUpperCase() + key.slice(1)] : undefined),
     $refOptions: {
       resolve: {
         argus: {
@@ -75,7 +76,16 @@ async function generate(byId: Map<string, Record<string, unknown>>, id: string):
 
 /** Type-checks `files` (in memory) beside `types.ts`; answers the diagnostics as text. */
 function typeCheck(files: Record<string, string>): string[] {
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, allowImportingTsExtensions: true, types: [] };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    allowImportingTsExtensions: true,
+    types: [],
+  };
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);
   const exists = host.fileExists.bind(host);

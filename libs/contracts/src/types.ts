@@ -91,7 +91,11 @@ export interface AuthorizeResult {
   approval?: { id: string; expiresAt?: string; status?: 'pending' | 'approved' };
   /** Observe-mode forbids that matched: they would have denied (monitor mode, never enforced). */
   observed?: DecisionReason[];
-  /** Effects a determining forbid triggered (`quarantine`, `revoke`, `escalate`) and whether they ran; `skipped` for an anonymous caller (`auth.decisions: open`), which also lists `budget`, `require_approval` and `quota`. */
+  /**
+   * Effects a determining forbid triggered (`quarantine`, `revoke`, `escalate`) and whether they ran;
+   * `skipped` for an anonymous caller (`auth.decisions: open`), which also lists `budget`,
+   * `require_approval` and `quota`.
+   */
   effects?: Array<{ policy: string; effect: string; status: 'applied' | 'failed' | 'skipped' }>;
   /** `explain: "full"` only: the entity slice and context given to Cedar. */
   explanation?: { entities: unknown[]; context: Record<string, unknown>; request: Record<string, unknown>; closest?: unknown[] };

@@ -24,7 +24,9 @@ describe('validatorFor', () => {
   });
 
   it('refuses an integer Cedar could not receive exactly, naming its path, in every decision document', () => {
-    const body = JSON.parse('{"input":{"principal":{"type":"Agent","id":"a"},"action":"tool:call","resource":{"type":"Tool","id":"t"},"context":{"n":9007199254740993,"ok":9007199254740991,"a/b":[1,-1e300]}}}');
+    const body = JSON.parse(
+      '{"input":{"principal":{"type":"Agent","id":"a"},"action":"tool:call","resource":{"type":"Tool","id":"t"},"context":{"n":9007199254740993,"ok":9007199254740991,"a/b":[1,-1e300]}}}',
+    );
     expect(authorize(body)).toEqual({
       ok: false,
       errors: [
@@ -33,7 +35,9 @@ describe('validatorFor', () => {
       ],
     });
     // The largest exact integers and non-integers pass.
-    expect(authorize({ input: { ...valid.input, context: { n: Number.MAX_SAFE_INTEGER, m: Number.MIN_SAFE_INTEGER, f: 1.5 } } }).ok).toBe(true);
+    expect(authorize({ input: { ...valid.input, context: { n: Number.MAX_SAFE_INTEGER, m: Number.MIN_SAFE_INTEGER, f: 1.5 } } }).ok).toBe(
+      true,
+    );
     const batch = validatorFor('https://argus.dev/schemas/authorize-batch-request.json');
     const big = { uid: { type: 'Agent', id: 'a' }, attrs: { level: 2 ** 60 } };
     const r = batch({ inputs: [structuredClone(valid.input)], entities: [big] });
@@ -53,7 +57,9 @@ describe('validatorFor', () => {
 
   it('compiles every schema in schemas/ under strict mode', () => {
     const ajv = schemaRegistry();
-    const ids = Object.keys((ajv as unknown as { schemas: Record<string, unknown> }).schemas).filter((id) => id.startsWith('https://argus.dev/'));
+    const ids = Object.keys((ajv as unknown as { schemas: Record<string, unknown> }).schemas).filter((id) =>
+      id.startsWith('https://argus.dev/'),
+    );
     expect(ids.length).toBeGreaterThan(10);
     for (const id of ids) expect(() => ajv.getSchema(id)).not.toThrow();
   });

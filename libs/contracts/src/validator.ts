@@ -72,7 +72,8 @@ export function unsafeIntegers(value: unknown, base = '', limit = 10): Validatio
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
     } else if (v !== null && typeof v === 'object') {
       const entries = Object.entries(v as Record<string, unknown>);
-      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], `${path}/${entries[i]![0].replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+      for (let i = entries.length - 1; i >= 0; i--)
+        stack.push([entries[i]![1], `${path}/${entries[i]![0].replace(/~/g, '~0').replace(/\//g, '~1')}`]);
     }
   }
   return issues;

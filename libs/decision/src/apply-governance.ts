@@ -31,7 +31,12 @@ export interface GovernanceOutcome extends Pick<ResolvedGovernance, 'hardDeny' |
 }
 
 /** The governance step of a decision (delegation chain, goal, intent), injected by the composition root. */
-export type GovernanceStep = (request: { input: AuthorizeInput; now: Date; principal: EntityUid; explain: ExplainLevel }) => Promise<GovernanceOutcome>;
+export type GovernanceStep = (request: {
+  input: AuthorizeInput;
+  now: Date;
+  principal: EntityUid;
+  explain: ExplainLevel;
+}) => Promise<GovernanceOutcome>;
 
 /** The facts once governance agreed: every entity, the facts document, governance's context, the budget to spend. */
 export interface Governed extends ResolvedFacts {
@@ -68,7 +73,13 @@ export async function applyGovernance(
 /** Without a governance step: no delegation or goal can be checked (a hard deny if the request names one). */
 function ungoverned(input: AuthorizeInput): GovernanceOutcome {
   if (input.delegation || input.delegationToken || input.goal) {
-    return { hardDeny: { codes: ['governance_unavailable'], message: 'delegation and goal checks are not configured' }, principalParents: [], entities: [], context: {}, facts: {} };
+    return {
+      hardDeny: { codes: ['governance_unavailable'], message: 'delegation and goal checks are not configured' },
+      principalParents: [],
+      entities: [],
+      context: {},
+      facts: {},
+    };
   }
   return { principalParents: [], entities: [], context: { intent: input.intent ?? '', delegation: { depth: 0, scope: [] } }, facts: {} };
 }
@@ -82,7 +93,12 @@ export interface Usage {
  * Reads `context.usage` (past decisions counted per quota) and ends the decision when a quota that
  * applies is already at its limit (`exhausted`; `counted` stays the authority under concurrency).
  */
-export async function readUsage(effects: DecisionEffects | undefined, checked: CheckedRequest, governed: Governed, now: Date): Promise<Usage | Denied> {
+export async function readUsage(
+  effects: DecisionEffects | undefined,
+  checked: CheckedRequest,
+  governed: Governed,
+  now: Date,
+): Promise<Usage | Denied> {
   const { input, principal, action, resource } = checked;
   const usage = effects?.usage ? await effects.usage({ input, principal, action, resource, now, context: governed.context }) : undefined;
   const spent = usage ? effects?.exhausted?.(usage) : undefined;

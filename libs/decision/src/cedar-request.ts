@@ -28,7 +28,13 @@ export function nowValue(now: Date): CedarValue {
  * requests carry only what some policy can read: each value Cedar does not have to parse is time
  * saved, and the answer is the same.
  */
-export function buildCedarRequest(checked: CheckedRequest, governed: Governed, usage: Usage, now: Date, validateRequest: boolean): CedarRequest {
+export function buildCedarRequest(
+  checked: CheckedRequest,
+  governed: Governed,
+  usage: Usage,
+  now: Date,
+  validateRequest: boolean,
+): CedarRequest {
   const { set, principal, action, resource } = checked;
   const context: Record<string, CedarValue> = {
     ...(toCedarValue(checked.input.context ?? {}) as Record<string, CedarValue>),
@@ -37,7 +43,13 @@ export function buildCedarRequest(checked: CheckedRequest, governed: Governed, u
   };
   if (set.mentionsNow || validateRequest) context.now = nowValue(now);
   const prune = !validateRequest;
-  const cedar: CedarRequest = { request: { principal, action, resource, context, entities: [] }, context, entities: governed.entities, prune, now };
+  const cedar: CedarRequest = {
+    request: { principal, action, resource, context, entities: [] },
+    context,
+    entities: governed.entities,
+    prune,
+    now,
+  };
   cedar.request.context = contextOf(set, cedar);
   cedar.request.entities = entitiesFor(set, cedar, [principal, resource]);
   return cedar;
@@ -49,6 +61,10 @@ export function contextOf(set: CompiledPolicySet, built: Pick<CedarRequest, 'con
 }
 
 /** The entities `set` can reach from the request's uids (attributes pruned unless requests are validated). */
-export function entitiesFor(set: CompiledPolicySet, built: Pick<CedarRequest, 'context' | 'entities' | 'prune'>, roots: EvaluationRequest['principal'][]): CedarEntity[] {
+export function entitiesFor(
+  set: CompiledPolicySet,
+  built: Pick<CedarRequest, 'context' | 'entities' | 'prune'>,
+  roots: EvaluationRequest['principal'][],
+): CedarEntity[] {
   return sliceFor(set, built.entities, roots, built.context, { pruneAttributes: built.prune });
 }

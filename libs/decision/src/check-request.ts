@@ -26,14 +26,21 @@ export interface CheckedRequest {
  */
 export function checkRequest(input: AuthorizeInput, shared: EntityData[], set: CompiledPolicySet | undefined): CheckedRequest | Denied {
   checkInputStrings(input, shared);
-  if (!set) return denied(deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }], ['no_policy_set'], undefined, 'no policy set is loaded'));
+  if (!set)
+    return denied(
+      deny([{ code: 'no_policy_set', message: 'no policy set is loaded' }], ['no_policy_set'], undefined, 'no policy set is loaded'),
+    );
   const action: EntityUid = { type: cedarType('Action'), id: input.action };
   if (!set.actions.has(uidKey(action))) {
-    throw new RequestRefusedError('unknown_action', `unknown action \`${input.action}\``, [{ path: '/input/action', message: `\`${input.action}\` is not an action of the schema` }]);
+    throw new RequestRefusedError('unknown_action', `unknown action \`${input.action}\``, [
+      { path: '/input/action', message: `\`${input.action}\` is not an action of the schema` },
+    ]);
   }
   for (const key of Object.keys(input.context ?? {})) {
     if ((RESERVED_CONTEXT_KEYS as readonly string[]).includes(key)) {
-      throw new RequestRefusedError('reserved_context_key', `context key \`${key}\` is set by Argus`, [{ path: `/input/context/${key}`, message: 'reserved context key; use the top-level field instead' }]);
+      throw new RequestRefusedError('reserved_context_key', `context key \`${key}\` is set by Argus`, [
+        { path: `/input/context/${key}`, message: 'reserved context key; use the top-level field instead' },
+      ]);
     }
   }
   checkType(input.principal.type, '/input/principal/type', set.entityTypes);

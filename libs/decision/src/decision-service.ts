@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { AuthorizeInput, AuthorizeResponse, AuthorizeResult, DecideOptions, DecisionPoint, DecisionRecorder, DenyCode, ExplainLevel } from '@argus/contracts';
+import type {
+  AuthorizeInput,
+  AuthorizeResponse,
+  AuthorizeResult,
+  DecideOptions,
+  DecisionPoint,
+  DecisionRecorder,
+  DenyCode,
+  ExplainLevel,
+} from '@argus/contracts';
 import type { CompiledEvaluation, DecisionMemo } from '@argus/engine';
 import { InvalidInputError, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
@@ -34,7 +43,10 @@ export interface DecisionServiceDeps {
    * the decision is a deny, none of its side effects is committed and its remaining steps are cancelled.
    */
   decisionTimeoutMs: number;
-  /** Validate each request against the Cedar schema (types of attributes and context). Default false: policies are validated at load, and per-request validation costs ~75% more per call. */
+  /**
+   * Validate each request against the Cedar schema (types of attributes and context). Default false:
+   * policies are validated at load, and per-request validation costs ~75% more per call.
+   */
   validateRequest?: boolean;
   /** Memoised Cedar answers for inputs seen before; absent → every request calls Cedar. */
   memo?: DecisionMemo;
@@ -115,7 +127,11 @@ export class DecisionService implements DecisionPoint {
     let refused: DecisionRefusedError | undefined;
     try {
       const checked = checkRequest(input, shared ?? [], set);
-      const planned = isDenied(checked) ? ended(checked) : await withTimeout(this.deps.decisionTimeoutMs, (cancellation) => this.plan(checked, run, options.explain ?? 'reasons', trail, cancellation));
+      const planned = isDenied(checked)
+        ? ended(checked)
+        : await withTimeout(this.deps.decisionTimeoutMs, (cancellation) =>
+            this.plan(checked, run, options.explain ?? 'reasons', trail, cancellation),
+          );
       // INVARIANT: side effects are committed here only, after the plan finished within the timeout.
       result = await commitEffects(planned, options, this.deps.effects, this.deps.logger);
     } catch (err) {
@@ -132,14 +148,26 @@ export class DecisionService implements DecisionPoint {
    * Reads everything the decision needs and decides; writes nothing (see `commitEffects`). Each
    * step may end the decision with a deny; a timeout cancels the steps not yet started.
    */
-  private async plan(checked: CheckedRequest, run: DecisionRun, explain: ExplainLevel, trail: DecisionTrail, cancellation: Cancellation): Promise<Planned> {
+  private async plan(
+    checked: CheckedRequest,
+    run: DecisionRun,
+    explain: ExplainLevel,
+    trail: DecisionTrail,
+    cancellation: Cancellation,
+  ): Promise<Planned> {
     const { deps } = this;
     const stopped = checkSwitches(deps.switches, checked.input);
     if (stopped) return ended(stopped);
     try {
-      const facts = await unlessCancelled(cancellation, resolveFacts(checked, deps.registry, deps.requireRegistered ?? deps.registry.requireRegistered ?? false));
+      const facts = await unlessCancelled(
+        cancellation,
+        resolveFacts(checked, deps.registry, deps.requireRegistered ?? deps.registry.requireRegistered ?? false),
+      );
       if (isDenied(facts)) return ended(facts);
-      const governed = await unlessCancelled(cancellation, applyGovernance(deps.governance, checked, facts, { now: run.now, explain }, deps.switches));
+      const governed = await unlessCancelled(
+        cancellation,
+        applyGovernance(deps.governance, checked, facts, { now: run.now, explain }, deps.switches),
+      );
       if (isDenied(governed)) return ended(governed);
       const usage = await unlessCancelled(cancellation, readUsage(deps.effects, checked, governed, run.now));
       if (isDenied(usage)) return ended(usage);
@@ -147,7 +175,12 @@ export class DecisionService implements DecisionPoint {
       const evaluated = evaluatePolicies(checked.set, cedar, this.evaluation);
       if (evaluated.flip) trail.flip = evaluated.flip;
       const result = describeDecision(evaluated.decision, checked.set, cedar, governed.facts, explain);
-      return await planEffects(result, evaluated.decision, { checked, governed, cedar, decisionId: run.decisionId, related: trail.related }, deps.effects);
+      return await planEffects(
+        result,
+        evaluated.decision,
+        { checked, governed, cedar, decisionId: run.decisionId, related: trail.related },
+        deps.effects,
+      );
     } catch (err) {
       // Past the timeout the answer is already given: a cancelled plan is dropped, not logged.
       if (err instanceof DecisionCancelledError) return { result: deny([], ['decision_timeout']), timedOut: true };
@@ -168,7 +201,11 @@ export class DecisionService implements DecisionPoint {
   async refuse(raw: unknown, error: InvalidInputError, options: DecideOptions): Promise<DecisionRefusedError> {
     const run = this.start();
     const refused = new DecisionRefusedError(run.decisionId, error instanceof RequestRefusedError ? error.reason : refusalOf(error), error);
-    const response: AuthorizeResponse = { decision_id: run.decisionId, policy_version: this.policyVersion(), result: refusedResult(refused) };
+    const response: AuthorizeResponse = {
+      decision_id: run.decisionId,
+      policy_version: this.policyVersion(),
+      result: refusedResult(refused),
+    };
     const input = recordableInput((raw as { input?: unknown } | undefined)?.input ?? raw);
     await record(this.sinks, response, input, options, run, { related: {} });
     return refused;

@@ -55,13 +55,19 @@ export interface DecisionEffects {
    */
   approval?(request: EffectRequest, policies: string[]): Promise<ApprovalPlan>;
   /** A deny determined by forbids carrying `quarantine`, `revoke` or `escalate`: carry them out. */
-  act?(request: EffectRequest, effects: ActingForbid[], result: AuthorizeResult): Promise<Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>>;
+  act?(
+    request: EffectRequest,
+    effects: ActingForbid[],
+    result: AuthorizeResult,
+  ): Promise<Array<{ policy: string; effect: string; status: 'applied' | 'failed' }>>;
   /**
    * Counters over past decisions for `context.usage` (read only); undefined when they cannot be
    * read (rules depending on them then fail closed). `context` is what governance resolved (the
    * delegation root names the end user).
    */
-  usage?(request: Omit<EffectRequest, 'context' | 'decisionId'> & { context?: Record<string, CedarValue> }): Promise<Record<string, CedarValue> | undefined>;
+  usage?(
+    request: Omit<EffectRequest, 'context' | 'decisionId'> & { context?: Record<string, CedarValue> },
+  ): Promise<Record<string, CedarValue> | undefined>;
   /**
    * Called once the final answer is known, first of the commit steps, to count it (quotas). An
    * answer turns the allow into a hard deny with those codes (a quota at its limit), before any
@@ -107,7 +113,12 @@ export interface PlanInput {
  * request to open (an approval-gated allow, which a missing approval turns into a hold), the acting
  * forbids (a deny). Writes nothing.
  */
-export async function planEffects(result: AuthorizeResult, decision: EngineDecision, from: PlanInput, effects: DecisionEffects | undefined): Promise<Planned> {
+export async function planEffects(
+  result: AuthorizeResult,
+  decision: EngineDecision,
+  from: PlanInput,
+  effects: DecisionEffects | undefined,
+): Promise<Planned> {
   const { checked, cedar } = from;
   const request: EffectRequest = {
     decisionId: from.decisionId,
@@ -138,7 +149,12 @@ export async function planEffects(result: AuthorizeResult, decision: EngineDecis
  * Turns an approval-gated allow into `needs_approval`, unless a matching approval was given.
  * Answers what to commit: consuming the approval, or opening the request.
  */
-async function planApproval(result: AuthorizeResult, request: EffectRequest, policies: string[], effects: DecisionEffects | undefined): Promise<(() => Promise<void>) | undefined> {
+async function planApproval(
+  result: AuthorizeResult,
+  request: EffectRequest,
+  policies: string[],
+  effects: DecisionEffects | undefined,
+): Promise<(() => Promise<void>) | undefined> {
   const hold = (): void => {
     result.allow = false;
     result.decision = 'needs_approval';
@@ -175,7 +191,12 @@ function actingForbids(decision: EngineDecision): ActingForbid[] {
  * (`auth.decisions: open`) and a what-if get the same decision with every effect reported as
  * skipped; anyone else gets them committed: quota count, budget, approval, acting forbids.
  */
-export async function commitEffects(planned: Planned, options: DecideOptions, effects: DecisionEffects | undefined, logger: Logger): Promise<AuthorizeResult> {
+export async function commitEffects(
+  planned: Planned,
+  options: DecideOptions,
+  effects: DecisionEffects | undefined,
+  logger: Logger,
+): Promise<AuthorizeResult> {
   if (planned.timedOut) return planned.result;
   if (options.caller.kind === 'anonymous' || options.whatIf) return skipSideEffects(planned, Boolean(effects?.counted));
   return commit(planned, effects, logger);
@@ -194,7 +215,9 @@ async function commit(planned: Planned, effects: DecisionEffects | undefined, lo
     }
     if (planned.approval) await planned.approval();
     if (planned.acting) {
-      result.effects = effects?.act ? await effects.act(request, planned.acting, result) : planned.acting.map((w) => ({ ...w, status: 'failed' as const }));
+      result.effects = effects?.act
+        ? await effects.act(request, planned.acting, result)
+        : planned.acting.map((w) => ({ ...w, status: 'failed' as const }));
     }
     return result;
   } catch (err) {

@@ -9,12 +9,20 @@ export const REGISTRY_OWNED = new Set(['Agent', 'Human', 'McpServer', 'Goal']);
 
 /** What the decision point reads from the registry. Every method may throw when the store is unreachable. */
 export interface RegistryReader {
-  getAgent(id: string): Promise<
-    | { id: string; trust: string; owner?: string; kind: string; capabilities: string[]; labels: Record<string, string> }
-    | undefined
+  getAgent(
+    id: string,
+  ): Promise<
+    { id: string; trust: string; owner?: string; kind: string; capabilities: string[]; labels: Record<string, string> } | undefined
   >;
   getHuman(id: string): Promise<{ id: string; email: string; roles: string[] } | undefined>;
-  getMcpServer(id: string): Promise<{ id: string; trust: string; tools: Array<{ name: string; hash: string; sensitivity?: string; allowedIntents?: string[]; category?: string }> } | undefined>;
+  getMcpServer(id: string): Promise<
+    | {
+        id: string;
+        trust: string;
+        tools: Array<{ name: string; hash: string; sensitivity?: string; allowedIntents?: string[]; category?: string }>;
+      }
+    | undefined
+  >;
   /** `unknown` when the lease store cannot be read (the decision then fails closed). */
   leaseState(kind: 'agent' | 'mcp-server', id: string): Promise<'alive' | 'expired' | 'unknown'>;
   /** `registry.requireRegistered`: an Agent principal this registry does not know is a hard deny `agent_unknown`. */
@@ -102,7 +110,10 @@ export async function buildEntities(
   const agentFacts: RegistryFacts['agent'] = { registered: false, trust: 'unregistered', lease: 'expired' };
   const principal = cedarUid(input.principal);
   if (bareType(principal.type) === 'Agent') {
-    const [agent, lease] = await Promise.all([read(() => registry.getAgent(principal.id)), read(() => registry.leaseState('agent', principal.id))]);
+    const [agent, lease] = await Promise.all([
+      read(() => registry.getAgent(principal.id)),
+      read(() => registry.leaseState('agent', principal.id)),
+    ]);
     agentFacts.registered = agent !== undefined;
     agentFacts.trust = agent?.trust ?? 'unregistered';
     agentFacts.lease = lease;
@@ -130,7 +141,8 @@ export async function buildEntities(
       map.set(uidKey(serverUid), { uid: serverUid, attrs: { trust: server.trust }, parents: [] });
       parents.push(serverUid);
       if (short === 'Tool') {
-        for (const owned of ['serverTrust', 'descriptionHash']) if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
+        for (const owned of ['serverTrust', 'descriptionHash'])
+          if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
         attrs.serverTrust = server.trust;
         const tool = server.tools.find((t) => t.name === resource.id.slice(slash + 1));
         if (tool) attrs.descriptionHash = tool.hash;
@@ -184,6 +196,8 @@ async function read<T>(fn: () => Promise<T>): Promise<T> {
 /** Refuses (400, `unknown_entity_type`) a type the schema does not declare. */
 export function checkType(type: string, path: string, entityTypes: ReadonlySet<string>): void {
   if (!entityTypes.has(cedarType(type))) {
-    throw new RequestRefusedError('unknown_entity_type', `unknown entity type \`${type}\``, [{ path, message: `\`${type}\` is not an entity type of the schema` }]);
+    throw new RequestRefusedError('unknown_entity_type', `unknown entity type \`${type}\``, [
+      { path, message: `\`${type}\` is not an entity type of the schema` },
+    ]);
   }
 }

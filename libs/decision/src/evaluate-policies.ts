@@ -3,7 +3,15 @@
  * candidate beside it, and the answer in words (reasons, facts, explanation, obligations).
  */
 import type { AuthorizeResult, DecisionReason, ExplainLevel } from '@argus/contracts';
-import { evaluate, mergeObligations, summarize, type CompiledEvaluation, type CompiledPolicySet, type DecisionMemo, type EngineDecision } from '@argus/engine';
+import {
+  evaluate,
+  mergeObligations,
+  summarize,
+  type CompiledEvaluation,
+  type CompiledPolicySet,
+  type DecisionMemo,
+  type EngineDecision,
+} from '@argus/engine';
 import { contextOf, entitiesFor, nowValue, type CedarRequest } from './cedar-request.ts';
 import { denySummary, explainDeny } from './deny-explanation.ts';
 import type { ShadowFlip, ShadowPort } from './ports.ts';
@@ -34,7 +42,11 @@ export function evaluatePolicies(set: CompiledPolicySet, cedar: CedarRequest, op
   const { principal, resource } = cedar.request;
   const context = candidate.mentionsNow && !cedar.context.now ? { ...cedar.context, now: nowValue(cedar.now) } : cedar.context;
   const flip = options.shadow!.evaluate(
-    { ...cedar.request, context: contextOf(candidate, { context, prune: cedar.prune }), entities: entitiesFor(candidate, cedar, [principal, resource]) },
+    {
+      ...cedar.request,
+      context: contextOf(candidate, { context, prune: cedar.prune }),
+      entities: entitiesFor(candidate, cedar, [principal, resource]),
+    },
     summarize(decision),
   );
   return flip ? { decision, flip } : { decision };
@@ -45,18 +57,30 @@ export function evaluatePolicies(set: CompiledPolicySet, cedar: CedarRequest, op
  * policies, facts and, at `explain=full`, the request and why a default deny is one; an allow's
  * obligations. Approval holds are added by `planEffects`.
  */
-export function describeDecision(decision: EngineDecision, set: CompiledPolicySet, cedar: CedarRequest, facts: Record<string, unknown>, explain: ExplainLevel): AuthorizeResult {
+export function describeDecision(
+  decision: EngineDecision,
+  set: CompiledPolicySet,
+  cedar: CedarRequest,
+  facts: Record<string, unknown>,
+  explain: ExplainLevel,
+): AuthorizeResult {
   const { principal, action, resource } = cedar.request;
-  const reasons: DecisionReason[] = decision.determining.map((p) => ({ policy: p.id, effect: p.effect, annotations: explain === 'none' ? {} : p.annotations }));
+  const reasons: DecisionReason[] = decision.determining.map((p) => ({
+    policy: p.id,
+    effect: p.effect,
+    annotations: explain === 'none' ? {} : p.annotations,
+  }));
   const result: AuthorizeResult = {
     allow: decision.decision === 'allow',
     decision: decision.decision,
     reasons,
     errors: decision.errors.map((e) => ({ ...(e.policyId ? { policy: e.policyId } : {}), code: e.code, message: e.message })),
   };
-  if (decision.observed.length > 0) result.observed = decision.observed.map((p) => ({ policy: p.id, effect: p.effect, annotations: p.annotations }));
+  if (decision.observed.length > 0)
+    result.observed = decision.observed.map((p) => ({ policy: p.id, effect: p.effect, annotations: p.annotations }));
   if (explain !== 'none') result.facts = { ...facts, policies: { evaluated: decision.evaluated, total: set.policies.size } };
-  if (explain === 'full') result.explanation = { entities: cedar.request.entities, context: cedar.context, request: { principal, action, resource } };
+  if (explain === 'full')
+    result.explanation = { entities: cedar.request.entities, context: cedar.context, request: { principal, action, resource } };
   if (decision.decision === 'deny') {
     result.summary = denySummary(decision, cedar.request);
     if (explain === 'full' && decision.determining.length === 0) Object.assign(result.explanation!, explainDeny(set, cedar.request));

@@ -1,5 +1,13 @@
 import type { EntityRef } from '@argus/contracts';
-import { bareType, resolveGovernance, type Goal as GovernanceGoal, type GovernanceOutcome as ResolvedGovernance, type Grant, type IntentCatalogue, type TokenResult } from '@argus/governance';
+import {
+  bareType,
+  resolveGovernance,
+  type Goal as GovernanceGoal,
+  type GovernanceOutcome as ResolvedGovernance,
+  type Grant,
+  type IntentCatalogue,
+  type TokenResult,
+} from '@argus/governance';
 import type { BudgetCounter, DelegationStore, GoalStore } from '@argus/store';
 import type { CedarEntity } from '@argus/engine';
 import type { GovernanceOutcome, GovernanceStep } from './apply-governance.ts';

@@ -24,11 +24,18 @@ export function isDenied(value: object): value is Denied {
 }
 
 /** A deny with its codes, facts and one-line summary (`hard deny: …` unless the message says otherwise). */
-export function deny(errors: AuthorizeResult['errors'], codes: DenyCode[] = [], facts?: Record<string, unknown>, message?: string): AuthorizeResult {
+export function deny(
+  errors: AuthorizeResult['errors'],
+  codes: DenyCode[] = [],
+  facts?: Record<string, unknown>,
+  message?: string,
+): AuthorizeResult {
   const result: AuthorizeResult = { allow: false, decision: 'deny', reasons: [], errors };
   if (codes.length > 0) result.codes = codes;
   if (facts) result.facts = message ? { ...facts, hardDeny: message } : facts;
-  if (message) result.summary = message.startsWith('hard deny') || message.startsWith('request refused') ? message : `hard deny: ${codes.join(', ')} — ${message}`;
+  if (message)
+    result.summary =
+      message.startsWith('hard deny') || message.startsWith('request refused') ? message : `hard deny: ${codes.join(', ')} — ${message}`;
   return result;
 }
 
@@ -51,7 +58,12 @@ export function failClosed(err: unknown, logger: Logger): AuthorizeResult {
   const code = err instanceof ArgusError ? err.code : 'internal_error';
   logger.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'decision failed closed');
   const reason = code === 'unavailable' ? 'facts_unavailable' : 'internal_error';
-  return deny([{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }], [reason], undefined, `hard deny: ${reason}`);
+  return deny(
+    [{ code, message: err instanceof ArgusError ? err.message : 'internal error while deciding' }],
+    [reason],
+    undefined,
+    `hard deny: ${reason}`,
+  );
 }
 
 /** Why a step refuses what the policies allowed: the codes and one sentence. */

@@ -10,13 +10,22 @@ const CEDAR = join(import.meta.dirname, '../../../cedar');
 
 /** The starter schema and policies (`cedar/`). */
 function starterSet(): CompiledPolicySet {
-  const policies = readdirSync(join(CEDAR, 'policies')).filter((f) => f.endsWith('.cedar')).map((file) => ({ file, text: readFileSync(join(CEDAR, 'policies', file), 'utf8') }));
+  const policies = readdirSync(join(CEDAR, 'policies'))
+    .filter((f) => f.endsWith('.cedar'))
+    .map((file) => ({ file, text: readFileSync(join(CEDAR, 'policies', file), 'utf8') }));
   const compiled = compilePolicySet({ schema: readFileSync(join(CEDAR, 'schema.cedarschema'), 'utf8'), policies });
   if (!compiled.ok) throw new Error('starter policies do not compile');
   return compiled.policySet;
 }
 
-const AGENT = { id: 'support-bot', trust: 'trusted', owner: 'alice', kind: 'llm-agent', capabilities: ['tickets'], labels: { clearance: 'internal' } };
+const AGENT = {
+  id: 'support-bot',
+  trust: 'trusted',
+  owner: 'alice',
+  kind: 'llm-agent',
+  capabilities: ['tickets'],
+  labels: { clearance: 'internal' },
+};
 
 function registry(agents: Record<string, typeof AGENT> = { [AGENT.id]: AGENT }): RegistryReader {
   return {
@@ -27,7 +36,11 @@ function registry(agents: Record<string, typeof AGENT> = { [AGENT.id]: AGENT }):
   };
 }
 
-const INPUT: AuthorizeInput = { principal: { type: 'Agent', id: AGENT.id }, action: 'tool:call', resource: { type: 'Tool', id: 'tickets/search' } };
+const INPUT: AuthorizeInput = {
+  principal: { type: 'Agent', id: AGENT.id },
+  action: 'tool:call',
+  resource: { type: 'Tool', id: 'tickets/search' },
+};
 const OPTIONS: DecideOptions = { caller: { kind: 'token', id: 'pep' } } as DecideOptions;
 
 describe('the decision pipeline', () => {
@@ -35,7 +48,12 @@ describe('the decision pipeline', () => {
     const usage = vi.fn(async () => ({}));
     const counted = vi.fn(async () => undefined);
     const slowGovernance: GovernanceStep = () =>
-      new Promise((resolve) => setTimeout(() => resolve({ principalParents: [], entities: [], context: { intent: '', delegation: { depth: 0, scope: [] } }, facts: {} }), 150));
+      new Promise((resolve) =>
+        setTimeout(
+          () => resolve({ principalParents: [], entities: [], context: { intent: '', delegation: { depth: 0, scope: [] } }, facts: {} }),
+          150,
+        ),
+      );
     const records: DecisionEvent[] = [];
     const set = starterSet();
     const service = new DecisionService({
@@ -67,10 +85,29 @@ describe('the decision pipeline', () => {
     const types = starterSet().entityTypes;
     const principal = await buildEntities(INPUT, registry(), types);
     expect(principal.entities.get('Argus::Agent::"support-bot"')?.attrs).toEqual({
-      trust: 'trusted', kind: 'llm-agent', capabilities: ['tickets'], leaseAlive: true, owner: { __entity: { type: 'Argus::Human', id: 'alice' } }, clearance: 'internal',
+      trust: 'trusted',
+      kind: 'llm-agent',
+      capabilities: ['tickets'],
+      leaseAlive: true,
+      owner: { __entity: { type: 'Argus::Human', id: 'alice' } },
+      clearance: 'internal',
     });
-    const asResource = await buildEntities({ principal: { type: 'Agent', id: 'ghost' }, resource: { type: 'Agent', id: AGENT.id } }, registry(), types);
-    expect(asResource.entities.get('Argus::Agent::"support-bot"')?.attrs).toEqual({ trust: 'trusted', kind: 'llm-agent', capabilities: ['tickets'], leaseAlive: false });
-    expect(asResource.entities.get('Argus::Agent::"ghost"')?.attrs).toEqual({ trust: 'unregistered', kind: 'unknown', capabilities: [], leaseAlive: false });
+    const asResource = await buildEntities(
+      { principal: { type: 'Agent', id: 'ghost' }, resource: { type: 'Agent', id: AGENT.id } },
+      registry(),
+      types,
+    );
+    expect(asResource.entities.get('Argus::Agent::"support-bot"')?.attrs).toEqual({
+      trust: 'trusted',
+      kind: 'llm-agent',
+      capabilities: ['tickets'],
+      leaseAlive: false,
+    });
+    expect(asResource.entities.get('Argus::Agent::"ghost"')?.attrs).toEqual({
+      trust: 'unregistered',
+      kind: 'unknown',
+      capabilities: [],
+      leaseAlive: false,
+    });
   });
 });

@@ -24,5 +24,4 @@ export interface ShadowPort {
 
 /** Why a decision is stopped before any policy runs: a matching switch, or switches that cannot be read. */
 export type SwitchVerdict =
-  | { code: 'switch_stopped'; switch: SwitchRecord; message: string }
-  | { code: 'switches_unavailable'; message: string };
+  { code: 'switch_stopped'; switch: SwitchRecord; message: string } | { code: 'switches_unavailable'; message: string };

@@ -21,22 +21,48 @@ export interface RecordSinks {
 
 /** The decision metrics (`argus_decisions_total`, `argus_decision_duration_seconds`, memo counts), registered once per registry. */
 export function decisionMetrics(registry: Registry, memo: DecisionMemo | undefined): Pick<RecordSinks, 'decisions' | 'latency'> {
-  const decisions = metric(registry, 'argus_decisions_total', () => new Counter({ name: 'argus_decisions_total', help: 'Decisions by outcome and caller', labelNames: ['decision', 'caller'], registers: [registry] }));
+  const decisions = metric(
+    registry,
+    'argus_decisions_total',
+    () =>
+      new Counter({
+        name: 'argus_decisions_total',
+        help: 'Decisions by outcome and caller',
+        labelNames: ['decision', 'caller'],
+        registers: [registry],
+      }),
+  );
   if (memo) {
-    metric(registry, 'argus_decision_memo_total', () => new Gauge({
-      name: 'argus_decision_memo_total',
-      help: 'Memoised Cedar answers: hits, misses, and requests not memoised (skipped) since start',
-      labelNames: ['outcome'],
-      registers: [registry],
-      collect() {
-        const s = memo.stats();
-        this.set({ outcome: 'hit' }, s.hits);
-        this.set({ outcome: 'miss' }, s.misses);
-        this.set({ outcome: 'skipped' }, s.skipped);
-      },
-    }));
+    metric(
+      registry,
+      'argus_decision_memo_total',
+      () =>
+        new Gauge({
+          name: 'argus_decision_memo_total',
+          help: 'Memoised Cedar answers: hits, misses, and requests not memoised (skipped) since start',
+          labelNames: ['outcome'],
+          registers: [registry],
+          collect() {
+            const s = memo.stats();
+            this.set({ outcome: 'hit' }, s.hits);
+            this.set({ outcome: 'miss' }, s.misses);
+            this.set({ outcome: 'skipped' }, s.skipped);
+          },
+        }),
+    );
   }
-  const latency = metric(registry, 'argus_decision_duration_seconds', () => new Histogram({ name: 'argus_decision_duration_seconds', help: 'Time to decide, from request to answer', labelNames: ['caller'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }));
+  const latency = metric(
+    registry,
+    'argus_decision_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'argus_decision_duration_seconds',
+        help: 'Time to decide, from request to answer',
+        labelNames: ['caller'],
+        buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+        registers: [registry],
+      }),
+  );
   return { decisions, latency };
 }
 
@@ -49,15 +75,25 @@ export interface DecisionRun {
 }
 
 /** Counts the decision, marks the agent's traffic, and writes the audit record (not for a what-if or `audit: false`). */
-export async function record(sinks: RecordSinks, response: AuthorizeResponse, input: AuthorizeInput, options: DecideOptions, run: DecisionRun, trail: DecisionTrail): Promise<void> {
+export async function record(
+  sinks: RecordSinks,
+  response: AuthorizeResponse,
+  input: AuthorizeInput,
+  options: DecideOptions,
+  run: DecisionRun,
+  trail: DecisionTrail,
+): Promise<void> {
   const { result } = response;
   const latencyMs = performance.now() - run.started;
   sinks.decisions.inc({ decision: result.decision, caller: options.caller.kind });
   sinks.latency.observe({ caller: options.caller.kind }, latencyMs / 1000);
-  if (sinks.seen && !options.whatIf && options.caller.kind !== 'anonymous' && input.principal?.type === 'Agent' && registeredIn(result)) sinks.seen(input.principal.id);
+  if (sinks.seen && !options.whatIf && options.caller.kind !== 'anonymous' && input.principal?.type === 'Agent' && registeredIn(result))
+    sinks.seen(input.principal.id);
   if (options.audit === false || options.whatIf || !sinks.recorder) return;
   const flip = trail.flip;
-  const shadow = flip ? { shadow: { candidateVersion: flip.candidateVersion, from: flip.from, to: flip.to, candidatePolicies: flip.candidatePolicies } } : {};
+  const shadow = flip
+    ? { shadow: { candidateVersion: flip.candidateVersion, from: flip.from, to: flip.to, candidatePolicies: flip.candidatePolicies } }
+    : {};
   await sinks.recorder.record({
     decisionId: response.decision_id,
     time: run.now.toISOString(),

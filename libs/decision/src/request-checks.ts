@@ -110,7 +110,7 @@ function pointerEscape(key: string): string {
 
 /** A string safe to store: lone surrogates and control characters written as `\uXXXX`. */
 function storable(value: unknown): string {
-  if (typeof value !== 'string') return value === undefined ? '' : JSON.stringify(value) ?? '';
+  if (typeof value !== 'string') return value === undefined ? '' : (JSON.stringify(value) ?? '');
   const unsafe = new RegExp(`${LONE_SURROGATE.source}|${CONTROL.source}`, 'g');
   const escaped = value.replace(unsafe, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return escaped.slice(0, 512);

@@ -35,7 +35,11 @@ export interface ResolvedFacts {
  * what the registry says of the principal into hard denies: unknown (when registration is
  * required), revoked, quarantined, lease unreadable.
  */
-export async function resolveFacts(checked: CheckedRequest, registry: RegistryReader, requireRegistered: boolean): Promise<ResolvedFacts | Denied> {
+export async function resolveFacts(
+  checked: CheckedRequest,
+  registry: RegistryReader,
+  requireRegistered: boolean,
+): Promise<ResolvedFacts | Denied> {
   const { input, principal } = checked;
   const { entities, facts: registryFacts } = await buildEntities(input, registry, checked.set.entityTypes, checked.shared);
   const codes: DenyCode[] = [];
@@ -47,7 +51,10 @@ export async function resolveFacts(checked: CheckedRequest, registry: RegistryRe
   const facts: Record<string, unknown> = { agent: registryFacts.agent, resource: registryFacts.resource };
   if (registryFacts.ignored.length > 0) facts.ignored = registryFacts.ignored;
   if (unregisteredAgent && !requireRegistered) {
-    facts.registry = { requireRegistered: false, note: 'registry.requireRegistered is off (quick start): an unregistered agent is decided by the policies' };
+    facts.registry = {
+      requireRegistered: false,
+      note: 'registry.requireRegistered is off (quick start): an unregistered agent is decided by the policies',
+    };
   }
   if (codes.length > 0) return denied(deny([], codes, facts, hardDenySentence(codes, input)));
   return { entities, facts };
@@ -57,7 +64,7 @@ const HARD_DENY_TEXT: Partial<Record<DenyCode, (input: AuthorizeInput) => string
   agent_unknown: (i) => `agent \`${i.principal.id}\` is not registered (registry.requireRegistered is on)`,
   agent_revoked: (i) => `agent \`${i.principal.id}\` is revoked`,
   agent_quarantined: (i) => `agent \`${i.principal.id}\` is quarantined`,
-  lease_unknown: () => 'the agent\'s lease could not be read',
+  lease_unknown: () => "the agent's lease could not be read",
 };
 
 function hardDenySentence(codes: DenyCode[], input: AuthorizeInput): string {

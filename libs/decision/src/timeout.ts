@@ -26,7 +26,10 @@ export async function withTimeout(ms: number, work: (cancellation: Cancellation)
     timer = setTimeout(() => {
       const message = `facts not resolved within ${ms} ms`;
       cancellation.cancelled = true;
-      resolve({ result: deny([{ code: 'decision_timeout', message }], ['decision_timeout'], undefined, `hard deny: ${message}`), timedOut: true });
+      resolve({
+        result: deny([{ code: 'decision_timeout', message }], ['decision_timeout'], undefined, `hard deny: ${message}`),
+        timedOut: true,
+      });
     }, ms);
   });
   try {

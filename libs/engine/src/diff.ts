@@ -48,7 +48,12 @@ export interface DecisionDiff {
 }
 
 /** Decides the same Cedar request with two sets and compares the answers. */
-export function diffDecision(before: CompiledPolicySet, after: CompiledPolicySet, request: EvaluationRequest, options: EvaluateOptions = {}): DecisionDiff {
+export function diffDecision(
+  before: CompiledPolicySet,
+  after: CompiledPolicySet,
+  request: EvaluationRequest,
+  options: EvaluateOptions = {},
+): DecisionDiff {
   const a = evaluate(before, request, options);
   const b = evaluate(after, request, options);
   return { before: a, after: b, change: compareDecisions(summarize(a), summarize(b)) };

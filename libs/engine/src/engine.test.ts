@@ -1,7 +1,17 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicySet, contextFor, DecisionMemo, evaluate, formatDiagnostic, sliceEntities, sliceFor, uidKey, type CompiledPolicySet } from './index.ts';
+import {
+  compilePolicySet,
+  contextFor,
+  DecisionMemo,
+  evaluate,
+  formatDiagnostic,
+  sliceEntities,
+  sliceFor,
+  uidKey,
+  type CompiledPolicySet,
+} from './index.ts';
 import { CALL, READ, SCHEMA, WRITE, setOf, uid, world } from './testdata/fixtures.ts';
 import type { CedarEntity, EntityUid, EvaluationRequest } from './types.ts';
 
@@ -24,7 +34,12 @@ function compile(files: Record<string, string>): CompiledPolicySet {
   return r.policySet;
 }
 
-function request(principal: string, action: EntityUid, resource: string, context: Record<string, unknown> = { intent: 'research', depth: 1 }): EvaluationRequest {
+function request(
+  principal: string,
+  action: EntityUid,
+  resource: string,
+  context: Record<string, unknown> = { intent: 'research', depth: 1 },
+): EvaluationRequest {
   const all = new Map(world().map((e) => [uidKey(e.uid), e]));
   const p = uid('Agent', principal);
   const r = uid('Tool', resource);
@@ -35,7 +50,12 @@ describe('compilePolicySet', () => {
   it('assigns @id ids, else file#n, and reads annotations', () => {
     const set = compile({ 'base.cedar': BASE });
     expect([...set.policies.keys()].sort()).toEqual(['base.cedar#3', 'no-secret', 'trusted-call-for-intent']);
-    expect(set.policies.get('no-secret')).toMatchObject({ effect: 'forbid', file: 'base.cedar', line: 7, annotations: { reason: 'secret tools are off limits' } });
+    expect(set.policies.get('no-secret')).toMatchObject({
+      effect: 'forbid',
+      file: 'base.cedar',
+      line: 7,
+      annotations: { reason: 'secret tools are off limits' },
+    });
   });
 
   it('versions by content: same text same version, any change a new one', () => {
@@ -71,7 +91,7 @@ describe('compilePolicySet', () => {
     expect(r.diagnostics[1]!.excerpt).toMatch(/sensitivty/);
   });
 
-  it('hands each policy\'s JSON form to compiled evaluation', () => {
+  it("hands each policy's JSON form to compiled evaluation", () => {
     const set = compile({ 'base.cedar': BASE });
     expect([...set.policyJson.keys()].sort()).toEqual([...set.policies.keys()].sort());
     expect(set.policyJson.get('no-secret')).toEqual((cedar.policyToJson(set.staticTexts.get('no-secret')!) as { json: unknown }).json);
@@ -83,7 +103,7 @@ describe('compilePolicySet', () => {
     if (!r.ok) expect(r.diagnostics[0]).toMatchObject({ file: 'x.cedar', line: 2 });
   });
 
-  it('refuses an unknown action and passes on Cedar\'s hint', () => {
+  it("refuses an unknown action and passes on Cedar's hint", () => {
     const r = compilePolicySet(setOf({ 'x.cedar': 'permit (principal, action == T::Action::"reed", resource);' }));
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.diagnostics[0]!.help).toMatch(/read/);
@@ -174,51 +194,105 @@ describe('partitioned evaluation equals whole-set evaluation', () => {
   const tools = ['search', 'vault', 'loose'];
   const policyArb = fc.record({
     effect: fc.constantFrom('permit', 'forbid'),
-    principal: fc.constantFrom('principal', 'principal is T::Agent', 'principal == T::Agent::"sub"', 'principal in T::Human::"alice"', 'principal in T::Agent::"planner"', 'principal is T::Agent in T::Human::"bob"'),
-    action: fc.constantFrom('action', 'action == T::Action::"call"', 'action == T::Action::"read"', 'action in [T::Action::"call", T::Action::"write"]', 'action in [T::Action::"all"]'),
-    resource: fc.constantFrom('resource', 'resource is T::Tool', 'resource == T::Tool::"vault"', 'resource in T::Server::"s1"', 'resource is T::Tool in T::Server::"s1"'),
-    when: fc.constantFrom('true', 'resource.sensitivity == "secret"', 'principal.trust == "trusted"', 'context.intent == "research"', 'principal.level > 1', 'principal in T::Human::"alice"', 'resource in T::Server::"s1"', 'principal has boss && principal.boss.level > 0', 'principal has boss && principal.boss in T::Human::"alice"', 'T::Agent::"planner".level > 1', 'T::Tool::"vault".sensitivity == "secret"', 'resource["sensitivity"] == "secret"', 'context has depth && context.depth > 0', 'principal has "level" && principal["level"] > 1', 'principal has trust'),
+    principal: fc.constantFrom(
+      'principal',
+      'principal is T::Agent',
+      'principal == T::Agent::"sub"',
+      'principal in T::Human::"alice"',
+      'principal in T::Agent::"planner"',
+      'principal is T::Agent in T::Human::"bob"',
+    ),
+    action: fc.constantFrom(
+      'action',
+      'action == T::Action::"call"',
+      'action == T::Action::"read"',
+      'action in [T::Action::"call", T::Action::"write"]',
+      'action in [T::Action::"all"]',
+    ),
+    resource: fc.constantFrom(
+      'resource',
+      'resource is T::Tool',
+      'resource == T::Tool::"vault"',
+      'resource in T::Server::"s1"',
+      'resource is T::Tool in T::Server::"s1"',
+    ),
+    when: fc.constantFrom(
+      'true',
+      'resource.sensitivity == "secret"',
+      'principal.trust == "trusted"',
+      'context.intent == "research"',
+      'principal.level > 1',
+      'principal in T::Human::"alice"',
+      'resource in T::Server::"s1"',
+      'principal has boss && principal.boss.level > 0',
+      'principal has boss && principal.boss in T::Human::"alice"',
+      'T::Agent::"planner".level > 1',
+      'T::Tool::"vault".sensitivity == "secret"',
+      'resource["sensitivity"] == "secret"',
+      'context has depth && context.depth > 0',
+      'principal has "level" && principal["level"] > 1',
+      'principal has trust',
+    ),
   });
   const all = world();
   const allMap = new Map(all.map((e) => [uidKey(e.uid), e]));
 
   it('for random policy sets and requests', () => {
     fc.assert(
-      fc.property(fc.array(policyArb, { minLength: 1, maxLength: 12 }), fc.constantFrom(...agents), fc.constantFrom(CALL, READ, WRITE), fc.constantFrom(...tools), (policies, principal, action, resource) => {
-        const text = policies.map((p, i) => `@id("p${i}") ${p.effect} (${p.principal}, ${p.action}, ${p.resource}) when { ${p.when} };`).join('\n');
-        const set = compile({ 'r.cedar': text });
-        const req: EvaluationRequest = {
-          principal: uid('Agent', principal),
-          action,
-          resource: uid('Tool', resource),
-          context: { intent: 'research', depth: 1 },
-          entities: [],
-        };
-        // Partitioned policies and the pruned slice must decide exactly as every policy over every entity does.
-        // Attributes and context keys no policy reads are left out too, as the decision point does.
-        req.entities = sliceFor(set, allMap, [req.principal, req.resource], req.context, { pruneAttributes: true });
-        const fullContext = req.context;
-        req.context = contextFor(set, req.context);
-        const ours = evaluate(set, req, { validateRequest: false });
-        // A memoised answer (first a miss, then a hit on an equal input) is the same answer.
-        const memo = new DecisionMemo(8);
-        const viaMemo = [evaluate(set, req, { validateRequest: false, memo }), evaluate(set, { ...req, context: { ...req.context } }, { validateRequest: false, memo })];
-        expect(memo.stats()).toMatchObject({ hits: 1, misses: 1 });
-        for (const m of viaMemo) expect(m).toEqual(ours);
-        const whole = cedar.isAuthorized({ ...req, context: fullContext, entities: all as CedarEntity[], policies: { staticPolicies: Object.fromEntries(set.staticTexts) }, schema: SCHEMA, validateRequest: false });
-        expect(whole.type, JSON.stringify(whole).slice(0, 600)).toBe("success");
-        if (whole.type !== 'success') return;
-        expect(ours.decision).toBe(whole.response.decision);
-        expect(ours.determining.map((p) => p.id).sort()).toEqual([...whole.response.diagnostics.reason].sort());
-        expect(ours.evaluated).toBeLessThanOrEqual(set.policies.size);
-      }),
+      fc.property(
+        fc.array(policyArb, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom(...agents),
+        fc.constantFrom(CALL, READ, WRITE),
+        fc.constantFrom(...tools),
+        (policies, principal, action, resource) => {
+          const text = policies
+            .map((p, i) => `@id("p${i}") ${p.effect} (${p.principal}, ${p.action}, ${p.resource}) when { ${p.when} };`)
+            .join('\n');
+          const set = compile({ 'r.cedar': text });
+          const req: EvaluationRequest = {
+            principal: uid('Agent', principal),
+            action,
+            resource: uid('Tool', resource),
+            context: { intent: 'research', depth: 1 },
+            entities: [],
+          };
+          // Partitioned policies and the pruned slice must decide exactly as every policy over every entity does.
+          // Attributes and context keys no policy reads are left out too, as the decision point does.
+          req.entities = sliceFor(set, allMap, [req.principal, req.resource], req.context, { pruneAttributes: true });
+          const fullContext = req.context;
+          req.context = contextFor(set, req.context);
+          const ours = evaluate(set, req, { validateRequest: false });
+          // A memoised answer (first a miss, then a hit on an equal input) is the same answer.
+          const memo = new DecisionMemo(8);
+          const viaMemo = [
+            evaluate(set, req, { validateRequest: false, memo }),
+            evaluate(set, { ...req, context: { ...req.context } }, { validateRequest: false, memo }),
+          ];
+          expect(memo.stats()).toMatchObject({ hits: 1, misses: 1 });
+          for (const m of viaMemo) expect(m).toEqual(ours);
+          const whole = cedar.isAuthorized({
+            ...req,
+            context: fullContext,
+            entities: all as CedarEntity[],
+            policies: { staticPolicies: Object.fromEntries(set.staticTexts) },
+            schema: SCHEMA,
+            validateRequest: false,
+          });
+          expect(whole.type, JSON.stringify(whole).slice(0, 600)).toBe('success');
+          if (whole.type !== 'success') return;
+          expect(ours.decision).toBe(whole.response.decision);
+          expect(ours.determining.map((p) => p.id).sort()).toEqual([...whole.response.diagnostics.reason].sort());
+          expect(ours.evaluated).toBeLessThanOrEqual(set.policies.size);
+        },
+      ),
       { numRuns: 80 },
     );
   }, 120_000);
 
   it('meets only the policies whose scope can match', () => {
     const files: Record<string, string> = {};
-    for (let i = 0; i < 200; i++) files[`t${i}.cedar`] = `@id("t${i}") permit (principal, action == T::Action::"call", resource == T::Tool::"tool${i}");`;
+    for (let i = 0; i < 200; i++)
+      files[`t${i}.cedar`] = `@id("t${i}") permit (principal, action == T::Action::"call", resource == T::Tool::"tool${i}");`;
     files['generic.cedar'] = BASE;
     const set = compile(files);
     const d = evaluate(set, request('sub', CALL, 'search'));
@@ -237,17 +311,23 @@ describe('sliceEntities', () => {
 
 describe('contextFor and attribute pruning', () => {
   it('keeps only the context keys and attributes some policy can read', () => {
-    const s = compile({ 'c.cedar': '@id("c") permit (principal, action, resource) when { context has intent && principal.trust == "trusted" };' });
+    const s = compile({
+      'c.cedar': '@id("c") permit (principal, action, resource) when { context has intent && principal.trust == "trusted" };',
+    });
     expect(contextFor(s, { intent: 'research', depth: 1 })).toEqual({ intent: 'research' });
     const all = new Map(world().map((e) => [uidKey(e.uid), e]));
     const slice = sliceFor(s, all, [uid('Agent', 'sub'), uid('Tool', 'search')], {}, { pruneAttributes: true });
     for (const e of slice) for (const name of Object.keys(e.attrs)) expect(['trust']).toContain(name);
     // Without the option the slice keeps every attribute.
-    expect(sliceFor(s, all, [uid('Agent', 'sub')], {}).find((e) => e.uid.id === 'sub')!.attrs).toEqual(all.get(uidKey(uid('Agent', 'sub')))!.attrs);
+    expect(sliceFor(s, all, [uid('Agent', 'sub')], {}).find((e) => e.uid.id === 'sub')!.attrs).toEqual(
+      all.get(uidKey(uid('Agent', 'sub')))!.attrs,
+    );
   });
 
   it('keeps the whole context when a policy may use it as a value', () => {
-    const s = compile({ 'w.cedar': '@id("w") permit (principal, action, resource) when { context == {"intent": "research", "depth": 1} };' });
+    const s = compile({
+      'w.cedar': '@id("w") permit (principal, action, resource) when { context == {"intent": "research", "depth": 1} };',
+    });
     expect(s.reads.contextWhole).toBe(true);
     expect(contextFor(s, { intent: 'research', depth: 1 })).toEqual({ intent: 'research', depth: 1 });
   });
@@ -268,7 +348,9 @@ describe('DecisionMemo', () => {
     const untrusted = request('sub', CALL, 'search');
     untrusted.entities = untrusted.entities.map((e) => (e.uid.id === 'sub' ? { ...e, attrs: { ...e.attrs, trust: 'revoked' } } : e));
     expect(evaluate(set, untrusted, { memo })).toEqual(evaluate(set, untrusted));
-    expect(evaluate(set, request('sub', CALL, 'search', { intent: 'other', depth: 1 }), { memo }).decision).toBe(evaluate(set, request('sub', CALL, 'search', { intent: 'other', depth: 1 })).decision);
+    expect(evaluate(set, request('sub', CALL, 'search', { intent: 'other', depth: 1 }), { memo }).decision).toBe(
+      evaluate(set, request('sub', CALL, 'search', { intent: 'other', depth: 1 })).decision,
+    );
     expect(memo.stats().misses).toBe(3);
     // Answers are shared, so they cannot be changed.
     expect(() => (first.determining as unknown[]).push('x')).toThrow();
@@ -301,7 +383,9 @@ describe('DecisionMemo', () => {
   });
 
   it('does not memoise sets that read the clock', () => {
-    const timed = compile({ 't.cedar': '@id("t") permit (principal, action, resource) when { context has now && context.now > datetime("2020-01-01") };' });
+    const timed = compile({
+      't.cedar': '@id("t") permit (principal, action, resource) when { context has now && context.now > datetime("2020-01-01") };',
+    });
     const memo = new DecisionMemo(10);
     evaluate(timed, request('sub', CALL, 'search'), { memo, validateRequest: false });
     expect(memo.stats()).toMatchObject({ skipped: 1, size: 0 });

@@ -63,7 +63,12 @@ function decideWith(
   const evaluated = buckets.reduce((n, b) => n + b.length, 0);
   if (evaluated === 0) return { decision: 'deny', determining: [], errors: [], evaluated: 0, observed: [], needsApproval: false };
 
-  const compiled = options.validateRequest === false && options.compiled !== false ? (options.compiled === true ? {} : (options.compiled ?? {})) : undefined;
+  const compiled =
+    options.validateRequest === false && options.compiled !== false
+      ? options.compiled === true
+        ? {}
+        : (options.compiled ?? {})
+      : undefined;
   const fast = compiled && evaluateCompiled(set, buckets, { ...request, entities: withActionHierarchy(set, request) }, compiled);
   const slot = fast ? '' : policyPool.acquire(`${set.version}\n${kind}\n${key}`, (slotId) => preparsePartition(set, slotId, buckets));
   const validateRequest = options.validateRequest ?? true;
@@ -79,19 +84,24 @@ function decideWith(
     return failure(evaluated, { code: 'evaluation_failed', message: 'policy partition could not be prepared' });
   }
 
-  const answer = fast ? { ok: true as const, value: fast } : safe(() =>
-    cedar.statefulIsAuthorized({
-      principal: request.principal,
-      action: request.action,
-      resource: request.resource,
-      context: request.context,
-      entities: schemaSlot === null ? withActionHierarchy(set, request) : request.entities,
-      preparsedPolicySetId: slot,
-      ...(schemaSlot !== null ? { preparsedSchemaName: schemaSlot, validateRequest: true } : {}),
-    }),
-  );
+  const answer = fast
+    ? { ok: true as const, value: fast }
+    : safe(() =>
+        cedar.statefulIsAuthorized({
+          principal: request.principal,
+          action: request.action,
+          resource: request.resource,
+          context: request.context,
+          entities: schemaSlot === null ? withActionHierarchy(set, request) : request.entities,
+          preparsedPolicySetId: slot,
+          ...(schemaSlot !== null ? { preparsedSchemaName: schemaSlot, validateRequest: true } : {}),
+        }),
+      );
   if (!answer.ok) {
-    return failure(evaluated, { code: 'engine_exception', message: answer.error instanceof Error ? answer.error.message : 'cedar-wasm threw' });
+    return failure(evaluated, {
+      code: 'engine_exception',
+      message: answer.error instanceof Error ? answer.error.message : 'cedar-wasm threw',
+    });
   }
   if (answer.value.type === 'failure') {
     return failure(evaluated, ...answer.value.errors.map((e): EvaluationError => ({ code: 'evaluation_failed', message: e.message })));
@@ -111,7 +121,10 @@ function decideWith(
   }
   // Cedar reports the determining policies as a set, in no stable order: sort them by id so the
   // same input always gives the same answer (responses, audit records, memoised answers).
-  const determining = [...diagnostics.reason].sort().map((id) => set.policies.get(id)).filter((p): p is PolicyInfo => p !== undefined);
+  const determining = [...diagnostics.reason]
+    .sort()
+    .map((id) => set.policies.get(id))
+    .filter((p): p is PolicyInfo => p !== undefined);
   if (erroredForbids.length > 0 && decision === 'allow') {
     return { decision: 'deny', determining: erroredForbids, errors, evaluated, observed: [], needsApproval: false };
   }
@@ -266,7 +279,8 @@ export function sliceFor(
   for (const r of roots) stack.push({ key: uidKey(r), forced: true });
   for (const key of reads.literals) stack.push({ key, forced: true });
   for (const [name, value] of Object.entries(context)) {
-    if (reads.contextWhole || reads.contextKeys.has(name)) refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
+    if (reads.contextWhole || reads.contextKeys.has(name))
+      refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
   }
   const actions = new Map<string, CedarEntity>();
   while (stack.length > 0) {
@@ -283,10 +297,13 @@ export function sliceFor(
     for (const p of entity.parents) stack.push({ key: uidKey(p), forced: everything });
     if (!forced) continue;
     walked.add(key);
-    for (const [name, value] of Object.entries(entity.attrs)) refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
+    for (const [name, value] of Object.entries(entity.attrs))
+      refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
     if (reads.tags && entity.tags) {
       for (const value of Object.values(entity.tags)) {
-        refsIn(value, undefined, (ref, under) => follow(ref, reads.tagsDereferenced || (under !== undefined && reads.dereferenced.has(under))));
+        refsIn(value, undefined, (ref, under) =>
+          follow(ref, reads.tagsDereferenced || (under !== undefined && reads.dereferenced.has(under))),
+        );
       }
     }
   }

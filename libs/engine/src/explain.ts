@@ -245,7 +245,13 @@ function pathOf(e: Expr): string[] | undefined {
 function resolve(path: string[], request: EvaluationRequest, byKey: ReadonlyMap<string, { attrs: Record<string, unknown> }>): unknown {
   const [root, ...attrs] = path;
   let value: unknown =
-    root === 'context' ? request.context : root === 'principal' ? { __entity: request.principal } : root === 'resource' ? { __entity: request.resource } : undefined;
+    root === 'context'
+      ? request.context
+      : root === 'principal'
+        ? { __entity: request.principal }
+        : root === 'resource'
+          ? { __entity: request.resource }
+          : undefined;
   for (const attr of attrs) {
     const entity = (value as { __entity?: EntityUid } | null)?.__entity;
     const record = entity ? byKey.get(uidKey(entity))?.attrs : (value as Record<string, unknown> | null);
@@ -269,7 +275,10 @@ function run(set: CompiledPolicySet, request: EvaluationRequest, est: Est): { ou
       resource: request.resource,
       context: request.context,
       // As the decision point evaluates: no schema; the action hierarchies (the request's and every one the set names) travel as entities.
-      entities: [...request.entities, ...actionEntitiesFor(set, request.action).filter((a) => !request.entities.some((e) => uidKey(e.uid) === uidKey(a.uid)))],
+      entities: [
+        ...request.entities,
+        ...actionEntitiesFor(set, request.action).filter((a) => !request.entities.some((e) => uidKey(e.uid) === uidKey(a.uid))),
+      ],
       policies: { staticPolicies: { p: { ...policy, effect: 'permit' } as never } },
     }),
   );
@@ -295,7 +304,9 @@ function scopeText(c: Record<string, unknown>): string {
     case '==':
       return `== ${c.entity ? uid(c.entity) : String(c.slot)}`;
     case 'in':
-      return Array.isArray(c.entities) ? `in [${(c.entities as unknown[]).map(uid).join(', ')}]` : `in ${c.entity ? uid(c.entity) : String(c.slot)}`;
+      return Array.isArray(c.entities)
+        ? `in [${(c.entities as unknown[]).map(uid).join(', ')}]`
+        : `in ${c.entity ? uid(c.entity) : String(c.slot)}`;
     case 'is': {
       const inner = c.in as Record<string, unknown> | undefined;
       return `is ${String(c.entity_type)}${inner ? ` in ${inner.entity ? uid(inner.entity) : String(inner.slot)}` : ''}`;

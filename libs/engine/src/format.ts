@@ -16,17 +16,21 @@ export interface FormatOptions {
  * with `unsafe` comments must not be rewritten, since the rewrite would lose them.
  */
 export type FormatResult =
-  | { ok: true; formatted: string; changed: boolean; droppedComments: string[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+  { ok: true; formatted: string; changed: boolean; droppedComments: string[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
  * Formats one policy file with Cedar's formatter and checks that every comment survived.
  * INVARIANT: a result with a non-empty `droppedComments` must not be written back.
  */
 export function formatPolicyText(file: string, text: string, options: FormatOptions = {}): FormatResult {
-  const answer = safe(() => cedar.formatPolicies({ policyText: text, lineWidth: options.lineWidth ?? 80, indentWidth: options.indentWidth ?? 2 }));
+  const answer = safe(() =>
+    cedar.formatPolicies({ policyText: text, lineWidth: options.lineWidth ?? 80, indentWidth: options.indentWidth ?? 2 }),
+  );
   if (!answer.ok) {
-    return { ok: false, diagnostics: [{ ...toDiagnostic(file, text, { message: 'the formatter failed on this file' }), severity: 'error' }] };
+    return {
+      ok: false,
+      diagnostics: [{ ...toDiagnostic(file, text, { message: 'the formatter failed on this file' }), severity: 'error' }],
+    };
   }
   if (answer.value.type === 'failure') {
     return { ok: false, diagnostics: answer.value.errors.map((e) => toDiagnostic(file, text, e)) };

@@ -5,12 +5,38 @@
 export * from './types.ts';
 export { compilePolicySet, uidKey, type CompiledPolicySet, type CompileResult } from './policy-set.ts';
 export { analyseReads, type PolicyReads } from './reads.ts';
-export { actionEntitiesFor, contextFor, evaluate, sliceEntities, sliceFor, referencedEntities, requestAnchors, type EvaluateOptions } from './evaluate.ts';
+export {
+  actionEntitiesFor,
+  contextFor,
+  evaluate,
+  sliceEntities,
+  sliceFor,
+  referencedEntities,
+  requestAnchors,
+  type EvaluateOptions,
+} from './evaluate.ts';
 export { formatDiagnostic, locate } from './diagnostics.ts';
 export { mergeObligations, type Obligations } from './obligations.ts';
 export { bucketOf, type ScopeFacts, type PartitionIndex } from './partition.ts';
-export { explainRequest, analysePolicy, contextKeysRead, type Explanation, type ExplainOptions, type PolicyAnalysis, type ConditionCheck, type ScopeCheck } from './explain.ts';
-export { compareDecisions, diffDecision, countFlips, summarize, type DecisionSummary, type DecisionChange, type DecisionDiff } from './diff.ts';
+export {
+  explainRequest,
+  analysePolicy,
+  contextKeysRead,
+  type Explanation,
+  type ExplainOptions,
+  type PolicyAnalysis,
+  type ConditionCheck,
+  type ScopeCheck,
+} from './explain.ts';
+export {
+  compareDecisions,
+  diffDecision,
+  countFlips,
+  summarize,
+  type DecisionSummary,
+  type DecisionChange,
+  type DecisionDiff,
+} from './diff.ts';
 export { formatPolicyText, commentsOf, droppedComments, type FormatOptions, type FormatResult } from './format.ts';
 export { DecisionMemo, type DecisionMemoStats } from './memo.ts';
 export { verificationStats, type CompiledEvaluation, type CompiledMismatch } from './compiled/index.ts';

@@ -161,7 +161,10 @@ export function mergeObligations(determining: readonly PolicyInfo[]): Obligation
       const name = key.slice('obligation_'.length);
       const merge = ARGUS_ANNOTATIONS[key]?.merge ?? (CUSTOM_OBLIGATION.test(key) ? 'distinct' : undefined);
       if (merge === 'union') {
-        const fields = value.split(',').map((f) => f.trim()).filter(Boolean);
+        const fields = value
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean);
         out[name] = [...new Set([...((out[name] as string[] | undefined) ?? []), ...fields])].sort();
       } else if (merge === 'min') {
         const n = Number(value);

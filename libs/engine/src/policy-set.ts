@@ -4,7 +4,15 @@ import { toDiagnostic } from './diagnostics.ts';
 import { checkPolicyAnnotations } from './obligations.ts';
 import { analyseReads, type EstPolicy, type PolicyReads } from './reads.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
-import { type CedarEntity, type Diagnostic, type EntityUid, type PolicyEffect, type PolicyInfo, type PolicySetInput, type TemplateLinkInput } from './types.ts';
+import {
+  type CedarEntity,
+  type Diagnostic,
+  type EntityUid,
+  type PolicyEffect,
+  type PolicyInfo,
+  type PolicySetInput,
+  type TemplateLinkInput,
+} from './types.ts';
 
 /**
  * A validated, immutable policy set, ready to evaluate. Built only by `compilePolicySet`.
@@ -51,9 +59,7 @@ export interface CompiledPolicySet {
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
-export type CompileResult =
-  | { ok: true; policySet: CompiledPolicySet; warnings: Diagnostic[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+export type CompileResult = { ok: true; policySet: CompiledPolicySet; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 const ANNOTATION_ID = 'id';
 
@@ -74,7 +80,8 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
 
   const schemaCheck = safe(() => cedar.checkParseSchema(input.schema));
   if (!schemaCheck.ok || schemaCheck.value.type === 'failure') {
-    const errs = schemaCheck.ok && schemaCheck.value.type === 'failure' ? schemaCheck.value.errors : [{ message: 'schema could not be parsed' }];
+    const errs =
+      schemaCheck.ok && schemaCheck.value.type === 'failure' ? schemaCheck.value.errors : [{ message: 'schema could not be parsed' }];
     return { ok: false, diagnostics: errs.map((e) => toDiagnostic(schemaFile, input.schema, e)) };
   }
   const { groups: actionGroups, entityTypes, actionEntities } = readSchemaFacts(input.schema);
@@ -115,7 +122,11 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
       cursor = offset >= 0 ? offset + part.text.length : cursor;
       const json = safe(() => (part.template ? cedar.templateToJson(part.text) : cedar.policyToJson(part.text)));
       if (!json.ok || json.value.type === 'failure') {
-        file.diagnostics.push({ ...locatedAt(source.file, source.text, Math.max(0, offset)), message: 'policy could not be read', severity: 'error' });
+        file.diagnostics.push({
+          ...locatedAt(source.file, source.text, Math.max(0, offset)),
+          message: 'policy could not be read',
+          severity: 'error',
+        });
         continue;
       }
       const est = json.value.json;
@@ -127,11 +138,33 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
         continue;
       }
       if (!/^[\w.:/#@-]{1,200}$/.test(id)) {
-        file.diagnostics.push({ ...at, severity: 'error', message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`, policyId: id });
+        file.diagnostics.push({
+          ...at,
+          severity: 'error',
+          message: `policy id \`${id}\` must be 1-200 characters of letters, digits and . : / # @ - _`,
+          policyId: id,
+        });
         continue;
       }
-      if (!checkAnnotations(annotations, est.effect, { id, file: source.file, text: source.text, offset: Math.max(0, offset), policyText: part.text }, file.diagnostics, file.warnings)) continue;
-      const info: PolicyInfo = { id, effect: est.effect, file: source.file, line: at.line, annotations, text: part.text, template: part.template };
+      if (
+        !checkAnnotations(
+          annotations,
+          est.effect,
+          { id, file: source.file, text: source.text, offset: Math.max(0, offset), policyText: part.text },
+          file.diagnostics,
+          file.warnings,
+        )
+      )
+        continue;
+      const info: PolicyInfo = {
+        id,
+        effect: est.effect,
+        file: source.file,
+        line: at.line,
+        annotations,
+        text: part.text,
+        template: part.template,
+      };
       if (annotations.effect) info.enforcement = annotations.effect as PolicyEffect;
       policies.set(id, info);
       (part.template ? templateTexts : staticTexts).set(id, part.text);
@@ -153,7 +186,12 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
   for (const link of links) {
     const where = { file: '<links>', line: 1, column: 1, endLine: 1, endColumn: 1 };
     if (!templateTexts.has(link.templateId)) {
-      diagnostics.push({ ...where, severity: 'error', message: `link \`${link.linkId}\` names unknown template \`${link.templateId}\``, policyId: link.linkId });
+      diagnostics.push({
+        ...where,
+        severity: 'error',
+        message: `link \`${link.linkId}\` names unknown template \`${link.templateId}\``,
+        policyId: link.linkId,
+      });
       continue;
     }
     if (policies.has(link.linkId) || linkIds.has(link.linkId)) {
@@ -172,7 +210,8 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     );
     if (!check.ok || check.value.type === 'failure') {
       const errs = check.ok && check.value.type === 'failure' ? check.value.errors : [{ message: 'template links could not be applied' }];
-      for (const e of errs) diagnostics.push({ file: '<links>', line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', message: e.message });
+      for (const e of errs)
+        diagnostics.push({ file: '<links>', line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', message: e.message });
     }
   }
 
@@ -180,7 +219,12 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
 
   for (const link of links) {
     const template = policies.get(link.templateId)!;
-    policies.set(link.linkId, { ...template, id: link.linkId, template: false, annotations: { ...template.annotations, template: link.templateId } });
+    policies.set(link.linkId, {
+      ...template,
+      id: link.linkId,
+      template: false,
+      annotations: { ...template.annotations, template: link.templateId },
+    });
     scopes.set(link.linkId, linkScope(scopes.get(link.templateId)!, link));
   }
 
@@ -250,11 +294,19 @@ function validateFiles(schema: string, files: FileState[]): void {
       if ([...answer.validationErrors, ...answer.validationWarnings].every((v) => fileOf.has(v.policyId))) {
         for (const v of answer.validationErrors) {
           const f = fileOf.get(v.policyId)!;
-          f.diagnostics.push(toDiagnostic(f.source.file, f.source.text, v.error, { policyId: v.policyId, baseOffset: f.offsets.get(v.policyId) ?? 0 }));
+          f.diagnostics.push(
+            toDiagnostic(f.source.file, f.source.text, v.error, { policyId: v.policyId, baseOffset: f.offsets.get(v.policyId) ?? 0 }),
+          );
         }
         for (const v of answer.validationWarnings) {
           const f = fileOf.get(v.policyId)!;
-          f.warnings.push(toDiagnostic(f.source.file, f.source.text, v.error, { severity: 'warning', policyId: v.policyId, baseOffset: f.offsets.get(v.policyId) ?? 0 }));
+          f.warnings.push(
+            toDiagnostic(f.source.file, f.source.text, v.error, {
+              severity: 'warning',
+              policyId: v.policyId,
+              baseOffset: f.offsets.get(v.policyId) ?? 0,
+            }),
+          );
         }
         return;
       }
@@ -267,7 +319,11 @@ function validateFiles(schema: string, files: FileState[]): void {
 function validateFile(schema: string, file: FileState): void {
   const { source, offsets } = file;
   const validation = safe(() =>
-    cedar.validate({ schema, policies: { staticPolicies: file.fileStatic, templates: file.fileTemplates }, validationSettings: { mode: 'strict' } }),
+    cedar.validate({
+      schema,
+      policies: { staticPolicies: file.fileStatic, templates: file.fileTemplates },
+      validationSettings: { mode: 'strict' },
+    }),
   );
   if (!validation.ok) {
     file.diagnostics.push({ ...locatedAt(source.file, source.text, 0), severity: 'error', message: 'validation failed unexpectedly' });
@@ -278,10 +334,18 @@ function validateFile(schema: string, file: FileState): void {
     return;
   }
   for (const v of validation.value.validationErrors) {
-    file.diagnostics.push(toDiagnostic(source.file, source.text, v.error, { policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
+    file.diagnostics.push(
+      toDiagnostic(source.file, source.text, v.error, { policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }),
+    );
   }
   for (const v of validation.value.validationWarnings) {
-    file.warnings.push(toDiagnostic(source.file, source.text, v.error, { severity: 'warning', policyId: v.policyId, baseOffset: offsets.get(v.policyId) ?? 0 }));
+    file.warnings.push(
+      toDiagnostic(source.file, source.text, v.error, {
+        severity: 'warning',
+        policyId: v.policyId,
+        baseOffset: offsets.get(v.policyId) ?? 0,
+      }),
+    );
   }
 }
 
@@ -347,7 +411,11 @@ type EstScope =
 /** Action uid key → every action uid key it stands for (itself plus members, transitively). */
 type ActionGroups = Map<string, string[]>;
 
-function readSchemaFacts(schema: string): { groups: ActionGroups | undefined; entityTypes: Set<string>; actionEntities: Map<string, CedarEntity[]> } {
+function readSchemaFacts(schema: string): {
+  groups: ActionGroups | undefined;
+  entityTypes: Set<string>;
+  actionEntities: Map<string, CedarEntity[]>;
+} {
   const entityTypes = new Set<string>();
   const actionEntities = new Map<string, CedarEntity[]>();
   const json = safe(() => cedar.schemaToJson(schema));
@@ -361,7 +429,10 @@ function readSchemaFacts(schema: string): { groups: ActionGroups | undefined; en
     for (const [name, action] of Object.entries(def.actions ?? {})) {
       const key = uidKey({ type: actionType, id: name });
       uids.set(key, { type: actionType, id: name });
-      const parents = (action.memberOf ?? []).map((m) => ({ type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType, id: m.id }));
+      const parents = (action.memberOf ?? []).map((m) => ({
+        type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType,
+        id: m.id,
+      }));
       for (const p of parents) uids.set(uidKey(p), p);
       parentsOf.set(key, parents.map(uidKey));
     }

@@ -165,7 +165,12 @@ class Reads {
       case '.':
       case 'has': {
         const b = body as { left?: unknown; attr?: unknown } | null;
-        const attrs = typeof b?.attr === 'string' ? [b.attr] : Array.isArray(b?.attr) && b.attr.every((a) => typeof a === 'string') ? (b.attr as string[]) : undefined;
+        const attrs =
+          typeof b?.attr === 'string'
+            ? [b.attr]
+            : Array.isArray(b?.attr) && b.attr.every((a) => typeof a === 'string')
+              ? (b.attr as string[])
+              : undefined;
         if (!b || b.left === undefined || !attrs || attrs.length === 0) return void (this.opaque = true);
         for (const a of attrs) this.attributeNames.add(a);
         const isContext = isVar(b.left, 'context');

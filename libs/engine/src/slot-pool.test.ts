@@ -12,7 +12,12 @@ describe('SlotPool', () => {
     expect(acquire('c')).toBe('s-1');
     expect(acquire('a')).toBe('s-0');
     expect(acquire('b')).toBe('s-1');
-    expect(prepared).toEqual([['a', 's-0'], ['b', 's-1'], ['c', 's-1'], ['b', 's-1']]);
+    expect(prepared).toEqual([
+      ['a', 's-0'],
+      ['b', 's-1'],
+      ['c', 's-1'],
+      ['b', 's-1'],
+    ]);
     expect(pool.size).toBe(2);
   });
 

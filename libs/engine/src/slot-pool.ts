@@ -16,7 +16,10 @@ export class SlotPool {
   private readonly free: string[] = [];
   private created = 0;
 
-  constructor(private readonly prefix: string, private readonly capacity: number) {
+  constructor(
+    private readonly prefix: string,
+    private readonly capacity: number,
+  ) {
     this.byKey = new LRUCache({ max: capacity });
   }
 

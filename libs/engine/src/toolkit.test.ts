@@ -58,7 +58,9 @@ describe('explainRequest', () => {
     const x = explainRequest(set, request('sub', 'vault', 'other', 3));
     const alice = x.permits.find((p) => p.policy.id === 'alice-only')!;
     expect(alice.scopeMatched).toBe(true);
-    expect(alice.conditions).toEqual([{ kind: 'unless', text: 'resource.sensitivity == "secret"', outcome: 'fails', values: { 'resource.sensitivity': 'secret' } }]);
+    expect(alice.conditions).toEqual([
+      { kind: 'unless', text: 'resource.sensitivity == "secret"', outcome: 'fails', values: { 'resource.sensitivity': 'secret' } },
+    ]);
     expect(alice.needed).toEqual(['unless { resource.sensitivity == "secret" } to be false']);
   });
 
@@ -66,13 +68,25 @@ describe('explainRequest', () => {
     const x = explainRequest(set, request('planner', 'search'));
     expect(x.decision.decision).toBe('allow');
     expect(x.noMatchingPermit).toBe(false);
-    expect(x.permits.filter((p) => p.satisfied).map((p) => p.policy.id).sort()).toEqual(['alice-only', 'trusted-research']);
+    expect(
+      x.permits
+        .filter((p) => p.satisfied)
+        .map((p) => p.policy.id)
+        .sort(),
+    ).toEqual(['alice-only', 'trusted-research']);
   });
 
   it('analyses template-linked permits with their slots filled', () => {
-    const linked = compiled({ 't.cedar': '@id("grant")\npermit (principal == ?principal, action == T::Action::"call", resource == ?resource);' }, [
-      { templateId: 'grant', linkId: 'grant-rogue-search', values: { '?principal': uid('Agent', 'rogue'), '?resource': uid('Tool', 'search') } },
-    ]);
+    const linked = compiled(
+      { 't.cedar': '@id("grant")\npermit (principal == ?principal, action == T::Action::"call", resource == ?resource);' },
+      [
+        {
+          templateId: 'grant',
+          linkId: 'grant-rogue-search',
+          values: { '?principal': uid('Agent', 'rogue'), '?resource': uid('Tool', 'search') },
+        },
+      ],
+    );
     const hit = explainRequest(linked, request('rogue', 'search'));
     expect(hit.decision.decision).toBe('allow');
     expect(hit.permits[0]).toMatchObject({ satisfied: true, policy: { id: 'grant-rogue-search' } });
@@ -82,9 +96,18 @@ describe('explainRequest', () => {
 describe('diff', () => {
   it('finds a flip and names the policies that changed', () => {
     const before = compiled({ 'p.cedar': PERMITS });
-    const after = compiled({ 'p.cedar': PERMITS, 'f.cedar': '@id("no-vault")\nforbid (principal, action, resource == T::Tool::"search");' });
+    const after = compiled({
+      'p.cedar': PERMITS,
+      'f.cedar': '@id("no-vault")\nforbid (principal, action, resource == T::Tool::"search");',
+    });
     const d = diffDecision(before, after, request('planner', 'search'));
-    expect(d.change).toEqual({ flipped: true, from: 'allow', to: 'deny', added: ['no-vault'], removed: ['alice-only', 'trusted-research'] });
+    expect(d.change).toEqual({
+      flipped: true,
+      from: 'allow',
+      to: 'deny',
+      added: ['no-vault'],
+      removed: ['alice-only', 'trusted-research'],
+    });
     const same = diffDecision(before, after, request('rogue', 'search'));
     expect(same.change.flipped).toBe(false);
     expect(countFlips([d.change, same.change, d.change])).toEqual({ 'allow→deny': 2 });

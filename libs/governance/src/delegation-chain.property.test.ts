@@ -28,7 +28,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.nat(5).map((i) => ({ kind: 'drop-action', i }) as Op), weight: 2 },
   { arbitrary: fc.nat(5).map((i) => ({ kind: 'drop-resource', i }) as Op), weight: 2 },
   { arbitrary: fc.record({ i: fc.nat(5), name }).map((r) => ({ kind: 'refine-action', ...r }) as Op), weight: 2 },
-  { arbitrary: fc.record({ i: fc.nat(5), suffix: name, literal: fc.boolean() }).map((r) => ({ kind: 'refine-resource', ...r }) as Op), weight: 3 },
+  {
+    arbitrary: fc.record({ i: fc.nat(5), suffix: name, literal: fc.boolean() }).map((r) => ({ kind: 'refine-resource', ...r }) as Op),
+    weight: 3,
+  },
   { arbitrary: name.map((n) => ({ kind: 'widen-action', name: n }) as Op), weight: 1 },
   { arbitrary: name.map((n) => ({ kind: 'widen-resource', id: n }) as Op), weight: 1 },
 );
@@ -89,7 +92,9 @@ describe('verifyChain over random grant trees (property)', () => {
         const human: EntityRef = { type: 'Human', id: 'root' };
         const agent = (i: number): EntityRef => ({ type: 'Agent', id: `a${i}` });
         const nodes = [{ parent: -1, scope: ROOT_SCOPE, widenedOnPath: false, depth: 1 }];
-        const grants: Grant[] = [{ id: 'g0', from: human, to: agent(0), scope: ROOT_SCOPE, expiresAt: new Date(T0 + 1e8).toISOString(), status: 'active' }];
+        const grants: Grant[] = [
+          { id: 'g0', from: human, to: agent(0), scope: ROOT_SCOPE, expiresAt: new Date(T0 + 1e8).toISOString(), status: 'active' },
+        ];
         parents.forEach((p, k) => {
           const i = k + 1;
           const parent = p % i;
@@ -123,26 +128,47 @@ describe('verifyChain over random grant trees (property)', () => {
   });
 
   it('never throws and always answers with a known code on arbitrary input', () => {
-    const ref = fc.record({ type: fc.constantFrom('Human', 'Agent', 'Tool', 'Argus::Agent', ''), id: fc.constantFrom('a', 'b', 'c', '"', '') });
+    const ref = fc.record({
+      type: fc.constantFrom('Human', 'Agent', 'Tool', 'Argus::Agent', ''),
+      id: fc.constantFrom('a', 'b', 'c', '"', ''),
+    });
     const pattern = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('*', 'Tool::"*"', 'Tool::"a*"', 'x:*'));
     const grant = fc.record({
       id: fc.string({ maxLength: 3 }),
       from: ref,
       to: ref,
       scope: fc.record({ actions: fc.array(pattern, { maxLength: 3 }), resources: fc.array(pattern, { maxLength: 3 }) }),
-      expiresAt: fc.oneof(fc.constant('garbage'), fc.integer({ min: -1e7, max: 1e7 }).map((d) => new Date(T0 + d).toISOString())),
+      expiresAt: fc.oneof(
+        fc.constant('garbage'),
+        fc.integer({ min: -1e7, max: 1e7 }).map((d) => new Date(T0 + d).toISOString()),
+      ),
       status: fc.constantFrom('active', 'revoked') as fc.Arbitrary<'active' | 'revoked'>,
       maxDepth: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
     });
     const known = new Set([
-      'ok', 'delegation_unknown_hop', 'delegation_expired', 'delegation_revoked', 'delegation_scope_widened', 'delegation_out_of_scope',
-      'delegation_depth_exceeded', 'delegation_outlives_parent', 'delegation_cycle', 'delegation_wrong_principal', 'delegation_root_not_human',
+      'ok',
+      'delegation_unknown_hop',
+      'delegation_expired',
+      'delegation_revoked',
+      'delegation_scope_widened',
+      'delegation_out_of_scope',
+      'delegation_depth_exceeded',
+      'delegation_outlives_parent',
+      'delegation_cycle',
+      'delegation_wrong_principal',
+      'delegation_root_not_human',
     ]);
     fc.assert(
-      fc.property(fc.array(ref, { maxLength: 5 }), fc.array(grant, { maxLength: 6 }), ref, fc.string({ maxLength: 6 }), (chain, gs, resource, action) => {
-        const r = verifyChain({ chain, grants: grantLookupFrom(gs, T0), action, resource, now: T0, maxDepth: 3 });
-        expect(known.has(r.ok ? 'ok' : r.code)).toBe(true);
-      }),
+      fc.property(
+        fc.array(ref, { maxLength: 5 }),
+        fc.array(grant, { maxLength: 6 }),
+        ref,
+        fc.string({ maxLength: 6 }),
+        (chain, gs, resource, action) => {
+          const r = verifyChain({ chain, grants: grantLookupFrom(gs, T0), action, resource, now: T0, maxDepth: 3 });
+          expect(known.has(r.ok ? 'ok' : r.code)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

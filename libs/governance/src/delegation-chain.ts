@@ -122,8 +122,9 @@ export function isRevoked(grant: Pick<Grant, 'status' | 'revokedAt'>): boolean {
  * receive grants; depth ≤ `maxDepth`), then for each hop: a grant exists, is not revoked, not
  * expired, its own `maxDepth` admits the hops below it, it was delegated under the previous hop's
  * grant (its `parentId`, when it has one), it is a subset of its parent and expires no later than
- * its parent; finally the action and resource (when given) are inside the last hop's scope. INVARIANT: since each hop is a subset of its parent, checking the last hop's scope is
- * checking all of them.
+ * its parent; finally the action and resource (when given) are inside the last hop's scope.
+ * INVARIANT: since each hop is a subset of its parent, checking the last hop's scope is checking
+ * all of them.
  */
 export function verifyChain(input: VerifyChainInput): ChainResult {
   const { chain, grants } = input;

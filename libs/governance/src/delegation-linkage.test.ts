@@ -11,12 +11,43 @@ const A = (id: string) => ({ type: 'Agent', id });
 const FUTURE = '2099-01-01T00:00:00.000Z';
 const crm = { actions: ['tool:call'], resources: ['Tool::"crm.*"'] };
 const search = { actions: ['tool:call'], resources: ['Tool::"crm.search"'] };
-const fromAlice: Grant = { id: 'g-alice', from: H('alice'), to: A('orchestrator'), scope: crm, expiresAt: FUTURE, createdAt: '2030-01-01T00:00:00Z' };
-const fromBob: Grant = { id: 'g-bob', from: H('bob'), to: A('orchestrator'), scope: crm, expiresAt: FUTURE, createdAt: '2030-01-01T00:00:01Z' };
-const underBob: Grant = { id: 'r-bob', from: A('orchestrator'), to: A('researcher'), scope: search, expiresAt: FUTURE, parentId: 'g-bob', createdAt: '2030-01-01T00:00:02Z' };
-const underAlice: Grant = { id: 'r-alice', from: A('orchestrator'), to: A('researcher'), scope: search, expiresAt: FUTURE, parentId: 'g-alice', createdAt: '2030-01-01T00:00:03Z' };
+const fromAlice: Grant = {
+  id: 'g-alice',
+  from: H('alice'),
+  to: A('orchestrator'),
+  scope: crm,
+  expiresAt: FUTURE,
+  createdAt: '2030-01-01T00:00:00Z',
+};
+const fromBob: Grant = {
+  id: 'g-bob',
+  from: H('bob'),
+  to: A('orchestrator'),
+  scope: crm,
+  expiresAt: FUTURE,
+  createdAt: '2030-01-01T00:00:01Z',
+};
+const underBob: Grant = {
+  id: 'r-bob',
+  from: A('orchestrator'),
+  to: A('researcher'),
+  scope: search,
+  expiresAt: FUTURE,
+  parentId: 'g-bob',
+  createdAt: '2030-01-01T00:00:02Z',
+};
+const underAlice: Grant = {
+  id: 'r-alice',
+  from: A('orchestrator'),
+  to: A('researcher'),
+  scope: search,
+  expiresAt: FUTURE,
+  parentId: 'g-alice',
+  createdAt: '2030-01-01T00:00:03Z',
+};
 
-const samePair = (g: Grant, from: { type: string; id: string }, to: { type: string; id: string }) => formatUid(g.from) === formatUid(from) && formatUid(g.to) === formatUid(to);
+const samePair = (g: Grant, from: { type: string; id: string }, to: { type: string; id: string }) =>
+  formatUid(g.from) === formatUid(from) && formatUid(g.to) === formatUid(to);
 
 /** Loaders over `grants`, where `findGrant` answers the newest unrevoked grant of a pair, as the store does. */
 function loaders(grants: Grant[], linked: boolean): GovernanceLoaders {
@@ -27,7 +58,9 @@ function loaders(grants: Grant[], linked: boolean): GovernanceLoaders {
     getGoal: async () => undefined,
     getBudgetUsed: async () => ({ actions: 0, tokens: 0, costUsd: 0 }),
     intents: catalogue,
-    ...(linked ? { findLinkedGrant: async (from, to, parentId) => grants.find((g) => samePair(g, from, to) && g.parentId === parentId) } : {}),
+    ...(linked
+      ? { findLinkedGrant: async (from, to, parentId) => grants.find((g) => samePair(g, from, to) && g.parentId === parentId) }
+      : {}),
   };
 }
 
@@ -43,16 +76,26 @@ const call = (root: string): ResolveInput => ({
 
 describe('a sub-grant belongs to the chain it was delegated in', () => {
   it('verifyChain refuses a hop presented under another grant than its parent', () => {
-    const lookup = (from: { type: string; id: string }, to: { type: string; id: string }) => [fromAlice, underBob].find((g) => samePair(g, from, to));
+    const lookup = (from: { type: string; id: string }, to: { type: string; id: string }) =>
+      [fromAlice, underBob].find((g) => samePair(g, from, to));
     const r = verifyChain({ chain: call('alice').chain!, grants: lookup, now: T0, maxDepth: 5 });
     expect(r).toMatchObject({ ok: false, code: 'delegation_unknown_hop', hop: 2 });
-    expect(!r.ok && r.message).toBe('hop 2: grant `r-bob` `Agent::"orchestrator"` → `Agent::"researcher"` was delegated under `g-bob`, not under `g-alice` (the chain\'s previous hop)');
+    expect(!r.ok && r.message).toBe(
+      'hop 2: grant `r-bob` `Agent::"orchestrator"` → `Agent::"researcher"` was delegated under `g-bob`, not under `g-alice` (the chain\'s previous hop)',
+    );
     // A grant stored without a parent is not linked (grants written before parents were recorded).
     const { parentId: _dropped, ...unlinked } = underBob;
-    expect(verifyChain({ chain: call('alice').chain!, grants: (f, t) => [fromAlice, unlinked].find((g) => samePair(g, f, t)), now: T0, maxDepth: 5 }).ok).toBe(true);
+    expect(
+      verifyChain({
+        chain: call('alice').chain!,
+        grants: (f, t) => [fromAlice, unlinked].find((g) => samePair(g, f, t)),
+        now: T0,
+        maxDepth: 5,
+      }).ok,
+    ).toBe(true);
   });
 
-  it('a researcher whose grant came from bob\'s authority cannot act under alice\'s', async () => {
+  it("a researcher whose grant came from bob's authority cannot act under alice's", async () => {
     const grants = [fromAlice, fromBob, underBob];
     expect((await resolveGovernance(call('bob'), loaders(grants, true))).hardDeny).toBeUndefined();
     const alice = await resolveGovernance(call('alice'), loaders(grants, true));

@@ -41,7 +41,15 @@ describe('delegation tokens', () => {
     expect(r.grantIds).toEqual(['g1', 'g2', 'g3']);
     // The token never outlives its shortest grant (g3: one hour).
     expect(r.expiresAt).toBe(new Date(T0 + 600_000).toISOString());
-    const chain = verifyChain({ chain: r.chain, principal: r.principal, grants: tokenGrantLookup(r, () => false), action: 'tool:call', resource: crmSearch, now: T0, maxDepth: 5 });
+    const chain = verifyChain({
+      chain: r.chain,
+      principal: r.principal,
+      grants: tokenGrantLookup(r, () => false),
+      action: 'tool:call',
+      resource: crmSearch,
+      now: T0,
+      maxDepth: 5,
+    });
     expect(chain.ok).toBe(true);
   });
 
@@ -53,7 +61,13 @@ describe('delegation tokens', () => {
   it('a revoked grant id in the token makes the chain fail with delegation_revoked', async () => {
     const r = await verify(await issue());
     if (!r.ok) throw new Error(r.message);
-    const chain = verifyChain({ chain: r.chain, principal: r.principal, grants: tokenGrantLookup(r, (id) => id === 'g2'), now: T0, maxDepth: 5 });
+    const chain = verifyChain({
+      chain: r.chain,
+      principal: r.principal,
+      grants: tokenGrantLookup(r, (id) => id === 'g2'),
+      now: T0,
+      maxDepth: 5,
+    });
     expect(chain).toMatchObject({ ok: false, code: 'delegation_revoked', hop: 2 });
   });
 
@@ -77,11 +91,44 @@ describe('delegation tokens', () => {
 
   it('refuses a validly signed token with a malformed act claim', async () => {
     const sign = (claims: Record<string, unknown>) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'argus-delegation+jwt' }).setSubject('Agent::"x"').setIssuer('argus').setIssuedAt(T0 / 1000).setExpirationTime(T0 / 1000 + 60).sign(priv);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'argus-delegation+jwt' })
+        .setSubject('Agent::"x"')
+        .setIssuer('argus')
+        .setIssuedAt(T0 / 1000)
+        .setExpirationTime(T0 / 1000 + 60)
+        .sign(priv);
     expect(await verify(await sign({}))).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
-    expect(await verify(await sign({ act: { sub: 'Human::"a"', grant: 'g', grant_exp: 'x', scope: { actions: [], resources: [] } }, grants: ['g'] }))).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
-    expect(await verify(await sign({ act: { sub: 'Human::"a"', grant: 'g', grant_exp: '2026-02-01T00:00:00Z', scope: { actions: ['x'], resources: ['bad'] } }, grants: ['g'] }))).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
-    expect(await verify(await sign({ act: { sub: 'Human::"a"', grant: 'g', grant_exp: '2026-02-01T00:00:00Z', scope: { actions: ['x'], resources: ['*'] } }, grants: ['other'] }))).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
-    expect((await verify(await sign({ act: { sub: 'Human::"a"', grant: 'g', grant_exp: '2026-02-01T00:00:00Z', scope: { actions: ['x'], resources: ['*'] } }, grants: ['g'] }))).ok).toBe(true);
+    expect(
+      await verify(
+        await sign({ act: { sub: 'Human::"a"', grant: 'g', grant_exp: 'x', scope: { actions: [], resources: [] } }, grants: ['g'] }),
+      ),
+    ).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
+    expect(
+      await verify(
+        await sign({
+          act: { sub: 'Human::"a"', grant: 'g', grant_exp: '2026-02-01T00:00:00Z', scope: { actions: ['x'], resources: ['bad'] } },
+          grants: ['g'],
+        }),
+      ),
+    ).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
+    expect(
+      await verify(
+        await sign({
+          act: { sub: 'Human::"a"', grant: 'g', grant_exp: '2026-02-01T00:00:00Z', scope: { actions: ['x'], resources: ['*'] } },
+          grants: ['other'],
+        }),
+      ),
+    ).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
+    expect(
+      (
+        await verify(
+          await sign({
+            act: { sub: 'Human::"a"', grant: 'g', grant_exp: '2026-02-01T00:00:00Z', scope: { actions: ['x'], resources: ['*'] } },
+            grants: ['g'],
+          }),
+        )
+      ).ok,
+    ).toBe(true);
   });
 });

@@ -148,7 +148,8 @@ export async function verifyDelegationToken(input: VerifyDelegationTokenInput): 
       break;
     } catch (err) {
       lastError = err;
-      if (err instanceof joseErrors.JWTExpired) return { ok: false, code: 'delegation_token_expired', message: 'delegation token has expired' };
+      if (err instanceof joseErrors.JWTExpired)
+        return { ok: false, code: 'delegation_token_expired', message: 'delegation token has expired' };
       if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
     }
   }
@@ -209,7 +210,8 @@ function readAct(value: unknown): ActClaim | string {
   if (typeof v.sub !== 'string' || !parseUid(v.sub)) return '`sub` is not an entity uid';
   if (typeof v.grant !== 'string' || v.grant.length === 0) return '`grant` is missing';
   if (typeof v.grant_exp !== 'string' || Number.isNaN(Date.parse(v.grant_exp))) return '`grant_exp` is not a timestamp';
-  if (v.max_depth !== undefined && !(Number.isInteger(v.max_depth) && (v.max_depth as number) >= 1)) return '`max_depth` is not a positive integer';
+  if (v.max_depth !== undefined && !(Number.isInteger(v.max_depth) && (v.max_depth as number) >= 1))
+    return '`max_depth` is not a positive integer';
   const scope = v.scope as Record<string, unknown> | undefined;
   if (
     typeof scope !== 'object' ||
@@ -234,7 +236,10 @@ function readAct(value: unknown): ActClaim | string {
  * A grant lookup over a verified token's grants, marking revoked the ids `isRevoked` names, so
  * `verifyChain` reports `delegation_revoked` for them.
  */
-export function tokenGrantLookup(token: TokenOk, isRevoked: (grantId: string) => boolean): (from: EntityRef, to: EntityRef) => Grant | undefined {
+export function tokenGrantLookup(
+  token: TokenOk,
+  isRevoked: (grantId: string) => boolean,
+): (from: EntityRef, to: EntityRef) => Grant | undefined {
   const byEdge = new Map(token.grants.map((g) => [`${formatUid(g.from)}>${formatUid(g.to)}`, g] as const));
   return (from, to) => {
     const g = byEdge.get(`${formatUid(from)}>${formatUid(to)}`);

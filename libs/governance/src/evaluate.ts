@@ -87,7 +87,13 @@ export function evaluateGovernance(input: GovernanceInput, source: GovernanceFac
     }
   }
 
-  const intent = checkIntent({ catalogue: source.intents, intent: input.intent, action: input.action, resource: input.resource, required: input.requireIntent });
+  const intent = checkIntent({
+    catalogue: source.intents,
+    intent: input.intent,
+    action: input.action,
+    resource: input.resource,
+    required: input.requireIntent,
+  });
   if (!intent.ok) {
     codes.push(intent.code);
     messages.push(intent.message);

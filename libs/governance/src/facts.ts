@@ -71,9 +71,23 @@ export function buildFacts(input: FactsInput): GovernanceFacts {
   let delegation: DelegationFact = { checked: false };
   const d = input.delegation;
   if (d?.ok) {
-    delegation = { checked: true, valid: true, depth: d.depth, root: formatUid(d.root), grants: d.grantIds, ...(full ? { hops: d.hops.map(hopView) } : {}) };
+    delegation = {
+      checked: true,
+      valid: true,
+      depth: d.depth,
+      root: formatUid(d.root),
+      grants: d.grantIds,
+      ...(full ? { hops: d.hops.map(hopView) } : {}),
+    };
   } else if (d) {
-    delegation = { checked: true, valid: false, code: d.code, message: d.message, hop: d.hop, ...(full ? { hops: d.hops.map(hopView) } : {}) };
+    delegation = {
+      checked: true,
+      valid: false,
+      code: d.code,
+      message: d.message,
+      hop: d.hop,
+      ...(full ? { hops: d.hops.map(hopView) } : {}),
+    };
   }
 
   let goal: GoalFact = { checked: false };
@@ -94,7 +108,8 @@ export function buildFacts(input: FactsInput): GovernanceFacts {
   let intent: IntentFact = { checked: false };
   const i = input.intent;
   if (i?.ok && i.intent !== undefined) intent = { checked: true, name: i.intent, valid: true };
-  else if (i && !i.ok) intent = { checked: true, ...(i.intent === undefined ? {} : { name: i.intent }), valid: false, code: i.code, message: i.message };
+  else if (i && !i.ok)
+    intent = { checked: true, ...(i.intent === undefined ? {} : { name: i.intent }), valid: false, code: i.code, message: i.message };
 
   return { delegation, goal, intent };
 }

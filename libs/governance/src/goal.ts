@@ -77,9 +77,7 @@ export interface CheckGoalInput {
 }
 
 /** The tagged answer of `checkGoal`. */
-export type GoalResult =
-  | { ok: true; goal: Goal; assignedVia: EntityRef }
-  | { ok: false; code: GoalCode; message: string };
+export type GoalResult = { ok: true; goal: Goal; assignedVia: EntityRef } | { ok: false; code: GoalCode; message: string };
 
 /**
  * Checks that a goal admits the decision, in this order: known, active, unexpired, the principal
@@ -111,7 +109,10 @@ export function checkGoal(input: CheckGoalInput): GoalResult {
     return {
       ok: false,
       code: 'goal_intent_not_allowed',
-      message: input.intent === undefined ? `goal \`${goal.id}\` requires an intent` : `goal \`${goal.id}\` does not allow intent \`${input.intent}\``,
+      message:
+        input.intent === undefined
+          ? `goal \`${goal.id}\` requires an intent`
+          : `goal \`${goal.id}\` does not allow intent \`${input.intent}\``,
     };
   }
   const limits = goal.budget;
@@ -122,7 +123,8 @@ export function checkGoal(input: CheckGoalInput): GoalResult {
     if (limits.maxActions !== undefined && (left.actions ?? 0) < 1) out.push('actions');
     if (limits.maxTokens !== undefined && (left.tokens ?? 0) <= 0) out.push('tokens');
     if (limits.maxCostUsd !== undefined && (left.costUsd ?? 0) <= 0) out.push('cost');
-    if (out.length > 0) return { ok: false, code: 'goal_budget_exhausted', message: `goal \`${goal.id}\` has no ${out.join(', ')} budget left` };
+    if (out.length > 0)
+      return { ok: false, code: 'goal_budget_exhausted', message: `goal \`${goal.id}\` has no ${out.join(', ')} budget left` };
   }
   return { ok: true, goal, assignedVia };
 }

@@ -23,14 +23,19 @@ describe('cedar/intents.json', () => {
   });
 
   it('ships the agent scenarios', () => {
-    for (const name of ['lookup-order-status', 'summarize', 'research', 'send-notification', 'code-change', 'payment']) expect(catalogue.intents[name]).toBeDefined();
+    for (const name of ['lookup-order-status', 'summarize', 'research', 'send-notification', 'code-change', 'payment'])
+      expect(catalogue.intents[name]).toBeDefined();
   });
 
   it('every action pattern and resource type names something the Cedar schema declares', () => {
     const actions = [...schema.matchAll(/action\s+"([^"]+)"/g)].map((m) => m[1]!);
     const types = [...schema.matchAll(/entity\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
     for (const [name, def] of Object.entries(catalogue.intents)) {
-      for (const p of def.actions) expect(actions.some((a) => actionMatches(p, a)), `${name}: ${p}`).toBe(true);
+      for (const p of def.actions)
+        expect(
+          actions.some((a) => actionMatches(p, a)),
+          `${name}: ${p}`,
+        ).toBe(true);
       for (const t of def.resourceTypes ?? []) expect(types, `${name}: ${t}`).toContain(t);
     }
   });

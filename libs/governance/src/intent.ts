@@ -35,8 +35,7 @@ export interface CheckIntentInput {
 
 /** The tagged answer of `checkIntent`. `intent` is undefined when none was declared (and none required). */
 export type IntentResult =
-  | { ok: true; intent: string | undefined }
-  | { ok: false; code: IntentCode; intent: string | undefined; message: string };
+  { ok: true; intent: string | undefined } | { ok: false; code: IntentCode; intent: string | undefined; message: string };
 
 /** Checks that the declared intent is known and justifies the action on the resource. */
 export function checkIntent(input: CheckIntentInput): IntentResult {
@@ -49,7 +48,12 @@ export function checkIntent(input: CheckIntentInput): IntentResult {
   const def = Object.hasOwn(catalogue.intents, intent) ? catalogue.intents[intent] : undefined;
   if (!def) return { ok: false, code: 'intent_unknown', intent, message: `intent \`${intent}\` is not in the catalogue` };
   if (!def.actions.some((p) => actionMatches(p, input.action))) {
-    return { ok: false, code: 'intent_action_mismatch', intent, message: `intent \`${intent}\` does not justify action \`${input.action}\`` };
+    return {
+      ok: false,
+      code: 'intent_action_mismatch',
+      intent,
+      message: `intent \`${intent}\` does not justify action \`${input.action}\``,
+    };
   }
   if (def.resourceTypes && !def.resourceTypes.some((t) => bareType(t) === bareType(input.resource.type))) {
     return {

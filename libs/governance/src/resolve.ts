@@ -56,7 +56,12 @@ export async function resolveGovernance(input: ResolveInput, loaders: Governance
     }
     const stored = await Promise.all(token.grantIds.map((id) => loaders.getGrant(id)));
     // A grant the store no longer knows counts as revoked: fail closed.
-    const revoked = new Set(token.grantIds.filter((_, i) => { const g = stored[i]; return !g || g.revokedAt !== undefined || g.status === 'revoked'; }));
+    const revoked = new Set(
+      token.grantIds.filter((_, i) => {
+        const g = stored[i];
+        return !g || g.revokedAt !== undefined || g.status === 'revoked';
+      }),
+    );
     chain = token.chain;
     grants = tokenGrantLookup(token, (id) => revoked.has(id));
   } else if (chain !== undefined) {

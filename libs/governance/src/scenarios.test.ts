@@ -3,12 +3,20 @@ import { descendantGrantIds, verifyChain, type ChainResult, type Grant, type Gra
 import { evaluateGovernance, type GovernanceInput } from './evaluate.ts';
 import { budgetLeft, checkGoal } from './goal.ts';
 import { checkIntent } from './intent.ts';
-import {
-  alice, at, catalogue, chain3, crmSearch, goal, grants3, lookup, planner, researcher, supportBot, T0,
-} from './testing/fixture.ts';
+import { alice, at, catalogue, chain3, crmSearch, goal, grants3, lookup, planner, researcher, supportBot, T0 } from './testing/fixture.ts';
 import { grantLookupFrom } from './delegation-chain.ts';
 
-function verify(over: { grants?: GrantLookup; chain?: typeof chain3; now?: number; maxDepth?: number; resource?: typeof crmSearch; action?: string; principal?: typeof supportBot } = {}): ChainResult {
+function verify(
+  over: {
+    grants?: GrantLookup;
+    chain?: typeof chain3;
+    now?: number;
+    maxDepth?: number;
+    resource?: typeof crmSearch;
+    action?: string;
+    principal?: typeof supportBot;
+  } = {},
+): ChainResult {
   return verifyChain({
     chain: over.chain ?? chain3,
     principal: over.principal ?? supportBot,
@@ -46,11 +54,38 @@ describe('delegation chain: each failure from one minimal change', () => {
   const cases: Array<[string, () => ChainResult, number]> = [
     ['delegation_unknown_hop', () => verify({ grants: lookup((g) => g.splice(1, 1)) }), 2],
     ['delegation_expired', () => verify({ now: T0 + 2 * 3_600_000 }), 3],
-    ['delegation_revoked', () => verify({ grants: lookup((g) => { g[1]!.status = 'revoked'; }) }), 2],
-    ['delegation_scope_widened', () => verify({ grants: lookup((g) => { g[2]!.scope.resources.push('Tool::"mail.send"'); }) }), 3],
+    [
+      'delegation_revoked',
+      () =>
+        verify({
+          grants: lookup((g) => {
+            g[1]!.status = 'revoked';
+          }),
+        }),
+      2,
+    ],
+    [
+      'delegation_scope_widened',
+      () =>
+        verify({
+          grants: lookup((g) => {
+            g[2]!.scope.resources.push('Tool::"mail.send"');
+          }),
+        }),
+      3,
+    ],
     ['delegation_out_of_scope', () => verify({ resource: { type: 'Tool', id: 'crm.delete' } }), 3],
     ['delegation_depth_exceeded', () => verify({ maxDepth: 2 }), 3],
-    ['delegation_outlives_parent', () => verify({ grants: lookup((g) => { g[2]!.expiresAt = at(6); }) }), 3],
+    [
+      'delegation_outlives_parent',
+      () =>
+        verify({
+          grants: lookup((g) => {
+            g[2]!.expiresAt = at(6);
+          }),
+        }),
+      3,
+    ],
     ['delegation_cycle', () => verify({ chain: [alice, planner, researcher, planner], principal: planner }), 3],
     ['delegation_wrong_principal', () => verify({ principal: { type: 'Agent', id: 'other-bot' } }), 3],
     ['delegation_root_not_human', () => verify({ chain: [planner, researcher, supportBot] }), 0],
@@ -66,15 +101,28 @@ describe('delegation chain: each failure from one minimal change', () => {
     });
   }
 
-  it('delegation_depth_exceeded from a grant\'s own maxDepth', () => {
-    const r = verify({ grants: lookup((g) => { g[1]!.maxDepth = 1; }) });
+  it("delegation_depth_exceeded from a grant's own maxDepth", () => {
+    const r = verify({
+      grants: lookup((g) => {
+        g[1]!.maxDepth = 1;
+      }),
+    });
     expect(code(r)).toBe('delegation_depth_exceeded');
     expect(r.ok ? 0 : r.hop).toBe(2);
   });
 
   it('an action outside the last hop (but inside the root) is out of scope', () => {
     expect(code(verify({ action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o' } }))).toBe('delegation_out_of_scope');
-    expect(code(verify({ chain: [alice, planner, researcher], principal: researcher, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o' } }))).toBe('ok');
+    expect(
+      code(
+        verify({
+          chain: [alice, planner, researcher],
+          principal: researcher,
+          action: 'llm:invoke',
+          resource: { type: 'Model', id: 'gpt-4o' },
+        }),
+      ),
+    ).toBe('ok');
   });
 
   it('a grant to a human in the middle is refused', () => {
@@ -84,16 +132,45 @@ describe('delegation chain: each failure from one minimal change', () => {
   });
 
   it('store records (no status, revokedAt set) are revoked', () => {
-    expect(code(verify({ grants: lookup((g) => { delete g[0]!.status; g[0]!.revokedAt = at(-1); }) }))).toBe('delegation_revoked');
-    expect(code(verify({ grants: lookup((g) => { for (const x of g) delete x.status; }) }))).toBe('ok');
+    expect(
+      code(
+        verify({
+          grants: lookup((g) => {
+            delete g[0]!.status;
+            g[0]!.revokedAt = at(-1);
+          }),
+        }),
+      ),
+    ).toBe('delegation_revoked');
+    expect(
+      code(
+        verify({
+          grants: lookup((g) => {
+            for (const x of g) delete x.status;
+          }),
+        }),
+      ),
+    ).toBe('ok');
   });
 
   it('an unparseable expiry fails closed as expired', () => {
-    expect(code(verify({ grants: lookup((g) => { g[0]!.expiresAt = 'not a date'; }) }))).toBe('delegation_expired');
+    expect(
+      code(
+        verify({
+          grants: lookup((g) => {
+            g[0]!.expiresAt = 'not a date';
+          }),
+        }),
+      ),
+    ).toBe('delegation_expired');
   });
 
   it('a sub-agent widening its scope by a broader pattern is refused, naming the pattern', () => {
-    const r = verify({ grants: lookup((g) => { g[2]!.scope.resources = ['Tool::"*"']; }) });
+    const r = verify({
+      grants: lookup((g) => {
+        g[2]!.scope.resources = ['Tool::"*"'];
+      }),
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.code).toBe('delegation_scope_widened');
@@ -118,12 +195,23 @@ describe('cascade revocation', () => {
   });
 
   it('is cycle-safe', () => {
-    expect(descendantGrantIds('a', [{ id: 'a', parentId: 'b' }, { id: 'b', parentId: 'a' }])).toEqual(['b']);
+    expect(
+      descendantGrantIds('a', [
+        { id: 'a', parentId: 'b' },
+        { id: 'b', parentId: 'a' },
+      ]),
+    ).toEqual(['b']);
   });
 });
 
 describe('goals', () => {
-  const base = { goalId: 'goal-7f3a', agentChain: chain3, intent: 'lookup-order-status', now: T0, budgetLeft: { actions: 5, tokens: 10, costUsd: 1 } };
+  const base = {
+    goalId: 'goal-7f3a',
+    agentChain: chain3,
+    intent: 'lookup-order-status',
+    now: T0,
+    budgetLeft: { actions: 5, tokens: 10, costUsd: 1 },
+  };
   const goalCode = (over: Partial<Parameters<typeof checkGoal>[0]>) => {
     const r = checkGoal({ ...base, goal: goal(), ...over });
     return r.ok ? 'ok' : r.code;
@@ -135,7 +223,8 @@ describe('goals', () => {
   });
   it('goal_unknown', () => expect(goalCode({ goal: undefined })).toBe('goal_unknown'));
   it('goal_inactive for paused, completed and cancelled', () => {
-    for (const status of ['paused', 'completed', 'cancelled'] as const) expect(goalCode({ goal: { ...goal(), status } })).toBe('goal_inactive');
+    for (const status of ['paused', 'completed', 'cancelled'] as const)
+      expect(goalCode({ goal: { ...goal(), status } })).toBe('goal_inactive');
   });
   it('goal_expired by time and by status', () => {
     expect(goalCode({ now: T0 + 25 * 3_600_000 })).toBe('goal_expired');
@@ -174,7 +263,10 @@ describe('intents', () => {
     expect(!r.ok && r.message).toContain('`tool:call`');
   });
   it('intent_resource_mismatch when the resource type is not justified', () => {
-    expect(run('lookup-order-status', 'tool:call', { type: 'Api', id: 'x' })).toMatchObject({ ok: false, code: 'intent_resource_mismatch' });
+    expect(run('lookup-order-status', 'tool:call', { type: 'Api', id: 'x' })).toMatchObject({
+      ok: false,
+      code: 'intent_resource_mismatch',
+    });
   });
   it('intent_missing only when required', () => {
     expect(run(undefined).ok).toBe(true);
@@ -212,7 +304,9 @@ describe('evaluateGovernance', () => {
     expect(out.entities.find((e) => e.uid.id === 'planner')!.parents).toEqual([{ type: 'Argus::Human', id: 'alice' }]);
     expect(out.entities.find((e) => e.uid.id === 'planner')!.attrs).toMatchObject({ trust: 'unregistered', leaseAlive: false });
     expect(out.entities.find((e) => e.uid.type === 'Argus::Goal')!.attrs).toEqual({
-      owner: { __entity: { type: 'Argus::Human', id: 'alice' } }, status: 'active', intents: ['lookup-order-status', 'summarize'],
+      owner: { __entity: { type: 'Argus::Human', id: 'alice' } },
+      status: 'active',
+      intents: ['lookup-order-status', 'summarize'],
     });
     expect(new Set(out.entities.map((e) => `${e.uid.type}/${e.uid.id}`)).size).toBe(out.entities.length);
     expect(out.context).toEqual({
@@ -245,7 +339,10 @@ describe('evaluateGovernance', () => {
   });
 
   it('no chain, no goal, no intent: nothing checked, nothing denied', () => {
-    const out = evaluateGovernance({ principal: supportBot, action: 'tool:call', resource: crmSearch, now: T0, maxDepth: 5, requireIntent: false }, source());
+    const out = evaluateGovernance(
+      { principal: supportBot, action: 'tool:call', resource: crmSearch, now: T0, maxDepth: 5, requireIntent: false },
+      source(),
+    );
     expect(out.hardDeny).toBeUndefined();
     expect(out.facts).toEqual({ delegation: { checked: false }, goal: { checked: false }, intent: { checked: false } });
     expect(out.context).toEqual({ intent: '', delegation: { depth: 0, scope: [] } });
@@ -262,7 +359,14 @@ describe('evaluateGovernance', () => {
 
   it('researcher on its own chain reaches the model the sub-agent cannot', () => {
     const out = evaluateGovernance(
-      { ...input, principal: researcher, chain: [alice, planner, researcher], action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o-mini' }, intent: 'summarize' },
+      {
+        ...input,
+        principal: researcher,
+        chain: [alice, planner, researcher],
+        action: 'llm:invoke',
+        resource: { type: 'Model', id: 'gpt-4o-mini' },
+        intent: 'summarize',
+      },
       source(),
     );
     expect(out.hardDeny).toBeUndefined();

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { actionMatches, allows, isSubset, isValidResourcePattern, resourceMatches, resourcePatternCovers, widenedPatterns } from './scope.ts';
+import {
+  actionMatches,
+  allows,
+  isSubset,
+  isValidResourcePattern,
+  resourceMatches,
+  resourcePatternCovers,
+  widenedPatterns,
+} from './scope.ts';
 
 const tool = (id: string) => ({ type: 'Tool', id });
 
@@ -65,7 +73,10 @@ describe('isSubset', () => {
     expect(isSubset({ actions: ['tool:call'], resources: ['Tool::"crm*"'] }, parent)).toBe(false);
     expect(isSubset({ actions: ['tool:call'], resources: ['*'] }, parent)).toBe(false);
     expect(isSubset({ actions: ['tool:call'], resources: ['Api::"crm.a"'] }, parent)).toBe(false);
-    expect(widenedPatterns({ actions: ['tool:call', 'llm:invoke'], resources: ['Tool::"*"'] }, parent)).toEqual({ actions: ['llm:invoke'], resources: ['Tool::"*"'] });
+    expect(widenedPatterns({ actions: ['tool:call', 'llm:invoke'], resources: ['Tool::"*"'] }, parent)).toEqual({
+      actions: ['llm:invoke'],
+      resources: ['Tool::"*"'],
+    });
   });
   it('an empty scope is a subset of anything', () => {
     expect(isSubset({ actions: [], resources: ['*'] }, { actions: ['x'], resources: ['Tool::"y"'] })).toBe(true);

@@ -109,7 +109,14 @@ function recordAttributes(rec: AgentRecord): Record<string, unknown> {
  * An Agent's Cedar attributes. A type alias rather than an interface, so it fits any record of
  * Cedar values as it is (`owner` is a `CedarEntityRef`).
  */
-export type AgentAttributes = { trust: string; kind: string; capabilities: string[]; leaseAlive: boolean; owner?: CedarEntityRef; clearance?: string };
+export type AgentAttributes = {
+  trust: string;
+  kind: string;
+  capabilities: string[];
+  leaseAlive: boolean;
+  owner?: CedarEntityRef;
+  clearance?: string;
+};
 
 /**
  * The one Agent → Cedar mapping: an agent's registry record as its Cedar attributes, with the
@@ -178,8 +185,6 @@ export function toCedar(input: ToCedarInput): CedarFacts {
     context.goal = entityValue(goalRef);
   }
   context.delegation =
-    d && d.hops.length > 0
-      ? { depth: d.depth, root: entityValue(d.root), scope: [...new Set(d.scope.actions)] }
-      : { depth: 0, scope: [] };
+    d && d.hops.length > 0 ? { depth: d.depth, root: entityValue(d.root), scope: [...new Set(d.scope.actions)] } : { depth: 0, scope: [] };
   return { entities: [...byUid.values()], context };
 }

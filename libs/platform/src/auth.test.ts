@@ -4,7 +4,15 @@ import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticatorOptionsFrom, createAuthenticator, principalOf, requireAdmin, requireAuth, requireRole, type Authenticator } from './auth.ts';
+import {
+  authenticatorOptionsFrom,
+  createAuthenticator,
+  principalOf,
+  requireAdmin,
+  requireAuth,
+  requireRole,
+  type Authenticator,
+} from './auth.ts';
 import { sha256Hex } from './hash.ts';
 import { ConfigError } from './errors.ts';
 import { errorHandler } from './http.ts';
@@ -30,8 +38,14 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => jwksServer.close(() => r())));
 
-async function jwt(claims: Record<string, unknown>, options: { sub?: string; iss?: string; aud?: string; exp?: string } = {}): Promise<string> {
-  let builder = new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().setExpirationTime(options.exp ?? '5m');
+async function jwt(
+  claims: Record<string, unknown>,
+  options: { sub?: string; iss?: string; aud?: string; exp?: string } = {},
+): Promise<string> {
+  let builder = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuedAt()
+    .setExpirationTime(options.exp ?? '5m');
   if (options.sub !== undefined) builder = builder.setSubject(options.sub);
   builder = builder.setIssuer(options.iss ?? 'https://idp.example').setAudience(options.aud ?? 'argus');
   return builder.sign(privateKey);
@@ -45,9 +59,18 @@ describe('createAuthenticator', () => {
   });
 
   it('maps static tokens to principals', async () => {
-    expect(await auth.authenticate(`Bearer ${ADMIN}`)).toEqual({ ok: true, principal: { subject: 'admin', roles: ['admin'], kind: 'admin' } });
-    expect(await auth.authenticate('bearer scanner-token-0123456789')).toEqual({ ok: true, principal: { subject: 'k8s-scanner', roles: ['scanner'], kind: 'scanner' } });
-    expect(await auth.authenticate('Bearer agent-token-0123456789')).toMatchObject({ ok: true, principal: { subject: 'support-bot', kind: 'agent' } });
+    expect(await auth.authenticate(`Bearer ${ADMIN}`)).toEqual({
+      ok: true,
+      principal: { subject: 'admin', roles: ['admin'], kind: 'admin' },
+    });
+    expect(await auth.authenticate('bearer scanner-token-0123456789')).toEqual({
+      ok: true,
+      principal: { subject: 'k8s-scanner', roles: ['scanner'], kind: 'scanner' },
+    });
+    expect(await auth.authenticate('Bearer agent-token-0123456789')).toMatchObject({
+      ok: true,
+      principal: { subject: 'support-bot', kind: 'agent' },
+    });
   });
 
   it('rejects missing, malformed and wrong credentials', async () => {
@@ -71,7 +94,9 @@ describe('JWT verification', () => {
   let mapped: Authenticator;
   beforeAll(() => {
     remote = createAuthenticator({ jwks: { url: jwksUrl, issuer: 'https://idp.example', audience: 'argus' } });
-    local = createAuthenticator({ jwks: { keys: { keys: [jwk] }, issuer: 'https://idp.example', audience: 'argus', adminRole: 'ops', rolesClaim: 'realm.roles' } });
+    local = createAuthenticator({
+      jwks: { keys: { keys: [jwk] }, issuer: 'https://idp.example', audience: 'argus', adminRole: 'ops', rolesClaim: 'realm.roles' },
+    });
     mapped = createAuthenticator({
       jwks: {
         keys: { keys: [jwk] },
@@ -99,9 +124,18 @@ describe('JWT verification', () => {
   });
 
   it('maps each JWT to exactly one kind through the configured claims', async () => {
-    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'user', groups: ['approver'] }, { sub: 'dana' })}`)).toEqual({ ok: true, principal: { subject: 'dana', roles: ['approver'], kind: 'human' } });
-    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot', agent_id: 'researcher' }, { sub: 'svc-acct-7' })}`)).toEqual({ ok: true, principal: { subject: 'researcher', roles: [], kind: 'agent' } });
-    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'pep' }, { sub: 'orders-app' })}`)).toEqual({ ok: true, principal: { subject: 'orders-app', roles: [], kind: 'service' } });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'user', groups: ['approver'] }, { sub: 'dana' })}`)).toEqual({
+      ok: true,
+      principal: { subject: 'dana', roles: ['approver'], kind: 'human' },
+    });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot', agent_id: 'researcher' }, { sub: 'svc-acct-7' })}`)).toEqual({
+      ok: true,
+      principal: { subject: 'researcher', roles: [], kind: 'agent' },
+    });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'pep' }, { sub: 'orders-app' })}`)).toEqual({
+      ok: true,
+      principal: { subject: 'orders-app', roles: [], kind: 'service' },
+    });
   });
 
   it('never lets an agent or a service become an admin through a role', async () => {
@@ -128,9 +162,16 @@ describe('JWT verification', () => {
     ];
     const [h, p] = (await jwt({ kind: 'human', roles: ['argus-admin'] }, { sub: 'a' })).split('.');
     const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${p}.`;
-    const hmac = await new SignJWT({ kind: 'human' }).setProtectedHeader({ alg: 'HS256' }).setSubject('a').setIssuer('https://idp.example').setAudience('argus').setExpirationTime('5m').sign(new TextEncoder().encode('k'.repeat(32)));
+    const hmac = await new SignJWT({ kind: 'human' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('a')
+      .setIssuer('https://idp.example')
+      .setAudience('argus')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('k'.repeat(32)));
     const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'mallory', kind: 'human', roles: ['argus-admin'], iss: 'https://idp.example', aud: 'argus' })).toString('base64url')}.${(await jwt({}, { sub: 'x' })).split('.')[2]}`;
-    for (const token of [...bad, none, hmac, tampered]) expect(await remote.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
+    for (const token of [...bad, none, hmac, tampered])
+      expect(await remote.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
   });
 
   it('refuses symmetric algorithms in the configuration', () => {
@@ -152,9 +193,18 @@ describe('service tokens and Argus-issued agent tokens', () => {
   });
 
   it('maps each to one kind', async () => {
-    expect(await auth.authenticate('Bearer service-token-0123456789')).toEqual({ ok: true, principal: { subject: 'proxy', roles: ['service'], kind: 'service' } });
-    expect(await auth.authenticate(`Bearer ${agentToken}`)).toEqual({ ok: true, principal: { subject: 'researcher', roles: ['agent'], kind: 'agent' } });
-    expect(await auth.authenticate('Bearer argus_from-the-secrets-store-0001')).toMatchObject({ ok: true, principal: { subject: 'orchestrator', kind: 'agent' } });
+    expect(await auth.authenticate('Bearer service-token-0123456789')).toEqual({
+      ok: true,
+      principal: { subject: 'proxy', roles: ['service'], kind: 'service' },
+    });
+    expect(await auth.authenticate(`Bearer ${agentToken}`)).toEqual({
+      ok: true,
+      principal: { subject: 'researcher', roles: ['agent'], kind: 'agent' },
+    });
+    expect(await auth.authenticate('Bearer argus_from-the-secrets-store-0001')).toMatchObject({
+      ok: true,
+      principal: { subject: 'orchestrator', kind: 'agent' },
+    });
     expect(await auth.authenticate('Bearer argus_unknown-token-000000000')).toEqual({ ok: false, reason: 'invalid' });
   });
 
@@ -174,12 +224,20 @@ describe('authenticatorOptionsFrom', () => {
       jwks: { url: 'https://idp.example/jwks', claims: { kind: 'typ' } },
       decisions: 'required',
     });
-    expect(options).toMatchObject({ adminToken: ADMIN, serviceTokens: { proxy: 'service-token-0123456789' }, jwks: { url: 'https://idp.example/jwks', issuer: 'old', claims: { kind: 'typ' } } });
+    expect(options).toMatchObject({
+      adminToken: ADMIN,
+      serviceTokens: { proxy: 'service-token-0123456789' },
+      jwks: { url: 'https://idp.example/jwks', issuer: 'old', claims: { kind: 'typ' } },
+    });
   });
 });
 
 describe('express guards', () => {
-  const auth = createAuthenticator({ adminToken: ADMIN, scannerTokens: { s1: 'scanner-token-0123456789' }, agentTokens: { bot: 'agent-token-0123456789' } });
+  const auth = createAuthenticator({
+    adminToken: ADMIN,
+    scannerTokens: { s1: 'scanner-token-0123456789' },
+    agentTokens: { bot: 'agent-token-0123456789' },
+  });
   const app = express();
   app.get('/any', requireAuth(auth), (_req, res) => void res.json(principalOf(res)));
   app.get('/admin', requireAdmin(auth), (_req, res) => void res.json(principalOf(res)));
@@ -199,8 +257,14 @@ describe('express guards', () => {
   it('answers 403 for the wrong kind and passes the right one', async () => {
     expect((await request(app).get('/admin').set('authorization', 'Bearer agent-token-0123456789')).status).toBe(403);
     expect((await request(app).get('/scan').set('authorization', 'Bearer agent-token-0123456789')).body.code).toBe('forbidden');
-    expect((await request(app).get('/scan').set('authorization', 'Bearer scanner-token-0123456789')).body).toMatchObject({ subject: 's1', kind: 'scanner' });
+    expect((await request(app).get('/scan').set('authorization', 'Bearer scanner-token-0123456789')).body).toMatchObject({
+      subject: 's1',
+      kind: 'scanner',
+    });
     expect((await request(app).get('/scan').set('authorization', `Bearer ${ADMIN}`)).status).toBe(200);
-    expect((await request(app).get('/any').set('authorization', 'Bearer agent-token-0123456789')).body).toMatchObject({ subject: 'bot', kind: 'agent' });
+    expect((await request(app).get('/any').set('authorization', 'Bearer agent-token-0123456789')).body).toMatchObject({
+      subject: 'bot',
+      kind: 'agent',
+    });
   });
 });

@@ -103,7 +103,18 @@ interface StaticToken {
 export const ARGUS_AGENT_TOKEN_PREFIX = 'argus_';
 
 /** The JWS algorithms accepted by default: asymmetric only, so neither `none` nor a shared secret ever verifies. */
-export const DEFAULT_JWT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const DEFAULT_JWT_ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -132,7 +143,10 @@ const DEFAULT_KIND_VALUES: Record<string, 'human' | 'agent' | 'service'> = { hum
  * The principal a verified JWT payload names, through the claim mapping; undefined when its kind
  * (or, for an agent, its agent id) cannot be determined.
  */
-export function principalFromClaims(payload: JWTPayload, options: { claims?: JwtClaimMapping; adminRole?: string; rolesClaim?: string } = {}): AuthPrincipal | undefined {
+export function principalFromClaims(
+  payload: JWTPayload,
+  options: { claims?: JwtClaimMapping; adminRole?: string; rolesClaim?: string } = {},
+): AuthPrincipal | undefined {
   const claims = options.claims ?? {};
   const raw = claimAt(payload, claims.kind ?? 'kind');
   const values = claims.kindValues ?? DEFAULT_KIND_VALUES;
@@ -158,16 +172,23 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const tokens: StaticToken[] = [];
   const add = (token: string | undefined, principal: AuthPrincipal, path: string) => {
     if (token === undefined) return;
-    if (typeof token !== 'string' || token.length === 0) throw new ConfigError('empty token', [{ path, message: 'must be a non-empty string' }]);
+    if (typeof token !== 'string' || token.length === 0)
+      throw new ConfigError('empty token', [{ path, message: 'must be a non-empty string' }]);
     tokens.push({ digest: digest(token), principal });
   };
   add(options.adminToken, { subject: 'admin', roles: ['admin'], kind: 'admin' }, '/auth/adminToken');
-  for (const [id, token] of Object.entries(options.serviceTokens ?? {})) add(token, { subject: id, roles: ['service'], kind: 'service' }, `/auth/serviceTokens/${id}`);
-  for (const [id, token] of Object.entries(options.scannerTokens ?? {})) add(token, { subject: id, roles: ['scanner'], kind: 'scanner' }, `/auth/scannerTokens/${id}`);
-  for (const [id, token] of Object.entries(options.agentTokens ?? {})) add(token, { subject: id, roles: ['agent'], kind: 'agent' }, `/auth/agentTokens/${id}`);
+  for (const [id, token] of Object.entries(options.serviceTokens ?? {}))
+    add(token, { subject: id, roles: ['service'], kind: 'service' }, `/auth/serviceTokens/${id}`);
+  for (const [id, token] of Object.entries(options.scannerTokens ?? {}))
+    add(token, { subject: id, roles: ['scanner'], kind: 'scanner' }, `/auth/scannerTokens/${id}`);
+  for (const [id, token] of Object.entries(options.agentTokens ?? {}))
+    add(token, { subject: id, roles: ['agent'], kind: 'agent' }, `/auth/agentTokens/${id}`);
   const hashed = new Map<string, string>();
   for (const [i, t] of (options.agentTokenHashes ?? []).entries()) {
-    if (!/^[0-9a-f]{64}$/i.test(t.sha256)) throw new ConfigError('agent token hash is not a SHA-256', [{ path: `/auth/agentTokenHashes/${i}/sha256`, message: 'expected 64 hex digits' }]);
+    if (!/^[0-9a-f]{64}$/i.test(t.sha256))
+      throw new ConfigError('agent token hash is not a SHA-256', [
+        { path: `/auth/agentTokenHashes/${i}/sha256`, message: 'expected 64 hex digits' },
+      ]);
     hashed.set(t.sha256.toLowerCase(), t.agent);
   }
 
@@ -175,7 +196,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const jwks = options.jwks;
   if (jwks) {
     if ((jwks.url === undefined) === (jwks.keys === undefined)) {
-      throw new ConfigError('JWKS needs exactly one of `url` or `keys`', [{ path: '/auth/jwks', message: 'set exactly one of `url` or `keys`' }]);
+      throw new ConfigError('JWKS needs exactly one of `url` or `keys`', [
+        { path: '/auth/jwks', message: 'set exactly one of `url` or `keys`' },
+      ]);
     }
     if (jwks.url !== undefined) {
       let url: URL;
@@ -184,13 +207,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       } catch {
         throw new ConfigError('JWKS URL is not a URL', [{ path: '/auth/jwks/url', message: 'must be an absolute http(s) URL' }]);
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('JWKS URL must be http(s)', [{ path: '/auth/jwks/url', message: 'must be http(s)' }]);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new ConfigError('JWKS URL must be http(s)', [{ path: '/auth/jwks/url', message: 'must be http(s)' }]);
       keySet = createRemoteJWKSet(url, { timeoutDuration: jwks.timeoutMs ?? 2_000 });
     } else {
       keySet = createLocalJWKSet(jwks.keys!);
     }
     const bad = (jwks.algorithms ?? []).find((a) => !DEFAULT_JWT_ALGORITHMS.includes(a));
-    if (bad !== undefined) throw new ConfigError(`JWT algorithm \`${bad}\` is not accepted`, [{ path: '/auth/jwks/algorithms', message: 'asymmetric JWS algorithms only' }]);
+    if (bad !== undefined)
+      throw new ConfigError(`JWT algorithm \`${bad}\` is not accepted`, [
+        { path: '/auth/jwks/algorithms', message: 'asymmetric JWS algorithms only' },
+      ]);
   }
   const algorithms = [...(jwks?.algorithms ?? DEFAULT_JWT_ALGORITHMS)];
 
@@ -300,7 +327,11 @@ export function requireAdmin(auth: Authenticator): RequestHandler {
  * claimed roles). Admins always pass. 401 / 403 otherwise.
  */
 export function requireRole(auth: Authenticator, ...roles: string[]): RequestHandler {
-  return guard(auth, (p) => p.kind === 'admin' || p.roles.some((r) => roles.includes(r)), `requires one of the roles ${roles.map((r) => `\`${r}\``).join(', ')}`);
+  return guard(
+    auth,
+    (p) => p.kind === 'admin' || p.roles.some((r) => roles.includes(r)),
+    `requires one of the roles ${roles.map((r) => `\`${r}\``).join(', ')}`,
+  );
 }
 
 /** The `auth` section of the Argus configuration (`schemas/config/argus.schema.json`). */

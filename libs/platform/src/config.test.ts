@@ -45,7 +45,10 @@ describe('loadConfig', () => {
   });
 
   it('redacts secret-named values and passwords in URLs', () => {
-    const c = loadConfig<Cfg>({ schemaId, env: { ARGUS_ADMIN_TOKEN: 'a-very-secret-admin-token', ARGUS_STORE_URL: 'mongodb://argus:hunter2@db:27017/argus' } });
+    const c = loadConfig<Cfg>({
+      schemaId,
+      env: { ARGUS_ADMIN_TOKEN: 'a-very-secret-admin-token', ARGUS_STORE_URL: 'mongodb://argus:hunter2@db:27017/argus' },
+    });
     const shown = JSON.stringify(redactConfig(c));
     expect(shown).not.toContain('a-very-secret-admin-token');
     expect(shown).not.toContain('hunter2');
@@ -59,9 +62,17 @@ const SAMPLES: Record<string, { file: unknown; env: string; parsed: unknown }> =
   ARGUS_PORT: { file: 9000, env: '9100', parsed: 9100 },
   ARGUS_POLICY_DIR: { file: '/etc/argus/cedar', env: '/srv/cedar', parsed: '/srv/cedar' },
   ARGUS_ADMIN_TOKEN: { file: 'file-admin-token-0123456789', env: 'env-admin-token-0123456789', parsed: 'env-admin-token-0123456789' },
-  ARGUS_JWKS_URL: { file: 'https://idp.example/jwks.json', env: 'https://other.example/jwks.json', parsed: 'https://other.example/jwks.json' },
+  ARGUS_JWKS_URL: {
+    file: 'https://idp.example/jwks.json',
+    env: 'https://other.example/jwks.json',
+    parsed: 'https://other.example/jwks.json',
+  },
   ARGUS_AUTH_DECISIONS: { file: 'open', env: 'required', parsed: 'required' },
-  ARGUS_PROXY_SERVICE_TOKEN: { file: 'file-proxy-token-0123456789', env: 'env-proxy-token-0123456789', parsed: 'env-proxy-token-0123456789' },
+  ARGUS_PROXY_SERVICE_TOKEN: {
+    file: 'file-proxy-token-0123456789',
+    env: 'env-proxy-token-0123456789',
+    parsed: 'env-proxy-token-0123456789',
+  },
   ARGUS_STORE_URL: { file: 'sqlite:/data/a.db', env: 'sqlite:/data/b.db', parsed: 'sqlite:/data/b.db' },
   ARGUS_REDIS_URL: { file: 'redis://a:6379', env: 'redis://b:6379', parsed: 'redis://b:6379' },
   ARGUS_REDIS_PREFIX: { file: 'file:', env: 'env:', parsed: 'env:' },
@@ -73,7 +84,10 @@ const SAMPLES: Record<string, { file: unknown; env: string; parsed: unknown }> =
 };
 
 function at(doc: unknown, pointer: string): unknown {
-  return pointer.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc);
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc);
 }
 
 function docWith(pointer: string, value: unknown): Record<string, unknown> {
@@ -103,7 +117,9 @@ describe('precedence, for every environment override: default < file < environme
       // An empty variable is no override.
       expect(at(loadConfig({ schemaId, file, env: { [name]: '' } }), pointer)).toEqual(sample.file);
       // What a flag sets (`values`) beats all three.
-      expect(at(loadConfig({ schemaId, file, env: { [name]: sample.env }, values: { [pointer]: sample.file } }), pointer)).toEqual(sample.file);
+      expect(at(loadConfig({ schemaId, file, env: { [name]: sample.env }, values: { [pointer]: sample.file } }), pointer)).toEqual(
+        sample.file,
+      );
     });
   }
 });

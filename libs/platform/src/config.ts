@@ -33,7 +33,13 @@ const SECRET_KEY = /(token|secret|password|passphrase|privatekey|apikey|credenti
  * against its JSON Schema with defaults filled in, and returns it frozen. A bad config throws a
  * `ConfigError` naming every offending path — never a secret value.
  */
-export function loadConfig<T>(options: { schemaId: string; file?: string; env?: NodeJS.ProcessEnv; overrides?: EnvOverrides; values?: Record<string, unknown> }): T {
+export function loadConfig<T>(options: {
+  schemaId: string;
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: EnvOverrides;
+  values?: Record<string, unknown>;
+}): T {
   let doc: Record<string, unknown> = {};
   if (options.file) {
     let text: string;
@@ -56,7 +62,8 @@ export function loadConfig<T>(options: { schemaId: string; file?: string; env?: 
   }
   for (const [pointer, value] of Object.entries(options.values ?? {})) if (value !== undefined) setPointer(doc, pointer, value);
   const result = validatorFor<T>(options.schemaId)(doc);
-  if (!result.ok) throw new ConfigError(`invalid configuration: ${result.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, result.errors);
+  if (!result.ok)
+    throw new ConfigError(`invalid configuration: ${result.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, result.errors);
   return deepFreeze(result.value);
 }
 
@@ -73,7 +80,12 @@ export function redactConfig(config: unknown, secretValues = false): unknown {
       out[k] = redactConfig(v, true);
       continue;
     }
-    out[k] = typeof v === 'string' && (secretValues || SECRET_KEY.test(k)) ? '[redacted]' : typeof v === 'string' && /^[a-z]+:\/\/[^/@\s]+:[^/@\s]+@/i.test(v) ? v.replace(/\/\/([^/@\s:]+):[^/@\s]+@/, '//$1:[redacted]@') : redactConfig(v);
+    out[k] =
+      typeof v === 'string' && (secretValues || SECRET_KEY.test(k))
+        ? '[redacted]'
+        : typeof v === 'string' && /^[a-z]+:\/\/[^/@\s]+:[^/@\s]+@/i.test(v)
+          ? v.replace(/\/\/([^/@\s:]+):[^/@\s]+@/, '//$1:[redacted]@')
+          : redactConfig(v);
   }
   return out;
 }

@@ -39,7 +39,10 @@ export function escapePointer(segment: string): string {
  * `mediaType` decides which declared content types are refused (default {@link mediaTypeError}:
  * anything but JSON); it may look at the request (the OPA Data API reads JSON whatever the type).
  */
-export function jsonBody(limits: BodyLimits, mediaType: (type: string | undefined, req: Parameters<RequestHandler>[0]) => ArgusError | undefined = mediaTypeError): RequestHandler[] {
+export function jsonBody(
+  limits: BodyLimits,
+  mediaType: (type: string | undefined, req: Parameters<RequestHandler>[0]) => ArgusError | undefined = mediaTypeError,
+): RequestHandler[] {
   const parse = express.json({ limit: limits.maxBodyBytes, strict: false, type: () => true });
   const check: RequestHandler = (req, _res, next) => {
     if (req.body === undefined) return next();
@@ -63,7 +66,9 @@ export function jsonBody(limits: BodyLimits, mediaType: (type: string | undefine
 export function mediaTypeError(type: string | undefined): ArgusError | undefined {
   if (type === undefined) return undefined;
   if (!/^\s*application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    return new ArgusError('unsupported_media_type', `content type \`${type.split(';')[0]!.trim().slice(0, 100)}\` is not JSON`, { errors: [{ path: '/headers/content-type', message: 'expected application/json' }] });
+    return new ArgusError('unsupported_media_type', `content type \`${type.split(';')[0]!.trim().slice(0, 100)}\` is not JSON`, {
+      errors: [{ path: '/headers/content-type', message: 'expected application/json' }],
+    });
   }
   return charsetError(type);
 }
@@ -72,7 +77,9 @@ export function mediaTypeError(type: string | undefined): ArgusError | undefined
 export function charsetError(type: string | undefined): ArgusError | undefined {
   const charset = type === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return new ArgusError('unsupported_media_type', `charset \`${charset.slice(0, 40)}\` is not accepted: JSON bodies are UTF-8`, { errors: [{ path: '/headers/content-type', message: 'charset must be utf-8' }] });
+    return new ArgusError('unsupported_media_type', `charset \`${charset.slice(0, 40)}\` is not accepted: JSON bodies are UTF-8`, {
+      errors: [{ path: '/headers/content-type', message: 'charset must be utf-8' }],
+    });
   }
   return undefined;
 }
@@ -150,7 +157,9 @@ export function unencodedBody(req: IncomingMessage): boolean {
 }
 
 function tooLarge(limit: number | undefined): ArgusError {
-  return new ArgusError('body_too_large', `request body exceeds ${limit ?? 'the limit of'} bytes`, { errors: [{ path: '', message: 'body too large' }] });
+  return new ArgusError('body_too_large', `request body exceeds ${limit ?? 'the limit of'} bytes`, {
+    errors: [{ path: '', message: 'body too large' }],
+  });
 }
 
 function tooDeep(path: string, maxDepth: number): InvalidInputError {
@@ -222,7 +231,10 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 function mapBodyParserError(err: unknown): ArgusError | undefined {
   if (!err || typeof err !== 'object') return undefined;
   // The router's own parameter decoding: a malformed percent-escape is the client's, never a 500.
-  if (err instanceof URIError) return new InvalidInputError('malformed percent-escape in the request path', [{ path: '', message: 'not a valid UTF-8 percent-encoding' }]);
+  if (err instanceof URIError)
+    return new InvalidInputError('malformed percent-escape in the request path', [
+      { path: '', message: 'not a valid UTF-8 percent-encoding' },
+    ]);
   const type = (err as { type?: string }).type;
   const detail = String((err as { message?: unknown }).message).slice(0, 200);
   if (type === 'entity.too.large') return tooLarge((err as { limit?: number }).limit);

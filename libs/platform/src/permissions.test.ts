@@ -5,8 +5,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticatorOptionsFrom, createAuthenticator } from './auth.ts';
 import { errorHandler } from './http.ts';
 import { silentLogger } from './logger.ts';
-import { admit, DEFAULT_PERMISSION_TABLE, malformedEscape, permissionGuard, permits, PermissionTable, type Permission } from './permissions.ts';
-import { badCredentials, matrixAuthConfig, matrixCallers, runPermissionMatrix, startMatrixIdp, type MatrixIdp } from './testing/permission-matrix.ts';
+import {
+  admit,
+  DEFAULT_PERMISSION_TABLE,
+  malformedEscape,
+  permissionGuard,
+  permits,
+  PermissionTable,
+  type Permission,
+} from './permissions.ts';
+import {
+  badCredentials,
+  matrixAuthConfig,
+  matrixCallers,
+  runPermissionMatrix,
+  startMatrixIdp,
+  type MatrixIdp,
+} from './testing/permission-matrix.ts';
 
 describe('PermissionTable', () => {
   it('matches literal segments, one-segment and rest parameters, subtrees, and HEAD as GET', () => {
@@ -46,12 +61,28 @@ describe('admit', () => {
     expect(await admit({ auth }, 'GET', '/somewhere', undefined)).toBeUndefined();
   });
   it('admits an anonymous decision only in open mode, never a bad credential', async () => {
-    expect(await admit({ auth }, 'POST', '/v1/authorize', undefined)).toMatchObject({ ok: false, error: { code: 'unauthorized' }, challenge: true });
+    expect(await admit({ auth }, 'POST', '/v1/authorize', undefined)).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+      challenge: true,
+    });
     expect(await admit({ auth, decisions: 'open' }, 'POST', '/v1/authorize', undefined)).toMatchObject({ ok: true });
-    expect(await admit({ auth, decisions: 'open' }, 'POST', '/v1/authorize', 'Bearer nope-nope-nope-nope')).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
-    expect(await admit({ auth, decisions: 'open' }, 'GET', '/v1/policies/source', undefined)).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
-    expect(await admit({ auth }, 'POST', '/v1/authorize', 'Bearer service-token-0123456789')).toMatchObject({ ok: true, principal: { kind: 'service', subject: 'pep' } });
-    expect(await admit({ auth }, 'GET', '/v1/decisions', 'Bearer service-token-0123456789')).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await admit({ auth, decisions: 'open' }, 'POST', '/v1/authorize', 'Bearer nope-nope-nope-nope')).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+    });
+    expect(await admit({ auth, decisions: 'open' }, 'GET', '/v1/policies/source', undefined)).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+    });
+    expect(await admit({ auth }, 'POST', '/v1/authorize', 'Bearer service-token-0123456789')).toMatchObject({
+      ok: true,
+      principal: { kind: 'service', subject: 'pep' },
+    });
+    expect(await admit({ auth }, 'GET', '/v1/decisions', 'Bearer service-token-0123456789')).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
   });
 });
 
@@ -60,11 +91,18 @@ describe('the permission matrix can fail', () => {
   let server: Server;
   let base: string;
   // The server guards with a table that leaves the decision trail open to any caller.
-  const lax: Permission[] = DEFAULT_PERMISSION_TABLE.rows.map((r) => (r.path === '/v1/decisions' ? { ...r, allow: { kinds: ['admin', 'human', 'agent', 'service', 'scanner'] } } : r));
+  const lax: Permission[] = DEFAULT_PERMISSION_TABLE.rows.map((r) =>
+    r.path === '/v1/decisions' ? { ...r, allow: { kinds: ['admin', 'human', 'agent', 'service', 'scanner'] } } : r,
+  );
   beforeAll(async () => {
     idp = await startMatrixIdp();
     const app = express();
-    app.use(permissionGuard({ auth: createAuthenticator(authenticatorOptionsFrom({ ...matrixAuthConfig(idp), adminRole: 'argus-admin' })), table: new PermissionTable(lax) }));
+    app.use(
+      permissionGuard({
+        auth: createAuthenticator(authenticatorOptionsFrom({ ...matrixAuthConfig(idp), adminRole: 'argus-admin' })),
+        table: new PermissionTable(lax),
+      }),
+    );
     app.get('/v1/decisions', (_req, res) => void res.json({ decisions: [] }));
     app.use(errorHandler(silentLogger()));
     server = app.listen(0, '127.0.0.1');

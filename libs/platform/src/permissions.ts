@@ -54,17 +54,26 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'GET', path: '/openapi.json', allow: 'public' },
 
   {
-    method: 'POST', path: '/v1/authorize', allow: decide, decision: true,
+    method: 'POST',
+    path: '/v1/authorize',
+    allow: decide,
+    decision: true,
     also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin; `x-argus-what-if: true` only for an admin, a policy author or the service `proxy`',
   },
   {
-    method: 'POST', path: '/v1/authorize/batch', allow: decide, decision: true,
+    method: 'POST',
+    path: '/v1/authorize/batch',
+    allow: decide,
+    decision: true,
     also: 'an agent only for itself; `x-argus-audit: false` and `x-argus-what-if: true` as for `/v1/authorize`',
   },
   { method: 'POST', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
   { method: 'GET', path: '/v1/data/**', allow: decide, decision: true, also: 'OPA Data API; an agent only for itself' },
   {
-    method: 'POST', path: '/', allow: decide, decision: true,
+    method: 'POST',
+    path: '/',
+    allow: decide,
+    decision: true,
     also: 'OPA default decision (`server.defaultDecision`); an agent only for itself',
   },
   { method: 'GET', path: '/health', allow: 'public', also: 'OPA health: 200 once a policy set is loaded' },
@@ -73,7 +82,9 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'PUT', path: '/v1/policies', allow: policyAuthor },
   { method: 'GET', path: '/v1/policies/source', allow: policyAuthor },
   {
-    method: 'POST', path: '/v1/policies/validate', allow: policyAuthor,
+    method: 'POST',
+    path: '/v1/policies/validate',
+    allow: policyAuthor,
     also: 'bounded: policy count and bytes, Cedar work in a worker thread',
   },
   { method: 'GET', path: '/v1/policies/templates', allow: policyAuthor },
@@ -84,11 +95,13 @@ export const PERMISSIONS: readonly Permission[] = [
   { method: 'POST', path: '/v1/policies/shadow', allow: policyAuthor },
   { method: 'DELETE', path: '/v1/policies/shadow', allow: policyAuthor },
 
-  { method: 'GET', path: '/v1/switches', allow: admin, also: 'the stopped switches and the age of this replica\'s snapshot' },
+  { method: 'GET', path: '/v1/switches', allow: admin, also: "the stopped switches and the age of this replica's snapshot" },
   { method: 'PUT', path: '/v1/switches/all', allow: admin, also: 'stops every decision; a reason is required and logged with the caller' },
   { method: 'DELETE', path: '/v1/switches/all', allow: admin },
   {
-    method: 'PUT', path: '/v1/switches/{scope}/{id+}', allow: admin,
+    method: 'PUT',
+    path: '/v1/switches/{scope}/{id+}',
+    allow: admin,
     also: 'scope `agent`, `tool` (`<server>/<tool>`) or `server`; a reason is required and logged with the caller',
   },
   { method: 'DELETE', path: '/v1/switches/{scope}/{id+}', allow: admin },
@@ -99,16 +112,22 @@ export const PERMISSIONS: readonly Permission[] = [
 
   { method: 'GET', path: '/v1/approvals', allow: approver, also: 'a human without `approver` sees only requests rooted at itself' },
   {
-    method: 'GET', path: '/v1/approvals/{id}', allow: approver,
+    method: 'GET',
+    path: '/v1/approvals/{id}',
+    allow: approver,
     also: 'a human without `approver` only when it is the root of the held chain',
   },
   {
-    method: 'POST', path: '/v1/approvals/{id}', allow: approver,
+    method: 'POST',
+    path: '/v1/approvals/{id}',
+    allow: approver,
     also: 'a human without `approver` only when it is the root of the held chain; never the requester',
   },
 
   {
-    method: 'POST', path: '/v1/delegations', allow: governance,
+    method: 'POST',
+    path: '/v1/delegations',
+    allow: governance,
     also: 'grantor = caller (admin: on behalf of a named human); attenuation, depth',
   },
   { method: 'GET', path: '/v1/delegations', allow: governance, also: 'grants the caller is involved in' },
@@ -143,13 +162,20 @@ export const PERMISSIONS: readonly Permission[] = [
     { method: 'GET', path: `/v1/registry/${kind}/{id}`, allow: authenticated },
     { method: 'PATCH', path: `/v1/registry/${kind}/{id}`, allow: admin },
     { method: 'DELETE', path: `/v1/registry/${kind}/{id}`, allow: admin },
-    { method: 'PUT', path: `/v1/registry/${kind}/{id}`, allow: { kinds: ['admin', 'scanner'] }, also: 'the scanners\' idempotent upsert' },
+    { method: 'PUT', path: `/v1/registry/${kind}/{id}`, allow: { kinds: ['admin', 'scanner'] }, also: "the scanners' idempotent upsert" },
     { method: 'POST', path: `/v1/registry/${kind}/{id}/trust`, allow: admin },
     ...(kind === 'mcp-servers'
       ? ([
-          { method: 'PATCH', path: `/v1/registry/${kind}/{id}/tools/{tool}`, allow: admin, also: 'governance attributes only; never changes trust' },
           {
-            method: 'POST', path: `/v1/registry/${kind}/{id}/live-tools`, allow: { kinds: ['admin', 'scanner', 'service'] },
+            method: 'PATCH',
+            path: `/v1/registry/${kind}/{id}/tools/{tool}`,
+            allow: admin,
+            also: 'governance attributes only; never changes trust',
+          },
+          {
+            method: 'POST',
+            path: `/v1/registry/${kind}/{id}/live-tools`,
+            allow: { kinds: ['admin', 'scanner', 'service'] },
             also: 'a service only as `proxy`: the runtime rug-pull check of the standalone proxy',
           },
         ] as Permission[])
@@ -157,7 +183,9 @@ export const PERMISSIONS: readonly Permission[] = [
     { method: 'GET', path: `/v1/registry/${kind}/{id}/history`, allow: authenticated },
     kind === 'agents'
       ? {
-          method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner', 'agent'] },
+          method: 'POST',
+          path: `/v1/registry/${kind}/{id}/lease`,
+          allow: { kinds: ['admin', 'scanner', 'agent'] },
           also: 'an agent only for itself',
         }
       : { method: 'POST', path: `/v1/registry/${kind}/{id}/lease`, allow: { kinds: ['admin', 'scanner'] } },
@@ -165,8 +193,10 @@ export const PERMISSIONS: readonly Permission[] = [
 
   { method: 'POST', path: '/console/api/candidate/evaluate', allow: policyAuthor, also: 'bounded candidate size' },
   {
-    method: 'GET', path: '/console/**', allow: 'public',
-    also: 'static console files; every call they make carries the user\'s credential',
+    method: 'GET',
+    path: '/console/**',
+    allow: 'public',
+    also: "static console files; every call they make carries the user's credential",
   },
 ];
 
@@ -269,8 +299,7 @@ export interface AdmitOptions {
 
 /** The outcome of {@link admit}: the caller (absent: anonymous on an open decision route, or a public route), or the error to answer. */
 export type Admission =
-  | { ok: true; permission: Permission; principal?: AuthPrincipal }
-  | { ok: false; error: ArgusError; challenge: boolean };
+  { ok: true; permission: Permission; principal?: AuthPrincipal } | { ok: false; error: ArgusError; challenge: boolean };
 
 /**
  * Checks the path's percent-escapes (a malformed escape is a 400 naming the path), finds the row

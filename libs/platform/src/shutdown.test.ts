@@ -95,7 +95,9 @@ describe('Shutdown', () => {
     const calls: string[] = [];
     const shutdown = new Shutdown(silentLogger(), 300, 1000);
     shutdown.add({ name: 'broken', close: () => Promise.reject(new Error('no')) });
-    shutdown.addServer('a', a.server, { drain: { start: () => void calls.push('start'), inFlight: () => 2, abort: () => void calls.push('abort') } });
+    shutdown.addServer('a', a.server, {
+      drain: { start: () => void calls.push('start'), inFlight: () => 2, abort: () => void calls.push('abort') },
+    });
     const arrived = a.arrived();
     const stuck = get(`${a.url}/slow`);
     await arrived;

@@ -50,16 +50,34 @@ describe('SecretsBroker', () => {
 
   it('fails with unavailable when the store cannot be read', async () => {
     const store = await seeded();
-    const broken: SecretStore = { ...store, list: () => store.list(), put: store.put.bind(store), delete: store.delete.bind(store), close: store.close.bind(store), get: async () => { throw new Error('disk gone'); } };
+    const broken: SecretStore = {
+      ...store,
+      list: () => store.list(),
+      put: store.put.bind(store),
+      delete: store.delete.bind(store),
+      close: store.close.bind(store),
+      get: async () => {
+        throw new Error('disk gone');
+      },
+    };
     await expect(new SecretsBroker(broken).resolve('openai')).rejects.toMatchObject({ code: 'unavailable' });
   });
 });
 
 describe('secrets config', () => {
   it('fills defaults and names bad paths', () => {
-    expect(parseSecretsConfig({})).toMatchObject({ store: 'sqlite', path: '.argus/argus.db', keyEnv: 'ARGUS_SECRETS_KEY', cacheTtlMs: 5000 });
-    expect(() => parseSecretsConfig({ store: 'vault' })).toThrow(expect.objectContaining({ errors: [expect.objectContaining({ path: '/store' })] }));
-    expect(() => parseSecretsConfig({ bogus: 1 })).toThrow(expect.objectContaining({ errors: [expect.objectContaining({ path: '/bogus' })] }));
+    expect(parseSecretsConfig({})).toMatchObject({
+      store: 'sqlite',
+      path: '.argus/argus.db',
+      keyEnv: 'ARGUS_SECRETS_KEY',
+      cacheTtlMs: 5000,
+    });
+    expect(() => parseSecretsConfig({ store: 'vault' })).toThrow(
+      expect.objectContaining({ errors: [expect.objectContaining({ path: '/store' })] }),
+    );
+    expect(() => parseSecretsConfig({ bogus: 1 })).toThrow(
+      expect.objectContaining({ errors: [expect.objectContaining({ path: '/bogus' })] }),
+    );
   });
   it('reads the key from the environment and says which variable is missing', () => {
     const key = randomBytes(32);

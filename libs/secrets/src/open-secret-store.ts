@@ -38,11 +38,15 @@ export function loadSecretsKey(config: Pick<SecretsConfig, 'keyEnv' | 'keyFile'>
     try {
       text = readFileSync(config.keyFile, 'utf8');
     } catch (err) {
-      throw new ConfigError(`secrets key file \`${config.keyFile}\` cannot be read`, [{ path: '/keyFile', message: (err as NodeJS.ErrnoException).code ?? 'unreadable' }]);
+      throw new ConfigError(`secrets key file \`${config.keyFile}\` cannot be read`, [
+        { path: '/keyFile', message: (err as NodeJS.ErrnoException).code ?? 'unreadable' },
+      ]);
     }
     return parseSecretsKey(text, 'keyFile');
   }
-  throw new ConfigError(`no secrets key: set \`${config.keyEnv}\` to 32 bytes (hex or base64)`, [{ path: `/keyEnv`, message: `${config.keyEnv} is not set` }]);
+  throw new ConfigError(`no secrets key: set \`${config.keyEnv}\` to 32 bytes (hex or base64)`, [
+    { path: `/keyEnv`, message: `${config.keyEnv} is not set` },
+  ]);
 }
 
 /** Opens the configured adapter. */
@@ -52,7 +56,10 @@ export function openSecretStore(config: SecretsConfig, env: NodeJS.ProcessEnv = 
 }
 
 /** Opens the store and wraps it in a broker with the configured overrides and cache. */
-export function openSecretsBroker(config: SecretsConfig, env: NodeJS.ProcessEnv = process.env): { store: SecretStore; broker: SecretsBroker } {
+export function openSecretsBroker(
+  config: SecretsConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): { store: SecretStore; broker: SecretsBroker } {
   const store = openSecretStore(config, env);
   return { store, broker: new SecretsBroker(store, { overrides: config.overrides, cacheTtlMs: config.cacheTtlMs }) };
 }

@@ -54,18 +54,39 @@ describe('SqliteSecretStore', () => {
     old.exec(PRE_MIGRATION_DDL);
     const sealed = new SecretCipher(key).seal('crm/token', 'value-old-123456');
     old
-      .prepare('INSERT INTO secrets (name, description, iv, tag, ciphertext, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run('crm/token', 'the CRM token', sealed.iv, sealed.tag, sealed.ciphertext, '2030-01-01T00:00:00.000Z', '2030-01-02T00:00:00.000Z', 3);
+      .prepare(
+        'INSERT INTO secrets (name, description, iv, tag, ciphertext, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        'crm/token',
+        'the CRM token',
+        sealed.iv,
+        sealed.tag,
+        sealed.ciphertext,
+        '2030-01-01T00:00:00.000Z',
+        '2030-01-02T00:00:00.000Z',
+        3,
+      );
     old.close();
 
     const store = new SqliteSecretStore({ path, key });
     expect(await store.get('crm/token')).toBe('value-old-123456');
-    expect(await store.list()).toEqual([{ name: 'crm/token', description: 'the CRM token', createdAt: '2030-01-01T00:00:00.000Z', updatedAt: '2030-01-02T00:00:00.000Z', version: 3 }]);
+    expect(await store.list()).toEqual([
+      {
+        name: 'crm/token',
+        description: 'the CRM token',
+        createdAt: '2030-01-01T00:00:00.000Z',
+        updatedAt: '2030-01-02T00:00:00.000Z',
+        version: 3,
+      },
+    ]);
     expect((await store.put('crm/token', 'value-new-654321')).version).toBe(4);
     await store.close();
 
     const db = new Database(path);
-    expect(db.prepare(`SELECT version, name FROM argus_migrations WHERE namespace = 'secrets'`).all()).toEqual([{ version: 1, name: 'secrets' }]);
+    expect(db.prepare(`SELECT version, name FROM argus_migrations WHERE namespace = 'secrets'`).all()).toEqual([
+      { version: 1, name: 'secrets' },
+    ]);
     expect(runMigrations(db, 'secrets', SECRETS_MIGRATIONS)).toEqual([]);
     db.close();
     const again = new SqliteSecretStore({ path, key });

@@ -43,7 +43,9 @@ describe('openStorage', () => {
   });
 
   it('fails with unavailable when MongoDB cannot be reached', async () => {
-    await expect(openStorage('mongodb://127.0.0.1:1/argus', { mongo: { serverSelectionTimeoutMs: 300 } })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(openStorage('mongodb://127.0.0.1:1/argus', { mongo: { serverSelectionTimeoutMs: 300 } })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
   });
 
   it('picks in-process or Redis leases and buses by option', async () => {

@@ -45,12 +45,17 @@ export function parseStoreUrl(url: string): { backend: 'sqlite'; path: string } 
   if (url.startsWith('sqlite:')) {
     let path = url.slice('sqlite:'.length);
     if (path.startsWith('//')) path = path.slice(2);
-    if (path === '') throw new ConfigError('store URL names no SQLite file', [{ path: '/store/url', message: 'expected `sqlite:<path>` or `sqlite::memory:`' }]);
+    if (path === '')
+      throw new ConfigError('store URL names no SQLite file', [
+        { path: '/store/url', message: 'expected `sqlite:<path>` or `sqlite::memory:`' },
+      ]);
     return { backend: 'sqlite', path };
   }
   if (url.startsWith('mongodb://') || url.startsWith('mongodb+srv://')) return { backend: 'mongo', url };
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  throw new ConfigError(`unsupported store URL scheme \`${scheme ?? '(none)'}\``, [{ path: '/store/url', message: 'expected `sqlite:<path>` or `mongodb://...`' }]);
+  throw new ConfigError(`unsupported store URL scheme \`${scheme ?? '(none)'}\``, [
+    { path: '/store/url', message: 'expected `sqlite:<path>` or `mongodb://...`' },
+  ]);
 }
 
 /**

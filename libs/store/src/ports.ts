@@ -418,7 +418,10 @@ export interface Goal {
 }
 
 /** What a caller supplies to create a goal (status defaults to `active`). */
-export type NewGoal = Omit<Goal, 'createdAt' | 'updatedAt' | 'version' | 'status' | 'budget'> & { status?: GoalStatus; budget?: GoalBudget };
+export type NewGoal = Omit<Goal, 'createdAt' | 'updatedAt' | 'version' | 'status' | 'budget'> & {
+  status?: GoalStatus;
+  budget?: GoalBudget;
+};
 
 /** Filters for listing goals. */
 export interface GoalQuery extends PageQuery {

@@ -103,13 +103,21 @@ export function urlForms(url: string): string[] {
 
 export function checkVersion(kind: string, id: string, stored: number, expected: number | undefined): void {
   if (expected !== undefined && expected !== stored) {
-    throw new ConflictError(`${kind} \`${id}\` is at version ${stored}, not ${expected}`, [{ path: '/version', message: `stale version ${expected}` }]);
+    throw new ConflictError(`${kind} \`${id}\` is at version ${stored}, not ${expected}`, [
+      { path: '/version', message: `stale version ${expected}` },
+    ]);
   }
 }
 
 /** The patched human at the next version. */
 export function patchHuman(current: Human, patch: HumanPatch, now: string): Human {
-  return { ...current, ...defined(patch), roles: patch.roles ? [...patch.roles] : current.roles, updatedAt: now, version: current.version + 1 };
+  return {
+    ...current,
+    ...defined(patch),
+    roles: patch.roles ? [...patch.roles] : current.roles,
+    updatedAt: now,
+    version: current.version + 1,
+  };
 }
 
 /** The patched agent at the next version. */
@@ -133,11 +141,19 @@ export function initialTransition(kind: TrustKind, id: string, trust: TrustState
  * Applies a trust change to a record per the state machine (`trust.ts`). Throws `ConflictError`
  * for an illegal move or a stale version. The caller persists both results in one write.
  */
-export function applyTrust<T extends Agent | McpServer>(kind: TrustKind, current: T, change: TrustChange, now: string, bumpVersion = true): { record: T; transition: TrustTransition } {
+export function applyTrust<T extends Agent | McpServer>(
+  kind: TrustKind,
+  current: T,
+  change: TrustChange,
+  now: string,
+  bumpVersion = true,
+): { record: T; transition: TrustTransition } {
   checkVersion(kind, current.id, current.version, change.expectedVersion);
   const legal = change.diff ? isLegalToolChangeTransition(current.trust, change.to) : isLegalTransition(current.trust, change.to);
   if (!legal) {
-    throw new ConflictError(illegalTransitionMessage(current.trust, change.to), [{ path: '/to', message: illegalTransitionMessage(current.trust, change.to) }]);
+    throw new ConflictError(illegalTransitionMessage(current.trust, change.to), [
+      { path: '/to', message: illegalTransitionMessage(current.trust, change.to) },
+    ]);
   }
   const record = { ...current, trust: change.to, updatedAt: now, version: bumpVersion ? current.version + 1 : current.version };
   const transition: TrustTransition = {
@@ -184,7 +200,8 @@ export function newGrant(input: NewDelegationGrant, now: string): DelegationGran
  */
 export function normalizeInstant(value: string): string {
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new InvalidInputError(`invalid instant \`${value.slice(0, 64)}\``, [{ path: '/expiresAt', message: 'is not a date-time' }]);
+  if (Number.isNaN(t))
+    throw new InvalidInputError(`invalid instant \`${value.slice(0, 64)}\``, [{ path: '/expiresAt', message: 'is not a date-time' }]);
   return new Date(t).toISOString();
 }
 
@@ -216,7 +233,9 @@ const TERMINAL_GOAL: ReadonlySet<GoalStatus> = new Set(['completed', 'cancelled'
 export function applyGoalStatus(current: Goal, status: GoalStatus, expectedVersion: number | undefined, now: string): Goal {
   checkVersion('goal', current.id, current.version, expectedVersion);
   if (TERMINAL_GOAL.has(current.status)) {
-    throw new ConflictError(`goal \`${current.id}\` is \`${current.status}\` (terminal)`, [{ path: '/status', message: 'terminal status' }]);
+    throw new ConflictError(`goal \`${current.id}\` is \`${current.status}\` (terminal)`, [
+      { path: '/status', message: 'terminal status' },
+    ]);
   }
   return { ...current, status, updatedAt: now, version: current.version + 1 };
 }

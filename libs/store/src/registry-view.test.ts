@@ -132,7 +132,10 @@ describe('RegistryView', () => {
     expect((await view.leaseState('agent', 'bot')).state).toBe('expired');
     await leases.renew('agent', 'bot', 10_000);
     expect((await view.leaseState('agent', 'bot')).state).toBe('alive');
-    const down = new RegistryView({ store: openSqlite(':memory:').registry, leases: { get: async () => ({ state: 'unknown' }) } as unknown as MemoryLeaseStore });
+    const down = new RegistryView({
+      store: openSqlite(':memory:').registry,
+      leases: { get: async () => ({ state: 'unknown' }) } as unknown as MemoryLeaseStore,
+    });
     expect(await down.leaseState('agent', 'bot')).toEqual({ state: 'unknown' });
   });
 

@@ -1,4 +1,14 @@
-import type { Agent, EventBus, Human, LeaseState, LeaseStore, McpServer, RegistryChangedEvent, RegistryKind, RegistryStore } from './ports.ts';
+import type {
+  Agent,
+  EventBus,
+  Human,
+  LeaseState,
+  LeaseStore,
+  McpServer,
+  RegistryChangedEvent,
+  RegistryKind,
+  RegistryStore,
+} from './ports.ts';
 import { LRUCache } from 'lru-cache';
 import { TOPICS } from './ports.ts';
 import { systemClock, type Clock } from './paging.ts';

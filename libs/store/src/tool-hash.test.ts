@@ -6,11 +6,23 @@ import { TRUST_STATES } from './ports.ts';
 
 describe('tool hashes', () => {
   it('ignore key order and change with any field', () => {
-    const a = toolHash({ name: 't', description: 'd', inputSchema: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'number' } } } });
-    const b = toolHash({ name: 't', description: 'd', inputSchema: { properties: { b: { type: 'number' }, a: { type: 'string' } }, type: 'object' } });
+    const a = toolHash({
+      name: 't',
+      description: 'd',
+      inputSchema: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'number' } } },
+    });
+    const b = toolHash({
+      name: 't',
+      description: 'd',
+      inputSchema: { properties: { b: { type: 'number' }, a: { type: 'string' } }, type: 'object' },
+    });
     expect(a).toBe(b);
-    expect(toolHash({ name: 't', description: 'd!', inputSchema: {} })).not.toBe(toolHash({ name: 't', description: 'd', inputSchema: {} }));
-    expect(toolHash({ name: 't2', description: 'd', inputSchema: {} })).not.toBe(toolHash({ name: 't', description: 'd', inputSchema: {} }));
+    expect(toolHash({ name: 't', description: 'd!', inputSchema: {} })).not.toBe(
+      toolHash({ name: 't', description: 'd', inputSchema: {} }),
+    );
+    expect(toolHash({ name: 't2', description: 'd', inputSchema: {} })).not.toBe(
+      toolHash({ name: 't', description: 'd', inputSchema: {} }),
+    );
   });
 
   it('canonical JSON round-trips and is order-insensitive (property)', () => {
@@ -80,12 +92,17 @@ describe('trust state machine', () => {
 
   it('keeps governance attributes out of the hash, and carries them over a rescan that does not set them', () => {
     const bare = { name: 'echo', description: 'd', inputSchema: {} };
-    const [governed] = hashTools([{ ...bare, sensitivity: 'internal', allowedIntents: ['triage'], category: 'crm', labels: { team: 'a' } }]);
+    const [governed] = hashTools([
+      { ...bare, sensitivity: 'internal', allowedIntents: ['triage'], category: 'crm', labels: { team: 'a' } },
+    ]);
     expect(governed).toMatchObject({ sensitivity: 'internal', allowedIntents: ['triage'], category: 'crm', labels: { team: 'a' } });
     expect(governed!.hash).toBe(toolHash(bare));
     const rescanned = hashTools([bare, { ...bare, name: 'new' }]);
     expect(keepGovernance([governed!], rescanned)).toEqual([governed, rescanned[1]]);
     // A rescan that sets an attribute wins over the old value.
-    expect(keepGovernance([governed!], hashTools([{ ...bare, sensitivity: 'high' }]))[0]).toMatchObject({ sensitivity: 'high', allowedIntents: ['triage'] });
+    expect(keepGovernance([governed!], hashTools([{ ...bare, sensitivity: 'high' }]))[0]).toMatchObject({
+      sensitivity: 'high',
+      allowedIntents: ['triage'],
+    });
   });
 });

@@ -60,7 +60,10 @@ export function diffTools(before: readonly Pick<McpTool, 'name' | 'hash'>[], aft
   const now = new Map(after.map((t) => [t.name, t.hash]));
   const added = [...now.keys()].filter((n) => !old.has(n)).sort();
   const removed = [...old.keys()].filter((n) => !now.has(n)).sort();
-  const changed = [...now.entries()].filter(([n, h]) => old.has(n) && old.get(n) !== h).map(([n]) => n).sort();
+  const changed = [...now.entries()]
+    .filter(([n, h]) => old.has(n) && old.get(n) !== h)
+    .map(([n]) => n)
+    .sort();
   return { added, removed, changed };
 }
 

@@ -44,7 +44,9 @@ describe('Dockerfiles', () => {
       const finalStage = instructions.filter((i) => i.getRange().start.line > lastFrom.getRange().start.line);
 
       it('lints clean (dockerfile-utils)', () => {
-        const problems = lintDockerfile(text).filter((d) => d.severity === ValidationSeverity.ERROR || d.severity === ValidationSeverity.WARNING);
+        const problems = lintDockerfile(text).filter(
+          (d) => d.severity === ValidationSeverity.ERROR || d.severity === ValidationSeverity.WARNING,
+        );
         expect(problems.map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
       });
 
@@ -63,13 +65,17 @@ describe('Dockerfiles', () => {
 
       it('has a HEALTHCHECK and runs its own built main (no tsx at run time)', () => {
         const health = finalStage.find((i) => i.getKeyword() === 'HEALTHCHECK');
-        expect(health?.getTextContent()).toMatch(app === 'discover' ? /healthcheck\.mjs", "--redis"/ : /healthcheck\.mjs", "http:\/\/127\.0\.0\.1:\d+\/healthz"/);
+        expect(health?.getTextContent()).toMatch(
+          app === 'discover' ? /healthcheck\.mjs", "--redis"/ : /healthcheck\.mjs", "http:\/\/127\.0\.0\.1:\d+\/healthz"/,
+        );
         const cmd = finalStage.find((i) => i.getKeyword() === 'CMD')!.getArgumentsContent();
         expect(JSON.parse(cmd!)).toEqual(['node', `dist/${app}/main.mjs`]);
         // The build stage builds that file from the app's main with scripts/build.mjs, and the runtime stage copies it.
         const runs = instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getTextContent());
         expect(runs.some((r) => r.includes(`node scripts/build.mjs ${app}`))).toBe(true);
-        expect(finalStage.some((i) => i.getKeyword() === 'COPY' && i.getTextContent().includes(`--from=build /src/dist/${app} ./dist/${app}`))).toBe(true);
+        expect(
+          finalStage.some((i) => i.getKeyword() === 'COPY' && i.getTextContent().includes(`--from=build /src/dist/${app} ./dist/${app}`)),
+        ).toBe(true);
         expect(existsSync(join(REPO_ROOT, `apps/${app}/src/main.ts`))).toBe(true);
         const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
         expect(pkg.dependencies.tsx, 'tsx must not be a production dependency').toBeUndefined();
@@ -77,15 +83,24 @@ describe('Dockerfiles', () => {
       });
 
       it('copies only sources that exist and that its .dockerignore keeps', () => {
-        const ignore = read(`docker/${app}.Dockerfile.dockerignore`).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+        const ignore = read(`docker/${app}.Dockerfile.dockerignore`)
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#'));
         const copies = instructions.filter((i) => i.getKeyword() === 'COPY' && !/--from=/.test(i.getTextContent()));
         expect(copies.length).toBeGreaterThan(3);
         for (const c of copies) {
-          const args = c.getArguments().map((a) => a.getValue()).filter((a) => !a.startsWith('--'));
+          const args = c
+            .getArguments()
+            .map((a) => a.getValue())
+            .filter((a) => !a.startsWith('--'));
           for (const source of args.slice(0, -1)) {
             if (source === '.') continue;
             expect(existsSync(join(REPO_ROOT, source)), `COPY source \`${source}\``).toBe(true);
-            expect(ignore.some((pattern) => pattern === source || pattern === `${source}/`), `\`${source}\` is excluded by the .dockerignore`).toBe(false);
+            expect(
+              ignore.some((pattern) => pattern === source || pattern === `${source}/`),
+              `\`${source}\` is excluded by the .dockerignore`,
+            ).toBe(false);
           }
         }
         expect(ignore).toEqual(expect.arrayContaining(['**/node_modules', '.git']));
@@ -102,7 +117,15 @@ describe('docker/compose.yaml', () => {
     const ajv = new Ajv2019({ strict: false, allErrors: true, validateFormats: false });
     // The published schema still uses draft-04 `id` (a string) next to 2019-09 keywords; drop those.
     const strip = (n: unknown): unknown =>
-      Array.isArray(n) ? n.map(strip) : n && typeof n === 'object' ? Object.fromEntries(Object.entries(n).filter(([k, v]) => !((k === 'id' || k === '$schema') && typeof v === 'string')).map(([k, v]) => [k, strip(v)])) : n;
+      Array.isArray(n)
+        ? n.map(strip)
+        : n && typeof n === 'object'
+          ? Object.fromEntries(
+              Object.entries(n)
+                .filter(([k, v]) => !((k === 'id' || k === '$schema') && typeof v === 'string'))
+                .map(([k, v]) => [k, strip(v)]),
+            )
+          : n;
     // The packaged schema predates the top-level `name` key of the current specification.
     const { name, ...rest } = compose as typeof compose & { name?: string };
     expect(name).toBe('argus');
@@ -128,7 +151,8 @@ describe('docker/compose.yaml', () => {
         expect(hasCheck, `${dep} has no healthcheck`).toBe(true);
       }
     }
-    for (const app of ['apdp-1', 'apdp-2', 'proxy', 'registry', 'discover']) expect(Object.keys(services[app]!.depends_on as Json).length, app).toBeGreaterThan(0);
+    for (const app of ['apdp-1', 'apdp-2', 'proxy', 'registry', 'discover'])
+      expect(Object.keys(services[app]!.depends_on as Json).length, app).toBeGreaterThan(0);
   });
 
   it('gives each app the environment it needs, with secrets only from ${VARIABLES}', () => {
@@ -141,14 +165,18 @@ describe('docker/compose.yaml', () => {
     expect(env('apdp-1').ARGUS_CONFIG).toBe('/etc/argus/argus.yaml');
     expect(env('proxy')).toMatchObject({ ARGUS_APDP_URL: 'http://apdp:8181', ARGUS_PROXY_CONFIG: '/etc/argus/proxy.yaml' });
     expect(env('proxy').ARGUS_SECRETS_KEY).toMatch(/^\$\{ARGUS_SECRETS_KEY:\?/);
-    expect(env('discover')).toMatchObject({ ARGUS_DISCOVER_REGISTRY_URL: 'http://registry:8182', ARGUS_DISCOVER_REDIS_URL: 'redis://redis:6379' });
+    expect(env('discover')).toMatchObject({
+      ARGUS_DISCOVER_REGISTRY_URL: 'http://registry:8182',
+      ARGUS_DISCOVER_REDIS_URL: 'redis://redis:6379',
+    });
     for (const [name, svc] of Object.entries(services)) {
       for (const [k, v] of Object.entries((svc.environment ?? {}) as Record<string, string>)) {
         if (/TOKEN|SECRET|KEY|PASSWORD/.test(k)) expect(String(v), `${name}.${k}`).toMatch(/\$\{[A-Z_]+:\?/);
       }
     }
     // The proxy reaches both replicas through the shared alias.
-    for (const s of ['apdp-1', 'apdp-2']) expect(((services[s]!.networks as Record<string, { aliases: string[] }>).default!.aliases)).toContain('apdp');
+    for (const s of ['apdp-1', 'apdp-2'])
+      expect((services[s]!.networks as Record<string, { aliases: string[] }>).default!.aliases).toContain('apdp');
   });
 
   it('builds from files that exist, mounts files that exist, and declares its volumes', () => {
@@ -169,16 +197,26 @@ describe('configuration files shipped in docker/', () => {
   const env = { ARGUS_ADMIN_TOKEN: 'deployment-test-admin-token', ARGUS_SECRETS_KEY: '00'.repeat(32) };
 
   it('docker/argus.yaml and the k8s argus.yaml pass the apdp config schema', () => {
-    const config = loadConfig<{ store: { url: string; redisUrl?: string }; audit: { sinks: Array<{ type: string }> } }>({ schemaId: 'https://argus.dev/schemas/config/argus.json', file: join(DOCKER, 'argus.yaml'), env });
+    const config = loadConfig<{ store: { url: string; redisUrl?: string }; audit: { sinks: Array<{ type: string }> } }>({
+      schemaId: 'https://argus.dev/schemas/config/argus.json',
+      file: join(DOCKER, 'argus.yaml'),
+      env,
+    });
     expect(config.store.url).toMatch(/replicaSet=rs0/);
     expect(config.store.redisUrl).toBe('redis://redis:6379');
     expect(config.audit.sinks[0]!.type).toBe('mongodb');
-    const k8s = parseYaml((parseAllDocuments(read('docker/k8s/configmap.yaml'))[0]!.toJS() as { data: Record<string, string> }).data['argus.yaml']!) as Json;
-    const validated = loadConfig<Json>({ schemaId: 'https://argus.dev/schemas/config/argus.json', env: {}, values: Object.fromEntries(Object.entries(k8s).map(([k, v]) => [`/${k}`, v])) });
+    const k8s = parseYaml(
+      (parseAllDocuments(read('docker/k8s/configmap.yaml'))[0]!.toJS() as { data: Record<string, string> }).data['argus.yaml']!,
+    ) as Json;
+    const validated = loadConfig<Json>({
+      schemaId: 'https://argus.dev/schemas/config/argus.json',
+      env: {},
+      values: Object.fromEntries(Object.entries(k8s).map(([k, v]) => [`/${k}`, v])),
+    });
     expect(validated.policy).toMatchObject({ dir: '/etc/argus/cedar' });
   });
 
-  it('docker/proxy.yaml and docker/discover.yaml pass their apps\' loaders', () => {
+  it("docker/proxy.yaml and docker/discover.yaml pass their apps' loaders", () => {
     const proxy = loadProxyConfig(join(DOCKER, 'proxy.yaml'), {});
     expect(proxy.upstreams.map((u) => u.name)).toEqual(['openai', 'anthropic']);
     expect(proxy.decision.url).toBe('http://apdp:8181');
@@ -187,16 +225,34 @@ describe('configuration files shipped in docker/', () => {
   });
 
   it('refuses a broken copy (the loaders really validate)', () => {
-    expect(() => loadConfig({ schemaId: 'https://argus.dev/schemas/config/argus.json', env: {}, values: { '/server/port': 99999 } })).toThrow(/\/server\/port/);
+    expect(() =>
+      loadConfig({ schemaId: 'https://argus.dev/schemas/config/argus.json', env: {}, values: { '/server/port': 99999 } }),
+    ).toThrow(/\/server\/port/);
   });
 });
 
 describe('docker/k8s', () => {
   const files = readdirSync(join(DOCKER, 'k8s')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
-  const docs = files.flatMap((f) => parseAllDocuments(read(`docker/k8s/${f}`)).map((d) => ({ file: f, doc: d.toJS() as Json & { kind: string; metadata: { name: string } } })));
-  const byKind = (kind: string) => docs.filter((d) => d.doc.kind === kind).map((d) => d.doc as unknown as Json & { metadata: { name: string }; spec: Json });
+  const docs = files.flatMap((f) =>
+    parseAllDocuments(read(`docker/k8s/${f}`)).map((d) => ({
+      file: f,
+      doc: d.toJS() as Json & { kind: string; metadata: { name: string } },
+    })),
+  );
+  const byKind = (kind: string) =>
+    docs.filter((d) => d.doc.kind === kind).map((d) => d.doc as unknown as Json & { metadata: { name: string }; spec: Json });
   const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-    Namespace, ConfigMap, Secret, Service, ServiceAccount, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy, ClusterRole, ClusterRoleBinding,
+    Namespace,
+    ConfigMap,
+    Secret,
+    Service,
+    ServiceAccount,
+    Deployment,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    NetworkPolicy,
+    ClusterRole,
+    ClusterRoleBinding,
   };
 
   it('every manifest is valid against the Kubernetes schema of its kind', () => {
@@ -217,10 +273,22 @@ describe('docker/k8s', () => {
     const deployments = byKind('Deployment');
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['apdp', 'discover', 'proxy', 'registry']);
     for (const d of deployments) {
-      const pod = (d.spec.template as { spec: Json & { securityContext: Json; containers: Array<Json & { securityContext: Json; resources: { requests: Json; limits: Json } }> } }).spec;
+      const pod = (
+        d.spec.template as {
+          spec: Json & {
+            securityContext: Json;
+            containers: Array<Json & { securityContext: Json; resources: { requests: Json; limits: Json } }>;
+          };
+        }
+      ).spec;
       expect(pod.securityContext.runAsNonRoot, d.metadata.name).toBe(true);
       for (const c of pod.containers) {
-        expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        expect(c.securityContext).toMatchObject({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        });
         expect(Object.keys(c.resources.requests).sort()).toEqual(['cpu', 'memory']);
         expect(Object.keys(c.resources.limits).sort()).toEqual(['cpu', 'memory']);
         expect(c.livenessProbe, d.metadata.name).toBeDefined();
@@ -237,14 +305,27 @@ describe('docker/k8s', () => {
 
   it('has an HPA for apdp and proxy, a PDB for each served app, and Services that select real pods', () => {
     const deployments = new Set(byKind('Deployment').map((d) => d.metadata.name));
-    expect(byKind('HorizontalPodAutoscaler').map((h) => (h.spec.scaleTargetRef as { name: string }).name).sort()).toEqual(['apdp', 'proxy']);
-    expect(byKind('PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual(['apdp', 'proxy', 'registry']);
-    for (const s of byKind('Service')) expect(deployments.has(((s.spec.selector as Json)['app.kubernetes.io/name']) as string), s.metadata.name).toBe(true);
+    expect(
+      byKind('HorizontalPodAutoscaler')
+        .map((h) => (h.spec.scaleTargetRef as { name: string }).name)
+        .sort(),
+    ).toEqual(['apdp', 'proxy']);
+    expect(
+      byKind('PodDisruptionBudget')
+        .map((p) => p.metadata.name)
+        .sort(),
+    ).toEqual(['apdp', 'proxy', 'registry']);
+    for (const s of byKind('Service'))
+      expect(deployments.has((s.spec.selector as Json)['app.kubernetes.io/name'] as string), s.metadata.name).toBe(true);
   });
 
   it('lets only the proxy reach outside the cluster', () => {
     const policies = byKind('NetworkPolicy');
-    expect(policies.some((p) => JSON.stringify(p.spec.podSelector) === '{}' && (p.spec.policyTypes as string[]).includes('Egress') && !p.spec.egress)).toBe(true);
+    expect(
+      policies.some(
+        (p) => JSON.stringify(p.spec.podSelector) === '{}' && (p.spec.policyTypes as string[]).includes('Egress') && !p.spec.egress,
+      ),
+    ).toBe(true);
     const external = policies.filter((p) => JSON.stringify(p.spec.egress ?? []).includes('ipBlock'));
     expect(external.map((p) => p.spec.podSelector)).toEqual([{ matchLabels: { 'app.kubernetes.io/name': 'proxy' } }]);
   });
@@ -266,20 +347,35 @@ describe('docker/k8s', () => {
 describe('docker/grafana/argus.json', () => {
   it('charts only metrics the code registers, and the ones operations need', () => {
     const dashboard = JSON.parse(read('docker/grafana/argus.json')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
-    const used = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => [...t.expr.matchAll(/argus_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))));
+    const used = new Set(
+      dashboard.panels
+        .flatMap((p) => p.targets ?? [])
+        .flatMap((t) => [...t.expr.matchAll(/argus_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))),
+    );
     const registered = new Set<string>();
     const walk = (dir: string): void => {
       for (const e of readdirSync(dir)) {
         const p = join(dir, e);
         if (e === 'node_modules') continue;
         if (statSync(p).isDirectory()) walk(p);
-        else if (e.endsWith('.ts') && !e.endsWith('.test.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/name: '(argus_[a-z_]+)'/g)) registered.add(m[1]!);
+        else if (e.endsWith('.ts') && !e.endsWith('.test.ts'))
+          for (const m of readFileSync(p, 'utf8').matchAll(/name: '(argus_[a-z_]+)'/g)) registered.add(m[1]!);
       }
     };
     walk(join(REPO_ROOT, 'apps'));
     walk(join(REPO_ROOT, 'libs'));
     expect([...used].filter((m) => !registered.has(m))).toEqual([]);
-    expect([...used]).toEqual(expect.arrayContaining(['argus_decisions_total', 'argus_decision_duration_seconds', 'argus_policy_reload_failures_total', 'argus_audit_queue_depth', 'argus_audit_dropped_total', 'argus_proxy_upstream_latency_seconds', 'argus_proxy_upstream_errors_total']));
+    expect([...used]).toEqual(
+      expect.arrayContaining([
+        'argus_decisions_total',
+        'argus_decision_duration_seconds',
+        'argus_policy_reload_failures_total',
+        'argus_audit_queue_depth',
+        'argus_audit_dropped_total',
+        'argus_proxy_upstream_latency_seconds',
+        'argus_proxy_upstream_errors_total',
+      ]),
+    );
   });
 });
 
@@ -293,7 +389,9 @@ describe('docs/configuration.md', () => {
   it('names every environment override and every key of the main schema', () => {
     const doc = read('docs/configuration.md');
     for (const name of Object.keys(ENV_OVERRIDES)) expect(doc, name).toContain(`\`${name}\``);
-    const schema = JSON.parse(read('schemas/config/argus.schema.json')) as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    const schema = JSON.parse(read('schemas/config/argus.schema.json')) as {
+      properties: Record<string, { properties?: Record<string, unknown> }>;
+    };
     for (const [section, s] of Object.entries(schema.properties)) {
       if (section === '$schema') continue;
       for (const key of Object.keys(s.properties ?? {})) expect(doc, `${section}.${key}`).toContain(`\`${section}.${key}\``);

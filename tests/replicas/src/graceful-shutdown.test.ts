@@ -32,7 +32,19 @@ afterAll(async () => {
 function halfSent(url: string): { accepted: Promise<void>; finish: () => Promise<number> } {
   const body = Buffer.from(JSON.stringify({ input: invoke('shutdown-bot', 'gpt-4o') }));
   const { hostname, port } = new URL(url);
-  const req = httpRequest({ host: hostname, port, path: '/v1/authorize', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue', authorization: `Bearer ${APP_SERVICE_TOKEN}` } });
+  const req = httpRequest({
+    host: hostname,
+    port,
+    path: '/v1/authorize',
+    method: 'POST',
+    agent: false,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      expect: '100-continue',
+      authorization: `Bearer ${APP_SERVICE_TOKEN}`,
+    },
+  });
   const accepted = new Promise<void>((resolve) =>
     req.once('continue', () => {
       req.write(body.subarray(0, body.length >> 1));
@@ -78,7 +90,11 @@ it('SIGTERM under load: in-flight requests answered, audit flushed, exit 0 withi
   const loop = async () => {
     while (!signalled || answered < 1_000_000) {
       try {
-        const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${APP_SERVICE_TOKEN}` }, body: JSON.stringify({ input: invoke('shutdown-bot', 'gpt-4o') }) });
+        const res = await fetch(`${url}/v1/authorize`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${APP_SERVICE_TOKEN}` },
+          body: JSON.stringify({ input: invoke('shutdown-bot', 'gpt-4o') }),
+        });
         await res.arrayBuffer();
         statuses.add(res.status);
         if (res.status === 200) answered++;
@@ -119,8 +135,12 @@ it('SIGTERM under load: in-flight requests answered, audit flushed, exit 0 withi
   expect(apdp.logs.some((l) => l.msg === 'shutdown grace period exceeded')).toBe(false);
 
   const db = new Database(join(dir, 'apdp-shutdown-audit.db'), { readonly: true });
-  const rows = (db.prepare("SELECT COUNT(*) AS n FROM audit_records WHERE kind = 'decision' AND principal_id = 'shutdown-bot'").get() as { n: number }).n;
+  const rows = (
+    db.prepare("SELECT COUNT(*) AS n FROM audit_records WHERE kind = 'decision' AND principal_id = 'shutdown-bot'").get() as { n: number }
+  ).n;
   db.close();
   expect(rows).toBe(answered + lateStatuses.length);
-  process.stdout.write(`\nGraceful shutdown: ${answered + lateStatuses.length} decisions answered (${lateStatuses.length} half-sent at SIGTERM), ${rows} audit records flushed, ${failedAfterSignal} clients refused after the signal, exit ${code} in ${Math.round(tookMs)} ms\n`);
+  process.stdout.write(
+    `\nGraceful shutdown: ${answered + lateStatuses.length} decisions answered (${lateStatuses.length} half-sent at SIGTERM), ${rows} audit records flushed, ${failedAfterSignal} clients refused after the signal, exit ${code} in ${Math.round(tookMs)} ms\n`,
+  );
 }, 120_000);

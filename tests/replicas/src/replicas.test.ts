@@ -83,7 +83,14 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+      res.end(
+        JSON.stringify({
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
@@ -98,11 +105,17 @@ beforeAll(async () => {
     startApdpReplica({ name: 'apdp-d', dir, storeUrl, redisUrl: privateRedis.url, redisPrefix: prefix }),
   ]);
   started.push(apdpA, apdpB, apdpD);
-  proxy = await startProxyProcess({ dir, apdpUrl: apdpA.url, upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, botTokenSha256: createHash('sha256').update(BOT_TOKEN).digest('hex') });
+  proxy = await startProxyProcess({
+    dir,
+    apdpUrl: apdpA.url,
+    upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    botTokenSha256: createHash('sha256').update(BOT_TOKEN).digest('hex'),
+  });
   started.push(proxy);
 
   await admin('POST', `${registry.url}/v1/registry/humans`, { id: 'alice', email: 'alice@example.com' }, 201);
-  for (const id of ['bot', 'helper']) await admin('POST', `${registry.url}/v1/registry/agents`, { id, name: id, owner: 'alice', trust: 'trusted' }, 201);
+  for (const id of ['bot', 'helper'])
+    await admin('POST', `${registry.url}/v1/registry/agents`, { id, name: id, owner: 'alice', trust: 'trusted' }, 201);
 }, 180_000);
 
 afterAll(async () => {
@@ -112,8 +125,13 @@ afterAll(async () => {
   await deleteKeys(SHARED_REDIS_URL, prefix);
   rmSync(dir, { recursive: true, force: true });
   if (delays.length > 0) {
-    process.stdout.write(`\nPropagation (target < ${TARGET_MS} ms after commit). change | replica | request sent → seen | commit answered → seen\n`);
-    for (const d of delays) process.stdout.write(`  ${d.change.padEnd(20)} ${d.replica.padEnd(14)} ${d.ms.toFixed(1).padStart(8)} ms ${d.afterCommitMs === undefined ? '' : `${d.afterCommitMs.toFixed(1).padStart(8)} ms`}\n`);
+    process.stdout.write(
+      `\nPropagation (target < ${TARGET_MS} ms after commit). change | replica | request sent → seen | commit answered → seen\n`,
+    );
+    for (const d of delays)
+      process.stdout.write(
+        `  ${d.change.padEnd(20)} ${d.replica.padEnd(14)} ${d.ms.toFixed(1).padStart(8)} ms ${d.afterCommitMs === undefined ? '' : `${d.afterCommitMs.toFixed(1).padStart(8)} ms`}\n`,
+      );
   }
 });
 
@@ -132,12 +150,18 @@ describe('replicas over shared Redis and SQLite', () => {
   it('a policy update on replica A reaches replica B in under a second', async () => {
     expect((await decide(apdpB.url, invoke('bot', 'canary-model'))).allow).toBe(true);
     const source = (await admin('GET', `${apdpA.url}/v1/policies/source`)) as { policies: Array<{ file: string; text: string }> };
-    const canary = '@id("replica-canary")\n@reason("replica test: the canary model is off limits")\nforbid (principal, action == Argus::Action::"llm:invoke", resource == Argus::Model::"canary-model");\n';
+    const canary =
+      '@id("replica-canary")\n@reason("replica test: the canary model is off limits")\nforbid (principal, action == Argus::Action::"llm:invoke", resource == Argus::Model::"canary-model");\n';
     let version = '';
     await propagate(
       'policy update',
       async () => {
-        version = (await admin('PUT', `${apdpA.url}/v1/policies`, { policies: [...source.policies.map((p) => ({ file: p.file, text: p.text })), { file: 'replica-canary.cedar', text: canary }], message: 'replica test' })).version as string;
+        version = (
+          await admin('PUT', `${apdpA.url}/v1/policies`, {
+            policies: [...source.policies.map((p) => ({ file: p.file, text: p.text })), { file: 'replica-canary.cedar', text: canary }],
+            message: 'replica test',
+          })
+        ).version as string;
       },
       {
         'apdp-a': async () => !(await decide(apdpA.url, invoke('bot', 'canary-model'))).allow,
@@ -150,28 +174,51 @@ describe('replicas over shared Redis and SQLite', () => {
   });
 
   it('a grant revocation on replica A reaches replica B in under a second', async () => {
-    const grant = await admin('POST', `${apdpA.url}/v1/delegations`, { from: { type: 'Human', id: 'alice' }, to: { type: 'Agent', id: 'helper' }, scope: { actions: ['llm:invoke'], resources: ['*'] }, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, 201);
+    const grant = await admin(
+      'POST',
+      `${apdpA.url}/v1/delegations`,
+      {
+        from: { type: 'Human', id: 'alice' },
+        to: { type: 'Agent', id: 'helper' },
+        scope: { actions: ['llm:invoke'], resources: ['*'] },
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+      201,
+    );
     const before = await decide(apdpB.url, invoke('helper', 'gpt-4o', 'alice'));
     expect(before.allow, JSON.stringify(before)).toBe(true);
-    await propagate('grant revocation', () => admin('POST', `${apdpA.url}/v1/delegations/${String(grant.id)}/revoke`, { reason: 'replica test' }), {
-      'apdp-a': async () => !(await decide(apdpA.url, invoke('helper', 'gpt-4o', 'alice'))).allow,
-      'apdp-b': async () => !(await decide(apdpB.url, invoke('helper', 'gpt-4o', 'alice'))).allow,
-    });
+    await propagate(
+      'grant revocation',
+      () => admin('POST', `${apdpA.url}/v1/delegations/${String(grant.id)}/revoke`, { reason: 'replica test' }),
+      {
+        'apdp-a': async () => !(await decide(apdpA.url, invoke('helper', 'gpt-4o', 'alice'))).allow,
+        'apdp-b': async () => !(await decide(apdpB.url, invoke('helper', 'gpt-4o', 'alice'))).allow,
+      },
+    );
     // The revoked grant is no longer an active hop of the chain: a structural (hard) deny.
-    expect((await decide(apdpB.url, invoke('helper', 'gpt-4o', 'alice'))).codes).toEqual(expect.arrayContaining([expect.stringMatching(/^delegation_(revoked|unknown_hop)$/)]));
+    expect((await decide(apdpB.url, invoke('helper', 'gpt-4o', 'alice'))).codes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^delegation_(revoked|unknown_hop)$/)]),
+    );
     expectWithinTarget('grant revocation');
   });
 
   it('an agent quarantine through the registry reaches both replicas and the proxy in under a second', async () => {
     // Warm every replica's registry cache, so a stale answer would be served if the event were lost.
     for (const url of [apdpA.url, apdpB.url]) expect((await decide(url, invoke('bot', 'gpt-4o'))).allow).toBe(true);
-    expect(((await (await chat('gpt-4o')).json()) as { error?: { codes?: string[] } }).error?.codes ?? []).not.toContain('agent_quarantined');
-    await propagate('agent quarantine', () => admin('POST', `${registry.url}/v1/registry/agents/bot/trust`, { to: 'quarantined', reason: 'replica test' }), {
-      'apdp-a': async () => (await decide(apdpA.url, invoke('bot', 'gpt-4o'))).codes.includes('agent_quarantined'),
-      'apdp-b': async () => (await decide(apdpB.url, invoke('bot', 'gpt-4o'))).codes.includes('agent_quarantined'),
-      // OpenAI routes answer in the OpenAI error shape: the codes are under `error`.
-      'proxy (via A)': async () => (((await (await chat('gpt-4o')).json()) as { error?: { codes?: string[] } }).error?.codes ?? []).includes('agent_quarantined'),
-    });
+    expect(((await (await chat('gpt-4o')).json()) as { error?: { codes?: string[] } }).error?.codes ?? []).not.toContain(
+      'agent_quarantined',
+    );
+    await propagate(
+      'agent quarantine',
+      () => admin('POST', `${registry.url}/v1/registry/agents/bot/trust`, { to: 'quarantined', reason: 'replica test' }),
+      {
+        'apdp-a': async () => (await decide(apdpA.url, invoke('bot', 'gpt-4o'))).codes.includes('agent_quarantined'),
+        'apdp-b': async () => (await decide(apdpB.url, invoke('bot', 'gpt-4o'))).codes.includes('agent_quarantined'),
+        // OpenAI routes answer in the OpenAI error shape: the codes are under `error`.
+        'proxy (via A)': async () =>
+          (((await (await chat('gpt-4o')).json()) as { error?: { codes?: string[] } }).error?.codes ?? []).includes('agent_quarantined'),
+      },
+    );
     expectWithinTarget('agent quarantine');
   });
 

@@ -6,7 +6,8 @@ import { validatorFor } from '@argus/contracts';
 import { createApprovalsRouter } from './approvals-router.ts';
 import { buildWorld, call, seed, type World } from './testing/world.ts';
 
-const GATED = '@id("gated") @effect("require_approval") permit (principal, action == Argus::Action::"tool:call", resource is Argus::Tool) when { resource.sensitivity == "high" };';
+const GATED =
+  '@id("gated") @effect("require_approval") permit (principal, action == Argus::Action::"tool:call", resource is Argus::Tool) when { resource.sensitivity == "high" };';
 const auth = createAuthenticator({ adminToken: 'admin-token', agentTokens: { 'support-bot': 'agent-token' } });
 
 /** A human guard for tests: `Bearer human:<name>` authenticates `<name>`. */
@@ -27,7 +28,10 @@ afterEach(async () => {
 });
 
 async function start(): Promise<World> {
-  world = await buildWorld({ policies: GATED, routers: ({ approvals, clock }) => [createApprovalsRouter({ store: approvals, requireHuman: humans, clock })] });
+  world = await buildWorld({
+    policies: GATED,
+    routers: ({ approvals, clock }) => [createApprovalsRouter({ store: approvals, requireHuman: humans, clock })],
+  });
   await seed(world);
   return world;
 }
@@ -50,19 +54,34 @@ describe('approvals routes', () => {
     expect(page1.status).toBe(200);
     expect(page1.body.next_cursor).toEqual(expect.any(String));
     expect(page1.body.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
-    const page2 = await request(w.app).get(`/v1/approvals?status=pending&limit=2&cursor=${page1.body.next_cursor}`).set('authorization', 'Bearer human:alice');
+    const page2 = await request(w.app)
+      .get(`/v1/approvals?status=pending&limit=2&cursor=${page1.body.next_cursor}`)
+      .set('authorization', 'Bearer human:alice');
     expect(page2.body.items.map((r: { id: string }) => r.id)).toEqual([ids[0]]);
     expect(page2.body.next_cursor).toBeUndefined();
 
     const one = await request(w.app).get(`/v1/approvals/${ids[0]}`).set('authorization', 'Bearer admin-token');
-    expect(one.body).toMatchObject({ id: ids[0], status: 'pending', action: 'tool:call', resource: { id: 't1' }, principal: { id: 'support-bot' }, policies: ['gated'] });
+    expect(one.body).toMatchObject({
+      id: ids[0],
+      status: 'pending',
+      action: 'tool:call',
+      resource: { id: 't1' },
+      principal: { id: 'support-bot' },
+      policies: ['gated'],
+    });
 
-    const approved = await request(w.app).post(`/v1/approvals/${ids[0]}`).set('authorization', 'Bearer human:alice').send({ decision: 'approve', reason: 'ticket 42' });
+    const approved = await request(w.app)
+      .post(`/v1/approvals/${ids[0]}`)
+      .set('authorization', 'Bearer human:alice')
+      .send({ decision: 'approve', reason: 'ticket 42' });
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ status: 'approved', decidedBy: 'alice', reason: 'ticket 42' });
     const shape = validatorFor('https://argus.dev/schemas/effects/approval-request.json');
     for (const doc of [one.body, approved.body, ...page1.body.items]) expect(shape(doc)).toMatchObject({ ok: true });
-    expect((await w.decide(call('t1', 'high', { approval: ids[0] }))).result).toMatchObject({ allow: true, approval: { id: ids[0], status: 'approved' } });
+    expect((await w.decide(call('t1', 'high', { approval: ids[0] }))).result).toMatchObject({
+      allow: true,
+      approval: { id: ids[0], status: 'approved' },
+    });
     const after = await request(w.app).get('/v1/approvals?status=pending').set('authorization', 'Bearer human:alice');
     expect(after.body.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
   });
@@ -70,7 +89,10 @@ describe('approvals routes', () => {
   it('a rejection is final: a second answer conflicts and the retry is denied', async () => {
     const w = await start();
     const id = await hold(w, 't1');
-    expect((await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:bob').send({ decision: 'reject', reason: 'no' })).body).toMatchObject({ status: 'rejected', decidedBy: 'bob' });
+    expect(
+      (await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:bob').send({ decision: 'reject', reason: 'no' }))
+        .body,
+    ).toMatchObject({ status: 'rejected', decidedBy: 'bob' });
     const again = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:alice').send({ decision: 'approve' });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 'conflict' });
@@ -84,7 +106,9 @@ describe('approvals routes', () => {
     const late = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:alice').send({ decision: 'approve' });
     expect(late.status).toBe(409);
     expect(late.body.message).toContain('expired');
-    expect((await request(w.app).get('/v1/approvals?status=expired').set('authorization', 'Bearer human:alice')).body.items).toHaveLength(1);
+    expect((await request(w.app).get('/v1/approvals?status=expired').set('authorization', 'Bearer human:alice')).body.items).toHaveLength(
+      1,
+    );
   });
 
   it('agents cannot answer (not even their own request); no credential is a 401', async () => {
@@ -93,7 +117,10 @@ describe('approvals routes', () => {
     const agent = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer agent-token').send({ decision: 'approve' });
     expect(agent.status).toBe(403);
     expect(agent.body.code).toBe('forbidden');
-    const self = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:supportbot').send({ decision: 'approve' });
+    const self = await request(w.app)
+      .post(`/v1/approvals/${id}`)
+      .set('authorization', 'Bearer human:supportbot')
+      .send({ decision: 'approve' });
     expect(self.status).toBe(200);
     expect((await request(w.app).get('/v1/approvals')).status).toBe(401);
     expect((await w.approvals.get(id, w.now()))?.decidedBy).toBe('supportbot');
@@ -104,7 +131,10 @@ describe('approvals routes', () => {
     await w.storage.registry.createAgent({ id: 'eve', name: 'Eve', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
     await w.leases.renew('agent', 'eve', 60_000);
     const r = await w.decide(call('t1', 'high', {}, 'eve'));
-    const self = await request(w.app).post(`/v1/approvals/${r.result.approval!.id}`).set('authorization', 'Bearer human:eve').send({ decision: 'approve' });
+    const self = await request(w.app)
+      .post(`/v1/approvals/${r.result.approval!.id}`)
+      .set('authorization', 'Bearer human:eve')
+      .send({ decision: 'approve' });
     expect(self.status).toBe(403);
     expect(self.body.message).toContain('its own approval request');
   });

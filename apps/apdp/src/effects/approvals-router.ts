@@ -126,15 +126,30 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
     if (!current) throw new NotFoundError(`no approval request \`${id}\``);
     // INVARIANT: the agent that asked can never answer for itself, whatever credential it holds.
     if (current.principal.id === by) throw new ForbiddenError('a principal cannot answer its own approval request');
-    if (!(await mayAnswer(who, current))) throw new ForbiddenError(`answering approval requests needs the \`${APPROVER_ROLE}\` role, or being the human at the root of the request's chain`);
-    const outcome = await deps.store.decide(id, { decision: checked.value.decision, by, at: now, ...(checked.value.reason !== undefined ? { reason: checked.value.reason } : {}) });
+    if (!(await mayAnswer(who, current)))
+      throw new ForbiddenError(
+        `answering approval requests needs the \`${APPROVER_ROLE}\` role, or being the human at the root of the request's chain`,
+      );
+    const outcome = await deps.store.decide(id, {
+      decision: checked.value.decision,
+      by,
+      at: now,
+      ...(checked.value.reason !== undefined ? { reason: checked.value.reason } : {}),
+    });
     if (outcome.ok) {
-      deps.logger?.info({ approvalId: id, decision: checked.value.decision, by, decisionId: outcome.request.decisionId }, 'approval request answered');
+      deps.logger?.info(
+        { approvalId: id, decision: checked.value.decision, by, decisionId: outcome.request.decisionId },
+        'approval request answered',
+      );
       res.json(outcome.request);
       return;
     }
     if (outcome.reason === 'unknown') throw new NotFoundError(`no approval request \`${id}\``);
-    throw new ConflictError(outcome.reason === 'expired' ? `approval request \`${id}\` expired` : `approval request \`${id}\` was already answered (${outcome.request?.status ?? 'unknown'})`);
+    throw new ConflictError(
+      outcome.reason === 'expired'
+        ? `approval request \`${id}\` expired`
+        : `approval request \`${id}\` was already answered (${outcome.request?.status ?? 'unknown'})`,
+    );
   });
 
   return router;

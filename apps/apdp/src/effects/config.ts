@@ -62,10 +62,17 @@ export function quotaRules(config: Pick<EffectsConfig, 'quotas'>): QuotaRule[] {
   const errors: Array<{ path: string; message: string }> = [];
   const rules = (config.quotas.rules ?? []).map((r, i) => {
     const ms = windowMs(r.window);
-    if (!Number.isInteger(ms) || ms < 1_000 || ms > MAX_QUOTA_WINDOW_MS) errors.push({ path: `/effects/quotas/rules/${i}/window`, message: 'must be between 1s and 31d' });
+    if (!Number.isInteger(ms) || ms < 1_000 || ms > MAX_QUOTA_WINDOW_MS)
+      errors.push({ path: `/effects/quotas/rules/${i}/window`, message: 'must be between 1s and 31d' });
     if (seen.has(r.name)) errors.push({ path: `/effects/quotas/rules/${i}/name`, message: `\`${r.name}\` is used by an earlier rule` });
     seen.add(r.name);
-    return { name: r.name, key: [...r.key], windowMs: ms, ...(r.limit !== undefined ? { limit: r.limit } : {}), ...(r.actions ? { actions: [...r.actions] } : {}) };
+    return {
+      name: r.name,
+      key: [...r.key],
+      windowMs: ms,
+      ...(r.limit !== undefined ? { limit: r.limit } : {}),
+      ...(r.actions ? { actions: [...r.actions] } : {}),
+    };
   });
   if (errors.length > 0) throw new ConfigError('invalid effects configuration', errors);
   return rules;
@@ -94,7 +101,11 @@ export function loadEffectsConfig(raw: unknown = {}, env: Record<string, string 
     }
   }
   const checked = validatorFor<EffectsConfig>(EFFECTS_CONFIG_SCHEMA)(doc);
-  if (!checked.ok) throw new ConfigError('invalid effects configuration', checked.errors.map((e) => ({ path: `/effects${e.path}`, message: e.message })));
+  if (!checked.ok)
+    throw new ConfigError(
+      'invalid effects configuration',
+      checked.errors.map((e) => ({ path: `/effects${e.path}`, message: e.message })),
+    );
   quotaRules(checked.value);
   return deepFreeze(checked.value);
 }

@@ -31,13 +31,22 @@ describe('require_approval', () => {
     expect(first.result).toMatchObject({ allow: false, decision: 'needs_approval', approval: { status: 'pending' } });
     const id = first.result.approval!.id;
     expect(first.result.approval!.expiresAt).toBe(new Date(w.now().getTime() + 60_000).toISOString());
-    expect(await w.approvals.get(id, w.now())).toMatchObject({ status: 'pending', decisionId: first.decision_id, policies: ['gated-delete'], resource: { type: 'Argus::Tool', id: 'crm.delete' } });
+    expect(await w.approvals.get(id, w.now())).toMatchObject({
+      status: 'pending',
+      decisionId: first.decision_id,
+      policies: ['gated-delete'],
+      resource: { type: 'Argus::Tool', id: 'crm.delete' },
+    });
 
     await w.approvals.decide(id, { decision: 'approve', by: 'alice', at: w.now() });
     w.advance(1_000);
     const retry = await w.decide(call('crm.delete', 'high', { approval: id }));
     expect(retry.result).toMatchObject({ allow: true, decision: 'allow', approval: { id, status: 'approved' } });
-    expect(await w.approvals.get(id, w.now())).toMatchObject({ status: 'consumed', consumedBy: retry.decision_id, decisionId: first.decision_id });
+    expect(await w.approvals.get(id, w.now())).toMatchObject({
+      status: 'consumed',
+      consumedBy: retry.decision_id,
+      decisionId: first.decision_id,
+    });
 
     const replay = await w.decide(call('crm.delete', 'high', { approval: id }));
     expect(replay.result).toMatchObject({ allow: false, decision: 'deny' });
@@ -47,9 +56,28 @@ describe('require_approval', () => {
 
   it('the hook answers the first decision id as relatedDecisionId', async () => {
     const approvals = new MemoryApprovalStore();
-    const effects = createDecisionEffects({ approvals, registry: { setTrust: async () => { throw new Error('unused'); }, getAgent: async () => undefined }, events: { publish: async () => {}, subscribe: () => () => {}, close: async () => {} }, logger: silentLogger(), config: { approvals: { ttlMs: 1_000, retentionMs: 0 }, quotas: { enabled: false } } });
+    const effects = createDecisionEffects({
+      approvals,
+      registry: {
+        setTrust: async () => {
+          throw new Error('unused');
+        },
+        getAgent: async () => undefined,
+      },
+      events: { publish: async () => {}, subscribe: () => () => {}, close: async () => {} },
+      logger: silentLogger(),
+      config: { approvals: { ttlMs: 1_000, retentionMs: 0 }, quotas: { enabled: false } },
+    });
     const now = new Date('2030-01-01T00:00:00Z');
-    const request = { decisionId: 'd1', input: call('crm.delete', 'high'), principal: { type: 'Argus::Agent', id: 'support-bot' }, action: { type: 'Argus::Action', id: 'tool:call' }, resource: { type: 'Argus::Tool', id: 'crm.delete' }, context: { intent: 'x', now: now.toISOString() }, now };
+    const request = {
+      decisionId: 'd1',
+      input: call('crm.delete', 'high'),
+      principal: { type: 'Argus::Agent', id: 'support-bot' },
+      action: { type: 'Argus::Action', id: 'tool:call' },
+      resource: { type: 'Argus::Tool', id: 'crm.delete' },
+      context: { intent: 'x', now: now.toISOString() },
+      now,
+    };
     const held = await effects.approval(request, ['gated']);
     expect(held.status).toBe('pending');
     // Nothing is written before the decision service commits.
@@ -57,7 +85,16 @@ describe('require_approval', () => {
     await held.commit!();
     await approvals.decide(held.id, { decision: 'approve', by: 'alice', at: now });
     const later = new Date(now.getTime() + 10);
-    const granted = await effects.approval({ ...request, decisionId: 'd2', input: { ...request.input, approval: held.id }, context: { intent: 'x', now: later.toISOString(), usage: { calls_last_hour: 3 } }, now: later }, ['gated']);
+    const granted = await effects.approval(
+      {
+        ...request,
+        decisionId: 'd2',
+        input: { ...request.input, approval: held.id },
+        context: { intent: 'x', now: later.toISOString(), usage: { calls_last_hour: 3 } },
+        now: later,
+      },
+      ['gated'],
+    );
     expect(granted).toMatchObject({ status: 'approved', id: held.id, relatedDecisionId: 'd1' });
     expect((await approvals.get(held.id, later))!.status).toBe('approved');
     await granted.commit!();
@@ -106,7 +143,10 @@ describe('require_approval', () => {
     const w = await start(GATED);
     const first = await w.decide(call('crm.delete', 'high'));
     await w.approvals.decide(first.result.approval!.id, { decision: 'reject', by: 'alice', reason: 'not today', at: w.now() });
-    expect((await w.decide(call('crm.delete', 'high', { approval: first.result.approval!.id }))).result).toMatchObject({ decision: 'deny', allow: false });
+    expect((await w.decide(call('crm.delete', 'high', { approval: first.result.approval!.id }))).result).toMatchObject({
+      decision: 'deny',
+      allow: false,
+    });
     const unknown = await w.decide(call('crm.delete', 'high', { approval: 'no-such-approval' }));
     expect(unknown.result.decision).toBe('deny');
     expect(unknown.result.errors[0]!.message).toContain('no such approval');
@@ -121,8 +161,15 @@ describe('require_approval', () => {
   });
 
   it('binds the context digest without now and usage', () => {
-    const base = { principal: { type: 'Argus::Agent', id: 'a' }, action: { type: 'Argus::Action', id: 'tool:call' }, resource: { type: 'Argus::Tool', id: 't' } };
-    const a = bindingOf({ ...base, context: { intent: 'x', delegation: { depth: 0, scope: [] }, now: '2030-01-01T00:00:00Z', usage: { calls_last_hour: 1 } } });
+    const base = {
+      principal: { type: 'Argus::Agent', id: 'a' },
+      action: { type: 'Argus::Action', id: 'tool:call' },
+      resource: { type: 'Argus::Tool', id: 't' },
+    };
+    const a = bindingOf({
+      ...base,
+      context: { intent: 'x', delegation: { depth: 0, scope: [] }, now: '2030-01-01T00:00:00Z', usage: { calls_last_hour: 1 } },
+    });
     const b = bindingOf({ ...base, context: { delegation: { scope: [], depth: 0 }, intent: 'x', now: '2031-01-01T00:00:00Z' } });
     const c = bindingOf({ ...base, context: { intent: 'y', delegation: { depth: 0, scope: [] } } });
     expect(a.contextDigest).toBe(b.contextDigest);
@@ -133,7 +180,9 @@ describe('require_approval', () => {
 
 describe('observe', () => {
   it('never blocks, but the result says which forbid would have denied', async () => {
-    const w = await start(`${ALLOW_INTERNAL}\n@id("watch-exports") @effect("observe") forbid (principal, ${TOOL}) when { resource == Argus::Tool::"crm.export" };`);
+    const w = await start(
+      `${ALLOW_INTERNAL}\n@id("watch-exports") @effect("observe") forbid (principal, ${TOOL}) when { resource == Argus::Tool::"crm.export" };`,
+    );
     const r = await w.decide(call('crm.export'));
     expect(r.result).toMatchObject({ allow: true, decision: 'allow', observed: [{ policy: 'watch-exports', effect: 'forbid' }] });
     const quiet = await w.decide(call('crm.search'));
@@ -151,32 +200,74 @@ describe('acting forbids', () => {
     w.events.subscribe(TOPICS.registryChanged, (p) => void seen.push(p));
     expect((await w.decide(call('crm.search'))).result.allow).toBe(true);
     const r = await w.decide(call('vault.read', 'secret'));
-    expect(r.result).toMatchObject({ allow: false, decision: 'deny', effects: [{ policy: 'q-secret', effect: 'quarantine', status: 'applied' }] });
+    expect(r.result).toMatchObject({
+      allow: false,
+      decision: 'deny',
+      effects: [{ policy: 'q-secret', effect: 'quarantine', status: 'applied' }],
+    });
     expect((await w.storage.registry.getAgent('support-bot'))?.trust).toBe('quarantined');
     const history = await w.storage.registry.trustHistory('agent', 'support-bot');
-    expect(history.items.at(-1)).toMatchObject({ from: 'trusted', to: 'quarantined', by: 'policy:q-secret', reason: `decision ${r.decision_id}` });
+    expect(history.items.at(-1)).toMatchObject({
+      from: 'trusted',
+      to: 'quarantined',
+      by: 'policy:q-secret',
+      reason: `decision ${r.decision_id}`,
+    });
     expect(seen).toContainEqual({ kind: 'agent', id: 'support-bot', change: 'trust', trust: 'quarantined' });
     const next = await w.decide(call('crm.search'));
     expect(next.result).toMatchObject({ allow: false, codes: ['agent_quarantined'] });
   });
 
   it('revoke over quarantine ends revoked; an agent already revoked counts as applied', async () => {
-    const w = await start(`${ALLOW_INTERNAL}\n${QUARANTINE}\n@id("r-secret") @effect("revoke") forbid (principal, ${TOOL}) when { resource.sensitivity == "secret" };`);
+    const w = await start(
+      `${ALLOW_INTERNAL}\n${QUARANTINE}\n@id("r-secret") @effect("revoke") forbid (principal, ${TOOL}) when { resource.sensitivity == "secret" };`,
+    );
     const r = await w.decide(call('vault.read', 'secret'));
     expect(r.result.effects?.map((e) => e.status)).toEqual(['applied', 'applied']);
     expect((await w.storage.registry.getAgent('support-bot'))?.trust).toBe('revoked');
-    const effects = createDecisionEffects({ approvals: w.approvals, registry: w.storage.registry, events: w.events, logger: silentLogger(), config: { approvals: { ttlMs: 1_000, retentionMs: 0 }, quotas: { enabled: false } } });
+    const effects = createDecisionEffects({
+      approvals: w.approvals,
+      registry: w.storage.registry,
+      events: w.events,
+      logger: silentLogger(),
+      config: { approvals: { ttlMs: 1_000, retentionMs: 0 }, quotas: { enabled: false } },
+    });
     const now = w.now();
-    const request = { decisionId: 'd9', input: call('vault.read', 'secret'), principal: { type: 'Argus::Agent', id: 'support-bot' }, action: { type: 'Argus::Action', id: 'tool:call' }, resource: { type: 'Argus::Tool', id: 'vault.read' }, context: {}, now };
-    expect(await effects.act(request, [{ policy: 'q', effect: 'quarantine' }, { policy: 'r', effect: 'revoke' }], r.result)).toEqual([
+    const request = {
+      decisionId: 'd9',
+      input: call('vault.read', 'secret'),
+      principal: { type: 'Argus::Agent', id: 'support-bot' },
+      action: { type: 'Argus::Action', id: 'tool:call' },
+      resource: { type: 'Argus::Tool', id: 'vault.read' },
+      context: {},
+      now,
+    };
+    expect(
+      await effects.act(
+        request,
+        [
+          { policy: 'q', effect: 'quarantine' },
+          { policy: 'r', effect: 'revoke' },
+        ],
+        r.result,
+      ),
+    ).toEqual([
       { policy: 'q', effect: 'quarantine', status: 'applied' },
       { policy: 'r', effect: 'revoke', status: 'applied' },
     ]);
-    expect(await effects.act({ ...request, principal: { type: 'Argus::Agent', id: 'ghost' } }, [{ policy: 'q', effect: 'quarantine' }], r.result)).toEqual([{ policy: 'q', effect: 'quarantine', status: 'failed' }]);
+    expect(
+      await effects.act(
+        { ...request, principal: { type: 'Argus::Agent', id: 'ghost' } },
+        [{ policy: 'q', effect: 'quarantine' }],
+        r.result,
+      ),
+    ).toEqual([{ policy: 'q', effect: 'quarantine', status: 'failed' }]);
   });
 
   it('escalate without a configured queue is reported failed (and still denies)', async () => {
-    const w = await start(`${ALLOW_INTERNAL}\n@id("esc") @effect("escalate") forbid (principal, ${TOOL}) when { resource.sensitivity == "secret" };`);
+    const w = await start(
+      `${ALLOW_INTERNAL}\n@id("esc") @effect("escalate") forbid (principal, ${TOOL}) when { resource.sensitivity == "secret" };`,
+    );
     const r = await w.decide(call('vault.read', 'secret'));
     expect(r.result).toMatchObject({ decision: 'deny', effects: [{ policy: 'esc', effect: 'escalate', status: 'failed' }] });
   });
@@ -248,6 +339,8 @@ describe('quotas', () => {
   });
 
   it('an unguarded read of context.usage is refused at load, with the whole set', () => {
-    expect(() => holderFor(`${ALLOW_INTERNAL}\n@id("q") forbid (principal, ${TOOL}) when { context.usage.calls_last_hour > 3 };`)).toThrow(/optional attribute `usage/);
+    expect(() => holderFor(`${ALLOW_INTERNAL}\n@id("q") forbid (principal, ${TOOL}) when { context.usage.calls_last_hour > 3 };`)).toThrow(
+      /optional attribute `usage/,
+    );
   });
 });

@@ -7,7 +7,16 @@ import { randomUUID } from 'node:crypto';
 import type { ApprovalRefusalCode, AuthorizeResult } from '@argus/contracts';
 import type { CedarValue, EntityUid } from '@argus/engine';
 import { ArgusError, Counter, metric, type Registry } from '@argus/platform';
-import { TOPICS, type Agent, type EventBus, type RegistryChangedEvent, type RegistryStore, type TrustState, type WindowCounter, type WindowSpec } from '@argus/store';
+import {
+  TOPICS,
+  type Agent,
+  type EventBus,
+  type RegistryChangedEvent,
+  type RegistryStore,
+  type TrustState,
+  type WindowCounter,
+  type WindowSpec,
+} from '@argus/store';
 import type { Logger } from 'pino';
 import type { DecisionEffects, EffectRequest } from '@argus/decision';
 import { consumeRefusal, contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from '@argus/store';
@@ -93,10 +102,15 @@ export const ALWAYS_BOUND_CONTEXT_KEYS: readonly string[] = ['intent', 'goal', '
  * The binding of a request: who, what, on what, in which context — the context keys the gating
  * policies read plus the governance keys (`approvalContextKeys`), or the whole context when unknown.
  */
-export function bindingOf(request: Pick<EffectRequest, 'principal' | 'action' | 'resource' | 'context' | 'approvalContextKeys'>): ApprovalBinding {
+export function bindingOf(
+  request: Pick<EffectRequest, 'principal' | 'action' | 'resource' | 'context' | 'approvalContextKeys'>,
+): ApprovalBinding {
   const keys = request.approvalContextKeys;
   const context = request.context as Record<string, unknown>;
-  const bound = keys === undefined || keys === 'all' ? context : Object.fromEntries(Object.entries(context).filter(([k]) => keys.includes(k) || ALWAYS_BOUND_CONTEXT_KEYS.includes(k)));
+  const bound =
+    keys === undefined || keys === 'all'
+      ? context
+      : Object.fromEntries(Object.entries(context).filter(([k]) => keys.includes(k) || ALWAYS_BOUND_CONTEXT_KEYS.includes(k)));
   return {
     principal: { type: request.principal.type, id: request.principal.id },
     action: request.action.id,
@@ -137,7 +151,11 @@ function chainRoot(context: Record<string, CedarValue> | undefined): string | un
  * delegation chain, else the agent's owner (else the Human principal); `tenant` is the agent's
  * `tenant` label. The agent is read only when a rule needs it.
  */
-export async function appliedQuotas(rules: readonly QuotaRule[], request: QuotaRequest, agentOf: (id: string) => Promise<Pick<Agent, 'owner' | 'labels'> | undefined>): Promise<AppliedQuota[]> {
+export async function appliedQuotas(
+  rules: readonly QuotaRule[],
+  request: QuotaRequest,
+  agentOf: (id: string) => Promise<Pick<Agent, 'owner' | 'labels'> | undefined>,
+): Promise<AppliedQuota[]> {
   const counting = rules.filter((r) => ruleCounts(r, request.action.id));
   if (counting.length === 0) return [];
   const isAgent = /(^|::)Agent$/.test(request.principal.type);
@@ -163,13 +181,22 @@ export async function appliedQuotas(rules: readonly QuotaRule[], request: QuotaR
 
 /** A window in the unit it was most likely written in, for messages: `1d`, `90s`, `1500ms`. */
 function formatWindow(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }
 
 /** The hard deny of quotas at their limit, naming each. */
 function quotaRefusal(over: readonly QuotaRule[]): { codes: ['quota_exceeded']; message: string } {
-  return { codes: ['quota_exceeded'], message: over.map((r) => `quota \`${r.name}\` allows ${r.limit} per ${formatWindow(r.windowMs)} and is used up`).join('; ') };
+  return {
+    codes: ['quota_exceeded'],
+    message: over.map((r) => `quota \`${r.name}\` allows ${r.limit} per ${formatWindow(r.windowMs)} and is used up`).join('; '),
+  };
 }
 
 /** Builds the effects hooks for `DecisionService`. */
@@ -187,11 +214,25 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
     ];
   };
   const effectsTotal = deps.metrics
-    ? metric(deps.metrics, 'argus_effects_total', () => new Counter({ name: 'argus_effects_total', help: 'Effects carried out by decisions, by kind and outcome', labelNames: ['effect', 'status'], registers: [deps.metrics!] }))
+    ? metric(
+        deps.metrics,
+        'argus_effects_total',
+        () =>
+          new Counter({
+            name: 'argus_effects_total',
+            help: 'Effects carried out by decisions, by kind and outcome',
+            labelNames: ['effect', 'status'],
+            registers: [deps.metrics!],
+          }),
+      )
     : undefined;
   const count = (effect: string, status: string) => effectsTotal?.inc({ effect, status });
 
-  async function moveTrust(request: EffectRequest, policy: string, to: Extract<TrustState, 'quarantined' | 'revoked'>): Promise<'applied' | 'failed'> {
+  async function moveTrust(
+    request: EffectRequest,
+    policy: string,
+    to: Extract<TrustState, 'quarantined' | 'revoked'>,
+  ): Promise<'applied' | 'failed'> {
     const id = request.principal.id;
     if (!/(^|::)Agent$/.test(request.principal.type)) return 'failed';
     let agent: Agent | undefined;
@@ -201,7 +242,10 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       // Already there (or revoked, which is harder than quarantine): the effect holds.
       agent = await deps.registry.getAgent(id).catch(() => undefined);
       if (!agent || !(agent.trust === to || agent.trust === 'revoked')) {
-        deps.logger.warn({ decisionId: request.decisionId, policy, effect: to, err: err instanceof Error ? err.message : String(err) }, 'trust move failed');
+        deps.logger.warn(
+          { decisionId: request.decisionId, policy, effect: to, err: err instanceof Error ? err.message : String(err) },
+          'trust move failed',
+        );
         return 'failed';
       }
     }
@@ -210,7 +254,10 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       await deps.events.publish(TOPICS.registryChanged, event);
     } catch (err) {
       // The store holds the move; other replicas see it when their cache entry expires.
-      deps.logger.warn({ decisionId: request.decisionId, policy, err: err instanceof Error ? err.message : String(err) }, 'registry.changed not published after a trust move');
+      deps.logger.warn(
+        { decisionId: request.decisionId, policy, err: err instanceof Error ? err.message : String(err) },
+        'registry.changed not published after a trust move',
+      );
     }
     return 'applied';
   }
@@ -226,13 +273,21 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       resource: { type: request.resource.type, id: request.resource.id },
       ...(request.input.intent !== undefined ? { intent: request.input.intent } : {}),
       ...(request.input.goal !== undefined ? { goal: request.input.goal } : {}),
-      result: { decision: result.decision, reasons: result.reasons, errors: result.errors, ...(result.codes ? { codes: result.codes } : {}) },
+      result: {
+        decision: result.decision,
+        reasons: result.reasons,
+        errors: result.errors,
+        ...(result.codes ? { codes: result.codes } : {}),
+      },
     };
     try {
       await deps.escalation.enqueue(job);
       return 'applied';
     } catch (err) {
-      deps.logger.warn({ decisionId: request.decisionId, policy, err: err instanceof Error ? err.message : String(err) }, 'escalation not queued');
+      deps.logger.warn(
+        { decisionId: request.decisionId, policy, err: err instanceof Error ? err.message : String(err) },
+        'escalation not queued',
+      );
       return 'failed';
     }
   }
@@ -294,7 +349,10 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       const out: Array<{ policy: string; effect: string; status: 'applied' | 'failed' }> = [];
       // INVARIANT: in order, so `quarantine` then `revoke` ends revoked (quarantined → revoked is legal).
       for (const { policy, effect } of effects) {
-        const status = effect === 'escalate' ? await escalate(request, policy, result) : await moveTrust(request, policy, effect === 'quarantine' ? 'quarantined' : 'revoked');
+        const status =
+          effect === 'escalate'
+            ? await escalate(request, policy, result)
+            : await moveTrust(request, policy, effect === 'quarantine' ? 'quarantined' : 'revoked');
         count(effect, status);
         out.push({ policy, effect, status });
       }
@@ -315,7 +373,10 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
         applied.forEach((a, i) => (usage[a.rule.name] = named[i]!));
         return usage;
       } catch (err) {
-        deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'usage counters unreadable: rules reading context.usage deny');
+        deps.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'usage counters unreadable: rules reading context.usage deny',
+        );
         return undefined;
       }
     },
@@ -336,7 +397,11 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       // Named quotas are exact: one atomic check-and-record over every counter, awaited. A counter
       // at its limit refuses them all, and the allow becomes a deny; a counter that cannot be
       // written throws, and the decision fails closed.
-      const named = applied.map((a) => ({ key: a.key, windowMs: a.rule.windowMs, ...(a.rule.limit !== undefined ? { limit: a.rule.limit } : {}) }));
+      const named = applied.map((a) => ({
+        key: a.key,
+        windowMs: a.rule.windowMs,
+        ...(a.rule.limit !== undefined ? { limit: a.rule.limit } : {}),
+      }));
       const hit = await counters.hitAll(builtin === counters ? [...named, ...legacy] : named);
       if (hit.allowed && builtin !== counters) countBuiltin();
       if (hit.allowed) {

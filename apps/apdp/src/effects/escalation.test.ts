@@ -4,7 +4,16 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@argus/platform';
 import { deleteKeys, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
-import { createBullEscalationQueue, createEscalationWorker, DELIVERY_HEADER, SIGNATURE_HEADER, signEscalation, TIMESTAMP_HEADER, verifyEscalationSignature, type EscalationJob } from './escalation.ts';
+import {
+  createBullEscalationQueue,
+  createEscalationWorker,
+  DELIVERY_HEADER,
+  SIGNATURE_HEADER,
+  signEscalation,
+  TIMESTAMP_HEADER,
+  verifyEscalationSignature,
+  type EscalationJob,
+} from './escalation.ts';
 import { buildWorld, call, seed, type World } from './testing/world.ts';
 
 const SECRET = 'test-escalation-secret-0123456789';
@@ -97,14 +106,29 @@ describe('escalation through BullMQ', () => {
     const queueName = `esc-${Math.random().toString(36).slice(2, 8)}`;
     const queue = createBullEscalationQueue({ connection: producer, prefix: bullPrefix, queueName, attempts: 3, backoffMs: 50 });
     closers.push(() => queue.close());
-    const worker = createEscalationWorker({ connection: dedicated(), prefix: bullPrefix, queueName, webhookUrl: hook.url, secret: SECRET, timeoutMs: 2_000, logger: silentLogger() });
+    const worker = createEscalationWorker({
+      connection: dedicated(),
+      prefix: bullPrefix,
+      queueName,
+      webhookUrl: hook.url,
+      secret: SECRET,
+      timeoutMs: 2_000,
+      logger: silentLogger(),
+    });
     closers.push(() => worker.close());
 
-    world = await buildWorld({ policies: `@id("esc-secret") @reason("secret tools alert security") @effect("escalate") forbid (principal, action == Argus::Action::"tool:call", resource is Argus::Tool) when { resource.sensitivity == "secret" };`, escalation: queue });
+    world = await buildWorld({
+      policies: `@id("esc-secret") @reason("secret tools alert security") @effect("escalate") forbid (principal, action == Argus::Action::"tool:call", resource is Argus::Tool) when { resource.sensitivity == "secret" };`,
+      escalation: queue,
+    });
     await seed(world);
     const started = Date.now();
     const r = await world.decide(call('vault.read', 'secret', { context: { environment: 'prod' } }));
-    expect(r.result).toMatchObject({ allow: false, decision: 'deny', effects: [{ policy: 'esc-secret', effect: 'escalate', status: 'applied' }] });
+    expect(r.result).toMatchObject({
+      allow: false,
+      decision: 'deny',
+      effects: [{ policy: 'esc-secret', effect: 'escalate', status: 'applied' }],
+    });
 
     const first = await hook.next();
     const second = await hook.next();
@@ -135,10 +159,26 @@ describe('escalation through BullMQ', () => {
     const queueName = `esc-${Math.random().toString(36).slice(2, 8)}`;
     const queue = createBullEscalationQueue({ connection: producer, prefix: bullPrefix, queueName, attempts: 3, backoffMs: 20 });
     closers.push(() => queue.close());
-    const job: EscalationJob = { decisionId: 'd-400', policy: 'p', time: new Date().toISOString(), principal: { type: 'Argus::Agent', id: 'a' }, action: 'tool:call', resource: { type: 'Argus::Tool', id: 't' }, result: { decision: 'deny', reasons: [], errors: [] } };
+    const job: EscalationJob = {
+      decisionId: 'd-400',
+      policy: 'p',
+      time: new Date().toISOString(),
+      principal: { type: 'Argus::Agent', id: 'a' },
+      action: 'tool:call',
+      resource: { type: 'Argus::Tool', id: 't' },
+      result: { decision: 'deny', reasons: [], errors: [] },
+    };
     await queue.enqueue(job);
     await queue.enqueue(job);
-    const worker = createEscalationWorker({ connection: dedicated(), prefix: bullPrefix, queueName, webhookUrl: hook.url, secret: SECRET, timeoutMs: 2_000, logger: silentLogger() });
+    const worker = createEscalationWorker({
+      connection: dedicated(),
+      prefix: bullPrefix,
+      queueName,
+      webhookUrl: hook.url,
+      secret: SECRET,
+      timeoutMs: 2_000,
+      logger: silentLogger(),
+    });
     closers.push(() => worker.close());
     await hook.next();
     const failed = await new Promise<boolean>((resolve) => {

@@ -64,7 +64,10 @@ export function escalationJobId(decisionId: string, policy: string): string {
 
 /** An escalation queue on BullMQ. */
 export function createBullEscalationQueue(options: BullEscalationOptions): EscalationQueue & { queue: Queue<EscalationJob> } {
-  const queue = new (bullmq().Queue)<EscalationJob>(options.queueName, { connection: options.connection, ...(options.prefix ? { prefix: options.prefix } : {}) });
+  const queue = new (bullmq().Queue)<EscalationJob>(options.queueName, {
+    connection: options.connection,
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+  });
   return {
     queue,
     async enqueue(job) {
@@ -91,7 +94,13 @@ export function signEscalation(body: string, secret: string, timestampMs: number
  * For receivers: true when `signature` signs `body` at `timestampMs` with `secret`, and the
  * timestamp is within `toleranceMs` of `nowMs` (replay window). Constant-time comparison.
  */
-export function verifyEscalationSignature(body: string, secret: string, timestampMs: number, signature: string, options: { nowMs?: number; toleranceMs?: number } = {}): boolean {
+export function verifyEscalationSignature(
+  body: string,
+  secret: string,
+  timestampMs: number,
+  signature: string,
+  options: { nowMs?: number; toleranceMs?: number } = {},
+): boolean {
   const now = options.nowMs ?? Date.now();
   if (!Number.isFinite(timestampMs) || Math.abs(now - timestampMs) > (options.toleranceMs ?? 5 * 60_000)) return false;
   const want = Buffer.from(signEscalation(body, secret, timestampMs), 'utf8');
@@ -113,7 +122,11 @@ export interface EscalationDelivery {
  * (`UnrecoverableError`: BullMQ stops retrying); anything else throws a plain error (retried).
  * Redirects are not followed: a signed record goes to the configured URL only.
  */
-export async function deliverEscalation(job: EscalationJob, delivery: EscalationDelivery, meta: { deliveryId: string; attempt: number; nowMs?: number }): Promise<number> {
+export async function deliverEscalation(
+  job: EscalationJob,
+  delivery: EscalationDelivery,
+  meta: { deliveryId: string; attempt: number; nowMs?: number },
+): Promise<number> {
   const body = JSON.stringify({ type: 'argus.escalation', deliveryId: meta.deliveryId, ...job });
   const timestamp = meta.nowMs ?? Date.now();
   let res: Response;
@@ -136,7 +149,8 @@ export async function deliverEscalation(job: EscalationJob, delivery: Escalation
   }
   await res.body?.cancel().catch(() => undefined);
   if (res.status >= 200 && res.status < 300) return res.status;
-  if (res.status >= 400 && res.status < 500 && ![408, 425, 429].includes(res.status)) throw new (bullmq().UnrecoverableError)(`escalation webhook refused the delivery with ${res.status}`);
+  if (res.status >= 400 && res.status < 500 && ![408, 425, 429].includes(res.status))
+    throw new (bullmq().UnrecoverableError)(`escalation webhook refused the delivery with ${res.status}`);
   throw new Error(`escalation webhook answered ${res.status}`);
 }
 
@@ -157,7 +171,11 @@ export function createEscalationWorker(options: EscalationWorkerOptions): Worker
   const delivery: EscalationDelivery = { webhookUrl: options.webhookUrl, secret: options.secret, timeoutMs: options.timeoutMs };
   const worker = new (bullmq().Worker)<EscalationJob, number>(
     options.queueName,
-    async (job: Job<EscalationJob, number>) => deliverEscalation(job.data, delivery, { deliveryId: job.id ?? escalationJobId(job.data.decisionId, job.data.policy), attempt: job.attemptsMade + 1 }),
+    async (job: Job<EscalationJob, number>) =>
+      deliverEscalation(job.data, delivery, {
+        deliveryId: job.id ?? escalationJobId(job.data.decisionId, job.data.policy),
+        attempt: job.attemptsMade + 1,
+      }),
     {
       connection: options.connection,
       ...(options.prefix ? { prefix: options.prefix } : {}),
@@ -166,7 +184,10 @@ export function createEscalationWorker(options: EscalationWorkerOptions): Worker
     },
   );
   worker.on('failed', (job, err) => {
-    options.logger.warn({ decisionId: job?.data.decisionId, policy: job?.data.policy, attempt: job?.attemptsMade, err: err.message }, 'escalation delivery failed');
+    options.logger.warn(
+      { decisionId: job?.data.decisionId, policy: job?.data.policy, attempt: job?.attemptsMade, err: err.message },
+      'escalation delivery failed',
+    );
   });
   worker.on('error', (err) => options.logger.warn({ err: err.message }, 'escalation worker error'));
   return worker;

@@ -38,7 +38,11 @@ export interface AppliedObligations<T = unknown> {
  * (the caller decides: refuse, or pass through knowingly). Unknown obligations and malformed
  * values are reported unsupported too, never silently ignored.
  */
-export function applyObligations<T = unknown>(body: T, obligations: Record<string, unknown> | undefined, options: ApplyObligationsOptions = {}): AppliedObligations<T> {
+export function applyObligations<T = unknown>(
+  body: T,
+  obligations: Record<string, unknown> | undefined,
+  options: ApplyObligationsOptions = {},
+): AppliedObligations<T> {
   const applied: string[] = [];
   const unsupported: string[] = [];
   const counts = { redacted: 0, truncated: 0 };
@@ -49,11 +53,13 @@ export function applyObligations<T = unknown>(body: T, obligations: Record<strin
   let maxItems: number | undefined;
   for (const name of names) {
     const value = obligations![name];
-    if (name === 'redact' && Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) redact = new Set(value.map((v: string) => v.toLowerCase()));
+    if (name === 'redact' && Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== ''))
+      redact = new Set(value.map((v: string) => v.toLowerCase()));
     else if (name === 'max_items' && typeof value === 'number' && Number.isInteger(value) && value >= 0) maxItems = value;
     else unsupported.push(name);
   }
-  const walkable = body === null || typeof body !== 'object' ? typeof body !== 'string' : !ArrayBuffer.isView(body) && !(body instanceof ArrayBuffer);
+  const walkable =
+    body === null || typeof body !== 'object' ? typeof body !== 'string' : !ArrayBuffer.isView(body) && !(body instanceof ArrayBuffer);
   const maxDepth = options.maxDepth ?? 256;
   let tooDeep = false;
 

@@ -42,8 +42,15 @@ function startChild(sqlitePath: string): LineChild {
   return started;
 }
 
-async function authorize(port: number, input: unknown): Promise<{ decision_id: string; result: { allow: boolean; decision: string; codes?: string[] } }> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+async function authorize(
+  port: number,
+  input: unknown,
+): Promise<{ decision_id: string; result: { allow: boolean; decision: string; codes?: string[] } }> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input }),
+  });
   if (res.status !== 200) throw new Error(`child answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { decision_id: string; result: { allow: boolean; decision: string; codes?: string[] } };
 }
@@ -78,7 +85,10 @@ describe('quarantine across processes', () => {
     const startedAt = Date.now();
     const quarantining = await world.decide(call('vault.read', 'secret'));
     const decidedAt = Date.now();
-    expect(quarantining.result).toMatchObject({ decision: 'deny', effects: [{ policy: 'q-secret', effect: 'quarantine', status: 'applied' }] });
+    expect(quarantining.result).toMatchObject({
+      decision: 'deny',
+      effects: [{ policy: 'q-secret', effect: 'quarantine', status: 'applied' }],
+    });
 
     let attempts = 0;
     let next: Awaited<ReturnType<typeof authorize>>;
@@ -97,6 +107,10 @@ describe('quarantine across processes', () => {
     expect(next.result).toMatchObject({ allow: false, decision: 'deny', codes: ['agent_quarantined'] });
     expect(denyMs).toBeLessThan(2_000);
     const history = await world.storage.registry.trustHistory('agent', 'support-bot');
-    expect(history.items.at(-1)).toMatchObject({ to: 'quarantined', by: 'policy:q-secret', reason: `decision ${quarantining.decision_id}` });
+    expect(history.items.at(-1)).toMatchObject({
+      to: 'quarantined',
+      by: 'policy:q-secret',
+      reason: `decision ${quarantining.decision_id}`,
+    });
   });
 });

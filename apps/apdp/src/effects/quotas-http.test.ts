@@ -38,7 +38,10 @@ async function start(
   let now = START;
   const input = await readPolicyDir(CEDAR_DIR);
   const holder = new PolicyHolder();
-  const loaded = holder.replace({ ...input, policies: [...input.policies, ...extra.map((text, i) => ({ file: `policies/quota-${i}.cedar`, text }))] }, 'api');
+  const loaded = holder.replace(
+    { ...input, policies: [...input.policies, ...extra.map((text, i) => ({ file: `policies/quota-${i}.cedar`, text }))] },
+    'api',
+  );
   if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
   // The effects read agents from the harness's store, built after them.
   const ref: { harness?: Harness } = {};
@@ -76,7 +79,14 @@ async function seed(harness: Harness): Promise<void> {
     await harness.leases.renew('agent', id, 600_000);
   }
   for (const id of ['goal-1', 'goal-2']) {
-    await harness.storage.goals.create({ id, owner: 'alice', objective: `ticket ${id}`, intents: INTENTS, agents: agents.map(([a]) => a), expiresAt: FUTURE });
+    await harness.storage.goals.create({
+      id,
+      owner: 'alice',
+      objective: `ticket ${id}`,
+      intents: INTENTS,
+      agents: agents.map(([a]) => a),
+      expiresAt: FUTURE,
+    });
   }
   await harness.storage.delegations.create({
     id: 'bob-to-support',
@@ -90,12 +100,23 @@ async function seed(harness: Harness): Promise<void> {
 
 /** A tool call the starter policies allow (a trusted agent, an intent the tool serves). */
 function tool(agent: string, id = 'crm.search', extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource: { type: 'Tool', id, attributes: { sensitivity: 'internal', allowedIntents: INTENTS } }, intent: 'lookup-order-status', ...extra };
+  return {
+    principal: { type: 'Agent', id: agent },
+    action: 'tool:call',
+    resource: { type: 'Tool', id, attributes: { sensitivity: 'internal', allowedIntents: INTENTS } },
+    intent: 'lookup-order-status',
+    ...extra,
+  };
 }
 
 /** A model call the starter policies allow. */
 function llm(agent: string): Record<string, unknown> {
-  return { principal: { type: 'Agent', id: agent }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o', attributes: { provider: 'openai' } }, intent: 'answer-customer' };
+  return {
+    principal: { type: 'Agent', id: agent },
+    action: 'llm:invoke',
+    resource: { type: 'Model', id: 'gpt-4o', attributes: { provider: 'openai' } },
+    intent: 'answer-customer',
+  };
 }
 
 async function decide(base: string, input: Record<string, unknown>, explain = 'reasons'): Promise<LooseBody> {
@@ -118,14 +139,37 @@ interface KeyCase {
 }
 
 const CASES: Record<string, KeyCase> = {
-  principal: { key: ['principal'], same: [tool('support-bot'), tool('support-bot', 'crm.export'), llm('support-bot')], others: [tool('helper-bot')] },
-  'human (two agents of one owner)': { key: ['human'], same: [tool('support-bot'), tool('helper-bot', 'crm.export')], others: [tool('other-bot')] },
-  goal: { key: ['goal'], same: [tool('support-bot', 'crm.search', { goal: 'goal-1' }), tool('helper-bot', 'crm.export', { goal: 'goal-1' })], others: [tool('support-bot', 'crm.search', { goal: 'goal-2' })] },
+  principal: {
+    key: ['principal'],
+    same: [tool('support-bot'), tool('support-bot', 'crm.export'), llm('support-bot')],
+    others: [tool('helper-bot')],
+  },
+  'human (two agents of one owner)': {
+    key: ['human'],
+    same: [tool('support-bot'), tool('helper-bot', 'crm.export')],
+    others: [tool('other-bot')],
+  },
+  goal: {
+    key: ['goal'],
+    same: [tool('support-bot', 'crm.search', { goal: 'goal-1' }), tool('helper-bot', 'crm.export', { goal: 'goal-1' })],
+    others: [tool('support-bot', 'crm.search', { goal: 'goal-2' })],
+  },
   tenant: { key: ['tenant'], same: [tool('support-bot'), tool('helper-bot', 'crm.export')], others: [tool('other-bot')] },
   resource: { key: ['resource'], same: [tool('support-bot'), tool('helper-bot')], others: [tool('support-bot', 'crm.export')] },
   action: { key: ['action'], same: [tool('support-bot'), tool('helper-bot', 'crm.export')], others: [llm('support-bot')] },
-  intent: { key: ['intent'], same: [tool('support-bot', 'crm.search', { intent: 'answer-customer' }), tool('helper-bot', 'crm.export', { intent: 'answer-customer' })], others: [tool('support-bot')] },
-  'human and resource': { key: ['human', 'resource'], same: [tool('support-bot'), tool('helper-bot')], others: [tool('support-bot', 'crm.export'), tool('other-bot')] },
+  intent: {
+    key: ['intent'],
+    same: [
+      tool('support-bot', 'crm.search', { intent: 'answer-customer' }),
+      tool('helper-bot', 'crm.export', { intent: 'answer-customer' }),
+    ],
+    others: [tool('support-bot')],
+  },
+  'human and resource': {
+    key: ['human', 'resource'],
+    same: [tool('support-bot'), tool('helper-bot')],
+    others: [tool('support-bot', 'crm.export'), tool('other-bot')],
+  },
 };
 
 describe('the quota boundary is exact for every key kind (POST /v1/authorize, both transports)', () => {
@@ -142,14 +186,20 @@ describe('the quota boundary is exact for every key kind (POST /v1/authorize, bo
         expectQuotaDeny(await decide(base, c.same[LIMIT % c.same.length]!), 'q');
         // A denied decision is not counted, and the rule holds for every request sharing the key.
         for (const same of c.same) expectQuotaDeny(await decide(base, same), 'q');
-        for (const other of c.others) expect((await decide(base, other)).allow, `${transport}: ${JSON.stringify(other).slice(0, 80)}`).toBe(true);
+        for (const other of c.others)
+          expect((await decide(base, other)).allow, `${transport}: ${JSON.stringify(other).slice(0, 80)}`).toBe(true);
       });
     });
   }
 
-  it('the human is the root of the delegation chain before the agent\'s owner: support-bot acting for bob spends bob\'s quota', async () => {
+  it("the human is the root of the delegation chain before the agent's owner: support-bot acting for bob spends bob's quota", async () => {
     const w = await start([{ name: 'per_human', key: ['human'], window: '1d', limit: 2 }]);
-    const forBob = tool('support-bot', 'crm.search', { delegation: [{ type: 'Human', id: 'bob' }, { type: 'Agent', id: 'support-bot' }] });
+    const forBob = tool('support-bot', 'crm.search', {
+      delegation: [
+        { type: 'Human', id: 'bob' },
+        { type: 'Agent', id: 'support-bot' },
+      ],
+    });
     await overTransports(w.h, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, forBob)).allow).toBe(true);
@@ -202,7 +252,12 @@ describe('the embedded split: named quotas in SQLite, the built-in counters in m
   it('both are visible in context.usage; a refused call counts in neither', async () => {
     const { db } = openSqlite(':memory:');
     try {
-      const w = await start([{ name: 'per_human_burst', key: ['human'], window: '90s', limit: 2 }], [], (now) => new SqliteWindowCounter(db, { now }), (now) => new MemoryWindowCounter({ now }));
+      const w = await start(
+        [{ name: 'per_human_burst', key: ['human'], window: '90s', limit: 2 }],
+        [],
+        (now) => new SqliteWindowCounter(db, { now }),
+        (now) => new MemoryWindowCounter({ now }),
+      );
       await overTransports(w.h, async (base) => {
         w.advance(PAST_EVERY_WINDOW);
         expect((await decide(base, tool('support-bot'))).allow).toBe(true);
@@ -234,21 +289,32 @@ describe('concurrency and read-only decisions', () => {
       const w = await start([{ name: 'per_human', key: ['human'], window: '1h', limit: 5 }], [], counters);
       await overTransports(w.h, async (base, transport) => {
         w.advance(PAST_EVERY_WINDOW);
-        const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => decide(base, tool(i % 2 === 0 ? 'support-bot' : 'helper-bot'))));
-        expect(answers.filter((r) => r.allow), transport).toHaveLength(5);
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => decide(base, tool(i % 2 === 0 ? 'support-bot' : 'helper-bot'))),
+        );
+        expect(
+          answers.filter((r) => r.allow),
+          transport,
+        ).toHaveLength(5);
         for (const r of answers.filter((x) => !x.allow)) expectQuotaDeny(r, 'per_human');
       });
     });
   }
 
   it('a what-if sees a quota at its limit and spends nothing', async () => {
-    const w = await start([{ name: 'per_agent', key: ['principal'], window: '1h', limit: 2 }], [], undefined, undefined, { auth: createAuthenticator({ adminToken: ADMIN_TOKEN }) });
+    const w = await start([{ name: 'per_agent', key: ['principal'], window: '1h', limit: 2 }], [], undefined, undefined, {
+      auth: createAuthenticator({ adminToken: ADMIN_TOKEN }),
+    });
     await overTransports(w.h, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       const ask = async (whatIf: boolean) => {
         const res = await fetch(`${base}/v1/authorize`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, ...(whatIf ? { 'x-argus-what-if': 'true' } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${ADMIN_TOKEN}`,
+            ...(whatIf ? { 'x-argus-what-if': 'true' } : {}),
+          },
           body: JSON.stringify({ input: tool('support-bot') }),
         });
         expect(res.status).toBe(200);

@@ -55,7 +55,10 @@ function config(name: string, options: { db: string; port?: number; redis?: bool
 async function seed(db: string): Promise<void> {
   const storage = await openStorage(`sqlite:${db}`);
   await storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['support'] });
-  await storage.registry.createAgent({ id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }, 'test');
+  await storage.registry.createAgent(
+    { id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted' },
+    'test',
+  );
   await storage.close();
 }
 
@@ -67,7 +70,11 @@ const CALL = {
 };
 
 async function decide(url: string): Promise<{ allow: boolean; codes?: string[] }> {
-  const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ input: CALL }) });
+  const res = await fetch(`${url}/v1/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+    body: JSON.stringify({ input: CALL }),
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { result: { allow: boolean; codes?: string[] } }).result;
 }
@@ -88,8 +95,19 @@ describe('quota configuration', () => {
     expect(paths({ quotas: { rules: [{ name: 'a', key: ['human'], window: '10ms' }] } })).toEqual(['/effects/quotas/rules/0/window']);
     expect(paths({ quotas: { rules: [{ name: 'a', key: ['human'], window: '1w' }] } })[0]).toMatch(/^\/effects\/quotas\/rules\/0\/window/);
     expect(paths({ quotas: { rules: [{ name: 'a', key: ['user'], window: '1h' }] } })[0]).toMatch(/^\/effects\/quotas\/rules\/0\/key\/0/);
-    expect(paths({ quotas: { rules: [{ name: 'calls_last_hour', key: ['human'], window: '1h' }] } })[0]).toMatch(/^\/effects\/quotas\/rules\/0\/name/);
-    expect(paths({ quotas: { rules: [{ name: 'a', key: ['goal'], window: '1h' }, { name: 'a', key: ['human'], window: '1h' }] } })).toEqual(['/effects/quotas/rules/1/name']);
+    expect(paths({ quotas: { rules: [{ name: 'calls_last_hour', key: ['human'], window: '1h' }] } })[0]).toMatch(
+      /^\/effects\/quotas\/rules\/0\/name/,
+    );
+    expect(
+      paths({
+        quotas: {
+          rules: [
+            { name: 'a', key: ['goal'], window: '1h' },
+            { name: 'a', key: ['human'], window: '1h' },
+          ],
+        },
+      }),
+    ).toEqual(['/effects/quotas/rules/1/name']);
   });
 });
 
@@ -118,7 +136,9 @@ describe('quotas in a running decision point', () => {
     await seed(db);
     const rules = [`{ name: per_agent, key: [principal], window: 1h, limit: ${LIMIT} }`];
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, config('replica-b.yaml', { db, port, redis: true, rules })], { stdio: 'pipe' });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, config('replica-b.yaml', { db, port, redis: true, rules })], {
+      stdio: 'pipe',
+    });
     children.push(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -126,14 +146,23 @@ describe('quotas in a running decision point', () => {
     try {
       const b = `http://127.0.0.1:${port}`;
       const deadline = Date.now() + 30_000;
-      while (!(await fetch(`${b}/readyz`).then((r) => r.ok).catch(() => false))) {
+      while (
+        !(await fetch(`${b}/readyz`)
+          .then((r) => r.ok)
+          .catch(() => false))
+      ) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`replica B did not start: ${stderr.slice(0, 800)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const answers = await Promise.all([...Array.from({ length: PER_REPLICA }, () => decide(a.url).then((r) => ({ at: 'a', r }))), ...Array.from({ length: PER_REPLICA }, () => decide(b).then((r) => ({ at: 'b', r })))]);
+      const answers = await Promise.all([
+        ...Array.from({ length: PER_REPLICA }, () => decide(a.url).then((r) => ({ at: 'a', r }))),
+        ...Array.from({ length: PER_REPLICA }, () => decide(b).then((r) => ({ at: 'b', r }))),
+      ]);
       const allowed = answers.filter((x) => x.r.allow);
       const byA = allowed.filter((x) => x.at === 'a').length;
-      console.log(`quota race: ${allowed.length} of ${answers.length} allowed (limit ${LIMIT}): replica A ${byA}, replica B ${allowed.length - byA}`);
+      console.log(
+        `quota race: ${allowed.length} of ${answers.length} allowed (limit ${LIMIT}): replica A ${byA}, replica B ${allowed.length - byA}`,
+      );
       expect(allowed).toHaveLength(LIMIT);
       for (const x of answers.filter((y) => !y.r.allow)) expect(x.r.codes).toEqual(['quota_exceeded']);
       // Both replicas admitted some: the processes really shared the counter.

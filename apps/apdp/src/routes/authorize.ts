@@ -1,4 +1,11 @@
-import type { AuthorizeInput, AuthorizeRequest, BatchAuthorizeRequest, BatchAuthorizeResponse, DecideOptions, DecisionCaller } from '@argus/contracts';
+import type {
+  AuthorizeInput,
+  AuthorizeRequest,
+  BatchAuthorizeRequest,
+  BatchAuthorizeResponse,
+  DecideOptions,
+  DecisionCaller,
+} from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ArgusError, ForbiddenError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
@@ -48,7 +55,9 @@ export function callerChecked(decisions: DecisionService): DecisionService {
     if (options.caller.kind !== 'agent') return;
     const p = input?.principal as { type?: unknown; id?: unknown } | undefined;
     if (p && (p.type !== 'Agent' || p.id !== options.caller.subject)) {
-      throw new ArgusError('forbidden', 'an agent may only ask for decisions about itself', { errors: [{ path, message: `the principal must be Agent::"${options.caller.subject}"` }] });
+      throw new ArgusError('forbidden', 'an agent may only ask for decisions about itself', {
+        errors: [{ path, message: `the principal must be Agent::"${options.caller.subject}"` }],
+      });
     }
   };
   return new Proxy(decisions, {
@@ -96,12 +105,23 @@ export function whatIfWanted(req: IncomingMessage): boolean {
 }
 
 /** Decides one validated-or-not authorize body and sends the answer. */
-export async function authorizeOne(deps: { decisions: DecisionService }, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function authorizeOne(
+  deps: { decisions: DecisionService },
+  raw: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const body = validateOne(raw);
   // A refused body is still a decision request: recorded as a deny, its decision_id in the 400.
-  if (!body.ok) throw await deps.decisions.refuse(raw, new InvalidInputError('invalid authorize request', body.errors), { caller: callerOf(req) });
+  if (!body.ok)
+    throw await deps.decisions.refuse(raw, new InvalidInputError('invalid authorize request', body.errors), { caller: callerOf(req) });
   const whatIf = whatIfWanted(req);
-  const answer = await deps.decisions.decide(body.value.input, { caller: callerOf(req), explain: body.value.explain ?? 'reasons', audit: auditWanted(req), ...(whatIf ? { whatIf } : {}) });
+  const answer = await deps.decisions.decide(body.value.input, {
+    caller: callerOf(req),
+    explain: body.value.explain ?? 'reasons',
+    audit: auditWanted(req),
+    ...(whatIf ? { whatIf } : {}),
+  });
   sendJson(res, 200, answer);
 }
 
@@ -113,7 +133,8 @@ function batchItemError(err: unknown, i: number): unknown {
   if (!(err instanceof InvalidInputError || (err instanceof ArgusError && err.code === 'forbidden'))) return err;
   const errors = err.errors.map((e) => ({ path: e.path.replace(/^\/input/, `/inputs/${i}`), message: e.message }));
   const message = `batch item ${i}: ${err.message}`;
-  if (err instanceof DecisionRefusedError) return new DecisionRefusedError(err.decisionId, err.reason, new InvalidInputError(message, errors));
+  if (err instanceof DecisionRefusedError)
+    return new DecisionRefusedError(err.decisionId, err.reason, new InvalidInputError(message, errors));
   return err instanceof InvalidInputError ? new InvalidInputError(message, errors) : new ArgusError('forbidden', message, { errors });
 }
 
@@ -130,7 +151,9 @@ export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize
     if (!body.ok) throw await deps.decisions.refuse(req.body, new InvalidInputError('invalid batch request', body.errors), { caller });
     const { inputs, entities = [], explain = 'reasons' } = body.value;
     if (inputs.length > deps.maxBatchSize) {
-      const tooMany = new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [{ path: '/inputs', message: `at most ${deps.maxBatchSize} items` }]);
+      const tooMany = new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [
+        { path: '/inputs', message: `at most ${deps.maxBatchSize} items` },
+      ]);
       throw await deps.decisions.refuse({ inputs: inputs.length }, tooMany, { caller });
     }
     const whatIf = whatIfWanted(req);

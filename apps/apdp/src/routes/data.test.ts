@@ -18,7 +18,11 @@ import { CEDAR_DIR, seedRegistry, startHarness, toolCall, type Harness } from '.
 const GATED = `@id("refunds-need-approval") @effect("require_approval")
 permit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource is Argus::Tool)
 when { resource has category && resource.category == "refunds" };`;
-const refund = toolCall('support-bot', 'crm.refund', { sensitivity: 'internal', category: 'refunds', allowedIntents: ['lookup-order-status'] });
+const refund = toolCall('support-bot', 'crm.refund', {
+  sensitivity: 'internal',
+  category: 'refunds',
+  allowedIntents: ['lookup-order-status'],
+});
 
 let h: Harness;
 let version: string;
@@ -36,10 +40,16 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 beforeAll(async () => {
   const input = await readPolicyDir(CEDAR_DIR);
   const holder = new PolicyHolder();
-  if (!holder.replace({ ...input, policies: [...input.policies, { file: 'policies/gated.cedar', text: GATED }] }, 'api').ok) throw new Error('policies');
+  if (!holder.replace({ ...input, policies: [...input.policies, { file: 'policies/gated.cedar', text: GATED }] }, 'api').ok)
+    throw new Error('policies');
   const effects = createDecisionEffects({
     approvals: new MemoryApprovalStore(),
-    registry: { setTrust: async () => { throw new Error('unused'); }, getAgent: async () => undefined },
+    registry: {
+      setTrust: async () => {
+        throw new Error('unused');
+      },
+      getAgent: async () => undefined,
+    },
     events: { publish: async () => {}, subscribe: () => () => {}, close: async () => {} },
     logger: silentLogger(),
     config: { approvals: { ttlMs: 60_000, retentionMs: 0 }, quotas: { enabled: false } },
@@ -60,7 +70,11 @@ type Answer = { status: number; text: string; json: Record<string, any> }; // es
 async function call(base: string, path: string, init: { method?: string; body?: string; type?: string | null } = {}): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (init.type !== null) headers['content-type'] = init.type ?? 'application/json';
-  const res = await fetch(`${base}${path}`, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+  const res = await fetch(`${base}${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(init.body !== undefined ? { body: init.body } : {}),
+  });
   const text = await res.text();
   return { status: res.status, text, json: text ? JSON.parse(text) : {} };
 }
@@ -116,12 +130,16 @@ describe('the requests OPA documents, on the listener', () => {
     expect(bad.json.errors[0]).toMatchObject({ code: 'invalid_parameter', message: expect.stringContaining('/query/input') });
   });
 
-  it('POST without input is evaluated with OPA\'s warning, and recorded', async () => {
+  it("POST without input is evaluated with OPA's warning, and recorded", async () => {
     for (const base of [listener, app]) {
       for (const raw of ['{}', '']) {
         const res = await call(base, '/v1/data/argus/allow', { body: raw });
         expect(res.status, `${base} ${raw}`).toBe(200);
-        expect(res.json).toMatchObject({ result: false, warning: { code: 'api_usage_warning', message: "'input' key missing from the request" }, decision_id: expect.any(String) });
+        expect(res.json).toMatchObject({
+          result: false,
+          warning: { code: 'api_usage_warning', message: "'input' key missing from the request" },
+          decision_id: expect.any(String),
+        });
       }
     }
   });
@@ -158,7 +176,9 @@ describe('the requests OPA documents, on the listener', () => {
     const notJson = await call(listener, '/v1/data/argus/allow', { body: '{"input":' });
     expect(notJson.status).toBe(400);
     expect(notJson.json).toMatchObject({ code: 'invalid_json', errors: [{ code: 'invalid_json' }] });
-    const badInput = await call(listener, '/v1/data/argus/allow', { body: JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }) });
+    const badInput = await call(listener, '/v1/data/argus/allow', {
+      body: JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }),
+    });
     expect(badInput.status).toBe(400);
     expect(badInput.json.errors[0]).toMatchObject({ code: 'invalid_parameter', message: expect.stringContaining('/input/action') });
     expect((await call(listener, '/v1/data/other/rule', { body })).json).toEqual({});

@@ -3,7 +3,17 @@ import { get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuditTrail, createRecordBuilder, Chainer, makeDecisionEvent, openSqliteAuditStore, SECRET_CANARY, type AuditRecord, type AuditTrail, type SqliteAuditStore } from '@argus/audit';
+import {
+  createAuditTrail,
+  createRecordBuilder,
+  Chainer,
+  makeDecisionEvent,
+  openSqliteAuditStore,
+  SECRET_CANARY,
+  type AuditRecord,
+  type AuditTrail,
+  type SqliteAuditStore,
+} from '@argus/audit';
 import { errorHandler, notFoundHandler, silentLogger, UnauthorizedError } from '@argus/platform';
 import express from 'express';
 import request from 'supertest';
@@ -30,7 +40,10 @@ beforeAll(async () => {
   const kinds = ['allow', 'deny', 'hard_deny', 'proxied'] as const;
   records = Array.from({ length: 30 }, (_, i) => chainer.chain<AuditRecord>(build(makeDecisionEvent(kinds[i % 4], i), new Date())));
   await store.write(records);
-  trail = await createAuditTrail({ writerId: 'live', spill: { dir: join(dir, 'spill') }, buffer: { flushIntervalMs: 1 } }, { sinks: [store] });
+  trail = await createAuditTrail(
+    { writerId: 'live', spill: { dir: join(dir, 'spill') }, buffer: { flushIntervalMs: 1 } },
+    { sinks: [store] },
+  );
 });
 
 afterAll(async () => {
@@ -52,8 +65,13 @@ describe('GET /v1/decisions', () => {
 
   it('filters by principal, delegation root, goal, intent, decision, policy and time', async () => {
     const app = appWith({ query: store });
-    const ids = async (qs: string) => ((await request(app).get(`/v1/decisions?${qs}`).expect(200)).body.decisions as AuditRecord[]).map((r) => r.decision_id).sort();
-    const want = (pred: (r: AuditRecord) => boolean) => records.filter(pred).map((r) => r.decision_id).sort();
+    const ids = async (qs: string) =>
+      ((await request(app).get(`/v1/decisions?${qs}`).expect(200)).body.decisions as AuditRecord[]).map((r) => r.decision_id).sort();
+    const want = (pred: (r: AuditRecord) => boolean) =>
+      records
+        .filter(pred)
+        .map((r) => r.decision_id)
+        .sort();
     expect(await ids('principal=Agent::planner')).toEqual(want((r) => r.principal.id === 'planner'));
     expect(await ids('root=alice&decision=deny')).toEqual(want((r) => r.root?.id === 'alice' && r.outcome === 'deny'));
     expect(await ids('outcome=allow&goal=goal-7f3a&intent=lookup-order-status')).toEqual(want((r) => r.outcome === 'allow'));
@@ -94,7 +112,10 @@ describe('GET /v1/decisions/:id', () => {
   });
 
   it('runs the auth middleware first', async () => {
-    const app = appWith({ query: store, auth: (req, _res, next) => next(req.headers.authorization === 'Bearer ok' ? undefined : new UnauthorizedError()) });
+    const app = appWith({
+      query: store,
+      auth: (req, _res, next) => next(req.headers.authorization === 'Bearer ok' ? undefined : new UnauthorizedError()),
+    });
     await request(app).get('/v1/decisions/dec-allow-0').expect(401);
     await request(app).get('/v1/decisions').expect(401);
     await request(app).get('/v1/decisions/dec-allow-0').set('authorization', 'Bearer ok').expect(200);
@@ -103,7 +124,9 @@ describe('GET /v1/decisions/:id', () => {
 
 describe('GET /v1/decisions/stream', () => {
   it('answers 503 without a live source', async () => {
-    await request(appWith({ query: store })).get('/v1/decisions/stream').expect(503);
+    await request(appWith({ query: store }))
+      .get('/v1/decisions/stream')
+      .expect(503);
   });
 
   it('streams live decisions matching the filters as Server-Sent Events', async () => {
@@ -142,7 +165,9 @@ describe('GET /v1/decisions/stream', () => {
   });
 
   it('refuses paging parameters on the stream', async () => {
-    const res = await request(appWith({ query: store, live: trail })).get('/v1/decisions/stream?limit=5').expect(400);
+    const res = await request(appWith({ query: store, live: trail }))
+      .get('/v1/decisions/stream?limit=5')
+      .expect(400);
     expect(res.body.message).toContain('`limit`');
   });
 });

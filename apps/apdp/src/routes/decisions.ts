@@ -104,7 +104,10 @@ export function createDecisionsRouter(deps: DecisionsRouterDeps): Router {
     const unsubscribe = deps.live.subscribe((record) => {
       if (record.kind !== 'decision' || !matchesFilters(record as AuditRecord, filters)) return;
       if (res.writableLength > maxBuffer) {
-        (res.locals.log as { warn?: (o: object, m: string) => void } | undefined)?.warn?.({ bufferedBytes: res.writableLength }, 'closing a decisions stream whose client reads too slowly');
+        (res.locals.log as { warn?: (o: object, m: string) => void } | undefined)?.warn?.(
+          { bufferedBytes: res.writableLength },
+          'closing a decisions stream whose client reads too slowly',
+        );
         close();
         return;
       }
@@ -117,7 +120,8 @@ export function createDecisionsRouter(deps: DecisionsRouterDeps): Router {
 
   router.get('/v1/decisions/:id', ...guard, async (req, res) => {
     const id = String(req.params.id);
-    if (id.length > 512) throw new InvalidInputError('invalid path parameter `id`', [{ path: '/id', message: 'longer than 512 characters' }]);
+    if (id.length > 512)
+      throw new InvalidInputError('invalid path parameter `id`', [{ path: '/id', message: 'longer than 512 characters' }]);
     const record = await deps.query.get(id);
     if (!record) throw new NotFoundError(`no decision \`${id.slice(0, 128)}\``);
     res.json(record);

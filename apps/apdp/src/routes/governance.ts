@@ -129,7 +129,11 @@ interface UsageBody {
 
 const schema = (name: string) => `https://argus.dev/schemas/governance/${name}.json`;
 
-function parse<T>(validate: (d: unknown) => { ok: true; value: T } | { ok: false; errors: { path: string; message: string }[] }, body: unknown, what: string): T {
+function parse<T>(
+  validate: (d: unknown) => { ok: true; value: T } | { ok: false; errors: { path: string; message: string }[] },
+  body: unknown,
+  what: string,
+): T {
   const v = validate(body ?? {});
   if (!v.ok) throw new InvalidInputError(`invalid ${what}`, v.errors);
   return v.value;
@@ -149,7 +153,10 @@ function isActive(g: DelegationGrant, now: Date): boolean {
 function queryString(req: Request, name: string): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new InvalidInputError(`query parameter \`${name}\` must be given once`, [{ path: `/${name}`, message: 'must be a single string' }]);
+  if (typeof v !== 'string')
+    throw new InvalidInputError(`query parameter \`${name}\` must be given once`, [
+      { path: `/${name}`, message: 'must be a single string' },
+    ]);
   return v;
 }
 
@@ -157,14 +164,20 @@ function queryUid(req: Request, name: string): EntityRef | undefined {
   const v = queryString(req, name);
   if (v === undefined) return undefined;
   const ref = parseUid(v);
-  if (!ref) throw new InvalidInputError(`query parameter \`${name}\` is not an entity uid`, [{ path: `/${name}`, message: 'expected `Type::"id"`' }]);
+  if (!ref)
+    throw new InvalidInputError(`query parameter \`${name}\` is not an entity uid`, [
+      { path: `/${name}`, message: 'expected `Type::"id"`' },
+    ]);
   return ref;
 }
 
 function paging(req: Request): { limit?: number; cursor?: string } {
   const limit = queryString(req, 'limit');
   const cursor = queryString(req, 'cursor');
-  if (limit !== undefined && !/^[1-9]\d{0,3}$/.test(limit)) throw new InvalidInputError('`limit` must be a positive integer', [{ path: '/limit', message: 'must be an integer between 1 and 9999' }]);
+  if (limit !== undefined && !/^[1-9]\d{0,3}$/.test(limit))
+    throw new InvalidInputError('`limit` must be a positive integer', [
+      { path: '/limit', message: 'must be an integer between 1 and 9999' },
+    ]);
   return { ...(limit ? { limit: Number(limit) } : {}), ...(cursor ? { cursor } : {}) };
 }
 
@@ -232,8 +245,10 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
         throw new ForbiddenError('only humans, agents and admins grant delegations');
       }
       if (body.to.type !== 'Agent') throw new InvalidInputError('grants go to agents', [{ path: '/to/type', message: 'must be `Agent`' }]);
-      if (sameEntity(body.to, from)) throw new InvalidInputError('an entity cannot grant to itself', [{ path: '/to', message: 'equals the grantor' }]);
-      if (isExpired(body.expiresAt, now.getTime())) throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
+      if (sameEntity(body.to, from))
+        throw new InvalidInputError('an entity cannot grant to itself', [{ path: '/to', message: 'equals the grantor' }]);
+      if (isExpired(body.expiresAt, now.getTime()))
+        throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
 
       let parent: DelegationGrant | undefined;
       let depth = 1;
@@ -245,7 +260,9 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
         depth = chain.length + 1;
         const entities = [chain[chain.length - 1]!.from, ...chain.map((g) => g.to).reverse()];
         if (entities.some((e) => sameEntity(e, body.to))) {
-          throw new ConflictError('the grant would create a cycle', [{ path: '/to', message: `delegation_cycle: \`${formatUid(body.to)}\` is already in the chain` }]);
+          throw new ConflictError('the grant would create a cycle', [
+            { path: '/to', message: `delegation_cycle: \`${formatUid(body.to)}\` is already in the chain` },
+          ]);
         }
         if (parent.maxDepth !== undefined) {
           const allowed = parent.maxDepth - 1;
@@ -253,7 +270,8 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
           grantMaxDepth = Math.min(grantMaxDepth ?? allowed, allowed);
         }
       }
-      if (depth > maxDepth) throw forbidden('/to', 'delegation_depth_exceeded', `the chain would be ${depth} hops deep; the maximum is ${maxDepth}`);
+      if (depth > maxDepth)
+        throw forbidden('/to', 'delegation_depth_exceeded', `the chain would be ${depth} hops deep; the maximum is ${maxDepth}`);
 
       const grant = await deps.delegations.create({
         id: newId(),
@@ -274,20 +292,32 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     const candidates: DelegationGrant[] = [];
     if (body.parent !== undefined) {
       const g = await deps.delegations.get(body.parent);
-      if (!g || !sameEntity(g.to, agent)) throw forbidden('/parent', 'delegation_unknown_hop', `\`${formatUid(agent)}\` holds no grant \`${body.parent}\``);
-      if (!isActive(g, now)) throw forbidden('/parent', g.revokedAt ? 'delegation_revoked' : 'delegation_expired', `grant \`${g.id}\` is no longer active`);
+      if (!g || !sameEntity(g.to, agent))
+        throw forbidden('/parent', 'delegation_unknown_hop', `\`${formatUid(agent)}\` holds no grant \`${body.parent}\``);
+      if (!isActive(g, now))
+        throw forbidden('/parent', g.revokedAt ? 'delegation_revoked' : 'delegation_expired', `grant \`${g.id}\` is no longer active`);
       candidates.push(g);
     } else {
       candidates.push(...(await deps.delegations.list({ to: agent, active: true, at: now.toISOString(), limit: 100 })).items);
-      if (candidates.length === 0) throw forbidden('/from', 'delegation_unknown_hop', `\`${formatUid(agent)}\` holds no active grant to delegate from`);
+      if (candidates.length === 0)
+        throw forbidden('/from', 'delegation_unknown_hop', `\`${formatUid(agent)}\` holds no active grant to delegate from`);
     }
     const covering = candidates.filter((g) => isSubset(body.scope, g.scope));
     if (covering.length === 0) {
       const w = widenedPatterns(body.scope, candidates[0]!.scope);
-      throw forbidden('/scope', 'delegation_scope_widened', `the scope exceeds what \`${formatUid(agent)}\` holds: ${[...w.actions, ...w.resources].map((x) => `\`${x}\``).join(', ')}`);
+      throw forbidden(
+        '/scope',
+        'delegation_scope_widened',
+        `the scope exceeds what \`${formatUid(agent)}\` holds: ${[...w.actions, ...w.resources].map((x) => `\`${x}\``).join(', ')}`,
+      );
     }
     const lasting = covering.filter((g) => Date.parse(body.expiresAt) <= Date.parse(g.expiresAt));
-    if (lasting.length === 0) throw forbidden('/expiresAt', 'delegation_outlives_parent', `the grant would outlive every grant \`${formatUid(agent)}\` holds for this scope`);
+    if (lasting.length === 0)
+      throw forbidden(
+        '/expiresAt',
+        'delegation_outlives_parent',
+        `the grant would outlive every grant \`${formatUid(agent)}\` holds for this scope`,
+      );
     return { grant: lasting[0]! };
   }
 
@@ -299,14 +329,20 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const from = queryUid(req, 'from');
       const to = queryUid(req, 'to');
       const active = queryString(req, 'active');
-      if (active !== undefined && active !== 'true' && active !== 'false') throw new InvalidInputError('`active` must be true or false', [{ path: '/active', message: 'must be `true` or `false`' }]);
+      if (active !== undefined && active !== 'true' && active !== 'false')
+        throw new InvalidInputError('`active` must be true or false', [{ path: '/active', message: 'must be `true` or `false`' }]);
       if (p.kind !== 'admin') {
         const me = callerEntity(p);
         if (!me || !((from && sameEntity(from, me)) || (to && sameEntity(to, me)))) {
           throw new ForbiddenError('list the grants you gave (`from`) or hold (`to`)');
         }
       }
-      const query: DelegationQuery = { ...paging(req), ...(from ? { from } : {}), ...(to ? { to } : {}), ...(active ? { active: active === 'true', at: deps.clock().toISOString() } : {}) };
+      const query: DelegationQuery = {
+        ...paging(req),
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+        ...(active ? { active: active === 'true', at: deps.clock().toISOString() } : {}),
+      };
       res.json(await deps.delegations.list(query));
     }),
   );
@@ -347,7 +383,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const first = body.chain[0]!;
       const last = body.chain[body.chain.length - 1]!;
       if (p.kind !== 'admin' && !(me && (sameEntity(me, first) || sameEntity(me, last)))) {
-        throw new ForbiddenError('a token is issued to the chain\'s principal or its root human');
+        throw new ForbiddenError("a token is issued to the chain's principal or its root human");
       }
       const now = deps.clock();
       const pairs = body.chain.slice(1).map((to, i) => [body.chain[i]!, to] as const);
@@ -357,7 +393,9 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
         body.chain,
         (f, t) => found[pairs.findIndex(([a, b]) => sameEntity(a, f) && sameEntity(b, t))],
         async (f, t, parentId) =>
-          (await deps.delegations.list({ from: f, to: t, active: true, at: now.toISOString(), limit: 20 })).items.find((g) => g.parentId === parentId),
+          (await deps.delegations.list({ from: f, to: t, active: true, at: now.toISOString(), limit: 20 })).items.find(
+            (g) => g.parentId === parentId,
+          ),
       );
       const chain = verifyChain({ chain: body.chain, grants, now, maxDepth });
       if (!chain.ok) throw forbidden(`/chain/${chain.hop}`, chain.code, chain.message);
@@ -382,7 +420,11 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
   /** The goal, if `p` may see it: its owner, an agent it assigns, or an admin. Otherwise the same 404 as for no goal. */
   async function readableGoal(p: AuthPrincipal, id: string): Promise<Goal> {
     const g = await deps.goals.get(id);
-    if (!g || !(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner) || (p.kind === 'agent' && g.agents.includes(p.subject)))) throw new NotFoundError(`goal \`${id}\` does not exist`);
+    if (
+      !g ||
+      !(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner) || (p.kind === 'agent' && g.agents.includes(p.subject)))
+    )
+      throw new NotFoundError(`goal \`${id}\` does not exist`);
     return g;
   }
 
@@ -412,9 +454,15 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const owner = goalOwner(p, body);
       const unknown = unknownIntents(deps.intents, body.intents);
       if (unknown.length > 0) {
-        throw new InvalidInputError('unknown intents', body.intents.flatMap((name, i) => (unknown.includes(name) ? [{ path: `/intents/${i}`, message: `intent \`${name}\` is not in the catalogue` }] : [])));
+        throw new InvalidInputError(
+          'unknown intents',
+          body.intents.flatMap((name, i) =>
+            unknown.includes(name) ? [{ path: `/intents/${i}`, message: `intent \`${name}\` is not in the catalogue` }] : [],
+          ),
+        );
       }
-      if (isExpired(body.expiresAt, deps.clock().getTime())) throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
+      if (isExpired(body.expiresAt, deps.clock().getTime()))
+        throw new InvalidInputError('`expiresAt` is in the past', [{ path: '/expiresAt', message: 'must be in the future' }]);
       const goal = await deps.goals.create({
         id: body.id ?? newId(),
         owner,
@@ -440,7 +488,12 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       }
       const owner = queryString(req, 'owner');
       const agent = queryString(req, 'agent');
-      const query: GoalQuery = { ...paging(req), ...(owner ? { owner } : {}), ...(agent ? { agent } : {}), ...(status ? { status: status as GoalStatus } : {}) };
+      const query: GoalQuery = {
+        ...paging(req),
+        ...(owner ? { owner } : {}),
+        ...(agent ? { agent } : {}),
+        ...(status ? { status: status as GoalStatus } : {}),
+      };
       // Non-admins see only their own goals (as owner or as assigned agent).
       if (p.kind === 'human') query.owner = p.subject;
       else if (p.kind === 'agent') query.agent = p.subject;
@@ -465,8 +518,12 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const p = principalOf(res);
       const body = parse(v.patchGoal, req.body, 'goal change');
       const g = await readableGoal(p, String(req.params.id));
-      if (!(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner))) throw new ForbiddenError('only the goal\'s owner changes its status');
-      if (!canTransition(g.status, body.status)) throw new ConflictError(`goal \`${g.id}\` cannot move from ${g.status} to ${body.status}`, [{ path: '/status', message: `illegal transition from \`${g.status}\`` }]);
+      if (!(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner)))
+        throw new ForbiddenError("only the goal's owner changes its status");
+      if (!canTransition(g.status, body.status))
+        throw new ConflictError(`goal \`${g.id}\` cannot move from ${g.status} to ${body.status}`, [
+          { path: '/status', message: `illegal transition from \`${g.status}\`` },
+        ]);
       const updated = await deps.goals.updateStatus(g.id, body.status, { expectedVersion: g.version });
       await deps.events.publish(TOPICS.goalChanged, { id: g.id, status: updated.status, change: 'status' });
       res.json(await withUsage(updated));

@@ -35,7 +35,10 @@ export interface HotDeps {
  * permission table, limits, errors as everywhere else) without entering the framework at all;
  * every other request, and any encoded body, goes to `app` (which applies the same table).
  */
-export function decisionListener(deps: HotDeps, app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function decisionListener(
+  deps: HotDeps,
+  app: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const checked = callerChecked(deps.decisions);
   const data: DataDeps = { decisions: checked, ...(deps.defaultDecision ? { defaultDecision: deps.defaultDecision } : {}) };
   return (req, res) => {
@@ -107,7 +110,13 @@ function encoded(req: IncomingMessage): boolean {
  * permission table, then a lenient body read (JSON whatever the declared type, unless clearly
  * another format), then `answerData`; errors in OPA's shape (items with `code`).
  */
-function serveData(deps: HotDeps, data: DataDeps, route: NonNullable<ReturnType<typeof dataRouteOf>>, req: IncomingMessage, res: ServerResponse): void {
+function serveData(
+  deps: HotDeps,
+  data: DataDeps,
+  route: NonNullable<ReturnType<typeof dataRouteOf>>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const requestId = requestIdOf(req);
   res.setHeader('x-request-id', requestId);
   const log = deps.logger.child({ requestId });
@@ -135,7 +144,13 @@ function serveData(deps: HotDeps, data: DataDeps, route: NonNullable<ReturnType<
       // INVARIANT: a malformed escape never reaches the route's decode: the admission answers it with a 400 first.
       const body = method === 'POST' ? await readDataBody(req, deps.limits) : (req.resume(), undefined);
       const documentPath = route.kind === 'default' ? (data.defaultDecision ?? DEFAULT_DECISION_PATH) : route.path;
-      await answerData(data, { method, path: documentPath, query: route.query, body, ...(route.kind === 'default' ? { defaultDecision: true } : {}) }, req, res, log);
+      await answerData(
+        data,
+        { method, path: documentPath, query: route.query, body, ...(route.kind === 'default' ? { defaultDecision: true } : {}) },
+        req,
+        res,
+        log,
+      );
     })
     .catch((err: unknown) => sendDataError(res, err, pretty, log));
 }

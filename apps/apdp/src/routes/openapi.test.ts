@@ -19,7 +19,11 @@ import { shadowRouter, templatesRouter } from './templates.ts';
 import { switchesRouter } from './switches.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
-type Doc = { openapi: string; paths: Record<string, Record<string, { 'x-express-path'?: string; requestBody?: unknown }>>; components: { schemas: Record<string, unknown> } };
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { 'x-express-path'?: string; requestBody?: unknown }>>;
+  components: { schemas: Record<string, unknown> };
+};
 const doc = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as Doc;
 const pass: RequestHandler = (_req, _res, next) => next();
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'];
@@ -50,13 +54,31 @@ describe('the OpenAPI document', () => {
     existing = [
       ...expressRoutes(harness.app),
       ...expressRoutes(openapiRouter()),
-      ...expressRoutes(createGovernanceRouter({ delegations: storage.delegations, goals: storage.goals, budget: new MemoryBudgetCounter(), intents: { intents: {} }, auth, events, clock: () => new Date(), maxDelegationDepth: 4 })),
-      ...expressRoutes(createDecisionsRouter({ query: { query: async () => ({ records: [] }), get: async () => undefined }, auth: pass } as unknown as Parameters<typeof createDecisionsRouter>[0])),
+      ...expressRoutes(
+        createGovernanceRouter({
+          delegations: storage.delegations,
+          goals: storage.goals,
+          budget: new MemoryBudgetCounter(),
+          intents: { intents: {} },
+          auth,
+          events,
+          clock: () => new Date(),
+          maxDelegationDepth: 4,
+        }),
+      ),
+      ...expressRoutes(
+        createDecisionsRouter({
+          query: { query: async () => ({ records: [] }), get: async () => undefined },
+          auth: pass,
+        } as unknown as Parameters<typeof createDecisionsRouter>[0]),
+      ),
       ...expressRoutes(templatesRouter({ holder: harness.holder, requireAdmin: pass })),
       ...expressRoutes(shadowRouter({ holder: harness.holder, requireAdmin: pass, shadow: {} as never })),
       ...expressRoutes(createApprovalsRouter({ store: {} as never, requireHuman: pass })),
       ...expressRoutes(switchesRouter({ store: {} as never, board: {} as never, logger: silentLogger() })),
-      ...expressRoutes(createRegistryRouter({ store: storage.registry, leases: new MemoryLeaseStore(), events, auth, logger: silentLogger() })),
+      ...expressRoutes(
+        createRegistryRouter({ store: storage.registry, leases: new MemoryLeaseStore(), events, auth, logger: silentLogger() }),
+      ),
     ];
   });
   afterAll(async () => {
@@ -75,22 +97,33 @@ describe('the OpenAPI document', () => {
     const real = [...new Set(existing.map((r) => `${r.method} ${r.path}`))].sort();
     expect(real.length).toBeGreaterThan(50);
     const docs = documented();
-    expect(real.filter((r) => !docs.includes(r)), 'routes missing from the OpenAPI document').toEqual([]);
-    expect(docs.filter((d) => !real.includes(d)), 'documented routes that no router answers').toEqual([]);
+    expect(
+      real.filter((r) => !docs.includes(r)),
+      'routes missing from the OpenAPI document',
+    ).toEqual([]);
+    expect(
+      docs.filter((d) => !real.includes(d)),
+      'documented routes that no router answers',
+    ).toEqual([]);
   });
 
   it('resolves every $ref inside the document', () => {
     const refs: string[] = [];
     const visit = (n: unknown): void => {
       if (Array.isArray(n)) n.forEach(visit);
-      else if (n && typeof n === 'object') for (const [k, v] of Object.entries(n)) { if (k === '$ref' && typeof v === 'string') refs.push(v); else visit(v); }
+      else if (n && typeof n === 'object')
+        for (const [k, v] of Object.entries(n)) {
+          if (k === '$ref' && typeof v === 'string') refs.push(v);
+          else visit(v);
+        }
     };
     visit(doc);
     expect(refs.length).toBeGreaterThan(100);
     for (const ref of new Set(refs)) {
       expect(ref.startsWith('#/'), ref).toBe(true);
       let node: unknown = doc;
-      for (const part of ref.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+      for (const part of ref.slice(2).split('/'))
+        node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
       expect(node, `unresolved ${ref}`).toBeDefined();
     }
   });
@@ -100,18 +133,55 @@ describe('the OpenAPI document', () => {
     addFormats.default(ajv);
     ajv.addSchema({ ...doc, $id: 'urn:argus:openapi' });
     const fromDoc = (path: string, method: string) => {
-      const schema = ((doc.paths[path]![method]!.requestBody as { content: Record<string, { schema: { $ref: string } }> }).content['application/json']!.schema.$ref);
+      const schema = (doc.paths[path]![method]!.requestBody as { content: Record<string, { schema: { $ref: string } }> }).content[
+        'application/json'
+      ]!.schema.$ref;
       return ajv.compile({ $ref: `urn:argus:openapi${schema}` });
     };
     const cases: Array<[string, string, string, unknown]> = [
-      ['/v1/authorize', 'post', 'https://argus.dev/schemas/authorize-request.json', { input: { principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt' } } }],
-      ['/v1/authorize', 'post', 'https://argus.dev/schemas/authorize-request.json', { input: { principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke' } }],
-      ['/v1/authorize', 'post', 'https://argus.dev/schemas/authorize-request.json', { input: { principal: { type: 'Agent', id: 'bot' }, action: 'x', resource: { type: 'Model', id: 'm' } }, surprise: 1 }],
-      ['/v1/delegations', 'post', 'https://argus.dev/schemas/governance/delegation-create.json', { from: { type: 'Human', id: 'alice' }, to: { type: 'Agent', id: 'bot' }, scope: { actions: ['llm:*'], resources: ['*'] }, expiresAt: '2030-01-01T00:00:00Z' }],
-      ['/v1/delegations', 'post', 'https://argus.dev/schemas/governance/delegation-create.json', { to: { type: 'Agent', id: 'bot' }, scope: { actions: [], resources: ['*'] }, expiresAt: '2030-01-01T00:00:00Z' }],
+      [
+        '/v1/authorize',
+        'post',
+        'https://argus.dev/schemas/authorize-request.json',
+        { input: { principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt' } } },
+      ],
+      [
+        '/v1/authorize',
+        'post',
+        'https://argus.dev/schemas/authorize-request.json',
+        { input: { principal: { type: 'Agent', id: 'bot' }, action: 'llm:invoke' } },
+      ],
+      [
+        '/v1/authorize',
+        'post',
+        'https://argus.dev/schemas/authorize-request.json',
+        { input: { principal: { type: 'Agent', id: 'bot' }, action: 'x', resource: { type: 'Model', id: 'm' } }, surprise: 1 },
+      ],
+      [
+        '/v1/delegations',
+        'post',
+        'https://argus.dev/schemas/governance/delegation-create.json',
+        {
+          from: { type: 'Human', id: 'alice' },
+          to: { type: 'Agent', id: 'bot' },
+          scope: { actions: ['llm:*'], resources: ['*'] },
+          expiresAt: '2030-01-01T00:00:00Z',
+        },
+      ],
+      [
+        '/v1/delegations',
+        'post',
+        'https://argus.dev/schemas/governance/delegation-create.json',
+        { to: { type: 'Agent', id: 'bot' }, scope: { actions: [], resources: ['*'] }, expiresAt: '2030-01-01T00:00:00Z' },
+      ],
       ['/v1/registry/agents', 'post', 'https://argus.dev/schemas/registry/agent-create.json', { id: 'bot', name: 'Bot', owner: 'alice' }],
       ['/v1/registry/agents', 'post', 'https://argus.dev/schemas/registry/agent-create.json', { id: '', name: 'Bot' }],
-      ['/v1/registry/agents/{id}/trust', 'post', 'https://argus.dev/schemas/registry/trust-change.json', { to: 'quarantined', reason: 'incident' }],
+      [
+        '/v1/registry/agents/{id}/trust',
+        'post',
+        'https://argus.dev/schemas/registry/trust-change.json',
+        { to: 'quarantined', reason: 'incident' },
+      ],
       ['/v1/registry/agents/{id}/trust', 'post', 'https://argus.dev/schemas/registry/trust-change.json', { to: 'sideways' }],
     ];
     const verdicts = cases.map(([path, method, id, value]) => {

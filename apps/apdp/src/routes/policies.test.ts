@@ -23,30 +23,45 @@ afterAll(() => h.close());
 
 describe('POST /v1/policies/validate', () => {
   it('refuses a set over the policy count or the byte limit with a 413 naming the path', async () => {
-    const tooMany = await request(h.app).post('/v1/policies/validate').send({ policies: manyPolicies(2_501) });
+    const tooMany = await request(h.app)
+      .post('/v1/policies/validate')
+      .send({ policies: manyPolicies(2_501) });
     expect(tooMany.status).toBe(413);
     expect(tooMany.body).toMatchObject({ code: 'body_too_large', errors: [{ path: '/policies' }] });
-    const tooBig = await request(h.app).post('/v1/policies/validate').send({ policies: [{ file: 'big.cedar', text: `// ${'x'.repeat(600 * 1024)}\npermit (principal, action, resource);` }] });
+    const tooBig = await request(h.app)
+      .post('/v1/policies/validate')
+      .send({ policies: [{ file: 'big.cedar', text: `// ${'x'.repeat(600 * 1024)}\npermit (principal, action, resource);` }] });
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.message).toContain('bytes');
-    const publish = await request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies: manyPolicies(2_501) });
+    const publish = await request(h.app)
+      .put('/v1/policies')
+      .set('authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ policies: manyPolicies(2_501) });
     expect(publish.status).toBe(413);
   });
 
   it('answers diagnostics for a bad set and a version for a good one, from the worker', async () => {
-    const bad = await request(h.app).post('/v1/policies/validate').send({ policies: [{ file: 'bad.cedar', text: 'permit (principal, action, resource) when { nope };' }] });
+    const bad = await request(h.app)
+      .post('/v1/policies/validate')
+      .send({ policies: [{ file: 'bad.cedar', text: 'permit (principal, action, resource) when { nope };' }] });
     expect(bad.status).toBe(200);
     expect(bad.body).toMatchObject({ valid: false, diagnostics: [expect.objectContaining({ file: 'bad.cedar' })] });
-    const good = await request(h.app).post('/v1/policies/validate').send({ policies: manyPolicies(3) });
+    const good = await request(h.app)
+      .post('/v1/policies/validate')
+      .send({ policies: manyPolicies(3) });
     expect(good.body).toMatchObject({ valid: true, version: expect.stringMatching(/^sha256:/) });
   });
 
   it('keeps the event loop free while a large set compiles: decisions are answered meanwhile', async () => {
-    await request(h.app).post('/v1/policies/validate').send({ policies: manyPolicies(3) }); // worker warm
+    await request(h.app)
+      .post('/v1/policies/validate')
+      .send({ policies: manyPolicies(3) }); // worker warm
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const started = performance.now();
-    const validating = request(h.app).post('/v1/policies/validate').send({ policies: manyPolicies(300) });
+    const validating = request(h.app)
+      .post('/v1/policies/validate')
+      .send({ policies: manyPolicies(300) });
     const answered: number[] = [];
     let done = false;
     const validated = validating.then((r) => {
@@ -55,7 +70,9 @@ describe('POST /v1/policies/validate', () => {
     });
     while (!done) {
       const t = performance.now();
-      const r = await request(h.app).post('/v1/authorize').send({ input: toolCall('support-bot') });
+      const r = await request(h.app)
+        .post('/v1/authorize')
+        .send({ input: toolCall('support-bot') });
       expect(r.status).toBe(200);
       answered.push(performance.now() - t);
     }

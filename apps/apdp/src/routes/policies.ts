@@ -37,7 +37,13 @@ export const DEFAULT_POLICY_LIMITS: PolicyLimits = { maxPolicies: 2_000, maxByte
  * caller's set is bounded ({@link PolicyLimits}: 413 past them) and compiled in a worker thread,
  * so decisions never wait behind it.
  */
-export function policiesRouter(deps: { holder: PolicyHolder; requireAdmin: RequestHandler; onPublished?: PolicyPublished; limits?: Partial<PolicyLimits>; compiler?: PolicyCompiler }): Router {
+export function policiesRouter(deps: {
+  holder: PolicyHolder;
+  requireAdmin: RequestHandler;
+  onPublished?: PolicyPublished;
+  limits?: Partial<PolicyLimits>;
+  compiler?: PolicyCompiler;
+}): Router {
   const router = express.Router();
   const limits = { ...DEFAULT_POLICY_LIMITS, ...deps.limits };
   const compiler = deps.compiler ?? new PolicyCompiler({ timeoutMs: limits.compileTimeoutMs });
@@ -50,7 +56,14 @@ export function policiesRouter(deps: { holder: PolicyHolder; requireAdmin: Reque
       version: active.set.version,
       loadedAt: active.loadedAt,
       source: active.source,
-      policies: [...active.set.policies.values()].map((p) => ({ id: p.id, effect: p.effect, file: p.file, line: p.line, template: p.template, annotations: p.annotations })),
+      policies: [...active.set.policies.values()].map((p) => ({
+        id: p.id,
+        effect: p.effect,
+        file: p.file,
+        line: p.line,
+        template: p.template,
+        annotations: p.annotations,
+      })),
       files: active.set.sources.policies.map((p) => p.file),
       ...(failure ? { lastReloadFailure: { at: failure.at, diagnostics: failure.diagnostics.slice(0, 50) } } : {}),
     });
@@ -65,7 +78,11 @@ export function policiesRouter(deps: { holder: PolicyHolder; requireAdmin: Reque
   router.post('/v1/policies/validate', async (req, res) => {
     const input = toInput(req.body, deps.holder, limits);
     const result = await compiler.compile(input);
-    res.json(result.ok ? { valid: true, version: result.version, warnings: result.warnings } : { valid: false, diagnostics: result.diagnostics, warnings: [] });
+    res.json(
+      result.ok
+        ? { valid: true, version: result.version, warnings: result.warnings }
+        : { valid: false, diagnostics: result.diagnostics, warnings: [] },
+    );
   });
 
   router.put('/v1/policies', deps.requireAdmin, async (req, res) => {
@@ -78,22 +95,35 @@ export function policiesRouter(deps: { holder: PolicyHolder; requireAdmin: Reque
     const by = (res.locals.principal as AuthPrincipal | undefined)?.subject ?? (res.locals.subject as string | undefined) ?? 'admin';
     if (deps.onPublished) await deps.onPublished(input, result.active.set.version, { by, message: (req.body as PutBody).message ?? '' });
     // Warnings do not block loading (custom obligations, no-op annotations, Cedar's own): the author sees them.
-    res.json({ version: result.active.set.version, loadedAt: result.active.loadedAt, changed: result.changed, policies: result.active.set.policies.size, warnings: result.active.set.warnings });
+    res.json({
+      version: result.active.set.version,
+      loadedAt: result.active.loadedAt,
+      changed: result.changed,
+      policies: result.active.set.policies.size,
+      warnings: result.active.set.warnings,
+    });
   });
 
   return router;
 }
 
 /** A 413 when a caller's set is larger than the limits allow, naming the offending path. */
-export function checkPolicyLimits(body: { schema?: string; policies: Array<{ text: string }>; links?: unknown[] }, limits: PolicyLimits): void {
+export function checkPolicyLimits(
+  body: { schema?: string; policies: Array<{ text: string }>; links?: unknown[] },
+  limits: PolicyLimits,
+): void {
   const count = body.policies.length + (body.links?.length ?? 0);
   if (count > limits.maxPolicies) {
-    throw new ArgusError('body_too_large', `policy set of ${count} policies and links exceeds the limit of ${limits.maxPolicies}`, { errors: [{ path: '/policies', message: `at most ${limits.maxPolicies}` }] });
+    throw new ArgusError('body_too_large', `policy set of ${count} policies and links exceeds the limit of ${limits.maxPolicies}`, {
+      errors: [{ path: '/policies', message: `at most ${limits.maxPolicies}` }],
+    });
   }
   let bytes = Buffer.byteLength(body.schema ?? '', 'utf8');
   for (const p of body.policies) bytes += Buffer.byteLength(p.text, 'utf8');
   if (bytes > limits.maxBytes) {
-    throw new ArgusError('body_too_large', `policy text of ${bytes} bytes exceeds the limit of ${limits.maxBytes}`, { errors: [{ path: '/policies', message: `at most ${limits.maxBytes} bytes of schema and policy text` }] });
+    throw new ArgusError('body_too_large', `policy text of ${bytes} bytes exceeds the limit of ${limits.maxBytes}`, {
+      errors: [{ path: '/policies', message: `at most ${limits.maxBytes} bytes of schema and policy text` }],
+    });
   }
 }
 
@@ -102,7 +132,8 @@ function toInput(body: unknown, holder: PolicyHolder, limits: PolicyLimits): Pol
   if (!v.ok) throw new InvalidInputError('invalid policy set', v.errors);
   checkPolicyLimits(v.value, limits);
   const schema = v.value.schema ?? holder.current?.set.schema;
-  if (schema === undefined) throw new InvalidInputError('no active schema: send `schema`', [{ path: '/schema', message: 'required while no set is loaded' }]);
+  if (schema === undefined)
+    throw new InvalidInputError('no active schema: send `schema`', [{ path: '/schema', message: 'required while no set is loaded' }]);
   const links = (v.value.links ?? []).map((l) => ({
     ...l,
     values: Object.fromEntries(Object.entries(l.values).map(([k, uid]) => [k, { type: qualify(uid!.type), id: uid!.id }])),
@@ -112,9 +143,13 @@ function toInput(body: unknown, holder: PolicyHolder, limits: PolicyLimits): Pol
 
 /** A 422 carrying Cedar's diagnostics, located. */
 export function invalidPolicy(diagnostics: Diagnostic[]): ArgusError {
-  const errors: ErrorDetail[] = diagnostics.map((d) => ({ path: `${d.file}:${d.line}:${d.column}`, message: d.message + (d.help ? ` (help: ${d.help})` : '') }));
-  const err = new ArgusError('invalid_policy', `policy set refused: ${diagnostics.length} error(s); the active set is unchanged`, { errors });
+  const errors: ErrorDetail[] = diagnostics.map((d) => ({
+    path: `${d.file}:${d.line}:${d.column}`,
+    message: d.message + (d.help ? ` (help: ${d.help})` : ''),
+  }));
+  const err = new ArgusError('invalid_policy', `policy set refused: ${diagnostics.length} error(s); the active set is unchanged`, {
+    errors,
+  });
   (err as ArgusError & { diagnostics: Diagnostic[] }).diagnostics = diagnostics;
   return err;
 }
-

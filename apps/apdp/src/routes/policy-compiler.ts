@@ -14,7 +14,9 @@ export interface PolicyCompilerOptions {
 }
 
 /** The worker's entry: from the TypeScript sources a small tsx loader, built JS (scripts/build.mjs) runs the built worker. */
-const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./policy-compile-worker.mjs', import.meta.url) : new URL('./policy-compile-worker.js', import.meta.url);
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./policy-compile-worker.mjs', import.meta.url)
+  : new URL('./policy-compile-worker.js', import.meta.url);
 
 /**
  * Compiles caller-supplied policy sets in one worker thread (node:worker_threads), one at a time,
@@ -24,7 +26,10 @@ const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./policy-compile-w
 export class PolicyCompiler {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (a: CompileAnswer) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (a: CompileAnswer) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }
+  >();
   private readonly queue: Array<() => void> = [];
   private busy = false;
   private readonly timeoutMs: number;
@@ -38,10 +43,15 @@ export class PolicyCompiler {
   /** Compiles `input` in the worker. */
   compile(input: PolicySetInput): Promise<CompileAnswer> {
     if (this.queue.length >= this.maxQueued) {
-      return Promise.reject(new ArgusError('too_many_requests', `${this.queue.length} policy compilations are already waiting; retry later`));
+      return Promise.reject(
+        new ArgusError('too_many_requests', `${this.queue.length} policy compilations are already waiting; retry later`),
+      );
     }
     return new Promise<CompileAnswer>((resolve, reject) => {
-      const run = () => this.start(input).then(resolve, reject).finally(() => this.next());
+      const run = () =>
+        this.start(input)
+          .then(resolve, reject)
+          .finally(() => this.next());
       if (this.busy) this.queue.push(run);
       else run();
     });

@@ -57,7 +57,10 @@ export function switchesRouter(deps: SwitchesRouterDeps): Router {
     const by = principalOf(res).subject;
     const resumed = await deps.store.resume(target.scope, target.id);
     if (!resumed) throw new NotFoundError(`${named(target)} is not stopped`);
-    deps.logger.warn({ switch: { scope: target.scope, id: target.id }, by, at: new Date().toISOString(), stoppedBy: resumed.by }, 'switch resumed');
+    deps.logger.warn(
+      { switch: { scope: target.scope, id: target.id }, by, at: new Date().toISOString(), stoppedBy: resumed.by },
+      'switch resumed',
+    );
     await applied(deps, resumed, 'resumed');
     res.json({ resumed, snapshot: deps.board.state() });
   });
@@ -86,11 +89,14 @@ export function targetOf(path: string): { scope: SwitchScope; id: string } {
   }
   const [scope, ...rest] = decoded;
   if (scope === 'all') {
-    if (rest.length > 0) throw new InvalidInputError('the `all` switch takes no id', [{ path: '/id', message: 'must be absent for scope `all`' }]);
+    if (rest.length > 0)
+      throw new InvalidInputError('the `all` switch takes no id', [{ path: '/id', message: 'must be absent for scope `all`' }]);
     return { scope: 'all', id: ALL_SWITCH_ID };
   }
   if (!NAMED_SCOPES.includes(scope as Exclude<SwitchScope, 'all'>)) {
-    throw new InvalidInputError(`unknown switch scope \`${scope ?? ''}\``, [{ path: '/scope', message: 'must be one of all, agent, tool, server' }]);
+    throw new InvalidInputError(`unknown switch scope \`${scope ?? ''}\``, [
+      { path: '/scope', message: 'must be one of all, agent, tool, server' },
+    ]);
   }
   const id = rest.join('/');
   const problem = id === '' ? 'must not be empty' : idProblem(id);
@@ -98,10 +104,14 @@ export function targetOf(path: string): { scope: SwitchScope; id: string } {
   if (scope === 'tool') {
     const parts = id.split('/');
     if (parts.length !== 2 || parts.some((p) => p === '')) {
-      throw new InvalidInputError(`invalid tool id \`${id}\`: expected \`<server>/<tool>\``, [{ path: '/id', message: 'a tool id is `<server>/<tool>`' }]);
+      throw new InvalidInputError(`invalid tool id \`${id}\`: expected \`<server>/<tool>\``, [
+        { path: '/id', message: 'a tool id is `<server>/<tool>`' },
+      ]);
     }
   } else if (rest.length > 1) {
-    throw new InvalidInputError(`invalid ${scope} id \`${id}\`: one path segment expected`, [{ path: '/id', message: 'must be one path segment (encode a `/` as %2F)' }]);
+    throw new InvalidInputError(`invalid ${scope} id \`${id}\`: one path segment expected`, [
+      { path: '/id', message: 'must be one path segment (encode a `/` as %2F)' },
+    ]);
   }
   return { scope: scope as SwitchScope, id };
 }
@@ -109,15 +119,22 @@ export function targetOf(path: string): { scope: SwitchScope; id: string } {
 /** The body of a stop: `{ "reason": "..." }`, non-empty, at most `MAX_SWITCH_REASON` characters. */
 function reasonOf(body: unknown): string {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InvalidInputError('a stop needs a JSON body `{ "reason": "..." }`', [{ path: '', message: 'must be an object with `reason`' }]);
+    throw new InvalidInputError('a stop needs a JSON body `{ "reason": "..." }`', [
+      { path: '', message: 'must be an object with `reason`' },
+    ]);
   }
   const extra = Object.keys(body).filter((k) => k !== 'reason');
   if (extra.length > 0) throw new InvalidInputError(`unknown field \`${extra[0]}\``, [{ path: `/${extra[0]}`, message: 'unknown field' }]);
   const reason = (body as { reason?: unknown }).reason;
-  if (typeof reason !== 'string' || reason.trim() === '') throw new InvalidInputError('a stop needs a reason', [{ path: '/reason', message: 'must be a non-empty string' }]);
-  if (reason.length > MAX_SWITCH_REASON) throw new InvalidInputError(`the reason is longer than ${MAX_SWITCH_REASON} characters`, [{ path: '/reason', message: `at most ${MAX_SWITCH_REASON} characters` }]);
+  if (typeof reason !== 'string' || reason.trim() === '')
+    throw new InvalidInputError('a stop needs a reason', [{ path: '/reason', message: 'must be a non-empty string' }]);
+  if (reason.length > MAX_SWITCH_REASON)
+    throw new InvalidInputError(`the reason is longer than ${MAX_SWITCH_REASON} characters`, [
+      { path: '/reason', message: `at most ${MAX_SWITCH_REASON} characters` },
+    ]);
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  if (/[\u0000-\u001F\u007F]/.test(reason.replace(/\n/g, ' '))) throw new InvalidInputError('the reason holds control characters', [{ path: '/reason', message: 'no control characters' }]);
+  if (/[\u0000-\u001F\u007F]/.test(reason.replace(/\n/g, ' ')))
+    throw new InvalidInputError('the reason holds control characters', [{ path: '/reason', message: 'no control characters' }]);
   return reason.trim();
 }
 

@@ -11,7 +11,8 @@ const SCHEMA = `namespace Argus {
   entity Tool;
   action "tool:call" appliesTo { principal: Agent, resource: Tool };
 }`;
-const TEMPLATE = '@id("grant-tool")\n@reason("a per-agent grant")\npermit (principal == ?principal, action == Argus::Action::"tool:call", resource == ?resource);';
+const TEMPLATE =
+  '@id("grant-tool")\n@reason("a per-agent grant")\npermit (principal == ?principal, action == Argus::Action::"tool:call", resource == ?resource);';
 const STATIC = '@id("nobody")\nforbid (principal, action, resource == Argus::Tool::"nuke");';
 
 const requireAdmin: RequestHandler = (req, res, next) => {
@@ -25,7 +26,16 @@ const requireAdmin: RequestHandler = (req, res, next) => {
 
 function build() {
   const holder = new PolicyHolder();
-  const loaded = holder.replace({ schema: SCHEMA, policies: [{ file: 'grants.cedar', text: TEMPLATE }, { file: 'static.cedar', text: STATIC }] }, 'directory');
+  const loaded = holder.replace(
+    {
+      schema: SCHEMA,
+      policies: [
+        { file: 'grants.cedar', text: TEMPLATE },
+        { file: 'static.cedar', text: STATIC },
+      ],
+    },
+    'directory',
+  );
   if (!loaded.ok) throw new Error('fixture set');
   const shadow = new ShadowEvaluator({ metrics: createMetricsRegistry({ defaultMetrics: false }) });
   const published: string[] = [];
@@ -37,7 +47,11 @@ function build() {
   return { app, holder, shadow, published };
 }
 
-const link = { templateId: 'grant-tool', linkId: 'bot-search', values: { '?principal': { type: 'Agent', id: 'bot' }, '?resource': { type: 'Tool', id: 'search' } } };
+const link = {
+  templateId: 'grant-tool',
+  linkId: 'bot-search',
+  values: { '?principal': { type: 'Agent', id: 'bot' }, '?resource': { type: 'Tool', id: 'search' } },
+};
 
 describe('template routes', () => {
   let t: ReturnType<typeof build>;
@@ -48,7 +62,13 @@ describe('template routes', () => {
   it('lists templates with their slots', async () => {
     const res = await request(t.app).get('/v1/policies/templates').expect(200);
     expect(res.body.templates).toEqual([
-      expect.objectContaining({ id: 'grant-tool', effect: 'permit', slots: ['?principal', '?resource'], links: 0, annotations: { id: 'grant-tool', reason: 'a per-agent grant' } }),
+      expect.objectContaining({
+        id: 'grant-tool',
+        effect: 'permit',
+        slots: ['?principal', '?resource'],
+        links: 0,
+        annotations: { id: 'grant-tool', reason: 'a per-agent grant' },
+      }),
     ]);
   });
 
@@ -60,7 +80,13 @@ describe('template routes', () => {
     expect(t.holder.current!.set.policies.get('bot-search')).toMatchObject({ effect: 'permit', annotations: { template: 'grant-tool' } });
     expect(t.published).toEqual([created.body.version]);
     const listed = await request(t.app).get('/v1/policies/links').expect(200);
-    expect(listed.body.links).toEqual([{ templateId: 'grant-tool', linkId: 'bot-search', values: { '?principal': { type: 'Argus::Agent', id: 'bot' }, '?resource': { type: 'Argus::Tool', id: 'search' } } }]);
+    expect(listed.body.links).toEqual([
+      {
+        templateId: 'grant-tool',
+        linkId: 'bot-search',
+        values: { '?principal': { type: 'Argus::Agent', id: 'bot' }, '?resource': { type: 'Argus::Tool', id: 'search' } },
+      },
+    ]);
     await request(t.app).post('/v1/policies/links').set('authorization', 'Bearer admin').send(link).expect(409);
     await request(t.app).delete('/v1/policies/links/bot-search').set('authorization', 'Bearer admin').expect(200);
     expect(t.holder.current!.set.version).toBe(before);
@@ -69,7 +95,11 @@ describe('template routes', () => {
 
   it('refuses a bad link with 422 and keeps the active set', async () => {
     const before = t.holder.current!.set.version;
-    const unknown = await request(t.app).post('/v1/policies/links').set('authorization', 'Bearer admin').send({ ...link, templateId: 'nope' }).expect(422);
+    const unknown = await request(t.app)
+      .post('/v1/policies/links')
+      .set('authorization', 'Bearer admin')
+      .send({ ...link, templateId: 'nope' })
+      .expect(422);
     expect(unknown.body.code).toBe('invalid_policy');
     expect(unknown.body.errors[0].message).toContain('unknown template');
     const wrongType = await request(t.app)
@@ -89,7 +119,11 @@ describe('template routes', () => {
   });
 
   it('names the path of a malformed link body', async () => {
-    const res = await request(t.app).post('/v1/policies/links').set('authorization', 'Bearer admin').send({ ...link, valuez: {} }).expect(400);
+    const res = await request(t.app)
+      .post('/v1/policies/links')
+      .set('authorization', 'Bearer admin')
+      .send({ ...link, valuez: {} })
+      .expect(400);
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('/valuez');
   });
 });
@@ -97,13 +131,22 @@ describe('template routes', () => {
 describe('shadow routes', () => {
   it('sets, reports and clears a candidate (admin only)', async () => {
     const t = build();
-    const body = { policies: [{ file: 'static.cedar', text: STATIC }, { file: 'more.cedar', text: '@id("no-search")\nforbid (principal, action, resource == Argus::Tool::"search");' }] };
+    const body = {
+      policies: [
+        { file: 'static.cedar', text: STATIC },
+        { file: 'more.cedar', text: '@id("no-search")\nforbid (principal, action, resource == Argus::Tool::"search");' },
+      ],
+    };
     await request(t.app).post('/v1/policies/shadow').send(body).expect(401);
     const set = await request(t.app).post('/v1/policies/shadow').set('authorization', 'Bearer admin').send(body).expect(200);
     expect(set.body).toMatchObject({ active: true, policies: 2, evaluations: 0, flips: {} });
     const status = await request(t.app).get('/v1/policies/shadow').expect(200);
     expect(status.body).toMatchObject({ active: true, live: t.holder.current!.set.version, version: t.shadow.candidate!.version });
-    const bad = await request(t.app).post('/v1/policies/shadow').set('authorization', 'Bearer admin').send({ policies: [{ file: 'x.cedar', text: 'permit (principal, action, resource) when { nope };' }] }).expect(422);
+    const bad = await request(t.app)
+      .post('/v1/policies/shadow')
+      .set('authorization', 'Bearer admin')
+      .send({ policies: [{ file: 'x.cedar', text: 'permit (principal, action, resource) when { nope };' }] })
+      .expect(422);
     expect(bad.body.code).toBe('invalid_policy');
     expect(t.shadow.candidate?.version).toBe(set.body.version);
     await request(t.app).post('/v1/policies/shadow').set('authorization', 'Bearer admin').send({ clear: false }).expect(400);

@@ -48,13 +48,26 @@ export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<H
   const holder = new PolicyHolder();
   const loaded = holder.replace(await readPolicyDir(CEDAR_DIR), 'directory');
   if (!loaded.ok) throw new Error('cedar/ does not compile');
-  const registry: ApdpDeps['registry'] = { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state };
+  const registry: ApdpDeps['registry'] = {
+    getAgent: (id) => view.getAgent(id),
+    getHuman: (id) => view.getHuman(id),
+    getMcpServer: (id) => view.getMcpServer(id),
+    leaseState: async (k, id) => (await view.leaseState(k, id)).state,
+  };
   const budget = new MemoryBudgetCounter();
   const intents = JSON.parse(readFileSync(join(CEDAR_DIR, 'intents.json'), 'utf8')) as IntentCatalogue;
   const apdp = createApdp({
     holder,
     registry,
-    governance: createGovernanceStep({ delegations: storage.delegations, goals: storage.goals, budget, intents, registry, maxDepth: 4, requireIntent: false }),
+    governance: createGovernanceStep({
+      delegations: storage.delegations,
+      goals: storage.goals,
+      budget,
+      intents,
+      registry,
+      maxDepth: 4,
+      requireIntent: false,
+    }),
     requireAdmin,
     logger: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
@@ -80,13 +93,20 @@ export async function startHarness(overrides: Partial<ApdpDeps> = {}): Promise<H
 /** Registers alice (finance) and a trusted support-bot owned by her, with a live lease. */
 export async function seedRegistry(h: Harness): Promise<void> {
   await h.storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['finance'] });
-  await h.storage.registry.createAgent({ id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted', capabilities: ['crm'] }, 'test');
+  await h.storage.registry.createAgent(
+    { id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted', capabilities: ['crm'] },
+    'test',
+  );
   await h.storage.registry.createAgent({ id: 'new-bot', name: 'New bot', owner: 'alice', kind: 'assistant', trust: 'pending' }, 'test');
   await h.leases.renew('agent', 'support-bot', 60_000);
 }
 
 /** A tool call input for `principal`. */
-export function toolCall(principal: string, tool = 'crm.search', attributes: Record<string, unknown> = { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] }) {
+export function toolCall(
+  principal: string,
+  tool = 'crm.search',
+  attributes: Record<string, unknown> = { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] },
+) {
   return {
     principal: { type: 'Agent', id: principal },
     action: 'tool:call',
@@ -118,6 +138,10 @@ export type LooseBody = Record<string, any>;
 
 /** POSTs JSON (or a raw string body) and reads the JSON answer. */
 export async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: LooseBody }> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as LooseBody };
 }

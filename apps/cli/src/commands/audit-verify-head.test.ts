@@ -25,7 +25,12 @@ describe('argus audit verify with the defaults of the writer (signed checkpoints
     const { createAuditTrail, makeDecisionEvent } = await import('@argus/audit');
     const db = join(dir, 'audit.db');
     // The defaults, as argus serve runs them: audit thread, group commit, a key generated in the data dir.
-    const trail = await createAuditTrail({ writerId: 'cli-head', spill: { dir: join(dir, 'audit-spill') }, signing: { everyRecords: 10 }, sinks: [{ type: 'sqlite', path: db }] });
+    const trail = await createAuditTrail({
+      writerId: 'cli-head',
+      spill: { dir: join(dir, 'audit-spill') },
+      signing: { everyRecords: 10 },
+      sinks: [{ type: 'sqlite', path: db }],
+    });
     for (let i = 0; i < 35; i++) await trail.record(makeDecisionEvent('allow', i));
     await trail.close();
 

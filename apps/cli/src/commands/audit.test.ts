@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createAuditTrail, makeDecisionEvent, matchesFilters, openSqliteAuditStore, SECRET_CANARY, type AuditRecord, type AuditTrail } from '@argus/audit';
+import {
+  createAuditTrail,
+  makeDecisionEvent,
+  matchesFilters,
+  openSqliteAuditStore,
+  SECRET_CANARY,
+  type AuditRecord,
+  type AuditTrail,
+} from '@argus/audit';
 import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { createServer, type Server } from 'node:http';
@@ -144,7 +152,10 @@ describe('argus audit verify', () => {
 describe('argus audit export', () => {
   it('stops quietly, exit 0, when the reader of its output goes away (`| head`)', async () => {
     const big = join(dir, 'big.db');
-    const trail = await createAuditTrail({ writerId: 'cli-big', spill: { dir: join(dir, 'spill-big') }, sinks: [{ type: 'sqlite', path: big }] }, { sinks: [openSqliteAuditStore({ path: big })] });
+    const trail = await createAuditTrail(
+      { writerId: 'cli-big', spill: { dir: join(dir, 'spill-big') }, sinks: [{ type: 'sqlite', path: big }] },
+      { sinks: [openSqliteAuditStore({ path: big })] },
+    );
     for (let i = 0; i < 400; i++) await trail.record(makeDecisionEvent('allow', i));
     await trail.close();
     const bin = fileURLToPath(new URL('../../bin/argus.mjs', import.meta.url));
@@ -180,13 +191,18 @@ describe('argus audit tail', () => {
   beforeAll(async () => {
     const path = join(dir, 'tail.db');
     const store = openSqliteAuditStore({ path });
-    trail = await createAuditTrail({ writerId: 'tail', spill: { dir: join(dir, 'spill-tail') }, sinks: [{ type: 'sqlite', path }] }, { sinks: [store] });
+    trail = await createAuditTrail(
+      { writerId: 'tail', spill: { dir: join(dir, 'spill-tail') }, sinks: [{ type: 'sqlite', path }] },
+      { sinks: [store] },
+    );
     // A minimal stand-in for GET /v1/decisions/stream (the route has its own tests in apps/apdp).
     server = createServer((req, res) => {
       const q = new URL(req.url ?? '/', 'http://x').searchParams;
       const outcome = q.get('decision');
       if (outcome !== null && !['allow', 'deny', 'needs_approval'].includes(outcome)) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'invalid_parameter', message: 'invalid query parameter `decision`', errors: [] }));
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 'invalid_parameter', message: 'invalid query parameter `decision`', errors: [] }));
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -214,7 +230,11 @@ describe('argus audit tail', () => {
     await new Promise((r) => setTimeout(r, 150));
     for (let i = 0; i < 6; i++) await trail.record(makeDecisionEvent(i % 2 === 0 ? 'allow' : 'deny', i));
     expect(await tail).toBe(0);
-    const got = out.out().trim().split('\n').map((l) => (JSON.parse(l) as { decision_id: string }).decision_id);
+    const got = out
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { decision_id: string }).decision_id);
     expect(got).toEqual(['dec-deny-1', 'dec-deny-3']);
   });
 

@@ -109,7 +109,10 @@ export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = pr
     const store = await openStore(opts.db);
     let v;
     try {
-      v = verifyChain(store.iterate(from, to, opts.writer), key, { fromSeq: from, ...(head && (!opts.writer || head.writer === opts.writer) ? { head } : {}) });
+      v = verifyChain(store.iterate(from, to, opts.writer), key, {
+        fromSeq: from,
+        ...(head && (!opts.writer || head.writer === opts.writer) ? { head } : {}),
+      });
     } catch (err) {
       throw new CannotRun(`cannot read audit records: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -118,14 +121,24 @@ export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = pr
     if (opts.json) io.stdout.write(`${JSON.stringify(v)}\n`);
     if (v.ok) {
       if (!opts.json) {
-        const sig = v.signaturesChecked ? `${v.checkpointsVerified} checkpoint signature(s) verified` : 'checkpoint signatures not checked (no --public-key)';
-        io.stdout.write(`${styleForStream(io.stdout).ok('ok')}: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}\n`);
+        const sig = v.signaturesChecked
+          ? `${v.checkpointsVerified} checkpoint signature(s) verified`
+          : 'checkpoint signatures not checked (no --public-key)';
+        io.stdout.write(
+          `${styleForStream(io.stdout).ok('ok')}: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}\n`,
+        );
       }
       return 0;
     }
     if (!opts.json) {
       io.stdout.write(`${styleForStream(io.stdout).fail('broken')}: ${describeIssue(v.first!)}\n`);
-      if (v.issues.length > 1) io.stdout.write(`${v.issues.length - 1} more issue(s); first 10:\n${v.issues.slice(1, 11).map((i) => `  ${describeIssue(i)}`).join('\n')}\n`);
+      if (v.issues.length > 1)
+        io.stdout.write(
+          `${v.issues.length - 1} more issue(s); first 10:\n${v.issues
+            .slice(1, 11)
+            .map((i) => `  ${describeIssue(i)}`)
+            .join('\n')}\n`,
+        );
     }
     return 1;
   } catch (err) {
@@ -230,7 +243,9 @@ export async function runAuditTail(opts: TailCliOptions, io: AuditCliIo = proces
       throw new Error('stream ended');
     } catch (err) {
       if (signal?.aborted) return 0;
-      const why = isUnreachable(err) ? describeUnreachable(url.href, err) : `${err instanceof Error ? err.message : String(err)} (${url.href})`;
+      const why = isUnreachable(err)
+        ? describeUnreachable(url.href, err)
+        : `${err instanceof Error ? err.message : String(err)} (${url.href})`;
       if (opts.reconnect === false) {
         io.stderr.write(`argus audit tail: ${why}\n`);
         return seen > 0 ? 0 : 2;

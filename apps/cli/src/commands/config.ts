@@ -5,11 +5,16 @@ import type { Command } from 'commander';
  * `argus config check [file]`: validates a configuration and prints the resolved values, secrets
  * redacted. Exit codes: 0 valid, 1 invalid (each offending path named), 2 the file cannot be read.
  */
-export function registerConfigCommands(program: Command, io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): void {
+export function registerConfigCommands(
+  program: Command,
+  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): void {
   const config = program.command('config').description('inspect configuration');
   config
     .command('check')
-    .description('validate a configuration file (plus environment overrides) and print the resolved values with secrets redacted (exit 0 valid, 1 invalid, 2 unreadable)')
+    .description(
+      'validate a configuration file (plus environment overrides) and print the resolved values with secrets redacted (exit 0 valid, 1 invalid, 2 unreadable)',
+    )
     .argument('[file]', 'JSON or YAML configuration file (schema: schemas/config/argus.schema.json)')
     .action(async (file: string | undefined) => {
       if (file !== undefined) {

@@ -30,7 +30,12 @@ let aliceJwt: string;
 beforeAll(async () => {
   const pair = await generateKeyPair('ES256');
   const jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] };
-  aliceJwt = await new SignJWT({ kind: 'human', roles: [] }).setProtectedHeader({ alg: 'ES256' }).setSubject('alice').setIssuedAt().setExpirationTime('10m').sign(pair.privateKey);
+  aliceJwt = await new SignJWT({ kind: 'human', roles: [] })
+    .setProtectedHeader({ alg: 'ES256' })
+    .setSubject('alice')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(pair.privateKey);
   dataDir = mkdtempSync(join(tmpdir(), 'argus-cli-delegations-'));
   storage = await openStorage(`sqlite:${join(dataDir, 'argus.db')}`);
   const app = express();
@@ -85,7 +90,22 @@ const crm = { action: ['tool:call'], resource: ['Tool::"crm.*"'] };
 describe('argus delegations and goals with the admin token (what `argus serve` offers without an IdP)', () => {
   it('builds alice → orchestrator → researcher, refuses a wider hop, lists, and revokes with a cascade', async () => {
     const a = io({ ARGUS_ADMIN_TOKEN: ADMIN });
-    expect(await runCreateGoal({ url, objective: 'answer ticket 42', intent: ['lookup-order-status'], agent: ['orchestrator', 'researcher'], expires: '2h', onBehalfOf: 'alice', id: 'ticket-42', maxActions: '10', json: true }, a)).toBe(0);
+    expect(
+      await runCreateGoal(
+        {
+          url,
+          objective: 'answer ticket 42',
+          intent: ['lookup-order-status'],
+          agent: ['orchestrator', 'researcher'],
+          expires: '2h',
+          onBehalfOf: 'alice',
+          id: 'ticket-42',
+          maxActions: '10',
+          json: true,
+        },
+        a,
+      ),
+    ).toBe(0);
     expect((JSON.parse(a.out) as GoalRecord).owner).toBe('alice');
 
     const root = io({ ARGUS_ADMIN_TOKEN: ADMIN });
@@ -94,11 +114,24 @@ describe('argus delegations and goals with the admin token (what `argus serve` o
     expect(g1).toMatchObject({ from: { type: 'Human', id: 'alice' }, to: { type: 'Agent', id: 'orchestrator' }, createdBy: 'admin' });
 
     const hop = io({ ARGUS_ADMIN_TOKEN: ADMIN });
-    expect(await runGrant('researcher', { url, action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h', fromAgent: 'orchestrator' }, hop), hop.err).toBe(0);
+    expect(
+      await runGrant(
+        'researcher',
+        { url, action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h', fromAgent: 'orchestrator' },
+        hop,
+      ),
+      hop.err,
+    ).toBe(0);
     expect(hop.out).toMatch(/^granted \S+: Agent::"orchestrator" → Agent::"researcher" tool:call on Tool::"crm.search" until \S+ \(below /);
 
     const wide = io({ ARGUS_ADMIN_TOKEN: ADMIN });
-    expect(await runGrant('researcher', { url, action: ['tool:call'], resource: ['Tool::"mail.send"'], expires: '1h', fromAgent: 'orchestrator' }, wide)).toBe(1);
+    expect(
+      await runGrant(
+        'researcher',
+        { url, action: ['tool:call'], resource: ['Tool::"mail.send"'], expires: '1h', fromAgent: 'orchestrator' },
+        wide,
+      ),
+    ).toBe(1);
     expect(wide.err).toContain(`argus delegations grant: POST ${url}/v1/delegations answered 403 forbidden`);
     expect(wide.err).toMatch(/\/scope: delegation_scope_widened: .*Tool::"mail\.send"/);
 
@@ -143,18 +176,27 @@ describe('argus delegations and goals with the admin token (what `argus serve` o
   });
 });
 
-describe('with a human\'s and an agent\'s own credentials', () => {
+describe("with a human's and an agent's own credentials", () => {
   it('alice grants as herself; the orchestrator sub-delegates with its agent token, not beyond its grant', async () => {
     const alice = io({ ARGUS_TOKEN: aliceJwt });
     expect(await runGrant('orchestrator', { url, ...crm, expires: '2h' }, alice), alice.err).toBe(0);
     expect(alice.out).toContain('Human::"alice" → Agent::"orchestrator"');
     const orch = io();
-    expect(await runGrant('researcher', { url, token: AGENTS.orchestrator, action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h' }, orch), orch.err).toBe(0);
+    expect(
+      await runGrant(
+        'researcher',
+        { url, token: AGENTS.orchestrator, action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h' },
+        orch,
+      ),
+      orch.err,
+    ).toBe(0);
     const late = io();
     expect(await runGrant('researcher', { url, token: AGENTS.orchestrator, ...crm, expires: '3h' }, late)).toBe(1);
     expect(late.err).toMatch(/delegation_outlives_parent/);
     const mine = io();
-    expect(await runListDelegations({ url, token: AGENTS.orchestrator, fromAgent: 'orchestrator', active: true, json: true }, mine)).toBe(0);
+    expect(await runListDelegations({ url, token: AGENTS.orchestrator, fromAgent: 'orchestrator', active: true, json: true }, mine)).toBe(
+      0,
+    );
     expect((JSON.parse(mine.out) as GrantRecord[]).map((g) => g.to.id)).toEqual(['researcher']);
     // The researcher may not list everything, only what it gave or holds.
     const nosy = io();
@@ -167,7 +209,9 @@ describe('failures name the URL and the cause; exit 2 when the command cannot ru
   it('no token, a rejected token, an unreachable server, bad options', async () => {
     const none = io();
     expect(await runListGoals({ url }, none)).toBe(2);
-    expect(none.err).toMatch(/^argus goals list: no token: pass --token, set ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, or run where `argus serve` wrote .*\.argus\/admin-token\n$/);
+    expect(none.err).toMatch(
+      /^argus goals list: no token: pass --token, set ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, or run where `argus serve` wrote .*\.argus\/admin-token\n$/,
+    );
     const bad = io({ ARGUS_ADMIN_TOKEN: 'wrong-token' });
     expect(await runListDelegations({ url }, bad)).toBe(2);
     expect(bad.err).toContain(`GET ${url}/v1/delegations?limit=100 answered 401`);
@@ -187,7 +231,9 @@ describe('failures name the URL and the cause; exit 2 when the command cannot ru
     expect(await runGrant('researcher', { url, ...crm, expires: 'tomorrow' }, when)).toBe(2);
     expect(when.err).toMatch(/--expires must be a duration/);
     const body = io({ ARGUS_ADMIN_TOKEN: ADMIN });
-    expect(await runCreateGoal({ url, objective: 'x', intent: ['no-such-intent'], agent: ['a'], expires: '1h', onBehalfOf: 'alice' }, body)).toBe(2);
+    expect(
+      await runCreateGoal({ url, objective: 'x', intent: ['no-such-intent'], agent: ['a'], expires: '1h', onBehalfOf: 'alice' }, body),
+    ).toBe(2);
     expect(body.err).toMatch(/400 invalid_parameter: unknown intents \(\/intents\/0: intent `no-such-intent` is not in the catalogue\)/);
   });
 
@@ -207,10 +253,45 @@ describe('the commands as registered', () => {
     const program = new Command('argus').exitOverride();
     registerDelegationCommands(program, c);
     registerGoalCommands(program, c);
-    await program.parseAsync(['node', 'argus', 'goals', 'create', '--url', url, '--objective', 'triage', '--intent', 'lookup-order-status', '--intent', 'summarize', '--agent', 'orchestrator', '--on-behalf-of', 'alice', '--json']);
+    await program.parseAsync([
+      'node',
+      'argus',
+      'goals',
+      'create',
+      '--url',
+      url,
+      '--objective',
+      'triage',
+      '--intent',
+      'lookup-order-status',
+      '--intent',
+      'summarize',
+      '--agent',
+      'orchestrator',
+      '--on-behalf-of',
+      'alice',
+      '--json',
+    ]);
     expect(process.exitCode ?? 0).toBe(0);
     expect((JSON.parse(c.out) as GoalRecord).intents).toEqual(['lookup-order-status', 'summarize']);
-    await program.parseAsync(['node', 'argus', 'delegations', 'grant', 'orchestrator', '--url', url, '--action', 'tool:call', '--action', 'llm:invoke', '--resource', 'Tool::"crm.*"', '--on-behalf-of', 'bob', '--json']);
+    await program.parseAsync([
+      'node',
+      'argus',
+      'delegations',
+      'grant',
+      'orchestrator',
+      '--url',
+      url,
+      '--action',
+      'tool:call',
+      '--action',
+      'llm:invoke',
+      '--resource',
+      'Tool::"crm.*"',
+      '--on-behalf-of',
+      'bob',
+      '--json',
+    ]);
     const g = JSON.parse(c.out.slice(c.out.lastIndexOf('{\n  "id"'))) as GrantRecord;
     expect(g.scope.actions).toEqual(['tool:call', 'llm:invoke']);
     await program.parseAsync(['node', 'argus', 'delegations', 'revoke', 'no-such-grant', '--url', url]);
@@ -224,7 +305,12 @@ describe('against `argus serve` alone, as docs/delegation.md shows it', () => {
   let running: RunningArgus;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'argus-cli-serve-'));
-    running = await serve({ dataDir: join(dir, '.argus'), port: '0', banner: false, policies: resolve(import.meta.dirname, '../../../../cedar') });
+    running = await serve({
+      dataDir: join(dir, '.argus'),
+      port: '0',
+      banner: false,
+      policies: resolve(import.meta.dirname, '../../../../cedar'),
+    });
   }, 60_000);
   afterAll(async () => {
     await running?.close();
@@ -237,21 +323,61 @@ describe('against `argus serve` alone, as docs/delegation.md shows it', () => {
     const env = fromEnv ? { ARGUS_ADMIN_TOKEN: fromEnv } : {};
     const token = fromEnv ?? readFileSync(join(dir, '.argus/admin-token'), 'utf8').trim();
     const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${running.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${running.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     expect((await post('/v1/registry/humans', { id: 'alice', email: 'alice@example.com', roles: ['support'] })).status).toBe(201);
-    for (const id of ['orchestrator', 'researcher']) expect((await post('/v1/registry/agents', { id, name: id, owner: 'alice', trust: 'trusted' })).status).toBe(201);
+    for (const id of ['orchestrator', 'researcher'])
+      expect((await post('/v1/registry/agents', { id, name: id, owner: 'alice', trust: 'trusted' })).status).toBe(201);
     const u = running.url;
     const goal = io(env, dir);
-    expect(await runCreateGoal({ url: u, onBehalfOf: 'alice', id: 'ticket-42', objective: 'answer ticket 42', intent: ['lookup-order-status'], agent: ['orchestrator', 'researcher'], expires: '24h', maxActions: '50' }, goal), goal.err).toBe(0);
+    expect(
+      await runCreateGoal(
+        {
+          url: u,
+          onBehalfOf: 'alice',
+          id: 'ticket-42',
+          objective: 'answer ticket 42',
+          intent: ['lookup-order-status'],
+          agent: ['orchestrator', 'researcher'],
+          expires: '24h',
+          maxActions: '50',
+        },
+        goal,
+      ),
+      goal.err,
+    ).toBe(0);
     const root = io(env, dir);
-    expect(await runGrant('orchestrator', { url: u, onBehalfOf: 'alice', action: ['tool:call'], resource: ['Tool::"crm.*"'], expires: '8h', json: true }, root), root.err).toBe(0);
+    expect(
+      await runGrant(
+        'orchestrator',
+        { url: u, onBehalfOf: 'alice', action: ['tool:call'], resource: ['Tool::"crm.*"'], expires: '8h', json: true },
+        root,
+      ),
+      root.err,
+    ).toBe(0);
     const rootId = (JSON.parse(root.out) as GrantRecord).id;
     const hop = io(env, dir);
-    expect(await runGrant('researcher', { url: u, fromAgent: 'orchestrator', action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h' }, hop), hop.err).toBe(0);
+    expect(
+      await runGrant(
+        'researcher',
+        { url: u, fromAgent: 'orchestrator', action: ['tool:call'], resource: ['Tool::"crm.search"'], expires: '1h' },
+        hop,
+      ),
+      hop.err,
+    ).toBe(0);
     const wide = io(env, dir);
-    expect(await runGrant('researcher', { url: u, fromAgent: 'orchestrator', action: ['tool:call'], resource: ['Tool::"mail.send"'], expires: '1h' }, wide)).toBe(1);
+    expect(
+      await runGrant(
+        'researcher',
+        { url: u, fromAgent: 'orchestrator', action: ['tool:call'], resource: ['Tool::"mail.send"'], expires: '1h' },
+        wide,
+      ),
+    ).toBe(1);
     expect(wide.err).toMatch(/delegation_scope_widened/);
 
     const decide = async (tool: string) => {
@@ -261,7 +387,11 @@ describe('against `argus serve` alone, as docs/delegation.md shows it', () => {
         resource: { type: 'Tool', id: tool, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
         intent: 'lookup-order-status',
         goal: 'ticket-42',
-        delegation: [{ type: 'Human', id: 'alice' }, { type: 'Agent', id: 'orchestrator' }, { type: 'Agent', id: 'researcher' }],
+        delegation: [
+          { type: 'Human', id: 'alice' },
+          { type: 'Agent', id: 'orchestrator' },
+          { type: 'Agent', id: 'researcher' },
+        ],
       };
       const r = await post('/v1/authorize', { input });
       expect(r.status, JSON.stringify(r.body)).toBe(200);

@@ -16,7 +16,13 @@ const TOKEN = 'cli-scanner-token-abcdef123456';
 
 function io(tty = false): DiscoverCliIo & { out: () => string; err: () => string } {
   const stdout = new PassThrough();
-  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number; cursorTo?: unknown; clearLine?: unknown; moveCursor?: unknown };
+  const stderr = new PassThrough() as PassThrough & {
+    isTTY?: boolean;
+    columns?: number;
+    cursorTo?: unknown;
+    clearLine?: unknown;
+    moveCursor?: unknown;
+  };
   if (tty) {
     stderr.isTTY = true;
     stderr.columns = 120;
@@ -40,7 +46,12 @@ describe('argus discover run', () => {
 
   beforeAll(async () => {
     base = await freePortBlock(6);
-    mcp = await startMcpServer({ name: 'cli-mcp', tools: [{ name: 'lookup', description: 'Look something up' }], mode: 'json', port: base + 1 });
+    mcp = await startMcpServer({
+      name: 'cli-mcp',
+      tools: [{ name: 'lookup', description: 'Look something up' }],
+      mode: 'json',
+      port: base + 1,
+    });
     openai = await startOpenAiStub(['m-1'], base + 2);
     plain = await startPlainHttp(base + 3);
     registry = await startRegistryStub(TOKEN);
@@ -55,7 +66,10 @@ describe('argus discover run', () => {
     const program = new Command().exitOverride();
     const streams = io(true);
     registerDiscoverCommands(program, streams);
-    await program.parseAsync(['node', 'argus', 'discover', 'run', range(), '--dry-run', '--tools', '--allow', '127.0.0.0/8', '--timeout-ms', '10000'], { from: 'node' });
+    await program.parseAsync(
+      ['node', 'argus', 'discover', 'run', range(), '--dry-run', '--tools', '--allow', '127.0.0.0/8', '--timeout-ms', '10000'],
+      { from: 'node' },
+    );
     expect(process.exitCode ?? 0).toBe(0);
     const out = streams.out();
     expect(out).toMatch(/^2 found · 6 endpoints probed, 3 open/);
@@ -89,7 +103,9 @@ describe('argus discover run', () => {
   it('exits 2 with a one-line reason for a target it will not scan', async () => {
     const tooBig = io();
     expect(await runDiscover('127.0.0.0/16', { kind: 'network', ports: '1-100', dryRun: true, maxEndpoints: '1000' }, tooBig)).toBe(2);
-    expect(tooBig.err()).toMatch(/^argus discover: target `127.0.0.0\/16` covers 6553400 endpoints, more than the configured maximum 1000\n$/);
+    expect(tooBig.err()).toMatch(
+      /^argus discover: target `127.0.0.0\/16` covers 6553400 endpoints, more than the configured maximum 1000\n$/,
+    );
     const outside = io();
     expect(await runDiscover('10.1.2.3:80', { kind: 'network', dryRun: true, allow: ['127.0.0.0/8'] }, outside)).toBe(2);
     expect(outside.err()).toMatch(/outside the allowed CIDRs/);

@@ -52,12 +52,14 @@ class CannotRun extends Error {}
 
 function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) throw new CannotRun(`--${name} must be an integer between ${min} and ${max}, got \`${value}\``);
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max)
+    throw new CannotRun(`--${name} must be an integer between ${min} and ${max}, got \`${value}\``);
   return Number(value);
 }
 
 function buildTarget(address: string, o: DiscoverRunCliOptions, { normalizeTarget, ArgusError }: DiscoverModules): ScanTarget {
-  if (o.kind !== 'network' && o.kind !== 'docker' && o.kind !== 'kubernetes') throw new CannotRun(`--kind must be network, docker or kubernetes, got \`${o.kind}\``);
+  if (o.kind !== 'network' && o.kind !== 'docker' && o.kind !== 'kubernetes')
+    throw new CannotRun(`--kind must be network, docker or kubernetes, got \`${o.kind}\``);
   const concurrency = intOption(o.concurrency, 'concurrency', 1, 1024);
   const probeTimeoutMs = intOption(o.timeoutMs, 'timeout-ms', 50, 60_000);
   const connectTimeoutMs = intOption(o.connectTimeoutMs, 'connect-timeout-ms', 50, 60_000);
@@ -76,7 +78,8 @@ function buildTarget(address: string, o: DiscoverRunCliOptions, { normalizeTarge
       ...(o.context ? { context: o.context } : {}),
     });
   } catch (err) {
-    if (err instanceof ArgusError) throw new CannotRun(`invalid target: ${err.errors.map((e) => `${e.path.replace('/targets/0', '') || '/'} ${e.message}`).join('; ')}`);
+    if (err instanceof ArgusError)
+      throw new CannotRun(`invalid target: ${err.errors.map((e) => `${e.path.replace('/targets/0', '') || '/'} ${e.message}`).join('; ')}`);
     throw err;
   }
 }
@@ -89,14 +92,31 @@ function detail(f: Finding): string {
 }
 
 /** Renders the summary table (and, with `tools`, one row per MCP tool with its description hash). */
-export function renderSummary(Table: DiscoverModules['Table'], result: ScanResult, report: ReportSummary | undefined, options: { tools?: boolean } = {}): string {
+export function renderSummary(
+  Table: DiscoverModules['Table'],
+  result: ScanResult,
+  report: ReportSummary | undefined,
+  options: { tools?: boolean } = {},
+): string {
   const status = new Map<string, { state: string; trust: string }>();
-  for (const u of report?.upserted ?? []) status.set(u.id, { state: u.toolsChanged?.length ? `upserted (tools ${u.toolsChanged.join(' ')})` : 'upserted', trust: u.trust ?? '-' });
+  for (const u of report?.upserted ?? [])
+    status.set(u.id, {
+      state: u.toolsChanged?.length ? `upserted (tools ${u.toolsChanged.join(' ')})` : 'upserted',
+      trust: u.trust ?? '-',
+    });
   for (const r of report?.rejected ?? []) status.set(r.id, { state: `rejected: ${r.code}`, trust: '-' });
   const table = new Table({ head: ['type', 'id', 'name', 'url', 'detail', 'trust', 'status'], style: { head: [], border: [] } });
   for (const f of result.findings) {
     const s = status.get(f.id) ?? { state: report ? '-' : 'dry run', trust: '-' };
-    table.push([f.type === 'mcp-server' ? 'mcp-server' : `agent/${f.kind}`, f.id, f.name, f.type === 'mcp-server' ? f.url : (f.url ?? '-'), detail(f), s.trust, s.state]);
+    table.push([
+      f.type === 'mcp-server' ? 'mcp-server' : `agent/${f.kind}`,
+      f.id,
+      f.name,
+      f.type === 'mcp-server' ? f.url : (f.url ?? '-'),
+      detail(f),
+      s.trust,
+      s.state,
+    ]);
   }
   const lines = [
     `${result.findings.length} found · ${result.endpointsProbed} endpoint${result.endpointsProbed === 1 ? '' : 's'} probed, ${result.endpointsOpen} open · ${result.durationMs} ms${result.complete ? '' : ' · INCOMPLETE (scan deadline reached)'}`,
@@ -106,7 +126,13 @@ export function renderSummary(Table: DiscoverModules['Table'], result: ScanResul
     const tools = new Table({ head: ['server', 'tool', 'description sha256', 'description'], style: { head: [], border: [] } });
     for (const f of result.findings) {
       if (f.type !== 'mcp-server') continue;
-      for (const t of f.tools) tools.push([f.id, t.name, t.descriptionHash.slice(0, 16), t.description.length > 60 ? `${t.description.slice(0, 57)}...` : t.description]);
+      for (const t of f.tools)
+        tools.push([
+          f.id,
+          t.name,
+          t.descriptionHash.slice(0, 16),
+          t.description.length > 60 ? `${t.description.slice(0, 57)}...` : t.description,
+        ]);
     }
     if (tools.length > 0) lines.push(tools.toString());
   }
@@ -121,7 +147,8 @@ export async function runDiscover(address: string, o: DiscoverRunCliOptions, io:
     const target = buildTarget(address, o, m);
     const registryUrl = o.registry ?? io.env.ARGUS_REGISTRY_URL;
     const token = o.token ?? io.env.ARGUS_DISCOVER_REGISTRY_TOKEN ?? io.env.ARGUS_REGISTRY_TOKEN;
-    if (!o.dryRun && !registryUrl) throw new CannotRun('--registry URL is required (or ARGUS_REGISTRY_URL), or pass --dry-run to only print what is found');
+    if (!o.dryRun && !registryUrl)
+      throw new CannotRun('--registry URL is required (or ARGUS_REGISTRY_URL), or pass --dry-run to only print what is found');
     if (registryUrl && !/^https?:\/\//.test(registryUrl)) throw new CannotRun('--registry must be an http(s) URL');
     const maxEndpoints = intOption(o.maxEndpoints, 'max-endpoints', 1, 1_048_576) ?? 65_536;
     let heuristics;
@@ -133,7 +160,14 @@ export async function runDiscover(address: string, o: DiscoverRunCliOptions, io:
     }
 
     const showBar = o.progress !== false && !o.json && io.stderr.isTTY === true;
-    const bar = showBar ? new SingleBar({ stream: io.stderr, format: 'scanning [{bar}] {percentage}% | {value}/{total} endpoints', hideCursor: false, clearOnComplete: true }) : undefined;
+    const bar = showBar
+      ? new SingleBar({
+          stream: io.stderr,
+          format: 'scanning [{bar}] {percentage}% | {value}/{total} endpoints',
+          hideCursor: false,
+          clearOnComplete: true,
+        })
+      : undefined;
     let started = false;
     const abort = new AbortController();
     const onSignal = () => abort.abort(new CannotRun('interrupted'));
@@ -171,7 +205,8 @@ export async function runDiscover(address: string, o: DiscoverRunCliOptions, io:
     let message = err instanceof Error ? err.message : String(err);
     // The registry client reports an unreachable registry without its address: name the URL.
     const registryUrl = o.registry ?? io.env.ARGUS_REGISTRY_URL;
-    if ((err as { code?: string }).code === 'unavailable' && registryUrl) message = `${message} at ${registryUrl} — is argus serve (or the registry) running?`;
+    if ((err as { code?: string }).code === 'unavailable' && registryUrl)
+      message = `${message} at ${registryUrl} — is argus serve (or the registry) running?`;
     io.stderr.write(`argus discover: ${message}\n`);
     return 2;
   }
@@ -184,7 +219,9 @@ export function registerDiscoverCommands(program: Command, io: DiscoverCliIo = p
   const discover = program.command('discover').description('find AI agents and MCP servers (network ranges, Docker, Kubernetes)');
   discover
     .command('run')
-    .description('one-off scan: `127.0.0.1:8000-8100`, a CIDR with --ports, a Docker engine (unix:///var/run/docker.sock, tcp://host:2375) or a cluster (in-cluster, or a kubeconfig path)')
+    .description(
+      'one-off scan: `127.0.0.1:8000-8100`, a CIDR with --ports, a Docker engine (unix:///var/run/docker.sock, tcp://host:2375) or a cluster (in-cluster, or a kubeconfig path)',
+    )
     .argument('<target>', 'what to scan')
     .option('--kind <kind>', 'network | docker | kubernetes', 'network')
     .option('--ports <list>', 'ports or ranges, comma-separated (8000,8080-8090)')

@@ -51,9 +51,12 @@ describe('argus policy validate', () => {
     expect(o.out).toMatch(/11 policies valid/);
   });
 
-  it('fails with file:line:column, a caret excerpt and Cedar\'s help', async () => {
+  it("fails with file:line:column, a caret excerpt and Cedar's help", async () => {
     const dir = copyCedar();
-    writeFileSync(join(dir, 'policies', 'broken.cedar'), '@id("typo")\npermit (principal, action, resource is Argus::Tool)\nwhen { resource.sensitivty == "high" };\n');
+    writeFileSync(
+      join(dir, 'policies', 'broken.cedar'),
+      '@id("typo")\npermit (principal, action, resource is Argus::Tool)\nwhen { resource.sensitivty == "high" };\n',
+    );
     const o = io();
     expect(await validateCommand(dir, { format: 'text' }, o)).toBe(1);
     expect(o.err).toContain(`${join(dir, 'policies/broken.cedar')}:3:8: error:`);
@@ -78,7 +81,10 @@ describe('argus policy fmt', () => {
     const dir = copyCedar();
     const path = join(dir, 'policies', 'tools.cedar');
     // The shipped files are formatted: make one that is not.
-    writeFileSync(path, `${readFileSync(path, 'utf8')}\n// kept through formatting\n@id("messy")\nforbid(principal,action==Argus::Action::"tool:call",resource)when{context.intent=="x"};\n`);
+    writeFileSync(
+      path,
+      `${readFileSync(path, 'utf8')}\n// kept through formatting\n@id("messy")\nforbid(principal,action==Argus::Action::"tool:call",resource)when{context.intent=="x"};\n`,
+    );
     const before = readFileSync(path, 'utf8');
     const check = io();
     expect(await fmtCommand(dir, { check: true }, check)).toBe(1);
@@ -148,7 +154,10 @@ describe('argus policy test', () => {
     rmSync(join(dir, 'tests'), { recursive: true });
     const tests = join(temp, `tests-${n++}`);
     cpSync(join(CEDAR, 'tests'), tests, { recursive: true });
-    writeFileSync(join(tests, 'zz-wrong.yaml'), SMALL_SUITE.replace('expect: { decision: deny }', 'expect: { decision: allow, policies: [made-up] }'));
+    writeFileSync(
+      join(tests, 'zz-wrong.yaml'),
+      SMALL_SUITE.replace('expect: { decision: deny }', 'expect: { decision: allow, policies: [made-up] }'),
+    );
     const o = io();
     expect(await testCommand(dir, { format: 'text', tests }, o)).toBe(1);
     expect(o.out).toContain('FAIL not another intent');
@@ -156,7 +165,7 @@ describe('argus policy test', () => {
     expect(o.out).toContain('determining policies: expected made-up, got (none)');
   });
 
-  it('a typo\'d key fails the suite with its path and line', async () => {
+  it("a typo'd key fails the suite with its path and line", async () => {
     const tests = join(temp, `tests-${n++}`);
     cpSync(join(CEDAR, 'tests'), tests, { recursive: true });
     writeFileSync(join(tests, 'typo.yaml'), SMALL_SUITE.replace('expect: { decision: allow }', 'expect: { decison: allow }'));
@@ -176,11 +185,11 @@ describe('argus policy test', () => {
     expect(o.out).toContain('trusted-agents-invoke-models (permit, policies/agents.cedar:');
     const strict = io();
     expect(await testCommand(CEDAR, { format: 'json', tests, requireCoverage: true }, strict)).toBe(1);
-    expect(JSON.parse(strict.out).coverage.uncovered.map((p: { id: string }) => p.id).sort()).toEqual([
-      'stale-agents-keep-off-sensitive-tools',
-      'trusted-agents-connect-trusted-servers',
-      'trusted-agents-invoke-models',
-    ]);
+    expect(
+      JSON.parse(strict.out)
+        .coverage.uncovered.map((p: { id: string }) => p.id)
+        .sort(),
+    ).toEqual(['stale-agents-keep-off-sensitive-tools', 'trusted-agents-connect-trusted-servers', 'trusted-agents-invoke-models']);
   });
 
   it('writes JUnit XML that parses, failures included', async () => {
@@ -229,19 +238,37 @@ describe('argus policy explain', () => {
 
   it('gives determining policies with annotations, facts and the slice as JSON', async () => {
     const file = join(temp, 'explain.json');
-    writeFileSync(file, JSON.stringify({ ...body, input: { ...body.input, resource: { type: 'Tool', id: 'scraper/fetch', attributes: { sensitivity: 'public', allowedIntents: ['research'] } }, intent: 'research' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...body,
+        input: {
+          ...body.input,
+          resource: { type: 'Tool', id: 'scraper/fetch', attributes: { sensitivity: 'public', allowedIntents: ['research'] } },
+          intent: 'research',
+        },
+      }),
+    );
     const o = io();
     expect(await explainCommand(file, { policies: CEDAR, fixtures, format: 'json' }, o)).toBe(0);
     const report = JSON.parse(o.out);
     expect(report.response.result.decision).toBe('deny');
-    expect(report.response.result.reasons[0]).toMatchObject({ policy: 'untrusted-servers-are-off-limits', effect: 'forbid', annotations: { reason: expect.stringContaining('not trusted') } });
+    expect(report.response.result.reasons[0]).toMatchObject({
+      policy: 'untrusted-servers-are-off-limits',
+      effect: 'forbid',
+      annotations: { reason: expect.stringContaining('not trusted') },
+    });
     expect(report.response.result.facts.resource.serverTrust).toBe('pending');
     expect(report.response.result.explanation.entities.length).toBeGreaterThan(0);
     expect(report.explanation.noMatchingPermit).toBe(false);
   });
 
   it('refuses a request that is not an authorize body (exit 2)', async () => {
-    const o = io(JSON.stringify({ input: { principal: { type: 'Agent', id: 'x' }, action: 'tool:call', resource: { type: 'Tool', id: 'y' }, intnet: 'typo' } }));
+    const o = io(
+      JSON.stringify({
+        input: { principal: { type: 'Agent', id: 'x' }, action: 'tool:call', resource: { type: 'Tool', id: 'y' }, intnet: 'typo' },
+      }),
+    );
     expect(await explainCommand('-', { policies: CEDAR, format: 'text' }, o)).toBe(2);
     expect(o.err).toContain('/input/intnet');
   });
@@ -249,16 +276,39 @@ describe('argus policy explain', () => {
 
 describe('argus policy diff', () => {
   const requests = [
-    { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm/lookup', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' },
-    { input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt-4o', attributes: { provider: 'openai' } } } },
+    {
+      principal: { type: 'Agent', id: 'support-bot' },
+      action: 'tool:call',
+      resource: { type: 'Tool', id: 'crm/lookup', attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+      intent: 'lookup-order-status',
+    },
+    {
+      input: {
+        principal: { type: 'Agent', id: 'support-bot' },
+        action: 'llm:invoke',
+        resource: { type: 'Model', id: 'gpt-4o', attributes: { provider: 'openai' } },
+      },
+    },
     // An audit export record: the decision as it was recorded.
-    { kind: 'decision', decision_id: 'd1', principal: { type: 'Agent', id: 'support-bot' }, delegation: [], action: 'mcp:connect', resource: { type: 'McpServer', id: 'crm' }, outcome: 'allow', policies: ['trusted-agents-connect-trusted-servers'] },
+    {
+      kind: 'decision',
+      decision_id: 'd1',
+      principal: { type: 'Agent', id: 'support-bot' },
+      delegation: [],
+      action: 'mcp:connect',
+      resource: { type: 'McpServer', id: 'crm' },
+      outcome: 'allow',
+      policies: ['trusted-agents-connect-trusted-servers'],
+    },
   ];
   let candidate: string;
   let file: string;
   beforeEach(() => {
     candidate = copyCedar();
-    writeFileSync(join(candidate, 'policies', 'freeze.cedar'), '@id("freeze-crm")\n@reason("crm change freeze")\nforbid (principal, action == Argus::Action::"tool:call", resource in Argus::McpServer::"crm");\n');
+    writeFileSync(
+      join(candidate, 'policies', 'freeze.cedar'),
+      '@id("freeze-crm")\n@reason("crm change freeze")\nforbid (principal, action == Argus::Action::"tool:call", resource in Argus::McpServer::"crm");\n',
+    );
     file = join(temp, `requests-${n++}.jsonl`);
     writeFileSync(file, requests.map((r) => JSON.stringify(r)).join('\n') + '\n');
   });
@@ -267,7 +317,9 @@ describe('argus policy diff', () => {
   it('lists the decisions that would flip', async () => {
     const o = io();
     expect(await diffCommand(CEDAR, candidate, { requests: file, fixtures, format: 'text' }, o)).toBe(0);
-    expect(o.out).toContain(`${file}:1: allow → deny  Agent::"support-bot" tool:call Tool::"crm/lookup"  [+freeze-crm -tools-serve-their-intents]`);
+    expect(o.out).toContain(
+      `${file}:1: allow → deny  Agent::"support-bot" tool:call Tool::"crm/lookup"  [+freeze-crm -tools-serve-their-intents]`,
+    );
     expect(o.out).toContain('3 request(s): 1 flip(s) (1 allow→deny), 0 re-attributed');
     const strict = io();
     expect(await diffCommand(CEDAR, candidate, { requests: file, fixtures, format: 'json', failOnFlip: true }, strict)).toBe(1);
@@ -288,7 +340,9 @@ describe('argus policy diff', () => {
 
 describe('the commander wiring', () => {
   function program(out: { text: string }) {
-    const p = new Command('argus').exitOverride().configureOutput({ writeOut: (s) => void (out.text += s), writeErr: (s) => void (out.text += s) });
+    const p = new Command('argus')
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => void (out.text += s), writeErr: (s) => void (out.text += s) });
     registerPolicyCommands(p, io());
     return p;
   }
@@ -296,7 +350,9 @@ describe('the commander wiring', () => {
   it('has --help on every command', async () => {
     for (const sub of ['validate', 'fmt', 'test', 'explain', 'diff']) {
       const out = { text: '' };
-      await expect(program(out).parseAsync(['node', 'argus', 'policy', sub, '--help'])).rejects.toMatchObject({ code: 'commander.helpDisplayed' });
+      await expect(program(out).parseAsync(['node', 'argus', 'policy', sub, '--help'])).rejects.toMatchObject({
+        code: 'commander.helpDisplayed',
+      });
       expect(out.text).toContain(`Usage: argus policy ${sub}`);
     }
   });

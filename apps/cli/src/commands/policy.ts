@@ -30,7 +30,9 @@ const impl = (): Promise<PolicyCommands> => import('../policy/commands.ts');
 
 /** Registers `argus policy validate|fmt|test|explain|diff` on `program`. Returns the `policy` command. */
 export function registerPolicyCommands(program: Command, io: PolicyIo = processIo): Command {
-  const policy = program.command('policy').description('validate, format, test, explain and diff Cedar policies (exit 0 pass, 1 fail, 2 cannot run)');
+  const policy = program
+    .command('policy')
+    .description('validate, format, test, explain and diff Cedar policies (exit 0 pass, 1 fail, 2 cannot run)');
   /** Loads the implementations, runs one, and sets the exit code it answers. */
   const run = async (fn: (m: PolicyCommands) => Promise<number>) => {
     process.exitCode = await fn(await impl());
@@ -40,23 +42,33 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
 
   policy
     .command('validate')
-    .description('check every policy against the schema; errors located with file:line:column and Cedar\'s help (exit 0 valid, 1 invalid, 2 unreadable)')
+    .description(
+      "check every policy against the schema; errors located with file:line:column and Cedar's help (exit 0 valid, 1 invalid, 2 unreadable)",
+    )
     .argument('[dir]', 'policy directory (schema.cedarschema, policies/)')
     .addOption(format(['text', 'json']))
     .addOption(json())
-    .action(async (dir: string | undefined, opts: { format: 'text' | 'json' }) => run((m) => m.validateCommand(dir ?? m.defaultPolicyDir(), opts, io)));
+    .action(async (dir: string | undefined, opts: { format: 'text' | 'json' }) =>
+      run((m) => m.validateCommand(dir ?? m.defaultPolicyDir(), opts, io)),
+    );
 
   policy
     .command('fmt')
-    .description('format policy files with Cedar\'s formatter, naming each file formatted (files whose comments the formatter would drop are left alone; exit 0, 1 a file left alone, 2 unreadable)')
+    .description(
+      "format policy files with Cedar's formatter, naming each file formatted (files whose comments the formatter would drop are left alone; exit 0, 1 a file left alone, 2 unreadable)",
+    )
     .argument('[dir]', 'policy directory')
     .option('--check', 'write nothing: name each file that would be reformatted and exit 1 if any would')
     .option('--line-width <n>', 'target line width', '80')
-    .action(async (dir: string | undefined, opts: { check?: boolean; lineWidth: string }) => run((m) => m.fmtCommand(dir ?? m.defaultPolicyDir(), opts, io)));
+    .action(async (dir: string | undefined, opts: { check?: boolean; lineWidth: string }) =>
+      run((m) => m.fmtCommand(dir ?? m.defaultPolicyDir(), opts, io)),
+    );
 
   policy
     .command('test')
-    .description('run the policy test suites (<dir>/tests/*.json|yaml) and report coverage (exit 0 all pass, 1 a case fails, 2 nothing could run: invalid policy set, no suites)')
+    .description(
+      'run the policy test suites (<dir>/tests/*.json|yaml) and report coverage (exit 0 all pass, 1 a case fails, 2 nothing could run: invalid policy set, no suites)',
+    )
     .argument('[dir]', 'policy directory')
     .option('--tests <dir>', 'folder of test suites (default <dir>/tests)')
     .addOption(format(['text', 'json', 'junit']))
@@ -67,7 +79,9 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
 
   policy
     .command('explain')
-    .description('decide one request (a /v1/authorize body) and explain it: determining policies, entities, facts, and the permits that came closest (exit 0 explained, whatever the decision; 2 cannot run)')
+    .description(
+      'decide one request (a /v1/authorize body) and explain it: determining policies, entities, facts, and the permits that came closest (exit 0 explained, whatever the decision; 2 cannot run)',
+    )
     .argument('[file]', 'request file; stdin when absent or `-`')
     .option('--policies <dir>', 'policy directory')
     .option('--fixtures <file>', 'a test suite whose registry, grants, goals and entities provide the facts')
@@ -79,7 +93,9 @@ export function registerPolicyCommands(program: Command, io: PolicyIo = processI
 
   policy
     .command('diff')
-    .description('decide recorded requests with two policy directories and list the decisions that would flip (exit 0, 1 flips with --fail-on-flip, 2 cannot run)')
+    .description(
+      'decide recorded requests with two policy directories and list the decisions that would flip (exit 0, 1 flips with --fail-on-flip, 2 cannot run)',
+    )
     .argument('<oldDir>', 'the current policy directory')
     .argument('<newDir>', 'the candidate policy directory')
     .requiredOption('--requests <file>', 'JSONL of /v1/authorize inputs or bodies, or an audit export')

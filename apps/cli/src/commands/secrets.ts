@@ -62,7 +62,9 @@ async function readValue(opts: PutCliOptions, io: SecretsCliIo): Promise<string>
     chunks.push(buf);
   }
   // One trailing newline is what `echo` and here-strings add; it is not part of the secret.
-  const value = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const value = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (value === '') throw new CannotRun('empty value on stdin');
   return value;
 }
@@ -105,7 +107,8 @@ export function runSecretsList(opts: ListCliOptions, io: SecretsCliIo = processI
       } else {
         const width = Math.max(4, ...list.map((m) => m.name.length));
         io.stdout.write(`${'NAME'.padEnd(width)}  VERSION  UPDATED                   DESCRIPTION\n`);
-        for (const m of list) io.stdout.write(`${m.name.padEnd(width)}  ${String(m.version).padEnd(7)}  ${m.updatedAt.padEnd(24)}  ${m.description ?? ''}\n`);
+        for (const m of list)
+          io.stdout.write(`${m.name.padEnd(width)}  ${String(m.version).padEnd(7)}  ${m.updatedAt.padEnd(24)}  ${m.description ?? ''}\n`);
       }
       return 0;
     } finally {
@@ -154,8 +157,7 @@ export function registerSecretsCommands(program: Command, io: SecretsCliIo = pro
       process.exitCode = await runSecretsList(opts, io);
     });
 
-  storeOptions(secrets.command('rm <name>').description('remove a secret'))
-    .action(async (name: string, opts: SecretsStoreOptions) => {
-      process.exitCode = await runSecretsRm(name, opts, io);
-    });
+  storeOptions(secrets.command('rm <name>').description('remove a secret')).action(async (name: string, opts: SecretsStoreOptions) => {
+    process.exitCode = await runSecretsRm(name, opts, io);
+  });
 }

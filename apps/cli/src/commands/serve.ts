@@ -65,15 +65,18 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   mkdirSync(opts.dataDir, { recursive: true });
   const { resolveServeSettings } = await import('../serve/settings.ts');
   const { config, generatedTokenFile } = resolveServeSettings(opts, env);
-  const [{ startDecisionRuntime }, { createConsoleRouter, createRegistryRouter, registryToolCatalogue }, { requireAuth, Shutdown }] = await Promise.all([
-    import('@argus/apdp'),
-    import('@argus/registry'),
-    import('@argus/platform'),
-  ]);
+  const [{ startDecisionRuntime }, { createConsoleRouter, createRegistryRouter, registryToolCatalogue }, { requireAuth, Shutdown }] =
+    await Promise.all([import('@argus/apdp'), import('@argus/registry'), import('@argus/platform')]);
 
   const runtime = await startDecisionRuntime(config, {
     routers: (parts) => [
-      createRegistryRouter({ store: parts.storage.registry, leases: parts.leases, events: parts.events, auth: parts.auth, logger: parts.logger }),
+      createRegistryRouter({
+        store: parts.storage.registry,
+        leases: parts.leases,
+        events: parts.events,
+        auth: parts.auth,
+        logger: parts.logger,
+      }),
       createConsoleRouter({ basePath: '/console', authenticate: requireAuth(parts.auth), logger: parts.logger }),
     ],
   });
@@ -91,10 +94,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   let proxyUrl: string | undefined;
   if (config.proxy) {
     // The proxy and the secrets broker load only when the configuration has a proxy section.
-    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator, parseProxyConfig }, { openSecretsBroker, parseSecretsConfig }] = await Promise.all([
-      import('@argus/proxy'),
-      import('@argus/secrets'),
-    ]);
+    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator, parseProxyConfig }, { openSecretsBroker, parseSecretsConfig }] =
+      await Promise.all([import('@argus/proxy'), import('@argus/secrets')]);
     const proxyConfig = parseProxyConfig(config.proxy);
     const { store, broker } = openSecretsBroker(proxyConfig.secrets ?? parseSecretsConfig({ path: join(opts.dataDir, 'argus.db') }), env);
     await broker.loadAll();

@@ -91,7 +91,11 @@ export async function callServer<T>(opts: ServerOptions, io: ServerCliIo, method
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(15_000),
     });
@@ -111,7 +115,10 @@ export async function callServer<T>(opts: ServerOptions, io: ServerCliIo, method
   }
   const e = (parsed ?? {}) as WireError;
   const details = (e.errors ?? []).map((x) => `${x.path ?? ''}: ${x.message ?? ''}`).join('; ');
-  throw new ServerRefused(`${method} ${url} answered ${res.status}${e.code ? ` ${e.code}` : ''}: ${e.message ?? res.statusText}${details ? ` (${details})` : ''}`, res.status);
+  throw new ServerRefused(
+    `${method} ${url} answered ${res.status}${e.code ? ` ${e.code}` : ''}: ${e.message ?? res.statusText}${details ? ` (${details})` : ''}`,
+    res.status,
+  );
 }
 
 /** Runs a command body and maps its failure to one stderr line and an exit code. */
@@ -138,7 +145,8 @@ export function expiryOf(value: string, now: Date, option = '--expires'): string
     return new Date(now.getTime() + Number(m[1]) * unit).toISOString();
   }
   const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t)) throw new CannotRun(`${option} must be a duration (30m, 2h, 7d) or an ISO date-time, got \`${value}\``);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t))
+    throw new CannotRun(`${option} must be a duration (30m, 2h, 7d) or an ISO date-time, got \`${value}\``);
   return new Date(t).toISOString();
 }
 
@@ -157,7 +165,16 @@ export function collect(value: string, previous: string[] = []): string[] {
 /** Fixed-width text columns (first row: the header). */
 export function columns(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** The options every server command takes: where Argus is, the credential, JSON output. */
@@ -165,5 +182,5 @@ export function serverOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'Argus base URL (env ARGUS_URL, default http://127.0.0.1:8181)')
     .option('--token <token>', 'bearer token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
-    .option('--json', 'print the server\'s JSON');
+    .option('--json', "print the server's JSON");
 }

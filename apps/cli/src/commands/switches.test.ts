@@ -14,7 +14,12 @@ let err: string;
 let io: ServerCliIo;
 
 const decide = async (agent: string, toolId = 'github/create_issue') => {
-  const input = { principal: { type: 'Agent', id: agent }, action: 'tool:call', resource: { type: 'Tool', id: toolId, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } }, intent: 'lookup-order-status' };
+  const input = {
+    principal: { type: 'Agent', id: agent },
+    action: 'tool:call',
+    resource: { type: 'Tool', id: toolId, attributes: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] } },
+    intent: 'lookup-order-status',
+  };
   return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean; codes?: string[] };
 };
 
@@ -29,7 +34,11 @@ afterAll(async () => {
 beforeEach(() => {
   out = '';
   err = '';
-  io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token } };
+  io = {
+    stdout: { write: (t: string) => (out += t) },
+    stderr: { write: (t: string) => (err += t) },
+    env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token },
+  };
 });
 
 describe('argus switches', () => {
@@ -44,7 +53,10 @@ describe('argus switches', () => {
     expect(await runListSwitches({}, io)).toBe(0);
     const lines = out.trim().split('\n');
     expect(lines[0]).toMatch(/^scope\s+id\s+by\s+at\s+reason$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['agent bot-a admin', 'tool github/search_issues admin']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual([
+      'agent bot-a admin',
+      'tool github/search_issues admin',
+    ]);
 
     expect(await decide('bot-a')).toMatchObject({ allow: false, codes: ['switch_stopped'] });
     expect((await decide('bot-b')).allow).toBe(true);

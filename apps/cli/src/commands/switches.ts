@@ -12,7 +12,15 @@
  */
 import type { Command } from 'commander';
 import type { SwitchRecord } from '@argus/store';
-import { callServer, CannotRun, columns, processServerIo, runServerCommand, type ServerCliIo, type ServerOptions } from './server-client.ts';
+import {
+  callServer,
+  CannotRun,
+  columns,
+  processServerIo,
+  runServerCommand,
+  type ServerCliIo,
+  type ServerOptions,
+} from './server-client.ts';
 
 /** What `GET /v1/switches` answers. */
 export interface SwitchList {
@@ -48,7 +56,10 @@ export function runListSwitches(opts: ServerOptions, io: ServerCliIo = processSe
       io.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       return;
     }
-    if (!list.snapshot.fresh) io.stdout.write(`warning: this server cannot read its switches (${list.snapshot.error ?? 'snapshot too old'}): every decision is denied switches_unavailable\n`);
+    if (!list.snapshot.fresh)
+      io.stdout.write(
+        `warning: this server cannot read its switches (${list.snapshot.error ?? 'snapshot too old'}): every decision is denied switches_unavailable\n`,
+      );
     if (list.switches.length === 0) {
       io.stdout.write('nothing is stopped\n');
       return;
@@ -60,10 +71,16 @@ export function runListSwitches(opts: ServerOptions, io: ServerCliIo = processSe
 }
 
 /** `argus switches stop <scope> [id] --reason`: `PUT /v1/switches/...`. */
-export function runStopSwitch(scope: string, id: string | undefined, opts: StopSwitchOptions, io: ServerCliIo = processServerIo): Promise<number> {
+export function runStopSwitch(
+  scope: string,
+  id: string | undefined,
+  opts: StopSwitchOptions,
+  io: ServerCliIo = processServerIo,
+): Promise<number> {
   return runServerCommand('switches stop', io, async () => {
     const path = switchPath(scope, id);
-    if (!opts.reason || opts.reason.trim() === '') throw new CannotRun('a stop needs --reason "<why>" (it is shown in every deny it causes)');
+    if (!opts.reason || opts.reason.trim() === '')
+      throw new CannotRun('a stop needs --reason "<why>" (it is shown in every deny it causes)');
     if (scope === 'all' && !opts.yes) throw new CannotRun('`stop all` denies every decision of every agent: confirm with --yes');
     const answer = await callServer<{ switch: SwitchRecord }>(opts, io, 'PUT', path, { reason: opts.reason });
     if (opts.json) {
@@ -75,7 +92,12 @@ export function runStopSwitch(scope: string, id: string | undefined, opts: StopS
 }
 
 /** `argus switches resume <scope> [id]`: `DELETE /v1/switches/...`. */
-export function runResumeSwitch(scope: string, id: string | undefined, opts: ServerOptions, io: ServerCliIo = processServerIo): Promise<number> {
+export function runResumeSwitch(
+  scope: string,
+  id: string | undefined,
+  opts: ServerOptions,
+  io: ServerCliIo = processServerIo,
+): Promise<number> {
   return runServerCommand('switches resume', io, async () => {
     const answer = await callServer<{ resumed: SwitchRecord }>(opts, io, 'DELETE', switchPath(scope, id));
     if (opts.json) {
@@ -94,7 +116,7 @@ function serverOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'Argus base URL (env ARGUS_URL, default http://127.0.0.1:8181)')
     .option('--token <token>', 'admin token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
-    .option('--json', 'print the server\'s JSON');
+    .option('--json', "print the server's JSON");
 }
 
 /** Registers `argus switches list|stop|resume` on `program`. */

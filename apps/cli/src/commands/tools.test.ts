@@ -15,14 +15,25 @@ let io: ServerCliIo;
 
 /** A trusted agent calls the tool as the proxy asks: no caller-supplied attributes, the registry's only. */
 const decide = async () => {
-  const input = { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Tool', id: 'crm/lookup_order' }, intent: 'lookup-order-status' };
+  const input = {
+    principal: { type: 'Agent', id: 'support-bot' },
+    action: 'tool:call',
+    resource: { type: 'Tool', id: 'crm/lookup_order' },
+    intent: 'lookup-order-status',
+  };
   return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean };
 };
 
 beforeAll(async () => {
   argus = await startServe('cli-tools', ['support-bot']);
   const tools = [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }];
-  const created = await argus.call('POST', '/v1/registry/mcp-servers', { id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools });
+  const created = await argus.call('POST', '/v1/registry/mcp-servers', {
+    id: 'crm',
+    name: 'CRM',
+    url: 'http://crm.internal/mcp',
+    trust: 'trusted',
+    tools,
+  });
   if (created.status !== 201) throw new Error(`server not created: ${created.status}`);
 }, 60_000);
 
@@ -33,7 +44,11 @@ afterAll(async () => {
 beforeEach(() => {
   out = '';
   err = '';
-  io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token } };
+  io = {
+    stdout: { write: (t: string) => (out += t) },
+    stderr: { write: (t: string) => (err += t) },
+    env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token },
+  };
 });
 
 describe('argus tools', () => {
@@ -43,8 +58,12 @@ describe('argus tools', () => {
     expect(out).toMatch(/lookup_order\s+—\s+—/);
 
     out = '';
-    expect(await runSetTool('crm', 'lookup_order', { sensitivity: 'internal', intent: ['lookup-order-status'], label: ['owner=support'] }, io)).toBe(0);
-    expect(out).toBe('tool crm/lookup_order: sensitivity internal; intents lookup-order-status; category —; labels owner=support (server trusted)\n');
+    expect(
+      await runSetTool('crm', 'lookup_order', { sensitivity: 'internal', intent: ['lookup-order-status'], label: ['owner=support'] }, io),
+    ).toBe(0);
+    expect(out).toBe(
+      'tool crm/lookup_order: sensitivity internal; intents lookup-order-status; category —; labels owner=support (server trusted)\n',
+    );
     expect((await decide()).allow).toBe(true);
 
     out = '';
@@ -69,7 +88,20 @@ describe('argus tools', () => {
   it('is wired into the program', async () => {
     const program = new Command('argus').exitOverride();
     registerToolCommands(program, io);
-    await program.parseAsync(['node', 'argus', 'tools', 'set', 'crm', 'lookup_order', '--category', 'orders', '--url', argus.running.url, '--token', argus.token]);
+    await program.parseAsync([
+      'node',
+      'argus',
+      'tools',
+      'set',
+      'crm',
+      'lookup_order',
+      '--category',
+      'orders',
+      '--url',
+      argus.running.url,
+      '--token',
+      argus.token,
+    ]);
     expect(out).toContain('category orders');
   });
 });

@@ -6,7 +6,17 @@
  * Exit codes: 0 ok, 1 refused by the server (unknown server or tool, not an admin), 2 cannot run.
  */
 import type { Command } from 'commander';
-import { callServer, CannotRun, collect, columns, processServerIo, runServerCommand, serverOptions, type ServerCliIo, type ServerOptions } from './server-client.ts';
+import {
+  callServer,
+  CannotRun,
+  collect,
+  columns,
+  processServerIo,
+  runServerCommand,
+  serverOptions,
+  type ServerCliIo,
+  type ServerOptions,
+} from './server-client.ts';
 
 /** A tool as the registry answers it. */
 export interface ToolRecord {
@@ -45,7 +55,8 @@ export function attributesOf(opts: SetToolOptions): Record<string, unknown> {
     body[c === 'intents' ? 'allowedIntents' : c] = null;
   }
   if (opts.sensitivity !== undefined) {
-    if (!SENSITIVITIES.includes(opts.sensitivity)) throw new CannotRun(`--sensitivity must be one of ${SENSITIVITIES.join(', ')}, got \`${opts.sensitivity}\``);
+    if (!SENSITIVITIES.includes(opts.sensitivity))
+      throw new CannotRun(`--sensitivity must be one of ${SENSITIVITIES.join(', ')}, got \`${opts.sensitivity}\``);
     body.sensitivity = opts.sensitivity;
   }
   if (opts.intent !== undefined) body.allowedIntents = opts.intent;
@@ -65,7 +76,9 @@ export function attributesOf(opts: SetToolOptions): Record<string, unknown> {
 
 /** One line of attributes for a tool. */
 function describe(t: ToolRecord): string[] {
-  const labels = Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const labels = Object.entries(t.labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return [t.name, t.sensitivity ?? '—', (t.allowedIntents ?? []).join(',') || '—', t.category ?? '—', labels || '—', t.hash.slice(0, 12)];
 }
 
@@ -98,7 +111,9 @@ export function runSetTool(server: string, tool: string, opts: SetToolOptions, i
       return;
     }
     const [, sensitivity, intents, category, labels] = describe(updated!);
-    io.stdout.write(`tool ${server}/${tool}: sensitivity ${sensitivity}; intents ${intents}; category ${category}; labels ${labels} (server ${record.trust})\n`);
+    io.stdout.write(
+      `tool ${server}/${tool}: sensitivity ${sensitivity}; intents ${intents}; category ${category}; labels ${labels} (server ${record.trust})\n`,
+    );
   });
 }
 
@@ -107,11 +122,14 @@ export function registerToolCommands(program: Command, io: ServerCliIo = process
   const tools = program
     .command('tools')
     .description('list the MCP tools of a server and set their governance attributes (exit 0 ok, 1 refused, 2 cannot run)');
-  serverOptions(tools.command('list').description('the tools of a registered MCP server with their attributes').argument('<server>', 'the MCP server id')).action(
-    async (server: string, opts: ServerOptions) => {
-      process.exitCode = await runListTools(server, opts, io);
-    },
-  );
+  serverOptions(
+    tools
+      .command('list')
+      .description('the tools of a registered MCP server with their attributes')
+      .argument('<server>', 'the MCP server id'),
+  ).action(async (server: string, opts: ServerOptions) => {
+    process.exitCode = await runListTools(server, opts, io);
+  });
   serverOptions(
     tools
       .command('set')
@@ -120,7 +138,7 @@ export function registerToolCommands(program: Command, io: ServerCliIo = process
       .argument('<tool>', 'the tool name')
       .option('--sensitivity <level>', SENSITIVITIES.join(' | '))
       .option('--intent <name>', 'an intent the tool serves (repeatable; replaces the list)', collect)
-      .option('--category <name>', 'the tool\'s category')
+      .option('--category <name>', "the tool's category")
       .option('--label <key=value>', 'a label (repeatable; replaces the labels)', collect)
       .option('--clear <attribute>', `remove an attribute (${CLEARABLE.join(', ')}; repeatable)`, collect),
   ).action(async (server: string, tool: string, opts: SetToolOptions) => {

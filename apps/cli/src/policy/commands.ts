@@ -79,15 +79,26 @@ export async function validateCommand(dir: string, opts: { format: 'text' | 'jso
     const located = (d: Diagnostic) => ({ ...d, file: displayPath(dir, d.file) });
     io.stdout(
       `${JSON.stringify(
-        { valid: result.ok, ...(result.ok ? { version: result.policySet.version, policies: result.policySet.policies.size } : {}), diagnostics: diagnostics.map(located), warnings: warnings.map(located) },
+        {
+          valid: result.ok,
+          ...(result.ok ? { version: result.policySet.version, policies: result.policySet.policies.size } : {}),
+          diagnostics: diagnostics.map(located),
+          warnings: warnings.map(located),
+        },
         null,
         2,
       )}\n`,
     );
   } else {
     if (warnings.length > 0) io.stderr(renderDiagnostics(warnings, dir));
-    if (result.ok) io.stdout(`${dir}: ${outStyle(io).ok(`${result.policySet.policies.size} policies valid`)} against the schema (${result.policySet.version})\n`);
-    else io.stderr(`${renderDiagnostics(diagnostics, dir)}${errStyle(io).fail(`${diagnostics.length} error(s); the policy set is invalid`)}\n`);
+    if (result.ok)
+      io.stdout(
+        `${dir}: ${outStyle(io).ok(`${result.policySet.policies.size} policies valid`)} against the schema (${result.policySet.version})\n`,
+      );
+    else
+      io.stderr(
+        `${renderDiagnostics(diagnostics, dir)}${errStyle(io).fail(`${diagnostics.length} error(s); the policy set is invalid`)}\n`,
+      );
   }
   return result.ok ? EXIT.ok : EXIT.failed;
 }
@@ -135,7 +146,8 @@ export async function fmtCommand(dir: string, opts: { check?: boolean; lineWidth
   const total = input.policies.length;
   if (opts.check) {
     for (const f of unformatted) io.stdout(`${st.warn('would reformat')} ${f}\n`);
-    if (unformatted.length > 0) io.stdout(`${unformatted.length} of ${total} file(s) would be reformatted; run \`argus policy fmt\` to write them\n`);
+    if (unformatted.length > 0)
+      io.stdout(`${unformatted.length} of ${total} file(s) would be reformatted; run \`argus policy fmt\` to write them\n`);
     else if (!failed) io.stdout(`${st.ok('already formatted')}: ${total} file(s), none would change\n`);
     return failed || unformatted.length > 0 ? EXIT.failed : EXIT.ok;
   }
@@ -273,7 +285,11 @@ export async function explainCommand(file: string | undefined, opts: ExplainOpti
   decisions.setNow(now);
   let response: AuthorizeResponse;
   try {
-    response = await decisions.service.decide(read.request.input, { caller: { kind: 'cli' }, explain: 'full', audit: false }, fixtures?.entities ?? []);
+    response = await decisions.service.decide(
+      read.request.input,
+      { caller: { kind: 'cli' }, explain: 'full', audit: false },
+      fixtures?.entities ?? [],
+    );
   } catch (err) {
     if (err instanceof InvalidInputError) {
       io.stderr(`argus policy explain: ${err.message}\n${err.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}\n`);
@@ -309,7 +325,8 @@ function policyLine(p: PolicyInfo): string {
 function explainText(workspace: PolicyWorkspace, response: AuthorizeResponse, x: Explanation | undefined, maxPermits: number): string {
   const r = response.result;
   const out: string[] = [`decision: ${r.decision}   (policy version ${response.policy_version})`];
-  if (r.codes?.length) out.push(`hard deny codes: ${r.codes.join(', ')}${typeof r.facts?.hardDeny === 'string' ? ` — ${r.facts.hardDeny}` : ''}`);
+  if (r.codes?.length)
+    out.push(`hard deny codes: ${r.codes.join(', ')}${typeof r.facts?.hardDeny === 'string' ? ` — ${r.facts.hardDeny}` : ''}`);
   if (r.reasons.length > 0) {
     out.push('determining policies:');
     for (const reason of r.reasons) {
@@ -325,7 +342,12 @@ function explainText(workspace: PolicyWorkspace, response: AuthorizeResponse, x:
   if (r.facts) out.push('facts:', indent(JSON.stringify(r.facts, null, 2)));
   if (r.explanation) {
     const req = r.explanation.request as Record<string, EntityUid>;
-    out.push('request:', `  principal ${uidKey(req.principal!)}`, `  action    ${uidKey(req.action!)}`, `  resource  ${uidKey(req.resource!)}`);
+    out.push(
+      'request:',
+      `  principal ${uidKey(req.principal!)}`,
+      `  action    ${uidKey(req.action!)}`,
+      `  resource  ${uidKey(req.resource!)}`,
+    );
     out.push('context:', indent(JSON.stringify(r.explanation.context, null, 2)));
     out.push('entities (the slice Cedar saw):');
     for (const e of r.explanation.entities as CedarEntity[]) {
@@ -336,7 +358,11 @@ function explainText(workspace: PolicyWorkspace, response: AuthorizeResponse, x:
   if (x) {
     const shown = x.permits.slice(0, Math.max(0, maxPermits));
     if (r.decision !== 'allow' && x.noMatchingPermit) {
-      out.push(x.permits.length === 0 ? 'no permit applies to this action at all' : `no permit matched; closest permits (${shown.length} of ${x.permits.length}):`);
+      out.push(
+        x.permits.length === 0
+          ? 'no permit applies to this action at all'
+          : `no permit matched; closest permits (${shown.length} of ${x.permits.length}):`,
+      );
     } else if (r.decision !== 'allow') {
       out.push('satisfied permits (overridden by the forbid above):');
     } else {
@@ -452,18 +478,26 @@ export async function diffCommand(oldDir: string, newDir: string, opts: DiffOpti
   }
   const counts = countFlips(changes);
   if (opts.format === 'json') {
-    io.stdout(`${JSON.stringify({ requests: requests.length, oldVersion: before.set.version, newVersion: after.set.version, flips, reattributed, counts }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ requests: requests.length, oldVersion: before.set.version, newVersion: after.set.version, flips, reattributed, counts }, null, 2)}\n`,
+    );
   } else {
     const out: string[] = [];
-    for (const f of flips) out.push(`${opts.requests}:${f.line}: ${f.from} → ${f.to}  ${f.principal} ${f.action} ${f.resource}${policyDelta(f)}${f.recorded ? `  (recorded: ${f.recorded})` : ''}`);
+    for (const f of flips)
+      out.push(
+        `${opts.requests}:${f.line}: ${f.from} → ${f.to}  ${f.principal} ${f.action} ${f.resource}${policyDelta(f)}${f.recorded ? `  (recorded: ${f.recorded})` : ''}`,
+      );
     if (reattributed.length > 0) {
       out.push(`same outcome, different determining policies (${reattributed.length}):`);
-      for (const f of reattributed) out.push(`  ${opts.requests}:${f.line}: ${f.to}  ${f.principal} ${f.action} ${f.resource}${policyDelta(f)}`);
+      for (const f of reattributed)
+        out.push(`  ${opts.requests}:${f.line}: ${f.to}  ${f.principal} ${f.action} ${f.resource}${policyDelta(f)}`);
     }
     const summary = Object.entries(counts)
       .map(([k, n]) => `${n} ${k}`)
       .join(', ');
-    out.push(`${requests.length} request(s): ${flips.length} flip(s)${summary ? ` (${summary})` : ''}, ${reattributed.length} re-attributed`);
+    out.push(
+      `${requests.length} request(s): ${flips.length} flip(s)${summary ? ` (${summary})` : ''}, ${reattributed.length} re-attributed`,
+    );
     io.stdout(`${out.join('\n')}\n`);
   }
   return flips.length > 0 && opts.failOnFlip ? EXIT.failed : EXIT.ok;
@@ -474,9 +508,17 @@ function policyDelta(f: DiffEntry): string {
   return parts.length > 0 ? `  [${parts.join(' ')}]` : '';
 }
 
-async function decideOrRefuse(decisions: ReturnType<typeof fixtureDecisions>, req: ReadRequest, fixtures: PolicyTestSuite | undefined): Promise<AuthorizeResponse | string> {
+async function decideOrRefuse(
+  decisions: ReturnType<typeof fixtureDecisions>,
+  req: ReadRequest,
+  fixtures: PolicyTestSuite | undefined,
+): Promise<AuthorizeResponse | string> {
   try {
-    return await decisions.service.decide(req.input, { caller: { kind: 'cli' }, explain: 'reasons', audit: false }, fixtures?.entities ?? []);
+    return await decisions.service.decide(
+      req.input,
+      { caller: { kind: 'cli' }, explain: 'reasons', audit: false },
+      fixtures?.entities ?? [],
+    );
   } catch (err) {
     if (err instanceof InvalidInputError) return `${err.message}${err.errors.map((e) => ` (${e.path}: ${e.message})`).join('')}`;
     throw err;

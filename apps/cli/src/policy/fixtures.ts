@@ -78,7 +78,14 @@ export function fixtureRegistry(fixtures: RegistryFixtures = {}): RegistryReader
       const a = own(agents, id);
       if (!a) return undefined;
       const labels = { ...(a.labels ?? {}), ...(a.clearance ? { clearance: a.clearance } : {}) };
-      return { id, trust: a.trust, ...(a.owner ? { owner: a.owner } : {}), kind: a.kind ?? 'llm-agent', capabilities: a.capabilities ?? [], labels };
+      return {
+        id,
+        trust: a.trust,
+        ...(a.owner ? { owner: a.owner } : {}),
+        kind: a.kind ?? 'llm-agent',
+        capabilities: a.capabilities ?? [],
+        labels,
+      };
     },
     async getHuman(id) {
       const h = own(humans, id);
@@ -146,7 +153,9 @@ export function fixtureGovernance(input: FixtureGovernanceInput): GovernanceStep
         const when = at ?? new Date().toISOString();
         return grants.filter((g) => same(g.from, from) && same(g.to, to) && isGrantActive(g, when)).at(-1);
       },
-      list: async (query) => ({ items: grants.filter((g) => (!query?.from || same(g.from, query.from)) && (!query?.to || same(g.to, query.to))) }),
+      list: async (query) => ({
+        items: grants.filter((g) => (!query?.from || same(g.from, query.from)) && (!query?.to || same(g.to, query.to))),
+      }),
     },
     goals: { get: async (id) => goals.get(id) },
     budget: new MemoryBudgetCounter(),

@@ -10,7 +10,13 @@ const RUN: TestRun = {
   durationMs: 12.5,
   cases: [
     { suite: 'tools.yaml', name: 'support reads <crm> & "orders"', passed: true, failures: [], durationMs: 2 },
-    { suite: 'tools.yaml', name: 'no shell\u0001', passed: false, failures: ['decision: expected deny, got allow', 'codes: expected a, got b'], durationMs: 3.2 },
+    {
+      suite: 'tools.yaml',
+      name: 'no shell\u0001',
+      passed: false,
+      failures: ['decision: expected deny, got allow', 'codes: expected a, got b'],
+      durationMs: 3.2,
+    },
   ],
   broken: [{ suite: 'typo.json', problems: [{ file: 'typo.json', path: '/extra', message: 'unknown field `extra`' }] }],
   coverage: { ratio: 0.5, hits: {}, uncovered: [{ id: 'forbid--all', effect: 'forbid', file: 'a.cedar', line: 3 }] },

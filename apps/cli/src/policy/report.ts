@@ -53,9 +53,13 @@ function toText(run: TestRun, st: Style): string {
   }
   const total = run.passed + run.failed;
   out.push('');
-  out.push(`${(run.failed || run.broken.length ? st.fail : st.ok)(`${run.passed}/${total} cases passed`)}${run.failed ? `, ${run.failed} failed` : ''}${run.broken.length ? `, ${run.broken.length} suite(s) could not run` : ''} (${Math.round(run.durationMs)} ms)`);
+  out.push(
+    `${(run.failed || run.broken.length ? st.fail : st.ok)(`${run.passed}/${total} cases passed`)}${run.failed ? `, ${run.failed} failed` : ''}${run.broken.length ? `, ${run.broken.length} suite(s) could not run` : ''} (${Math.round(run.durationMs)} ms)`,
+  );
   const { uncovered, ratio } = run.coverage;
-  out.push(`coverage: ${Math.round(ratio * 100)}% of policies determined at least one case${uncovered.length === 0 ? '' : `; never determining (${uncovered.length}):`}`);
+  out.push(
+    `coverage: ${Math.round(ratio * 100)}% of policies determined at least one case${uncovered.length === 0 ? '' : `; never determining (${uncovered.length}):`}`,
+  );
   for (const p of uncovered) out.push(`  ${p.id} (${p.effect}, ${p.file}:${p.line})`);
   return `${out.join('\n')}\n`;
 }
@@ -70,7 +74,10 @@ function toJunit(run: TestRun): string {
   }
   const report = junit.newBuilder().name('argus policy test');
   for (const [name, cases] of bySuite) {
-    const suite = report.testSuite().name(xmlText(name)).time(secs(cases.reduce((t, c) => t + c.durationMs, 0)));
+    const suite = report
+      .testSuite()
+      .name(xmlText(name))
+      .time(secs(cases.reduce((t, c) => t + c.durationMs, 0)));
     for (const c of cases) {
       const test = suite.testCase().className(xmlText(name)).name(xmlText(c.name)).time(secs(c.durationMs));
       if (!c.passed) test.failure(xmlText(c.failures[0] ?? 'failed')).stacktrace(xmlText(c.failures.join('\n')));
@@ -78,7 +85,15 @@ function toJunit(run: TestRun): string {
   }
   for (const b of run.broken) {
     const text = b.problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.path || '/'}: ${p.message}`).join('\n');
-    report.testSuite().name(xmlText(b.suite)).time(0).testCase().className(xmlText(b.suite)).name('suite file').time(0).error(xmlText(b.problems[0]?.message ?? 'invalid suite'), undefined, xmlText(text));
+    report
+      .testSuite()
+      .name(xmlText(b.suite))
+      .time(0)
+      .testCase()
+      .className(xmlText(b.suite))
+      .name('suite file')
+      .time(0)
+      .error(xmlText(b.problems[0]?.message ?? 'invalid suite'), undefined, xmlText(text));
   }
   const out = report.build();
   if (run.coverage.uncovered.length === 0) return `${out}\n`;

@@ -93,16 +93,34 @@ export async function runSuites(workspace: PolicyWorkspace, suites: RunnableSuit
   };
 }
 
-async function runCase(suiteName: string, suite: PolicyTestSuite, c: PolicyTestCase, decisions: ReturnType<typeof fixtureDecisions>): Promise<CaseResult> {
+async function runCase(
+  suiteName: string,
+  suite: PolicyTestSuite,
+  c: PolicyTestCase,
+  decisions: ReturnType<typeof fixtureDecisions>,
+): Promise<CaseResult> {
   const started = performance.now();
   const now = c.now ?? suite.now;
   decisions.setNow(now ? new Date(now) : new Date());
   let result: AuthorizeResult;
   try {
-    result = (await decisions.service.decide(c.request, { caller: { kind: 'cli' }, explain: 'reasons', audit: false }, suite.entities ?? [])).result;
+    result = (
+      await decisions.service.decide(c.request, { caller: { kind: 'cli' }, explain: 'reasons', audit: false }, suite.entities ?? [])
+    ).result;
   } catch (err) {
-    const detail = err instanceof InvalidInputError ? `${err.message}${err.errors.map((e) => ` (${e.path}: ${e.message})`).join('')}` : err instanceof Error ? err.message : String(err);
-    return { suite: suiteName, name: c.name, passed: false, failures: [`the request was refused: ${detail}`], durationMs: performance.now() - started };
+    const detail =
+      err instanceof InvalidInputError
+        ? `${err.message}${err.errors.map((e) => ` (${e.path}: ${e.message})`).join('')}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    return {
+      suite: suiteName,
+      name: c.name,
+      passed: false,
+      failures: [`the request was refused: ${detail}`],
+      durationMs: performance.now() - started,
+    };
   }
   const actual: CaseOutcome = {
     decision: result.decision,
@@ -120,13 +138,15 @@ function compare(expect: PolicyTestCase['expect'], actual: CaseOutcome): string[
   const list = (xs: readonly string[]) => (xs.length === 0 ? '(none)' : [...xs].sort().join(', '));
   const sameSet = (a: readonly string[], b: readonly string[]) => isDeepStrictEqual([...new Set(a)].sort(), [...new Set(b)].sort());
   if (expect.decision !== actual.decision) {
-    const why = actual.codes.length > 0 ? ` (codes: ${list(actual.codes)})` : actual.policies.length > 0 ? ` (by ${list(actual.policies)})` : '';
+    const why =
+      actual.codes.length > 0 ? ` (codes: ${list(actual.codes)})` : actual.policies.length > 0 ? ` (by ${list(actual.policies)})` : '';
     failures.push(`decision: expected ${expect.decision}, got ${actual.decision}${why}`);
   }
   if (expect.policies && !sameSet(expect.policies, actual.policies)) {
     failures.push(`determining policies: expected ${list(expect.policies)}, got ${list(actual.policies)}`);
   }
-  if (expect.codes && !sameSet(expect.codes, actual.codes)) failures.push(`codes: expected ${list(expect.codes)}, got ${list(actual.codes)}`);
+  if (expect.codes && !sameSet(expect.codes, actual.codes))
+    failures.push(`codes: expected ${list(expect.codes)}, got ${list(actual.codes)}`);
   if (expect.obligations && !isDeepStrictEqual(expect.obligations, actual.obligations)) {
     failures.push(`obligations: expected ${JSON.stringify(expect.obligations)}, got ${JSON.stringify(actual.obligations)}`);
   }

@@ -20,7 +20,9 @@ describe('policy test suites', () => {
   it('refuses an expected code the catalogue does not hold, naming where', () => {
     expect(parseSuite('s.yaml', suite('[agent_revoked, agent_revokd]'))).toEqual({
       ok: false,
-      problems: [{ file: 's.yaml', path: '/cases/0/expect/codes/1', line: 9, message: 'unknown code `agent_revokd` (docs/codes.md lists them)' }],
+      problems: [
+        { file: 's.yaml', path: '/cases/0/expect/codes/1', line: 9, message: 'unknown code `agent_revokd` (docs/codes.md lists them)' },
+      ],
     });
   });
 });

@@ -65,7 +65,12 @@ export function parseSuite(file: string, text: string): SuiteParse {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({ file, path: '', ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}), message: e.message.split('\n')[0]! })),
+      problems: doc.errors.map((e) => ({
+        file,
+        path: '',
+        ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}),
+        message: e.message.split('\n')[0]!,
+      })),
     };
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -82,7 +87,15 @@ export function parseSuite(file: string, text: string): SuiteParse {
   }
   const unknown = unknownCodes(v.value);
   if (unknown.length > 0) {
-    return { ok: false, problems: unknown.map((u) => ({ file, path: u.path, ...withLine(lineOf(doc.contents, u.path, lines)), message: `unknown code \`${u.code}\` (docs/codes.md lists them)` })) };
+    return {
+      ok: false,
+      problems: unknown.map((u) => ({
+        file,
+        path: u.path,
+        ...withLine(lineOf(doc.contents, u.path, lines)),
+        message: `unknown code \`${u.code}\` (docs/codes.md lists them)`,
+      })),
+    };
   }
   return { ok: true, suite: v.value };
 }
@@ -132,7 +145,10 @@ export async function listSuiteFiles(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => SUITE_EXTENSIONS.some((ext) => n.endsWith(ext))).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => SUITE_EXTENSIONS.some((ext) => n.endsWith(ext)))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** Reads and parses a suite file. */

@@ -36,13 +36,21 @@ export async function loadWorkspace(dir: string): Promise<WorkspaceLoad> {
   try {
     input = await readPolicyDir(dir);
   } catch (err) {
-    return { ok: false, reason: 'unreadable', message: `cannot read the policy directory \`${dir}\`: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      reason: 'unreadable',
+      message: `cannot read the policy directory \`${dir}\`: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
   try {
     intents = JSON.parse(await readFile(join(dir, INTENTS_FILE), 'utf8')) as IntentCatalogue;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      return { ok: false, reason: 'unreadable', message: `cannot read \`${join(dir, INTENTS_FILE)}\`: ${err instanceof Error ? err.message : String(err)}` };
+      return {
+        ok: false,
+        reason: 'unreadable',
+        message: `cannot read \`${join(dir, INTENTS_FILE)}\`: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
   }
   const compiled = compilePolicySet(input);

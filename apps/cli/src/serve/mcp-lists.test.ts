@@ -26,14 +26,26 @@ describe('MCP lists through argus serve', () => {
 
   beforeAll(async () => {
     upstream = await mcpUpstream();
-    argus = await startServeWithProxy('serve-lists', BOT_TOKEN, { upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp` }] });
+    argus = await startServeWithProxy('serve-lists', BOT_TOKEN, {
+      upstreams: [{ name: 'tools', kind: 'mcp', prefix: '/mcp/tools', target: `${upstream.url}/mcp` }],
+    });
     // The server as discovery registers it, then approved: echo serves the intent, delete is secret, count has no governance.
     const probe = new Client({ name: 'scanner', version: '1.0.0' });
     await probe.connect(new StreamableHTTPClientTransport(new URL(`${upstream.url}/mcp`)));
-    const tools = (await probe.listTools()).tools.map((t) => ({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema }));
+    const tools = (await probe.listTools()).tools.map((t) => ({
+      name: t.name,
+      description: t.description ?? '',
+      inputSchema: t.inputSchema,
+    }));
     await probe.close();
-    expect((await call('POST', '/v1/registry/mcp-servers', { id: 'tools', name: 'tools', url: `${upstream.url}/mcp`, trust: 'trusted', tools })).status).toBe(201);
-    for (const [tool, attrs] of [['echo', { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] }], ['delete', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }]] as const) {
+    expect(
+      (await call('POST', '/v1/registry/mcp-servers', { id: 'tools', name: 'tools', url: `${upstream.url}/mcp`, trust: 'trusted', tools }))
+        .status,
+    ).toBe(201);
+    for (const [tool, attrs] of [
+      ['echo', { sensitivity: 'internal', allowedIntents: ['lookup-order-status'] }],
+      ['delete', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }],
+    ] as const) {
       expect((await call('PATCH', `/v1/registry/mcp-servers/tools/tools/${tool}`, attrs)).status).toBe(200);
     }
   }, 60_000);

@@ -26,23 +26,38 @@ async function modelUpstream(): Promise<{ url: string; server: Server }> {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const chunk = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: doc.model };
         res.write(`data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: null }] })}\n\n`);
-        res.write(`data: ${JSON.stringify({ ...chunk, choices: [], usage: { prompt_tokens: 2000, completion_tokens: 100, total_tokens: 2100 } })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ ...chunk, choices: [], usage: { prompt_tokens: 2000, completion_tokens: 100, total_tokens: 2100 } })}\n\n`,
+        );
         res.end('data: [DONE]\n\n');
         return;
       }
       res.setHeader('content-type', 'application/json');
       if (req.url === '/v1/chat/completions') {
         // 1000 prompt tokens of which 200 cached, 500 completion tokens; the provider names its snapshot.
-        res.end(JSON.stringify({
-          id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: `${doc.model}-2024-08-06`,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'ok', refusal: null }, finish_reason: 'stop', logprobs: null }],
-          usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500, prompt_tokens_details: { cached_tokens: 200 } },
-        }));
+        res.end(
+          JSON.stringify({
+            id: 'chatcmpl-1',
+            object: 'chat.completion',
+            created: 1,
+            model: `${doc.model}-2024-08-06`,
+            choices: [{ index: 0, message: { role: 'assistant', content: 'ok', refusal: null }, finish_reason: 'stop', logprobs: null }],
+            usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500, prompt_tokens_details: { cached_tokens: 200 } },
+          }),
+        );
       } else if (req.url === '/v1/messages') {
-        res.end(JSON.stringify({
-          id: 'msg_1', type: 'message', role: 'assistant', model: doc.model, content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', stop_sequence: null,
-          usage: { input_tokens: 100, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200, output_tokens: 50 },
-        }));
+        res.end(
+          JSON.stringify({
+            id: 'msg_1',
+            type: 'message',
+            role: 'assistant',
+            model: doc.model,
+            content: [{ type: 'text', text: 'ok' }],
+            stop_reason: 'end_turn',
+            stop_sequence: null,
+            usage: { input_tokens: 100, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200, output_tokens: 50 },
+          }),
+        );
       } else {
         res.statusCode = 404;
         res.end('{}');
@@ -69,7 +84,11 @@ describe('cost charged to goal budgets through argus serve', () => {
       ],
     });
     ({ running, token: admin } = argus);
-    const lease = await fetch(`${running.url}/v1/registry/agents/bot/lease`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 600_000 }) });
+    const lease = await fetch(`${running.url}/v1/registry/agents/bot/lease`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ttlMs: 600_000 }),
+    });
     expect(lease.status).toBe(200);
   }, 60_000);
 
@@ -83,7 +102,15 @@ describe('cost charged to goal budgets through argus serve', () => {
     const res = await fetch(`${running.url}/v1/goals`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id, onBehalfOf: 'alice', objective: 'answer a customer', intents: ['answer-customer'], agents: ['bot'], expiresAt: new Date(Date.now() + 3_600_000).toISOString(), budget: { maxCostUsd } }),
+      body: JSON.stringify({
+        id,
+        onBehalfOf: 'alice',
+        objective: 'answer a customer',
+        intents: ['answer-customer'],
+        agents: ['bot'],
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        budget: { maxCostUsd },
+      }),
     });
     expect(res.status, await res.clone().text()).toBe(201);
   }
@@ -103,7 +130,12 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges an OpenAI call its USD cost (cached input at its own price) and denies once maxCostUsd is spent', async () => {
     await createGoal('goal-openai', 0.01);
-    const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-openai', 'x-argus-intent': 'answer-customer' } });
+    const client = new OpenAI({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-openai', 'x-argus-intent': 'answer-customer' },
+    });
     const ask = () => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     // gpt-4o-2024-08-06 → gpt-4o: 800 × $2.50 + 200 × $1.25 + 500 × $10 per 1M = $0.00725.
     await ask();
@@ -122,8 +154,18 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges a streamed OpenAI answer from the usage in its last chunk', async () => {
     await createGoal('goal-stream', 1);
-    const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-stream', 'x-argus-intent': 'answer-customer' } });
-    const stream = await client.chat.completions.create({ model: 'gpt-4.1-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    const client = new OpenAI({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-stream', 'x-argus-intent': 'answer-customer' },
+    });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4.1-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     for await (const chunk of stream) void chunk;
     // gpt-4.1-mini: 2000 × $0.40 + 100 × $1.60 per 1M = $0.00096.
     await eventuallyUsed('goal-stream', 0.00096);
@@ -131,7 +173,12 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges an Anthropic call with cache reads and writes at their prices', async () => {
     await createGoal('goal-anthropic', 1);
-    const client = new Anthropic({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/anthropic`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-anthropic', 'x-argus-intent': 'answer-customer' } });
+    const client = new Anthropic({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/anthropic`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-anthropic', 'x-argus-intent': 'answer-customer' },
+    });
     await client.messages.create({ model: 'claude-haiku-4-5-20251001', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     // claude-haiku-4-5: 100 × $1 + 1000 × $0.10 (read) + 200 × $1.25 (write) + 50 × $5 per 1M = $0.0007.
     await eventuallyUsed('goal-anthropic', 0.0007);
@@ -139,12 +186,22 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('prices a model from the configuration, and charges no cost for a model without a price', async () => {
     await createGoal('goal-priced', 1);
-    const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-priced', 'x-argus-intent': 'answer-customer' } });
+    const client = new OpenAI({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-priced', 'x-argus-intent': 'answer-customer' },
+    });
     // The answer names `house-model-2024-08-06`: the configured `house-model` prices it at $1 / $1.
     await client.chat.completions.create({ model: 'house-model', messages: [{ role: 'user', content: 'hi' }] });
     await eventuallyUsed('goal-priced', 0.0015);
     await createGoal('goal-unpriced', 1);
-    const other = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: { 'x-argus-goal': 'goal-unpriced', 'x-argus-intent': 'answer-customer' } });
+    const other = new OpenAI({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-unpriced', 'x-argus-intent': 'answer-customer' },
+    });
     await other.chat.completions.create({ model: 'mystery-model', messages: [{ role: 'user', content: 'hi' }] });
     const start = Date.now();
     while ((await used('goal-unpriced')).tokens === 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));

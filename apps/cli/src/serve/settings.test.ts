@@ -51,7 +51,9 @@ describe('argus serve configuration precedence', () => {
     it('--policies beats the environment', () => {
       const { dataDir, file } = fresh();
       const env = { ARGUS_POLICY_DIR: '/from/env' };
-      expect(resolveServeSettings({ dataDir, policies: '/from/flag', config: file({ policy: { dir: '/from/file' } }) }, env).config.policy.dir).toBe('/from/flag');
+      expect(
+        resolveServeSettings({ dataDir, policies: '/from/flag', config: file({ policy: { dir: '/from/file' } }) }, env).config.policy.dir,
+      ).toBe('/from/flag');
     });
   });
 
@@ -59,7 +61,9 @@ describe('argus serve configuration precedence', () => {
     it('defaults to intents.json in the policy directory in force', () => {
       const { dataDir, file } = fresh();
       expect(resolveServeSettings({ dataDir }, {}).config.governance.intentsFile).toBe(join(embeddedPolicyDir(), 'intents.json'));
-      expect(resolveServeSettings({ dataDir, config: file({ policy: { dir: '/p' } }) }, {}).config.governance.intentsFile).toBe('/p/intents.json');
+      expect(resolveServeSettings({ dataDir, config: file({ policy: { dir: '/p' } }) }, {}).config.governance.intentsFile).toBe(
+        '/p/intents.json',
+      );
       expect(resolveServeSettings({ dataDir, policies: '/flag' }, {}).config.governance.intentsFile).toBe('/flag/intents.json');
     });
     it('the file beats the default', () => {
@@ -67,7 +71,9 @@ describe('argus serve configuration precedence', () => {
       const config = file({ governance: { intentsFile: '/from/file/intents.json' } });
       expect(resolveServeSettings({ dataDir, config }, {}).config.governance.intentsFile).toBe('/from/file/intents.json');
       // A policy directory named elsewhere does not replace an intent catalogue the file names.
-      expect(resolveServeSettings({ dataDir, config, policies: '/flag' }, {}).config.governance.intentsFile).toBe('/from/file/intents.json');
+      expect(resolveServeSettings({ dataDir, config, policies: '/flag' }, {}).config.governance.intentsFile).toBe(
+        '/from/file/intents.json',
+      );
     });
   });
 
@@ -78,17 +84,24 @@ describe('argus serve configuration precedence', () => {
     });
     it('the file beats the default', () => {
       const { dataDir, file } = fresh();
-      expect(resolveServeSettings({ dataDir, config: file({ store: { url: 'sqlite:/from/file.db' } }) }, {}).config.store.url).toBe('sqlite:/from/file.db');
+      expect(resolveServeSettings({ dataDir, config: file({ store: { url: 'sqlite:/from/file.db' } }) }, {}).config.store.url).toBe(
+        'sqlite:/from/file.db',
+      );
     });
     it('the environment beats the file', () => {
       const { dataDir, file } = fresh();
       const env = { ARGUS_STORE_URL: 'sqlite:/from/env.db' };
-      expect(resolveServeSettings({ dataDir, config: file({ store: { url: 'sqlite:/from/file.db' } }) }, env).config.store.url).toBe('sqlite:/from/env.db');
+      expect(resolveServeSettings({ dataDir, config: file({ store: { url: 'sqlite:/from/file.db' } }) }, env).config.store.url).toBe(
+        'sqlite:/from/env.db',
+      );
     });
     it('--store beats the environment', () => {
       const { dataDir, file } = fresh();
       const env = { ARGUS_STORE_URL: 'sqlite:/from/env.db' };
-      const r = resolveServeSettings({ dataDir, store: 'sqlite:/from/flag.db', config: file({ store: { url: 'sqlite:/from/file.db' } }) }, env);
+      const r = resolveServeSettings(
+        { dataDir, store: 'sqlite:/from/flag.db', config: file({ store: { url: 'sqlite:/from/file.db' } }) },
+        env,
+      );
       expect(r.config.store.url).toBe('sqlite:/from/flag.db');
     });
   });
@@ -120,18 +133,28 @@ describe('argus serve configuration precedence', () => {
       const { dataDir, file } = fresh();
       const config = file({ server: { port: 9001, host: '127.0.0.2' } });
       expect(resolveServeSettings({ dataDir, config }, {}).config.server).toMatchObject({ port: 9001, host: '127.0.0.2' });
-      expect(resolveServeSettings({ dataDir, config }, { ARGUS_PORT: '9002', ARGUS_HOST: '127.0.0.3' }).config.server).toMatchObject({ port: 9002, host: '127.0.0.3' });
+      expect(resolveServeSettings({ dataDir, config }, { ARGUS_PORT: '9002', ARGUS_HOST: '127.0.0.3' }).config.server).toMatchObject({
+        port: 9002,
+        host: '127.0.0.3',
+      });
       const flags = { dataDir, config, port: '9003', host: '127.0.0.4' };
-      expect(resolveServeSettings(flags, { ARGUS_PORT: '9002', ARGUS_HOST: '127.0.0.3' }).config.server).toMatchObject({ port: 9003, host: '127.0.0.4' });
+      expect(resolveServeSettings(flags, { ARGUS_PORT: '9002', ARGUS_HOST: '127.0.0.3' }).config.server).toMatchObject({
+        port: 9003,
+        host: '127.0.0.4',
+      });
     });
   });
 
   describe('audit sinks', () => {
     it('live in the data dir unless the file names them', () => {
       const { dataDir, file } = fresh();
-      expect(resolveServeSettings({ dataDir }, {}).config.audit).toMatchObject({ sinks: [{ type: 'sqlite', path: join(dataDir, 'audit.db') }] });
+      expect(resolveServeSettings({ dataDir }, {}).config.audit).toMatchObject({
+        sinks: [{ type: 'sqlite', path: join(dataDir, 'audit.db') }],
+      });
       const config = file({ audit: { sinks: [{ type: 'jsonl', path: '/from/file.jsonl' }] } });
-      expect(resolveServeSettings({ dataDir, config }, {}).config.audit).toMatchObject({ sinks: [{ type: 'jsonl', path: '/from/file.jsonl' }] });
+      expect(resolveServeSettings({ dataDir, config }, {}).config.audit).toMatchObject({
+        sinks: [{ type: 'jsonl', path: '/from/file.jsonl' }],
+      });
     });
   });
 
@@ -139,9 +162,17 @@ describe('argus serve configuration precedence', () => {
     const { dataDir, file } = fresh();
     const policies = join(work, 'file-policies');
     cpSync(REPO_CEDAR, policies, { recursive: true });
-    writeFileSync(join(policies, 'policies', 'extra.cedar'), '@id("extra-from-file")\nforbid (principal, action, resource) when { false };\n');
+    writeFileSync(
+      join(policies, 'policies', 'extra.cedar'),
+      '@id("extra-from-file")\nforbid (principal, action, resource) when { false };\n',
+    );
     const storePath = join(work, 'file-store.db');
-    const config = file({ policy: { dir: policies, watch: false }, governance: { intentsFile: join(policies, 'intents.json') }, store: { url: `sqlite:${storePath}` }, auth: { adminToken: FILE_TOKEN } });
+    const config = file({
+      policy: { dir: policies, watch: false },
+      governance: { intentsFile: join(policies, 'intents.json') },
+      store: { url: `sqlite:${storePath}` },
+      auth: { adminToken: FILE_TOKEN },
+    });
     const running = await serve({ config, port: '0', host: '127.0.0.1', dataDir, banner: false }, {});
     try {
       expect(running.runtime.config.policy.dir).toBe(policies);

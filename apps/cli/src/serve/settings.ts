@@ -92,7 +92,8 @@ export function resolveServeSettings(flags: ServeFlags, env: NodeJS.ProcessEnv =
   const setByFileOrEnv = (pointer: string) => pointerValue(doc, pointer) !== undefined || envSets(env, pointer);
 
   // The policy directory in force decides where the intent catalogue is looked for by default.
-  const policyDir = flags.policies ?? envValue(env, '/policy/dir') ?? (pointerValue(doc, '/policy/dir') as string | undefined) ?? embeddedPolicyDir(cwd);
+  const policyDir =
+    flags.policies ?? envValue(env, '/policy/dir') ?? (pointerValue(doc, '/policy/dir') as string | undefined) ?? embeddedPolicyDir(cwd);
   const defaults: Record<string, unknown> = {
     '/policy/dir': embeddedPolicyDir(cwd),
     '/governance/intentsFile': join(policyDir, 'intents.json'),

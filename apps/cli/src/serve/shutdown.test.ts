@@ -30,7 +30,14 @@ async function slowUpstream(): Promise<{ url: string; server: Server; seen: stri
     req.on('end', () => {
       const doc = JSON.parse(body || '{}') as { model?: string; stream?: boolean };
       seen.push(doc.model ?? '');
-      const answer = { id: 'c1', object: 'chat.completion', created: 1, model: doc.model, choices: [{ index: 0, message: { role: 'assistant', content: 'done', refusal: null }, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } };
+      const answer = {
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: doc.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: 'done', refusal: null }, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+      };
       if (doc.model === 'quick') {
         setTimeout(() => {
           res.setHeader('content-type', 'application/json');
@@ -38,7 +45,9 @@ async function slowUpstream(): Promise<{ url: string; server: Server; seen: stri
         }, 700);
       } else if (doc.model === 'stuck-stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: doc.model, choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: doc.model, choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`,
+        );
       }
       // `stuck`: no answer at all.
     });
@@ -59,23 +68,48 @@ interface Served {
 async function startServe(dir: string, upstream: string): Promise<Served> {
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'argus.json');
-  writeFileSync(config, JSON.stringify({
-    server: { port: 0, shutdownGraceMs: GRACE_MS },
-    policy: { dir: CEDAR },
-    proxy: {
-      listen: { port: 0 },
-      auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(BOT_TOKEN) }] },
-      upstreams: [{ name: 'openai', kind: 'openai', prefix: '/openai', target: upstream, timeouts: { connectMs: 1000, idleMs: 60_000, totalMs: 60_000 } }],
-    },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      server: { port: 0, shutdownGraceMs: GRACE_MS },
+      policy: { dir: CEDAR },
+      proxy: {
+        listen: { port: 0 },
+        auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(BOT_TOKEN) }] },
+        upstreams: [
+          {
+            name: 'openai',
+            kind: 'openai',
+            prefix: '/openai',
+            target: upstream,
+            timeouts: { connectMs: 1000, idleMs: 60_000, totalMs: 60_000 },
+          },
+        ],
+      },
+    }),
+  );
   const seed = join(dir, 'seed.json');
-  writeFileSync(seed, JSON.stringify({
-    humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
-    agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
-  }));
+  writeFileSync(
+    seed,
+    JSON.stringify({
+      humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
+      agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
+    }),
+  );
   const dataDir = join(dir, 'data');
-  const env = { PATH: process.env.PATH ?? '', HOME: dir, NO_COLOR: '1', ARGUS_FROM_SOURCE: '1', ARGUS_SECRETS_KEY: 'c'.repeat(64), ARGUS_LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [BIN, 'serve', '-c', config, '--data-dir', dataDir, '--seed', seed], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    NO_COLOR: '1',
+    ARGUS_FROM_SOURCE: '1',
+    ARGUS_SECRETS_KEY: 'c'.repeat(64),
+    ARGUS_LOG_LEVEL: 'warn',
+  };
+  const child = spawn(process.execPath, [BIN, 'serve', '-c', config, '--data-dir', dataDir, '--seed', seed], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stdout!.resume();
   const exited = new Promise<{ code: number | null; at: number }>((r) => child.once('exit', (code) => r({ code, at: Date.now() })));
@@ -92,7 +126,11 @@ async function startServe(dir: string, upstream: string): Promise<Served> {
     void exited.then(({ code }) => rej(new Error(`argus serve exited ${code}: ${err}`)));
   });
   const admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  const lease = await fetch(`${urls.url}/v1/registry/agents/bot/lease`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 600_000 }) });
+  const lease = await fetch(`${urls.url}/v1/registry/agents/bot/lease`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ttlMs: 600_000 }),
+  });
   expect(lease.status).toBe(200);
   return { child, ...urls, dataDir, exited };
 }
@@ -131,7 +169,9 @@ async function refusedWithin(url: string, ms: number): Promise<boolean> {
 function auditRecords(dataDir: string): Array<{ resource?: { id?: string }; proxy?: { error?: string } }> {
   const db = new Database(join(dataDir, 'audit.db'), { readonly: true });
   try {
-    return (db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record) as ReturnType<typeof auditRecords>[number]);
+    return (db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>).map(
+      (r) => JSON.parse(r.record) as ReturnType<typeof auditRecords>[number],
+    );
   } finally {
     db.close();
   }
@@ -180,7 +220,9 @@ describe('argus serve on SIGTERM', () => {
     const served = await startServe(join(dir, 'aborted'), upstream.url);
     children.push(served.child);
     const admin = readFileSync(join(served.dataDir, 'admin-token'), 'utf8').trim();
-    const stream = await fetch(`${served.url}/v1/decisions/stream`, { headers: { authorization: `Bearer ${admin}`, accept: 'text/event-stream' } });
+    const stream = await fetch(`${served.url}/v1/decisions/stream`, {
+      headers: { authorization: `Bearer ${admin}`, accept: 'text/event-stream' },
+    });
     expect(stream.status).toBe(200);
     const streamText = stream.text();
 
@@ -190,7 +232,11 @@ describe('argus serve on SIGTERM', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    const streamed = await client.chat.completions.create({ model: 'stuck-stream', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const streamed = await client.chat.completions.create({
+      model: 'stuck-stream',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const chunks: string[] = [];
     const read = (async () => {
       try {

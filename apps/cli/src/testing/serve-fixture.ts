@@ -56,11 +56,17 @@ export async function startServeWithProxy(name: string, botToken: string, proxy:
   const proxySection = { listen: { port: 0 }, auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken(botToken) }] }, ...proxy };
   writeFileSync(config, JSON.stringify({ server: { port: 0 }, policy: { dir: join(REPO, 'cedar') }, proxy: proxySection }));
   const seed = join(dir, 'seed.json');
-  writeFileSync(seed, JSON.stringify({
-    humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
-    agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
-  }));
-  const running = await serve({ config, dataDir: join(dir, 'data'), seed, banner: false }, { ARGUS_SECRETS_KEY: 'b'.repeat(64), ARGUS_LOG_LEVEL: 'error' });
+  writeFileSync(
+    seed,
+    JSON.stringify({
+      humans: [{ id: 'alice', email: 'alice@example.com', roles: ['support'] }],
+      agents: [{ id: 'bot', name: 'bot', owner: 'alice', kind: 'assistant', trust: 'trusted' }],
+    }),
+  );
+  const running = await serve(
+    { config, dataDir: join(dir, 'data'), seed, banner: false },
+    { ARGUS_SECRETS_KEY: 'b'.repeat(64), ARGUS_LOG_LEVEL: 'error' },
+  );
   const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
   return fixture(running, dir, token);
 }
@@ -90,7 +96,15 @@ export async function openConsole(fixture: ServeFixture, hash: string): Promise<
   mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems: string[] = [];

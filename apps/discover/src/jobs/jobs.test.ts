@@ -48,7 +48,9 @@ describe('discovery jobs on the real Redis', () => {
     return normalizeTarget({ id: 'loop', kind: 'network', address: `127.0.0.1:${mcp.port}`, probeTimeoutMs: 10_000, ...over });
   }
 
-  function config(over: { targets?: ScanTarget[]; worker?: Partial<DiscoverConfig['worker']>; jobs?: Partial<DiscoverConfig['jobs']> } = {}): DiscoverConfig {
+  function config(
+    over: { targets?: ScanTarget[]; worker?: Partial<DiscoverConfig['worker']>; jobs?: Partial<DiscoverConfig['jobs']> } = {},
+  ): DiscoverConfig {
     return parseDiscoverConfig(
       {
         scannerId: 'test-scanner',
@@ -91,7 +93,7 @@ describe('discovery jobs on the real Redis', () => {
       [`${SCHEDULER_PREFIX}b`, 120_000],
     ]);
     // The first run of each is waiting (delayed until its first interval) — one per scheduler.
-    expect(await one.queue.getDelayedCount() + (await one.queue.getWaitingCount())).toBe(2);
+    expect((await one.queue.getDelayedCount()) + (await one.queue.getWaitingCount())).toBe(2);
     const after = await one.scheduler.sync([targets[0] as ScanTarget]);
     expect(after.removed).toEqual(['b']);
     expect((await one.queue.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual([`${SCHEDULER_PREFIX}a`]);
@@ -103,7 +105,13 @@ describe('discovery jobs on the real Redis', () => {
     const a = await app(config());
     const job = await a.scheduler.scanNow(mcpTarget({ id: 'e2e' }));
     const done = await waitFor(async () => (await a.queue.getJob(job.id as string))?.returnvalue ?? undefined, 15_000, 'scan job');
-    expect(done).toMatchObject({ targetId: 'e2e', endpointsProbed: 1, findings: 1, upserted: [{ id: `mcp-127-0-0-1-${mcp.port}`, type: 'mcp-server', trust: 'discovered' }], rejected: [] });
+    expect(done).toMatchObject({
+      targetId: 'e2e',
+      endpointsProbed: 1,
+      findings: 1,
+      upserted: [{ id: `mcp-127-0-0-1-${mcp.port}`, type: 'mcp-server', trust: 'discovered' }],
+      rejected: [],
+    });
     expect(registry.writes).toContain(`LEASE mcp-servers/mcp-127-0-0-1-${mcp.port}`);
   });
 
@@ -111,10 +119,14 @@ describe('discovery jobs on the real Redis', () => {
     const a = await app(config({ jobs: { attempts: 4, backoffDelayMs: 100 } }));
     registry.failNext(2);
     const job = await a.scheduler.scanNow(mcpTarget({ id: 'retry' }));
-    const finished = await waitFor(async () => {
-      const j = await a.queue.getJob(job.id as string);
-      return j?.finishedOn ? j : undefined;
-    }, 15_000, 'retried job');
+    const finished = await waitFor(
+      async () => {
+        const j = await a.queue.getJob(job.id as string);
+        return j?.finishedOn ? j : undefined;
+      },
+      15_000,
+      'retried job',
+    );
     expect(await finished.getState()).toBe('completed');
     expect(finished.attemptsMade).toBe(3);
     // Backoff 100 ms then 200 ms: the job cannot have finished sooner than 300 ms after it was added.
@@ -148,10 +160,14 @@ describe('discovery jobs on the real Redis', () => {
     const limited = mcpTarget({ id: 'limited', rateLimit: { max: 1, durationMs: 1500 } });
     const other = mcpTarget({ id: 'unlimited' });
     const jobs = [await a.scheduler.scanNow(limited), await a.scheduler.scanNow(limited), await a.scheduler.scanNow(other)];
-    const finished = await waitFor(async () => {
-      const all = await Promise.all(jobs.map((j) => a.queue.getJob(j.id as string)));
-      return all.every((j) => j?.finishedOn) ? all : undefined;
-    }, 15_000, 'rate-limited jobs');
+    const finished = await waitFor(
+      async () => {
+        const all = await Promise.all(jobs.map((j) => a.queue.getJob(j.id as string)));
+        return all.every((j) => j?.finishedOn) ? all : undefined;
+      },
+      15_000,
+      'rate-limited jobs',
+    );
     const [first, second, third] = finished.map((j) => j?.finishedOn ?? 0) as [number, number, number];
     expect(Math.abs(second - first)).toBeGreaterThanOrEqual(1000);
     expect(third - Math.min(first, second)).toBeLessThan(1000);
@@ -162,9 +178,13 @@ describe('discovery jobs on the real Redis', () => {
     const cfg = config({ worker: { lockDurationMs: 1000, stalledIntervalMs: 300, maxStalledCount: 1 } });
     const queue = createScanQueue({ connection: testRedis(), prefix, queueName: cfg.redis.queueName });
     const job = await new ScanScheduler(queue, cfg.jobs).scanNow(mcpTarget({ id: 'stall' }));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, '../testdata/stalling-worker.ts'), TEST_REDIS_URL, prefix, cfg.redis.queueName], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(HERE, '../testdata/stalling-worker.ts'), TEST_REDIS_URL, prefix, cfg.redis.queueName],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     children.push(child);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('child worker did not start the job')), 15_000);
@@ -195,10 +215,14 @@ describe('discovery jobs on the real Redis', () => {
     );
     rescuer.on('stalled', (id) => stalled.push(id));
     try {
-      const done = await waitFor(async () => {
-        const j = await queue.getJob(job.id as string);
-        return j?.finishedOn ? j : undefined;
-      }, 15_000, 'recovered job');
+      const done = await waitFor(
+        async () => {
+          const j = await queue.getJob(job.id as string);
+          return j?.finishedOn ? j : undefined;
+        },
+        15_000,
+        'recovered job',
+      );
       expect(await done.getState()).toBe('completed');
       expect(done.returnvalue).toMatchObject({ targetId: 'stall', findings: 1 });
       expect(done.processedBy).toBe('rescuer');
@@ -217,11 +241,20 @@ describe('discovery jobs on the real Redis', () => {
     const w2 = await app(cfg, { scheduler: false, worker: true }, 'w2');
     const target = mcpTarget({ id: 'race' });
     const before = registry.records.get(`mcp-servers/mcp-127-0-0-1-${mcp.port}`)?.writes ?? 0;
-    const jobs = await Promise.all([w1.scheduler.scanNow(target), w2.scheduler.scanNow(target), w1.scheduler.scanNow(target), w2.scheduler.scanNow(target)]);
-    const finished = await waitFor(async () => {
-      const all = await Promise.all(jobs.map((j) => w1.queue.getJob(j.id as string)));
-      return all.every((j) => j?.finishedOn) ? all : undefined;
-    }, 20_000, 'racing jobs');
+    const jobs = await Promise.all([
+      w1.scheduler.scanNow(target),
+      w2.scheduler.scanNow(target),
+      w1.scheduler.scanNow(target),
+      w2.scheduler.scanNow(target),
+    ]);
+    const finished = await waitFor(
+      async () => {
+        const all = await Promise.all(jobs.map((j) => w1.queue.getJob(j.id as string)));
+        return all.every((j) => j?.finishedOn) ? all : undefined;
+      },
+      20_000,
+      'racing jobs',
+    );
     expect(new Set(finished.map((j) => j?.processedBy))).toEqual(new Set(['w1', 'w2']));
     const record = registry.records.get(`mcp-servers/mcp-127-0-0-1-${mcp.port}`);
     expect(record?.writes).toBe(before + 4);

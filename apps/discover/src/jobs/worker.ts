@@ -79,7 +79,14 @@ export function createScanProcessor(deps: ScanProcessorDeps): Processor<ScanJobD
       leaseTtlMs: deps.leaseTtlMs > 0 ? deps.leaseTtlMs : target.intervalMs * 3,
     });
     deps.logger.info(
-      { targetId: target.id, jobId: job.id, probed: result.endpointsProbed, found: result.findings.length, rejected: report.rejected.length, durationMs: result.durationMs },
+      {
+        targetId: target.id,
+        jobId: job.id,
+        probed: result.endpointsProbed,
+        found: result.findings.length,
+        rejected: report.rejected.length,
+        durationMs: result.durationMs,
+      },
       'scan done',
     );
     return {

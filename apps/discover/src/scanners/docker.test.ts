@@ -23,7 +23,12 @@ describe('docker scanner against a recorded Engine API on loopback', () => {
     jsonMcp = await startMcpServer({ name: 'internal-tools', tools: [{ name: 'lookup', description: 'Lookup' }], mode: 'json' });
     openai = await startOpenAiStub(['llama3']);
     plain = await startPlainHttp();
-    engine = await startFakeDockerEngine({ MCP_PORT: mcp.port, JSON_MCP_PORT: jsonMcp.port, OPENAI_PORT: openai.port, PLAIN_PORT: plain.port });
+    engine = await startFakeDockerEngine({
+      MCP_PORT: mcp.port,
+      JSON_MCP_PORT: jsonMcp.port,
+      OPENAI_PORT: openai.port,
+      PLAIN_PORT: plain.port,
+    });
   });
   afterAll(async () => {
     await Promise.all([engine, mcp, jsonMcp, openai, plain].map((s) => s.close()));
@@ -44,7 +49,12 @@ describe('docker scanner against a recorded Engine API on loopback', () => {
     const result = await scanDocker(target(), { heuristics, maxEndpoints: 1000, probeAllowCidrs: LOOPBACK });
     const byId = new Map(result.findings.map((f) => [f.id, f]));
     expect([...byId.keys()].sort()).toEqual(
-      [`mcp-127-0-0-1-${mcp.port}`, `mcp-127-0-0-1-${jsonMcp.port}`, `openai-127-0-0-1-${openai.port}`, 'container-docker-crew-research'].sort(),
+      [
+        `mcp-127-0-0-1-${mcp.port}`,
+        `mcp-127-0-0-1-${jsonMcp.port}`,
+        `openai-127-0-0-1-${openai.port}`,
+        'container-docker-crew-research',
+      ].sort(),
     );
     expect(byId.get(`mcp-127-0-0-1-${mcp.port}`)).toMatchObject({
       type: 'mcp-server',
@@ -73,12 +83,17 @@ describe('docker scanner against a recorded Engine API on loopback', () => {
   });
 
   it('refuses when the matched containers expose more endpoints than allowed', async () => {
-    await expect(scanDocker(target(), { heuristics, maxEndpoints: 1, probeAllowCidrs: LOOPBACK })).rejects.toThrow(/more than the configured maximum 1/);
+    await expect(scanDocker(target(), { heuristics, maxEndpoints: 1, probeAllowCidrs: LOOPBACK })).rejects.toThrow(
+      /more than the configured maximum 1/,
+    );
   });
 
   it('talks to the engine over a unix socket, probing published ports on loopback', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'argus-docker-sock-'));
-    const sock = await startFakeDockerEngine({ MCP_PORT: mcp.port, JSON_MCP_PORT: jsonMcp.port, OPENAI_PORT: openai.port, PLAIN_PORT: plain.port }, join(dir, 'docker.sock'));
+    const sock = await startFakeDockerEngine(
+      { MCP_PORT: mcp.port, JSON_MCP_PORT: jsonMcp.port, OPENAI_PORT: openai.port, PLAIN_PORT: plain.port },
+      join(dir, 'docker.sock'),
+    );
     try {
       const result = await scanDocker({ ...target(), address: sock.url }, { heuristics, maxEndpoints: 1000, probeAllowCidrs: LOOPBACK });
       expect(result.findings.map((f) => f.id)).toContain(`mcp-127-0-0-1-${mcp.port}`);
@@ -90,8 +105,14 @@ describe('docker scanner against a recorded Engine API on loopback', () => {
   });
 
   it('parses unix-socket and TCP engine addresses', () => {
-    expect(dockerConnection('unix:///var/run/docker.sock')).toEqual({ options: { socketPath: '/var/run/docker.sock' }, hostForPublished: '127.0.0.1' });
-    expect(dockerConnection('tcp://10.1.2.3:2375')).toEqual({ options: { host: '10.1.2.3', port: 2375, protocol: 'http' }, hostForPublished: '10.1.2.3' });
+    expect(dockerConnection('unix:///var/run/docker.sock')).toEqual({
+      options: { socketPath: '/var/run/docker.sock' },
+      hostForPublished: '127.0.0.1',
+    });
+    expect(dockerConnection('tcp://10.1.2.3:2375')).toEqual({
+      options: { host: '10.1.2.3', port: 2375, protocol: 'http' },
+      hostForPublished: '10.1.2.3',
+    });
     expect(() => dockerConnection('ftp://x')).toThrow(/invalid Docker address/);
   });
 });

@@ -31,7 +31,11 @@ export function dockerConnection(address: string): { options: Docker.DockerOptio
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ScanRefusedError(`invalid Docker address \`${address}\``);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return {
-    options: { host, port: Number(url.port || (url.protocol === 'https:' ? 2376 : 2375)), protocol: url.protocol === 'https:' ? 'https' : 'http' },
+    options: {
+      host,
+      port: Number(url.port || (url.protocol === 'https:' ? 2376 : 2375)),
+      protocol: url.protocol === 'https:' ? 'https' : 'http',
+    },
     hostForPublished: host,
   };
 }
@@ -58,7 +62,10 @@ export function containerCandidate(
   options: Pick<ScanOptions, 'heuristics'>,
   target: ScanTarget,
 ): WorkloadCandidate | undefined {
-  const privatePorts = new Set<number>([...(info.Ports ?? []).filter((p) => p.Type === 'tcp').map((p) => p.PrivatePort), ...exposedPorts(inspect)]);
+  const privatePorts = new Set<number>([
+    ...(info.Ports ?? []).filter((p) => p.Type === 'tcp').map((p) => p.PrivatePort),
+    ...exposedPorts(inspect),
+  ]);
   const match = matchWorkload(options.heuristics, {
     image: info.Image,
     labels: info.Labels ?? {},
@@ -116,7 +123,10 @@ export async function scanDocker(target: ScanTarget, options: ScanOptions & { ap
     signal,
   );
   const total = candidates.reduce((n, c) => n + c.endpoints.length, 0);
-  if (total > options.maxEndpoints) throw new ScanRefusedError(`Docker target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`);
+  if (total > options.maxEndpoints)
+    throw new ScanRefusedError(
+      `Docker target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`,
+    );
   const probed = await probeWorkloads(candidates, target, {
     heuristics: options.heuristics,
     ...(options.probeAllowCidrs ? { probeAllowCidrs: options.probeAllowCidrs } : {}),

@@ -75,7 +75,12 @@ describe('kubernetes scanner against a recorded Kubernetes API on loopback', () 
     const result = await scanKubernetes(target(), { heuristics, maxEndpoints: 1000, probeAllowCidrs: LOOPBACK });
     const byId = new Map(result.findings.map((f) => [f.id, f]));
     expect([...byId.keys()].sort()).toEqual(
-      [`mcp-127-0-0-1-${mcp.port}`, `a2a-127-0-0-1-${a2a.port}`, `openai-127-0-0-1-${openai.port}`, 'container-k8s-agents-summarizer-worker'].sort(),
+      [
+        `mcp-127-0-0-1-${mcp.port}`,
+        `a2a-127-0-0-1-${a2a.port}`,
+        `openai-127-0-0-1-${openai.port}`,
+        'container-k8s-agents-summarizer-worker',
+      ].sort(),
     );
     expect(byId.get(`mcp-127-0-0-1-${mcp.port}`)).toMatchObject({
       name: 'files-mcp',
@@ -83,9 +88,14 @@ describe('kubernetes scanner against a recorded Kubernetes API on loopback', () 
     });
     expect(byId.get(`a2a-127-0-0-1-${a2a.port}`)).toMatchObject({ kind: 'a2a', name: 'planner' });
     expect(byId.get(`openai-127-0-0-1-${openai.port}`)?.labels).toMatchObject({ 'k8s.service': 'llm-gateway' });
-    expect(byId.get('container-k8s-agents-summarizer-worker')).toMatchObject({ kind: 'container', capabilities: expect.arrayContaining(['framework:langchain']) });
+    expect(byId.get('container-k8s-agents-summarizer-worker')).toMatchObject({
+      kind: 'container',
+      capabilities: expect.arrayContaining(['framework:langchain']),
+    });
     expect(plain.requests()).toEqual([]);
-    expect(api.requests.filter((r) => r.startsWith('GET /api/v1/pods?') && r.includes('continue=page-2') && r.endsWith(`[Bearer ${TOKEN}]`))).toHaveLength(1);
+    expect(
+      api.requests.filter((r) => r.startsWith('GET /api/v1/pods?') && r.includes('continue=page-2') && r.endsWith(`[Bearer ${TOKEN}]`)),
+    ).toHaveLength(1);
     expect(api.requests.every((r) => r.startsWith('GET /api/v1/'))).toBe(true);
     expect(JSON.stringify(result)).not.toContain('doNotLeak');
   });
@@ -97,6 +107,8 @@ describe('kubernetes scanner against a recorded Kubernetes API on loopback', () 
   });
 
   it('refuses an unreadable kubeconfig', async () => {
-    await expect(scanKubernetes(target({ address: join(dir, 'missing.yaml') }), { heuristics, maxEndpoints: 10 })).rejects.toThrow(/cannot load kubeconfig/);
+    await expect(scanKubernetes(target({ address: join(dir, 'missing.yaml') }), { heuristics, maxEndpoints: 10 })).rejects.toThrow(
+      /cannot load kubeconfig/,
+    );
   });
 });

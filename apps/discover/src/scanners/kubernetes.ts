@@ -30,7 +30,9 @@ export async function kubernetesApi(target: Pick<ScanTarget, 'address' | 'contex
     try {
       kc.loadFromFile(target.address);
     } catch (err) {
-      throw new ScanRefusedError(`cannot load kubeconfig \`${target.address}\`: ${err instanceof Error ? err.message.split('\n')[0] : 'unreadable'}`);
+      throw new ScanRefusedError(
+        `cannot load kubeconfig \`${target.address}\`: ${err instanceof Error ? err.message.split('\n')[0] : 'unreadable'}`,
+      );
     }
     if (target.context) kc.setCurrentContext(target.context);
   }
@@ -64,7 +66,12 @@ async function listAll<T>(list: (token: string | undefined) => Promise<{ items: 
 }
 
 /** A pod's candidate, or undefined when it is not running or matches nothing. */
-export function podCandidate(pod: V1Pod, extraPorts: readonly number[], options: Pick<ScanOptions, 'heuristics'>, target: ScanTarget): WorkloadCandidate[] {
+export function podCandidate(
+  pod: V1Pod,
+  extraPorts: readonly number[],
+  options: Pick<ScanOptions, 'heuristics'>,
+  target: ScanTarget,
+): WorkloadCandidate[] {
   if (pod.status?.phase !== 'Running') return [];
   const ns = pod.metadata?.namespace ?? 'default';
   const podName = pod.metadata?.name ?? 'pod';
@@ -104,9 +111,18 @@ export function podCandidate(pod: V1Pod, extraPorts: readonly number[], options:
 }
 
 /** A service's candidate (probe-only: a labelled service with no answer adds no record of its own). */
-export function serviceCandidate(svc: V1Service, extraPorts: readonly number[], options: Pick<ScanOptions, 'heuristics'>, target: ScanTarget): WorkloadCandidate | undefined {
+export function serviceCandidate(
+  svc: V1Service,
+  extraPorts: readonly number[],
+  options: Pick<ScanOptions, 'heuristics'>,
+  target: ScanTarget,
+): WorkloadCandidate | undefined {
   const ports = (svc.spec?.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => p.port);
-  const match = matchWorkload(options.heuristics, { labels: svc.metadata?.labels ?? {}, annotations: svc.metadata?.annotations ?? {}, ports });
+  const match = matchWorkload(options.heuristics, {
+    labels: svc.metadata?.labels ?? {},
+    annotations: svc.metadata?.annotations ?? {},
+    ports,
+  });
   if (!match.matched) return undefined;
   const ip = svc.spec?.clusterIP;
   const ns = svc.metadata?.namespace ?? 'default';
@@ -117,7 +133,13 @@ export function serviceCandidate(svc: V1Service, extraPorts: readonly number[], 
     name: `${ns}/svc/${name}`,
     endpoints,
     match: { ...match, strong: false },
-    labels: { 'argus.dev/source': 'kubernetes', 'argus.dev/target': target.id, 'k8s.namespace': ns, 'k8s.service': name, ...(target.labels ?? {}) },
+    labels: {
+      'argus.dev/source': 'kubernetes',
+      'argus.dev/target': target.id,
+      'k8s.namespace': ns,
+      'k8s.service': name,
+      ...(target.labels ?? {}),
+    },
   };
 }
 
@@ -138,7 +160,10 @@ export async function scanKubernetes(target: ScanTarget, options: ScanOptions & 
     ...services.flatMap((s) => serviceCandidate(s, extra.ports, options, target) ?? []),
   ];
   const total = candidates.reduce((n, c) => n + c.endpoints.length, 0);
-  if (total > options.maxEndpoints) throw new ScanRefusedError(`Kubernetes target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`);
+  if (total > options.maxEndpoints)
+    throw new ScanRefusedError(
+      `Kubernetes target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`,
+    );
   const probed = await probeWorkloads(candidates, target, {
     heuristics: options.heuristics,
     ...(options.probeAllowCidrs ? { probeAllowCidrs: options.probeAllowCidrs } : {}),

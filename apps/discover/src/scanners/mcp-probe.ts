@@ -91,7 +91,10 @@ async function listTools(call: (request: unknown, id: number) => Promise<unknown
   let cursor: string | undefined;
   for (let page = 0; page < MAX_TOOL_PAGES && tools.length < MAX_TOOLS; page++) {
     const id = 2 + page;
-    const list = asToolsPage(await call({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, id), id);
+    const list = asToolsPage(
+      await call({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, id),
+      id,
+    );
     if (!list) break;
     tools.push(...list.tools.slice(0, MAX_TOOLS - tools.length));
     cursor = list.nextCursor;
@@ -100,7 +103,12 @@ async function listTools(call: (request: unknown, id: number) => Promise<unknown
   return tools;
 }
 
-function probeResult(transport: McpProbeResult['transport'], url: string, init: NonNullable<ReturnType<typeof asInitializeResult>>, tools: DiscoveredTool[]): McpProbeResult {
+function probeResult(
+  transport: McpProbeResult['transport'],
+  url: string,
+  init: NonNullable<ReturnType<typeof asInitializeResult>>,
+  tools: DiscoveredTool[],
+): McpProbeResult {
   return {
     transport,
     url,
@@ -192,7 +200,12 @@ export async function probeLegacySse(url: string, signal: AbortSignal): Promise<
   const local = new AbortController();
   const both = AbortSignal.any([signal, local.signal]);
   try {
-    const res = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream', 'user-agent': PROBE_USER_AGENT }, redirect: 'manual', signal: both });
+    const res = await fetch(url, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'user-agent': PROBE_USER_AGENT },
+      redirect: 'manual',
+      signal: both,
+    });
     if (res.status !== 200 || !/^text\/event-stream\b/i.test(res.headers.get('content-type') ?? '') || !res.body) {
       await res.body?.cancel().catch(() => undefined);
       return undefined;

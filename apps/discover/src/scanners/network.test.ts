@@ -19,7 +19,17 @@ const heuristics = loadHeuristics();
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
 function target(address: string, over: Partial<ScanTarget> = {}): ScanTarget {
-  return { id: 't', kind: 'network', address, intervalMs: 60_000, concurrency: 32, connectTimeoutMs: 2000, probeTimeoutMs: 10_000, scanTimeoutMs: 30_000, ...over };
+  return {
+    id: 't',
+    kind: 'network',
+    address,
+    intervalMs: 60_000,
+    concurrency: 32,
+    connectTimeoutMs: 2000,
+    probeTimeoutMs: 10_000,
+    scanTimeoutMs: 30_000,
+    ...over,
+  };
 }
 
 describe('network scanner on loopback', () => {
@@ -41,7 +51,12 @@ describe('network scanner on loopback', () => {
     // Our own block of ports: servers at base+1..base+6, the other ports of the block closed.
     base = await freePortBlock(BLOCK);
     mcpSse = await startMcpServer({ name: 'orders-mcp', tools: sseTools, mode: 'sse', port: base + 1 });
-    mcpJson = await startMcpServer({ name: 'weather-mcp', tools: [{ name: 'forecast', description: 'Weather forecast' }], mode: 'json', port: base + 2 });
+    mcpJson = await startMcpServer({
+      name: 'weather-mcp',
+      tools: [{ name: 'forecast', description: 'Weather forecast' }],
+      mode: 'json',
+      port: base + 2,
+    });
     legacy = await startLegacySseMcpServer({ name: 'legacy-mcp', tools: [{ name: 'echo', description: 'Echo back' }], port: base + 3 });
     openai = await startOpenAiStub(undefined, base + 4);
     a2a = await startA2aAgent('order-agent', base + 5);
@@ -72,7 +87,12 @@ describe('network scanner on loopback', () => {
     );
 
     const orders = result.findings.find((f) => f.id === `mcp-127-0-0-1-${mcpSse.port}`) as McpServerFinding;
-    expect(orders).toMatchObject({ type: 'mcp-server', name: 'orders-mcp', transport: 'streamable-http', url: `http://127.0.0.1:${mcpSse.port}/mcp` });
+    expect(orders).toMatchObject({
+      type: 'mcp-server',
+      name: 'orders-mcp',
+      transport: 'streamable-http',
+      url: `http://127.0.0.1:${mcpSse.port}/mcp`,
+    });
     expect(orders.tools.map((t) => [t.name, t.description, t.descriptionHash])).toEqual(
       sseTools.map((t) => [t.name, t.description, descriptionHash(t.description)]),
     );
@@ -107,7 +127,18 @@ describe('network scanner on loopback', () => {
     const plainSeen = plain.requests().slice(plainBefore);
     expect(plainSeen.length).toBeGreaterThan(0);
     for (const r of plainSeen) expect(r).toMatch(/^(GET|POST) /);
-    expect(openai.requests().every((r) => r === 'GET /v1/models' || r.startsWith('GET /.well-known/') || r.startsWith('POST /mcp') || r.startsWith('POST /') || r.startsWith('GET /sse'))).toBe(true);
+    expect(
+      openai
+        .requests()
+        .every(
+          (r) =>
+            r === 'GET /v1/models' ||
+            r.startsWith('GET /.well-known/') ||
+            r.startsWith('POST /mcp') ||
+            r.startsWith('POST /') ||
+            r.startsWith('GET /sse'),
+        ),
+    ).toBe(true);
   });
 
   it('refuses a range larger than the configured maximum before probing anything', async () => {
@@ -121,20 +152,25 @@ describe('network scanner on loopback', () => {
   it('probes a host name whose addresses are all allowed, by name; refuses one resolving elsewhere', async () => {
     const result = await scanNetwork(target(`localhost:${mcpJson.port}`), { heuristics, maxEndpoints: 10, probeAllowCidrs: LOOPBACK });
     expect(result.findings).toMatchObject([{ id: `mcp-localhost-${mcpJson.port}`, url: `http://localhost:${mcpJson.port}/mcp` }]);
-    await expect(scanNetwork(target(`localhost:${mcpJson.port}`), { heuristics, maxEndpoints: 10, probeAllowCidrs: ['10.0.0.0/8'] })).rejects.toThrow(
-      /host `localhost` resolves outside the allowed CIDRs/,
-    );
+    await expect(
+      scanNetwork(target(`localhost:${mcpJson.port}`), { heuristics, maxEndpoints: 10, probeAllowCidrs: ['10.0.0.0/8'] }),
+    ).rejects.toThrow(/host `localhost` resolves outside the allowed CIDRs/);
   });
 
   it('refuses addresses outside the allowed CIDRs', async () => {
-    await expect(scanNetwork(target('10.0.0.1:80'), { heuristics, maxEndpoints: 10, probeAllowCidrs: LOOPBACK })).rejects.toBeInstanceOf(ScanRefusedError);
+    await expect(scanNetwork(target('10.0.0.1:80'), { heuristics, maxEndpoints: 10, probeAllowCidrs: LOOPBACK })).rejects.toBeInstanceOf(
+      ScanRefusedError,
+    );
   });
 
   it('stops at the scan deadline and reports an incomplete scan', async () => {
     const silent = await startSilentTcp(base + 8);
     try {
       const started = Date.now();
-      const result = await scanNetwork(target(`127.0.0.1:${silent.port}`, { probeTimeoutMs: 10_000, scanTimeoutMs: 500 }), { heuristics, maxEndpoints: 10 });
+      const result = await scanNetwork(target(`127.0.0.1:${silent.port}`, { probeTimeoutMs: 10_000, scanTimeoutMs: 500 }), {
+        heuristics,
+        maxEndpoints: 10,
+      });
       expect(Date.now() - started).toBeLessThan(3000);
       expect(result.complete).toBe(false);
       expect(result.findings).toEqual([]);

@@ -91,5 +91,13 @@ export async function scanNetwork(target: ScanTarget, options: ScanOptions): Pro
     signal,
   );
   if (options.signal?.aborted) throw options.signal.reason ?? new Error('scan aborted');
-  return { targetId: target.id, kind: 'network', endpointsProbed: done, endpointsOpen: open, findings, complete: done === range.size, durationMs: Date.now() - started };
+  return {
+    targetId: target.id,
+    kind: 'network',
+    endpointsProbed: done,
+    endpointsOpen: open,
+    findings,
+    complete: done === range.size,
+    durationMs: Date.now() - started,
+  };
 }

@@ -19,7 +19,13 @@ async function all(chunks: string[], maxBytes = 1 << 20): Promise<SseEvent[]> {
 
 describe('readSse', () => {
   it('reads named and default events, multi-line data, comments and every line ending', async () => {
-    const events = await all([': hello\n', 'event: endpoint\r\ndata: /messages?s=1\r\n\r\n', 'data: {"a":\ndata: 1}\r\r', 'event: ping\n\n', 'data:no-space\n\n']);
+    const events = await all([
+      ': hello\n',
+      'event: endpoint\r\ndata: /messages?s=1\r\n\r\n',
+      'data: {"a":\ndata: 1}\r\r',
+      'event: ping\n\n',
+      'data:no-space\n\n',
+    ]);
     expect(events).toEqual([
       { event: 'endpoint', data: '/messages?s=1' },
       { event: 'message', data: '{"a":\n1}' },
@@ -28,7 +34,9 @@ describe('readSse', () => {
   });
 
   it('joins an event split across chunks, even inside a line', async () => {
-    expect(await all(['ev', 'ent: message\nda', 'ta: {"jsonrpc"', ':"2.0"}\n', '\n'])).toEqual([{ event: 'message', data: '{"jsonrpc":"2.0"}' }]);
+    expect(await all(['ev', 'ent: message\nda', 'ta: {"jsonrpc"', ':"2.0"}\n', '\n'])).toEqual([
+      { event: 'message', data: '{"jsonrpc":"2.0"}' },
+    ]);
   });
 
   it('stops once more than maxBytes were read', async () => {

@@ -13,10 +13,19 @@ export interface TestPolicy {
  * cedar-wasm (no schema, no entities beyond the request), and counts its calls. Types are used
  * without a namespace (`Agent::"bot"`, `Model::"gpt-ok"`, `Action::"llm:invoke"`).
  */
-export function cedarDecisionPoint(policies: Record<string, TestPolicy>): DecisionPoint & { calls: AuthorizeInput[]; options: DecideOptions[] } {
+export function cedarDecisionPoint(
+  policies: Record<string, TestPolicy>,
+): DecisionPoint & { calls: AuthorizeInput[]; options: DecideOptions[] } {
   const staticPolicies = Object.fromEntries(Object.entries(policies).map(([id, p]) => [id, p.text]));
   // Evaluate once up front so WASM compilation never counts against a test's decision timeout.
-  isAuthorized({ principal: { type: 'Agent', id: 'warm' }, action: { type: 'Action', id: 'warm' }, resource: { type: 'Model', id: 'warm' }, context: {}, policies: { staticPolicies }, entities: [] });
+  isAuthorized({
+    principal: { type: 'Agent', id: 'warm' },
+    action: { type: 'Action', id: 'warm' },
+    resource: { type: 'Model', id: 'warm' },
+    context: {},
+    policies: { staticPolicies },
+    entities: [],
+  });
   const calls: AuthorizeInput[] = [];
   const options: DecideOptions[] = [];
   return {
@@ -35,7 +44,16 @@ export function cedarDecisionPoint(policies: Record<string, TestPolicy>): Decisi
       });
       const decision_id = randomUUID();
       if (answer.type !== 'success') {
-        return { decision_id, policy_version: 'test', result: { allow: false, decision: 'deny', reasons: [], errors: answer.errors.map((e) => ({ code: 'cedar_error', message: e.message })) } };
+        return {
+          decision_id,
+          policy_version: 'test',
+          result: {
+            allow: false,
+            decision: 'deny',
+            reasons: [],
+            errors: answer.errors.map((e) => ({ code: 'cedar_error', message: e.message })),
+          },
+        };
       }
       const { decision, diagnostics } = answer.response;
       const reasons = diagnostics.reason.map((id) => ({
@@ -46,7 +64,12 @@ export function cedarDecisionPoint(policies: Record<string, TestPolicy>): Decisi
       return {
         decision_id,
         policy_version: 'test',
-        result: { allow: decision === 'allow', decision, reasons, errors: diagnostics.errors.map((e) => ({ policy: e.policyId, code: 'policy_error', message: e.error.message })) },
+        result: {
+          allow: decision === 'allow',
+          decision,
+          reasons,
+          errors: diagnostics.errors.map((e) => ({ policy: e.policyId, code: 'policy_error', message: e.error.message })),
+        },
       };
     },
   };

@@ -44,7 +44,10 @@ export interface StartProxyOptions {
 export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
   const raw = structuredClone(options.config) as Record<string, unknown>;
   const auth = { ...((raw.auth as Record<string, unknown> | undefined) ?? {}) };
-  auth.agentTokens = [...((auth.agentTokens as unknown[] | undefined) ?? []), ...Object.entries(options.tokens ?? {}).map(([agent, token]) => ({ agent, sha256: hashAgentToken(token) }))];
+  auth.agentTokens = [
+    ...((auth.agentTokens as unknown[] | undefined) ?? []),
+    ...Object.entries(options.tokens ?? {}).map(([agent, token]) => ({ agent, sha256: hashAgentToken(token) })),
+  ];
   raw.auth = auth;
   const config = parseProxyConfig(raw);
   const store = new MemorySecretStore({ key: randomBytes(32) });

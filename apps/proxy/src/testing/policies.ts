@@ -6,13 +6,22 @@ export const TEST_POLICIES: Record<string, TestPolicy> = {
   'any-echo-key': { text: 'permit(principal, action == Action::"llm:invoke", resource == Model::"echo-key");' },
   'any-embeddings': { text: 'permit(principal, action == Action::"llm:invoke", resource == Model::"text-embedding-3-small");' },
   'any-claude': { text: 'permit(principal, action == Action::"llm:invoke", resource == Model::"claude-ok");' },
-  'openai-get': { text: 'permit(principal, action == Action::"http:request", resource == Api::"openai") when { context.method == "GET" };' },
-  'openai-redirect': { text: 'permit(principal, action == Action::"http:request", resource == Api::"openai") when { context.path == "/v1/redirect" };' },
-  'internal-get': { text: 'permit(principal, action == Action::"http:request", resource == Api::"internal") when { context.method == "GET" };' },
+  'openai-get': {
+    text: 'permit(principal, action == Action::"http:request", resource == Api::"openai") when { context.method == "GET" };',
+  },
+  'openai-redirect': {
+    text: 'permit(principal, action == Action::"http:request", resource == Api::"openai") when { context.path == "/v1/redirect" };',
+  },
+  'internal-get': {
+    text: 'permit(principal, action == Action::"http:request", resource == Api::"internal") when { context.method == "GET" };',
+  },
   'mcp-connect': { text: 'permit(principal, action == Action::"mcp:connect", resource == McpServer::"tools");' },
   'tool-echo': { text: 'permit(principal, action == Action::"tool:call", resource == Tool::"tools/echo");' },
   'tool-count': { text: 'permit(principal, action == Action::"tool:call", resource == Tool::"tools/count");' },
-  'no-delete': { text: 'forbid(principal, action == Action::"tool:call", resource == Tool::"tools/delete");', reason: 'deleting is never delegated to agents' },
+  'no-delete': {
+    text: 'forbid(principal, action == Action::"tool:call", resource == Tool::"tools/delete");',
+    reason: 'deleting is never delegated to agents',
+  },
   'read-readme': { text: 'permit(principal, action == Action::"resource:read", resource == Resource::"tools/file:///readme.md");' },
 };
 

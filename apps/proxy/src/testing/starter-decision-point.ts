@@ -7,7 +7,19 @@ import type { DecisionPoint } from '@argus/contracts';
 import type { IntentCatalogue } from '@argus/governance';
 import { createMetricsRegistry, silentLogger, type Authenticator } from '@argus/platform';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MemoryApprovalStore, MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, MemoryWindowCounter, createRegistryView, openStorage, type Storage, type WindowHit, type WindowHits, type WindowSpec } from '@argus/store';
+import {
+  MemoryApprovalStore,
+  MemoryBudgetCounter,
+  MemoryEventBus,
+  MemoryLeaseStore,
+  MemoryWindowCounter,
+  createRegistryView,
+  openStorage,
+  type Storage,
+  type WindowHit,
+  type WindowHits,
+  type WindowSpec,
+} from '@argus/store';
 
 /** The repository's shipped starter policies. */
 export const STARTER_CEDAR_DIR = resolve(import.meta.dirname, '../../../../cedar');
@@ -37,7 +49,10 @@ export interface StarterDecisionPoint {
  * as in production (the permission table); with `options.effects` decisions carry out their side
  * effects (approval requests, acting forbids, quota counts) as in production.
  */
-export async function starterDecisionPoint(extraPolicies: Record<string, string> = {}, options: { auth?: Authenticator; effects?: boolean } = {}): Promise<StarterDecisionPoint> {
+export async function starterDecisionPoint(
+  extraPolicies: Record<string, string> = {},
+  options: { auth?: Authenticator; effects?: boolean } = {},
+): Promise<StarterDecisionPoint> {
   const dir = mkdtempSync(join(tmpdir(), 'argus-proxy-starter-'));
   const storage = await openStorage(`sqlite:${join(dir, 'argus.db')}`);
   const leases = new MemoryLeaseStore();
@@ -60,12 +75,27 @@ export async function starterDecisionPoint(extraPolicies: Record<string, string>
   const counters = new CountingWindowCounter();
   const approvals = options.effects ? new MemoryApprovalStore() : undefined;
   const effects = approvals
-    ? createDecisionEffects({ approvals, registry: storage.registry, events, counters, logger: silentLogger(), config: { approvals: { ttlMs: 60_000, retentionMs: 0 }, quotas: { enabled: true, rules: [] } } })
+    ? createDecisionEffects({
+        approvals,
+        registry: storage.registry,
+        events,
+        counters,
+        logger: silentLogger(),
+        config: { approvals: { ttlMs: 60_000, retentionMs: 0 }, quotas: { enabled: true, rules: [] } },
+      })
     : undefined;
   const apdp = createApdp({
     holder,
     registry,
-    governance: createGovernanceStep({ delegations: storage.delegations, goals: storage.goals, budget, intents, registry, maxDepth: 4, requireIntent: false }),
+    governance: createGovernanceStep({
+      delegations: storage.delegations,
+      goals: storage.goals,
+      budget,
+      intents,
+      registry,
+      maxDepth: 4,
+      requireIntent: false,
+    }),
     requireAdmin: (_req, res) => void res.status(401).end(),
     logger: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),

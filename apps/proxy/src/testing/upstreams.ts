@@ -69,14 +69,21 @@ function sse(res: ServerResponse, data: unknown, event?: string): void {
  * answers 401 quoting the key it received, as the real API does. When `streamGate` is given,
  * a stream pauses after its first chunk until the gate opens.
  */
-export async function openAiUpstream(options: { streamGate?: () => (Gate & { wait: Promise<void>; markFirst(): void }) | undefined } = {}): Promise<TestUpstream> {
+export async function openAiUpstream(
+  options: { streamGate?: () => (Gate & { wait: Promise<void>; markFirst(): void }) | undefined } = {},
+): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     const auth = String(req.headers.authorization ?? '');
     if (req.method === 'GET' && req.url === '/v1/models') {
-      res.writeHead(200, { 'content-type': 'application/json', connection: 'x-secret-hop, keep-alive', 'x-secret-hop': 'must-not-pass', 'keep-alive': 'timeout=99' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        connection: 'x-secret-hop, keep-alive',
+        'x-secret-hop': 'must-not-pass',
+        'keep-alive': 'timeout=99',
+      });
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-ok', object: 'model', created: 0, owned_by: 'test' }] }));
       return;
     }
@@ -88,12 +95,27 @@ export async function openAiUpstream(options: { streamGate?: () => (Gate & { wai
     const doc = body ? (JSON.parse(body) as Record<string, unknown>) : {};
     if (doc.model === 'echo-key') {
       res.writeHead(401, { 'content-type': 'application/json', 'x-echo-key': auth });
-      res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${auth.replace(/^Bearer /, '')}`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            message: `Incorrect API key provided: ${auth.replace(/^Bearer /, '')}`,
+            type: 'invalid_request_error',
+            code: 'invalid_api_key',
+          },
+        }),
+      );
       return;
     }
     if (req.url === '/v1/embeddings') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: doc.model, usage: { prompt_tokens: 4, total_tokens: 4 } }));
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }],
+          model: doc.model,
+          usage: { prompt_tokens: 4, total_tokens: 4 },
+        }),
+      );
       return;
     }
     const id = `chatcmpl-${randomUUID()}`;
@@ -101,7 +123,23 @@ export async function openAiUpstream(options: { streamGate?: () => (Gate & { wai
       // A tool call whose arguments (a JSON string, as the API sends them) carry personal data.
       res.writeHead(200, { 'content-type': 'application/json' });
       const call = { id: 'call_1', type: 'function', function: { name: 'file_patient', arguments: JSON.stringify(PATIENT) } };
-      res.end(JSON.stringify({ id, object: 'chat.completion', created: 1, model: doc.model, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [call] }, finish_reason: 'tool_calls', logprobs: null }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
+      res.end(
+        JSON.stringify({
+          id,
+          object: 'chat.completion',
+          created: 1,
+          model: doc.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: null, refusal: null, tool_calls: [call] },
+              finish_reason: 'tool_calls',
+              logprobs: null,
+            },
+          ],
+          usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+        }),
+      );
       return;
     }
     if (doc.stream === true) {
@@ -145,7 +183,16 @@ export async function anthropicUpstream(): Promise<TestUpstream> {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     const doc = body ? (JSON.parse(body) as Record<string, unknown>) : {};
     const id = `msg_${randomUUID().replace(/-/g, '')}`;
-    const message = { id, type: 'message', role: 'assistant', model: doc.model, content: [] as unknown[], stop_reason: null, stop_sequence: null, usage: { input_tokens: 11, output_tokens: 1 } };
+    const message = {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model: doc.model,
+      content: [] as unknown[],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 11, output_tokens: 1 },
+    };
     if (doc.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       sse(res, { type: 'message_start', message }, 'message_start');
@@ -153,13 +200,24 @@ export async function anthropicUpstream(): Promise<TestUpstream> {
       sse(res, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Bon' } }, 'content_block_delta');
       sse(res, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'jour' } }, 'content_block_delta');
       sse(res, { type: 'content_block_stop', index: 0 }, 'content_block_stop');
-      sse(res, { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 3 } }, 'message_delta');
+      sse(
+        res,
+        { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 3 } },
+        'message_delta',
+      );
       sse(res, { type: 'message_stop' }, 'message_stop');
       res.end();
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ...message, content: [{ type: 'text', text: 'Bonjour' }], stop_reason: 'end_turn', usage: { input_tokens: 11, output_tokens: 3 } }));
+    res.end(
+      JSON.stringify({
+        ...message,
+        content: [{ type: 'text', text: 'Bonjour' }],
+        stop_reason: 'end_turn',
+        usage: { input_tokens: 11, output_tokens: 3 },
+      }),
+    );
   });
   const url = await listen(server);
   return { url, seen, close: () => closeServer(server) };
@@ -171,7 +229,9 @@ export async function anthropicUpstream(): Promise<TestUpstream> {
  * Records every tool invocation in `invoked`. Answers in event streams, or in JSON with `json`;
  * `descriptions.echo` is what a new session lists as echo's description.
  */
-export async function mcpUpstream(options: { json?: boolean } = {}): Promise<TestUpstream & { invoked: string[]; descriptions: Record<string, string> }> {
+export async function mcpUpstream(
+  options: { json?: boolean } = {},
+): Promise<TestUpstream & { invoked: string[]; descriptions: Record<string, string> }> {
   const seen: SeenRequest[] = [];
   const invoked: string[] = [];
   const transports = new Map<string, StreamableHTTPServerTransport>();
@@ -188,18 +248,29 @@ export async function mcpUpstream(options: { json?: boolean } = {}): Promise<Tes
       invoked.push('delete');
       return { content: [{ type: 'text', text: 'deleted' }] };
     });
-    server.registerTool('count', { description: 'count to n, reporting progress', inputSchema: { n: z.number().int().min(1).max(10) } }, async ({ n }, extra) => {
-      invoked.push('count');
-      const token = extra._meta?.progressToken;
-      for (let i = 1; i <= n; i++) {
-        if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: n } });
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      return { content: [{ type: 'text', text: `counted to ${n}` }] };
-    });
-    server.registerPrompt('patient', { description: 'a patient record to summarise' }, async () => ({ messages: [{ role: 'user', content: { type: 'text', text: JSON.stringify(PATIENT) } }] }));
-    server.registerResource('readme', 'file:///readme.md', { mimeType: 'text/markdown' }, async (uri) => ({ contents: [{ uri: uri.href, text: '# readme' }] }));
-    server.registerResource('secret-file', 'file:///secret.md', { mimeType: 'text/markdown' }, async (uri) => ({ contents: [{ uri: uri.href, text: 'classified' }] }));
+    server.registerTool(
+      'count',
+      { description: 'count to n, reporting progress', inputSchema: { n: z.number().int().min(1).max(10) } },
+      async ({ n }, extra) => {
+        invoked.push('count');
+        const token = extra._meta?.progressToken;
+        for (let i = 1; i <= n; i++) {
+          if (token !== undefined)
+            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: n } });
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        return { content: [{ type: 'text', text: `counted to ${n}` }] };
+      },
+    );
+    server.registerPrompt('patient', { description: 'a patient record to summarise' }, async () => ({
+      messages: [{ role: 'user', content: { type: 'text', text: JSON.stringify(PATIENT) } }],
+    }));
+    server.registerResource('readme', 'file:///readme.md', { mimeType: 'text/markdown' }, async (uri) => ({
+      contents: [{ uri: uri.href, text: '# readme' }],
+    }));
+    server.registerResource('secret-file', 'file:///secret.md', { mimeType: 'text/markdown' }, async (uri) => ({
+      contents: [{ uri: uri.href, text: 'classified' }],
+    }));
     return server;
   }
 
@@ -217,7 +288,11 @@ export async function mcpUpstream(options: { json?: boolean } = {}): Promise<Tes
         res.status(404).json({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'unknown session' } });
         return;
       }
-      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, t), enableJsonResponse: options.json === true });
+      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => void transports.set(id, t),
+        enableJsonResponse: options.json === true,
+      });
       await build().connect(t);
       transport = t;
     }
@@ -241,7 +316,10 @@ export async function mcpUpstream(options: { json?: boolean } = {}): Promise<Tes
  * An MCP endpoint at `/mcp` that answers every POST with `answer` (content type and body as given):
  * to show what the proxy does with list answers it cannot read.
  */
-export async function rawMcpUpstream(answer: { type: string; body: string }): Promise<TestUpstream & { answer: { type: string; body: string } }> {
+export async function rawMcpUpstream(answer: {
+  type: string;
+  body: string;
+}): Promise<TestUpstream & { answer: { type: string; body: string } }> {
   const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
     void readBody(req).then((body) => {

@@ -6,7 +6,16 @@
  * the live decision is the policy set. Governance hard denies happen before Cedar and are not
  * re-evaluated here: the console shows them from the live answer.
  */
-import { compilePolicySet, evaluate, type CedarEntity, type CedarValue, type Diagnostic, type EntityUid, type PolicySource, type TemplateLinkInput } from '@argus/engine';
+import {
+  compilePolicySet,
+  evaluate,
+  type CedarEntity,
+  type CedarValue,
+  type Diagnostic,
+  type EntityUid,
+  type PolicySource,
+  type TemplateLinkInput,
+} from '@argus/engine';
 import { ArgusError, InvalidInputError, type ErrorDetail } from '@argus/platform';
 
 /** Body of `POST {basePath}/api/candidate/evaluate`. */
@@ -60,14 +69,16 @@ function checkUid(v: unknown, path: string, errors: ErrorDetail[]): void {
 export function parseCandidateRequest(body: unknown, limits: CandidateLimits = DEFAULT_CANDIDATE_LIMITS): CandidateEvaluateRequest {
   const errors: ErrorDetail[] = [];
   if (!isObject(body)) throw new InvalidInputError('invalid candidate evaluation', [{ path: '', message: 'must be an object' }]);
-  for (const key of Object.keys(body)) if (!['schema', 'policies', 'links', 'request'].includes(key)) errors.push({ path: `/${key}`, message: 'unknown property' });
+  for (const key of Object.keys(body))
+    if (!['schema', 'policies', 'links', 'request'].includes(key)) errors.push({ path: `/${key}`, message: 'unknown property' });
   if (typeof body.schema !== 'string') errors.push({ path: '/schema', message: 'must be the Cedar schema text' });
   if (!Array.isArray(body.policies)) errors.push({ path: '/policies', message: 'must be an array of `{file, text}`' });
   else {
     if (body.policies.length > limits.maxPolicyFiles) errors.push({ path: '/policies', message: `at most ${limits.maxPolicyFiles} files` });
     body.policies.forEach((p: unknown, i) => {
       if (!isObject(p)) return void errors.push({ path: `/policies/${i}`, message: 'must be an object `{file, text}`' });
-      if (typeof p.file !== 'string' || !/^[\w./-]{1,200}\.cedar$/.test(p.file) || p.file.includes('..')) errors.push({ path: `/policies/${i}/file`, message: 'must be a relative `.cedar` path' });
+      if (typeof p.file !== 'string' || !/^[\w./-]{1,200}\.cedar$/.test(p.file) || p.file.includes('..'))
+        errors.push({ path: `/policies/${i}/file`, message: 'must be a relative `.cedar` path' });
       if (typeof p.text !== 'string') errors.push({ path: `/policies/${i}/text`, message: 'must be a string' });
     });
   }
@@ -85,21 +96,30 @@ export function parseCandidateRequest(body: unknown, limits: CandidateLimits = D
       });
   }
   const r = body.request;
-  if (!isObject(r)) errors.push({ path: '/request', message: 'must be the `explanation.request` of an `explain: "full"` answer, with `context` and `entities`' });
+  if (!isObject(r))
+    errors.push({
+      path: '/request',
+      message: 'must be the `explanation.request` of an `explain: "full"` answer, with `context` and `entities`',
+    });
   else {
     for (const k of ['principal', 'action', 'resource'] as const) checkUid(r[k], `/request/${k}`, errors);
     if (!isObject(r.context)) errors.push({ path: '/request/context', message: 'must be an object' });
     if (!Array.isArray(r.entities)) errors.push({ path: '/request/entities', message: 'must be an array' });
     else {
-      if (r.entities.length > limits.maxEntities) errors.push({ path: '/request/entities', message: `at most ${limits.maxEntities} entities` });
+      if (r.entities.length > limits.maxEntities)
+        errors.push({ path: '/request/entities', message: `at most ${limits.maxEntities} entities` });
       r.entities.forEach((e: unknown, i) => {
         if (!isObject(e)) return void errors.push({ path: `/request/entities/${i}`, message: 'must be an object' });
         checkUid(e.uid, `/request/entities/${i}/uid`, errors);
-        if (e.attrs !== undefined && !isObject(e.attrs)) errors.push({ path: `/request/entities/${i}/attrs`, message: 'must be an object' });
-        if (e.parents !== undefined && !Array.isArray(e.parents)) errors.push({ path: `/request/entities/${i}/parents`, message: 'must be an array' });
+        if (e.attrs !== undefined && !isObject(e.attrs))
+          errors.push({ path: `/request/entities/${i}/attrs`, message: 'must be an object' });
+        if (e.parents !== undefined && !Array.isArray(e.parents))
+          errors.push({ path: `/request/entities/${i}/parents`, message: 'must be an array' });
       });
     }
-    for (const key of Object.keys(r)) if (!['principal', 'action', 'resource', 'context', 'entities'].includes(key)) errors.push({ path: `/request/${key}`, message: 'unknown property' });
+    for (const key of Object.keys(r))
+      if (!['principal', 'action', 'resource', 'context', 'entities'].includes(key))
+        errors.push({ path: `/request/${key}`, message: 'unknown property' });
   }
   if (errors.length > 0) throw new InvalidInputError('invalid candidate evaluation', errors);
   return body as unknown as CandidateEvaluateRequest;
@@ -110,16 +130,34 @@ export function parseCandidateRequest(body: unknown, limits: CandidateLimits = D
  * `invalid_policy` error (422) carrying located diagnostics, like `PUT /v1/policies`.
  */
 export function evaluateCandidate(body: CandidateEvaluateRequest): CandidateEvaluateResponse {
-  const compiled = compilePolicySet({ schema: body.schema, schemaFile: 'schema.cedarschema', policies: body.policies, ...(body.links ? { links: body.links } : {}) });
+  const compiled = compilePolicySet({
+    schema: body.schema,
+    schemaFile: 'schema.cedarschema',
+    policies: body.policies,
+    ...(body.links ? { links: body.links } : {}),
+  });
   if (!compiled.ok) {
-    const errors = compiled.diagnostics.map((d) => ({ path: `${d.file}:${d.line}:${d.column}`, message: d.message + (d.help ? ` (help: ${d.help})` : '') }));
+    const errors = compiled.diagnostics.map((d) => ({
+      path: `${d.file}:${d.line}:${d.column}`,
+      message: d.message + (d.help ? ` (help: ${d.help})` : ''),
+    }));
     throw new ArgusError('invalid_policy', `candidate set refused: ${compiled.diagnostics.length} error(s)`, { errors });
   }
   const { request } = body;
-  const entities = request.entities.map((e) => ({ uid: e.uid, attrs: e.attrs ?? {}, parents: e.parents ?? [], ...(e.tags ? { tags: e.tags } : {}) }));
+  const entities = request.entities.map((e) => ({
+    uid: e.uid,
+    attrs: e.attrs ?? {},
+    parents: e.parents ?? [],
+    ...(e.tags ? { tags: e.tags } : {}),
+  }));
   // As the decision point does: no per-request schema, and `now` only when a policy reads it.
-  const context = compiled.policySet.mentionsNow && !('now' in request.context) ? { ...request.context, now: { __extn: { fn: 'datetime', arg: new Date().toISOString() } } } : request.context;
-  const answer = evaluate(compiled.policySet, { ...request, context, entities } as Parameters<typeof evaluate>[1], { validateRequest: false });
+  const context =
+    compiled.policySet.mentionsNow && !('now' in request.context)
+      ? { ...request.context, now: { __extn: { fn: 'datetime', arg: new Date().toISOString() } } }
+      : request.context;
+  const answer = evaluate(compiled.policySet, { ...request, context, entities } as Parameters<typeof evaluate>[1], {
+    validateRequest: false,
+  });
   return {
     version: compiled.policySet.version,
     decision: answer.decision,

@@ -10,7 +10,9 @@ const load = (path: string) => import(new URL(`./public/js/${path}`, import.meta
 describe('SSE parsing', () => {
   it('splits complete events, joins multi-line data, skips comments and keeps the rest', async () => {
     const { parseEvents } = await load('api.js');
-    const out = parseEvents(': connected\n\nid: w:1\nevent: decision\ndata: {"a":1}\n\nevent: decision\r\ndata: {"b":\r\ndata: 2}\r\n\r\nevent: decision\ndata: {"c"');
+    const out = parseEvents(
+      ': connected\n\nid: w:1\nevent: decision\ndata: {"a":1}\n\nevent: decision\r\ndata: {"b":\r\ndata: 2}\r\n\r\nevent: decision\ndata: {"c"',
+    );
     expect(out.events).toEqual([
       { event: 'decision', data: '{"a":1}' },
       { event: 'decision', data: '{"b":\n2}' },
@@ -80,9 +82,29 @@ describe('delegation forest', () => {
     const { buildForest, layout, isActive } = await load('pages/graph.js');
     const future = new Date(Date.now() + 60_000).toISOString();
     const grants = [
-      { id: 'g1', from: { type: 'Human', id: 'alice' }, to: { type: 'Agent', id: 'planner' }, scope: { actions: [], resources: [] }, expiresAt: future },
-      { id: 'g2', from: { type: 'Agent', id: 'planner' }, to: { type: 'Agent', id: 'bot' }, scope: { actions: [], resources: [] }, expiresAt: future, parentId: 'g1' },
-      { id: 'g3', from: { type: 'Human', id: 'carol' }, to: { type: 'Agent', id: 'x' }, scope: { actions: [], resources: [] }, expiresAt: future, revokedAt: future },
+      {
+        id: 'g1',
+        from: { type: 'Human', id: 'alice' },
+        to: { type: 'Agent', id: 'planner' },
+        scope: { actions: [], resources: [] },
+        expiresAt: future,
+      },
+      {
+        id: 'g2',
+        from: { type: 'Agent', id: 'planner' },
+        to: { type: 'Agent', id: 'bot' },
+        scope: { actions: [], resources: [] },
+        expiresAt: future,
+        parentId: 'g1',
+      },
+      {
+        id: 'g3',
+        from: { type: 'Human', id: 'carol' },
+        to: { type: 'Agent', id: 'x' },
+        scope: { actions: [], resources: [] },
+        expiresAt: future,
+        revokedAt: future,
+      },
     ];
     const forest = buildForest([{ id: 'alice', email: 'a@x' }], grants);
     expect(forest.map((n: { id: string }) => n.id)).toEqual(['alice', 'carol']);
@@ -98,8 +120,22 @@ describe('delegation forest', () => {
   it('survives a parent loop', async () => {
     const { buildForest } = await load('pages/graph.js');
     const loop = [
-      { id: 'a', from: { type: 'Human', id: 'h' }, to: { type: 'Agent', id: 'x' }, scope: { actions: [], resources: [] }, expiresAt: '2999-01-01T00:00:00Z', parentId: 'b' },
-      { id: 'b', from: { type: 'Agent', id: 'x' }, to: { type: 'Agent', id: 'y' }, scope: { actions: [], resources: [] }, expiresAt: '2999-01-01T00:00:00Z', parentId: 'a' },
+      {
+        id: 'a',
+        from: { type: 'Human', id: 'h' },
+        to: { type: 'Agent', id: 'x' },
+        scope: { actions: [], resources: [] },
+        expiresAt: '2999-01-01T00:00:00Z',
+        parentId: 'b',
+      },
+      {
+        id: 'b',
+        from: { type: 'Agent', id: 'x' },
+        to: { type: 'Agent', id: 'y' },
+        scope: { actions: [], resources: [] },
+        expiresAt: '2999-01-01T00:00:00Z',
+        parentId: 'a',
+      },
     ];
     expect(() => buildForest([{ id: 'h' }], loop)).not.toThrow();
   });
@@ -161,7 +197,12 @@ describe('live decisions', () => {
       category: 'crm',
       labels: { owner: 'sales', tier: '1' },
     });
-    expect(toolPatch({ sensitivity: '', intents: '', category: '', labels: '' })).toEqual({ sensitivity: null, allowedIntents: null, category: null, labels: null });
+    expect(toolPatch({ sensitivity: '', intents: '', category: '', labels: '' })).toEqual({
+      sensitivity: null,
+      allowedIntents: null,
+      category: null,
+      labels: null,
+    });
     expect(() => toolPatch({ sensitivity: '', intents: '', category: '', labels: 'nokey' })).toThrow(/labels/);
   });
 });

@@ -9,7 +9,9 @@ import { CONSOLE_CSP, createConsoleRouter, loadAssets } from './router.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const schema = readFileSync(join(here, '../../../../cedar/schema.cedarschema'), 'utf8');
 const policyDir = join(here, '../../../../cedar/policies');
-const livePolicies = readdirSync(policyDir).filter((f) => f.endsWith('.cedar')).map((f) => ({ file: f, text: readFileSync(join(policyDir, f), 'utf8') }));
+const livePolicies = readdirSync(policyDir)
+  .filter((f) => f.endsWith('.cedar'))
+  .map((f) => ({ file: f, text: readFileSync(join(policyDir, f), 'utf8') }));
 
 function app(options: Parameters<typeof createConsoleRouter>[0] = {}) {
   const a = express();
@@ -60,7 +62,14 @@ describe('console router: static assets', () => {
     expect(head.text ?? '').toBe('');
   });
 
-  it.each(['/console/nope.js', '/console/js/', '/console/../package.json', '/console/%2e%2e/router.ts', '/console/router.ts', '/console/js/app.js.map'])('answers 404 in the wire shape for %s', async (path) => {
+  it.each([
+    '/console/nope.js',
+    '/console/js/',
+    '/console/../package.json',
+    '/console/%2e%2e/router.ts',
+    '/console/router.ts',
+    '/console/js/app.js.map',
+  ])('answers 404 in the wire shape for %s', async (path) => {
     const res = await request(app()).get(path);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('not_found');
@@ -101,7 +110,12 @@ describe('console router: vendored editor modules', () => {
   it('serves every CodeMirror module the editor imports, with bare imports rewritten to vendored files', async () => {
     const a = app();
     const seen = new Set<string>();
-    const queue = ['/console/vendor/@codemirror/view.js', '/console/vendor/@codemirror/lint.js', '/console/vendor/@codemirror/language.js', '/console/vendor/@codemirror/commands.js'];
+    const queue = [
+      '/console/vendor/@codemirror/view.js',
+      '/console/vendor/@codemirror/lint.js',
+      '/console/vendor/@codemirror/language.js',
+      '/console/vendor/@codemirror/commands.js',
+    ];
     while (queue.length > 0) {
       const path = queue.pop()!;
       if (seen.has(path)) continue;
@@ -127,16 +141,36 @@ describe('console router: candidate evaluation', () => {
     resource: { type: 'Argus::Tool', id: 'crm.search' },
   };
   const entities = [
-    { uid: { type: 'Argus::Agent', id: 'bot' }, attrs: { trust: 'trusted', kind: 'assistant', capabilities: [], leaseAlive: true }, parents: [] },
-    { uid: { type: 'Argus::Tool', id: 'crm.search' }, attrs: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'], serverTrust: 'none' }, parents: [] },
+    {
+      uid: { type: 'Argus::Agent', id: 'bot' },
+      attrs: { trust: 'trusted', kind: 'assistant', capabilities: [], leaseAlive: true },
+      parents: [],
+    },
+    {
+      uid: { type: 'Argus::Tool', id: 'crm.search' },
+      attrs: { sensitivity: 'internal', allowedIntents: ['lookup-order-status'], serverTrust: 'none' },
+      parents: [],
+    },
   ];
 
   it('rejects a body with located errors', async () => {
-    const res = await request(app()).post('/console/api/candidate/evaluate').send({ schema: 1, policies: [{ file: '../x.cedar', text: 'x' }], request: { principal: {}, extra: 1 } });
+    const res = await request(app())
+      .post('/console/api/candidate/evaluate')
+      .send({ schema: 1, policies: [{ file: '../x.cedar', text: 'x' }], request: { principal: {}, extra: 1 } });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('invalid_parameter');
     const paths = res.body.errors.map((e: { path: string }) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['/schema', '/policies/0/file', '/request/principal/type', '/request/action', '/request/context', '/request/entities', '/request/extra']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/schema',
+        '/policies/0/file',
+        '/request/principal/type',
+        '/request/action',
+        '/request/context',
+        '/request/entities',
+        '/request/extra',
+      ]),
+    );
   });
 
   it('refuses non-JSON and malformed JSON with 4xx, never 500', async () => {
@@ -151,7 +185,11 @@ describe('console router: candidate evaluation', () => {
   it('answers 422 with located diagnostics when the candidate does not compile', async () => {
     const res = await request(app())
       .post('/console/api/candidate/evaluate')
-      .send({ schema, policies: [{ file: 'broken.cedar', text: 'permit (principal, action, resource) when { principal.nope == 1 };' }], request: { ...explained, context: {}, entities } });
+      .send({
+        schema,
+        policies: [{ file: 'broken.cedar', text: 'permit (principal, action, resource) when { principal.nope == 1 };' }],
+        request: { ...explained, context: {}, entities },
+      });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('invalid_policy');
     expect(res.body.errors[0].path).toMatch(/^broken\.cedar:\d+:\d+$/);
@@ -160,15 +198,22 @@ describe('console router: candidate evaluation', () => {
   it('evaluates a request on the candidate: the same request flips when the candidate forbids it', async () => {
     const context = { intent: 'lookup-order-status', delegation: { depth: 0, scope: [] }, now: new Date().toISOString() };
     const base = { schema, request: { ...explained, context, entities } };
-    const live = await request(app()).post('/console/api/candidate/evaluate').send({ ...base, policies: livePolicies });
+    const live = await request(app())
+      .post('/console/api/candidate/evaluate')
+      .send({ ...base, policies: livePolicies });
     expect(live.status, JSON.stringify(live.body)).toBe(200);
     expect(live.body.decision, JSON.stringify(live.body)).toBe('allow');
     expect(live.body.reasons.map((r: { policy: string }) => r.policy)).toEqual(['tools-serve-their-intents']);
-    const forbid = '@id("no-crm")\n@reason("crm is frozen")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"crm.search");\n';
-    const cand = await request(app()).post('/console/api/candidate/evaluate').send({ ...base, policies: [...livePolicies, { file: 'freeze.cedar', text: forbid }] });
+    const forbid =
+      '@id("no-crm")\n@reason("crm is frozen")\nforbid (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"crm.search");\n';
+    const cand = await request(app())
+      .post('/console/api/candidate/evaluate')
+      .send({ ...base, policies: [...livePolicies, { file: 'freeze.cedar', text: forbid }] });
     expect(cand.status).toBe(200);
     expect(cand.body.decision).toBe('deny');
-    expect(cand.body.reasons).toEqual([{ policy: 'no-crm', effect: 'forbid', annotations: expect.objectContaining({ reason: 'crm is frozen' }) }]);
+    expect(cand.body.reasons).toEqual([
+      { policy: 'no-crm', effect: 'forbid', annotations: expect.objectContaining({ reason: 'crm is frozen' }) },
+    ]);
     expect(cand.body.version).not.toBe(live.body.version);
   });
 

@@ -152,7 +152,9 @@ export function createConsoleRouter(options: ConsoleRouterOptions = {}): Router 
     securityHeaders(res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
-      return void res.status(405).json({ code: 'method_not_allowed', message: `${req.method} is not allowed on console files`, errors: [] });
+      return void res
+        .status(405)
+        .json({ code: 'method_not_allowed', message: `${req.method} is not allowed on console files`, errors: [] });
     }
     res.setHeader('content-type', asset.type);
     res.setHeader('cache-control', 'no-cache');

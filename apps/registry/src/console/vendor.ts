@@ -50,14 +50,19 @@ export function loadVendorAssets(): Map<string, VendorAsset> {
     const root = packageRoot(require, specifier);
     const from = vendorPath(specifier);
     const text = readFileSync(join(root, entry), 'utf8').replace(IMPORT, (whole, lead: string, quote: string, target: string) => {
-      if (target.startsWith('.') || target.startsWith('/')) throw new Error(`vendored module \`${specifier}\` imports a relative file \`${target}\``);
+      if (target.startsWith('.') || target.startsWith('/'))
+        throw new Error(`vendored module \`${specifier}\` imports a relative file \`${target}\``);
       if (!(target in VENDOR_MODULES)) throw new Error(`vendored module \`${specifier}\` imports \`${target}\`, which is not vendored`);
       let rel = posix.relative(posix.dirname(from), vendorPath(target));
       if (!rel.startsWith('.')) rel = `./${rel}`;
       return `${lead}${quote}${rel}${quote}`;
     });
     const body = Buffer.from(text, 'utf8');
-    assets.set(from, { body, type: 'text/javascript; charset=utf-8', etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
+    assets.set(from, {
+      body,
+      type: 'text/javascript; charset=utf-8',
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    });
   }
   return assets;
 }

@@ -80,9 +80,11 @@ export function agentsRouter(deps: ResolvedDeps): Router {
       const expected = ifMatch(req);
       const patch = validate<AgentPatch>('agent-patch', req.body);
       await checkOwner(patch.owner);
-      const agent = await deps.store.updateAgent(id, patch, expected !== undefined ? { expectedVersion: expected } : {}).catch((err: unknown) => {
-        throw asPrecondition(err, expected);
-      });
+      const agent = await deps.store
+        .updateAgent(id, patch, expected !== undefined ? { expectedVersion: expected } : {})
+        .catch((err: unknown) => {
+          throw asPrecondition(err, expected);
+        });
       sendRecord(res, 200, agent);
       await deps.changed({ kind: 'agent', id, change: 'updated', trust: agent.trust });
     }),
@@ -93,7 +95,8 @@ export function agentsRouter(deps: ResolvedDeps): Router {
     admin,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      if (!(await deps.store.deleteAgent(id))) return void res.status(404).json({ code: 'not_found', message: `agent \`${id}\` not found`, errors: [] });
+      if (!(await deps.store.deleteAgent(id)))
+        return void res.status(404).json({ code: 'not_found', message: `agent \`${id}\` not found`, errors: [] });
       await deps.leases.drop('agent', id).catch(() => undefined);
       res.status(204).end();
       await deps.changed({ kind: 'agent', id, change: 'deleted' });
@@ -126,7 +129,12 @@ export function agentsRouter(deps: ResolvedDeps): Router {
           const agent = await deps.store.updateAgent(id, { ...reported, ...fill, lastSeen }, { expectedVersion: existing.version });
           const lease = await renewQuietly(deps, 'agent', id);
           sendRecord(res, 200, agent, { lease });
-          await deps.changed({ kind: 'agent', id, change: material(agent) === material(existing) ? 'seen' : 'updated', trust: agent.trust });
+          await deps.changed({
+            kind: 'agent',
+            id,
+            change: material(agent) === material(existing) ? 'seen' : 'updated',
+            trust: agent.trust,
+          });
           return;
         } catch (err) {
           if (!(err instanceof ConflictError) || attempt >= UPSERT_ATTEMPTS) throw err;

@@ -48,9 +48,11 @@ export function humansRouter(deps: ResolvedDeps): Router {
       const id = pathId(req);
       const expected = ifMatch(req);
       const patch = validate<HumanPatch>('human-patch', req.body);
-      const human = await deps.store.updateHuman(id, patch, expected !== undefined ? { expectedVersion: expected } : {}).catch((err: unknown) => {
-        throw asPrecondition(err, expected);
-      });
+      const human = await deps.store
+        .updateHuman(id, patch, expected !== undefined ? { expectedVersion: expected } : {})
+        .catch((err: unknown) => {
+          throw asPrecondition(err, expected);
+        });
       sendRecord(res, 200, human);
       await deps.changed({ kind: 'human', id, change: 'updated' });
     }),
@@ -66,7 +68,8 @@ export function humansRouter(deps: ResolvedDeps): Router {
         const errors: ErrorDetail[] = [{ path: '/params/id', message: `owns agent \`${owned.items[0]!.id}\`` }];
         throw new ConflictError(`human \`${id}\` still owns agents; reassign or delete them first`, errors);
       }
-      if (!(await deps.store.deleteHuman(id))) return void res.status(404).json({ code: 'not_found', message: `human \`${id}\` not found`, errors: [] });
+      if (!(await deps.store.deleteHuman(id)))
+        return void res.status(404).json({ code: 'not_found', message: `human \`${id}\` not found`, errors: [] });
       res.status(204).end();
       await deps.changed({ kind: 'human', id, change: 'deleted' });
     }),

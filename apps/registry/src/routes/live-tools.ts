@@ -19,10 +19,16 @@ export function liveToolsRouter(deps: ResolvedDeps): Router {
     asyncRoute(async (req, res) => {
       const id = pathId(req);
       const caller = principalOf(res);
-      if (caller.kind === 'service' && caller.subject !== 'proxy') throw new ForbiddenError('only the service `proxy` reports live tool lists');
+      if (caller.kind === 'service' && caller.subject !== 'proxy')
+        throw new ForbiddenError('only the service `proxy` reports live tool lists');
       const body = validate<{ tools: McpToolInput[]; complete: boolean }>('mcp-live-tools', req.body);
       checkToolCount(body.tools, deps.limits.maxTools);
-      const catalogue = registryToolCatalogue({ store: deps.store, events: deps.events, onToolChange: deps.onToolChange, by: `${caller.kind}:${caller.subject}` });
+      const catalogue = registryToolCatalogue({
+        store: deps.store,
+        events: deps.events,
+        onToolChange: deps.onToolChange,
+        by: `${caller.kind}:${caller.subject}`,
+      });
       const outcome = await catalogue.liveToolsChanged(id, body.tools, body.complete);
       if (!outcome) throw new NotFoundError(`mcp-server \`${id}\` not found`);
       res.json({ id, trust: outcome.trust, diff: outcome.diff });

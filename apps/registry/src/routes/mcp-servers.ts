@@ -1,14 +1,17 @@
 import { Router } from 'express';
 import { asyncRoute, ConflictError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
+import { hashTools, type McpServer, type McpServerQuery, type McpToolInput, type McpTransport, type TrustState } from '@argus/store';
 import {
-  hashTools,
-  type McpServer,
-  type McpServerQuery,
-  type McpToolInput,
-  type McpTransport,
-  type TrustState,
-} from '@argus/store';
-import { asPrecondition, checkServerUrl, checkToolCount, ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
+  asPrecondition,
+  checkServerUrl,
+  checkToolCount,
+  ifMatch,
+  pathId,
+  queryOf,
+  sendRecord,
+  validate,
+  type ResolvedDeps,
+} from '../deps.ts';
 import { page } from './humans.ts';
 import { renewQuietly } from './agents.ts';
 import { mountTrustRoutes } from './trust.ts';
@@ -87,7 +90,11 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
       const { tools, ...rest } = body;
       // An admin edit of the tools is a review: it changes the hashes without demoting.
       const server = await deps.store
-        .updateMcpServer(id, { ...rest, ...(tools ? { tools: hashTools(tools) } : {}) }, expected !== undefined ? { expectedVersion: expected } : {})
+        .updateMcpServer(
+          id,
+          { ...rest, ...(tools ? { tools: hashTools(tools) } : {}) },
+          expected !== undefined ? { expectedVersion: expected } : {},
+        )
         .catch((err: unknown) => {
           throw asPrecondition(err, expected);
         });
@@ -101,7 +108,8 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
     admin,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      if (!(await deps.store.deleteMcpServer(id))) return void res.status(404).json({ code: 'not_found', message: `mcp-server \`${id}\` not found`, errors: [] });
+      if (!(await deps.store.deleteMcpServer(id)))
+        return void res.status(404).json({ code: 'not_found', message: `mcp-server \`${id}\` not found`, errors: [] });
       await deps.leases.drop('mcp-server', id).catch(() => undefined);
       res.status(204).end();
       await deps.changed({ kind: 'mcp-server', id, change: 'deleted' });
@@ -131,8 +139,16 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
             await deps.changed({ kind: 'mcp-server', id, change: 'created', trust: server.trust });
             return;
           }
-          const sameFields = existing.name === body.name && existing.url === body.url && (body.transport === undefined || existing.transport === body.transport);
-          const { server, diff, toolsChanged } = await recordLiveTools(deps, existing, tools, by, { name: body.name, url: body.url, ...(body.transport ? { transport: body.transport } : {}), lastSeen });
+          const sameFields =
+            existing.name === body.name &&
+            existing.url === body.url &&
+            (body.transport === undefined || existing.transport === body.transport);
+          const { server, diff, toolsChanged } = await recordLiveTools(deps, existing, tools, by, {
+            name: body.name,
+            url: body.url,
+            ...(body.transport ? { transport: body.transport } : {}),
+            lastSeen,
+          });
           const lease = await renewQuietly(deps, 'mcp-server', existing.id);
           sendRecord(res, 200, server, { lease, ...(toolsChanged ? { toolsChanged: diff } : {}) });
           const change = server.trust !== existing.trust ? 'trust' : toolsChanged || !sameFields ? 'updated' : 'seen';

@@ -41,7 +41,9 @@ export function toolAttributesRouter(deps: ResolvedDeps): Router {
       const id = pathId(req);
       const name = req.params.tool;
       if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
-        throw new InvalidInputError('invalid tool name', [{ path: '/params/tool', message: 'must be 1-128 characters: letters, digits and _ . : / -' }]);
+        throw new InvalidInputError('invalid tool name', [
+          { path: '/params/tool', message: 'must be 1-128 characters: letters, digits and _ . : / -' },
+        ]);
       }
       const patch = validate<ToolAttributesPatch>('mcp-tool-attributes', req.body);
       const expected = ifMatch(req);
@@ -54,12 +56,21 @@ export function toolAttributesRouter(deps: ResolvedDeps): Router {
 }
 
 /** Writes the patched tool list on the version just read; a lost race is read again (at most {@link ATTEMPTS} times). */
-async function update(deps: ResolvedDeps, id: string, name: string, patch: ToolAttributesPatch, expected: number | undefined): Promise<McpServer> {
+async function update(
+  deps: ResolvedDeps,
+  id: string,
+  name: string,
+  patch: ToolAttributesPatch,
+  expected: number | undefined,
+): Promise<McpServer> {
   for (let attempt = 1; ; attempt++) {
     const current = await deps.store.getMcpServer(id);
     if (!current) throw new NotFoundError(`mcp-server \`${id}\` not found`);
     const at = current.tools.findIndex((t) => t.name === name);
-    if (at < 0) throw new ArgusError('not_found', `mcp-server \`${id}\` has no tool \`${name}\``, { errors: [{ path: '/params/tool', message: 'no such tool on this server' }] });
+    if (at < 0)
+      throw new ArgusError('not_found', `mcp-server \`${id}\` has no tool \`${name}\``, {
+        errors: [{ path: '/params/tool', message: 'no such tool on this server' }],
+      });
     const tools = current.tools.map((t, i) => (i === at ? withAttributes(t, patch) : t));
     try {
       return await deps.store.updateMcpServer(id, { tools }, { expectedVersion: expected ?? current.version });

@@ -18,7 +18,11 @@ export function mountTrustRoutes(r: Router, kind: TrustKind, deps: ResolvedDeps)
     asyncRoute(async (req, res) => {
       const id = pathId(req);
       const body = validate<{ to: TrustState; reason: string }>('trust-change', req.body);
-      const { record, transition } = await deps.store.setTrust(kind, id, { to: body.to, reason: body.reason, by: principalOf(res).subject });
+      const { record, transition } = await deps.store.setTrust(kind, id, {
+        to: body.to,
+        reason: body.reason,
+        by: principalOf(res).subject,
+      });
       sendRecord(res, 200, record, { transition });
       await deps.changed({ kind, id, change: 'trust', trust: record.trust });
     }),
@@ -44,7 +48,9 @@ export function mountTrustRoutes(r: Router, kind: TrustKind, deps: ResolvedDeps)
       const principal = principalOf(res);
       const self = kind === 'agent' && principal.kind === 'agent' && principal.subject === id;
       if (!self && principal.kind !== 'admin' && principal.kind !== 'scanner') {
-        throw new ForbiddenError(kind === 'agent' ? 'an agent may only heartbeat for itself' : 'only scanners and admins heartbeat for MCP servers');
+        throw new ForbiddenError(
+          kind === 'agent' ? 'an agent may only heartbeat for itself' : 'only scanners and admins heartbeat for MCP servers',
+        );
       }
       const body = validate<{ ttlMs?: number }>('lease-renew', req.body ?? {});
       const record = await get(id);

@@ -49,6 +49,11 @@ describe('stdout sink', () => {
     out.on('data', (d: Buffer) => (text += d.toString()));
     const sink = createStdoutSink(out);
     await sink.write(sampleChain(3));
-    expect(text.trim().split('\n').map((l) => (JSON.parse(l) as ChainedRecord).seq)).toEqual([1, 2, 3]);
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as ChainedRecord).seq),
+    ).toEqual([1, 2, 3]);
   });
 });

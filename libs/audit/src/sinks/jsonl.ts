@@ -88,7 +88,10 @@ class JsonlSink implements AuditSink {
 
 /** The last record of `writer` in a JSONL file (reads the file's tail, growing until it finds one). */
 async function lastRecordOf(path: string, writer: string): Promise<ChainHead | undefined> {
-  const size = await stat(path).then((s) => s.size, () => -1);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => -1,
+  );
   if (size <= 0) return undefined;
   const h = await open(path, 'r');
   try {

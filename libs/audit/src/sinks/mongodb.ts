@@ -61,7 +61,11 @@ class MongoStore implements MongoAuditStore {
   // Insertion order for `range`: MongoDB's natural order is not guaranteed, so every doc carries one.
   private ordinal = Date.now() * 1000;
 
-  constructor(private readonly client: MongoClient, private readonly coll: Collection<Doc>, private readonly owned: boolean) {}
+  constructor(
+    private readonly client: MongoClient,
+    private readonly coll: Collection<Doc>,
+    private readonly owned: boolean,
+  ) {}
 
   async write(records: readonly ChainedRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -119,7 +123,11 @@ class MongoStore implements MongoAuditStore {
     if (cursor !== undefined) {
       const c = decodeCursor(cursor);
       and.push({
-        $or: [{ time: { $lt: c.time } }, { time: c.time, writer: { $lt: c.writer } }, { time: c.time, writer: c.writer, seq: { $lt: c.seq } }],
+        $or: [
+          { time: { $lt: c.time } },
+          { time: c.time, writer: { $lt: c.writer } },
+          { time: c.time, writer: c.writer, seq: { $lt: c.seq } },
+        ],
       });
     }
     const docs = await this.coll

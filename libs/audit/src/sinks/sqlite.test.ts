@@ -22,11 +22,30 @@ describe('sqlite audit store', () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>).map((r) => r.name);
-    expect(indexes).toEqual(expect.arrayContaining(['audit_records_time', 'audit_records_principal', 'audit_records_root_set', 'audit_records_goal_set', 'audit_records_intent_set', 'audit_records_outcome']));
+    const indexes = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>
+    ).map((r) => r.name);
+    expect(indexes).toEqual(
+      expect.arrayContaining([
+        'audit_records_time',
+        'audit_records_principal',
+        'audit_records_root_set',
+        'audit_records_goal_set',
+        'audit_records_intent_set',
+        'audit_records_outcome',
+      ]),
+    );
     // The partial indexes (only records that have a goal, a root, an intent) still serve equality filters.
     for (const column of ['goal', 'root_id', 'intent']) {
-      const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT record FROM audit_records r WHERE r.kind = 'decision' AND r.${column} = ? ORDER BY r.time DESC LIMIT 10`).all('x') as Array<{ detail: string }>).map((r) => r.detail).join(' ');
+      const plan = (
+        db
+          .prepare(
+            `EXPLAIN QUERY PLAN SELECT record FROM audit_records r WHERE r.kind = 'decision' AND r.${column} = ? ORDER BY r.time DESC LIMIT 10`,
+          )
+          .all('x') as Array<{ detail: string }>
+      )
+        .map((r) => r.detail)
+        .join(' ');
       expect(plan, column).toMatch(/USING INDEX audit_records_\w+_set/);
     }
     expect(db.prepare('SELECT count(*) AS n FROM audit_records').get()).toEqual({ n: 2 });
@@ -70,8 +89,24 @@ describe('sqlite audit store', () => {
     );
     for (const r of records) {
       const d = r.kind === 'decision' ? r : undefined;
-      insert.run(r.writer, r.seq, r.kind, d?.decision_id ?? null, r.time, d?.principal.type ?? null, d?.principal.id ?? null, d?.root?.id ?? null, d?.goal ?? null, d?.intent ?? null, d?.action ?? null, d?.outcome ?? null, r.hash, serializedRecord(r));
-      for (const p of new Set(d?.policies ?? [])) old.prepare('INSERT INTO audit_record_policies (policy, writer, seq) VALUES (?, ?, ?)').run(p, r.writer, r.seq);
+      insert.run(
+        r.writer,
+        r.seq,
+        r.kind,
+        d?.decision_id ?? null,
+        r.time,
+        d?.principal.type ?? null,
+        d?.principal.id ?? null,
+        d?.root?.id ?? null,
+        d?.goal ?? null,
+        d?.intent ?? null,
+        d?.action ?? null,
+        d?.outcome ?? null,
+        r.hash,
+        serializedRecord(r),
+      );
+      for (const p of new Set(d?.policies ?? []))
+        old.prepare('INSERT INTO audit_record_policies (policy, writer, seq) VALUES (?, ?, ?)').run(p, r.writer, r.seq);
     }
     old.close();
 
@@ -86,8 +121,12 @@ describe('sqlite audit store', () => {
     await store.close();
 
     const db = new Database(path);
-    expect(db.prepare(`SELECT version, name FROM argus_migrations WHERE namespace = 'audit'`).all()).toEqual([{ version: 1, name: 'audit-records' }]);
-    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>).map((r) => r.name);
+    expect(db.prepare(`SELECT version, name FROM argus_migrations WHERE namespace = 'audit'`).all()).toEqual([
+      { version: 1, name: 'audit-records' },
+    ]);
+    const indexes = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>
+    ).map((r) => r.name);
     expect(indexes).not.toContain('audit_records_goal');
     expect(indexes).toContain('audit_records_goal_set');
     expect(runMigrations(db, 'audit', AUDIT_MIGRATIONS)).toEqual([]);

@@ -142,7 +142,8 @@ class SqliteStore implements SqliteAuditStore {
   }
 
   async head(writer: string): Promise<ChainHead | undefined> {
-    const row = this.db.prepare('SELECT seq, hash FROM audit_records WHERE writer = ? ORDER BY seq DESC LIMIT 1').get(writer) as { seq: number; hash: string } | undefined;
+    const row = this.db.prepare('SELECT seq, hash FROM audit_records WHERE writer = ? ORDER BY seq DESC LIMIT 1').get(writer) as
+      { seq: number; hash: string } | undefined;
     return row ? { seq: row.seq, hash: row.hash } : undefined;
   }
 
@@ -196,7 +197,9 @@ class SqliteStore implements SqliteAuditStore {
   }
 
   async get(decisionId: string): Promise<AuditRecord | undefined> {
-    const row = this.db.prepare("SELECT record FROM audit_records WHERE decision_id = ? AND kind = 'decision' ORDER BY rowid LIMIT 1").get(decisionId) as { record: string } | undefined;
+    const row = this.db
+      .prepare("SELECT record FROM audit_records WHERE decision_id = ? AND kind = 'decision' ORDER BY rowid LIMIT 1")
+      .get(decisionId) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as AuditRecord) : undefined;
   }
 
@@ -210,12 +213,16 @@ class SqliteStore implements SqliteAuditStore {
         ? 'SELECT record FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY rowid'
         : 'SELECT record FROM audit_records WHERE seq >= ? AND seq <= ? AND writer = ? ORDER BY rowid';
     const stmt = this.db.prepare(sql);
-    const rows = (writer === undefined ? stmt.iterate(fromSeq, toSeq) : stmt.iterate(fromSeq, toSeq, writer)) as IterableIterator<{ record: string }>;
+    const rows = (writer === undefined ? stmt.iterate(fromSeq, toSeq) : stmt.iterate(fromSeq, toSeq, writer)) as IterableIterator<{
+      record: string;
+    }>;
     for (const row of rows) yield JSON.parse(row.record) as ChainedRecord;
   }
 
   async writers(): Promise<string[]> {
-    return (this.db.prepare('SELECT DISTINCT writer FROM audit_records ORDER BY writer').all() as Array<{ writer: string }>).map((r) => r.writer);
+    return (this.db.prepare('SELECT DISTINCT writer FROM audit_records ORDER BY writer').all() as Array<{ writer: string }>).map(
+      (r) => r.writer,
+    );
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,11 @@ export function makeDecisionEvent(kind: SampleKind = 'allow', n = 0, overrides: 
     input: {
       principal: { type: 'Agent', id: n % 2 === 0 ? 'support-bot' : 'planner', attributes: { apiKey: SECRET_CANARY } },
       action: kind === 'proxied' ? 'llm:invoke' : 'tool:call',
-      resource: { type: kind === 'proxied' ? 'Model' : 'Tool', id: kind === 'proxied' ? 'gpt-4o' : 'crm.search', attributes: { sensitivity: 'internal' } },
+      resource: {
+        type: kind === 'proxied' ? 'Model' : 'Tool',
+        id: kind === 'proxied' ? 'gpt-4o' : 'crm.search',
+        attributes: { sensitivity: 'internal' },
+      },
       intent: 'lookup-order-status',
       goal: 'goal-7f3a',
       delegation: [
@@ -35,7 +39,13 @@ export function makeDecisionEvent(kind: SampleKind = 'allow', n = 0, overrides: 
       reasons:
         kind === 'hard_deny'
           ? []
-          : [{ policy: kind === 'deny' ? 'forbid-secret-tools' : 'permit-support-lookup', effect: kind === 'deny' ? 'forbid' : 'permit', annotations: { reason: 'sample' } }],
+          : [
+              {
+                policy: kind === 'deny' ? 'forbid-secret-tools' : 'permit-support-lookup',
+                effect: kind === 'deny' ? 'forbid' : 'permit',
+                annotations: { reason: 'sample' },
+              },
+            ],
       errors: kind === 'deny' ? [{ policy: 'permit-broken', code: 'policy_error', message: 'attribute `clearance` missing' }] : [],
       ...(kind === 'hard_deny' ? { codes: ['agent_revoked', 'delegation_expired'] } : {}),
       facts: { delegation: { valid: kind !== 'hard_deny', depth: 2 }, secret: SECRET_CANARY },
@@ -43,7 +53,14 @@ export function makeDecisionEvent(kind: SampleKind = 'allow', n = 0, overrides: 
     policyVersion: 'v-abc123',
     latencyMs: 0.42,
     ...(kind === 'proxied'
-      ? { proxy: { upstream: 'openai', status: 200, credentialName: 'openai-prod', usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, costUsd: 0.0012 } } }
+      ? {
+          proxy: {
+            upstream: 'openai',
+            status: 200,
+            credentialName: 'openai-prod',
+            usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, costUsd: 0.0012 },
+          },
+        }
       : {}),
   };
   return { ...base, ...overrides };

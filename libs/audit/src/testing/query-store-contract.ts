@@ -44,15 +44,22 @@ export function describeQueryStoreContract(name: string, make: StoreFactory): vo
       try {
         const records = sampleChain(12) as AuditRecord[];
         await store.write(records);
-        const ids = async (f: Parameters<AuditQueryStore['query']>[0]) => (await store.query(f, undefined, 100)).records.map((r) => r.decision_id).sort();
-        const expected = (pred: (r: AuditRecord) => boolean) => records.filter(pred).map((r) => r.decision_id).sort();
+        const ids = async (f: Parameters<AuditQueryStore['query']>[0]) =>
+          (await store.query(f, undefined, 100)).records.map((r) => r.decision_id).sort();
+        const expected = (pred: (r: AuditRecord) => boolean) =>
+          records
+            .filter(pred)
+            .map((r) => r.decision_id)
+            .sort();
         expect(await ids({ principal: 'planner' })).toEqual(expected((r) => r.principal.id === 'planner'));
         expect(await ids({ principal: 'Agent::"planner"' })).toEqual(expected((r) => r.principal.id === 'planner'));
         expect(await ids({ principal: 'Human::planner' })).toEqual([]);
         expect(await ids({ root: 'alice' })).toEqual(expected((r) => r.root?.id === 'alice'));
         expect(await ids({ outcome: 'deny' })).toEqual(expected((r) => r.outcome === 'deny'));
         expect(await ids({ policy: 'forbid-secret-tools' })).toEqual(expected((r) => r.policies.includes('forbid-secret-tools')));
-        expect(await ids({ goal: 'goal-7f3a', intent: 'lookup-order-status', outcome: 'allow' })).toEqual(expected((r) => r.outcome === 'allow'));
+        expect(await ids({ goal: 'goal-7f3a', intent: 'lookup-order-status', outcome: 'allow' })).toEqual(
+          expected((r) => r.outcome === 'allow'),
+        );
         expect(await ids({ goal: 'other' })).toEqual([]);
         const from = records[3]!.time;
         const to = records[7]!.time;

@@ -14,7 +14,11 @@ process.stdout.write('READY\n');
 createInterface({ input: process.stdin }).once('line', () => {
   try {
     const { keyPem } = resolveSigning(cfg);
-    process.stdout.write(`KEY ${createHash('sha256').update(keyPem ?? '').digest('hex')}\n`);
+    process.stdout.write(
+      `KEY ${createHash('sha256')
+        .update(keyPem ?? '')
+        .digest('hex')}\n`,
+    );
   } catch (err) {
     process.stdout.write(`ERROR ${err instanceof Error ? err.message : String(err)}\n`);
   }

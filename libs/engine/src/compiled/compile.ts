@@ -125,7 +125,25 @@ function compileScope(scope: Json, v: 'principal' | 'action' | 'resource', slots
   }
 }
 
-const BINARY = new Set(['==', '!=', 'in', '<', '<=', '>', '>=', '&&', '||', '+', '-', '*', 'contains', 'containsAll', 'containsAny', 'getTag', 'hasTag']);
+const BINARY = new Set([
+  '==',
+  '!=',
+  'in',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '&&',
+  '||',
+  '+',
+  '-',
+  '*',
+  'contains',
+  'containsAll',
+  'containsAny',
+  'getTag',
+  'hasTag',
+]);
 
 /** Compiles one expression node. */
 export function compileExpr(node: unknown): Fn {
@@ -509,7 +527,9 @@ function extensionCall(name: string, args: Fn[], raw: unknown[]): Fn {
         const all = (1n << bits) - 1n;
         const netmask = (p: number) => (all << (bits - BigInt(p))) & all;
         const hostmask = (p: number) => all >> BigInt(p);
-        return (y.addr & netmask(y.prefix)) <= (x.addr & netmask(x.prefix)) && (x.addr | hostmask(x.prefix)) <= (y.addr | hostmask(y.prefix));
+        return (
+          (y.addr & netmask(y.prefix)) <= (x.addr & netmask(x.prefix)) && (x.addr | hostmask(x.prefix)) <= (y.addr | hostmask(y.prefix))
+        );
       };
     case 'offset':
       arity(2);

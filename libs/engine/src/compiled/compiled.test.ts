@@ -16,8 +16,18 @@ const X = { type: 'A::Action', id: 'x' };
 
 /** Both evaluators on one policy set and request: the compiled answer (or undefined) and cedar-wasm's. */
 function both(policies: Record<string, string>, request: Partial<CedarRequest> = {}) {
-  const req: CedarRequest = { principal: U, action: X, resource: R, context: {}, entities: [{ uid: U, attrs: {}, parents: [] }], ...request };
-  const ours = new CompiledPolicies({ staticTexts: new Map(Object.entries(policies)), templateTexts: new Map(), links: [] }).authorize(Object.keys(policies), req);
+  const req: CedarRequest = {
+    principal: U,
+    action: X,
+    resource: R,
+    context: {},
+    entities: [{ uid: U, attrs: {}, parents: [] }],
+    ...request,
+  };
+  const ours = new CompiledPolicies({ staticTexts: new Map(Object.entries(policies)), templateTexts: new Map(), links: [] }).authorize(
+    Object.keys(policies),
+    req,
+  );
   const oracle = cedar.isAuthorized({ ...req, entities: req.entities as never, policies: { staticPolicies: policies } } as never);
   return { ours: ours?.response, oracle: oracle.type === 'success' ? oracle.response : undefined };
 }
@@ -46,16 +56,21 @@ describe('compiled evaluation: semantics checked against cedar-wasm', () => {
     ['principal has a.b', 'nested has'],
     ['(if principal has a then 1 else "x") == "x"', 'if-then-else'],
     ['principal.getTag("t") == 1', 'missing tag: an error'],
-    ['datetime("2024-03-10").toDate() == datetime("2024-03-10") && datetime("1969-12-31T12:00:00Z").toTime() == duration("12h")', 'toDate, toTime before the epoch'],
+    [
+      'datetime("2024-03-10").toDate() == datetime("2024-03-10") && datetime("1969-12-31T12:00:00Z").toTime() == duration("12h")',
+      'toDate, toTime before the epoch',
+    ],
   ])('%s (%s)', (cond) => {
     const { ours, oracle } = both(when(cond), { context: { n: 3037000500 } });
     expect(oracle).toBeDefined();
     expect(ours).toBeDefined();
-    expect({ decision: ours!.decision, reason: ours!.diagnostics.reason, errors: ours!.diagnostics.errors.map((e) => e.policyId) }).toEqual({
-      decision: oracle!.decision,
-      reason: oracle!.diagnostics.reason,
-      errors: oracle!.diagnostics.errors.map((e) => e.policyId),
-    });
+    expect({ decision: ours!.decision, reason: ours!.diagnostics.reason, errors: ours!.diagnostics.errors.map((e) => e.policyId) }).toEqual(
+      {
+        decision: oracle!.decision,
+        reason: oracle!.diagnostics.reason,
+        errors: oracle!.diagnostics.errors.map((e) => e.policyId),
+      },
+    );
   });
 
   it('forbid beats permit; no satisfied policy denies; erroring policies are skipped and reported', () => {
@@ -65,7 +80,9 @@ describe('compiled evaluation: semantics checked against cedar-wasm', () => {
       broken: 'forbid (principal, action, resource) when { principal.nope };',
     };
     const a = both(policies, { context: { n: 2 } });
-    expect(a.ours).toEqual(a.oracle && { decision: 'deny', diagnostics: { reason: ['stop'], errors: [expect.objectContaining({ policyId: 'broken' })] } });
+    expect(a.ours).toEqual(
+      a.oracle && { decision: 'deny', diagnostics: { reason: ['stop'], errors: [expect.objectContaining({ policyId: 'broken' })] } },
+    );
     expect(a.oracle!.diagnostics.reason).toEqual(['stop']);
     const b = both(policies, { context: { n: 0 } });
     expect(b.ours!.decision).toBe('allow');
@@ -110,7 +127,7 @@ describe('differential random testing against cedar-wasm', () => {
     expect(stats.withErrors).toBeGreaterThan(stats.cases * 0.05);
   }, 600_000);
 
-  it('agrees with cedar-wasm on the engine\'s shared generator too (every EST form, syntax variants)', () => {
+  it("agrees with cedar-wasm on the engine's shared generator too (every EST form, syntax variants)", () => {
     const stats = emptyStats();
     fc.assert(
       fc.property(caseArb(), (c) => {
@@ -144,14 +161,23 @@ describe('online verification', () => {
     expect(evaluateCompiled(set, [['p']], req, options)?.response.decision).toBe('allow');
     await tick();
     expect(mismatches).toHaveLength(1);
-    expect(mismatches[0]).toMatchObject({ policyIds: ['p'], compiled: { decision: 'allow' }, cedar: { decision: 'deny', reason: ['p'] }, disabled: true });
+    expect(mismatches[0]).toMatchObject({
+      policyIds: ['p'],
+      compiled: { decision: 'allow' },
+      cedar: { decision: 'deny', reason: ['p'] },
+      disabled: true,
+    });
     expect(mismatches[0]!.inputHash).toMatch(/^[0-9a-f]{64}$/);
     expect(verificationStats.mismatches).toBe(before.mismatches + 1);
     expect(evaluateCompiled(set, [['p']], req, options)).toBeUndefined();
   });
 
   it('verifies only the sampled fraction', async () => {
-    const set: PolicyTexts = { staticTexts: new Map([['p', 'permit (principal, action, resource);']]), templateTexts: new Map(), links: [] };
+    const set: PolicyTexts = {
+      staticTexts: new Map([['p', 'permit (principal, action, resource);']]),
+      templateTexts: new Map(),
+      links: [],
+    };
     const before = verificationStats.sampled;
     evaluateCompiled(set, [['p']], req, { verifySample: 0.1, random: () => 0.5 });
     evaluateCompiled(set, [['p']], req, { verifySample: 0.1, random: () => 0.05 });
@@ -176,7 +202,9 @@ describe('evaluate with the compiled path', () => {
   };
 
   it('answers without schema checks through the compiled path, as cedar-wasm does', async () => {
-    const set = setOf('@id("lvl") permit (principal, action == Action::"read", resource) when { principal.level < context.n };\n@id("f") forbid (principal, action, resource) when { 9007199254740991 * 9007199254740991 * context.n > 0 };');
+    const set = setOf(
+      '@id("lvl") permit (principal, action == Action::"read", resource) when { principal.level < context.n };\n@id("f") forbid (principal, action, resource) when { 9007199254740991 * 9007199254740991 * context.n > 0 };',
+    );
     const before = verificationStats.sampled;
     const fast = evaluate(set, request, { validateRequest: false, compiled: { verifySample: 1 } });
     expect(verificationStats.sampled).toBe(before + 1);

@@ -100,7 +100,11 @@ function verify(set: PolicyTexts, ids: string[], input: string, ours: DecisionSu
   }
   let theirs: CompiledMismatch['cedar'];
   try {
-    const r = cedar.isAuthorized({ ...request, entities: request.entities, policies: { staticPolicies, templates, templateLinks } } as never);
+    const r = cedar.isAuthorized({
+      ...request,
+      entities: request.entities,
+      policies: { staticPolicies, templates, templateLinks },
+    } as never);
     theirs = r.type === 'success' ? summarize(r as CedarLikeAnswer) : { failure: r.errors.map((e) => e.message) };
   } catch (e) {
     theirs = { failure: [e instanceof Error ? e.message : 'cedar-wasm threw'] };
@@ -110,5 +114,11 @@ function verify(set: PolicyTexts, ids: string[], input: string, ours: DecisionSu
   verificationStats.mismatches++;
   const disabled = options.fallbackOnMismatch ?? true;
   if (disabled) compiledPolicies(set).disabled = true;
-  options.onMismatch?.({ inputHash: createHash('sha256').update(input).digest('hex'), policyIds: ids, compiled: ours, cedar: theirs, disabled });
+  options.onMismatch?.({
+    inputHash: createHash('sha256').update(input).digest('hex'),
+    policyIds: ids,
+    compiled: ours,
+    cedar: theirs,
+    disabled,
+  });
 }

@@ -270,7 +270,8 @@ export function parseDuration(s: string): Ext | CedarEvalError | undefined {
   return new Ext('duration', ms);
 }
 
-const DATETIME = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?(?:Z|([+-])([0-9]{2})([0-9]{2})))?$/;
+const DATETIME =
+  /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?(?:Z|([+-])([0-9]{2})([0-9]{2})))?$/;
 
 /** `datetime("...")`: `YYYY-MM-DD`, optionally `Thh:mm:ss` with `Z`, `.SSSZ` or `(+|-)hhmm` (and `.SSS` before it). */
 export function parseDatetime(s: string): Ext | CedarEvalError | undefined {
@@ -328,7 +329,8 @@ export function parseIp(s: string): Ip | CedarEvalError | undefined {
   let prefix = max;
   if (slash >= 0) {
     const p = s.slice(slash + 1);
-    if (p.length > (v4 !== undefined ? 2 : 3) || !/^[0-9]+$/.test(p) || (p.startsWith('0') && p !== '0') || Number(p) > max) return refuse();
+    if (p.length > (v4 !== undefined ? 2 : 3) || !/^[0-9]+$/.test(p) || (p.startsWith('0') && p !== '0') || Number(p) > max)
+      return refuse();
     prefix = Number(p);
   }
   return v4 !== undefined ? new Ip(false, v4, prefix) : new Ip(true, v6!, prefix);

@@ -73,8 +73,22 @@ export const DRT_SCHEMA = `namespace App {
 
 const NS = 'App';
 type Ty =
-  | 'Bool' | 'Long' | 'String' | 'User' | 'Group' | 'Doc' | 'SetLong' | 'SetString' | 'SetUser' | 'SetGroup'
-  | 'ip' | 'decimal' | 'datetime' | 'duration' | 'Profile' | 'Rec';
+  | 'Bool'
+  | 'Long'
+  | 'String'
+  | 'User'
+  | 'Group'
+  | 'Doc'
+  | 'SetLong'
+  | 'SetString'
+  | 'SetUser'
+  | 'SetGroup'
+  | 'ip'
+  | 'decimal'
+  | 'datetime'
+  | 'duration'
+  | 'Profile'
+  | 'Rec';
 type EntityTy = 'User' | 'Group' | 'Doc';
 interface Attr {
   name: string;
@@ -82,23 +96,58 @@ interface Attr {
   optional?: boolean;
 }
 const ATTRS: Record<'User' | 'Group' | 'Doc' | 'Profile' | 'Rec' | 'Ctx', Attr[]> = {
-  Group: [{ name: 'name', ty: 'String' }, { name: 'level', ty: 'Long' }],
+  Group: [
+    { name: 'name', ty: 'String' },
+    { name: 'level', ty: 'Long' },
+  ],
   User: [
-    { name: 'name', ty: 'String' }, { name: 'full name', ty: 'String' }, { name: 'level', ty: 'Long' }, { name: 'active', ty: 'Bool' },
-    { name: 'manager', ty: 'User', optional: true }, { name: 'team', ty: 'Group' }, { name: 'friends', ty: 'SetUser' },
-    { name: 'roles', ty: 'SetString' }, { name: 'profile', ty: 'Profile' }, { name: 'addr', ty: 'ip' }, { name: 'balance', ty: 'decimal' },
-    { name: 'born', ty: 'datetime' }, { name: 'ttl', ty: 'duration' },
+    { name: 'name', ty: 'String' },
+    { name: 'full name', ty: 'String' },
+    { name: 'level', ty: 'Long' },
+    { name: 'active', ty: 'Bool' },
+    { name: 'manager', ty: 'User', optional: true },
+    { name: 'team', ty: 'Group' },
+    { name: 'friends', ty: 'SetUser' },
+    { name: 'roles', ty: 'SetString' },
+    { name: 'profile', ty: 'Profile' },
+    { name: 'addr', ty: 'ip' },
+    { name: 'balance', ty: 'decimal' },
+    { name: 'born', ty: 'datetime' },
+    { name: 'ttl', ty: 'duration' },
   ],
   Doc: [
-    { name: 'owner', ty: 'User' }, { name: 'level', ty: 'Long' }, { name: 'secret', ty: 'Bool', optional: true }, { name: 'labels', ty: 'SetString' },
-    { name: 'reviewer', ty: 'User', optional: true }, { name: 'folder', ty: 'Group' },
+    { name: 'owner', ty: 'User' },
+    { name: 'level', ty: 'Long' },
+    { name: 'secret', ty: 'Bool', optional: true },
+    { name: 'labels', ty: 'SetString' },
+    { name: 'reviewer', ty: 'User', optional: true },
+    { name: 'folder', ty: 'Group' },
   ],
-  Profile: [{ name: 'home', ty: 'Group' }, { name: 'score', ty: 'Long' }, { name: 'motto', ty: 'String', optional: true }, { name: 'boss', ty: 'User', optional: true }],
-  Rec: [{ name: 'u', ty: 'User' }, { name: 'k', ty: 'Long' }],
+  Profile: [
+    { name: 'home', ty: 'Group' },
+    { name: 'score', ty: 'Long' },
+    { name: 'motto', ty: 'String', optional: true },
+    { name: 'boss', ty: 'User', optional: true },
+  ],
+  Rec: [
+    { name: 'u', ty: 'User' },
+    { name: 'k', ty: 'Long' },
+  ],
   Ctx: [
-    { name: 'now', ty: 'datetime' }, { name: 'n', ty: 'Long' }, { name: 's', ty: 'String' }, { name: 'flag', ty: 'Bool' }, { name: 'who', ty: 'User' },
-    { name: 'grp', ty: 'Group' }, { name: 'labels', ty: 'SetString' }, { name: 'nums', ty: 'SetLong' }, { name: 'peers', ty: 'SetUser' },
-    { name: 'rec', ty: 'Rec' }, { name: 'opt', ty: 'Long', optional: true }, { name: 'addr', ty: 'ip' }, { name: 'amt', ty: 'decimal' }, { name: 'ttl', ty: 'duration' },
+    { name: 'now', ty: 'datetime' },
+    { name: 'n', ty: 'Long' },
+    { name: 's', ty: 'String' },
+    { name: 'flag', ty: 'Bool' },
+    { name: 'who', ty: 'User' },
+    { name: 'grp', ty: 'Group' },
+    { name: 'labels', ty: 'SetString' },
+    { name: 'nums', ty: 'SetLong' },
+    { name: 'peers', ty: 'SetUser' },
+    { name: 'rec', ty: 'Rec' },
+    { name: 'opt', ty: 'Long', optional: true },
+    { name: 'addr', ty: 'ip' },
+    { name: 'amt', ty: 'decimal' },
+    { name: 'ttl', ty: 'duration' },
   ],
 };
 const TAG_TYPE: Record<EntityTy, Ty> = { Group: 'Long', User: 'String', Doc: 'User' };
@@ -187,7 +236,8 @@ class ExprGen {
   expr(ty: Ty, depth: number): Ex {
     const r = this.r;
     if (depth <= 0 || r.chance(ty === 'Bool' ? 0.08 : 0.25)) return this.leaf(ty);
-    if (r.chance(0.07)) return comp(`if ${this.expr('Bool', depth - 1).t} then ${this.expr(ty, depth - 1).t} else ${this.expr(ty, depth - 1).t}`);
+    if (r.chance(0.07))
+      return comp(`if ${this.expr('Bool', depth - 1).t} then ${this.expr(ty, depth - 1).t} else ${this.expr(ty, depth - 1).t}`);
     if (r.chance(0.04)) {
       // A record literal read back: `{f: e, "g h": 1}.f`.
       const rec = atom(`{f: ${this.expr(ty, depth - 1).t}, "g h": ${this.expr('Long', 0).t}}`);
@@ -217,7 +267,8 @@ class ExprGen {
         if (r.chance(0.2)) return atom(`${this.op(this.expr('datetime', depth - 1))}.toDate()`);
         return r.chance(0.5) ? this.attrOf('datetime', depth) : this.leaf('datetime');
       case 'duration':
-        if (r.chance(0.25)) return atom(`${this.op(this.expr('datetime', depth - 1))}.durationSince(${this.expr('datetime', depth - 1).t})`);
+        if (r.chance(0.25))
+          return atom(`${this.op(this.expr('datetime', depth - 1))}.durationSince(${this.expr('datetime', depth - 1).t})`);
         if (r.chance(0.2)) return atom(`${this.op(this.expr('datetime', depth - 1))}.toTime()`);
         return r.chance(0.5) ? this.attrOf('duration', depth) : this.leaf('duration');
       default:
@@ -317,7 +368,9 @@ class ExprGen {
       const read = this.access(base, attr.name);
       const guard = this.has(base, attr.name);
       const body = this.predicate(read, attr.ty, depth - 1);
-      return r.chance(0.3) ? comp(`if ${guard.t} then ${body.t} else ${this.expr('Bool', 0).t}`) : comp(`${this.op(guard)} && ${this.op(body)}`);
+      return r.chance(0.3)
+        ? comp(`if ${guard.t} then ${body.t} else ${this.expr('Bool', 0).t}`)
+        : comp(`${this.op(guard)} && ${this.op(body)}`);
     }
     const owner = r.pick(['User', 'Group', 'Doc'] as const);
     const base = this.expr(owner, depth - 1);
@@ -400,7 +453,11 @@ class ExprGen {
         return comp(`${this.op(left)} in ${this.op(this.expr(r.pick(['Group', 'SetGroup', 'User', 'SetUser'] as const), d))}`);
       }
       case 7: {
-        const [set, el] = r.pick([['SetLong', 'Long'], ['SetString', 'String'], ['SetUser', 'User']] as const);
+        const [set, el] = r.pick([
+          ['SetLong', 'Long'],
+          ['SetString', 'String'],
+          ['SetUser', 'User'],
+        ] as const);
         return atom(`${this.op(this.expr(set, d))}.contains(${this.expr(el, d).t})`);
       }
       case 8: {
@@ -426,10 +483,14 @@ class ExprGen {
       case 16: {
         const k = r.int(5);
         const e = this.op(this.expr('ip', d));
-        return k === 4 ? atom(`${e}.isInRange(${this.expr('ip', d).t})`) : atom(`${e}.${['isIpv4', 'isIpv6', 'isLoopback', 'isMulticast'][k]!}()`);
+        return k === 4
+          ? atom(`${e}.isInRange(${this.expr('ip', d).t})`)
+          : atom(`${e}.${['isIpv4', 'isIpv6', 'isLoopback', 'isMulticast'][k]!}()`);
       }
       case 17:
-        return atom(`${this.op(this.expr('decimal', d))}.${r.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${this.expr('decimal', d).t})`);
+        return atom(
+          `${this.op(this.expr('decimal', d))}.${r.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${this.expr('decimal', d).t})`,
+        );
       case 18: {
         const ty = r.pick(['datetime', 'duration'] as const);
         return comp(`${this.op(this.expr(ty, d))} ${r.pick(['<', '<=', '>', '>=', '==', '!='])} ${this.op(this.expr(ty, d))}`);
@@ -439,9 +500,13 @@ class ExprGen {
       case 20:
         return this.attrOf('Bool', depth);
       case 21:
-        return comp(`{a: ${this.expr('Long', d).t}, "b c": ${this.expr('String', d).t}} == {a: ${this.expr('Long', d).t}, "b c": ${this.expr('String', d).t}}`);
+        return comp(
+          `{a: ${this.expr('Long', d).t}, "b c": ${this.expr('String', d).t}} == {a: ${this.expr('Long', d).t}, "b c": ${this.expr('String', d).t}}`,
+        );
       case 22:
-        return comp(`${this.op(this.expr('Long', d))} ${r.pick(['<', '>', '=='])} ${this.op(this.expr('duration', d))}.${r.pick(['toDays', 'toHours', 'toMinutes', 'toSeconds', 'toMilliseconds'])}()`);
+        return comp(
+          `${this.op(this.expr('Long', d))} ${r.pick(['<', '>', '=='])} ${this.op(this.expr('duration', d))}.${r.pick(['toDays', 'toHours', 'toMinutes', 'toSeconds', 'toMilliseconds'])}()`,
+        );
       case 23:
       case 24: {
         const ty = r.pick(['User', 'Group', 'Doc'] as const);
@@ -458,7 +523,9 @@ class ExprGen {
       case 26: {
         const ty = r.pick(['ip', 'decimal'] as const);
         if (ty === 'ip') return atom(`${this.op(this.expr('ip', d))}.${r.pick(['isIpv4', 'isIpv6', 'isLoopback', 'isMulticast'])}()`);
-        return atom(`${this.op(this.expr('decimal', d))}.${r.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${this.expr('decimal', d).t})`);
+        return atom(
+          `${this.op(this.expr('decimal', d))}.${r.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${this.expr('decimal', d).t})`,
+        );
       }
       case 27:
       case 28: {
@@ -533,7 +600,10 @@ export interface GeneratedPolicy {
 }
 
 /** Random policies and templates (text), with links for the templates. */
-export function generatePolicies(r: Rng, options: { maxPolicies?: number; depth?: number } = {}): { policies: GeneratedPolicy[]; links: TemplateLinkInput[] } {
+export function generatePolicies(
+  r: Rng,
+  options: { maxPolicies?: number; depth?: number } = {},
+): { policies: GeneratedPolicy[]; links: TemplateLinkInput[] } {
   const n = 1 + r.int(options.maxPolicies ?? 4);
   const policies: GeneratedPolicy[] = [];
   const links: TemplateLinkInput[] = [];
@@ -545,13 +615,17 @@ export function generatePolicies(r: Rng, options: { maxPolicies?: number; depth?
     const template = principal.includes('?') || resource.includes('?');
     const id = template ? `t${i}` : `p${i}`;
     const effect = r.chance(0.6) ? 'permit' : 'forbid';
-    const conditions = Array.from({ length: r.int(effect === 'forbid' ? 3 : 3) }, () => `${r.chance(0.75) ? 'when' : 'unless'} { ${g.expr('Bool', options.depth ?? 4).t} }`);
+    const conditions = Array.from(
+      { length: r.int(effect === 'forbid' ? 3 : 3) },
+      () => `${r.chance(0.75) ? 'when' : 'unless'} { ${g.expr('Bool', options.depth ?? 4).t} }`,
+    );
     const text = `@id(${JSON.stringify(id)})\n${effect} (${principal}, ${g.actionScope()}, ${resource})\n${conditions.join('\n')};`;
     policies.push({ id, text, template });
     if (template) {
       for (let l = 0; l < 1 + r.int(2); l++) {
         const values: TemplateLinkInput['values'] = {};
-        if (principal.includes('?principal')) values['?principal'] = uid(r.chance(0.7) ? 'User' : 'Group', r.pick(r.chance(0.7) ? IDS.User : IDS.Group));
+        if (principal.includes('?principal'))
+          values['?principal'] = uid(r.chance(0.7) ? 'User' : 'Group', r.pick(r.chance(0.7) ? IDS.User : IDS.Group));
         if (resource.includes('?resource')) values['?resource'] = uid(r.chance(0.7) ? 'Doc' : 'Group', r.pick(IDS.Doc));
         links.push({ templateId: id, linkId: `${id}-l${l}`, values });
       }
@@ -583,7 +657,15 @@ export function generateEntities(r: Rng): CedarEntity[] {
   groups.forEach((g, i) => {
     const tags: Record<string, CedarValue> = {};
     for (const k of TAG_KEYS) if (r.chance(0.2)) tags[k] = longValue(r);
-    out.push({ uid: uid('Group', g), attrs: { name: r.pick(STRINGS), level: longValue(r) }, parents: groups.slice(0, i).filter(() => r.chance(0.4)).map((p) => uid('Group', p)), tags });
+    out.push({
+      uid: uid('Group', g),
+      attrs: { name: r.pick(STRINGS), level: longValue(r) },
+      parents: groups
+        .slice(0, i)
+        .filter(() => r.chance(0.4))
+        .map((p) => uid('Group', p)),
+      tags,
+    });
   });
   for (const u of users) {
     const attrs: Record<string, CedarValue> = {
@@ -680,7 +762,8 @@ const seedArb = fc.noShrink(fc.integer({ min: 0, max: 0x7fffffff }));
 /** The fixed schema, as an arbitrary. */
 export const schemaArb = (): fc.Arbitrary<string> => fc.constant(DRT_SCHEMA);
 /** Random policies and templates with their links. */
-export const policiesArb = (options: { maxPolicies?: number; depth?: number } = {}) => seedArb.map((s) => generatePolicies(rngFromSeed(s), options));
+export const policiesArb = (options: { maxPolicies?: number; depth?: number } = {}) =>
+  seedArb.map((s) => generatePolicies(rngFromSeed(s), options));
 /** A random schema-conforming entity graph. */
 export const entityGraphArb = (): fc.Arbitrary<CedarEntity[]> => seedArb.map((s) => generateEntities(rngFromSeed(s)));
 /** A random schema-conforming request. */

@@ -52,13 +52,20 @@ export function emptyStats(): DrtStats {
 }
 
 /** Compiles the case's policies, dropping those strict validation refuses (counted), with their links. */
-export function compileCase(c: GeneratedCase, stats: DrtStats): { set: CompiledPolicySet; policies: GeneratedPolicy[]; links: TemplateLinkInput[] } | undefined {
+export function compileCase(
+  c: GeneratedCase,
+  stats: DrtStats,
+): { set: CompiledPolicySet; policies: GeneratedPolicy[]; links: TemplateLinkInput[] } | undefined {
   let policies = c.policies;
   stats.generatedPolicies += policies.length;
   for (let attempt = 0; attempt < 3; attempt++) {
     const ids = new Set(policies.map((p) => p.id));
     const links = c.links.filter((l) => ids.has(l.templateId));
-    const r = compilePolicySet({ schema: c.schema, policies: [{ file: 'drt.cedar', text: policies.map((p) => p.text).join('\n\n') }], links });
+    const r = compilePolicySet({
+      schema: c.schema,
+      policies: [{ file: 'drt.cedar', text: policies.map((p) => p.text).join('\n\n') }],
+      links,
+    });
     if (r.ok) {
       stats.rejectedPolicies += c.policies.length - policies.length;
       return { set: r.policySet, policies, links };
@@ -115,7 +122,14 @@ export function cedarOutcome(
   const templates: Record<string, string> = {};
   for (const p of policies) (p.template ? templates : staticPolicies)[p.id] = p.text;
   const templateLinks = links.map((l) => ({ templateId: l.templateId, newId: l.linkId, values: l.values as never }));
-  const call = { principal: request.principal, action: request.action, resource: request.resource, context: request.context, entities: c.entities, validateRequest };
+  const call = {
+    principal: request.principal,
+    action: request.action,
+    resource: request.resource,
+    context: request.context,
+    entities: c.entities,
+    validateRequest,
+  };
   const answer =
     mode === 'plain'
       ? cedar.isAuthorized({ ...call, policies: { staticPolicies, templates, templateLinks }, schema: c.schema } as never)
@@ -163,7 +177,31 @@ export function countNodes(est: unknown, into: Record<string, number>): void {
   }
 }
 
-const STRUCTURAL = new Set(['left', 'right', 'arg', 'attr', 'if', 'then', 'else', 'pattern', 'in', 'entity_type', 'kind', 'body', 'effect', 'conditions', 'principal', 'action', 'resource', 'entity', 'entities', 'type', 'id', 'Literal', 'Value']);
+const STRUCTURAL = new Set([
+  'left',
+  'right',
+  'arg',
+  'attr',
+  'if',
+  'then',
+  'else',
+  'pattern',
+  'in',
+  'entity_type',
+  'kind',
+  'body',
+  'effect',
+  'conditions',
+  'principal',
+  'action',
+  'resource',
+  'entity',
+  'entities',
+  'type',
+  'id',
+  'Literal',
+  'Value',
+]);
 
 /** Runs one generated case: compile, then compare every request. */
 export function runCase(

@@ -42,7 +42,10 @@ export function lineChild(child: ChildProcessWithoutNullStreams): LineChild {
   });
   const waitFor = (match: number | ((line: string) => boolean), timeoutMs = 30_000) =>
     new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child wrote nothing awaited in ${timeoutMs} ms; stderr: ${stderr.slice(0, 800)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`child wrote nothing awaited in ${timeoutMs} ms; stderr: ${stderr.slice(0, 800)}`)),
+        timeoutMs,
+      );
       const check = () => {
         const hit = typeof match === 'number' ? (lines.length >= match ? lines[match - 1] : undefined) : lines.find(match);
         if (hit !== undefined) {

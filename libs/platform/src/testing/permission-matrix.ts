@@ -20,7 +20,8 @@ export interface Operation {
 export function operationsOf(doc: { paths: Record<string, Record<string, unknown>> }): Operation[] {
   const out: Operation[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const method of Object.keys(item)) if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) out.push({ method: method.toUpperCase(), path });
+    for (const method of Object.keys(item))
+      if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) out.push({ method: method.toUpperCase(), path });
   }
   return out;
 }
@@ -103,13 +104,33 @@ export async function matrixCallers(idp: MatrixIdp): Promise<MatrixCaller[]> {
   const callers: MatrixCaller[] = [
     { name: 'admin', principal: { kind: 'admin', subject: 'admin', roles: ['admin'] }, authorization: `Bearer ${MATRIX_TOKENS.admin}` },
     { name: 'human', principal: { kind: 'human', subject: 'matrix-human', roles: [] }, authorization: `Bearer ${await human([])}` },
-    { name: 'agent', principal: { kind: 'agent', subject: MATRIX_IDS.agent, roles: ['agent'] }, authorization: `Bearer ${MATRIX_TOKENS.agent}` },
-    { name: 'service', principal: { kind: 'service', subject: MATRIX_IDS.service, roles: ['service'] }, authorization: `Bearer ${MATRIX_TOKENS.service}` },
-    { name: 'scanner', principal: { kind: 'scanner', subject: MATRIX_IDS.scanner, roles: ['scanner'] }, authorization: `Bearer ${MATRIX_TOKENS.scanner}` },
-    { name: 'agent JWT', principal: { kind: 'agent', subject: 'jwt-agent', roles: ['approver', 'argus-admin'] }, authorization: `Bearer ${await idp.sign({ kind: 'agent', roles: ['approver', 'argus-admin'] }, { sub: 'jwt-agent' })}` },
+    {
+      name: 'agent',
+      principal: { kind: 'agent', subject: MATRIX_IDS.agent, roles: ['agent'] },
+      authorization: `Bearer ${MATRIX_TOKENS.agent}`,
+    },
+    {
+      name: 'service',
+      principal: { kind: 'service', subject: MATRIX_IDS.service, roles: ['service'] },
+      authorization: `Bearer ${MATRIX_TOKENS.service}`,
+    },
+    {
+      name: 'scanner',
+      principal: { kind: 'scanner', subject: MATRIX_IDS.scanner, roles: ['scanner'] },
+      authorization: `Bearer ${MATRIX_TOKENS.scanner}`,
+    },
+    {
+      name: 'agent JWT',
+      principal: { kind: 'agent', subject: 'jwt-agent', roles: ['approver', 'argus-admin'] },
+      authorization: `Bearer ${await idp.sign({ kind: 'agent', roles: ['approver', 'argus-admin'] }, { sub: 'jwt-agent' })}`,
+    },
   ];
   for (const role of ['policy-author', 'auditor', 'approver']) {
-    callers.push({ name: `human with ${role}`, principal: { kind: 'human', subject: `matrix-human-${role}`, roles: [role] }, authorization: `Bearer ${await human([role])}` });
+    callers.push({
+      name: `human with ${role}`,
+      principal: { kind: 'human', subject: `matrix-human-${role}`, roles: [role] },
+      authorization: `Bearer ${await human([role])}`,
+    });
   }
   return callers;
 }
@@ -129,9 +150,18 @@ export async function badCredentials(idp: MatrixIdp): Promise<Array<{ name: stri
     { name: 'none', authorization: undefined },
     { name: 'wrong token', authorization: 'Bearer matrix-wrong-token-0123456789' },
     { name: 'expired JWT', authorization: `Bearer ${await idp.sign({ kind: 'human', roles: ['argus-admin'] }, { exp: '-10m' })}` },
-    { name: 'wrong issuer', authorization: `Bearer ${await idp.sign({ kind: 'human', roles: ['argus-admin'] }, { iss: 'https://evil.example' })}` },
-    { name: 'wrong audience', authorization: `Bearer ${await idp.sign({ kind: 'human', roles: ['argus-admin'] }, { aud: 'someone-else' })}` },
-    { name: 'alg none', authorization: `Bearer ${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.` },
+    {
+      name: 'wrong issuer',
+      authorization: `Bearer ${await idp.sign({ kind: 'human', roles: ['argus-admin'] }, { iss: 'https://evil.example' })}`,
+    },
+    {
+      name: 'wrong audience',
+      authorization: `Bearer ${await idp.sign({ kind: 'human', roles: ['argus-admin'] }, { aud: 'someone-else' })}`,
+    },
+    {
+      name: 'alg none',
+      authorization: `Bearer ${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`,
+    },
     { name: 'HMAC JWT', authorization: `Bearer ${hmac}` },
     { name: 'unknown kind JWT', authorization: `Bearer ${await idp.sign({ roles: ['argus-admin'] })}` },
     { name: 'malformed header', authorization: 'Basic bWFsbG9yeTpwdw==' },
@@ -216,7 +246,12 @@ function checkShape(problems: string[], label: string, who: string, status: numb
   }
 }
 
-async function call(baseUrl: string, method: string, path: string, authorization: string | undefined): Promise<{ status: number; body: unknown }> {
+async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  authorization: string | undefined,
+): Promise<{ status: number; body: unknown }> {
   const ac = new AbortController();
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (authorization !== undefined) headers.authorization = authorization;

@@ -30,7 +30,11 @@ export class MemorySecretStore implements SecretStore {
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
       version: (previous?.version ?? 0) + 1,
-      ...(options.description !== undefined ? { description: options.description } : previous?.description !== undefined ? { description: previous.description } : {}),
+      ...(options.description !== undefined
+        ? { description: options.description }
+        : previous?.description !== undefined
+          ? { description: previous.description }
+          : {}),
     };
     this.#rows.set(name, { meta, sealed: this.#cipher.seal(name, value) });
     return { ...meta };

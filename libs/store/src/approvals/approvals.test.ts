@@ -66,9 +66,16 @@ describe('SQLite approvals table (store migration 7)', () => {
     old.exec(PRE_MIGRATION_SCHEMA);
     const rows: ApprovalRequest[] = [
       { ...newApproval('old-pending', 0, 3_600_000), status: 'pending' },
-      { ...newApproval('old-approved', 1_000, 3_600_000, binding('crm.update')), status: 'approved', decidedBy: 'alice', decidedAt: '2030-01-01T00:00:02.000Z' },
+      {
+        ...newApproval('old-approved', 1_000, 3_600_000, binding('crm.update')),
+        status: 'approved',
+        decidedBy: 'alice',
+        decidedAt: '2030-01-01T00:00:02.000Z',
+      },
     ];
-    const insert = old.prepare('INSERT INTO argus_approvals (id, status, created_at, expires_at_ms, binding_key, record) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = old.prepare(
+      'INSERT INTO argus_approvals (id, status, created_at, expires_at_ms, binding_key, record) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     for (const r of rows) insert.run(r.id, r.status, r.createdAt, Date.parse(r.expiresAt), bindingKey(r), JSON.stringify(r));
     old.close();
 
@@ -86,18 +93,22 @@ describe('SQLite approvals table (store migration 7)', () => {
 
     const again = openSqlite(path);
     expect(runMigrations(again.db, 'store', STORE_MIGRATIONS)).toEqual([]);
-    expect((again.db.prepare(`SELECT count(*) AS n FROM argus_migrations WHERE namespace = 'store'`).get() as { n: number }).n).toBe(STORE_MIGRATIONS.length);
+    expect((again.db.prepare(`SELECT count(*) AS n FROM argus_migrations WHERE namespace = 'store'`).get() as { n: number }).n).toBe(
+      STORE_MIGRATIONS.length,
+    );
     expect((await new SqliteApprovalStore(again.db).get('old-approved', now))?.consumedBy).toBe('d-retry');
     again.db.close();
   });
 
   it('creates the table in a new database through the migration, not the adapter', () => {
     const s = openSqlite(':memory:');
-    expect(s.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'argus_approvals' AND name LIKE 'argus_approvals_%' ORDER BY name`).all()).toEqual([
-      { name: 'argus_approvals_binding' },
-      { name: 'argus_approvals_created' },
-      { name: 'argus_approvals_status_created' },
-    ]);
+    expect(
+      s.db
+        .prepare(
+          `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'argus_approvals' AND name LIKE 'argus_approvals_%' ORDER BY name`,
+        )
+        .all(),
+    ).toEqual([{ name: 'argus_approvals_binding' }, { name: 'argus_approvals_created' }, { name: 'argus_approvals_status_created' }]);
     s.db.close();
   });
 });

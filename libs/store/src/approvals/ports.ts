@@ -71,7 +71,8 @@ export type ApprovalRefusal = 'unknown' | 'mismatch' | 'consumed' | 'rejected' |
 export type ConsumeOutcome = { ok: true; request: ApprovalRequest } | { ok: false; reason: ApprovalRefusal; request?: ApprovalRequest };
 
 /** The answer of {@link ApprovalStore.decide}: the decided request, or why it could not be decided. */
-export type DecideOutcome = { ok: true; request: ApprovalRequest } | { ok: false; reason: 'unknown' | 'expired' | 'already_decided'; request?: ApprovalRequest };
+export type DecideOutcome =
+  { ok: true; request: ApprovalRequest } | { ok: false; reason: 'unknown' | 'expired' | 'already_decided'; request?: ApprovalRequest };
 
 /** Listing filter: by (reported) status, newest first, paged. */
 export interface ApprovalQuery extends PageQuery {
@@ -114,7 +115,12 @@ export function contextDigest(context: Record<string, unknown>): string {
 
 /** The binding as one comparable string (canonical JSON of its four parts). */
 export function bindingKey(b: ApprovalBinding): string {
-  return canonicalJson({ principal: { type: b.principal.type, id: b.principal.id }, action: b.action, resource: { type: b.resource.type, id: b.resource.id }, contextDigest: b.contextDigest });
+  return canonicalJson({
+    principal: { type: b.principal.type, id: b.principal.id },
+    action: b.action,
+    resource: { type: b.resource.type, id: b.resource.id },
+    contextDigest: b.contextDigest,
+  });
 }
 
 /** True when a retry's binding is the one the approval was granted for. */

@@ -65,8 +65,8 @@ export interface RedisApprovalStoreOptions {
 
 /**
  * Approvals in Redis, shared by every replica. One hash per request (expiring `retentionMs`
- * after the request does), a pointer from each binding to its newest request, a sorted index of every request and one of the pending ones (by
- * creation time). Decide and consume are Lua scripts, so each is atomic across processes.
+ * after the request does), a pointer from each binding to its newest request, a sorted index of
+ * every request and one of the pending ones (by creation time). Decide and consume are Lua scripts, so each is atomic across processes.
  * Index entries whose hash has expired are dropped lazily when a listing meets them.
  * Redis errors become `UnavailableError`.
  */
@@ -162,7 +162,15 @@ export class RedisApprovalStore implements ApprovalStore {
         if (query.status !== undefined && shown.status !== query.status) return;
         if (rows.length <= limit) rows.push(shown);
       });
-      if (stale.length > 0) await this.call(() => this.client.multi().zrem(this.allIndex, ...stale).zrem(this.pendingIndex, ...stale).exec().then(checkExec));
+      if (stale.length > 0)
+        await this.call(() =>
+          this.client
+            .multi()
+            .zrem(this.allIndex, ...stale)
+            .zrem(this.pendingIndex, ...stale)
+            .exec()
+            .then(checkExec),
+        );
       if (ids.length < batch) break;
     }
     return pageOf(rows, limit);
@@ -190,7 +198,15 @@ export class RedisApprovalStore implements ApprovalStore {
   }
 
   async consume(id: string, use: { binding: ApprovalBinding; decisionId: string; at: Date }): Promise<ConsumeOutcome> {
-    const answer = await this.call(() => this.client.argusApprovalConsume(this.key(id), bindingKey(use.binding), String(use.at.getTime()), use.at.toISOString(), use.decisionId));
+    const answer = await this.call(() =>
+      this.client.argusApprovalConsume(
+        this.key(id),
+        bindingKey(use.binding),
+        String(use.at.getTime()),
+        use.at.toISOString(),
+        use.decisionId,
+      ),
+    );
     const request = await this.get(id, use.at);
     if (answer === 'ok' && request) return { ok: true, request };
     if (answer === 'unknown' || !request) return { ok: false, reason: 'unknown' };

@@ -103,7 +103,10 @@ export class SqliteApprovalStore implements ApprovalStore {
     }
     const sql = `SELECT record FROM argus_approvals ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.run(() => this.db.prepare(sql).all(...args, limit + 1) as Row[]);
-    return pageOf(rows.map((row) => asReported(JSON.parse(row.record) as ApprovalRequest, now)), limit);
+    return pageOf(
+      rows.map((row) => asReported(JSON.parse(row.record) as ApprovalRequest, now)),
+      limit,
+    );
   }
 
   async decide(id: string, verdict: ApprovalVerdict): Promise<DecideOutcome> {

@@ -1,5 +1,12 @@
 import { InvalidInputError } from '@argus/platform';
-import { MICROS_PER_USD, type BudgetCounterLimits, type BudgetDimension, type BudgetRemaining, type BudgetTotals, type BudgetUsage } from './ports.ts';
+import {
+  MICROS_PER_USD,
+  type BudgetCounterLimits,
+  type BudgetDimension,
+  type BudgetRemaining,
+  type BudgetTotals,
+  type BudgetUsage,
+} from './ports.ts';
 
 /** Usage and limits in integer units: actions, tokens, micro-dollars. `-1` = unlimited. */
 export interface IntegerBudget {
@@ -10,7 +17,8 @@ export interface IntegerBudget {
 
 function amount(value: number | undefined, path: string): number {
   if (value === undefined) return 0;
-  if (!Number.isFinite(value) || value < 0) throw new InvalidInputError(`budget amount must be a non-negative number`, [{ path, message: 'must be a non-negative finite number' }]);
+  if (!Number.isFinite(value) || value < 0)
+    throw new InvalidInputError(`budget amount must be a non-negative number`, [{ path, message: 'must be a non-negative finite number' }]);
   return value;
 }
 

@@ -10,7 +10,11 @@ import type { BudgetCounter, WindowCounter } from './ports.ts';
 export type BudgetCounterFactory = () => Promise<{ counter: BudgetCounter; close: () => Promise<void> }>;
 
 /** Builds a fresh window counter; `advance` moves its clock (real sleep for Redis). */
-export type WindowCounterFactory = () => Promise<{ counter: WindowCounter; advance: (ms: number) => Promise<void>; close: () => Promise<void> }>;
+export type WindowCounterFactory = () => Promise<{
+  counter: WindowCounter;
+  advance: (ms: number) => Promise<void>;
+  close: () => Promise<void>;
+}>;
 
 /** The shared `BudgetCounter` contract. */
 export function budgetCounterContract(adapter: string, factory: BudgetCounterFactory): void {
@@ -34,7 +38,12 @@ export function budgetCounterContract(adapter: string, factory: BudgetCounterFac
         const r = await counter.consume('g', { actions: 1 }, limits);
         expect(r).toMatchObject({ ok: true, used: { actions: i }, remaining: { actions: 3 - i }, exceeded: [] });
       }
-      expect(await counter.consume('g', { actions: 1 }, limits)).toMatchObject({ ok: false, used: { actions: 3 }, remaining: { actions: 0 }, exceeded: ['actions'] });
+      expect(await counter.consume('g', { actions: 1 }, limits)).toMatchObject({
+        ok: false,
+        used: { actions: 3 },
+        remaining: { actions: 0 },
+        exceeded: ['actions'],
+      });
       expect((await counter.get('g')).actions).toBe(3);
     });
 
@@ -157,7 +166,12 @@ export function windowCounterContract(adapter: string, factory: WindowCounterFac
       await expect(counter.hit('k', 0)).rejects.toBeInstanceOf(InvalidInputError);
       await expect(counter.hit('k', 1.5)).rejects.toBeInstanceOf(InvalidInputError);
       await expect(counter.hit('k', 100, { limit: -1 })).rejects.toBeInstanceOf(InvalidInputError);
-      await expect(counter.hitAll([{ key: 'k', windowMs: 100 }, { key: 'j', windowMs: -5 }])).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(
+        counter.hitAll([
+          { key: 'k', windowMs: 100 },
+          { key: 'j', windowMs: -5 },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidInputError);
       await expect(counter.countAll([{ key: 'k', windowMs: 0 }])).rejects.toBeInstanceOf(InvalidInputError);
     });
   });

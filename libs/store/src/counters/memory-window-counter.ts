@@ -11,8 +11,12 @@ export interface MemoryWindowCounterOptions {
 
 /** Rejects a window or limit that is not a positive integer (resp. non-negative). */
 export function checkWindow(windowMs: number, limit?: number): void {
-  if (!Number.isInteger(windowMs) || windowMs <= 0) throw new InvalidInputError('window must be a positive integer of milliseconds', [{ path: '/windowMs', message: 'must be a positive integer' }]);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new InvalidInputError('limit must be a non-negative integer', [{ path: '/limit', message: 'must be a non-negative integer' }]);
+  if (!Number.isInteger(windowMs) || windowMs <= 0)
+    throw new InvalidInputError('window must be a positive integer of milliseconds', [
+      { path: '/windowMs', message: 'must be a positive integer' },
+    ]);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+    throw new InvalidInputError('limit must be a non-negative integer', [{ path: '/limit', message: 'must be a non-negative integer' }]);
 }
 
 /** In-process sliding windows (exact: one timestamp per hit), for the embedded mode. */

@@ -31,7 +31,9 @@ describe('RedisBudgetCounter across processes', () => {
   it('two processes racing on the last unit: exactly one gets it, for every goal', async () => {
     const counter = new RedisBudgetCounter(client, { prefix });
     // Leave exactly one action (and one cent) in every goal.
-    await Promise.all(Array.from({ length: GOALS }, (_, i) => counter.report(`goal-${i}`, { actions: LIMIT - 1, costUsd: (LIMIT - 1) * 0.01 })));
+    await Promise.all(
+      Array.from({ length: GOALS }, (_, i) => counter.report(`goal-${i}`, { actions: LIMIT - 1, costUsd: (LIMIT - 1) * 0.01 })),
+    );
     // Opposite orders: each wins goals until they meet, where they race call for call.
     const a = racer('forward');
     const b = racer('reverse');

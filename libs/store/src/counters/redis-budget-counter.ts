@@ -86,7 +86,16 @@ export class RedisBudgetCounter implements BudgetCounter {
     const want = usageUnits(usage);
     const lim = limitUnits(limits);
     const out = await this.call(() =>
-      this.client.argusBudgetConsume(this.key(goalId), want.actions, want.tokens, want.micros, lim.actions, lim.tokens, lim.micros, this.ttlMs),
+      this.client.argusBudgetConsume(
+        this.key(goalId),
+        want.actions,
+        want.tokens,
+        want.micros,
+        lim.actions,
+        lim.tokens,
+        lim.micros,
+        this.ttlMs,
+      ),
     );
     const used: IntegerBudget = { actions: Number(out[1]), tokens: Number(out[2]), micros: Number(out[3]) };
     const over = exceededFromMask(Number(out[0]));

@@ -92,7 +92,9 @@ export class RedisWindowCounter implements WindowCounter {
     if (specs.length === 0) return { allowed: true, counts: [], refused: [] };
     const member = randomBytes(8).toString('hex');
     const args = specs.flatMap((s) => [s.windowMs, s.limit ?? -1]);
-    const out = (await this.call(() => this.client.argusWindowHitAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), member, ...args))).map(Number);
+    const out = (
+      await this.call(() => this.client.argusWindowHitAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), member, ...args))
+    ).map(Number);
     const raw = out.slice(1);
     return {
       allowed: out[0] === 1,
@@ -108,7 +110,9 @@ export class RedisWindowCounter implements WindowCounter {
   async countAll(specs: readonly Pick<WindowSpec, 'key' | 'windowMs'>[]): Promise<number[]> {
     for (const s of specs) checkWindow(s.windowMs);
     if (specs.length === 0) return [];
-    const out = await this.call(() => this.client.argusWindowCountAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), ...specs.map((s) => s.windowMs)));
+    const out = await this.call(() =>
+      this.client.argusWindowCountAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), ...specs.map((s) => s.windowMs)),
+    );
     return out.map(Number);
   }
 

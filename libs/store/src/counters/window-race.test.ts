@@ -41,7 +41,13 @@ describe('SqliteWindowCounter across processes', () => {
     console.log(`sqlite window race: process A won ${gotA.length}, process B won ${gotB.length} of ${COUNTERS} last slots`);
     const { db } = openSqlite(file);
     const counter = new SqliteWindowCounter(db);
-    for (const i of [0, COUNTERS - 1]) expect(await counter.countAll([{ key: `quota:a:${i}`, windowMs: 3_600_000 }, { key: `quota:b:${i}`, windowMs: 3_600_000 }])).toEqual([1, 1]);
+    for (const i of [0, COUNTERS - 1])
+      expect(
+        await counter.countAll([
+          { key: `quota:a:${i}`, windowMs: 3_600_000 },
+          { key: `quota:b:${i}`, windowMs: 3_600_000 },
+        ]),
+      ).toEqual([1, 1]);
     db.close();
   });
 });

@@ -9,7 +9,10 @@ export class MemoryLeaseStore implements LeaseStore {
   private readonly expiries = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly clock: Clock = systemClock, sweepIntervalMs = 60_000) {
+  constructor(
+    private readonly clock: Clock = systemClock,
+    sweepIntervalMs = 60_000,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
     this.sweeper.unref();
   }

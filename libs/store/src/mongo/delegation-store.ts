@@ -11,7 +11,10 @@ const MAX_CASCADE = 10_000;
 export class MongoDelegationStore implements DelegationStore {
   private readonly grants: Collection<IdDoc>;
 
-  constructor(private readonly db: Db, private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.grants = db.collection('delegations');
   }
 
@@ -43,7 +46,11 @@ export class MongoDelegationStore implements DelegationStore {
     }
     const before = decodeCursor(query.cursor);
     if (before) filter.seq = { $lt: Number(before[0]) };
-    const docs = await this.grants.find(filter).sort({ seq: -1 }).limit(limit + 1).toArray();
+    const docs = await this.grants
+      .find(filter)
+      .sort({ seq: -1 })
+      .limit(limit + 1)
+      .toArray();
     const page = toPage(docs, limit, (d) => [d.seq as number]);
     return { ...page, items: page.items.map((d) => fromDoc<DelegationGrant>(d, ['seq'])!) };
   }
@@ -71,7 +78,10 @@ export class MongoDelegationStore implements DelegationStore {
     const ids = pending.map((d) => d._id as unknown as string);
     if (ids.length === 0) return [];
     const at = this.clock().toISOString();
-    await this.grants.updateMany({ _id: { $in: ids }, revokedAt: { $exists: false } }, { $set: { revokedAt: at, revokedBy: by, revokeReason: reason } });
+    await this.grants.updateMany(
+      { _id: { $in: ids }, revokedAt: { $exists: false } },
+      { $set: { revokedAt: at, revokedBy: by, revokeReason: reason } },
+    );
     return ids;
   }
 }

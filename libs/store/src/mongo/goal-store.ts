@@ -9,7 +9,10 @@ import { fromDoc, isDuplicateKey, toDoc, type IdDoc } from './common.ts';
 export class MongoGoalStore implements GoalStore {
   private readonly goals: Collection<IdDoc>;
 
-  constructor(db: Db, private readonly clock: Clock = systemClock) {
+  constructor(
+    db: Db,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.goals = db.collection('goals');
   }
 
@@ -36,8 +39,16 @@ export class MongoGoalStore implements GoalStore {
     if (query.agent !== undefined) filter.agents = query.agent;
     const after = decodeCursor(query.cursor);
     if (after) filter._id = { $gt: String(after[0]) };
-    const docs = await this.goals.find(filter).sort({ _id: 1 }).limit(limit + 1).toArray();
-    return toPage(docs.map((d) => fromDoc<Goal>(d)!), limit, (g) => [g.id]);
+    const docs = await this.goals
+      .find(filter)
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .toArray();
+    return toPage(
+      docs.map((d) => fromDoc<Goal>(d)!),
+      limit,
+      (g) => [g.id],
+    );
   }
 
   async updateStatus(id: string, status: GoalStatus, options: WriteOptions = {}): Promise<Goal> {
@@ -45,7 +56,8 @@ export class MongoGoalStore implements GoalStore {
     if (!current) throw notFound('goal', id);
     const next = applyGoalStatus(current, status, options.expectedVersion, this.clock().toISOString());
     const r = await this.goals.replaceOne({ _id: id, version: current.version }, toDoc(next) as IdDoc);
-    if (r.matchedCount === 0) throw new ConflictError(`goal \`${id}\` was changed concurrently`, [{ path: '/version', message: 'concurrent update' }]);
+    if (r.matchedCount === 0)
+      throw new ConflictError(`goal \`${id}\` was changed concurrently`, [{ path: '/version', message: 'concurrent update' }]);
     return next;
   }
 }

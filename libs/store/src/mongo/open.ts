@@ -29,28 +29,30 @@ export interface MongoOptions {
 async function ensureIndexes(db: Db): Promise<void> {
   await Promise.all([
     db.collection('humans').createIndexes([{ key: { roles: 1, _id: 1 } }]),
-    db.collection('agents').createIndexes([
-      { key: { trust: 1, _id: 1 } },
-      { key: { owner: 1, _id: 1 } },
-      { key: { kind: 1, _id: 1 } },
-      { key: { discoveredBy: 1, _id: 1 } },
-      { key: { labelKeys: 1, _id: 1 } },
-      { key: { labelPairs: 1, _id: 1 } },
-    ]),
-    db.collection('mcp_servers').createIndexes([
-      { key: { trust: 1, _id: 1 } },
-      { key: { transport: 1, _id: 1 } },
-      { key: { discoveredBy: 1, _id: 1 } },
-    ]),
+    db
+      .collection('agents')
+      .createIndexes([
+        { key: { trust: 1, _id: 1 } },
+        { key: { owner: 1, _id: 1 } },
+        { key: { kind: 1, _id: 1 } },
+        { key: { discoveredBy: 1, _id: 1 } },
+        { key: { labelKeys: 1, _id: 1 } },
+        { key: { labelPairs: 1, _id: 1 } },
+      ]),
+    db
+      .collection('mcp_servers')
+      .createIndexes([{ key: { trust: 1, _id: 1 } }, { key: { transport: 1, _id: 1 } }, { key: { discoveredBy: 1, _id: 1 } }]),
     db.collection('trust_history').createIndexes([{ key: { kind: 1, entityId: 1, seq: 1 } }]),
     db.collection('policy_versions').createIndexes([{ key: { seq: -1 } }]),
     db.collection('policy_activations').createIndexes([{ key: { seq: -1 } }]),
-    db.collection('delegations').createIndexes([
-      { key: { 'from.type': 1, 'from.id': 1, seq: -1 } },
-      { key: { 'to.type': 1, 'to.id': 1, seq: -1 } },
-      { key: { parentId: 1 } },
-      { key: { seq: -1 } },
-    ]),
+    db
+      .collection('delegations')
+      .createIndexes([
+        { key: { 'from.type': 1, 'from.id': 1, seq: -1 } },
+        { key: { 'to.type': 1, 'to.id': 1, seq: -1 } },
+        { key: { parentId: 1 } },
+        { key: { seq: -1 } },
+      ]),
     db.collection('goals').createIndexes([{ key: { owner: 1, _id: 1 } }, { key: { status: 1, _id: 1 } }, { key: { agents: 1, _id: 1 } }]),
   ]);
 }

@@ -1,5 +1,13 @@
 import type { Collection, Db, Document } from 'mongodb';
-import type { NewPolicyVersion, Page, PageQuery, PolicyActivation, PolicyVersion, PolicyVersionStore, PolicyVersionSummary } from '../ports.ts';
+import type {
+  NewPolicyVersion,
+  Page,
+  PageQuery,
+  PolicyActivation,
+  PolicyVersion,
+  PolicyVersionStore,
+  PolicyVersionSummary,
+} from '../ports.ts';
 import { decodeCursor, pageLimit, systemClock, toPage, type Clock } from '../paging.ts';
 import { notFound } from '../records.ts';
 import { isDuplicateKey, nextSeq, type IdDoc } from './common.ts';
@@ -9,7 +17,10 @@ export class MongoPolicyVersionStore implements PolicyVersionStore {
   private readonly versions: Collection<IdDoc>;
   private readonly log: Collection<Document>;
 
-  constructor(private readonly db: Db, private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.versions = db.collection('policy_versions');
     this.log = db.collection('policy_activations');
   }
@@ -50,7 +61,10 @@ export class MongoPolicyVersionStore implements PolicyVersionStore {
       .limit(limit + 1)
       .toArray();
     const counts = await this.versions
-      .aggregate<{ _id: string; n: number }>([{ $match: { _id: { $in: docs.map((d) => d._id) } } }, { $project: { n: { $size: '$files' } } }])
+      .aggregate<{ _id: string; n: number }>([
+        { $match: { _id: { $in: docs.map((d) => d._id) } } },
+        { $project: { n: { $size: '$files' } } },
+      ])
       .toArray();
     const n = new Map(counts.map((c) => [c._id, c.n]));
     const page = toPage(docs, limit, (d) => [d.seq as number]);
@@ -95,7 +109,15 @@ export class MongoPolicyVersionStore implements PolicyVersionStore {
     if (!(await this.versions.findOne({ _id: version }, { projection: { _id: 1 } }))) throw notFound('policy version', version);
     const prev = await this.log.find({}).sort({ seq: -1 }).limit(1).next();
     const seq = await nextSeq(this.db, 'policy_activations');
-    const entry: PolicyActivation = { seq, version, action, by, message, at: this.clock().toISOString(), ...(prev ? { previous: prev.version as string } : {}) };
+    const entry: PolicyActivation = {
+      seq,
+      version,
+      action,
+      by,
+      message,
+      at: this.clock().toISOString(),
+      ...(prev ? { previous: prev.version as string } : {}),
+    };
     await this.log.insertOne({ ...entry });
     return entry;
   }

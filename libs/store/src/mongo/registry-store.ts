@@ -57,7 +57,10 @@ export class MongoRegistryStore implements RegistryStore {
   private readonly servers: Collection<IdDoc>;
   private readonly history: Collection<Document>;
 
-  constructor(private readonly db: Db, private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.humans = db.collection('humans');
     this.agents = db.collection('agents');
     this.servers = db.collection('mcp_servers');
@@ -134,7 +137,10 @@ export class MongoRegistryStore implements RegistryStore {
   async markSeen(ids: readonly string[], at: string): Promise<number> {
     if (ids.length === 0) return 0;
     const seen = (id: string) => ({
-      updateOne: { filter: { _id: id, $or: [{ lastSeen: { $exists: false } }, { lastSeen: { $lt: at } }] }, update: { $set: { lastSeen: at } } },
+      updateOne: {
+        filter: { _id: id, $or: [{ lastSeen: { $exists: false } }, { lastSeen: { $lt: at } }] },
+        update: { $set: { lastSeen: at } },
+      },
     });
     return (await this.agents.bulkWrite(ids.map(seen), { ordered: false })).modifiedCount;
   }
@@ -224,15 +230,30 @@ export class MongoRegistryStore implements RegistryStore {
   private async replace(collection: Collection<IdDoc>, doc: IdDoc, kind: string, expectedVersion: number): Promise<void> {
     const r = await collection.replaceOne({ _id: doc._id, version: expectedVersion }, doc);
     if (r.matchedCount === 0) {
-      throw new ConflictError(`${kind} \`${String(doc._id)}\` was changed concurrently`, [{ path: '/version', message: 'concurrent update' }]);
+      throw new ConflictError(`${kind} \`${String(doc._id)}\` was changed concurrently`, [
+        { path: '/version', message: 'concurrent update' },
+      ]);
     }
   }
 
-  private async list<T extends { id: string }>(collection: Collection<IdDoc>, filter: Document, query: PageQuery, drop: readonly string[] = []): Promise<Page<T>> {
+  private async list<T extends { id: string }>(
+    collection: Collection<IdDoc>,
+    filter: Document,
+    query: PageQuery,
+    drop: readonly string[] = [],
+  ): Promise<Page<T>> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor);
     if (after) filter._id = { $gt: String(after[0]) };
-    const docs = await collection.find(filter).sort({ _id: 1 }).limit(limit + 1).toArray();
-    return toPage(docs.map((d) => fromDoc<T>(d, drop)!), limit, (r) => [r.id]);
+    const docs = await collection
+      .find(filter)
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .toArray();
+    return toPage(
+      docs.map((d) => fromDoc<T>(d, drop)!),
+      limit,
+      (r) => [r.id],
+    );
   }
 }

@@ -36,11 +36,19 @@ export class RedisEventBus implements EventBus {
   private subscribedOnce: Promise<void>;
   private markSubscribed!: () => void;
 
-  constructor(options: RedisConnectionOptions, private readonly logger?: Logger) {
+  constructor(
+    options: RedisConnectionOptions,
+    private readonly logger?: Logger,
+  ) {
     this.startupWaitMs = options.connectTimeoutMs ?? 1_000;
     this.pub = openRedis(options);
     // The subscriber connection manages its subscriptions itself (see the invariant above).
-    this.sub = openRedis(options, { enableOfflineQueue: false, autoResubscribe: false, maxRetriesPerRequest: null, commandTimeout: undefined });
+    this.sub = openRedis(options, {
+      enableOfflineQueue: false,
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+    });
     this.local = new LocalDispatcher(logger);
     this.channelPrefix = `${options.prefix ?? 'argus:'}events:`;
     this.subscribedOnce = new Promise<void>((resolve) => (this.markSubscribed = resolve));
@@ -72,7 +80,9 @@ export class RedisEventBus implements EventBus {
     this.counts.set(topic, n);
     // Not ready yet: the 'ready' handler subscribes to every topic then.
     if (n === 1 && this.sub.status === 'ready') {
-      this.sub.subscribe(this.channelPrefix + topic).catch((err: unknown) => this.logger?.warn({ topic, err: String(err) }, 'subscribe failed; retried on the next reconnect'));
+      this.sub
+        .subscribe(this.channelPrefix + topic)
+        .catch((err: unknown) => this.logger?.warn({ topic, err: String(err) }, 'subscribe failed; retried on the next reconnect'));
     }
     let active = true;
     return () => {
@@ -117,7 +127,10 @@ export class RedisEventBus implements EventBus {
     this.everSubscribed = true;
     this.markSubscribed();
     if (!reconnected || this.closed) return;
-    this.logger?.warn({ topics: [...this.counts.keys()] }, 'event bus reconnected; events published meanwhile were missed, resynchronising');
+    this.logger?.warn(
+      { topics: [...this.counts.keys()] },
+      'event bus reconnected; events published meanwhile were missed, resynchronising',
+    );
     for (const handler of [...this.resyncHandlers]) {
       try {
         await handler();

@@ -54,7 +54,13 @@ describe('redis leases when Redis goes away', () => {
   });
 
   it('answers unknown for a port where nothing listens', async () => {
-    leases = new RedisLeaseStore({ url: 'redis://127.0.0.1:1', prefix, reconnectMaxDelayMs: 100, commandTimeoutMs: 200, connectTimeoutMs: 200 });
+    leases = new RedisLeaseStore({
+      url: 'redis://127.0.0.1:1',
+      prefix,
+      reconnectMaxDelayMs: 100,
+      commandTimeoutMs: 200,
+      connectTimeoutMs: 200,
+    });
     expect(await leases.get('agent', 'bot')).toEqual({ state: 'unknown' });
   });
 });

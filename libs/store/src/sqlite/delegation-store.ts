@@ -5,7 +5,10 @@ import { duplicate, newGrant, notFound } from '../records.ts';
 
 /** Delegation grants on SQLite; cascading revocation walks the `parent_id` tree with a recursive query. */
 export class SqliteDelegationStore implements DelegationStore {
-  constructor(private readonly db: Database, private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async create(input: NewDelegationGrant): Promise<DelegationGrant> {
     const grant = newGrant(input, this.clock().toISOString());
@@ -14,7 +17,16 @@ export class SqliteDelegationStore implements DelegationStore {
         `INSERT OR IGNORE INTO delegations (id, from_type, from_id, to_type, to_id, parent_id, expires_at, revoked_at, doc)
          VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
       )
-      .run(grant.id, grant.from.type, grant.from.id, grant.to.type, grant.to.id, grant.parentId ?? null, grant.expiresAt, JSON.stringify(grant));
+      .run(
+        grant.id,
+        grant.from.type,
+        grant.from.id,
+        grant.to.type,
+        grant.to.id,
+        grant.parentId ?? null,
+        grant.expiresAt,
+        JSON.stringify(grant),
+      );
     if (r.changes === 0) throw duplicate('delegation', input.id);
     return grant;
   }
@@ -28,16 +40,30 @@ export class SqliteDelegationStore implements DelegationStore {
     const limit = pageLimit(query.limit);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.from) { where.push('from_type = ? AND from_id = ?'); args.push(query.from.type, query.from.id); }
-    if (query.to) { where.push('to_type = ? AND to_id = ?'); args.push(query.to.type, query.to.id); }
+    if (query.from) {
+      where.push('from_type = ? AND from_id = ?');
+      args.push(query.from.type, query.from.id);
+    }
+    if (query.to) {
+      where.push('to_type = ? AND to_id = ?');
+      args.push(query.to.type, query.to.id);
+    }
     if (query.active !== undefined) {
       // INVARIANT: ISO-8601 UTC strings from Date#toISOString compare like the instants they name.
       const at = new Date(query.at ?? this.clock().toISOString()).toISOString();
-      if (query.active) { where.push('revoked_at IS NULL AND expires_at > ?'); args.push(at); }
-      else { where.push('(revoked_at IS NOT NULL OR expires_at <= ?)'); args.push(at); }
+      if (query.active) {
+        where.push('revoked_at IS NULL AND expires_at > ?');
+        args.push(at);
+      } else {
+        where.push('(revoked_at IS NOT NULL OR expires_at <= ?)');
+        args.push(at);
+      }
     }
     const before = decodeCursor(query.cursor);
-    if (before) { where.push('seq < ?'); args.push(Number(before[0])); }
+    if (before) {
+      where.push('seq < ?');
+      args.push(Number(before[0]));
+    }
     const sql = `SELECT seq, doc FROM delegations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit + 1) as { seq: number; doc: string }[];
     const page = toPage(rows, limit, (r) => [r.seq]);

@@ -5,7 +5,10 @@ import { applyGoalStatus, duplicate, newGoal, notFound } from '../records.ts';
 
 /** Goals on SQLite. */
 export class SqliteGoalStore implements GoalStore {
-  constructor(private readonly db: Database, private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async create(input: NewGoal): Promise<Goal> {
     const goal = newGoal(input, this.clock().toISOString());
@@ -25,11 +28,23 @@ export class SqliteGoalStore implements GoalStore {
     const limit = pageLimit(query.limit);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.owner !== undefined) { where.push('owner = ?'); args.push(query.owner); }
-    if (query.status !== undefined) { where.push('status = ?'); args.push(query.status); }
-    if (query.agent !== undefined) { where.push(`EXISTS (SELECT 1 FROM json_each(goals.doc, '$.agents') WHERE value = ?)`); args.push(query.agent); }
+    if (query.owner !== undefined) {
+      where.push('owner = ?');
+      args.push(query.owner);
+    }
+    if (query.status !== undefined) {
+      where.push('status = ?');
+      args.push(query.status);
+    }
+    if (query.agent !== undefined) {
+      where.push(`EXISTS (SELECT 1 FROM json_each(goals.doc, '$.agents') WHERE value = ?)`);
+      args.push(query.agent);
+    }
     const after = decodeCursor(query.cursor);
-    if (after) { where.push('id > ?'); args.push(String(after[0])); }
+    if (after) {
+      where.push('id > ?');
+      args.push(String(after[0]));
+    }
     const sql = `SELECT doc FROM goals${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     const rows = (this.db.prepare(sql).all(...args, limit + 1) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Goal);
     return toPage(rows, limit, (g) => [g.id]);
@@ -40,7 +55,9 @@ export class SqliteGoalStore implements GoalStore {
       const current = (this.db.prepare('SELECT doc FROM goals WHERE id = ?').get(id) as { doc: string } | undefined)?.doc;
       if (current === undefined) throw notFound('goal', id);
       const next = applyGoalStatus(JSON.parse(current) as Goal, status, options.expectedVersion, this.clock().toISOString());
-      this.db.prepare('UPDATE goals SET version = ?, status = ?, doc = ? WHERE id = ?').run(next.version, next.status, JSON.stringify(next), id);
+      this.db
+        .prepare('UPDATE goals SET version = ?, status = ?, doc = ? WHERE id = ?')
+        .run(next.version, next.status, JSON.stringify(next), id);
       return next;
     })();
   }

@@ -38,7 +38,13 @@ function racer(): { ready: Promise<void>; go: () => void; done: Promise<Line[]> 
   const done = new Promise<Line[]>((resolve, reject) => {
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`racer exited ${code}: ${stderr}`));
-      resolve(out.split('\n').slice(1).filter(Boolean).map((l) => JSON.parse(l) as Line));
+      resolve(
+        out
+          .split('\n')
+          .slice(1)
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line),
+      );
     });
   });
   return { ready, go: () => child.stdin.write('go\n'), done };
@@ -63,7 +69,10 @@ describe('runMigrations under concurrent openers', () => {
       expect(applied.sort()).toEqual([1, 2]);
     }
     const db = new BetterSqlite3(join(dir, 'race-0.db'), { readonly: true });
-    expect(db.prepare(`SELECT version FROM argus_migrations WHERE namespace = 'race' ORDER BY version`).all()).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(db.prepare(`SELECT version FROM argus_migrations WHERE namespace = 'race' ORDER BY version`).all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ]);
     db.close();
   }, 60_000);
 });

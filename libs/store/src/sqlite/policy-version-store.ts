@@ -1,11 +1,22 @@
 import type { Database } from 'better-sqlite3';
-import type { NewPolicyVersion, Page, PageQuery, PolicyActivation, PolicyVersion, PolicyVersionStore, PolicyVersionSummary } from '../ports.ts';
+import type {
+  NewPolicyVersion,
+  Page,
+  PageQuery,
+  PolicyActivation,
+  PolicyVersion,
+  PolicyVersionStore,
+  PolicyVersionSummary,
+} from '../ports.ts';
 import { decodeCursor, pageLimit, systemClock, toPage, type Clock } from '../paging.ts';
 import { notFound } from '../records.ts';
 
 /** Policy-set versions on SQLite: content rows plus an append-only activation log. */
 export class SqlitePolicyVersionStore implements PolicyVersionStore {
-  constructor(private readonly db: Database, private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async saveVersion(input: NewPolicyVersion): Promise<{ version: PolicyVersion; created: boolean }> {
     return this.db.transaction(() => {
@@ -52,7 +63,8 @@ export class SqlitePolicyVersionStore implements PolicyVersionStore {
   }
 
   async getActive(): Promise<PolicyVersion | undefined> {
-    const row = this.db.prepare('SELECT version FROM policy_activations ORDER BY seq DESC LIMIT 1').get() as { version: string } | undefined;
+    const row = this.db.prepare('SELECT version FROM policy_activations ORDER BY seq DESC LIMIT 1').get() as
+      { version: string } | undefined;
     return row ? this.read(row.version) : undefined;
   }
 
@@ -69,8 +81,16 @@ export class SqlitePolicyVersionStore implements PolicyVersionStore {
   private record(version: string, action: PolicyActivation['action'], by: string, message: string): PolicyActivation {
     return this.db.transaction(() => {
       if (!this.read(version)) throw notFound('policy version', version);
-      const prev = this.db.prepare('SELECT version FROM policy_activations ORDER BY seq DESC LIMIT 1').get() as { version: string } | undefined;
-      const entry: Omit<PolicyActivation, 'seq'> = { version, action, by, message, at: this.clock().toISOString(), ...(prev ? { previous: prev.version } : {}) };
+      const prev = this.db.prepare('SELECT version FROM policy_activations ORDER BY seq DESC LIMIT 1').get() as
+        { version: string } | undefined;
+      const entry: Omit<PolicyActivation, 'seq'> = {
+        version,
+        action,
+        by,
+        message,
+        at: this.clock().toISOString(),
+        ...(prev ? { previous: prev.version } : {}),
+      };
       const r = this.db.prepare('INSERT INTO policy_activations (version, doc) VALUES (?, ?)').run(version, JSON.stringify(entry));
       return { ...entry, seq: Number(r.lastInsertRowid) };
     })();

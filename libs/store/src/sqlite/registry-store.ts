@@ -41,7 +41,10 @@ type Row = { doc: string };
 
 /** The registry on SQLite: one row per record (indexed columns + the JSON document). */
 export class SqliteRegistryStore implements RegistryStore {
-  constructor(private readonly db: Database, private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   private now(): string {
     return this.clock().toISOString();
@@ -51,7 +54,9 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async createHuman(input: NewHuman): Promise<Human> {
     const human = newHuman(input, this.now());
-    const r = this.db.prepare('INSERT OR IGNORE INTO humans (id, version, doc) VALUES (?, ?, ?)').run(human.id, human.version, JSON.stringify(human));
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO humans (id, version, doc) VALUES (?, ?, ?)')
+      .run(human.id, human.version, JSON.stringify(human));
     if (r.changes === 0) throw duplicate('human', input.id);
     return human;
   }
@@ -76,7 +81,9 @@ export class SqliteRegistryStore implements RegistryStore {
       if (!current) throw notFound('human', id);
       checkVersion('human', id, current.version, options.expectedVersion);
       const next = patchHuman(current, patch, this.now());
-      this.db.prepare('UPDATE humans SET version = ?, doc = ? WHERE id = ? AND version = ?').run(next.version, JSON.stringify(next), id, current.version);
+      this.db
+        .prepare('UPDATE humans SET version = ?, doc = ? WHERE id = ? AND version = ?')
+        .run(next.version, JSON.stringify(next), id, current.version);
       return next;
     })();
   }
@@ -107,10 +114,22 @@ export class SqliteRegistryStore implements RegistryStore {
   async listAgents(query: AgentQuery = {}): Promise<Page<Agent>> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.trust !== undefined) { where.push('trust = ?'); args.push(query.trust); }
-    if (query.owner !== undefined) { where.push('owner = ?'); args.push(query.owner); }
-    if (query.kind !== undefined) { where.push('kind = ?'); args.push(query.kind); }
-    if (query.discoveredBy !== undefined) { where.push('discovered_by = ?'); args.push(query.discoveredBy); }
+    if (query.trust !== undefined) {
+      where.push('trust = ?');
+      args.push(query.trust);
+    }
+    if (query.owner !== undefined) {
+      where.push('owner = ?');
+      args.push(query.owner);
+    }
+    if (query.kind !== undefined) {
+      where.push('kind = ?');
+      args.push(query.kind);
+    }
+    if (query.discoveredBy !== undefined) {
+      where.push('discovered_by = ?');
+      args.push(query.discoveredBy);
+    }
     if (query.label !== undefined) {
       if (query.label.value === undefined) {
         where.push(`EXISTS (SELECT 1 FROM json_each(agents.doc, '$.labels') WHERE key = ?)`);
@@ -169,9 +188,18 @@ export class SqliteRegistryStore implements RegistryStore {
   async listMcpServers(query: McpServerQuery = {}): Promise<Page<McpServer>> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.trust !== undefined) { where.push('trust = ?'); args.push(query.trust); }
-    if (query.transport !== undefined) { where.push('transport = ?'); args.push(query.transport); }
-    if (query.discoveredBy !== undefined) { where.push('discovered_by = ?'); args.push(query.discoveredBy); }
+    if (query.trust !== undefined) {
+      where.push('trust = ?');
+      args.push(query.trust);
+    }
+    if (query.transport !== undefined) {
+      where.push('transport = ?');
+      args.push(query.transport);
+    }
+    if (query.discoveredBy !== undefined) {
+      where.push('discovered_by = ?');
+      args.push(query.discoveredBy);
+    }
     if (query.url !== undefined) {
       const forms = urlForms(query.url);
       where.push(`json_extract(doc, '$.url') IN (${forms.map(() => '?').join(', ')})`);
@@ -234,7 +262,16 @@ export class SqliteRegistryStore implements RegistryStore {
   private writeAgent(next: Agent, expectedVersion: number): void {
     this.db
       .prepare('UPDATE agents SET version = ?, trust = ?, owner = ?, kind = ?, discovered_by = ?, doc = ? WHERE id = ? AND version = ?')
-      .run(next.version, next.trust, next.owner ?? null, next.kind, next.discoveredBy ?? null, JSON.stringify(next), next.id, expectedVersion);
+      .run(
+        next.version,
+        next.trust,
+        next.owner ?? null,
+        next.kind,
+        next.discoveredBy ?? null,
+        JSON.stringify(next),
+        next.id,
+        expectedVersion,
+      );
   }
 
   private writeMcpServer(next: McpServer, expectedVersion: number): void {
@@ -255,7 +292,10 @@ export class SqliteRegistryStore implements RegistryStore {
   private listDocs<T extends { id: string }>(table: string, where: string[], args: unknown[], query: PageQuery): Page<T> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor);
-    if (after) { where.push('id > ?'); args.push(String(after[0])); }
+    if (after) {
+      where.push('id > ?');
+      args.push(String(after[0]));
+    }
     const sql = `SELECT doc FROM ${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     const rows = (this.db.prepare(sql).all(...args, limit + 1) as Row[]).map((r) => JSON.parse(r.doc) as T);
     return toPage(rows, limit, (r) => [r.id]);

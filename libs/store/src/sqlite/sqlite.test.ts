@@ -56,8 +56,15 @@ describe('sqlite adapter', () => {
   it('applies only new migrations of a namespace and rolls back a failing one', () => {
     const db = new BetterSqlite3(':memory:');
     expect(runMigrations(db, 'audit', [{ version: 1, name: 'one', up: 'CREATE TABLE a (x INTEGER)' }])).toEqual([1]);
-    expect(runMigrations(db, 'audit', [{ version: 1, name: 'one', up: 'CREATE TABLE a (x INTEGER)' }, { version: 2, name: 'two', up: 'CREATE TABLE b (x INTEGER)' }])).toEqual([2]);
-    expect(() => runMigrations(db, 'audit', [{ version: 3, name: 'bad', up: 'CREATE TABLE c (x INTEGER); CREATE TABLE a (y INTEGER)' }])).toThrow();
+    expect(
+      runMigrations(db, 'audit', [
+        { version: 1, name: 'one', up: 'CREATE TABLE a (x INTEGER)' },
+        { version: 2, name: 'two', up: 'CREATE TABLE b (x INTEGER)' },
+      ]),
+    ).toEqual([2]);
+    expect(() =>
+      runMigrations(db, 'audit', [{ version: 3, name: 'bad', up: 'CREATE TABLE c (x INTEGER); CREATE TABLE a (y INTEGER)' }]),
+    ).toThrow();
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'c'`).get()).toBeUndefined();
     expect((db.prepare(`SELECT max(version) AS v FROM argus_migrations WHERE namespace = 'audit'`).get() as { v: number }).v).toBe(2);
     db.close();

@@ -17,7 +17,14 @@ export class MemorySwitchStore implements SwitchStore {
   }
 
   async stop(input: StopSwitch): Promise<SwitchRecord> {
-    const record: SwitchRecord = { scope: input.scope, id: input.id, stopped: true, reason: input.reason, by: input.by, at: this.clock().toISOString() };
+    const record: SwitchRecord = {
+      scope: input.scope,
+      id: input.id,
+      stopped: true,
+      reason: input.reason,
+      by: input.by,
+      at: this.clock().toISOString(),
+    };
     this.records.set(key(input.scope, input.id), record);
     return { ...record };
   }

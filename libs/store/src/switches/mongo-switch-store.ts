@@ -11,7 +11,10 @@ interface SwitchDoc extends SwitchRecord {
 export class MongoSwitchStore implements SwitchStore {
   private readonly collection: Collection<SwitchDoc>;
 
-  constructor(db: Db, private readonly clock: Clock = systemClock) {
+  constructor(
+    db: Db,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.collection = db.collection<SwitchDoc>('switches');
   }
 
@@ -26,7 +29,14 @@ export class MongoSwitchStore implements SwitchStore {
   }
 
   async stop(input: StopSwitch): Promise<SwitchRecord> {
-    const record: SwitchRecord = { scope: input.scope, id: input.id, stopped: true, reason: input.reason, by: input.by, at: this.clock().toISOString() };
+    const record: SwitchRecord = {
+      scope: input.scope,
+      id: input.id,
+      stopped: true,
+      reason: input.reason,
+      by: input.by,
+      at: this.clock().toISOString(),
+    };
     await this.guard(() => this.collection.replaceOne({ _id: key(input.scope, input.id) }, record, { upsert: true }));
     return record;
   }

@@ -58,5 +58,7 @@ export interface SwitchChangedEvent {
 
 /** Orders records by scope (as in `SWITCH_SCOPES`) then id. */
 export function sortSwitches(records: SwitchRecord[]): SwitchRecord[] {
-  return records.sort((a, b) => SWITCH_SCOPES.indexOf(a.scope) - SWITCH_SCOPES.indexOf(b.scope) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return records.sort(
+    (a, b) => SWITCH_SCOPES.indexOf(a.scope) - SWITCH_SCOPES.indexOf(b.scope) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
 }

@@ -5,7 +5,10 @@ import { sortSwitches, type StopSwitch, type SwitchRecord, type SwitchScope, typ
 
 /** Switches on SQLite, in the `switches` table of the store migrations. */
 export class SqliteSwitchStore implements SwitchStore {
-  constructor(private readonly db: Database, private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async list(): Promise<SwitchRecord[]> {
     const rows = this.read(() => this.db.prepare('SELECT doc FROM switches').all() as { doc: string }[]);
@@ -13,12 +16,21 @@ export class SqliteSwitchStore implements SwitchStore {
   }
 
   async get(scope: SwitchScope, id: string): Promise<SwitchRecord | undefined> {
-    const row = this.read(() => this.db.prepare('SELECT doc FROM switches WHERE scope = ? AND id = ?').get(scope, id) as { doc: string } | undefined);
+    const row = this.read(
+      () => this.db.prepare('SELECT doc FROM switches WHERE scope = ? AND id = ?').get(scope, id) as { doc: string } | undefined,
+    );
     return row ? (JSON.parse(row.doc) as SwitchRecord) : undefined;
   }
 
   async stop(input: StopSwitch): Promise<SwitchRecord> {
-    const record: SwitchRecord = { scope: input.scope, id: input.id, stopped: true, reason: input.reason, by: input.by, at: this.clock().toISOString() };
+    const record: SwitchRecord = {
+      scope: input.scope,
+      id: input.id,
+      stopped: true,
+      reason: input.reason,
+      by: input.by,
+      at: this.clock().toISOString(),
+    };
     this.read(() =>
       this.db
         .prepare('INSERT INTO switches (scope, id, doc) VALUES (?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET doc = excluded.doc')

@@ -13,12 +13,25 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 
 /** A binding for `tool` (same principal, action and context digest). */
 export function binding(tool = 'crm.search', digest = 'a'.repeat(64)): ApprovalBinding {
-  return { principal: { type: 'Argus::Agent', id: 'support-bot' }, action: 'tool:call', resource: { type: 'Argus::Tool', id: tool }, contextDigest: digest };
+  return {
+    principal: { type: 'Argus::Agent', id: 'support-bot' },
+    action: 'tool:call',
+    resource: { type: 'Argus::Tool', id: tool },
+    contextDigest: digest,
+  };
 }
 
 /** A new request created at `T0 + createdMs`, expiring `ttlMs` later. */
 export function newApproval(id: string, createdMs = 0, ttlMs = 60_000, b: ApprovalBinding = binding()): NewApproval {
-  return { ...b, id, decisionId: `d-${id}`, policies: ['gated'], intent: 'lookup-order-status', createdAt: at(createdMs).toISOString(), expiresAt: at(createdMs + ttlMs).toISOString() };
+  return {
+    ...b,
+    id,
+    decisionId: `d-${id}`,
+    policies: ['gated'],
+    intent: 'lookup-order-status',
+    createdAt: at(createdMs).toISOString(),
+    expiresAt: at(createdMs + ttlMs).toISOString(),
+  };
 }
 
 /** Runs the shared contract against one adapter. */
@@ -43,8 +56,15 @@ export function approvalStoreContract(adapter: string, factory: ApprovalStoreFac
     it('approves once, recording who and why', async () => {
       await store.create(newApproval('a1'));
       const r = await store.decide('a1', { decision: 'approve', by: 'alice', reason: 'ok for today', at: at(10) });
-      expect(r).toMatchObject({ ok: true, request: { status: 'approved', decidedBy: 'alice', reason: 'ok for today', decidedAt: at(10).toISOString() } });
-      expect(await store.decide('a1', { decision: 'reject', by: 'bob', at: at(11) })).toMatchObject({ ok: false, reason: 'already_decided', request: { status: 'approved', decidedBy: 'alice' } });
+      expect(r).toMatchObject({
+        ok: true,
+        request: { status: 'approved', decidedBy: 'alice', reason: 'ok for today', decidedAt: at(10).toISOString() },
+      });
+      expect(await store.decide('a1', { decision: 'reject', by: 'bob', at: at(11) })).toMatchObject({
+        ok: false,
+        reason: 'already_decided',
+        request: { status: 'approved', decidedBy: 'alice' },
+      });
       expect(await store.decide('nope', { decision: 'approve', by: 'alice', at: at(11) })).toEqual({ ok: false, reason: 'unknown' });
     });
 
@@ -53,16 +73,31 @@ export function approvalStoreContract(adapter: string, factory: ApprovalStoreFac
       await store.decide('a1', { decision: 'approve', by: 'alice', at: at(10) });
       const first = await store.consume('a1', { binding: binding(), decisionId: 'retry-1', at: at(20) });
       expect(first).toMatchObject({ ok: true, request: { status: 'consumed', consumedBy: 'retry-1', consumedAt: at(20).toISOString() } });
-      expect(await store.consume('a1', { binding: binding(), decisionId: 'retry-2', at: at(21) })).toMatchObject({ ok: false, reason: 'consumed' });
+      expect(await store.consume('a1', { binding: binding(), decisionId: 'retry-2', at: at(21) })).toMatchObject({
+        ok: false,
+        reason: 'consumed',
+      });
       expect((await store.get('a1', at(22)))?.consumedBy).toBe('retry-1');
     });
 
     it('another resource or context is refused without spending the approval', async () => {
       await store.create(newApproval('a1'));
       await store.decide('a1', { decision: 'approve', by: 'alice', at: at(10) });
-      expect(await store.consume('a1', { binding: binding('crm.delete'), decisionId: 'x', at: at(20) })).toMatchObject({ ok: false, reason: 'mismatch' });
-      expect(await store.consume('a1', { binding: binding('crm.search', 'b'.repeat(64)), decisionId: 'x', at: at(20) })).toMatchObject({ ok: false, reason: 'mismatch' });
-      expect(await store.consume('a1', { binding: { ...binding(), principal: { type: 'Argus::Agent', id: 'other' } }, decisionId: 'x', at: at(20) })).toMatchObject({ ok: false, reason: 'mismatch' });
+      expect(await store.consume('a1', { binding: binding('crm.delete'), decisionId: 'x', at: at(20) })).toMatchObject({
+        ok: false,
+        reason: 'mismatch',
+      });
+      expect(await store.consume('a1', { binding: binding('crm.search', 'b'.repeat(64)), decisionId: 'x', at: at(20) })).toMatchObject({
+        ok: false,
+        reason: 'mismatch',
+      });
+      expect(
+        await store.consume('a1', {
+          binding: { ...binding(), principal: { type: 'Argus::Agent', id: 'other' } },
+          decisionId: 'x',
+          at: at(20),
+        }),
+      ).toMatchObject({ ok: false, reason: 'mismatch' });
       expect((await store.consume('a1', { binding: binding(), decisionId: 'y', at: at(21) })).ok).toBe(true);
     });
 
@@ -71,7 +106,11 @@ export function approvalStoreContract(adapter: string, factory: ApprovalStoreFac
       await store.create(newApproval('r', 1));
       await store.decide('r', { decision: 'reject', by: 'alice', reason: 'no', at: at(10) });
       expect(await store.consume('p', { binding: binding(), decisionId: 'x', at: at(20) })).toMatchObject({ ok: false, reason: 'pending' });
-      expect(await store.consume('r', { binding: binding(), decisionId: 'x', at: at(20) })).toMatchObject({ ok: false, reason: 'rejected', request: { status: 'rejected' } });
+      expect(await store.consume('r', { binding: binding(), decisionId: 'x', at: at(20) })).toMatchObject({
+        ok: false,
+        reason: 'rejected',
+        request: { status: 'rejected' },
+      });
       expect(await store.consume('zz', { binding: binding(), decisionId: 'x', at: at(20) })).toEqual({ ok: false, reason: 'unknown' });
     });
 
@@ -80,7 +119,10 @@ export function approvalStoreContract(adapter: string, factory: ApprovalStoreFac
       await store.create(newApproval('e2', 0, 1_000));
       expect(await store.decide('e1', { decision: 'approve', by: 'alice', at: at(1_000) })).toMatchObject({ ok: false, reason: 'expired' });
       await store.decide('e2', { decision: 'approve', by: 'alice', at: at(999) });
-      expect(await store.consume('e2', { binding: binding(), decisionId: 'x', at: at(1_000) })).toMatchObject({ ok: false, reason: 'expired' });
+      expect(await store.consume('e2', { binding: binding(), decisionId: 'x', at: at(1_000) })).toMatchObject({
+        ok: false,
+        reason: 'expired',
+      });
       expect((await store.get('e1', at(1_000)))?.status).toBe('expired');
       expect((await store.get('e2', at(999)))?.status).toBe('approved');
       expect((await store.get('e2', at(5_000)))?.status).toBe('expired');
@@ -120,7 +162,9 @@ export function approvalStoreContract(adapter: string, factory: ApprovalStoreFac
     it('concurrent retries consume an approval exactly once', async () => {
       await store.create(newApproval('c'));
       await store.decide('c', { decision: 'approve', by: 'alice', at: at(10) });
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.consume('c', { binding: binding(), decisionId: `r${i}`, at: at(20) })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.consume('c', { binding: binding(), decisionId: `r${i}`, at: at(20) })),
+      );
       expect(results.filter((r) => r.ok)).toHaveLength(1);
       expect(results.filter((r) => !r.ok && r.reason === 'consumed')).toHaveLength(19);
     });

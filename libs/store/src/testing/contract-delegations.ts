@@ -9,8 +9,21 @@ export type DelegationStoreFactory = (clock: TestClock) => Promise<{ store: Dele
 const human = (id: string) => ({ type: 'Human', id });
 const agent = (id: string) => ({ type: 'Agent', id });
 
-function grant(id: string, from: { type: string; id: string }, to: { type: string; id: string }, extra: Partial<NewDelegationGrant> = {}): NewDelegationGrant {
-  return { id, from, to, scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] }, expiresAt: '2030-06-01T00:00:00Z', createdBy: 'alice', ...extra };
+function grant(
+  id: string,
+  from: { type: string; id: string },
+  to: { type: string; id: string },
+  extra: Partial<NewDelegationGrant> = {},
+): NewDelegationGrant {
+  return {
+    id,
+    from,
+    to,
+    scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] },
+    expiresAt: '2030-06-01T00:00:00Z',
+    createdBy: 'alice',
+    ...extra,
+  };
 }
 
 /** The shared contract every `DelegationStore` adapter must pass. */
@@ -30,7 +43,14 @@ export function delegationStoreContract(adapter: string, factory: DelegationStor
 
     it('creates and reads grants; duplicates conflict', async () => {
       const g = await store.create(grant('g1', human('alice'), agent('planner'), { maxDepth: 2 }));
-      expect(g).toMatchObject({ id: 'g1', from: human('alice'), to: agent('planner'), maxDepth: 2, expiresAt: '2030-06-01T00:00:00.000Z', createdBy: 'alice' });
+      expect(g).toMatchObject({
+        id: 'g1',
+        from: human('alice'),
+        to: agent('planner'),
+        maxDepth: 2,
+        expiresAt: '2030-06-01T00:00:00.000Z',
+        createdBy: 'alice',
+      });
       expect(g.revokedAt).toBeUndefined();
       expect(await store.get('g1')).toEqual(g);
       expect(await store.get('nope')).toBeUndefined();

@@ -31,7 +31,13 @@ export function goalStoreContract(adapter: string, factory: GoalStoreFactory): v
 
     it('creates goals as active at version 1; duplicates conflict', async () => {
       const g = await store.create(goal('g1', { budget: { maxActions: 10, maxCostUsd: 2.5 } }));
-      expect(g).toMatchObject({ id: 'g1', status: 'active', version: 1, budget: { maxActions: 10, maxCostUsd: 2.5 }, expiresAt: '2030-02-01T00:00:00.000Z' });
+      expect(g).toMatchObject({
+        id: 'g1',
+        status: 'active',
+        version: 1,
+        budget: { maxActions: 10, maxCostUsd: 2.5 },
+        expiresAt: '2030-02-01T00:00:00.000Z',
+      });
       expect(await store.get('g1')).toEqual(g);
       expect(await store.get('g2')).toBeUndefined();
       await expect(store.create(goal('g1'))).rejects.toBeInstanceOf(ConflictError);

@@ -3,7 +3,9 @@ import type { SwitchStore } from '../switches/ports.ts';
 import { testClock } from './test-clock.ts';
 
 /** What a switch contract run needs: a fresh, empty store, and a way to break it (fail-closed checks). */
-export type SwitchStoreFactory = (clock: ReturnType<typeof testClock>) => Promise<{ store: SwitchStore; close: () => Promise<void>; breakIt?: () => Promise<void> }>;
+export type SwitchStoreFactory = (
+  clock: ReturnType<typeof testClock>,
+) => Promise<{ store: SwitchStore; close: () => Promise<void>; breakIt?: () => Promise<void> }>;
 
 /** The shared contract every `SwitchStore` adapter must pass. */
 export function switchStoreContract(adapter: string, factory: SwitchStoreFactory): void {
@@ -24,7 +26,14 @@ export function switchStoreContract(adapter: string, factory: SwitchStoreFactory
     it('starts empty; a stop is stored with who, why and when', async () => {
       expect(await store.list()).toEqual([]);
       const r = await store.stop({ scope: 'agent', id: 'support-bot', reason: 'leaking tickets', by: 'admin' });
-      expect(r).toEqual({ scope: 'agent', id: 'support-bot', stopped: true, reason: 'leaking tickets', by: 'admin', at: expect.stringMatching(/^2030-01-01T00:00:00\.\d{3}Z$/) });
+      expect(r).toEqual({
+        scope: 'agent',
+        id: 'support-bot',
+        stopped: true,
+        reason: 'leaking tickets',
+        by: 'admin',
+        at: expect.stringMatching(/^2030-01-01T00:00:00\.\d{3}Z$/),
+      });
       expect(await store.get('agent', 'support-bot')).toEqual(r);
       expect(await store.get('tool', 'support-bot')).toBeUndefined();
       expect(await store.list()).toEqual([r]);

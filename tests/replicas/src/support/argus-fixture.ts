@@ -91,7 +91,11 @@ export interface Verdict {
 
 /** `POST /v1/authorize` on `url`. */
 export async function decide(url: string, input: Record<string, unknown>): Promise<Verdict> {
-  const res = await fetch(`${url}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${APP_SERVICE_TOKEN}` }, body: JSON.stringify({ input }) });
+  const res = await fetch(`${url}/v1/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${APP_SERVICE_TOKEN}` },
+    body: JSON.stringify({ input }),
+  });
   if (res.status !== 200) throw new Error(`authorize on ${url} answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { policy_version: string; result: { allow: boolean; codes?: string[] } };
   return { allow: body.result.allow, codes: body.result.codes ?? [], policyVersion: body.policy_version };
@@ -103,13 +107,24 @@ export function invoke(agent: string, model: string, root?: string): Record<stri
     principal: { type: 'Agent', id: agent },
     action: 'llm:invoke',
     resource: { type: 'Model', id: model, attributes: { provider: 'openai' } },
-    ...(root ? { delegation: [{ type: 'Human', id: root }, { type: 'Agent', id: agent }] } : {}),
+    ...(root
+      ? {
+          delegation: [
+            { type: 'Human', id: root },
+            { type: 'Agent', id: agent },
+          ],
+        }
+      : {}),
   };
 }
 
 /** A JSON call with the admin token; throws unless the status is `expect`. */
 export async function admin(method: string, url: string, body?: unknown, expect = 200): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const text = await res.text();
   if (res.status !== expect) throw new Error(`${method} ${url} answered ${res.status} (expected ${expect}): ${text}`);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};

@@ -8,7 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthorizeInput, AuthorizeResponse } from '@argus/contracts';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
-import { createRegistryView, MemoryApprovalStore, MemoryEventBus, MemoryLeaseStore, openStorage, type ApprovalStore, type EventBus, type LeaseStore, type Storage, type WindowCounter } from '@argus/store';
+import {
+  createRegistryView,
+  MemoryApprovalStore,
+  MemoryEventBus,
+  MemoryLeaseStore,
+  openStorage,
+  type ApprovalStore,
+  type EventBus,
+  type LeaseStore,
+  type Storage,
+  type WindowCounter,
+} from '@argus/store';
 import type { RequestHandler, Router } from 'express';
 import { createApdp, type Apdp } from '../../app.ts';
 import { PolicyHolder } from '../../policy-holder.ts';
@@ -56,7 +67,10 @@ export interface World extends Apdp {
 /** Compiles `policies` against the repository schema into a holder; throws with the diagnostics. */
 export function holderFor(policies: string): PolicyHolder {
   const holder = new PolicyHolder();
-  const r = holder.replace({ schema: SCHEMA_TEXT, schemaFile: 'schema.cedarschema', policies: [{ file: 'test.cedar', text: policies }], links: [] }, 'api');
+  const r = holder.replace(
+    { schema: SCHEMA_TEXT, schemaFile: 'schema.cedarschema', policies: [{ file: 'test.cedar', text: policies }], links: [] },
+    'api',
+  );
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   return holder;
 }
@@ -70,7 +84,12 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
   const approvals = options.approvals ?? new MemoryApprovalStore();
   let now = new Date('2030-01-01T09:00:00.000Z').getTime();
   const clock = () => new Date(now);
-  const view = createRegistryView({ store: storage.registry, leases, events, ...(options.viewTtlMs !== undefined ? { ttlMs: options.viewTtlMs } : {}) });
+  const view = createRegistryView({
+    store: storage.registry,
+    leases,
+    events,
+    ...(options.viewTtlMs !== undefined ? { ttlMs: options.viewTtlMs } : {}),
+  });
   const holder = holderFor(options.policies);
   const effects = createDecisionEffects({
     approvals,
@@ -84,7 +103,12 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
   });
   const apdp = createApdp({
     holder,
-    registry: { getAgent: (id) => view.getAgent(id), getHuman: (id) => view.getHuman(id), getMcpServer: (id) => view.getMcpServer(id), leaseState: async (k, id) => (await view.leaseState(k, id)).state },
+    registry: {
+      getAgent: (id) => view.getAgent(id),
+      getHuman: (id) => view.getHuman(id),
+      getMcpServer: (id) => view.getMcpServer(id),
+      leaseState: async (k, id) => (await view.leaseState(k, id)).state,
+    },
     ...(options.effects === false ? {} : { effects }),
     requireAdmin: options.requireAdmin ?? ((_req, res) => void res.status(401).end()),
     logger: silentLogger(),
@@ -114,12 +138,20 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
 /** Registers alice and the trusted `support-bot` with a live lease. */
 export async function seed(world: Pick<World, 'storage' | 'leases'>): Promise<void> {
   await world.storage.registry.createHuman({ id: 'alice', email: 'alice@example.com', roles: ['finance'] });
-  await world.storage.registry.createAgent({ id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted', capabilities: ['crm'] }, 'test');
+  await world.storage.registry.createAgent(
+    { id: 'support-bot', name: 'Support bot', owner: 'alice', kind: 'assistant', trust: 'trusted', capabilities: ['crm'] },
+    'test',
+  );
   await world.leases.renew('agent', 'support-bot', 3_600_000);
 }
 
 /** A tool call by `support-bot` (or `principal`) on `tool` with `sensitivity`. */
-export function call(tool: string, sensitivity = 'internal', extra: Partial<AuthorizeInput> = {}, principal = 'support-bot'): AuthorizeInput {
+export function call(
+  tool: string,
+  sensitivity = 'internal',
+  extra: Partial<AuthorizeInput> = {},
+  principal = 'support-bot',
+): AuthorizeInput {
   return {
     principal: { type: 'Agent', id: principal },
     action: 'tool:call',

@@ -49,12 +49,72 @@ const longLit = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: -5, max: 20 }).map(String) },
   { weight: 1, arbitrary: fc.constantFrom(...BIG) },
 );
-const DECIMALS = ['1.0', '0.5', '-2.25', '1.00', '922337203685477.5807', '-922337203685477.5808', '1.23456', '1', 'x', '922337203685478.0', '01.5'];
-const IPS = ['10.0.0.1', '10.0.0.0/8', '127.0.0.1', '127.0.0.0/4', '224.0.0.1', '192.168.1.1/24', '::1', 'ff02::1', 'ff00::/4', '::', '2001:db8::/32',
-  '2001:db8::1', '1:2:3:4:5:6:7::', '10.0.0.1/33', '01.2.3.4', '::ffff:1.2.3.4', 'x', '10.0.0.1/08', 'FE80::1%1', '1.2.3.4/0'];
-const DATETIMES = ['2024-01-01', '2024-02-29', '2023-02-29', '1969-12-31T23:59:59Z', '2024-06-01T12:30:00.500Z', '2024-06-01T12:30:00+0130',
-  '2024-06-01T12:30:00.123-2359', '2024-06-01T24:00:00Z', '2024-06-01T12:30:00+2400', '0000-01-01', '9999-12-31T23:59:59.999Z', '2024-1-01', '2024-06-01T12:30:00'];
-const DURATIONS = ['1d', '2h', '-3m', '1d2h3m4s5ms', '0ms', '-1d12h', '1s', '', '-', '1h1d', '106751991167d', '9223372036854775807ms', '-9223372036854775808ms', '25h'];
+const DECIMALS = [
+  '1.0',
+  '0.5',
+  '-2.25',
+  '1.00',
+  '922337203685477.5807',
+  '-922337203685477.5808',
+  '1.23456',
+  '1',
+  'x',
+  '922337203685478.0',
+  '01.5',
+];
+const IPS = [
+  '10.0.0.1',
+  '10.0.0.0/8',
+  '127.0.0.1',
+  '127.0.0.0/4',
+  '224.0.0.1',
+  '192.168.1.1/24',
+  '::1',
+  'ff02::1',
+  'ff00::/4',
+  '::',
+  '2001:db8::/32',
+  '2001:db8::1',
+  '1:2:3:4:5:6:7::',
+  '10.0.0.1/33',
+  '01.2.3.4',
+  '::ffff:1.2.3.4',
+  'x',
+  '10.0.0.1/08',
+  'FE80::1%1',
+  '1.2.3.4/0',
+];
+const DATETIMES = [
+  '2024-01-01',
+  '2024-02-29',
+  '2023-02-29',
+  '1969-12-31T23:59:59Z',
+  '2024-06-01T12:30:00.500Z',
+  '2024-06-01T12:30:00+0130',
+  '2024-06-01T12:30:00.123-2359',
+  '2024-06-01T24:00:00Z',
+  '2024-06-01T12:30:00+2400',
+  '0000-01-01',
+  '9999-12-31T23:59:59.999Z',
+  '2024-1-01',
+  '2024-06-01T12:30:00',
+];
+const DURATIONS = [
+  '1d',
+  '2h',
+  '-3m',
+  '1d2h3m4s5ms',
+  '0ms',
+  '-1d12h',
+  '1s',
+  '',
+  '-',
+  '1h1d',
+  '106751991167d',
+  '9223372036854775807ms',
+  '-9223372036854775808ms',
+  '25h',
+];
 
 const extLit = (fn: string, options: string[]) => fc.constantFrom(...options).map((s) => `${fn}(${JSON.stringify(s)})`);
 
@@ -83,17 +143,29 @@ function leaves(t: T): fc.Arbitrary<string> {
     case 'bool':
       return fc.constantFrom('true', 'false', 'context.flag', 'resource.public');
     case 'long':
-      return fc.oneof(longLit, fc.constantFrom('principal.age', 'context.n', 'resource.size', 'principal.profile.level', 'context.rec.level'));
+      return fc.oneof(
+        longLit,
+        fc.constantFrom('principal.age', 'context.n', 'resource.size', 'principal.profile.level', 'context.rec.level'),
+      );
     case 'string':
-      return fc.oneof(strLit, fc.constantFrom('principal.name', 'context.s', 'principal.profile.dept', 'resource.name', 'principal.manager.name'));
+      return fc.oneof(
+        strLit,
+        fc.constantFrom('principal.name', 'context.s', 'principal.profile.dept', 'resource.name', 'principal.manager.name'),
+      );
     case 'entity':
       return fc.oneof(ent, fc.constantFrom(...USERS, ...GROUPS, ...DOCS, ...FOLDERS, uid('User', 'ghost')).map(lit));
     case 'strset':
-      return fc.oneof(fc.constantFrom('principal.roles', 'context.ss', 'resource.labels'), fc.array(strLit, { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`));
+      return fc.oneof(
+        fc.constantFrom('principal.roles', 'context.ss', 'resource.labels'),
+        fc.array(strLit, { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`),
+      );
     case 'longset':
       return fc.array(longLit, { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`);
     case 'entset':
-      return fc.oneof(fc.constant('resource.readers'), fc.array(leaves('entity'), { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`));
+      return fc.oneof(
+        fc.constant('resource.readers'),
+        fc.array(leaves('entity'), { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`),
+      );
     case 'record':
       return fc.oneof(
         fc.constantFrom('principal.profile', 'context.rec', 'context'),
@@ -121,15 +193,23 @@ function compound(t: T, d: number): fc.Arbitrary<string> {
         bin('bool', '&&', 'bool'),
         bin('bool', '||', 'bool'),
         e('bool').map((x) => `!(${x})`),
-        fc.constantFrom<T>(...TYPES).chain((u) => fc.tuple(e(u), e(u), fc.constantFrom('==', '!='))).map(([x, y, op]) => `(${x} ${op} ${y})`),
-        fc.tuple(fc.constantFrom<T>('long', 'datetime', 'duration', 'decimal'), fc.constantFrom('<', '<=', '>', '>=')).chain(([u, op]) => bin(u, op, u)),
+        fc
+          .constantFrom<T>(...TYPES)
+          .chain((u) => fc.tuple(e(u), e(u), fc.constantFrom('==', '!=')))
+          .map(([x, y, op]) => `(${x} ${op} ${y})`),
+        fc
+          .tuple(fc.constantFrom<T>('long', 'datetime', 'duration', 'decimal'), fc.constantFrom('<', '<=', '>', '>='))
+          .chain(([u, op]) => bin(u, op, u)),
         fc.tuple(e('string'), fc.constantFrom('a*', '*b', '*', 'a\\*b', '', '*l*e', 'x y', 'é')).map(([x, p]) => `(${x} like "${p}")`),
         fc.tuple(e('entity'), fc.constantFrom('User', 'Group', 'Doc', 'Folder')).map(([x, ty]) => `(${x} is N::${ty})`),
         fc.tuple(e('entity'), fc.constantFrom(...GROUPS, ...FOLDERS, USERS[0]!).map(lit)).map(([x, g]) => `(${x} is N::User in ${g})`),
         bin('entity', 'in', 'entity'),
         bin('entity', 'in', 'entset'),
-        fc.tuple(fc.constantFrom('principal', 'resource', 'context', 'context.rec', 'principal.profile', 'principal.manager', 'context.who'),
-          fc.constantFrom('name', 'manager', 'age', 'n', 'rec', 'level', 'owner', 'public', '"x y"', 'profile.level', 'manager.name'))
+        fc
+          .tuple(
+            fc.constantFrom('principal', 'resource', 'context', 'context.rec', 'principal.profile', 'principal.manager', 'context.who'),
+            fc.constantFrom('name', 'manager', 'age', 'n', 'rec', 'level', 'owner', 'public', '"x y"', 'profile.level', 'manager.name'),
+          )
           .map(([x, a]) => `(${x} has ${a})`),
         call('strset', 'contains', 'string'),
         call('longset', 'contains', 'long'),
@@ -137,10 +217,14 @@ function compound(t: T, d: number): fc.Arbitrary<string> {
         call('strset', 'containsAll', 'strset'),
         call('strset', 'containsAny', 'strset'),
         e('strset').map((x) => `${x}.isEmpty()`),
-        fc.tuple(e('decimal'), e('decimal'), fc.constantFrom('lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual')).map(([x, y, m]) => `${x}.${m}(${y})`),
+        fc
+          .tuple(e('decimal'), e('decimal'), fc.constantFrom('lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'))
+          .map(([x, y, m]) => `${x}.${m}(${y})`),
         fc.tuple(e('ip'), fc.constantFrom('isIpv4', 'isIpv6', 'isLoopback', 'isMulticast')).map(([x, m]) => `${x}.${m}()`),
         call('ip', 'isInRange', 'ip'),
-        fc.tuple(fc.constantFrom('principal', 'resource', 'principal.manager', 'context.who'), e('string')).map(([x, k]) => `${x}.hasTag(${k})`),
+        fc
+          .tuple(fc.constantFrom('principal', 'resource', 'principal.manager', 'context.who'), e('string'))
+          .map(([x, k]) => `${x}.hasTag(${k})`),
         ite,
       );
     case 'long':
@@ -150,20 +234,42 @@ function compound(t: T, d: number): fc.Arbitrary<string> {
         bin('long', '*', 'long'),
         e('long').map((x) => `(-(${x}))`),
         fc.tuple(fc.constantFrom('resource', 'context.who', 'principal'), e('string')).map(([x, k]) => `${x}.getTag(${k})`),
-        fc.tuple(e('duration'), fc.constantFrom('toMilliseconds', 'toSeconds', 'toMinutes', 'toHours', 'toDays')).map(([x, m]) => `${x}.${m}()`),
+        fc
+          .tuple(e('duration'), fc.constantFrom('toMilliseconds', 'toSeconds', 'toMinutes', 'toHours', 'toDays'))
+          .map(([x, m]) => `${x}.${m}()`),
         e('record').map((x) => `${x}.level`),
         ite,
       );
     case 'string':
-      return fc.oneof(fc.tuple(fc.constantFrom('principal', 'principal.manager'), e('string')).map(([x, k]) => `${x}.getTag(${k})`), e('record').map((x) => `${x}.dept`), ite);
+      return fc.oneof(
+        fc.tuple(fc.constantFrom('principal', 'principal.manager'), e('string')).map(([x, k]) => `${x}.getTag(${k})`),
+        e('record').map((x) => `${x}.dept`),
+        ite,
+      );
     case 'entity':
-      return fc.oneof(e('entity').map((x) => `${x}.manager`), e('entity').map((x) => `${x}.owner`), ite);
+      return fc.oneof(
+        e('entity').map((x) => `${x}.manager`),
+        e('entity').map((x) => `${x}.owner`),
+        ite,
+      );
     case 'record':
-      return fc.oneof(fc.tuple(e('long'), e('string')).map(([l, s]) => `{level: ${l}, dept: ${s}}`), e('record').map((x) => `${x}.rec`), ite);
+      return fc.oneof(
+        fc.tuple(e('long'), e('string')).map(([l, s]) => `{level: ${l}, dept: ${s}}`),
+        e('record').map((x) => `${x}.rec`),
+        ite,
+      );
     case 'datetime':
-      return fc.oneof(call('datetime', 'offset', 'duration'), e('datetime').map((x) => `${x}.toDate()`), ite);
+      return fc.oneof(
+        call('datetime', 'offset', 'duration'),
+        e('datetime').map((x) => `${x}.toDate()`),
+        ite,
+      );
     case 'duration':
-      return fc.oneof(call('datetime', 'durationSince', 'datetime'), e('datetime').map((x) => `${x}.toTime()`), ite);
+      return fc.oneof(
+        call('datetime', 'durationSince', 'datetime'),
+        e('datetime').map((x) => `${x}.toTime()`),
+        ite,
+      );
     default:
       return ite;
   }
@@ -203,14 +309,16 @@ export const policyText: fc.Arbitrary<string> = fc
   .map(([effect, p, a, r, conds]) => `${effect} (${p}, ${a}, ${r})${conds.map(([k, b]) => ` ${k} { ${b} }`).join('')};`);
 
 /** A template (slots in its scope) and the link values to fill it. */
-export const templateWithLinks = fc.tuple(
-  fc.constantFrom('permit', 'forbid'),
-  fc.constantFrom('principal == ?principal', 'principal in ?principal', 'principal is N::User in ?principal', 'principal'),
-  actionScope,
-  fc.constantFrom('resource in ?resource', 'resource == ?resource', 'resource', 'resource is N::Doc in ?resource'),
-  fc.array(fc.tuple(fc.constantFrom('when', 'unless'), expr('bool', 2)), { maxLength: 1 }),
-  fc.array(fc.tuple(fc.constantFrom(...USERS, ...GROUPS), fc.constantFrom(...DOCS, ...FOLDERS)), { minLength: 1, maxLength: 2 }),
-).filter(([, p, , r]) => p.includes('?') || r.includes('?'));
+export const templateWithLinks = fc
+  .tuple(
+    fc.constantFrom('permit', 'forbid'),
+    fc.constantFrom('principal == ?principal', 'principal in ?principal', 'principal is N::User in ?principal', 'principal'),
+    actionScope,
+    fc.constantFrom('resource in ?resource', 'resource == ?resource', 'resource', 'resource is N::Doc in ?resource'),
+    fc.array(fc.tuple(fc.constantFrom('when', 'unless'), expr('bool', 2)), { maxLength: 1 }),
+    fc.array(fc.tuple(fc.constantFrom(...USERS, ...GROUPS), fc.constantFrom(...DOCS, ...FOLDERS)), { minLength: 1, maxLength: 2 }),
+  )
+  .filter(([, p, , r]) => p.includes('?') || r.includes('?'));
 
 // ---------- values, entities, requests ----------
 
@@ -219,7 +327,10 @@ const ext = (fn: string, arg: string): CedarValue => ({ __extn: { fn, arg } });
 const extVal = (fn: string, valid: string[], all: string[]) =>
   fc.oneof({ weight: 300, arbitrary: fc.constantFrom(...valid) }, { weight: 1, arbitrary: fc.constantFrom(...all) }).map((s) => ext(fn, s));
 const strVal = fc.constantFrom(...STRINGS.filter((s) => !s.startsWith('\\')));
-const longVal = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: -5, max: 20 }) }, { weight: 1, arbitrary: fc.constantFrom(9007199254740991, -9007199254740991, 4294967296, 3037000500) });
+const longVal = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: -5, max: 20 }) },
+  { weight: 1, arbitrary: fc.constantFrom(9007199254740991, -9007199254740991, 4294967296, 3037000500) },
+);
 
 function valueOf(t: T): fc.Arbitrary<CedarValue> {
   switch (t) {
@@ -244,9 +355,17 @@ function valueOf(t: T): fc.Arbitrary<CedarValue> {
     case 'ip':
       return extVal('ip', IPS.slice(0, 13), IPS);
     case 'datetime':
-      return extVal('datetime', DATETIMES.filter((_, i) => ![2, 7, 8, 11, 12].includes(i)), DATETIMES);
+      return extVal(
+        'datetime',
+        DATETIMES.filter((_, i) => ![2, 7, 8, 11, 12].includes(i)),
+        DATETIMES,
+      );
     case 'duration':
-      return extVal('duration', DURATIONS.filter((_, i) => ![7, 8, 9].includes(i)), DURATIONS);
+      return extVal(
+        'duration',
+        DURATIONS.filter((_, i) => ![7, 8, 9].includes(i)),
+        DURATIONS,
+      );
   }
 }
 
@@ -260,9 +379,9 @@ function attr(t: T): fc.Arbitrary<CedarValue | undefined> {
 }
 
 function attrs(shape: Record<string, T>): fc.Arbitrary<Record<string, CedarValue>> {
-  return fc.record(Object.fromEntries(Object.entries(shape).map(([k, t]) => [k, attr(t)]))).map(
-    (r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Record<string, CedarValue>,
-  );
+  return fc
+    .record(Object.fromEntries(Object.entries(shape).map(([k, t]) => [k, attr(t)])))
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Record<string, CedarValue>);
 }
 
 const parentsFrom = (pool: EntityUid[]) => fc.subarray(pool, { maxLength: Math.min(2, pool.length) });
@@ -271,9 +390,37 @@ const tagsOf = (t: T) => fc.option(fc.dictionary(fc.constantFrom('a', 'b', 'eng'
 /** An entity graph (acyclic: users under groups, groups under lower groups, docs under folders). */
 export const entityGraph: fc.Arbitrary<CedarEntity[]> = fc
   .tuple(
-    fc.tuple(...USERS.map((u) => fc.tuple(fc.constant(u), attrs({ name: 'string', age: 'long', roles: 'strset', manager: 'entity', addr: 'ip', joined: 'datetime', window: 'duration', score: 'decimal', profile: 'record' }), parentsFrom(GROUPS), tagsOf('string')))),
+    fc.tuple(
+      ...USERS.map((u) =>
+        fc.tuple(
+          fc.constant(u),
+          attrs({
+            name: 'string',
+            age: 'long',
+            roles: 'strset',
+            manager: 'entity',
+            addr: 'ip',
+            joined: 'datetime',
+            window: 'duration',
+            score: 'decimal',
+            profile: 'record',
+          }),
+          parentsFrom(GROUPS),
+          tagsOf('string'),
+        ),
+      ),
+    ),
     fc.tuple(...GROUPS.map((g, i) => fc.tuple(fc.constant(g), attrs({ name: 'string' }), parentsFrom(GROUPS.slice(i + 1))))),
-    fc.tuple(...DOCS.map((d) => fc.tuple(fc.constant(d), attrs({ owner: 'entity', public: 'bool', size: 'long', labels: 'strset', readers: 'entset' }), parentsFrom(FOLDERS), tagsOf('long')))),
+    fc.tuple(
+      ...DOCS.map((d) =>
+        fc.tuple(
+          fc.constant(d),
+          attrs({ owner: 'entity', public: 'bool', size: 'long', labels: 'strset', readers: 'entset' }),
+          parentsFrom(FOLDERS),
+          tagsOf('long'),
+        ),
+      ),
+    ),
     fc.tuple(...FOLDERS.map((f, i) => fc.tuple(fc.constant(f), attrs({ name: 'string' }), parentsFrom(FOLDERS.slice(i + 1))))),
     fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
   )
@@ -293,7 +440,18 @@ export const requestArb = fc.record({
   principal: fc.constantFrom(...USERS, USERS[0]!, GROUPS[0]!, uid('User', 'ghost')),
   action: fc.constantFrom(...ACTIONS),
   resource: fc.constantFrom(...DOCS, ...FOLDERS),
-  context: attrs({ n: 'long', s: 'string', flag: 'bool', who: 'entity', ss: 'strset', rec: 'record', at: 'datetime', dur: 'duration', ip: 'ip', dec: 'decimal' }),
+  context: attrs({
+    n: 'long',
+    s: 'string',
+    flag: 'bool',
+    who: 'entity',
+    ss: 'strset',
+    rec: 'record',
+    at: 'datetime',
+    dur: 'duration',
+    ip: 'ip',
+    dec: 'decimal',
+  }),
 });
 
 /** One differential case: a policy set, templates with links, an entity graph, and requests against it. */

@@ -89,7 +89,11 @@ function compareCase(
   requests: ReadonlyArray<{ principal: EntityUid; action: EntityUid; resource: EntityUid; context: unknown }>,
   stats: DrtStats,
 ): void {
-  const compiled = new CompiledPolicies({ staticTexts: new Map(Object.entries(staticPolicies)), templateTexts: new Map(Object.entries(templates)), links });
+  const compiled = new CompiledPolicies({
+    staticTexts: new Map(Object.entries(staticPolicies)),
+    templateTexts: new Map(Object.entries(templates)),
+    links,
+  });
   const ids = [...Object.keys(staticPolicies), ...links.map((l) => l.linkId)];
   // The oracle parses the set once per case (under one fixed id: cedar-wasm never frees an id).
   const templateLinks = links.map((l) => ({ templateId: l.templateId, newId: l.linkId, values: l.values as Record<string, EntityUid> }));
@@ -114,7 +118,15 @@ function compareCase(
     if (oracle.type !== 'success') {
       // cedar-wasm refused the call (a malformed entity or context value, a parent cycle): the
       // compiled evaluator must have given up too, so that cedar-wasm's refusal is the answer.
-      if (ours !== undefined) stats.mismatches.push({ policies: staticPolicies, templates, links, request, compiled: summary(ours.response), oracle: oracle.errors });
+      if (ours !== undefined)
+        stats.mismatches.push({
+          policies: staticPolicies,
+          templates,
+          links,
+          request,
+          compiled: summary(ours.response),
+          oracle: oracle.errors,
+        });
       else stats.oracleFailures++;
       continue;
     }

@@ -115,7 +115,12 @@ export async function streamDecisions({ onRecord, onState, signal }) {
   while (!signal.aborted) {
     onState('connecting');
     try {
-      const res = await fetch('/v1/decisions/stream', { headers: headers({ accept: 'text/event-stream' }), signal, cache: 'no-store', credentials: 'omit' });
+      const res = await fetch('/v1/decisions/stream', {
+        headers: headers({ accept: 'text/event-stream' }),
+        signal,
+        cache: 'no-store',
+        credentials: 'omit',
+      });
       if (res.status === 401 || res.status === 403) {
         onState('unauthorized');
         await waitForToken(signal);
@@ -154,10 +159,14 @@ export async function streamDecisions({ onRecord, onState, signal }) {
 function sleep(ms, signal) {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -169,17 +178,22 @@ function waitForToken(signal) {
         resolve();
       }
     });
-    signal.addEventListener('abort', () => {
-      off();
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        off();
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
 /** Explains an API failure in one line for the page, with the located details. */
 export function describeError(err) {
   if (err instanceof ApiError) {
-    if (err.status === 401) return 'This needs the admin token: paste the contents of `.argus/admin-token` (written by `argus serve`) into the token box at the top.';
+    if (err.status === 401)
+      return 'This needs the admin token: paste the contents of `.argus/admin-token` (written by `argus serve`) into the token box at the top.';
     if (err.status === 403) return `Forbidden: ${err.message}`;
     const details = err.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ');
     return details ? `${err.message} (${details})` : err.message;

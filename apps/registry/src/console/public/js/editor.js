@@ -1,6 +1,13 @@
 // The policy editor: CodeMirror 6 with Cedar highlighting, line numbers, bracket matching, undo
 // history, and the validator's errors shown at their line and column as you type.
-import { EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers } from '../vendor/@codemirror/view.js';
+import {
+  EditorView,
+  drawSelection,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  keymap,
+  lineNumbers,
+} from '../vendor/@codemirror/view.js';
 import { EditorState } from '../vendor/@codemirror/state.js';
 import { StreamLanguage, bracketMatching, defaultHighlightStyle, syntaxHighlighting } from '../vendor/@codemirror/language.js';
 import { linter, lintGutter, forceLinting } from '../vendor/@codemirror/lint.js';
@@ -80,7 +87,12 @@ export function createPolicyEditor(parent, { id, label, check, onChange }) {
             return found.map((d) => {
               const from = offsetOf(v.state.doc, d.line, d.column);
               const end = offsetOf(v.state.doc, d.endLine ?? d.line, d.endColumn ?? d.column);
-              return { from, to: Math.max(end, Math.min(from + 1, v.state.doc.length)), severity: d.severity === 'warning' ? 'warning' : 'error', message: d.help ? `${d.message} (help: ${d.help})` : d.message };
+              return {
+                from,
+                to: Math.max(end, Math.min(from + 1, v.state.doc.length)),
+                severity: d.severity === 'warning' ? 'warning' : 'error',
+                message: d.help ? `${d.message} (help: ${d.help})` : d.message,
+              };
             });
           },
           { delay: 500 },

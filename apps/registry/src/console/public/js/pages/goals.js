@@ -31,9 +31,18 @@ export function consumptionChart({ points, start, end, budget, label }) {
     'svg',
     { class: 'chart', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': label },
     s('title', {}, label),
-    ...ticks.map((v) => s('g', { class: 'tick' }, s('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }), s('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, String(v)))),
+    ...ticks.map((v) =>
+      s(
+        'g',
+        { class: 'tick' },
+        s('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }),
+        s('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, String(v)),
+      ),
+    ),
     budget !== undefined ? s('line', { class: 'budget-line', x1: PAD.left, x2: W - PAD.right, y1: y(budget), y2: y(budget) }) : null,
-    budget !== undefined ? s('text', { class: 'budget-label', x: W - PAD.right, y: y(budget) - 4, 'text-anchor': 'end' }, `budget ${budget}`) : null,
+    budget !== undefined
+      ? s('text', { class: 'budget-label', x: W - PAD.right, y: y(budget) - 4, 'text-anchor': 'end' }, `budget ${budget}`)
+      : null,
     s('path', { class: 'series', d }),
     s('text', { class: 'axis', x: PAD.left, y: H - 8 }, when(new Date(start))),
     s('text', { class: 'axis', x: W - PAD.right, y: H - 8, 'text-anchor': 'end' }, 'now'),
@@ -49,12 +58,30 @@ function budgetBar(name, used, max, unit = '') {
     'div',
     { class: 'bar-row' },
     h('span', { class: 'bar-name' }, name),
-    s('svg', { class: 'bar', viewBox: '0 0 200 14', width: 200, height: 14, role: 'img', 'aria-label': `${name}: ${used}${unit} of ${max}${unit}` }, s('rect', { class: 'bar-bg', width: 200, height: 14, rx: 3 }), s('rect', { class: `bar-fill bar-${kind}`, width: Math.round(200 * ratio), height: 14, rx: 3 })),
+    s(
+      'svg',
+      {
+        class: 'bar',
+        viewBox: '0 0 200 14',
+        width: 200,
+        height: 14,
+        role: 'img',
+        'aria-label': `${name}: ${used}${unit} of ${max}${unit}`,
+      },
+      s('rect', { class: 'bar-bg', width: 200, height: 14, rx: 3 }),
+      s('rect', { class: `bar-fill bar-${kind}`, width: Math.round(200 * ratio), height: 14, rx: 3 }),
+    ),
     h('span', { class: 'bar-value' }, `${used}${unit} / ${max}${unit}`),
   );
 }
 
-const EXPIRIES = [['30 minutes', 0.5], ['1 hour', 1], ['8 hours', 8], ['24 hours', 24], ['7 days', 168]];
+const EXPIRIES = [
+  ['30 minutes', 0.5],
+  ['1 hour', 1],
+  ['8 hours', 8],
+  ['24 hours', 24],
+  ['7 days', 168],
+];
 
 /** Comma- or newline-separated values, trimmed, empty ones dropped. */
 export function splitList(text) {
@@ -96,7 +123,13 @@ export function grantBody(v, now = Date.now()) {
 const uid = (e) => `${e.type.replace(/^Argus::/, '')}::"${e.id}"`;
 
 function field(id, label, control, help) {
-  return h('div', { class: 'field' }, h('label', { for: id, class: 'label' }, label), control, help ? h('p', { class: 'help' }, help) : null);
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id, class: 'label' }, label),
+    control,
+    help ? h('p', { class: 'help' }, help) : null,
+  );
 }
 
 function expirySelect(id, selected) {
@@ -176,7 +209,12 @@ export async function render(main, { signal }) {
   })();
   const grantForm = (() => {
     const f = {
-      kind: h('select', { id: 'grant-kind' }, h('option', { value: 'human' }, 'a human (root grant)'), h('option', { value: 'agent' }, 'an agent (from a grant it holds)')),
+      kind: h(
+        'select',
+        { id: 'grant-kind' },
+        h('option', { value: 'human' }, 'a human (root grant)'),
+        h('option', { value: 'agent' }, 'an agent (from a grant it holds)'),
+      ),
       grantor: h('input', { id: 'grant-grantor', type: 'text', required: true, placeholder: 'alice' }),
       to: h('input', { id: 'grant-to', type: 'text', required: true, placeholder: 'orchestrator' }),
       actions: h('input', { id: 'grant-actions', type: 'text', required: true, placeholder: 'tool:call' }),
@@ -194,7 +232,12 @@ export async function render(main, { signal }) {
         field('grant-grantor', 'Grantor id', f.grantor),
         field('grant-to', 'To agent', f.to),
         field('grant-actions', 'Actions', f.actions, 'Comma-separated patterns, e.g. tool:call, llm:*.'),
-        field('grant-resources', 'Resources', f.resources, 'One pattern per line, e.g. Tool::"crm.*". An agent\'s grant must stay inside what it holds.'),
+        field(
+          'grant-resources',
+          'Resources',
+          f.resources,
+          'One pattern per line, e.g. Tool::"crm.*". An agent\'s grant must stay inside what it holds.',
+        ),
         field('grant-expires', 'Expires in', f.hours, 'No later than the grant it is made from.'),
         field('grant-parent', 'Parent grant', f.parent, 'Optional, for a hop from an agent.'),
       ],
@@ -202,11 +245,23 @@ export async function render(main, { signal }) {
       done: () => loadGrants(),
     });
   })();
-  const statusFilter = h('select', { id: 'goal-status' }, ['all', 'active', 'paused', 'completed', 'cancelled', 'expired'].map((v) => h('option', { value: v }, v)));
-  add(main, 
-    h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
+  const statusFilter = h(
+    'select',
+    { id: 'goal-status' },
+    ['all', 'active', 'paused', 'completed', 'cancelled', 'expired'].map((v) => h('option', { value: v }, v)),
+  );
+  add(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, title),
+      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
+    ),
     h('div', { class: 'toolbar' }, h('label', { for: 'goal-status' }, 'Status'), statusFilter),
-    token.has() ? null : h('p', { class: 'notice' }, 'Goals are visible to their owners, agents and admins: paste the admin token at the top.'),
+    token.has()
+      ? null
+      : h('p', { class: 'notice' }, 'Goals are visible to their owners, agents and admins: paste the admin token at the top.'),
     token.has() ? h('div', { class: 'stack' }, goalForm, grantForm) : null,
     list,
     h('h2', { id: 'delegations-title' }, 'Delegation grants'),
@@ -218,13 +273,21 @@ export async function render(main, { signal }) {
     try {
       const items = await listAll('/v1/delegations?limit=100', { max: 500, signal });
       if (items.length === 0) {
-        fill(grants, h('p', { class: 'muted' }, 'No delegation grants yet: a human grants an agent part of their authority with the form on this page, or with `argus delegations grant`.'));
+        fill(
+          grants,
+          h(
+            'p',
+            { class: 'muted' },
+            'No delegation grants yet: a human grants an agent part of their authority with the form on this page, or with `argus delegations grant`.',
+          ),
+        );
         return;
       }
       const now = Date.now();
       const rows = items.map((g) => {
         const state = g.revokedAt ? 'revoked' : Date.parse(g.expiresAt) <= now ? 'expired' : 'active';
-        const revoke = state === 'active' ? h('button', { type: 'button', class: 'danger', onClick: () => revokeGrant(g) }, 'Revoke') : null;
+        const revoke =
+          state === 'active' ? h('button', { type: 'button', class: 'danger', onClick: () => revokeGrant(g) }, 'Revoke') : null;
         return h(
           'tr',
           {},
@@ -239,7 +302,23 @@ export async function render(main, { signal }) {
         );
       });
       if (!signal.aborted) {
-        fill(grants, h('table', { class: 'data', 'aria-labelledby': 'delegations-title' }, h('thead', {}, h('tr', {}, ['Grant', 'From', 'To', 'Scope', 'Expires', 'State', 'Parent', ''].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+        fill(
+          grants,
+          h(
+            'table',
+            { class: 'data', 'aria-labelledby': 'delegations-title' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Grant', 'From', 'To', 'Scope', 'Expires', 'State', 'Parent', ''].map((c) => h('th', { scope: 'col' }, c)),
+              ),
+            ),
+            h('tbody', {}, rows),
+          ),
+        );
       }
     } catch (err) {
       if (!signal.aborted) fill(grants, h('p', { class: 'error', role: 'alert' }, describeError(err)));
@@ -247,7 +326,12 @@ export async function render(main, { signal }) {
   }
 
   async function revokeGrant(g) {
-    const reason = await askReason({ title: `Revoke ${g.id}`, description: `${uid(g.from)} → ${uid(g.to)}. Every grant below it is revoked too.`, confirm: 'Revoke', danger: true });
+    const reason = await askReason({
+      title: `Revoke ${g.id}`,
+      description: `${uid(g.from)} → ${uid(g.to)}. Every grant below it is revoked too.`,
+      confirm: 'Revoke',
+      danger: true,
+    });
     if (reason === null) return;
     try {
       const r = await api(`/v1/delegations/${encodeURIComponent(g.id)}/revoke`, { method: 'POST', body: { reason } });
@@ -276,7 +360,10 @@ export async function render(main, { signal }) {
   async function card(goal) {
     const [full, decisions] = await Promise.all([
       api(`/v1/goals/${encodeURIComponent(goal.id)}`, { signal }).catch(() => goal),
-      api(`/v1/decisions?goal=${encodeURIComponent(goal.id)}&decision=allow&limit=1000`, { signal }).then((r) => r.decisions ?? [], () => []),
+      api(`/v1/decisions?goal=${encodeURIComponent(goal.id)}&decision=allow&limit=1000`, { signal }).then(
+        (r) => r.decisions ?? [],
+        () => [],
+      ),
     ]);
     const used = full.usage?.used ?? { actions: 0, tokens: 0, costUsd: 0 };
     const budget = goal.budget ?? {};
@@ -301,8 +388,26 @@ export async function render(main, { signal }) {
       h(
         'div',
         { class: 'goal-body' },
-        h('figure', {}, consumptionChart({ points, start, end, budget: budget.maxActions, label: `Actions allowed for ${goal.id} over time: ${points.length}${budget.maxActions !== undefined ? ` of ${budget.maxActions}` : ''}` }), h('figcaption', {}, 'Allowed actions over time (audit trail)')),
-        h('div', { class: 'bars' }, h('h3', {}, 'Budget used'), budgetBar('Actions', used.actions, budget.maxActions), budgetBar('Tokens', used.tokens, budget.maxTokens), budgetBar('Cost', used.costUsd, budget.maxCostUsd, ' USD')),
+        h(
+          'figure',
+          {},
+          consumptionChart({
+            points,
+            start,
+            end,
+            budget: budget.maxActions,
+            label: `Actions allowed for ${goal.id} over time: ${points.length}${budget.maxActions !== undefined ? ` of ${budget.maxActions}` : ''}`,
+          }),
+          h('figcaption', {}, 'Allowed actions over time (audit trail)'),
+        ),
+        h(
+          'div',
+          { class: 'bars' },
+          h('h3', {}, 'Budget used'),
+          budgetBar('Actions', used.actions, budget.maxActions),
+          budgetBar('Tokens', used.tokens, budget.maxTokens),
+          budgetBar('Cost', used.costUsd, budget.maxCostUsd, ' USD'),
+        ),
       ),
     );
   }

@@ -31,11 +31,21 @@ export function buildForest(humans, grants) {
   const grantNode = (g, depth) => {
     if (seen.has(g.id) || depth > 16) return null;
     seen.add(g.id);
-    return { kind: 'grant', grant: g, id: g.to.id, children: (byParent.get(g.id) ?? []).map((c) => grantNode(c, depth + 1)).filter(Boolean) };
+    return {
+      kind: 'grant',
+      grant: g,
+      id: g.to.id,
+      children: (byParent.get(g.id) ?? []).map((c) => grantNode(c, depth + 1)).filter(Boolean),
+    };
   };
   const humanIds = new Set(humans.map((x) => x.id));
   for (const g of grants) if (g.from.type === 'Human' && !humanIds.has(g.from.id)) humans = [...humans, { id: g.from.id, email: '' }];
-  return humans.map((human) => ({ kind: 'human', human, id: human.id, children: (byParent.get(`human:${human.id}`) ?? []).map((g) => grantNode(g, 1)).filter(Boolean) }));
+  return humans.map((human) => ({
+    kind: 'human',
+    human,
+    id: human.id,
+    children: (byParent.get(`human:${human.id}`) ?? []).map((g) => grantNode(g, 1)).filter(Boolean),
+  }));
 }
 
 /** Assigns x/y to every node: depth by column, leaves in order by row. Returns the drawing size. */
@@ -65,9 +75,26 @@ export async function render(main, { signal }) {
   const area = h('div', { class: 'graph-area' });
   const side = h('section', { class: 'detail', 'aria-labelledby': 'grant-title', hidden: true });
   const showInactive = h('input', { id: 'graph-inactive', type: 'checkbox', checked: true });
-  add(main, 
-    h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
-    h('div', { class: 'toolbar' }, h('label', { class: 'check' }, showInactive, ' Show revoked and expired grants'), h('span', { class: 'legend' }, h('span', { class: 'key key-human' }, 'human'), h('span', { class: 'key key-active' }, 'active grant'), h('span', { class: 'key key-inactive' }, 'revoked / expired'))),
+  add(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, title),
+      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
+    ),
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('label', { class: 'check' }, showInactive, ' Show revoked and expired grants'),
+      h(
+        'span',
+        { class: 'legend' },
+        h('span', { class: 'key key-human' }, 'human'),
+        h('span', { class: 'key key-active' }, 'active grant'),
+        h('span', { class: 'key key-inactive' }, 'revoked / expired'),
+      ),
+    ),
     token.has() ? null : h('p', { class: 'notice' }, 'The full graph is visible to admins: paste the admin token at the top.'),
     h('div', { class: 'split' }, area, side),
   );
@@ -93,7 +120,14 @@ export async function render(main, { signal }) {
 
   function draw(forest, grants) {
     if (forest.length === 0) {
-      fill(area, h('p', { class: 'muted' }, 'No delegations yet. Make a grant on the Goals page, or with `argus delegations grant` (see docs/delegation.md).'));
+      fill(
+        area,
+        h(
+          'p',
+          { class: 'muted' },
+          'No delegations yet. Make a grant on the Goals page, or with `argus delegations grant` (see docs/delegation.md).',
+        ),
+      );
       return;
     }
     const size = layout(forest);
@@ -115,7 +149,14 @@ export async function render(main, { signal }) {
     for (const root of forest) visit(root, null);
     const svg = s(
       'svg',
-      { class: 'graph', viewBox: `0 0 ${size.width} ${size.height}`, width: size.width, height: size.height, role: 'group', 'aria-label': `Delegation tree: ${forest.length} humans, ${grants.length} grants` },
+      {
+        class: 'graph',
+        viewBox: `0 0 ${size.width} ${size.height}`,
+        width: size.width,
+        height: size.height,
+        role: 'group',
+        'aria-label': `Delegation tree: ${forest.length} humans, ${grants.length} grants`,
+      },
       s('g', { class: 'edges', 'aria-hidden': 'true' }, edges),
       s('g', { class: 'nodes' }, nodes),
     );
@@ -169,7 +210,15 @@ export async function render(main, { signal }) {
       h(
         'table',
         { class: 'data' },
-        h('thead', {}, h('tr', {}, ['From', 'To', 'Actions', 'Resources', 'Expires', 'State', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['From', 'To', 'Actions', 'Resources', 'Expires', 'State', ''].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
         h(
           'tbody',
           {},
@@ -183,7 +232,22 @@ export async function render(main, { signal }) {
               h('td', {}, g.scope.resources.join(', ')),
               h('td', {}, when(g.expiresAt)),
               h('td', {}, badge(g.revokedAt ? 'revoked' : isActive(g) ? 'active' : 'expired')),
-              h('td', {}, isActive(g) ? h('button', { type: 'button', class: 'small danger', 'aria-label': `Revoke the branch from ${g.from.id} to ${g.to.id}`, onClick: () => revoke(g) }, 'Revoke branch') : null),
+              h(
+                'td',
+                {},
+                isActive(g)
+                  ? h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'small danger',
+                        'aria-label': `Revoke the branch from ${g.from.id} to ${g.to.id}`,
+                        onClick: () => revoke(g),
+                      },
+                      'Revoke branch',
+                    )
+                  : null,
+              ),
             ),
           ),
         ),
@@ -194,8 +258,14 @@ export async function render(main, { signal }) {
   function select(g) {
     side.hidden = false;
     const goals = goalsByAgent.get(g.to.id) ?? [];
-    fill(side, 
-      h('div', { class: 'detail-head' }, h('h2', { id: 'grant-title', tabindex: '-1' }, `${g.from.id} → ${g.to.id}`), h('button', { type: 'button', class: 'secondary', onClick: () => (side.hidden = true) }, 'Close')),
+    fill(
+      side,
+      h(
+        'div',
+        { class: 'detail-head' },
+        h('h2', { id: 'grant-title', tabindex: '-1' }, `${g.from.id} → ${g.to.id}`),
+        h('button', { type: 'button', class: 'secondary', onClick: () => (side.hidden = true) }, 'Close'),
+      ),
       h(
         'dl',
         { class: 'facts' },
@@ -224,7 +294,12 @@ export async function render(main, { signal }) {
       document.getElementById('token-input')?.focus();
       return;
     }
-    const reason = await askReason({ title: `Revoke ${g.from.id} → ${g.to.id}`, description: 'Every grant delegated from this one is revoked with it.', confirm: 'Revoke branch', danger: true });
+    const reason = await askReason({
+      title: `Revoke ${g.from.id} → ${g.to.id}`,
+      description: 'Every grant delegated from this one is revoked with it.',
+      confirm: 'Revoke branch',
+      danger: true,
+    });
     if (reason === null) return;
     try {
       const out = await api(`/v1/delegations/${encodeURIComponent(g.id)}/revoke`, { method: 'POST', body: { reason } });

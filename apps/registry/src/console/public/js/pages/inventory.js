@@ -15,7 +15,11 @@ export const SENSITIVITIES = ['public', 'internal', 'confidential', 'high', 'sec
  * and labels are comma-separated (`key=value` for labels). Throws naming the bad field.
  */
 export function toolPatch({ sensitivity, intents, category, labels }) {
-  const list = (text) => text.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (text) =>
+    text
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const parsed = {};
   for (const pair of list(labels)) {
     const eq = pair.indexOf('=');
@@ -44,15 +48,35 @@ const KINDS = [
 
 /** A lease as a badge; an agent that never sent a heartbeat or a proxied call has no lease, not an expired one. */
 export function leaseCell(lease) {
-  if (lease.state === 'expired' && !lease.expiresAt) return h('span', { title: 'no heartbeat or proxied call yet' }, badge('no lease', 'lease-unknown'));
-  return [badge(lease.state, `lease-${lease.state}`), lease.expiresAt ? h('span', { class: 'muted', title: when(lease.expiresAt) }, ` ${relative(lease.expiresAt)}`) : null];
+  if (lease.state === 'expired' && !lease.expiresAt)
+    return h('span', { title: 'no heartbeat or proxied call yet' }, badge('no lease', 'lease-unknown'));
+  return [
+    badge(lease.state, `lease-${lease.state}`),
+    lease.expiresAt ? h('span', { class: 'muted', title: when(lease.expiresAt) }, ` ${relative(lease.expiresAt)}`) : null,
+  ];
 }
 
 export async function render(main, { signal }) {
   const sections = h('div', { class: 'stack' });
-  add(main, 
-    h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
-    token.has() ? null : h('p', { class: 'notice' }, 'Reading the registry and changing trust states need the admin token: paste the contents of ', h('code', {}, '.argus/admin-token'), ' (written by ', h('code', {}, 'argus serve'), ') into the box at the top.'),
+  add(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, title),
+      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
+    ),
+    token.has()
+      ? null
+      : h(
+          'p',
+          { class: 'notice' },
+          'Reading the registry and changing trust states need the admin token: paste the contents of ',
+          h('code', {}, '.argus/admin-token'),
+          ' (written by ',
+          h('code', {}, 'argus serve'),
+          ') into the box at the top.',
+        ),
     sections,
   );
 
@@ -61,7 +85,14 @@ export async function render(main, { signal }) {
     for (const k of KINDS) {
       try {
         const items = await listAll(`/v1/registry/${k.kind}?limit=200`, { max: 500, signal });
-        const leases = await Promise.all(items.map((item) => api(`/v1/registry/${k.kind}/${encodeURIComponent(item.id)}`, { signal }).then((r) => r.lease, () => ({ state: 'unknown' }))));
+        const leases = await Promise.all(
+          items.map((item) =>
+            api(`/v1/registry/${k.kind}/${encodeURIComponent(item.id)}`, { signal }).then(
+              (r) => r.lease,
+              () => ({ state: 'unknown' }),
+            ),
+          ),
+        );
         built.push(table(k, items, leases));
       } catch (err) {
         if (signal.aborted) return;
@@ -80,7 +111,7 @@ export async function render(main, { signal }) {
         { 'data-id': item.id, class: item.trust === 'quarantined' || item.trust === 'revoked' ? 'deny' : '' },
         h('th', { scope: 'row' }, name),
         h('td', {}, k.kind === 'agents' ? item.kind : item.transport),
-        h('td', {}, k.kind === 'agents' ? item.owner ?? '—' : plural(item.tools?.length ?? 0, 'tool')),
+        h('td', {}, k.kind === 'agents' ? (item.owner ?? '—') : plural(item.tools?.length ?? 0, 'tool')),
         h('td', {}, badge(item.trust)),
         h('td', {}, leaseCell(lease)),
         h('td', { title: when(item.lastSeen) }, relative(item.lastSeen)),
@@ -101,7 +132,24 @@ export async function render(main, { signal }) {
             h(
               'table',
               { class: 'data', id: `table-${k.kind}` },
-              h('thead', {}, h('tr', {}, ['Id', k.kind === 'agents' ? 'Kind' : 'Transport', k.kind === 'agents' ? 'Owner' : 'Tools', 'Trust', 'Lease', 'Last seen', 'Discovered by', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  [
+                    'Id',
+                    k.kind === 'agents' ? 'Kind' : 'Transport',
+                    k.kind === 'agents' ? 'Owner' : 'Tools',
+                    'Trust',
+                    'Lease',
+                    'Last seen',
+                    'Discovered by',
+                    'Actions',
+                  ].map((c) => h('th', { scope: 'col' }, c)),
+                ),
+              ),
               h('tbody', {}, rows),
             ),
           ),
@@ -116,7 +164,11 @@ export async function render(main, { signal }) {
     return h(
       'div',
       { class: 'empty' },
-      h('p', { class: 'muted' }, `No ${k.noun}s in the registry yet. ${k.kind === 'agents' ? 'Register your first agent (its owner must be a registered human):' : 'Find the MCP servers that run, or register one:'}`),
+      h(
+        'p',
+        { class: 'muted' },
+        `No ${k.noun}s in the registry yet. ${k.kind === 'agents' ? 'Register your first agent (its owner must be a registered human):' : 'Find the MCP servers that run, or register one:'}`,
+      ),
       h('pre', {}, h('code', {}, example)),
     );
   }
@@ -131,33 +183,78 @@ export async function render(main, { signal }) {
       else open.add(item.id);
       load();
     };
-    return h('button', { type: 'button', class: 'small secondary', 'aria-expanded': String(shown), 'aria-label': `Tools of MCP server ${item.id}`, onClick: toggle }, shown ? 'Hide tools' : 'Tools');
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'small secondary',
+        'aria-expanded': String(shown),
+        'aria-label': `Tools of MCP server ${item.id}`,
+        onClick: toggle,
+      },
+      shown ? 'Hide tools' : 'Tools',
+    );
   }
 
   /** The tools of one server, each with its governance attributes in an editable row. */
   function toolsRow(item) {
     const tools = item.tools ?? [];
-    const body = tools.length === 0
-      ? h('p', { class: 'muted' }, 'This server reported no tools.')
-      : h(
-          'table',
-          { class: 'data tools', id: `tools-${item.id}` },
-          h('thead', {}, h('tr', {}, ['Tool', 'Sensitivity', 'Intents (comma-separated)', 'Category', 'Labels (key=value, …)', ''].map((c) => h('th', { scope: 'col' }, c)))),
-          h('tbody', {}, tools.map((t) => toolEditor(item, t))),
-        );
+    const body =
+      tools.length === 0
+        ? h('p', { class: 'muted' }, 'This server reported no tools.')
+        : h(
+            'table',
+            { class: 'data tools', id: `tools-${item.id}` },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Tool', 'Sensitivity', 'Intents (comma-separated)', 'Category', 'Labels (key=value, …)', ''].map((c) =>
+                  h('th', { scope: 'col' }, c),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              tools.map((t) => toolEditor(item, t)),
+            ),
+          );
     return h(
       'tr',
       { class: 'tools-row', 'data-tools-of': item.id },
-      h('td', { colspan: '8' }, h('p', { class: 'help' }, 'What discovery cannot know: the starter policies read a tool\'s sensitivity and the intents it serves. Saving never changes its hash or the server\'s trust.'), body),
+      h(
+        'td',
+        { colspan: '8' },
+        h(
+          'p',
+          { class: 'help' },
+          "What discovery cannot know: the starter policies read a tool's sensitivity and the intents it serves. Saving never changes its hash or the server's trust.",
+        ),
+        body,
+      ),
     );
   }
 
   function toolEditor(item, t) {
     const id = (field) => `tool-${item.id}-${t.name}-${field}`.replace(/[^\w-]/g, '_');
-    const sensitivity = h('select', { id: id('sensitivity'), 'aria-label': `Sensitivity of ${t.name}` }, h('option', { value: '' }, '— none —'), SENSITIVITIES.map((v) => h('option', { value: v, selected: t.sensitivity === v }, v)));
+    const sensitivity = h(
+      'select',
+      { id: id('sensitivity'), 'aria-label': `Sensitivity of ${t.name}` },
+      h('option', { value: '' }, '— none —'),
+      SENSITIVITIES.map((v) => h('option', { value: v, selected: t.sensitivity === v }, v)),
+    );
     const intents = h('input', { id: id('intents'), 'aria-label': `Intents of ${t.name}`, value: (t.allowedIntents ?? []).join(', ') });
     const category = h('input', { id: id('category'), 'aria-label': `Category of ${t.name}`, value: t.category ?? '' });
-    const labels = h('input', { id: id('labels'), 'aria-label': `Labels of ${t.name}`, value: Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') });
+    const labels = h('input', {
+      id: id('labels'),
+      'aria-label': `Labels of ${t.name}`,
+      value: Object.entries(t.labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
+    });
     const save = async () => {
       if (!token.has()) return toast('Setting tool attributes needs the admin token: paste it at the top.', 'error');
       let body;
@@ -192,9 +289,40 @@ export async function render(main, { signal }) {
     const steps = approvalPath(item.trust);
     return [
       tools,
-      steps.length ? h('button', { type: 'button', class: 'small', 'aria-label': `Approve ${k.noun} ${item.id}`, onClick: () => change(k, item, 'approve', steps) }, 'Approve') : null,
-      item.trust !== 'quarantined' ? h('button', { type: 'button', class: 'small warn', 'aria-label': `Quarantine ${k.noun} ${item.id}`, onClick: () => change(k, item, 'quarantine', ['quarantined']) }, 'Quarantine') : null,
-      h('button', { type: 'button', class: 'small danger', 'aria-label': `Revoke ${k.noun} ${item.id}`, onClick: () => change(k, item, 'revoke', ['revoked']) }, 'Revoke'),
+      steps.length
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              'aria-label': `Approve ${k.noun} ${item.id}`,
+              onClick: () => change(k, item, 'approve', steps),
+            },
+            'Approve',
+          )
+        : null,
+      item.trust !== 'quarantined'
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'small warn',
+              'aria-label': `Quarantine ${k.noun} ${item.id}`,
+              onClick: () => change(k, item, 'quarantine', ['quarantined']),
+            },
+            'Quarantine',
+          )
+        : null,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'small danger',
+          'aria-label': `Revoke ${k.noun} ${item.id}`,
+          onClick: () => change(k, item, 'revoke', ['revoked']),
+        },
+        'Revoke',
+      ),
     ];
   }
 
@@ -206,13 +334,15 @@ export async function render(main, { signal }) {
     }
     const reason = await askReason({
       title: `${verb[0].toUpperCase()}${verb.slice(1)} ${k.noun} ${item.id}`,
-      description: verb === 'revoke' ? 'Revoked is final: the registry never trusts it again.' : `Moves ${item.trust} → ${steps.join(' → ')}.`,
+      description:
+        verb === 'revoke' ? 'Revoked is final: the registry never trusts it again.' : `Moves ${item.trust} → ${steps.join(' → ')}.`,
       confirm: verb[0].toUpperCase() + verb.slice(1),
       danger: verb !== 'approve',
     });
     if (reason === null) return;
     try {
-      for (const to of steps) await api(`/v1/registry/${k.kind}/${encodeURIComponent(item.id)}/trust`, { method: 'POST', body: { to, reason } });
+      for (const to of steps)
+        await api(`/v1/registry/${k.kind}/${encodeURIComponent(item.id)}/trust`, { method: 'POST', body: { to, reason } });
       toast(`${k.noun} ${item.id} is now ${steps[steps.length - 1]}.`);
     } catch (err) {
       toast(describeError(err), 'error');

@@ -26,7 +26,10 @@ export function inputOf(record) {
 }
 
 function setPointer(root, pointer, value) {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (parts.length < 2 || parts[0] !== 'input' || parts.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) return;
   let node = root;
   for (const part of parts.slice(0, -1)) {
@@ -45,14 +48,22 @@ function determining(record) {
 /** Whether a re-run answered as the record did: same outcome, same determining policies and codes. */
 export function sameAnswer(result, record) {
   const same = (a, b) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
-  return result.decision === record.outcome && same(result.reasons.map((p) => p.policy), record.policies ?? []) && same(result.codes ?? [], record.codes ?? []);
+  return (
+    result.decision === record.outcome &&
+    same(
+      result.reasons.map((p) => p.policy),
+      record.policies ?? [],
+    ) &&
+    same(result.codes ?? [], record.codes ?? [])
+  );
 }
 
 /** Why a what-if may answer otherwise than its record, in words. */
 export function differenceWhy(result, record, version) {
   const why = [];
   if (version !== record.policyVersion) why.push(`the policy set changed (${record.policyVersion} then, ${version} now)`);
-  if (!record.included || Object.keys(record.included).length === 0) why.push('the record keeps no attribute or context values (none were opted in), so the what-if ran without them');
+  if (!record.included || Object.keys(record.included).length === 0)
+    why.push('the record keeps no attribute or context values (none were opted in), so the what-if ran without them');
   why.push('registry trust, leases, grants, goals and budgets are read as they are now');
   return `Possible causes: ${why.join('; ')}.`;
 }
@@ -84,44 +95,101 @@ async function fromRecord(record) {
         { class: 'reasons' },
         record.policies.map((id) => {
           const p = index?.byId.get(id);
-          return h('li', {}, h('code', {}, id), p ? ` (${p.effect})` : '', p?.annotations?.reason ? ` — ${p.annotations.reason}` : p ? '' : ' — not in the current set');
+          return h(
+            'li',
+            {},
+            h('code', {}, id),
+            p ? ` (${p.effect})` : '',
+            p?.annotations?.reason ? ` — ${p.annotations.reason}` : p ? '' : ' — not in the current set',
+          );
         }),
       ),
     );
-    if (index && index.version !== record.policyVersion) parts.push(h('p', { class: 'muted' }, `Reasons are read from the current set (${index.version}); the record was decided under ${record.policyVersion}.`));
+    if (index && index.version !== record.policyVersion)
+      parts.push(
+        h(
+          'p',
+          { class: 'muted' },
+          `Reasons are read from the current set (${index.version}); the record was decided under ${record.policyVersion}.`,
+        ),
+      );
   } else if (!record.codes?.length) {
-    parts.push(h('p', {}, record.outcome === 'deny' ? 'Default deny: no permit matched and no forbid applied. The what-if below (explain: full) names the closest permits.' : 'No determining policy recorded.'));
+    parts.push(
+      h(
+        'p',
+        {},
+        record.outcome === 'deny'
+          ? 'Default deny: no permit matched and no forbid applied. The what-if below (explain: full) names the closest permits.'
+          : 'No determining policy recorded.',
+      ),
+    );
   }
-  if (record.errors?.length) parts.push(h('ul', { class: 'errors' }, record.errors.map((e) => h('li', {}, `${e.policy ?? e.policyId ?? ''} ${e.code}: ${e.message}`))));
-  if (record.observed?.length) parts.push(h('p', { class: 'muted' }, `Observe-mode forbids that would have denied: ${record.observed.join(', ')}`));
-  if (record.effects?.length) parts.push(h('p', {}, 'Effects: ', record.effects.map((e) => `${e.effect} (${e.policy}): ${e.status}`).join('; ')));
-  if (record.approval) parts.push(h('p', {}, `Approval ${record.approval.id}${record.approval.status ? `: ${record.approval.status}` : ''}`));
+  if (record.errors?.length)
+    parts.push(
+      h(
+        'ul',
+        { class: 'errors' },
+        record.errors.map((e) => h('li', {}, `${e.policy ?? e.policyId ?? ''} ${e.code}: ${e.message}`)),
+      ),
+    );
+  if (record.observed?.length)
+    parts.push(h('p', { class: 'muted' }, `Observe-mode forbids that would have denied: ${record.observed.join(', ')}`));
+  if (record.effects?.length)
+    parts.push(h('p', {}, 'Effects: ', record.effects.map((e) => `${e.effect} (${e.policy}): ${e.status}`).join('; ')));
+  if (record.approval)
+    parts.push(h('p', {}, `Approval ${record.approval.id}${record.approval.status ? `: ${record.approval.status}` : ''}`));
   return parts;
 }
 
 function searchText(record) {
-  return [record.principal?.id, chain(record), record.intent, record.goal, record.action, label(record.resource), record.resource?.id, record.outcome, determining(record), record.caller?.kind]
+  return [
+    record.principal?.id,
+    chain(record),
+    record.intent,
+    record.goal,
+    record.action,
+    label(record.resource),
+    record.resource?.id,
+    record.outcome,
+    determining(record),
+    record.caller?.kind,
+  ]
     .join(' ')
     .toLowerCase();
 }
 
 export async function render(main, { signal }) {
   const records = [];
-  const filter = h('input', { id: 'live-filter', type: 'search', placeholder: 'agent, intent, policy, resource…', 'aria-controls': 'live-table' });
+  const filter = h('input', {
+    id: 'live-filter',
+    type: 'search',
+    placeholder: 'agent, intent, policy, resource…',
+    'aria-controls': 'live-table',
+  });
   const deniesOnly = h('input', { id: 'live-denies', type: 'checkbox' });
   const status = h('span', { class: 'stream-state', role: 'status', 'aria-live': 'polite' }, 'connecting');
   const count = h('span', { class: 'muted' });
   const tbody = h('tbody');
   const detail = h('section', { class: 'detail', 'aria-labelledby': 'detail-title', hidden: true });
   let paused = false;
-  const pause = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false', onClick: () => {
-    paused = !paused;
-    pause.setAttribute('aria-pressed', String(paused));
-    pause.textContent = paused ? 'Resume' : 'Pause';
-    if (!paused) redraw();
-  } }, 'Pause');
+  const pause = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      'aria-pressed': 'false',
+      onClick: () => {
+        paused = !paused;
+        pause.setAttribute('aria-pressed', String(paused));
+        pause.textContent = paused ? 'Resume' : 'Pause';
+        if (!paused) redraw();
+      },
+    },
+    'Pause',
+  );
 
-  add(main, 
+  add(
+    main,
     h('div', { class: 'page-head' }, h('h1', {}, title), status),
     h(
       'div',
@@ -142,7 +210,17 @@ export async function render(main, { signal }) {
           'table',
           { id: 'live-table', class: 'data' },
           h('caption', { class: 'visually-hidden' }, 'Decisions, newest first'),
-          h('thead', {}, h('tr', {}, ['Time', 'Outcome', 'Agent', 'Delegation chain', 'Intent', 'Goal', 'Action', 'Resource', 'Determining policy'].map((c) => h('th', { scope: 'col' }, c)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Time', 'Outcome', 'Agent', 'Delegation chain', 'Intent', 'Goal', 'Action', 'Resource', 'Determining policy'].map((c) =>
+                h('th', { scope: 'col' }, c),
+              ),
+            ),
+          ),
           tbody,
         ),
       ),
@@ -161,7 +239,20 @@ export async function render(main, { signal }) {
     return h(
       'tr',
       { class: outcome === 'allow' ? 'allow' : 'deny', 'data-decision-id': record.decision_id },
-      h('td', {}, h('button', { type: 'button', class: 'link', 'aria-label': `Details of the ${outcome} at ${clock(record.time)} for ${record.principal?.id}`, onClick: () => showDetail(record) }, clock(record.time))),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-label': `Details of the ${outcome} at ${clock(record.time)} for ${record.principal?.id}`,
+            onClick: () => showDetail(record),
+          },
+          clock(record.time),
+        ),
+      ),
       h('td', {}, badge(outcome)),
       h('td', {}, record.principal?.id ?? ''),
       h('td', {}, chain(record)),
@@ -200,10 +291,25 @@ export async function render(main, { signal }) {
     const explainOut = h('div', { class: 'explain', 'aria-live': 'polite' });
     const input = inputOf(record);
     const { _text, ...clean } = record;
-    const recordedExplanation = h('section', { class: 'explain', 'aria-labelledby': 'recorded-title' }, h('h3', { id: 'recorded-title' }, 'Why, from the record'), h('p', {}, 'Reading the policies…'));
+    const recordedExplanation = h(
+      'section',
+      { class: 'explain', 'aria-labelledby': 'recorded-title' },
+      h('h3', { id: 'recorded-title' }, 'Why, from the record'),
+      h('p', {}, 'Reading the policies…'),
+    );
     fromRecord(record).then((parts) => fill(recordedExplanation, h('h3', { id: 'recorded-title' }, 'Why, from the record'), ...parts));
-    fill(detail, 
-      h('div', { class: 'detail-head' }, h('h2', { id: 'detail-title', tabindex: '-1' }, `Decision ${record.decision_id}`), h('button', { type: 'button', class: 'secondary', 'aria-label': 'Close the details', onClick: () => (detail.hidden = true) }, 'Close')),
+    fill(
+      detail,
+      h(
+        'div',
+        { class: 'detail-head' },
+        h('h2', { id: 'detail-title', tabindex: '-1' }, `Decision ${record.decision_id}`),
+        h(
+          'button',
+          { type: 'button', class: 'secondary', 'aria-label': 'Close the details', onClick: () => (detail.hidden = true) },
+          'Close',
+        ),
+      ),
       h(
         'dl',
         { class: 'facts' },
@@ -225,14 +331,30 @@ export async function render(main, { signal }) {
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', class: 'primary', onClick: () => explain(input, explainOut, record) }, 'What-if with the current policies and registry'),
-        h('button', { type: 'button', class: 'secondary', onClick: () => {
-          sessionStorage.setItem(PLAYGROUND_KEY, JSON.stringify(input));
-          location.hash = '#/playground';
-        } }, 'Open in playground'),
+        h(
+          'button',
+          { type: 'button', class: 'primary', onClick: () => explain(input, explainOut, record) },
+          'What-if with the current policies and registry',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onClick: () => {
+              sessionStorage.setItem(PLAYGROUND_KEY, JSON.stringify(input));
+              location.hash = '#/playground';
+            },
+          },
+          'Open in playground',
+        ),
       ),
       recordedExplanation,
-      h('p', { class: 'help' }, 'The what-if decides the recorded request again with the current policies and registry. It is not a decision: nothing is written to the trail and no side effect happens. Attribute and context values are in the record only when opted in, so a what-if may differ from the record.'),
+      h(
+        'p',
+        { class: 'help' },
+        'The what-if decides the recorded request again with the current policies and registry. It is not a decision: nothing is written to the trail and no side effect happens. Attribute and context values are in the record only when opted in, so a what-if may differ from the record.',
+      ),
       explainOut,
       h('h3', {}, 'Full record'),
       jsonBlock(clean, 'Full audit record'),
@@ -243,20 +365,43 @@ export async function render(main, { signal }) {
   async function explain(input, out, recorded) {
     fill(out, h('p', {}, 'Deciding the what-if…'));
     try {
-      const answer = await api('/v1/authorize', { method: 'POST', body: { input, explain: 'full' }, extraHeaders: { 'x-argus-what-if': 'true' } });
+      const answer = await api('/v1/authorize', {
+        method: 'POST',
+        body: { input, explain: 'full' },
+        extraHeaders: { 'x-argus-what-if': 'true' },
+      });
       const r = answer.result;
-      fill(out, 
+      fill(
+        out,
         h('h3', {}, 'What-if with the current policies and registry (not recorded)'),
         h('p', {}, 'Now: ', badge(r.decision), ` under ${answer.policy_version}`),
         sameAnswer(r, recorded)
           ? h('p', { class: 'ok' }, 'Same answer as the record.')
-          : h('p', { class: 'notice' }, `The what-if differs from the recorded ${recorded.outcome} (${determining(recorded)}). ${differenceWhy(r, recorded, answer.policy_version)}`),
+          : h(
+              'p',
+              { class: 'notice' },
+              `The what-if differs from the recorded ${recorded.outcome} (${determining(recorded)}). ${differenceWhy(r, recorded, answer.policy_version)}`,
+            ),
         r.codes?.length ? h('p', {}, `Hard deny before any policy: ${r.codes.join(', ')}`) : null,
-        h('ul', { class: 'reasons' }, r.reasons.map((p) => h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''))),
-        r.errors?.length ? h('ul', { class: 'errors' }, r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`))) : null,
+        h(
+          'ul',
+          { class: 'reasons' },
+          r.reasons.map((p) =>
+            h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''),
+          ),
+        ),
+        r.errors?.length
+          ? h(
+              'ul',
+              { class: 'errors' },
+              r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`)),
+            )
+          : null,
         h('h4', {}, 'Facts'),
         jsonBlock(r.facts ?? {}, 'Facts checked'),
-        r.explanation ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(r.explanation, 'Cedar request')) : null,
+        r.explanation
+          ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(r.explanation, 'Cedar request'))
+          : null,
       );
     } catch (err) {
       fill(out, h('p', { class: 'error', role: 'alert' }, describeError(err)));
@@ -274,7 +419,12 @@ export async function render(main, { signal }) {
     if (!signal.aborted) toast(describeError(err), 'error');
   }
   redraw();
-  const states = { connecting: 'connecting…', live: '● live', unauthorized: 'needs the admin token to follow the stream', retrying: 'reconnecting…' };
+  const states = {
+    connecting: 'connecting…',
+    live: '● live',
+    unauthorized: 'needs the admin token to follow the stream',
+    retrying: 'reconnecting…',
+  };
   streamDecisions({
     signal,
     onState: (s) => {

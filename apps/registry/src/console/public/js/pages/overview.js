@@ -84,7 +84,8 @@ function rateChart(perMinute) {
   const bars = perMinute.flatMap((m, i) => {
     const x = 36 + i * bw;
     const parts = [];
-    if (m.allow) parts.push(s('rect', { class: 'bar-allow', x, width: Math.max(1, bw - 2), y: y(m.allow + m.deny), height: y(0) - y(m.allow) }));
+    if (m.allow)
+      parts.push(s('rect', { class: 'bar-allow', x, width: Math.max(1, bw - 2), y: y(m.allow + m.deny), height: y(0) - y(m.allow) }));
     if (m.deny) parts.push(s('rect', { class: 'bar-deny', x, width: Math.max(1, bw - 2), y: y(m.deny), height: y(0) - y(m.deny) }));
     return parts;
   });
@@ -93,8 +94,18 @@ function rateChart(perMinute) {
     'svg',
     { class: 'chart wide', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label },
     s('title', {}, label),
-    s('g', { class: 'tick' }, s('line', { x1: 36, x2: W - 4, y1: y(max), y2: y(max) }), s('text', { x: 30, y: y(max) + 4, 'text-anchor': 'end' }, String(max))),
-    s('g', { class: 'tick' }, s('line', { x1: 36, x2: W - 4, y1: y(0), y2: y(0) }), s('text', { x: 30, y: y(0) + 4, 'text-anchor': 'end' }, '0')),
+    s(
+      'g',
+      { class: 'tick' },
+      s('line', { x1: 36, x2: W - 4, y1: y(max), y2: y(max) }),
+      s('text', { x: 30, y: y(max) + 4, 'text-anchor': 'end' }, String(max)),
+    ),
+    s(
+      'g',
+      { class: 'tick' },
+      s('line', { x1: 36, x2: W - 4, y1: y(0), y2: y(0) }),
+      s('text', { x: 30, y: y(0) + 4, 'text-anchor': 'end' }, '0'),
+    ),
     ...bars,
     s('text', { class: 'axis', x: 36, y: H - 6 }, `${perMinute.length} min ago`),
     s('text', { class: 'axis', x: W - 4, y: H - 6, 'text-anchor': 'end' }, 'now'),
@@ -102,7 +113,13 @@ function rateChart(perMinute) {
 }
 
 function stat(name, value, hint) {
-  return h('div', { class: 'stat' }, h('p', { class: 'stat-name' }, name), h('p', { class: 'stat-value' }, value), hint ? h('p', { class: 'stat-hint' }, hint) : null);
+  return h(
+    'div',
+    { class: 'stat' },
+    h('p', { class: 'stat-name' }, name),
+    h('p', { class: 'stat-value' }, value),
+    hint ? h('p', { class: 'stat-hint' }, hint) : null,
+  );
 }
 
 function ranking(heading, rows, empty) {
@@ -110,22 +127,35 @@ function ranking(heading, rows, empty) {
     'section',
     { class: 'card' },
     h('h2', {}, heading),
-    rows.length === 0 ? h('p', { class: 'muted' }, empty) : h('ol', { class: 'ranking' }, rows.map(([name, n]) => h('li', {}, h('span', {}, name), h('span', { class: 'count' }, String(n))))),
+    rows.length === 0
+      ? h('p', { class: 'muted' }, empty)
+      : h(
+          'ol',
+          { class: 'ranking' },
+          rows.map(([name, n]) => h('li', {}, h('span', {}, name), h('span', { class: 'count' }, String(n)))),
+        ),
   );
 }
 
 export async function render(main, { signal }) {
   const body = h('div', { class: 'stack' }, h('p', {}, 'Loading…'));
   const updated = h('span', { class: 'muted', role: 'status' });
-  add(main, h('div', { class: 'page-head' }, h('h1', {}, title), updated, h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')), body);
+  add(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, title),
+      updated,
+      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
+    ),
+    body,
+  );
 
   async function load() {
     const now = Date.now();
     const from = new Date(now - WINDOW_MIN * 60_000).toISOString();
-    const [records, metrics] = await Promise.all([
-      collect(from).catch((err) => err),
-      metricsText(signal).catch((err) => err),
-    ]);
+    const [records, metrics] = await Promise.all([collect(from).catch((err) => err), metricsText(signal).catch((err) => err)]);
     if (signal.aborted) return;
     const parts = [];
     const p99 = typeof metrics === 'string' ? quantile(0.99, histogramBuckets(metrics, 'argus_decision_duration_seconds')) : undefined;
@@ -138,21 +168,46 @@ export async function render(main, { signal }) {
         h(
           'div',
           { class: 'stats' },
-          stat(`Decisions, last ${WINDOW_MIN} min`, String(sum.total), `allow ${sum.total - sum.denies} · deny or held ${sum.denies} (audit trail)`),
+          stat(
+            `Decisions, last ${WINDOW_MIN} min`,
+            String(sum.total),
+            `allow ${sum.total - sum.denies} · deny or held ${sum.denies} (audit trail)`,
+          ),
           stat('Deny rate', percent(sum.denies, sum.total), `${sum.denies} of ${sum.total} in the last ${WINDOW_MIN} min`),
           stat('Decisions per minute', lastFive.toFixed(1), 'average over the last 5 min'),
           stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'since the process started (/metrics)'),
         ),
         sum.total === 0
-          ? h('p', { class: 'notice' }, 'No decisions in the last hour. Make one: ', h('code', {}, 'curl -s localhost:8181/v1/authorize -d \'{"input":{…}}\''), ' (see the README), or point an agent at the proxy.')
+          ? h(
+              'p',
+              { class: 'notice' },
+              'No decisions in the last hour. Make one: ',
+              h('code', {}, 'curl -s localhost:8181/v1/authorize -d \'{"input":{…}}\''),
+              ' (see the README), or point an agent at the proxy.',
+            )
           : null,
-        h('section', { class: 'card' }, h('h2', {}, `Decisions per minute (last ${WINDOW_MIN} min)`), h('p', { class: 'legend' }, h('span', { class: 'key key-allow' }, 'allow'), h('span', { class: 'key key-deny' }, 'deny / held')), rateChart(sum.perMinute)),
-        h('div', { class: 'two' }, ranking('Top denied agents', sum.topAgents, 'No denies in the last hour.'), ranking('Top denying policies', sum.topPolicies, 'No denies in the last hour.')),
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, `Decisions per minute (last ${WINDOW_MIN} min)`),
+          h('p', { class: 'legend' }, h('span', { class: 'key key-allow' }, 'allow'), h('span', { class: 'key key-deny' }, 'deny / held')),
+          rateChart(sum.perMinute),
+        ),
+        h(
+          'div',
+          { class: 'two' },
+          ranking('Top denied agents', sum.topAgents, 'No denies in the last hour.'),
+          ranking('Top denying policies', sum.topPolicies, 'No denies in the last hour.'),
+        ),
       );
     } else {
       parts.push(
         h('p', { class: 'notice' }, `The audit trail could not be read: ${describeError(records)}`),
-        h('div', { class: 'stats' }, stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'since the process started (/metrics)')),
+        h(
+          'div',
+          { class: 'stats' },
+          stat('p99 decision latency', p99 === undefined ? '—' : millis(p99 * 1000), 'since the process started (/metrics)'),
+        ),
       );
     }
     if (!(typeof metrics === 'string')) parts.push(h('p', { class: 'notice' }, `Metrics unavailable: ${describeError(metrics)}`));

@@ -32,7 +32,13 @@ function jsonErrorAt(text, err) {
 }
 
 export async function render(main, { signal }) {
-  const request = h('textarea', { id: 'pg-request', class: 'code', rows: '16', spellcheck: 'false', 'aria-describedby': 'pg-request-help' });
+  const request = h('textarea', {
+    id: 'pg-request',
+    class: 'code',
+    rows: '16',
+    spellcheck: 'false',
+    'aria-describedby': 'pg-request-help',
+  });
   const liveRadio = h('input', { type: 'radio', name: 'pg-set', id: 'pg-set-live', value: 'live', checked: true });
   const candRadio = h('input', { type: 'radio', name: 'pg-set', id: 'pg-set-candidate', value: 'candidate' });
   const fileSelect = h('select', { id: 'pg-file' });
@@ -44,7 +50,14 @@ export async function render(main, { signal }) {
     'fieldset',
     { class: 'candidate', disabled: true },
     h('legend', {}, 'Candidate edit'),
-    h('div', { class: 'toolbar' }, h('label', { for: 'pg-file' }, 'File'), fileSelect, h('button', { type: 'button', class: 'secondary', onClick: () => validate() }, 'Validate'), saveButton),
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('label', { for: 'pg-file' }, 'File'),
+      fileSelect,
+      h('button', { type: 'button', class: 'secondary', onClick: () => validate() }, 'Validate'),
+      saveButton,
+    ),
     policyHost,
     diagnostics,
   );
@@ -53,7 +66,8 @@ export async function render(main, { signal }) {
   const edits = new Map();
   let validatedKey;
 
-  add(main, 
+  add(
+    main,
     h('div', { class: 'page-head' }, h('h1', {}, title)),
     h(
       'div',
@@ -63,8 +77,18 @@ export async function render(main, { signal }) {
         { class: 'pane' },
         h('label', { for: 'pg-request', class: 'label' }, 'Request (the `input` of POST /v1/authorize)'),
         request,
-        h('p', { id: 'pg-request-help', class: 'help' }, 'Prefilled from a real decision when there is one. Running it is a real, audited decision.'),
-        h('fieldset', { class: 'choice' }, h('legend', {}, 'Policy set'), h('label', { class: 'check' }, liveRadio, ' Live set'), h('label', { class: 'check' }, candRadio, ' Live set and a candidate edit, side by side')),
+        h(
+          'p',
+          { id: 'pg-request-help', class: 'help' },
+          'Prefilled from a real decision when there is one. Running it is a real, audited decision.',
+        ),
+        h(
+          'fieldset',
+          { class: 'choice' },
+          h('legend', {}, 'Policy set'),
+          h('label', { class: 'check' }, liveRadio, ' Live set'),
+          h('label', { class: 'check' }, candRadio, ' Live set and a candidate edit, side by side'),
+        ),
         h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'pg-run', onClick: () => run() }, 'Run')),
         results,
       ),
@@ -90,7 +114,7 @@ export async function render(main, { signal }) {
   /** The validator's diagnostics for one file of the candidate set, as the editor shows them while you type. */
   async function checkFile(file, text) {
     if (!source) return [];
-    const policies = source.policies.map((p) => ({ file: p.file, text: p.file === file ? text : edits.get(p.file) ?? p.text }));
+    const policies = source.policies.map((p) => ({ file: p.file, text: p.file === file ? text : (edits.get(p.file) ?? p.text) }));
     const links = shortLinks(source.links);
     try {
       const out = await api('/v1/policies/validate', { method: 'POST', body: { policies, ...(links.length ? { links } : {}) } });
@@ -130,11 +154,16 @@ export async function render(main, { signal }) {
       if (out.valid) {
         validatedKey = JSON.stringify(policies);
         saveButton.disabled = false;
-        fill(diagnostics, h('p', { class: 'ok' }, `Valid: ${out.version}`), ...(out.warnings ?? []).map((w) => h('p', { class: 'muted' }, `warning ${w.file}:${w.line}:${w.column} ${w.message}`)));
+        fill(
+          diagnostics,
+          h('p', { class: 'ok' }, `Valid: ${out.version}`),
+          ...(out.warnings ?? []).map((w) => h('p', { class: 'muted' }, `warning ${w.file}:${w.line}:${w.column} ${w.message}`)),
+        );
       } else {
         validatedKey = undefined;
         saveButton.disabled = true;
-        fill(diagnostics, 
+        fill(
+          diagnostics,
           h('p', { class: 'error', role: 'alert' }, `${out.diagnostics.length} error(s): the live set is unchanged.`),
           h(
             'ul',
@@ -143,7 +172,11 @@ export async function render(main, { signal }) {
               h(
                 'li',
                 {},
-                h('button', { type: 'button', class: 'link', onClick: () => goTo(d.file, d.line, d.column) }, `${d.file}:${d.line}:${d.column}`),
+                h(
+                  'button',
+                  { type: 'button', class: 'link', onClick: () => goTo(d.file, d.line, d.column) },
+                  `${d.file}:${d.line}:${d.column}`,
+                ),
                 ` ${d.message}`,
                 d.help ? h('span', { class: 'muted' }, ` (help: ${d.help})`) : null,
                 d.excerpt ? h('pre', { class: 'excerpt' }, d.excerpt) : null,
@@ -168,7 +201,12 @@ export async function render(main, { signal }) {
       document.getElementById('token-input')?.focus();
       return;
     }
-    const message = await askReason({ title: 'Save the candidate as the live set', description: 'Every decision from now on uses it. A set that does not compile is refused and the live one stays.', confirm: 'Save', danger: true });
+    const message = await askReason({
+      title: 'Save the candidate as the live set',
+      description: 'Every decision from now on uses it. A set that does not compile is refused and the live one stays.',
+      confirm: 'Save',
+      danger: true,
+    });
     if (message === null) return;
     try {
       const links = shortLinks(source.links);
@@ -188,8 +226,22 @@ export async function render(main, { signal }) {
       h('p', { class: 'decision' }, badge(r.decision)),
       r.codes?.length ? h('p', {}, `Hard deny before any policy: ${r.codes.join(', ')}`) : null,
       h('h4', {}, 'Determining policies'),
-      r.reasons.length ? h('ul', { class: 'reasons' }, r.reasons.map((p) => h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''))) : h('p', { class: 'muted' }, r.decision === 'deny' ? 'none: no permit matched (default deny)' : 'none'),
-      r.errors?.length ? h('ul', { class: 'errors' }, r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`))) : null,
+      r.reasons.length
+        ? h(
+            'ul',
+            { class: 'reasons' },
+            r.reasons.map((p) =>
+              h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''),
+            ),
+          )
+        : h('p', { class: 'muted' }, r.decision === 'deny' ? 'none: no permit matched (default deny)' : 'none'),
+      r.errors?.length
+        ? h(
+            'ul',
+            { class: 'errors' },
+            r.errors.map((e) => h('li', {}, `${e.policy ?? ''} ${e.code}: ${e.message}`)),
+          )
+        : null,
     );
   }
 
@@ -208,24 +260,41 @@ export async function render(main, { signal }) {
       if (useCandidate()) {
         const x = live.result.explanation;
         if (!x) {
-          views.push(h('div', { class: 'result' }, h('h3', {}, 'Candidate'), h('p', {}, 'Not evaluated: the request was denied before any policy ran, so no policy set can change it.')));
+          views.push(
+            h(
+              'div',
+              { class: 'result' },
+              h('h3', {}, 'Candidate'),
+              h('p', {}, 'Not evaluated: the request was denied before any policy ran, so no policy set can change it.'),
+            ),
+          );
         } else {
           try {
             const cand = await api('api/candidate/evaluate', {
               method: 'POST',
-              body: { schema: source.schema, policies: candidatePolicies(), ...(source.links?.length ? { links: source.links } : {}), request: { ...x.request, context: x.context, entities: x.entities } },
+              body: {
+                schema: source.schema,
+                policies: candidatePolicies(),
+                ...(source.links?.length ? { links: source.links } : {}),
+                request: { ...x.request, context: x.context, entities: x.entities },
+              },
             });
             views.push(resultView(`Candidate (${cand.version.slice(0, 19)}…)`, cand));
           } catch (err) {
-            views.push(h('div', { class: 'result' }, h('h3', {}, 'Candidate'), h('p', { class: 'error', role: 'alert' }, describeError(err))));
+            views.push(
+              h('div', { class: 'result' }, h('h3', {}, 'Candidate'), h('p', { class: 'error', role: 'alert' }, describeError(err))),
+            );
           }
         }
       }
-      fill(results, 
+      fill(
+        results,
         h('div', { class: 'result-grid' }, views),
         h('h4', {}, 'Facts'),
         jsonBlock(live.result.facts ?? {}, 'Facts checked'),
-        live.result.explanation ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(live.result.explanation, 'Cedar request')) : null,
+        live.result.explanation
+          ? h('details', {}, h('summary', {}, 'Entities and context given to Cedar'), jsonBlock(live.result.explanation, 'Cedar request'))
+          : null,
       );
     } catch (err) {
       fill(results, h('p', { class: 'error', role: 'alert' }, describeError(err)));

@@ -8,8 +8,18 @@ import { relative, when } from '../format.js';
 export const title = 'Switches';
 
 const SCOPES = [
-  { scope: 'agent', label: 'Agent', placeholder: 'support-bot', help: 'Its own decisions and those of sub-agents acting on its authority.' },
-  { scope: 'tool', label: 'Tool', placeholder: 'github/create_issue', help: 'A tool as the proxy names it: <server>/<tool>, e.g. github/create_issue.' },
+  {
+    scope: 'agent',
+    label: 'Agent',
+    placeholder: 'support-bot',
+    help: 'Its own decisions and those of sub-agents acting on its authority.',
+  },
+  {
+    scope: 'tool',
+    label: 'Tool',
+    placeholder: 'github/create_issue',
+    help: 'A tool as the proxy names it: <server>/<tool>, e.g. github/create_issue.',
+  },
   { scope: 'server', label: 'MCP server', placeholder: 'github', help: 'Every tool of the server.' },
 ];
 
@@ -29,9 +39,30 @@ export async function render(main, { signal }) {
   const list = h('section', { 'aria-labelledby': 'h-stopped' });
   add(
     main,
-    h('div', { class: 'page-head' }, h('h1', {}, title), h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh')),
-    token.has() ? null : h('p', { class: 'notice' }, 'Reading and changing switches need the admin token: paste the contents of ', h('code', {}, '.argus/admin-token'), ' (written by ', h('code', {}, 'argus serve'), ') into the box at the top.'),
-    h('p', { class: 'muted' }, 'A stopped switch denies every matching decision with ', h('code', {}, 'switch_stopped'), ' before any policy runs. Every replica sees a change within a second.'),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, title),
+      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
+    ),
+    token.has()
+      ? null
+      : h(
+          'p',
+          { class: 'notice' },
+          'Reading and changing switches need the admin token: paste the contents of ',
+          h('code', {}, '.argus/admin-token'),
+          ' (written by ',
+          h('code', {}, 'argus serve'),
+          ') into the box at the top.',
+        ),
+    h(
+      'p',
+      { class: 'muted' },
+      'A stopped switch denies every matching decision with ',
+      h('code', {}, 'switch_stopped'),
+      ' before any policy runs. Every replica sees a change within a second.',
+    ),
     banner,
     stopForm(),
     list,
@@ -42,7 +73,13 @@ export async function render(main, { signal }) {
       const answer = await api('/v1/switches', { signal });
       if (signal.aborted) return;
       showBanner(answer);
-      fill(list, h('h2', { id: 'h-stopped' }, `Stopped (${answer.switches.length})`), answer.switches.length === 0 ? h('p', { class: 'muted empty', id: 'switch-empty' }, 'Nothing is stopped: decisions follow the policies.') : table(answer.switches));
+      fill(
+        list,
+        h('h2', { id: 'h-stopped' }, `Stopped (${answer.switches.length})`),
+        answer.switches.length === 0
+          ? h('p', { class: 'muted empty', id: 'switch-empty' }, 'Nothing is stopped: decisions follow the policies.')
+          : table(answer.switches),
+      );
     } catch (err) {
       if (signal.aborted) return;
       fill(banner);
@@ -52,23 +89,46 @@ export async function render(main, { signal }) {
 
   function showBanner(answer) {
     const all = answer.switches.find((s) => s.scope === 'all');
-    const stale = answer.snapshot && !answer.snapshot.fresh
-      ? h('p', { class: 'error', role: 'alert' }, `This server cannot read its switches (${answer.snapshot.error ?? 'snapshot too old'}): every decision is denied switches_unavailable.`)
-      : null;
+    const stale =
+      answer.snapshot && !answer.snapshot.fresh
+        ? h(
+            'p',
+            { class: 'error', role: 'alert' },
+            `This server cannot read its switches (${answer.snapshot.error ?? 'snapshot too old'}): every decision is denied switches_unavailable.`,
+          )
+        : null;
     const everything = all
-      ? h('div', { class: 'notice', role: 'status', id: 'all-stopped' },
+      ? h(
+          'div',
+          { class: 'notice', role: 'status', id: 'all-stopped' },
           h('strong', {}, 'Everything is stopped. '),
           `Every decision is denied since ${when(all.at)} (by ${all.by}: ${all.reason}). `,
-          h('button', { type: 'button', class: 'primary', id: 'resume-all', onClick: () => resume(all) }, 'Resume everything'))
-      : h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'primary', id: 'resume-all', onClick: () => resume(all) }, 'Resume everything'),
+        )
+      : h(
+          'div',
+          { class: 'actions' },
           h('button', { type: 'button', class: 'danger', id: 'stop-all', onClick: () => stopAll() }, 'Stop everything…'),
-          h('span', { class: 'help' }, 'Denies every decision of every agent until resumed.'));
+          h('span', { class: 'help' }, 'Denies every decision of every agent until resumed.'),
+        );
     fill(banner, stale, everything);
   }
 
   function stopForm() {
-    const scope = h('select', { id: 'switch-scope' }, SCOPES.map((s) => h('option', { value: s.scope }, s.label)));
-    const id = h('input', { id: 'switch-id', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: SCOPES[0].placeholder, 'aria-describedby': 'switch-id-help' });
+    const scope = h(
+      'select',
+      { id: 'switch-scope' },
+      SCOPES.map((s) => h('option', { value: s.scope }, s.label)),
+    );
+    const id = h('input', {
+      id: 'switch-id',
+      type: 'text',
+      required: true,
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: SCOPES[0].placeholder,
+      'aria-describedby': 'switch-id-help',
+    });
     const idHelp = h('p', { class: 'help', id: 'switch-id-help' }, SCOPES[0].help);
     const reason = h('textarea', { id: 'switch-reason', required: true, rows: '2', maxlength: '500' });
     const error = h('p', { class: 'error', role: 'alert' });
@@ -123,7 +183,15 @@ export async function render(main, { signal }) {
       h(
         'table',
         { class: 'data', id: 'switch-list' },
-        h('thead', {}, h('tr', {}, ['What', 'Id', 'Stopped by', 'Since', 'Reason', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['What', 'Id', 'Stopped by', 'Since', 'Reason', 'Actions'].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
         h(
           'tbody',
           {},
@@ -136,7 +204,15 @@ export async function render(main, { signal }) {
               h('td', {}, s.by),
               h('td', { title: when(s.at) }, relative(s.at)),
               h('td', {}, s.reason),
-              h('td', { class: 'row-actions' }, h('button', { type: 'button', class: 'small', 'aria-label': `Resume ${switchLabel(s)}`, onClick: () => resume(s) }, 'Resume')),
+              h(
+                'td',
+                { class: 'row-actions' },
+                h(
+                  'button',
+                  { type: 'button', class: 'small', 'aria-label': `Resume ${switchLabel(s)}`, onClick: () => resume(s) },
+                  'Resume',
+                ),
+              ),
             ),
           ),
         ),
@@ -152,7 +228,8 @@ export async function render(main, { signal }) {
     }
     const reason = await askReason({
       title: 'Stop everything',
-      description: 'Every decision of every agent, on every replica, is denied with switch_stopped until you resume. Nothing passes the proxy.',
+      description:
+        'Every decision of every agent, on every replica, is denied with switch_stopped until you resume. Nothing passes the proxy.',
       confirm: 'Stop everything',
       danger: true,
     });
