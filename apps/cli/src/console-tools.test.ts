@@ -6,7 +6,15 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, openConsole, startServe, warnWithoutChromium, type ServeFixture } from './testing/serve-fixture.ts';
+import {
+  decideLookup,
+  hasChromium,
+  openConsole,
+  registerCrm,
+  startServe,
+  warnWithoutChromium,
+  type ServeFixture,
+} from './testing/serve-fixture.ts';
 
 warnWithoutChromium('console tools');
 
@@ -16,30 +24,11 @@ describe.skipIf(!hasChromium)('console inventory: tool attributes', () => {
   let page: Page;
   let problems: string[];
 
-  const decide = async () => {
-    const input = {
-      principal: { type: 'Agent', id: 'support-bot' },
-      action: 'tool:call',
-      resource: { type: 'Tool', id: 'crm/lookup_order' },
-      intent: 'lookup-order-status',
-    };
-    return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean };
-  };
+  const decide = () => decideLookup(argus);
 
   beforeAll(async () => {
     argus = await startServe('console-tools', ['support-bot']);
-    const tools = [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }];
-    expect(
-      (
-        await argus.call('POST', '/v1/registry/mcp-servers', {
-          id: 'crm',
-          name: 'CRM',
-          url: 'http://crm.internal/mcp',
-          trust: 'trusted',
-          tools,
-        })
-      ).status,
-    ).toBe(201);
+    await registerCrm(argus);
     ({ browser, page, problems } = await openConsole(argus, '#/inventory'));
     await page.waitForSelector('#table-mcp-servers');
   }, 120_000);

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startServe, type ServeFixture } from '../testing/serve-fixture.ts';
+import { cliIo, startServe, type ServeFixture } from '../testing/serve-fixture.ts';
 import { registerSwitchCommands, runListSwitches, runResumeSwitch, runStopSwitch, switchPath } from './switches.ts';
 import type { ServerCliIo } from './server-client.ts';
 
@@ -34,11 +34,11 @@ afterAll(async () => {
 beforeEach(() => {
   out = '';
   err = '';
-  io = {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token },
-  };
+  io = cliIo(
+    argus,
+    (t) => (out += t),
+    (t) => (err += t),
+  );
 });
 
 describe('argus switches', () => {

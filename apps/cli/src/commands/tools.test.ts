@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startServe, type ServeFixture } from '../testing/serve-fixture.ts';
+import { cliIo, decideLookup, registerCrm, startServe, type ServeFixture } from '../testing/serve-fixture.ts';
 import type { ServerCliIo } from './server-client.ts';
 import { attributesOf, registerToolCommands, runListTools, runSetTool } from './tools.ts';
 
@@ -13,28 +13,11 @@ let out: string;
 let err: string;
 let io: ServerCliIo;
 
-/** A trusted agent calls the tool as the proxy asks: no caller-supplied attributes, the registry's only. */
-const decide = async () => {
-  const input = {
-    principal: { type: 'Agent', id: 'support-bot' },
-    action: 'tool:call',
-    resource: { type: 'Tool', id: 'crm/lookup_order' },
-    intent: 'lookup-order-status',
-  };
-  return (await argus.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean };
-};
+const decide = () => decideLookup(argus);
 
 beforeAll(async () => {
   argus = await startServe('cli-tools', ['support-bot']);
-  const tools = [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }];
-  const created = await argus.call('POST', '/v1/registry/mcp-servers', {
-    id: 'crm',
-    name: 'CRM',
-    url: 'http://crm.internal/mcp',
-    trust: 'trusted',
-    tools,
-  });
-  if (created.status !== 201) throw new Error(`server not created: ${created.status}`);
+  await registerCrm(argus);
 }, 60_000);
 
 afterAll(async () => {
@@ -44,11 +27,11 @@ afterAll(async () => {
 beforeEach(() => {
   out = '';
   err = '';
-  io = {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    env: { ARGUS_URL: argus.running.url, ARGUS_TOKEN: argus.token },
-  };
+  io = cliIo(
+    argus,
+    (t) => (out += t),
+    (t) => (err += t),
+  );
 });
 
 describe('argus tools', () => {

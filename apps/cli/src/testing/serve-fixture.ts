@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { serve, type RunningArgus } from '../commands/serve.ts';
+import type { ServerCliIo } from '../commands/server-client.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** Where the console tests leave their screenshots. */
@@ -115,4 +116,32 @@ export async function openConsole(fixture: ServeFixture, hash: string): Promise<
   await page.waitForSelector('#token-state.is-set');
   if (hash !== '#/overview') await page.goto(`${fixture.running.url}/console/${hash}`);
   return { browser, page, problems };
+}
+
+/** The io of a CLI command pointed at `fixture` with its admin token, its output given to `out` and `err`. */
+export function cliIo(fixture: ServeFixture, out: (text: string) => void, err: (text: string) => void): ServerCliIo {
+  return {
+    stdout: { write: (t: string) => void out(t) },
+    stderr: { write: (t: string) => void err(t) },
+    env: { ARGUS_URL: fixture.running.url, ARGUS_TOKEN: fixture.token },
+  };
+}
+
+/** Registers the trusted MCP server `crm` with one tool, `lookup_order`, as discovery would (no governance attributes). */
+export async function registerCrm(fixture: ServeFixture): Promise<void> {
+  const tools = [{ name: 'lookup_order', description: 'Look up an order', inputSchema: { type: 'object' } }];
+  const body = { id: 'crm', name: 'CRM', url: 'http://crm.internal/mcp', trust: 'trusted', tools };
+  const created = await fixture.call('POST', '/v1/registry/mcp-servers', body);
+  if (created.status !== 201) throw new Error(`server not created: ${created.status}`);
+}
+
+/** `support-bot` calls `crm/lookup_order` as the proxy asks: no caller-supplied attributes, the registry's only. */
+export async function decideLookup(fixture: ServeFixture): Promise<{ allow: boolean }> {
+  const input = {
+    principal: { type: 'Agent', id: 'support-bot' },
+    action: 'tool:call',
+    resource: { type: 'Tool', id: 'crm/lookup_order' },
+    intent: 'lookup-order-status',
+  };
+  return (await fixture.call('POST', '/v1/authorize', { input })).body.result as { allow: boolean };
 }
