@@ -163,11 +163,12 @@ describe('quotas in a running decision point', () => {
       console.log(
         `quota race: ${allowed.length} of ${answers.length} allowed (limit ${LIMIT}): replica A ${byA}, replica B ${allowed.length - byA}`,
       );
+      // Each replica got more requests than the limit: with counters of their own they would have
+      // admitted 2 × LIMIT. Exactly LIMIT in total, however it splits (one replica may win every
+      // slot), is what a shared, atomic counter gives.
+      expect(PER_REPLICA).toBeGreaterThan(LIMIT);
       expect(allowed).toHaveLength(LIMIT);
       for (const x of answers.filter((y) => !y.r.allow)) expect(x.r.codes).toEqual(['quota_exceeded']);
-      // Both replicas admitted some: the processes really shared the counter.
-      expect(byA).toBeGreaterThan(0);
-      expect(allowed.length - byA).toBeGreaterThan(0);
       expect(await decide(b)).toMatchObject({ allow: false, codes: ['quota_exceeded'] });
     } finally {
       await a.shutdown.run();
