@@ -36,8 +36,8 @@ describe('SqliteWindowCounter across processes', () => {
     const gotB = JSON.parse(b.lines[1]!) as number[];
     expect(gotA.length + gotB.length).toBe(COUNTERS);
     expect(new Set([...gotA, ...gotB]).size).toBe(COUNTERS);
-    expect(gotA.length).toBeGreaterThan(0);
-    expect(gotB.length).toBeGreaterThan(0);
+    // How the slots split says how much the two really overlapped (one may finish before the other
+    // starts on a quiet machine); every slot given exactly once is the claim, whatever the split.
     console.log(`sqlite window race: process A won ${gotA.length}, process B won ${gotB.length} of ${COUNTERS} last slots`);
     const { db } = openSqlite(file);
     const counter = new SqliteWindowCounter(db);
