@@ -6,6 +6,7 @@
  * decision fails closed with `switches_unavailable`: an outage of the store never lifts a stop.
  */
 import type { AuthorizeInput } from '@argus/contracts';
+import type { SwitchVerdict } from '@argus/decision';
 import {
   ALL_SWITCH_ID,
   TOPICS,
@@ -17,10 +18,6 @@ import {
 } from '@argus/store';
 import { Gauge, metric, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
-
-/** Why a decision is stopped before any policy runs: a matching switch, or switches that cannot be read. */
-export type SwitchVerdict =
-  { code: 'switch_stopped'; switch: SwitchRecord; message: string } | { code: 'switches_unavailable'; message: string };
 
 /** Options of {@link SwitchBoard}. */
 export interface SwitchBoardOptions {
