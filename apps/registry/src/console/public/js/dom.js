@@ -123,3 +123,27 @@ export function add(el, ...children) {
   append(el, children);
   return el;
 }
+
+/** A page's heading with a Refresh button (and anything to show between them, e.g. a status). */
+export function pageHead(title, onRefresh, ...between) {
+  return h(
+    'div',
+    { class: 'page-head' },
+    h('h1', {}, title),
+    ...between,
+    h('button', { type: 'button', class: 'secondary', onClick: () => onRefresh() }, 'Refresh'),
+  );
+}
+
+/** Where the admin token comes from, for a page that needs it: `need` says what needs it. */
+export function adminTokenNotice(need) {
+  return h(
+    'p',
+    { class: 'notice' },
+    `${need} the admin token: paste the contents of `,
+    h('code', {}, '.argus/admin-token'),
+    ' (written by ',
+    h('code', {}, 'argus serve'),
+    ') into the box at the top.',
+  );
+}

@@ -4,7 +4,7 @@
 // of a named human (and agent→agent hops below a grant an agent holds), lists the delegation
 // grants and revokes them (the revocation cascades below the grant).
 import { api, describeError, listAll, token } from '../api.js';
-import { askReason, badge, h, s, add, fill, toast } from '../dom.js';
+import { askReason, badge, h, pageHead, s, add, fill, toast } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Goals';
@@ -252,12 +252,7 @@ export async function render(main, { signal }) {
   );
   add(
     main,
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', {}, title),
-      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
-    ),
+    pageHead(title, load),
     h('div', { class: 'toolbar' }, h('label', { for: 'goal-status' }, 'Status'), statusFilter),
     token.has()
       ? null

@@ -1,7 +1,7 @@
 // Delegation graph: humans → agents → sub-agents, drawn as an SVG tree from the grants, with
 // scopes, expiries and active goals; a branch is revoked from the graph (the cascade is the API's).
 import { api, describeError, listAll, token } from '../api.js';
-import { askReason, badge, h, s, toast, add, fill } from '../dom.js';
+import { askReason, badge, h, pageHead, s, toast, add, fill } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Delegation graph';
@@ -77,12 +77,7 @@ export async function render(main, { signal }) {
   const showInactive = h('input', { id: 'graph-inactive', type: 'checkbox', checked: true });
   add(
     main,
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', {}, title),
-      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
-    ),
+    pageHead(title, load),
     h(
       'div',
       { class: 'toolbar' },

@@ -2,7 +2,7 @@
 // discovered them; admins move trust state (approve, quarantine, revoke) with a reason, and set
 // the governance attributes of an MCP server's tools (what discovery cannot know).
 import { api, describeError, listAll, token } from '../api.js';
-import { askReason, badge, h, toast, add, fill } from '../dom.js';
+import { adminTokenNotice, askReason, badge, h, pageHead, toast, add, fill } from '../dom.js';
 import { plural, relative, when } from '../format.js';
 
 export const title = 'Inventory';
@@ -58,27 +58,7 @@ export function leaseCell(lease) {
 
 export async function render(main, { signal }) {
   const sections = h('div', { class: 'stack' });
-  add(
-    main,
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', {}, title),
-      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
-    ),
-    token.has()
-      ? null
-      : h(
-          'p',
-          { class: 'notice' },
-          'Reading the registry and changing trust states need the admin token: paste the contents of ',
-          h('code', {}, '.argus/admin-token'),
-          ' (written by ',
-          h('code', {}, 'argus serve'),
-          ') into the box at the top.',
-        ),
-    sections,
-  );
+  add(main, pageHead(title, load), token.has() ? null : adminTokenNotice('Reading the registry and changing trust states need'), sections);
 
   async function load() {
     const built = [];

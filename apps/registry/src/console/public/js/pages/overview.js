@@ -1,7 +1,7 @@
 // Overview: decisions per minute and deny rate over the last hour, the most denied agents and
 // policies (from the audit trail), and the p99 decision latency (from the Prometheus metrics).
 import { api, describeError, metricsText } from '../api.js';
-import { h, s, add, fill } from '../dom.js';
+import { h, pageHead, s, add, fill } from '../dom.js';
 import { millis, percent, when } from '../format.js';
 
 export const title = 'Overview';
@@ -140,17 +140,7 @@ function ranking(heading, rows, empty) {
 export async function render(main, { signal }) {
   const body = h('div', { class: 'stack' }, h('p', {}, 'Loading…'));
   const updated = h('span', { class: 'muted', role: 'status' });
-  add(
-    main,
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', {}, title),
-      updated,
-      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
-    ),
-    body,
-  );
+  add(main, pageHead(title, load, updated), body);
 
   async function load() {
     const now = Date.now();

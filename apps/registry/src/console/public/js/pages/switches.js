@@ -2,7 +2,7 @@
 // why; admins stop one with a reason, resume it, or stop everything at once after confirming.
 // A stopped switch denies `switch_stopped` before any policy runs.
 import { api, describeError, token } from '../api.js';
-import { askReason, badge, h, toast, add, fill } from '../dom.js';
+import { adminTokenNotice, askReason, badge, h, pageHead, toast, add, fill } from '../dom.js';
 import { relative, when } from '../format.js';
 
 export const title = 'Switches';
@@ -39,23 +39,8 @@ export async function render(main, { signal }) {
   const list = h('section', { 'aria-labelledby': 'h-stopped' });
   add(
     main,
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', {}, title),
-      h('button', { type: 'button', class: 'secondary', onClick: () => load() }, 'Refresh'),
-    ),
-    token.has()
-      ? null
-      : h(
-          'p',
-          { class: 'notice' },
-          'Reading and changing switches need the admin token: paste the contents of ',
-          h('code', {}, '.argus/admin-token'),
-          ' (written by ',
-          h('code', {}, 'argus serve'),
-          ') into the box at the top.',
-        ),
+    pageHead(title, load),
+    token.has() ? null : adminTokenNotice('Reading and changing switches need'),
     h(
       'p',
       { class: 'muted' },
