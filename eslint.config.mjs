@@ -25,8 +25,12 @@ export default [
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core', 'type:shared'] },
             { sourceTag: 'type:shared', onlyDependOnLibsWithTags: ['type:shared'] },
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:app'] },
-            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:app'] },
+            // A service library (libs/apdp, libs/proxy, libs/registry, libs/discover) is what a process
+            // runs; apps are the processes and the CLI, and depend on libraries only: no app imports
+            // another app.
+            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:feature'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:feature'] },
+            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:core', 'type:shared', 'type:infra', 'type:feature'] },
           ],
         },
       ],
@@ -47,6 +51,26 @@ export default [
     files: ['**/*.ts', '**/*.mts', '**/*.mjs', '**/*.js'],
     rules: {
       'max-len': ['error', { code: 140, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true }],
+    },
+  },
+  {
+    // No app imports another app: a process entry (apps/apdp, apps/proxy, apps/registry,
+    // apps/discover: packages @argus/*-service) or the CLI is never a dependency; what they run
+    // is a library (@argus/apdp, @argus/proxy, ...). Relative imports across projects are refused by
+    // @nx/enforce-module-boundaries above.
+    files: ['**/*.ts', '**/*.mts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@argus/*-service', '@argus/*-service/**', '@argus/cli', '@argus/cli/**'],
+              message: 'apps are not dependencies: import the library',
+            },
+          ],
+        },
+      ],
     },
   },
   {

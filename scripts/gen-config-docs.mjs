@@ -35,13 +35,13 @@ function envOverrides() {
   const platform = readFileSync(join(ROOT, 'libs/platform/src/config.ts'), 'utf8');
   const block = /export const ENV_OVERRIDES[^{]*\{([\s\S]*?)\n\};/.exec(platform)?.[1] ?? '';
   for (const m of block.matchAll(/(\w+):\s*'([^']+)'/g)) add(env.argus, m[2], m[1]);
-  const proxy = readFileSync(join(ROOT, 'apps/proxy/src/config.ts'), 'utf8');
+  const proxy = readFileSync(join(ROOT, 'libs/proxy/src/config.ts'), 'utf8');
   for (const m of proxy.matchAll(/if \(env\.(\w+)\) (listen|decision)\.(\w+) =/g)) add(env.proxy, `/${m[2]}/${m[3]}`, m[1]);
-  const registry = readFileSync(join(ROOT, 'apps/registry/src/main.ts'), 'utf8');
+  const registry = readFileSync(join(ROOT, 'libs/registry/src/service.ts'), 'utf8');
   for (const m of registry.matchAll(/if \(env\.(\w+)(?: !== undefined)?\) (store|raw)\.(\w+) =/g))
     add(env.registry, m[2] === 'store' ? `/store/${m[3]}` : `/${m[3]}`, m[1]);
   for (const m of registry.matchAll(/tokenMap\(env\.(\w+), '([^']+)'\)/g)) add(env.registry, m[2], m[1]);
-  const discover = readFileSync(join(ROOT, 'apps/discover/src/config.ts'), 'utf8');
+  const discover = readFileSync(join(ROOT, 'libs/discover/src/config.ts'), 'utf8');
   for (const m of discover.matchAll(/\{ env: '(\w+)', path: \[([^\]]*)\] \}/g))
     add(env.discover, `/${[...m[2].matchAll(/'([^']+)'/g)].map((x) => x[1]).join('/')}`, m[1]);
   return env;

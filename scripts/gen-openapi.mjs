@@ -7,7 +7,7 @@
 //   node scripts/gen-openapi.mjs --check   exits 1 when the file on disk is stale
 //
 // The route table below is checked against the express routers that really exist by
-// apps/apdp/src/routes/openapi.test.ts (both directions: nothing undocumented, nothing invented).
+// libs/apdp/src/routes/openapi.test.ts (both directions: nothing undocumented, nothing invented).
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

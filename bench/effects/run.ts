@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '@argus/store';
-import { applyObligations } from '../../apps/apdp/src/effects/obligations.ts';
-import { buildWorld, call, seed, type World } from '../../apps/apdp/src/effects/testing/world.ts';
+import { applyObligations } from '../../libs/apdp/src/effects/obligations.ts';
+import { buildWorld, call, seed, type World } from '../../libs/apdp/src/effects/testing/world.ts';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 3 : 5;

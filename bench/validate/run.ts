@@ -13,7 +13,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compilePolicySet } from '@argus/engine';
-import { loadApdpConfig, startApdp } from '../../apps/apdp/src/main.ts';
+import { loadApdpConfig, startApdp } from '../../libs/apdp/src/service.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -195,7 +195,7 @@ describe('argus audit tail', () => {
       { writerId: 'tail', spill: { dir: join(dir, 'spill-tail') }, sinks: [{ type: 'sqlite', path }] },
       { sinks: [store] },
     );
-    // A minimal stand-in for GET /v1/decisions/stream (the route has its own tests in apps/apdp).
+    // A minimal stand-in for GET /v1/decisions/stream (the route has its own tests in libs/apdp).
     server = createServer((req, res) => {
       const q = new URL(req.url ?? '/', 'http://x').searchParams;
       const outcome = q.get('decision');

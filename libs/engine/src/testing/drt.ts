@@ -2,7 +2,7 @@
  * Differential random testing of the production decision path against raw cedar-wasm. For each
  * generated case: Argus's path (compilePolicySet, then per request `now` only when the set reads
  * it, `sliceFor(..., { pruneAttributes: true })`, `contextFor`, `evaluate` without the schema — as
- * apps/apdp's decision service does) against `cedar.isAuthorized` given the schema, EVERY entity
+ * libs/apdp and libs/decision does) against `cedar.isAuthorized` given the schema, EVERY entity
  * and the full context, compared on decision, determining policies and erroring policies after
  * Argus's one documented rule: a forbid that errored turns an allow into a deny.
  *
@@ -79,7 +79,7 @@ export function compileCase(
   return undefined;
 }
 
-/** Argus's production path for one request (as apps/apdp's decision service runs it). */
+/** Argus's production path for one request (as libs/apdp and libs/decision runs it). */
 export function argusOutcome(set: CompiledPolicySet, all: ReadonlyMap<string, CedarEntity>, request: GeneratedRequest): Outcome {
   // The decision service adds `now` only when the set reads it.
   const { now, ...rest } = request.context;

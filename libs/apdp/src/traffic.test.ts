@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { silentLogger } from '@argus/platform';
 import { MemoryLeaseStore, openSqlite } from '@argus/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadApdpConfig, startApdp, type RunningApdp } from './main.ts';
+import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 import { TrafficMarker } from './traffic.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');

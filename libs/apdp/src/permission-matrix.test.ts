@@ -1,7 +1,7 @@
 /**
  * The permission matrix of the decision API as `apdp` main serves it (governance, audit,
  * approvals, policies, decisions): every operation of the OpenAPI document outside the registry
- * (`apps/registry/src/permission-matrix.test.ts` runs those) with every caller kind and every bad
+ * (`libs/registry/src/permission-matrix.test.ts` runs those) with every caller kind and every bad
  * credential, through HTTP on an ephemeral loopback port, checked against the permission table.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ import {
   startMatrixIdp,
   type MatrixIdp,
 } from '@argus/platform/testing';
-import { loadApdpConfig, startApdp, type RunningApdp } from './main.ts';
+import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 import { expressRoutes, OPENAPI_FILE } from './routes/openapi.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');

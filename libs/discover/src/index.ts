@@ -69,3 +69,4 @@ export {
 export { createScanProcessor, createScanWorker, type ScanProcessorDeps, type ScanWorkerOptions } from './jobs/worker.ts';
 export { TargetRateLimiter } from './jobs/rate-limit.ts';
 export { createDiscoverApp, type DiscoverApp, type DiscoverAppDeps } from './app.ts';
+export { main } from './service.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
-import { loadApdpConfig, startApdp, type RunningApdp } from './main.ts';
+import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 import { DEFAULT_SWITCH_RELOAD_MS } from './switches.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');

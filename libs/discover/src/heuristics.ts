@@ -13,7 +13,7 @@ import type { Heuristics, Hint } from './types.ts';
 /** `$id` of the heuristics schema. */
 export const HEURISTICS_SCHEMA_ID = 'https://argus.dev/schemas/discovery-heuristics.json';
 
-/** The bundled heuristics file (`apps/discover/heuristics.json`). */
+/** The bundled heuristics file (`libs/discover/heuristics.json`). */
 export const DEFAULT_HEURISTICS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../heuristics.json');
 
 function deepFreeze<T>(value: T): T {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, silentLogger } from '@argus/platform';
-import { loadRegistryConfig, startRegistry } from './main.ts';
+import { loadRegistryConfig, startRegistry } from './service.ts';
 
 describe('loadRegistryConfig', () => {
   it('applies defaults and env overrides, then freezes', () => {

@@ -12,7 +12,7 @@ import { createMetricsRegistry, silentLogger } from '@argus/platform';
 import { badCredentials, matrixAuthConfig, matrixCallers, MATRIX_TOKENS, startMatrixIdp, type MatrixIdp } from '@argus/platform/testing';
 import { MemorySwitchStore, type SwitchRecord } from '@argus/store';
 import request from 'supertest';
-import { loadApdpConfig, startApdp, type RunningApdp } from './main.ts';
+import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 import { SwitchBoard } from './switches.ts';
 import { startHarness, type Harness } from './testing/harness.ts';
 

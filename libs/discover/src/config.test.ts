@@ -72,7 +72,7 @@ describe('discover configuration', () => {
         targets: [{ id: 'idle', kind: 'network', address: '127.0.0.1:1', intervalMs: 3_600_000 }],
       }),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'main.ts'), file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, '../../../apps/discover/src/main.ts'), file], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ARGUS_LOG_LEVEL: 'info' },
     });
@@ -109,7 +109,9 @@ describe('discover configuration', () => {
       file,
       JSON.stringify({ registry: { url: 'http://r', token: 'tok-never-logged' }, targets: [{ id: 'x', kind: 'network' }] }),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'main.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, '../../../apps/discover/src/main.ts'), file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -13,11 +13,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@argus/platform';
 import { openStorage } from '@argus/store';
 import { deleteKeys, freePort, SHARED_REDIS_URL, testPrefix } from '@argus/store/testing';
-import { loadApdpConfig, startApdp, type RunningApdp } from '../main.ts';
+import { loadApdpConfig, startApdp, type RunningApdp } from '../service.ts';
 import { loadEffectsConfig } from './config.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../../apps/apdp/src/main.ts', import.meta.url));
 const ADMIN = 'quota-test-admin-token-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'argus-quotas-'));
 const prefix = testPrefix();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys, PrivateRedis, testPrefix } from '@argus/store/testing';
-import { loadApdpConfig, startApdp, type RunningApdp } from './main.ts';
+import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 

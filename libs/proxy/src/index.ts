@@ -9,3 +9,4 @@ export * from './mcp.ts';
 export * from './metrics.ts';
 export * from './route-mapping.ts';
 export * from './usage.ts';
+export { main } from './service.ts';
