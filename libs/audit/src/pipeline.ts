@@ -1,22 +1,34 @@
 /**
- * The audit pipeline, the part of the writer that runs on the audit thread (or inline): chains every
- * record (canonical JSON, sha256), buffers it in bounded memory and writes batches to every sink.
- * When the buffer is full or a sink fails, records spill to a local fsync'd file and are replayed in
- * order on recovery. Drops happen only when configured, and are counted (`argus_audit_dropped_total`)
- * and logged. In strict mode (group commit) `record` resolves once the record is durable (every sink
- * committed it, or it is fsync'd in the spill file). Signed checkpoints are written every N records or
- * T ms, and the latest one that every sink holds is copied to the head file outside the sinks, so
- * that a truncated tail can be told from a short chain.
+ * The audit pipeline, the part of the writer that runs on the audit thread (or inline). It composes
+ * one module per concern, in the order a record goes through them:
+ *
+ * 1. the chain (`chain.ts`, `checkpoints.ts`): sequence and hash, signed checkpoints every N records
+ *    or T ms, the signed head file;
+ * 2. the buffer (`buffer.ts`, `drops.ts`): bounded memory, batches, the `onFull` policy, drops
+ *    counted and logged;
+ * 3. the sinks (`sinks/fanout.ts`): every batch to every sink;
+ * 4. the spill (`spill.ts`): while a sink is down or the buffer is full, records go to a local
+ *    fsync'd file and are replayed in order on recovery;
+ * 5. the pump (`pump.ts`): one run at a time, flush and retry timers, backoff.
+ *
+ * In strict mode (group commit) `record` resolves once the record is durable (every sink committed
+ * it, or it is fsync'd in the spill file).
  */
 import type { KeyObject } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Counter, Gauge, Registry, UnavailableError, metric, silentLogger, type Logger } from '@argus/platform';
-import { Chainer, loadPrivateKey, signCheckpoint } from './chain.ts';
+import { Registry, UnavailableError, silentLogger, type Logger } from '@argus/platform';
+import { BackPressure, RecordBuffer, type PendingRecord } from './buffer.ts';
+import { Chainer, loadPrivateKey } from './chain.ts';
+import { CheckpointSchedule, HeadFile } from './checkpoints.ts';
 import { parseAuditConfig, type AuditConfig, type AuditConfigInput } from './config.ts';
+import { DropCounter } from './drops.ts';
+import { LiveFeed } from './live-feed.ts';
+import { auditMetrics, type AuditMetrics } from './metrics.ts';
+import { Backoff, Pump } from './pump.ts';
 import type { UnchainedAuditRecord } from './record.ts';
-import { SpillFile } from './spill.ts';
-import type { AuditListener, AuditRecord, AuditSink, AuditSubscribe, ChainedRecord, ChainHead, CheckpointRecord } from './types.ts';
+import { SinkFanout } from './sinks/fanout.ts';
+import { Spill, SpillFile } from './spill.ts';
+import type { AuditListener, AuditRecord, AuditSink, AuditSubscribe, AuditTrailStats, ChainedRecord } from './types.ts';
 
 /** Collaborators of the pipeline. */
 export interface PipelineDeps {
@@ -31,114 +43,16 @@ export interface PipelineDeps {
   headFile?: string;
 }
 
-/** A snapshot of the writer's counters. */
-export interface AuditTrailStats {
-  writer: string;
-  durability: 'async' | 'strict';
-  /** Where canonicalization, hashing and the sinks run. */
-  thread: 'worker' | 'inline';
-  /** Records in memory waiting for the sinks (on the audit thread, and handed over but not yet taken). */
-  queued: number;
-  /** True while records go through the spill file (sink down or buffer full). */
-  spilling: boolean;
-  /** Spill bytes not yet replayed. */
-  spillBacklogBytes: number;
-  recorded: number;
-  written: number;
-  failedWrites: number;
-  spilled: number;
-  replayed: number;
-  dropped: number;
-  /** Drops by reason (`buffer_full`, `spill_full`, `spill_failed`, `closed`, `thread_failed`). */
-  droppedBy: Record<string, number>;
-  checkpoints: number;
-  head: ChainHead;
-  sinks: Array<{ name: string; committedSeq: number; healthy: boolean; written: number; failed: number }>;
-}
-
-interface Item {
-  rec: ChainedRecord;
-  done?: { resolve: () => void; reject: (err: unknown) => void };
-}
-
-interface SinkState {
-  sink: AuditSink;
-  committed: number;
-  healthy: boolean;
-  written: number;
-  failed: number;
-}
-
-/** The writer's Prometheus metrics. */
-export interface Metrics {
-  queueDepth: Gauge;
-  spillBacklog: Gauge;
-  written: Counter;
-  failed: Counter;
-  spilled: Counter;
-  replayed: Counter;
-  dropped: Counter;
-  checkpoints: Counter;
-}
-
-/** Registers (or finds) the writer's metrics in `registry`. */
-export function makeMetrics(registry: Registry): Metrics {
-  const reg = [registry];
-  return {
-    queueDepth: metric(
-      registry,
-      'argus_audit_queue_depth',
-      () => new Gauge({ name: 'argus_audit_queue_depth', help: 'audit records buffered in memory', registers: reg }),
-    ),
-    spillBacklog: metric(
-      registry,
-      'argus_audit_spill_backlog_bytes',
-      () => new Gauge({ name: 'argus_audit_spill_backlog_bytes', help: 'spill file bytes not yet replayed', registers: reg }),
-    ),
-    written: metric(
-      registry,
-      'argus_audit_written_total',
-      () =>
-        new Counter({ name: 'argus_audit_written_total', help: 'audit records committed, per sink', labelNames: ['sink'], registers: reg }),
-    ),
-    failed: metric(
-      registry,
-      'argus_audit_write_failures_total',
-      () =>
-        new Counter({
-          name: 'argus_audit_write_failures_total',
-          help: 'failed audit sink writes, per sink',
-          labelNames: ['sink'],
-          registers: reg,
-        }),
-    ),
-    spilled: metric(
-      registry,
-      'argus_audit_spilled_total',
-      () => new Counter({ name: 'argus_audit_spilled_total', help: 'audit records written to the local spill file', registers: reg }),
-    ),
-    replayed: metric(
-      registry,
-      'argus_audit_replayed_total',
-      () => new Counter({ name: 'argus_audit_replayed_total', help: 'audit records replayed from the spill file', registers: reg }),
-    ),
-    dropped: metric(
-      registry,
-      'argus_audit_dropped_total',
-      () =>
-        new Counter({
-          name: 'argus_audit_dropped_total',
-          help: 'audit records dropped (configured onFull: drop, spill full, after close)',
-          labelNames: ['reason'],
-          registers: reg,
-        }),
-    ),
-    checkpoints: metric(
-      registry,
-      'argus_audit_checkpoints_total',
-      () => new Counter({ name: 'argus_audit_checkpoints_total', help: 'signed chain checkpoints written', registers: reg }),
-    ),
-  };
+/** The parts a pipeline is composed of, built and opened by {@link createPipeline}. */
+interface PipelineParts {
+  logger: Logger;
+  metrics: AuditMetrics;
+  chainer: Chainer;
+  checkpoints: CheckpointSchedule;
+  headFile: HeadFile;
+  sinks: SinkFanout;
+  spill: Spill;
+  drops: DropCounter;
 }
 
 /**
@@ -147,152 +61,134 @@ export function makeMetrics(registry: Registry): Metrics {
  */
 export async function createPipeline(config: AuditConfig | AuditConfigInput, deps: PipelineDeps): Promise<Pipeline> {
   const cfg = Object.isFrozen(config) ? (config as AuditConfig) : parseAuditConfig(config);
-  const pipeline = new Pipeline(cfg, deps);
-  await pipeline.start();
+  const writerId = cfg.writerId;
+  const logger = (deps.logger ?? silentLogger()).child({ component: 'audit', writer: writerId });
+  const metrics = auditMetrics(deps.metrics ?? new Registry());
+  const key = deps.signingKey ?? (cfg.signing?.privateKey ? loadPrivateKey(cfg.signing.privateKey) : undefined);
+  const clock = deps.clock ?? (() => new Date());
+  const drops = new DropCounter(logger, metrics.dropped);
+  const sinks = new SinkFanout(deps.sinks, writerId, logger, metrics);
+  const spill = new Spill(new SpillFile(join(cfg.spill.dir, `${writerId}.spill.jsonl`)), cfg.spill.maxBytes, { logger, metrics, drops });
+
+  // Resume after the furthest record: in a sink, or in the spill file (not yet in any sink).
+  let head = await sinks.resume();
+  const spilledTail = await spill.open();
+  if (spilledTail && spilledTail.writer === writerId && (!head || spilledTail.seq > head.seq)) {
+    head = { seq: spilledTail.seq, hash: spilledTail.hash };
+  }
+  const pipeline = new Pipeline(cfg, {
+    logger,
+    metrics,
+    chainer: new Chainer(writerId, head),
+    checkpoints: new CheckpointSchedule(writerId, key, cfg.signing, clock, metrics.checkpoints),
+    headFile: new HeadFile(deps.headFile, writerId, logger),
+    sinks,
+    spill,
+    drops,
+  });
+  pipeline.start();
   return pipeline;
 }
 
 /** Chain, buffer, sinks and spill of one writer. Not thread-shared. */
 export class Pipeline implements AuditSubscribe {
   readonly writerId: string;
-  private readonly logger: Logger;
-  private readonly clock: () => Date;
-  private readonly m: Metrics;
-  private readonly headFile: string | undefined;
   private readonly strict: boolean;
-  private readonly sinks: SinkState[];
-  private readonly spill: SpillFile;
-  private readonly signingKey: KeyObject | undefined;
-  private readonly listeners = new Set<AuditListener>();
-  private chainer!: Chainer;
-
-  private queue: Item[] = [];
-  private spillPending: Item[] = [];
-  private spillPendingBytes = 0;
-  private spilling = false;
-  private readonly blocked: Array<() => void> = [];
-  private loop: Promise<void> | undefined;
-  private again = false;
-  private kickPending = false;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private retryAt = 0;
-  private backoffMs: number;
-  private forceFlush = 0;
-  private closing = false;
-  private closed = false;
-  private sinceCheckpoint = 0;
-  private dropLog = { pending: 0, reason: '', timer: undefined as NodeJS.Timeout | undefined };
-  private readonly counts = { recorded: 0, written: 0, failedWrites: 0, spilled: 0, replayed: 0, dropped: 0, checkpoints: 0 };
-  private readonly droppedBy: Record<string, number> = {};
-  private headWritten = 0;
+  private readonly logger: Logger;
+  private readonly metrics: AuditMetrics;
+  private readonly chainer: Chainer;
+  private readonly checkpoints: CheckpointSchedule;
+  private readonly headFile: HeadFile;
+  private readonly buffer: RecordBuffer;
+  private readonly gate: BackPressure;
+  private readonly drops: DropCounter;
+  private readonly sinks: SinkFanout;
+  private readonly spill: Spill;
+  private readonly backoff: Backoff;
+  private readonly pump: Pump;
+  private readonly feed: LiveFeed;
+  /** `closing`: no new record is taken, what is pending is being written; `closed`: done. */
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private recorded = 0;
 
   constructor(
     private readonly cfg: AuditConfig,
-    deps: PipelineDeps,
+    parts: PipelineParts,
   ) {
     this.writerId = cfg.writerId;
-    this.logger = (deps.logger ?? silentLogger()).child({ component: 'audit', writer: cfg.writerId });
-    this.clock = deps.clock ?? (() => new Date());
-    this.m = makeMetrics(deps.metrics ?? new Registry());
-    this.headFile = deps.headFile;
     this.strict = cfg.durability === 'strict';
-    this.sinks = deps.sinks.map((sink) => ({ sink, committed: 0, healthy: true, written: 0, failed: 0 }));
-    this.spill = new SpillFile(join(cfg.spill.dir, `${cfg.writerId}.spill.jsonl`));
-    this.signingKey = deps.signingKey ?? (cfg.signing?.privateKey ? loadPrivateKey(cfg.signing.privateKey) : undefined);
-    this.backoffMs = cfg.retry.initialBackoffMs;
+    this.logger = parts.logger;
+    this.metrics = parts.metrics;
+    this.chainer = parts.chainer;
+    this.checkpoints = parts.checkpoints;
+    this.headFile = parts.headFile;
+    this.drops = parts.drops;
+    this.sinks = parts.sinks;
+    this.spill = parts.spill;
+    this.buffer = new RecordBuffer(cfg.buffer);
+    this.gate = new BackPressure(cfg.buffer.onFull);
+    this.backoff = new Backoff(cfg.retry);
+    this.pump = new Pump(
+      () => this.step(),
+      (err) => this.onFault(err),
+      cfg.buffer.flushIntervalMs,
+    );
+    this.feed = new LiveFeed(this.logger);
   }
 
-  async start(): Promise<void> {
-    let head: ChainHead | undefined;
-    for (const s of this.sinks) {
-      const h = s.sink.head ? await s.sink.head(this.writerId) : undefined;
-      s.committed = h?.seq ?? 0;
-      if (h && (!head || h.seq > head.seq)) head = h;
+  /** Starts the replay of a spill file left by the previous run, and the checkpoint timer. */
+  start(): void {
+    if (this.spill.active) {
+      this.logger.info({ backlogBytes: this.spill.file.size }, 'replaying audit spill file left by the previous run');
+      void this.pump.kick();
     }
-    const spilledTail = await this.spill.open();
-    if (spilledTail && spilledTail.writer === this.writerId && (!head || spilledTail.seq > head.seq)) {
-      head = { seq: spilledTail.seq, hash: spilledTail.hash };
-    }
-    this.chainer = new Chainer(this.writerId, head);
-    if (this.spill.size > 0) {
-      this.spilling = true;
-      this.logger.info({ backlogBytes: this.spill.size }, 'replaying audit spill file left by the previous run');
-      this.kick();
-    }
-    if (this.signingKey && this.cfg.signing) {
-      this.checkpointTimer = setInterval(() => {
-        if (this.sinceCheckpoint > 0 && !this.closed) this.checkpoint();
-      }, this.cfg.signing.everyMs);
-      this.checkpointTimer.unref();
-    }
-    this.logger.debug({ head: this.chainer.head().seq, sinks: this.sinks.map((s) => s.sink.name) }, 'audit trail started');
+    this.checkpoints.start(() => {
+      if (this.state !== 'closed') this.checkpoint();
+    });
+    this.logger.debug({ head: this.chainer.head().seq, sinks: this.sinks.names() }, 'audit trail started');
   }
 
   subscribe(listener: AuditListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.feed.subscribe(listener);
   }
 
   /** Async mode: returns at once. Strict mode: resolves once the record is durable. */
   record(event: UnchainedAuditRecord): Promise<void> {
-    if (this.closing) {
-      if (this.strict) return Promise.reject(new UnavailableError('audit trail is closed'));
-      this.drop('closed', event.decision_id);
-      return Promise.resolve();
-    }
-    if (!this.strict && !this.spilling) {
-      const full = this.queue.length >= this.cfg.buffer.maxRecords;
-      if (this.cfg.buffer.onFull === 'block' && (full || this.blocked.length > 0)) return this.waitForRoom().then(() => this.accept(event));
-      if (full && this.cfg.buffer.onFull === 'drop') {
-        this.drop('buffer_full', event.decision_id);
-        return Promise.resolve();
+    if (this.state !== 'open') return this.refuse(event);
+    if (!this.strict && !this.spill.active) {
+      switch (this.gate.admit(this.buffer.full)) {
+        case 'wait':
+          return this.gate.wait().then(() => this.accept(event));
+        case 'drop':
+          this.drops.drop('buffer_full', event.decision_id);
+          return Promise.resolve();
+        case 'accept':
+          break;
       }
     }
     return this.accept(event);
   }
 
-  private accept(event: UnchainedAuditRecord): Promise<void> {
-    if (this.closed) {
-      if (this.strict) return Promise.reject(new UnavailableError('audit trail is closed'));
-      this.drop('closed', event.decision_id);
-      return Promise.resolve();
-    }
-    const rec = this.chainer.chain<AuditRecord>(event);
-    this.counts.recorded++;
-    this.emit(rec);
-    const done = this.strict ? this.admitDurable(rec) : (this.admit({ rec }), Promise.resolve());
-    this.sinceCheckpoint++;
-    if (this.signingKey && this.sinceCheckpoint >= (this.cfg.signing?.everyRecords ?? Infinity)) this.checkpoint();
-    return done;
-  }
-
+  /** Resolves once everything recorded so far is in the sinks, or durable in the spill file if a sink is down. */
   flush(): Promise<void> {
     return this.drain();
   }
 
+  /** Signs a final checkpoint, writes everything it can, closes the spill file and the sinks. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.sinceCheckpoint > 0 && this.signingKey) this.checkpoint();
-    this.closing = true;
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.state === 'closed') return;
+    if (this.checkpoints.due) this.checkpoint();
+    this.state = 'closing';
+    this.checkpoints.stop();
     // One last attempt at the sinks, whatever the backoff says; whatever fails stays in the spill file.
-    this.retryAt = 0;
+    this.backoff.clear();
     await this.drain();
-    this.closed = true;
-    clearTimeout(this.flushTimer);
-    clearTimeout(this.retryTimer);
-    this.flushDropLog();
-    for (const wake of this.blocked.splice(0)) wake();
+    this.state = 'closed';
+    this.pump.stop();
+    this.drops.flushLog();
+    this.gate.wakeAll();
     await this.spill.close();
-    for (const s of this.sinks) {
-      try {
-        await s.sink.close();
-      } catch (err) {
-        this.logger.warn({ sink: s.sink.name, err: message(err) }, 'audit sink close failed');
-      }
-    }
+    await this.sinks.close();
   }
 
   stats(): AuditTrailStats {
@@ -300,352 +196,172 @@ export class Pipeline implements AuditSubscribe {
       writer: this.writerId,
       durability: this.cfg.durability,
       thread: 'inline',
-      queued: this.queue.length,
-      spilling: this.spilling,
-      spillBacklogBytes: this.spill.backlogBytes() + this.spillPendingBytes,
-      ...this.counts,
-      droppedBy: { ...this.droppedBy },
+      queued: this.buffer.length,
+      spilling: this.spill.active,
+      spillBacklogBytes: this.spill.backlogBytes(),
+      recorded: this.recorded,
+      written: this.sinks.written,
+      failedWrites: this.sinks.failedWrites,
+      spilled: this.spill.spilled,
+      replayed: this.spill.replayed,
+      dropped: this.drops.total,
+      checkpoints: this.checkpoints.count,
+      droppedBy: this.drops.snapshot(),
       head: this.chainer.head(),
-      sinks: this.sinks.map((s) => ({
-        name: s.sink.name,
-        committedSeq: s.committed,
-        healthy: s.healthy,
-        written: s.written,
-        failed: s.failed,
-      })),
+      sinks: this.sinks.stats(),
     };
   }
 
   // --- admission ----------------------------------------------------------------------------------
 
-  private admitDurable(rec: ChainedRecord): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.admit({ rec, done: { resolve, reject } }));
+  /** A record after close: refused to a strict caller, counted as dropped otherwise. */
+  private refuse(event: UnchainedAuditRecord): Promise<void> {
+    if (this.strict) return Promise.reject(new UnavailableError('audit trail is closed'));
+    this.drops.drop('closed', event.decision_id);
+    return Promise.resolve();
   }
 
-  /** Puts a chained record on its way: the memory queue, or the spill file while spilling. */
-  private admit(item: Item): void {
-    if (!this.spilling && this.queue.length >= this.cfg.buffer.maxRecords) {
+  /** Chains the record and puts it on its way; in strict mode the promise waits for durability. */
+  private accept(event: UnchainedAuditRecord): Promise<void> {
+    if (this.state === 'closed') return this.refuse(event);
+    const rec = this.chainer.chain<AuditRecord>(event);
+    this.recorded++;
+    this.feed.emit(rec);
+    const done = this.strict
+      ? new Promise<void>((resolve, reject) => this.admit({ rec, done: { resolve, reject } }))
+      : (this.admit({ rec }), Promise.resolve());
+    if (this.checkpoints.recorded()) this.checkpoint();
+    return done;
+  }
+
+  /** Puts a chained record on its way: the memory buffer, or the spill file while spilling. */
+  private admit(item: PendingRecord): void {
+    if (!this.spill.active && this.buffer.full) {
       // Only `spill` (or strict mode, or a checkpoint) gets here with a full buffer.
       this.startSpilling('buffer full');
     }
-    if (this.spilling) this.toSpill([item]);
-    else this.queue.push(item);
-    this.m.queueDepth.set(this.queue.length);
-    if (this.strict || this.spilling || this.queue.length >= this.cfg.buffer.batchSize) this.kickSoon();
-    else this.scheduleFlush();
+    if (this.spill.active) this.spill.add([item]);
+    else this.buffer.push(item);
+    this.metrics.queueDepth.set(this.buffer.length);
+    if (this.strict || this.spill.active || this.buffer.hasBatch) this.pump.kickSoon();
+    else this.pump.scheduleFlush();
   }
 
-  private toSpill(items: Item[]): void {
-    this.spillPending.push(...items);
-    for (const i of items) this.spillPendingBytes += SpillFile.sizeOf([i.rec]);
-  }
-
+  /** Sends the buffer, then every new record, through the spill file. */
   private startSpilling(reason: string): void {
-    if (this.spilling) return;
-    this.spilling = true;
-    this.logger.warn({ reason, queued: this.queue.length }, 'audit records spilling to the local file');
-    const moved = this.queue;
-    this.queue = [];
-    this.toSpill(moved);
+    if (this.spill.active) return;
+    this.spill.start();
+    this.logger.warn({ reason, queued: this.buffer.length }, 'audit records spilling to the local file');
+    this.spill.add(this.buffer.takeAll());
     this.wakeBlocked();
   }
 
-  private waitForRoom(): Promise<void> {
-    return new Promise((resolve) => this.blocked.push(resolve));
-  }
-
   private wakeBlocked(): void {
-    // Waiters enqueue in a later microtask, so wake only as many as there is room for.
-    let room = this.closed || this.spilling ? this.blocked.length : this.cfg.buffer.maxRecords - this.queue.length;
-    while (this.blocked.length > 0 && room-- > 0) this.blocked.shift()!();
+    if (this.state === 'closed' || this.spill.active) this.gate.wakeAll();
+    else this.gate.wake(this.buffer.room());
   }
 
   private checkpoint(): void {
-    if (!this.signingKey) return;
-    const head = this.chainer.head();
-    if (head.seq === 0) return;
-    const rec = this.chainer.chain(signCheckpoint(this.writerId, head, this.signingKey, this.clock()));
-    this.sinceCheckpoint = 0;
-    this.counts.checkpoints++;
-    this.m.checkpoints.inc();
-    this.emit(rec);
+    const checkpoint = this.checkpoints.sign(this.chainer.head());
+    if (!checkpoint) return;
+    const rec = this.chainer.chain(checkpoint);
+    this.feed.emit(rec);
     this.admit({ rec });
-  }
-
-  private emit(rec: ChainedRecord): void {
-    for (const l of this.listeners) {
-      try {
-        l(rec);
-      } catch (err) {
-        this.logger.warn({ err: message(err) }, 'audit listener failed');
-      }
-    }
-  }
-
-  private drop(reason: string, decisionId: string): void {
-    this.counts.dropped++;
-    this.droppedBy[reason] = (this.droppedBy[reason] ?? 0) + 1;
-    this.m.dropped.inc({ reason });
-    const log = this.dropLog;
-    if (!log.timer) {
-      this.logger.warn({ reason, decisionId, dropped: 1, droppedTotal: this.counts.dropped }, 'audit record dropped');
-      log.timer = setTimeout(() => this.flushDropLog(), 1000);
-      log.timer.unref();
-    } else {
-      log.pending++;
-      log.reason = reason;
-    }
-  }
-
-  private flushDropLog(): void {
-    const log = this.dropLog;
-    clearTimeout(log.timer);
-    log.timer = undefined;
-    if (log.pending > 0)
-      this.logger.warn({ reason: log.reason, dropped: log.pending, droppedTotal: this.counts.dropped }, 'audit records dropped');
-    log.pending = 0;
   }
 
   // --- the pump -----------------------------------------------------------------------------------
 
-  private scheduleFlush(): void {
-    if (this.flushTimer || this.closed) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.forceFlush++;
-      this.kick().finally(() => this.forceFlush--);
-    }, this.cfg.buffer.flushIntervalMs);
-    this.flushTimer.unref();
-  }
-
-  /** Starts the pump after the caller's turn: a batch is never written inside `record()`. */
-  private kickSoon(): void {
-    if (this.kickPending) return;
-    this.kickPending = true;
-    setImmediate(() => {
-      this.kickPending = false;
-      void this.kick();
+  /** Drives everything pending as far as it can go now. */
+  private drain(): Promise<void> {
+    return this.pump.forcing(async () => {
+      for (let i = 0; i < 1_000_000; i++) {
+        await this.pump.kick();
+        const idle = !this.spill.hasPending && this.buffer.length === 0 && (!this.spill.active || this.spill.replayedAll);
+        if (idle || this.waitingForRetry()) return;
+      }
     });
   }
 
-  private kick(): Promise<void> {
-    if (this.loop) {
-      this.again = true;
-      return this.loop;
-    }
-    this.loop = (async () => {
-      try {
-        do {
-          this.again = false;
-          try {
-            await this.pump();
-          } catch (err) {
-            // A fault outside the sinks (the spill file unreadable): back off and try again later.
-            this.logger.error({ err: message(err) }, 'audit writer fault');
-            this.backOff();
-            this.scheduleRetry();
-            return;
-          }
-        } while (this.again);
-      } finally {
-        this.loop = undefined;
-      }
-    })();
-    return this.loop;
-  }
-
-  /** Drives everything pending as far as it can go now. */
-  private async drain(): Promise<void> {
-    this.forceFlush++;
-    try {
-      for (let i = 0; i < 1_000_000; i++) {
-        await this.kick();
-        const idle = this.spillPending.length === 0 && this.queue.length === 0 && (!this.spilling || this.spill.backlogBytes() === 0);
-        if (idle || this.waitingForRetry()) return;
-      }
-    } finally {
-      this.forceFlush--;
-    }
-  }
-
   private waitingForRetry(): boolean {
-    return Date.now() < this.retryAt && (!this.spilling || this.spillPending.length === 0);
+    return this.backoff.waiting() && (!this.spill.active || !this.spill.hasPending);
   }
 
-  private async pump(): Promise<void> {
+  /** A fault outside the sinks (the spill file unreadable): back off and try again later. */
+  private onFault(err: unknown): void {
+    this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'audit writer fault');
+    this.backoff.failed();
+    this.pump.scheduleRetry(this.backoff.retryAt);
+  }
+
+  /** One run of the pump: moves records until nothing can move now. */
+  private async step(): Promise<void> {
     for (;;) {
-      if (this.spillPending.length > 0) await this.appendSpill();
-      if (this.spilling) {
-        if (this.spill.backlogBytes() === 0) {
-          if (this.spillPending.length > 0) continue;
-          await this.spill.reset();
-          this.m.spillBacklog.set(0);
-          if (this.spillPending.length > 0) continue;
-          this.spilling = false;
-          this.backoffMs = this.cfg.retry.initialBackoffMs;
-          this.logger.info({ replayed: this.counts.replayed }, 'audit spill replayed; writing from memory again');
-          this.wakeBlocked();
-          continue;
-        }
-        if (Date.now() < this.retryAt) {
-          this.scheduleRetry();
-          return;
-        }
-        const { records, next } = await this.spill.peek(this.cfg.buffer.batchSize);
-        if (await this.writeToSinks(records)) {
-          this.spill.offset = next;
-          this.counts.replayed += records.length;
-          this.m.replayed.inc(records.length);
-          this.m.spillBacklog.set(this.spill.backlogBytes());
-        } else {
-          this.backOff();
-        }
-        continue;
-      }
-      if (this.queue.length === 0) return;
-      if (!this.strict && this.forceFlush === 0 && this.queue.length < this.cfg.buffer.batchSize) {
-        this.scheduleFlush();
+      if (this.spill.hasPending) await this.spill.appendPending();
+      if (this.spill.active) {
+        if (await this.replayStep()) continue;
         return;
       }
-      if (Date.now() < this.retryAt) {
-        this.scheduleRetry();
+      if (this.buffer.length === 0) return;
+      if (!this.strict && !this.pump.forced && !this.buffer.hasBatch) {
+        this.pump.scheduleFlush();
         return;
       }
-      const batch = this.queue.splice(0, this.cfg.buffer.batchSize);
-      this.m.queueDepth.set(this.queue.length);
-      if (await this.writeToSinks(batch.map((i) => i.rec))) {
+      if (this.backoff.waiting()) {
+        this.pump.scheduleRetry(this.backoff.retryAt);
+        return;
+      }
+      const batch = this.buffer.takeBatch();
+      this.metrics.queueDepth.set(this.buffer.length);
+      if (await this.write(batch.map((i) => i.rec))) {
         for (const i of batch) i.done?.resolve();
         this.wakeBlocked();
         continue;
       }
-      this.backOff();
-      if (this.strict || this.cfg.buffer.onFull === 'spill' || this.closing) {
-        // INVARIANT: the failed batch is older than anything queued or pending, so it goes first.
-        const rest = this.queue;
-        this.queue = [];
-        this.spilling = true;
+      this.backoff.failed();
+      if (this.strict || this.cfg.buffer.onFull === 'spill' || this.state !== 'open') {
+        // INVARIANT: the failed batch is older than anything buffered or pending, so it goes first.
+        const rest = this.buffer.takeAll();
+        this.spill.start();
         this.logger.warn({ records: batch.length + rest.length }, 'audit sink down; spilling to the local file');
-        const pending = this.spillPending;
-        this.spillPending = [];
-        this.spillPendingBytes = 0;
-        this.toSpill([...batch, ...rest, ...pending]);
+        this.spill.addFirst([...batch, ...rest]);
         this.wakeBlocked();
       } else {
-        this.queue.unshift(...batch);
-        this.m.queueDepth.set(this.queue.length);
-        this.scheduleRetry();
+        this.buffer.putBack(batch);
+        this.metrics.queueDepth.set(this.buffer.length);
+        this.pump.scheduleRetry(this.backoff.retryAt);
         return;
       }
     }
   }
 
-  private async appendSpill(): Promise<void> {
-    const items = this.spillPending;
-    const bytes = this.spillPendingBytes;
-    this.spillPending = [];
-    this.spillPendingBytes = 0;
-    let keep = items;
-    if (this.spill.size + bytes > this.cfg.spill.maxBytes) {
-      // The disk budget is spent: keep what fits, in order; the rest is dropped (strict callers are told).
-      keep = [];
-      let size = this.spill.size;
-      for (const item of items) {
-        const n = SpillFile.sizeOf([item.rec]);
-        if (size + n <= this.cfg.spill.maxBytes) {
-          keep.push(item);
-          size += n;
-          continue;
-        }
-        if (item.done) item.done.reject(new UnavailableError('audit spill file is full; record not durable'));
-        this.drop('spill_full', item.rec.kind === 'decision' ? item.rec.decision_id : `checkpoint:${item.rec.seq}`);
-      }
+  /** One move of the replay: a batch from the spill file to the sinks, or leaving the spill. False when it must wait. */
+  private async replayStep(): Promise<boolean> {
+    if (this.spill.replayedAll) {
+      if (this.spill.hasPending) return true;
+      if (!(await this.spill.finish())) return true;
+      this.backoff.reset();
+      this.logger.info({ replayed: this.spill.replayed }, 'audit spill replayed; writing from memory again');
+      this.wakeBlocked();
+      return true;
     }
-    if (keep.length === 0) return;
-    try {
-      await this.spill.append(keep.map((i) => i.rec));
-    } catch (err) {
-      this.logger.error({ err: message(err), records: keep.length }, 'audit spill write failed');
-      for (const i of keep) {
-        if (i.done) i.done.reject(new UnavailableError('audit record could not be made durable', err));
-        this.drop('spill_failed', i.rec.kind === 'decision' ? i.rec.decision_id : `checkpoint:${i.rec.seq}`);
-      }
-      return;
+    if (this.backoff.waiting()) {
+      this.pump.scheduleRetry(this.backoff.retryAt);
+      return false;
     }
-    this.counts.spilled += keep.length;
-    this.m.spilled.inc(keep.length);
-    this.m.spillBacklog.set(this.spill.backlogBytes());
-    for (const i of keep) i.done?.resolve();
+    const { records, next } = await this.spill.peek(this.cfg.buffer.batchSize);
+    if (await this.write(records)) this.spill.replayedUpTo(next, records.length);
+    else this.backoff.failed();
+    return true;
   }
 
-  /** Writes a batch to every sink that does not hold it yet. True when every sink has it. */
-  private async writeToSinks(records: readonly ChainedRecord[]): Promise<boolean> {
+  /** Writes a batch to every sink; once all hold it, the backoff restarts and the head file follows. */
+  private async write(records: readonly ChainedRecord[]): Promise<boolean> {
     if (records.length === 0) return true;
-    const results = await Promise.all(
-      this.sinks.map(async (s) => {
-        const fresh = records.filter((r) => r.writer === this.writerId && r.seq > s.committed);
-        if (fresh.length === 0) return true;
-        try {
-          await s.sink.write(fresh);
-          s.committed = fresh[fresh.length - 1]!.seq;
-          this.counts.written += fresh.length;
-          s.written += fresh.length;
-          this.m.written.inc({ sink: s.sink.name }, fresh.length);
-          if (!s.healthy) this.logger.info({ sink: s.sink.name }, 'audit sink recovered');
-          s.healthy = true;
-          return true;
-        } catch (err) {
-          this.counts.failedWrites++;
-          s.failed++;
-          this.m.failed.inc({ sink: s.sink.name });
-          if (s.healthy) this.logger.error({ sink: s.sink.name, err: message(err) }, 'audit sink write failed');
-          s.healthy = false;
-          return false;
-        }
-      }),
-    );
-    const ok = results.every(Boolean);
+    const ok = await this.sinks.write(records);
     if (ok) {
-      this.backoffMs = this.cfg.retry.initialBackoffMs;
-      this.writeHead(records);
+      this.backoff.reset();
+      this.headFile.update(records);
     }
     return ok;
   }
-
-  /** Copies the latest checkpoint of the batch (now held by every sink) to the head file. */
-  private writeHead(records: readonly ChainedRecord[]): void {
-    if (!this.headFile) return;
-    let last: CheckpointRecord | undefined;
-    for (const r of records) if (r.kind === 'checkpoint' && r.writer === this.writerId && r.seq > this.headWritten) last = r;
-    if (!last) return;
-    try {
-      // Write then rename: a reader never sees half a file, and a crash leaves the previous head.
-      const tmp = `${this.headFile}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(last)}\n`, { mode: 0o644 });
-      renameSync(tmp, this.headFile);
-      this.headWritten = last.seq;
-    } catch (err) {
-      this.logger.warn({ err: message(err) }, 'audit head file not written');
-    }
-  }
-
-  private backOff(): void {
-    this.retryAt = Date.now() + this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.cfg.retry.maxBackoffMs);
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(
-      () => {
-        this.retryTimer = undefined;
-        void this.kick();
-      },
-      Math.max(0, this.retryAt - Date.now()),
-    );
-    this.retryTimer.unref();
-  }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -106,6 +106,42 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
+/** One sink as the writer sees it. */
+export interface AuditSinkStats {
+  name: string;
+  /** The last seq of this writer the sink holds. */
+  committedSeq: number;
+  /** False from a failed write until the next write succeeds. */
+  healthy: boolean;
+  written: number;
+  failed: number;
+}
+
+/** A snapshot of the writer's counters. */
+export interface AuditTrailStats {
+  writer: string;
+  durability: 'async' | 'strict';
+  /** Where canonicalization, hashing and the sinks run. */
+  thread: 'worker' | 'inline';
+  /** Records in memory waiting for the sinks (on the audit thread, and handed over but not yet taken). */
+  queued: number;
+  /** True while records go through the spill file (sink down or buffer full). */
+  spilling: boolean;
+  /** Spill bytes not yet replayed. */
+  spillBacklogBytes: number;
+  recorded: number;
+  written: number;
+  failedWrites: number;
+  spilled: number;
+  replayed: number;
+  dropped: number;
+  /** Drops by reason (`buffer_full`, `spill_full`, `spill_failed`, `closed`, `thread_failed`). */
+  droppedBy: Record<string, number>;
+  checkpoints: number;
+  head: ChainHead;
+  sinks: AuditSinkStats[];
+}
+
 /** Filters of `GET /v1/decisions`. Every field narrows the result (AND). */
 export interface AuditQueryFilters {
   /** Principal id, or `Type::id`. */

@@ -10,10 +10,10 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@argus/platform';
 import { loadPrivateKey } from './chain.ts';
 import type { AuditConfig } from './config.ts';
-import { createPipeline, type AuditTrailStats, type Pipeline } from './pipeline.ts';
+import { createPipeline, type Pipeline } from './pipeline.ts';
 import type { UnchainedAuditRecord } from './record.ts';
 import { createSinks } from './sinks/index.ts';
-import type { ChainedRecord } from './types.ts';
+import type { AuditTrailStats, ChainedRecord } from './types.ts';
 
 /** What the audit thread is started with. */
 export interface AuditWorkerData {

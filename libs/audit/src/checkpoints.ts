@@ -1,0 +1,99 @@
+/**
+ * When the pipeline signs its chain head ({@link CheckpointSchedule}: every N records, every T ms,
+ * and on close) and where the latest checkpoint every sink holds is copied ({@link HeadFile}), so
+ * that a cut tail can be told from a short chain. The signing itself is `signCheckpoint` (chain.ts).
+ */
+import type { KeyObject } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import type { Counter, Logger } from '@argus/platform';
+import { signCheckpoint } from './chain.ts';
+import type { AuditConfig } from './config.ts';
+import type { ChainedRecord, ChainHead, CheckpointRecord } from './types.ts';
+
+/** An unchained checkpoint, ready for the chainer. */
+export type UnchainedCheckpoint = ReturnType<typeof signCheckpoint>;
+
+/** Counts records since the last checkpoint and signs the head when one is due. Without a key it never signs. */
+export class CheckpointSchedule {
+  private since = 0;
+  private signed = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly writerId: string,
+    private readonly key: KeyObject | undefined,
+    private readonly every: Pick<NonNullable<AuditConfig['signing']>, 'everyRecords' | 'everyMs'> | undefined,
+    private readonly clock: () => Date,
+    private readonly metric: Counter,
+  ) {}
+
+  /** Checkpoints signed so far. */
+  get count(): number {
+    return this.signed;
+  }
+
+  /** True when records were chained since the last checkpoint and a key can sign them. */
+  get due(): boolean {
+    return this.since > 0 && this.key !== undefined;
+  }
+
+  /** Counts one record; true when it makes a checkpoint due by count (`everyRecords`). */
+  recorded(): boolean {
+    this.since++;
+    return this.key !== undefined && this.since >= (this.every?.everyRecords ?? Infinity);
+  }
+
+  /** Calls `sign` every `everyMs` while records were chained since the last checkpoint. No-op without a key. */
+  start(sign: () => void): void {
+    if (!this.key || !this.every) return;
+    this.timer = setInterval(() => {
+      if (this.since > 0) sign();
+    }, this.every.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Signs `head` and restarts the count; undefined without a key or before the first record. */
+  sign(head: ChainHead): UnchainedCheckpoint | undefined {
+    if (!this.key || head.seq === 0) return undefined;
+    const checkpoint = signCheckpoint(this.writerId, head, this.key, this.clock());
+    this.since = 0;
+    this.signed++;
+    this.metric.inc();
+    return checkpoint;
+  }
+}
+
+/**
+ * The signed head kept outside the sinks (`audit-head.json`): the latest checkpoint of this writer
+ * that every sink holds, replaced atomically. Without a path it does nothing.
+ */
+export class HeadFile {
+  private writtenSeq = 0;
+
+  constructor(
+    private readonly path: string | undefined,
+    private readonly writerId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Copies the latest checkpoint of `records` (a batch every sink now holds), if newer than the file's. */
+  update(records: readonly ChainedRecord[]): void {
+    if (!this.path) return;
+    let last: CheckpointRecord | undefined;
+    for (const r of records) if (r.kind === 'checkpoint' && r.writer === this.writerId && r.seq > this.writtenSeq) last = r;
+    if (!last) return;
+    try {
+      // Write then rename: a reader never sees half a file, and a crash leaves the previous head.
+      const tmp = `${this.path}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(last)}\n`, { mode: 0o644 });
+      renameSync(tmp, this.path);
+      this.writtenSeq = last.seq;
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit head file not written');
+    }
+  }
+}
