@@ -64,4 +64,36 @@ describe('ShadowEvaluator', () => {
     shadow.clear();
     expect(shadow.candidate).toBeUndefined();
   });
+
+  it('gives a candidate that reads the time `now` when the request it is compared on has none (the live set never read it)', () => {
+    const schema = `namespace Argus {
+  entity Agent = { trust: String };
+  entity Model;
+  action "llm:invoke" appliesTo { principal: Agent, resource: Model, context: { now?: __cedar::datetime } };
+}`;
+    const timed = compilePolicySet({ schema, policies: [{ file: 'p.cedar', text: PERMIT }] });
+    if (!timed.ok) throw new Error('live set');
+    const shadow = new ShadowEvaluator({
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      clock: () => new Date('2026-12-07T09:00:00Z'),
+      validateRequest: false,
+    });
+    const after =
+      '@id("after-hours")\nforbid (principal, action, resource) when { context has now && context.now > datetime("2026-12-07T08:00:00Z") };';
+    expect(
+      shadow.setCandidate({
+        schema,
+        policies: [
+          { file: 'p.cedar', text: PERMIT },
+          { file: 'q.cedar', text: after },
+        ],
+      }).ok,
+    ).toBe(true);
+    const r = request('trusted', 'gpt-4o');
+    expect(shadow.evaluate(r, summarize(evaluate(timed.policySet, r)))).toMatchObject({
+      from: 'allow',
+      to: 'deny',
+      candidatePolicies: ['after-hours'],
+    });
+  });
 });

@@ -3,10 +3,10 @@
  * answer is always the one enforced; the candidate's answer is only compared, counted and
  * reported, so a policy change can be watched on production requests before it is promoted.
  */
+import { evaluateOnCandidate } from '@argus/decision';
 import {
   compareDecisions,
   compilePolicySet,
-  evaluate,
   summarize,
   type CompiledPolicySet,
   type DecisionSummary,
@@ -119,7 +119,7 @@ export class ShadowEvaluator {
   evaluate(request: EvaluationRequest, live: DecisionSummary): ShadowFlip | undefined {
     const current = this.current;
     if (!current) return undefined;
-    const answer = evaluate(current.set, request, { validateRequest: this.deps.validateRequest ?? true });
+    const answer = evaluateOnCandidate(current.set, request, { now: this.clock(), validateRequest: this.deps.validateRequest ?? true });
     this.evaluations++;
     this.runs.inc();
     const candidate = summarize(answer);

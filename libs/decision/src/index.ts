@@ -17,3 +17,4 @@ export * from './timeout.ts';
 export * from './record.ts';
 export * from './governance-step.ts';
 export * from './decision-service.ts';
+export * from './candidate.ts';

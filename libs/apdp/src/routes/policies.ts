@@ -1,6 +1,7 @@
 import { validatorFor } from '@argus/contracts';
+import { invalidPolicySet } from '@argus/decision';
 import type { Diagnostic, PolicySetInput, TemplateLinkInput } from '@argus/engine';
-import { ArgusError, InvalidInputError, UnavailableError, type AuthPrincipal, type ErrorDetail } from '@argus/platform';
+import { ArgusError, InvalidInputError, UnavailableError, type AuthPrincipal } from '@argus/platform';
 import express, { type RequestHandler, type Router } from 'express';
 import { cedarType as qualify } from '@argus/governance';
 import type { PolicyHolder } from '../policy-holder.ts';
@@ -143,13 +144,5 @@ function toInput(body: unknown, holder: PolicyHolder, limits: PolicyLimits): Pol
 
 /** A 422 carrying Cedar's diagnostics, located. */
 export function invalidPolicy(diagnostics: Diagnostic[]): ArgusError {
-  const errors: ErrorDetail[] = diagnostics.map((d) => ({
-    path: `${d.file}:${d.line}:${d.column}`,
-    message: d.message + (d.help ? ` (help: ${d.help})` : ''),
-  }));
-  const err = new ArgusError('invalid_policy', `policy set refused: ${diagnostics.length} error(s); the active set is unchanged`, {
-    errors,
-  });
-  (err as ArgusError & { diagnostics: Diagnostic[] }).diagnostics = diagnostics;
-  return err;
+  return invalidPolicySet(diagnostics, `policy set refused: ${diagnostics.length} error(s); the active set is unchanged`);
 }

@@ -6,17 +6,18 @@
  * the live decision is the policy set. Governance hard denies happen before Cedar and are not
  * re-evaluated here: the console shows them from the live answer.
  */
+import { evaluateOnCandidate, invalidPolicySet } from '@argus/decision';
 import {
   compilePolicySet,
-  evaluate,
   type CedarEntity,
+  type EvaluationRequest,
   type CedarValue,
   type Diagnostic,
   type EntityUid,
   type PolicySource,
   type TemplateLinkInput,
 } from '@argus/engine';
-import { ArgusError, InvalidInputError, type ErrorDetail } from '@argus/platform';
+import { InvalidInputError, type ErrorDetail } from '@argus/platform';
 
 /** Body of `POST {basePath}/api/candidate/evaluate`. */
 export interface CandidateEvaluateRequest {
@@ -136,13 +137,7 @@ export function evaluateCandidate(body: CandidateEvaluateRequest): CandidateEval
     policies: body.policies,
     ...(body.links ? { links: body.links } : {}),
   });
-  if (!compiled.ok) {
-    const errors = compiled.diagnostics.map((d) => ({
-      path: `${d.file}:${d.line}:${d.column}`,
-      message: d.message + (d.help ? ` (help: ${d.help})` : ''),
-    }));
-    throw new ArgusError('invalid_policy', `candidate set refused: ${compiled.diagnostics.length} error(s)`, { errors });
-  }
+  if (!compiled.ok) throw invalidPolicySet(compiled.diagnostics, `candidate set refused: ${compiled.diagnostics.length} error(s)`);
   const { request } = body;
   const entities = request.entities.map((e) => ({
     uid: e.uid,
@@ -151,11 +146,8 @@ export function evaluateCandidate(body: CandidateEvaluateRequest): CandidateEval
     ...(e.tags ? { tags: e.tags } : {}),
   }));
   // As the decision point does: no per-request schema, and `now` only when a policy reads it.
-  const context =
-    compiled.policySet.mentionsNow && !('now' in request.context)
-      ? { ...request.context, now: { __extn: { fn: 'datetime', arg: new Date().toISOString() } } }
-      : request.context;
-  const answer = evaluate(compiled.policySet, { ...request, context, entities } as Parameters<typeof evaluate>[1], {
+  const answer = evaluateOnCandidate(compiled.policySet, { ...request, entities } as EvaluationRequest, {
+    now: new Date(),
     validateRequest: false,
   });
   return {
