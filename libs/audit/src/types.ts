@@ -160,17 +160,27 @@ export interface AuditQueryFilters {
   to?: string;
 }
 
-/** One page of records, newest first; `nextCursor` is absent on the last page. */
+/**
+ * One page of decision records, newest first (by `time`, then `writer`, then `seq`, descending);
+ * `nextCursor` is there only when more records follow.
+ */
 export interface AuditPage {
   records: AuditRecord[];
   nextCursor?: string;
 }
 
-/** The read side of the trail, implemented by the SQLite and MongoDB sinks. */
+/**
+ * The read side of the trail (the port `GET /v1/decisions` reads through), implemented by the
+ * memory, SQLite and MongoDB stores; the JSONL and stdout sinks are write-only. Every store honours
+ * the one contract suite, `testing/query-store-contract.ts`.
+ */
 export interface AuditQueryStore {
-  /** Decision records matching `filters`, newest first, after the opaque `cursor`. */
+  /**
+   * Up to `limit` decision records (never checkpoints) matching `filters`, newest first, after the
+   * opaque `cursor` of the previous page. A cursor this API did not hand out is an `InvalidInputError`.
+   */
   query(filters: AuditQueryFilters, cursor: string | undefined, limit: number): Promise<AuditPage>;
-  /** The record of one decision, or undefined. */
+  /** The record of one decision (the first stored, should a decision id repeat), or undefined. */
   get(decisionId: string): Promise<AuditRecord | undefined>;
   /** Every chained record (checkpoints included) with `fromSeq <= seq <= toSeq`, in storage order. */
   range(fromSeq: number, toSeq: number, writer?: string): Promise<ChainedRecord[]>;

@@ -7,6 +7,7 @@ import { openSqliteAuditStore } from './sqlite.ts';
 import { createStdoutSink } from './stdout.ts';
 
 export { createJsonlSink, type JsonlSinkOptions } from './jsonl.ts';
+export { createMemoryAuditStore, type MemoryAuditStore } from './memory.ts';
 export { openMongoAuditStore, type MongoAuditStore, type MongoAuditStoreOptions } from './mongodb.ts';
 export { openSqliteAuditStore, type SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite.ts';
 export { createStdoutSink } from './stdout.ts';

@@ -1,11 +1,12 @@
 /**
  * The contract every `AuditQueryStore` (that is also an `AuditSink`) must honour, run against
- * SQLite always and MongoDB when `MONGODB_URL` is set.
+ * every queryable sink: memory and SQLite always, MongoDB when `MONGODB_URL` is set.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Chainer } from '../chain.ts';
+import { Chainer, signCheckpoint } from '../chain.ts';
 import { createRecordBuilder } from '../record.ts';
-import type { AuditQueryStore, AuditRecord, AuditSink, ChainedRecord } from '../types.ts';
+import type { AuditQueryStore, AuditRecord, AuditSink, ChainedRecord, CheckpointRecord } from '../types.ts';
 import { makeDecisionEvent, type SampleKind } from './events.ts';
 
 /** A store under test, freshly emptied. */
@@ -17,6 +18,30 @@ export function sampleChain(n: number, writer = 'w1'): ChainedRecord[] {
   const chainer = new Chainer(writer);
   const kinds: SampleKind[] = ['allow', 'deny', 'hard_deny', 'proxied'];
   return Array.from({ length: n }, (_, i) => chainer.chain<AuditRecord>(build(makeDecisionEvent(kinds[i % 4], i), new Date())));
+}
+
+/** Every decision of `records`, newest first as a query returns them: time, writer, seq descending. */
+function newestFirst(records: readonly ChainedRecord[]): string[] {
+  return records
+    .filter((r): r is AuditRecord => r.kind === 'decision')
+    .sort((a, b) =>
+      a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.writer !== b.writer ? (a.writer < b.writer ? 1 : -1) : b.seq - a.seq,
+    )
+    .map((r) => `${r.writer}:${r.seq}`);
+}
+
+/** Every page of a query, followed cursor by cursor (at most 50 pages), as `writer:seq`. */
+async function allPages(store: AuditQueryStore, filters: Parameters<AuditQueryStore['query']>[0], limit: number) {
+  const seen: string[] = [];
+  const sizes: number[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.query(filters, cursor, limit);
+    seen.push(...page.records.map((r) => `${r.writer}:${r.seq}`));
+    sizes.push(page.records.length);
+    cursor = page.nextCursor;
+  } while (cursor && sizes.length < 50);
+  return { seen, sizes };
 }
 
 /** Registers the contract suite for `name`. */
@@ -107,6 +132,85 @@ export function describeQueryStoreContract(name: string, make: StoreFactory): vo
       const store = await make();
       try {
         await expect(store.query({}, 'bm90LWEtY3Vyc29y', 10)).rejects.toMatchObject({ code: 'invalid_parameter' });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('answers decisions only: a checkpoint is in ranges and heads, never in a query or a get', async () => {
+      const store = await make();
+      try {
+        const { privateKey } = generateKeyPairSync('ed25519');
+        const build = createRecordBuilder();
+        const chainer = new Chainer('w1');
+        const records: ChainedRecord[] = [0, 1, 2].map((i) => chainer.chain<AuditRecord>(build(makeDecisionEvent('allow', i), new Date())));
+        const checkpoint = chainer.chain<CheckpointRecord>(signCheckpoint('w1', chainer.head(), privateKey, new Date()));
+        records.push(checkpoint);
+        await store.write(records);
+        expect((await store.query({}, undefined, 100)).records.map((r) => r.kind)).toEqual(['decision', 'decision', 'decision']);
+        expect(await store.head!('w1')).toEqual({ seq: 4, hash: checkpoint.hash });
+        expect((await store.range(1, 4, 'w1')).map((r) => r.kind)).toEqual(['decision', 'decision', 'decision', 'checkpoint']);
+        expect(await store.range(4, 4)).toEqual([checkpoint]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('filters by action', async () => {
+      const store = await make();
+      try {
+        const records = sampleChain(8) as AuditRecord[];
+        await store.write(records);
+        const page = await store.query({ action: 'llm:invoke' }, undefined, 100);
+        expect(page.records.map((r) => r.decision_id).sort()).toEqual(
+          records
+            .filter((r) => r.action === 'llm:invoke')
+            .map((r) => r.decision_id)
+            .sort(),
+        );
+        expect(page.records.length).toBe(2);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('orders several writers newest first (time, then writer, then seq) and pages across them', async () => {
+      const store = await make();
+      try {
+        // Two replicas deciding at the same instants: only the writer and seq break the ties.
+        const w1 = sampleChain(7, 'w1');
+        const w2 = sampleChain(7, 'w2');
+        await store.write(w1);
+        await store.write(w2);
+        const expected = newestFirst([...w1, ...w2]);
+        expect(expected.slice(0, 3)).toEqual(['w2:7', 'w1:7', 'w2:6']);
+        const { seen, sizes } = await allPages(store, {}, 3);
+        expect(seen).toEqual(expected);
+        expect(sizes).toEqual([3, 3, 3, 3, 2]);
+        expect(await store.writers()).toEqual(['w1', 'w2']);
+        expect((await store.range(2, 3)).map((r) => `${r.writer}:${r.seq}`)).toEqual(['w1:2', 'w1:3', 'w2:2', 'w2:3']);
+        expect(await store.head!('w2')).toEqual({ seq: 7, hash: w2[6]!.hash });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('gives a next cursor only when more records follow, and keeps the filter across pages', async () => {
+      const store = await make();
+      try {
+        const records = sampleChain(12) as AuditRecord[];
+        await store.write(records);
+        const whole = await store.query({}, undefined, 12);
+        expect(whole.records).toHaveLength(12);
+        expect(whole.nextCursor).toBeUndefined();
+        const first = await store.query({}, undefined, 6);
+        expect(first.nextCursor).toBeDefined();
+        const second = await store.query({}, first.nextCursor, 6);
+        expect(second.records).toHaveLength(6);
+        expect(second.nextCursor).toBeUndefined();
+        const denies = await allPages(store, { outcome: 'deny' }, 2);
+        expect(denies.seen).toEqual(newestFirst(records.filter((r) => r.outcome === 'deny')));
+        expect(denies.sizes.every((n) => n <= 2)).toBe(true);
       } finally {
         await store.close();
       }
