@@ -120,6 +120,20 @@ describe('paths and bodies that used to be 500s', () => {
     }
   });
 
+  it('routes no path in another case around the table: `/V1/AUTHORIZE` is a 404, never a decision without a credential', async () => {
+    for (const path of ['/V1/AUTHORIZE', '/v1/Authorize', '/V1/DATA/argus/allow', '/V1/AUTHORIZE/BATCH', '/V1/POLICIES/validate']) {
+      const res = await fetch(`${running.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ask });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { code: string }).code, path).toBe('not_found');
+    }
+    const slash = await fetch(`${running.url}/v1/authorize/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: ask,
+    });
+    expect(slash.status).toBe(401);
+  });
+
   it('answers a JSON body declared in another charset with a 415, on the listener and in the app', async () => {
     for (const path of ['/v1/authorize', '/v1/data/argus/allow', '/v1/authorize/batch', '/v1/policies/validate']) {
       const res = await fetch(`${running.url}${path}`, {

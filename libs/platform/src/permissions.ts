@@ -303,7 +303,7 @@ export type Admission =
 
 /**
  * Checks the path's percent-escapes (a malformed escape is a 400 naming the path), finds the row
- * for `method` + `path` (none under `/v1/`: 404, fail closed; none elsewhere: undefined, the app
+ * for `method` + `path` (none under `/v1/`, in any letter case: 404, fail closed; none elsewhere: undefined, the app
  * answers) and authenticates the caller against it: 401 for a missing or bad credential, 403 for
  * a caller the row does not admit. Never throws.
  */
@@ -317,7 +317,9 @@ export async function admit(
   if (bad) return { ok: false, error: bad, challenge: false };
   const match = (options.table ?? DEFAULT_PERMISSION_TABLE).match(method, rawPath);
   if (!match) {
-    if (!rawPath.startsWith('/v1/') && rawPath !== '/v1') return undefined;
+    // INVARIANT: express matches routes case-insensitively, so `/V1/...` is under `/v1/` too (fails closed).
+    const lower = rawPath.toLowerCase();
+    if (!lower.startsWith('/v1/') && lower !== '/v1') return undefined;
     return { ok: false, error: new NotFoundError(`no route for ${method.toUpperCase()} \`${rawPath.slice(0, 200)}\``), challenge: false };
   }
   const { permission } = match;
