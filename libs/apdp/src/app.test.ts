@@ -6,8 +6,19 @@ import { OPAClient } from '@styra/opa';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyDir } from './policy-files.ts';
-import { decisionListener } from './routes/hot.ts';
-import { ADMIN_TOKEN, CEDAR_DIR, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
+import { decisionListener, serveDecisionRoutes } from './routes/decision-routes.ts';
+import {
+  ADMIN_TOKEN,
+  CEDAR_DIR,
+  handlerOf,
+  listen,
+  seedRegistry,
+  startHarness,
+  toolCall,
+  TRANSPORTS,
+  type Harness,
+  type Transport,
+} from './testing/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -16,21 +27,22 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const authorize = (body: unknown) =>
-  request(h.app)
+/** `POST /v1/authorize` through `transport` (default: the listener production serves). */
+const authorizeVia = (body: unknown, transport: Transport = 'listener') =>
+  request(handlerOf(h, transport))
     .post('/v1/authorize')
     .send(body as object);
 
 /**
- * Sends raw chunks (no client-side serialization) on a real socket to the server's listener, which
- * answers `POST /v1/authorize` itself and hands everything else to the app.
+ * Sends raw chunks (no client-side serialization) on a real socket to a server listening with
+ * `transport` (default: the listener production serves).
  */
 async function rawPost(
   headers: Record<string, string>,
   chunks: Buffer[],
-  target: { method?: string; path?: string } = {},
+  target: { method?: string; path?: string; transport?: Transport } = {},
 ): Promise<{ status: number; body: string; requestId: string | undefined }> {
-  const server = createServer(h.listener).listen(0, '127.0.0.1');
+  const server = createServer(handlerOf(h, target.transport ?? 'listener')).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   try {
     const { port } = server.address() as AddressInfo;
@@ -54,7 +66,8 @@ async function rawPost(
   }
 }
 
-describe('POST /v1/authorize', () => {
+describe.each(TRANSPORTS)('POST /v1/authorize (%s)', (transport) => {
+  const authorize = (body: unknown) => authorizeVia(body, transport);
   it('allows a trusted agent calling a tool for an intent the tool serves', async () => {
     const res = await authorize({ input: toolCall('support-bot') });
     expect(res.status).toBe(200);
@@ -101,11 +114,12 @@ describe('POST /v1/authorize', () => {
   });
 
   it('hard-denies a quarantined agent whatever the policies say', async () => {
-    await h.storage.registry.createAgent({ id: 'q-bot', name: 'Q', owner: 'alice', trust: 'trusted' }, 'test');
-    expect((await authorize({ input: toolCall('q-bot') })).body.result.allow).toBe(true);
-    await h.storage.registry.setTrust('agent', 'q-bot', { to: 'quarantined', by: 'test', reason: 'suspicious' });
-    h.events.publish('registry.changed', { kind: 'agent', id: 'q-bot', trust: 'quarantined' });
-    const res = await authorize({ input: toolCall('q-bot') });
+    const qBot = `q-bot-${transport}`;
+    await h.storage.registry.createAgent({ id: qBot, name: 'Q', owner: 'alice', trust: 'trusted' }, 'test');
+    expect((await authorize({ input: toolCall(qBot) })).body.result.allow).toBe(true);
+    await h.storage.registry.setTrust('agent', qBot, { to: 'quarantined', by: 'test', reason: 'suspicious' });
+    h.events.publish('registry.changed', { kind: 'agent', id: qBot, trust: 'quarantined' });
+    const res = await authorize({ input: toolCall(qBot) });
     expect(res.body.result).toMatchObject({ allow: false, codes: ['agent_quarantined'], reasons: [] });
   });
 
@@ -120,12 +134,13 @@ describe('POST /v1/authorize', () => {
   });
 });
 
-describe('memoised Cedar answers', () => {
+describe.each(TRANSPORTS)('memoised Cedar answers (%s)', (transport) => {
+  const authorize = (body: unknown) => authorizeVia(body, transport);
   it('answers a repeated input from the memo, counts it, and never serves an answer of another policy version', async () => {
     const before = await authorize({ input: toolCall('support-bot') });
     const again = await authorize({ input: toolCall('support-bot') });
     expect(again.body.result).toEqual(before.body.result);
-    const metrics = await request(h.app).get('/metrics');
+    const metrics = await request(handlerOf(h, transport)).get('/metrics');
     const hits = Number(/argus_decision_memo_total\{outcome="hit"\} (\d+)/.exec(metrics.text)?.[1]);
     expect(hits).toBeGreaterThanOrEqual(1);
     const source = await readPolicyDir(CEDAR_DIR);
@@ -143,11 +158,12 @@ describe('memoised Cedar answers', () => {
   });
 });
 
-describe('bad input is a 4xx naming the path, and the server keeps serving', () => {
+describe.each(TRANSPORTS)('bad input is a 4xx naming the path, and the server keeps serving (%s)', (transport) => {
+  const authorize = (body: unknown) => authorizeVia(body, transport);
   const cases: Array<[string, () => request.Test, number, string]> = [
     [
       'malformed JSON',
-      () => request(h.app).post('/v1/authorize').set('content-type', 'application/json').send('{"input": {'),
+      () => request(handlerOf(h, transport)).post('/v1/authorize').set('content-type', 'application/json').send('{"input": {'),
       400,
       'invalid_json',
     ],
@@ -181,18 +197,23 @@ describe('bad input is a 4xx naming the path, and the server keeps serving', () 
     [
       '10,000-deep nesting',
       () =>
-        request(h.app)
+        request(handlerOf(h, transport))
           .post('/v1/authorize')
           .set('content-type', 'application/json')
           .send(`{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}`),
       400,
       '/input',
     ],
-    ['not JSON', () => request(h.app).post('/v1/authorize').set('content-type', 'text/plain').send('hello'), 415, 'unsupported_media_type'],
+    [
+      'not JSON',
+      () => request(handlerOf(h, transport)).post('/v1/authorize').set('content-type', 'text/plain').send('hello'),
+      415,
+      'unsupported_media_type',
+    ],
     [
       'batch over the limit',
       () =>
-        request(h.app)
+        request(handlerOf(h, transport))
           .post('/v1/authorize/batch')
           .send({ inputs: Array.from({ length: 101 }, () => toolCall('support-bot')) }),
       400,
@@ -218,39 +239,54 @@ describe('bad input is a 4xx naming the path, and the server keeps serving', () 
   }
 });
 
-describe('the lean body reader of POST /v1/authorize agrees with the general one', () => {
-  it('answers a gzip body and a latin1 one through the general parser; a broken gzip body is a 400', async () => {
-    const body = JSON.stringify({ input: toolCall('support-bot') });
-    const gz = await rawPost({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, [gzipSync(body)]);
-    expect(gz.status, gz.body).toBe(200);
-    expect(JSON.parse(gz.body).result.allow).toBe(true);
-    const broken = await rawPost({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, [Buffer.from(body)]);
-    expect(broken.status).toBe(400);
-    expect(JSON.parse(broken.body).code).toBe('invalid_json');
-    const latin1 = await request(h.app).post('/v1/authorize').set('content-type', 'application/json; charset=iso-8859-1').send(body);
-    // JSON is UTF-8: a body declared in another charset is refused, never re-decoded.
-    expect(latin1.status).toBe(415);
-    expect(latin1.body.code).toBe('unsupported_media_type');
-  });
+describe.each(TRANSPORTS)(
+  'the body reader of POST /v1/authorize: plain bodies read lean, encoded ones by the general parser (%s)',
+  (transport) => {
+    it('answers a gzip body and a latin1 one through the general parser; a broken gzip body is a 400', async () => {
+      const body = JSON.stringify({ input: toolCall('support-bot') });
+      const gz = await rawPost({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, [gzipSync(body)], { transport });
+      expect(gz.status, gz.body).toBe(200);
+      expect(JSON.parse(gz.body).result.allow).toBe(true);
+      const broken = await rawPost({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, [Buffer.from(body)], { transport });
+      expect(broken.status).toBe(400);
+      expect(JSON.parse(broken.body).code).toBe('invalid_json');
+      const latin1 = await request(handlerOf(h, transport))
+        .post('/v1/authorize')
+        .set('content-type', 'application/json; charset=iso-8859-1')
+        .send(body);
+      // JSON is UTF-8: a body declared in another charset is refused, never re-decoded.
+      expect(latin1.status).toBe(415);
+      expect(latin1.body.code).toBe('unsupported_media_type');
+    });
 
-  it('refuses a chunked body once it passes the limit, with no content length to go by', async () => {
-    const chunks = [
-      Buffer.from('{"input":{"context":{"pad":"'),
-      ...Array.from({ length: 80 }, () => Buffer.from('x'.repeat(1024))),
-      Buffer.from('"}}}'),
-    ];
-    const answer = await rawPost({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks);
-    expect(answer.status).toBe(413);
-    expect(JSON.parse(answer.body).code).toBe('body_too_large');
-  });
+    it('refuses a chunked body once it passes the limit, with no content length to go by', async () => {
+      const chunks = [
+        Buffer.from('{"input":{"context":{"pad":"'),
+        ...Array.from({ length: 80 }, () => Buffer.from('x'.repeat(1024))),
+        Buffer.from('"}}}'),
+      ];
+      const answer = await rawPost({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks, { transport });
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body).code).toBe('body_too_large');
+    });
 
-  it('answers from the server listener as the app does, with request ids, 4xx paths and the rest left to the app', async () => {
+    it('names the root when the body is empty', async () => {
+      const res = await request(handlerOf(h, transport)).post('/v1/authorize').set('content-type', 'application/json').send('');
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('invalid_parameter');
+      expect((await authorizeVia({ input: toolCall('support-bot') }, transport)).body.result.allow).toBe(true);
+    });
+  },
+);
+
+describe('the server listener', () => {
+  it('answers as the app does, with request ids, 4xx paths and the rest left to the app', async () => {
     const json = { 'content-type': 'application/json' };
     const body = JSON.stringify({ input: toolCall('support-bot') });
     const direct = await rawPost({ ...json, 'x-request-id': 'req-7' }, [Buffer.from(body)]);
     expect(direct.status).toBe(200);
     expect(direct.requestId).toBe('req-7');
-    const viaApp = await authorize({ input: toolCall('support-bot') });
+    const viaApp = await authorizeVia({ input: toolCall('support-bot') }, 'app');
     expect(JSON.parse(direct.body).result).toEqual(viaApp.body.result);
     const bad = await rawPost(json, [Buffer.from(JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }))]);
     expect(bad.status).toBe(400);
@@ -263,18 +299,11 @@ describe('the lean body reader of POST /v1/authorize agrees with the general one
     const missing = await rawPost(json, [Buffer.from('{}')], { path: '/v1/nothing' });
     expect([missing.status, JSON.parse(missing.body).code]).toEqual([404, 'not_found']);
   });
-
-  it('names the root when the body is empty', async () => {
-    const res = await request(h.app).post('/v1/authorize').set('content-type', 'application/json').send('');
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('invalid_parameter');
-    expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
-  });
 });
 
-describe('POST /v1/authorize/batch', () => {
+describe.each(TRANSPORTS)('POST /v1/authorize/batch (%s)', (transport) => {
   it('answers each input with its own decision id, sharing entities', async () => {
-    const res = await request(h.app)
+    const res = await request(handlerOf(h, transport))
       .post('/v1/authorize/batch')
       .send({
         inputs: [
@@ -294,7 +323,7 @@ describe('POST /v1/authorize/batch', () => {
   });
 
   it('names the failing item in the path', async () => {
-    const res = await request(h.app)
+    const res = await request(handlerOf(h, transport))
       .post('/v1/authorize/batch')
       .send({ inputs: [toolCall('support-bot'), { ...toolCall('x'), action: 'nope' }] });
     expect(res.status).toBe(400);
@@ -303,87 +332,114 @@ describe('POST /v1/authorize/batch', () => {
   });
 
   it("a batch the schema refuses is recorded too: its 400 carries the record's decision_id", async () => {
-    const res = await request(h.app).post('/v1/authorize/batch').send({ inputs: 'not a list' });
+    const res = await request(handlerOf(h, transport)).post('/v1/authorize/batch').send({ inputs: 'not a list' });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('/inputs');
     expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
-describe('OPA Data API compatibility', () => {
-  it('works with the official OPA TypeScript client, through the server listener and through the app', async () => {
-    for (const listener of [h.listener, h.app]) {
-      const server = createServer(listener).listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      const { port } = server.address() as { port: number };
-      try {
-        const opa = new OPAClient(`http://127.0.0.1:${port}`);
-        expect(await opa.evaluate('argus/allow', toolCall('support-bot'))).toBe(true);
-        expect(await opa.evaluate('argus/allow', toolCall('stranger'))).toBe(false);
-        const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>(
-          'argus/authorize',
-          toolCall('support-bot'),
-        );
-        expect(full.decision).toBe('allow');
-      } finally {
-        server.close();
-      }
+describe.each(TRANSPORTS)('OPA Data API compatibility (%s)', (transport) => {
+  it('works with the official OPA TypeScript client', async () => {
+    const server = await listen(h, transport);
+    try {
+      const opa = new OPAClient(server.url);
+      expect(await opa.evaluate('argus/allow', toolCall('support-bot'))).toBe(true);
+      expect(await opa.evaluate('argus/allow', toolCall('stranger'))).toBe(false);
+      const full = await opa.evaluate<ReturnType<typeof toolCall>, { decision: string; reasons: unknown[] }>(
+        'argus/authorize',
+        toolCall('support-bot'),
+      );
+      expect(full.decision).toBe('allow');
+    } finally {
+      await server.close();
     }
   });
 
-  it('answers the Data API from the listener as the app does: documents, explain, undefined documents, bad input', async () => {
+  it('answers documents, explain, undefined documents and bad input', async () => {
     const json = { 'content-type': 'application/json' };
     const body = Buffer.from(JSON.stringify({ input: toolCall('support-bot') }));
-    const full = await rawPost(json, [body], { path: '/v1/data/argus/authorize?explain=full' });
+    const full = await rawPost(json, [body], { path: '/v1/data/argus/authorize?explain=full', transport });
     expect(full.status).toBe(200);
     expect(JSON.parse(full.body).result).toMatchObject({
       allow: true,
       policy_version: h.holder.current!.set.version,
       explanation: { request: { action: { id: toolCall('support-bot').action } } },
     });
-    const viaApp = await request(h.app)
-      .post('/v1/data/argus/authorize?explain=full')
-      .send({ input: toolCall('support-bot') });
-    expect(JSON.parse(full.body).result.reasons).toEqual(viaApp.body.result.reasons);
-    const root = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus/' })).body);
+    const root = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus/', transport })).body);
     expect(root.result).toMatchObject({ allow: true, authorize: { decision: 'allow' } });
-    const encoded = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus%2Fallow' })).body);
+    const encoded = JSON.parse((await rawPost(json, [body], { path: '/v1/data/argus%2Fallow', transport })).body);
     expect(encoded.result).toBe(true);
-    expect(JSON.parse((await rawPost(json, [body], { path: '/v1/data/other/rule' })).body)).toEqual({});
+    expect(JSON.parse((await rawPost(json, [body], { path: '/v1/data/other/rule', transport })).body)).toEqual({});
     const bad = await rawPost(json, [Buffer.from(JSON.stringify({ input: { ...toolCall('support-bot'), action: 7 } }))], {
       path: '/v1/data/argus/allow',
+      transport,
     });
     expect(bad.status).toBe(400);
     // The Data API answers in OPA's shape: every error item has a code, the path is in its message.
     expect(JSON.parse(bad.body).errors[0]).toMatchObject({ code: 'invalid_parameter', message: expect.stringContaining('/input/action') });
-    // The listener answers these itself: over an app that only answers 418, they still work.
-    const alone = decisionListener(
-      { decisions: h.decisions, limits: { maxBodyBytes: 65_536, maxJsonDepth: 32 }, logger: silentLogger() },
-      (_req, res) => void res.writeHead(418).end(),
-    );
-    const server = createServer(alone).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    try {
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const post = (path: string, type = 'application/json') =>
-        fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
-      expect((await post('/v1/authorize')).status).toBe(200);
-      expect(await (await post('/v1/data/argus/allow')).json()).toMatchObject({ result: true });
-      // Not a hot route, or a body the lean reader does not take: the app's.
-      expect((await post('/v1/authorize/batch')).status).toBe(418);
-      expect((await post('/v1/authorize', 'text/plain')).status).toBe(415);
-      expect((await fetch(`${base}/v1/authorize`)).status).toBe(418);
-    } finally {
-      server.close();
-    }
+    const gz = await rawPost({ ...json, 'content-encoding': 'gzip' }, [gzipSync(body)], { path: '/v1/data/argus/allow', transport });
+    expect([gz.status, JSON.parse(gz.body).result]).toEqual([200, true]);
+    const broken = await rawPost({ ...json, 'content-encoding': 'gzip' }, [body], { path: '/v1/data/argus/allow', transport });
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.body).errors[0]).toMatchObject({ code: 'invalid_json' });
   });
 
   it('answers an undefined document without result, like OPA', async () => {
-    const res = await request(h.app)
+    const res = await request(handlerOf(h, transport))
       .post('/v1/data/other/rule')
       .send({ input: toolCall('support-bot') });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({});
+  });
+});
+
+describe('the server listener answers every decision route itself', () => {
+  it('answers the Data API as the app does', async () => {
+    const full = await rawPost({ 'content-type': 'application/json' }, [Buffer.from(JSON.stringify({ input: toolCall('support-bot') }))], {
+      path: '/v1/data/argus/authorize?explain=full',
+    });
+    const viaApp = await request(h.app)
+      .post('/v1/data/argus/authorize?explain=full')
+      .send({ input: toolCall('support-bot') });
+    expect(JSON.parse(full.body).result.reasons).toEqual(viaApp.body.result.reasons);
+  });
+
+  it('over an app that only answers 418: every route of the table, whatever the body encoding; nothing else', async () => {
+    const body = Buffer.from(JSON.stringify({ input: toolCall('support-bot') }));
+    const serve = serveDecisionRoutes({
+      decisions: h.decisions,
+      maxBatchSize: 10,
+      limits: { maxBodyBytes: 65_536, maxJsonDepth: 32 },
+      logger: silentLogger(),
+    });
+    const alone = decisionListener(serve, (_req, res) => void res.writeHead(418).end());
+    const server = createServer(alone).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const post = (path: string, type = 'application/json', payload: Buffer = body, encoding?: string) =>
+        fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': type, ...(encoding ? { 'content-encoding': encoding } : {}) },
+          body: payload,
+        });
+      expect((await post('/v1/authorize')).status).toBe(200);
+      expect(await (await post('/v1/data/argus/allow')).json()).toMatchObject({ result: true });
+      const batch = Buffer.from(JSON.stringify({ inputs: [toolCall('support-bot')] }));
+      expect((await post('/v1/authorize/batch', 'application/json', batch)).status).toBe(200);
+      expect((await post('/v1/authorize', 'application/json', gzipSync(body), 'gzip')).status).toBe(200);
+      expect(await (await post('/v1/data/argus/allow', 'application/json', gzipSync(body), 'gzip')).json()).toMatchObject({ result: true });
+      expect(await (await post('/', 'application/json', Buffer.from(JSON.stringify(toolCall('support-bot'))))).json()).toBe(true);
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      expect((await post('/v1/authorize', 'text/plain')).status).toBe(415);
+      // Not a route of the table: the app's.
+      expect((await fetch(`${base}/v1/authorize`)).status).toBe(418);
+      expect((await post('/V1/AUTHORIZE')).status).toBe(418);
+      expect((await post('/v1/authorize/other')).status).toBe(418);
+    } finally {
+      server.close();
+    }
   });
 });
 
@@ -421,7 +477,7 @@ describe('policies', () => {
     expect((await current()).version).toBe(before.version);
     const dry = await request(h.app).post('/v1/policies/validate').send({ policies: bad });
     expect(dry.body.valid).toBe(false);
-    expect((await authorize({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
+    expect((await authorizeVia({ input: toolCall('support-bot') })).body.result.allow).toBe(true);
   });
 
   it('20 concurrent replacements leave one consistent version', async () => {
@@ -441,7 +497,7 @@ describe('policies', () => {
     expect(answers.map((a) => a.body.version)).toContain(final.version);
     const extras = final.policies.filter((p) => p.id.startsWith('extra-'));
     expect(extras).toHaveLength(1);
-    const decision = await authorize({ input: toolCall('support-bot') });
+    const decision = await authorizeVia({ input: toolCall('support-bot') });
     expect(decision.body.policy_version).toBe(final.version);
     // restore
     await request(h.app).put('/v1/policies').set('authorization', `Bearer ${ADMIN_TOKEN}`).send({ policies: src.policies });

@@ -7,7 +7,6 @@ import {
   jsonBody,
   Counter,
   malformedEscape,
-  mediaTypeError,
   metric,
   permissionGuard,
   requestContext,
@@ -22,9 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DecisionService, type DecisionEffects, type GovernanceStep, type RegistryReader } from '@argus/decision';
 import { PolicyHolder } from './policy-holder.ts';
-import { authorizeRouter, callerChecked } from './routes/authorize.ts';
-import { decisionListener } from './routes/hot.ts';
-import { clearlyNotJson, dataRouteOf, dataRouter, sendDataError } from './routes/data.ts';
+import { decisionListener, serveDecisionRoutes } from './routes/decision-routes.ts';
 import { policiesRouter, type PolicyLimits, type PolicyPublished } from './routes/policies.ts';
 import { shadowRouter, templatesRouter } from './routes/templates.ts';
 import { ShadowEvaluator } from './shadow.ts';
@@ -84,7 +81,7 @@ export interface ApdpDeps {
 /** The built decision API: the express app and its decision service (for in-process callers like the proxy). */
 export interface Apdp {
   app: Express;
-  /** What a server should listen with: the decision routes without the framework, the rest through `app`. */
+  /** What a server should listen with: the decision routes (`routes/decision-routes.ts`) without the framework, the rest through `app`. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   decisions: DecisionService;
   shadow: ShadowEvaluator;
@@ -110,13 +107,26 @@ export function createApdp(deps: ApdpDeps): Apdp {
     ...(deps.compiled !== undefined ? { compiled: deps.compiled } : {}),
     ...(deps.switches ? { switches: deps.switches } : {}),
   });
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(requestContext(deps.logger));
   const admission = deps.auth
     ? { auth: deps.auth, decisions: deps.decisionAuth ?? 'required', ...(deps.permissions ? { table: deps.permissions } : {}) }
     : undefined;
+  const limits = { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth };
+  const decisionRoutes = serveDecisionRoutes({
+    decisions,
+    maxBatchSize: deps.limits.maxBatchSize,
+    ...(deps.defaultDecision ? { defaultDecision: deps.defaultDecision } : {}),
+    ...(admission ? { admission } : {}),
+    limits,
+    logger: deps.logger,
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // The decision routes are the table's, served exactly as the listener serves them: before any middleware here.
+  app.use((req, res, next) => {
+    if (!decisionRoutes(req, res)) next();
+  });
+  app.use(requestContext(deps.logger));
   // Every request passes the permission table before any route or body parser runs.
   app.use(admission ? permissionGuard(admission) : (req, _res, next) => next(malformedEscape(req.originalUrl)));
   app.use(
@@ -137,18 +147,10 @@ export function createApdp(deps: ApdpDeps): Apdp {
       ],
     }),
   );
-  // The Data API reads its body as OPA does (JSON whatever the declared type, unless clearly another
-  // format), here as on the lean listener; every other route takes JSON only.
-  const mediaType = (type: string | undefined, req: express.Request) =>
-    dataRouteOf(req.method, req.originalUrl) ? clearlyNotJson(type) : mediaTypeError(type);
-  const body = jsonBody({ maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth }, mediaType);
+  const body = jsonBody(limits);
   app.use((req, res, next) =>
     req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? runAll(body, req, res, next) : next(),
   );
-  const checked = callerChecked(decisions);
-  app.use(authorizeRouter({ decisions: checked, maxBatchSize: deps.limits.maxBatchSize }));
-  const defaultDecision = deps.defaultDecision ? { defaultDecision: deps.defaultDecision } : {};
-  app.use(dataRouter({ decisions: checked, ...defaultDecision }));
   const published = deps.onPublished ? { onPublished: deps.onPublished } : {};
   // With the table in front, the publishing routes' own guard has nothing left to check.
   const requireAdmin: RequestHandler = admission ? (_req, _res, next) => next() : deps.requireAdmin;
@@ -159,24 +161,8 @@ export function createApdp(deps: ApdpDeps): Apdp {
   app.use((req, res) => {
     res.status(404).json({ code: 'not_found', message: `no route for ${req.method} \`${req.path}\``, errors: [] });
   });
-  // The Data API's errors in OPA's shape (items with `code`), as the lean listener answers them.
-  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
-    const route = dataRouteOf(req.method, req.originalUrl);
-    if (!route || res.headersSent) return next(err);
-    sendDataError(
-      res,
-      err,
-      route.query.has('pretty') && route.query.get('pretty') !== 'false',
-      (res.locals.log as Logger | undefined) ?? deps.logger,
-    );
-  });
   app.use(errorHandler(deps.logger));
-  const limits = { maxBodyBytes: deps.limits.maxBodyBytes, maxJsonDepth: deps.limits.maxJsonDepth };
-  const listener = decisionListener(
-    { decisions, ...(admission ? { admission } : {}), limits, logger: deps.logger, ...defaultDecision },
-    app,
-  );
-  return { app, listener, decisions, shadow };
+  return { app, listener: decisionListener(decisionRoutes, app), decisions, shadow };
 }
 
 function runAll(

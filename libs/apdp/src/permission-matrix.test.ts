@@ -20,6 +20,7 @@ import {
   type MatrixIdp,
 } from '@argus/platform/testing';
 import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
+import { decisionRouteList } from './routes/decision-routes.ts';
 import { expressRoutes, OPENAPI_FILE } from './routes/openapi.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -58,7 +59,8 @@ describe('the permission table', () => {
     expect(missing).toEqual([]);
     const running = await start('routes', 'required');
     try {
-      const routes = expressRoutes(running.runtime.apdp.app).filter((r) => r.path.startsWith('/') && r.method !== 'ALL');
+      const answered = [...decisionRouteList(), ...expressRoutes(running.runtime.apdp.app)];
+      const routes = answered.filter((r) => r.path.startsWith('/') && r.method !== 'ALL');
       expect(routes.length).toBeGreaterThan(30);
       const unlisted = routes.filter((r) => !DEFAULT_PERMISSION_TABLE.match(r.method, r.path.replace(/:\w+/g, 'x')));
       expect(unlisted).toEqual([]);

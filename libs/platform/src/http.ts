@@ -228,7 +228,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 };
 
 /** Maps the general body parser's errors onto the same answers the lean reader gives. */
-function mapBodyParserError(err: unknown): ArgusError | undefined {
+export function mapBodyParserError(err: unknown): ArgusError | undefined {
   if (!err || typeof err !== 'object') return undefined;
   // The router's own parameter decoding: a malformed percent-escape is the client's, never a 500.
   if (err instanceof URIError)

@@ -9,7 +9,6 @@ import type {
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ArgusError, ForbiddenError, InvalidInputError, sendJson, type AuthPrincipal } from '@argus/platform';
-import express, { type Request, type Router } from 'express';
 import { DecisionRefusedError, type DecisionService } from '@argus/decision';
 
 const validateOne = validatorFor<AuthorizeRequest>('https://argus.dev/schemas/authorize-request.json');
@@ -20,16 +19,14 @@ export const ANONYMOUS_CALLER = 'anonymous';
 
 const admitted = new WeakMap<IncomingMessage, AuthPrincipal | null>();
 
-/** Leaves the admitted caller of a request for {@link callerOf} (the lean listener; express keeps it on `res.locals`). */
+/** Leaves the caller the permission table admitted for {@link callerOf} (`undefined`: admitted without a credential). */
 export function setCaller(req: IncomingMessage, principal: AuthPrincipal | undefined): void {
   admitted.set(req, principal ?? null);
 }
 
 /** The authenticated caller of `req`, if any. */
 export function principalOfRequest(req: IncomingMessage): AuthPrincipal | undefined {
-  const lean = admitted.get(req);
-  if (lean !== undefined) return lean ?? undefined;
-  return ((req as Partial<Request>).res?.locals.principal as AuthPrincipal | undefined) ?? undefined;
+  return admitted.get(req) ?? undefined;
 }
 
 /**
@@ -38,11 +35,9 @@ export function principalOfRequest(req: IncomingMessage): AuthPrincipal | undefi
  * table (tests, in-process embeddings) the route's name (`route`) stands for the caller.
  */
 export function callerOf(req: IncomingMessage, route = 'apdp'): DecisionCaller {
-  const lean = admitted.get(req);
-  const locals = (req as Partial<Request>).res?.locals;
-  const p = lean ?? (locals?.principal as AuthPrincipal | undefined);
+  const p = admitted.get(req);
   if (p) return { kind: p.kind, subject: p.subject };
-  if (lean === null || locals?.anonymous === true) return { kind: ANONYMOUS_CALLER };
+  if (p === null) return { kind: ANONYMOUS_CALLER };
   return { kind: route };
 }
 
@@ -104,7 +99,7 @@ export function whatIfWanted(req: IncomingMessage): boolean {
   return true;
 }
 
-/** Decides one validated-or-not authorize body and sends the answer. */
+/** Decides one authorize body (`POST /v1/authorize`), validated here, and sends the answer. */
 export async function authorizeOne(
   deps: { decisions: DecisionService },
   raw: unknown,
@@ -138,37 +133,34 @@ function batchItemError(err: unknown, i: number): unknown {
   return err instanceof InvalidInputError ? new InvalidInputError(message, errors) : new ArgusError('forbidden', message, { errors });
 }
 
-/** `POST /v1/authorize` and `POST /v1/authorize/batch`. `decisions` should be {@link callerChecked}. */
-export function authorizeRouter(deps: { decisions: DecisionService; maxBatchSize: number }): Router {
-  const router = express.Router();
-
-  router.post('/v1/authorize', (req, res) => authorizeOne(deps, req.body, req, res));
-
-  router.post('/v1/authorize/batch', async (req, res) => {
-    const caller = callerOf(req, 'apdp-batch');
-    const body = validateBatch(req.body);
-    // A refused batch is still a decision request: recorded as one deny, its decision_id in the 400.
-    if (!body.ok) throw await deps.decisions.refuse(req.body, new InvalidInputError('invalid batch request', body.errors), { caller });
-    const { inputs, entities = [], explain = 'reasons' } = body.value;
-    if (inputs.length > deps.maxBatchSize) {
-      const tooMany = new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [
-        { path: '/inputs', message: `at most ${deps.maxBatchSize} items` },
-      ]);
-      throw await deps.decisions.refuse({ inputs: inputs.length }, tooMany, { caller });
+/** Decides one batch body (`POST /v1/authorize/batch`) item by item and sends the answers. */
+export async function authorizeBatch(
+  deps: { decisions: DecisionService; maxBatchSize: number },
+  raw: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const caller = callerOf(req, 'apdp-batch');
+  const body = validateBatch(raw);
+  // A refused batch is still a decision request: recorded as one deny, its decision_id in the 400.
+  if (!body.ok) throw await deps.decisions.refuse(raw, new InvalidInputError('invalid batch request', body.errors), { caller });
+  const { inputs, entities = [], explain = 'reasons' } = body.value;
+  if (inputs.length > deps.maxBatchSize) {
+    const tooMany = new InvalidInputError(`batch of ${inputs.length} exceeds the limit of ${deps.maxBatchSize}`, [
+      { path: '/inputs', message: `at most ${deps.maxBatchSize} items` },
+    ]);
+    throw await deps.decisions.refuse({ inputs: inputs.length }, tooMany, { caller });
+  }
+  const whatIf = whatIfWanted(req);
+  const options = { caller, explain, audit: auditWanted(req), ...(whatIf ? { whatIf } : {}) };
+  const results = [];
+  for (let i = 0; i < inputs.length; i++) {
+    try {
+      results.push(await deps.decisions.decide(inputs[i]!, options, entities));
+    } catch (err) {
+      throw batchItemError(err, i);
     }
-    const whatIf = whatIfWanted(req);
-    const options = { caller, explain, audit: auditWanted(req), ...(whatIf ? { whatIf } : {}) };
-    const results = [];
-    for (let i = 0; i < inputs.length; i++) {
-      try {
-        results.push(await deps.decisions.decide(inputs[i]!, options, entities));
-      } catch (err) {
-        throw batchItemError(err, i);
-      }
-    }
-    const response: BatchAuthorizeResponse = { policy_version: results[0]?.policy_version ?? 'none', results };
-    res.json(response);
-  });
-
-  return router;
+  }
+  const response: BatchAuthorizeResponse = { policy_version: results[0]?.policy_version ?? 'none', results };
+  sendJson(res, 200, response);
 }

@@ -12,8 +12,7 @@
 import type { AuthorizeInput, AuthorizeResponse } from '@argus/contracts';
 import { validatorFor } from '@argus/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ArgusError, InvalidInputError, readRawBody, toErrorBody, type BodyLimits } from '@argus/platform';
-import express, { type Router } from 'express';
+import { ArgusError, InvalidInputError, toErrorBody } from '@argus/platform';
 import type { Logger } from 'pino';
 import type { DecisionService } from '@argus/decision';
 import { callerOf } from './authorize.ts';
@@ -23,14 +22,12 @@ const validate = validatorFor<{ input: AuthorizeInput }>('https://argus.dev/sche
 /** The default decision of `POST /` when none is configured (`server.defaultDecision`). */
 export const DEFAULT_DECISION_PATH = 'argus/allow';
 
-/** What the Data API routes need. */
+/** What the Data API routes need: the decision service (as `callerChecked` wraps it). */
 export interface DataDeps {
   decisions: DecisionService;
-  /** The document `POST /` answers (OPA's `default_decision`), e.g. `argus/allow`. */
-  defaultDecision?: string;
 }
 
-/** One Data API request, from either transport. */
+/** One Data API request. */
 export interface DataRequest {
   method: 'GET' | 'POST';
   /** The document path, decoded, without leading or trailing slashes (`argus/allow`). */
@@ -45,76 +42,59 @@ export interface DataRequest {
 const DOCUMENTS = new Set(['argus', 'argus/allow', 'argus/decision', 'argus/authorize']);
 const EXPLAIN_MODES = ['notes', 'fails', 'full', 'debug', 'off'];
 
-/** A Data API route of the listener: `GET|POST /v1/data/...`, `POST /` (default decision), `GET /health`. */
-export interface DataRoute {
-  kind: 'data' | 'default' | 'health';
-  path: string;
-  query: URLSearchParams;
-}
-
 /** The OPA warning for a request that carries no `input`. */
 export const MISSING_INPUT_WARNING = { code: 'api_usage_warning', message: "'input' key missing from the request" } as const;
 
 /**
- * Answers one Data API request (both transports call this). Never throws: errors are sent in
- * OPA's shape (`{code, message, errors: [{code, message}]}`), with `decision_id` when recorded.
+ * Answers one Data API request. A refused request throws (an `ArgusError`, a recorded refusal
+ * with its `decision_id`): the route table writes it in OPA's shape with {@link sendDataError}.
  */
-export async function answerData(
-  deps: DataDeps,
-  request: DataRequest,
-  req: IncomingMessage,
-  res: ServerResponse,
-  log?: Logger,
-): Promise<void> {
+export async function answerData(deps: DataDeps, request: DataRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = process.hrtime.bigint();
   const pretty = flag(request.query, 'pretty');
-  try {
-    const explain = request.query.get('explain') ?? undefined;
-    if (explain !== undefined && !EXPLAIN_MODES.includes(explain)) {
-      const detail = { path: '/query/explain', message: `expected ${EXPLAIN_MODES.join(', ')}` };
-      throw new InvalidInputError(`unknown explain mode \`${explain.slice(0, 40)}\``, [detail]);
-    }
-    const parseStarted = process.hrtime.bigint();
-    const { input, missing } = inputOf(request);
-    const parsedAt = process.hrtime.bigint();
-    const path = request.path.replace(/^\/+|\/+$/g, '');
-    const defined = DOCUMENTS.has(path);
-    const out: Record<string, unknown> = {};
-    let answer: AuthorizeResponse | undefined;
-    const caller = callerOf(req, 'opa');
-    const level = explain === 'full' || explain === 'debug' ? 'full' : 'reasons';
-    if (defined && input !== undefined) {
-      answer = await deps.decisions.decide(input, { caller, explain: level });
-    } else if (defined) {
-      // Nothing to decide on: recorded as a refused request; the documents take their defaults.
-      const missingInput = new InvalidInputError(MISSING_INPUT_WARNING.message, [{ path: '/input', message: 'required to decide' }]);
-      const refused = await deps.decisions.refuse(undefined, missingInput, { caller });
-      out.decision_id = refused.decisionId;
-    }
-    if (answer) out.decision_id = answer.decision_id;
-    const result = defined ? documentOf(path, answer) : undefined;
-    if (result !== undefined) out.result = result;
-    if (missing) out.warning = MISSING_INPUT_WARNING;
-    if (explain && explain !== 'off' && answer) out.explanation = explanationOf(answer, explain);
-    if (flag(request.query, 'provenance')) out.provenance = provenanceOf(answer?.policy_version ?? deps.decisions.policyVersion());
-    if (flag(request.query, 'metrics') || flag(request.query, 'instrument')) {
-      const now = process.hrtime.bigint();
-      out.metrics = {
-        timer_rego_input_parse_ns: Number(parsedAt - parseStarted),
-        timer_rego_query_eval_ns: Number(now - parsedAt),
-        timer_server_handler_ns: Number(now - started),
-      };
-    }
-    if (request.defaultDecision) {
-      // OPA's default decision answers the document itself, unwrapped.
-      if (result === undefined) throw new ArgusError('not_found', `document missing: \`${path}\``);
-      send(res, 200, result, pretty);
-      return;
-    }
-    send(res, 200, out, pretty);
-  } catch (err) {
-    sendDataError(res, err, pretty, log);
+  const explain = request.query.get('explain') ?? undefined;
+  if (explain !== undefined && !EXPLAIN_MODES.includes(explain)) {
+    const detail = { path: '/query/explain', message: `expected ${EXPLAIN_MODES.join(', ')}` };
+    throw new InvalidInputError(`unknown explain mode \`${explain.slice(0, 40)}\``, [detail]);
   }
+  const parseStarted = process.hrtime.bigint();
+  const { input, missing } = inputOf(request);
+  const parsedAt = process.hrtime.bigint();
+  const path = request.path.replace(/^\/+|\/+$/g, '');
+  const defined = DOCUMENTS.has(path);
+  const out: Record<string, unknown> = {};
+  let answer: AuthorizeResponse | undefined;
+  const caller = callerOf(req, 'opa');
+  const level = explain === 'full' || explain === 'debug' ? 'full' : 'reasons';
+  if (defined && input !== undefined) {
+    answer = await deps.decisions.decide(input, { caller, explain: level });
+  } else if (defined) {
+    // Nothing to decide on: recorded as a refused request; the documents take their defaults.
+    const missingInput = new InvalidInputError(MISSING_INPUT_WARNING.message, [{ path: '/input', message: 'required to decide' }]);
+    const refused = await deps.decisions.refuse(undefined, missingInput, { caller });
+    out.decision_id = refused.decisionId;
+  }
+  if (answer) out.decision_id = answer.decision_id;
+  const result = defined ? documentOf(path, answer) : undefined;
+  if (result !== undefined) out.result = result;
+  if (missing) out.warning = MISSING_INPUT_WARNING;
+  if (explain && explain !== 'off' && answer) out.explanation = explanationOf(answer, explain);
+  if (flag(request.query, 'provenance')) out.provenance = provenanceOf(answer?.policy_version ?? deps.decisions.policyVersion());
+  if (flag(request.query, 'metrics') || flag(request.query, 'instrument')) {
+    const now = process.hrtime.bigint();
+    out.metrics = {
+      timer_rego_input_parse_ns: Number(parsedAt - parseStarted),
+      timer_rego_query_eval_ns: Number(now - parsedAt),
+      timer_server_handler_ns: Number(now - started),
+    };
+  }
+  if (request.defaultDecision) {
+    // OPA's default decision answers the document itself, unwrapped.
+    if (result === undefined) throw new ArgusError('not_found', `document missing: \`${path}\``);
+    send(res, 200, result, pretty);
+    return;
+  }
+  send(res, 200, out, pretty);
 }
 
 /** `GET /health` (OPA): 200 `{}` once a policy set is loaded, else 500 with the reason. */
@@ -200,8 +180,8 @@ function provenanceOf(revision: string): Record<string, unknown> {
   return { version: process.env.npm_package_version ?? '0.1.0', revision, bundles: { argus: { revision } } };
 }
 
-/** `?pretty`, `?pretty=true`, `?metrics=1`...: present and not `false`. */
-function flag(query: URLSearchParams, name: string): boolean {
+/** `?pretty`, `?pretty=true`, `?metrics=1`...: present and not `false` (or `0`). */
+export function flag(query: URLSearchParams, name: string): boolean {
   const v = query.get(name);
   return v !== null && v !== 'false' && v !== '0';
 }
@@ -247,55 +227,4 @@ export function clearlyNotJson(type: string | undefined): ArgusError | undefined
   if (!other.test(media)) return undefined;
   const errors = [{ path: '/headers/content-type', message: 'send the document as JSON' }];
   return new ArgusError('unsupported_media_type', `content type \`${media.slice(0, 100)}\` is not JSON`, { errors });
-}
-
-/** Reads a Data API body leniently: any declared type but a clearly different format is parsed as JSON. */
-export async function readDataBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
-  const refused = clearlyNotJson(req.headers['content-type']);
-  if (refused) {
-    req.resume();
-    throw refused;
-  }
-  const bytes = await readRawBody(req, limits.maxBodyBytes);
-  if (bytes.length === 0) return undefined;
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    const errors = [{ path: '', message: String((err as Error).message).slice(0, 200) }];
-    throw new ArgusError('invalid_json', 'request body is not JSON', { errors });
-  }
-}
-
-/** The Data API request of a URL, if it is one: `GET|POST /v1/data/...`, `POST /` (default decision), `GET /health`. */
-export function dataRouteOf(method: string | undefined, url: string): DataRoute | undefined {
-  const q = url.indexOf('?');
-  const pathname = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  const m = method === 'HEAD' ? 'GET' : method;
-  if ((m === 'GET' || m === 'POST') && (pathname === '/v1/data' || pathname.startsWith('/v1/data/'))) {
-    return { kind: 'data', path: decodeURIComponent(pathname.slice('/v1/data'.length)), query };
-  }
-  if (m === 'POST' && pathname === '/') return { kind: 'default', path: '', query };
-  if (m === 'GET' && pathname === '/health') return { kind: 'health', path: '', query };
-  return undefined;
-}
-
-/**
- * The Data API for the express app (embeddings and tests; production's listener answers these
- * itself): the same `answerData`, with bodies already parsed by the app.
- */
-export function dataRouter(deps: DataDeps): Router {
-  const router = express.Router();
-  const queryOf = (req: express.Request) => new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
-  const handle = (kind: 'data' | 'default', method: 'GET' | 'POST', path: string, req: express.Request, res: express.Response) => {
-    const body = req.body as unknown;
-    const request: DataRequest = { method, path, query: queryOf(req), body, ...(kind === 'default' ? { defaultDecision: true } : {}) };
-    return answerData(deps, request, req, res, res.locals.log as Logger | undefined);
-  };
-  const documentOfUrl = (req: express.Request) => String((req.params as Record<string, string>)[0] ?? '');
-  router.post(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'POST', documentOfUrl(req), req, res));
-  router.get(/^\/v1\/data(?:\/(.*))?$/, (req, res) => handle('data', 'GET', documentOfUrl(req), req, res));
-  router.post('/', (req, res) => handle('default', 'POST', deps.defaultDecision ?? DEFAULT_DECISION_PATH, req, res));
-  router.get('/health', (req, res) => answerHealth(deps, queryOf(req), res));
-  return router;
 }

@@ -13,6 +13,7 @@ import { MemoryBudgetCounter, MemoryEventBus, MemoryLeaseStore, openStorage, typ
 import { createApprovalsRouter } from '../effects/approvals-router.ts';
 import { startHarness, type Harness } from '../testing/harness.ts';
 import { createDecisionsRouter } from './decisions.ts';
+import { decisionRouteList } from './decision-routes.ts';
 import { createGovernanceRouter } from './governance.ts';
 import { expressRoutes, openapiRouter, OPENAPI_FILE, type ExpressRoute } from './openapi.ts';
 import { shadowRouter, templatesRouter } from './templates.ts';
@@ -52,6 +53,8 @@ describe('the OpenAPI document', () => {
     const auth = createAuthenticator({ adminToken: 'openapi-test-admin-token' });
     const events = new MemoryEventBus();
     existing = [
+      // The decision routes are served by their table, before the app's express routes.
+      ...decisionRouteList(),
       ...expressRoutes(harness.app),
       ...expressRoutes(openapiRouter()),
       ...expressRoutes(

@@ -115,19 +115,45 @@ export function toolCall(
   };
 }
 
-/** Runs `fn` against each transport that answers the decision routes: the lean listener (production) and the express app. */
-export async function overTransports(harness: Harness, fn: (base: string, transport: string) => Promise<void>): Promise<void> {
-  const transports: Array<[string, (req: IncomingMessage, res: ServerResponse) => void]> = [
-    ['listener', harness.listener],
-    ['app', harness.app],
-  ];
-  for (const [name, listener] of transports) {
-    const server = createServer(listener).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
+/**
+ * The transports that answer the decision routes (`routes/decision-routes.ts`): `listener`, what
+ * production listens with (`startApdp` and `argus serve` run `createServer(apdp.listener)`), and
+ * `app`, the express app, which hands those routes to the same table.
+ */
+export const TRANSPORTS = ['listener', 'app'] as const;
+
+/** One of {@link TRANSPORTS}. */
+export type Transport = (typeof TRANSPORTS)[number];
+
+/** The request listener of `transport` (for supertest, or `createServer`). */
+export function handlerOf(apdp: Apdp, transport: Transport): (req: IncomingMessage, res: ServerResponse) => void {
+  return transport === 'listener' ? apdp.listener : apdp.app;
+}
+
+/** A running test server: its base URL, and how to stop it. */
+export interface TestServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts an HTTP server on an ephemeral loopback port with `transport`'s listener, as production does with `apdp.listener`. */
+export async function listen(apdp: Apdp, transport: Transport = 'listener'): Promise<TestServer> {
+  const server = createServer(handlerOf(apdp, transport)).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** Runs `fn` against each transport that answers the decision routes: the listener (production) and the express app. */
+export async function overTransports(harness: Harness, fn: (base: string, transport: Transport) => Promise<void>): Promise<void> {
+  for (const transport of TRANSPORTS) {
+    const server = await listen(harness, transport);
     try {
-      await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, name);
+      await fn(server.url, transport);
     } finally {
-      server.close();
+      void server.close();
     }
   }
 }
