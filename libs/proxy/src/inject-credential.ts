@@ -1,5 +1,11 @@
 import type { ClientRequest } from 'node:http';
+import { UnavailableError, errorSummary } from '@argus/platform';
+import type { ResolvedSecret } from '@argus/secrets';
+import type { CallState } from './call.ts';
 import type { UpstreamConfig } from './config.ts';
+import type { ProxyContext } from './context.ts';
+import { finish } from './record.ts';
+import type { Route } from './routing.ts';
 
 /** Where and how an upstream's real credential is written on the outgoing request. */
 export interface CredentialInjection {
@@ -15,6 +21,32 @@ export function injectionFor(upstream: UpstreamConfig): CredentialInjection | un
   if (type === 'x-api-key') return { header: 'x-api-key', prefix: c.prefix ?? '' };
   if (type === 'header') return { header: (c.header ?? 'authorization').toLowerCase(), prefix: c.prefix ?? '' };
   return { header: 'authorization', prefix: c.prefix ?? 'Bearer ' };
+}
+
+/**
+ * Resolves the upstream's credential for this agent and goal into `state` (written on the
+ * outgoing request by {@link injectCredential}). An upstream without a credential needs none.
+ * Throws `UnavailableError` (503), the call recorded, when it cannot be resolved: a call never
+ * goes up without the credential its upstream is configured with.
+ */
+export async function resolveCredential(ctx: ProxyContext, route: Route, state: CallState): Promise<void> {
+  const { upstream, injection } = route;
+  if (!upstream.credential || !injection) return;
+  let credential: ResolvedSecret | undefined;
+  try {
+    credential = await ctx.deps.secrets.resolve(upstream.credential.name, {
+      agent: state.agent,
+      ...(state.goal !== undefined ? { goal: state.goal } : {}),
+    });
+  } catch (err) {
+    state.lazyLog().error({ err: errorSummary(err), upstream: upstream.name }, 'credential lookup failed');
+  }
+  if (!credential) {
+    finish(ctx, state, { status: undefined, error: 'credential_unavailable' });
+    throw new UnavailableError(`credential for upstream \`${upstream.name}\` is not available`);
+  }
+  state.credential = credential;
+  state.injection = injection;
 }
 
 /** Writes the credential on the upstream request (after every agent credential was removed). */
