@@ -53,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 const call = (principal: string, chain: string[], extra: Record<string, unknown> = {}) =>
-  request(h.app)
+  request(h.listener)
     .post('/v1/authorize')
     .send({
       input: {

@@ -82,7 +82,7 @@ describe('obligations merge by their rules in the answer', () => {
       `@id("o-2") @obligation_log_values("true") @obligation_redact("email, ssn") @obligation_max_items("20") @obligation_x_watermark("Internal Use") permit (${TOOL_SCOPE});`,
     ].join('\n');
     expect((await put(withExtra(text))).status).toBe(200);
-    const res = await request(h.app)
+    const res = await request(h.listener)
       .post('/v1/authorize')
       .send({ input: toolCall('support-bot') });
     expect(res.body.result.decision).toBe('allow');

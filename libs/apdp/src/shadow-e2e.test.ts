@@ -25,7 +25,7 @@ describe('shadow mode', () => {
       .send({ policies: candidate });
     expect(installed.status).toBeLessThan(300);
 
-    const live = await request(h.app)
+    const live = await request(h.listener)
       .post('/v1/authorize')
       .send({ input: toolCall('support-bot') });
     expect(live.body.result.allow).toBe(true);
@@ -38,7 +38,7 @@ describe('shadow mode', () => {
     expect(metrics).toMatch(/argus_shadow_flips_total\{from="allow",to="deny"\} [1-9]/);
 
     await request(h.app).delete('/v1/policies/shadow').set('authorization', `Bearer ${ADMIN_TOKEN}`);
-    const after = await request(h.app)
+    const after = await request(h.listener)
       .post('/v1/authorize')
       .send({ input: toolCall('support-bot') });
     expect(events.find((e) => e.decisionId === after.body.decision_id)!.shadow).toBeUndefined();

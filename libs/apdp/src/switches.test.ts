@@ -255,7 +255,7 @@ describe('a chain known only to governance (a delegation token)', () => {
   it('stopping an agent of the resolved chain stops the decision, though the request names no chain', async () => {
     const ask = async () =>
       (
-        await request(h.app)
+        await request(h.listener)
           .post('/v1/authorize')
           .send({
             input: {
@@ -292,7 +292,7 @@ describe('failing closed when the switches cannot be read', () => {
 
   const ask = async () =>
     (
-      await request(h.app)
+      await request(h.listener)
         .post('/v1/authorize')
         .send({
           input: { principal: { type: 'Agent', id: 'support-bot' }, action: 'tool:call', resource: tool('crm/search'), intent: INTENT },

@@ -70,7 +70,7 @@ describe('POST /v1/policies/validate', () => {
     });
     while (!done) {
       const t = performance.now();
-      const r = await request(h.app)
+      const r = await request(h.listener)
         .post('/v1/authorize')
         .send({ input: toolCall('support-bot') });
       expect(r.status).toBe(200);
