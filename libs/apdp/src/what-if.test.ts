@@ -1,38 +1,34 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { DecisionEvent, DecisionRecorder } from '@argus/contracts';
 import { createAuthenticator } from '@argus/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
+import { ADMIN_TOKEN, listen, seedRegistry, startHarness, toolCall, TRANSPORTS, type Harness, type TestServer } from './testing/harness.ts';
 
 const SERVICE_TOKEN = 'what-if-service-token-0123456789';
 
 /**
  * A what-if (`x-argus-what-if: true`), as the console's "explain" re-runs a recorded decision: the
- * same answer as a real decision, on the production listener, with no audit record and no side
- * effect (the goal budget is not spent); only admins and policy authors may ask for one.
+ * same answer as a real decision, with no audit record and no side effect (the goal budget is not
+ * spent); only admins and policy authors may ask for one. On both transports (the production
+ * listener and the app), each with its own decision point.
  */
-describe('what-if decisions', () => {
+describe.each(TRANSPORTS)('what-if decisions (%s)', (transport) => {
   let h: Harness;
-  let server: Server;
-  let url: string;
+  let server: TestServer;
   const recorded: DecisionEvent[] = [];
   const recorder: DecisionRecorder = { record: async (e) => void recorded.push(e) };
 
   beforeAll(async () => {
     h = await startHarness({ recorder, auth: createAuthenticator({ adminToken: ADMIN_TOKEN, serviceTokens: { app: SERVICE_TOKEN } }) });
     await seedRegistry(h);
-    server = createServer(h.listener).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(h, transport);
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await h.close();
   });
 
   const decide = (token: string, input: unknown, whatIf?: string) =>
-    fetch(`${url}/v1/authorize`, {
+    fetch(`${server.url}/v1/authorize`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(whatIf ? { 'x-argus-what-if': whatIf } : {}) },
       body: JSON.stringify({ input, explain: 'full' }),
