@@ -12,4 +12,5 @@ export { createGovernanceRouter } from './routes/governance.ts';
 export { openapiRouter, expressRoutes } from './routes/openapi.ts';
 export * from './effects/index.ts';
 export * from './policy-versions.ts';
-export { main, startApdp, loadApdpConfig, CONFIG_SCHEMA_ID, type RunningApdp } from './service.ts';
+export * from './config.ts';
+export { main, startApdp, loadApdpConfig, type RunningApdp } from './service.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createAuditTrail, openQueryStore, parseAuditConfig, type AuditTrail } from '@argus/audit';
+import { createAuditTrail, openQueryStore, type AuditTrail } from '@argus/audit';
 import { validatorFor } from '@argus/contracts';
 import { verifyDelegationToken, type IntentCatalogue, type TokenKey } from '@argus/governance';
 import {
@@ -11,7 +11,6 @@ import {
   metric,
   requireAdmin,
   requireAuth,
-  type AuthConfig,
   type Authenticator,
   type Closer,
   type Logger,
@@ -50,58 +49,12 @@ import { TrafficMarker } from './traffic.ts';
 import { fromVersionFiles, toVersionFiles } from './policy-versions.ts';
 import { createDecisionsRouter } from './routes/decisions.ts';
 import { openapiRouter } from './routes/openapi.ts';
-import {
-  createApprovalsRouter,
-  createBullEscalationQueue,
-  createDecisionEffects,
-  createEscalationWorker,
-  loadEffectsConfig,
-} from './effects/index.ts';
+import { createApprovalsRouter, createBullEscalationQueue, createDecisionEffects, createEscalationWorker } from './effects/index.ts';
+import type { ArgusConfig } from './config.ts';
 import { approvalRootFrom } from './effects/approvals-router.ts';
 import { createGovernanceRouter } from './routes/governance.ts';
 import { switchesRouter } from './routes/switches.ts';
 import { SwitchBoard } from './switches.ts';
-
-/** The parts of the Argus configuration the decision runtime reads (schema: `schemas/config/argus.schema.json`). */
-export interface ArgusConfig {
-  server: {
-    host: string;
-    port: number;
-    maxBodyBytes: number;
-    maxJsonDepth: number;
-    maxBatchSize: number;
-    requestTimeoutMs: number;
-    decisionTimeoutMs: number;
-    shutdownGraceMs: number;
-    defaultDecision?: string;
-  };
-  policy: {
-    dir: string;
-    watch: boolean;
-    reloadDebounceMs: number;
-    validateRequest: boolean;
-    decisionMemo: number;
-    compiled?: boolean;
-    verifySample?: number;
-  };
-  auth: AuthConfig;
-  governance: {
-    maxDelegationDepth: number;
-    requireIntent: boolean;
-    intentsFile: string;
-    tokenPrivateKeyFile?: string;
-    tokenPublicKeyFile?: string;
-  };
-  /** Absent in configs written before the section existed: requireRegistered off. */
-  registry?: { requireRegistered: boolean; trafficLeaseTtlMs?: number };
-  store: { url: string; redisUrl?: string; redisPrefix: string; redisCommandTimeoutMs: number; redisReconnectMaxDelayMs: number };
-  audit: Record<string, unknown> & { enabled?: boolean };
-  logging: { level: string };
-  effects?: unknown;
-  proxy?: unknown;
-  secrets?: unknown;
-  discover?: unknown;
-}
 
 /** Everything a decision-serving process holds, for the composition roots (`apdp` main, `argus serve`). */
 export interface DecisionRuntime {
@@ -182,7 +135,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     getHuman: (id) => view.getHuman(id),
     getMcpServer: (id) => view.getMcpServer(id),
     leaseState: async (kind, id) => (await view.leaseState(kind, id)).state,
-    requireRegistered: config.registry?.requireRegistered ?? false,
+    requireRegistered: config.registry.requireRegistered,
   };
   const auth = createAuthenticator(authenticatorOptionsFrom(config.auth));
 
@@ -234,8 +187,8 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   });
 
   let audit: AuditTrail | undefined;
-  if (config.audit.enabled !== false) {
-    const auditConfig = parseAuditConfig(config.audit);
+  if (config.audit.enabled) {
+    const auditConfig = config.audit;
     // The audit thread opens the sinks and writes; this thread only reads (decisions API).
     audit = await createAuditTrail(auditConfig, { logger, metrics });
     const query = await openQueryStore(auditConfig);
@@ -272,7 +225,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
       : {}),
   });
 
-  const effectsConfig = loadEffectsConfig(config.effects ?? {});
+  const effectsConfig = config.effects;
   const approvals: ApprovalStore = redisClient
     ? new RedisApprovalStore(redisClient, { prefix: config.store.redisPrefix, retentionMs: effectsConfig.approvals.retentionMs })
     : storage.sqlite
@@ -372,7 +325,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   const traffic = new TrafficMarker({
     leases,
     registry: storage.registry,
-    leaseTtlMs: config.registry?.trafficLeaseTtlMs ?? 300_000,
+    leaseTtlMs: config.registry.trafficLeaseTtlMs,
     flushMs: 2_000,
     lastSeenEveryMs: 60_000,
     logger,
@@ -387,14 +340,14 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     ...(audit ? { recorder: audit } : {}),
     requireAdmin: requireAdmin(auth),
     auth,
-    decisionAuth: config.auth.decisions ?? 'required',
+    decisionAuth: config.auth.decisions,
     validateRequest: config.policy.validateRequest,
     decisionMemo: config.policy.decisionMemo,
     compiled: compiledEvaluation(config.policy, logger, metrics),
     switches,
     logger,
     metrics,
-    ...(config.server.defaultDecision ? { defaultDecision: config.server.defaultDecision } : {}),
+    defaultDecision: config.server.defaultDecision,
     limits: {
       maxBodyBytes: config.server.maxBodyBytes,
       maxJsonDepth: config.server.maxJsonDepth,
@@ -455,7 +408,7 @@ function compiledEvaluation(policy: ArgusConfig['policy'], logger: Logger, metri
       }),
   );
   return {
-    verifySample: policy.verifySample ?? 0.001,
+    verifySample: policy.verifySample,
     fallbackOnMismatch: true,
     onMismatch: (m) => {
       mismatches.inc();

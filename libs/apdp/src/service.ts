@@ -10,12 +10,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, Shutdown } from '@argus/platform';
+import { Shutdown } from '@argus/platform';
+import { ARGUS_CONFIG_FILE, type ArgusConfig } from './config.ts';
 import { openapiRouter } from './routes/openapi.ts';
-import { startDecisionRuntime, type ArgusConfig, type DecisionRuntime } from './runtime.ts';
-
-/** The JSON Schema `$id` of the configuration file every Argus app reads. */
-export const CONFIG_SCHEMA_ID = 'https://argus.dev/schemas/config/argus.json';
+import { startDecisionRuntime, type DecisionRuntime } from './runtime.ts';
 
 /** A running standalone decision point. */
 export interface RunningApdp {
@@ -28,16 +26,16 @@ export interface RunningApdp {
 
 /**
  * Loads and validates the configuration: `file` (JSON or YAML; absent → defaults only), then the
- * environment overrides (`ENV_OVERRIDES` of `@argus/platform`). Throws `ConfigError` naming the
- * offending paths, never a secret value.
+ * environment overrides of its sections (`ARGUS_CONFIG_FILE.env`). Throws `ConfigError` naming every
+ * offending path, never a secret value.
  */
-export function loadApdpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Readonly<ArgusConfig> {
-  return loadConfig<ArgusConfig>({ schemaId: CONFIG_SCHEMA_ID, ...(file ? { file } : {}), env });
+export function loadApdpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ArgusConfig {
+  return ARGUS_CONFIG_FILE.load({ ...(file ? { file } : {}), env });
 }
 
 /** Builds the runtime, listens, and registers every closer with a {@link Shutdown}; resolves once it listens. */
-export async function startApdp(config: Readonly<ArgusConfig>): Promise<RunningApdp> {
-  const runtime = await startDecisionRuntime(config as ArgusConfig, { routers: () => [openapiRouter()] });
+export async function startApdp(config: ArgusConfig): Promise<RunningApdp> {
+  const runtime = await startDecisionRuntime(config, { routers: () => [openapiRouter()] });
   const shutdown = new Shutdown(runtime.logger, config.server.shutdownGraceMs);
   // The HTTP server stops accepting and drains first; then the closers run last-in first-out: the
   // audit trail flushes, then the watchers, Redis connections and the store close.

@@ -4,8 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { validatorFor } from '@argus/contracts';
-import { ConfigError } from '@argus/platform';
+import { defineSection, parseSection, type ConfigIssue } from '@argus/platform';
 import type { MaskRule } from './record.ts';
 
 /** SQLite sink: the `audit_records` table in the database file at `path` (WAL). */
@@ -92,37 +91,40 @@ export type AuditConfigInput = {
     : AuditConfig[K];
 };
 
-const SCHEMA_ID = 'https://argus.dev/schemas/config/audit.json';
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
+/**
+ * `audit` (`schemas/config/audit.schema.json`), with its environment overrides `ARGUS_AUDIT_ENABLED`
+ * and `ARGUS_AUDIT_DURABILITY`. Beyond the schema: the writer id defaults to the host name, a
+ * `signing.privateKeyFile` is read, and `retry.maxBackoffMs` is at least `retry.initialBackoffMs`.
+ */
+export const auditSection = defineSection<AuditConfig>({
+  key: 'audit',
+  schemaId: 'https://argus.dev/schemas/config/audit.json',
+  env: {
+    ARGUS_AUDIT_ENABLED: { pointer: '/enabled', type: 'boolean' },
+    ARGUS_AUDIT_DURABILITY: { pointer: '/durability', type: 'string' },
+  },
+  check(cfg) {
+    cfg.writerId ??= sanitizeWriterId(hostname());
+    const errors: ConfigIssue[] = [];
+    if (cfg.signing?.privateKeyFile && !cfg.signing.privateKey) {
+      try {
+        cfg.signing.privateKey = readFileSync(cfg.signing.privateKeyFile, 'utf8');
+      } catch {
+        errors.push({ path: '/signing/privateKeyFile', message: 'cannot be read' });
+      }
+    }
+    if (cfg.retry.maxBackoffMs < cfg.retry.initialBackoffMs)
+      errors.push({ path: '/retry/maxBackoffMs', message: 'must be at least `initialBackoffMs`' });
+    return errors;
+  },
+});
 
 /**
  * Validates `raw` against the schema, applies defaults and returns the frozen configuration.
  * Throws a `ConfigError` naming every offending path; never echoes a key.
  */
 export function parseAuditConfig(raw: unknown = {}): AuditConfig {
-  const copy: unknown = raw === undefined ? {} : structuredClone(raw);
-  const result = validatorFor<AuditConfig>(SCHEMA_ID)(copy);
-  if (!result.ok) throw new ConfigError('invalid audit configuration', result.errors);
-  const cfg = result.value;
-  cfg.writerId ??= sanitizeWriterId(hostname());
-  if (cfg.signing?.privateKeyFile && !cfg.signing.privateKey) {
-    try {
-      cfg.signing.privateKey = readFileSync(cfg.signing.privateKeyFile, 'utf8');
-    } catch {
-      throw new ConfigError('invalid audit configuration', [{ path: '/signing/privateKeyFile', message: 'cannot be read' }]);
-    }
-  }
-  if (cfg.retry.maxBackoffMs < cfg.retry.initialBackoffMs) {
-    throw new ConfigError('invalid audit configuration', [{ path: '/retry/maxBackoffMs', message: 'must be at least `initialBackoffMs`' }]);
-  }
-  return deepFreeze(cfg);
+  return parseSection(auditSection, raw);
 }
 
 function sanitizeWriterId(name: string): string {

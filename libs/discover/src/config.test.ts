@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@argus/platform';
-import { loadDiscoverConfig, parseDiscoverConfig } from './config.ts';
+import { describeConfigFile } from '@argus/platform/testing/config-file';
+import { DISCOVER_CONFIG_FILE, loadDiscoverConfig, parseDiscoverConfig } from './config.ts';
 import { deleteKeys, randomPrefix, testRedis, TEST_REDIS_URL } from './testdata/redis.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -57,7 +58,7 @@ describe('discover configuration', () => {
     const file = join(dir, 'discover.yaml');
     writeFileSync(file, 'registry:\n  url: http://127.0.0.1:8082\nheuristicsFile: ./mine.json\ntargets: []\n');
     expect(loadDiscoverConfig(file, {}).heuristicsFile).toBe(join(dir, 'mine.json'));
-    expect(() => loadDiscoverConfig(join(dir, 'missing.yaml'), {})).toThrow(/cannot read configuration/);
+    expect(() => loadDiscoverConfig(join(dir, 'missing.yaml'), {})).toThrow(/cannot be read/);
   });
 
   it.concurrent('main.ts starts with a config file, syncs the schedulers, and exits 0 on SIGTERM', async () => {
@@ -120,4 +121,17 @@ describe('discover configuration', () => {
     expect(out).toContain('/targets/0/address');
     expect(out).not.toContain('tok-never-logged');
   });
+});
+
+describeConfigFile('the discover file', DISCOVER_CONFIG_FILE, {
+  base: { registry: { url: 'http://registry:8182' }, targets: [] },
+  samples: {
+    ARGUS_DISCOVER_SCANNER_ID: { file: 'scanner-a', env: 'scanner-b', parsed: 'scanner-b' },
+    ARGUS_DISCOVER_REDIS_URL: { file: 'redis://a:6379', env: 'redis://b:6379', parsed: 'redis://b:6379' },
+    ARGUS_DISCOVER_REDIS_PREFIX: { file: 'file:', env: 'env:', parsed: 'env:' },
+    ARGUS_DISCOVER_QUEUE: { file: 'queue-a', env: 'queue-b', parsed: 'queue-b' },
+    ARGUS_DISCOVER_REGISTRY_URL: { file: 'http://registry-a:8182', env: 'http://registry-b:8182', parsed: 'http://registry-b:8182' },
+    ARGUS_DISCOVER_REGISTRY_TOKEN: { file: 'file-registry-token-0123', env: 'env-registry-token-0123', parsed: 'env-registry-token-0123' },
+    ARGUS_DISCOVER_HEURISTICS_FILE: { file: '/etc/a.json', env: '/etc/b.json', parsed: '/etc/b.json' },
+  },
 });

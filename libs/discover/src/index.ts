@@ -30,7 +30,8 @@ export {
 export { agentEndpointId, mcpServerId, workloadId } from './ids.ts';
 export {
   DISCOVER_CONFIG_SCHEMA_ID,
-  ENV_OVERRIDES,
+  DISCOVER_CONFIG_FILE,
+  discoverSection,
   loadDiscoverConfig,
   normalizeTarget,
   parseDiscoverConfig,

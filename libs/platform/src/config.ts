@@ -1,71 +1,38 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { validatorFor } from '@argus/contracts';
-import { ConfigError } from './errors.ts';
+/**
+ * Configuration: the section contract and loaders (`config-section.ts`), the sections this library
+ * owns (`auth`, `logging`), and the redaction used to print a configuration.
+ */
+import { defineSection } from './config-section.ts';
+import type { AuthConfig } from './auth.ts';
 
-/** An environment variable and the config path (JSON Pointer) it overrides. */
-export type EnvOverrides = Readonly<Record<string, string>>;
+export * from './config-section.ts';
 
-/** The environment overrides every app honours (documented in docs/configuration.md). */
-export const ENV_OVERRIDES: EnvOverrides = {
-  ARGUS_HOST: '/server/host',
-  ARGUS_PORT: '/server/port',
-  ARGUS_POLICY_DIR: '/policy/dir',
-  ARGUS_ADMIN_TOKEN: '/auth/adminToken',
-  ARGUS_JWKS_URL: '/auth/jwksUrl',
-  ARGUS_AUTH_DECISIONS: '/auth/decisions',
-  ARGUS_PROXY_SERVICE_TOKEN: '/auth/serviceTokens/proxy',
-  ARGUS_STORE_URL: '/store/url',
-  ARGUS_REDIS_URL: '/store/redisUrl',
-  ARGUS_REDIS_PREFIX: '/store/redisPrefix',
-  ARGUS_LOG_LEVEL: '/logging/level',
-  ARGUS_DECISION_TIMEOUT_MS: '/server/decisionTimeoutMs',
-  ARGUS_AUDIT_ENABLED: '/audit/enabled',
-  ARGUS_AUDIT_DURABILITY: '/audit/durability',
-  ARGUS_DECISION_MEMO: '/policy/decisionMemo',
-};
+/** The `logging` section (`schemas/config/logging.schema.json`). */
+export interface LoggingConfig {
+  level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** `auth`: the credentials the decision API accepts (`schemas/config/auth.schema.json`). */
+export const authSection = defineSection<AuthConfig>({
+  key: 'auth',
+  schemaId: 'https://argus.dev/schemas/config/auth.json',
+  env: {
+    ARGUS_ADMIN_TOKEN: { pointer: '/adminToken', type: 'string' },
+    ARGUS_JWKS_URL: { pointer: '/jwksUrl', type: 'string' },
+    ARGUS_AUTH_DECISIONS: { pointer: '/decisions', type: 'string' },
+    ARGUS_PROXY_SERVICE_TOKEN: { pointer: '/serviceTokens/proxy', type: 'string' },
+  },
+});
+
+/** `logging` (`schemas/config/logging.schema.json`). */
+export const loggingSection = defineSection<LoggingConfig>({
+  key: 'logging',
+  schemaId: 'https://argus.dev/schemas/config/logging.json',
+  env: { ARGUS_LOG_LEVEL: { pointer: '/level', type: 'string' } },
+});
 
 /** Key names whose string values are secrets: never printed, never echoed in an error. */
 const SECRET_KEY = /(token|secret|password|passphrase|privatekey|apikey|credential)$/i;
-
-/**
- * Loads a config file (JSON or YAML; absent → `{}`), applies environment overrides, validates it
- * against its JSON Schema with defaults filled in, and returns it frozen. A bad config throws a
- * `ConfigError` naming every offending path — never a secret value.
- */
-export function loadConfig<T>(options: {
-  schemaId: string;
-  file?: string;
-  env?: NodeJS.ProcessEnv;
-  overrides?: EnvOverrides;
-  values?: Record<string, unknown>;
-}): T {
-  let doc: Record<string, unknown> = {};
-  if (options.file) {
-    let text: string;
-    try {
-      text = readFileSync(options.file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`config file \`${options.file}\` cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    try {
-      doc = (options.file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) ?? {};
-    } catch {
-      throw new ConfigError(`config file \`${options.file}\` is not valid ${options.file.endsWith('.json') ? 'JSON' : 'YAML'}`);
-    }
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file \`${options.file}\` must hold an object`);
-  }
-  const env = options.env ?? process.env;
-  for (const [name, pointer] of Object.entries(options.overrides ?? ENV_OVERRIDES)) {
-    const raw = env[name];
-    if (raw !== undefined && raw !== '') setPointer(doc, pointer, coerce(raw));
-  }
-  for (const [pointer, value] of Object.entries(options.values ?? {})) if (value !== undefined) setPointer(doc, pointer, value);
-  const result = validatorFor<T>(options.schemaId)(doc);
-  if (!result.ok)
-    throw new ConfigError(`invalid configuration: ${result.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, result.errors);
-  return deepFreeze(result.value);
-}
 
 /** Key names whose values are maps of id → secret (`serviceTokens`, `scannerTokens`, `agentTokens`). */
 const SECRET_MAP_KEY = /tokens$/i;
@@ -88,28 +55,4 @@ export function redactConfig(config: unknown, secretValues = false): unknown {
           : redactConfig(v);
   }
   return out;
-}
-
-function coerce(raw: string): unknown {
-  if (/^-?\d+$/.test(raw)) return Number(raw);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  return raw;
-}
-
-function setPointer(doc: Record<string, unknown>, pointer: string, value: unknown): void {
-  const parts = pointer.split('/').slice(1);
-  let node = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
-    node = node[p] as Record<string, unknown>;
-  }
-  node[parts[parts.length - 1]!] = value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadProxyConfig, parseProxyConfig } from './config.ts';
+import { describeConfigFile } from '@argus/platform/testing/config-file';
+import { loadProxyConfig, parseProxyConfig, PROXY_CONFIG_FILE } from './config.ts';
 import { injectionFor } from './inject-credential.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-proxy-config-'));
@@ -104,4 +105,15 @@ describe('proxy configuration', () => {
       undefined,
     ]);
   });
+});
+
+describeConfigFile('the standalone proxy file', PROXY_CONFIG_FILE, {
+  base: { upstreams: [upstream] },
+  samples: {
+    ARGUS_PROXY_HOST: { file: '0.0.0.0', env: '127.0.0.2', parsed: '127.0.0.2' },
+    ARGUS_PROXY_PORT: { file: 9000, env: '9100', parsed: 9100 },
+    ARGUS_APDP_URL: { file: 'http://apdp-a:8181', env: 'http://apdp-b:8181', parsed: 'http://apdp-b:8181' },
+    ARGUS_DECISION_TIMEOUT_MS: { file: 250, env: '750', parsed: 750 },
+    ARGUS_REGISTRY_URL: { file: 'http://registry-a:8182', env: 'http://registry-b:8182', parsed: 'http://registry-b:8182' },
+  },
 });

@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '@argus/platform';
-import { validatorFor } from '@argus/contracts';
+import { defineSection, parseSection, standaloneConfigFile, type ConfigIssue } from '@argus/platform';
 import type { SecretsConfig } from '@argus/secrets';
 import type { PricesConfig } from './prices.ts';
-import { parse as parseYaml } from 'yaml';
 
 /** The operational routes (health, readiness, metrics): reserved, never an upstream prefix. */
 export const OPS_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
@@ -65,82 +62,57 @@ export interface ProxyConfig {
 /** The `$id` of the proxy configuration schema. */
 export const PROXY_CONFIG_SCHEMA_ID = 'https://argus.dev/schemas/config/proxy.json';
 
-/**
- * Validates a raw configuration (defaults filled in) and checks what a schema cannot: unique
- * names and prefixes that do not shadow one another. Throws `ConfigError` naming the path.
- */
-export function parseProxyConfig(raw: unknown): Readonly<ProxyConfig> {
-  const copy = structuredClone(raw ?? {});
-  const result = validatorFor<ProxyConfig>(PROXY_CONFIG_SCHEMA_ID)(copy);
-  if (!result.ok) throw new ConfigError('invalid proxy configuration', result.errors);
-  const config = result.value;
+/** The problems a schema cannot see: duplicate names, overlapping or reserved prefixes, a header injection without its header. */
+function upstreamIssues(config: ProxyConfig): ConfigIssue[] {
+  const errors: ConfigIssue[] = [];
   const names = new Map<string, number>();
   const prefixes: Array<{ prefix: string; i: number }> = [];
   config.upstreams.forEach((u, i) => {
-    if (names.has(u.name))
-      throw new ConfigError(`duplicate upstream name \`${u.name}\``, [
-        { path: `/upstreams/${i}/name`, message: `already used by /upstreams/${names.get(u.name)}` },
-      ]);
-    names.set(u.name, i);
-    for (const p of prefixes) {
-      if (p.prefix === u.prefix || p.prefix.startsWith(`${u.prefix}/`) || u.prefix.startsWith(`${p.prefix}/`)) {
-        throw new ConfigError(`upstream prefix \`${u.prefix}\` overlaps \`${p.prefix}\``, [
-          { path: `/upstreams/${i}/prefix`, message: `overlaps /upstreams/${p.i}/prefix` },
-        ]);
-      }
-    }
+    if (names.has(u.name)) errors.push({ path: `/upstreams/${i}/name`, message: `already used by /upstreams/${names.get(u.name)}` });
+    else names.set(u.name, i);
+    const overlap = prefixes.find(
+      (p) => p.prefix === u.prefix || p.prefix.startsWith(`${u.prefix}/`) || u.prefix.startsWith(`${p.prefix}/`),
+    );
+    if (overlap) errors.push({ path: `/upstreams/${i}/prefix`, message: `overlaps /upstreams/${overlap.i}/prefix` });
     prefixes.push({ prefix: u.prefix, i });
-    if (u.credential?.inject === 'header' && u.credential.header === undefined) {
-      throw new ConfigError('credential injected as a custom header needs `header`', [
-        { path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' },
-      ]);
-    }
-    if (isOpsPath(u.prefix)) {
-      throw new ConfigError(`upstream prefix \`${u.prefix}\` is reserved`, [{ path: `/upstreams/${i}/prefix`, message: 'reserved path' }]);
-    }
+    if (u.credential?.inject === 'header' && u.credential.header === undefined)
+      errors.push({ path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' });
+    if (isOpsPath(u.prefix)) errors.push({ path: `/upstreams/${i}/prefix`, message: 'reserved path' });
   });
-  return deepFreeze(config);
+  return errors;
 }
 
 /**
- * Reads a JSON or YAML configuration file, applies environment overrides
- * (`ARGUS_PROXY_PORT`, `ARGUS_PROXY_HOST`, `ARGUS_APDP_URL`, `ARGUS_DECISION_TIMEOUT_MS`) and validates it.
+ * `proxy` (`schemas/config/proxy.schema.json`): a section of the Argus configuration file for
+ * `argus serve`, and the whole file of the standalone proxy, where its environment overrides apply:
+ * `ARGUS_PROXY_PORT`, `ARGUS_PROXY_HOST`, `ARGUS_APDP_URL`, `ARGUS_DECISION_TIMEOUT_MS`, `ARGUS_REGISTRY_URL`.
  */
+export const proxySection = defineSection<ProxyConfig, true>({
+  key: 'proxy',
+  schemaId: PROXY_CONFIG_SCHEMA_ID,
+  optional: true,
+  env: {
+    ARGUS_PROXY_HOST: { pointer: '/listen/host', type: 'string' },
+    ARGUS_PROXY_PORT: { pointer: '/listen/port', type: 'integer' },
+    ARGUS_APDP_URL: { pointer: '/decision/url', type: 'string' },
+    ARGUS_DECISION_TIMEOUT_MS: { pointer: '/decision/timeoutMs', type: 'integer' },
+    ARGUS_REGISTRY_URL: { pointer: '/registry/url', type: 'string' },
+  },
+  check: upstreamIssues,
+});
+
+/** The standalone proxy's file: the `proxy` section as the whole file. */
+export const PROXY_CONFIG_FILE = standaloneConfigFile(proxySection);
+
+/**
+ * Validates a raw configuration (defaults filled in) and checks what a schema cannot: unique
+ * names and prefixes that do not shadow one another. Throws `ConfigError` naming every path.
+ */
+export function parseProxyConfig(raw: unknown): Readonly<ProxyConfig> {
+  return parseSection(proxySection, raw ?? {});
+}
+
+/** Reads a JSON or YAML configuration file, applies the section's environment overrides and validates it. */
 export function loadProxyConfig(path: string, env: NodeJS.ProcessEnv = process.env): Readonly<ProxyConfig> {
-  let raw: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`proxy configuration \`${path}\` cannot be read`, [
-      { path: '/', message: err instanceof Error ? err.message.split('\n')[0]! : 'unreadable' },
-    ]);
-  }
-  return parseProxyConfig(applyEnvOverrides(raw, env));
-}
-
-/** Applies the documented environment overrides to a raw configuration (before validation). */
-export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-  const out = structuredClone(raw) as Record<string, Record<string, unknown> | undefined>;
-  const listen = { ...(out.listen ?? {}) };
-  const decision = { ...(out.decision ?? {}) };
-  if (env.ARGUS_PROXY_PORT) listen.port = Number(env.ARGUS_PROXY_PORT);
-  if (env.ARGUS_PROXY_HOST) listen.host = env.ARGUS_PROXY_HOST;
-  if (env.ARGUS_APDP_URL) decision.url = env.ARGUS_APDP_URL;
-  if (env.ARGUS_DECISION_TIMEOUT_MS) decision.timeoutMs = Number(env.ARGUS_DECISION_TIMEOUT_MS);
-  const registry = { ...(out.registry ?? {}) };
-  if (env.ARGUS_REGISTRY_URL) registry.url = env.ARGUS_REGISTRY_URL;
-  out.listen = listen;
-  out.decision = decision;
-  out.registry = registry;
-  return out;
-}
-
-function deepFreeze<T>(value: T): Readonly<T> {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
+  return PROXY_CONFIG_FILE.load({ file: path, env });
 }

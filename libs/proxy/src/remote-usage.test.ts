@@ -8,8 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDecisionRuntime, type ArgusConfig, type DecisionRuntime } from '@argus/apdp';
-import { loadConfig } from '@argus/platform';
+import { ARGUS_CONFIG_FILE, startDecisionRuntime, type DecisionRuntime } from '@argus/apdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteUsageSink } from './remote-usage.ts';
 import { STARTER_CEDAR_DIR } from './testing/starter-decision-point.ts';
@@ -26,10 +25,9 @@ describe('usage reported to a remote apdp', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'argus-remote-usage-'));
-    const config = loadConfig<ArgusConfig>({
-      schemaId: 'https://argus.dev/schemas/config/argus.json',
+    const config = ARGUS_CONFIG_FILE.load({
       env: {},
-      values: {
+      flags: {
         '/policy/dir': STARTER_CEDAR_DIR,
         '/governance/intentsFile': join(STARTER_CEDAR_DIR, 'intents.json'),
         '/store/url': `sqlite:${join(dir, 'argus.db')}`,

@@ -1,6 +1,7 @@
 /** The registry service: agents, MCP servers, humans, trust states and leases. */
 export { createRegistryApp, createRegistryRouter, DEFAULT_REGISTRY_LIMITS, type RegistryDeps, type RegistryLimits } from './app.ts';
-export { loadRegistryConfig, startRegistry, type RegistryConfig, type RunningRegistry } from './service.ts';
+export { startRegistry, type RunningRegistry } from './service.ts';
+export * from './config.ts';
 export { createConsoleRouter, type ConsoleRouterOptions } from './console/index.ts';
 export {
   recordLiveTools,

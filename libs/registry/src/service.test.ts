@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, silentLogger } from '@argus/platform';
-import { loadRegistryConfig, startRegistry } from './service.ts';
+import { loadRegistryConfig } from './config.ts';
+import { startRegistry } from './service.ts';
 
 describe('loadRegistryConfig', () => {
   it('applies defaults and env overrides, then freezes', () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { SecretsBroker } from './broker.ts';
 import { MemorySecretStore } from './memory/memory-secret-store.ts';
 import type { SecretStore } from './ports.ts';
-import { parseSecretsConfig, loadSecretsKey } from './open-secret-store.ts';
+import { loadSecretsKey } from './open-secret-store.ts';
+import { parseSecretsConfig } from './config.ts';
 
 async function seeded(): Promise<SecretStore> {
   const store = new MemorySecretStore({ key: randomBytes(32) });

@@ -7,3 +7,4 @@ export * from './broker.ts';
 export * from './memory/memory-secret-store.ts';
 export * from './sqlite/sqlite-secret-store.ts';
 export * from './open-secret-store.ts';
+export * from './config.ts';

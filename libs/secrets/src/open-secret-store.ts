@@ -1,33 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@argus/platform';
-import { validatorFor } from '@argus/contracts';
 import { parseSecretsKey } from './cipher.ts';
 import { SecretsBroker } from './broker.ts';
 import { MemorySecretStore } from './memory/memory-secret-store.ts';
 import type { SecretStore } from './ports.ts';
 import { SqliteSecretStore } from './sqlite/sqlite-secret-store.ts';
-import type { SecretOverride } from './broker.ts';
-
-/** The validated `secrets` configuration (`schemas/config/secrets.schema.json`). */
-export interface SecretsConfig {
-  store: 'sqlite' | 'memory';
-  path: string;
-  keyEnv: string;
-  keyFile?: string;
-  cacheTtlMs: number;
-  overrides: Record<string, SecretOverride>;
-}
-
-/** The `$id` of the secrets configuration schema. */
-export const SECRETS_CONFIG_SCHEMA_ID = 'https://argus.dev/schemas/config/secrets.json';
-
-/** Validates a raw secrets configuration, filling defaults; throws `ConfigError` naming the offending path. */
-export function parseSecretsConfig(raw: unknown = {}): Readonly<SecretsConfig> {
-  const copy = structuredClone(raw ?? {});
-  const result = validatorFor<SecretsConfig>(SECRETS_CONFIG_SCHEMA_ID)(copy);
-  if (!result.ok) throw new ConfigError('invalid secrets configuration', result.errors);
-  return Object.freeze(result.value);
-}
+import type { SecretsConfig } from './config.ts';
 
 /** Reads the encryption key from the configured environment variable, else from `keyFile`. */
 export function loadSecretsKey(config: Pick<SecretsConfig, 'keyEnv' | 'keyFile'>, env: NodeJS.ProcessEnv = process.env): Buffer {

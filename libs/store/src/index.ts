@@ -5,6 +5,7 @@ export * from './trust.ts';
 export * from './tool-hash.ts';
 export { normalizeInstant, isGrantActive } from './records.ts';
 export * from './open-storage.ts';
+export * from './config.ts';
 export * from './registry-view.ts';
 export { runMigrations, STORE_MIGRATIONS, type Migration } from './sqlite/migrations.ts';
 export { openSqlite, type SqliteStores } from './sqlite/open.ts';

@@ -22,7 +22,7 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadDiscoverConfig } from '@argus/discover';
-import { ENV_OVERRIDES, loadConfig } from '@argus/platform';
+import { ARGUS_CONFIG_FILE } from '@argus/apdp';
 import { loadProxyConfig } from '@argus/proxy';
 import { REPO_ROOT } from './support/processes.ts';
 
@@ -197,22 +197,14 @@ describe('configuration files shipped in docker/', () => {
   const env = { ARGUS_ADMIN_TOKEN: 'deployment-test-admin-token', ARGUS_SECRETS_KEY: '00'.repeat(32) };
 
   it('docker/argus.yaml and the k8s argus.yaml pass the apdp config schema', () => {
-    const config = loadConfig<{ store: { url: string; redisUrl?: string }; audit: { sinks: Array<{ type: string }> } }>({
-      schemaId: 'https://argus.dev/schemas/config/argus.json',
-      file: join(DOCKER, 'argus.yaml'),
-      env,
-    });
+    const config = ARGUS_CONFIG_FILE.load({ file: join(DOCKER, 'argus.yaml'), env });
     expect(config.store.url).toMatch(/replicaSet=rs0/);
     expect(config.store.redisUrl).toBe('redis://redis:6379');
     expect(config.audit.sinks[0]!.type).toBe('mongodb');
     const k8s = parseYaml(
       (parseAllDocuments(read('docker/k8s/configmap.yaml'))[0]!.toJS() as { data: Record<string, string> }).data['argus.yaml']!,
     ) as Json;
-    const validated = loadConfig<Json>({
-      schemaId: 'https://argus.dev/schemas/config/argus.json',
-      env: {},
-      values: Object.fromEntries(Object.entries(k8s).map(([k, v]) => [`/${k}`, v])),
-    });
+    const validated = ARGUS_CONFIG_FILE.load({ document: k8s, env: {} });
     expect(validated.policy).toMatchObject({ dir: '/etc/argus/cedar' });
   });
 
@@ -225,9 +217,7 @@ describe('configuration files shipped in docker/', () => {
   });
 
   it('refuses a broken copy (the loaders really validate)', () => {
-    expect(() =>
-      loadConfig({ schemaId: 'https://argus.dev/schemas/config/argus.json', env: {}, values: { '/server/port': 99999 } }),
-    ).toThrow(/\/server\/port/);
+    expect(() => ARGUS_CONFIG_FILE.load({ env: {}, flags: { '/server/port': 99999 } })).toThrow(/\/server\/port/);
   });
 });
 
@@ -388,7 +378,7 @@ describe('docs/configuration.md', () => {
 
   it('names every environment override and every key of the main schema', () => {
     const doc = read('docs/configuration.md');
-    for (const name of Object.keys(ENV_OVERRIDES)) expect(doc, name).toContain(`\`${name}\``);
+    for (const name of Object.keys(ARGUS_CONFIG_FILE.env)) expect(doc, name).toContain(`\`${name}\``);
     const schema = JSON.parse(read('schemas/config/argus.schema.json')) as {
       properties: Record<string, { properties?: Record<string, unknown> }>;
     };

@@ -26,9 +26,12 @@ export function registerConfigCommands(
           return;
         }
       }
-      const { loadConfig, redactConfig, ConfigError } = await import('@argus/platform');
+      const [{ redactConfig, ConfigError }, { SERVE_CONFIG_FILE }] = await Promise.all([
+        import('@argus/platform'),
+        import('../serve/settings.ts'),
+      ]);
       try {
-        const resolved = loadConfig({ schemaId: 'https://argus.dev/schemas/config/argus.json', ...(file ? { file } : {}) });
+        const resolved = SERVE_CONFIG_FILE.load(file ? { file } : {});
         io.out(`${JSON.stringify(redactConfig(resolved), null, 2)}\n`);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

@@ -93,10 +93,10 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
 
   let proxyUrl: string | undefined;
   if (config.proxy) {
-    // The proxy and the secrets broker load only when the configuration has a proxy section.
-    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator, parseProxyConfig }, { openSecretsBroker, parseSecretsConfig }] =
+    // The secrets broker loads only when the configuration has a proxy section (parsed at load).
+    const proxyConfig = config.proxy;
+    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator }, { openSecretsBroker, parseSecretsConfig }] =
       await Promise.all([import('@argus/proxy'), import('@argus/secrets')]);
-    const proxyConfig = parseProxyConfig(config.proxy);
     const { store, broker } = openSecretsBroker(proxyConfig.secrets ?? parseSecretsConfig({ path: join(opts.dataDir, 'argus.db') }), env);
     await broker.loadAll();
     shutdown.add({ name: 'secrets', close: () => store.close() });

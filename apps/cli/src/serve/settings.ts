@@ -4,16 +4,16 @@
  *
  * The embedded defaults are what makes `argus serve` work with nothing set up: the policies in
  * `./cedar` (or the repository's), the SQLite store and audit trail in the data dir, and an admin
- * token generated into `<dataDir>/admin-token`. A key the file or the environment sets is never
- * replaced by one of these defaults.
+ * token generated into `<dataDir>/admin-token`. A key the file, the environment or a flag sets is
+ * never replaced by one of these defaults (the loader applies them last, to what is still unset).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
-import type { ArgusConfig } from '@argus/apdp';
-import { ENV_OVERRIDES, loadConfig } from '@argus/platform';
+import { ARGUS_SECTIONS, CONFIG_SCHEMA_ID } from '@argus/apdp';
+import { composeConfigFile, pointerGet, withoutEnv, type ConfigLayer, type ConfigOf } from '@argus/platform';
+import { proxySection } from '@argus/proxy';
 
 /** The flags of `argus serve` that set configuration keys. */
 export interface ServeFlags {
@@ -25,53 +25,31 @@ export interface ServeFlags {
   dataDir: string;
 }
 
+/**
+ * The sections `argus serve` reads: the Argus configuration file's, with `proxy` parsed at load (the
+ * in-process proxy starts from it). The proxy's environment overrides (`ARGUS_PROXY_PORT`, ...)
+ * belong to the standalone proxy's file: here `proxy.*` comes from the file only.
+ */
+export const SERVE_SECTIONS = { ...ARGUS_SECTIONS, proxy: withoutEnv(proxySection) } as const;
+
+/** The Argus configuration file as `argus serve` and `argus config check` load it. */
+export const SERVE_CONFIG_FILE = composeConfigFile(CONFIG_SCHEMA_ID, SERVE_SECTIONS);
+
+/** The configuration `argus serve` runs with. */
+export type ServeConfig = ConfigOf<typeof SERVE_SECTIONS>;
+
 /** The resolved configuration and where the admin token came from. */
 export interface ServeSettings {
-  config: ArgusConfig;
+  config: ServeConfig;
   /** The file the admin token was generated into, when neither the file nor the environment set one. */
   generatedTokenFile?: string;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const SCHEMA_ID = 'https://argus.dev/schemas/config/argus.json';
 
 /** The policy directory when nothing names one: `./cedar` when it holds a schema, else the repository's. */
 export function embeddedPolicyDir(cwd = process.cwd()): string {
   return existsSync(join(cwd, 'cedar/schema.cedarschema')) ? 'cedar' : join(REPO_ROOT, 'cedar');
-}
-
-/**
- * Reads the keys a configuration file sets, without validating it (`loadConfig` reports a bad file,
- * naming it). An unreadable or unparsable file reads as `{}` here.
- */
-function fileDocument(file: string | undefined): unknown {
-  if (!file) return {};
-  try {
-    const text = readFileSync(file, 'utf8');
-    return (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) ?? {};
-  } catch {
-    return {};
-  }
-}
-
-function pointerValue(doc: unknown, pointer: string): unknown {
-  let node = doc;
-  for (const part of pointer.split('/').slice(1)) {
-    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
-}
-
-/** Whether the environment sets `pointer` through one of the documented overrides. */
-function envSets(env: NodeJS.ProcessEnv, pointer: string): boolean {
-  return Object.entries(ENV_OVERRIDES).some(([name, p]) => p === pointer && env[name] !== undefined && env[name] !== '');
-}
-
-function envValue(env: NodeJS.ProcessEnv, pointer: string): string | undefined {
-  const name = Object.entries(ENV_OVERRIDES).find(([, p]) => p === pointer)?.[0];
-  const value = name ? env[name] : undefined;
-  return value === '' ? undefined : value;
 }
 
 function loadOrCreateToken(file: string): string {
@@ -85,41 +63,28 @@ function loadOrCreateToken(file: string): string {
 /**
  * Resolves the configuration of `argus serve`: defaults < file < environment < flags, key by key.
  * Generates the admin token into the data dir only when neither the file nor `ARGUS_ADMIN_TOKEN`
- * sets one. Throws `ConfigError` (naming the offending paths) for an invalid result.
+ * sets one. Throws `ConfigError` (naming every offending path) for an invalid result.
  */
 export function resolveServeSettings(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServeSettings {
-  const doc = fileDocument(flags.config);
-  const setByFileOrEnv = (pointer: string) => pointerValue(doc, pointer) !== undefined || envSets(env, pointer);
-
-  // The policy directory in force decides where the intent catalogue is looked for by default.
-  const policyDir =
-    flags.policies ?? envValue(env, '/policy/dir') ?? (pointerValue(doc, '/policy/dir') as string | undefined) ?? embeddedPolicyDir(cwd);
-  const defaults: Record<string, unknown> = {
+  let generatedTokenFile: string | undefined;
+  // In order: the intent catalogue's default follows the policy directory in force.
+  const defaults: ConfigLayer = {
     '/policy/dir': embeddedPolicyDir(cwd),
-    '/governance/intentsFile': join(policyDir, 'intents.json'),
+    '/governance/intentsFile': (doc: unknown) => join(pointerGet(doc, '/policy/dir') as string, 'intents.json'),
     '/store/url': `sqlite:${join(flags.dataDir, 'argus.db')}`,
     '/audit/sinks': [{ type: 'sqlite', path: join(flags.dataDir, 'audit.db') }],
     '/audit/spill/dir': join(flags.dataDir, 'audit-spill'),
+    // The quick start (no file) answers anonymous decisions with their side effects skipped; with a
+    // file, the file (schema default `required`) or ARGUS_AUTH_DECISIONS decides (docs/security.md).
+    '/auth/decisions': flags.config ? undefined : 'open',
+    '/auth/adminToken': () => loadOrCreateToken((generatedTokenFile = join(flags.dataDir, 'admin-token'))),
   };
-  const values: Record<string, unknown> = {};
-  for (const [pointer, value] of Object.entries(defaults)) if (!setByFileOrEnv(pointer)) values[pointer] = value;
-
-  // The quick start (no file) answers anonymous decisions with their side effects skipped; with a
-  // file, the file (schema default `required`) or ARGUS_AUTH_DECISIONS decides (docs/security.md).
-  if (!flags.config && !setByFileOrEnv('/auth/decisions')) values['/auth/decisions'] = 'open';
-
-  let generatedTokenFile: string | undefined;
-  if (!setByFileOrEnv('/auth/adminToken')) {
-    generatedTokenFile = join(flags.dataDir, 'admin-token');
-    values['/auth/adminToken'] = loadOrCreateToken(generatedTokenFile);
-  }
-
-  // Flags last: they beat the file and the environment.
-  if (flags.policies !== undefined) values['/policy/dir'] = flags.policies;
-  if (flags.store !== undefined) values['/store/url'] = flags.store;
-  if (flags.port !== undefined) values['/server/port'] = /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
-  if (flags.host !== undefined) values['/server/host'] = flags.host;
-
-  const config = loadConfig<ArgusConfig>({ schemaId: SCHEMA_ID, env, ...(flags.config ? { file: flags.config } : {}), values });
+  const set: ConfigLayer = {
+    '/policy/dir': flags.policies,
+    '/store/url': flags.store,
+    '/server/port': flags.port !== undefined && /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port,
+    '/server/host': flags.host,
+  };
+  const config = SERVE_CONFIG_FILE.load({ defaults, ...(flags.config ? { file: flags.config } : {}), env, flags: set });
   return { config, ...(generatedTokenFile ? { generatedTokenFile } : {}) };
 }

@@ -1,5 +1,4 @@
-import { validatorFor } from '@argus/contracts';
-import { ConfigError } from '@argus/platform';
+import { composeConfigFile, ConfigError, defineSection, type ConfigIssue } from '@argus/platform';
 
 /** The `effects` section of the configuration (`schemas/config/effects.schema.json`), defaults filled. */
 export interface EffectsConfig {
@@ -53,67 +52,64 @@ export function windowMs(window: string | number): number {
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
-/**
- * The configured rules with their windows in milliseconds. A window under 1 s or over 31 days, or
- * a name used twice, throws `ConfigError` naming `/effects/quotas/rules/<i>/...`.
- */
-export function quotaRules(config: Pick<EffectsConfig, 'quotas'>): QuotaRule[] {
+/** The problems of the configured quota rules (pointers relative to the `effects` section). */
+function quotaIssues(config: Pick<EffectsConfig, 'quotas'>): ConfigIssue[] {
   const seen = new Set<string>();
-  const errors: Array<{ path: string; message: string }> = [];
-  const rules = (config.quotas.rules ?? []).map((r, i) => {
+  const errors: ConfigIssue[] = [];
+  (config.quotas.rules ?? []).forEach((r, i) => {
     const ms = windowMs(r.window);
     if (!Number.isInteger(ms) || ms < 1_000 || ms > MAX_QUOTA_WINDOW_MS)
-      errors.push({ path: `/effects/quotas/rules/${i}/window`, message: 'must be between 1s and 31d' });
-    if (seen.has(r.name)) errors.push({ path: `/effects/quotas/rules/${i}/name`, message: `\`${r.name}\` is used by an earlier rule` });
+      errors.push({ path: `/quotas/rules/${i}/window`, message: 'must be between 1s and 31d' });
+    if (seen.has(r.name)) errors.push({ path: `/quotas/rules/${i}/name`, message: `\`${r.name}\` is used by an earlier rule` });
     seen.add(r.name);
-    return {
-      name: r.name,
-      key: [...r.key],
-      windowMs: ms,
-      ...(r.limit !== undefined ? { limit: r.limit } : {}),
-      ...(r.actions ? { actions: [...r.actions] } : {}),
-    };
   });
-  if (errors.length > 0) throw new ConfigError('invalid effects configuration', errors);
-  return rules;
+  return errors;
+}
+
+/**
+ * The configured rules with their windows in milliseconds. A window under 1 s or over 31 days, or
+ * a name used twice, throws `ConfigError` naming `/effects/quotas/rules/<i>/...` (the `effects`
+ * section has already refused both at load).
+ */
+export function quotaRules(config: Pick<EffectsConfig, 'quotas'>): QuotaRule[] {
+  const errors = quotaIssues(config);
+  if (errors.length > 0)
+    throw new ConfigError(
+      'invalid effects configuration',
+      errors.map((e) => ({ path: `/effects${e.path}`, message: e.message })),
+    );
+  return (config.quotas.rules ?? []).map((r) => ({
+    name: r.name,
+    key: [...r.key],
+    windowMs: windowMs(r.window),
+    ...(r.limit !== undefined ? { limit: r.limit } : {}),
+    ...(r.actions ? { actions: [...r.actions] } : {}),
+  }));
 }
 
 /** The schema `$id` of the section. */
 export const EFFECTS_CONFIG_SCHEMA = 'https://argus.dev/schemas/config/effects.json';
 
-/** Environment variables that override the file: `ARGUS_ESCALATION_WEBHOOK_URL`, `ARGUS_ESCALATION_SECRET`. */
-export const EFFECTS_ENV = { webhookUrl: 'ARGUS_ESCALATION_WEBHOOK_URL', secret: 'ARGUS_ESCALATION_SECRET' } as const;
+/**
+ * `effects` (`schemas/config/effects.schema.json`), with its environment overrides
+ * `ARGUS_ESCALATION_WEBHOOK_URL` and `ARGUS_ESCALATION_SECRET`; beyond the schema, quota windows
+ * between 1 s and 31 days and unique rule names.
+ */
+export const effectsSection = defineSection<EffectsConfig>({
+  key: 'effects',
+  schemaId: EFFECTS_CONFIG_SCHEMA,
+  env: {
+    ARGUS_ESCALATION_WEBHOOK_URL: { pointer: '/escalation/webhookUrl', type: 'string' },
+    ARGUS_ESCALATION_SECRET: { pointer: '/escalation/secret', type: 'string' },
+  },
+  check: (value) => quotaIssues(value),
+});
 
 /**
- * Validates the `effects` section (after env overrides), fills defaults and freezes it. A bad
- * section throws `ConfigError` naming each path under `/effects`; values are never echoed.
+ * The `effects` section alone, its environment overrides applied: validated, defaults filled,
+ * frozen. A bad section throws `ConfigError` naming each path under `/effects`; values are never
+ * echoed. (The configuration file loads it with every other section.)
  */
-export function loadEffectsConfig(raw: unknown = {}, env: Record<string, string | undefined> = process.env): Readonly<EffectsConfig> {
-  const doc = (raw === undefined ? {} : structuredClone(raw)) as Record<string, unknown>;
-  if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
-    const url = env[EFFECTS_ENV.webhookUrl];
-    const secret = env[EFFECTS_ENV.secret];
-    if (url !== undefined || secret !== undefined) {
-      const escalation = (doc.escalation && typeof doc.escalation === 'object' ? doc.escalation : {}) as Record<string, unknown>;
-      if (url !== undefined) escalation.webhookUrl = url;
-      if (secret !== undefined) escalation.secret = secret;
-      doc.escalation = escalation;
-    }
-  }
-  const checked = validatorFor<EffectsConfig>(EFFECTS_CONFIG_SCHEMA)(doc);
-  if (!checked.ok)
-    throw new ConfigError(
-      'invalid effects configuration',
-      checked.errors.map((e) => ({ path: `/effects${e.path}`, message: e.message })),
-    );
-  quotaRules(checked.value);
-  return deepFreeze(checked.value);
-}
-
-function deepFreeze<T>(value: T): Readonly<T> {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
+export function loadEffectsConfig(raw: unknown = {}, env: NodeJS.ProcessEnv = process.env): Readonly<EffectsConfig> {
+  return composeConfigFile(EFFECTS_CONFIG_SCHEMA, { effects: effectsSection }).load({ document: { effects: raw ?? {} }, env }).effects;
 }
