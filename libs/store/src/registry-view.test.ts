@@ -4,7 +4,7 @@ import { MemoryLeaseStore } from './memory/lease-store.ts';
 import { openSqlite } from './sqlite/open.ts';
 import { RedisEventBus } from './redis/event-bus.ts';
 import { RegistryView } from './registry-view.ts';
-import { TOPICS, type Agent, type RegistryStore } from './ports.ts';
+import { TOPICS, type Agent, type Human, type McpServer, type RegistryStore } from './ports.ts';
 import { deleteKeys, SHARED_REDIS_URL, testPrefix } from './testing/index.ts';
 
 const prefix = testPrefix();
@@ -80,7 +80,7 @@ describe('RegistryView', () => {
     s.db.close();
   });
 
-  it('caches absence, honours the TTL and the size bound', async () => {
+  it('caches absence, honours the TTL and bounds each kind on its own', async () => {
     const s = openSqlite(':memory:');
     let now = 0;
     const { store, reads } = counting(s.registry);
@@ -91,11 +91,66 @@ describe('RegistryView', () => {
     now += 1_001;
     await view.getHuman('alice');
     expect(reads.n).toBe(2);
-    await view.getAgent('a');
+    for (const id of ['a', 'b', 'c']) await view.getAgent(id);
     await view.getMcpServer('m');
-    expect(view.stats()).toMatchObject({ size: 2, evictions: 1 });
+    expect(view.stats()).toMatchObject({ size: 4, evictions: 1 });
+    // Agents filling their bound pushed out the oldest agent, not the human.
     await view.getHuman('alice');
-    expect(reads.n).toBe(5);
+    expect(reads.n).toBe(6);
+    await view.getAgent('a');
+    expect(reads.n).toBe(7);
+    view.close();
+    s.db.close();
+  });
+
+  it('holds a working set of agents beside the humans and servers every decision reads, with the default bounds', async () => {
+    const agents = 12_000;
+    const loads = { agent: 0, human: 0, server: 0 };
+    const store = {
+      getAgent: async (id: string) => (loads.agent++, { id, trust: 'trusted', owner: `owner-${id.length % 97}` } as Agent),
+      getHuman: async (id: string) => (loads.human++, { id, email: `${id}@example.com`, roles: [] } as unknown as Human),
+      getMcpServer: async (id: string) => (loads.server++, { id, trust: 'trusted', tools: [] } as unknown as McpServer),
+    };
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore() });
+    // The varied benchmark's pattern: agents in turn, each with its owner and the one server.
+    const cycle = async () => {
+      for (let i = 0; i < agents; i++) {
+        await view.getAgent(`agent-${i}`);
+        await view.getHuman(`owner-${i % 97}`);
+        await view.getMcpServer('tools');
+      }
+    };
+    await cycle();
+    expect(loads).toEqual({ agent: agents, human: 97, server: 1 });
+    await cycle();
+    expect(loads).toEqual({ agent: agents, human: 97, server: 1 });
+    expect(view.stats()).toMatchObject({ misses: agents + 98, evictions: 0 });
+    view.close();
+  });
+
+  it('never serves a cached record after the stored one changed, with an event or past the TTL', async () => {
+    const s = openSqlite(':memory:');
+    const events = new MemoryEventBus();
+    let now = 0;
+    const { store, reads } = counting(s.registry);
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore(), events, ttlMs: 1_000, clock: () => new Date(now) });
+    const ids = Array.from({ length: 20 }, (_, i) => `bot-${i}`);
+    for (const id of ids) await s.registry.createAgent({ id, name: id, trust: 'trusted' }, 'admin');
+    for (const id of ids) expect((await view.getAgent(id))?.trust).toBe('trusted');
+    expect(reads.n).toBe(ids.length);
+    // Revoked through the registry (which publishes registry.changed): the very next read sees it.
+    for (const [i, id] of ids.entries()) {
+      if (i % 2 === 1) continue;
+      await s.registry.setTrust('agent', id, { to: 'revoked', by: 'sec', reason: 'incident' });
+      await events.publish(TOPICS.registryChanged, { kind: 'agent', id, change: 'trust', trust: 'revoked' });
+    }
+    for (const [i, id] of ids.entries()) expect((await view.getAgent(id))?.trust).toBe(i % 2 === 0 ? 'revoked' : 'trusted');
+    expect(reads.n).toBe(ids.length + ids.length / 2);
+    // Changed by a writer no bus reaches: seen once the TTL has passed, never later.
+    await s.registry.updateAgent(ids[1]!, { labels: { clearance: 'high' } });
+    expect((await view.getAgent(ids[1]!))?.labels).toEqual({});
+    now += 1_001;
+    expect((await view.getAgent(ids[1]!))?.labels).toEqual({ clearance: 'high' });
     view.close();
     s.db.close();
   });

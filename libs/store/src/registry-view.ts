@@ -11,7 +11,7 @@ import type {
 } from './ports.ts';
 import { LRUCache } from 'lru-cache';
 import { TOPICS } from './ports.ts';
-import { systemClock, type Clock } from './paging.ts';
+import type { Clock } from './paging.ts';
 
 /** Options of {@link RegistryView}. */
 export interface RegistryViewOptions {
@@ -19,8 +19,11 @@ export interface RegistryViewOptions {
   leases: LeaseStore;
   /** When set, `registry.changed` events evict the entries they name. */
   events?: EventBus;
-  /** Bound on cached records (agents, servers and humans together). Default 10,000. */
-  maxEntries?: number;
+  /**
+   * Bound on cached records of each kind (agents, MCP servers and humans are bounded separately):
+   * one number for every kind, or per kind. Defaults: {@link DEFAULT_REGISTRY_VIEW_ENTRIES}.
+   */
+  maxEntries?: number | Partial<Record<RegistryKind, number>>;
   /** How long a cached record (or a cached "absent") may be served. Default 10 s. */
   ttlMs?: number;
   clock?: Clock;
@@ -41,18 +44,33 @@ interface Entry {
 }
 
 /**
- * The read side of the registry for the decision path: records through a bounded LRU cache with a
- * TTL, evicted by `registry.changed` events (in-process or from other replicas over Redis), and
- * lease states read through to the lease store (never cached, so `unknown` shows at once).
+ * Records of each kind a view caches by default (see {@link RegistryViewOptions.maxEntries}): a
+ * parsed agent record is ~1 KB, and lru-cache allocates its index for the bound up front (~25 bytes
+ * an entry), so the bound is the registry size a view serves from memory at no idle cost worth naming.
+ */
+export const DEFAULT_REGISTRY_VIEW_ENTRIES: Readonly<Record<RegistryKind, number>> = { agent: 50_000, human: 10_000, 'mcp-server': 10_000 };
+
+const KINDS: readonly RegistryKind[] = ['agent', 'mcp-server', 'human'];
+
+/**
+ * The read side of the registry for the decision path: parsed records through a bounded LRU cache
+ * per kind with a TTL, evicted by `registry.changed` events (in-process or from other replicas over
+ * Redis), and lease states read through to the lease store (never cached, so `unknown` shows at once).
+ *
+ * One LRU per kind, so the agents a workload cycles through never push out the few humans and
+ * servers every decision reads, and the default bound holds a large registry's working set: an LRU
+ * smaller than a working set read in turn answers every read from the store (each one a query and a
+ * JSON parse of the stored record).
  *
  * INVARIANT: a load that started before an invalidation never populates the cache, so once an
  * event has been handled no read answers the record as it was before the change.
  */
 export class RegistryView {
-  private readonly cache: LRUCache<string, Entry>;
+  private readonly caches: Record<RegistryKind, LRUCache<string, Entry>>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly ttlMs: number;
-  private readonly clock: Clock;
+  /** Milliseconds on the injected clock (`Date.now` without one: no `Date` per read). */
+  private readonly now: () => number;
   private readonly unsubscribe: (() => void) | undefined;
   private readonly unsubscribeResync: (() => void) | undefined;
   private generation = 0;
@@ -60,14 +78,18 @@ export class RegistryView {
 
   constructor(private readonly options: RegistryViewOptions) {
     // The TTL stays in the entry (`expiresAt`, on the injected clock); lru-cache bounds the size.
-    this.cache = new LRUCache<string, Entry>({
-      max: Math.max(1, options.maxEntries ?? 10_000),
-      dispose: (_value, _key, reason) => {
-        if (reason === 'evict') this.counters.evictions++;
-      },
-    });
+    const bound = options.maxEntries;
+    const cache = (kind: RegistryKind) =>
+      new LRUCache<string, Entry>({
+        max: Math.max(1, (typeof bound === 'number' ? bound : bound?.[kind]) ?? DEFAULT_REGISTRY_VIEW_ENTRIES[kind]),
+        dispose: (_value, _key, reason) => {
+          if (reason === 'evict') this.counters.evictions++;
+        },
+      });
+    this.caches = { agent: cache('agent'), 'mcp-server': cache('mcp-server'), human: cache('human') };
     this.ttlMs = Math.max(0, options.ttlMs ?? 10_000);
-    this.clock = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.now = clock ? () => clock().getTime() : Date.now;
     this.unsubscribe = options.events?.subscribe(TOPICS.registryChanged, (payload) => this.onChanged(payload));
     // Events may have been missed while the bus was disconnected: forget everything.
     this.unsubscribeResync = options.events?.onResync?.(() => this.invalidate());
@@ -98,25 +120,25 @@ export class RegistryView {
     this.generation++;
     this.counters.invalidations++;
     if (kind === undefined || id === undefined) {
-      this.cache.clear();
+      for (const k of KINDS) this.caches[k].clear();
       this.inflight.clear();
       return;
     }
-    const key = `${kind}\u0000${id}`;
-    this.cache.delete(key);
-    this.inflight.delete(key);
+    // An event naming a kind this view does not cache (a later kind) forgets everything of that id.
+    for (const k of Object.hasOwn(this.caches, kind) ? [kind] : KINDS) this.caches[k].delete(id);
+    this.inflight.delete(`${kind}\u0000${id}`);
   }
 
   /** Hit/miss/eviction counters and the current size. */
   stats(): RegistryViewStats {
-    return { ...this.counters, size: this.cache.size };
+    return { ...this.counters, size: KINDS.reduce((n, k) => n + this.caches[k].size, 0) };
   }
 
   /** Stops listening to events and drops the cache. */
   close(): void {
     this.unsubscribe?.();
     this.unsubscribeResync?.();
-    this.cache.clear();
+    for (const k of KINDS) this.caches[k].clear();
     this.inflight.clear();
   }
 
@@ -133,22 +155,22 @@ export class RegistryView {
   }
 
   private async read<T>(kind: RegistryKind, id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const key = `${kind}\u0000${id}`;
-    const now = this.clock().getTime();
-    const hit = this.cache.get(key);
-    if (hit && hit.expiresAt > now) {
+    const cache = this.caches[kind];
+    const hit = cache.get(id);
+    if (hit && hit.expiresAt > this.now()) {
       this.counters.hits++;
       return hit.value as T | undefined;
     }
-    if (hit) this.cache.delete(key);
+    if (hit) cache.delete(id);
     this.counters.misses++;
+    const key = `${kind}\u0000${id}`;
     const pending = this.inflight.get(key);
     if (pending) return pending as Promise<T | undefined>;
     const generation = this.generation;
     const promise = load().then(
       (value) => {
         if (this.inflight.get(key) === promise) this.inflight.delete(key);
-        if (generation === this.generation) this.store(key, value);
+        if (generation === this.generation) this.store(cache, id, value);
         return value;
       },
       (err: unknown) => {
@@ -160,9 +182,9 @@ export class RegistryView {
     return promise;
   }
 
-  private store(key: string, value: unknown): void {
+  private store(cache: LRUCache<string, Entry>, id: string, value: unknown): void {
     if (this.ttlMs === 0) return;
-    this.cache.set(key, { value, expiresAt: this.clock().getTime() + this.ttlMs });
+    cache.set(id, { value, expiresAt: this.now() + this.ttlMs });
   }
 }
 
