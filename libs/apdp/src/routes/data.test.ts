@@ -161,6 +161,17 @@ describe.each(TRANSPORTS)('the requests OPA documents (%s)', (transport) => {
     expect(health.json).toEqual({});
   });
 
+  it('reads the body within the limits the other routes have: nesting too deep, a body too large (OPA error shape)', async () => {
+    const deep = await call('/v1/data/argus/allow', { body: `{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}` });
+    expect(deep.status).toBe(400);
+    expect(deep.json.errors[0]).toMatchObject({ code: 'invalid_parameter', message: expect.stringContaining('nesting exceeds 32') });
+    const large = await call('/v1/data/argus/allow', {
+      body: JSON.stringify({ input: { ...toolCall('support-bot'), pad: 'x'.repeat(70_000) } }),
+    });
+    expect(large.status).toBe(413);
+    expect(large.json.errors[0]).toMatchObject({ code: 'body_too_large' });
+  });
+
   it('errors carry a code on every item; undefined documents answer no result', async () => {
     const notJson = await call('/v1/data/argus/allow', { body: '{"input":' });
     expect(notJson.status).toBe(400);
