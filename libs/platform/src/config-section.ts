@@ -111,10 +111,10 @@ export function withoutEnv<S extends ConfigSection<unknown>>(section: S): S {
   return { ...section, env: Object.freeze({}) };
 }
 
-/** Parses one section and throws `ConfigError` (`what` names it) when it is invalid. */
+/** Parses one section on its own (no environment) and throws `ConfigError` naming every offending path. */
 export function parseSection<T>(section: ConfigSection<T>, raw: unknown, context?: SectionContext): T {
   const result = section.parse(raw, context);
-  if (!result.ok) throw new ConfigError(`invalid ${section.key} configuration`, result.errors);
+  if (!result.ok) throw new ConfigError(`invalid ${section.key} configuration: ${describe(result.errors)}`, result.errors);
   return result.value;
 }
 
@@ -179,7 +179,7 @@ export function composeConfigFile<S extends SectionMap>(schemaId: string, sectio
         if (r.ok) out[key] = r.value;
         else errors.push(...r.errors.map((e) => ({ path: `/${escape(key)}${e.path === '/' ? '' : e.path}`, message: e.message })));
       }
-      if (errors.length > 0) throw new ConfigError(`invalid configuration: ${describe(errors)}`, errors);
+      if (errors.length > 0) throw new ConfigError(`invalid configuration: ${describe(errors)}`, byPath(errors));
       return Object.freeze(out) as ConfigOf<S>;
     },
   };
@@ -196,7 +196,7 @@ export function standaloneConfigFile<T>(section: ConfigSection<T>): ConfigFile<T
       const { doc, errors } = layered(options, env, () => false);
       const r = section.parse(doc, contextOf(options));
       if (!r.ok) errors.push(...r.errors);
-      if (errors.length > 0 || !r.ok) throw new ConfigError(`invalid ${section.key} configuration: ${describe(errors)}`, errors);
+      if (errors.length > 0 || !r.ok) throw new ConfigError(`invalid ${section.key} configuration: ${describe(errors)}`, byPath(errors));
       return r.value;
     },
   };
@@ -351,8 +351,17 @@ function tokenMap(name: string, raw: string, pointer: string): { value?: unknown
   return { value: out };
 }
 
+/** The issues ordered by path (stable: a variable's issue stays before the schema's at the same key). */
+function byPath(errors: ConfigIssue[]): ConfigIssue[] {
+  return errors
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => (a.e.path < b.e.path ? -1 : a.e.path > b.e.path ? 1 : a.i - b.i))
+    .map((x) => x.e);
+}
+
+/** The message names every offending path; `errors` says what is wrong at each. */
 function describe(errors: readonly ConfigIssue[]): string {
-  return errors.map((e) => `${e.path} ${e.message}`).join('; ');
+  return [...new Set(byPath([...errors]).map((e) => e.path))].join(', ');
 }
 
 function contextOf(options: LoadOptions): SectionContext {

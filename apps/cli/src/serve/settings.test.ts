@@ -4,9 +4,11 @@
  * `auth.adminToken` were silently replaced by the embedded defaults; each of those keys has a
  * "the file wins over the default" case here, and the last test starts a real `argus serve -c`.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serve } from '../commands/serve.ts';
 import { embeddedPolicyDir, resolveServeSettings } from './settings.ts';
@@ -198,4 +200,52 @@ describe('auth.decisions (docs/security.md)', () => {
     expect(resolveServeSettings({ dataDir, config: file({}) }, {}).config.auth.decisions).toBe('required');
     expect(resolveServeSettings({ dataDir, config: file({ auth: { decisions: 'open' } }) }, {}).config.auth.decisions).toBe('open');
   });
+});
+
+describe('a bad configuration', () => {
+  const BIN = fileURLToPath(new URL('../../bin/argus.mjs', import.meta.url));
+  const SECRET = 'file-admin-token-canary-0123456789';
+  const bad = {
+    server: { port: 'eighty', colour: 'blue' },
+    auth: { adminToken: SECRET, decisions: 'sometimes' },
+    proxy: {
+      upstreams: [
+        { name: 'a', kind: 'openai', prefix: '/a', target: 'https://api.openai.com' },
+        { name: 'a', kind: 'openai', prefix: '/b', target: 'https://api.openai.com' },
+      ],
+    },
+    logs: { level: 'debug' },
+  };
+  const PATHS = ['/auth/decisions', '/logs', '/proxy/upstreams/1/name', '/server/colour', '/server/port', '/store/redisPrefix'];
+  const env = { PATH: process.env.PATH ?? '', HOME: work, NO_COLOR: '1', ARGUS_REDIS_PREFIX: 'not a prefix!' };
+
+  it('is one ConfigError naming every offending path (unknown keys, wrong types, each section’s own rules, the environment)', () => {
+    const { dataDir, file } = fresh();
+    try {
+      resolveServeSettings({ dataDir, config: file(bad) }, env);
+      expect.unreachable();
+    } catch (err) {
+      const e = err as { code: string; errors: Array<{ path: string }>; message: string };
+      expect(e.code).toBe('invalid_config');
+      expect([...new Set(e.errors.map((x) => x.path))].sort()).toEqual(PATHS);
+      expect(JSON.stringify({ m: e.message, e: e.errors })).not.toContain(SECRET);
+    }
+  });
+
+  it('stops argus serve with exit 2, each path on its own line; argus config check exits 1 with the same paths', () => {
+    const { dataDir, file } = fresh();
+    const config = file(bad);
+    const serve = spawnSync(process.execPath, [BIN, 'serve', '-c', config, '--data-dir', dataDir], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(serve.status).toBe(2);
+    for (const path of PATHS) expect(serve.stderr).toMatch(new RegExp(`^  ${path.replaceAll('/', '\\/')}: `, 'm'));
+    expect(serve.stderr).not.toContain(SECRET);
+    const check = spawnSync(process.execPath, [BIN, 'config', 'check', config], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(check.status).toBe(1);
+    for (const path of PATHS) expect(check.stderr).toContain(`  ${path}: `);
+    expect(check.stderr + check.stdout).not.toContain(SECRET);
+  }, 120_000);
 });
