@@ -44,7 +44,7 @@ export interface PipelineDeps {
 }
 
 /** The parts a pipeline is composed of, built and opened by {@link createPipeline}. */
-interface PipelineParts {
+export interface PipelineParts {
   logger: Logger;
   metrics: AuditMetrics;
   chainer: Chainer;

@@ -1,9 +1,9 @@
 /**
  * The audit writer as the apps see it (`createAuditTrail`, {@link AuditTrail}). The decision thread
  * only builds the value-free record (masks, opted-in paths) and hands records over in batches; the
- * audit thread (a worker, `worker.ts`) owns canonical JSON, the hash chain, checkpoints, the sinks
- * and the spill file ({@link Pipeline}). With sink objects passed in, or `thread: 'inline'`, the
- * same pipeline runs on the calling thread instead.
+ * audit thread (a worker, `worker.ts`, driven by `worker-trail.ts`) owns canonical JSON, the hash
+ * chain, checkpoints, the sinks and the spill file (`pipeline.ts`). With sink objects passed in, or
+ * `thread: 'inline'`, the same pipeline runs on the calling thread instead (`inline-trail.ts`).
  *
  * Durability: `strict` (the default) is group commit — `record` resolves once the batch holding the
  * record is durable in every sink (or fsync'd in the spill file), so a `kill -9` loses no
