@@ -1,8 +1,8 @@
 /**
  * Decision semantics a policy author relies on, through the public HTTP API on both transports
- * (the lean listener production serves and the express app): approval gates that overlap cannot
- * bypass, side effects only after the final answer (never on a hold or a timeout), every refused
- * request recorded, registered agents only, and denies that say why.
+ * (`describe.each`: the listener production serves and the express app, a decision point each):
+ * approval gates that overlap cannot bypass, side effects only after the final answer (never on a
+ * hold or a timeout), every refused request recorded, registered agents only, and denies that say why.
  */
 import type { DecisionEvent } from '@argus/contracts';
 import { silentLogger } from '@argus/platform';
@@ -11,7 +11,7 @@ import { createDecisionEffects } from './effects/decision-effects.ts';
 import { MemoryApprovalStore } from '@argus/store';
 import { PolicyHolder } from './policy-holder.ts';
 import { readPolicyDir } from './policy-files.ts';
-import { CEDAR_DIR, overTransports, post, seedRegistry, startHarness, toolCall, type Harness } from './testing/harness.ts';
+import { CEDAR_DIR, post, seedRegistry, startHarness, toolCall, TRANSPORTS, withServer, type Harness } from './testing/harness.ts';
 import type { ApdpDeps } from './app.ts';
 
 const GATED = `@id("refunds-need-approval")
@@ -86,10 +86,10 @@ async function start(options: { policies?: string[]; overrides?: Partial<ApdpDep
   return { h, approvals, events, trustMoves: () => trustMoves };
 }
 
-describe('approval gates cannot be bypassed by overlap (strict reading)', () => {
+describe.each(TRANSPORTS)('approval gates cannot be bypassed by overlap (strict reading) (%s)', (transport) => {
   it('a plain permit that also matches does not remove the hold; the approval is single-use and bound', async () => {
     const { h, approvals } = await start();
-    await overTransports(h, async (base, transport) => {
+    await withServer(h, transport, async (base) => {
       const first = await post(base, '/v1/authorize', { input: refund() });
       expect(first.status, transport).toBe(200);
       expect(first.body.result).toMatchObject({ allow: false, decision: 'needs_approval', approval: { status: 'pending' } });
@@ -122,14 +122,14 @@ describe('approval gates cannot be bypassed by overlap (strict reading)', () => 
   });
 });
 
-describe('an approval is bound to the context keys the gating policy reads', () => {
+describe.each(TRANSPORTS)('an approval is bound to the context keys the gating policy reads (%s)', (transport) => {
   const ENV_GATED = `@id("prod-refunds-need-approval") @effect("require_approval")
 permit (principal is Argus::Agent, action == Argus::Action::"tool:call", resource is Argus::Tool)
 when { resource has category && resource.category == "refunds" && context has environment };`;
 
   it('a retry that changes a key the policy reads is a mismatch; one that changes only other keys is granted once', async () => {
     const { h, approvals } = await start({ policies: [ENV_GATED] });
-    await overTransports(h, async (base) => {
+    await withServer(h, transport, async (base) => {
       const held = await post(base, '/v1/authorize', { input: refund({ context: { environment: 'prod', path: '/orders/1' } }) });
       expect(held.body.result.decision).toBe('needs_approval');
       const id = held.body.result.approval.id as string;
@@ -154,10 +154,10 @@ when { resource has category && resource.category == "refunds" && context has en
   });
 });
 
-describe('side effects are committed only once the final answer is known (#19)', () => {
+describe.each(TRANSPORTS)('side effects are committed only once the final answer is known (#19) (%s)', (transport) => {
   it('a request that ends needs_approval spends no goal budget; the approved retry spends one', async () => {
     const { h, approvals } = await start();
-    await overTransports(h, async (base) => {
+    await withServer(h, transport, async (base) => {
       await h.budget.reset('goal-1');
       const held = await post(base, '/v1/authorize', { input: refund({ goal: 'goal-1' }) });
       expect(held.body.result.decision).toBe('needs_approval');
@@ -185,7 +185,7 @@ describe('side effects are committed only once the final answer is known (#19)',
       await new Promise((r) => setTimeout(r, delayMs));
       return get(id);
     };
-    await overTransports(h, async (base, transport) => {
+    await withServer(h, transport, async (base) => {
       delayMs = 0;
       // Fast: the plain call spends one unit of the goal's budget (the test can see a commit).
       await h.budget.reset('goal-1');
@@ -212,10 +212,10 @@ describe('side effects are committed only once the final answer is known (#19)',
   });
 });
 
-describe('every decision request is recorded, refused ones included', () => {
+describe.each(TRANSPORTS)('every decision request is recorded, refused ones included (%s)', (transport) => {
   it('refuses bad action, unknown type and bad ids with a 400 carrying a decision_id, each recorded as a deny with its code', async () => {
     const { h, events } = await start();
-    await overTransports(h, async (base, transport) => {
+    await withServer(h, transport, async (base) => {
       const cases: Array<[string, string, string]> = [
         [JSON.stringify({ input: { ...toolCall('support-bot'), action: 'tool:nope' } }), 'unknown_action', '/input/action'],
         [
@@ -270,10 +270,10 @@ describe('every decision request is recorded, refused ones included', () => {
   });
 });
 
-describe('registered agents only (registry.requireRegistered)', () => {
+describe.each(TRANSPORTS)('registered agents only (registry.requireRegistered) (%s)', (transport) => {
   it('on: an unknown agent is a hard deny agent_unknown with a sentence, whatever the policies say', async () => {
     const { h } = await start({ overrides: { registry: { ...STATIC_REGISTRY, requireRegistered: true } } });
-    await overTransports(h, async (url) => {
+    await withServer(h, transport, async (url) => {
       const res = await post(url, '/v1/authorize', { input: toolCall('stranger') });
       expect(res.body.result).toMatchObject({ allow: false, decision: 'deny', codes: ['agent_unknown'], reasons: [] });
       expect(res.body.result.summary).toMatch(/agent_unknown — agent `stranger` is not registered/);
@@ -283,7 +283,7 @@ describe('registered agents only (registry.requireRegistered)', () => {
 
   it('off (the embedded quick start): the facts say an unregistered agent is decided by the policies', async () => {
     const { h } = await start();
-    await overTransports(h, async (url) => {
+    await withServer(h, transport, async (url) => {
       const res = await post(url, '/v1/authorize', { input: toolCall('stranger') });
       expect(res.body.result.codes).toBeUndefined();
       expect(res.body.result.facts.registry).toMatchObject({ requireRegistered: false });
@@ -291,10 +291,10 @@ describe('registered agents only (registry.requireRegistered)', () => {
   });
 });
 
-describe('denies explain themselves', () => {
+describe.each(TRANSPORTS)('denies explain themselves (%s)', (transport) => {
   it('a default deny has a one-line reason, and at explain=full the closest permit and the failed condition', async () => {
     const { h } = await start();
-    await overTransports(h, async (url) => {
+    await withServer(h, transport, async (url) => {
       const plain = await post(url, '/v1/authorize', { input: toolCall('new-bot') });
       expect(plain.body.result).toMatchObject({ decision: 'deny', reasons: [] });
       expect(plain.body.result.summary).toBe(
@@ -316,7 +316,7 @@ describe('denies explain themselves', () => {
   it('a forbid names itself and its reason; a hard deny carries its code and a sentence', async () => {
     const { h } = await start();
     await h.storage.registry.createAgent({ id: 'q-bot', name: 'Q', owner: 'alice', trust: 'quarantined' }, 'test');
-    await overTransports(h, async (url) => {
+    await withServer(h, transport, async (url) => {
       const forbid = await post(url, '/v1/authorize', {
         input: toolCall('support-bot', 'vault.read', { sensitivity: 'secret', allowedIntents: ['lookup-order-status'] }),
       });

@@ -1,6 +1,6 @@
 /**
- * Issue 21 through the public API on both transports (the lean listener production serves and the
- * express app): with caller-supplied entities, a forbid that reads through a dereferenced attribute
+ * Issue 21 through the public API on both transports (`describe.each`: the listener production
+ * serves and the express app): with caller-supplied entities, a forbid that reads through a dereferenced attribute
  * value — parenthesised, in an if/then/else, as `["name"]`, through a record literal — fires on the
  * production path (sliced entities, pruned attributes and context), exactly as Cedar with every
  * entity decides; and integers JavaScript cannot carry exactly are refused with a located 400.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyHolder } from './policy-holder.ts';
 import { readPolicyDir } from './policy-files.ts';
-import { CEDAR_DIR, overTransports, post, seedRegistry, startHarness, type Harness } from './testing/harness.ts';
+import { CEDAR_DIR, post, seedRegistry, startHarness, TRANSPORTS, withServer, type Harness } from './testing/harness.ts';
 
 // Caller-supplied types beside Argus's own: a document owned by a person, people with managers.
 const EXTRA_TYPES = `
@@ -86,11 +86,11 @@ function docRead(secret: boolean) {
   };
 }
 
-describe('a forbid reading through a dereferenced value fires on the production path (issue 21)', () => {
+describe.each(TRANSPORTS)('a forbid reading through a dereferenced value fires on the production path (issue 21) (%s)', (transport) => {
   for (const [name, forbid] of VARIANTS) {
     it(name, async () => {
       const harness = await start([PERMIT, `@id("forbid-under-test") ${forbid}`]);
-      await overTransports(harness, async (base, transport) => {
+      await withServer(harness, transport, async (base) => {
         const denied = await post(base, '/v1/authorize', { input: docRead(true) });
         expect(denied.status, transport).toBe(200);
         expect(denied.body.result, transport).toMatchObject({ allow: false, decision: 'deny' });
@@ -104,7 +104,7 @@ describe('a forbid reading through a dereferenced value fires on the production 
 
   it('the same set allows when the owner has no secret (the forbid is what denied)', async () => {
     const harness = await start([PERMIT, `@id("forbid-under-test") ${VARIANTS[0]![1]}`]);
-    await overTransports(harness, async (base, transport) => {
+    await withServer(harness, transport, async (base) => {
       const allowed = await post(base, '/v1/authorize', { input: docRead(false) });
       expect(allowed.body.result, transport).toMatchObject({ allow: true, decision: 'allow' });
     });
@@ -114,20 +114,20 @@ describe('a forbid reading through a dereferenced value fires on the production 
     const harness = await start([
       '@id("owner-level") permit (principal, action == Argus::Action::"doc:read", resource) when { (resource.owner).level > 0 };',
     ]);
-    await overTransports(harness, async (base, transport) => {
+    await withServer(harness, transport, async (base) => {
       const allowed = await post(base, '/v1/authorize', { input: docRead(false) });
       expect(allowed.body.result, transport).toMatchObject({ allow: true, decision: 'allow', errors: [] });
     });
   });
 });
 
-describe('integers Cedar cannot receive exactly (issue 21)', () => {
+describe.each(TRANSPORTS)('integers Cedar cannot receive exactly (issue 21) (%s)', (transport) => {
   const MESSAGE = 'integer outside the range Argus can pass to Cedar exactly';
 
   it('POST /v1/authorize answers 400 invalid_parameter naming the path, on both transports', async () => {
     const harness = await start([PERMIT]);
     const body = JSON.stringify({ input: docRead(false) }).replace('"level":1', '"level":9223372036854775807');
-    await overTransports(harness, async (base, transport) => {
+    await withServer(harness, transport, async (base) => {
       const r = await post(base, '/v1/authorize', body);
       expect(r.status, transport).toBe(400);
       expect(r.body.code, transport).toBe('invalid_parameter');
@@ -137,7 +137,7 @@ describe('integers Cedar cannot receive exactly (issue 21)', () => {
 
   it('the batch and /v1/data routes refuse them too', async () => {
     const harness = await start([PERMIT]);
-    await overTransports(harness, async (base, transport) => {
+    await withServer(harness, transport, async (base) => {
       const batch = await post(
         base,
         '/v1/authorize/batch',

@@ -146,16 +146,26 @@ export async function listen(apdp: Apdp, transport: Transport = 'listener'): Pro
   };
 }
 
-/** Runs `fn` against each transport that answers the decision routes: the listener (production) and the express app. */
-export async function overTransports(harness: Harness, fn: (base: string, transport: Transport) => Promise<void>): Promise<void> {
-  for (const transport of TRANSPORTS) {
-    const server = await listen(harness, transport);
-    try {
-      await fn(server.url, transport);
-    } finally {
-      void server.close();
-    }
+/** Runs `fn` against a server listening with `transport` on an ephemeral loopback port, then stops it. */
+export async function withServer(
+  apdp: Apdp,
+  transport: Transport,
+  fn: (base: string, transport: Transport) => Promise<void>,
+): Promise<void> {
+  const server = await listen(apdp, transport);
+  try {
+    await fn(server.url, transport);
+  } finally {
+    void server.close();
   }
+}
+
+/**
+ * Runs `fn` against each transport in turn, over the same decision point (state carries from one
+ * to the next). Prefer `describe.each(TRANSPORTS)` with {@link withServer} and a decision point per transport.
+ */
+export async function overTransports(harness: Harness, fn: (base: string, transport: Transport) => Promise<void>): Promise<void> {
+  for (const transport of TRANSPORTS) await withServer(harness, transport, fn);
 }
 
 /** An answer read loosely, field by field. */
