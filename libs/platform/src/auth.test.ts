@@ -118,6 +118,16 @@ describe('JWT verification', () => {
     });
   });
 
+  it('refuses a JWT once it expired, after accepting it', async () => {
+    const strict = createAuthenticator({
+      jwks: { keys: { keys: [jwk] }, issuer: 'https://idp.example', audience: 'argus', clockToleranceSec: 0 },
+    });
+    const token = await jwt({ kind: 'human' }, { sub: 'dave', exp: '1s' });
+    expect(await strict.authenticate(`Bearer ${token}`)).toMatchObject({ ok: true, principal: { subject: 'dave' } });
+    await new Promise((r) => setTimeout(r, 2_100));
+    expect(await strict.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
   it('reads roles from a nested claim with a local JWKS', async () => {
     const r = await local.authenticate(`Bearer ${await jwt({ kind: 'human', realm: { roles: ['ops'] } }, { sub: 'carol' })}`);
     expect(r).toEqual({ ok: true, principal: { subject: 'carol', roles: ['ops'], kind: 'admin' } });
@@ -206,6 +216,35 @@ describe('service tokens and Argus-issued agent tokens', () => {
       principal: { subject: 'orchestrator', kind: 'agent' },
     });
     expect(await auth.authenticate('Bearer argus_unknown-token-000000000')).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('sees a token revoked in the secrets store on the very next call, after answering it many times', async () => {
+    const live = new Set([sha256Hex('argus_revocable-token-000000001')]);
+    const revocable = createAuthenticator({
+      adminToken: ADMIN,
+      agentTokenHashes: [{ agent: 'researcher', sha256: sha256Hex(agentToken) }],
+      lookupAgentToken: async (hash) => (live.has(hash) ? 'orchestrator' : undefined),
+    });
+    for (let i = 0; i < 3; i++) {
+      expect(await revocable.authenticate('Bearer argus_revocable-token-000000001')).toMatchObject({ ok: true });
+      expect(await revocable.authenticate(`Bearer ${agentToken}`)).toMatchObject({ ok: true, principal: { subject: 'researcher' } });
+    }
+    live.clear();
+    expect(await revocable.authenticate('Bearer argus_revocable-token-000000001')).toEqual({ ok: false, reason: 'invalid' });
+    // A token of the configuration answers as configured, whatever the store says.
+    expect(await revocable.authenticate(`Bearer ${agentToken}`)).toMatchObject({ ok: true, principal: { subject: 'researcher' } });
+  });
+
+  it('answers a token presented again with a principal of its own, equal to the first', async () => {
+    const first = await auth.authenticate('Bearer service-token-0123456789');
+    if (!first.ok) throw new Error('expected the service token to authenticate');
+    first.principal.roles.push('admin');
+    first.principal.subject = 'someone-else';
+    expect(await auth.authenticate('Bearer service-token-0123456789')).toEqual({
+      ok: true,
+      principal: { subject: 'proxy', roles: ['service'], kind: 'service' },
+    });
+    expect(await auth.authenticate('Bearer service-token-012345678')).toEqual({ ok: false, reason: 'invalid' });
   });
 
   it('refuses a hash that is not a SHA-256 naming the path', () => {

@@ -221,12 +221,26 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
   const algorithms = [...(jwks?.algorithms ?? DEFAULT_JWT_ALGORITHMS)];
 
-  const byHash = async (token: string): Promise<AuthPrincipal | undefined> => {
+  /** An Argus-issued agent token: `config` when the configuration lists its hash (fixed), `store` when the secrets store knows it. */
+  const byHash = async (token: string): Promise<{ principal: AuthPrincipal; from: 'config' | 'store' } | undefined> => {
     if (!token.startsWith(ARGUS_AGENT_TOKEN_PREFIX) || (hashed.size === 0 && !options.lookupAgentToken)) return undefined;
     const hash = sha256Hex(token);
-    const agent = hashed.get(hash) ?? (options.lookupAgentToken ? await options.lookupAgentToken(hash) : undefined);
-    return agent === undefined ? undefined : { subject: agent, roles: ['agent'], kind: 'agent' };
+    const configured = hashed.get(hash);
+    const agent = configured ?? (options.lookupAgentToken ? await options.lookupAgentToken(hash) : undefined);
+    if (agent === undefined) return undefined;
+    return { principal: { subject: agent, roles: ['agent'], kind: 'agent' }, from: configured !== undefined ? 'config' : 'store' };
   };
+
+  // Credentials that matched the configured tables, by their text, so a caller presenting the same
+  // token again is not hashed and compared again (a SHA-256 and a comparison per configured token
+  // on every decision). The tables are fixed for the life of this authenticator (a configuration
+  // change builds another), so an entry never goes stale, and the map holds at most one entry per
+  // configured token. Never cached: a token the secrets store answers for (it can be revoked there
+  // at any time) and a JWT (it expires).
+  // INVARIANT: only a token that authenticated is a key, so a lookup that misses tells nothing
+  // about how close the presented token is to a valid one; the full comparison then runs as before.
+  const known = new Map<string, AuthPrincipal>();
+  const answer = (principal: AuthPrincipal): AuthResult => ({ ok: true, principal: { ...principal, roles: [...principal.roles] } });
 
   return {
     async authenticate(authorization) {
@@ -234,16 +248,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const match = /^Bearer[ ]+([\x21-\x7e]{1,8192})$/i.exec(authorization.trim());
       if (!match) return { ok: false, reason: 'malformed' };
       const token = match[1]!;
+      const remembered = known.get(token);
+      if (remembered) return answer(remembered);
       const presented = digest(token);
       let found: AuthPrincipal | undefined;
       for (const t of tokens) {
         // INVARIANT: no early exit, so the time taken does not depend on which token matched.
         if (timingSafeEqual(t.digest, presented) && found === undefined) found = t.principal;
       }
-      if (found) return { ok: true, principal: { ...found, roles: [...found.roles] } };
+      if (found) {
+        known.set(token, found);
+        return answer(found);
+      }
       try {
         const agent = await byHash(token);
-        if (agent) return { ok: true, principal: agent };
+        if (agent?.from === 'config') known.set(token, agent.principal);
+        if (agent) return answer(agent.principal);
       } catch {
         return { ok: false, reason: 'invalid' };
       }
