@@ -1,6 +1,6 @@
 /**
- * Named quotas through `POST /v1/authorize`, on both transports (the lean listener production runs
- * and the express app), over the starter policies (`cedar/`): the boundary is exact for every key
+ * Named quotas through `POST /v1/authorize`, on both transports (`describe.each`: the listener
+ * production runs and the express app, a decision point each), over the starter policies (`cedar/`): the boundary is exact for every key
  * kind (the Nth decision allowed, the N+1th denied `quota_exceeded`), the end user is the root of
  * the delegation chain (else the agent's owner), windows slide over days and custom durations on
  * an injected clock, and a policy reads the count as `context.usage.<name>`.
@@ -13,7 +13,7 @@ import { createDecisionEffects } from './decision-effects.ts';
 import { readPolicyDir } from '../policy-files.ts';
 import { PolicyHolder } from '../policy-holder.ts';
 import type { ApdpDeps } from '../app.ts';
-import { ADMIN_TOKEN, CEDAR_DIR, overTransports, post, startHarness, type Harness, type LooseBody } from '../testing/harness.ts';
+import { ADMIN_TOKEN, CEDAR_DIR, post, startHarness, TRANSPORTS, withServer, type Harness, type LooseBody } from '../testing/harness.ts';
 
 const FUTURE = '2099-01-01T00:00:00.000Z';
 const START = Date.parse('2030-01-01T09:00:00.000Z');
@@ -172,12 +172,12 @@ const CASES: Record<string, KeyCase> = {
   },
 };
 
-describe('the quota boundary is exact for every key kind (POST /v1/authorize, both transports)', () => {
+describe.each(TRANSPORTS)('the quota boundary is exact for every key kind (POST /v1/authorize, %s)', (transport) => {
   const LIMIT = 3;
   for (const [kind, c] of Object.entries(CASES)) {
     it(`${kind}: call ${LIMIT} of ${LIMIT} is allowed, call ${LIMIT + 1} denied quota_exceeded; another key value still counts from zero`, async () => {
       const w = await start([{ name: 'q', key: c.key, window: '1h', limit: LIMIT }]);
-      await overTransports(w.h, async (base, transport) => {
+      await withServer(w.h, transport, async (base) => {
         w.advance(PAST_EVERY_WINDOW);
         for (let i = 0; i < LIMIT; i++) {
           const r = await decide(base, c.same[i % c.same.length]!);
@@ -200,7 +200,7 @@ describe('the quota boundary is exact for every key kind (POST /v1/authorize, bo
         { type: 'Agent', id: 'support-bot' },
       ],
     });
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, forBob)).allow).toBe(true);
       expect((await decide(base, tool('other-bot'))).allow).toBe(true);
@@ -218,7 +218,7 @@ describe('the quota boundary is exact for every key kind (POST /v1/authorize, bo
       { name: 'tools_per_goal', key: ['goal'], window: '1h', limit: 1, actions: ['tool:*'] },
       { name: 'llm_per_agent', key: ['principal'], window: '1h', limit: 1, actions: ['llm:invoke'] },
     ]);
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, tool('support-bot', 'crm.search', { goal: 'goal-1' }))).allow).toBe(true);
       expectQuotaDeny(await decide(base, tool('helper-bot', 'crm.search', { goal: 'goal-1' })), 'tools_per_goal');
@@ -234,7 +234,7 @@ describe('the quota boundary is exact for every key kind (POST /v1/authorize, bo
       { name: 'per_agent', key: ['principal'], window: '1h', limit: 2 },
       { name: 'per_human', key: ['human'], window: '1h', limit: 3 },
     ]);
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);
@@ -248,7 +248,7 @@ describe('the quota boundary is exact for every key kind (POST /v1/authorize, bo
   });
 });
 
-describe('the embedded split: named quotas in SQLite, the built-in counters in memory', () => {
+describe.each(TRANSPORTS)('the embedded split: named quotas in SQLite, the built-in counters in memory (%s)', (transport) => {
   it('both are visible in context.usage; a refused call counts in neither', async () => {
     const { db } = openSqlite(':memory:');
     try {
@@ -258,7 +258,7 @@ describe('the embedded split: named quotas in SQLite, the built-in counters in m
         (now) => new SqliteWindowCounter(db, { now }),
         (now) => new MemoryWindowCounter({ now }),
       );
-      await overTransports(w.h, async (base) => {
+      await withServer(w.h, transport, async (base) => {
         w.advance(PAST_EVERY_WINDOW);
         expect((await decide(base, tool('support-bot'))).allow).toBe(true);
         const second = await decide(base, tool('support-bot'), 'full');
@@ -280,14 +280,14 @@ describe('the embedded split: named quotas in SQLite, the built-in counters in m
   });
 });
 
-describe('concurrency and read-only decisions', () => {
+describe.each(TRANSPORTS)('concurrency and read-only decisions (%s)', (transport) => {
   for (const [adapter, counters] of [
     ['memory', undefined],
     ['sqlite', (now: () => number) => new SqliteWindowCounter(openSqlite(':memory:').db, { now })],
   ] as const) {
     it(`${adapter}: 20 concurrent requests against a limit of 5 admit exactly 5`, async () => {
       const w = await start([{ name: 'per_human', key: ['human'], window: '1h', limit: 5 }], [], counters);
-      await overTransports(w.h, async (base, transport) => {
+      await withServer(w.h, transport, async (base) => {
         w.advance(PAST_EVERY_WINDOW);
         const answers = await Promise.all(
           Array.from({ length: 20 }, (_, i) => decide(base, tool(i % 2 === 0 ? 'support-bot' : 'helper-bot'))),
@@ -305,7 +305,7 @@ describe('concurrency and read-only decisions', () => {
     const w = await start([{ name: 'per_agent', key: ['principal'], window: '1h', limit: 2 }], [], undefined, undefined, {
       auth: createAuthenticator({ adminToken: ADMIN_TOKEN }),
     });
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       const ask = async (whatIf: boolean) => {
         const res = await fetch(`${base}/v1/authorize`, {
@@ -329,10 +329,10 @@ describe('concurrency and read-only decisions', () => {
   });
 });
 
-describe('windows (injected clock)', () => {
+describe.each(TRANSPORTS)('windows (injected clock) (%s)', (transport) => {
   it('a day window slides: the N+1th is denied until a day after the first call, then one slot frees', async () => {
     const w = await start([{ name: 'daily', key: ['principal'], window: '1d', limit: 2 }]);
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);
       w.advance(3_600_000);
@@ -352,7 +352,7 @@ describe('windows (injected clock)', () => {
       { name: 'burst', key: ['principal'], window: '90s', limit: 1, actions: ['tool:call'] },
       { name: 'model_burst', key: ['principal'], window: 2_500, limit: 1, actions: ['llm:invoke'] },
     ]);
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);
       expect((await decide(base, llm('support-bot'))).allow).toBe(true);
@@ -368,7 +368,7 @@ describe('windows (injected clock)', () => {
   });
 });
 
-describe('context.usage.<name> in a policy', () => {
+describe.each(TRANSPORTS)('context.usage.<name> in a policy (%s)', (transport) => {
   // The fail-closed form: forbid UNLESS the count is present and under the cap, so an unreadable
   // counter denies (see docs/policies.md, Quotas).
   const CAP = `@id("per-human-daily-cap")
@@ -378,7 +378,7 @@ unless { context has usage && context.usage has per_human_daily && context.usage
 
   it('a policy sees the count before this request: 3 allowed, the 4th denied by the policy; an unlimited rule counts allows only', async () => {
     const w = await start([{ name: 'per_human_daily', key: ['human'], window: '1d' }], [CAP]);
-    await overTransports(w.h, async (base) => {
+    await withServer(w.h, transport, async (base) => {
       w.advance(PAST_EVERY_WINDOW);
       for (let i = 0; i < 3; i++) {
         const r = await decide(base, tool(i % 2 === 0 ? 'support-bot' : 'helper-bot'), 'full');
@@ -402,12 +402,12 @@ unless { context has usage && context.usage has per_human_daily && context.usage
       countAll: () => Promise.reject(new UnavailableError('down')),
     };
     const viaPolicy = await start([{ name: 'per_human_daily', key: ['human'], window: '1d' }], [CAP], () => broken);
-    await overTransports(viaPolicy.h, async (base) => {
+    await withServer(viaPolicy.h, transport, async (base) => {
       expect(await decide(base, tool('support-bot'))).toMatchObject({ allow: false, reasons: [{ policy: 'per-human-daily-cap' }] });
     });
     await viaPolicy.h.close();
     const viaLimit = await start([{ name: 'per_agent', key: ['principal'], window: '1h', limit: 5 }], [], () => broken);
-    await overTransports(viaLimit.h, async (base) => {
+    await withServer(viaLimit.h, transport, async (base) => {
       expect(await decide(base, tool('support-bot'))).toMatchObject({ allow: false, decision: 'deny', codes: ['facts_unavailable'] });
     });
   });
