@@ -160,14 +160,6 @@ export async function withServer(
   }
 }
 
-/**
- * Runs `fn` against each transport in turn, over the same decision point (state carries from one
- * to the next). Prefer `describe.each(TRANSPORTS)` with {@link withServer} and a decision point per transport.
- */
-export async function overTransports(harness: Harness, fn: (base: string, transport: Transport) => Promise<void>): Promise<void> {
-  for (const transport of TRANSPORTS) await withServer(harness, transport, fn);
-}
-
 /** An answer read loosely, field by field. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test answers are read loosely
 export type LooseBody = Record<string, any>;
