@@ -144,7 +144,7 @@ export async function buildEntities(
         for (const owned of ['serverTrust', 'descriptionHash'])
           if (owned in requestAttrs) ignored.push(`/input/resource/attributes/${owned}`);
         attrs.serverTrust = server.trust;
-        const tool = server.tools.find((t) => t.name === resource.id.slice(slash + 1));
+        const tool = toolNamed(server.tools, resource.id.slice(slash + 1));
         if (tool) attrs.descriptionHash = tool.hash;
         else delete attrs.descriptionHash;
         // Governance attributes the registry holds for the tool are registry-owned: they win over the request's.
@@ -174,6 +174,28 @@ export async function buildEntities(
     map.set(resourceKey, { uid: resource, attrs: { ...(requested?.attrs ?? {}), ...requestAttrs }, parents: requested?.parents ?? [] });
   }
   return { entities: map, facts: { agent: agentFacts, resource: resourceFacts, ignored } };
+}
+
+/** A server's tool list as the registry answers it. */
+type RegistryTools = NonNullable<Awaited<ReturnType<RegistryReader['getMcpServer']>>>['tools'];
+
+/**
+ * Each tool list's tools by name, built once per list: the registry view answers the same record
+ * (and so the same list) until it changes, and a server may offer hundreds of tools.
+ * INVARIANT: a list the registry answered is not edited in place (a change is a new record); a
+ * list whose length changed is indexed again all the same.
+ */
+const toolIndexes = new WeakMap<RegistryTools, { length: number; byName: Map<string, RegistryTools[number]> }>();
+
+/** The tool `name` of a server's list (the first of that name, as a scan would find it). */
+function toolNamed(tools: RegistryTools, name: string): RegistryTools[number] | undefined {
+  let index = toolIndexes.get(tools);
+  if (!index || index.length !== tools.length) {
+    const byName = new Map<string, RegistryTools[number]>();
+    for (const t of tools) if (!byName.has(t.name)) byName.set(t.name, t);
+    toolIndexes.set(tools, (index = { length: tools.length, byName }));
+  }
+  return index.byName.get(name);
 }
 
 async function addHuman(map: Map<string, CedarEntity>, registry: RegistryReader, id: string): Promise<void> {

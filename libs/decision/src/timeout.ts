@@ -19,11 +19,11 @@ export class DecisionCancelledError extends Error {
  * (so `commitEffects` writes nothing) and the cancellation is set, so the plan stops at its next
  * step instead of reading on.
  */
-export async function withTimeout(ms: number, work: (cancellation: Cancellation) => Promise<Planned>): Promise<Planned> {
+export function withTimeout(ms: number, work: (cancellation: Cancellation) => Promise<Planned>): Promise<Planned> {
   const cancellation: Cancellation = { cancelled: false };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Planned>((resolve) => {
-    timer = setTimeout(() => {
+  // One promise settled by whichever comes first (no `Promise.race` and no second promise per decision).
+  return new Promise<Planned>((resolve, reject) => {
+    const timer = setTimeout(() => {
       const message = `facts not resolved within ${ms} ms`;
       cancellation.cancelled = true;
       resolve({
@@ -31,12 +31,25 @@ export async function withTimeout(ms: number, work: (cancellation: Cancellation)
         timedOut: true,
       });
     }, ms);
+    let running: Promise<Planned>;
+    try {
+      running = work(cancellation);
+    } catch (err) {
+      clearTimeout(timer);
+      reject(err);
+      return;
+    }
+    running.then(
+      (planned) => {
+        clearTimeout(timer);
+        resolve(planned);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  try {
-    return await Promise.race([work(cancellation), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Resolves `step`, then throws if the decision timed out meanwhile: the next step never starts. */
