@@ -1,0 +1,94 @@
+/**
+ * CPU per call of the proxy before and after a change, on a busy machine: two builds of
+ * `argus-proxy.ts` (this checkout's and the one at `ARGUS_B_ROOT`, another checkout of the repo
+ * with its own node_modules) and the floor (`floor-proxy.ts`) run side by side on core 0, called
+ * in alternating short autocannon rounds (32 connections) from core 1. Each round's CPU per call
+ * (user + system time from /proc over the calls served) is kept; the medians are printed, with
+ * every round's figure, so that drift and contention hit all three alike.
+ *
+ * Run from the repo root: `ARGUS_B_ROOT=/path/to/other/checkout taskset -c 1 node --import tsx bench/proxy/ab.ts`
+ * (`ROUNDS`, default 10, and `ROUND_S`, default 3, set the length).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../..');
+const otherRoot = process.env.ARGUS_B_ROOT;
+if (!otherRoot) throw new Error('set ARGUS_B_ROOT to the other checkout');
+const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const ROUND_S = Number(process.env.ROUND_S ?? 3);
+const BODY = JSON.stringify({
+  model: 'gpt-bench',
+  messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }],
+});
+const children: ChildProcess[] = [];
+
+function start(cwd: string, file: string, core: number, args: string[]): Promise<{ port: number; pid: number }> {
+  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(cwd, 'bench/proxy', file), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd,
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve({ port: Number(m[1]), pid: child.pid! });
+    });
+    child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function round(t: { port: number; pid: number }, seconds: number): Promise<number> {
+  const cpu0 = cpuSeconds(t.pid);
+  const r = await autocannon({
+    url: `http://127.0.0.1:${t.port}/openai/v1/chat/completions`,
+    method: 'POST',
+    connections: 32,
+    duration: seconds,
+    headers: { authorization: 'Bearer argus_bench_token', 'content-type': 'application/json' },
+    body: BODY,
+  });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors`);
+  return ((cpuSeconds(t.pid) - cpu0) * 1e6) / r.requests.total;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+try {
+  const up = await start(root, 'upstream.ts', 1, []);
+  const target = `http://127.0.0.1:${up.port}`;
+  const targets = {
+    floor: await start(root, 'floor-proxy.ts', 0, [target]),
+    a: await start(root, 'argus-proxy.ts', 0, [target]),
+    b: await start(otherRoot, 'argus-proxy.ts', 0, [target]),
+  };
+  for (const t of Object.values(targets)) await round(t, 2);
+  const cpu: Record<string, number[]> = { floor: [], a: [], b: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 === 0 ? (['floor', 'a', 'b'] as const) : (['b', 'a', 'floor'] as const);
+    for (const name of order) cpu[name]!.push(await round(targets[name], ROUND_S));
+    process.stderr.write(`round ${i + 1}/${ROUNDS}\n`);
+  }
+  const m = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
+  const low = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.min(...v)]));
+  const line = (name: 'a' | 'b', where: string) =>
+    `${name} (${where}) ${Math.round(m[name]!)} µs (${(m[name]! / m.floor!).toFixed(2)}x, lowest ${Math.round(low[name]!)} µs)`;
+  process.stdout.write(
+    `CPU per call, median of ${ROUNDS} rounds of ${ROUND_S} s: floor ${Math.round(m.floor!)} µs (lowest ${Math.round(low.floor!)} µs), ` +
+      `${line('a', root)}, ${line('b', otherRoot)}\n` +
+      `rounds: ${JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)])))}\n`,
+  );
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+}
