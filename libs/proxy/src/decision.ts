@@ -103,26 +103,30 @@ export function isAuthorizeResponse(body: unknown): body is AuthorizeResponse {
  * Decides within `timeoutMs` or throws `UnavailableError`. Whatever the decision point answers,
  * only `allow === true` together with `decision === 'allow'` lets a call through.
  */
-export async function decideWithin(
+export function decideWithin(
   point: DecisionPoint,
   input: AuthorizeInput,
   options: DecideOptions,
   timeoutMs: number,
 ): Promise<AuthorizeResponse> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnavailableError(`decision point did not answer within ${timeoutMs} ms`)), timeoutMs);
+  // One promise settled by whichever comes first, the answer or the deadline (no race of three).
+  return new Promise<AuthorizeResponse>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new UnavailableError(`decision point did not answer within ${timeoutMs} ms`)), timeoutMs);
+    // Asked on the next microtask: a decision point that throws synchronously fails like one that rejects.
+    Promise.resolve()
+      .then(() => point.decide(input, options))
+      .then(
+        (answer: unknown) => {
+          clearTimeout(timer);
+          if (isAuthorizeResponse(answer)) resolve(answer);
+          else reject(new UnavailableError('decision point answered an unexpected shape'));
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof UnavailableError ? err : new UnavailableError('decision point failed', err));
+        },
+      );
   });
-  try {
-    const answer = await Promise.race([Promise.resolve().then(() => point.decide(input, options)), deadline]);
-    if (!isAuthorizeResponse(answer)) throw new UnavailableError('decision point answered an unexpected shape');
-    return answer;
-  } catch (err) {
-    if (err instanceof UnavailableError) throw err;
-    throw new UnavailableError('decision point failed', err);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** True only for an unambiguous allow. */

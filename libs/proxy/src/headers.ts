@@ -38,29 +38,34 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
   return out;
 }
 
+/** Request headers always removed: hop-by-hop, agent credentials, `Expect`, `Host`, the length and encoding. */
+const ALWAYS_STRIPPED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
+  ...AGENT_CREDENTIAL_HEADERS,
+  'expect',
+  'host',
+  'content-length',
+  'content-encoding',
+]);
+
+/** The lower-cased set of configured header names to strip, built once per route. */
+export function stripSet(names: readonly string[]): ReadonlySet<string> {
+  return new Set(names.map((h) => h.toLowerCase()));
+}
+
 /**
  * Cleans an agent's request headers in place before they are copied to the upstream request:
  * hop-by-hop headers (and those named in `Connection`), every credential, spoofable
  * `X-Forwarded-*`-style claims, Argus's own headers, `Expect`, `Host` (set from the target) and
  * the length and encoding headers (the body is re-sent, already decoded, with its own length).
+ * `extraStrip` names more headers to remove (a set from {@link stripSet}, or a list).
  */
-export function sanitizeRequestHeaders(headers: IncomingHttpHeaders, extraStrip: readonly string[] = []): void {
-  const listed = connectionListed(headers.connection);
-  const extra = new Set(extraStrip.map((h) => h.toLowerCase()));
+export function sanitizeRequestHeaders(headers: IncomingHttpHeaders, extraStrip: ReadonlySet<string> | readonly string[] = []): void {
+  const extra = extraStrip instanceof Set ? extraStrip : stripSet(extraStrip as readonly string[]);
+  const listed = headers.connection === undefined ? undefined : connectionListed(headers.connection);
   for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();
-    if (
-      HOP_BY_HOP.has(lower) ||
-      listed.has(lower) ||
-      extra.has(lower) ||
-      AGENT_CREDENTIAL_HEADERS.includes(lower) ||
-      SPOOFABLE.test(lower) ||
-      ARGUS_HEADERS.test(lower) ||
-      lower === 'expect' ||
-      lower === 'host' ||
-      lower === 'content-length' ||
-      lower === 'content-encoding'
-    ) {
+    if (ALWAYS_STRIPPED.has(lower) || extra.has(lower) || listed?.has(lower) || SPOOFABLE.test(lower) || ARGUS_HEADERS.test(lower)) {
       delete headers[name];
     }
   }

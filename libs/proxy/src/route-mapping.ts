@@ -27,6 +27,9 @@ const ANTHROPIC_MODEL_ROUTES: Record<string, string> = {
   '/v1/messages': 'messages',
 };
 
+/** A `.` or `..` segment. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
 /**
  * True for a path the proxy can reason about: no dot segments, no encoded slashes, dots or
  * backslashes, no empty segments. Anything else could be read differently by the upstream than
@@ -35,7 +38,8 @@ const ANTHROPIC_MODEL_ROUTES: Record<string, string> = {
 export function isCanonicalPath(path: string): boolean {
   if (!path.startsWith('/')) return false;
   if (/%(2e|2f|5c|00)/i.test(path) || path.includes('\\') || path.includes('//')) return false;
-  return !path.split('/').some((seg) => seg === '.' || seg === '..');
+  // A segment that is `.` or `..`: every segment follows a `/` (the path starts with one).
+  return !DOT_SEGMENT.test(path);
 }
 
 /**

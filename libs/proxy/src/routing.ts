@@ -10,6 +10,7 @@ import { dialectOf, type Dialect } from './answers.ts';
 import type { UpstreamConfig } from './config.ts';
 import type { ProxyContext } from './context.ts';
 import { createUpstreamProxy } from './forward.ts';
+import { stripSet } from './headers.ts';
 import { injectionFor, type CredentialInjection } from './inject-credential.ts';
 import { isCanonicalPath } from './route-mapping.ts';
 
@@ -20,7 +21,8 @@ export interface Route {
   /** The prefix, lower-cased: matched without regard to case, as a mount point is. */
   prefix: string;
   maxBodyBytes: number;
-  stripHeaders: string[];
+  /** The configured headers to strip (global and the upstream's), lower-cased. */
+  stripHeaders: ReadonlySet<string>;
   injection: CredentialInjection | undefined;
   proxy: ProxyHandler;
   /** Reads bodies sent with a content encoding (decompressed within the limit). */
@@ -37,7 +39,7 @@ export function createRoutes(ctx: ProxyContext): Route[] {
       dialect: dialectOf(upstream.kind),
       prefix: upstream.prefix.toLowerCase(),
       maxBodyBytes,
-      stripHeaders: [...config.stripHeaders, ...upstream.stripHeaders],
+      stripHeaders: stripSet([...config.stripHeaders, ...upstream.stripHeaders]),
       injection: injectionFor(upstream),
       proxy: createUpstreamProxy(ctx, upstream),
       encodedBody: express.raw({ type: () => true, limit: maxBodyBytes }),

@@ -203,7 +203,8 @@ function answerBuffered(
     'end',
     () =>
       void (async () => {
-        let body: Buffer = Buffer.concat(chunks);
+        // One chunk (a small answer) needs no copy.
+        let body: Buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (llm || mergeDenied || obligations || lists) {
           try {
             let doc: unknown = JSON.parse(body.toString('utf8'));
