@@ -85,19 +85,11 @@ export function charsetError(type: string | undefined): ArgusError | undefined {
 }
 
 /**
- * Whether {@link readJsonBody} can read this request itself: no content encoding and an
- * acceptable media type ({@link mediaTypeError} answers the others). Encoded bodies take the
- * general {@link jsonBody} path, which decodes them.
- */
-export function leanJsonReadable(req: IncomingMessage): boolean {
-  return unencodedBody(req) && mediaTypeError(req.headers['content-type']) === undefined;
-}
-
-/**
  * Reads and parses a JSON body within the limits, with the same outcomes as {@link jsonBody}
  * (413 `body_too_large`, 400 `invalid_json`, 400 for nesting deeper than allowed) but without
- * the general middleware's machinery; for the hot routes. Call only when
- * {@link leanJsonReadable} says so. An empty body parses as `undefined`.
+ * the general middleware's machinery; for the hot routes. Only for a body without a content
+ * encoding ({@link unencodedBody}; the general {@link jsonBody} decodes the others), its media
+ * type already checked. An empty body parses as `undefined`.
  */
 export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
   const bytes = await readRawBody(req, limits.maxBodyBytes);
@@ -115,7 +107,7 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
 
 /**
  * Reads a request body as bytes within `maxBytes`, without the general middleware's machinery:
- * for bodies sent without a content encoding ({@link leanJsonReadable}'s first condition). A
+ * for bodies sent without a content encoding ({@link unencodedBody}). A
  * declared or actual size over the limit is a 413 `body_too_large`; an aborted body a 400.
  */
 export function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
