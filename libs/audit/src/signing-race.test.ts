@@ -28,5 +28,5 @@ describe('the checkpoint key across processes', () => {
       expect(existsSync(join(dir, 'audit-key.pub'))).toBe(true);
       expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseAuditConfig } from '../config.ts';
-import { resolveSigning } from '../writer.ts';
+import { resolveSigning } from '../signing.ts';
 
 const dir = process.argv[2]!;
 const cfg = parseAuditConfig({ sinks: [{ type: 'sqlite', path: join(dir, 'audit.db') }], spill: { dir: join(dir, 'audit-spill') } });
