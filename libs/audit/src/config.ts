@@ -78,7 +78,7 @@ export interface AuditConfig {
    * `audit-key` beside the spill directory (`.argus/audit-key`), generated when missing. The latest
    * checkpoint every sink holds is copied to `headFile` (default `audit-head.json` beside the key).
    */
-  signing?: { enabled?: boolean; privateKey?: string; privateKeyFile?: string; headFile?: string; everyRecords: number; everyMs: number };
+  signing: { enabled: boolean; privateKey?: string; privateKeyFile?: string; headFile?: string; everyRecords: number; everyMs: number };
   sinks: SinkConfig[];
 }
 

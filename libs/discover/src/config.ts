@@ -10,6 +10,23 @@ import type { ScanTarget } from './types.ts';
 /** `$id` of the configuration schema. */
 export const DISCOVER_CONFIG_SCHEMA_ID = 'https://argus.dev/schemas/config-discover.json';
 
+/** One scan target as the section holds it (defaults filled); a {@link ScanTarget} to the scanners. */
+export interface TargetConfig {
+  id: string;
+  kind: 'network' | 'docker' | 'kubernetes';
+  address: string;
+  ports?: Array<number | string>;
+  namespace?: string;
+  context?: string;
+  intervalMs: number;
+  concurrency: number;
+  connectTimeoutMs: number;
+  probeTimeoutMs: number;
+  scanTimeoutMs: number;
+  rateLimit?: { max: number; durationMs: number };
+  labels?: Record<string, string>;
+}
+
 /** The validated configuration, every default filled in. */
 export interface DiscoverConfig {
   scannerId: string;
@@ -19,7 +36,7 @@ export interface DiscoverConfig {
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number };
   jobs: { attempts: number; backoffDelayMs: number; keepCompleted: number; keepFailed: number };
   limits: { maxEndpointsPerScan: number; probeAllowCidrs?: string[] };
-  targets: ScanTarget[];
+  targets: TargetConfig[];
 }
 
 /**

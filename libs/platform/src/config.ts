@@ -3,7 +3,6 @@
  * owns (`auth`, `logging`), and the redaction used to print a configuration.
  */
 import { defineSection } from './config-section.ts';
-import type { AuthConfig } from './auth.ts';
 
 export * from './config-section.ts';
 
@@ -12,8 +11,38 @@ export interface LoggingConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
+/** A JWS algorithm Argus accepts for IdP JWTs (asymmetric only). */
+export type JwsAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
+
+/**
+ * The `auth` section as loaded (`schemas/config/auth.schema.json`, defaults filled in); it is an
+ * `AuthConfig` (`auth.ts`), which `authenticatorOptionsFrom` reads.
+ */
+export interface AuthSectionConfig {
+  /** Static admin bearer token (secret). */
+  adminToken?: string;
+  serviceTokens: Record<string, string>;
+  scannerTokens: Record<string, string>;
+  agentTokens: Record<string, string>;
+  agentTokenHashes: Array<{ agent: string; sha256: string }>;
+  jwks?: {
+    url?: string;
+    issuer?: string;
+    audience?: string;
+    algorithms?: JwsAlgorithm[];
+    clockToleranceSec: number;
+    claims: { kind: string; kindValues?: Record<string, 'human' | 'agent' | 'service'>; roles: string; agentId: string };
+  };
+  /** Legacy flat JWKS keys (`ARGUS_JWKS_URL`); `jwks` wins where both are set. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  adminRole: string;
+  decisions: 'required' | 'open';
+}
+
 /** `auth`: the credentials the decision API accepts (`schemas/config/auth.schema.json`). */
-export const authSection = defineSection<AuthConfig>({
+export const authSection = defineSection<AuthSectionConfig>({
   key: 'auth',
   schemaId: 'https://argus.dev/schemas/config/auth.json',
   env: {

@@ -66,6 +66,11 @@ describe('proxy configuration', () => {
       '/upstreams/0/credential/header',
     );
     expect(errorsOf({ upstreams: [{ ...upstream, prefix: '/metrics' }] })[0]?.path).toBe('/upstreams/0/prefix');
+    // The audit part is parsed by the audit section at load, with its rules beyond the schema.
+    expect(errorsOf({ upstreams: [upstream], audit: { retry: { initialBackoffMs: 5000, maxBackoffMs: 1000 } } })).toEqual([
+      { path: '/audit/retry/maxBackoffMs', message: 'must be at least `initialBackoffMs`' },
+    ]);
+    expect(Object.isFrozen(parseProxyConfig({ upstreams: [upstream], audit: {} }).audit?.buffer)).toBe(true);
   });
 
   it('loads YAML with environment overrides applied before validation', () => {

@@ -1,6 +1,7 @@
 import { defineSection, parseSection, standaloneConfigFile, type ConfigIssue } from '@argus/platform';
+import { auditSection, type AuditConfig } from '@argus/audit';
 import type { SecretsConfig } from '@argus/secrets';
-import type { PricesConfig } from './prices.ts';
+import type { ModelPrice } from './prices.ts';
 
 /** The operational routes (health, readiness, metrics): reserved, never an upstream prefix. */
 export const OPS_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
@@ -23,7 +24,7 @@ export interface UpstreamConfig {
   credential?: { name: string; inject?: 'bearer' | 'x-api-key' | 'header'; header?: string; prefix?: string };
   action: string;
   /** Sensitivity of an http upstream, as the `Api` resource attribute (default `internal`). */
-  sensitivity?: string;
+  sensitivity?: 'public' | 'internal' | 'confidential' | 'high' | 'secret';
   timeouts: { connectMs: number; idleMs: number; totalMs: number };
   maxBodyBytes?: number;
   stripHeaders: string[];
@@ -52,10 +53,10 @@ export interface ProxyConfig {
    */
   denyDetail: 'code' | 'reason' | 'full';
   /** Model prices over the shipped table, for the cost charged to goal budgets (`prices.ts`). */
-  prices: PricesConfig;
+  prices: { models: Record<string, ModelPrice>; unknownModel?: ModelPrice; shippedDefaults: boolean };
   secrets?: SecretsConfig;
-  /** Audit trail configuration (`schemas/config/audit.schema.json`), used by the standalone proxy. */
-  audit?: Record<string, unknown>;
+  /** The audit trail of the standalone proxy, parsed by the `audit` section. */
+  audit?: AuditConfig;
   upstreams: UpstreamConfig[];
 }
 
@@ -98,7 +99,15 @@ export const proxySection = defineSection<ProxyConfig, true>({
     ARGUS_DECISION_TIMEOUT_MS: { pointer: '/decision/timeoutMs', type: 'integer' },
     ARGUS_REGISTRY_URL: { pointer: '/registry/url', type: 'string' },
   },
-  check: upstreamIssues,
+  check(config) {
+    const errors = upstreamIssues(config);
+    if (config.audit !== undefined) {
+      const audit = auditSection.parse(config.audit);
+      if (audit.ok) config.audit = audit.value;
+      else errors.push(...audit.errors.map((e) => ({ path: `/audit${e.path === '/' ? '' : e.path}`, message: e.message })));
+    }
+    return errors;
+  },
 });
 
 /** The standalone proxy's file: the `proxy` section as the whole file. */

@@ -5,7 +5,6 @@
  */
 import { defineSection, standaloneConfigFile, type EnvTable } from '@argus/platform';
 import { DEFAULT_STORE_URL, storeSection } from '@argus/store';
-import type { RegistryLimits } from './deps.ts';
 
 /** `registry` in the Argus configuration file (`schemas/config/registry.schema.json`). */
 export interface RegistryPolicyConfig {
@@ -46,7 +45,8 @@ export interface RegistryConfig {
   /** Service credentials by service id (e.g. `proxy`, which reports live MCP tool lists). */
   serviceTokens?: Record<string, string>;
   onToolChange: 'pending' | 'quarantined';
-  limits: RegistryLimits & { shutdownGraceMs: number };
+  /** The service's limits (`RegistryLimits`) and its shutdown grace. */
+  limits: { maxBodyBytes: number; maxJsonDepth: number; maxTools: number; defaultLeaseTtlMs: number; shutdownGraceMs: number };
 }
 
 /** The `store` section's own overrides, under `/store`. */

@@ -3,7 +3,7 @@ import { composeConfigFile, ConfigError, defineSection, type ConfigIssue } from 
 /** The `effects` section of the configuration (`schemas/config/effects.schema.json`), defaults filled. */
 export interface EffectsConfig {
   approvals: { ttlMs: number; retentionMs: number };
-  quotas: { enabled: boolean; rules?: QuotaRuleConfig[] };
+  quotas: { enabled: boolean; rules: QuotaRuleConfig[] };
   escalation: {
     /** Unset: `escalate` effects are reported as failed (nowhere to notify). */
     webhookUrl?: string;
@@ -16,6 +16,9 @@ export interface EffectsConfig {
     concurrency: number;
   };
 }
+
+/** The quotas part of the section as its users may give it: `rules` left out means none. */
+export type QuotaSettings = { enabled: boolean; rules?: readonly QuotaRuleConfig[] };
 
 /** What a named quota counts together (see `docs/policies.md`, Quotas). */
 export type QuotaKeyPart = 'principal' | 'human' | 'goal' | 'tenant' | 'resource' | 'action' | 'intent';
@@ -53,7 +56,7 @@ export function windowMs(window: string | number): number {
 }
 
 /** The problems of the configured quota rules (pointers relative to the `effects` section). */
-function quotaIssues(config: Pick<EffectsConfig, 'quotas'>): ConfigIssue[] {
+function quotaIssues(config: { quotas: QuotaSettings }): ConfigIssue[] {
   const seen = new Set<string>();
   const errors: ConfigIssue[] = [];
   (config.quotas.rules ?? []).forEach((r, i) => {
@@ -71,7 +74,7 @@ function quotaIssues(config: Pick<EffectsConfig, 'quotas'>): ConfigIssue[] {
  * a name used twice, throws `ConfigError` naming `/effects/quotas/rules/<i>/...` (the `effects`
  * section has already refused both at load).
  */
-export function quotaRules(config: Pick<EffectsConfig, 'quotas'>): QuotaRule[] {
+export function quotaRules(config: { quotas: QuotaSettings }): QuotaRule[] {
   const errors = quotaIssues(config);
   if (errors.length > 0)
     throw new ConfigError(

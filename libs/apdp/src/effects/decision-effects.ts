@@ -20,7 +20,7 @@ import {
 import type { Logger } from 'pino';
 import type { DecisionEffects, EffectRequest } from '@argus/decision';
 import { consumeRefusal, contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from '@argus/store';
-import { quotaRules, type EffectsConfig, type QuotaKeyPart, type QuotaRule } from './config.ts';
+import { quotaRules, type EffectsConfig, type QuotaKeyPart, type QuotaRule, type QuotaSettings } from './config.ts';
 import type { EscalationJob, EscalationQueue } from './escalation.ts';
 
 /** The windows behind `context.usage`, by key. */
@@ -88,7 +88,8 @@ export interface DecisionEffectsDeps {
   /** Accepted for symmetry with the router; the hooks use the time of the decision they serve (`request.now`). */
   clock?: () => Date;
   logger: Logger;
-  config: Pick<EffectsConfig, 'approvals' | 'quotas'>;
+  /** The `effects` section's approvals and quotas (rules may be left out where there are none). */
+  config: { approvals: EffectsConfig['approvals']; quotas: QuotaSettings };
   /** Approval request ids. Default `randomUUID`. */
   newId?: () => string;
   /** Counts effects by kind and outcome (`argus_effects_total`). */

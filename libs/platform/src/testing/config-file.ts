@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { schemaRegistry } from '@argus/contracts';
 import { describe, expect, it } from 'vitest';
 import { pointerGet, pointerSet, type ConfigFile, type EnvValueType, type LoadOptions } from '../config-section.ts';
@@ -129,5 +129,125 @@ export function describeConfigFile(name: string, file: ConfigFile<unknown>, opti
         });
       }
     }
+  });
+}
+
+/** A section's hand-written value type and the module that exports it. */
+export interface SectionTypePair {
+  /** `$id` of the section's schema. */
+  schemaId: string;
+  /** The exported type name, e.g. `StoreConfig`. */
+  type: string;
+  /** Absolute path of the module exporting it. */
+  module: string;
+  /**
+   * Top-level keys left out of the comparison, each for a reason the caller states: a key a
+   * section's check fills (not its schema), or a union the generator cannot express (`if`/`then`).
+   */
+  omit?: readonly string[];
+}
+
+/**
+ * The schema as a parsed section looks: every property with a `default` is present (the loader
+ * filled it), so it is required in the generated type.
+ */
+function parsedView(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(parsedView);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node))
+    out[k] =
+      k === 'properties' && v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, parsedView(s)]))
+        : parsedView(v);
+  if (out.properties && typeof out.properties === 'object') {
+    const defaulted = Object.entries(out.properties as Record<string, { default?: unknown }>)
+      .filter(([, s]) => s !== null && typeof s === 'object' && s.default !== undefined)
+      .map(([p]) => p);
+    if (defaulted.length > 0) out.required = [...new Set([...((out.required as string[] | undefined) ?? []), ...defaulted])];
+  }
+  return out;
+}
+
+/**
+ * Drift between each section's hand-written value type and its JSON Schema: the schema (with its
+ * defaults filled) is compiled to TypeScript with json-schema-to-typescript, and the compiler
+ * checks the two types are identical. Answers one line per difference, naming the type.
+ */
+export async function sectionTypeDrift(pairs: readonly SectionTypePair[]): Promise<string[]> {
+  const [{ compile }, { default: ts }] = await Promise.all([import('json-schema-to-typescript'), import('typescript')]);
+  const ajv = schemaRegistry();
+  const view = (id: string): unknown => parsedView(ajv.getSchema(id)?.schema);
+  const dir = join(tmpdir(), 'argus-section-types');
+  const files: Record<string, string> = {};
+  const lines = ['type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;'];
+  for (const [i, pair] of pairs.entries()) {
+    const schema = { ...(view(pair.schemaId) as Record<string, unknown>), title: undefined, $id: undefined };
+    files[join(dir, `generated${i}.ts`)] = await compile(schema as Parameters<typeof compile>[0], 'Generated', {
+      bannerComment: '',
+      format: false,
+      ignoreMinAndMaxItems: true,
+      additionalProperties: true,
+      unknownAny: true,
+      $refOptions: {
+        resolve: {
+          argus: {
+            order: 1,
+            canRead: /^https:\/\/argus\.dev\//,
+            read: (file: { url: string }) => JSON.stringify(view(file.url.split('#')[0]!)),
+          },
+        },
+      } as never,
+    });
+    lines.push(
+      `import type { ${pair.type} as Hand${i} } from '${pair.module}';`,
+      `import type { Generated as Generated${i} } from './generated${i}.ts';`,
+    );
+    // One line per key, so a difference names the key; then the key sets themselves.
+    const omitted = new Set(pair.omit ?? []);
+    const omit = omitted.size > 0 ? [...omitted].map((k) => `'${k}'`).join(' | ') : 'never';
+    lines.push(
+      `export const keys${i}: Equals<Exclude<keyof Hand${i}, ${omit}>, Exclude<keyof Generated${i}, ${omit}>> = true; // ${pair.type}: its keys`,
+    );
+    for (const key of Object.keys((schema as { properties?: object }).properties ?? {}).filter((k) => !omitted.has(k)))
+      lines.push(
+        `export const key${i}_${key.replace(/\W/g, '_')}: Equals<Hand${i}['${key}'], Generated${i}['${key}']> = true; // ${pair.type}.${key}`,
+      );
+  }
+  const check = join(dir, 'check.ts');
+  files[check] = lines.join('\n');
+  const options = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    allowImportingTsExtensions: true,
+    types: ['node'],
+  };
+  const host = ts.createCompilerHost(options);
+  const read = host.readFile.bind(host);
+  const exists = host.fileExists.bind(host);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const dirExists = host.directoryExists?.bind(host);
+  const virtual = (name: string): string | undefined => files[resolve(name)];
+  host.readFile = (name) => virtual(name) ?? read(name);
+  host.fileExists = (name) => virtual(name) !== undefined || exists(name);
+  host.directoryExists = (name) => resolve(name) === dir || (dirExists?.(name) ?? true);
+  host.getSourceFile = (name, lang) => {
+    const text = virtual(name);
+    return text !== undefined ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang);
+  };
+  const program = ts.createProgram([check], options, host);
+  // Only the check module's own diagnostics: the libraries are type-checked by their own projects.
+  return [
+    ...program.getSyntacticDiagnostics(program.getSourceFile(check)),
+    ...program.getSemanticDiagnostics(program.getSourceFile(check)),
+  ].map((d) => {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    if (!d.file || d.start === undefined) return message;
+    const text = d.file.text.split('\n')[d.file.getLineAndCharacterOfPosition(d.start).line] ?? '';
+    return `${text.includes('//') ? text.slice(text.indexOf('//') + 3) : d.file.fileName}: ${message}`;
   });
 }
