@@ -58,7 +58,8 @@ export function toCedarValue(value: unknown): CedarValue {
 /** A JSON record (attributes, context) as Cedar values. */
 export function toCedarRecord(record: Record<string, unknown>): Record<string, CedarValue> {
   const out: Record<string, CedarValue> = {};
-  for (const [k, v] of Object.entries(record)) out[k] = toCedarValue(v);
+  // The own enumerable keys, as `Object.entries` lists them, without its arrays.
+  for (const k in record) if (Object.hasOwn(record, k)) out[k] = toCedarValue(record[k]);
   return out;
 }
 
@@ -207,12 +208,17 @@ async function addHuman(map: Map<string, CedarEntity>, registry: RegistryReader,
   map.set(uidKey(uid), { uid, attrs, parents: [] });
 }
 
-async function read<T>(fn: () => Promise<T>): Promise<T> {
+/** A registry read; whatever it throws or rejects with becomes `UnavailableError`. */
+function read<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return fn().catch(unavailable);
   } catch (err) {
-    throw new UnavailableError('registry unavailable', err);
+    return Promise.reject(new UnavailableError('registry unavailable', err));
   }
+}
+
+function unavailable(err: unknown): never {
+  throw new UnavailableError('registry unavailable', err);
 }
 
 /** Refuses (400, `unknown_entity_type`) a type the schema does not declare. */

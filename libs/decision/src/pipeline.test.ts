@@ -110,4 +110,41 @@ describe('the decision pipeline', () => {
       leaseAlive: false,
     });
   });
+
+  it('reads a tool of a large server by its name, the first of a name winning, and a tool the server lost as absent', async () => {
+    const types = starterSet().entityTypes;
+    const tools = Array.from({ length: 500 }, (_, i) => ({ name: `t-${i}`, hash: `h-${i}`, sensitivity: 'internal' }));
+    tools.push({ name: 't-7', hash: 'second-t-7', sensitivity: 'secret' });
+    const server = { id: 'tickets', trust: 'trusted', tools };
+    const withServer: RegistryReader = { ...registry(), getMcpServer: async (id) => (id === 'tickets' ? server : undefined) };
+    const attrsOf = async (tool: string) =>
+      (await buildEntities({ ...INPUT, resource: { type: 'Tool', id: `tickets/${tool}` } }, withServer, types)).entities.get(
+        `Argus::Tool::"tickets/${tool}"`,
+      )?.attrs;
+    expect(await attrsOf('t-7')).toMatchObject({ descriptionHash: 'h-7', sensitivity: 'internal', serverTrust: 'trusted' });
+    expect(await attrsOf('t-499')).toMatchObject({ descriptionHash: 'h-499' });
+    expect(await attrsOf('t-500')).not.toHaveProperty('descriptionHash');
+    // The server answers a new record once its tools changed: the new list is read, not the old one's index.
+    server.tools = tools.slice(0, 10).map((t) => ({ ...t, hash: `new-${t.hash}` }));
+    expect(await attrsOf('t-7')).toMatchObject({ descriptionHash: 'new-h-7' });
+    expect(await attrsOf('t-499')).not.toHaveProperty('descriptionHash');
+  });
+
+  it('a registry that rejects or throws answers a deny facts_unavailable', async () => {
+    const set = starterSet();
+    const failing = (getAgent: RegistryReader['getAgent']) =>
+      new DecisionService({
+        policies: { current: { set } },
+        registry: { ...registry(), getAgent },
+        metrics: createMetricsRegistry(),
+        logger: silentLogger(),
+        decisionTimeoutMs: 1_000,
+      });
+    const rejecting = await failing(async () => Promise.reject(new Error('connection refused'))).decide(INPUT, OPTIONS);
+    expect(rejecting.result).toMatchObject({ allow: false, codes: ['facts_unavailable'] });
+    const throwing = await failing(() => {
+      throw new Error('store closed');
+    }).decide(INPUT, OPTIONS);
+    expect(throwing.result).toMatchObject({ allow: false, codes: ['facts_unavailable'] });
+  });
 });
