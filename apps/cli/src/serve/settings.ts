@@ -13,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARGUS_SECTIONS, CONFIG_SCHEMA_ID } from '@argus/apdp';
 import { composeConfigFile, pointerGet, withoutEnv, type ConfigLayer, type ConfigOf } from '@argus/platform';
-import { proxySection } from '@argus/proxy';
+// The section only: the proxy itself loads when the configuration has a proxy section (commands/serve.ts).
+import { proxySection } from '@argus/proxy/config';
 
 /** The flags of `argus serve` that set configuration keys. */
 export interface ServeFlags {
