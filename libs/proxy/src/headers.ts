@@ -26,10 +26,13 @@ const SPOOFABLE =
 /** Headers meant for Argus only. */
 const ARGUS_HEADERS = /^x-argus-/;
 
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
 /** The header names listed in a `Connection` header value (they are hop-by-hop for this message). */
-export function connectionListed(value: string | string[] | undefined): Set<string> {
+export function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE_LISTED;
   const out = new Set<string>();
-  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  const values = Array.isArray(value) ? value : [value];
   for (const v of values)
     for (const token of v.split(',')) {
       const t = token.trim().toLowerCase();
@@ -62,7 +65,7 @@ export function stripSet(names: readonly string[]): ReadonlySet<string> {
  */
 export function sanitizeRequestHeaders(headers: IncomingHttpHeaders, extraStrip: ReadonlySet<string> | readonly string[] = []): void {
   const extra = extraStrip instanceof Set ? extraStrip : stripSet(extraStrip as readonly string[]);
-  const listed = headers.connection === undefined ? undefined : connectionListed(headers.connection);
+  const listed = connectionListed(headers.connection);
   for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();
     if (ALWAYS_STRIPPED.has(lower) || extra.has(lower) || listed?.has(lower) || SPOOFABLE.test(lower) || ARGUS_HEADERS.test(lower)) {
@@ -80,7 +83,8 @@ export function sanitizeRequestHeaders(headers: IncomingHttpHeaders, extraStrip:
 export function responseHeaders(headers: IncomingHttpHeaders, options: { dropLength: boolean }): OutgoingHttpHeaders {
   const listed = connectionListed(headers.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;

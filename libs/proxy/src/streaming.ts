@@ -240,7 +240,8 @@ function answerBuffered(
         }
         body = ctx.scrubber.scrubBuffer(body);
         const headers = scrubbedHeaders(ctx, proxyRes);
-        res.writeHead(status, { ...headers, 'content-length': body.length });
+        headers['content-length'] = body.length;
+        res.writeHead(status, headers);
         res.end(body);
         finish(ctx, state, { status, error: undefined });
       })().catch((err: unknown) => onProxyError(ctx, err as Error, req, res)),
