@@ -37,6 +37,26 @@ describe('the Argus configuration file', () => {
     expect(Object.isFrozen(c.effects.approvals)).toBe(true);
   });
 
+  it('is, with nothing set, each section’s defaults', () => {
+    const c = ARGUS_CONFIG_FILE.load({ document: {}, env: {} });
+    const defaults = Object.entries(ARGUS_SECTIONS)
+      .filter(([, s]) => !s.optional)
+      .map(([key, s]) => {
+        const d = s.defaults();
+        return [key, d.ok ? d.value : d.errors];
+      });
+    expect(c).toEqual(Object.fromEntries(defaults));
+  });
+
+  it('reads a variable as its key’s type: an all-digit token stays a string, a port is a number', () => {
+    const c = ARGUS_CONFIG_FILE.load({
+      env: { ARGUS_ADMIN_TOKEN: '12345678901234567890', ARGUS_REDIS_PREFIX: '2024', ARGUS_PORT: '8282' },
+    });
+    expect(c.auth.adminToken).toBe('12345678901234567890');
+    expect(c.store.redisPrefix).toBe('2024');
+    expect(c.server.port).toBe(8282);
+  });
+
   it('parses the effects section once, at load: its overrides and its quota checks apply there', () => {
     const c = ARGUS_CONFIG_FILE.load({
       document: { effects: { quotas: { rules: [{ name: 'q', key: ['human'], window: '1h', limit: 3 }] } } },

@@ -56,7 +56,13 @@ export interface ConfigSection<T> {
    * from defaults, and its environment overrides apply only when the file has it.
    */
   readonly optional: boolean;
+  /** Validates, fills defaults, checks and freezes a raw section (see above). */
   parse(raw: unknown, context?: SectionContext): ConfigResult<T>;
+  /**
+   * The section with nothing set: every default (the schema's, and what its checks fill). Fails,
+   * naming them, for a section with required keys (`proxy.upstreams`).
+   */
+  defaults(): ConfigResult<T>;
 }
 
 /** The value type of a section. */
@@ -91,18 +97,20 @@ export type DefinedSection<T, Optional extends boolean = false> = ConfigSection<
 /** Defines a section: schema validation with defaults, then `check`, then a deep freeze. */
 export function defineSection<T, Optional extends boolean = false>(spec: SectionSpec<T, Optional>): DefinedSection<T, Optional> {
   const validate = lazy(() => validatorFor<T>(spec.schemaId));
+  const parse = (raw: unknown, context: SectionContext = {}): ConfigResult<Readonly<T>> => {
+    const result = validate()(raw === undefined ? {} : structuredClone(raw));
+    if (!result.ok) return { ok: false, errors: result.errors };
+    const errors = spec.check?.(result.value, context) ?? [];
+    if (errors.length > 0) return { ok: false, errors };
+    return { ok: true, value: deepFreeze(result.value) };
+  };
   return {
     key: spec.key,
     schemaId: spec.schemaId,
     env: Object.freeze({ ...(spec.env ?? {}) }),
     optional: (spec.optional ?? false) as Optional,
-    parse(raw, context = {}) {
-      const result = validate()(raw === undefined ? {} : structuredClone(raw));
-      if (!result.ok) return { ok: false, errors: result.errors };
-      const errors = spec.check?.(result.value, context) ?? [];
-      if (errors.length > 0) return { ok: false, errors };
-      return { ok: true, value: deepFreeze(result.value) };
-    },
+    parse,
+    defaults: () => parse(undefined),
   };
 }
 

@@ -42,6 +42,11 @@ describe('defineSection', () => {
     expect(r.ok && Object.isFrozen(r.value) && Object.isFrozen(r.value.serviceTokens)).toBe(true);
   });
 
+  it('answers its defaults: the value of an empty section', () => {
+    expect(loggingSection.defaults()).toEqual({ ok: true, value: { level: 'info' } });
+    expect(authSection.defaults()).toEqual(authSection.parse({}));
+  });
+
   it('never changes what it was given', () => {
     const raw = { level: 'warn' };
     loggingSection.parse(raw);
