@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createAuditTrail, openQueryStore, type AuditTrail } from '@argus/audit';
+import { createAuditTrail, openQueryStore, type AuditQueryStore, type AuditTrail } from '@argus/audit';
 import { validatorFor } from '@argus/contracts';
 import { verifyDelegationToken, type IntentCatalogue, type TokenKey } from '@argus/governance';
 import {
@@ -187,11 +187,13 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   });
 
   let audit: AuditTrail | undefined;
+  let auditQuery: AuditQueryStore | undefined;
   if (config.audit.enabled) {
     const auditConfig = config.audit;
     // The audit thread opens the sinks and writes; this thread only reads (decisions API).
     audit = await createAuditTrail(auditConfig, { logger, metrics });
     const query = await openQueryStore(auditConfig);
+    auditQuery = query;
     closers.push({
       name: 'audit',
       close: async () => {
@@ -199,7 +201,6 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
         await query?.close();
       },
     });
-    (audit as AuditTrail & { query?: typeof query }).query = query;
   }
 
   const intents = loadIntents(config.governance.intentsFile);
@@ -297,7 +298,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     watcher,
     ...(audit ? { audit } : {}),
   };
-  const query = (audit as (AuditTrail & { query?: Parameters<typeof createDecisionsRouter>[0]['query'] }) | undefined)?.query;
+  const query = auditQuery;
   const routers: Router[] = [
     createGovernanceRouter({
       delegations: storage.delegations,
