@@ -149,8 +149,8 @@ export interface LoadOptions {
 }
 
 /**
- * A configuration file: the sections it holds (`root` is either a map of sections by key, or one
- * section that is the whole file), the union of their environment overrides, and its loader.
+ * A configuration file: sections under their keys ({@link composeConfigFile}) or one section as the
+ * whole file ({@link standaloneConfigFile}); the union of their environment overrides; its loader.
  */
 export interface ConfigFile<T> {
   readonly schemaId: string;

@@ -48,7 +48,8 @@ export async function main(
     ...(token ? { token } : {}),
   });
   const metrics = createMetricsRegistry();
-  const auditConfig = parseAuditConfig(config.audit ?? {});
+  // Parsed at load by the audit section (`proxySection`); absent: the audit defaults.
+  const auditConfig = config.audit ?? parseAuditConfig({});
   const recorder = await createAuditTrail(auditConfig, { logger, metrics });
   const authenticate = createAuthenticator({ auth: config.auth, secrets: broker });
 
