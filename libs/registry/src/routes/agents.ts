@@ -1,15 +1,13 @@
 import { Router } from 'express';
-import { asyncRoute, ConflictError, InvalidInputError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
+import { asyncRoute, InvalidInputError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
 import { canonicalJson, type Agent, type AgentPatch, type AgentQuery, type NewAgent, type TrustState } from '@argus/store';
-import { asPrecondition, ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
+import { ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
 import { page } from './humans.ts';
+import { retryOnConflict, sendCreated, sendDeleted, sendFound, sendReported, updateExpecting } from './record-routes.ts';
 import { mountTrustRoutes } from './trust.ts';
 
 type AgentBody = Omit<NewAgent, 'discoveredBy' | 'lastSeen'> & { owner: string; trust?: TrustState };
 type UpsertBody = Omit<AgentPatch, 'lastSeen'> & { name: string };
-
-/** How many times a scanner report is retried when a concurrent writer bumped the version. */
-const UPSERT_ATTEMPTS = 3;
 
 /** The fields a decision reads: a change to any of them must invalidate caches. */
 function material(a: Agent): string {
@@ -35,10 +33,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
     asyncRoute(async (req, res) => {
       const body = validate<AgentBody>('agent-create', req.body);
       await checkOwner(body.owner);
-      const agent = await deps.store.createAgent(body, principalOf(res).subject);
-      res.setHeader('location', `/v1/registry/agents/${encodeURIComponent(agent.id)}`);
-      sendRecord(res, 201, agent);
-      await deps.changed({ kind: 'agent', id: agent.id, change: 'created', trust: agent.trust });
+      await sendCreated(res, deps, 'agent', await deps.store.createAgent(body, principalOf(res).subject));
     }),
   );
 
@@ -65,10 +60,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
     reader,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      const agent = await deps.store.getAgent(id);
-      if (!agent) return void res.status(404).json({ code: 'not_found', message: `agent \`${id}\` not found`, errors: [] });
-      // The lease is read, never waited for: with Redis down the record is still served, lease `unknown`.
-      sendRecord(res, 200, agent, { lease: await deps.leases.get('agent', id) });
+      await sendFound(res, deps, 'agent', id, await deps.store.getAgent(id));
     }),
   );
 
@@ -80,11 +72,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
       const expected = ifMatch(req);
       const patch = validate<AgentPatch>('agent-patch', req.body);
       await checkOwner(patch.owner);
-      const agent = await deps.store
-        .updateAgent(id, patch, expected !== undefined ? { expectedVersion: expected } : {})
-        .catch((err: unknown) => {
-          throw asPrecondition(err, expected);
-        });
+      const agent = await updateExpecting(expected, (options) => deps.store.updateAgent(id, patch, options));
       sendRecord(res, 200, agent);
       await deps.changed({ kind: 'agent', id, change: 'updated', trust: agent.trust });
     }),
@@ -95,11 +83,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
     admin,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      if (!(await deps.store.deleteAgent(id)))
-        return void res.status(404).json({ code: 'not_found', message: `agent \`${id}\` not found`, errors: [] });
-      await deps.leases.drop('agent', id).catch(() => undefined);
-      res.status(204).end();
-      await deps.changed({ kind: 'agent', id, change: 'deleted' });
+      await sendDeleted(res, deps, 'agent', id, await deps.store.deleteAgent(id));
     }),
   );
 
@@ -111,48 +95,23 @@ export function agentsRouter(deps: ResolvedDeps): Router {
       const body = validate<UpsertBody>('agent-upsert', req.body);
       const by = principalOf(res).subject;
       const lastSeen = deps.clock().toISOString();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const existing = await deps.store.getAgent(id);
-          if (!existing) {
-            await checkOwner(body.owner);
-            const agent = await deps.store.createAgent({ ...body, id, discoveredBy: by, lastSeen }, by);
-            const lease = await renewQuietly(deps, 'agent', id);
-            sendRecord(res, 201, agent, { lease });
-            await deps.changed({ kind: 'agent', id, change: 'created', trust: agent.trust });
-            return;
-          }
-          // A scanner never reassigns an owner an admin set; it may fill one in.
-          const { owner, ...reported } = body;
-          const fill = existing.owner === undefined && owner !== undefined ? { owner } : {};
-          if (fill.owner !== undefined) await checkOwner(fill.owner);
-          const agent = await deps.store.updateAgent(id, { ...reported, ...fill, lastSeen }, { expectedVersion: existing.version });
-          const lease = await renewQuietly(deps, 'agent', id);
-          sendRecord(res, 200, agent, { lease });
-          await deps.changed({
-            kind: 'agent',
-            id,
-            change: material(agent) === material(existing) ? 'seen' : 'updated',
-            trust: agent.trust,
-          });
-          return;
-        } catch (err) {
-          if (!(err instanceof ConflictError) || attempt >= UPSERT_ATTEMPTS) throw err;
+      await retryOnConflict(async () => {
+        const existing = await deps.store.getAgent(id);
+        if (!existing) {
+          await checkOwner(body.owner);
+          const agent = await deps.store.createAgent({ ...body, id, discoveredBy: by, lastSeen }, by);
+          return sendReported(res, deps, 'agent', 201, agent, 'created');
         }
-      }
+        // A scanner never reassigns an owner an admin set; it may fill one in.
+        const { owner, ...reported } = body;
+        const fill = existing.owner === undefined && owner !== undefined ? { owner } : {};
+        if (fill.owner !== undefined) await checkOwner(fill.owner);
+        const agent = await deps.store.updateAgent(id, { ...reported, ...fill, lastSeen }, { expectedVersion: existing.version });
+        await sendReported(res, deps, 'agent', 200, agent, material(agent) === material(existing) ? 'seen' : 'updated');
+      });
     }),
   );
 
   mountTrustRoutes(r, 'agent', deps);
   return r;
-}
-
-/** Renews the lease of a record a scanner just saw; a lease store outage does not fail the report. */
-export async function renewQuietly(deps: ResolvedDeps, kind: 'agent' | 'mcp-server', id: string) {
-  try {
-    return await deps.leases.renew(kind, id, deps.limits.defaultLeaseTtlMs);
-  } catch (err) {
-    deps.logger.warn({ kind, id, err: err instanceof Error ? err.message : String(err) }, 'lease not renewed');
-    return { state: 'unknown' as const };
-  }
 }

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { asyncRoute, ConflictError, requireAdmin, requireAuth, type ErrorDetail } from '@argus/platform';
 import type { HumanPatch, NewHuman } from '@argus/store';
-import { asPrecondition, ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
+import { ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
+import { sendCreated, sendDeleted, sendFound, updateExpecting } from './record-routes.ts';
 
 /** `/v1/registry/humans`: register, read, list, update and delete humans (writes need an admin). */
 export function humansRouter(deps: ResolvedDeps): Router {
@@ -14,10 +15,7 @@ export function humansRouter(deps: ResolvedDeps): Router {
     admin,
     asyncRoute(async (req, res) => {
       const body = validate<NewHuman>('human-create', req.body);
-      const human = await deps.store.createHuman(body);
-      res.setHeader('location', `/v1/registry/humans/${encodeURIComponent(human.id)}`);
-      sendRecord(res, 201, human);
-      await deps.changed({ kind: 'human', id: human.id, change: 'created' });
+      await sendCreated(res, deps, 'human', await deps.store.createHuman(body));
     }),
   );
 
@@ -35,9 +33,7 @@ export function humansRouter(deps: ResolvedDeps): Router {
     reader,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      const human = await deps.store.getHuman(id);
-      if (!human) return void res.status(404).json({ code: 'not_found', message: `human \`${id}\` not found`, errors: [] });
-      sendRecord(res, 200, human);
+      await sendFound(res, deps, 'human', id, await deps.store.getHuman(id));
     }),
   );
 
@@ -48,11 +44,7 @@ export function humansRouter(deps: ResolvedDeps): Router {
       const id = pathId(req);
       const expected = ifMatch(req);
       const patch = validate<HumanPatch>('human-patch', req.body);
-      const human = await deps.store
-        .updateHuman(id, patch, expected !== undefined ? { expectedVersion: expected } : {})
-        .catch((err: unknown) => {
-          throw asPrecondition(err, expected);
-        });
+      const human = await updateExpecting(expected, (options) => deps.store.updateHuman(id, patch, options));
       sendRecord(res, 200, human);
       await deps.changed({ kind: 'human', id, change: 'updated' });
     }),
@@ -68,10 +60,7 @@ export function humansRouter(deps: ResolvedDeps): Router {
         const errors: ErrorDetail[] = [{ path: '/params/id', message: `owns agent \`${owned.items[0]!.id}\`` }];
         throw new ConflictError(`human \`${id}\` still owns agents; reassign or delete them first`, errors);
       }
-      if (!(await deps.store.deleteHuman(id)))
-        return void res.status(404).json({ code: 'not_found', message: `human \`${id}\` not found`, errors: [] });
-      res.status(204).end();
-      await deps.changed({ kind: 'human', id, change: 'deleted' });
+      await sendDeleted(res, deps, 'human', id, await deps.store.deleteHuman(id));
     }),
   );
   return r;

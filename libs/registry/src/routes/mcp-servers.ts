@@ -1,19 +1,9 @@
 import { Router } from 'express';
-import { asyncRoute, ConflictError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
+import { asyncRoute, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
 import { hashTools, type McpServer, type McpServerQuery, type McpToolInput, type McpTransport, type TrustState } from '@argus/store';
-import {
-  asPrecondition,
-  checkServerUrl,
-  checkToolCount,
-  ifMatch,
-  pathId,
-  queryOf,
-  sendRecord,
-  validate,
-  type ResolvedDeps,
-} from '../deps.ts';
+import { checkServerUrl, checkToolCount, ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
 import { page } from './humans.ts';
-import { renewQuietly } from './agents.ts';
+import { retryOnConflict, sendCreated, sendDeleted, sendFound, sendReported, updateExpecting } from './record-routes.ts';
 import { mountTrustRoutes } from './trust.ts';
 import { recordLiveTools } from '../tool-change.ts';
 
@@ -27,8 +17,6 @@ interface ServerBody {
 }
 type PatchBody = Partial<Omit<ServerBody, 'id' | 'trust'>>;
 type UpsertBody = Omit<ServerBody, 'id' | 'trust'> & { tools: McpToolInput[] };
-
-const UPSERT_ATTEMPTS = 3;
 
 /**
  * `/v1/registry/mcp-servers`: CRUD, the scanners' idempotent upsert with the "rug-pull" check
@@ -47,10 +35,12 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
       const body = validate<ServerBody>('mcp-server-create', req.body);
       checkServerUrl(body.url);
       checkToolCount(body.tools, deps.limits.maxTools);
-      const server = await deps.store.createMcpServer({ ...body, tools: hashTools(body.tools ?? []) }, principalOf(res).subject);
-      res.setHeader('location', `/v1/registry/mcp-servers/${encodeURIComponent(server.id)}`);
-      sendRecord(res, 201, server);
-      await deps.changed({ kind: 'mcp-server', id: server.id, change: 'created', trust: server.trust });
+      await sendCreated(
+        res,
+        deps,
+        'mcp-server',
+        await deps.store.createMcpServer({ ...body, tools: hashTools(body.tools ?? []) }, principalOf(res).subject),
+      );
     }),
   );
 
@@ -72,9 +62,7 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
     reader,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      const server = await deps.store.getMcpServer(id);
-      if (!server) return void res.status(404).json({ code: 'not_found', message: `mcp-server \`${id}\` not found`, errors: [] });
-      sendRecord(res, 200, server, { lease: await deps.leases.get('mcp-server', id) });
+      await sendFound(res, deps, 'mcp-server', id, await deps.store.getMcpServer(id));
     }),
   );
 
@@ -89,15 +77,9 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
       checkToolCount(body.tools, deps.limits.maxTools);
       const { tools, ...rest } = body;
       // An admin edit of the tools is a review: it changes the hashes without demoting.
-      const server = await deps.store
-        .updateMcpServer(
-          id,
-          { ...rest, ...(tools ? { tools: hashTools(tools) } : {}) },
-          expected !== undefined ? { expectedVersion: expected } : {},
-        )
-        .catch((err: unknown) => {
-          throw asPrecondition(err, expected);
-        });
+      const server = await updateExpecting(expected, (options) =>
+        deps.store.updateMcpServer(id, { ...rest, ...(tools ? { tools: hashTools(tools) } : {}) }, options),
+      );
       sendRecord(res, 200, server);
       await deps.changed({ kind: 'mcp-server', id, change: 'updated', trust: server.trust });
     }),
@@ -108,11 +90,7 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
     admin,
     asyncRoute(async (req, res) => {
       const id = pathId(req);
-      if (!(await deps.store.deleteMcpServer(id)))
-        return void res.status(404).json({ code: 'not_found', message: `mcp-server \`${id}\` not found`, errors: [] });
-      await deps.leases.drop('mcp-server', id).catch(() => undefined);
-      res.status(204).end();
-      await deps.changed({ kind: 'mcp-server', id, change: 'deleted' });
+      await sendDeleted(res, deps, 'mcp-server', id, await deps.store.deleteMcpServer(id));
     }),
   );
 
@@ -127,37 +105,27 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
       const by = principalOf(res).subject;
       const tools = hashTools(body.tools);
       const lastSeen = deps.clock().toISOString();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          // An endpoint already registered under another id (an admin's record, or an older scan)
-          // is the same server: reconcile onto it, so its tool list is compared and never duplicated.
-          const existing = (await deps.store.getMcpServer(id)) ?? (await sameEndpoint(deps, body.url));
-          if (!existing) {
-            const server = await deps.store.createMcpServer({ ...body, id, tools, discoveredBy: by, lastSeen }, by);
-            const lease = await renewQuietly(deps, 'mcp-server', id);
-            sendRecord(res, 201, server, { lease });
-            await deps.changed({ kind: 'mcp-server', id, change: 'created', trust: server.trust });
-            return;
-          }
-          const sameFields =
-            existing.name === body.name &&
-            existing.url === body.url &&
-            (body.transport === undefined || existing.transport === body.transport);
-          const { server, diff, toolsChanged } = await recordLiveTools(deps, existing, tools, by, {
-            name: body.name,
-            url: body.url,
-            ...(body.transport ? { transport: body.transport } : {}),
-            lastSeen,
-          });
-          const lease = await renewQuietly(deps, 'mcp-server', existing.id);
-          sendRecord(res, 200, server, { lease, ...(toolsChanged ? { toolsChanged: diff } : {}) });
-          const change = server.trust !== existing.trust ? 'trust' : toolsChanged || !sameFields ? 'updated' : 'seen';
-          await deps.changed({ kind: 'mcp-server', id: existing.id, change, trust: server.trust });
-          return;
-        } catch (err) {
-          if (!(err instanceof ConflictError) || attempt >= UPSERT_ATTEMPTS) throw err;
+      await retryOnConflict(async () => {
+        // An endpoint already registered under another id (an admin's record, or an older scan)
+        // is the same server: reconcile onto it, so its tool list is compared and never duplicated.
+        const existing = (await deps.store.getMcpServer(id)) ?? (await sameEndpoint(deps, body.url));
+        if (!existing) {
+          const server = await deps.store.createMcpServer({ ...body, id, tools, discoveredBy: by, lastSeen }, by);
+          return sendReported(res, deps, 'mcp-server', 201, server, 'created');
         }
-      }
+        const sameFields =
+          existing.name === body.name &&
+          existing.url === body.url &&
+          (body.transport === undefined || existing.transport === body.transport);
+        const { server, diff, toolsChanged } = await recordLiveTools(deps, existing, tools, by, {
+          name: body.name,
+          url: body.url,
+          ...(body.transport ? { transport: body.transport } : {}),
+          lastSeen,
+        });
+        const change = server.trust !== existing.trust ? 'trust' : toolsChanged || !sameFields ? 'updated' : 'seen';
+        await sendReported(res, deps, 'mcp-server', 200, server, change, toolsChanged ? { toolsChanged: diff } : {});
+      });
     }),
   );
 

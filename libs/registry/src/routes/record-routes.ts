@@ -1,0 +1,107 @@
+import type { Response } from 'express';
+import { ConflictError } from '@argus/platform';
+import type { RegistryChangedEvent, RegistryKind, TrustKind, TrustState, WriteOptions } from '@argus/store';
+import { asPrecondition, sendRecord, type ResolvedDeps } from '../deps.ts';
+
+/**
+ * The answers the humans, agents and MCP servers routes share: a record created, read, updated
+ * under `If-Match` or deleted is answered and announced (`registry.changed`) the same way for
+ * every kind.
+ */
+
+/** The collection each kind of record lives in under `/v1/registry`. */
+const COLLECTION: Record<RegistryKind, string> = { human: 'humans', agent: 'agents', 'mcp-server': 'mcp-servers' };
+
+/** A record as these answers read it: its id, its version (the ETag) and, for agents and servers, its trust. */
+interface RecordLike {
+  id: string;
+  version: number;
+  trust?: TrustState;
+}
+
+/** Answers 404 in the wire error shape: no `kind` record `id`. */
+export function sendNotFound(res: Response, kind: RegistryKind, id: string): void {
+  res.status(404).json({ code: 'not_found', message: `${kind} \`${id}\` not found`, errors: [] });
+}
+
+/** Answers 201 with the new record's location, then announces it. */
+export async function sendCreated(res: Response, deps: ResolvedDeps, kind: RegistryKind, record: RecordLike): Promise<void> {
+  res.setHeader('location', `/v1/registry/${COLLECTION[kind]}/${encodeURIComponent(record.id)}`);
+  sendRecord(res, 201, record);
+  await deps.changed({ kind, id: record.id, change: 'created', ...(record.trust !== undefined ? { trust: record.trust } : {}) });
+}
+
+/**
+ * Answers the record read for `id`, or 404. An agent or a server is sent with its lease, read and
+ * never waited for: with the lease store down the record is still served, lease `unknown`.
+ */
+export async function sendFound(
+  res: Response,
+  deps: ResolvedDeps,
+  kind: RegistryKind,
+  id: string,
+  record: RecordLike | undefined,
+): Promise<void> {
+  if (!record) return sendNotFound(res, kind, id);
+  sendRecord(res, 200, record, kind === 'human' ? {} : { lease: await deps.leases.get(kind, id) });
+}
+
+/**
+ * Runs `update` on the version the caller expects (its `If-Match`, parsed), if it named one: a
+ * version conflict is then answered 412 instead of 409.
+ */
+export function updateExpecting<T>(expected: number | undefined, update: (options: WriteOptions) => Promise<T>): Promise<T> {
+  return update(expected !== undefined ? { expectedVersion: expected } : {}).catch((err: unknown) => {
+    throw asPrecondition(err, expected);
+  });
+}
+
+/** Answers a delete: 404 when nothing was deleted; else the record's lease is dropped (best effort), 204, and the deletion announced. */
+export async function sendDeleted(res: Response, deps: ResolvedDeps, kind: RegistryKind, id: string, deleted: boolean): Promise<void> {
+  if (!deleted) return sendNotFound(res, kind, id);
+  if (kind !== 'human') await deps.leases.drop(kind, id).catch(() => undefined);
+  res.status(204).end();
+  await deps.changed({ kind, id, change: 'deleted' });
+}
+
+/** How many times a scanner report is tried when a concurrent writer bumped the version. */
+const UPSERT_ATTEMPTS = 3;
+
+/** Runs a scanner's read-then-write report again (up to {@link UPSERT_ATTEMPTS} times in all) while it loses a version race. */
+export async function retryOnConflict<T>(report: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await report();
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= UPSERT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/**
+ * Answers a scanner's report on an agent or a server: the record's lease renewed (quietly), the
+ * record sent with it (and `extra`), then the change announced.
+ */
+export async function sendReported(
+  res: Response,
+  deps: ResolvedDeps,
+  kind: TrustKind,
+  status: 200 | 201,
+  record: RecordLike & { trust: TrustState },
+  change: RegistryChangedEvent['change'],
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const lease = await renewQuietly(deps, kind, record.id);
+  sendRecord(res, status, record, { lease, ...extra });
+  await deps.changed({ kind, id: record.id, change, trust: record.trust });
+}
+
+/** Renews the lease of a record a scanner just saw; a lease store outage does not fail the report. */
+async function renewQuietly(deps: ResolvedDeps, kind: TrustKind, id: string) {
+  try {
+    return await deps.leases.renew(kind, id, deps.limits.defaultLeaseTtlMs);
+  } catch (err) {
+    deps.logger.warn({ kind, id, err: err instanceof Error ? err.message : String(err) }, 'lease not renewed');
+    return { state: 'unknown' as const };
+  }
+}
