@@ -69,12 +69,14 @@ function upstreamIssues(config: ProxyConfig): ConfigIssue[] {
   const names = new Map<string, number>();
   const prefixes: Array<{ prefix: string; i: number }> = [];
   config.upstreams.forEach((u, i) => {
-    if (names.has(u.name)) errors.push({ path: `/upstreams/${i}/name`, message: `already used by /upstreams/${names.get(u.name)}` });
+    if (names.has(u.name))
+      errors.push({ path: `/upstreams/${i}/name`, message: `\`${u.name}\` is already the name of upstream ${names.get(u.name)}` });
     else names.set(u.name, i);
     const overlap = prefixes.find(
       (p) => p.prefix === u.prefix || p.prefix.startsWith(`${u.prefix}/`) || u.prefix.startsWith(`${p.prefix}/`),
     );
-    if (overlap) errors.push({ path: `/upstreams/${i}/prefix`, message: `overlaps /upstreams/${overlap.i}/prefix` });
+    if (overlap)
+      errors.push({ path: `/upstreams/${i}/prefix`, message: `overlaps \`${overlap.prefix}\`, the prefix of upstream ${overlap.i}` });
     prefixes.push({ prefix: u.prefix, i });
     if (u.credential?.inject === 'header' && u.credential.header === undefined)
       errors.push({ path: `/upstreams/${i}/credential/header`, message: 'required when inject is `header`' });
