@@ -14,8 +14,10 @@ import {
   callServer,
   CannotRun,
   collect,
-  columns,
   expiryOf,
+  listAll,
+  printAnswer,
+  printTable,
   processServerIo,
   runServerCommand,
   serverOptions,
@@ -76,13 +78,10 @@ export function runGrant(to: string, opts: GrantCliOptions, io: ServerCliIo = pr
       ...(maxDepth !== undefined ? { maxDepth } : {}),
     };
     const grant = await callServer<GrantRecord>(opts, io, 'POST', '/v1/delegations', body);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(grant, null, 2)}\n`);
-      return;
-    }
-    const below = grant.parentId ? ` (below ${grant.parentId})` : '';
-    const edge = `${uid(grant.from)} → ${uid(grant.to)}`;
-    io.stdout.write(`granted ${grant.id}: ${edge} ${describeScope(grant)} until ${grant.expiresAt}${below}\n`);
+    printAnswer(opts, io, grant, (g) => {
+      const below = g.parentId ? ` (below ${g.parentId})` : '';
+      return `granted ${g.id}: ${uid(g.from)} → ${uid(g.to)} ${describeScope(g)} until ${g.expiresAt}${below}\n`;
+    });
   });
 }
 
@@ -97,17 +96,15 @@ export function runListDelegations(opts: ListDelegationsOptions, io: ServerCliIo
     if (opts.fromAgent !== undefined) query.set('from', uid({ type: 'Agent', id: opts.fromAgent }));
     if (opts.active) query.set('active', 'true');
     const items = await listAll<GrantRecord>(opts, io, '/v1/delegations', query, limit);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
-      return;
-    }
-    if (items.length === 0) {
-      io.stdout.write('no delegations\n');
-      return;
-    }
-    const rows = [['id', 'from', 'to', 'scope', 'expires', 'state', 'parent']];
-    for (const g of items) rows.push([g.id, uid(g.from), uid(g.to), describeScope(g), g.expiresAt, stateOf(g, now), g.parentId ?? '-']);
-    io.stdout.write(columns(rows));
+    printTable(opts, io, items, 'no delegations', ['id', 'from', 'to', 'scope', 'expires', 'state', 'parent'], (g) => [
+      g.id,
+      uid(g.from),
+      uid(g.to),
+      describeScope(g),
+      g.expiresAt,
+      stateOf(g, now),
+      g.parentId ?? '-',
+    ]);
   });
 }
 
@@ -117,27 +114,10 @@ export function runRevoke(id: string, opts: RevokeCliOptions, io: ServerCliIo = 
     const body = opts.reason !== undefined ? { reason: opts.reason } : {};
     const path = `/v1/delegations/${encodeURIComponent(id)}/revoke`;
     const r = await callServer<{ revoked: string[]; at: string }>(opts, io, 'POST', path, body);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      return;
-    }
-    io.stdout.write(r.revoked.length === 0 ? `${id} was already revoked\n` : `revoked ${r.revoked.join(', ')} at ${r.at}\n`);
+    printAnswer(opts, io, r, (a) =>
+      a.revoked.length === 0 ? `${id} was already revoked\n` : `revoked ${a.revoked.join(', ')} at ${a.at}\n`,
+    );
   });
-}
-
-/** Pages through a list route (`{items, nextCursor}`) up to `max` items. */
-export async function listAll<T>(opts: ServerOptions, io: ServerCliIo, path: string, query: URLSearchParams, max: number): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const q = new URLSearchParams(query);
-    q.set('limit', String(Math.min(100, max - out.length)));
-    if (cursor) q.set('cursor', cursor);
-    const page = await callServer<{ items: T[]; nextCursor?: string }>(opts, io, 'GET', `${path}?${q.toString()}`);
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor && out.length < max);
-  return out;
 }
 
 function describeScope(g: GrantRecord): string {

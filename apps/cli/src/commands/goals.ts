@@ -6,13 +6,14 @@
  * Exit codes: 0 ok, 1 refused by the server, 2 cannot run.
  */
 import type { Command } from 'commander';
-import { listAll } from './delegations.ts';
 import {
   callServer,
   CannotRun,
   collect,
-  columns,
   expiryOf,
+  listAll,
+  printAnswer,
+  printTable,
   processServerIo,
   runServerCommand,
   serverOptions,
@@ -94,12 +95,10 @@ export function runCreateGoal(opts: CreateGoalCliOptions, io: ServerCliIo = proc
       ...(Object.keys(budget).length > 0 ? { budget } : {}),
     };
     const goal = await callServer<GoalRecord>(opts, io, 'POST', '/v1/goals', body);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(goal, null, 2)}\n`);
-      return;
-    }
-    const what = `agents ${goal.agents.join(', ')}; intents ${goal.intents.join(', ')}; until ${goal.expiresAt}`;
-    io.stdout.write(`created goal ${goal.id} for ${goal.owner}: ${what}\n`);
+    printAnswer(opts, io, goal, (g) => {
+      const what = `agents ${g.agents.join(', ')}; intents ${g.intents.join(', ')}; until ${g.expiresAt}`;
+      return `created goal ${g.id} for ${g.owner}: ${what}\n`;
+    });
   });
 }
 
@@ -115,20 +114,10 @@ export function runListGoals(opts: ListGoalsOptions, io: ServerCliIo = processSe
     if (opts.owner !== undefined) query.set('owner', opts.owner);
     if (opts.agent !== undefined) query.set('agent', opts.agent);
     const goals = await listAll<GoalRecord>(opts, io, '/v1/goals', query, limit);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(goals, null, 2)}\n`);
-      return;
-    }
-    if (goals.length === 0) {
-      io.stdout.write('no goals\n');
-      return;
-    }
-    const rows = [['id', 'status', 'owner', 'agents', 'intents', 'expires', 'objective']];
-    for (const g of goals) {
+    printTable(opts, io, goals, 'no goals', ['id', 'status', 'owner', 'agents', 'intents', 'expires', 'objective'], (g) => {
       const objective = g.objective.length > 60 ? `${g.objective.slice(0, 57)}...` : g.objective;
-      rows.push([g.id, g.status, g.owner, g.agents.join(','), g.intents.join(','), g.expiresAt, objective]);
-    }
-    io.stdout.write(columns(rows));
+      return [g.id, g.status, g.owner, g.agents.join(','), g.intents.join(','), g.expiresAt, objective];
+    });
   });
 }
 
@@ -137,11 +126,7 @@ export function runCloseGoal(id: string, opts: CloseGoalOptions, io: ServerCliIo
   return runServerCommand('goals close', io, async () => {
     const status = opts.cancel ? 'cancelled' : 'completed';
     const goal = await callServer<GoalRecord>(opts, io, 'PATCH', `/v1/goals/${encodeURIComponent(id)}`, { status });
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(goal, null, 2)}\n`);
-      return;
-    }
-    io.stdout.write(`goal ${goal.id} is ${goal.status}\n`);
+    printAnswer(opts, io, goal, (g) => `goal ${g.id} is ${g.status}\n`);
   });
 }
 

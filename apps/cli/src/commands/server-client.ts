@@ -184,3 +184,37 @@ export function serverOptions(cmd: Command): Command {
     .option('--token <token>', 'bearer token (env ARGUS_TOKEN or ARGUS_ADMIN_TOKEN, else .argus/admin-token)')
     .option('--json', "print the server's JSON");
 }
+
+/** Pages through a list route (`{items, nextCursor}`) up to `max` items. */
+export async function listAll<T>(opts: ServerOptions, io: ServerCliIo, path: string, query: URLSearchParams, max: number): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const q = new URLSearchParams(query);
+    q.set('limit', String(Math.min(100, max - out.length)));
+    if (cursor) q.set('cursor', cursor);
+    const page = await callServer<{ items: T[]; nextCursor?: string }>(opts, io, 'GET', `${path}?${q.toString()}`);
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && out.length < max);
+  return out;
+}
+
+/** Prints what the server answered: its JSON (indented) under `--json`, else the text `describe` makes of it. */
+export function printAnswer<T>(opts: ServerOptions, io: ServerCliIo, answer: T, describe: (answer: T) => string): void {
+  io.stdout.write(opts.json ? `${JSON.stringify(answer, null, 2)}\n` : describe(answer));
+}
+
+/** Prints a listing: its JSON (indented) under `--json`, else `none` for an empty one, else a table of `header` and a row per item. */
+export function printTable<T>(
+  opts: ServerOptions,
+  io: ServerCliIo,
+  items: readonly T[],
+  none: string,
+  header: string[],
+  row: (item: T) => string[],
+): void {
+  if (opts.json) io.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+  else if (items.length === 0) io.stdout.write(`${none}\n`);
+  else io.stdout.write(columns([header, ...items.map(row)]));
+}

@@ -16,6 +16,7 @@ import {
   callServer,
   CannotRun,
   columns,
+  printAnswer,
   processServerIo,
   runServerCommand,
   type ServerCliIo,
@@ -83,11 +84,7 @@ export function runStopSwitch(
       throw new CannotRun('a stop needs --reason "<why>" (it is shown in every deny it causes)');
     if (scope === 'all' && !opts.yes) throw new CannotRun('`stop all` denies every decision of every agent: confirm with --yes');
     const answer = await callServer<{ switch: SwitchRecord }>(opts, io, 'PUT', path, { reason: opts.reason });
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
-      return;
-    }
-    io.stdout.write(`stopped ${describe(answer.switch)}: ${answer.switch.reason}\n`);
+    printAnswer(opts, io, answer, (a) => `stopped ${describe(a.switch)}: ${a.switch.reason}\n`);
   });
 }
 
@@ -100,11 +97,7 @@ export function runResumeSwitch(
 ): Promise<number> {
   return runServerCommand('switches resume', io, async () => {
     const answer = await callServer<{ resumed: SwitchRecord }>(opts, io, 'DELETE', switchPath(scope, id));
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
-      return;
-    }
-    io.stdout.write(`resumed ${describe(answer.resumed)} (stopped by ${answer.resumed.by} at ${answer.resumed.at})\n`);
+    printAnswer(opts, io, answer, (a) => `resumed ${describe(a.resumed)} (stopped by ${a.resumed.by} at ${a.resumed.at})\n`);
   });
 }
 

@@ -11,6 +11,7 @@ import {
   CannotRun,
   collect,
   columns,
+  printAnswer,
   processServerIo,
   runServerCommand,
   serverOptions,
@@ -105,14 +106,14 @@ export function runSetTool(server: string, tool: string, opts: SetToolOptions, i
     const body = attributesOf(opts);
     const path = `/v1/registry/mcp-servers/${encodeURIComponent(server)}/tools/${encodeURIComponent(tool)}`;
     const record = await callServer<ServerRecord>(opts, io, 'PATCH', path, body);
-    const updated = record.tools.find((t) => t.name === tool);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(updated, null, 2)}\n`);
-      return;
-    }
-    const [, sensitivity, intents, category, labels] = describe(updated!);
-    io.stdout.write(
-      `tool ${server}/${tool}: sensitivity ${sensitivity}; intents ${intents}; category ${category}; labels ${labels} (server ${record.trust})\n`,
+    printAnswer(
+      opts,
+      io,
+      record.tools.find((t) => t.name === tool),
+      (updated) => {
+        const [, sensitivity, intents, category, labels] = describe(updated!);
+        return `tool ${server}/${tool}: sensitivity ${sensitivity}; intents ${intents}; category ${category}; labels ${labels} (server ${record.trust})\n`;
+      },
     );
   });
 }
