@@ -8,8 +8,7 @@ import { matchWorkload } from '../heuristics.ts';
 import { workloadId } from '../ids.ts';
 import type { Endpoint, ScanResult, ScanTarget } from '../types.ts';
 import { ScanRefusedError, type ScanOptions } from './network.ts';
-import { probeWorkloads, type WorkloadCandidate } from './workload.ts';
-import { parsePorts } from '../address.ts';
+import { scanWorkloads, type WorkloadCandidate } from './workload.ts';
 import { runPool } from '../pool.ts';
 
 /** The subset of the Engine API the scanner calls (dockerode's `Docker` satisfies it). */
@@ -105,42 +104,19 @@ export async function scanDocker(target: ScanTarget, options: ScanOptions & { ap
   const connection = dockerConnection(target.address);
   // dockerode loads when an engine is scanned: a network or cluster scan never pays for it.
   const api: DockerApi = options.api ?? new (await import('dockerode')).default({ ...connection.options, timeout: target.probeTimeoutMs });
-  const extra = parsePorts(target.ports ?? []);
-  if (!extra.ok) throw new ScanRefusedError(extra.message);
-  const deadline = AbortSignal.timeout(target.scanTimeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-
-  const containers = await api.listContainers({ filters: { status: ['running'] } });
-  const candidates: WorkloadCandidate[] = [];
-  await runPool(
-    containers,
-    Math.min(8, target.concurrency),
-    async (info) => {
-      const inspect = await api.getContainer(info.Id).inspect();
-      const candidate = containerCandidate(info, inspect, connection.hostForPublished, extra.ports, options, target);
-      if (candidate) candidates.push(candidate);
-    },
-    signal,
-  );
-  const total = candidates.reduce((n, c) => n + c.endpoints.length, 0);
-  if (total > options.maxEndpoints)
-    throw new ScanRefusedError(
-      `Docker target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`,
+  return scanWorkloads('docker', target, options, started, async (extraPorts, signal) => {
+    const containers = await api.listContainers({ filters: { status: ['running'] } });
+    const candidates: WorkloadCandidate[] = [];
+    await runPool(
+      containers,
+      Math.min(8, target.concurrency),
+      async (info) => {
+        const inspect = await api.getContainer(info.Id).inspect();
+        const candidate = containerCandidate(info, inspect, connection.hostForPublished, extraPorts, options, target);
+        if (candidate) candidates.push(candidate);
+      },
+      signal,
     );
-  const probed = await probeWorkloads(candidates, target, {
-    heuristics: options.heuristics,
-    ...(options.probeAllowCidrs ? { probeAllowCidrs: options.probeAllowCidrs } : {}),
-    signal,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    return candidates;
   });
-  if (options.signal?.aborted) throw options.signal.reason ?? new Error('scan aborted');
-  return {
-    targetId: target.id,
-    kind: 'docker',
-    endpointsProbed: probed.probed,
-    endpointsOpen: probed.open,
-    findings: probed.findings,
-    complete: !deadline.aborted,
-    durationMs: Date.now() - started,
-  };
 }

@@ -4,12 +4,11 @@
  * heuristics, and probes their endpoints (pod IP × container ports, cluster IP × service ports).
  */
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { parsePorts } from '../address.ts';
 import { matchWorkload } from '../heuristics.ts';
 import { workloadId } from '../ids.ts';
 import type { Endpoint, ScanResult, ScanTarget } from '../types.ts';
 import { ScanRefusedError, type ScanOptions } from './network.ts';
-import { probeWorkloads, type WorkloadCandidate } from './workload.ts';
+import { scanWorkloads, type WorkloadCandidate } from './workload.ts';
 
 /** The subset of the core/v1 API the scanner calls (`CoreV1Api` satisfies it). */
 export interface KubernetesApi {
@@ -147,37 +146,14 @@ export function serviceCandidate(
 export async function scanKubernetes(target: ScanTarget, options: ScanOptions & { api?: KubernetesApi }): Promise<ScanResult> {
   const started = Date.now();
   const api = options.api ?? (await kubernetesApi(target));
-  const extra = parsePorts(target.ports ?? []);
-  if (!extra.ok) throw new ScanRefusedError(extra.message);
-  const deadline = AbortSignal.timeout(target.scanTimeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-  const [pods, services] = await Promise.all([
-    listAll((t) => api.listPods(target.namespace, t)),
-    listAll((t) => api.listServices(target.namespace, t)),
-  ]);
-  const candidates: WorkloadCandidate[] = [
-    ...pods.flatMap((p) => podCandidate(p, extra.ports, options, target)),
-    ...services.flatMap((s) => serviceCandidate(s, extra.ports, options, target) ?? []),
-  ];
-  const total = candidates.reduce((n, c) => n + c.endpoints.length, 0);
-  if (total > options.maxEndpoints)
-    throw new ScanRefusedError(
-      `Kubernetes target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`,
-    );
-  const probed = await probeWorkloads(candidates, target, {
-    heuristics: options.heuristics,
-    ...(options.probeAllowCidrs ? { probeAllowCidrs: options.probeAllowCidrs } : {}),
-    signal,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  return scanWorkloads('kubernetes', target, options, started, async (extraPorts) => {
+    const [pods, services] = await Promise.all([
+      listAll((t) => api.listPods(target.namespace, t)),
+      listAll((t) => api.listServices(target.namespace, t)),
+    ]);
+    return [
+      ...pods.flatMap((p) => podCandidate(p, extraPorts, options, target)),
+      ...services.flatMap((s) => serviceCandidate(s, extraPorts, options, target) ?? []),
+    ];
   });
-  if (options.signal?.aborted) throw options.signal.reason ?? new Error('scan aborted');
-  return {
-    targetId: target.id,
-    kind: 'kubernetes',
-    endpointsProbed: probed.probed,
-    endpointsOpen: probed.open,
-    findings: probed.findings,
-    complete: !deadline.aborted,
-    durationMs: Date.now() - started,
-  };
 }

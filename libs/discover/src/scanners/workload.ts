@@ -5,9 +5,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import { describeSignals, type WorkloadMatch } from '../heuristics.ts';
-import { ipAllowed } from '../address.ts';
+import { ipAllowed, parsePorts } from '../address.ts';
 import { runPool } from '../pool.ts';
-import type { Endpoint, Finding, Heuristics, ScanTarget } from '../types.ts';
+import type { Endpoint, Finding, Heuristics, ScanResult, ScanTarget } from '../types.ts';
+import { ScanRefusedError, type ScanOptions } from './network.ts';
 import { probeEndpoint } from './probe.ts';
 
 /** A workload to follow up on: where it listens and what the heuristics said. */
@@ -86,4 +87,47 @@ export async function probeWorkloads(
     });
   }
   return { findings, probed, open };
+}
+
+const SOURCE_NAMES = { docker: 'Docker', kubernetes: 'Kubernetes' } as const;
+
+/**
+ * Runs a Docker or Kubernetes scan around the listing `collect` makes: the target's extra ports
+ * parsed, the scan deadline set, the candidates collected, refused when they cover more endpoints
+ * than the configured maximum, probed, and the result reported (`complete` false when the
+ * deadline cut it short). `started` is when the scan began (before its client was built).
+ */
+export async function scanWorkloads(
+  kind: keyof typeof SOURCE_NAMES,
+  target: ScanTarget,
+  options: ScanOptions,
+  started: number,
+  collect: (extraPorts: readonly number[], signal: AbortSignal) => Promise<WorkloadCandidate[]>,
+): Promise<ScanResult> {
+  const extra = parsePorts(target.ports ?? []);
+  if (!extra.ok) throw new ScanRefusedError(extra.message);
+  const deadline = AbortSignal.timeout(target.scanTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const candidates = await collect(extra.ports, signal);
+  const total = candidates.reduce((n, c) => n + c.endpoints.length, 0);
+  if (total > options.maxEndpoints)
+    throw new ScanRefusedError(
+      `${SOURCE_NAMES[kind]} target \`${target.id}\` covers ${total} endpoints, more than the configured maximum ${options.maxEndpoints}`,
+    );
+  const probed = await probeWorkloads(candidates, target, {
+    heuristics: options.heuristics,
+    ...(options.probeAllowCidrs ? { probeAllowCidrs: options.probeAllowCidrs } : {}),
+    signal,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  if (options.signal?.aborted) throw options.signal.reason ?? new Error('scan aborted');
+  return {
+    targetId: target.id,
+    kind,
+    endpointsProbed: probed.probed,
+    endpointsOpen: probed.open,
+    findings: probed.findings,
+    complete: !deadline.aborted,
+    durationMs: Date.now() - started,
+  };
 }
