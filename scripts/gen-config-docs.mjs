@@ -5,28 +5,11 @@
 //
 //   node scripts/gen-config-docs.mjs           writes docs/configuration.md
 //   node scripts/gen-config-docs.mjs --check   exits 1 when the file on disk is stale
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadSchemas, ROOT, writeOrCheck } from './generated-files.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'docs', 'configuration.md');
-
-function loadSchemas() {
-  const byId = new Map();
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.schema.json')) {
-        const schema = JSON.parse(readFileSync(path, 'utf8'));
-        if (typeof schema.$id === 'string') byId.set(schema.$id, { schema, file: relative(ROOT, path) });
-      }
-    }
-  };
-  walk(join(ROOT, 'schemas'));
-  return byId;
-}
 
 /**
  * Environment overrides of each file (JSON Pointer → variable names), from the files' definitions:
@@ -228,22 +211,4 @@ function prefixed(map, prefix) {
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const text = await buildConfigDocs();
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(OUT, 'utf8');
-    } catch {
-      // missing counts as stale
-    }
-    if (current !== text) {
-      process.stderr.write(`${relative(ROOT, OUT)} is stale: run \`node scripts/gen-config-docs.mjs\`\n`);
-      process.exit(1);
-    }
-    process.stdout.write(`${relative(ROOT, OUT)} is up to date\n`);
-  } else {
-    writeFileSync(OUT, text);
-    process.stdout.write(`wrote ${relative(ROOT, OUT)}\n`);
-  }
-}
+if (isMain) writeOrCheck(OUT, await buildConfigDocs(), 'scripts/gen-config-docs.mjs');

@@ -8,31 +8,13 @@
 //
 // The route table below is checked against the express routers that really exist by
 // libs/apdp/src/routes/openapi.test.ts (both directions: nothing undocumented, nothing invented).
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadSchemas, ROOT, writeOrCheck } from './generated-files.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCHEMAS = join(ROOT, 'schemas');
-const OUT = join(SCHEMAS, 'openapi', 'argus.openapi.json');
+const OUT = join(ROOT, 'schemas', 'openapi', 'argus.openapi.json');
 const BASE = 'https://argus.dev/schemas/';
-
-/** Every `*.schema.json` under schemas/, by `$id`. */
-function loadSchemas() {
-  const byId = new Map();
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.schema.json')) {
-        const schema = JSON.parse(readFileSync(path, 'utf8'));
-        if (typeof schema.$id === 'string') byId.set(schema.$id, { schema, file: relative(ROOT, path) });
-      }
-    }
-  };
-  walk(SCHEMAS);
-  return byId;
-}
 
 /** `https://argus.dev/schemas/registry/agent-create.json` → `registry.agent-create`. */
 function componentName(id) {
@@ -74,6 +56,8 @@ const idParam = (name = 'id', description = 'Record id') => ({
   schema: { type: 'string', minLength: 1 },
 });
 const q = (name, schema, description) => ({ name, in: 'query', required: false, ...(description ? { description } : {}), schema });
+/** The paging query parameters of a list route whose query has no schema of its own. */
+const PAGE_PARAMS = [q('limit', { type: 'string', pattern: '^[0-9]+$' }), q('cursor', { type: 'string' })];
 const OPA_QUERY = [
   q('pretty', { type: 'string' }, 'Indent the answer'),
   q(
@@ -419,8 +403,7 @@ const ROUTES = [
         q('from', { type: 'string' }, '`Type::id` of the grantor'),
         q('to', { type: 'string' }, '`Type::id` of the grantee'),
         q('active', { enum: ['true', 'false'] }),
-        q('limit', { type: 'string', pattern: '^[0-9]+$' }),
-        q('cursor', { type: 'string' }),
+        ...PAGE_PARAMS,
       ],
       responses: { 200: json('A page of grants'), ...errors(400, 401, 403) },
     },
@@ -481,8 +464,7 @@ const ROUTES = [
         q('owner', { type: 'string' }),
         q('agent', { type: 'string' }),
         q('status', { enum: ['active', 'paused', 'completed', 'cancelled', 'expired'] }),
-        q('limit', { type: 'string', pattern: '^[0-9]+$' }),
-        q('cursor', { type: 'string' }),
+        ...PAGE_PARAMS,
       ],
       responses: { 200: json('A page of goals'), ...errors(400, 401, 403) },
     },
@@ -989,23 +971,7 @@ export function buildOpenapi() {
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-const text = isMain ? `${JSON.stringify(buildOpenapi(), null, 2)}\n` : '';
-if (!isMain) {
-  // imported: build on demand through buildOpenapi()
-} else if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(OUT, 'utf8');
-  } catch {
-    // missing counts as stale
-  }
-  if (current !== text) {
-    process.stderr.write(`${relative(ROOT, OUT)} is stale: run \`node scripts/gen-openapi.mjs\`\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`${relative(ROOT, OUT)} is up to date\n`);
-} else {
-  mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, text);
-  process.stdout.write(`wrote ${relative(ROOT, OUT)} (${Object.keys(JSON.parse(text).paths).length} paths)\n`);
+if (isMain) {
+  const document = buildOpenapi();
+  writeOrCheck(OUT, `${JSON.stringify(document, null, 2)}\n`, 'scripts/gen-openapi.mjs', ` (${Object.keys(document.paths).length} paths)`);
 }
