@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../paging.ts';
-import { sortSwitches, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
+import { sortSwitches, stoppedSwitch, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
 
 /** Switches in this process only (tests, embeddings without a document store). */
 export class MemorySwitchStore implements SwitchStore {
@@ -17,14 +17,7 @@ export class MemorySwitchStore implements SwitchStore {
   }
 
   async stop(input: StopSwitch): Promise<SwitchRecord> {
-    const record: SwitchRecord = {
-      scope: input.scope,
-      id: input.id,
-      stopped: true,
-      reason: input.reason,
-      by: input.by,
-      at: this.clock().toISOString(),
-    };
+    const record = stoppedSwitch(input, this.clock());
     this.records.set(key(input.scope, input.id), record);
     return { ...record };
   }

@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { UnavailableError } from '@argus/platform';
 import { systemClock, type Clock } from '../paging.ts';
-import { sortSwitches, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
+import { sortSwitches, stoppedSwitch, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
 
 interface SwitchDoc extends SwitchRecord {
   _id: string;
@@ -29,14 +29,7 @@ export class MongoSwitchStore implements SwitchStore {
   }
 
   async stop(input: StopSwitch): Promise<SwitchRecord> {
-    const record: SwitchRecord = {
-      scope: input.scope,
-      id: input.id,
-      stopped: true,
-      reason: input.reason,
-      by: input.by,
-      at: this.clock().toISOString(),
-    };
+    const record = stoppedSwitch(input, this.clock());
     await this.guard(() => this.collection.replaceOne({ _id: key(input.scope, input.id) }, record, { upsert: true }));
     return record;
   }

@@ -62,3 +62,8 @@ export function sortSwitches(records: SwitchRecord[]): SwitchRecord[] {
     (a, b) => SWITCH_SCOPES.indexOf(a.scope) - SWITCH_SCOPES.indexOf(b.scope) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
 }
+
+/** The record of a switch `input` stops at `now`: what every adapter stores (and answers) for a stop. */
+export function stoppedSwitch(input: StopSwitch, now: Date): SwitchRecord {
+  return { scope: input.scope, id: input.id, stopped: true, reason: input.reason, by: input.by, at: now.toISOString() };
+}

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { UnavailableError } from '@argus/platform';
 import { systemClock, type Clock } from '../paging.ts';
-import { sortSwitches, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
+import { sortSwitches, stoppedSwitch, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
 
 /** Switches on SQLite, in the `switches` table of the store migrations. */
 export class SqliteSwitchStore implements SwitchStore {
@@ -23,14 +23,7 @@ export class SqliteSwitchStore implements SwitchStore {
   }
 
   async stop(input: StopSwitch): Promise<SwitchRecord> {
-    const record: SwitchRecord = {
-      scope: input.scope,
-      id: input.id,
-      stopped: true,
-      reason: input.reason,
-      by: input.by,
-      at: this.clock().toISOString(),
-    };
+    const record = stoppedSwitch(input, this.clock());
     this.read(() =>
       this.db
         .prepare('INSERT INTO switches (scope, id, doc) VALUES (?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET doc = excluded.doc')
