@@ -19,6 +19,17 @@ export function checkWindow(windowMs: number, limit?: number): void {
     throw new InvalidInputError('limit must be a non-negative integer', [{ path: '/limit', message: 'must be a non-negative integer' }]);
 }
 
+/** `hit` in terms of `hitAll`: one counter's hit, answered with its count. Every adapter's `hit` is this. */
+export async function hitOne(
+  counter: Pick<WindowCounter, 'hitAll'>,
+  key: string,
+  windowMs: number,
+  options: { limit?: number },
+): Promise<WindowHit> {
+  const r = await counter.hitAll([{ key, windowMs, ...(options.limit !== undefined ? { limit: options.limit } : {}) }]);
+  return { allowed: r.allowed, count: r.counts[0]! };
+}
+
 /** In-process sliding windows (exact: one timestamp per hit), for the embedded mode. */
 export class MemoryWindowCounter implements WindowCounter {
   private readonly hits = new Map<string, number[]>();
@@ -39,9 +50,8 @@ export class MemoryWindowCounter implements WindowCounter {
     return list;
   }
 
-  async hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
-    const r = await this.hitAll([{ key, windowMs, ...(options.limit !== undefined ? { limit: options.limit } : {}) }]);
-    return { allowed: r.allowed, count: r.counts[0]! };
+  hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
+    return hitOne(this, key, windowMs, options);
   }
 
   async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {

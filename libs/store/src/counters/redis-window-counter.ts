@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { UnavailableError } from '@argus/platform';
-import { checkWindow } from './memory-window-counter.ts';
+import { checkWindow, hitOne } from './memory-window-counter.ts';
 import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
 
 /**
@@ -82,9 +82,8 @@ export class RedisWindowCounter implements WindowCounter {
     return `${this.prefix}window:${windowMs}:${key}`;
   }
 
-  async hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
-    const r = await this.hitAll([{ key, windowMs, ...(options.limit !== undefined ? { limit: options.limit } : {}) }]);
-    return { allowed: r.allowed, count: r.counts[0]! };
+  hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
+    return hitOne(this, key, windowMs, options);
   }
 
   async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { UnavailableError } from '@argus/platform';
-import { checkWindow } from '../counters/memory-window-counter.ts';
+import { checkWindow, hitOne } from '../counters/memory-window-counter.ts';
 import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from '../counters/ports.ts';
 
 /** Options of {@link SqliteWindowCounter}. */
@@ -54,9 +54,8 @@ export class SqliteWindowCounter implements WindowCounter {
     this.hitTx = (specs, now) => tx.immediate(specs, now);
   }
 
-  async hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
-    const r = await this.hitAll([{ key, windowMs, ...(options.limit !== undefined ? { limit: options.limit } : {}) }]);
-    return { allowed: r.allowed, count: r.counts[0]! };
+  hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
+    return hitOne(this, key, windowMs, options);
   }
 
   async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {
