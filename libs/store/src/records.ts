@@ -109,6 +109,21 @@ export function checkVersion(kind: string, id: string, stored: number, expected:
   }
 }
 
+/**
+ * The stored record an update of `kind` `id` starts from: `NotFoundError` when there is none,
+ * `ConflictError` when it is not at the version the caller expects (if it named one).
+ */
+export function updatable<T extends { version: number }>(
+  kind: string,
+  id: string,
+  current: T | undefined,
+  expectedVersion: number | undefined,
+): T {
+  if (!current) throw notFound(kind, id);
+  checkVersion(kind, id, current.version, expectedVersion);
+  return current;
+}
+
 /** The patched human at the next version. */
 export function patchHuman(current: Human, patch: HumanPatch, now: string): Human {
   return {

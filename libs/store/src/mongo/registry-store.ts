@@ -25,7 +25,6 @@ import type {
 import { decodeCursor, pageLimit, systemClock, toPage, type Clock } from '../paging.ts';
 import {
   applyTrust,
-  checkVersion,
   duplicate,
   initialTransition,
   newAgent,
@@ -35,6 +34,7 @@ import {
   patchAgent,
   patchHuman,
   patchMcpServer,
+  updatable,
   urlForms,
 } from '../records.ts';
 import { fromDoc, isDuplicateKey, nextSeq, toDoc, type IdDoc } from './common.ts';
@@ -88,9 +88,7 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   async updateHuman(id: string, patch: HumanPatch, options: WriteOptions = {}): Promise<Human> {
-    const current = await this.getHuman(id);
-    if (!current) throw notFound('human', id);
-    checkVersion('human', id, current.version, options.expectedVersion);
+    const current = updatable('human', id, await this.getHuman(id), options.expectedVersion);
     const next = patchHuman(current, patch, this.now());
     await this.replace(this.humans, toDoc(next), 'human', current.version);
     return next;
@@ -126,9 +124,7 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   async updateAgent(id: string, patch: AgentPatch, options: WriteOptions = {}): Promise<Agent> {
-    const current = await this.getAgent(id);
-    if (!current) throw notFound('agent', id);
-    checkVersion('agent', id, current.version, options.expectedVersion);
+    const current = updatable('agent', id, await this.getAgent(id), options.expectedVersion);
     const next = patchAgent(current, patch, this.now());
     await this.replace(this.agents, agentDoc(next), 'agent', current.version);
     return next;
@@ -171,9 +167,7 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   async updateMcpServer(id: string, patch: McpServerPatch, options: WriteOptions & { trust?: TrustChange } = {}): Promise<McpServer> {
-    const current = await this.getMcpServer(id);
-    if (!current) throw notFound('mcp-server', id);
-    checkVersion('mcp-server', id, current.version, options.expectedVersion);
+    const current = updatable('mcp-server', id, await this.getMcpServer(id), options.expectedVersion);
     const now = this.now();
     let next = patchMcpServer(current, patch, now);
     let transition: TrustTransition | undefined;

@@ -24,7 +24,6 @@ import type {
 import { decodeCursor, pageLimit, systemClock, toPage, type Clock } from '../paging.ts';
 import {
   applyTrust,
-  checkVersion,
   duplicate,
   initialTransition,
   newAgent,
@@ -34,6 +33,7 @@ import {
   patchAgent,
   patchHuman,
   patchMcpServer,
+  updatable,
   urlForms,
 } from '../records.ts';
 
@@ -77,9 +77,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async updateHuman(id: string, patch: HumanPatch, options: WriteOptions = {}): Promise<Human> {
     return this.db.transaction(() => {
-      const current = this.getDoc<Human>('humans', id);
-      if (!current) throw notFound('human', id);
-      checkVersion('human', id, current.version, options.expectedVersion);
+      const current = updatable('human', id, this.getDoc<Human>('humans', id), options.expectedVersion);
       const next = patchHuman(current, patch, this.now());
       this.db
         .prepare('UPDATE humans SET version = ?, doc = ? WHERE id = ? AND version = ?')
@@ -153,9 +151,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async updateAgent(id: string, patch: AgentPatch, options: WriteOptions = {}): Promise<Agent> {
     return this.db.transaction(() => {
-      const current = this.getDoc<Agent>('agents', id);
-      if (!current) throw notFound('agent', id);
-      checkVersion('agent', id, current.version, options.expectedVersion);
+      const current = updatable('agent', id, this.getDoc<Agent>('agents', id), options.expectedVersion);
       const next = patchAgent(current, patch, this.now());
       this.writeAgent(next, current.version);
       return next;
@@ -210,9 +206,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async updateMcpServer(id: string, patch: McpServerPatch, options: WriteOptions & { trust?: TrustChange } = {}): Promise<McpServer> {
     return this.db.transaction(() => {
-      const current = this.getDoc<McpServer>('mcp_servers', id);
-      if (!current) throw notFound('mcp-server', id);
-      checkVersion('mcp-server', id, current.version, options.expectedVersion);
+      const current = updatable('mcp-server', id, this.getDoc<McpServer>('mcp_servers', id), options.expectedVersion);
       const now = this.now();
       let next = patchMcpServer(current, patch, now);
       if (options.trust) {
