@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { DelegationGrant, DelegationQuery, DelegationStore, EntityRef, NewDelegationGrant, Page } from '../ports.ts';
 import { decodeCursor, pageLimit, systemClock, toPage, type Clock } from '../paging.ts';
 import { duplicate, newGrant, notFound } from '../records.ts';
+import { Conditions, readDoc } from './documents.ts';
 
 /** Delegation grants on SQLite; cascading revocation walks the `parent_id` tree with a recursive query. */
 export class SqliteDelegationStore implements DelegationStore {
@@ -32,40 +33,24 @@ export class SqliteDelegationStore implements DelegationStore {
   }
 
   async get(id: string): Promise<DelegationGrant | undefined> {
-    const row = this.db.prepare('SELECT doc FROM delegations WHERE id = ?').get(id) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as DelegationGrant) : undefined;
+    return readDoc<DelegationGrant>(this.db, 'delegations', id);
   }
 
   async list(query: DelegationQuery = {}): Promise<Page<DelegationGrant>> {
     const limit = pageLimit(query.limit);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (query.from) {
-      where.push('from_type = ? AND from_id = ?');
-      args.push(query.from.type, query.from.id);
-    }
-    if (query.to) {
-      where.push('to_type = ? AND to_id = ?');
-      args.push(query.to.type, query.to.id);
-    }
+    const where = new Conditions();
+    if (query.from) where.add('from_type = ? AND from_id = ?', query.from.type, query.from.id);
+    if (query.to) where.add('to_type = ? AND to_id = ?', query.to.type, query.to.id);
     if (query.active !== undefined) {
       // INVARIANT: ISO-8601 UTC strings from Date#toISOString compare like the instants they name.
       const at = new Date(query.at ?? this.clock().toISOString()).toISOString();
-      if (query.active) {
-        where.push('revoked_at IS NULL AND expires_at > ?');
-        args.push(at);
-      } else {
-        where.push('(revoked_at IS NOT NULL OR expires_at <= ?)');
-        args.push(at);
-      }
+      if (query.active) where.add('revoked_at IS NULL AND expires_at > ?', at);
+      else where.add('(revoked_at IS NOT NULL OR expires_at <= ?)', at);
     }
     const before = decodeCursor(query.cursor);
-    if (before) {
-      where.push('seq < ?');
-      args.push(Number(before[0]));
-    }
-    const sql = `SELECT seq, doc FROM delegations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as { seq: number; doc: string }[];
+    if (before) where.add('seq < ?', Number(before[0]));
+    const sql = `SELECT seq, doc FROM delegations${where} ORDER BY seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...where.args, limit + 1) as { seq: number; doc: string }[];
     const page = toPage(rows, limit, (r) => [r.seq]);
     return { ...page, items: page.items.map((r) => JSON.parse(r.doc) as DelegationGrant) };
   }

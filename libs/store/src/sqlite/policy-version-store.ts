@@ -10,6 +10,7 @@ import type {
 } from '../ports.ts';
 import { decodeCursor, pageLimit, systemClock, toPage, type Clock } from '../paging.ts';
 import { notFound } from '../records.ts';
+import { readDoc } from './documents.ts';
 
 /** Policy-set versions on SQLite: content rows plus an append-only activation log. */
 export class SqlitePolicyVersionStore implements PolicyVersionStore {
@@ -97,7 +98,6 @@ export class SqlitePolicyVersionStore implements PolicyVersionStore {
   }
 
   private read(version: string): PolicyVersion | undefined {
-    const row = this.db.prepare('SELECT doc FROM policy_versions WHERE version = ?').get(version) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as PolicyVersion) : undefined;
+    return readDoc<PolicyVersion>(this.db, 'policy_versions', version, 'version');
   }
 }

@@ -36,8 +36,7 @@ import {
   updatable,
   urlForms,
 } from '../records.ts';
-
-type Row = { doc: string };
+import { Conditions, pageOfDocs, readDoc } from './documents.ts';
 
 /** The registry on SQLite: one row per record (indexed columns + the JSON document). */
 export class SqliteRegistryStore implements RegistryStore {
@@ -62,22 +61,18 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getHuman(id: string): Promise<Human | undefined> {
-    return this.getDoc<Human>('humans', id);
+    return readDoc<Human>(this.db, 'humans', id);
   }
 
   async listHumans(query: HumanQuery = {}): Promise<Page<Human>> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (query.role !== undefined) {
-      where.push(`EXISTS (SELECT 1 FROM json_each(humans.doc, '$.roles') WHERE value = ?)`);
-      args.push(query.role);
-    }
-    return this.listDocs<Human>('humans', where, args, query);
+    const where = new Conditions();
+    if (query.role !== undefined) where.add(`EXISTS (SELECT 1 FROM json_each(humans.doc, '$.roles') WHERE value = ?)`, query.role);
+    return pageOfDocs<Human>(this.db, 'humans', where, query);
   }
 
   async updateHuman(id: string, patch: HumanPatch, options: WriteOptions = {}): Promise<Human> {
     return this.db.transaction(() => {
-      const current = updatable('human', id, this.getDoc<Human>('humans', id), options.expectedVersion);
+      const current = updatable('human', id, readDoc<Human>(this.db, 'humans', id), options.expectedVersion);
       const next = patchHuman(current, patch, this.now());
       this.db
         .prepare('UPDATE humans SET version = ?, doc = ? WHERE id = ? AND version = ?')
@@ -106,38 +101,21 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getAgent(id: string): Promise<Agent | undefined> {
-    return this.getDoc<Agent>('agents', id);
+    return readDoc<Agent>(this.db, 'agents', id);
   }
 
   async listAgents(query: AgentQuery = {}): Promise<Page<Agent>> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (query.trust !== undefined) {
-      where.push('trust = ?');
-      args.push(query.trust);
-    }
-    if (query.owner !== undefined) {
-      where.push('owner = ?');
-      args.push(query.owner);
-    }
-    if (query.kind !== undefined) {
-      where.push('kind = ?');
-      args.push(query.kind);
-    }
-    if (query.discoveredBy !== undefined) {
-      where.push('discovered_by = ?');
-      args.push(query.discoveredBy);
-    }
+    const where = new Conditions();
+    if (query.trust !== undefined) where.add('trust = ?', query.trust);
+    if (query.owner !== undefined) where.add('owner = ?', query.owner);
+    if (query.kind !== undefined) where.add('kind = ?', query.kind);
+    if (query.discoveredBy !== undefined) where.add('discovered_by = ?', query.discoveredBy);
     if (query.label !== undefined) {
-      if (query.label.value === undefined) {
-        where.push(`EXISTS (SELECT 1 FROM json_each(agents.doc, '$.labels') WHERE key = ?)`);
-        args.push(query.label.key);
-      } else {
-        where.push(`EXISTS (SELECT 1 FROM json_each(agents.doc, '$.labels') WHERE key = ? AND value = ?)`);
-        args.push(query.label.key, query.label.value);
-      }
+      const { key, value } = query.label;
+      if (value === undefined) where.add(`EXISTS (SELECT 1 FROM json_each(agents.doc, '$.labels') WHERE key = ?)`, key);
+      else where.add(`EXISTS (SELECT 1 FROM json_each(agents.doc, '$.labels') WHERE key = ? AND value = ?)`, key, value);
     }
-    return this.listDocs<Agent>('agents', where, args, query);
+    return pageOfDocs<Agent>(this.db, 'agents', where, query);
   }
 
   async markSeen(ids: readonly string[], at: string): Promise<number> {
@@ -151,7 +129,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async updateAgent(id: string, patch: AgentPatch, options: WriteOptions = {}): Promise<Agent> {
     return this.db.transaction(() => {
-      const current = updatable('agent', id, this.getDoc<Agent>('agents', id), options.expectedVersion);
+      const current = updatable('agent', id, readDoc<Agent>(this.db, 'agents', id), options.expectedVersion);
       const next = patchAgent(current, patch, this.now());
       this.writeAgent(next, current.version);
       return next;
@@ -178,35 +156,24 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getMcpServer(id: string): Promise<McpServer | undefined> {
-    return this.getDoc<McpServer>('mcp_servers', id);
+    return readDoc<McpServer>(this.db, 'mcp_servers', id);
   }
 
   async listMcpServers(query: McpServerQuery = {}): Promise<Page<McpServer>> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (query.trust !== undefined) {
-      where.push('trust = ?');
-      args.push(query.trust);
-    }
-    if (query.transport !== undefined) {
-      where.push('transport = ?');
-      args.push(query.transport);
-    }
-    if (query.discoveredBy !== undefined) {
-      where.push('discovered_by = ?');
-      args.push(query.discoveredBy);
-    }
+    const where = new Conditions();
+    if (query.trust !== undefined) where.add('trust = ?', query.trust);
+    if (query.transport !== undefined) where.add('transport = ?', query.transport);
+    if (query.discoveredBy !== undefined) where.add('discovered_by = ?', query.discoveredBy);
     if (query.url !== undefined) {
       const forms = urlForms(query.url);
-      where.push(`json_extract(doc, '$.url') IN (${forms.map(() => '?').join(', ')})`);
-      args.push(...forms);
+      where.add(`json_extract(doc, '$.url') IN (${forms.map(() => '?').join(', ')})`, ...forms);
     }
-    return this.listDocs<McpServer>('mcp_servers', where, args, query);
+    return pageOfDocs<McpServer>(this.db, 'mcp_servers', where, query);
   }
 
   async updateMcpServer(id: string, patch: McpServerPatch, options: WriteOptions & { trust?: TrustChange } = {}): Promise<McpServer> {
     return this.db.transaction(() => {
-      const current = updatable('mcp-server', id, this.getDoc<McpServer>('mcp_servers', id), options.expectedVersion);
+      const current = updatable('mcp-server', id, readDoc<McpServer>(this.db, 'mcp_servers', id), options.expectedVersion);
       const now = this.now();
       let next = patchMcpServer(current, patch, now);
       if (options.trust) {
@@ -231,7 +198,7 @@ export class SqliteRegistryStore implements RegistryStore {
   async setTrust(kind: TrustKind, id: string, change: TrustChange): Promise<TrustChangeResult<Agent | McpServer>> {
     return this.db.transaction(() => {
       const table = kind === 'agent' ? 'agents' : 'mcp_servers';
-      const current = this.getDoc<Agent | McpServer>(table, id);
+      const current = readDoc<Agent | McpServer>(this.db, table, id);
       if (!current) throw notFound(kind, id);
       const { record, transition } = applyTrust(kind, current, change, this.now());
       if (kind === 'agent') this.writeAgent(record as Agent, current.version);
@@ -276,22 +243,5 @@ export class SqliteRegistryStore implements RegistryStore {
 
   private appendHistory(t: TrustTransition): void {
     this.db.prepare('INSERT INTO trust_history (kind, entity_id, doc) VALUES (?, ?, ?)').run(t.kind, t.id, JSON.stringify(t));
-  }
-
-  private getDoc<T>(table: string, id: string): T | undefined {
-    const row = this.db.prepare(`SELECT doc FROM ${table} WHERE id = ?`).get(id) as Row | undefined;
-    return row ? (JSON.parse(row.doc) as T) : undefined;
-  }
-
-  private listDocs<T extends { id: string }>(table: string, where: string[], args: unknown[], query: PageQuery): Page<T> {
-    const limit = pageLimit(query.limit);
-    const after = decodeCursor(query.cursor);
-    if (after) {
-      where.push('id > ?');
-      args.push(String(after[0]));
-    }
-    const sql = `SELECT doc FROM ${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-    const rows = (this.db.prepare(sql).all(...args, limit + 1) as Row[]).map((r) => JSON.parse(r.doc) as T);
-    return toPage(rows, limit, (r) => [r.id]);
   }
 }
