@@ -40,12 +40,7 @@ export class SqlitePolicyVersionStore implements PolicyVersionStore {
   }
 
   async listVersions(query: PageQuery = {}): Promise<Page<PolicyVersionSummary>> {
-    const limit = pageLimit(query.limit);
-    const before = decodeCursor(query.cursor);
-    const rows = this.db
-      .prepare('SELECT seq, doc FROM policy_versions WHERE seq < ? ORDER BY seq DESC LIMIT ?')
-      .all(before ? Number(before[0]) : Number.MAX_SAFE_INTEGER, limit + 1) as { seq: number; doc: string }[];
-    const page = toPage(rows, limit, (r) => [r.seq]);
+    const page = this.newestFirst('policy_versions', query);
     return {
       ...page,
       items: page.items.map((r) => {
@@ -70,12 +65,7 @@ export class SqlitePolicyVersionStore implements PolicyVersionStore {
   }
 
   async activations(query: PageQuery = {}): Promise<Page<PolicyActivation>> {
-    const limit = pageLimit(query.limit);
-    const before = decodeCursor(query.cursor);
-    const rows = this.db
-      .prepare('SELECT seq, doc FROM policy_activations WHERE seq < ? ORDER BY seq DESC LIMIT ?')
-      .all(before ? Number(before[0]) : Number.MAX_SAFE_INTEGER, limit + 1) as { seq: number; doc: string }[];
-    const page = toPage(rows, limit, (r) => [r.seq]);
+    const page = this.newestFirst('policy_activations', query);
     return { ...page, items: page.items.map((r) => ({ ...(JSON.parse(r.doc) as Omit<PolicyActivation, 'seq'>), seq: r.seq })) };
   }
 
@@ -95,6 +85,16 @@ export class SqlitePolicyVersionStore implements PolicyVersionStore {
       const r = this.db.prepare('INSERT INTO policy_activations (version, doc) VALUES (?, ?)').run(version, JSON.stringify(entry));
       return { ...entry, seq: Number(r.lastInsertRowid) };
     })();
+  }
+
+  /** A page of the rows of an append-only table (`policy_versions`, `policy_activations`), newest first. */
+  private newestFirst(table: string, query: PageQuery): Page<{ seq: number; doc: string }> {
+    const limit = pageLimit(query.limit);
+    const before = decodeCursor(query.cursor);
+    const rows = this.db
+      .prepare(`SELECT seq, doc FROM ${table} WHERE seq < ? ORDER BY seq DESC LIMIT ?`)
+      .all(before ? Number(before[0]) : Number.MAX_SAFE_INTEGER, limit + 1) as { seq: number; doc: string }[];
+    return toPage(rows, limit, (r) => [r.seq]);
   }
 
   private read(version: string): PolicyVersion | undefined {
