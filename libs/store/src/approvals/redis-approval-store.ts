@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { UnavailableError } from '@argus/platform';
 import { decodeCursor, pageLimit } from '../paging.ts';
 import type { Page } from '../ports.ts';
 import {
@@ -17,6 +16,8 @@ import {
   type NewApproval,
 } from './ports.ts';
 import { newestFirst, pageOf } from './memory-approval-store.ts';
+import { orUnavailable } from '../unavailable.ts';
+import { withScripts } from '../redis/scripts.ts';
 
 /**
  * `approved → consumed`, atomically. KEYS[1]: the request hash. ARGV: binding, atMs, atIso,
@@ -78,10 +79,10 @@ export class RedisApprovalStore implements ApprovalStore {
   constructor(client: Redis, options: RedisApprovalStoreOptions = {}) {
     this.prefix = options.prefix ?? 'argus:';
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
-    const c = client as RedisWithApprovals;
-    if (typeof c.argusApprovalConsume !== 'function') c.defineCommand('argusApprovalConsume', { numberOfKeys: 1, lua: CONSUME });
-    if (typeof c.argusApprovalDecide !== 'function') c.defineCommand('argusApprovalDecide', { numberOfKeys: 2, lua: DECIDE });
-    this.client = c;
+    this.client = withScripts<RedisWithApprovals>(client, {
+      argusApprovalConsume: { numberOfKeys: 1, lua: CONSUME },
+      argusApprovalDecide: { numberOfKeys: 2, lua: DECIDE },
+    });
   }
 
   private key(id: string): string {
@@ -216,12 +217,8 @@ export class RedisApprovalStore implements ApprovalStore {
   /** The client is owned by the caller, who closes it. */
   async close(): Promise<void> {}
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new UnavailableError('approval store unavailable', err);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return orUnavailable('approval store', fn);
   }
 }
 

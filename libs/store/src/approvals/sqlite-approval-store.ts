@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { UnavailableError } from '@argus/platform';
+import { orUnavailableSync } from '../unavailable.ts';
 import { decodeCursor, pageLimit } from '../paging.ts';
 import type { Page } from '../ports.ts';
 import {
@@ -154,10 +154,6 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   private run<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw new UnavailableError('approval store unavailable', err);
-    }
+    return orUnavailableSync('approval store', fn);
   }
 }

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import { UnavailableError } from '@argus/platform';
 import { exceededFromMask, limitUnits, remaining, toTotals, usageUnits, type IntegerBudget } from './budget-math.ts';
 import type { BudgetCounter, BudgetCounterLimits, BudgetTotals, BudgetUsage, ConsumeResult } from './ports.ts';
+import { orUnavailable } from '../unavailable.ts';
+import { withScripts } from '../redis/scripts.ts';
 
 /**
  * Check-and-consume in ONE script, so concurrent replicas can never both take the last unit.
@@ -70,11 +71,10 @@ export class RedisBudgetCounter implements BudgetCounter {
   constructor(client: Redis, options: RedisBudgetCounterOptions = {}) {
     this.prefix = options.prefix ?? 'argus:';
     this.ttlMs = Math.max(0, Math.floor(options.keyTtlMs ?? 0));
-    const c = client as RedisWithBudget;
-    // defineCommand sends EVALSHA and falls back to EVAL: one round trip per call.
-    if (typeof c.argusBudgetConsume !== 'function') c.defineCommand('argusBudgetConsume', { numberOfKeys: 1, lua: CONSUME });
-    if (typeof c.argusBudgetReport !== 'function') c.defineCommand('argusBudgetReport', { numberOfKeys: 1, lua: REPORT });
-    this.client = c;
+    this.client = withScripts<RedisWithBudget>(client, {
+      argusBudgetConsume: { numberOfKeys: 1, lua: CONSUME },
+      argusBudgetReport: { numberOfKeys: 1, lua: REPORT },
+    });
   }
 
   /** The Redis key of a goal's totals. */
@@ -117,11 +117,7 @@ export class RedisBudgetCounter implements BudgetCounter {
     await this.call(() => this.client.del(this.key(goalId)));
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new UnavailableError('budget counter unavailable', err);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return orUnavailable('budget counter', fn);
   }
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { UnavailableError } from '@argus/platform';
 import { checkWindow, hitOne } from './memory-window-counter.ts';
 import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
+import { orUnavailable } from '../unavailable.ts';
+import { withScripts } from '../redis/scripts.ts';
 
 /**
  * Sliding windows over sorted sets scored by the Redis server's clock (TIME), so replicas with
@@ -70,11 +71,8 @@ export class RedisWindowCounter implements WindowCounter {
 
   constructor(client: Redis, options: RedisWindowCounterOptions = {}) {
     this.prefix = options.prefix ?? 'argus:';
-    const c = client as RedisWithWindow;
     // The number of keys varies per call: it is passed first.
-    if (typeof c.argusWindowHitAll !== 'function') c.defineCommand('argusWindowHitAll', { lua: HIT_ALL });
-    if (typeof c.argusWindowCountAll !== 'function') c.defineCommand('argusWindowCountAll', { lua: COUNT_ALL });
-    this.client = c;
+    this.client = withScripts<RedisWithWindow>(client, { argusWindowHitAll: { lua: HIT_ALL }, argusWindowCountAll: { lua: COUNT_ALL } });
   }
 
   /** The Redis key of a counter. */
@@ -115,11 +113,7 @@ export class RedisWindowCounter implements WindowCounter {
     return out.map(Number);
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new UnavailableError('window counter unavailable', err);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return orUnavailable('window counter', fn);
   }
 }

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { UnavailableError } from '@argus/platform';
 import { checkWindow, hitOne } from '../counters/memory-window-counter.ts';
 import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from '../counters/ports.ts';
+import { orUnavailableSync } from '../unavailable.ts';
 
 /** Options of {@link SqliteWindowCounter}. */
 export interface SqliteWindowCounterOptions {
@@ -82,11 +82,7 @@ export class SqliteWindowCounter implements WindowCounter {
   }
 
   private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw new UnavailableError('window counter unavailable', err);
-    }
+    return orUnavailableSync('window counter', fn);
   }
 }
 

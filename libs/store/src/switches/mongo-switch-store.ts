@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { UnavailableError } from '@argus/platform';
+import { orUnavailable } from '../unavailable.ts';
 import { systemClock, type Clock } from '../paging.ts';
 import { sortSwitches, stoppedSwitch, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
 
@@ -39,12 +39,8 @@ export class MongoSwitchStore implements SwitchStore {
     return doc ? strip(doc) : undefined;
   }
 
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new UnavailableError('switch store unavailable', err);
-    }
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return orUnavailable('switch store', fn);
   }
 }
 

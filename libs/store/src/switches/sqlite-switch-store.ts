@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { UnavailableError } from '@argus/platform';
+import { orUnavailableSync } from '../unavailable.ts';
 import { systemClock, type Clock } from '../paging.ts';
 import { sortSwitches, stoppedSwitch, type StopSwitch, type SwitchRecord, type SwitchScope, type SwitchStore } from './ports.ts';
 
@@ -45,10 +45,6 @@ export class SqliteSwitchStore implements SwitchStore {
 
   /** A closed or broken database is an infrastructure fault (`unavailable`): decisions fail closed on it. */
   private read<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw new UnavailableError('switch store unavailable', err);
-    }
+    return orUnavailableSync('switch store', fn);
   }
 }
