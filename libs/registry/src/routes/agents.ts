@@ -3,7 +3,7 @@ import { asyncRoute, InvalidInputError, principalOf, requireAdmin, requireAuth, 
 import { canonicalJson, type Agent, type AgentPatch, type AgentQuery, type NewAgent, type TrustState } from '@argus/store';
 import { ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
 import { page } from './humans.ts';
-import { retryOnConflict, sendCreated, sendDeleted, sendFound, sendReported, updateExpecting } from './record-routes.ts';
+import { deleteRoute, readRoute, retryOnConflict, sendCreated, sendReported, updateExpecting } from './record-routes.ts';
 import { mountTrustRoutes } from './trust.ts';
 
 type AgentBody = Omit<NewAgent, 'discoveredBy' | 'lastSeen'> & { owner: string; trust?: TrustState };
@@ -58,10 +58,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
   r.get(
     '/:id',
     reader,
-    asyncRoute(async (req, res) => {
-      const id = pathId(req);
-      await sendFound(res, deps, 'agent', id, await deps.store.getAgent(id));
-    }),
+    readRoute(deps, 'agent', (id) => deps.store.getAgent(id)),
   );
 
   r.patch(
@@ -81,10 +78,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
   r.delete(
     '/:id',
     admin,
-    asyncRoute(async (req, res) => {
-      const id = pathId(req);
-      await sendDeleted(res, deps, 'agent', id, await deps.store.deleteAgent(id));
-    }),
+    deleteRoute(deps, 'agent', (id) => deps.store.deleteAgent(id)),
   );
 
   r.put(

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { asyncRoute, ConflictError, requireAdmin, requireAuth, type ErrorDetail } from '@argus/platform';
 import type { HumanPatch, NewHuman } from '@argus/store';
 import { ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
-import { sendCreated, sendDeleted, sendFound, updateExpecting } from './record-routes.ts';
+import { deleteRoute, readRoute, sendCreated, updateExpecting } from './record-routes.ts';
 
 /** `/v1/registry/humans`: register, read, list, update and delete humans (writes need an admin). */
 export function humansRouter(deps: ResolvedDeps): Router {
@@ -31,10 +31,7 @@ export function humansRouter(deps: ResolvedDeps): Router {
   r.get(
     '/:id',
     reader,
-    asyncRoute(async (req, res) => {
-      const id = pathId(req);
-      await sendFound(res, deps, 'human', id, await deps.store.getHuman(id));
-    }),
+    readRoute(deps, 'human', (id) => deps.store.getHuman(id)),
   );
 
   r.patch(
@@ -53,15 +50,18 @@ export function humansRouter(deps: ResolvedDeps): Router {
   r.delete(
     '/:id',
     admin,
-    asyncRoute(async (req, res) => {
-      const id = pathId(req);
-      const owned = await deps.store.listAgents({ owner: id, limit: 1 });
-      if (owned.items.length > 0) {
-        const errors: ErrorDetail[] = [{ path: '/params/id', message: `owns agent \`${owned.items[0]!.id}\`` }];
-        throw new ConflictError(`human \`${id}\` still owns agents; reassign or delete them first`, errors);
-      }
-      await sendDeleted(res, deps, 'human', id, await deps.store.deleteHuman(id));
-    }),
+    deleteRoute(
+      deps,
+      'human',
+      (id) => deps.store.deleteHuman(id),
+      async (id) => {
+        const owned = await deps.store.listAgents({ owner: id, limit: 1 });
+        if (owned.items.length > 0) {
+          const errors: ErrorDetail[] = [{ path: '/params/id', message: `owns agent \`${owned.items[0]!.id}\`` }];
+          throw new ConflictError(`human \`${id}\` still owns agents; reassign or delete them first`, errors);
+        }
+      },
+    ),
   );
   return r;
 }

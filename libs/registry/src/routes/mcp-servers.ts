@@ -3,7 +3,7 @@ import { asyncRoute, principalOf, requireAdmin, requireAuth, requireRole } from 
 import { hashTools, type McpServer, type McpServerQuery, type McpToolInput, type McpTransport, type TrustState } from '@argus/store';
 import { checkServerUrl, checkToolCount, ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
 import { page } from './humans.ts';
-import { retryOnConflict, sendCreated, sendDeleted, sendFound, sendReported, updateExpecting } from './record-routes.ts';
+import { deleteRoute, readRoute, retryOnConflict, sendCreated, sendReported, updateExpecting } from './record-routes.ts';
 import { mountTrustRoutes } from './trust.ts';
 import { recordLiveTools } from '../tool-change.ts';
 
@@ -60,10 +60,7 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
   r.get(
     '/:id',
     reader,
-    asyncRoute(async (req, res) => {
-      const id = pathId(req);
-      await sendFound(res, deps, 'mcp-server', id, await deps.store.getMcpServer(id));
-    }),
+    readRoute(deps, 'mcp-server', (id) => deps.store.getMcpServer(id)),
   );
 
   r.patch(
@@ -88,10 +85,7 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
   r.delete(
     '/:id',
     admin,
-    asyncRoute(async (req, res) => {
-      const id = pathId(req);
-      await sendDeleted(res, deps, 'mcp-server', id, await deps.store.deleteMcpServer(id));
-    }),
+    deleteRoute(deps, 'mcp-server', (id) => deps.store.deleteMcpServer(id)),
   );
 
   r.put(

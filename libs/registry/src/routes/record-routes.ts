@@ -1,7 +1,7 @@
-import type { Response } from 'express';
-import { ConflictError } from '@argus/platform';
+import type { RequestHandler, Response } from 'express';
+import { asyncRoute, ConflictError } from '@argus/platform';
 import type { RegistryChangedEvent, RegistryKind, TrustKind, TrustState, WriteOptions } from '@argus/store';
-import { asPrecondition, sendRecord, type ResolvedDeps } from '../deps.ts';
+import { asPrecondition, pathId, sendRecord, type ResolvedDeps } from '../deps.ts';
 
 /**
  * The answers the humans, agents and MCP servers routes share: a record created, read, updated
@@ -20,7 +20,7 @@ interface RecordLike {
 }
 
 /** Answers 404 in the wire error shape: no `kind` record `id`. */
-export function sendNotFound(res: Response, kind: RegistryKind, id: string): void {
+function sendNotFound(res: Response, kind: RegistryKind, id: string): void {
   res.status(404).json({ code: 'not_found', message: `${kind} \`${id}\` not found`, errors: [] });
 }
 
@@ -35,7 +35,7 @@ export async function sendCreated(res: Response, deps: ResolvedDeps, kind: Regis
  * Answers the record read for `id`, or 404. An agent or a server is sent with its lease, read and
  * never waited for: with the lease store down the record is still served, lease `unknown`.
  */
-export async function sendFound(
+async function sendFound(
   res: Response,
   deps: ResolvedDeps,
   kind: RegistryKind,
@@ -44,6 +44,14 @@ export async function sendFound(
 ): Promise<void> {
   if (!record) return sendNotFound(res, kind, id);
   sendRecord(res, 200, record, kind === 'human' ? {} : { lease: await deps.leases.get(kind, id) });
+}
+
+/** `GET /:id`: the record `read` finds for the path id ({@link sendFound}). */
+export function readRoute(deps: ResolvedDeps, kind: RegistryKind, read: (id: string) => Promise<RecordLike | undefined>): RequestHandler {
+  return asyncRoute(async (req, res) => {
+    const id = pathId(req);
+    await sendFound(res, deps, kind, id, await read(id));
+  });
 }
 
 /**
@@ -57,11 +65,28 @@ export function updateExpecting<T>(expected: number | undefined, update: (option
 }
 
 /** Answers a delete: 404 when nothing was deleted; else the record's lease is dropped (best effort), 204, and the deletion announced. */
-export async function sendDeleted(res: Response, deps: ResolvedDeps, kind: RegistryKind, id: string, deleted: boolean): Promise<void> {
+async function sendDeleted(res: Response, deps: ResolvedDeps, kind: RegistryKind, id: string, deleted: boolean): Promise<void> {
   if (!deleted) return sendNotFound(res, kind, id);
   if (kind !== 'human') await deps.leases.drop(kind, id).catch(() => undefined);
   res.status(204).end();
   await deps.changed({ kind, id, change: 'deleted' });
+}
+
+/**
+ * `DELETE /:id`: `remove` deletes the record of the path id ({@link sendDeleted}), after `check`
+ * (which throws to refuse the deletion) when given.
+ */
+export function deleteRoute(
+  deps: ResolvedDeps,
+  kind: RegistryKind,
+  remove: (id: string) => Promise<boolean>,
+  check?: (id: string) => Promise<void>,
+): RequestHandler {
+  return asyncRoute(async (req, res) => {
+    const id = pathId(req);
+    await check?.(id);
+    await sendDeleted(res, deps, kind, id, await remove(id));
+  });
 }
 
 /** How many times a scanner report is tried when a concurrent writer bumped the version. */
