@@ -13,15 +13,11 @@ import type { DecisionRuntime } from '@argus/apdp';
 import type { ShutdownReport } from '@argus/platform';
 import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
+// A type only: the settings module itself loads when `argus serve` runs.
+import type { ServeFlags } from '../serve/settings.ts';
 
-/** Options of `argus serve`. */
-export interface ServeOptions {
-  config?: string;
-  port?: string;
-  host?: string;
-  policies?: string;
-  store?: string;
-  dataDir: string;
+/** Options of `argus serve`: the flags that set configuration keys, and these. */
+export interface ServeOptions extends ServeFlags {
   /** A JSON file of registry records (humans, agents, mcpServers) to create when absent. */
   seed?: string;
   /** Print the startup banner (default true). */
