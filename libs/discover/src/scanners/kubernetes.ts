@@ -36,17 +36,18 @@ export async function kubernetesApi(target: Pick<ScanTarget, 'address' | 'contex
     if (target.context) kc.setCurrentContext(target.context);
   }
   const core = kc.makeApiClient(CoreV1Api);
+  const paging = (token: string | undefined) => ({ limit: PAGE, ...(token ? { _continue: token } : {}) });
   const page = <T>(r: { items: T[]; metadata?: { _continue?: string } }) => ({
     items: r.items,
     ...(r.metadata?._continue ? { continueToken: r.metadata._continue } : {}),
   });
   return {
     async listPods(namespace, token) {
-      const params = { limit: PAGE, ...(token ? { _continue: token } : {}) };
+      const params = paging(token);
       return page(namespace ? await core.listNamespacedPod({ namespace, ...params }) : await core.listPodForAllNamespaces(params));
     },
     async listServices(namespace, token) {
-      const params = { limit: PAGE, ...(token ? { _continue: token } : {}) };
+      const params = paging(token);
       return page(namespace ? await core.listNamespacedService({ namespace, ...params }) : await core.listServiceForAllNamespaces(params));
     },
   };
