@@ -103,6 +103,13 @@ describe('fail closed when the decision point is down or slow', () => {
       },
     });
     expect((await chat(throwing)).status).toBe(503);
+    // A decision point that throws before returning a promise fails closed the same way.
+    const throwingAtOnce = await proxyWith({
+      decide: () => {
+        throw new Error('engine exploded at once');
+      },
+    });
+    expect((await chat(throwingAtOnce)).status).toBe(503);
     const garbage = await proxyWith({ decide: async () => ({ decision_id: 'x' }) as never });
     expect((await chat(garbage)).status).toBe(503);
     const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${throwing.url}/openai/v1`, maxRetries: 0 });
