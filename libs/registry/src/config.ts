@@ -4,7 +4,7 @@
  * read from the environment through the same section mechanism as every other file.
  */
 import { defineSection, standaloneConfigFile, type EnvTable } from '@argus/platform';
-import { DEFAULT_STORE_URL, storeSection } from '@argus/store';
+import { DEFAULT_STORE_URL, storeSection, type StoreConfig } from '@argus/store';
 
 /** `registry` in the Argus configuration file (`schemas/config/registry.schema.json`). */
 export interface RegistryPolicyConfig {
@@ -24,17 +24,8 @@ export const registryPolicySection = defineSection<RegistryPolicyConfig>({
 export interface RegistryConfig {
   port: number;
   host: string;
-  store: {
-    url: string;
-    redisUrl?: string;
-    redisPrefix: string;
-    redisCommandTimeoutMs: number;
-    redisReconnectMaxDelayMs: number;
-    sqliteBusyTimeoutMs: number;
-    mongoDatabase?: string;
-    mongoServerSelectionTimeoutMs: number;
-    mongoMaxPoolSize: number;
-  };
+  /** The same `store` section the Argus configuration file has. */
+  store: StoreConfig;
   adminToken?: string;
   jwksUrl?: string;
   jwtIssuer?: string;
