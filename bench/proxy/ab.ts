@@ -7,7 +7,9 @@
  * every round's figure, so that drift and contention hit all three alike.
  *
  * Run from the repo root: `ARGUS_B_ROOT=/path/to/other/checkout taskset -c 1 node --import tsx bench/proxy/ab.ts`
- * (`ROUNDS`, default 10, and `ROUND_S`, default 3, set the length).
+ * (`ROUNDS`, default 10, and `ROUND_S`, default 3, set the length). `ARGUS_B_ENV` (e.g.
+ * `BENCH_WASM_DECISION=1`) is added to side b's environment only, to compare two modes of one
+ * checkout (`ARGUS_B_ROOT=.`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,11 +28,24 @@ const BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }],
 });
 const children: ChildProcess[] = [];
+const bEnv: Record<string, string> = Object.fromEntries(
+  (process.env.ARGUS_B_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
-function start(cwd: string, file: string, core: number, args: string[]): Promise<{ port: number; pid: number }> {
+function start(
+  cwd: string,
+  file: string,
+  core: number,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ port: number; pid: number }> {
   const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(cwd, 'bench/proxy', file), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd,
+    env: { ...process.env, ...env },
   });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -71,7 +86,7 @@ try {
   const targets = {
     floor: await start(root, 'floor-proxy.ts', 0, [target]),
     a: await start(root, 'argus-proxy.ts', 0, [target]),
-    b: await start(otherRoot, 'argus-proxy.ts', 0, [target]),
+    b: await start(otherRoot, 'argus-proxy.ts', 0, [target], bEnv),
   };
   for (const t of Object.values(targets)) await round(t, 2);
   const cpu: Record<string, number[]> = { floor: [], a: [], b: [] };
@@ -86,7 +101,7 @@ try {
     `${name} (${where}) ${Math.round(m[name]!)} µs (${(m[name]! / m.floor!).toFixed(2)}x, lowest ${Math.round(low[name]!)} µs)`;
   process.stdout.write(
     `CPU per call, median of ${ROUNDS} rounds of ${ROUND_S} s: floor ${Math.round(m.floor!)} µs (lowest ${Math.round(low.floor!)} µs), ` +
-      `${line('a', root)}, ${line('b', otherRoot)}\n` +
+      `${line('a', root)}, ${line('b', `${otherRoot} ${process.env.ARGUS_B_ENV ?? ''}`.trim())}\n` +
       `rounds: ${JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)])))}\n`,
   );
 } finally {

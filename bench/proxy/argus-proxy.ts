@@ -1,6 +1,8 @@
 /**
- * Argus's proxy as benchmarked: `createProxyApp` with an in-process Cedar decision point
- * (cedar-wasm `statefulIsAuthorized` over a preparsed set of 10 policies), a memory secret store holding the upstream key, the agent-token
+ * Argus's proxy as benchmarked: `createProxyApp` with an in-process Cedar decision point over 10
+ * policies — the engine's compiled evaluation, as the decision service runs it by default
+ * (`BENCH_WASM_DECISION=1`: cedar-wasm `statefulIsAuthorized` over the preparsed set instead;
+ * `BENCH_JS_DECISION=1`: no Cedar at all) — a memory secret store holding the upstream key, the agent-token
  * authenticator, scrubbing, usage parsing and a recorder that keeps the last event (the audit
  * trail's own cost is benchmarked in bench/audit). Usage: `argus-proxy.ts <upstream-url>`.
  * Prints `READY <port>`.
@@ -11,6 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizeInput, AuthorizeResponse, DecisionEvent } from '@argus/contracts';
+import { compilePolicySet, evaluate } from '@argus/engine';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
 import { MemorySecretStore, SecretsBroker } from '@argus/secrets';
 import { createAuthenticator, createProxyApp, hashAgentToken, parseProxyConfig } from '@argus/proxy';
@@ -30,6 +33,13 @@ staticPolicies.f0 = 'forbid(principal == Agent::"revoked", action, resource);';
 // Preparsed once, as the engine holds its policy set.
 const parsed = preparsePolicySet('bench', { staticPolicies });
 if (parsed.type !== 'success') throw new Error('bench policies do not parse');
+// The same policies as the engine compiles them (the decision service's default path).
+const compiled = compilePolicySet({
+  schema: 'entity Agent; entity Model; action "llm:invoke" appliesTo { principal: Agent, resource: Model, context: { provider: String } };',
+  policies: Object.entries(staticPolicies).map(([id, text]) => ({ file: `${id}.cedar`, text })),
+});
+if (!compiled.ok) throw new Error(`bench policies do not compile: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
+const policySet = compiled.policySet;
 
 function decide(input: AuthorizeInput): AuthorizeResponse {
   if (process.env.BENCH_JS_DECISION)
@@ -43,6 +53,25 @@ function decide(input: AuthorizeInput): AuthorizeResponse {
         errors: [],
       },
     };
+  if (!process.env.BENCH_WASM_DECISION) {
+    const decision = evaluate(
+      policySet,
+      {
+        principal: { type: 'Agent', id: input.principal.id },
+        action: { type: 'Action', id: input.action },
+        resource: { type: 'Model', id: input.resource.id },
+        context: { provider: String(input.context?.provider ?? '') },
+        entities: [],
+      },
+      { validateRequest: false },
+    );
+    const allow = decision.decision === 'allow';
+    return {
+      decision_id: randomUUID(),
+      policy_version: policySet.version,
+      result: { allow, decision: allow ? 'allow' : 'deny', reasons: [], errors: [] },
+    };
+  }
   const answer = statefulIsAuthorized({
     principal: { type: input.principal.type, id: input.principal.id },
     action: { type: 'Action', id: input.action },
