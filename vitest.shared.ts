@@ -1,5 +1,9 @@
-import { basename, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// One report per package, named by its path (apps/apdp and libs/apdp are two packages).
+const ROOT = dirname(fileURLToPath(import.meta.url));
 
 const reportDir = process.env.ARGUS_TEST_REPORT_DIR;
 
@@ -13,6 +17,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     include: ['**/*.test.ts'],
     pool: 'forks',
-    reporters: reportDir ? ['default', ['json', { outputFile: join(reportDir, `${basename(process.cwd())}.json`) }]] : ['default'],
+    reporters: reportDir
+      ? ['default', ['json', { outputFile: join(reportDir, `${relative(ROOT, process.cwd()).replaceAll('/', '-') || 'root'}.json`) }]]
+      : ['default'],
   },
 });

@@ -35,13 +35,7 @@ export async function sendCreated(res: Response, deps: ResolvedDeps, kind: Regis
  * Answers the record read for `id`, or 404. An agent or a server is sent with its lease, read and
  * never waited for: with the lease store down the record is still served, lease `unknown`.
  */
-async function sendFound(
-  res: Response,
-  deps: ResolvedDeps,
-  kind: RegistryKind,
-  id: string,
-  record: RecordLike | undefined,
-): Promise<void> {
+async function sendFound(res: Response, deps: ResolvedDeps, kind: RegistryKind, id: string, record: RecordLike | undefined): Promise<void> {
   if (!record) return sendNotFound(res, kind, id);
   sendRecord(res, 200, record, kind === 'human' ? {} : { lease: await deps.leases.get(kind, id) });
 }
