@@ -4,7 +4,14 @@
  * refusal located file:line:column) and give it `now` when it reads the time and the request does
  * not carry it, so a candidate is judged on the same terms as the set it would replace.
  */
-import { evaluate, type CompiledPolicySet, type Diagnostic, type EngineDecision, type EvaluationRequest } from '@argus/engine';
+import {
+  evaluate,
+  type CedarValue,
+  type CompiledPolicySet,
+  type Diagnostic,
+  type EngineDecision,
+  type EvaluationRequest,
+} from '@argus/engine';
 import { ArgusError, type ErrorDetail } from '@argus/platform';
 import { nowValue } from './cedar-request.ts';
 
@@ -30,8 +37,13 @@ export interface CandidateOptions {
   validateRequest: boolean;
 }
 
+/** `context` with `now` added when `set` reads the time and the context has none (the same object otherwise). */
+export function withNow(set: CompiledPolicySet, context: Record<string, CedarValue>, now: Date): Record<string, CedarValue> {
+  return set.mentionsNow && !('now' in context) ? { ...context, now: nowValue(now) } : context;
+}
+
 /** Evaluates `set` on `request`, adding `now` when the set reads it and the request lacks it. */
 export function evaluateOnCandidate(set: CompiledPolicySet, request: EvaluationRequest, options: CandidateOptions): EngineDecision {
-  const context = set.mentionsNow && !('now' in request.context) ? { ...request.context, now: nowValue(options.now) } : request.context;
+  const context = withNow(set, request.context, options.now);
   return evaluate(set, context === request.context ? request : { ...request, context }, { validateRequest: options.validateRequest });
 }

@@ -12,7 +12,8 @@ import {
   type DecisionMemo,
   type EngineDecision,
 } from '@argus/engine';
-import { contextOf, entitiesFor, nowValue, type CedarRequest } from './cedar-request.ts';
+import { withNow } from './candidate.ts';
+import { contextOf, entitiesFor, type CedarRequest } from './cedar-request.ts';
 import { denySummary, explainDeny } from './deny-explanation.ts';
 import type { ShadowFlip, ShadowPort } from './ports.ts';
 
@@ -40,7 +41,7 @@ export function evaluatePolicies(set: CompiledPolicySet, cedar: CedarRequest, op
   const candidate = options.shadow?.candidate;
   if (!candidate) return { decision };
   const { principal, resource } = cedar.request;
-  const context = candidate.mentionsNow && !cedar.context.now ? { ...cedar.context, now: nowValue(cedar.now) } : cedar.context;
+  const context = withNow(candidate, cedar.context, cedar.now);
   const flip = options.shadow!.evaluate(
     {
       ...cedar.request,
