@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type {
   AuthorizeInput,
   AuthorizeResponse,
@@ -10,7 +9,7 @@ import type {
   ExplainLevel,
 } from '@argus/contracts';
 import type { CompiledEvaluation, DecisionMemo } from '@argus/engine';
-import { InvalidInputError, type ErrorDetail, type Registry } from '@argus/platform';
+import { InvalidInputError, newDecisionId, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { applyGovernance, readUsage, type GovernanceStep } from './apply-governance.ts';
 import { buildCedarRequest } from './cedar-request.ts';
@@ -99,7 +98,7 @@ export class DecisionService implements DecisionPoint {
 
   constructor(private readonly deps: DecisionServiceDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.newId = deps.newId ?? randomUUID;
+    this.newId = deps.newId ?? newDecisionId;
     this.sinks = {
       ...decisionMetrics(deps.metrics, deps.memo),
       ...(deps.recorder ? { recorder: deps.recorder } : {}),

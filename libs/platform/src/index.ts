@@ -9,3 +9,4 @@ export * from './auth.ts';
 export * from './permissions.ts';
 export * from './config.ts';
 export * from './hash.ts';
+export * from './ids.ts';

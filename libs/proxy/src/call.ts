@@ -2,10 +2,9 @@
  * What the proxy holds for one call between its first byte and its audit record, and the
  * bookkeeping of the decisions made for it.
  */
-import { randomUUID } from 'node:crypto';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizeInput, AuthorizeResponse, DenyCode, ErrorCode } from '@argus/contracts';
-import type { Logger } from '@argus/platform';
+import { newDecisionId, type Logger } from '@argus/platform';
 import type { ResolvedSecret } from '@argus/secrets';
 import type { Dialect } from './answers.ts';
 import type { UpstreamConfig } from './config.ts';
@@ -89,7 +88,7 @@ export function refusal(ctx: ProxyContext, state: CallState, input: AuthorizeInp
   const decided: Decided = {
     input,
     answer: {
-      decision_id: randomUUID(),
+      decision_id: newDecisionId(),
       policy_version: REFUSED_BY_PROXY,
       result: { allow: false, decision: 'deny', reasons: [], errors: [], codes: [code] },
     },

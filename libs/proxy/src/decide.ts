@@ -2,10 +2,9 @@
  * Deciding a call: the Cedar request of what it asks, put to the decision point within the
  * configured time. Fails closed: no answer, a late answer or a failing decision point is a 503.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizeInput } from '@argus/contracts';
-import { ArgusError, errorSummary } from '@argus/platform';
+import { ArgusError, errorSummary, newDecisionId } from '@argus/platform';
 import { deniedProblem, sendProblem } from './answers.ts';
 import type { CallState, Decided } from './call.ts';
 import type { Caller } from './caller.ts';
@@ -86,7 +85,7 @@ function recordUnavailable(ctx: ProxyContext, input: AuthorizeInput, state: Call
   state.lazyLog().warn({ upstream: upstream.name, err: errorSummary(err) }, 'decision unavailable; failing closed');
   state.decisions.push({
     input,
-    answer: { decision_id: randomUUID(), policy_version: 'unavailable', result: unavailableResult(message) },
+    answer: { decision_id: newDecisionId(), policy_version: 'unavailable', result: unavailableResult(message) },
     latencyMs,
     forwarded: false,
   });

@@ -4,10 +4,9 @@
  * only for a session that passed a decided `initialize` for this same agent, each decided as
  * session traffic; every other path or method refused. Every refusal is recorded.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizeResponse, DenyCode, ErrorCode } from '@argus/contracts';
-import { ArgusError, errorSummary, sendJson } from '@argus/platform';
+import { ArgusError, errorSummary, newDecisionId, sendJson } from '@argus/platform';
 import { sendProblem } from './answers.ts';
 import { refusal, type CallState } from './call.ts';
 import type { Caller } from './caller.ts';
@@ -177,7 +176,7 @@ async function decideMcpPost(ctx: ProxyContext, facts: Facts, state: CallState, 
       state.decisions.push({
         input,
         answer: {
-          decision_id: randomUUID(),
+          decision_id: newDecisionId(),
           policy_version: 'unavailable',
           result: unavailableResult(err instanceof ArgusError ? err.message : 'decision point failed'),
         },
