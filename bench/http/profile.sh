@@ -7,7 +7,7 @@
 # by area (self time; the built bundle's frames mapped back to their sources; FILTER=<pattern> also
 # lists the functions of the matching areas). PROFILE=0 measures without the profiler.
 # Run bash bench/http/run.sh once first (it generates the policies, the bodies and the seeded registry).
-# Usage: bash bench/http/profile.sh [audit true|false]     (DURATION=10 WARMUP=3 CONNECTIONS=32 PROFILE=1 TOP=24 FILTER=)
+# Usage: bash bench/http/profile.sh [audit true|false]     (DURATION=10 WARMUP=3 CONNECTIONS=32 PROFILE=1 TOP=24 FILTER= ARGUS_ARGS="-c file.yaml")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-/tmp/argus-bench-http}
@@ -32,7 +32,7 @@ rm -rf "$PROF" "$WORK/data-prof" && mkdir -p "$PROF" && cp -a "$TEMPLATE" "$WORK
 node_flags=()
 [[ "$PROFILE" == 1 ]] && node_flags=(--cpu-prof --cpu-prof-dir="$PROF")
 env ARGUS_LOG_LEVEL=warn ARGUS_ADMIN_TOKEN=$TOKEN ARGUS_AUDIT_ENABLED=$AUDIT ARGUS_DECISION_MEMO=0 \
-  taskset -c 0 node "${node_flags[@]}" apps/cli/bin/argus.mjs serve --port "$PORT" --policies "$P" --data-dir "$WORK/data-prof" > "$PROF/argus.log" 2>&1 &
+  taskset -c 0 node "${node_flags[@]}" apps/cli/bin/argus.mjs serve --port "$PORT" --policies "$P" --data-dir "$WORK/data-prof" ${ARGUS_ARGS:-} > "$PROF/argus.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 1800); do curl -s -m 1 -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done

@@ -10,6 +10,7 @@ export interface AuditMetrics {
   queueDepth: Gauge;
   spillBacklog: Gauge;
   written: Counter;
+  batches: Counter;
   failed: Counter;
   spilled: Counter;
   replayed: Counter;
@@ -36,6 +37,17 @@ export function auditMetrics(registry: Registry): AuditMetrics {
       'argus_audit_written_total',
       () =>
         new Counter({ name: 'argus_audit_written_total', help: 'audit records committed, per sink', labelNames: ['sink'], registers: reg }),
+    ),
+    batches: metric(
+      registry,
+      'argus_audit_batches_total',
+      () =>
+        new Counter({
+          name: 'argus_audit_batches_total',
+          help: 'audit batches committed (one transaction each), per sink; written / batches is the mean batch',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
     ),
     failed: metric(
       registry,
@@ -87,6 +99,7 @@ export class MetricsMirror {
     replayed: 0,
     checkpoints: 0,
     written: new Map<string, number>(),
+    batches: new Map<string, number>(),
     failed: new Map<string, number>(),
     dropped: new Map<string, number>(),
   };
@@ -109,6 +122,9 @@ export class MetricsMirror {
       const before = seen.written.get(sink.name) ?? 0;
       if (sink.written > before) this.m.written.inc({ sink: sink.name }, sink.written - before);
       seen.written.set(sink.name, Math.max(before, sink.written));
+      const bBefore = seen.batches.get(sink.name) ?? 0;
+      if (sink.batches > bBefore) this.m.batches.inc({ sink: sink.name }, sink.batches - bBefore);
+      seen.batches.set(sink.name, Math.max(bBefore, sink.batches));
       const fBefore = seen.failed.get(sink.name) ?? 0;
       if (sink.failed > fBefore) this.m.failed.inc({ sink: sink.name }, sink.failed - fBefore);
       seen.failed.set(sink.name, Math.max(fBefore, sink.failed));

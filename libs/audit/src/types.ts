@@ -114,6 +114,8 @@ export interface AuditSinkStats {
   /** False from a failed write until the next write succeeds. */
   healthy: boolean;
   written: number;
+  /** Successful writes (transactions); `written / batches` is the mean batch. */
+  batches: number;
   failed: number;
 }
 

@@ -55,6 +55,11 @@ describe('audit trail on its own thread (the default)', () => {
     const text = await metrics.metrics();
     expect(text).toMatch(/argus_audit_written_total\{sink="sqlite"\} 20\d/);
     expect(text).toMatch(/argus_audit_checkpoints_total [1-9]/);
+    // Eight concurrent callers share commits: fewer transactions than records, at least one.
+    const sink = s.sinks.find((k) => k.name === 'sqlite')!;
+    expect(sink.batches).toBeGreaterThan(0);
+    expect(sink.batches).toBeLessThan(sink.written);
+    expect(text).toContain(`argus_audit_batches_total{sink="sqlite"} ${sink.batches}`);
   });
 
   it('async mode through the thread: record returns at once, flush makes everything durable', async () => {

@@ -13,12 +13,13 @@ class SinkLane {
   committed = 0;
   healthy = true;
   written = 0;
+  batches = 0;
   failed = 0;
 
   constructor(readonly sink: AuditSink) {}
 
   stats(): AuditSinkStats {
-    return { name: this.sink.name, committedSeq: this.committed, healthy: this.healthy, written: this.written, failed: this.failed };
+    return { name: this.sink.name, committedSeq: this.committed, healthy: this.healthy, written: this.written, batches: this.batches, failed: this.failed };
   }
 }
 
@@ -32,7 +33,7 @@ export class SinkFanout {
     sinks: readonly AuditSink[],
     private readonly writerId: string,
     private readonly logger: Logger,
-    private readonly metrics: Pick<AuditMetrics, 'written' | 'failed'>,
+    private readonly metrics: Pick<AuditMetrics, 'written' | 'batches' | 'failed'>,
   ) {
     this.lanes = sinks.map((sink) => new SinkLane(sink));
   }
@@ -77,7 +78,9 @@ export class SinkFanout {
       lane.committed = fresh[fresh.length - 1]!.seq;
       this.writtenTotal += fresh.length;
       lane.written += fresh.length;
+      lane.batches++;
       this.metrics.written.inc({ sink: name }, fresh.length);
+      this.metrics.batches.inc({ sink: name });
       if (!lane.healthy) this.logger.info({ sink: name }, 'audit sink recovered');
       lane.healthy = true;
       return true;
