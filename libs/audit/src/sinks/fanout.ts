@@ -19,7 +19,14 @@ class SinkLane {
   constructor(readonly sink: AuditSink) {}
 
   stats(): AuditSinkStats {
-    return { name: this.sink.name, committedSeq: this.committed, healthy: this.healthy, written: this.written, batches: this.batches, failed: this.failed };
+    return {
+      name: this.sink.name,
+      committedSeq: this.committed,
+      healthy: this.healthy,
+      written: this.written,
+      batches: this.batches,
+      failed: this.failed,
+    };
   }
 }
 
