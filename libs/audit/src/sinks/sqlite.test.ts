@@ -22,6 +22,8 @@ describe('sqlite audit store', () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    // Each commit writes every page it dirtied: small pages for a new file.
+    expect(db.pragma('page_size', { simple: true })).toBe(4096);
     const indexes = (
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>
     ).map((r) => r.name);

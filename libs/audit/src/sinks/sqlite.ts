@@ -91,9 +91,12 @@ export function openSqliteAuditStore(options: SqliteAuditStoreOptions): SqliteAu
   }
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 1000))}`);
   if (!options.readonly) {
-    // Larger pages for a new file: each ~1 KB record and its index entries touch fewer pages
-    // (ignored for an existing file, whose page size is fixed once it is in WAL mode).
-    db.pragma('page_size = 16384');
+    // 4 KB pages for a new file (ignored for an existing one, whose page size is fixed once it is
+    // in WAL mode). A commit writes every page it dirtied to the WAL in full, and each record
+    // dirties a page in each index keyed by a value other than time (principal, root, ...): with
+    // 16 KB pages a 16-record commit cost 121-123 µs of CPU per record, with 4 KB pages 92-100
+    // (200,000 records already stored, FULL sync; 79 against 93 at 64-record commits).
+    db.pragma('page_size = 4096');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     runMigrations(db, 'audit', AUDIT_MIGRATIONS);
