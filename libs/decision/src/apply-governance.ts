@@ -92,13 +92,17 @@ export interface Usage {
 /**
  * Reads `context.usage` (past decisions counted per quota) and ends the decision when a quota that
  * applies is already at its limit (`exhausted`; `counted` stays the authority under concurrency).
+ * Skipped when nothing would read it (`needed` false: see `DecisionService`): the answer is the same
+ * and the counters are not read for nothing.
  */
 export async function readUsage(
   effects: DecisionEffects | undefined,
   checked: CheckedRequest,
   governed: Governed,
   now: Date,
+  needed = true,
 ): Promise<Usage | Denied> {
+  if (!needed) return {};
   const { input, principal, action, resource } = checked;
   const usage = effects?.usage ? await effects.usage({ input, principal, action, resource, now, context: governed.context }) : undefined;
   const spent = usage ? effects?.exhausted?.(usage) : undefined;

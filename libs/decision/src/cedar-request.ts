@@ -55,6 +55,11 @@ export function buildCedarRequest(
   return cedar;
 }
 
+/** Whether a policy of `set` can read `context.<key>` (no set: none can). */
+export function readsContextKey(set: CompiledPolicySet | undefined, key: string): boolean {
+  return set !== undefined && (set.reads.contextWhole || set.reads.contextKeys.has(key));
+}
+
 /** The context `set` is given: pruned to the keys its policies read unless requests are validated. */
 export function contextOf(set: CompiledPolicySet, built: Pick<CedarRequest, 'context' | 'prune'>): Record<string, CedarValue> {
   return built.prune ? contextFor(set, built.context) : built.context;

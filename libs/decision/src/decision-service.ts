@@ -8,11 +8,11 @@ import type {
   DenyCode,
   ExplainLevel,
 } from '@argus/contracts';
-import type { CompiledEvaluation, DecisionMemo } from '@argus/engine';
+import type { CompiledEvaluation, CompiledPolicySet, DecisionMemo } from '@argus/engine';
 import { InvalidInputError, newDecisionId, type ErrorDetail, type Registry } from '@argus/platform';
 import type { Logger } from 'pino';
 import { applyGovernance, readUsage, type GovernanceStep } from './apply-governance.ts';
-import { buildCedarRequest } from './cedar-request.ts';
+import { buildCedarRequest, readsContextKey } from './cedar-request.ts';
 import { checkRequest, type CheckedRequest } from './check-request.ts';
 import { commitEffects, planEffects, type DecisionEffects, type Planned } from './effects.ts';
 import type { RegistryReader } from './entities.ts';
@@ -168,7 +168,10 @@ export class DecisionService implements DecisionPoint {
         applyGovernance(deps.governance, checked, facts, { now: run.now, explain }, deps.switches),
       );
       if (isDenied(governed)) return ended(governed);
-      const usage = await unlessCancelled(cancellation, readUsage(deps.effects, checked, governed, run.now));
+      const usage = await unlessCancelled(
+        cancellation,
+        readUsage(deps.effects, checked, governed, run.now, this.needsUsage(checked.set, explain)),
+      );
       if (isDenied(usage)) return ended(usage);
       const cedar = buildCedarRequest(checked, governed, usage, run.now, this.evaluation.validateRequest);
       const evaluated = evaluatePolicies(checked.set, cedar, this.evaluation);
@@ -185,6 +188,22 @@ export class DecisionService implements DecisionPoint {
       if (err instanceof DecisionCancelledError) return { result: deny([], ['decision_timeout']), timedOut: true };
       return { result: failClosed(err, deps.logger) };
     }
+  }
+
+  /**
+   * Whether the decision reads `context.usage`: a policy of the live set or of the shadow candidate
+   * can read it, a quota limit checks it, the schema check requires it, or the full explanation
+   * shows the context. Otherwise the counters are not read (measured: ~4 % of a decision's CPU on
+   * the varied workload, whose policies read no usage).
+   */
+  private needsUsage(set: CompiledPolicySet | undefined, explain: ExplainLevel): boolean {
+    return (
+      explain === 'full' ||
+      this.evaluation.validateRequest ||
+      (this.deps.effects?.limitsUsage ?? true) ||
+      readsContextKey(set, 'usage') ||
+      readsContextKey(this.deps.shadow?.candidate, 'usage')
+    );
   }
 
   /** The version of the policy set decisions are made with now (`none` when no set is loaded). */

@@ -80,6 +80,11 @@ export interface DecisionEffects {
    * an approval-gated request see it too; `counted` stays the authority under concurrency.
    */
   exhausted?(usage: Record<string, CedarValue>): Refusal | undefined;
+  /**
+   * Whether `exhausted` can refuse (some quota has a limit): then `usage` is read for every
+   * decision, whatever the policies read. Absent: taken as true.
+   */
+  readonly limitsUsage?: boolean;
 }
 
 /** Side effects a decision found it needs, committed only once the final answer is known. */

@@ -75,6 +75,50 @@ describe('the decision pipeline', () => {
     expect(records.map((r) => r.result.codes)).toEqual([['decision_timeout']]);
   });
 
+  it('reads the usage counters only when a policy, a quota limit, the shadow candidate or the full explanation reads them', async () => {
+    const starter = starterSet();
+    const overQuota =
+      '@id("over-quota")\nforbid (principal, action, resource) when { context has usage && context.usage has calls_last_minute && context.usage.calls_last_minute > 5 };';
+    const compiled = compilePolicySet({
+      ...starter.sources,
+      policies: [...starter.sources.policies, { file: 'quota.cedar', text: overQuota }],
+    });
+    if (!compiled.ok) throw new Error('the quota policy does not compile');
+    const readingUsage = compiled.policySet;
+    const decide = async (
+      set: CompiledPolicySet,
+      over: { limitsUsage?: boolean; candidate?: CompiledPolicySet; explain?: 'full' } = {},
+    ): Promise<{ calls: number; decision: string; policies: string[]; context?: Record<string, unknown> }> => {
+      const usage = vi.fn(async () => ({ calls_last_minute: 9 }));
+      const service = new DecisionService({
+        policies: { current: { set } },
+        registry: registry(),
+        effects: { usage, limitsUsage: over.limitsUsage ?? false },
+        ...(over.candidate ? { shadow: { candidate: over.candidate, evaluate: () => undefined } } : {}),
+        metrics: createMetricsRegistry(),
+        logger: silentLogger(),
+      });
+      const response = await service.decide(INPUT, { ...OPTIONS, ...(over.explain ? { explain: over.explain } : {}) });
+      const context = response.result.explanation?.context as Record<string, unknown> | undefined;
+      const policies = response.result.reasons.map((r) => r.policy);
+      return { calls: usage.mock.calls.length, decision: response.result.decision, policies, ...(context ? { context } : {}) };
+    };
+    // No policy reads `context.usage` and no quota has a limit: the counters are not read, and the
+    // answer is the one given with them read.
+    const skipped = await decide(starter);
+    const read = await decide(starter, { limitsUsage: true });
+    expect(skipped.calls).toBe(0);
+    expect(read.calls).toBe(1);
+    expect({ ...skipped, calls: 1 }).toEqual(read);
+    // A policy reads it: read, and the policy sees it.
+    expect(await decide(readingUsage)).toMatchObject({ calls: 1, decision: 'deny', policies: ['over-quota'] });
+    // The shadow candidate reads it, the full explanation shows it.
+    expect((await decide(starter, { candidate: readingUsage })).calls).toBe(1);
+    const full = await decide(starter, { explain: 'full' });
+    expect(full.calls).toBe(1);
+    expect(full.context?.usage).toEqual({ calls_last_minute: 9 });
+  });
+
   it('checkRequest ends the decision without a policy set and refuses a reserved context key', () => {
     const none = checkRequest(INPUT, [], undefined);
     expect(isDenied(none) && none.denied.codes).toEqual(['no_policy_set']);

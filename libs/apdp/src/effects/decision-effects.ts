@@ -413,6 +413,8 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       return quotaRefusal(hit.refused.map((i) => applied[i]!.rule));
     },
 
+    limitsUsage: rules.some((r) => r.limit !== undefined),
+
     exhausted(usage) {
       const over = rules.filter((r) => r.limit !== undefined && typeof usage[r.name] === 'number' && (usage[r.name] as number) >= r.limit);
       if (over.length === 0) return undefined;
