@@ -42,8 +42,8 @@ export interface ProxyContext {
   readonly now: () => number;
   readonly metrics: ProxyMetrics;
   readonly scrubber: SecretsBroker['scrubber'];
-  /** The call of each forwarded request, for the http-proxy-middleware events (no entry: nothing was decided). */
-  readonly states: WeakMap<IncomingMessage, CallState>;
+  /** The call of each forwarded request, for the http-proxy-middleware events (none: nothing was decided). */
+  readonly states: CallStates;
   /** MCP session id → the agent that opened it: a session cannot be used by another agent. */
   readonly mcpSessions: LRUCache<string, string>;
   /** Tools seen changed by a list, refused on `tools/call` until a list shows them re-approved. */
@@ -52,7 +52,7 @@ export interface ProxyContext {
   /** Models already warned about having no price (bounded: one warning each, not one per call). */
   readonly unpriced: LRUCache<string, true>;
   /** Calls forwarded and not finished: what a shutdown drains, then aborts. */
-  readonly inFlight: Set<CallState>;
+  readonly inFlight: InFlightCalls;
 }
 
 /** The context of one proxy built from `deps`. */
@@ -63,11 +63,90 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     now: deps.now ?? Date.now,
     metrics: proxyMetrics(deps.metrics),
     scrubber: deps.secrets.scrubber,
-    states: new WeakMap(),
+    states: callStates(),
     mcpSessions: new LRUCache<string, string>({ max: 10_000 }),
     changedTools: new ChangedTools(),
     prices: createPriceTable(deps.config.prices),
     unpriced: new LRUCache<string, true>({ max: 1000 }),
-    inFlight: new Set(),
+    inFlight: new InFlightCalls(),
   };
+}
+
+/** The call bound to a request (see {@link callStates}). */
+export interface CallStates {
+  get(req: IncomingMessage): CallState | undefined;
+  set(req: IncomingMessage, state: CallState): void;
+}
+
+/**
+ * Binds calls to their requests through a property of the request (a symbol of this proxy's own),
+ * not a `WeakMap`: a call reaches its request again (through its response), and V8's young-generation
+ * GC keeps a `WeakMap` value alive while its key is, so every forwarded call and its request
+ * survived until the next full GC (~9 KB promoted per call, ~40 µs of GC per call in bench/proxy).
+ */
+export function callStates(): CallStates {
+  const slot = Symbol('argus.callState');
+  type Bound = IncomingMessage & { [slot]?: CallState };
+  return {
+    get: (req) => (req as Bound)[slot],
+    set: (req, state) => {
+      (req as Bound)[slot] = state;
+    },
+  };
+}
+
+const LINK = Symbol('argus.inFlight');
+interface Link {
+  state: CallState | undefined;
+  prev: Link | undefined;
+  next: Link | undefined;
+}
+type Linked = CallState & { [LINK]?: Link };
+
+/**
+ * The calls in flight, in insertion order: a list linked through the calls themselves, whose
+ * removed links are cleared. Not a `Set`: a `Set` that keeps growing and shrinking leaves its
+ * outgrown tables behind still holding their entries, and those (once old) kept the calls they
+ * held, with their requests and responses, alive in the young generation until the next full GC.
+ * Iterate over a copy (`[...inFlight]`) to remove calls on the way.
+ */
+export class InFlightCalls implements Iterable<CallState> {
+  #first: Link | undefined;
+  #last: Link | undefined;
+  #size = 0;
+
+  /** How many calls are in flight. */
+  get size(): number {
+    return this.#size;
+  }
+
+  add(state: CallState): void {
+    const linked = state as Linked;
+    if (linked[LINK]) return;
+    const link: Link = { state, prev: this.#last, next: undefined };
+    if (this.#last) this.#last.next = link;
+    else this.#first = link;
+    this.#last = link;
+    linked[LINK] = link;
+    this.#size++;
+  }
+
+  /** Removes `state`; false when it was not in flight. */
+  delete(state: CallState): boolean {
+    const linked = state as Linked;
+    const link = linked[LINK];
+    if (!link) return false;
+    if (link.prev) link.prev.next = link.next;
+    else this.#first = link.next;
+    if (link.next) link.next.prev = link.prev;
+    else this.#last = link.prev;
+    link.prev = link.next = link.state = undefined;
+    linked[LINK] = undefined;
+    this.#size--;
+    return true;
+  }
+
+  *[Symbol.iterator](): Iterator<CallState> {
+    for (let link = this.#first; link; link = link.next) if (link.state) yield link.state;
+  }
 }
