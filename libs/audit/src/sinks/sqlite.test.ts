@@ -24,9 +24,9 @@ describe('sqlite audit store', () => {
   it('uses WAL, 4 KB pages, the time and id indexes, and writes the filter index a segment at a time', async () => {
     const path = join(dir, 'schema.db');
     const store = openSqliteAuditStore({ path, segmentRecords: 3 });
-    const records = sampleChain(8);
-    await store.write(records.slice(0, 7)); // 7 records: one segment (1-3), a tail of 4
-    await store.write(records.slice(7)); // one more segment per write (4-6), a tail of 2
+    const records = sampleChain(20);
+    await store.write(records.slice(0, 7)); // 7 records: segment 1 (records 1-3) begins with its first filter
+    await store.write(records.slice(7, 8)); // one filter more per write
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // Each commit writes every page it dirtied: small pages for a new file.
@@ -36,9 +36,14 @@ describe('sqlite audit store', () => {
     ).map((r) => r.name);
     // No index keyed by a filter value: each would take every record on a random page.
     expect(indexes.sort()).toEqual(['audit_records_decision', 'audit_records_time', 'sqlite_autoindex_audit_records_1']);
-    expect(db.prepare('SELECT seg, last_rowid AS last FROM audit_facet_segments ORDER BY seg').all()).toEqual([
-      { seg: 1, last: 3 },
-      { seg: 2, last: 6 },
+    const segments = db.prepare('SELECT seg, first_rowid AS first, last_rowid AS last, done FROM audit_facet_segments ORDER BY seg');
+    expect(segments.all()).toEqual([{ seg: 1, first: 0, last: 3, done: 2 }]);
+    expect(db.prepare('SELECT DISTINCT facet FROM audit_facets ORDER BY facet').pluck().all()).toEqual([1, 2]);
+    for (const r of records.slice(8)) await store.write([r]);
+    // 12 writes more: segment 1 completes (5 filters), then segment 2 (7), a tail of 14 stays.
+    expect(segments.all()).toEqual([
+      { seg: 1, first: 0, last: 3, done: 7 },
+      { seg: 2, first: 3, last: 6, done: 7 },
     ]);
     const principals = db.prepare('SELECT DISTINCT seq FROM audit_facets WHERE facet = 1 ORDER BY seq').pluck().all();
     expect(principals).toEqual([1, 2, 3, 4, 5, 6]);
@@ -53,7 +58,7 @@ describe('sqlite audit store', () => {
     ).map((r) => r.detail);
     expect(plan.join(' | ')).toMatch(/SEARCH f USING PRIMARY KEY \(seg=\? AND facet=\? AND value=\?\)/);
     expect(plan.join(' | ')).toMatch(/SEARCH r USING INDEX sqlite_autoindex_audit_records_1 \(writer=\? AND seq=\?\)/);
-    expect(db.prepare('SELECT count(*) AS n FROM audit_records').get()).toEqual({ n: 8 });
+    expect(db.prepare('SELECT count(*) AS n FROM audit_records').get()).toEqual({ n: 20 });
     db.close();
     await store.close();
   });

@@ -84,10 +84,10 @@ CREATE TABLE IF NOT EXISTS audit_record_policies (
     // The filter index in segments. A B-tree index keyed by principal, root or policy takes each new
     // record on a random page, and a commit writes every page it dirtied: those indexes were most of
     // the audit thread's CPU (~3.75 pages written per record at 16-record commits). Instead, every
-    // `segmentRecords` records, one pass writes their filter values sorted, as a new segment at the
-    // end of `audit_facets` (a few pages per pass); a query seeks each segment, newest first, and
-    // scans the records not yet in a segment (the tail) directly. A file written before is indexed
-    // the same way, a segment per write, oldest first.
+    // `segmentRecords` records, their filter values are written sorted, as a new segment at the end
+    // of `audit_facets` (a few pages), one filter per write so that no commit waits long; a query
+    // seeks each complete segment, newest first, and scans the records not yet in one (the tail)
+    // directly. A file written before is indexed the same way, oldest first.
     version: 2,
     name: 'audit-facet-segments',
     up: `
@@ -99,7 +99,10 @@ DROP INDEX IF EXISTS audit_records_outcome;
 DROP TABLE IF EXISTS audit_record_policies;
 CREATE TABLE IF NOT EXISTS audit_facet_segments (
   seg INTEGER PRIMARY KEY,
+  first_rowid INTEGER NOT NULL,
   last_rowid INTEGER NOT NULL,
+  -- Filters written so far (codes 1..done); the segment answers queries once all 7 are.
+  done INTEGER NOT NULL DEFAULT 0,
   min_time TEXT NOT NULL,
   max_time TEXT NOT NULL
 );
@@ -127,20 +130,18 @@ const FACETS = [
   ['outcome', 6, 'outcome'],
 ] as const satisfies ReadonlyArray<readonly [keyof AuditQueryFilters, number, string | undefined]>;
 
-/** One pass of the indexer: the filter values of the records in `(from, to]`, sorted, as segment `seg`. */
-const SEGMENT_SQL = `
-INSERT OR IGNORE INTO audit_facets (seg, facet, value, time, writer, seq)
-SELECT :seg, f, v, time, writer, seq FROM (
-${FACETS.filter(([, , column]) => column !== undefined)
-  .map(
-    ([, code, column]) =>
-      `  SELECT ${code} AS f, ${column} AS v, time, writer, seq FROM audit_records WHERE rowid > :from AND rowid <= :to AND kind = 'decision' AND ${column} IS NOT NULL`,
-  )
-  .join('\n  UNION ALL\n')}
-  UNION ALL
-  SELECT 7, p.value, r.time, r.writer, r.seq FROM audit_records r, json_each(r.record, '$.policies') p
-    WHERE r.rowid > :from AND r.rowid <= :to AND r.kind = 'decision' AND p.type = 'text'
-) ORDER BY 2, 3, 4, 5, 6`;
+/** The filter with code `code` of the records in `(:from, :to]`, sorted, into segment `:seg`. */
+function facetSql(code: number): string {
+  const column = FACETS.find(([, c]) => c === code)![2];
+  const rows = column
+    ? `SELECT ${column} AS v, time, writer, seq FROM audit_records WHERE rowid > :from AND rowid <= :to AND kind = 'decision' AND ${column} IS NOT NULL`
+    : `SELECT DISTINCT p.value AS v, r.time, r.writer, r.seq FROM audit_records r, json_each(r.record, '$.policies') p
+       WHERE r.rowid > :from AND r.rowid <= :to AND r.kind = 'decision' AND p.type = 'text'`;
+  return `INSERT OR IGNORE INTO audit_facets (seg, facet, value, time, writer, seq) SELECT :seg, ${code}, v, time, writer, seq FROM (${rows}) ORDER BY 1, 2, 3, 4`;
+}
+
+/** Filters per segment (codes 1..7). */
+const FACET_COUNT = FACETS.length;
 
 /** A query's candidate: the record text and its position in the order of pages. */
 interface Row {
@@ -217,18 +218,26 @@ class SqliteStore implements SqliteAuditStore {
         );
       }
     });
-    const indexed = db.prepare('SELECT coalesce(max(last_rowid), 0) AS n FROM audit_facet_segments').pluck();
+    const latest = db.prepare(
+      'SELECT seg, first_rowid AS "from", last_rowid AS "to", done FROM audit_facet_segments ORDER BY seg DESC LIMIT 1',
+    );
     const lastRowid = db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM audit_records').pluck();
     const range = db.prepare('SELECT min(time) AS min, max(time) AS max FROM audit_records WHERE rowid > ? AND rowid <= ?');
-    const addSegment = db.prepare('INSERT INTO audit_facet_segments (last_rowid, min_time, max_time) VALUES (?, ?, ?)');
-    const fill = db.prepare(SEGMENT_SQL);
+    const addSegment = db.prepare('INSERT INTO audit_facet_segments (first_rowid, last_rowid, min_time, max_time) VALUES (?, ?, ?, ?)');
+    const advance = db.prepare('UPDATE audit_facet_segments SET done = ? WHERE seg = ?');
+    const fill = new Map<number, Database.Statement>(FACETS.map(([, code]) => [code, db.prepare(facetSql(code))]));
     this.indexSegment = db.transaction((): boolean => {
-      const from = indexed.get() as number;
-      if ((lastRowid.get() as number) - from < segmentRecords) return false;
-      const to = from + segmentRecords;
-      const { min, max } = range.get(from, to) as { min: string | null; max: string | null };
-      const seg = addSegment.run(to, min ?? '', max ?? '').lastInsertRowid;
-      fill.run({ seg, from, to });
+      let seg = latest.get() as { seg: number; from: number; to: number; done: number } | undefined;
+      if (!seg || seg.done === FACET_COUNT) {
+        const from = seg?.to ?? 0;
+        if ((lastRowid.get() as number) - from < segmentRecords) return false;
+        const to = from + segmentRecords;
+        const { min, max } = range.get(from, to) as { min: string | null; max: string | null };
+        seg = { seg: Number(addSegment.run(from, to, min ?? '', max ?? '').lastInsertRowid), from, to, done: 0 };
+      }
+      const code = seg.done + 1;
+      fill.get(code)!.run({ seg: seg.seg, from: seg.from, to: seg.to });
+      advance.run(code, seg.seg);
       return true;
     });
   }
@@ -236,8 +245,8 @@ class SqliteStore implements SqliteAuditStore {
   async write(records: readonly ChainedRecord[]): Promise<void> {
     if (!this.insertAll) throw new UnavailableError('audit database is open read-only');
     this.insertAll(records);
-    // One segment per write at most: a file that is far behind (written before segments) catches
-    // up a segment per commit instead of stopping the writer.
+    // One filter of one segment per write at most (~2,000 rows, a few ms): a file that is far behind
+    // (written before segments) catches up a little per commit instead of stopping the writer.
     this.indexSegment!.immediate();
   }
 
@@ -302,7 +311,10 @@ class SqliteStore implements SqliteAuditStore {
       const value = key === 'principal' ? parsePrincipal(filters.principal!).id : filters[key];
       const segmented = this.segmented();
       const indexed = segmented
-        ? (this.db.prepare('SELECT coalesce(max(last_rowid), 0) FROM audit_facet_segments').pluck().get() as number)
+        ? (this.db
+            .prepare(`SELECT coalesce(max(last_rowid), 0) FROM audit_facet_segments WHERE done = ${FACET_COUNT}`)
+            .pluck()
+            .get() as number)
         : 0;
       // The tail: records not in a segment yet (at most a segment's worth), scanned by rowid.
       const found = this.db
@@ -314,7 +326,7 @@ class SqliteStore implements SqliteAuditStore {
       // The segments, latest records first; one stops the search once the page is full of newer records.
       const segments = this.db
         .prepare(
-          `SELECT seg, max_time AS maxTime FROM audit_facet_segments WHERE 1 ${from !== undefined ? 'AND max_time >= ?' : ''} ${
+          `SELECT seg, max_time AS maxTime FROM audit_facet_segments WHERE done = ${FACET_COUNT} ${from !== undefined ? 'AND max_time >= ?' : ''} ${
             to !== undefined ? 'AND min_time < ?' : ''
           } ${after !== undefined ? 'AND min_time <= ?' : ''} ORDER BY max_time DESC, seg DESC`,
         )
