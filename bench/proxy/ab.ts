@@ -4,7 +4,8 @@
  * with its own node_modules) and the floor (`floor-proxy.ts`) run side by side on core 0, called
  * in alternating short autocannon rounds (32 connections) from core 1. Each round's CPU per call
  * (user + system time from /proc over the calls served) is kept; the medians are printed, with
- * every round's figure, so that drift and contention hit all three alike.
+ * every round's figure, so that drift and contention hit all three alike, and the median of the
+ * per-round ratios (a/b, each side over the floor), which cancel the drift between rounds.
  *
  * Run from the repo root: `ARGUS_B_ROOT=/path/to/other/checkout taskset -c 1 node --import tsx bench/proxy/ab.ts`
  * (`ROUNDS`, default 10, and `ROUND_S`, default 3, set the length). `ARGUS_B_ENV` (e.g.
@@ -102,6 +103,8 @@ try {
   process.stdout.write(
     `CPU per call, median of ${ROUNDS} rounds of ${ROUND_S} s: floor ${Math.round(m.floor!)} µs (lowest ${Math.round(low.floor!)} µs), ` +
       `${line('a', root)}, ${line('b', `${otherRoot} ${process.env.ARGUS_B_ENV ?? ''}`.trim())}\n` +
+      `a/b per round (paired, so the drift cancels): median ${median(cpu.a!.map((a, i) => a / cpu.b![i]!)).toFixed(3)}, ` +
+      `a/floor ${median(cpu.a!.map((a, i) => a / cpu.floor![i]!)).toFixed(2)}x, b/floor ${median(cpu.b!.map((b, i) => b / cpu.floor![i]!)).toFixed(2)}x\n` +
       `rounds: ${JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)])))}\n`,
   );
 } finally {

@@ -98,9 +98,9 @@ function openCall(
     timers: [],
     done: false,
     lazyLog: log,
-    ...(goal !== undefined ? { goal } : {}),
-    ...(body ? { body } : {}),
   };
+  if (goal !== undefined) state.goal = goal;
+  if (body) state.body = body;
   seen.state = state;
   return state;
 }

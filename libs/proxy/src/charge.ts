@@ -69,10 +69,11 @@ function costOfCall(ctx: ProxyContext, state: CallState, usage: TokenUsage): num
 
 /** The usage an audit record keeps: the token counts and the cost charged. */
 function recordedUsage(usage: TokenUsage, costUsd: number | undefined): NonNullable<ProxyOutcome['usage']> {
-  return {
-    ...(usage.inputTokens !== undefined ? { inputTokens: usage.inputTokens } : {}),
-    ...(usage.outputTokens !== undefined ? { outputTokens: usage.outputTokens } : {}),
-    ...(usage.totalTokens !== undefined ? { totalTokens: usage.totalTokens } : {}),
-    ...(costUsd !== undefined ? { costUsd } : {}),
-  };
+  // Assigned one by one (not spread from temporary objects): this runs for every model call.
+  const recorded: NonNullable<ProxyOutcome['usage']> = {};
+  if (usage.inputTokens !== undefined) recorded.inputTokens = usage.inputTokens;
+  if (usage.outputTokens !== undefined) recorded.outputTokens = usage.outputTokens;
+  if (usage.totalTokens !== undefined) recorded.totalTokens = usage.totalTokens;
+  if (costUsd !== undefined) recorded.costUsd = costUsd;
+  return recorded;
 }

@@ -84,17 +84,15 @@ export function readFacts(req: IncomingMessage, identity: AgentIdentity): Facts 
 
 /** The Cedar request of `call` by `agent` with `facts` (session traffic is decided without intent and goal). */
 export function buildInput(agent: string, facts: Facts, call: CallDescription): AuthorizeInput {
-  if (call.sessionTraffic) facts = { ...facts, intent: undefined, goal: undefined };
-  return {
-    principal: { type: 'Agent', id: agent },
-    action: call.action,
-    resource: call.resource,
-    ...(facts.intent !== undefined ? { intent: facts.intent } : {}),
-    ...(facts.goal !== undefined ? { goal: facts.goal } : {}),
-    ...(facts.delegation !== undefined ? { delegation: facts.delegation } : {}),
-    ...(facts.delegationToken !== undefined ? { delegationToken: facts.delegationToken } : {}),
-    context: call.context,
-  };
+  const input: AuthorizeInput = { principal: { type: 'Agent', id: agent }, action: call.action, resource: call.resource };
+  if (!call.sessionTraffic) {
+    if (facts.intent !== undefined) input.intent = facts.intent;
+    if (facts.goal !== undefined) input.goal = facts.goal;
+  }
+  if (facts.delegation !== undefined) input.delegation = facts.delegation;
+  if (facts.delegationToken !== undefined) input.delegationToken = facts.delegationToken;
+  input.context = call.context;
+  return input;
 }
 
 /** A request header's value (the first, when repeated). */

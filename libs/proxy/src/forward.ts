@@ -4,6 +4,7 @@
  */
 import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
 import { sendFailure } from './answers.ts';
 import type { CallState } from './call.ts';
@@ -22,7 +23,8 @@ export function createUpstreamProxy(ctx: ProxyContext, upstream: UpstreamConfig)
     ? new HttpsAgent({ keepAlive: true, maxSockets: Infinity })
     : new HttpAgent({ keepAlive: true, maxSockets: Infinity });
   return createProxyMiddleware<IncomingMessage, ServerResponse>({
-    target: upstream.target,
+    // Parsed once here as http-proxy parses it (legacy `url.parse`), which it would otherwise do for every call.
+    target: parseUrl(upstream.target),
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,

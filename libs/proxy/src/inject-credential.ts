@@ -34,10 +34,9 @@ export async function resolveCredential(ctx: ProxyContext, route: Route, state: 
   if (!upstream.credential || !injection) return;
   let credential: ResolvedSecret | undefined;
   try {
-    credential = await ctx.deps.secrets.resolve(upstream.credential.name, {
-      agent: state.agent,
-      ...(state.goal !== undefined ? { goal: state.goal } : {}),
-    });
+    const scope: { agent: string; goal?: string } = { agent: state.agent };
+    if (state.goal !== undefined) scope.goal = state.goal;
+    credential = await ctx.deps.secrets.resolve(upstream.credential.name, scope);
   } catch (err) {
     state.lazyLog().error({ err: errorSummary(err), upstream: upstream.name }, 'credential lookup failed');
   }

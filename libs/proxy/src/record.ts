@@ -85,24 +85,21 @@ function audit(ctx: ProxyContext, state: CallState, outcome: CallOutcome, usage:
 
 /** What became of the call under decision `d`: the upstream's status and usage if it went up, else why not. */
 function proxyOutcome(state: CallState, d: Decided, outcome: CallOutcome, usage: ProxyOutcome['usage']): ProxyOutcome {
-  return {
-    upstream: state.upstream.name,
-    ...(d.forwarded && outcome.status !== undefined ? { status: outcome.status } : {}),
-    ...(d.forwarded && state.credential ? { credentialName: state.credential.name } : {}),
-    ...(d.forwarded && usage ? { usage } : {}),
-    ...(!d.forwarded
-      ? {
-          error:
-            d.answer.policy_version === 'unavailable'
-              ? 'decision_unavailable'
-              : d.answer.policy_version === REFUSED_BY_PROXY
-                ? 'refused'
-                : 'denied',
-        }
-      : outcome.error !== undefined
-        ? { error: outcome.error }
-        : {}),
-  };
+  const out: ProxyOutcome = { upstream: state.upstream.name };
+  if (!d.forwarded) {
+    out.error =
+      d.answer.policy_version === 'unavailable'
+        ? 'decision_unavailable'
+        : d.answer.policy_version === REFUSED_BY_PROXY
+          ? 'refused'
+          : 'denied';
+    return out;
+  }
+  if (outcome.status !== undefined) out.status = outcome.status;
+  if (state.credential) out.credentialName = state.credential.name;
+  if (usage) out.usage = usage;
+  if (outcome.error !== undefined) out.error = outcome.error;
+  return out;
 }
 
 /** The call's access-log line (at `info`). */
