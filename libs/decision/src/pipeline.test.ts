@@ -97,6 +97,7 @@ describe('the decision pipeline', () => {
         ...(over.candidate ? { shadow: { candidate: over.candidate, evaluate: () => undefined } } : {}),
         metrics: createMetricsRegistry(),
         logger: silentLogger(),
+        decisionTimeoutMs: 5000,
       });
       const response = await service.decide(INPUT, { ...OPTIONS, ...(over.explain ? { explain: over.explain } : {}) });
       const context = response.result.explanation?.context as Record<string, unknown> | undefined;
