@@ -11,6 +11,12 @@ import { createMemoryAuditStore } from './memory.ts';
 import { AUDIT_MIGRATIONS, openSqliteAuditStore } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-audit-sqlite-'));
+
+/** Waits until `done()` holds (at most 10 s). */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(done()).toBe(true);
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
@@ -25,8 +31,7 @@ describe('sqlite audit store', () => {
     const path = join(dir, 'schema.db');
     const store = openSqliteAuditStore({ path, segmentRecords: 3 });
     const records = sampleChain(20);
-    await store.write(records.slice(0, 7)); // 7 records: segment 1 (records 1-3) begins with its first filter
-    await store.write(records.slice(7, 8)); // one filter more per write
+    for (const r of records) await store.write([r]);
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // Each commit writes every page it dirtied: small pages for a new file.
@@ -36,17 +41,13 @@ describe('sqlite audit store', () => {
     ).map((r) => r.name);
     // No index keyed by a filter value: each would take every record on a random page.
     expect(indexes.sort()).toEqual(['audit_records_decision', 'audit_records_time', 'sqlite_autoindex_audit_records_1']);
-    const segments = db.prepare('SELECT seg, first_rowid AS first, last_rowid AS last, done FROM audit_facet_segments ORDER BY seg');
-    expect(segments.all()).toEqual([{ seg: 1, first: 0, last: 3, done: 2 }]);
-    expect(db.prepare('SELECT DISTINCT facet FROM audit_facets ORDER BY facet').pluck().all()).toEqual([1, 2]);
-    for (const r of records.slice(8)) await store.write([r]);
-    // 12 writes more: segment 1 completes (5 filters), then segment 2 (7), a tail of 14 stays.
-    expect(segments.all()).toEqual([
-      { seg: 1, first: 0, last: 3, done: 7 },
-      { seg: 2, first: 3, last: 6, done: 7 },
-    ]);
+    // Segments of 3 records in order, each complete (its 7 filters) a moment after its records; a tail of 2.
+    const segments = db.prepare('SELECT first_rowid AS first, last_rowid AS last, done FROM audit_facet_segments ORDER BY seg');
+    await until(() => (segments.all() as Array<{ done: number }>).every((x) => x.done === 7));
+    expect(segments.all()).toEqual(Array.from({ length: 6 }, (_, i) => ({ first: 3 * i, last: 3 * i + 3, done: 7 })));
+    expect(db.prepare('SELECT DISTINCT facet FROM audit_facets ORDER BY facet').pluck().all()).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const principals = db.prepare('SELECT DISTINCT seq FROM audit_facets WHERE facet = 1 ORDER BY seq').pluck().all();
-    expect(principals).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(principals).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
     // A segment is read through its key, its records through (writer, seq): no scan.
     const plan = (
       db
@@ -218,6 +219,50 @@ describe('sqlite audit store', () => {
     const again = openSqliteAuditStore({ path });
     expect(await again.head('w1')).toMatchObject({ seq: 5 });
     await again.close();
+  });
+
+  it('indexes a file written before segments in the background, a few ms at a time, and answers it meanwhile', async () => {
+    const path = join(dir, 'backlog.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(PRE_MIGRATION_DDL);
+    const records = sampleChain(6001) as AuditRecord[];
+    const insert = old.prepare(
+      `INSERT INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    old.transaction(() => {
+      for (const r of records.slice(0, 6000))
+        insert.run(
+          r.writer,
+          r.seq,
+          r.kind,
+          r.decision_id,
+          r.time,
+          r.principal.type,
+          r.principal.id,
+          r.root?.id ?? null,
+          r.goal ?? null,
+          r.intent ?? null,
+          r.action,
+          r.outcome,
+          r.hash,
+          serializedRecord(r),
+        );
+    })();
+    old.close();
+    const store = openSqliteAuditStore({ path, segmentRecords: 1000 });
+    const planners = (await store.query({ principal: 'planner' }, undefined, 10_000)).records.length;
+    expect(planners).toBe(records.slice(0, 6000).filter((r) => r.principal.id === 'planner').length);
+    await store.write(records.slice(6000)); // one write; the rest catches up on its own
+    const db = new Database(path, { readonly: true });
+    const complete = db.prepare('SELECT count(*) FROM audit_facet_segments WHERE done = 7').pluck();
+    await until(() => complete.get() === 6);
+    expect((await store.query({ principal: 'planner' }, undefined, 10_000)).records.length).toBe(
+      planners + (records[6000]!.principal.id === 'planner' ? 1 : 0),
+    );
+    db.close();
+    await store.close();
   });
 });
 

@@ -142,6 +142,9 @@ function facetSql(code: number): string {
 
 /** Filters per segment (codes 1..7). */
 const FACET_COUNT = FACETS.length;
+/** How long a write may spend on the filter index, and the pause before it goes on without one. */
+const INDEX_BUDGET_MS = 3;
+const INDEX_PAUSE_MS = 20;
 
 /** A query's candidate: the record text and its position in the order of pages. */
 interface Row {
@@ -187,6 +190,7 @@ class SqliteStore implements SqliteAuditStore {
   private readonly insertAll: ((records: readonly ChainedRecord[]) => void) | undefined;
   /** Writes the next segment of the filter index, if a whole one is waiting; false when none is. */
   private readonly indexSegment: Database.Transaction<() => boolean> | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -245,9 +249,31 @@ class SqliteStore implements SqliteAuditStore {
   async write(records: readonly ChainedRecord[]): Promise<void> {
     if (!this.insertAll) throw new UnavailableError('audit database is open read-only');
     this.insertAll(records);
-    // One filter of one segment per write at most (~2,000 rows, a few ms): a file that is far behind
-    // (written before segments) catches up a little per commit instead of stopping the writer.
-    this.indexSegment!.immediate();
+    this.index();
+  }
+
+  /**
+   * Writes filters of segments for up to {@link INDEX_BUDGET_MS} (a filter of 2,000 records takes a
+   * few ms), then again a moment later while some remain: no commit waits on a whole segment, and
+   * a file far behind (written before segments) catches up without traffic too. The records are
+   * already committed: a failure here only delays the index, the next write or timer retries.
+   */
+  private index(): void {
+    const until = performance.now() + INDEX_BUDGET_MS;
+    let more = false;
+    try {
+      do more = this.indexSegment!.immediate();
+      while (more && performance.now() < until);
+    } catch {
+      more = false;
+    }
+    if (more && !this.indexTimer && this.db.open) {
+      this.indexTimer = setTimeout(() => {
+        this.indexTimer = undefined;
+        if (this.db.open) this.index();
+      }, INDEX_PAUSE_MS);
+      this.indexTimer.unref();
+    }
   }
 
   async head(writer: string): Promise<ChainHead | undefined> {
@@ -396,6 +422,7 @@ class SqliteStore implements SqliteAuditStore {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.indexTimer);
     if (this.db.open) this.db.close();
   }
 }
