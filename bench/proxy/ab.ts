@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { loadProxy } from './load.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -24,10 +24,6 @@ const otherRoot = process.env.ARGUS_B_ROOT;
 if (!otherRoot) throw new Error('set ARGUS_B_ROOT to the other checkout');
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const ROUND_S = Number(process.env.ROUND_S ?? 3);
-const BODY = JSON.stringify({
-  model: 'gpt-bench',
-  messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }],
-});
 const children: ChildProcess[] = [];
 const bEnv: Record<string, string> = Object.fromEntries(
   (process.env.ARGUS_B_ENV ?? '')
@@ -67,14 +63,7 @@ function cpuSeconds(pid: number): number {
 
 async function round(t: { port: number; pid: number }, seconds: number): Promise<number> {
   const cpu0 = cpuSeconds(t.pid);
-  const r = await autocannon({
-    url: `http://127.0.0.1:${t.port}/openai/v1/chat/completions`,
-    method: 'POST',
-    connections: 32,
-    duration: seconds,
-    headers: { authorization: 'Bearer argus_bench_token', 'content-type': 'application/json' },
-    body: BODY,
-  });
+  const r = await loadProxy(t.port, seconds);
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors`);
   return ((cpuSeconds(t.pid) - cpu0) * 1e6) / r.requests.total;
 }

@@ -7,14 +7,14 @@
  * trail's own cost is benchmarked in bench/audit). Usage: `argus-proxy.ts <upstream-url>`.
  * Prints `READY <port>`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizeInput, AuthorizeResponse, DecisionEvent } from '@argus/contracts';
 import { compilePolicySet, evaluate } from '@argus/engine';
-import { createMetricsRegistry, silentLogger } from '@argus/platform';
+import { createMetricsRegistry, newDecisionId, silentLogger } from '@argus/platform';
 import { MemorySecretStore, SecretsBroker } from '@argus/secrets';
 import { createAuthenticator, createProxyApp, hashAgentToken, parseProxyConfig } from '@argus/proxy';
 
@@ -44,7 +44,7 @@ const policySet = compiled.policySet;
 function decide(input: AuthorizeInput): AuthorizeResponse {
   if (process.env.BENCH_JS_DECISION)
     return {
-      decision_id: randomUUID(),
+      decision_id: newDecisionId(),
       policy_version: 'bench',
       result: {
         allow: models.includes(input.resource.id),
@@ -67,7 +67,7 @@ function decide(input: AuthorizeInput): AuthorizeResponse {
     );
     const allow = decision.decision === 'allow';
     return {
-      decision_id: randomUUID(),
+      decision_id: newDecisionId(),
       policy_version: policySet.version,
       result: { allow, decision: allow ? 'allow' : 'deny', reasons: [], errors: [] },
     };
@@ -82,7 +82,7 @@ function decide(input: AuthorizeInput): AuthorizeResponse {
   });
   const allow = answer.type === 'success' && answer.response.decision === 'allow';
   return {
-    decision_id: randomUUID(),
+    decision_id: newDecisionId(),
     policy_version: 'bench',
     result: { allow, decision: allow ? 'allow' : 'deny', reasons: [], errors: [] },
   };

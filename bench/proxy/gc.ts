@@ -15,15 +15,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { loadProxy } from './load.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FILES: Record<string, string> = { argus: 'argus-proxy.ts', floor: 'floor-proxy.ts', serve: 'argus-serve.ts' };
 const seconds = Number(process.env.SECONDS ?? 5);
-const BODY = JSON.stringify({
-  model: 'gpt-bench',
-  messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }],
-});
 const children: ChildProcess[] = [];
 
 interface Started {
@@ -60,15 +56,7 @@ try {
     if (!file) throw new Error(`unknown target \`${which}\` (floor, argus or serve)`);
     const env = Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     const target = await start(file, 0, [`http://127.0.0.1:${up.port}`], ['--trace-gc-nvp'], env);
-    const run = (duration: number) =>
-      autocannon({
-        url: `http://127.0.0.1:${target.port}/openai/v1/chat/completions`,
-        method: 'POST',
-        connections: 32,
-        duration,
-        headers: { authorization: 'Bearer argus_bench_token', 'content-type': 'application/json' },
-        body: BODY,
-      });
+    const run = (duration: number) => loadProxy(target.port, duration);
     await run(2);
     const from = target.out().length;
     const result = await run(seconds);

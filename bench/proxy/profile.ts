@@ -16,16 +16,12 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { loadProxy } from './load.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const which = process.argv[2] ?? 'argus';
 const seconds = Number(process.argv[3] ?? 10);
 const FILES: Record<string, string> = { argus: 'argus-proxy.ts', floor: 'floor-proxy.ts', serve: 'argus-serve.ts' };
-const BODY = JSON.stringify({
-  model: 'gpt-bench',
-  messages: [{ role: 'user', content: 'Summarize the quarterly report in one sentence.' }],
-});
 const children: ChildProcess[] = [];
 
 function start(
@@ -90,15 +86,7 @@ const proxy = await start(
   ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, exitOnTerm],
   extraEnv,
 );
-const run = (duration: number) =>
-  autocannon({
-    url: `http://127.0.0.1:${proxy.port}/openai/v1/chat/completions`,
-    method: 'POST',
-    connections: 32,
-    duration,
-    headers: { authorization: 'Bearer argus_bench_token', 'content-type': 'application/json' },
-    body: BODY,
-  });
+const run = (duration: number) => loadProxy(proxy.port, duration);
 await run(2);
 const cpu0 = cpuSeconds(proxy.child.pid!);
 const t0 = performance.now();
