@@ -12,11 +12,9 @@
  * `BENCH_WASM_DECISION=1`) is added to side b's environment only, to compare two modes of one
  * checkout (`ARGUS_B_ROOT=.`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProxy } from './load.ts';
+import { cpuSeconds, loadProxy, startTarget, stopTargets } from './harness.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -24,42 +22,12 @@ const otherRoot = process.env.ARGUS_B_ROOT;
 if (!otherRoot) throw new Error('set ARGUS_B_ROOT to the other checkout');
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const ROUND_S = Number(process.env.ROUND_S ?? 3);
-const children: ChildProcess[] = [];
 const bEnv: Record<string, string> = Object.fromEntries(
   (process.env.ARGUS_B_ENV ?? '')
     .split(/\s+/)
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
-
-function start(
-  cwd: string,
-  file: string,
-  core: number,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ port: number; pid: number }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(cwd, 'bench/proxy', file), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd,
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), pid: child.pid! });
-    });
-    child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function round(t: { port: number; pid: number }, seconds: number): Promise<number> {
   const cpu0 = cpuSeconds(t.pid);
@@ -71,12 +39,12 @@ async function round(t: { port: number; pid: number }, seconds: number): Promise
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 try {
-  const up = await start(root, 'upstream.ts', 1, []);
+  const up = await startTarget('upstream.ts', 1, { root });
   const target = `http://127.0.0.1:${up.port}`;
   const targets = {
-    floor: await start(root, 'floor-proxy.ts', 0, [target]),
-    a: await start(root, 'argus-proxy.ts', 0, [target]),
-    b: await start(otherRoot, 'argus-proxy.ts', 0, [target], bEnv),
+    floor: await startTarget('floor-proxy.ts', 0, { root, args: [target] }),
+    a: await startTarget('argus-proxy.ts', 0, { root, args: [target] }),
+    b: await startTarget('argus-proxy.ts', 0, { root: otherRoot, args: [target], env: bEnv }),
   };
   for (const t of Object.values(targets)) await round(t, 2);
   const cpu: Record<string, number[]> = { floor: [], a: [], b: [] };
@@ -97,5 +65,5 @@ try {
       `rounds: ${JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)])))}\n`,
   );
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  stopTargets();
 }

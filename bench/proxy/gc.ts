@@ -12,50 +12,19 @@
  * being `floor`, `argus` or `serve`, optionally with environment settings for it after colons
  * (`argus:BENCH_WASM_DECISION=1`); `SECONDS` (default 5) sets the measured run's length.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadProxy } from './load.ts';
+import { loadProxy, startTarget, stopTargets } from './harness.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const FILES: Record<string, string> = { argus: 'argus-proxy.ts', floor: 'floor-proxy.ts', serve: 'argus-serve.ts' };
 const seconds = Number(process.env.SECONDS ?? 5);
-const children: ChildProcess[] = [];
-
-interface Started {
-  port: number;
-  child: ChildProcess;
-  /** Everything the target printed so far. */
-  out: () => string;
-}
-
-function start(file: string, core: number, args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, ...nodeArgs, '--import', 'tsx', join(here, file), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: join(here, '../..'),
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child, out: () => out });
-    });
-    child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-}
-
 try {
-  const up = await start('upstream.ts', 1, []);
+  const up = await startTarget('upstream.ts', 1);
   const specs = process.argv.slice(2);
   for (const spec of specs.length > 0 ? specs : ['floor', 'argus']) {
     const [which, ...settings] = spec.split(':');
     const file = FILES[which!];
     if (!file) throw new Error(`unknown target \`${which}\` (floor, argus or serve)`);
     const env = Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    const target = await start(file, 0, [`http://127.0.0.1:${up.port}`], ['--trace-gc-nvp'], env);
+    const target = await startTarget(file, 0, { args: [`http://127.0.0.1:${up.port}`], nodeArgs: ['--trace-gc-nvp'], env });
     const run = (duration: number) => loadProxy(target.port, duration);
     await run(2);
     const from = target.out().length;
@@ -78,5 +47,5 @@ try {
     target.child.kill('SIGTERM');
   }
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  stopTargets();
 }

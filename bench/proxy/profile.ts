@@ -11,48 +11,14 @@
  * (e.g. `BENCH_JS_DECISION=1`) is added to the proxy's environment.
  * The profile is left in a temporary directory (its path is printed) for a closer look.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadProxy } from './load.ts';
+import { join } from 'node:path';
+import { cpuSeconds, loadProxy, startTarget, stopTargets } from './harness.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const which = process.argv[2] ?? 'argus';
 const seconds = Number(process.argv[3] ?? 10);
 const FILES: Record<string, string> = { argus: 'argus-proxy.ts', floor: 'floor-proxy.ts', serve: 'argus-serve.ts' };
-const children: ChildProcess[] = [];
-
-function start(
-  file: string,
-  core: number,
-  args: string[],
-  nodeArgs: string[] = [],
-  env: Record<string, string> = {},
-): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, ...nodeArgs, '--import', 'tsx', join(here, file), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: join(here, '../..'),
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -76,16 +42,14 @@ const extraEnv: Record<string, string> = Object.fromEntries(
 );
 const interval = process.env.PROFILE_INTERVAL_US ?? '250';
 const dir = mkdtempSync(join(tmpdir(), 'argus-proxy-profile-'));
-const up = await start('upstream.ts', 1, []);
+const up = await startTarget('upstream.ts', 1);
 // The profile is written on a normal exit: SIGTERM must exit (argus-proxy.ts does; the others get a handler).
 const exitOnTerm = `--import=data:text/javascript,process.on('SIGTERM',()=>process.exit(0))`;
-const proxy = await start(
-  FILES[which]!,
-  0,
-  [`http://127.0.0.1:${up.port}`],
-  ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, exitOnTerm],
-  extraEnv,
-);
+const proxy = await startTarget(FILES[which]!, 0, {
+  args: [`http://127.0.0.1:${up.port}`],
+  nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, exitOnTerm],
+  env: extraEnv,
+});
 const run = (duration: number) => loadProxy(proxy.port, duration);
 await run(2);
 const cpu0 = cpuSeconds(proxy.child.pid!);
@@ -100,7 +64,7 @@ await new Promise<void>((resolve) => {
   proxy.child.kill('SIGTERM');
 });
 const tailUs = (performance.now() - t1) * 1000;
-for (const c of children) c.kill('SIGTERM');
+stopTargets();
 
 // One profile per thread (tsx's loader runs in a worker): the main thread's is the largest.
 const file = readdirSync(dir)

@@ -20,14 +20,11 @@
  *
  * Run from the repo root: `bash bench/proxy/run.sh` (about 2 minutes).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { cpuSeconds, startTarget, stopTargets } from './harness.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const REPS = Number(process.env.REPS ?? 3);
 const LAT_N = Number(process.env.LAT_N ?? 2000);
 const TTFB_N = Number(process.env.TTFB_N ?? 100);
@@ -40,27 +37,6 @@ const BODY = JSON.stringify({
 });
 const RECORDS_BODY = JSON.stringify({ model: 'gpt-records', messages: [{ role: 'user', content: 'File the patient records.' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-bench', stream: true, messages: [{ role: 'user', content: 'stream please' }] });
-
-const children: ChildProcess[] = [];
-
-function start(file: string, core: number, args: string[] = [], env: Record<string, string> = {}): Promise<{ port: number; pid: number }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', join(here, file), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: join(here, '../..'),
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), pid: child.pid! });
-    });
-    child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-    setTimeout(() => reject(new Error(`${file} did not start`)), 30_000).unref();
-  });
-}
 
 interface Target {
   name: 'direct' | 'floor' | 'argus' | 'serve' | 'serve-noaudit' | 'direct-records' | 'serve-obligations';
@@ -116,15 +92,8 @@ async function latency(targets: Target[], n: number, body: string, pick: 0 | 1):
   return samples;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function throughput(t: Target, seconds: number): Promise<{ rps: number; p50: number; p99: number; cpuUsPerReq: number }> {
-  const cpu0 = cpuSeconds(t.pid);
+  const cpu0 = t.pid === undefined ? 0 : cpuSeconds(t.pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${t.port}${t.path}`,
     method: 'POST',
@@ -146,13 +115,13 @@ function peakRssMb(pid: number | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const up = await start('upstream.ts', 1);
+  const up = await startTarget('upstream.ts', 1);
   const upstreamUrl = `http://127.0.0.1:${up.port}`;
-  const floor = await start('floor-proxy.ts', 0, [upstreamUrl]);
-  const argus = await start('argus-proxy.ts', 0, [upstreamUrl]);
-  const served = await start('argus-serve.ts', 0, [upstreamUrl]);
-  const servedNoAudit = await start('argus-serve.ts', 0, [upstreamUrl], { BENCH_AUDIT: 'false' });
-  const servedObligations = await start('argus-serve.ts', 0, [upstreamUrl], { BENCH_OBLIGATIONS: 'true' });
+  const floor = await startTarget('floor-proxy.ts', 0, { args: [upstreamUrl] });
+  const argus = await startTarget('argus-proxy.ts', 0, { args: [upstreamUrl] });
+  const served = await startTarget('argus-serve.ts', 0, { args: [upstreamUrl] });
+  const servedNoAudit = await startTarget('argus-serve.ts', 0, { args: [upstreamUrl], env: { BENCH_AUDIT: 'false' } });
+  const servedObligations = await startTarget('argus-serve.ts', 0, { args: [upstreamUrl], env: { BENCH_OBLIGATIONS: 'true' } });
   const targets: Target[] = [
     { name: 'direct', port: up.port, path: '/v1/chat/completions' },
     { name: 'floor', port: floor.port, path: '/openai/v1/chat/completions', pid: floor.pid },
@@ -248,6 +217,6 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
+    stopTargets();
     agent.destroy();
   });
