@@ -8,9 +8,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { compile, type Options } from 'json-schema-to-typescript';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { EQUALS_TYPE, schemaToTypeScript, typeCheckInMemory } from './testing/type-drift.ts';
 import { SCHEMAS_DIR } from './validator.ts';
 
 const TYPES = resolve(import.meta.dirname, 'types.ts');
@@ -52,62 +51,15 @@ function schemasById(): Map<string, Record<string, unknown>> {
   return byId;
 }
 
-async function generate(byId: Map<string, Record<string, unknown>>, id: string): Promise<string> {
-  const options: Partial<Options> = {
-    bannerComment: '',
-    format: false,
-    ignoreMinAndMaxItems: true,
-    additionalProperties: true,
-    unknownAny: true,
+function generate(byId: Map<string, Record<string, unknown>>, id: string): Promise<string> {
+  return schemaToTypeScript(byId.get(id)!, NAMES[id]!, (ref) => byId.get(ref), {
     customName: (schema, key) =>
       NAMES[(schema.$id as string | undefined) ?? ''] ?? (key ? NAMES[key[0]!.toUpperCase() + key.slice(1)] : undefined),
-    $refOptions: {
-      resolve: {
-        argus: {
-          order: 1,
-          canRead: /^https:\/\/argus\.dev\//,
-          read: (file: { url: string }) => JSON.stringify(byId.get(file.url.split('#')[0]!)),
-        },
-      },
-    } as Options['$refOptions'],
-  };
-  return compile(byId.get(id) as Parameters<typeof compile>[0], NAMES[id]!, options);
+  });
 }
 
 /** Type-checks `files` (in memory) beside `types.ts`; answers the diagnostics as text. */
-function typeCheck(files: Record<string, string>): string[] {
-  const options: ts.CompilerOptions = {
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    allowImportingTsExtensions: true,
-    types: [],
-  };
-  const host = ts.createCompilerHost(options);
-  const read = host.readFile.bind(host);
-  const exists = host.fileExists.bind(host);
-  const virtual = (name: string) => files[resolve(name)];
-  host.readFile = (name) => virtual(name) ?? read(name);
-  host.fileExists = (name) => virtual(name) !== undefined || exists(name);
-  const dirExists = host.directoryExists?.bind(host);
-  host.directoryExists = (name) => resolve(name) === DIR || (dirExists?.(name) ?? true);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang) => {
-    const text = virtual(name);
-    return text !== undefined ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang);
-  };
-  const program = ts.createProgram(Object.keys(files), options, host);
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    if (!d.file || d.start === undefined) return message;
-    const { line } = d.file.getLineAndCharacterOfPosition(d.start);
-    const text = d.file.text.split('\n')[line] ?? '';
-    return `${text.includes('//') ? text.slice(text.indexOf('//') + 3) : d.file.fileName}: ${message}`;
-  });
-}
+const typeCheck = (files: Record<string, string>): string[] => typeCheckInMemory(files, DIR, Object.keys(files));
 
 const DIR = resolve(import.meta.dirname, '__schema_types__');
 
@@ -117,7 +69,7 @@ function checkModule(pairs: Array<[string, string]>): string {
     `import type { ${[...new Set(pairs.map(([h]) => h))].join(', ')} } from '${TYPES}';`,
     "import type * as request from './request.ts';",
     "import type * as batch from './batch.ts';",
-    'type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;',
+    EQUALS_TYPE,
   ];
   pairs.forEach(([hand, generated], i) => lines.push(`export const same${i}: Equals<${hand}, ${generated}> = true; // ${hand}`));
   return lines.join('\n');

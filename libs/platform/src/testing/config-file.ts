@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { schemaRegistry } from '@argus/contracts';
 import { describe, expect, it } from 'vitest';
 import { pointerGet, pointerSet, type ConfigFile, type EnvValueType, type LoadOptions } from '../config-section.ts';
@@ -175,30 +175,15 @@ function parsedView(node: unknown): unknown {
  * checks the two types are identical. Answers one line per difference, naming the type.
  */
 export async function sectionTypeDrift(pairs: readonly SectionTypePair[]): Promise<string[]> {
-  const [{ compile }, { default: ts }] = await Promise.all([import('json-schema-to-typescript'), import('typescript')]);
+  const { EQUALS_TYPE, schemaToTypeScript, typeCheckInMemory } = await import('@argus/contracts/testing/type-drift');
   const ajv = schemaRegistry();
   const view = (id: string): unknown => parsedView(ajv.getSchema(id)?.schema);
   const dir = join(tmpdir(), 'argus-section-types');
   const files: Record<string, string> = {};
-  const lines = ['type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;'];
+  const lines = [EQUALS_TYPE];
   for (const [i, pair] of pairs.entries()) {
     const schema = { ...(view(pair.schemaId) as Record<string, unknown>), title: undefined, $id: undefined };
-    files[join(dir, `generated${i}.ts`)] = await compile(schema as Parameters<typeof compile>[0], 'Generated', {
-      bannerComment: '',
-      format: false,
-      ignoreMinAndMaxItems: true,
-      additionalProperties: true,
-      unknownAny: true,
-      $refOptions: {
-        resolve: {
-          argus: {
-            order: 1,
-            canRead: /^https:\/\/argus\.dev\//,
-            read: (file: { url: string }) => JSON.stringify(view(file.url.split('#')[0]!)),
-          },
-        },
-      } as never,
-    });
+    files[join(dir, `generated${i}.ts`)] = await schemaToTypeScript(schema, 'Generated', view);
     lines.push(
       `import type { ${pair.type} as Hand${i} } from '${pair.module}';`,
       `import type { Generated as Generated${i} } from './generated${i}.ts';`,
@@ -216,38 +201,5 @@ export async function sectionTypeDrift(pairs: readonly SectionTypePair[]): Promi
   }
   const check = join(dir, 'check.ts');
   files[check] = lines.join('\n');
-  const options = {
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    allowImportingTsExtensions: true,
-    types: ['node'],
-  };
-  const host = ts.createCompilerHost(options);
-  const read = host.readFile.bind(host);
-  const exists = host.fileExists.bind(host);
-  const getSourceFile = host.getSourceFile.bind(host);
-  const dirExists = host.directoryExists?.bind(host);
-  const virtual = (name: string): string | undefined => files[resolve(name)];
-  host.readFile = (name) => virtual(name) ?? read(name);
-  host.fileExists = (name) => virtual(name) !== undefined || exists(name);
-  host.directoryExists = (name) => resolve(name) === dir || (dirExists?.(name) ?? true);
-  host.getSourceFile = (name, lang) => {
-    const text = virtual(name);
-    return text !== undefined ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang);
-  };
-  const program = ts.createProgram([check], options, host);
-  // Only the check module's own diagnostics: the libraries are type-checked by their own projects.
-  return [
-    ...program.getSyntacticDiagnostics(program.getSourceFile(check)),
-    ...program.getSemanticDiagnostics(program.getSourceFile(check)),
-  ].map((d) => {
-    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    if (!d.file || d.start === undefined) return message;
-    const text = d.file.text.split('\n')[d.file.getLineAndCharacterOfPosition(d.start).line] ?? '';
-    return `${text.includes('//') ? text.slice(text.indexOf('//') + 3) : d.file.fileName}: ${message}`;
-  });
+  return typeCheckInMemory(files, dir, [check], ['node']);
 }
