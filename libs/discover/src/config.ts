@@ -10,23 +10,6 @@ import type { ScanTarget } from './types.ts';
 /** `$id` of the configuration schema. */
 export const DISCOVER_CONFIG_SCHEMA_ID = 'https://argus.dev/schemas/config-discover.json';
 
-/** One scan target as the section holds it (defaults filled); a {@link ScanTarget} to the scanners. */
-export interface TargetConfig {
-  id: string;
-  kind: 'network' | 'docker' | 'kubernetes';
-  address: string;
-  ports?: Array<number | string>;
-  namespace?: string;
-  context?: string;
-  intervalMs: number;
-  concurrency: number;
-  connectTimeoutMs: number;
-  probeTimeoutMs: number;
-  scanTimeoutMs: number;
-  rateLimit?: { max: number; durationMs: number };
-  labels?: Record<string, string>;
-}
-
 /** The validated configuration, every default filled in. */
 export interface DiscoverConfig {
   scannerId: string;
@@ -36,7 +19,8 @@ export interface DiscoverConfig {
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number };
   jobs: { attempts: number; backoffDelayMs: number; keepCompleted: number; keepFailed: number };
   limits: { maxEndpointsPerScan: number; probeAllowCidrs?: string[] };
-  targets: TargetConfig[];
+  /** Each with its defaults filled in: what the scanners take. */
+  targets: ScanTarget[];
 }
 
 /**
@@ -85,5 +69,5 @@ export function loadDiscoverConfig(file: string, env: NodeJS.ProcessEnv = proces
 /** Fills a target's defaults (for one-off scans built outside a config file). Throws `ConfigError`. */
 export function normalizeTarget(target: Partial<ScanTarget> & Pick<ScanTarget, 'id' | 'kind' | 'address'>): ScanTarget {
   const config = parseDiscoverConfig({ registry: { url: 'http://127.0.0.1' }, targets: [target] }, {});
-  return config.targets[0] as ScanTarget;
+  return config.targets[0]!;
 }

@@ -11,7 +11,7 @@ export interface ScanTarget {
   id: string;
   kind: TargetKind;
   address: string;
-  ports?: ReadonlyArray<number | string>;
+  ports?: Array<number | string>;
   namespace?: string;
   context?: string;
   intervalMs: number;
@@ -22,7 +22,7 @@ export interface ScanTarget {
   probeTimeoutMs: number;
   scanTimeoutMs: number;
   rateLimit?: { max: number; durationMs: number };
-  labels?: Readonly<Record<string, string>>;
+  labels?: Record<string, string>;
 }
 
 /** What a heuristic match suggests a workload is. */
