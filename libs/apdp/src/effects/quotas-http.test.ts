@@ -273,7 +273,7 @@ describe.each(TRANSPORTS)('the embedded split: named quotas in SQLite, the built
         expect(later.explanation.context.usage).toEqual({ calls_last_minute: 0, calls_last_hour: 2, per_human_burst: 0 });
       });
       // Only named quota hits are written to the file, and expired ones are trimmed: alice's last call is left.
-      expect((db.prepare('SELECT COUNT(*) AS n FROM window_hits').get() as { n: number }).n).toBe(1);
+      expect((db.prepare('SELECT SUM(n) AS n FROM window_runs').get() as { n: number }).n).toBe(1);
     } finally {
       db.close();
     }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import BetterSqlite3 from 'better-sqlite3';
+import { runMigrations, STORE_MIGRATIONS } from '../sqlite/migrations.ts';
 import { openSqlite } from '../sqlite/open.ts';
 import { SqliteWindowCounter } from '../sqlite/window-counter.ts';
 import { budgetCounterContract, windowCounterContract } from './contract.ts';
@@ -106,7 +108,46 @@ describe('SqliteWindowCounter', () => {
     await counter.hit('gone', 1_000);
     now += 5_000;
     await counter.hit('other', 1_000);
-    expect((db.prepare("SELECT COUNT(*) AS n FROM window_hits WHERE counter = '1000:gone'").get() as { n: number }).n).toBe(0);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM window_runs WHERE counter = '1000:gone'").get() as { n: number }).n).toBe(0);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM window_totals WHERE counter = '1000:gone'").get() as { n: number }).n).toBe(0);
+    expect(await counter.count('other', 1_000)).toBe(1);
     db.close();
+  });
+
+  it('carries the hits of a file written before runs (store migration 8) over, counts and expiries intact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'argus-window-'));
+    const file = join(dir, 'argus.db');
+    try {
+      const old = new BetterSqlite3(file);
+      runMigrations(
+        old,
+        'store',
+        STORE_MIGRATIONS.filter((m) => m.version < 8),
+      );
+      const add = old.prepare('INSERT INTO window_hits (counter, expires_ms) VALUES (?, ?)');
+      for (const [counter, expires] of [
+        ['1000:a', 2_000],
+        ['1000:a', 2_000],
+        ['1000:a', 2_500],
+        ['60000:b', 61_000],
+      ] as const)
+        add.run(counter, expires);
+      old.close();
+      let now = 1_500;
+      const { db } = openSqlite(file);
+      const counter = new SqliteWindowCounter(db, { now: () => now });
+      expect(
+        await counter.countAll([
+          { key: 'a', windowMs: 1_000 },
+          { key: 'b', windowMs: 60_000 },
+        ]),
+      ).toEqual([3, 1]);
+      now = 2_000;
+      expect(await counter.hit('a', 1_000, { limit: 2 })).toEqual({ allowed: true, count: 2 });
+      expect(await counter.hit('a', 1_000, { limit: 2 })).toEqual({ allowed: false, count: 2 });
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -30,9 +30,59 @@ export async function hitOne(
   return { allowed: r.allowed, count: r.counts[0]! };
 }
 
-/** In-process sliding windows (exact: one timestamp per hit), for the embedded mode. */
+/**
+ * One counter's hits in its window, oldest first, as runs: `times[i]` (ms, non-decreasing) holds
+ * `counts[i]` hits. Expired runs are skipped by advancing `head` and compacted away once they are
+ * half the arrays, so trimming costs O(1) amortized however full the window is, and hits in the
+ * same millisecond take one entry.
+ */
+class HitLog {
+  times: number[] = [];
+  counts: number[] = [];
+  head = 0;
+  /** Hits in `times[head..]`. */
+  total = 0;
+
+  /** Forgets the hits at or before `cutoff`. */
+  trim(cutoff: number): void {
+    const times = this.times;
+    let h = this.head;
+    while (h < times.length && times[h]! <= cutoff) this.total -= this.counts[h++]!;
+    if (h === times.length) {
+      this.times = [];
+      this.counts = [];
+      this.head = 0;
+    } else if (h >= 64 && h * 2 >= times.length) {
+      this.times = times.slice(h);
+      this.counts = this.counts.slice(h);
+      this.head = 0;
+    } else this.head = h;
+  }
+
+  /** Records a hit at `now`, or at the last hit's time if the clock went back (times never decrease). */
+  add(now: number): void {
+    const last = this.times.length - 1;
+    if (last >= this.head && this.times[last]! >= now) this.counts[last]!++;
+    else {
+      this.times.push(now);
+      this.counts.push(1);
+    }
+    this.total++;
+  }
+
+  /** Time of the newest hit kept, if any. */
+  newest(): number | undefined {
+    return this.times.length > this.head ? this.times[this.times.length - 1] : undefined;
+  }
+}
+
+/**
+ * In-process sliding windows, exact to the millisecond: a hit leaves its window exactly `windowMs`
+ * after it was recorded. Memory per counter is bounded by the distinct milliseconds in its window
+ * (hits in the same millisecond share one entry), and a hit costs O(1) amortized.
+ */
 export class MemoryWindowCounter implements WindowCounter {
-  private readonly hits = new Map<string, number[]>();
+  private readonly logs = new Map<string, HitLog>();
   private readonly now: () => number;
   private readonly maxKeys: number;
 
@@ -41,13 +91,11 @@ export class MemoryWindowCounter implements WindowCounter {
     this.maxKeys = options.maxKeys ?? 100_000;
   }
 
-  private trimmed(id: string, windowMs: number, now: number): number[] {
-    const list = this.hits.get(id) ?? [];
-    let drop = 0;
-    // INVARIANT: timestamps are appended in non-decreasing order, so expired ones are a prefix.
-    while (drop < list.length && list[drop]! <= now - windowMs) drop++;
-    if (drop > 0) list.splice(0, drop);
-    return list;
+  /** The log of `(windowMs, key)` trimmed to the window ending `now`; `undefined` if there is none. */
+  private trimmed(id: string, windowMs: number, now: number): HitLog | undefined {
+    const log = this.logs.get(id);
+    log?.trim(now - windowMs);
+    return log;
   }
 
   hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
@@ -58,27 +106,30 @@ export class MemoryWindowCounter implements WindowCounter {
     for (const s of specs) checkWindow(s.windowMs, s.limit);
     const now = this.now();
     // INVARIANT: no await below, so the check and the record are one step for this process.
-    const lists = specs.map((s) => this.trimmed(`${s.windowMs}:${s.key}`, s.windowMs, now));
-    const refused = specs.flatMap((s, i) => (s.limit !== undefined && lists[i]!.length >= s.limit ? [i] : []));
-    if (refused.length > 0) return { allowed: false, counts: lists.map((l) => l.length), refused };
-    const counts = specs.map((s, i) => {
-      const id = `${s.windowMs}:${s.key}`;
-      const list = lists[i]!;
-      list.push(Math.max(now, list[list.length - 1] ?? now));
-      if (!this.hits.has(id)) {
-        if (this.hits.size >= this.maxKeys) this.sweep(now);
-        this.hits.set(id, list);
+    const ids = specs.map((s) => `${s.windowMs}:${s.key}`);
+    const logs = specs.map((s, i) => this.trimmed(ids[i]!, s.windowMs, now));
+    const counts = logs.map((l) => l?.total ?? 0);
+    const refused = specs.flatMap((s, i) => (s.limit !== undefined && counts[i]! >= s.limit ? [i] : []));
+    if (refused.length > 0) return { allowed: false, counts, refused };
+    for (let i = 0; i < specs.length; i++) {
+      let log = logs[i];
+      if (!log) {
+        // Two specs may name one counter: the second finds the log the first created.
+        log = this.logs.get(ids[i]!);
+        if (!log) {
+          if (this.logs.size >= this.maxKeys) this.sweep(now);
+          this.logs.set(ids[i]!, (log = new HitLog()));
+        }
       }
-      return list.length;
-    });
+      log.add(now);
+      counts[i] = log.total;
+    }
     return { allowed: true, counts, refused: [] };
   }
 
   async count(key: string, windowMs: number): Promise<number> {
     checkWindow(windowMs);
-    const id = `${windowMs}:${key}`;
-    if (!this.hits.has(id)) return 0;
-    return this.trimmed(id, windowMs, this.now()).length;
+    return this.trimmed(`${windowMs}:${key}`, windowMs, this.now())?.total ?? 0;
   }
 
   async countAll(specs: readonly Pick<WindowSpec, 'key' | 'windowMs'>[]): Promise<number[]> {
@@ -87,15 +138,15 @@ export class MemoryWindowCounter implements WindowCounter {
 
   /** Drops counters with no hit left in their window; if still full, the oldest half. */
   private sweep(now: number): void {
-    for (const [id, list] of this.hits) {
+    for (const [id, log] of this.logs) {
       const windowMs = Number(id.slice(0, id.indexOf(':')));
-      if ((list[list.length - 1] ?? 0) <= now - windowMs) this.hits.delete(id);
+      if ((log.newest() ?? 0) <= now - windowMs) this.logs.delete(id);
     }
-    if (this.hits.size >= this.maxKeys) {
-      let n = Math.ceil(this.hits.size / 2);
-      for (const id of this.hits.keys()) {
+    if (this.logs.size >= this.maxKeys) {
+      let n = Math.ceil(this.logs.size / 2);
+      for (const id of this.logs.keys()) {
         if (n-- <= 0) break;
-        this.hits.delete(id);
+        this.logs.delete(id);
       }
     }
   }

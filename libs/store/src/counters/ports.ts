@@ -87,7 +87,7 @@ export interface WindowHits {
 /**
  * Sliding-window counters for quotas. A counter is identified by `(key, windowMs)`: the same key
  * counted over a minute and over an hour is two counters, each hit separately. Windows slide
- * exactly (one timestamp per hit): a hit leaves the window `windowMs` after it was recorded.
+ * exactly, to the millisecond: a hit leaves the window `windowMs` after it was recorded.
  */
 export interface WindowCounter {
   /**
