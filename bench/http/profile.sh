@@ -48,13 +48,20 @@ end
 EOF
 load() { taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$1s" --latency -s "$PROF/load.lua" "http://127.0.0.1:$PORT/v1/authorize"; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# Per thread: "name ticks" of every thread of the process (main = the decision thread).
+thread_ticks() { for t in /proc/$pid/task/*; do printf '%s\t%s\n' "$([[ ${t##*/} == "$pid" ]] && echo main || echo "thread-${t##*/}")" "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"; done 2>/dev/null; }
 [[ "$WARMUP" -gt 0 ]] && load "$WARMUP" > /dev/null
 t0=$(ticks)
+thread_ticks > "$PROF/threads0.tsv"
 load "$DURATION" > "$PROF/wrk.txt"
+thread_ticks > "$PROF/threads1.tsv"
 t1=$(ticks)
 grep -E "requests in|Requests/sec|50%|99%|Non-2xx" "$PROF/wrk.txt"
 requests=$(awk '/requests in/ {print $1}' "$PROF/wrk.txt")
 echo "CPU per request (process, all threads): $(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / requests )) µs over $requests requests"
+# The same by thread (main = the decision thread; the busiest other one under audit is the audit thread).
+awk -F'\t' -v n="$requests" -v hz="$(getconf CLK_TCK)" 'NR == FNR { a[$1] += $2; next } { b[$1] += $2 } END {
+  for (k in b) if (b[k] - a[k] > 0) printf "  %-18s %6.1f µs/req\n", k, (b[k] - a[k]) * 1e6 / hz / n }' "$PROF/threads0.tsv" "$PROF/threads1.tsv" | sort -k2 -nr
 kill -TERM "$pid"; wait "$pid" || true
 trap - EXIT
 [[ "$PROFILE" == 1 ]] || exit 0
