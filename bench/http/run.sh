@@ -9,7 +9,9 @@
 # with the defaults (audit thread, group commit, signed checkpoints) — against Cerbos on its varied
 # target with and without its audit log. Per repetition also: the same with audit off (audit on/off
 # ratio), with async audit (what group commit costs), and the secondary row: one body repeated with
-# the defaults (memo on), against cerbos-p10. REPS repetitions; medians, p50/p99, peak RSS.
+# the defaults (memo on), against cerbos-p10. Passes `floor` and `floor-sqlite` (not in the default
+# list) serve the same requests with bench/http/floor.mjs: Node's cost with no decision made, and
+# with a durable SQLite row per request. REPS repetitions; medians, p50/p99, peak RSS.
 #
 # Usage: bash bench/http/run.sh     (REPS=3 DURATION=10 WARMUP=3 CONNECTIONS=32 VARIED_N=10000 PASSES="...")
 set -euo pipefail
@@ -53,10 +55,16 @@ if [[ ! -f "$TEMPLATE/.seeded" ]]; then
 fi
 
 # start_argus <audit true|false> <memo entries> <durability>: argus serve pinned to CPU 0, peak RSS sampled.
+# Durability `floor` / `floor-sqlite` starts bench/http/floor.mjs instead: Node's own cost of the
+# same requests with no decision made (and, for floor-sqlite, a durable SQLite row per request).
 start_argus() {
   rm -rf "$WORK/data" && cp -a "$TEMPLATE" "$WORK/data"
-  env ARGUS_LOG_LEVEL=warn ARGUS_ADMIN_TOKEN="$TOKEN" ARGUS_AUDIT_ENABLED="$1" ARGUS_DECISION_MEMO="$2" ARGUS_AUDIT_DURABILITY="$3" \
-    taskset -c 0 node apps/cli/bin/argus.mjs serve --port "$PORT" --policies "$P" --data-dir "$WORK/data" > "$WORK/argus.log" 2>&1 &
+  if [[ "$3" == floor* ]]; then
+    env ARGUS_BENCH_TOKEN="$TOKEN" ${4:+FLOOR_SQLITE="$WORK/data/floor.db"} taskset -c 0 node bench/http/floor.mjs "$PORT" > "$WORK/argus.log" 2>&1 &
+  else
+    env ARGUS_LOG_LEVEL=warn ARGUS_ADMIN_TOKEN="$TOKEN" ARGUS_AUDIT_ENABLED="$1" ARGUS_DECISION_MEMO="$2" ARGUS_AUDIT_DURABILITY="$3" \
+      taskset -c 0 node apps/cli/bin/argus.mjs serve --port "$PORT" --policies "$P" --data-dir "$WORK/data" > "$WORK/argus.log" 2>&1 &
+  fi
   ARGUS_PID=$!
   wait_ready 180 || { cat "$WORK/argus.log"; stop_argus; exit 1; }
   : > "$WORK/rss.txt"
@@ -89,7 +97,7 @@ check_bodies() {
 # the harness reads an empty TARGETS as "its defaults", so a blank is passed)
 pass() {
   local label=$1 varied=$2
-  start_argus "$3" "$4" "$5"
+  start_argus "$3" "$4" "$5" "${FLOOR_DB:-}"
   [[ "$varied" == 1 ]] && check_bodies
   local out
   out=$(CEDAR_URL=http://127.0.0.1:$PORT/v1/authorize CEDAR_BODY=$P/allow-body.json CEDAR_EXPECT='"allow":true' \
@@ -127,6 +135,8 @@ for rep in $(seq 1 "$REPS"); do
       varied-noaudit) pass varied-noaudit 1 false 0 strict "" ;;
       varied-async)   pass varied-async 1 true 0 async "" ;;
       varied-memo)    pass varied-memo 1 true 10000 strict "" ;;
+      floor)          pass floor 1 - - floor "" ;;
+      floor-sqlite)   FLOOR_DB=1 pass floor-sqlite 1 - - floor "" ;;
       repeated)       pass repeated 0 true 10000 strict "cerbos-p10" ;;
       *) echo "unknown pass $p"; exit 1 ;;
     esac
@@ -153,5 +163,6 @@ node -e '
   console.log(`HEADLINE varied, memo off, audit on: argus / cerbos-p10-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied")} req/s, p99 ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied", "p99")}; / cerbos-p10-audit-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-audit-varied")}`);
   console.log(`audit on / audit off (varied, memo off): req/s ${r("varied-audit\targus", "varied-noaudit\targus")}, p99 ${r("varied-audit\targus", "varied-noaudit\targus", "p99")}, CPU per request ${r("varied-audit\targus", "varied-noaudit\targus", "cpu")}`);
   console.log(`group commit / async audit: req/s ${r("varied-audit\targus", "varied-async\targus")}, p99 ${r("varied-audit\targus", "varied-async\targus", "p99")}, CPU per request ${r("varied-audit\targus", "varied-async\targus", "cpu")}`);
+  console.log(`Node floor (bench/http/floor.mjs, no decision): floor / cerbos-p10-varied ${r("floor\targus", "varied-audit\tcerbos-p10-varied")} req/s, CPU per request argus / floor ${r("varied-audit\targus", "floor\targus", "cpu")}; durable floor (a SQLite row per request, group commit) / floor ${r("floor-sqlite\targus", "floor\targus")} req/s`);
   console.log(`secondary, one body repeated (memo on, audit on): argus / cerbos-p10 ${r("repeated\targus", "repeated\tcerbos-p10")}`);
 ' "$SUMMARY"
