@@ -12,9 +12,28 @@ export interface BodyLimits {
 
 /**
  * Returns the JSON path of the first value nested deeper than `maxDepth`, or undefined.
- * Iterative, so a hostile 100,000-deep document cannot overflow the stack.
+ * Iterative, so a hostile 100,000-deep document cannot overflow the stack. Paths are built only
+ * for a document that has one (a second walk, in the same order); most have none.
  */
 export function findTooDeep(value: unknown, maxDepth: number): string | undefined {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  let tooDeep = false;
+  while (values.length > 0 && !tooDeep) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) tooDeep = true;
+    else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) (values.push(v[i]), depths.push(depth + 1));
+    } else {
+      for (const k in v) if (Object.hasOwn(v, k)) (values.push((v as Record<string, unknown>)[k]), depths.push(depth + 1));
+    }
+  }
+  return tooDeep ? tooDeepPath(value, maxDepth) : undefined;
+}
+
+function tooDeepPath(value: unknown, maxDepth: number): string | undefined {
   const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: '' }];
   while (stack.length > 0) {
     const { v, depth, path } = stack.pop()!;

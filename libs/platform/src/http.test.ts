@@ -1,0 +1,45 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { findTooDeep } from './http.ts';
+
+/** Nesting of a JSON value: 0 for a scalar, 1 + the deepest child for an object or array. */
+function depthOf(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  const children = Array.isArray(v) ? v : Object.values(v);
+  return 1 + Math.max(0, ...children.map(depthOf));
+}
+
+/** The value a JSON Pointer names. */
+function at(root: unknown, pointer: string): unknown {
+  if (pointer === '') return root;
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((v, key) => (v as Record<string, unknown>)[key], root);
+}
+
+describe('findTooDeep', () => {
+  it('finds a value nested deeper than the limit exactly when there is one, and names a container at the limit', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 7 }), fc.integer({ min: 1, max: 7 }), (value, max) => {
+        const path = findTooDeep(value, max);
+        if (depthOf(value) <= max) {
+          expect(path).toBeUndefined();
+          return;
+        }
+        expect(path).toBeDefined();
+        const found = at(value, path!);
+        expect(found !== null && typeof found === 'object').toBe(true);
+        expect(path!.split('/').length - 1).toBe(max);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('walks a hostile 100,000-deep document without overflowing the stack', () => {
+    const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)) as unknown;
+    expect(findTooDeep(deep, 64)).toBe(`/${Array(64).fill(0).join('/')}`);
+    expect(findTooDeep({ 'a/b': { '~': [[1]] } }, 3)).toBe('/a~1b/~0/0');
+  });
+});
