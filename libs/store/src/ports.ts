@@ -273,6 +273,12 @@ export interface RegistryStore {
   setTrust(kind: TrustKind, id: string, change: TrustChange): Promise<TrustChangeResult<Agent | McpServer>>;
   /** Trust history of one entity, oldest first. Kept after the entity is deleted. */
   trustHistory(kind: TrustKind, id: string, query?: PageQuery): Promise<Page<TrustTransition>>;
+  /**
+   * A value that changes whenever a record may have changed, by any writer (optional: an adapter
+   * that cannot tell leaves it out). A cache may keep serving a record past its TTL while the value
+   * is the one it read before loading the record.
+   */
+  changeToken?(): string;
 }
 
 // ---------------------------------------------------------------------------------------------

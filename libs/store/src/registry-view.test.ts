@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryEventBus } from './memory/event-bus.ts';
 import { MemoryLeaseStore } from './memory/lease-store.ts';
@@ -10,8 +13,8 @@ import { deleteKeys, SHARED_REDIS_URL, testPrefix } from './testing/index.ts';
 const prefix = testPrefix();
 afterAll(() => deleteKeys(SHARED_REDIS_URL, prefix));
 
-/** Counts store reads so cache hits are visible. */
-function counting(store: RegistryStore) {
+/** Counts store reads so cache hits are visible; `token: false` hides the store's change token (a store that cannot tell). */
+function counting(store: RegistryStore, { token = true } = {}) {
   const reads = { n: 0 };
   return {
     reads,
@@ -19,6 +22,7 @@ function counting(store: RegistryStore) {
       getAgent: (id: string) => (reads.n++, store.getAgent(id)),
       getMcpServer: (id: string) => (reads.n++, store.getMcpServer(id)),
       getHuman: (id: string) => (reads.n++, store.getHuman(id)),
+      ...(token ? { changeToken: () => store.changeToken!() } : {}),
     },
   };
 }
@@ -83,7 +87,7 @@ describe('RegistryView', () => {
   it('caches absence, honours the TTL and bounds each kind on its own', async () => {
     const s = openSqlite(':memory:');
     let now = 0;
-    const { store, reads } = counting(s.registry);
+    const { store, reads } = counting(s.registry, { token: false });
     const view = new RegistryView({ store, leases: new MemoryLeaseStore(), ttlMs: 1_000, maxEntries: 2, clock: () => new Date(now) });
     expect(await view.getHuman('alice')).toBeUndefined();
     expect(await view.getHuman('alice')).toBeUndefined();
@@ -214,5 +218,62 @@ describe('RegistryView', () => {
     view.close();
     await Promise.all([writerBus.close(), readerBus.close()]);
     s.db.close();
+  });
+
+  describe('past the TTL', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'argus-view-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('renews an entry without a read while nothing was written, and reads again after any write, even one whose event was lost', async () => {
+      let now = 1_000_000;
+      const file = join(dir, `renew-${Math.random().toString(36).slice(2)}.db`);
+      const s = openSqlite(file);
+      const { store, reads } = counting(s.registry);
+      const view = new RegistryView({ store, leases: new MemoryLeaseStore(), ttlMs: 1_000, clock: () => new Date(now) });
+      await s.registry.createAgent({ id: 'bot', name: 'Bot' }, 'admin');
+      await s.registry.createHuman({ id: 'alice', email: 'alice@example.com' });
+      expect((await view.getAgent('bot'))?.trust).toBe('discovered');
+      await view.getHuman('alice');
+      expect(reads.n).toBe(2);
+
+      // Other users of the connection (counters, lastSeen) do not count as record writes.
+      s.db.exec('CREATE TABLE IF NOT EXISTS scratch (n INTEGER); INSERT INTO scratch VALUES (1)');
+      await s.registry.markSeen(['bot'], new Date(now).toISOString());
+      now += 5_000;
+      expect((await view.getAgent('bot'))?.trust).toBe('discovered');
+      expect(reads.n).toBe(2);
+      expect(view.stats()).toMatchObject({ renewals: 1 });
+
+      // A write through the store with no registry.changed event (a lost event): the next expiry reads it.
+      await s.registry.setTrust('agent', 'bot', { to: 'quarantined', by: 'sec', reason: 'x' });
+      expect((await view.getAgent('bot'))?.trust).toBe('discovered'); // within the renewed TTL, as before
+      now += 1_500;
+      expect((await view.getAgent('bot'))?.trust).toBe('quarantined');
+      expect((await view.getHuman('alice'))?.id).toBe('alice');
+      expect(reads.n).toBe(4);
+      view.close();
+      s.db.close();
+    });
+
+    it('reads again after another connection to the file wrote (another process, the CLI)', async () => {
+      let now = 1_000_000;
+      const file = join(dir, `other-${Math.random().toString(36).slice(2)}.db`);
+      const s = openSqlite(file);
+      const other = openSqlite(file);
+      const { store, reads } = counting(s.registry);
+      const view = new RegistryView({ store, leases: new MemoryLeaseStore(), ttlMs: 1_000, clock: () => new Date(now) });
+      await s.registry.createAgent({ id: 'bot', name: 'Bot' }, 'admin');
+      expect((await view.getAgent('bot'))?.trust).toBe('discovered');
+      await other.registry.setTrust('agent', 'bot', { to: 'quarantined', by: 'sec', reason: 'x' });
+      now += 1_500;
+      expect((await view.getAgent('bot'))?.trust).toBe('quarantined');
+      expect(reads.n).toBe(2);
+      now += 1_500;
+      await view.getAgent('bot');
+      expect(reads.n).toBe(2);
+      view.close();
+      other.db.close();
+      s.db.close();
+    });
   });
 });

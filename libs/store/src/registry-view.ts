@@ -15,7 +15,7 @@ import type { Clock } from './paging.ts';
 
 /** Options of {@link RegistryView}. */
 export interface RegistryViewOptions {
-  store: Pick<RegistryStore, 'getAgent' | 'getMcpServer' | 'getHuman'>;
+  store: Pick<RegistryStore, 'getAgent' | 'getMcpServer' | 'getHuman' | 'changeToken'>;
   leases: LeaseStore;
   /** When set, `registry.changed` events evict the entries they name. */
   events?: EventBus;
@@ -24,7 +24,11 @@ export interface RegistryViewOptions {
    * one number for every kind, or per kind. Defaults: {@link DEFAULT_REGISTRY_VIEW_ENTRIES}.
    */
   maxEntries?: number | Partial<Record<RegistryKind, number>>;
-  /** How long a cached record (or a cached "absent") may be served. Default 10 s. */
+  /**
+   * How long a cached record (or a cached "absent") may be served. Default 10 s. Past it, a store
+   * with a `changeToken` that has not changed since the record was loaded renews the entry
+   * without a read; any other store's record is read again.
+   */
   ttlMs?: number;
   clock?: Clock;
 }
@@ -32,6 +36,8 @@ export interface RegistryViewOptions {
 /** Counters for metrics and tests. */
 export interface RegistryViewStats {
   hits: number;
+  /** Hits past the TTL served because the store's change token had not moved (counted in `hits` too). */
+  renewals: number;
   misses: number;
   evictions: number;
   invalidations: number;
@@ -41,6 +47,8 @@ export interface RegistryViewStats {
 interface Entry {
   value: unknown;
   expiresAt: number;
+  /** The store's change token read before the value was loaded. */
+  token: string | undefined;
 }
 
 /**
@@ -74,7 +82,7 @@ export class RegistryView {
   private readonly unsubscribe: (() => void) | undefined;
   private readonly unsubscribeResync: (() => void) | undefined;
   private generation = 0;
-  private readonly counters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
+  private readonly counters = { hits: 0, renewals: 0, misses: 0, evictions: 0, invalidations: 0 };
 
   constructor(private readonly options: RegistryViewOptions) {
     // The TTL stays in the entry (`expiresAt`, on the injected clock); lru-cache bounds the size.
@@ -157,20 +165,32 @@ export class RegistryView {
   private async read<T>(kind: RegistryKind, id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const cache = this.caches[kind];
     const hit = cache.get(id);
-    if (hit && hit.expiresAt > this.now()) {
-      this.counters.hits++;
-      return hit.value as T | undefined;
+    if (hit) {
+      const now = this.now();
+      if (hit.expiresAt > now) {
+        this.counters.hits++;
+        return hit.value as T | undefined;
+      }
+      // Past its TTL: still current if nothing was written since it was loaded (events cover this
+      // process's writes; the token covers everyone's, including writes whose event was lost).
+      if (hit.token !== undefined && hit.token === this.options.store.changeToken?.()) {
+        hit.expiresAt = now + this.ttlMs;
+        this.counters.hits++;
+        this.counters.renewals++;
+        return hit.value as T | undefined;
+      }
+      cache.delete(id);
     }
-    if (hit) cache.delete(id);
     this.counters.misses++;
     const key = `${kind}\u0000${id}`;
     const pending = this.inflight.get(key);
     if (pending) return pending as Promise<T | undefined>;
     const generation = this.generation;
+    const token = this.options.store.changeToken?.();
     const promise = load().then(
       (value) => {
         if (this.inflight.get(key) === promise) this.inflight.delete(key);
-        if (generation === this.generation) this.store(cache, id, value);
+        if (generation === this.generation) this.store(cache, id, value, token);
         return value;
       },
       (err: unknown) => {
@@ -182,9 +202,9 @@ export class RegistryView {
     return promise;
   }
 
-  private store(cache: LRUCache<string, Entry>, id: string, value: unknown): void {
+  private store(cache: LRUCache<string, Entry>, id: string, value: unknown, token: string | undefined): void {
     if (this.ttlMs === 0) return;
-    cache.set(id, { value, expiresAt: this.now() + this.ttlMs });
+    cache.set(id, { value, expiresAt: this.now() + this.ttlMs, token });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type {
   Agent,
   AgentPatch,
@@ -40,10 +40,25 @@ import { Conditions, pageOfDocs, readDoc } from './documents.ts';
 
 /** The registry on SQLite: one row per record (indexed columns + the JSON document). */
 export class SqliteRegistryStore implements RegistryStore {
+  /** Record writes through this store (not `markSeen`): part of {@link changeToken}. */
+  private writes = 0;
+  private readonly dataVersion: Statement;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /**
+   * Changes when a record may have changed since it was last read: a write through this store, or
+   * a commit to the file by any other connection (SQLite's `data_version`: another process, the
+   * CLI). Another user of this connection (counters, policies) does not change it.
+   */
+  changeToken(): string {
+    return `${this.dataVersion.get() as number}:${this.writes}`;
+  }
 
   private now(): string {
     return this.clock().toISOString();
@@ -52,6 +67,7 @@ export class SqliteRegistryStore implements RegistryStore {
   // -- humans ---------------------------------------------------------------------------------
 
   async createHuman(input: NewHuman): Promise<Human> {
+    this.writes++;
     const human = newHuman(input, this.now());
     const r = this.db
       .prepare('INSERT OR IGNORE INTO humans (id, version, doc) VALUES (?, ?, ?)')
@@ -71,6 +87,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async updateHuman(id: string, patch: HumanPatch, options: WriteOptions = {}): Promise<Human> {
+    this.writes++;
     return this.db.transaction(() => {
       const current = updatable('human', id, readDoc<Human>(this.db, 'humans', id), options.expectedVersion);
       const next = patchHuman(current, patch, this.now());
@@ -82,12 +99,14 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async deleteHuman(id: string): Promise<boolean> {
+    this.writes++;
     return this.db.prepare('DELETE FROM humans WHERE id = ?').run(id).changes > 0;
   }
 
   // -- agents ---------------------------------------------------------------------------------
 
   async createAgent(input: NewAgent, by: string): Promise<Agent> {
+    this.writes++;
     const now = this.now();
     const agent = newAgent(input, now);
     return this.db.transaction(() => {
@@ -128,6 +147,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async updateAgent(id: string, patch: AgentPatch, options: WriteOptions = {}): Promise<Agent> {
+    this.writes++;
     return this.db.transaction(() => {
       const current = updatable('agent', id, readDoc<Agent>(this.db, 'agents', id), options.expectedVersion);
       const next = patchAgent(current, patch, this.now());
@@ -137,12 +157,14 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async deleteAgent(id: string): Promise<boolean> {
+    this.writes++;
     return this.db.prepare('DELETE FROM agents WHERE id = ?').run(id).changes > 0;
   }
 
   // -- MCP servers ----------------------------------------------------------------------------
 
   async createMcpServer(input: NewMcpServer, by: string): Promise<McpServer> {
+    this.writes++;
     const now = this.now();
     const server = newMcpServer(input, now);
     return this.db.transaction(() => {
@@ -172,6 +194,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async updateMcpServer(id: string, patch: McpServerPatch, options: WriteOptions & { trust?: TrustChange } = {}): Promise<McpServer> {
+    this.writes++;
     return this.db.transaction(() => {
       const current = updatable('mcp-server', id, readDoc<McpServer>(this.db, 'mcp_servers', id), options.expectedVersion);
       const now = this.now();
@@ -187,6 +210,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async deleteMcpServer(id: string): Promise<boolean> {
+    this.writes++;
     return this.db.prepare('DELETE FROM mcp_servers WHERE id = ?').run(id).changes > 0;
   }
 
@@ -196,6 +220,7 @@ export class SqliteRegistryStore implements RegistryStore {
   setTrust(kind: 'mcp-server', id: string, change: TrustChange): Promise<TrustChangeResult<McpServer>>;
   setTrust(kind: TrustKind, id: string, change: TrustChange): Promise<TrustChangeResult<Agent | McpServer>>;
   async setTrust(kind: TrustKind, id: string, change: TrustChange): Promise<TrustChangeResult<Agent | McpServer>> {
+    this.writes++;
     return this.db.transaction(() => {
       const table = kind === 'agent' ? 'agents' : 'mcp_servers';
       const current = readDoc<Agent | McpServer>(this.db, table, id);
