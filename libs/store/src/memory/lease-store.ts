@@ -2,6 +2,19 @@ import type { LeaseState, LeaseStore } from '../ports.ts';
 import { systemClock, type Clock } from '../paging.ts';
 
 /**
+ * An alive lease; its ISO expiry is formatted when read (the decision path reads only the state,
+ * on every decision, and the traffic marker ignores the answer of its renewals).
+ */
+function alive(expiresAtMs: number): LeaseState {
+  return {
+    state: 'alive',
+    get expiresAt() {
+      return new Date(expiresAtMs).toISOString();
+    },
+  };
+}
+
+/**
  * In-process leases: a map of expiry times, swept periodically so expired entries do not pile up.
  * Used by the embedded mode (`argus serve`) and as the fallback when no Redis is configured.
  */
@@ -20,13 +33,13 @@ export class MemoryLeaseStore implements LeaseStore {
   async renew(kind: string, id: string, ttlMs: number): Promise<LeaseState> {
     const expiresAt = this.clock().getTime() + ttlMs;
     this.expiries.set(`${kind}\u0000${id}`, expiresAt);
-    return { state: 'alive', expiresAt: new Date(expiresAt).toISOString() };
+    return alive(expiresAt);
   }
 
   async get(kind: string, id: string): Promise<LeaseState> {
     const expiresAt = this.expiries.get(`${kind}\u0000${id}`);
     if (expiresAt === undefined || expiresAt <= this.clock().getTime()) return { state: 'expired' };
-    return { state: 'alive', expiresAt: new Date(expiresAt).toISOString() };
+    return alive(expiresAt);
   }
 
   async drop(kind: string, id: string): Promise<void> {
