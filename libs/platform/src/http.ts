@@ -25,9 +25,16 @@ export function findTooDeep(value: unknown, maxDepth: number): string | undefine
     if (v === null || typeof v !== 'object') continue;
     if (depth >= maxDepth) tooDeep = true;
     else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) (values.push(v[i]), depths.push(depth + 1));
+      for (let i = 0; i < v.length; i++) {
+        values.push(v[i]);
+        depths.push(depth + 1);
+      }
     } else {
-      for (const k in v) if (Object.hasOwn(v, k)) (values.push((v as Record<string, unknown>)[k]), depths.push(depth + 1));
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        values.push((v as Record<string, unknown>)[k]);
+        depths.push(depth + 1);
+      }
     }
   }
   return tooDeep ? tooDeepPath(value, maxDepth) : undefined;
