@@ -8,7 +8,8 @@
 # the caller authenticated with the admin bearer token (decisions require a credential), audit ON
 # with the defaults (audit thread, group commit, signed checkpoints) — against Cerbos on its varied
 # target with and without its audit log. Per repetition also: the same with audit off (audit on/off
-# ratio), with async audit (what group commit costs), and the secondary row: one body repeated with
+# ratio), with `durability: strict` (each commit synced to the disk; pass varied-strict), with async
+# audit (what group commit costs), and the secondary row: one body repeated with
 # the defaults (memo on), against cerbos-p10. Passes `floor` and `floor-sqlite` (not in the default
 # list) serve the same requests with bench/http/floor.mjs: Node's cost with no decision made, and
 # with a durable SQLite row per request. REPS repetitions; medians, p50/p99, peak RSS.
@@ -20,7 +21,7 @@ SHARED=${SHARED:-$ROOT/../shared}
 WORK=${WORK:-/tmp/argus-bench-http}
 REPS=${REPS:-3}
 VARIED_N=${VARIED_N:-10000}
-PASSES=${PASSES:-"varied-audit varied-noaudit varied-async repeated"}
+PASSES=${PASSES:-"varied-audit varied-noaudit varied-strict varied-async repeated"}
 PORT=${ARGUS_BENCH_PORT:-3000}
 TOKEN=${ARGUS_BENCH_TOKEN:-bench-admin-token-$(date +%s)-0123456789}
 export LOADGEN=${LOADGEN:-wrk} DURATION=${DURATION:-10} WARMUP=${WARMUP:-3} CONNECTIONS=${CONNECTIONS:-32} VARIED_N
@@ -131,13 +132,14 @@ for rep in $(seq 1 "$REPS"); do
   for p in $PASSES; do
     echo "== rep $rep/$REPS: $p"
     case "$p" in
-      varied-audit)   pass varied-audit 1 true 0 strict "cerbos-p10-varied cerbos-p10-audit-varied" ;;
-      varied-noaudit) pass varied-noaudit 1 false 0 strict "" ;;
+      varied-audit)   pass varied-audit 1 true 0 process "cerbos-p10-varied cerbos-p10-audit-varied" ;;
+      varied-noaudit) pass varied-noaudit 1 false 0 process "" ;;
+      varied-strict)  pass varied-strict 1 true 0 strict "" ;;
       varied-async)   pass varied-async 1 true 0 async "" ;;
-      varied-memo)    pass varied-memo 1 true 10000 strict "" ;;
+      varied-memo)    pass varied-memo 1 true 10000 process "" ;;
       floor)          pass floor 1 - - floor "" ;;
       floor-sqlite)   FLOOR_DB=1 pass floor-sqlite 1 - - floor "" ;;
-      repeated)       pass repeated 0 true 10000 strict "cerbos-p10" ;;
+      repeated)       pass repeated 0 true 10000 process "cerbos-p10" ;;
       *) echo "unknown pass $p"; exit 1 ;;
     esac
   done
@@ -162,6 +164,7 @@ node -e '
   const r = (a, b, f = "rps") => (med.get(a) && med.get(b) ? (med.get(a)[f] / med.get(b)[f]).toFixed(2) + "x" : "n/a");
   console.log(`HEADLINE varied, memo off, audit on: argus / cerbos-p10-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied")} req/s, p99 ${r("varied-audit\targus", "varied-audit\tcerbos-p10-varied", "p99")}; / cerbos-p10-audit-varied ${r("varied-audit\targus", "varied-audit\tcerbos-p10-audit-varied")}`);
   console.log(`audit on / audit off (varied, memo off): req/s ${r("varied-audit\targus", "varied-noaudit\targus")}, p99 ${r("varied-audit\targus", "varied-noaudit\targus", "p99")}, CPU per request ${r("varied-audit\targus", "varied-noaudit\targus", "cpu")}`);
+  console.log(`strict (each commit synced) / process (the default): req/s ${r("varied-strict\targus", "varied-audit\targus")}, p99 ${r("varied-strict\targus", "varied-audit\targus", "p99")}, CPU per request ${r("varied-strict\targus", "varied-audit\targus", "cpu")}`);
   console.log(`group commit / async audit: req/s ${r("varied-audit\targus", "varied-async\targus")}, p99 ${r("varied-audit\targus", "varied-async\targus", "p99")}, CPU per request ${r("varied-audit\targus", "varied-async\targus", "cpu")}`);
   console.log(`Node floor (bench/http/floor.mjs, no decision): floor / cerbos-p10-varied ${r("floor\targus", "varied-audit\tcerbos-p10-varied")} req/s, CPU per request argus / floor ${r("varied-audit\targus", "floor\targus", "cpu")}; durable floor (a SQLite row per request, group commit) / floor ${r("floor-sqlite\targus", "floor\targus")} req/s`);
   console.log(`secondary, one body repeated (memo on, audit on): argus / cerbos-p10 ${r("repeated\targus", "repeated\tcerbos-p10")}`);

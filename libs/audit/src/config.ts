@@ -33,7 +33,7 @@ export interface JsonlSinkConfig {
   maxBytes?: number;
   /** Rotated files kept (`path.1` .. `path.N`). Default 10. */
   maxFiles?: number;
-  /** fsync every batch. Default: true in strict mode, false otherwise. */
+  /** fsync every batch. Default: true with `durability: strict`, false otherwise. */
   fsync?: boolean;
 }
 
@@ -45,16 +45,32 @@ export interface StdoutSinkConfig {
 /** Any sink. */
 export type SinkConfig = SqliteSinkConfig | MongoSinkConfig | JsonlSinkConfig | StdoutSinkConfig;
 
+/** How far a record has gone when its decision is answered (see {@link AuditConfig.durability}). */
+export type AuditDurability = 'async' | 'process' | 'strict';
+
+/** Whether a caller waits for its record's commit (`process`, `strict`: group commit). */
+export function waitsForCommit(durability: AuditDurability): boolean {
+  return durability !== 'async';
+}
+
+/** Whether each commit is synced to the disk before it is acknowledged (`strict`). */
+export function syncsCommits(durability: AuditDurability): boolean {
+  return durability === 'strict';
+}
+
 /** The validated, defaulted audit configuration. */
 export interface AuditConfig {
   enabled: boolean;
   /** Chain owner, stable across restarts of the same replica. Default: the host name. */
   writerId: string;
   /**
-   * `strict` (default): group commit, `record` resolves once the batch holding the record is durable.
-   * `async`: `record` returns at once; a crash may lose the records not yet written.
+   * `process` (default): group commit, `record` resolves once the batch holding the record is
+   * written to the sinks: a crash or `kill -9` of Argus loses no acknowledged record; an OS crash
+   * or power loss may lose the last commits. `strict`: the same, each commit synced to the disk
+   * before it is acknowledged (SQLite `synchronous=FULL`, JSONL fsync). `async`: `record` returns
+   * at once; a crash may lose the records not yet written.
    */
-  durability: 'async' | 'strict';
+  durability: AuditDurability;
   buffer: {
     /** Records held in memory before `onFull` applies. */
     maxRecords: number;

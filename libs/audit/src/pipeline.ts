@@ -20,7 +20,7 @@ import { Registry, UnavailableError, silentLogger, type Logger } from '@argus/pl
 import { BackPressure, RecordBuffer, type PendingRecord } from './buffer.ts';
 import { Chainer, loadPrivateKey } from './chain.ts';
 import { CheckpointSchedule, HeadFile } from './checkpoints.ts';
-import { parseAuditConfig, type AuditConfig, type AuditConfigInput } from './config.ts';
+import { parseAuditConfig, waitsForCommit, type AuditConfig, type AuditConfigInput } from './config.ts';
 import { DropCounter } from './drops.ts';
 import { LiveFeed } from './live-feed.ts';
 import { auditMetrics, type AuditMetrics } from './metrics.ts';
@@ -116,7 +116,7 @@ export class Pipeline implements AuditSubscribe {
     parts: PipelineParts,
   ) {
     this.writerId = cfg.writerId;
-    this.strict = cfg.durability === 'strict';
+    this.strict = waitsForCommit(cfg.durability);
     this.logger = parts.logger;
     this.metrics = parts.metrics;
     this.chainer = parts.chainer;

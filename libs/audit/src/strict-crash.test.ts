@@ -11,9 +11,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'argus-audit-strict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('strict mode survives kill -9', () => {
-  it.each(['inline', 'worker'])(
-    'has every acknowledged decision on disk after SIGKILL (%s; worker = the defaults, group commit)',
+describe('group commit survives kill -9', () => {
+  it.each(['inline', 'worker', 'worker-strict'])(
+    'has every acknowledged decision on disk after SIGKILL (%s; worker = the defaults, group commit with durability process)',
     async (thread) => {
       const db = join(dir, `audit-${thread}.db`);
       const child = spawn(

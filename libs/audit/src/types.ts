@@ -2,6 +2,7 @@
  * Types of the decision audit trail: the records it writes, the ports its sinks implement and the
  * query port the decisions API reads through.
  */
+import type { AuditDurability } from './config.ts';
 import type { DecisionCaller, DecisionError, DecisionOutcome, EntityRef } from '@argus/contracts';
 
 /** Fields every chained record carries. The hash covers every other field of the record. */
@@ -122,7 +123,7 @@ export interface AuditSinkStats {
 /** A snapshot of the writer's counters. */
 export interface AuditTrailStats {
   writer: string;
-  durability: 'async' | 'strict';
+  durability: AuditDurability;
   /** Where canonicalization, hashing and the sinks run. */
   thread: 'worker' | 'inline';
   /** Records in memory waiting for the sinks (on the audit thread, and handed over but not yet taken). */

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { DecisionEvent } from '@argus/contracts';
 import { Registry, UnavailableError, silentLogger, type Logger } from '@argus/platform';
 import { BackPressure, type Durable } from './buffer.ts';
-import type { AuditConfig } from './config.ts';
+import { waitsForCommit, type AuditConfig } from './config.ts';
 import type { DropReason } from './drops.ts';
 import { LiveFeed } from './live-feed.ts';
 import { auditMetrics, MetricsMirror, type AuditMetrics } from './metrics.ts';
@@ -174,7 +174,7 @@ export class WorkerTrail implements AuditTrail {
     this.logger = (deps.logger ?? silentLogger()).child({ component: 'audit', writer: cfg.writerId });
     this.clock = deps.clock ?? (() => new Date());
     this.build = createRecordBuilder(cfg.record);
-    this.strict = cfg.durability === 'strict';
+    this.strict = waitsForCommit(cfg.durability);
     this.m = auditMetrics(deps.metrics ?? new Registry());
     this.mirror = new MetricsMirror(this.m);
     this.feed = new LiveFeed(this.logger);

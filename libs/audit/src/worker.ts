@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { createLogger } from '@argus/platform';
 import { loadPrivateKey } from './chain.ts';
-import type { AuditConfig } from './config.ts';
+import { waitsForCommit, type AuditConfig } from './config.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import type { UnchainedAuditRecord } from './record.ts';
 import { createSinks } from './sinks/index.ts';
@@ -75,7 +75,7 @@ function handle(m: ToAudit): void {
   const p = pipeline;
   switch (m.t) {
     case 'batch': {
-      const strict = data.config.durability === 'strict';
+      const strict = waitsForCommit(data.config.durability);
       const recs = JSON.parse(m.json) as UnchainedAuditRecord[];
       const waits = recs.map((r) => p.record(r));
       if (!strict) {

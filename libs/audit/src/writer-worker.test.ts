@@ -32,7 +32,7 @@ describe('audit trail on its own thread (the default)', () => {
     const dir = workdir();
     const metrics = createMetricsRegistry();
     const trail = await createAuditTrail(config(dir), { metrics });
-    expect(trail.stats()).toMatchObject({ thread: 'worker', durability: 'strict' });
+    expect(trail.stats()).toMatchObject({ thread: 'worker', durability: 'process' });
     const db = new Database(join(dir, 'audit.db'), { readonly: true });
     const has = db.prepare('SELECT count(*) AS c FROM audit_records WHERE decision_id = ?');
     // Concurrent callers, like an HTTP server's: each acknowledged record is already in the file.

@@ -1,5 +1,5 @@
 /** Builds the configured sinks, fan-out style; the first store that can be queried serves the read side. */
-import type { AuditConfig } from '../config.ts';
+import { syncsCommits, type AuditConfig } from '../config.ts';
 import type { AuditQueryStore, AuditSink } from '../types.ts';
 import { createJsonlSink } from './jsonl.ts';
 import { openMongoAuditStore } from './mongodb.ts';
@@ -34,7 +34,7 @@ export async function openQueryStore(config: Pick<AuditConfig, 'sinks'>): Promis
 export async function createSinks(config: Pick<AuditConfig, 'sinks' | 'durability'>): Promise<ConfiguredSinks> {
   const sinks: AuditSink[] = [];
   let query: AuditQueryStore | undefined;
-  const strict = config.durability === 'strict';
+  const strict = syncsCommits(config.durability);
   try {
     for (const s of config.sinks) {
       switch (s.type) {

@@ -8,7 +8,8 @@ import { serializedRecord } from '../chain.ts';
 import { describeQueryStoreContract, sampleChain } from '../testing/query-store-contract.ts';
 import type { AuditQueryFilters, AuditQueryStore, AuditRecord } from '../types.ts';
 import { createMemoryAuditStore } from './memory.ts';
-import { AUDIT_MIGRATIONS, openSqliteAuditStore } from './sqlite.ts';
+import { createSinks } from './index.ts';
+import { AUDIT_MIGRATIONS, openSqliteAuditStore, type SqliteAuditStore } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-audit-sqlite-'));
 
@@ -299,3 +300,14 @@ CREATE TABLE IF NOT EXISTS audit_record_policies (
   PRIMARY KEY (policy, writer, seq)
 ) WITHOUT ROWID;
 `;
+
+describe('durability levels on the SQLite sink', () => {
+  it('syncs every commit only with durability strict (process and async leave the WAL to the OS)', async () => {
+    const expected = { strict: 'FULL', process: 'NORMAL', async: 'NORMAL' } as const;
+    for (const [durability, synchronous] of Object.entries(expected) as Array<[keyof typeof expected, string]>) {
+      const { sinks, query } = await createSinks({ durability, sinks: [{ type: 'sqlite', path: join(dir, `levels-${durability}.db`) }] });
+      expect((query as SqliteAuditStore).synchronous).toBe(synchronous);
+      await Promise.all(sinks.map((s) => s.close()));
+    }
+  });
+});

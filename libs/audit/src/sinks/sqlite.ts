@@ -27,6 +27,8 @@ export interface SqliteAuditStoreOptions {
 
 /** The SQLite audit store: a sink and a query store, plus streaming reads for export/verify. */
 export interface SqliteAuditStore extends AuditSink, AuditQueryStore {
+  /** The connection's `synchronous` setting: `FULL` syncs every commit to the disk. */
+  readonly synchronous: 'NORMAL' | 'FULL' | undefined;
   head(writer: string): Promise<ChainHead | undefined>;
   /** Streams chained records with `fromSeq <= seq <= toSeq` in storage order. */
   iterate(fromSeq: number, toSeq: number, writer?: string): IterableIterator<ChainedRecord>;
@@ -187,6 +189,7 @@ export function openSqliteAuditStore(options: SqliteAuditStoreOptions): SqliteAu
 
 class SqliteStore implements SqliteAuditStore {
   readonly name = 'sqlite';
+  readonly synchronous: 'NORMAL' | 'FULL' | undefined;
   private readonly insertAll: ((records: readonly ChainedRecord[]) => void) | undefined;
   /** Writes the next segment of the filter index, if a whole one is waiting; false when none is. */
   private readonly indexSegment: Database.Transaction<() => boolean> | undefined;
@@ -196,6 +199,8 @@ class SqliteStore implements SqliteAuditStore {
     private readonly db: Database.Database,
     segmentRecords: number,
   ) {
+    const level = db.pragma('synchronous', { simple: true });
+    this.synchronous = level === 2 ? 'FULL' : level === 1 ? 'NORMAL' : undefined;
     if (db.readonly) return;
     const insert = db.prepare(
       `INSERT OR IGNORE INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record)

@@ -2,8 +2,9 @@
  * Child process of the strict-mode crash test: records decisions in strict mode as fast as it can
  * (several concurrent callers) and prints `ack <decision_id>` once each `record()` resolved. The
  * parent kills it with SIGKILL and checks that every acknowledged decision is on disk.
- * Usage: tsx strict-child.ts <db path> <spill dir> [inline|worker]
- * `worker` runs the defaults as the apps do (audit thread, group commit); `inline` (the default
+ * Usage: tsx strict-child.ts <db path> <spill dir> [inline|worker|worker-strict]
+ * `worker` runs the defaults as the apps do (audit thread, group commit, `durability: process`);
+ * `worker-strict` the same with `durability: strict` (each commit synced); `inline` (the default
  * here) runs strict mode on the calling thread with its own sink.
  */
 import { createAuditTrail } from '../writer.ts';
@@ -16,8 +17,13 @@ if (!dbPath || !spillDir) {
   process.exit(2);
 }
 const trail =
-  thread === 'worker'
-    ? await createAuditTrail({ writerId: 'strict-child', spill: { dir: spillDir }, sinks: [{ type: 'sqlite', path: dbPath }] })
+  thread === 'worker' || thread === 'worker-strict'
+    ? await createAuditTrail({
+        writerId: 'strict-child',
+        ...(thread === 'worker-strict' ? { durability: 'strict' as const } : {}),
+        spill: { dir: spillDir },
+        sinks: [{ type: 'sqlite', path: dbPath }],
+      })
     : await createAuditTrail(
         { writerId: 'strict-child', durability: 'strict', spill: { dir: spillDir }, sinks: [{ type: 'sqlite', path: dbPath }] },
         { sinks: [openSqliteAuditStore({ path: dbPath, synchronous: 'FULL' })] },
