@@ -112,14 +112,12 @@ export class MemoryWindowCounter implements WindowCounter {
     const refused = specs.flatMap((s, i) => (s.limit !== undefined && counts[i]! >= s.limit ? [i] : []));
     if (refused.length > 0) return { allowed: false, counts, refused };
     for (let i = 0; i < specs.length; i++) {
-      let log = logs[i];
+      // Looked up again: two specs may name one counter (the second finds the log the first
+      // created), and a sweep for a new counter may have dropped an emptied log of this call.
+      let log = this.logs.get(ids[i]!);
       if (!log) {
-        // Two specs may name one counter: the second finds the log the first created.
-        log = this.logs.get(ids[i]!);
-        if (!log) {
-          if (this.logs.size >= this.maxKeys) this.sweep(now);
-          this.logs.set(ids[i]!, (log = new HitLog()));
-        }
+        if (this.logs.size >= this.maxKeys) this.sweep(now);
+        this.logs.set(ids[i]!, (log = logs[i] ?? new HitLog()));
       }
       log.add(now);
       counts[i] = log.total;

@@ -117,3 +117,24 @@ describe.each(adapters)('%s window counter against the model', (_name, open) => 
     }
   });
 });
+
+describe('MemoryWindowCounter at its bound on counters', () => {
+  it('keeps the hit of a counter whose emptied log a sweep for a new counter dropped in the same call', async () => {
+    let now = 1_000;
+    const counter = new MemoryWindowCounter({ now: () => now, maxKeys: 2 });
+    await counter.hitAll([{ key: 'a', windowMs: 100 }]);
+    await counter.hitAll([{ key: 'b', windowMs: 100 }]);
+    now += 500; // a and b are empty now: the sweep for c drops them, a's log included
+    expect(
+      await counter.hitAll([
+        { key: 'c', windowMs: 100 },
+        { key: 'a', windowMs: 100 },
+      ]),
+    ).toEqual({
+      allowed: true,
+      counts: [1, 1],
+      refused: [],
+    });
+    expect(await counter.hitAll([{ key: 'a', windowMs: 100 }])).toEqual({ allowed: true, counts: [2], refused: [] });
+  });
+});
