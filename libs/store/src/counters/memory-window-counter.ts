@@ -19,6 +19,11 @@ export function checkWindow(windowMs: number, limit?: number): void {
     throw new InvalidInputError('limit must be a non-negative integer', [{ path: '/limit', message: 'must be a non-negative integer' }]);
 }
 
+/** The id of a counter: `(key, windowMs)` identifies it, in every adapter. */
+export function counterId(spec: Pick<WindowSpec, 'key' | 'windowMs'>): string {
+  return `${spec.windowMs}:${spec.key}`;
+}
+
 /** `hit` in terms of `hitAll`: one counter's hit, answered with its count. Every adapter's `hit` is this. */
 export async function hitOne(
   counter: Pick<WindowCounter, 'hitAll'>,
@@ -106,7 +111,7 @@ export class MemoryWindowCounter implements WindowCounter {
     for (const s of specs) checkWindow(s.windowMs, s.limit);
     const now = this.now();
     // INVARIANT: no await below, so the check and the record are one step for this process.
-    const ids = specs.map((s) => `${s.windowMs}:${s.key}`);
+    const ids = specs.map(counterId);
     const logs = specs.map((s, i) => this.trimmed(ids[i]!, s.windowMs, now));
     const counts = logs.map((l) => l?.total ?? 0);
     const refused = specs.flatMap((s, i) => (s.limit !== undefined && counts[i]! >= s.limit ? [i] : []));
@@ -127,7 +132,7 @@ export class MemoryWindowCounter implements WindowCounter {
 
   async count(key: string, windowMs: number): Promise<number> {
     checkWindow(windowMs);
-    return this.trimmed(`${windowMs}:${key}`, windowMs, this.now())?.total ?? 0;
+    return this.trimmed(counterId({ key, windowMs }), windowMs, this.now())?.total ?? 0;
   }
 
   async countAll(specs: readonly Pick<WindowSpec, 'key' | 'windowMs'>[]): Promise<number[]> {

@@ -1,5 +1,5 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
-import { checkWindow, hitOne } from '../counters/memory-window-counter.ts';
+import { checkWindow, counterId, hitOne } from '../counters/memory-window-counter.ts';
 import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from '../counters/ports.ts';
 import { orUnavailableSync } from '../unavailable.ts';
 
@@ -125,9 +125,4 @@ export class SqliteWindowCounter implements WindowCounter {
   private guard<T>(fn: () => T): T {
     return orUnavailableSync('window counter', fn);
   }
-}
-
-/** The row key of a counter: `(key, windowMs)` identifies it, as in every adapter. */
-function counterId(spec: Pick<WindowSpec, 'key' | 'windowMs'>): string {
-  return `${spec.windowMs}:${spec.key}`;
 }
