@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { checkWindow, hitOne } from './memory-window-counter.ts';
+import { checkWindow, counterId, hitOne } from './memory-window-counter.ts';
 import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
 import { orUnavailable } from '../unavailable.ts';
 import { withScripts } from '../redis/scripts.ts';
@@ -77,7 +77,7 @@ export class RedisWindowCounter implements WindowCounter {
 
   /** The Redis key of a counter. */
   key(key: string, windowMs: number): string {
-    return `${this.prefix}window:${windowMs}:${key}`;
+    return `${this.prefix}window:${counterId({ key, windowMs })}`;
   }
 
   hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
