@@ -29,8 +29,8 @@ summarise() { node bench/http/profile-summary.mjs "$1" "$TOP" "$2" ${FILTER:+"$F
 [[ "${SUMMARISE:-}" ]] && { summarise "$SUMMARISE" "${REQUESTS:-0}"; exit 0; }
 PROF=$WORK/profile-audit-$AUDIT
 rm -rf "$PROF" "$WORK/data-prof" && mkdir -p "$PROF" && cp -a "$TEMPLATE" "$WORK/data-prof"
-node_flags=()
-[[ "$PROFILE" == 1 ]] && node_flags=(--cpu-prof --cpu-prof-dir="$PROF")
+read -r -a node_flags <<< "${NODE_FLAGS:-}"
+[[ "$PROFILE" == 1 ]] && node_flags+=(--cpu-prof --cpu-prof-dir="$PROF")
 env ARGUS_LOG_LEVEL=warn ARGUS_ADMIN_TOKEN=$TOKEN ARGUS_AUDIT_ENABLED=$AUDIT ARGUS_DECISION_MEMO=0 \
   taskset -c 0 node "${node_flags[@]}" apps/cli/bin/argus.mjs serve --port "$PORT" --policies "$P" --data-dir "$WORK/data-prof" ${ARGUS_ARGS:-} > "$PROF/argus.log" 2>&1 &
 pid=$!

@@ -68,13 +68,20 @@ class Outbox {
   }
 }
 
-/** Numbers the records handed over and settles their strict callers when the audit thread answers. */
+/**
+ * Numbers the records handed over and settles their strict callers when the audit thread answers.
+ * The callers wait in a ring indexed by record number whose slots are cleared as they are answered,
+ * not in a `Map`: a `Map` that keeps growing and shrinking leaves outgrown tables behind still
+ * holding their entries, and each waiting caller holds its whole request (see `OpenList` in
+ * `@argus/platform`).
+ */
 class Acks {
   /** Index of the next record handed over. */
   private next = 0;
   /** Records the audit thread answered. */
   private answered = 0;
-  private readonly waiters = new Map<number, Durable>();
+  /** The caller waiting on record `i` at `i % waiters.length`, for `answered <= i < next`. */
+  private waiters: Array<Durable | undefined> = new Array<Durable | undefined>(256).fill(undefined);
 
   /** Records handed over and not answered yet. */
   get inFlight(): number {
@@ -86,18 +93,22 @@ class Acks {
     return this.next++;
   }
 
-  /** Resolves once record `index` is durable; rejects when it cannot be made so. */
+  /** Resolves once record `index` (taken, not answered yet) is durable; rejects when it cannot be made so. */
   wait(index: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.waiters.set(index, { resolve, reject }));
+    if (index - this.answered >= this.waiters.length) this.grow(index - this.answered + 1);
+    return new Promise<void>((resolve, reject) => {
+      this.waiters[index % this.waiters.length] = { resolve, reject };
+    });
   }
 
   /** Records `first .. first+count-1` are answered; those in `failed` with the reason given. */
   answer(first: number, count: number, failed: ReadonlyArray<[number, string]> | undefined): void {
     const why = failed ? new Map(failed) : undefined;
+    const size = this.waiters.length;
     for (let i = first; i < first + count; i++) {
-      const w = this.waiters.get(i);
+      const w = this.waiters[i % size];
       if (!w) continue;
-      this.waiters.delete(i);
+      this.waiters[i % size] = undefined;
       const reason = why?.get(i);
       if (reason === undefined) w.resolve();
       else w.reject(new UnavailableError(reason));
@@ -108,10 +119,23 @@ class Acks {
   /** Rejects every waiting caller and counts everything as answered; returns how many were in flight. */
   failAll(why: string): number {
     const lost = this.inFlight;
-    for (const w of this.waiters.values()) w.reject(new UnavailableError(why));
-    this.waiters.clear();
+    const size = this.waiters.length;
+    for (let i = this.answered; i < this.next; i++) {
+      const w = this.waiters[i % size];
+      this.waiters[i % size] = undefined;
+      w?.reject(new UnavailableError(why));
+    }
     this.answered = this.next;
     return lost;
+  }
+
+  /** A ring of at least `need` slots, the waiting callers moved over. */
+  private grow(need: number): void {
+    let size = this.waiters.length * 2;
+    while (size < need) size *= 2;
+    const ring = new Array<Durable | undefined>(size).fill(undefined);
+    for (let i = this.answered; i < this.next; i++) ring[i % size] = this.waiters[i % this.waiters.length];
+    this.waiters = ring;
   }
 }
 

@@ -5,6 +5,7 @@ export * from './metrics.ts';
 export * from './http.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
+export * from './open-list.ts';
 export * from './auth.ts';
 export * from './permissions.ts';
 export * from './config.ts';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { OpenList } from './open-list.ts';
 
 /** Something that must be closed on shutdown, in registration order reversed. */
 export type Closer = { name: string; close: () => Promise<void> | void };
@@ -50,7 +51,8 @@ interface Listener {
   name: string;
   server: Server;
   options: ServerShutdownOptions;
-  open: Set<ServerResponse>;
+  /** The responses not closed yet (not a `Set`: see {@link OpenList}). */
+  open: OpenList<ServerResponse>;
 }
 
 /**
@@ -87,10 +89,10 @@ export class Shutdown {
 
   /** Registers a listener: it stops accepting first (with every other one), then drains. */
   addServer(name: string, server: Server, options: ServerShutdownOptions = {}): void {
-    const open = new Set<ServerResponse>();
+    const open = new OpenList<ServerResponse>();
     server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-      open.add(res);
-      res.once('close', () => open.delete(res));
+      const entry = open.add(res);
+      res.once('close', () => open.remove(entry));
       // INVARIANT: a request arriving on a kept-alive connection while draining is the last one on it.
       if (this.started) res.shouldKeepAlive = false;
     });

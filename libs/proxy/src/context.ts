@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { DecisionPoint, DecisionRecorder, UsageSink } from '@argus/contracts';
-import type { Logger, Registry } from '@argus/platform';
+import { OpenList, type Logger, type OpenEntry, type Registry } from '@argus/platform';
 import type { SecretsBroker } from '@argus/secrets';
 import { LRUCache } from 'lru-cache';
 import type { CallState } from './call.ts';
@@ -95,58 +95,39 @@ export function callStates(): CallStates {
   };
 }
 
-const LINK = Symbol('argus.inFlight');
-interface Link {
-  state: CallState | undefined;
-  prev: Link | undefined;
-  next: Link | undefined;
-}
-type Linked = CallState & { [LINK]?: Link };
+const ENTRY = Symbol('argus.inFlight');
+type Entered = CallState & { [ENTRY]?: OpenEntry<CallState> };
 
 /**
- * The calls in flight, in insertion order: a list linked through the calls themselves, whose
- * removed links are cleared. Not a `Set`: a `Set` that keeps growing and shrinking leaves its
- * outgrown tables behind still holding their entries, and those (once old) kept the calls they
- * held, with their requests and responses, alive in the young generation until the next full GC.
- * Iterate over a copy (`[...inFlight]`) to remove calls on the way.
+ * The calls in flight, in insertion order: an {@link OpenList} (not a `Set`, whose outgrown tables
+ * kept the calls they held, with their requests and responses, alive in the young generation until
+ * the next full GC), each call holding its own entry. Iterate over a copy (`[...inFlight]`) to
+ * remove calls on the way.
  */
 export class InFlightCalls implements Iterable<CallState> {
-  #first: Link | undefined;
-  #last: Link | undefined;
-  #size = 0;
+  readonly #calls = new OpenList<CallState>();
 
   /** How many calls are in flight. */
   get size(): number {
-    return this.#size;
+    return this.#calls.size;
   }
 
   add(state: CallState): void {
-    const linked = state as Linked;
-    if (linked[LINK]) return;
-    const link: Link = { state, prev: this.#last, next: undefined };
-    if (this.#last) this.#last.next = link;
-    else this.#first = link;
-    this.#last = link;
-    linked[LINK] = link;
-    this.#size++;
+    const entered = state as Entered;
+    if (entered[ENTRY]) return;
+    entered[ENTRY] = this.#calls.add(state);
   }
 
   /** Removes `state`; false when it was not in flight. */
   delete(state: CallState): boolean {
-    const linked = state as Linked;
-    const link = linked[LINK];
-    if (!link) return false;
-    if (link.prev) link.prev.next = link.next;
-    else this.#first = link.next;
-    if (link.next) link.next.prev = link.prev;
-    else this.#last = link.prev;
-    link.prev = link.next = link.state = undefined;
-    linked[LINK] = undefined;
-    this.#size--;
-    return true;
+    const entered = state as Entered;
+    const entry = entered[ENTRY];
+    if (!entry) return false;
+    entered[ENTRY] = undefined;
+    return this.#calls.remove(entry);
   }
 
-  *[Symbol.iterator](): Iterator<CallState> {
-    for (let link = this.#first; link; link = link.next) if (link.state) yield link.state;
+  [Symbol.iterator](): Iterator<CallState> {
+    return this.#calls[Symbol.iterator]();
   }
 }
