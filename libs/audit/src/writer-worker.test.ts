@@ -62,6 +62,27 @@ describe('audit trail on its own thread (the default)', () => {
     expect(text).toContain(`argus_audit_batches_total{sink="sqlite"} ${sink.batches}`);
   });
 
+  it('group commit with more callers waiting than the ring first holds: each settles once its record is durable', async () => {
+    const dir = workdir();
+    const trail = await createAuditTrail(config(dir), {});
+    const db = new Database(join(dir, 'audit.db'), { readonly: true });
+    const has = db.prepare('SELECT count(*) AS c FROM audit_records WHERE decision_id = ?');
+    // 1,500 at once, well past the first 256 slots of the waiting ring (it grows while they wait).
+    const ids = Array.from({ length: 1500 }, (_, i) => `many-${i}`);
+    await Promise.all(
+      ids.map(async (id, i) => {
+        await trail.record(makeDecisionEvent('allow', i, { decisionId: id }));
+        expect((has.get(id) as { c: number }).c).toBe(1);
+      }),
+    );
+    db.close();
+    await trail.close();
+    const records = stored(join(dir, 'audit.db'));
+    expect(records.filter((r) => r.kind === 'decision').map((r) => (r.kind === 'decision' ? r.decision_id : ''))).toEqual(ids);
+    expect(verifyChain(records).ok).toBe(true);
+    expect(trail.stats()).toMatchObject({ recorded: 1500, dropped: 0, queued: 0 });
+  });
+
   it('async mode through the thread: record returns at once, flush makes everything durable', async () => {
     const dir = workdir();
     const trail = await createAuditTrail(
