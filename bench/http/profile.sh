@@ -7,7 +7,9 @@
 # by area (self time; the built bundle's frames mapped back to their sources; FILTER=<pattern> also
 # lists the functions of the matching areas). PROFILE=0 measures without the profiler.
 # Run bash bench/http/run.sh once first (it generates the policies, the bodies and the seeded registry).
-# Usage: bash bench/http/profile.sh [audit true|false]     (DURATION=10 WARMUP=3 CONNECTIONS=32 PROFILE=1 TOP=24 FILTER= ARGUS_ARGS="-c file.yaml")
+# NODE_FLAGS adds flags to node (e.g. NODE_FLAGS=--trace-gc-nvp, then bench/http/gc-summary.mjs on
+# $WORK/profile-audit-<audit>/argus.log: what the decision thread's collections promote and pause).
+# Usage: bash bench/http/profile.sh [audit true|false]     (DURATION=10 WARMUP=3 CONNECTIONS=32 PROFILE=1 TOP=24 FILTER= NODE_FLAGS= ARGUS_ARGS="-c file.yaml")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-/tmp/argus-bench-http}
