@@ -22,7 +22,13 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
       .filter((f) => f.includes('='))
       .map((f) => f.split('=')),
   );
-  events.push({ isolate: head[1], ms: Number(head[2]), kind: fields.gc, pause: Number(fields.pause), promoted: Number(fields.promoted ?? 0) });
+  events.push({
+    isolate: head[1],
+    ms: Number(head[2]),
+    kind: fields.gc,
+    pause: Number(fields.pause),
+    promoted: Number(fields.promoted ?? 0),
+  });
 }
 if (events.length === 0) {
   console.error('no --trace-gc-nvp lines in', file);
