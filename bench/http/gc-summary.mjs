@@ -44,7 +44,7 @@ const sum = (xs, f) => xs.reduce((n, x) => n + f(x), 0);
 const pauses = scavenges.map((e) => e.pause).sort((a, b) => a - b);
 console.log(
   [
-    `decision thread, last ${seconds} s:`,
+    `decision thread, last ${seconds} s`,
     `${scavenges.length} scavenges`,
     `promoted ${(sum(scavenges, (e) => e.promoted) / 1024 / Math.max(1, scavenges.length)).toFixed(0)} KiB per scavenge`,
     `median pause ${(pauses[Math.floor(pauses.length / 2)] ?? 0).toFixed(2)} ms`,
