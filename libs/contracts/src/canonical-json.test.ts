@@ -21,6 +21,19 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('orders keys by UTF-16 code units on either side of the in-place sort bound (32 keys)', () => {
+    // Keys drawn from a small alphabet with astral and BMP characters and integer-like names, in
+    // every insertion order, on objects with 0 to 60 keys (in place up to 32, Array.prototype.sort above).
+    const key = fc.string({ unit: fc.constantFrom('a', 'b', 'B', '0', '9', '1', 'é', '\uffff', '\u{1F600}', '_'), maxLength: 4 });
+    const wide = fc
+      .uniqueArray(fc.tuple(key, fc.oneof(fc.integer(), fc.string())), { selector: ([k]) => k, maxLength: 60, size: 'max' })
+      .map((entries) => Object.fromEntries(entries));
+    fc.assert(
+      fc.property(fc.array(wide, { minLength: 1, maxLength: 3 }), (objects) => canonicalJson(objects) === canonicalize(objects)),
+      { numRuns: 1000 },
+    );
+  });
+
   it('leaves the top-level `hash` out as canonicalize does without it, and keeps nested ones', () => {
     const record = { seq: 2, hash: 'h', prevHash: 'p', body: { hash: 'nested', é: 1, e: [1.5e-7, -0, 1e21, 'a\u2028'] } };
     const { hash: _hash, ...rest } = record;
