@@ -21,11 +21,18 @@ describe('OpenList', () => {
     expect([...list]).toEqual(['d']);
   });
 
-  it('allows removal while iterating over a copy', () => {
+  it('iterates over a snapshot: removing the current or the next entry on the way visits every entry open at the start', () => {
     const list = new OpenList<number>();
-    const entries = [1, 2, 3, 4].map((n) => list.add(n));
-    for (const n of [...list]) if (n % 2 === 0) list.remove(entries[n - 1]!);
-    expect([...list]).toEqual([1, 3]);
+    const entries = [1, 2, 3, 4, 5].map((n) => list.add(n));
+    const seen: number[] = [];
+    for (const n of list) {
+      seen.push(n);
+      list.remove(entries[n - 1]!);
+      if (n < 5) list.remove(entries[n]!);
+      list.add(10 + n);
+    }
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect([...list]).toEqual([11, 12, 13, 14, 15]);
   });
 
   it('agrees with a plain array under random adds and removes', () => {

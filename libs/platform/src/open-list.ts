@@ -19,7 +19,7 @@ export interface OpenEntry<T> {
   /** @internal */ next: OpenEntry<T> | undefined;
 }
 
-/** The entries in insertion order; iterate over a copy (`[...list]`) to remove entries on the way. */
+/** The entries in insertion order (iteration walks a snapshot, so entries may be removed on the way). */
 export class OpenList<T> implements Iterable<T> {
   #first: OpenEntry<T> | undefined;
   #last: OpenEntry<T> | undefined;
@@ -52,7 +52,10 @@ export class OpenList<T> implements Iterable<T> {
     return true;
   }
 
-  *[Symbol.iterator](): Iterator<T> {
-    for (let entry = this.#first; entry; entry = entry.next) if (entry.value !== undefined) yield entry.value;
+  /** The entries open now, as a snapshot: removing or adding entries meanwhile does not disturb it. */
+  [Symbol.iterator](): Iterator<T> {
+    const open: T[] = [];
+    for (let entry = this.#first; entry; entry = entry.next) if (entry.value !== undefined) open.push(entry.value);
+    return open[Symbol.iterator]();
   }
 }

@@ -101,8 +101,8 @@ type Entered = CallState & { [ENTRY]?: OpenEntry<CallState> };
 /**
  * The calls in flight, in insertion order: an {@link OpenList} (not a `Set`, whose outgrown tables
  * kept the calls they held, with their requests and responses, alive in the young generation until
- * the next full GC), each call holding its own entry. Iterate over a copy (`[...inFlight]`) to
- * remove calls on the way.
+ * the next full GC), each call holding its own entry. Iteration walks a snapshot, so calls may be
+ * removed on the way.
  */
 export class InFlightCalls implements Iterable<CallState> {
   readonly #calls = new OpenList<CallState>();
