@@ -30,11 +30,11 @@ export function drainHooks(ctx: ProxyContext): Required<DrainHooks> {
     start: () => {
       // An MCP session's event stream never ends on its own: like the decision stream, it gets
       // its final event as soon as draining starts instead of holding the drain for the grace.
-      for (const state of [...ctx.inFlight])
+      for (const state of ctx.inFlight)
         if (state.decisions.some((d) => d.forwarded && d.input.context?.mcpMethod === 'session/stream')) abortCall(ctx, state);
     },
     abort: () => {
-      for (const state of [...ctx.inFlight]) abortCall(ctx, state);
+      for (const state of ctx.inFlight) abortCall(ctx, state);
     },
   };
 }
