@@ -39,7 +39,14 @@ export async function createSinks(config: Pick<AuditConfig, 'sinks' | 'durabilit
     for (const s of config.sinks) {
       switch (s.type) {
         case 'sqlite': {
-          const store = openSqliteAuditStore({ path: s.path, busyTimeoutMs: s.busyTimeoutMs, synchronous: strict ? 'FULL' : 'NORMAL' });
+          const store = openSqliteAuditStore({
+            path: s.path,
+            busyTimeoutMs: s.busyTimeoutMs,
+            synchronous: strict ? 'FULL' : 'NORMAL',
+            // The trail's writer leaves the WAL's checkpoints to a thread once it has written about
+            // a checkpoint's worth (1,000 pages, ~1,100 records): idle, no thread.
+            checkpointThreadAfter: 1000,
+          });
           sinks.push(store);
           query ??= store;
           break;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -44,8 +44,9 @@ describe('sqlite audit store', () => {
     expect(indexes.sort()).toEqual(['audit_records_decision', 'audit_records_time', 'sqlite_autoindex_audit_records_1']);
     // Segments of 3 records in order, each complete (its 7 filters) a moment after its records; a tail of 2.
     const segments = db.prepare('SELECT first_rowid AS first, last_rowid AS last, done FROM audit_facet_segments ORDER BY seg');
-    await until(() => (segments.all() as Array<{ done: number }>).every((x) => x.done === 7));
-    expect(segments.all()).toEqual(Array.from({ length: 6 }, (_, i) => ({ first: 3 * i, last: 3 * i + 3, done: 7 })));
+    const expected = Array.from({ length: 6 }, (_, i) => ({ first: 3 * i, last: 3 * i + 3, done: 7 }));
+    await until(() => JSON.stringify(segments.all()) === JSON.stringify(expected));
+    expect(segments.all()).toEqual(expected);
     expect(db.prepare('SELECT DISTINCT facet FROM audit_facets ORDER BY facet').pluck().all()).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const principals = db.prepare('SELECT DISTINCT seq FROM audit_facets WHERE facet = 1 ORDER BY seq').pluck().all();
     expect(principals).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
@@ -61,6 +62,20 @@ describe('sqlite audit store', () => {
     expect(plan.join(' | ')).toMatch(/SEARCH f USING PRIMARY KEY \(seg=\? AND facet=\? AND value=\?\)/);
     expect(plan.join(' | ')).toMatch(/SEARCH r USING INDEX sqlite_autoindex_audit_records_1 \(writer=\? AND seq=\?\)/);
     expect(db.prepare('SELECT count(*) AS n FROM audit_records').get()).toEqual({ n: 20 });
+    db.close();
+    await store.close();
+  });
+
+  it('writes no filter inside a write (its callers are answered first), then one filter per turn', async () => {
+    const path = join(dir, 'index-after.db');
+    const store = openSqliteAuditStore({ path, segmentRecords: 5 });
+    const db = new Database(path, { readonly: true });
+    const done = db.prepare('SELECT coalesce(sum(done), 0) FROM audit_facet_segments').pluck();
+    await store.write(sampleChain(10));
+    expect(done.get()).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(done.get()).toBe(1);
+    await until(() => done.get() === 14);
     db.close();
     await store.close();
   });
@@ -309,5 +324,48 @@ describe('durability levels on the SQLite sink', () => {
       expect((query as SqliteAuditStore).synchronous).toBe(synchronous);
       await Promise.all(sinks.map((s) => s.close()));
     }
+  });
+});
+
+describe('WAL checkpoints on their own thread', () => {
+  it('hands them to the thread once enough was written, takes them back when it ends idle, and closes cleanly', async () => {
+    const path = join(dir, 'checkpoints', 'audit.db');
+    const store = openSqliteAuditStore({ path, checkpointThreadAfter: 100, checkpointThreadIdleMs: 300 });
+    const records = sampleChain(1200);
+    const mainFile = () => statSync(path).size;
+    const empty = mainFile();
+    // Below the threshold the writer checkpoints itself, and 99 records are far below its 1,000 pages.
+    await store.write(records.slice(0, 99));
+    expect(store.checkpointing).toBe('writer');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(mainFile()).toBe(empty);
+    // The 100th record starts the thread; what the WAL holds reaches the database file with no
+    // further write (the writer's own threshold is now 10,000 pages, far above these few hundred).
+    await store.write(records.slice(99, 600));
+    await until(() => store.checkpointing === 'thread');
+    await until(() => mainFile() > empty + 200_000);
+    // Idle, the thread ends and the writer checkpoints again; traffic starts it anew.
+    await until(() => store.checkpointing === 'writer');
+    await store.write(records.slice(600, 1200));
+    await until(() => store.checkpointing === 'thread');
+    await store.close();
+    // The writer's connection closed last: the WAL is folded in and removed, every record is there.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM audit_records').pluck().get()).toBe(1200);
+    db.close();
+  });
+
+  it('is what the audit trail configures for its SQLite sink', async () => {
+    const { sinks, query } = await createSinks({
+      durability: 'process',
+      sinks: [{ type: 'sqlite', path: join(dir, 'trail-checkpoints.db') }],
+    });
+    const store = query as SqliteAuditStore;
+    await store.write(sampleChain(999));
+    expect(store.checkpointing).toBe('writer');
+    await store.write(sampleChain(1001).slice(999));
+    await until(() => store.checkpointing === 'thread');
+    await Promise.all(sinks.map((s) => s.close()));
   });
 });
