@@ -4,7 +4,7 @@
  * that a cut tail can be told from a short chain. The signing itself is `signCheckpoint` (chain.ts).
  */
 import type { KeyObject } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import type { Counter, Logger } from '@argus/platform';
 import { signCheckpoint } from './chain.ts';
 import type { AuditConfig } from './config.ts';
@@ -70,9 +70,17 @@ export class CheckpointSchedule {
 /**
  * The signed head kept outside the sinks (`audit-head.json`): the latest checkpoint of this writer
  * that every sink holds, replaced atomically. Without a path it does nothing.
+ *
+ * The file is written off the thread (one write at a time, the newest checkpoint waiting wins): a
+ * write and rename in place took ~1.5 ms of the audit thread per checkpoint (ext4 starts writing
+ * the new file back when it replaces another), and the batch's callers waited for it.
  */
 export class HeadFile {
-  private writtenSeq = 0;
+  /** Seq of the newest checkpoint handed to the file (written or being written). */
+  private queuedSeq = 0;
+  /** The checkpoint to write once the write in flight ends. */
+  private next: CheckpointRecord | undefined;
+  private writing: Promise<void> | undefined;
 
   constructor(
     private readonly path: string | undefined,
@@ -84,16 +92,30 @@ export class HeadFile {
   update(records: readonly ChainedRecord[]): void {
     if (!this.path) return;
     let last: CheckpointRecord | undefined;
-    for (const r of records) if (r.kind === 'checkpoint' && r.writer === this.writerId && r.seq > this.writtenSeq) last = r;
+    for (const r of records) if (r.kind === 'checkpoint' && r.writer === this.writerId && r.seq > this.queuedSeq) last = r;
     if (!last) return;
-    try {
-      // Write then rename: a reader never sees half a file, and a crash leaves the previous head.
-      const tmp = `${this.path}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(last)}\n`, { mode: 0o644 });
-      renameSync(tmp, this.path);
-      this.writtenSeq = last.seq;
-    } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit head file not written');
+    this.queuedSeq = last.seq;
+    this.next = last;
+    this.writing ??= this.writeAll(this.path);
+  }
+
+  /** Resolves once every checkpoint handed over is in the file (or its write failed and was logged). */
+  async settled(): Promise<void> {
+    await this.writing;
+  }
+
+  private async writeAll(path: string): Promise<void> {
+    for (let head = this.next; head; head = this.next) {
+      this.next = undefined;
+      try {
+        // Write then rename: a reader never sees half a file, and a crash leaves the previous head.
+        const tmp = `${path}.tmp`;
+        await writeFile(tmp, `${JSON.stringify(head)}\n`, { mode: 0o644 });
+        await rename(tmp, path);
+      } catch (err) {
+        this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit head file not written');
+      }
     }
+    this.writing = undefined;
   }
 }

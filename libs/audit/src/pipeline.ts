@@ -170,8 +170,9 @@ export class Pipeline implements AuditSubscribe {
   }
 
   /** Resolves once everything recorded so far is in the sinks, or durable in the spill file if a sink is down. */
-  flush(): Promise<void> {
-    return this.drain();
+  async flush(): Promise<void> {
+    await this.drain();
+    await this.headFile.settled();
   }
 
   /** Signs a final checkpoint, writes everything it can, closes the spill file and the sinks. */
@@ -183,6 +184,7 @@ export class Pipeline implements AuditSubscribe {
     // One last attempt at the sinks, whatever the backoff says; whatever fails stays in the spill file.
     this.backoff.clear();
     await this.drain();
+    await this.headFile.settled();
     this.state = 'closed';
     this.pump.stop();
     this.drops.flushLog();
