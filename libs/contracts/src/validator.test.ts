@@ -51,6 +51,32 @@ describe('validatorFor', () => {
     expect(unsafeIntegers({ a: [2 ** 53] })).toEqual([{ path: '/a/0', message: UNSAFE_INTEGER_MESSAGE }]);
   });
 
+  it('finds every unsafe integer at its JSON Pointer, in document order, at most `limit` of them (property, against a plain walk)', () => {
+    // The plain walk: one pointer per value, the way the issue list is defined.
+    const reference = (v: unknown, path: string, out: string[]): void => {
+      if (typeof v === 'number') {
+        if (Number.isInteger(v) && !Number.isSafeInteger(v)) out.push(path || '/');
+      } else if (Array.isArray(v)) v.forEach((x, i) => reference(x, `${path}/${i}`, out));
+      else if (v !== null && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) reference(x, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, out);
+    };
+    const unsafe = fc.oneof(fc.constantFrom(2 ** 53, -(2 ** 53), 2 ** 60, 1e300), fc.integer(), fc.double({ noNaN: true }));
+    const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('a/b', '~', '~1', '/', ''));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, unsafe, fc.string(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 5 }),
+      object: fc.dictionary(key, tie('node'), { maxKeys: 5 }),
+    })).node;
+    fc.assert(
+      fc.property(value, fc.constantFrom('', '/input'), fc.integer({ min: 1, max: 12 }), (v, base, limit) => {
+        const expected: string[] = [];
+        reference(v, base, expected);
+        expect(unsafeIntegers(v, base, limit)).toEqual(expected.slice(0, limit).map((path) => ({ path, message: UNSAFE_INTEGER_MESSAGE })));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('throws for an unknown schema id (a bug, not input)', () => {
     expect(() => validatorFor('https://argus.dev/schemas/nope.json')).toThrow(/not registered/);
   });

@@ -278,9 +278,9 @@ export function sliceFor(
   };
   for (const r of roots) stack.push({ key: uidKey(r), forced: true });
   for (const key of reads.literals) stack.push({ key, forced: true });
-  for (const [name, value] of Object.entries(context)) {
+  for (const name of Object.keys(context)) {
     if (reads.contextWhole || reads.contextKeys.has(name))
-      refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
+      refsIn(context[name], name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
   }
   const actions = new Map<string, CedarEntity>();
   while (stack.length > 0) {
@@ -297,8 +297,8 @@ export function sliceFor(
     for (const p of entity.parents) stack.push({ key: uidKey(p), forced: everything });
     if (!forced) continue;
     walked.add(key);
-    for (const [name, value] of Object.entries(entity.attrs))
-      refsIn(value, name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
+    for (const name of Object.keys(entity.attrs))
+      refsIn(entity.attrs[name], name, (ref, under) => follow(ref, under !== undefined && reads.dereferenced.has(under)));
     if (reads.tags && entity.tags) {
       for (const value of Object.values(entity.tags)) {
         refsIn(value, undefined, (ref, under) =>
@@ -346,7 +346,7 @@ function refsIn(value: unknown, key: string | undefined, found: (ref: EntityUid,
     return;
   }
   if (rec.__extn !== undefined) return;
-  for (const [k, v] of Object.entries(rec)) refsIn(v, k, found);
+  for (const k of Object.keys(rec)) refsIn(rec[k], k, found);
 }
 
 /** `record` with only the keys in `names`; the same object when nothing is dropped. */
