@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalText } from '@argus/contracts/canonical-json';
+import { Chainer } from './chain.ts';
 import { createRecordBuilder } from './record.ts';
 import { makeDecisionEvent, SECRET_CANARY } from './testing/events.ts';
 
@@ -155,5 +157,21 @@ describe('audit record', () => {
   it('refuses a malformed path at configuration time', () => {
     expect(() => createRecordBuilder({ includePaths: ['input..context'] })).toThrow(/invalid audit path/);
     expect(() => createRecordBuilder({ mask: [{ path: '/' }] })).toThrow(/invalid mask path/);
+  });
+
+  it('writes every key in canonical order, nested ones too, so that chaining is one JSON.stringify', () => {
+    const build = createRecordBuilder();
+    for (const kind of ['allow', 'deny', 'hard_deny', 'proxied'] as const) {
+      const r = build(makeDecisionEvent(kind, 1), new Date());
+      // The general path sorts every key: the same text means nothing was out of order.
+      expect(JSON.stringify(r)).toBe(canonicalText(r));
+      const chained = new Chainer('w1').chain(JSON.parse(JSON.stringify(r)) as never) as unknown as Record<string, unknown>;
+      const { hash, ...rest } = chained;
+      expect(JSON.stringify(rest)).toBe(canonicalText(rest));
+      expect([chained.writer, chained.seq, typeof hash]).toEqual(['w1', 1, 'string']);
+    }
+    // An optional member in its place.
+    const r = build(makeDecisionEvent('deny', 2, { relatedDecisionId: 'dec-0' }), new Date());
+    expect(JSON.stringify(r)).toBe(canonicalText(r));
   });
 });

@@ -7,7 +7,7 @@ import type { DecisionEvent, EntityRef } from '@argus/contracts';
 import { ConfigError } from '@argus/platform';
 import { canonicalJson } from './canonical-json.ts';
 import { getAt, matchAll, parsePath, removeMatch, replaceMatch, setAt, toPointer, type DocPath } from './paths.ts';
-import type { AuditRecord, ChainFields } from './types.ts';
+import type { AuditProxyOutcome, AuditRecord, ChainFields } from './types.ts';
 
 /** A path to mask: removed (default) or replaced by a salted sha256 of its value. */
 export interface MaskRule {
@@ -37,7 +37,7 @@ export type RecordBuilder = (event: DecisionEvent, recordedAt: Date) => Unchaine
 const MAX_ERROR_CHARS = 500;
 
 function refCopy(ref: { type?: unknown; id?: unknown } | undefined): EntityRef {
-  return { type: typeof ref?.type === 'string' ? ref.type : '', id: typeof ref?.id === 'string' ? ref.id : '' };
+  return { id: typeof ref?.id === 'string' ? ref.id : '', type: typeof ref?.type === 'string' ? ref.type : '' };
 }
 
 function compile(paths: readonly string[], key: string): DocPath[] {
@@ -94,9 +94,9 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
         allow: result.allow === true,
         policies: (result.reasons ?? []).map((r) => r.policy),
         errors: (result.errors ?? []).map((e) => ({
-          ...(e.policy !== undefined ? { policy: e.policy } : {}),
           code: e.code,
           message: String(e.message).slice(0, MAX_ERROR_CHARS),
+          ...(e.policy !== undefined ? { policy: e.policy } : {}),
         })),
         codes: [...(result.codes ?? [])],
       },
@@ -104,11 +104,11 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
       ...(proxy
         ? {
             proxy: {
-              upstream: proxy.upstream,
-              ...(proxy.status !== undefined ? { status: proxy.status } : {}),
               ...(proxy.credentialName !== undefined ? { credentialName: proxy.credentialName } : {}),
-              ...(proxy.usage !== undefined ? { usage: { ...proxy.usage } } : {}),
               ...(proxy.error !== undefined ? { error: String(proxy.error).slice(0, MAX_ERROR_CHARS) } : {}),
+              ...(proxy.status !== undefined ? { status: proxy.status } : {}),
+              upstream: proxy.upstream,
+              ...(proxy.usage !== undefined ? { usage: usageCopy(proxy.usage) } : {}),
             },
           }
         : {}),
@@ -140,36 +140,43 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
       .filter((x): x is EntityRef => x !== null && typeof x === 'object')
       .map(refCopy);
     const first = delegation[0];
-    const record: UnchainedAuditRecord = {
-      kind: 'decision',
-      decision_id: event.decisionId,
-      time: isoTime(event.time),
-      recordedAt: recordedAt.toISOString(),
-      principal: maskedRef(v.principal),
-      delegation,
-      ...(first && first.type === 'Human' ? { root: first } : {}),
-      ...(typeof v.intent === 'string' ? { intent: v.intent } : {}),
-      ...(typeof v.goal === 'string' ? { goal: v.goal } : {}),
+    // INVARIANT: keys in canonical (UTF-16) order, nested objects too, with the chain's fields as
+    // placeholders the chainer fills in place: the audit thread's canonical JSON of such a record
+    // is one JSON.stringify (`canonicalJson` checks the order, and sorts what is out of it). Chaining
+    // a record cost 12.5 µs and 7.3 KiB built piece by piece, against ~6 and ~2 (bench/audit/chain.ts).
+    const record: UnchainedAuditRecord & Pick<ChainFields, 'prevHash' | 'seq' | 'writer'> = {
       action: typeof v.action === 'string' ? v.action : '[masked]',
-      resource: maskedRef(v.resource),
-      outcome: result.decision,
       allow: result.allow === true,
-      policies: Array.isArray(r.policies) ? (r.policies as string[]) : [],
-      errors: Array.isArray(r.errors) ? (r.errors as AuditRecord['errors']) : [],
-      codes: Array.isArray(r.codes) ? (r.codes as string[]) : [],
-      policyVersion: event.policyVersion,
-      latencyMs: event.latencyMs,
-      caller: (doc.caller as AuditRecord['caller'] | undefined) ?? { kind: '[masked]' },
-      ...(doc.proxy ? { proxy: doc.proxy as AuditRecord['proxy'] } : {}),
-      ...(event.relatedDecisionId !== undefined ? { relatedDecisionId: event.relatedDecisionId } : {}),
-      ...(result.observed && result.observed.length > 0 ? { observed: result.observed.map((o) => o.policy) } : {}),
-      ...(result.effects && result.effects.length > 0
-        ? { effects: result.effects.map((e) => ({ policy: e.policy, effect: e.effect, status: e.status })) }
-        : {}),
       ...(result.approval
         ? { approval: { id: result.approval.id, ...(result.approval.status ? { status: result.approval.status } : {}) } }
         : {}),
+      caller: (doc.caller as AuditRecord['caller'] | undefined) ?? { kind: '[masked]' },
+      codes: Array.isArray(r.codes) ? (r.codes as string[]) : [],
+      decision_id: event.decisionId,
+      delegation,
+      ...(result.effects && result.effects.length > 0
+        ? { effects: result.effects.map((e) => ({ effect: e.effect, policy: e.policy, status: e.status })) }
+        : {}),
+      errors: Array.isArray(r.errors) ? (r.errors as AuditRecord['errors']) : [],
+      ...(typeof v.goal === 'string' ? { goal: v.goal } : {}),
+      ...(typeof v.intent === 'string' ? { intent: v.intent } : {}),
+      kind: 'decision',
+      latencyMs: event.latencyMs,
+      ...(result.observed && result.observed.length > 0 ? { observed: result.observed.map((o) => o.policy) } : {}),
+      outcome: result.decision,
+      policies: Array.isArray(r.policies) ? (r.policies as string[]) : [],
+      policyVersion: event.policyVersion,
+      prevHash: '',
+      principal: maskedRef(v.principal),
+      ...(doc.proxy ? { proxy: doc.proxy as AuditRecord['proxy'] } : {}),
+      recordedAt: recordedAt.toISOString(),
+      ...(event.relatedDecisionId !== undefined ? { relatedDecisionId: event.relatedDecisionId } : {}),
+      resource: maskedRef(v.resource),
+      ...(first && first.type === 'Human' ? { root: first } : {}),
+      seq: 0,
       ...(event.shadow ? { shadow: { ...event.shadow, candidatePolicies: [...event.shadow.candidatePolicies] } } : {}),
+      time: isoTime(event.time),
+      writer: '',
     };
     if (included.length > 0) {
       const out: Record<string, unknown> = {};
@@ -184,7 +191,19 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
   };
 }
 
+/** A copy of the call's usage figures, the known ones first in canonical key order (any other after). */
+function usageCopy(usage: NonNullable<AuditProxyOutcome['usage']>): AuditProxyOutcome['usage'] {
+  const { costUsd, inputTokens, outputTokens, totalTokens, ...rest } = usage;
+  return {
+    ...(costUsd !== undefined ? { costUsd } : {}),
+    ...(inputTokens !== undefined ? { inputTokens } : {}),
+    ...(outputTokens !== undefined ? { outputTokens } : {}),
+    ...(totalTokens !== undefined ? { totalTokens } : {}),
+    ...rest,
+  };
+}
+
 function maskedRef(value: unknown): EntityRef {
   const ref = (value ?? {}) as { type?: unknown; id?: unknown };
-  return { type: typeof ref.type === 'string' ? ref.type : '[masked]', id: typeof ref.id === 'string' ? ref.id : '[masked]' };
+  return { id: typeof ref.id === 'string' ? ref.id : '[masked]', type: typeof ref.type === 'string' ? ref.type : '[masked]' };
 }

@@ -12,6 +12,61 @@
  * surrogate or a non-finite number, where the trail must still record the decision.
  */
 export function canonicalJson(value: unknown, omitTopLevelKey?: string): string {
+  // A value whose objects already hold their keys in canonical order is what `JSON.stringify`
+  // writes byte for byte (the audit record builder writes records that way): checking the order
+  // costs less than building the text piece by piece (see `inCanonicalOrder`).
+  if (typeof value === 'object' && value !== null && inCanonicalOrder(value, omitTopLevelKey, 0)) return JSON.stringify(value);
+  return canonicalText(value, omitTopLevelKey);
+}
+
+/** How deep {@link inCanonicalOrder} looks before leaving a value to the general path. */
+const MAX_CHECKED_DEPTH = 32;
+
+/**
+ * Whether `JSON.stringify(value)` writes the canonical text of `value`: only plain objects (their
+ * prototype `Object.prototype` or `null`) and arrays, every object's keys in UTF-16 order as
+ * `JSON.stringify` lists them (integer-like keys first, then insertion order), no member named
+ * `omit` at the top, and only strings, finite or non-finite numbers, booleans, `null` and
+ * `undefined` as leaves (where the two agree: an `undefined` member is left out, an `undefined`
+ * item is `null`). Anything else — a function (`toJSON`), a symbol, a bigint, a `Date` or other
+ * class instance — takes the general path. Allocates nothing.
+ */
+function inCanonicalOrder(value: object, omit: string | undefined, depth: number): boolean {
+  if (depth > MAX_CHECKED_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!leafOrOrdered(value[i], depth)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let prev: string | undefined;
+  for (const k in value) {
+    if (k === omit || (prev !== undefined && !(prev < k))) return false;
+    prev = k;
+    if (!leafOrOrdered((value as Record<string, unknown>)[k], depth)) return false;
+  }
+  return true;
+}
+
+function leafOrOrdered(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'object':
+      return v === null || inCanonicalOrder(v, undefined, depth + 1);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The canonical text built piece by piece, keys sorted here: what {@link canonicalJson} answers for
+ * any value (exported for the tests that compare the two).
+ */
+export function canonicalText(value: unknown, omitTopLevelKey?: string): string {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -26,7 +81,7 @@ export function canonicalJson(value: unknown, omitTopLevelKey?: string): string 
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ',';
           const v: unknown = value[i];
-          out += v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v);
+          out += v === undefined || typeof v === 'function' ? 'null' : canonicalText(v);
         }
         return out + ']';
       }
@@ -40,7 +95,7 @@ export function canonicalJson(value: unknown, omitTopLevelKey?: string): string 
         if (v === undefined || typeof v === 'function') continue;
         if (!first) out += ',';
         first = false;
-        out += quotedKey(k) + canonicalJson(v);
+        out += quotedKey(k) + canonicalText(v);
       }
       return out + '}';
     }
