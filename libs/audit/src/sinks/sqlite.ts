@@ -293,7 +293,17 @@ class SqliteStore implements SqliteAuditStore {
    * the writer simply checkpoints as before).
    */
   private startCheckpointer(): void {
-    this.checkpointer = new Checkpointer({
+    try {
+      this.checkpointer = this.newCheckpointer();
+    } catch {
+      // No thread to be had (the process at its limit): the writer goes on checkpointing, and the
+      // count starts again before the next try.
+      this.sinceThread = 0;
+    }
+  }
+
+  private newCheckpointer(): Checkpointer {
+    return new Checkpointer({
       path: this.options.path,
       synchronous: this.synchronous ?? 'NORMAL',
       ...(this.options.checkpointThreadIdleMs !== undefined ? { idleExitMs: this.options.checkpointThreadIdleMs } : {}),
