@@ -73,7 +73,10 @@ export class CheckpointSchedule {
  *
  * The file is written off the thread (one write at a time, the newest checkpoint waiting wins): a
  * write and rename in place took ~1.5 ms of the audit thread per checkpoint (ext4 starts writing
- * the new file back when it replaces another), and the batch's callers waited for it.
+ * the new file back when it replaces another), and the batch's callers waited for it. The file may
+ * so trail the sinks by the checkpoint being written: a crash then leaves the one before, which
+ * still bounds the chain from below (a cut tail behind it fails verification), as a crash just
+ * before a synchronous write did.
  */
 export class HeadFile {
   /** Seq of the newest checkpoint handed to the file (written or being written). */
