@@ -80,6 +80,31 @@ describe('sqlite audit store', () => {
     await store.close();
   });
 
+  it('indexes the policy filter from the `policies` column, and from the record text for rows written before the column', async () => {
+    const path = join(dir, 'policies-column.db');
+    const store = openSqliteAuditStore({ path, segmentRecords: 2 });
+    const records = sampleChain(8);
+    await store.write(records.slice(0, 4));
+    // Rows 1-2 as a file written before the column holds them (their segment is not indexed yet:
+    // the index runs after the write's callers were answered).
+    const raw = new Database(path);
+    raw.prepare('UPDATE audit_records SET policies = NULL WHERE seq <= 2').run();
+    await store.write(records.slice(4));
+    const done = raw.prepare('SELECT count(*) FROM audit_facet_segments WHERE done = 7').pluck();
+    await until(() => done.get() === 4);
+    const decisions = records.filter((r): r is AuditRecord => r.kind === 'decision');
+    expect(decisions.some((r) => r.seq <= 2 && r.policies.length > 0)).toBe(true);
+    expect(raw.prepare('SELECT seq, policies FROM audit_records WHERE seq > 2 ORDER BY seq').all()).toEqual(
+      records.filter((r) => r.seq > 2).map((r) => ({ seq: r.seq, policies: r.kind === 'decision' ? JSON.stringify(r.policies) : null })),
+    );
+    const expected = decisions
+      .flatMap((r) => [...new Set(r.policies)].map((value) => ({ value, seq: r.seq })))
+      .sort((a, b) => a.seq - b.seq || (a.value < b.value ? -1 : 1));
+    expect(raw.prepare('SELECT value, seq FROM audit_facets WHERE facet = 7 ORDER BY seq, value').all()).toEqual(expected);
+    raw.close();
+    await store.close();
+  });
+
   it('answers every filter, page and cursor as the memory store does, across segments, their tail and several writers', async () => {
     // A deterministic generator (no flakes): times repeat and go back and forth, so the order of
     // the pages is not the order of the segments.
@@ -224,6 +249,7 @@ describe('sqlite audit store', () => {
     expect(db.prepare(`SELECT version, name FROM argus_migrations WHERE namespace = 'audit'`).all()).toEqual([
       { version: 1, name: 'audit-records' },
       { version: 2, name: 'audit-facet-segments' },
+      { version: 3, name: 'audit-policies-column' },
     ]);
     const indexes = (
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'").all() as Array<{ name: string }>

@@ -1,6 +1,7 @@
 /**
- * SQLite sink and query store: the `audit_records` table (WAL) with indexes for the query filters,
- * and `audit_record_policies` for the policy filter. Writes are idempotent on `(writer, seq)`.
+ * SQLite sink and query store: the `audit_records` table (WAL) with its time and decision-id
+ * indexes, and the query filters indexed in segments (`audit_facets`, see {@link AUDIT_MIGRATIONS}).
+ * Writes are idempotent on `(writer, seq)`.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -135,6 +136,16 @@ CREATE TABLE IF NOT EXISTS audit_facets (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // The determining policies of a decision record as their own JSON array. The policy filter of
+    // a segment read them from each record's whole JSON text: 6.3 ms of a 2,000-record step
+    // (median, 11.4 at most) against 0.5-1.6 for each of the other six filters, and the audit
+    // thread answers no commit while a step runs. Records written before keep NULL and are read
+    // from their text as before.
+    version: 3,
+    name: 'audit-policies-column',
+    up: `ALTER TABLE audit_records ADD COLUMN policies TEXT;`,
+  },
 ];
 
 /** The filters `audit_facets` holds, by their code there; the first one a query names drives it. */
@@ -153,7 +164,7 @@ function facetSql(code: number): string {
   const column = FACETS.find(([, c]) => c === code)![2];
   const rows = column
     ? `SELECT ${column} AS v, time, writer, seq FROM audit_records WHERE rowid > :from AND rowid <= :to AND kind = 'decision' AND ${column} IS NOT NULL`
-    : `SELECT DISTINCT p.value AS v, r.time, r.writer, r.seq FROM audit_records r, json_each(r.record, '$.policies') p
+    : `SELECT DISTINCT p.value AS v, r.time, r.writer, r.seq FROM audit_records r, json_each(coalesce(r.policies, json_extract(r.record, '$.policies'))) p
        WHERE r.rowid > :from AND r.rowid <= :to AND r.kind = 'decision' AND p.type = 'text'`;
   return `INSERT OR IGNORE INTO audit_facets (seg, facet, value, time, writer, seq) SELECT :seg, ${code}, v, time, writer, seq FROM (${rows}) ORDER BY 1, 2, 3, 4`;
 }
@@ -225,8 +236,8 @@ class SqliteStore implements SqliteAuditStore {
     this.synchronous = level === 2 ? 'FULL' : level === 1 ? 'NORMAL' : undefined;
     if (db.readonly) return;
     const insert = db.prepare(
-      `INSERT OR IGNORE INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record, policies)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertAll = db.transaction((records: readonly ChainedRecord[]) => {
       for (const r of records) {
@@ -246,6 +257,7 @@ class SqliteStore implements SqliteAuditStore {
           d?.outcome ?? null,
           r.hash,
           serializedRecord(r),
+          d && Array.isArray(d.policies) ? JSON.stringify(d.policies) : null,
         );
       }
     });
