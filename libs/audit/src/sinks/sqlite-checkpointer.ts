@@ -37,8 +37,7 @@ const timer = setInterval(() => {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
     if (r.log !== seen) { seen = r.log; idleSince = Date.now(); }
     else if (Date.now() - idleSince >= workerData.idleExitMs) stop();
-  } catch (err) {
-    parentPort.postMessage({ t: 'failed', message: String(err && err.message || err) });
+  } catch {
     stop();
   }
 }, workerData.everyMs);
@@ -57,14 +56,13 @@ export interface CheckpointerOptions {
   /** The thread is running and checkpointing: the writer may leave the WAL to it. */
   onReady: () => void;
   /** The thread ended (idle, failed, stopped): the writer checkpoints again. */
-  onEnd: (why: string | undefined) => void;
+  onEnd: () => void;
 }
 
 /** The checkpoint thread of one SQLite file; {@link stop} ends it. */
 export class Checkpointer {
   private readonly worker: Worker;
   private ended = false;
-  private failure: string | undefined;
 
   constructor(options: CheckpointerOptions) {
     const workerData: CheckpointerData = {
@@ -82,16 +80,15 @@ export class Checkpointer {
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
     this.worker.unref();
-    this.worker.on('message', (m: { t: 'ready' } | { t: 'failed'; message: string }) => {
+    this.worker.on('message', (m: { t: 'ready' }) => {
       if (m.t === 'ready') options.onReady();
-      else this.failure = m.message;
     });
-    this.worker.on('error', (err) => {
-      this.failure = err.message;
-    });
+    // A thread that fails (its file gone, its connection refused) simply ends: the writer
+    // checkpoints again, as SQLite does by default. Listened to so that it cannot throw here.
+    this.worker.on('error', () => undefined);
     this.worker.once('exit', () => {
       this.ended = true;
-      options.onEnd(this.failure);
+      options.onEnd();
     });
   }
 

@@ -9,6 +9,7 @@ import { describeQueryStoreContract, sampleChain } from '../testing/query-store-
 import type { AuditQueryFilters, AuditQueryStore, AuditRecord } from '../types.ts';
 import { createMemoryAuditStore } from './memory.ts';
 import { createSinks } from './index.ts';
+import { Checkpointer } from './sqlite-checkpointer.ts';
 import { AUDIT_MIGRATIONS, openSqliteAuditStore, type SqliteAuditStore } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-audit-sqlite-'));
@@ -380,6 +381,14 @@ describe('WAL checkpoints on their own thread', () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM audit_records').pluck().get()).toBe(1200);
     db.close();
+  });
+
+  it('ends without harm when its file cannot be opened (the writer keeps its own checkpoints)', async () => {
+    let ready = false;
+    await new Promise<void>((resolve) => {
+      new Checkpointer({ path: join(dir, 'missing', 'audit.db'), synchronous: 'NORMAL', onReady: () => (ready = true), onEnd: resolve });
+    });
+    expect(ready).toBe(false);
   });
 
   it('is what the audit trail configures for its SQLite sink', async () => {
