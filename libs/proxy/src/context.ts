@@ -16,8 +16,11 @@ export interface ProxyDeps {
   /** Decides every call; asked with `audit: false` because the proxy writes the record itself. */
   decisionPoint: DecisionPoint;
   secrets: SecretsBroker;
-  /** Receives one event per decision once the upstream has answered (or the call was refused). */
-  recorder: DecisionRecorder;
+  /**
+   * Receives one event per decision once the upstream has answered (or the call was refused).
+   * Absent when the audit trail is switched off: then no event is built (nor scrubbed).
+   */
+  recorder?: DecisionRecorder;
   /** Receives token usage for calls made under a goal. */
   usage: UsageSink;
   logger: Logger;

@@ -60,8 +60,10 @@ export function recordFailure(
   finish(ctx, state, { status: undefined, error: 'refused' });
 }
 
-/** One audit record per decision the call was made under (scrubbed; a failing sink is counted and logged). */
+/** One audit record per decision the call was made under (scrubbed; a failing sink is counted and logged); none when the trail is off. */
 function audit(ctx: ProxyContext, state: CallState, outcome: CallOutcome, usage: ProxyOutcome['usage']): void {
+  const recorder = ctx.deps.recorder;
+  if (!recorder) return;
   const time = new Date(state.started).toISOString();
   const valueFree = state.obligations?.logValues === false;
   for (const d of state.decisions) {
@@ -76,7 +78,7 @@ function audit(ctx: ProxyContext, state: CallState, outcome: CallOutcome, usage:
       latencyMs: Math.round(d.latencyMs * 1000) / 1000,
       proxy: proxyOutcome(state, d, outcome, usage),
     };
-    ctx.deps.recorder.record(ctx.scrubber.scrubDeep(event)).catch((err: unknown) => {
+    recorder.record(ctx.scrubber.scrubDeep(event)).catch((err: unknown) => {
       ctx.metrics.sinkFailures.inc({ sink: 'audit' });
       state.lazyLog().error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
     });

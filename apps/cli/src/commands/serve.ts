@@ -100,7 +100,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       config: proxyConfig,
       decisionPoint: runtime.apdp.decisions,
       secrets: broker,
-      recorder: runtime.audit ?? { record: async () => undefined },
+      ...(runtime.audit ? { recorder: runtime.audit } : {}),
       usage: { reportUsage: async (r) => void (await runtime.budget.report(r.goal, { tokens: r.tokens ?? 0, costUsd: r.costUsd ?? 0 })) },
       logger: runtime.logger,
       metrics: runtime.metrics,

@@ -36,6 +36,8 @@ export interface StartProxyOptions {
   jwks?: JWTVerifyGetKey;
   /** Make the recorder fail (to prove a failing sink is counted, not fatal). */
   failingRecorder?: boolean;
+  /** No recorder at all: the audit trail switched off, as `argus serve` wires it then. */
+  auditOff?: boolean;
   /** The registry's MCP tools, for the rug-pull check of lists. */
   tools?: McpToolCatalogue;
 }
@@ -69,12 +71,16 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     config,
     decisionPoint: options.decisionPoint,
     secrets: broker,
-    recorder: {
-      async record(event) {
-        if (options.failingRecorder) throw new Error('audit sink down');
-        events.push(event);
-      },
-    },
+    ...(options.auditOff
+      ? {}
+      : {
+          recorder: {
+            async record(event: DecisionEvent) {
+              if (options.failingRecorder) throw new Error('audit sink down');
+              events.push(event);
+            },
+          },
+        }),
     usage: {
       async reportUsage(report) {
         usage.push(report);
