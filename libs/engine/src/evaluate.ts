@@ -2,6 +2,7 @@ import { cedar } from './cedar-wasm.ts';
 import { partitionKey, type RequestAnchors } from './partition.ts';
 import { safe, uidKey, type CompiledPolicySet } from './policy-set.ts';
 import type { DecisionMemo } from './memo.ts';
+import type { SchemaValues } from './schema-values.ts';
 import { SlotPool } from './slot-pool.ts';
 import { evaluateCompiled, type CompiledEvaluation } from './compiled/index.ts';
 import type { CedarEntity, EngineDecision, EntityUid, EvaluationError, EvaluationRequest, PolicyInfo } from './types.ts';
@@ -40,7 +41,10 @@ export function evaluate(set: CompiledPolicySet, request: EvaluationRequest, opt
   return evaluateNow(set, request, options);
 }
 
-function evaluateNow(set: CompiledPolicySet, request: EvaluationRequest, options: EvaluateOptions): EngineDecision {
+function evaluateNow(set: CompiledPolicySet, given: EvaluationRequest, options: EvaluateOptions): EngineDecision {
+  // Without the schema, values it would read as entities or extension values are escaped first
+  // (with it, cedar-wasm reads them itself).
+  const request = options.validateRequest === false && set.values ? withSchemaValues(set.values, given) : given;
   const anchors = requestAnchors(request);
   const enforced = decideWith(set, set.index, 'enforce', anchors, request, options);
   const observe = partitionKey(set.observeIndex, anchors);
@@ -49,6 +53,19 @@ function evaluateNow(set: CompiledPolicySet, request: EvaluationRequest, options
   const observed = watched.decision === 'deny' ? watched.determining : [];
   const observeErrors = watched.errors.map((e): EvaluationError => ({ ...e, code: e.code === 'forbid_errored' ? 'policy_error' : e.code }));
   return { ...enforced, observed, errors: [...enforced.errors, ...observeErrors] };
+}
+
+/** `request` with its entities' and context's unescaped values escaped as the schema declares them. */
+function withSchemaValues(values: SchemaValues, request: EvaluationRequest): EvaluationRequest {
+  let entities: CedarEntity[] | undefined;
+  for (let i = 0; i < request.entities.length; i++) {
+    const e = request.entities[i]!;
+    const x = values.entity(e);
+    if (x !== e) (entities ??= request.entities.slice())[i] = x;
+  }
+  const context = values.context(uidKey(request.action), request.context) as EvaluationRequest['context'];
+  if (!entities && context === request.context) return request;
+  return { ...request, entities: entities ?? request.entities, context };
 }
 
 function decideWith(
@@ -252,7 +269,8 @@ export function sliceEntities(all: ReadonlyMap<string, CedarEntity>, roots: read
  * - the principal, the resource and every entity literal a policy or link names;
  * - every entity a policy can dereference (read attributes or tags of, or ask the ancestors of):
  *   those found under a dereferenced attribute/field name in a passed entity, a tag value when a
- *   `getTag` result is dereferenced, or a context key some policy reads;
+ *   `getTag` result is dereferenced, or a context key some policy reads (written `{__entity: ...}`
+ *   or, as Cedar reads it where the schema declares an entity, `{ type, id }`);
  * - the ancestors of each, as far as the hierarchy needs them (an ancestor without parents of its
  *   own is implied by its child's `parents` edge, and Cedar accepts parents it was not given);
  * - when a dereference cannot be bounded (`reads.unbounded`), every entity reachable from the above.
@@ -346,6 +364,9 @@ function refsIn(value: unknown, key: string | undefined, found: (ref: EntityUid,
     return;
   }
   if (rec.__extn !== undefined) return;
+  // `{ type, id }` is an entity where the schema declares one (`schema-values.ts`): followed as one
+  // (at worst the slice holds one entity more than needed).
+  if (typeof rec.type === 'string' && typeof rec.id === 'string') found({ type: rec.type, id: rec.id }, key);
   for (const k of Object.keys(rec)) refsIn(rec[k], k, found);
 }
 

@@ -4,6 +4,7 @@ import { toDiagnostic } from './diagnostics.ts';
 import { checkPolicyAnnotations } from './obligations.ts';
 import { analyseReads, type EstPolicy, type PolicyReads } from './reads.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
+import { schemaValues, type SchemaValues } from './schema-values.ts';
 import {
   type CedarEntity,
   type Diagnostic,
@@ -56,6 +57,12 @@ export interface CompiledPolicySet {
   readonly mentionsNow: boolean;
   /** What the policies can read (entities, attributes, tags, context keys), from their JSON form: see `sliceFor`, `contextFor`. */
   readonly reads: PolicyReads;
+  /**
+   * How the schema reads entity and context values written without their escapes (an entity as
+   * `{ type, id }`, an extension value as its argument); undefined when it declares none. See
+   * `schema-values.ts`: applied to every request evaluated without the schema.
+   */
+  readonly values: SchemaValues | undefined;
 }
 
 /** The answer of `compilePolicySet`: the set, or every error found (the whole set is refused). */
@@ -257,6 +264,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     actionEntities,
     mentionsNow: reads.now,
     reads,
+    values: schemaValues(input.schema),
   });
   return { ok: true, policySet, warnings };
 }
