@@ -83,6 +83,26 @@ describe('audit trail on its own thread (the default)', () => {
     expect(trail.stats()).toMatchObject({ recorded: 1500, dropped: 0, queued: 0 });
   });
 
+  it('records no caller waits for (answered) are written too: strict callers still get durability, close takes the rest', async () => {
+    const dir = workdir();
+    const trail = await createAuditTrail(config(dir));
+    const db = new Database(join(dir, 'audit.db'), { readonly: true });
+    const has = db.prepare('SELECT count(*) AS c FROM audit_records WHERE decision_id = ?');
+    await trail.record(makeDecisionEvent('allow', 0, { decisionId: 'late-0' }), { answered: true });
+    expect((has.get('late-0') as { c: number }).c).toBe(1);
+    db.close();
+    const pending = Array.from({ length: 49 }, (_, i) =>
+      trail.record(makeDecisionEvent('allow', i + 1, { decisionId: `late-${i + 1}` }), { answered: true }),
+    );
+    await trail.close();
+    await Promise.all(pending);
+    const records = stored(join(dir, 'audit.db'));
+    expect(records.filter((r) => r.kind === 'decision').map((r) => (r as unknown as { decision_id: string }).decision_id)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `late-${i}`),
+    );
+    expect(verifyChain(records).ok).toBe(true);
+  });
+
   it('async mode through the thread: record returns at once, flush makes everything durable', async () => {
     const dir = workdir();
     const trail = await createAuditTrail(

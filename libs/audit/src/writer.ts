@@ -11,7 +11,7 @@
  * (only where configured or when the disk budget is spent) are counted per reason
  * (`argus_audit_dropped_total`, `stats().droppedBy`) and logged.
  */
-import type { DecisionEvent, DecisionRecorder } from '@argus/contracts';
+import type { DecisionEvent, DecisionRecorder, RecordOptions } from '@argus/contracts';
 import type { Logger, Registry } from '@argus/platform';
 import { parseAuditConfig, type AuditConfig, type AuditConfigInput } from './config.ts';
 import { InlineTrail } from './inline-trail.ts';
@@ -41,8 +41,12 @@ export interface AuditTrailDeps {
 /** The audit trail: a `DecisionRecorder` with flush, graceful close, stats and a live feed. */
 export interface AuditTrail extends DecisionRecorder, AuditSubscribe {
   readonly writerId: string;
-  /** Strict (group commit): resolves once the record is durable. Async: returns at once. Never throws for a sink fault in async mode. */
-  record(event: DecisionEvent): Promise<void>;
+  /**
+   * Strict (group commit): resolves once the record is durable. Async: returns at once. Never
+   * throws for a sink fault in async mode. `answered` records may gather longer before they are
+   * written (see `RecordOptions`).
+   */
+  record(event: DecisionEvent, options?: RecordOptions): Promise<void>;
   /** Resolves once everything recorded so far is in the sinks, or durable in the spill file if a sink is down. */
   flush(): Promise<void>;
   /** Signs a final checkpoint, flushes everything and closes the sinks. */

@@ -180,7 +180,17 @@ export interface DecisionPoint {
 
 /** Where decision events go: the audit trail. In strict mode `record` resolves once the record is durable. */
 export interface DecisionRecorder {
-  record(event: DecisionEvent): Promise<void>;
+  record(event: DecisionEvent, options?: RecordOptions): Promise<void>;
+}
+
+/** How a record is handed to the trail. */
+export interface RecordOptions {
+  /**
+   * The caller has already answered and does not wait for this record (the proxy records a call
+   * once it ended): the trail may gather it longer before writing, into fewer, larger commits.
+   * Durability is unchanged: `flush` and `close` still write it.
+   */
+  answered?: boolean;
 }
 
 /** Usage of a goal's budget reported after the fact (tokens, cost) by the proxy or a caller. */

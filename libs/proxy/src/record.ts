@@ -78,7 +78,8 @@ function audit(ctx: ProxyContext, state: CallState, outcome: CallOutcome, usage:
       latencyMs: Math.round(d.latencyMs * 1000) / 1000,
       proxy: proxyOutcome(state, d, outcome, usage),
     };
-    recorder.record(ctx.scrubber.scrubDeep(event)).catch((err: unknown) => {
+    // The call has ended and been answered: nothing waits for its record.
+    recorder.record(ctx.scrubber.scrubDeep(event), { answered: true }).catch((err: unknown) => {
       ctx.metrics.sinkFailures.inc({ sink: 'audit' });
       state.lazyLog().error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
     });
