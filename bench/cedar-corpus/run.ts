@@ -13,7 +13,11 @@
  * policies do not validate is refused by Argus as a whole (counted, not compared): publishing
  * such a set fails.
  *
- * Usage: npx tsx bench/cedar-corpus/run.ts <dir> [<dir> ...]   (each dir: a tests root holding
+ * `--validate-request` runs the other production mode (`policy.validateRequest: true`): each
+ * request the test marks `validateRequest` is checked against the schema by cedar-wasm, with the
+ * slice unpruned.
+ *
+ * Usage: npx tsx bench/cedar-corpus/run.ts [--validate-request] <dir> [<dir> ...]   (each dir: a tests root holding
  * `*.json` test files, read recursively; the paths inside them are relative to the dir's parent
  * where they start with the dir's own name, else to the dir). Exit code 1 on any mismatch.
  */
@@ -36,7 +40,7 @@ interface TestFile {
   entities: string;
   schema: string;
   shouldValidate: boolean;
-  requests: TestRequest[];
+  requests: Array<TestRequest & { validateRequest?: boolean }>;
 }
 interface Outcome {
   decision: string;
@@ -44,7 +48,8 @@ interface Outcome {
   errors: string[];
 }
 
-const dirs = process.argv.slice(2);
+const validateMode = process.argv.includes('--validate-request');
+const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (dirs.length === 0) {
   console.error('usage: npx tsx bench/cedar-corpus/run.ts <tests dir> [...]');
   process.exit(2);
@@ -71,7 +76,22 @@ function resolveIn(root: string, p: string): string {
   throw new Error(`${p} not found near ${root}`);
 }
 
-const stats = { files: 0, refused: 0, refusedButShouldValidate: 0, requests: 0, allows: 0, withErrors: 0, mismatches: 0 };
+/** True when `text` holds an integer JavaScript cannot carry exactly (Argus's API refuses such a body with a 400). */
+function unsafeIntegers(text: string): boolean {
+  for (const m of text.matchAll(/(?<![\w.])-?\d{16,}(?![\w.])/g)) if (!Number.isSafeInteger(Number(m[0]))) return true;
+  return false;
+}
+
+const stats = {
+  files: 0,
+  unrepresentable: 0,
+  refused: 0,
+  refusedButShouldValidate: 0,
+  requests: 0,
+  allows: 0,
+  withErrors: 0,
+  mismatches: 0,
+};
 const shown: string[] = [];
 
 for (const root of dirs) {
@@ -86,7 +106,12 @@ for (const root of dirs) {
     stats.files++;
     const policyText = readFileSync(resolveIn(root, test.policies), 'utf8');
     const schema = readFileSync(resolveIn(root, test.schema), 'utf8');
-    const entities = JSON.parse(readFileSync(resolveIn(root, test.entities), 'utf8')) as CedarEntity[];
+    const entitiesText = readFileSync(resolveIn(root, test.entities), 'utf8');
+    if (unsafeIntegers(entitiesText) || unsafeIntegers(JSON.stringify(test.requests.map((r) => r.context)))) {
+      stats.unrepresentable++;
+      continue;
+    }
+    const entities = JSON.parse(entitiesText) as CedarEntity[];
     const compiled = compilePolicySet({ schema, policies: [{ file: 'corpus.cedar', text: policyText }] });
     if (!compiled.ok) {
       stats.refused++;
@@ -105,6 +130,7 @@ for (const root of dirs) {
     for (const r of test.requests) {
       stats.requests++;
       const context = r.context ?? {};
+      const validateRequest = validateMode && r.validateRequest === true;
       let ours: Outcome;
       try {
         const d = evaluate(
@@ -113,10 +139,10 @@ for (const root of dirs) {
             principal: r.principal,
             action: r.action,
             resource: r.resource,
-            context: contextFor(set, context),
-            entities: sliceFor(set, all, [r.principal, r.resource], context, { pruneAttributes: true }),
+            context: validateRequest ? context : contextFor(set, context),
+            entities: sliceFor(set, all, [r.principal, r.resource], context, { pruneAttributes: !validateRequest }),
           },
-          { validateRequest: false },
+          { validateRequest },
         );
         ours = {
           decision: d.decision,
@@ -145,7 +171,7 @@ for (const root of dirs) {
 }
 
 console.log(
-  `cedar corpus: ${stats.files} test files, ${stats.refused} refused by strict validation (${stats.refusedButShouldValidate} of them valid in Cedar), ` +
+  `cedar corpus: ${stats.files} test files (${stats.unrepresentable} left out: integers beyond 2^53 in their data), ${stats.refused} refused by strict validation (${stats.refusedButShouldValidate} of them valid in Cedar), ` +
     `${stats.requests} requests compared (${stats.allows} allows, ${stats.withErrors} with an erroring policy), ${stats.mismatches} mismatches`,
 );
 for (const s of shown) console.log(`  ${s}`);
