@@ -21,10 +21,10 @@ import type { AuditTrail, AuditTrailDeps } from './writer.ts';
 /** How long records gather on the decision thread before they cross (bounded added latency). */
 const HAND_OVER_MS = 1;
 /**
- * How long records no caller waits for (`answered`) may gather: larger batches are fewer commits,
- * and each commit rewrites the B-tree pages it touches in full. Measured on the proxy as deployed
- * (~1,800 calls/s, two pairs): 10 ms against 1 ms wrote 15 % fewer bytes per call and cost the
- * audit thread 50–52 instead of 65–67 µs per record.
+ * How long records no caller waits for (`answered`, and every record in async mode) may gather:
+ * larger batches are fewer commits, and each commit rewrites the B-tree pages it touches in full.
+ * Measured on the proxy as deployed (five alternating pairs, docs/benchmarks/proxy.md): 10 ms
+ * against 1 ms cost 0.88–0.93× the CPU per call, the audit thread 0.77–0.88×.
  */
 const ANSWERED_HAND_OVER_MS = 10;
 
@@ -292,7 +292,8 @@ export class WorkerTrail implements AuditTrail {
       }
     }
     const index = this.acks.take();
-    this.outbox.add(this.build(event, this.clock()), index, options?.answered === true);
+    // In async mode no caller ever waits for its record.
+    this.outbox.add(this.build(event, this.clock()), index, !this.strict || options?.answered === true);
     if (!this.strict) return Promise.resolve();
     return this.acks.wait(index);
   }
