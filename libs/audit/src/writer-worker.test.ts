@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createMetricsRegistry } from '@argus/platform';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from './chain.ts';
 import type { AuditConfigInput } from './config.ts';
 import { openSqliteAuditStore } from './sinks/sqlite.ts';
 import { makeDecisionEvent } from './testing/events.ts';
 import type { ChainedRecord } from './types.ts';
+import { Outbox } from './worker-trail.ts';
 import { createAuditTrail } from './writer.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'argus-audit-worker-'));
@@ -101,6 +102,25 @@ describe('audit trail on its own thread (the default)', () => {
       Array.from({ length: 50 }, (_, i) => `late-${i}`),
     );
     expect(verifyChain(records).ok).toBe(true);
+  });
+
+  it('hands records over as answered when no caller waits: async mode, or a strict caller that says so', async () => {
+    const add = vi.spyOn(Outbox.prototype, 'add');
+    try {
+      for (const [durability, options, answered] of [
+        ['process', undefined, false],
+        ['process', { answered: true }, true],
+        ['async', undefined, true],
+      ] as const) {
+        const trail = await createAuditTrail(config(workdir(), { durability, signing: { enabled: false } }));
+        add.mockClear();
+        await trail.record(makeDecisionEvent('allow', 0), options);
+        expect(add.mock.calls.map((c) => c[2])).toEqual([answered]);
+        await trail.close();
+      }
+    } finally {
+      add.mockRestore();
+    }
   });
 
   it('async mode through the thread: record returns at once, flush makes everything durable', async () => {
