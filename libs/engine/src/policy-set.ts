@@ -4,7 +4,7 @@ import { toDiagnostic } from './diagnostics.ts';
 import { checkPolicyAnnotations } from './obligations.ts';
 import { analyseReads, type EstPolicy, type PolicyReads } from './reads.ts';
 import { buildIndex, type PartitionIndex, type ScopeFacts } from './partition.ts';
-import { schemaValues, type SchemaValues } from './schema-values.ts';
+import { resolvedSchemaJson, schemaValues, type SchemaValues } from './schema-values.ts';
 import {
   type CedarEntity,
   type Diagnostic,
@@ -91,7 +91,9 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
       schemaCheck.ok && schemaCheck.value.type === 'failure' ? schemaCheck.value.errors : [{ message: 'schema could not be parsed' }];
     return { ok: false, diagnostics: errs.map((e) => toDiagnostic(schemaFile, input.schema, e)) };
   }
-  const { groups: actionGroups, entityTypes, actionEntities } = readSchemaFacts(input.schema);
+  // One JSON form of the schema serves its facts and its value plans (each conversion costs ms).
+  const schemaJson = resolvedSchemaJson(input.schema);
+  const { groups: actionGroups, entityTypes, actionEntities } = readSchemaFacts(schemaJson);
 
   const policies = new Map<string, PolicyInfo>();
   const staticTexts = new Map<string, string>();
@@ -264,7 +266,7 @@ export function compilePolicySet(input: PolicySetInput): CompileResult {
     actionEntities,
     mentionsNow: reads.now,
     reads,
-    values: schemaValues(input.schema),
+    values: schemaValues(schemaJson),
   });
   return { ok: true, policySet, warnings };
 }
@@ -419,19 +421,18 @@ type EstScope =
 /** Action uid key → every action uid key it stands for (itself plus members, transitively). */
 type ActionGroups = Map<string, string[]>;
 
-function readSchemaFacts(schema: string): {
+function readSchemaFacts(schemaJson: Record<string, unknown> | undefined): {
   groups: ActionGroups | undefined;
   entityTypes: Set<string>;
   actionEntities: Map<string, CedarEntity[]>;
 } {
   const entityTypes = new Set<string>();
   const actionEntities = new Map<string, CedarEntity[]>();
-  const json = safe(() => cedar.schemaToJson(schema));
-  if (!json.ok || json.value.type !== 'success') return { groups: undefined, entityTypes, actionEntities };
+  if (!schemaJson) return { groups: undefined, entityTypes, actionEntities };
   const parentsOf = new Map<string, string[]>();
   const uids = new Map<string, EntityUid>();
   type Ns = { entityTypes?: Record<string, unknown>; actions?: Record<string, { memberOf?: Array<{ id: string; type?: string }> }> };
-  for (const [ns, def] of Object.entries(json.value.json as Record<string, Ns>)) {
+  for (const [ns, def] of Object.entries(schemaJson as Record<string, Ns>)) {
     for (const name of Object.keys(def.entityTypes ?? {})) entityTypes.add(ns ? `${ns}::${name}` : name);
     const actionType = ns ? `${ns}::Action` : 'Action';
     for (const [name, action] of Object.entries(def.actions ?? {})) {

@@ -82,16 +82,24 @@ function recordPlan(fields: ReadonlyArray<[string, Plan]>): Plan {
   };
 }
 
-/** The rewrites the schema text calls for, or undefined when it declares nothing to rewrite (or cannot be read). */
-export function schemaValues(schemaText: string): SchemaValues | undefined {
-  let json: Record<string, JsonNamespace>;
+/** The schema text in Cedar's JSON form, common types and names resolved; undefined when it cannot be read. */
+export function resolvedSchemaJson(schemaText: string): Record<string, unknown> | undefined {
   try {
     const r = cedar.schemaToJsonWithResolvedTypes(schemaText);
-    if (r.type !== 'success') return undefined;
-    json = r.json as unknown as Record<string, JsonNamespace>;
+    return r.type === 'success' ? (r.json as unknown as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The rewrites the schema calls for (its text, or its JSON form from {@link resolvedSchemaJson}),
+ * or undefined when it declares nothing to rewrite (or cannot be read).
+ */
+export function schemaValues(schema: string | Record<string, unknown> | undefined): SchemaValues | undefined {
+  const resolved = typeof schema === 'string' ? resolvedSchemaJson(schema) : schema;
+  if (!resolved) return undefined;
+  const json = resolved as Record<string, JsonNamespace>;
   const qualify = (ns: string, name: string) => (ns ? `${ns}::${name}` : name);
   const common = new Map<string, JsonType>();
   const entityTypes = new Set<string>();
