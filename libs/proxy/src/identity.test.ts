@@ -60,6 +60,26 @@ describe('authenticator', () => {
     expect(await auth(req({}))).toBeUndefined();
   });
 
+  it('keeps refusing a secrets-store token once it is revoked there, however often it was used', async () => {
+    const store = new MemorySecretStore({ key: randomBytes(32) });
+    await store.put('agent-token/planner', 'argus_planner_secret_token');
+    const config = parseProxyConfig({
+      auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken('argus_bot_tok') }] },
+      upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }],
+    });
+    const auth = createAuthenticator({ auth: config.auth, secrets: new SecretsBroker(store) });
+    for (let i = 0; i < 3; i++) {
+      expect(await auth(req({ authorization: 'Bearer argus_planner_secret_token' }))).toEqual({ agent: 'planner', via: 'agent-token' });
+      expect(await auth(req({ authorization: 'Bearer argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
+    }
+    await store.delete('agent-token/planner');
+    await auth.refresh();
+    expect(await auth(req({ authorization: 'Bearer argus_planner_secret_token' }))).toBeUndefined();
+    // A configured token stays valid, and a near miss of it is still refused.
+    expect(await auth(req({ authorization: 'Bearer argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
+    expect(await auth(req({ authorization: 'Bearer argus_bot_tol' }))).toBeUndefined();
+  });
+
   it('verifies JWTs against the JWKS, issuer and audience, taking the agent from the configured claim', async () => {
     const config = parseProxyConfig({
       auth: { jwt: { jwksUrl, issuer: 'https://idp.test', audience: 'argus', agentClaim: 'agent_id' } },

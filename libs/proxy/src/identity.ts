@@ -62,9 +62,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
     fromSecrets = next;
   }
 
+  // Tokens that matched the configuration, by their text: a call presenting one again is not
+  // hashed again (a SHA-256 per call). The configuration is fixed for the life of this
+  // authenticator, so an entry never goes stale, and the map holds at most one entry per configured
+  // token. Never remembered: a token the secrets store answers for (it can be revoked there) and a
+  // JWT (it expires). INVARIANT: only a token that matched is a key; any other is hashed as before.
+  const known = new Map<string, string>();
+
   async function byToken(token: string): Promise<AgentIdentity | undefined> {
+    const remembered = known.get(token);
+    if (remembered !== undefined) return { agent: remembered, via: 'agent-token' };
     const hash = hashAgentToken(token);
     let agent = lookup(fromConfig, hash);
+    if (agent !== undefined) known.set(token, agent);
     if (agent === undefined && options.secrets && auth.agentTokenSecretPrefix !== '') {
       if (Date.now() - loadedAt > refreshMs) await refresh();
       agent = lookup(fromSecrets, hash);
