@@ -103,7 +103,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
     const match = typeof header === 'string' ? /^Bearer\s+(\S{1,8192})\s*$/i.exec(header) : null;
     // Anthropic clients send their key as x-api-key; an Argus token there authenticates too.
     const apiKey = req.headers['x-api-key'];
-    const token = match?.[1] ?? (typeof apiKey === 'string' && apiKey.startsWith(AGENT_TOKEN_PREFIX) ? apiKey : undefined);
+    const keyToken = typeof apiKey === 'string' && apiKey.startsWith(AGENT_TOKEN_PREFIX) ? apiKey : undefined;
+    // INVARIANT: a caller has exactly one identity: two different credentials (a bearer and an
+    // Argus token as x-api-key) are refused, never settled by picking one of them.
+    if (match && keyToken !== undefined && keyToken !== match[1]) return undefined;
+    const token = match?.[1] ?? keyToken;
     if (token === undefined) return undefined;
     return token.startsWith(AGENT_TOKEN_PREFIX) ? byToken(token) : byJwt(token);
   };
