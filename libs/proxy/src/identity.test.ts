@@ -57,11 +57,17 @@ describe('authenticator', () => {
     expect(await auth(req({ 'x-api-key': 'argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
     expect(await auth(req({ 'x-api-key': 'sk-not-argus' }))).toBeUndefined();
     // One identity per caller: the same token in both places is one credential; two different ones are refused.
-    expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
+    expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'argus_bot_tok' }))).toEqual({
+      agent: 'bot',
+      via: 'agent-token',
+    });
     expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'argus_planner_secret_token' }))).toBeUndefined();
     expect(await auth(req({ authorization: 'Bearer argus_planner_secret_token', 'x-api-key': 'argus_bot_tok' }))).toBeUndefined();
     // A raw upstream key beside the Argus token is no second identity (it is stripped, never forwarded).
-    expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'sk-ant-raw-key' }))).toEqual({ agent: 'bot', via: 'agent-token' });
+    expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'sk-ant-raw-key' }))).toEqual({
+      agent: 'bot',
+      via: 'agent-token',
+    });
     expect(await auth(req({ authorization: 'Bearer argus_wrong' }))).toBeUndefined();
     expect(await auth(req({}))).toBeUndefined();
   });
