@@ -5,6 +5,7 @@
  * only about itself; approvals are answered by approvers, admins or the human at the chain's root.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +91,27 @@ describe('auth.decisions: open', () => {
     expect(await trustOf('support-bot')).toBe('trusted');
     // A bad credential is never downgraded to anonymous.
     expect((await decide({ ...ANON, authorization: 'Bearer not-a-token-0000000000' }, ask('crm.export'))).status).toBe(401);
+  });
+
+  it('refuses two Authorization headers (one identity per caller), on the decision routes and the others', async () => {
+    // Node keeps the first of several Authorization headers: taking it would settle two identities by order.
+    const twice = (method: string, path: string, body?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${running.url}${path}`, { method }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.setHeader('authorization', [`Bearer ${MATRIX_TOKENS.admin}`, `Bearer ${MATRIX_TOKENS.agent}`]);
+        req.setHeader('content-type', 'application/json');
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await twice('POST', '/v1/authorize', JSON.stringify(ask('crm.search')))).toBe(401);
+    expect(await twice('POST', '/v1/data/argus/allow', JSON.stringify(ask('crm.search')))).toBe(401);
+    expect(await twice('GET', '/v1/decisions')).toBe(401);
+    expect(await twice('GET', '/v1/registry/agents')).toBe(401);
+    // One of them alone is admitted.
+    expect((await fetch(`${running.url}/v1/decisions`, { headers: ADMIN })).status).toBe(200);
   });
 
   it('holds an anonymous approval-gated request without opening an approval request', async () => {

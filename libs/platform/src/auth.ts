@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError, ForbiddenError, UnauthorizedError } from './errors.ts';
@@ -310,6 +311,24 @@ export function credentialError(reason: AuthFailure): UnauthorizedError {
 /** The `www-authenticate` challenge sent with every 401. */
 export const BEARER_CHALLENGE = 'Bearer realm="argus"';
 
+/** What {@link authorizationOf} answers for a request with several `Authorization` headers: no token matches it. */
+export const AMBIGUOUS_AUTHORIZATION = 'ambiguous: several Authorization headers';
+
+/**
+ * The request's `Authorization` header as the authenticators read it. Node keeps the first of
+ * several and drops the rest; a request carrying more than one is answered as a malformed
+ * credential instead (401): a caller has one identity, never settled by picking one of them.
+ */
+export function authorizationOf(req: Pick<IncomingMessage, 'headers'> & { rawHeaders?: string[] }): string | undefined {
+  const raw = req.rawHeaders ?? [];
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return AMBIGUOUS_AUTHORIZATION;
+  }
+  return req.headers.authorization;
+}
+
 function unauthorized(res: Response, next: NextFunction, reason: AuthFailure): void {
   res.setHeader('www-authenticate', BEARER_CHALLENGE);
   next(credentialError(reason));
@@ -320,7 +339,7 @@ function guard(auth: Authenticator, allowed: (p: AuthPrincipal) => boolean, deni
     // The permission guard in front of the app already authenticated this request: reuse its answer.
     const known = res.locals.principal as AuthPrincipal | undefined;
     if (known) return allowed(known) ? next() : next(new ForbiddenError(denied));
-    auth.authenticate(req.headers.authorization).then(
+    auth.authenticate(authorizationOf(req)).then(
       (result) => {
         if (!result.ok) return unauthorized(res, next, result.reason);
         if (!allowed(result.principal)) return next(new ForbiddenError(denied));

@@ -5,7 +5,15 @@
  * through {@link admit} / {@link permissionGuard}; `docs/security.md` is generated from it.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { BEARER_CHALLENGE, credentialError, PRINCIPAL_KINDS, type Authenticator, type AuthPrincipal, type PrincipalKind } from './auth.ts';
+import {
+  authorizationOf,
+  BEARER_CHALLENGE,
+  credentialError,
+  PRINCIPAL_KINDS,
+  type Authenticator,
+  type AuthPrincipal,
+  type PrincipalKind,
+} from './auth.ts';
 import { ArgusError, ForbiddenError, InvalidInputError, NotFoundError } from './errors.ts';
 
 /** Whether the decision API takes anonymous callers (`open`, the embedded quick start) or not (`required`). */
@@ -363,7 +371,7 @@ export function malformedEscape(rawPath: string): InvalidInputError | undefined 
 export function permissionGuard(options: AdmitOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (res.locals.admitted === true) return next();
-    admit(options, req.method, req.originalUrl.split('?')[0] ?? '/', req.headers.authorization).then(
+    admit(options, req.method, req.originalUrl.split('?')[0] ?? '/', authorizationOf(req)).then(
       (admission) => {
         if (!admission) return next();
         if (!admission.ok) {

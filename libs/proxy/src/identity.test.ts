@@ -63,6 +63,15 @@ describe('authenticator', () => {
     });
     expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'argus_planner_secret_token' }))).toBeUndefined();
     expect(await auth(req({ authorization: 'Bearer argus_planner_secret_token', 'x-api-key': 'argus_bot_tok' }))).toBeUndefined();
+    // Two Authorization headers (Node keeps the first) are two credentials too, even with an x-api-key.
+    const twice = {
+      headers: { authorization: 'Bearer argus_bot_tok' },
+      rawHeaders: ['Authorization', 'Bearer argus_bot_tok', 'authorization', 'Bearer argus_planner_secret_token'],
+    };
+    expect(await auth(twice as unknown as IncomingMessage)).toBeUndefined();
+    expect(
+      await auth({ ...twice, headers: { ...twice.headers, 'x-api-key': 'argus_bot_tok' } } as unknown as IncomingMessage),
+    ).toBeUndefined();
     // A raw upstream key beside the Argus token is no second identity (it is stripped, never forwarded).
     expect(await auth(req({ authorization: 'Bearer argus_bot_tok', 'x-api-key': 'sk-ant-raw-key' }))).toEqual({
       agent: 'bot',

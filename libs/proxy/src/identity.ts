@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { sha256Hex } from '@argus/platform';
+import { AMBIGUOUS_AUTHORIZATION, authorizationOf, sha256Hex } from '@argus/platform';
 import type { SecretsBroker } from '@argus/secrets';
 import type { ProxyConfig } from './config.ts';
 
@@ -99,7 +99,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
   }
 
   const authenticate = async (req: IncomingMessage): Promise<AgentIdentity | undefined> => {
-    const header = req.headers.authorization;
+    const header = authorizationOf(req);
+    if (header === AMBIGUOUS_AUTHORIZATION) return undefined;
     const match = typeof header === 'string' ? /^Bearer\s+(\S{1,8192})\s*$/i.exec(header) : null;
     // Anthropic clients send their key as x-api-key; an Argus token there authenticates too.
     const apiKey = req.headers['x-api-key'];

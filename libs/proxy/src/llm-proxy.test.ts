@@ -203,6 +203,32 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', type: 'invalid_request_error', param: 'model' } });
   });
+
+  it('refuses a body on a model API request other than POST: the model it names would reach the upstream undecided', async () => {
+    const before = openai.seen.length;
+    const body = '{"model":"gpt-forbidden","messages":[]}';
+    for (const method of ['GET', 'DELETE', 'PUT']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          `${proxy.url}/openai/v1/chat/completions`,
+          {
+            method,
+            headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(status, method).toBe(400);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openai.seen.slice(before)).toEqual([]);
+    await eventually(() => proxy.events.some((e) => e.input.context?.method === 'GET' && e.result.decision === 'deny'));
+  });
 });
 
 describe('Anthropic upstream through the real @anthropic-ai/sdk client', () => {

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   admit,
   BEARER_CHALLENGE,
+  authorizationOf,
   charsetError,
   jsonBody,
   lazyRequestLog,
@@ -209,9 +210,7 @@ export function serveDecisionRoutes(deps: DecisionRoutesDeps): DecisionRoutesHan
       return true;
     }
     const query = new URLSearchParams(matched.query);
-    const admitted = deps.admission
-      ? admit(deps.admission, route.method, matched.path, req.headers.authorization)
-      : Promise.resolve(undefined);
+    const admitted = deps.admission ? admit(deps.admission, route.method, matched.path, authorizationOf(req)) : Promise.resolve(undefined);
     admitted
       .then(async (admission) => {
         if (admission && !admission.ok) {
