@@ -43,15 +43,20 @@ function jwt(key: PrivateKey, claims: Record<string, unknown>, opts: { iss?: str
     .sign(key);
 }
 
+/** `bot` by the hash of its token in the configuration, `planner` by its token in the secrets store. */
+async function botAndPlanner(): Promise<{ store: MemorySecretStore; auth: ReturnType<typeof createAuthenticator> }> {
+  const store = new MemorySecretStore({ key: randomBytes(32) });
+  await store.put('agent-token/planner', 'argus_planner_secret_token');
+  const config = parseProxyConfig({
+    auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken('argus_bot_tok') }] },
+    upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }],
+  });
+  return { store, auth: createAuthenticator({ auth: config.auth, secrets: new SecretsBroker(store) }) };
+}
+
 describe('authenticator', () => {
   it('maps agent tokens from the configuration (by hash) and from the secrets store', async () => {
-    const store = new MemorySecretStore({ key: randomBytes(32) });
-    await store.put('agent-token/planner', 'argus_planner_secret_token');
-    const config = parseProxyConfig({
-      auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken('argus_bot_tok') }] },
-      upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }],
-    });
-    const auth = createAuthenticator({ auth: config.auth, secrets: new SecretsBroker(store) });
+    const { auth } = await botAndPlanner();
     expect(await auth(req({ authorization: 'Bearer argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
     expect(await auth(req({ authorization: 'bearer argus_planner_secret_token' }))).toEqual({ agent: 'planner', via: 'agent-token' });
     expect(await auth(req({ 'x-api-key': 'argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
@@ -82,13 +87,7 @@ describe('authenticator', () => {
   });
 
   it('keeps refusing a secrets-store token once it is revoked there, however often it was used', async () => {
-    const store = new MemorySecretStore({ key: randomBytes(32) });
-    await store.put('agent-token/planner', 'argus_planner_secret_token');
-    const config = parseProxyConfig({
-      auth: { agentTokens: [{ agent: 'bot', sha256: hashAgentToken('argus_bot_tok') }] },
-      upstreams: [{ name: 'u', kind: 'http', prefix: '/u', target: 'http://127.0.0.1:1' }],
-    });
-    const auth = createAuthenticator({ auth: config.auth, secrets: new SecretsBroker(store) });
+    const { store, auth } = await botAndPlanner();
     for (let i = 0; i < 3; i++) {
       expect(await auth(req({ authorization: 'Bearer argus_planner_secret_token' }))).toEqual({ agent: 'planner', via: 'agent-token' });
       expect(await auth(req({ authorization: 'Bearer argus_bot_tok' }))).toEqual({ agent: 'bot', via: 'agent-token' });
