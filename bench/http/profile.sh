@@ -50,9 +50,8 @@ end
 EOF
 load() { taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$1s" --latency -s "$PROF/load.lua" "http://127.0.0.1:$PORT/v1/authorize"; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-# Per thread: "name-tid ticks" of every thread of the process (main = the decision thread; the
-# others by their name: argus-audit, V8's GC helpers, libuv's pool).
-thread_ticks() { for t in /proc/$pid/task/*; do printf '%s\t%s\n' "$([[ ${t##*/} == "$pid" ]] && echo main || echo "$(tr ' ' _ < "$t/comm")-${t##*/}")" "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"; done 2>/dev/null; }
+# Per thread: "name ticks" of every thread of the process (main = the decision thread).
+thread_ticks() { for t in /proc/$pid/task/*; do printf '%s\t%s\n' "$([[ ${t##*/} == "$pid" ]] && echo main || echo "thread-${t##*/}")" "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"; done 2>/dev/null; }
 [[ "$WARMUP" -gt 0 ]] && load "$WARMUP" > /dev/null
 t0=$(ticks)
 thread_ticks > "$PROF/threads0.tsv"

@@ -204,7 +204,7 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', type: 'invalid_request_error', param: 'model' } });
   });
 
-  it('refuses a body on a model API request other than POST: the model it names would reach the upstream undecided', async () => {
+  it('refuses a body on a model route requested with another method than POST: its model would reach the upstream undecided', async () => {
     const before = openai.seen.length;
     const body = '{"model":"gpt-forbidden","messages":[]}';
     for (const method of ['GET', 'DELETE', 'PUT']) {
@@ -228,6 +228,29 @@ describe('OpenAI upstream through the real openai client', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(openai.seen.slice(before)).toEqual([]);
     await eventually(() => proxy.events.some((e) => e.input.context?.method === 'GET' && e.result.decision === 'deny'));
+    // Elsewhere a body stays the upstream's business: the call is decided on the Api by method and
+    // path (these test policies allow only GET there, so a deny, not a refusal of its body).
+    const elsewhere = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${proxy.url}/openai/v1/files/file-1`,
+        {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(elsewhere).toBe(403);
+    await eventually(() =>
+      proxy.events.some(
+        (e) => e.input.action === 'http:request' && e.input.context?.method === 'DELETE' && e.input.context?.path === '/v1/files/file-1',
+      ),
+    );
   });
 });
 

@@ -47,15 +47,16 @@ export function isCanonicalPath(path: string): boolean {
  * context. Model routes become `llm:invoke` on `Model::"<model>"` (model read from the body);
  * everything else becomes the upstream's configured action on `Api::"<upstream>"` with the
  * method and path in the context. Throws `InvalidInputError` naming the body path when a model
- * route's body has no model, or when a model API's request other than POST carries a body.
+ * route's body has no model, or when a request to a model route other than POST carries a body.
  */
 export function describeHttpCall(upstream: UpstreamConfig, method: string, path: string, body: Buffer | undefined): CallDescription {
   const routes = upstream.kind === 'openai' ? OPENAI_MODEL_ROUTES : upstream.kind === 'anthropic' ? ANTHROPIC_MODEL_ROUTES : undefined;
-  // A model API takes a body on POST only. A body on any other method is decided on nothing it
-  // says (the model is read on POST), so it is refused rather than forwarded undecided.
-  if (routes && method !== 'POST' && body !== undefined && body.length > 0) {
-    throw new InvalidInputError(`a ${method.slice(0, 16)} request to a model API must not carry a body`, [
-      { path: '/body', message: 'only POST requests carry a body here' },
+  // A model route takes its body on POST only, where its model is read and decided. The same path
+  // with another method and a body would carry a model the decision never saw to an upstream that
+  // might route by path alone, so it is refused rather than forwarded.
+  if (routes?.[path] !== undefined && method !== 'POST' && body !== undefined && body.length > 0) {
+    throw new InvalidInputError(`a ${method.slice(0, 16)} request to a model route must not carry a body`, [
+      { path: '/body', message: 'only POST requests to this route carry a body' },
     ]);
   }
   const operation = routes && method === 'POST' ? routes[path] : undefined;
