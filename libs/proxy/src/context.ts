@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 import type { CallState } from './call.ts';
 import type { ProxyConfig } from './config.ts';
 import type { Authenticate } from './identity.ts';
+import type { CallJournal } from './journal.ts';
 import { ChangedTools, type McpToolCatalogue } from './mcp-lists.ts';
 import { proxyMetrics, type ProxyMetrics } from './metrics.ts';
 import { createPriceTable, type PriceTable } from './prices.ts';
@@ -21,6 +22,11 @@ export interface ProxyDeps {
    * Absent when the audit trail is switched off: then no event is built (nor scrubbed).
    */
   recorder?: DecisionRecorder;
+  /**
+   * The journal of forwarded calls (`journal.ts`): each decision a call goes up under is written
+   * there before the upstream sees it, so a crash cannot lose its record. Absent: no journal.
+   */
+  journal?: CallJournal;
   /** Receives token usage for calls made under a goal. */
   usage: UsageSink;
   logger: Logger;

@@ -12,7 +12,7 @@ import type { UpstreamConfig } from './config.ts';
 import type { ProxyContext } from './context.ts';
 import { sanitizeRequestHeaders } from './headers.ts';
 import { injectCredential } from './inject-credential.ts';
-import { finish } from './record.ts';
+import { finish, journalForwarded } from './record.ts';
 import type { Route } from './routing.ts';
 import { onProxyRes } from './streaming.ts';
 import { onProxyError } from './upstream-errors.ts';
@@ -49,6 +49,8 @@ export function createUpstreamProxy(ctx: ProxyContext, upstream: UpstreamConfig)
  * recorded as `client_closed`.
  */
 export async function forward(ctx: ProxyContext, route: Route, req: IncomingMessage, res: ServerResponse, state: CallState): Promise<void> {
+  // INVARIANT: a call whose decisions are not in the journal never goes up (a crash would lose its record).
+  journalForwarded(ctx, state);
   sanitizeRequestHeaders(req.headers, route.stripHeaders);
   ctx.states.set(req, state);
   state.inFlight = { res };

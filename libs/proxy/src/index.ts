@@ -5,6 +5,7 @@ export * from './decision.ts';
 export * from './headers.ts';
 export * from './identity.ts';
 export * from './inject-credential.ts';
+export * from './journal.ts';
 export * from './mcp.ts';
 export * from './metrics.ts';
 export * from './route-mapping.ts';

@@ -64,26 +64,46 @@ export function recordFailure(
 function audit(ctx: ProxyContext, state: CallState, outcome: CallOutcome, usage: ProxyOutcome['usage']): void {
   const recorder = ctx.deps.recorder;
   if (!recorder) return;
-  const time = new Date(state.started).toISOString();
-  const valueFree = state.obligations?.logValues === false;
+  const journal = ctx.deps.journal;
   for (const d of state.decisions) {
-    const event: DecisionEvent = {
-      decisionId: d.answer.decision_id,
-      time,
-      caller: state.anonymous ? { kind: 'proxy' } : { kind: 'proxy', subject: state.agent },
-      // `log_values: false`: the record keeps which facts there were, not their values.
-      input: valueFree ? withheld(d.input) : d.input,
-      result: d.answer.result,
-      policyVersion: d.answer.policy_version,
-      latencyMs: Math.round(d.latencyMs * 1000) / 1000,
-      proxy: proxyOutcome(state, d, outcome, usage),
-    };
+    const event = ctx.scrubber.scrubDeep(eventOf(state, d, outcome, usage));
     // The call has ended and been answered: nothing waits for its record.
-    recorder.record(ctx.scrubber.scrubDeep(event), { answered: true }).catch((err: unknown) => {
-      ctx.metrics.sinkFailures.inc({ sink: 'audit' });
-      state.lazyLog().error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
-    });
+    recorder.record(event, { answered: true }).then(
+      // Its record is durable: the journal entry written before forwarding is done.
+      () => journal?.done(event.decisionId),
+      (err: unknown) => {
+        ctx.metrics.sinkFailures.inc({ sink: 'audit' });
+        state.lazyLog().error({ err: errorSummary(err), decisionId: event.decisionId }, 'audit record failed');
+      },
+    );
   }
+}
+
+/**
+ * Writes to the journal (`journal.ts`) the event of every decision the call is about to go up
+ * under, as its record would say if the call ended now (no status yet). Throws when it cannot be
+ * written: the call is then refused, never forwarded unjournaled.
+ */
+export function journalForwarded(ctx: ProxyContext, state: CallState): void {
+  const journal = ctx.deps.journal;
+  if (!journal || !ctx.deps.recorder) return;
+  for (const d of state.decisions)
+    if (d.forwarded) journal.started(ctx.scrubber.scrubDeep(eventOf(state, d, { status: undefined, error: undefined }, undefined)));
+}
+
+/** The audit event of decision `d` of a call that ended with `outcome`. */
+function eventOf(state: CallState, d: Decided, outcome: CallOutcome, usage: ProxyOutcome['usage']): DecisionEvent {
+  return {
+    decisionId: d.answer.decision_id,
+    time: new Date(state.started).toISOString(),
+    caller: state.anonymous ? { kind: 'proxy' } : { kind: 'proxy', subject: state.agent },
+    // `log_values: false`: the record keeps which facts there were, not their values.
+    input: state.obligations?.logValues === false ? withheld(d.input) : d.input,
+    result: d.answer.result,
+    policyVersion: d.answer.policy_version,
+    latencyMs: Math.round(d.latencyMs * 1000) / 1000,
+    proxy: proxyOutcome(state, d, outcome, usage),
+  };
 }
 
 /** What became of the call under decision `d`: the upstream's status and usage if it went up, else why not. */

@@ -8,6 +8,7 @@
  * the goal budgets of that same apdp (`POST /v1/goals/{id}/usage`, with the proxy's service token).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, parseAuditConfig } from '@argus/audit';
 import { ConfigError, Shutdown, createLogger, createMetricsRegistry, healthRouter, type ShutdownReport } from '@argus/platform';
@@ -17,6 +18,7 @@ import { createProxyApp } from './app.ts';
 import { isOpsPath, loadProxyConfig } from './config.ts';
 import { createRemoteDecisionPoint } from './decision.ts';
 import { createAuthenticator } from './identity.ts';
+import { startCallJournal } from './journal.ts';
 import { createRemoteUsageSink } from './remote-usage.ts';
 import { createRemoteToolCatalogue } from './remote-tools.ts';
 
@@ -51,6 +53,9 @@ export async function main(
   // Parsed at load by the audit section (`proxySection`); absent: the audit defaults.
   const auditConfig = config.audit ?? parseAuditConfig({});
   const recorder = await createAuditTrail(auditConfig, { logger, metrics });
+  // The journal of forwarded calls sits beside the audit spill directory (see `journal.ts`): a
+  // crashed run's calls are recorded as `interrupted` before anything is proxied.
+  const journal = await startCallJournal(join(dirname(resolve(auditConfig.spill.dir)), 'proxy-calls'), recorder, logger);
   const authenticate = createAuthenticator({ auth: config.auth, secrets: broker });
 
   const root = express();
@@ -75,6 +80,7 @@ export async function main(
     decisionPoint,
     secrets: broker,
     recorder,
+    journal,
     usage,
     logger,
     metrics,
@@ -88,6 +94,8 @@ export async function main(
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
   const shutdown = new Shutdown(logger, config.limits.shutdownGraceMs);
   shutdown.add({ name: 'secrets', close: () => store.close() });
+  // Closers run in reverse: the journal closes after the audit trail made the drained calls' records durable.
+  shutdown.add({ name: 'proxy journal', close: async () => journal.close() });
   shutdown.add({ name: 'audit', close: () => recorder.close() });
   // SIGTERM: stop accepting, let calls finish for the grace, then answer and record the rest as `aborted`.
   shutdown.addServer('http', server, { drain: proxy.drain });

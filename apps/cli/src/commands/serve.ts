@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionRuntime } from '@argus/apdp';
+import type { CallJournal } from '@argus/proxy';
 import type { ShutdownReport } from '@argus/platform';
 import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
@@ -79,6 +80,16 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   if (opts.seed) await seedRegistry(runtime.storage.registry, JSON.parse(readFileSync(opts.seed, 'utf8')) as RegistrySeed);
 
   const shutdown = new Shutdown(runtime.logger, config.server.shutdownGraceMs);
+  // The proxy's journal of forwarded calls (with the audit trail on): a crashed run's calls are
+  // recorded as `interrupted` before anything is served, and it closes after the audit trail
+  // (closers run in reverse), once the records of the calls drained at shutdown are durable.
+  let journal: CallJournal | undefined;
+  if (config.proxy && runtime.audit) {
+    const { startCallJournal } = await import('@argus/proxy');
+    const opened = await startCallJournal(join(opts.dataDir, 'proxy-calls'), runtime.audit, runtime.logger);
+    journal = opened;
+    shutdown.add({ name: 'proxy journal', close: async () => opened.close() });
+  }
   for (const c of runtime.closers) shutdown.add(c);
 
   const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
@@ -101,6 +112,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       decisionPoint: runtime.apdp.decisions,
       secrets: broker,
       ...(runtime.audit ? { recorder: runtime.audit } : {}),
+      ...(journal ? { journal } : {}),
       usage: { reportUsage: async (r) => void (await runtime.budget.report(r.goal, { tokens: r.tokens ?? 0, costUsd: r.costUsd ?? 0 })) },
       logger: runtime.logger,
       metrics: runtime.metrics,

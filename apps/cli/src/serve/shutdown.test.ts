@@ -275,4 +275,38 @@ describe('argus serve on SIGTERM', () => {
       ['stuck-stream', 'aborted'],
     ]);
   }, 90_000);
+
+  it('records, at the next start, a call a kill -9 cut off after it reached the upstream (interrupted), and nothing twice after a clean stop', async () => {
+    const crashDir = join(dir, 'crash');
+    const first = await startServe(crashDir, upstream.url);
+    children.push(first.child);
+    const stuck = (proxyUrl: string) => {
+      const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${proxyUrl}/openai/v1`, maxRetries: 0 });
+      return client.chat.completions.create({ model: 'stuck', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    };
+    let before = upstream.seen.length;
+    const cut = stuck(first.proxyUrl);
+    await until(() => upstream.seen.length > before);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await cut;
+    // Nothing recorded the call: it was in flight when the process died.
+    expect(auditRecords(first.dataDir).filter((r) => r.resource?.id === 'stuck')).toEqual([]);
+
+    // The next start records it from the journal before serving; a clean stop then leaves nothing to recover.
+    const second = await startServe(crashDir, upstream.url);
+    children.push(second.child);
+    before = upstream.seen.length;
+    const drained = stuck(second.proxyUrl);
+    await until(() => upstream.seen.length > before);
+    second.child.kill('SIGTERM');
+    await drained;
+    await second.exited;
+    const third = await startServe(crashDir, upstream.url);
+    children.push(third.child);
+    third.child.kill('SIGTERM');
+    await third.exited;
+    const records = auditRecords(first.dataDir).filter((r) => r.resource?.id === 'stuck');
+    expect(records.map((r) => r.proxy?.error)).toEqual(['interrupted', 'aborted']);
+  }, 120_000);
 });
