@@ -46,7 +46,7 @@ describe('the journal of forwarded calls', () => {
   it('recovers, as interrupted, exactly the calls a crashed run forwarded and never marked done', async () => {
     const dir = tempDir();
     const journal = openCallJournal(dir);
-    for (const id of ['a', 'b', 'c']) journal.started(event(id));
+    for (const id of ['a', 'b', 'c']) journal.started(id, JSON.stringify(event(id)));
     journal.done('b');
     journal.done('unknown');
     await turn();
@@ -66,12 +66,12 @@ describe('the journal of forwarded calls', () => {
   it('leaves nothing to recover after a clean close, and keeps the files when a record fails', async () => {
     const dir = tempDir();
     const journal = openCallJournal(dir);
-    journal.started(event('a'));
+    journal.started('a', JSON.stringify(event('a')));
     journal.done('a');
     journal.close();
     expect(readdirSync(dir)).toEqual([]);
     const next = openCallJournal(dir);
-    next.started(event('b'));
+    next.started('b', JSON.stringify(event('b')));
     await turn();
     const failing = { record: async () => Promise.reject(new Error('audit down')) };
     await expect(recoverCalls(dir, failing, silentLogger())).rejects.toThrow('audit down');
@@ -87,7 +87,7 @@ describe('the journal of forwarded calls', () => {
     const dir = tempDir();
     const journal = openCallJournal(dir);
     const big = Math.ceil(SEGMENT_BYTES / 3);
-    for (const id of ['a', 'b', 'c', 'd', 'e']) journal.started(event(id, big));
+    for (const id of ['a', 'b', 'c', 'd', 'e']) journal.started(id, JSON.stringify(event(id, big)));
     expect(readdirSync(dir)).toEqual(['2.jsonl']);
     for (const id of ['a', 'b', 'c']) journal.done(id);
     await turn();

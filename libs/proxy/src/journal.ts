@@ -21,8 +21,11 @@ export const SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /** What the proxy's steps need of the journal (absent: no journal, as in tests and with the trail off). */
 export interface CallJournal {
-  /** Writes the event of a decision a call is about to go up under. Throws when it cannot be written. */
-  started(event: DecisionEvent): void;
+  /**
+   * Writes the event (its JSON text, secrets already scrubbed) of a decision a call is about to go
+   * up under. Throws when it cannot be written.
+   */
+  started(decisionId: string, eventJson: string): void;
   /** Marks the decision's record durable (written with the other marks of this turn). */
   done(decisionId: string): void;
   close(): void;
@@ -60,16 +63,16 @@ export function openCallJournal(dir: string): CallJournal {
   }
 
   return {
-    started(event) {
+    started(decisionId, eventJson) {
       if (bytes - carried >= SEGMENT_BYTES) {
         const old = fd;
         begin();
         closeSync(old);
       }
-      const line = `S\t${JSON.stringify(event)}\n`;
+      const line = `S\t${eventJson}\n`;
       // INVARIANT: written before the call goes up; a write that fails throws, and the call is refused.
       bytes += writeSync(fd, line);
-      open.set(event.decisionId, line);
+      open.set(decisionId, line);
     },
     done(decisionId) {
       if (!open.has(decisionId)) return;

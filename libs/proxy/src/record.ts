@@ -87,8 +87,12 @@ function audit(ctx: ProxyContext, state: CallState, outcome: CallOutcome, usage:
 export function journalForwarded(ctx: ProxyContext, state: CallState): void {
   const journal = ctx.deps.journal;
   if (!journal || !ctx.deps.recorder) return;
-  for (const d of state.decisions)
-    if (d.forwarded) journal.started(ctx.scrubber.scrubDeep(eventOf(state, d, { status: undefined, error: undefined }, undefined)));
+  for (const d of state.decisions) {
+    if (!d.forwarded) continue;
+    // One JSON text, scrubbed as text: the JSON-escaped form of every secret is one of the scrubber's forms.
+    const event = eventOf(state, d, { status: undefined, error: undefined }, undefined);
+    journal.started(event.decisionId, ctx.scrubber.scrub(JSON.stringify(event)));
+  }
 }
 
 /** The audit event of decision `d` of a call that ended with `outcome`. */
