@@ -207,45 +207,24 @@ describe('OpenAI upstream through the real openai client', () => {
   it('refuses a body on a model route requested with another method than POST: its model would reach the upstream undecided', async () => {
     const before = openai.seen.length;
     const body = '{"model":"gpt-forbidden","messages":[]}';
-    for (const method of ['GET', 'DELETE', 'PUT']) {
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = httpRequest(
-          `${proxy.url}/openai/v1/chat/completions`,
-          {
-            method,
-            headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', 'content-length': String(body.length) },
-          },
-          (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          },
-        );
+    /** The status of `method path` with `body` (fetch sends no body on a GET). */
+    const send = (method: string, path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const headers = { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', 'content-length': String(body.length) };
+        const req = httpRequest(`${proxy.url}${path}`, { method, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
         req.on('error', reject);
         req.end(body);
       });
-      expect(status, method).toBe(400);
-    }
+    for (const method of ['GET', 'DELETE', 'PUT']) expect(await send(method, '/openai/v1/chat/completions'), method).toBe(400);
     await new Promise((r) => setTimeout(r, 50));
     expect(openai.seen.slice(before)).toEqual([]);
     await eventually(() => proxy.events.some((e) => e.input.context?.method === 'GET' && e.result.decision === 'deny'));
     // Elsewhere a body stays the upstream's business: the call is decided on the Api by method and
     // path (these test policies allow only GET there, so a deny, not a refusal of its body).
-    const elsewhere = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        `${proxy.url}/openai/v1/files/file-1`,
-        {
-          method: 'DELETE',
-          headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', 'content-length': String(body.length) },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-    expect(elsewhere).toBe(403);
+    expect(await send('DELETE', '/openai/v1/files/file-1')).toBe(403);
     await eventually(() =>
       proxy.events.some(
         (e) => e.input.action === 'http:request' && e.input.context?.method === 'DELETE' && e.input.context?.path === '/v1/files/file-1',
