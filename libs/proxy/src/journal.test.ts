@@ -83,6 +83,20 @@ describe('the journal of forwarded calls', () => {
     expect(await recoverCalls(dir, recorder, silentLogger())).toBe(1);
   });
 
+  it('never records a call twice when a recovery fails part-way', async () => {
+    const dir = tempDir();
+    const journal = openCallJournal(dir);
+    for (const id of ['a', 'b', 'c']) journal.started(id, JSON.stringify(event(id)));
+    // The run crashes; the first recovery records `a`, then the trail fails on `b`.
+    const recorder = keeper();
+    const flaky = {
+      record: async (e: DecisionEvent) => (e.decisionId === 'b' ? Promise.reject(new Error('audit down')) : recorder.record(e)),
+    };
+    await expect(recoverCalls(dir, flaky, silentLogger())).rejects.toThrow('audit down');
+    expect(await recoverCalls(dir, recorder, silentLogger())).toBe(2);
+    expect(recorder.events.map((e) => e.decisionId)).toEqual(['a', 'b', 'c']);
+  });
+
   it('begins a new file past its size, carrying the calls still open, and keeps one file', async () => {
     const dir = tempDir();
     const journal = openCallJournal(dir);

@@ -11,7 +11,7 @@
  * event stream stays open for hours) and deletes the old one, so it stays one file of bounded
  * size. A line cut short by a crash is skipped when read.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionEvent, DecisionRecorder } from '@argus/contracts';
 import type { Logger } from '@argus/platform';
@@ -110,7 +110,7 @@ export async function startCallJournal(dir: string, recorder: DecisionRecorder, 
 /**
  * Records, as `interrupted`, every call the journal files in `dir` left started and not done (a
  * crashed run), then deletes those files. Answers how many were recorded. A record that fails
- * leaves the files for the next start.
+ * leaves the files for the next start, with the calls recorded before it marked done.
  */
 export async function recoverCalls(dir: string, recorder: DecisionRecorder, logger: Logger): Promise<number> {
   const numbers = segmentNumbers(dir).sort((a, b) => a - b);
@@ -132,8 +132,12 @@ export async function recoverCalls(dir: string, recorder: DecisionRecorder, logg
       }
     }
   }
+  const last = join(dir, `${numbers.at(-1)}.jsonl`);
   for (const event of open.values()) {
     await recorder.record({ ...event, proxy: { ...event.proxy!, error: 'interrupted' } });
+    // Marked done at once, so a recovery that fails part-way never records this one twice (the
+    // leading newline ends a line the crash cut short).
+    appendFileSync(last, `\nD\t${event.decisionId}\n`);
   }
   if (open.size > 0) logger.warn({ calls: open.size }, 'recorded calls a previous run forwarded and never recorded (interrupted)');
   for (const n of numbers) rmSync(join(dir, `${n}.jsonl`), { force: true });
