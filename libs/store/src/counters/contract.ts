@@ -9,10 +9,14 @@ import type { BudgetCounter, WindowCounter } from './ports.ts';
 /** Builds a fresh budget counter and the function that cleans up after it. */
 export type BudgetCounterFactory = () => Promise<{ counter: BudgetCounter; close: () => Promise<void> }>;
 
-/** Builds a fresh window counter; `advance` moves its clock (real sleep for Redis). */
+/**
+ * Builds a fresh window counter; `advance` moves its clock (real sleep for Redis); `entries` is how
+ * many entries the adapter keeps for a counter (memory runs, SQLite rows, Redis hash fields).
+ */
 export type WindowCounterFactory = () => Promise<{
   counter: WindowCounter;
   advance: (ms: number) => Promise<void>;
+  entries: (key: string, windowMs: number) => Promise<number>;
   close: () => Promise<void>;
 }>;
 
@@ -98,9 +102,10 @@ export function windowCounterContract(adapter: string, factory: WindowCounterFac
   describe(`WindowCounter contract (${adapter})`, () => {
     let counter: WindowCounter;
     let advance: (ms: number) => Promise<void>;
+    let entries: (key: string, windowMs: number) => Promise<number>;
     let close: () => Promise<void>;
     beforeEach(async () => {
-      ({ counter, advance, close } = await factory());
+      ({ counter, advance, entries, close } = await factory());
     });
     afterEach(async () => {
       await close();
@@ -114,6 +119,29 @@ export function windowCounterContract(adapter: string, factory: WindowCounterFac
       await advance(350);
       expect(await counter.count('k', 300)).toBe(0);
       expect(await counter.hit('k', 300)).toEqual({ allowed: true, count: 1 });
+    });
+
+    it('keeps a counter in at most 101 entries however many hits its window holds, and counts every hit', async () => {
+      // A 200 ms window has slices of 2 ms: a hit in each of 300 milliseconds and more (a window
+      // and a half) would be up to 200 entries kept to the millisecond.
+      let last = { allowed: false, count: 0 };
+      for (let step = 0; step < 300; step++) {
+        last = await counter.hit('busy', 200);
+        await advance(1);
+      }
+      expect(last.allowed).toBe(true);
+      // At least the hits of the last 200 ms of the loop (one a millisecond), never more than were made.
+      expect(last.count).toBeGreaterThanOrEqual(Math.min(150, 200 / 2));
+      expect(last.count).toBeLessThanOrEqual(300);
+      const held = await entries('busy', 200);
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(101);
+      // Every hit of the last 200 ms (at least) is counted: never fewer than the hits since then.
+      for (let i = 0; i < 5; i++) await counter.hit('fresh', 200);
+      expect(await counter.count('fresh', 200)).toBe(5);
+      await advance(210);
+      expect(await counter.count('fresh', 200)).toBe(0);
+      expect(await counter.count('busy', 200)).toBe(0);
     });
 
     it('with a limit, refuses and does not record past it', async () => {

@@ -10,7 +10,7 @@ import { openSqlite } from '../sqlite/open.ts';
 import { SqliteWindowCounter } from '../sqlite/window-counter.ts';
 import { budgetCounterContract, windowCounterContract } from './contract.ts';
 import { MemoryBudgetCounter } from './memory-budget-counter.ts';
-import { MemoryWindowCounter } from './memory-window-counter.ts';
+import { counterId, MemoryWindowCounter } from './memory-window-counter.ts';
 import { RedisBudgetCounter } from './redis-budget-counter.ts';
 import { RedisWindowCounter } from './redis-window-counter.ts';
 
@@ -46,20 +46,24 @@ budgetCounterContract('redis', async () => {
 
 windowCounterContract('memory', async () => {
   let now = 1_000_000;
+  const counter = new MemoryWindowCounter({ now: () => now });
   return {
-    counter: new MemoryWindowCounter({ now: () => now }),
+    counter,
     advance: async (ms) => {
       now += ms;
     },
+    entries: async (key, windowMs) => counter.entries(key, windowMs),
     close: async () => {},
   };
 });
 
 windowCounterContract('redis', async () => {
   const prefix = freshPrefix();
+  const counter = new RedisWindowCounter(client, { prefix });
   return {
-    counter: new RedisWindowCounter(client, { prefix }),
+    counter,
     advance: (ms) => new Promise((r) => setTimeout(r, ms)),
+    entries: (key, windowMs) => client.hlen(counter.key(key, windowMs)),
     close: () => dropPrefix(prefix),
   };
 });
@@ -72,6 +76,8 @@ windowCounterContract('sqlite', async () => {
     advance: async (ms) => {
       now += ms;
     },
+    entries: async (key, windowMs) =>
+      (db.prepare('SELECT COUNT(*) AS n FROM window_runs WHERE counter = ?').get(counterId({ key, windowMs })) as { n: number }).n,
     close: async () => void db.close(),
   };
 });
@@ -92,8 +98,11 @@ describe('SqliteWindowCounter', () => {
       expect(await after.count('per-user', 86_400_000)).toBe(3);
       expect(await after.hit('per-user', 86_400_000, { limit: 4 })).toEqual({ allowed: true, count: 4 });
       expect(await after.hit('per-user', 86_400_000, { limit: 4 })).toEqual({ allowed: false, count: 4 });
-      // A day after the first three: they left the window, the fourth (an hour later) is still in it.
+      // A day after the first three they are still counted until their slice (a hundredth of the
+      // window, 14.4 min) has passed too; then they left, and the fourth (an hour later) is still in.
       now += 86_400_000 - 3_600_000;
+      expect(await after.count('per-user', 86_400_000)).toBe(4);
+      now += 864_000;
       expect(await after.count('per-user', 86_400_000)).toBe(1);
       second.db.close();
     } finally {

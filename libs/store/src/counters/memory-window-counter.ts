@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@argus/platform';
-import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
+import { sliceOf, type WindowCounter, type WindowHit, type WindowHits, type WindowSpec } from './ports.ts';
 
 /** Options of `MemoryWindowCounter`. */
 export interface MemoryWindowCounterOptions {
@@ -36,10 +36,10 @@ export async function hitOne(
 }
 
 /**
- * One counter's hits in its window, oldest first, as runs: `times[i]` (ms, non-decreasing) holds
- * `counts[i]` hits. Expired runs are skipped by advancing `head` and compacted away once they are
- * half the arrays, so trimming costs O(1) amortized however full the window is, and hits in the
- * same millisecond take one entry.
+ * One counter's hits in its window, oldest first, as runs: `times[i]` (ms, non-decreasing: the
+ * slice each hit is kept at, {@link sliceOf}) holds `counts[i]` hits. Expired runs are skipped by
+ * advancing `head` and compacted away once they are half the arrays, so trimming costs O(1)
+ * amortized, and hits in the same slice take one entry (at most 101 live ones).
  */
 class HitLog {
   times: number[] = [];
@@ -64,12 +64,12 @@ class HitLog {
     } else this.head = h;
   }
 
-  /** Records a hit at `now`, or at the last hit's time if the clock went back (times never decrease). */
-  add(now: number): void {
+  /** Records a hit kept at `at` (its slice), or at the last hit's if that is later (times never decrease). */
+  add(at: number): void {
     const last = this.times.length - 1;
-    if (last >= this.head && this.times[last]! >= now) this.counts[last]!++;
+    if (last >= this.head && this.times[last]! >= at) this.counts[last]!++;
     else {
-      this.times.push(now);
+      this.times.push(at);
       this.counts.push(1);
     }
     this.total++;
@@ -82,9 +82,8 @@ class HitLog {
 }
 
 /**
- * In-process sliding windows, exact to the millisecond: a hit leaves its window exactly `windowMs`
- * after it was recorded. Memory per counter is bounded by the distinct milliseconds in its window
- * (hits in the same millisecond share one entry), and a hit costs O(1) amortized.
+ * In-process sliding windows by slices of a hundredth of the window ({@link sliceOf}): memory per
+ * counter is bounded (hits in the same slice share one entry) and a hit costs O(1) amortized.
  */
 export class MemoryWindowCounter implements WindowCounter {
   private readonly logs = new Map<string, HitLog>();
@@ -124,10 +123,16 @@ export class MemoryWindowCounter implements WindowCounter {
         if (this.logs.size >= this.maxKeys) this.sweep(now);
         this.logs.set(ids[i]!, (log = logs[i] ?? new HitLog()));
       }
-      log.add(now);
+      log.add(sliceOf(now, specs[i]!.windowMs));
       counts[i] = log.total;
     }
     return { allowed: true, counts, refused: [] };
+  }
+
+  /** How many entries the counter `(key, windowMs)` keeps (at most 101 live ones; expired ones until trimmed). */
+  entries(key: string, windowMs: number): number {
+    const log = this.logs.get(counterId({ key, windowMs }));
+    return log ? log.times.length - log.head : 0;
   }
 
   async count(key: string, windowMs: number): Promise<number> {

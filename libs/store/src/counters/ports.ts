@@ -85,9 +85,30 @@ export interface WindowHits {
 }
 
 /**
+ * Slices of a window: a counter keeps its hits by slice of `ceil(windowMs / WINDOW_SLICES)` ms, so
+ * it holds at most `WINDOW_SLICES + 1` entries however many hits its window holds (see
+ * {@link sliceOf}).
+ */
+export const WINDOW_SLICES = 100;
+
+/**
+ * The time a hit recorded at `now` is kept at: the last millisecond of its slice (slices of
+ * `ceil(windowMs / WINDOW_SLICES)` ms from the epoch). A hit counts while this time is after
+ * `now - windowMs`, so it leaves the window between `windowMs` and `windowMs` plus one slice (less
+ * a millisecond) after it was recorded: never earlier, so a limit is never exceeded over any
+ * window of `windowMs`, and at most 1 % late. Windows of up to 100 ms are exact to the millisecond.
+ */
+export function sliceOf(now: number, windowMs: number): number {
+  const size = Math.ceil(windowMs / WINDOW_SLICES);
+  return (Math.floor(now / size) + 1) * size - 1;
+}
+
+/**
  * Sliding-window counters for quotas. A counter is identified by `(key, windowMs)`: the same key
- * counted over a minute and over an hour is two counters, each hit separately. Windows slide
- * exactly, to the millisecond: a hit leaves the window `windowMs` after it was recorded.
+ * counted over a minute and over an hour is two counters, each hit separately. Windows slide by
+ * slices of a hundredth of the window ({@link sliceOf}): a hit leaves the window at least `windowMs`
+ * and at most `windowMs` plus one slice after it was recorded, and a counter's memory is bounded
+ * (at most 101 entries) whatever its traffic.
  */
 export interface WindowCounter {
   /**

@@ -1,14 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { checkWindow, counterId, hitOne } from './memory-window-counter.ts';
-import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from './ports.ts';
+import { WINDOW_SLICES, type WindowCounter, type WindowHit, type WindowHits, type WindowSpec } from './ports.ts';
 import { orUnavailable } from '../unavailable.ts';
 import { withScripts } from '../redis/scripts.ts';
 
 /**
- * Sliding windows over sorted sets scored by the Redis server's clock (TIME), so replicas with
- * skewed clocks agree. All or nothing over every key, in one script (atomic across replicas).
- * KEYS: the sets; ARGV[1]: unique member suffix; then windowMs, limit (-1 = none) per key.
+ * Sliding windows as hashes scored by the Redis server's clock (TIME), so replicas with skewed
+ * clocks agree: a field per slice of the window (`sliceOf`: the slice's last millisecond) holding
+ * its hits, so a counter holds at most 101 fields whatever its traffic. All or nothing over every
+ * key, in one script (atomic across replicas).
+ * KEYS: the hashes; ARGV: windowMs, slice size (ms), limit (-1 = none) per key.
  * Returns {allowed (0/1), count per key...}; when refused, the counts are unchanged and a
  * key at its limit has its count negated minus one (-(n + 1)), so the caller knows which refused.
  */
@@ -16,13 +17,25 @@ const HIT_ALL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local counts = {}
+local newest = {}
 local ok = 1
 for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i])
-  local limit = tonumber(ARGV[2 * i + 1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  local n = redis.call('ZCARD', KEYS[i])
+  local cutoff = now - tonumber(ARGV[3 * i - 2])
+  local limit = tonumber(ARGV[3 * i])
+  local fields = redis.call('HGETALL', KEYS[i])
+  local n = 0
+  local last = -1
+  for j = 1, #fields, 2 do
+    local at = tonumber(fields[j])
+    if at <= cutoff then
+      redis.call('HDEL', KEYS[i], fields[j])
+    else
+      n = n + tonumber(fields[j + 1])
+      if at > last then last = at end
+    end
+  end
   counts[i] = n
+  newest[i] = last
   if limit >= 0 and n >= limit then
     ok = 0
     counts[i] = -(n + 1)
@@ -32,30 +45,41 @@ if ok == 0 then
   table.insert(counts, 1, 0)
   return counts
 end
+local added = {}
 for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i])
-  redis.call('ZADD', KEYS[i], now, now .. ':' .. ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], window)
-  counts[i] = counts[i] + 1
+  local window = tonumber(ARGV[3 * i - 2])
+  local size = tonumber(ARGV[3 * i - 1])
+  local at = (math.floor(now / size) + 1) * size - 1
+  if newest[i] > at then at = newest[i] end
+  redis.call('HINCRBY', KEYS[i], string.format('%d', at), 1)
+  redis.call('PEXPIRE', KEYS[i], at - now + window + 1)
+  added[KEYS[i]] = (added[KEYS[i]] or 0) + 1
+  counts[i] = counts[i] + added[KEYS[i]]
 end
 table.insert(counts, 1, 1)
 return counts
 `;
 
-/** KEYS: the sets; ARGV: windowMs per key. Returns the count per key. */
+/** KEYS: the hashes; ARGV: windowMs per key. Returns the count per key. */
 const COUNT_ALL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local counts = {}
 for i = 1, #KEYS do
-  counts[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf')
+  local cutoff = now - tonumber(ARGV[i])
+  local fields = redis.call('HGETALL', KEYS[i])
+  local n = 0
+  for j = 1, #fields, 2 do
+    if tonumber(fields[j]) > cutoff then n = n + tonumber(fields[j + 1]) end
+  end
+  counts[i] = n
 end
 return counts
 `;
 
 /** Options of `RedisWindowCounter`. */
 export interface RedisWindowCounterOptions {
-  /** Key prefix: `<prefix>window:<windowMs>:<key>`. Default `argus:`. */
+  /** Key prefix: `<prefix>slices:<windowMs>:<key>`. Default `argus:`. */
   prefix?: string;
 }
 
@@ -77,7 +101,7 @@ export class RedisWindowCounter implements WindowCounter {
 
   /** The Redis key of a counter. */
   key(key: string, windowMs: number): string {
-    return `${this.prefix}window:${counterId({ key, windowMs })}`;
+    return `${this.prefix}slices:${counterId({ key, windowMs })}`;
   }
 
   hit(key: string, windowMs: number, options: { limit?: number } = {}): Promise<WindowHit> {
@@ -87,10 +111,9 @@ export class RedisWindowCounter implements WindowCounter {
   async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {
     for (const s of specs) checkWindow(s.windowMs, s.limit);
     if (specs.length === 0) return { allowed: true, counts: [], refused: [] };
-    const member = randomBytes(8).toString('hex');
-    const args = specs.flatMap((s) => [s.windowMs, s.limit ?? -1]);
+    const args = specs.flatMap((s) => [s.windowMs, Math.ceil(s.windowMs / WINDOW_SLICES), s.limit ?? -1]);
     const out = (
-      await this.call(() => this.client.argusWindowHitAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), member, ...args))
+      await this.call(() => this.client.argusWindowHitAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), ...args))
     ).map(Number);
     const raw = out.slice(1);
     return {

@@ -8,9 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { openSqlite } from '../sqlite/open.ts';
 import { SqliteWindowCounter } from '../sqlite/window-counter.ts';
 import { MemoryWindowCounter } from './memory-window-counter.ts';
-import type { WindowCounter, WindowHits, WindowSpec } from './ports.ts';
+import { sliceOf, type WindowCounter, type WindowHits, type WindowSpec } from './ports.ts';
 
-/** The rule, stated directly: a counter is its hit times; a hit counts while `time > now - windowMs`. */
+/**
+ * The rule, stated directly: a counter is its hits' times, each kept at the last millisecond of its
+ * slice of a hundredth of the window (`sliceOf`); a hit counts while that time is after `now - windowMs`.
+ */
 class Model {
   private readonly hits = new Map<string, number[]>();
 
@@ -29,7 +32,8 @@ class Model {
       counts: specs.map((s) => {
         const list = this.hits.get(`${s.windowMs}:${s.key}`)!;
         // Times never decrease: a hit after the clock went back takes the newest time.
-        list.push(Math.max(now, list[list.length - 1] ?? now));
+        const at = sliceOf(now, s.windowMs);
+        list.push(Math.max(at, list[list.length - 1] ?? at));
         return list.length;
       }),
       refused: [],

@@ -1,6 +1,6 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { checkWindow, counterId, hitOne } from '../counters/memory-window-counter.ts';
-import type { WindowCounter, WindowHit, WindowHits, WindowSpec } from '../counters/ports.ts';
+import { sliceOf, type WindowCounter, type WindowHit, type WindowHits, type WindowSpec } from '../counters/ports.ts';
 import { orUnavailableSync } from '../unavailable.ts';
 
 /** Options of {@link SqliteWindowCounter}. */
@@ -13,9 +13,10 @@ export interface SqliteWindowCounterOptions {
 
 /**
  * Sliding-window counters in the SQLite file of the embedded mode (store migration 8), so quota
- * counts survive a restart. A counter is its runs (`window_runs`: hits that leave the window in
- * the same millisecond, one row) and its total (`window_totals`), kept in step, so a hit costs a
- * few index seeks however many hits its window holds. A multi-counter hit runs in one
+ * counts survive a restart. A counter is its runs (`window_runs`: the hits of one slice of its
+ * window, {@link sliceOf}, which leave it in the same millisecond: one row, at most 101 live) and
+ * its total (`window_totals`), kept in step, so a hit costs a few index seeks however many hits
+ * its window holds. A multi-counter hit runs in one
  * `BEGIN IMMEDIATE` transaction, so it is all or nothing and atomic across processes sharing the
  * file. The handle is owned by the caller (usually `Storage.sqlite`). SQLite errors become
  * `UnavailableError` (the decision then fails closed).
@@ -77,7 +78,7 @@ export class SqliteWindowCounter implements WindowCounter {
       const added = new Map<string, number>();
       const after = specs.map((s, i) => {
         const id = ids[i]!;
-        this.addRun.run({ counter: id, expires: now + s.windowMs });
+        this.addRun.run({ counter: id, expires: sliceOf(now, s.windowMs) + s.windowMs });
         this.addTotal.run(id);
         const n = (added.get(id) ?? 0) + 1;
         added.set(id, n);
