@@ -7,7 +7,7 @@
  * Each case fills one counter of a one-hour window with FILL hits at RATE per millisecond, then
  * measures HITS more at the same rate, so every hit also expires the oldest ones: the steady
  * state of an agent calling at that rate for an hour. Median of REPS alternating repetitions; the
- * heap the memory counter holds per million hits in its window is printed beside.
+ * heap the memory counter holds and its entries (one per slice of the window) are printed beside.
  * Run: `npx tsx bench/store/window-counter.ts` (FILL=1000,100000,1000000 RATE=1 HITS=20000 REPS=3).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +25,7 @@ const REPS = Number(process.env.REPS ?? 3);
 interface Case {
   hit: () => Promise<unknown>;
   close: () => void;
+  entries?: () => number;
 }
 
 class FixedWindow {
@@ -55,10 +56,10 @@ const makers: Record<string, (clock: { t: number }, fillN: number) => Promise<Ca
     return { hit: async () => c.hit('agent-1'), close: () => {} };
   },
   memory: async (clock, n) => {
-    const c: WindowCounter = new MemoryWindowCounter({ now: () => clock.t });
+    const c = new MemoryWindowCounter({ now: () => clock.t });
     const spec = [{ key: 'agent-1', windowMs: HOUR }];
     await fill(clock, n, () => c.hitAll(spec));
-    return { hit: () => c.hitAll(spec), close: () => {} };
+    return { hit: () => c.hitAll(spec), close: () => {}, entries: () => c.entries('agent-1', HOUR) };
   },
   sqlite: async (clock, n) => {
     const s = openSqlite(join(dir, `w-${n}-${Math.random().toString(36).slice(2)}.db`));
@@ -73,11 +74,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(
   `window counter hits, one counter of a 1 h window, ${RATE} hit(s) per ms, median of ${REPS} reps (${new Date().toISOString().slice(0, 10)}, node ${process.version})`,
 );
-console.log('| hits in the window | floor | memory | sqlite | memory heap per 1M hits |');
+console.log('| hits in the window | floor | memory | sqlite | memory: heap held, entries |');
 console.log('|---|---|---|---|---|');
 for (const n of FILLS) {
   const results: Record<string, number[]> = {};
-  let heapPerMillion = 0;
+  let heapHeld = 0;
+  let entries = 0;
   for (let rep = 0; rep < REPS; rep++) {
     for (const [name, make] of Object.entries(makers)) {
       if (name === 'sqlite' && n > 100_000 && rep > 0) continue; // filling a file with 1M hits takes a while; one rep
@@ -87,7 +89,8 @@ for (const n of FILLS) {
       const c = await make(clock, n);
       if (name === 'memory') {
         globalThis.gc?.();
-        heapPerMillion = ((process.memoryUsage().heapUsed - heap0) / n) * 1e6;
+        heapHeld = process.memoryUsage().heapUsed - heap0;
+        entries = c.entries?.() ?? 0;
       }
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < HITS; i++) {
@@ -100,7 +103,7 @@ for (const n of FILLS) {
   }
   const cell = (name: string) => `${median(results[name]!).toFixed(2)} µs`;
   console.log(
-    `| ${n.toLocaleString('en')} | ${cell('floor')} | ${cell('memory')} | ${cell('sqlite')} | ${(heapPerMillion / 2 ** 20).toFixed(1)} MiB${globalThis.gc ? '' : ' (run with --expose-gc for a clean figure)'} |`,
+    `| ${n.toLocaleString('en')} | ${cell('floor')} | ${cell('memory')} | ${cell('sqlite')} | ${(heapHeld / 2 ** 10).toFixed(1)} KiB${globalThis.gc ? '' : ' (run with --expose-gc for a clean figure)'}, ${entries} |`,
   );
 }
 rmSync(dir, { recursive: true, force: true });
