@@ -145,6 +145,51 @@ describe('hash chain', () => {
     expect(v.first).toMatchObject({ kind: 'checkpoint_mismatch', seq: 9 });
   });
 
+  it('accepts a prefix gone below a signed `prunedBefore` (retention), and nothing beyond it', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const chainer = new Chainer('w1');
+    const plain = sampleChain(30);
+    const all: ChainedRecord[] = [];
+    const body = (i: number) => {
+      const { writer: _w, seq: _s, prevHash: _p, hash: _h, ...rest } = plain[i] as AuditRecord;
+      return rest;
+    };
+    for (let i = 0; i < 10; i++) all.push(chainer.chain<AuditRecord>(body(i)));
+    // The anchor: a checkpoint at seq 11, later below the bound.
+    all.push(chainer.chain<CheckpointRecord>(signCheckpoint('w1', chainer.head(), privateKey, new Date())));
+    for (let i = 10; i < 20; i++) all.push(chainer.chain<AuditRecord>(body(i)));
+    // The writer's word: records below 11 may be gone.
+    all.push(chainer.chain<CheckpointRecord>(signCheckpoint('w1', chainer.head(), privateKey, new Date(), 11)));
+    for (let i = 20; i < 25; i++) all.push(chainer.chain<AuditRecord>(body(i)));
+    expect(verifyChain(all, publicKey)).toMatchObject({ ok: true, pruned: { w1: 11 } });
+
+    // Pruned up to the bound: clean, with the prune reported.
+    const kept = all.filter((r) => r.seq >= 11);
+    expect(verifyChain(kept, publicKey)).toMatchObject({ ok: true, checkpointsVerified: 2, pruned: { w1: 11 } });
+    // One record past the bound gone too: missing.
+    expect(verifyChain(kept.slice(1), publicKey).first).toMatchObject({ kind: 'missing', seq: 11 });
+    // Without the writer's word, the same prefix gone is missing, as before.
+    const unsaid = all.filter((r) => r.seq >= 11 && !(r.kind === 'checkpoint' && r.checkpoint.prunedBefore !== undefined));
+    expect(
+      verifyChain(
+        unsaid.filter((r) => r.seq < 22),
+        publicKey,
+      ).first,
+    ).toMatchObject({ kind: 'missing', seq: 1, toSeq: 10 });
+    // A bound written in by someone without the key: the signature fails and the gap stays missing.
+    const forged = all.map((r) => {
+      if (r.kind !== 'checkpoint' || r.seq !== 11) return r;
+      const edited = { ...r, checkpoint: { ...r.checkpoint, prunedBefore: 11 } };
+      return { ...edited, hash: hashRecord(edited) } as ChainedRecord;
+    });
+    const v = verifyChain(
+      forged.filter((r) => r.seq >= 11 && r.seq < 22),
+      publicKey,
+    );
+    expect(v.ok).toBe(false);
+    expect(v.issues.map((i) => i.kind)).toEqual(expect.arrayContaining(['bad_signature', 'missing']));
+  });
+
   it('refuses a key that is not Ed25519, without quoting it', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     expect(() => loadPrivateKey(rsa)).toThrow(/not a valid Ed25519/);

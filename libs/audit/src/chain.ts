@@ -121,18 +121,48 @@ export function keyIdOf(key: KeyObject): string {
     .slice(0, 16);
 }
 
-function signedPayload(writer: string, headSeq: number, headHash: string, time: string): Buffer {
-  return Buffer.from(canonicalJson({ writer, headSeq, headHash, time }));
+function signedPayload(writer: string, headSeq: number, headHash: string, time: string, prunedBefore: number | undefined): Buffer {
+  return Buffer.from(canonicalJson({ writer, headSeq, headHash, time, ...(prunedBefore !== undefined ? { prunedBefore } : {}) }));
 }
 
-/** Builds the (unchained) checkpoint that signs `head`. */
-export function signCheckpoint(writer: string, head: ChainHead, key: KeyObject, time: Date): Unchained<CheckpointRecord> {
+/** Whether checkpoint `rec` carries a good signature by `key`. */
+function signedBy(rec: CheckpointRecord, key: KeyObject, keyId: string | undefined): boolean {
+  const cp = rec.checkpoint;
+  return (
+    cp.keyId === keyId &&
+    verify(
+      null,
+      signedPayload(String(rec.writer), cp.headSeq, cp.headHash, rec.time, cp.prunedBefore),
+      key,
+      Buffer.from(cp.signature, 'base64url'),
+    )
+  );
+}
+
+/**
+ * Builds the (unchained) checkpoint that signs `head`; with `prunedBefore`, it also states (signed)
+ * that this writer's records below that seq may be gone (the retention period).
+ */
+export function signCheckpoint(
+  writer: string,
+  head: ChainHead,
+  key: KeyObject,
+  time: Date,
+  prunedBefore?: number,
+): Unchained<CheckpointRecord> {
   const iso = time.toISOString();
-  const signature = sign(null, signedPayload(writer, head.seq, head.hash, iso), key).toString('base64url');
+  const signature = sign(null, signedPayload(writer, head.seq, head.hash, iso, prunedBefore), key).toString('base64url');
   return {
     kind: 'checkpoint',
     time: iso,
-    checkpoint: { headSeq: head.seq, headHash: head.hash, alg: 'Ed25519', keyId: keyIdOf(key), signature },
+    checkpoint: {
+      headSeq: head.seq,
+      headHash: head.hash,
+      alg: 'Ed25519',
+      keyId: keyIdOf(key),
+      ...(prunedBefore !== undefined ? { prunedBefore } : {}),
+      signature,
+    },
   };
 }
 
@@ -164,6 +194,11 @@ export interface ChainVerification {
   /** False when no public key was given: checkpoint signatures were not checked. */
   signaturesChecked: boolean;
   writers: string[];
+  /**
+   * Per writer, the seq below which its records may be gone by its signed word (the retention
+   * period): gaps below it are not `missing`. Absent when no writer pruned.
+   */
+  pruned?: Record<string, number>;
   issues: ChainIssue[];
   /** The first issue in storage order. */
   first?: ChainIssue;
@@ -185,6 +220,8 @@ export interface VerifyOptions {
 }
 
 interface WriterState {
+  /** The highest `prunedBefore` of an intact, well-signed checkpoint (or the head file) of the writer; 0 when none. */
+  prunedBefore: number;
   expected: number;
   lastHash: string | undefined;
   /** seq -> hash of records verified so far, for checkpoint checks. */
@@ -220,7 +257,13 @@ export function verifyChain(
     let st = states.get(writer);
     if (!st) {
       const anchored = fromSeq > 1;
-      st = { expected: anchored ? rec.seq : fromSeq, lastHash: anchored ? undefined : GENESIS_HASH, hashes: new Map(), gaps: [] };
+      st = {
+        prunedBefore: 0,
+        expected: anchored ? rec.seq : fromSeq,
+        lastHash: anchored ? undefined : GENESIS_HASH,
+        hashes: new Map(),
+        gaps: [],
+      };
       states.set(writer, st);
     }
     const decisionId = rec.kind === 'decision' ? rec.decision_id : undefined;
@@ -259,13 +302,12 @@ export function verifyChain(
           message: `checkpoint ${rec.seq} of \`${writer}\` signs a head hash that record ${cp.headSeq} does not have`,
         });
       }
+      const good = key ? signedBy(rec, key, keyId) : true;
       if (key) {
-        const good =
-          cp.keyId === keyId &&
-          verify(null, signedPayload(writer, cp.headSeq, cp.headHash, rec.time), key, Buffer.from(cp.signature, 'base64url'));
         if (good) checkpointsVerified++;
         else issues.push({ ...base, kind: 'bad_signature', message: `checkpoint ${rec.seq} of \`${writer}\` has a bad signature` });
       }
+      if (good && intact) prune(st, cp.prunedBefore);
     }
   }
 
@@ -277,20 +319,13 @@ export function verifyChain(
     if (head.kind !== 'checkpoint' || hashRecord(head) !== head.hash) {
       issues.push({ ...base, kind: 'edited', message: 'the head file is not an intact checkpoint record' });
     } else {
-      const cp = head.checkpoint;
-      if (
-        key &&
-        !(
-          cp.keyId === keyId &&
-          verify(null, signedPayload(writer, cp.headSeq, cp.headHash, head.time), key, Buffer.from(cp.signature, 'base64url'))
-        )
-      ) {
+      if (key && !signedBy(head, key, keyId)) {
         issues.push({
           ...base,
           kind: 'bad_signature',
           message: `the head file (checkpoint ${head.seq} of \`${writer}\`) has a bad signature`,
         });
-      }
+      } else if (st) prune(st, head.checkpoint.prunedBefore);
       const held = st?.hashes.get(head.seq);
       if (!st || st.expected <= head.seq) {
         const last = st ? st.expected - 1 : 0;
@@ -309,8 +344,13 @@ export function verifyChain(
     }
   }
 
+  const pruned: Record<string, number> = {};
   for (const [writer, st] of states) {
+    if (st.prunedBefore > 1) pruned[writer] = st.prunedBefore;
     for (const g of st.gaps) {
+      // Below a signed `prunedBefore` records may be gone (the retention period): not missing.
+      if (g.to < st.prunedBefore) continue;
+      if (g.from < st.prunedBefore) g.from = st.prunedBefore;
       issues.push({
         kind: 'missing',
         writer,
@@ -329,9 +369,16 @@ export function verifyChain(
     checkpointsVerified,
     signaturesChecked: key !== undefined,
     writers: [...states.keys()],
+    ...(Object.keys(pruned).length > 0 ? { pruned } : {}),
     issues,
     ...(issues[0] ? { first: issues[0] } : {}),
   };
+}
+
+/** Raises the writer's pruned bound to a checkpoint's `prunedBefore` (a positive integer), if higher. */
+function prune(st: WriterState, prunedBefore: number | undefined): void {
+  if (typeof prunedBefore === 'number' && Number.isSafeInteger(prunedBefore) && prunedBefore > st.prunedBefore)
+    st.prunedBefore = prunedBefore;
 }
 
 function splitGap(st: WriterState, gap: { from: number; to: number; index: number }, seq: number): void {

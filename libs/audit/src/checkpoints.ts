@@ -8,6 +8,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import type { Counter, Logger } from '@argus/platform';
 import { signCheckpoint } from './chain.ts';
 import type { AuditConfig } from './config.ts';
+import type { SinkFanout } from './sinks/fanout.ts';
 import type { ChainedRecord, ChainHead, CheckpointRecord } from './types.ts';
 
 /** An unchained checkpoint, ready for the chainer. */
@@ -56,14 +57,50 @@ export class CheckpointSchedule {
     clearInterval(this.timer);
   }
 
-  /** Signs `head` and restarts the count; undefined without a key or before the first record. */
-  sign(head: ChainHead): UnchainedCheckpoint | undefined {
+  /**
+   * Signs `head` (and `prunedBefore`, the retention's cut, when given) and restarts the count;
+   * undefined without a key or before the first record.
+   */
+  sign(head: ChainHead, prunedBefore?: number): UnchainedCheckpoint | undefined {
     if (!this.key || head.seq === 0) return undefined;
-    const checkpoint = signCheckpoint(this.writerId, head, this.key, this.clock());
+    const checkpoint = signCheckpoint(this.writerId, head, this.key, this.clock(), prunedBefore);
     this.since = 0;
     this.signed++;
     this.metric.inc();
     return checkpoint;
+  }
+}
+
+/** How often the retention looks for a new cut (a scan of the records before the cutoff). */
+const RETENTION_LOOK_MS = 60_000;
+
+/**
+ * Where the retention period cuts this writer's chain: the newest checkpoint a pruning sink holds
+ * that was signed at least `maxAge` ago (`SinkFanout.retainFrom`). Every checkpoint then carries
+ * the cut, signed (`prunedBefore`), and a sink deletes the records below it once it holds such a
+ * checkpoint: so the cut is always at a checkpoint (whose own `prevHash` its signature covers), it
+ * never moves back, and records are deleted only on the writer's signed word, which
+ * `verifyChain` then accepts. The cut is derived from the records' signed times, not from what is
+ * missing, so records deleted by anyone else are still reported missing.
+ */
+export class Retention {
+  private cut: number | undefined;
+  private lookedAt = -Infinity;
+
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly clock: () => Date,
+  ) {}
+
+  /** The cut to sign now, looked up at most once a minute; undefined until there is one. */
+  prunedBefore(sinks: Pick<SinkFanout, 'retainFrom'>): number | undefined {
+    const now = this.clock().getTime();
+    if (now - this.lookedAt >= RETENTION_LOOK_MS || now < this.lookedAt) {
+      this.lookedAt = now;
+      const seq = sinks.retainFrom(new Date(now - this.maxAgeMs).toISOString());
+      if (seq !== undefined && seq > (this.cut ?? 0)) this.cut = seq;
+    }
+    return this.cut;
   }
 }
 

@@ -95,6 +95,11 @@ export interface AuditConfig {
    * checkpoint every sink holds is copied to `headFile` (default `audit-head.json` beside the key).
    */
   signing: { enabled: boolean; privateKey?: string; privateKeyFile?: string; headFile?: string; everyRecords: number; everyMs: number };
+  /**
+   * Unset `maxAge`: every record is kept. With it (`<n>h`, `<n>d`), records older than it are
+   * deleted by the sinks that can (SQLite), cut at a signed checkpoint (see `Retention`).
+   */
+  retention: { maxAge?: string };
   sinks: SinkConfig[];
 }
 
@@ -129,11 +134,19 @@ export const auditSection = defineSection<AuditConfig>({
         errors.push({ path: '/signing/privateKeyFile', message: 'cannot be read' });
       }
     }
+    if (cfg.retention?.maxAge !== undefined && !cfg.signing.enabled)
+      errors.push({ path: '/retention/maxAge', message: 'needs signed checkpoints (`signing.enabled`): the cut is signed' });
     if (cfg.retry.maxBackoffMs < cfg.retry.initialBackoffMs)
       errors.push({ path: '/retry/maxBackoffMs', message: 'must be at least `initialBackoffMs`' });
     return errors;
   },
 });
+
+/** `retention.maxAge` in milliseconds (`<n>h`, `<n>d`); undefined when unset. */
+export function retentionMs(cfg: Pick<AuditConfig, 'retention'>): number | undefined {
+  const m = /^(\d+)(h|d)$/.exec(cfg.retention?.maxAge ?? '');
+  return m ? Number(m[1]) * (m[2] === 'd' ? 86_400_000 : 3_600_000) : undefined;
+}
 
 /**
  * Validates `raw` against the schema, applies defaults and returns the frozen configuration.

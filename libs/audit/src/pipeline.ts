@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { Registry, UnavailableError, silentLogger, type Logger } from '@argus/platform';
 import { BackPressure, RecordBuffer, type PendingRecord } from './buffer.ts';
 import { Chainer, loadPrivateKey } from './chain.ts';
-import { CheckpointSchedule, HeadFile } from './checkpoints.ts';
-import { parseAuditConfig, waitsForCommit, type AuditConfig, type AuditConfigInput } from './config.ts';
+import { CheckpointSchedule, HeadFile, Retention } from './checkpoints.ts';
+import { parseAuditConfig, retentionMs, waitsForCommit, type AuditConfig, type AuditConfigInput } from './config.ts';
 import { DropCounter } from './drops.ts';
 import { LiveFeed } from './live-feed.ts';
 import { auditMetrics, type AuditMetrics } from './metrics.ts';
@@ -49,6 +49,8 @@ export interface PipelineParts {
   metrics: AuditMetrics;
   chainer: Chainer;
   checkpoints: CheckpointSchedule;
+  /** The retention period's cut (`audit.retention.maxAge`); absent: every record is kept. */
+  retention?: Retention;
   headFile: HeadFile;
   sinks: SinkFanout;
   spill: Spill;
@@ -66,6 +68,7 @@ export async function createPipeline(config: AuditConfig | AuditConfigInput, dep
   const metrics = auditMetrics(deps.metrics ?? new Registry());
   const key = deps.signingKey ?? (cfg.signing?.privateKey ? loadPrivateKey(cfg.signing.privateKey) : undefined);
   const clock = deps.clock ?? (() => new Date());
+  const maxAge = retentionMs(cfg);
   const drops = new DropCounter(logger, metrics.dropped);
   const sinks = new SinkFanout(deps.sinks, writerId, logger, metrics);
   const spill = new Spill(new SpillFile(join(cfg.spill.dir, `${writerId}.spill.jsonl`)), cfg.spill.maxBytes, { logger, metrics, drops });
@@ -81,6 +84,7 @@ export async function createPipeline(config: AuditConfig | AuditConfigInput, dep
     metrics,
     chainer: new Chainer(writerId, head),
     checkpoints: new CheckpointSchedule(writerId, key, cfg.signing, clock, metrics.checkpoints),
+    ...(maxAge !== undefined ? { retention: new Retention(maxAge, clock) } : {}),
     headFile: new HeadFile(deps.headFile, writerId, logger),
     sinks,
     spill,
@@ -98,6 +102,7 @@ export class Pipeline implements AuditSubscribe {
   private readonly metrics: AuditMetrics;
   private readonly chainer: Chainer;
   private readonly checkpoints: CheckpointSchedule;
+  private readonly retention: Retention | undefined;
   private readonly headFile: HeadFile;
   private readonly buffer: RecordBuffer;
   private readonly gate: BackPressure;
@@ -121,6 +126,7 @@ export class Pipeline implements AuditSubscribe {
     this.metrics = parts.metrics;
     this.chainer = parts.chainer;
     this.checkpoints = parts.checkpoints;
+    this.retention = parts.retention;
     this.headFile = parts.headFile;
     this.drops = parts.drops;
     this.sinks = parts.sinks;
@@ -264,7 +270,7 @@ export class Pipeline implements AuditSubscribe {
   }
 
   private checkpoint(): void {
-    const checkpoint = this.checkpoints.sign(this.chainer.head());
+    const checkpoint = this.checkpoints.sign(this.chainer.head(), this.retention?.prunedBefore(this.sinks));
     if (!checkpoint) return;
     const rec = this.chainer.chain(checkpoint);
     this.feed.emit(rec);

@@ -80,7 +80,13 @@ export interface CheckpointRecord extends ChainFields {
     alg: 'Ed25519';
     /** First 16 hex of sha256 over the public key (SPKI DER). */
     keyId: string;
-    /** base64url Ed25519 signature over the canonical JSON of `{writer, headSeq, headHash, time}`. */
+    /**
+     * With a retention period (`audit.retention.maxAge`): the records of this writer below this seq
+     * may be gone, deleted as older than the retention. Signed with the rest, so a verifier accepts
+     * their absence only on the writer's word.
+     */
+    prunedBefore?: number;
+    /** base64url Ed25519 signature over the canonical JSON of `{writer, headSeq, headHash, time}` (and `prunedBefore` when set). */
     signature: string;
   };
 }
@@ -104,6 +110,13 @@ export interface AuditSink {
   write(records: readonly ChainedRecord[]): Promise<void>;
   /** The last record of `writer` held by the sink, when the sink can tell. */
   head?(writer: string): Promise<ChainHead | undefined>;
+  /**
+   * A sink that deletes records past the retention period (SQLite): the seq of the newest
+   * checkpoint of `writer` it holds signed at or before `cutoff` (ISO time), if any. Records below
+   * it are older than the cutoff; the next checkpoint says so (`prunedBefore`), and once the sink
+   * holds that checkpoint it deletes them.
+   */
+  retainFrom?(writer: string, cutoff: string): number | undefined;
   close(): Promise<void>;
 }
 

@@ -124,8 +124,11 @@ export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = pr
         const sig = v.signaturesChecked
           ? `${v.checkpointsVerified} checkpoint signature(s) verified`
           : 'checkpoint signatures not checked (no --public-key)';
+        const pruned = Object.entries(v.pruned ?? {})
+          .map(([writer, seq]) => `; records of \`${writer}\` below ${seq} deleted by the retention period (signed)`)
+          .join('');
         io.stdout.write(
-          `${styleForStream(io.stdout).ok('ok')}: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}\n`,
+          `${styleForStream(io.stdout).ok('ok')}: ${v.checked} record(s) from ${v.writers.length} writer(s) verified; ${sig}${pruned}\n`,
         );
       }
       return 0;

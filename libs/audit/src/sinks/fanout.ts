@@ -101,6 +101,22 @@ export class SinkFanout {
     }
   }
 
+  /**
+   * Where this writer's records may be pruned from: the lowest answer of the sinks that prune
+   * (`retainFrom`), so none is told to delete more than another would; undefined when none prunes
+   * or one has nothing to prune.
+   */
+  retainFrom(cutoff: string): number | undefined {
+    let from: number | undefined;
+    for (const lane of this.lanes) {
+      if (!lane.sink.retainFrom) continue;
+      const seq = lane.sink.retainFrom(this.writerId, cutoff);
+      if (seq === undefined) return undefined;
+      from = from === undefined ? seq : Math.min(from, seq);
+    }
+    return from;
+  }
+
   stats(): AuditSinkStats[] {
     return this.lanes.map((l) => l.stats());
   }

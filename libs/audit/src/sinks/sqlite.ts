@@ -173,6 +173,11 @@ function facetSql(code: number): string {
 const FACET_COUNT = FACETS.length;
 /** The pause between steps of the filter index that no write started (a file catching up). */
 const INDEX_PAUSE_MS = 20;
+/** Records deleted per step of the retention, and the pause between steps (commits go between). */
+const PRUNE_ROWS = 500;
+const PRUNE_PAUSE_MS = 20;
+/** Records looked at, newest first before the cutoff, to find the checkpoint the retention cuts at. */
+const RETAIN_SCAN_ROWS = 20_000;
 
 /** A query's candidate: the record text and its position in the order of pages. */
 interface Row {
@@ -226,6 +231,12 @@ class SqliteStore implements SqliteAuditStore {
   private readonly indexSegment: Database.Transaction<() => boolean> | undefined;
   private indexTimer: NodeJS.Timeout | undefined;
   private indexSoon: NodeJS.Immediate | undefined;
+  /** Per writer, the `prunedBefore` of the newest checkpoint this store holds: its records below are deleted, a step at a time. */
+  private readonly pruneTo = new Map<string, number>();
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruneStep: ((writer: string, before: number) => number) | undefined;
+  private dropSegments: (() => void) | undefined;
+  private retainScan: Database.Statement | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -261,6 +272,22 @@ class SqliteStore implements SqliteAuditStore {
         );
       }
     });
+    const deleteRows = db.prepare(
+      `DELETE FROM audit_records WHERE rowid IN (SELECT rowid FROM audit_records WHERE writer = ? AND seq < ? ORDER BY seq LIMIT ${PRUNE_ROWS})`,
+    );
+    this.pruneStep = (writer, before) => deleteRows.run(writer, before).changes;
+    // Segments of the filter index all of whose records are gone; the newest is kept (the index goes on from it).
+    const goneSegments = `SELECT seg FROM audit_facet_segments WHERE last_rowid < (SELECT coalesce(min(rowid), 0) FROM audit_records)
+      AND seg < (SELECT max(seg) FROM audit_facet_segments)`;
+    const dropFacets = db.prepare(`DELETE FROM audit_facets WHERE seg IN (${goneSegments})`);
+    const dropSegmentRows = db.prepare(`DELETE FROM audit_facet_segments WHERE seg IN (${goneSegments})`);
+    this.dropSegments = db.transaction(() => {
+      dropFacets.run();
+      dropSegmentRows.run();
+    });
+    this.retainScan = db.prepare(
+      `SELECT writer, seq, kind FROM audit_records WHERE time <= ? ORDER BY time DESC LIMIT ${RETAIN_SCAN_ROWS}`,
+    );
     const latest = db.prepare(
       'SELECT seg, first_rowid AS "from", last_rowid AS "to", done FROM audit_facet_segments ORDER BY seg DESC LIMIT 1',
     );
@@ -289,6 +316,13 @@ class SqliteStore implements SqliteAuditStore {
     if (!this.insertAll) throw new UnavailableError('audit database is open read-only');
     this.insertAll(records);
     this.sinceThread += records.length;
+    for (const r of records) {
+      const before = r.kind === 'checkpoint' ? r.checkpoint.prunedBefore : undefined;
+      if (before !== undefined && before > (this.pruneTo.get(r.writer) ?? 0)) {
+        this.pruneTo.set(r.writer, before);
+        this.schedulePrune(0);
+      }
+    }
     const after = this.options.checkpointThreadAfter;
     if (after !== undefined && !this.checkpointer && this.sinceThread >= after) this.startCheckpointer();
     // INVARIANT: the step runs after this write's callers were answered (their answers are
@@ -355,6 +389,44 @@ class SqliteStore implements SqliteAuditStore {
         if (this.db.open) this.index();
       }, INDEX_PAUSE_MS);
       this.indexTimer.unref();
+    }
+  }
+
+  retainFrom(writer: string, cutoff: string): number | undefined {
+    if (!this.retainScan) return undefined;
+    for (const row of this.retainScan.iterate(cutoff) as IterableIterator<{ writer: string; seq: number; kind: string }>) {
+      if (row.writer === writer && row.kind === 'checkpoint') return row.seq;
+    }
+    return undefined;
+  }
+
+  /** Runs a step of the retention after `ms`, unless one is already waiting. */
+  private schedulePrune(ms: number): void {
+    if (this.pruneTimer || !this.db.open) return;
+    this.pruneTimer = setTimeout(() => {
+      this.pruneTimer = undefined;
+      if (this.db.open) this.prune();
+    }, ms);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Deletes up to {@link PRUNE_ROWS} records below a writer's `prunedBefore`, then, while some
+   * remain, another step a moment later (a commit waits for one step at most); once none remain,
+   * the segments of the filter index whose records are all gone. The file does not shrink: SQLite
+   * reuses the freed pages, so it stops growing. A failure is retried at the next checkpoint.
+   */
+  private prune(): void {
+    try {
+      for (const [writer, before] of this.pruneTo) {
+        if (this.pruneStep!(writer, before) >= PRUNE_ROWS) {
+          this.schedulePrune(PRUNE_PAUSE_MS);
+          return;
+        }
+      }
+      this.dropSegments!();
+    } catch {
+      // Locked or failing: the next checkpoint schedules it again.
     }
   }
 
@@ -505,6 +577,7 @@ class SqliteStore implements SqliteAuditStore {
 
   async close(): Promise<void> {
     clearTimeout(this.indexTimer);
+    clearTimeout(this.pruneTimer);
     clearImmediate(this.indexSoon);
     // The thread's connection first: the writer's, closed last, checkpoints what remains.
     await this.checkpointer?.stop();
