@@ -14,3 +14,4 @@ export { SpillFile } from './spill.ts';
 export * from './writer.ts';
 export * from './sinks/index.ts';
 export { makeDecisionEvent, SECRET_CANARY, type SampleKind } from './testing/events.ts';
+export { writeTwoHoursOfAudit } from './testing/retention.ts';

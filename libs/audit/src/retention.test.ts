@@ -3,7 +3,6 @@
  * than it, cut at a checkpoint the writer signed; the chain that is left verifies, and a record
  * deleted by anyone else is still missing.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,14 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from './chain.ts';
 import { parseAuditConfig, type AuditConfigInput } from './config.ts';
 import { openSqliteAuditStore } from './sinks/sqlite.ts';
-import { makeDecisionEvent } from './testing/events.ts';
+import { writeTwoHoursOfAudit } from './testing/retention.ts';
 import type { ChainedRecord } from './types.ts';
-import { createAuditTrail } from './writer.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'argus-audit-retention-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-const HOUR = 3_600_000;
 
 function stored(path: string): ChainedRecord[] {
   const store = openSqliteAuditStore({ path, readonly: true });
@@ -28,43 +24,8 @@ function stored(path: string): ChainedRecord[] {
   return all;
 }
 
-/** Writes 40 decisions a second apart, two hours pass, then 40 more; answers the file and the public key. */
-async function twoHours(
-  name: string,
-  retention: AuditConfigInput['retention'],
-  segmentRecords = 2000,
-): Promise<{ db: string; publicKey: string }> {
-  const dir = join(root, name);
-  const db = join(dir, 'audit.db');
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  let now = Date.UTC(2026, 0, 1);
-  const clock = () => new Date(now);
-  const trail = await createAuditTrail(
-    {
-      writerId: 'w',
-      durability: 'process',
-      spill: { dir: join(dir, 'spill') },
-      signing: { privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), everyRecords: 10, everyMs: 60_000 },
-      ...(retention ? { retention } : {}),
-      sinks: [{ type: 'sqlite', path: db }],
-    },
-    { sinks: [openSqliteAuditStore({ path: db, segmentRecords })], clock },
-  );
-  const burst = async (from: number) => {
-    for (let i = from; i < from + 40; i++) {
-      await trail.record(makeDecisionEvent('allow', i, { time: clock().toISOString() }));
-      now += 1000;
-    }
-  };
-  await burst(0);
-  now += 2 * HOUR;
-  await burst(40);
-  await trail.flush();
-  // The deletion runs a step at a time after the commit that brought the cut.
-  await new Promise((r) => setTimeout(r, 200));
-  await trail.close();
-  return { db, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
+const twoHours = (name: string, retention: AuditConfigInput['retention'], segmentRecords?: number) =>
+  writeTwoHoursOfAudit(join(root, name), retention, segmentRecords);
 
 describe('audit retention', () => {
   it('deletes the records older than maxAge at a signed checkpoint; what is left verifies', async () => {

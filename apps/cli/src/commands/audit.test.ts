@@ -12,6 +12,7 @@ import {
   matchesFilters,
   openSqliteAuditStore,
   SECRET_CANARY,
+  writeTwoHoursOfAudit,
   type AuditRecord,
   type AuditTrail,
 } from '@argus/audit';
@@ -70,6 +71,23 @@ describe('argus audit verify', () => {
     const out = io();
     expect(await runAuditVerify({ db, publicKey: publicKeyFile }, out)).toBe(0);
     expect(out.out()).toMatch(/^ok: 33 record\(s\) from 1 writer\(s\) verified; 3 checkpoint signature\(s\) verified/);
+  });
+
+  it('exits 0 on a chain cut by the retention period, saying so; a record gone past the cut is missing', async () => {
+    const { db: retained, publicKey } = await writeTwoHoursOfAudit(join(dir, 'retained'), { maxAge: '1h' });
+    const keyFile = join(dir, 'retained.pub.pem');
+    writeFileSync(keyFile, publicKey);
+    const out = io();
+    expect(await runAuditVerify({ db: retained, publicKey: keyFile }, out)).toBe(0);
+    expect(out.out()).toMatch(
+      /^ok: \d+ record\(s\) from 1 writer\(s\) verified; \d+ checkpoint signature\(s\) verified; records of `w` below 44 deleted by the retention period \(signed\)/,
+    );
+    const raw = new Database(retained);
+    raw.prepare('DELETE FROM audit_records WHERE seq = 45').run();
+    raw.close();
+    const broken = io();
+    expect(await runAuditVerify({ db: retained, publicKey: keyFile }, broken)).toBe(1);
+    expect(broken.out()).toMatch(/^broken: missing: record 45 of `w` is missing/);
   });
 
   it('exits 1 naming an edited record', async () => {
