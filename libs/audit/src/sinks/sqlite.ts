@@ -176,8 +176,6 @@ const INDEX_PAUSE_MS = 20;
 /** Records deleted per step of the retention, and the pause between steps (commits go between). */
 const PRUNE_ROWS = 500;
 const PRUNE_PAUSE_MS = 20;
-/** Records looked at, newest first before the cutoff, to find the checkpoint the retention cuts at. */
-const RETAIN_SCAN_ROWS = 20_000;
 
 /** A query's candidate: the record text and its position in the order of pages. */
 interface Row {
@@ -236,7 +234,7 @@ class SqliteStore implements SqliteAuditStore {
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruneStep: ((writer: string, before: number) => number) | undefined;
   private dropSegments: (() => void) | undefined;
-  private retainScan: Database.Statement | undefined;
+  private retainScan: ((writer: string, cutoff: string) => number | undefined) | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -285,9 +283,23 @@ class SqliteStore implements SqliteAuditStore {
       dropFacets.run();
       dropSegmentRows.run();
     });
-    this.retainScan = db.prepare(
-      `SELECT writer, seq, kind FROM audit_records WHERE time <= ? ORDER BY time DESC LIMIT ${RETAIN_SCAN_ROWS}`,
-    );
+    // The writer's last record at or before the cutoff (the time index, read backwards), then its
+    // newest checkpoint signed by then (the (writer, seq) index, read backwards: a checkpoint comes
+    // every `everyRecords` records at most, so a short read).
+    const lastBefore = db
+      .prepare(
+        'SELECT seq FROM audit_records INDEXED BY audit_records_time WHERE time <= ? AND writer = ? ORDER BY time DESC, writer DESC, seq DESC LIMIT 1',
+      )
+      .pluck();
+    const checkpointBefore = db
+      .prepare(
+        `SELECT seq FROM audit_records WHERE writer = ? AND seq <= ? AND kind = 'checkpoint' AND time <= ? ORDER BY seq DESC LIMIT 1`,
+      )
+      .pluck();
+    this.retainScan = (writer, cutoff) => {
+      const last = lastBefore.get(cutoff, writer) as number | undefined;
+      return last === undefined ? undefined : (checkpointBefore.get(writer, last, cutoff) as number | undefined);
+    };
     const latest = db.prepare(
       'SELECT seg, first_rowid AS "from", last_rowid AS "to", done FROM audit_facet_segments ORDER BY seg DESC LIMIT 1',
     );
@@ -393,11 +405,7 @@ class SqliteStore implements SqliteAuditStore {
   }
 
   retainFrom(writer: string, cutoff: string): number | undefined {
-    if (!this.retainScan) return undefined;
-    for (const row of this.retainScan.iterate(cutoff) as IterableIterator<{ writer: string; seq: number; kind: string }>) {
-      if (row.writer === writer && row.kind === 'checkpoint') return row.seq;
-    }
-    return undefined;
+    return this.retainScan?.(writer, cutoff);
   }
 
   /** Runs a step of the retention after `ms`, unless one is already waiting. */
