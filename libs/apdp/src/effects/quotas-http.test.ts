@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, silentLogger, UnavailableError } from '@argus/platform';
-import { MemoryApprovalStore, MemoryWindowCounter, openSqlite, SqliteWindowCounter, type WindowCounter } from '@argus/store';
+import { MemoryApprovalStore, MemoryWindowCounter, openSqlite, sliceSize, SqliteWindowCounter, type WindowCounter } from '@argus/store';
 import type { QuotaRuleConfig } from './config.ts';
 import { createDecisionEffects } from './decision-effects.ts';
 import { readPolicyDir } from '../policy-files.ts';
@@ -16,10 +16,13 @@ import type { ApdpDeps } from '../app.ts';
 import { ADMIN_TOKEN, CEDAR_DIR, post, startHarness, TRANSPORTS, withServer, type Harness, type LooseBody } from '../testing/harness.ts';
 
 const FUTURE = '2099-01-01T00:00:00.000Z';
-/** Midnight: a whole number of every window's slices (a hundredth of it), so each boundary below is exact. */
+/** Midnight: a whole number of every window's slices, so each boundary below is exact. */
 const START = Date.parse('2030-01-01T00:00:00.000Z');
-/** A window's slice: a hit leaves the window `windowMs + slice - 1` ms after one made at a slice's start. */
-const slice = (windowMs: number): number => windowMs / 100;
+/**
+ * A window's slice (a millisecond up to a minute, else a hundredth of it): a hit leaves the window
+ * `windowMs + slice - 1` ms after one made at a slice's start.
+ */
+const slice = (windowMs: number): number => sliceSize(windowMs);
 /** Longer than the longest window: moving the clock by it empties every counter. */
 const PAST_EVERY_WINDOW = 32 * 86_400_000;
 const INTENTS = ['lookup-order-status', 'answer-customer'];
@@ -269,8 +272,8 @@ describe.each(TRANSPORTS)('the embedded split: named quotas in SQLite, the built
         expect(second.explanation.context.usage).toEqual({ calls_last_minute: 1, calls_last_hour: 1, per_human_burst: 1 });
         expectQuotaDeny(await decide(base, tool('support-bot')), 'per_human_burst');
         expectQuotaDeny(await decide(base, tool('support-bot')), 'per_human_burst');
-        // The quota window passed (and the slice of the calls, 900 ms; the minute's is 600), the
-        // hour did not: the two refused calls are in neither count.
+        // The quota window passed (and the slice of the calls, 900 ms), the hour did not: the two
+        // refused calls are in neither count.
         w.advance(90_000 + slice(90_000));
         const later = await decide(base, tool('support-bot'), 'full');
         expect(later.allow).toBe(true);

@@ -85,30 +85,36 @@ export interface WindowHits {
 }
 
 /**
- * Slices of a window: a counter keeps its hits by slice of `ceil(windowMs / WINDOW_SLICES)` ms, so
- * it holds at most `WINDOW_SLICES + 1` entries however many hits its window holds (see
- * {@link sliceOf}).
+ * Windows up to this long are kept to the millisecond (a counter holds at most one entry per
+ * millisecond of its window, 60,000); longer ones by slices of a hundredth of the window, so a
+ * counter of a long window holds at most `WINDOW_SLICES + 1` entries however many hits it counts.
  */
+export const EXACT_WINDOW_MS = 60_000;
 export const WINDOW_SLICES = 100;
+
+/** The slice size of a window, in ms (see {@link sliceOf}). */
+export function sliceSize(windowMs: number): number {
+  return windowMs <= EXACT_WINDOW_MS ? 1 : Math.ceil(windowMs / WINDOW_SLICES);
+}
 
 /**
  * The time a hit recorded at `now` is kept at: the last millisecond of its slice (slices of
- * `ceil(windowMs / WINDOW_SLICES)` ms from the epoch). A hit counts while this time is after
- * `now - windowMs`, so it leaves the window between `windowMs` and `windowMs` plus one slice (less
- * a millisecond) after it was recorded: never earlier, so a limit is never exceeded over any
- * window of `windowMs`, and at most 1 % late. Windows of up to 100 ms are exact to the millisecond.
+ * {@link sliceSize} ms from the epoch). A hit counts while this time is after `now - windowMs`.
+ * Windows up to a minute are exact: a hit leaves exactly `windowMs` after it was recorded. A longer
+ * one leaves between `windowMs` and `windowMs` plus one slice (less a millisecond) after: never
+ * earlier, so a limit is never exceeded over any window of `windowMs`, and at most 1 % late.
  */
 export function sliceOf(now: number, windowMs: number): number {
-  const size = Math.ceil(windowMs / WINDOW_SLICES);
+  const size = sliceSize(windowMs);
   return (Math.floor(now / size) + 1) * size - 1;
 }
 
 /**
  * Sliding-window counters for quotas. A counter is identified by `(key, windowMs)`: the same key
- * counted over a minute and over an hour is two counters, each hit separately. Windows slide by
- * slices of a hundredth of the window ({@link sliceOf}): a hit leaves the window at least `windowMs`
- * and at most `windowMs` plus one slice after it was recorded, and a counter's memory is bounded
- * (at most 101 entries) whatever its traffic.
+ * counted over a minute and over an hour is two counters, each hit separately. Windows up to a
+ * minute slide to the millisecond; longer ones by slices of a hundredth of the window
+ * ({@link sliceOf}), so a hit leaves at least `windowMs` and at most `windowMs` plus one slice after
+ * it was recorded, and the counter holds at most 101 entries whatever its traffic.
  */
 export interface WindowCounter {
   /**

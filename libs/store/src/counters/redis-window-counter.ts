@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
 import { checkWindow, counterId, hitOne } from './memory-window-counter.ts';
-import { WINDOW_SLICES, type WindowCounter, type WindowHit, type WindowHits, type WindowSpec } from './ports.ts';
+import { sliceSize, type WindowCounter, type WindowHit, type WindowHits, type WindowSpec } from './ports.ts';
 import { orUnavailable } from '../unavailable.ts';
 import { withScripts } from '../redis/scripts.ts';
 
 /**
  * Sliding windows as hashes scored by the Redis server's clock (TIME), so replicas with skewed
- * clocks agree: a field per slice of the window (`sliceOf`: the slice's last millisecond) holding
- * its hits, so a counter holds at most 101 fields whatever its traffic. All or nothing over every
+ * clocks agree: a field per slice of the window (`sliceOf`: the slice's last millisecond; a
+ * millisecond for windows up to a minute) holding its hits, so a counter of a longer window holds
+ * at most 101 fields whatever its traffic. All or nothing over every
  * key, in one script (atomic across replicas).
  * KEYS: the hashes; ARGV: windowMs, slice size (ms), limit (-1 = none) per key.
  * Returns {allowed (0/1), count per key...}; when refused, the counts are unchanged and a
@@ -111,7 +112,7 @@ export class RedisWindowCounter implements WindowCounter {
   async hitAll(specs: readonly WindowSpec[]): Promise<WindowHits> {
     for (const s of specs) checkWindow(s.windowMs, s.limit);
     if (specs.length === 0) return { allowed: true, counts: [], refused: [] };
-    const args = specs.flatMap((s) => [s.windowMs, Math.ceil(s.windowMs / WINDOW_SLICES), s.limit ?? -1]);
+    const args = specs.flatMap((s) => [s.windowMs, sliceSize(s.windowMs), s.limit ?? -1]);
     const out = (
       await this.call(() => this.client.argusWindowHitAll(specs.length, ...specs.map((s) => this.key(s.key, s.windowMs)), ...args))
     ).map(Number);

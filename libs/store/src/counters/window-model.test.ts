@@ -47,7 +47,8 @@ class Model {
 
 type Op = { op: 'step'; ms: number } | { op: 'hit'; specs: WindowSpec[] } | { op: 'count'; key: string; windowMs: number };
 
-const WINDOWS = [50, 400, 3_000];
+/** Up to a minute, windows are exact; past it (120 s: slices of 1.2 s), by slices. */
+const WINDOWS = [50, 400, 3_000, 120_000];
 const spec = fc.record(
   {
     key: fc.constantFrom('a', 'b'),
@@ -59,7 +60,10 @@ const spec = fc.record(
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
-    arbitrary: fc.record({ op: fc.constant('step' as const), ms: fc.oneof(fc.constant(0), fc.integer({ min: -20, max: 500 })) }),
+    arbitrary: fc.record({
+      op: fc.constant('step' as const),
+      ms: fc.oneof(fc.constant(0), fc.integer({ min: -20, max: 500 }), fc.integer({ min: 1_000, max: 130_000 })),
+    }),
   },
   { weight: 6, arbitrary: fc.record({ op: fc.constant('hit' as const), specs: fc.array(spec, { minLength: 1, maxLength: 3 }) }) },
   {
@@ -110,6 +114,7 @@ describe.each(adapters)('%s window counter against the model', (_name, open) => 
         const specs = [
           { key: 'hot', windowMs: 1_000 },
           { key: 'hot', windowMs: 2_500, limit: 6_000 },
+          { key: 'hot', windowMs: 90_000 },
         ];
         expect(await counter.hitAll(specs)).toEqual(model.hitAll(specs, now));
       }
