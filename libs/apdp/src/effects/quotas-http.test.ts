@@ -18,11 +18,8 @@ import { ADMIN_TOKEN, CEDAR_DIR, post, startHarness, TRANSPORTS, withServer, typ
 const FUTURE = '2099-01-01T00:00:00.000Z';
 /** Midnight: a whole number of every window's slices, so each boundary below is exact. */
 const START = Date.parse('2030-01-01T00:00:00.000Z');
-/**
- * A window's slice (a millisecond up to a minute, else a hundredth of it): a hit leaves the window
- * `windowMs + slice - 1` ms after one made at a slice's start.
- */
-const slice = (windowMs: number): number => sliceSize(windowMs);
+// A window's slice (`sliceSize`: a millisecond up to a minute, else a hundredth of it): a hit
+// leaves the window `windowMs + sliceSize(windowMs) - 1` ms after one made at a slice's start.
 /** Longer than the longest window: moving the clock by it empties every counter. */
 const PAST_EVERY_WINDOW = 32 * 86_400_000;
 const INTENTS = ['lookup-order-status', 'answer-customer'];
@@ -274,7 +271,7 @@ describe.each(TRANSPORTS)('the embedded split: named quotas in SQLite, the built
         expectQuotaDeny(await decide(base, tool('support-bot')), 'per_human_burst');
         // The quota window passed (and the slice of the calls, 900 ms), the hour did not: the two
         // refused calls are in neither count.
-        w.advance(90_000 + slice(90_000));
+        w.advance(90_000 + sliceSize(90_000));
         const later = await decide(base, tool('support-bot'), 'full');
         expect(later.allow).toBe(true);
         expect(later.explanation.context.usage).toEqual({ calls_last_minute: 0, calls_last_hour: 2, per_human_burst: 0 });
@@ -347,7 +344,7 @@ describe.each(TRANSPORTS)('windows (injected clock) (%s)', (transport) => {
       w.advance(3_600_000);
       expectQuotaDeny(await decide(base, tool('support-bot')), 'daily');
       // 1 ms before the first call leaves the window: a day and its slice (14.4 min) after it.
-      w.advance(86_400_000 + slice(86_400_000) - 1 - 2 * 3_600_000 - 1);
+      w.advance(86_400_000 + sliceSize(86_400_000) - 1 - 2 * 3_600_000 - 1);
       expectQuotaDeny(await decide(base, tool('support-bot')), 'daily');
       w.advance(1);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);
@@ -364,11 +361,11 @@ describe.each(TRANSPORTS)('windows (injected clock) (%s)', (transport) => {
       w.advance(PAST_EVERY_WINDOW);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);
       expect((await decide(base, llm('support-bot'))).allow).toBe(true);
-      w.advance(2_500 + slice(2_500) - 2);
+      w.advance(2_500 + sliceSize(2_500) - 2);
       expectQuotaDeny(await decide(base, llm('support-bot')), 'model_burst');
       w.advance(1);
       expect((await decide(base, llm('support-bot'))).allow).toBe(true);
-      w.advance(90_000 + slice(90_000) - 1 - (2_500 + slice(2_500) - 1) - 1);
+      w.advance(90_000 + sliceSize(90_000) - 1 - (2_500 + sliceSize(2_500) - 1) - 1);
       expectQuotaDeny(await decide(base, tool('support-bot')), 'burst');
       w.advance(1);
       expect((await decide(base, tool('support-bot'))).allow).toBe(true);

@@ -39,7 +39,8 @@ export async function hitOne(
  * One counter's hits in its window, oldest first, as runs: `times[i]` (ms, non-decreasing: the
  * slice each hit is kept at, {@link sliceOf}) holds `counts[i]` hits. Expired runs are skipped by
  * advancing `head` and compacted away once they are half the arrays, so trimming costs O(1)
- * amortized, and hits in the same slice take one entry (at most 101 live ones).
+ * amortized, and hits in the same slice take one entry (at most 101 live ones past a minute, one per
+ * millisecond of the window up to it).
  */
 class HitLog {
   times: number[] = [];
@@ -129,7 +130,7 @@ export class MemoryWindowCounter implements WindowCounter {
     return { allowed: true, counts, refused: [] };
   }
 
-  /** How many entries the counter `(key, windowMs)` keeps (at most 101 live ones; expired ones until trimmed). */
+  /** How many entries the counter `(key, windowMs)` keeps (live ones, see `sliceSize`; expired ones until trimmed). */
   entries(key: string, windowMs: number): number {
     const log = this.logs.get(counterId({ key, windowMs }));
     return log ? log.times.length - log.head : 0;

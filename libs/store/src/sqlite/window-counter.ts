@@ -14,7 +14,8 @@ export interface SqliteWindowCounterOptions {
 /**
  * Sliding-window counters in the SQLite file of the embedded mode (store migration 8), so quota
  * counts survive a restart. A counter is its runs (`window_runs`: the hits of one slice of its
- * window, {@link sliceOf}, which leave it in the same millisecond: one row, at most 101 live) and
+ * window, {@link sliceOf}, which leave it in the same millisecond: one row; at most 101 live past a
+ * minute) and
  * its total (`window_totals`), kept in step, so a hit costs a few index seeks however many hits
  * its window holds. A multi-counter hit runs in one
  * `BEGIN IMMEDIATE` transaction, so it is all or nothing and atomic across processes sharing the
