@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@argus/platform';
+import { halfClosedExchange } from '@argus/platform/testing/half-close';
 import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 import { OPENAPI_FILE } from './routes/openapi.ts';
 
@@ -90,6 +91,14 @@ describe('startApdp', () => {
     });
     expect(decision.status).toBe(200);
     expect(((await decision.json()) as { result: { allow: boolean } }).result.allow).toBe(false);
+  });
+
+  it('answers a decision to a client that half-closes once its request is sent', async () => {
+    const ask = { input: { principal: { type: 'Agent', id: 'nobody' }, action: 'llm:invoke', resource: { type: 'Model', id: 'gpt' } } };
+    const head = `POST /v1/authorize HTTP/1.1\r\nHost: argus\r\nContent-Type: application/json\r\nAuthorization: Bearer ${ADMIN}`;
+    const answer = await halfClosedExchange(running.url, head, JSON.stringify(ask));
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer).toContain('"allow":false');
   });
 
   it('answers every documented decision-point path with something other than "no route"', async () => {

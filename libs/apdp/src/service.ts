@@ -8,9 +8,9 @@
  * in-flight requests finish for `server.shutdownGraceMs`, close what is left, flush the audit trail,
  * close Redis and the store, and exit 0 — or 1 when requests had to be cut or a close failed.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Shutdown } from '@argus/platform';
+import { Shutdown, createHttpServer } from '@argus/platform';
 import { ARGUS_CONFIG_FILE, type ArgusConfig } from './config.ts';
 import { openapiRouter } from './routes/openapi.ts';
 import { startDecisionRuntime, type DecisionRuntime } from './runtime.ts';
@@ -40,7 +40,7 @@ export async function startApdp(config: ArgusConfig): Promise<RunningApdp> {
   // The HTTP server stops accepting and drains first; then the closers run last-in first-out: the
   // audit trail flushes, then the watchers, Redis connections and the store close.
   for (const closer of runtime.closers) shutdown.add(closer);
-  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
+  const server = createHttpServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,6 +1,9 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findTooDeep } from './http.ts';
+import { createHttpServer, findTooDeep } from './http.ts';
+import { halfClosedExchange } from './testing/half-close.ts';
 
 /** Nesting of a JSON value: 0 for a scalar, 1 + the deepest child for an object or array. */
 function depthOf(v: unknown): number {
@@ -41,5 +44,33 @@ describe('findTooDeep', () => {
     const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)) as unknown;
     expect(findTooDeep(deep, 64)).toBe(`/${Array(64).fill(0).join('/')}`);
     expect(findTooDeep({ 'a/b': { '~': [[1]] } }, 3)).toBe('/a~1b/~0/0');
+  });
+});
+
+describe('createHttpServer', () => {
+  async function answerTo(server: Server): Promise<string> {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      return await halfClosedExchange(`http://127.0.0.1:${port}`, 'POST /echo HTTP/1.1\r\nHost: argus', '{"a":1}');
+    } finally {
+      server.close();
+    }
+  }
+  // The handler answers after the request has ended, as the decision routes do once they have the body.
+  const echo: RequestListener = (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => setTimeout(() => res.end(`got ${body}`), 10));
+  };
+
+  it('answers a client that half-closes once its request is sent, then ends the connection', async () => {
+    const answer = await answerTo(createHttpServer({}, echo));
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer.endsWith('got {"a":1}')).toBe(true);
+  });
+
+  it("is needed: Node's own server drops that request unanswered", async () => {
+    expect(await answerTo(createServer(echo))).toBe('');
   });
 });

@@ -1,8 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { ArgusError, InvalidInputError, toErrorBody } from './errors.ts';
+
+/**
+ * Node's HTTP server, but answering a client that half-closes its side once its request is sent
+ * (`shutdown(SHUT_WR)`: `nc -N`, some HTTP/1.0 clients and scripts). Node's default aborts such a
+ * request unanswered; here the response is written, then the connection ends. Every listener of
+ * Argus (decision point, proxy, registry) is made here.
+ */
+export function createHttpServer(options: ServerOptions, listener: RequestListener): Server {
+  const server = createServer(options, listener);
+  // Node's switch for it: a property of every http.Server since 0.x (read in its socket's `end`
+  // handler), not one of the constructor's options.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  return server;
+}
 
 /** Limits applied to every JSON body. */
 export interface BodyLimits {

@@ -7,11 +7,19 @@
  * `createProxyApp` with the in-process decision point instead. Usage (tokens, cost) is charged to
  * the goal budgets of that same apdp (`POST /v1/goals/{id}/usage`, with the proxy's service token).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { createAuditTrail, parseAuditConfig } from '@argus/audit';
-import { ConfigError, Shutdown, createLogger, createMetricsRegistry, healthRouter, type ShutdownReport } from '@argus/platform';
+import {
+  ConfigError,
+  Shutdown,
+  createHttpServer,
+  createLogger,
+  createMetricsRegistry,
+  healthRouter,
+  type ShutdownReport,
+} from '@argus/platform';
 import { Scrubber, openSecretsBroker, parseSecretsConfig, scrubbingDestination } from '@argus/secrets';
 import express from 'express';
 import { createProxyApp } from './app.ts';
@@ -91,7 +99,7 @@ export async function main(
   // slows node's own HTTP code); only the health and metrics routes do.
   const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
+  const server = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
   const shutdown = new Shutdown(logger, config.limits.shutdownGraceMs);
   shutdown.add({ name: 'secrets', close: () => store.close() });
   // Closers run in reverse: the journal closes after the audit trail made the drained calls' records durable.

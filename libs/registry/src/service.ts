@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAuthenticator, createLogger, Shutdown, type AuthenticatorOptions, type Logger } from '@argus/platform';
+import { createAuthenticator, createHttpServer, createLogger, Shutdown, type AuthenticatorOptions, type Logger } from '@argus/platform';
 import { openEventBus, openLeaseStore, openStorage } from '@argus/store';
 import { createRegistryApp } from './app.ts';
 import type { RegistryConfig } from './config.ts';
@@ -69,7 +69,7 @@ export async function startRegistry(
     readiness: [{ name: 'store', check: async () => ({ ok: await storage.ping() }) }],
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    const s = createHttpServer({}, app).listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
   shutdown.addServer('http', server);

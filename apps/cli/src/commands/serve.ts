@@ -6,12 +6,12 @@
  * Only `node:` modules and types are imported up front: the server stack loads when the command
  * runs, so `argus --help` and the other commands do not pay for it.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionRuntime } from '@argus/apdp';
 import type { CallJournal } from '@argus/proxy';
-import type { ShutdownReport } from '@argus/platform';
+import { createHttpServer, type ShutdownReport } from '@argus/platform';
 import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 // A type only: the settings module itself loads when `argus serve` runs.
@@ -92,7 +92,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   }
   for (const c of runtime.closers) shutdown.add(c);
 
-  const server = createServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
+  const server = createHttpServer({ requestTimeout: config.server.requestTimeoutMs }, runtime.apdp.listener);
   await listen(server, config.server.port, config.server.host);
   // The decision stream never ends on its own: it gets a final event as soon as draining starts.
   shutdown.addServer('http', server, { endStreams: true });
@@ -120,7 +120,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       // MCP lists are compared with the registry on every tools/list (runtime rug-pull check).
       tools: registryToolCatalogue({ store: runtime.storage.registry, events: runtime.events }),
     });
-    const proxyServer = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, proxyApp);
+    const proxyServer = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, proxyApp);
     await listen(proxyServer, proxyConfig.listen.port, proxyConfig.listen.host);
     shutdown.addServer('proxy', proxyServer, { drain: proxyApp.drain });
     proxyUrl = urlOf(proxyServer, proxyConfig.listen.host);

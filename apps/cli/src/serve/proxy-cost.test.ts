@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { halfClosedExchange } from '@argus/platform/testing/half-close';
 import type { RunningArgus } from '../commands/serve.ts';
 import { startServeWithProxy, type ServeFixture } from '../testing/serve-fixture.ts';
 
@@ -151,6 +152,26 @@ describe('cost charged to goal budgets through argus serve', () => {
     expect((denied as Error).message).toMatch(/budget/i);
     expect((await used('goal-openai')).costUsd).toBe(0.0145);
   }, 30_000);
+
+  it('answers and charges a call whose client half-closes once its request is sent', async () => {
+    await createGoal('goal-half-closed', 1);
+    const head = [
+      'POST /openai/v1/chat/completions HTTP/1.1',
+      'Host: argus',
+      'Content-Type: application/json',
+      `Authorization: Bearer ${BOT_TOKEN}`,
+      'x-argus-goal: goal-half-closed',
+      'x-argus-intent: answer-customer',
+    ].join('\r\n');
+    const answer = await halfClosedExchange(
+      running.proxyUrl!,
+      head,
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer).toContain('"chatcmpl-1"');
+    await eventuallyUsed('goal-half-closed', 0.00725);
+  });
 
   it('charges a streamed OpenAI answer from the usage in its last chunk', async () => {
     await createGoal('goal-stream', 1);

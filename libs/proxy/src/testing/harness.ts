@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { DecisionEvent, DecisionPoint, UsageReport } from '@argus/contracts';
-import { createLogger, createMetricsRegistry, type Registry } from '@argus/platform';
+import { createHttpServer, createLogger, createMetricsRegistry, type Registry } from '@argus/platform';
 import { MemorySecretStore, SecretsBroker } from '@argus/secrets';
 import type { JWTVerifyGetKey } from 'jose';
 import { createProxyApp } from '../app.ts';
@@ -91,7 +91,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     authenticate: createAuthenticator({ auth: config.auth, secrets: broker, ...(options.jwks ? { jwks: options.jwks } : {}) }),
     ...(options.tools ? { tools: options.tools } : {}),
   });
-  const server: Server = createServer(app);
+  const server: Server = createHttpServer({}, app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
