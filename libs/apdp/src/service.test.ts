@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@argus/platform';
-import { halfClosedExchange } from '@argus/platform/testing/half-close';
+import { halfClosedExchange } from '@argus/platform/testing/raw-http';
 import { loadApdpConfig, startApdp, type RunningApdp } from './service.ts';
 import { OPENAPI_FILE } from './routes/openapi.ts';
 

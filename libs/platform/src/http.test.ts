@@ -1,9 +1,9 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHttpServer, findTooDeep } from './http.ts';
-import { halfClosedExchange } from './testing/half-close.ts';
+import { halfClosedExchange, rawExchange } from './testing/raw-http.ts';
 
 /** Nesting of a JSON value: 0 for a scalar, 1 + the deepest child for an object or array. */
 function depthOf(v: unknown): number {
@@ -70,7 +70,56 @@ describe('createHttpServer', () => {
     expect(answer.endsWith('got {"a":1}')).toBe(true);
   });
 
+  it('takes a client whose side closes once its answer has begun (a stream) as gone, and closes the connection at once', async () => {
+    let closed: () => void = () => undefined;
+    const streamClosed = new Promise<void>((resolve) => (closed = resolve));
+    const server = createHttpServer({}, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': open\n\n');
+      res.on('close', closed);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.write('GET /stream HTTP/1.1\r\nHost: argus\r\n\r\n');
+      await new Promise((resolve) => socket.once('data', resolve));
+      const ended = Date.now();
+      socket.end();
+      await streamClosed;
+      expect(Date.now() - ended).toBeLessThan(1_000);
+      socket.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
   it("is needed: Node's own server drops that request unanswered", async () => {
     expect(await answerTo(createServer(echo))).toBe('');
+  });
+});
+
+describe('createHttpServer and request targets', () => {
+  it('answers a target that is not a path with a 400 in the error shape, and never calls the listener', async () => {
+    let called = 0;
+    const server = createHttpServer({}, (_req, res) => {
+      called++;
+      res.end('reached');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      for (const target of ['http://argus.test/v1/policies', 'HTTP://argus.test', '*']) {
+        const answer = await rawExchange(url, `PUT ${target} HTTP/1.1\r\nHost: argus.test`, '{}');
+        expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+          code: 'invalid_parameter',
+          errors: [{ path: target }],
+        });
+      }
+      expect(await rawExchange(url, 'PUT /v1/policies HTTP/1.1\r\nHost: argus.test', '{}')).toMatch(/reached$/);
+      expect(called).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -1,20 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { ArgusError, InvalidInputError, toErrorBody } from './errors.ts';
+import { notOriginForm } from './permissions.ts';
 
 /**
  * Node's HTTP server, but answering a client that half-closes its side once its request is sent
  * (`shutdown(SHUT_WR)`: `nc -N`, some HTTP/1.0 clients and scripts). Node's default aborts such a
- * request unanswered; here the response is written, then the connection ends. Every listener of
- * Argus (decision point, proxy, registry) is made here.
+ * request unanswered; here its answer is written, then the connection ends. A client whose side
+ * closes once its answer has begun (an event stream, a streamed completion) is taken as gone, as
+ * before: the connection is closed at once, so the stream and the upstream call behind it end and
+ * are recorded. Every listener of Argus (decision point, proxy, registry) is made here, and none of
+ * them sees a request target that is not a path: those are answered 400 here.
  */
 export function createHttpServer(options: ServerOptions, listener: RequestListener): Server {
-  const server = createServer(options, listener);
+  /** The answer each connection is writing (the last one, with pipelining). */
+  const answering = new WeakMap<Socket, ServerResponse>();
+  const server = createServer(options, (req, res) => {
+    answering.set(req.socket, res);
+    // INVARIANT: no listener sees a request target that is not a path (see `notOriginForm`).
+    const foreign = notOriginForm(req.url ?? '');
+    if (!foreign) return listener(req, res);
+    req.resume();
+    const { status, body } = toErrorBody(foreign);
+    res.setHeader('connection', 'close');
+    sendJson(res, status, body);
+  });
   // Node's switch for it: a property of every http.Server since 0.x (read in its socket's `end`
   // handler), not one of the constructor's options.
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  server.on('connection', (socket: Socket) => {
+    socket.on('end', () => {
+      const res = answering.get(socket);
+      if (res && res.headersSent && !res.writableEnded) socket.destroy();
+    });
+  });
   return server;
 }
 

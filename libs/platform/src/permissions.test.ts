@@ -60,6 +60,15 @@ describe('admit', () => {
     expect(await admit({ auth }, 'DELETE', '/v1/policies', undefined)).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(await admit({ auth }, 'GET', '/somewhere', undefined)).toBeUndefined();
   });
+  it('refuses a request target that is not a path, whatever route it names: the table matches paths', async () => {
+    for (const row of DEFAULT_PERMISSION_TABLE.rows) {
+      const path = row.path.replace(/\{[^}]+\}/g, 'x').replace(/\*$/, 'x');
+      for (const target of [`http://argus.test${path}`, `HTTPS://argus.test:1${path}?q=1`, '*']) {
+        const admission = await admit({ auth, decisions: 'open' }, row.method, target, undefined);
+        expect(admission, `${row.method} ${target}`).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_parameter' } });
+      }
+    }
+  });
   it('admits an anonymous decision only in open mode, never a bad credential', async () => {
     expect(await admit({ auth }, 'POST', '/v1/authorize', undefined)).toMatchObject({
       ok: false,

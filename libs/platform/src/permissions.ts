@@ -321,6 +321,10 @@ export async function admit(
   rawPath: string,
   authorization: string | undefined,
 ): Promise<Admission | undefined> {
+  // INVARIANT: the table matches paths; a request target in another form (`http://host/v1/...`,
+  // which express routes by its path) would match no row and pass as "not ours" (fails closed).
+  const foreign = notOriginForm(rawPath);
+  if (foreign) return { ok: false, error: foreign, challenge: false };
   const bad = malformedEscape(rawPath);
   if (bad) return { ok: false, error: bad, challenge: false };
   const match = (options.table ?? DEFAULT_PERMISSION_TABLE).match(method, rawPath);
@@ -347,6 +351,18 @@ export async function admit(
     return { ok: false, error: new ForbiddenError(message), challenge: false };
   }
   return { ok: true, permission, principal: result.principal };
+}
+
+/**
+ * A 400 for a request target that is not a path (origin form, `/...`): the absolute form
+ * (`http://host/v1/policies`), the asterisk form, anything else. Argus is no forward proxy, and
+ * every route, permission and upstream is matched on the path as sent.
+ */
+export function notOriginForm(target: string): InvalidInputError | undefined {
+  if (target.startsWith('/')) return undefined;
+  return new InvalidInputError('the request target must be a path beginning with `/` (origin form)', [
+    { path: target.slice(0, 200), message: 'not a path: absolute and asterisk forms are refused' },
+  ]);
 }
 
 /** A 400 naming the path when a percent-escape in it does not decode (`%E0%A4%A`). */

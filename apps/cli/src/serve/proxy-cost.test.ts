@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { halfClosedExchange } from '@argus/platform/testing/half-close';
+import { halfClosedExchange } from '@argus/platform/testing/raw-http';
 import type { RunningArgus } from '../commands/serve.ts';
 import { startServeWithProxy, type ServeFixture } from '../testing/serve-fixture.ts';
 

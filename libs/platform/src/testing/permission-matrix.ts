@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { AuthPrincipal } from '../auth.ts';
 import { DEFAULT_PERMISSION_TABLE, permits, type DecisionAuthMode, type PermissionTable } from '../permissions.ts';
+import { rawExchange } from './raw-http.ts';
 
 /** One operation of an OpenAPI document. */
 export interface Operation {
@@ -203,6 +204,13 @@ export async function runPermissionMatrix(options: {
     }
     const access = row.permission.allow;
     const label = `${op.method} ${op.path}`;
+    // The same route named by an absolute URL: refused before anything reads the table (400).
+    jobs.push(async () => {
+      const { status, body } = await callAbsolute(options.baseUrl, op.method, path);
+      checkShape(problems, label, 'an absolute-form target', status, body);
+      if (status !== 400)
+        problems.push(`${label} as an absolute-form target: expected 400, got ${status} ${JSON.stringify(body).slice(0, 160)}`);
+    });
     for (const bad of options.bad) {
       jobs.push(async () => {
         const { status, body } = await call(options.baseUrl, op.method, path, bad.authorization);
@@ -244,6 +252,22 @@ function checkShape(problems: string[], label: string, who: string, status: numb
       problems.push(`${label} as ${who}: ${status} not in the error shape {code, message, errors}: ${JSON.stringify(body).slice(0, 160)}`);
     }
   }
+}
+
+/** `METHOD http://host/path HTTP/1.1` without a credential, over a plain socket (`fetch` sends only paths). */
+async function callAbsolute(baseUrl: string, method: string, path: string): Promise<{ status: number; body: unknown }> {
+  const hasBody = method !== 'GET' && method !== 'DELETE';
+  const head = `${method} http://argus.test${path} HTTP/1.1\r\nHost: argus.test\r\nContent-Type: application/json`;
+  const raw = await rawExchange(baseUrl, head, hasBody ? '{}' : '');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+  const text = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status, body };
 }
 
 async function call(
