@@ -101,6 +101,10 @@ export const DENY_CODES = {
   invalid_string: { group: 'request', meaning: 'a string of the request is not well-formed UTF-16 (a lone surrogate)' },
   unknown_action: { group: 'request', meaning: 'the action is not an action of the Cedar schema' },
   unknown_entity_type: { group: 'request', meaning: 'an entity type is not a type of the Cedar schema' },
+  invalid_value: {
+    group: 'request',
+    meaning: 'an attribute, tag or context value is not a Cedar value, or not of the type the Cedar schema declares for it',
+  },
   reserved_context_key: {
     group: 'request',
     meaning: 'the context sets a key Argus fills itself (`intent`, `goal`, `delegation`, `usage`, `now`)',

@@ -5,6 +5,7 @@ import { compilePolicySet, type CompiledPolicySet } from '@argus/engine';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
 import { describe, expect, it, vi } from 'vitest';
 import { buildEntities, checkRequest, DecisionService, isDenied, type GovernanceStep, type RegistryReader } from './index.ts';
+import type { RequestRefusedError } from './request-checks.ts';
 
 const CEDAR = join(import.meta.dirname, '../../../cedar');
 
@@ -124,6 +125,71 @@ describe('the decision pipeline', () => {
     const none = checkRequest(INPUT, [], undefined);
     expect(isDenied(none) && none.denied.codes).toEqual(['no_policy_set']);
     expect(() => checkRequest({ ...INPUT, context: { usage: {} } }, [], starterSet())).toThrow(/context key `usage` is set by Argus/);
+  });
+
+  it('checkRequest refuses a supplied value Cedar cannot read, or of another type than the schema declares, naming its path', () => {
+    const set = starterSet();
+    const tool = (attributes: Record<string, unknown>, context: Record<string, unknown> = {}): AuthorizeInput => ({
+      ...INPUT,
+      action: 'tool:call',
+      resource: { type: 'Tool', id: 'vault.read', attributes },
+      context,
+    });
+    const refusal = (input: AuthorizeInput, entities: AuthorizeInput['entities'] = []) => {
+      try {
+        checkRequest({ ...input, ...(entities.length > 0 ? { entities } : {}) }, [], set);
+      } catch (err) {
+        return { reason: (err as RequestRefusedError).reason, errors: (err as RequestRefusedError).errors };
+      }
+      return undefined;
+    };
+    // Typed as the schema says, with undeclared attributes and context keys that are Cedar values: decided.
+    expect(
+      refusal(tool({ sensitivity: 'secret', allowedIntents: ['a'], note: { any: [1, true] } }, { method: 'GET', extra: 'x' })),
+    ).toBeUndefined();
+    const cases: Array<[AuthorizeInput, string, RegExp, AuthorizeInput['entities']?]> = [
+      // Cedar's == across types is false: `forbid when { resource.sensitivity == "secret" }` would never fire.
+      [tool({ sensitivity: ['secret'] }), '/input/resource/attributes/sensitivity', /expected a String, got a set/],
+      [tool({ sensitivity: 7 }), '/input/resource/attributes/sensitivity', /expected a String, got a Long/],
+      [tool({ sensitivity: 'secret', allowedIntents: ['a', 3] }), '/input/resource/attributes/allowedIntents/1', /expected a String/],
+      [tool({ sensitivity: 'x' }, { method: 5 }), '/input/context/method', /expected a String/],
+      [tool({ sensitivity: 'x' }, { stream: 'yes' }), '/input/context/stream', /expected a Bool/],
+      // Not Cedar values, wherever they are (read by a policy or not).
+      [tool({ sensitivity: 'x', note: null }), '/input/resource/attributes/note', /null/],
+      [tool({ sensitivity: 'x', note: 1.5 }), '/input/resource/attributes/note', /fraction/],
+      [tool({ sensitivity: 'x', 'a/b': [2 ** 60] }), '/input/resource/attributes/a~1b/0', /2\^53/],
+      [tool({ sensitivity: 'x' }, { e: { __entity: null } }), '/input/context/e/__entity', /entity reference/],
+      [tool({ sensitivity: 'x' }, { d: { __extn: { fn: 'decimal', arg: '1.23456' } } }), '/input/context/d/__extn', /not a valid decimal/],
+      [tool({ sensitivity: 'x' }, { d: { __extn: { fn: 'eval', arg: '1' } } }), '/input/context/d/__extn', /not an extension constructor/],
+      [tool({ sensitivity: 'x' }), '/input/entities/0/attrs/n', /fraction/, [{ uid: { type: 'Tool', id: 't' }, attrs: { n: 0.5 } }]],
+      [
+        tool({ sensitivity: 'x' }),
+        '/input/entities/0/attrs/sensitivity',
+        /expected a String/,
+        [{ uid: { type: 'Tool', id: 't' }, attrs: { sensitivity: false } }],
+      ],
+    ];
+    const G = (id: string, ...parents: string[]) => ({
+      uid: { type: 'Tool', id },
+      attrs: { sensitivity: 'x' },
+      parents: parents.map((p) => ({ type: 'Tool', id: p })),
+    });
+    cases.push(
+      [tool({ sensitivity: 'x' }), '/input/entities/1/uid', /supplied twice \(first at `\/input\/entities\/0`\)/, [G('a'), G('a')]],
+      [
+        tool({ sensitivity: 'x' }),
+        '/input/entities/2/parents/0',
+        /cycle through `Argus::Tool::"a"`/,
+        [G('a', 'b'), G('b', 'c', 'z'), G('c', 'a')],
+      ],
+    );
+    // Parents the request does not supply, shared ones and a diamond are no cycle.
+    expect(refusal(tool({ sensitivity: 'x' }), [G('a', 'b', 'c'), G('b', 'd'), G('c', 'd'), G('d', 'elsewhere')])).toBeUndefined();
+    for (const [input, path, message, entities] of cases) {
+      const found = refusal(input, entities);
+      expect(found, path).toMatchObject({ reason: 'invalid_value', errors: [{ path }] });
+      expect(found!.errors[0]!.message, path).toMatch(message);
+    }
   });
 
   it('maps a registry agent to Cedar once: principal with owner and clearance, an Agent resource without, an unknown agent with fail-closed defaults', async () => {

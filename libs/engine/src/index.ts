@@ -46,3 +46,5 @@ export { verificationStats, type CompiledEvaluation, type CompiledMismatch } fro
  * bundle is evaluated before the engine's code and so loads cedar-wasm without those flags.
  */
 export { cedar as cedarWasm } from './cedar-wasm.ts';
+export { resolvedSchemaJson } from './schema-values.ts';
+export { cedarValueIssue, issuePath, schemaTypes, type SchemaTypes, type ValueCheck, type ValueIssue } from './request-values.ts';
