@@ -2,7 +2,10 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createHttpServer, findTooDeep } from './http.ts';
+import express from 'express';
+import { toErrorBody } from './errors.ts';
+import { createHttpServer, errorHandler, findTooDeep, jsonBody, readJsonBody, sendJson } from './http.ts';
+import { silentLogger } from './logger.ts';
 import { halfClosedExchange, rawExchange } from './testing/raw-http.ts';
 
 /** Nesting of a JSON value: 0 for a scalar, 1 + the deepest child for an object or array. */
@@ -120,6 +123,44 @@ describe('createHttpServer and request targets', () => {
       expect(called).toBe(1);
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('JSON bodies that are not UTF-8', () => {
+  const limits = { maxBodyBytes: 1024, maxJsonDepth: 8 };
+  const bad = Buffer.concat([Buffer.from('{"id":"support-bot'), Buffer.from([0xff]), Buffer.from('"}')]);
+
+  async function post(listener: RequestListener, body: Buffer): Promise<{ status: number; text: string }> {
+    const server = createServer(listener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      return { status: res.status, text: await res.text() };
+    } finally {
+      server.close();
+    }
+  }
+
+  it('are refused with a 400 by the hot routes’ reader and by the express parser, never decoded with U+FFFD', async () => {
+    const lean: RequestListener = (req, res) =>
+      void readJsonBody(req, limits).then(
+        (v) => sendJson(res, 200, v),
+        (err: unknown) => sendJson(res, toErrorBody(err).status, toErrorBody(err).body),
+      );
+    const app = express();
+    app.post('/', ...jsonBody(limits), (req, res) => void res.json(req.body));
+    app.use(errorHandler(silentLogger()));
+    for (const listener of [lean, app as RequestListener]) {
+      const refused = await post(listener, bad);
+      expect(refused.status, refused.text).toBe(400);
+      expect(JSON.parse(refused.text)).toMatchObject({ code: 'invalid_json', message: 'request body is not valid UTF-8' });
+      // Valid UTF-8 beyond ASCII is read as sent.
+      expect(JSON.parse((await post(listener, Buffer.from('{"id":"bot-é-😀"}'))).text)).toEqual({ id: 'bot-é-😀' });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -105,8 +106,17 @@ export function jsonBody(
   limits: BodyLimits,
   mediaType: (type: string | undefined, req: Parameters<RequestHandler>[0]) => ArgusError | undefined = mediaTypeError,
 ): RequestHandler[] {
-  const parse = express.json({ limit: limits.maxBodyBytes, strict: false, type: () => true });
+  const parse = express.json({
+    limit: limits.maxBodyBytes,
+    strict: false,
+    type: () => true,
+    // Marked, not thrown: the parser would answer a throw here with a 403.
+    verify: (req, _res, buf) => {
+      if (!isUtf8(buf)) (req as { notUtf8?: boolean }).notUtf8 = true;
+    },
+  });
   const check: RequestHandler = (req, _res, next) => {
+    if ((req as { notUtf8?: boolean }).notUtf8) return next(notUtf8());
     if (req.body === undefined) return next();
     const deep = findTooDeep(req.body, limits.maxJsonDepth);
     if (deep !== undefined) {
@@ -156,6 +166,7 @@ export function charsetError(type: string | undefined): ArgusError | undefined {
 export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
   const bytes = await readRawBody(req, limits.maxBodyBytes);
   if (bytes.length === 0) return undefined;
+  if (!isUtf8(bytes)) throw notUtf8();
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -218,6 +229,14 @@ function tooLarge(limit: number | undefined): ArgusError {
 
 function tooDeep(path: string, maxDepth: number): InvalidInputError {
   return new InvalidInputError(`JSON nested deeper than ${maxDepth} levels`, [{ path, message: `nesting exceeds ${maxDepth}` }]);
+}
+
+/**
+ * A 400 for a body that is not valid UTF-8 (RFC 8259 §8.1): decoding would replace each bad byte
+ * with U+FFFD, so what is decided and recorded would differ from what was sent.
+ */
+export function notUtf8(): ArgusError {
+  return new ArgusError('invalid_json', 'request body is not valid UTF-8', { errors: [{ path: '', message: 'not valid UTF-8' }] });
 }
 
 function notJson(detail: string): ArgusError {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { AuthorizeResponse, DenyCode } from '@argus/contracts';
 import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
@@ -38,6 +39,7 @@ export type McpBody = { ok: true; batch: boolean; messages: JsonRpcMessage[] } |
 export function parseMcpBody(body: Buffer | undefined, maxBatch: number): McpBody {
   let doc: unknown;
   try {
+    if (body && !isUtf8(body)) throw new Error('not UTF-8');
     doc = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
   } catch {
     return { ok: false, error: rpcError(null, JSON_RPC.parseError, 'parse error') };

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { EntityInput } from '@argus/contracts';
 import { InvalidInputError } from '@argus/platform';
 import type { UpstreamConfig } from './config.ts';
@@ -83,6 +84,8 @@ export function describeHttpCall(upstream: UpstreamConfig, method: string, path:
 
 /** Parses a JSON object body or throws `InvalidInputError`. */
 export function parseJsonObject(body: Buffer | undefined): Record<string, unknown> {
+  // Decided on the text the upstream will read: bytes that are not UTF-8 would be decided as U+FFFD.
+  if (body && !isUtf8(body)) throw new InvalidInputError('request body is not valid UTF-8', [{ path: '/', message: 'not valid UTF-8' }]);
   let doc: unknown;
   try {
     doc = body && body.length > 0 ? JSON.parse(body.toString('utf8')) : undefined;
