@@ -358,9 +358,10 @@ function refsIn(value: unknown, key: string | undefined, found: (ref: EntityUid,
     return;
   }
   const rec = value as Record<string, unknown>;
-  const e = rec.__entity as EntityUid | undefined;
+  const e = rec.__entity as EntityUid | null | undefined;
   if (e !== undefined) {
-    if (typeof e.type === 'string' && typeof e.id === 'string') found(e, key);
+    // A malformed reference (`{"__entity": null}`) is no entity: Cedar refuses the request itself.
+    if (e !== null && typeof e === 'object' && typeof e.type === 'string' && typeof e.id === 'string') found(e, key);
     return;
   }
   if (rec.__extn !== undefined) return;

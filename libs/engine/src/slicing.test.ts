@@ -302,6 +302,19 @@ describe('analyseReads: what the JSON form says a set can read', () => {
     });
   });
 
+  it('passes over a malformed entity reference instead of throwing (Cedar refuses the request itself)', async () => {
+    const { sliceFor } = await import('./evaluate.ts');
+    const compiled = compilePolicySet({
+      schema: 'entity U { v: Long }; action a appliesTo { principal: [U], resource: [U], context: { e?: U } };',
+      policies: [{ id: 'q', text: 'permit(principal, action, resource) when { context has e && context.e.v == 1 };' }],
+    });
+    if (!compiled.ok) throw new Error(compiled.diagnostics.map(formatDiagnostic).join('\n'));
+    const u = { type: 'U', id: 'u' };
+    const all = new Map<string, CedarEntity>([[uidKey(u), { uid: u, attrs: { v: 1, w: { __entity: null } as never }, parents: [] }]]);
+    const slice = sliceFor(compiled.policySet, all, [u], { e: { __entity: null } }, { pruneAttributes: true });
+    expect(slice.map((e) => uidKey(e.uid))).toEqual([uidKey(u)]);
+  });
+
   it('an unknown JSON form leaves nothing out', async () => {
     const { analyseReads } = await import('./reads.ts');
     const r = analyseReads([
