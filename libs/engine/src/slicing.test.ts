@@ -306,7 +306,7 @@ describe('analyseReads: what the JSON form says a set can read', () => {
     const { sliceFor } = await import('./evaluate.ts');
     const compiled = compilePolicySet({
       schema: 'entity U { v: Long }; action a appliesTo { principal: [U], resource: [U], context: { e?: U } };',
-      policies: [{ id: 'q', text: 'permit(principal, action, resource) when { context has e && context.e.v == 1 };' }],
+      policies: [{ file: 'q.cedar', text: '@id("q") permit(principal, action, resource) when { context has e && context.e.v == 1 };' }],
     });
     if (!compiled.ok) throw new Error(compiled.diagnostics.map(formatDiagnostic).join('\n'));
     const u = { type: 'U', id: 'u' };
