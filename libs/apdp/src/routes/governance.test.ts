@@ -331,6 +331,12 @@ describe('listing and reading delegations', () => {
     expect((await request(ctx.app).get('/v1/delegations').query({ from: 'nonsense' }).set(bearer('tok-admin'))).body.errors[0].path).toBe(
       '/from',
     );
+    // A parameter the route does not take is named, not ignored (`limit[]` is not `limit`).
+    for (const path of ['/v1/delegations?limit[]=-1', '/v1/delegations?limit[a]=1', '/v1/goals?limit[]=-1', '/v1/goals?sort=id']) {
+      const res = await request(ctx.app).get(path).set(bearer('tok-admin'));
+      expect(res.status, path).toBe(400);
+      expect(res.body.errors[0].path, path).toBe(`/${path.split('?')[1]!.split('=')[0]!}`);
+    }
     expect((await request(ctx.app).get(`/v1/delegations/${g1}`).set(bearer(ctx.bob))).status).toBe(404);
     expect((await request(ctx.app).get('/v1/delegations/nope').set(bearer('tok-admin'))).status).toBe(404);
   });

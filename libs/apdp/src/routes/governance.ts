@@ -45,6 +45,7 @@ import {
   asyncRoute,
   ConflictError,
   ForbiddenError,
+  escapePointer,
   InvalidInputError,
   NotFoundError,
   principalOf,
@@ -148,6 +149,17 @@ function callerEntity(p: AuthPrincipal): EntityRef | undefined {
 
 function isActive(g: DelegationGrant, now: Date): boolean {
   return g.revokedAt === undefined && !isExpired(g.expiresAt, now.getTime());
+}
+
+/** A 400 naming the first query parameter the route does not take (`limit[]=1` is not `limit`). */
+function onlyQuery(req: Request, names: readonly string[]): void {
+  for (const k of Object.keys(req.query)) {
+    if (!names.includes(k)) {
+      throw new InvalidInputError(`unknown query parameter \`${k.slice(0, 100)}\``, [
+        { path: `/${escapePointer(k.slice(0, 100))}`, message: `not one of ${names.join(', ')}` },
+      ]);
+    }
+  }
 }
 
 function queryString(req: Request, name: string): string | undefined {
@@ -325,6 +337,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     '/v1/delegations',
     auth,
     asyncRoute(async (req, res) => {
+      onlyQuery(req, ['from', 'to', 'active', 'limit', 'cursor']);
       const p = principalOf(res);
       const from = queryUid(req, 'from');
       const to = queryUid(req, 'to');
@@ -481,6 +494,7 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     '/v1/goals',
     auth,
     asyncRoute(async (req, res) => {
+      onlyQuery(req, ['status', 'owner', 'agent', 'limit', 'cursor']);
       const p = principalOf(res);
       const status = queryString(req, 'status');
       if (status !== undefined && !['active', 'paused', 'completed', 'cancelled', 'expired'].includes(status)) {
