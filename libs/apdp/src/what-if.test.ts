@@ -33,6 +33,13 @@ describe.each(TRANSPORTS)('what-if decisions (%s)', (transport) => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(whatIf ? { 'x-argus-what-if': whatIf } : {}) },
       body: JSON.stringify({ input, explain: 'full' }),
     });
+  /** The same through the OPA Data API, which takes the same headers. */
+  const decideData = (token: string, input: unknown, whatIf?: string) =>
+    fetch(`${server.url}/v1/data/argus/decision`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(whatIf ? { 'x-argus-what-if': whatIf } : {}) },
+      body: JSON.stringify({ input }),
+    });
 
   it('answers as a real decision would, writes no record and spends no budget', async () => {
     const goal = await h.storage.goals.create({
@@ -61,6 +68,12 @@ describe.each(TRANSPORTS)('what-if decisions (%s)', (transport) => {
     expect(recorded).toHaveLength(1);
     expect(await h.budget.get(goal.id)).toEqual(spent);
     expect(body.result.effects).toEqual(expect.arrayContaining([expect.objectContaining({ effect: 'budget', status: 'skipped' })]));
+
+    const viaData = await decideData(ADMIN_TOKEN, input, 'true');
+    expect(viaData.status).toBe(200);
+    expect(((await viaData.json()) as { result: string }).result).toBe(realBody.result.decision);
+    expect(recorded).toHaveLength(1);
+    expect(await h.budget.get(goal.id)).toEqual(spent);
   });
 
   it('refuses a what-if from a caller that is neither admin nor policy author (it could shed its record)', async () => {
@@ -69,5 +82,10 @@ describe.each(TRANSPORTS)('what-if decisions (%s)', (transport) => {
     expect(await res.json()).toMatchObject({ code: 'forbidden' });
     const odd = await decide(ADMIN_TOKEN, toolCall('support-bot'), 'yes');
     expect(odd.status).toBe(403);
+    // The OPA Data API too: the header was ignored there, and the decision recorded as a real one.
+    const before = recorded.length;
+    const data = await decideData(SERVICE_TOKEN, toolCall('support-bot'), 'true');
+    expect(data.status).toBe(403);
+    expect(recorded).toHaveLength(before);
   });
 });

@@ -73,7 +73,7 @@ export function callerChecked(decisions: DecisionService): DecisionService {
  * Whether this request may skip the audit record: only a service or admin caller (the proxy,
  * which writes the record itself once the upstream answered) may ask, with `x-argus-audit: false`.
  */
-function auditWanted(req: IncomingMessage): boolean {
+export function auditWanted(req: IncomingMessage): boolean {
   if (req.headers['x-argus-audit'] !== 'false') return true;
   const p = principalOfRequest(req);
   return !(p && (p.kind === 'admin' || p.kind === 'service'));

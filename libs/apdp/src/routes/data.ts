@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ArgusError, InvalidInputError, toErrorBody } from '@argus/platform';
 import type { Logger } from 'pino';
 import type { DecisionService } from '@argus/decision';
-import { callerOf } from './authorize.ts';
+import { auditWanted, callerOf, whatIfWanted } from './authorize.ts';
 
 const validate = validatorFor<{ input: AuthorizeInput }>('https://argus.dev/schemas/data-request.json');
 
@@ -67,7 +67,9 @@ export async function answerData(deps: DataDeps, request: DataRequest, req: Inco
   const caller = callerOf(req, 'opa');
   const level = explain === 'full' || explain === 'debug' ? 'full' : 'reasons';
   if (defined && input !== undefined) {
-    answer = await deps.decisions.decide(input, { caller, explain: level });
+    // The same request headers as POST /v1/authorize: a what-if only from those who may ask.
+    const whatIf = whatIfWanted(req);
+    answer = await deps.decisions.decide(input, { caller, explain: level, audit: auditWanted(req), ...(whatIf ? { whatIf } : {}) });
   } else if (defined) {
     // Nothing to decide on: recorded as a refused request; the documents take their defaults.
     const missingInput = new InvalidInputError(MISSING_INPUT_WARNING.message, [{ path: '/input', message: 'required to decide' }]);
