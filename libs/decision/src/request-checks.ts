@@ -8,7 +8,10 @@ import { InvalidInputError, type ErrorDetail } from '@argus/platform';
 /** A 400 with a stable refusal code (`invalid_id`, `unknown_action`, ...), recorded as a deny carrying it. */
 export class RequestRefusedError extends InvalidInputError {
   constructor(
-    readonly reason: Extract<DenyCode, 'invalid_id' | 'invalid_string' | 'invalid_value' | 'unknown_action' | 'unknown_entity_type' | 'reserved_context_key'>,
+    readonly reason: Extract<
+      DenyCode,
+      'invalid_id' | 'invalid_string' | 'invalid_value' | 'unknown_action' | 'unknown_entity_type' | 'reserved_context_key'
+    >,
     message: string,
     errors: readonly ErrorDetail[] = [],
   ) {
