@@ -165,7 +165,13 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
 
   it('answers malformed JSON-RPC with a JSON-RPC error and forwards nothing', async () => {
     const before = upstream.seen.length;
-    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}']) {
+    // Bytes that are not UTF-8 too: they would be decided as U+FFFD while the server reads the bytes.
+    const notUtf8 = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"look'),
+      Buffer.from([0xff]),
+      Buffer.from('"}}'),
+    ]);
+    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}', notUtf8]) {
       const res = await fetch(`${proxy.url}/mcp/tools`, {
         method: 'POST',
         headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
