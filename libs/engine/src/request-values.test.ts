@@ -115,7 +115,10 @@ describe('schemaTypes', () => {
     const qualified = schemaTypes(resolvedSchemaJson(`namespace N { entity G; entity U = { owner: G }; }`), (t) =>
       t.includes('::') ? t : `N::${t}`,
     )!;
-    expect(qualified.attrs('N::U')!({ owner: { type: 'G', id: 'g' } })).toBeUndefined();
-    expect(qualified.attrs('N::U')!({ owner: { type: 'U', id: 'g' } })?.message).toMatch(/`N::G`, got one of type `U`/);
+    expect(qualified.attrs('N::U')!({ owner: { __entity: { type: 'G', id: 'g' } } })).toBeUndefined();
+    expect(qualified.attrs('N::U')!({ owner: { __entity: { type: 'U', id: 'g' } } })?.message).toMatch(/`N::G`, got one of type `U`/);
+    // The `{type, id}` form is read as written (schema-values.ts): only the full name fits.
+    expect(qualified.attrs('N::U')!({ owner: { type: 'N::G', id: 'g' } })).toBeUndefined();
+    expect(qualified.attrs('N::U')!({ owner: { type: 'G', id: 'g' } })?.message).toMatch(/read as written/);
   });
 });

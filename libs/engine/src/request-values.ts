@@ -188,8 +188,13 @@ export function schemaTypes(
       const bad = entityRefIssue(v, escaped);
       if (bad) return bad;
       const type = ((escaped ? v.__entity : v) as { type: string }).type;
-      if (qualify(type) !== declared) return issue(`expected an entity of type \`${declared}\`, got one of type \`${type}\``);
-      return undefined;
+      // `{"__entity": ...}` is read with the caller's type names (`qualify`); the schema's own
+      // `{type, id}` form is read as written, so only the declared name itself fits there.
+      if ((escaped ? qualify(type) : type) === declared) return undefined;
+      const hint = escaped
+        ? ''
+        : ' (in the `{type, id}` form the type is read as written: name it in full, or write `{"__entity": {type, id}}`)';
+      return issue(`expected an entity of type \`${declared}\`, got one of type \`${type}\`${hint}`);
     };
   const extensionCheck =
     (fn: string): ValueCheck =>
