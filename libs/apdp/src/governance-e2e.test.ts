@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '@argus/store';
 import { startHarness, type Harness } from './testing/harness.ts';
 
 // One scenario through the whole decision path: registry → delegation chain → goal → intent → Cedar.
@@ -109,6 +110,44 @@ describe('delegation chain through the decision API', () => {
     const body = await call('researcher', ['planner', 'researcher'], { goal: 'goal-7', intent: 'research' });
     expect(body.result.allow).toBe(false);
     expect(body.result.codes.some((c: string) => c.startsWith('intent_') || c.startsWith('goal_intent'))).toBe(true);
+  });
+
+  it('passes no authority through an agent that is revoked or quarantined in the middle of the chain', async () => {
+    const setTrust = async (id: string, to: 'revoked' | 'quarantined' | 'pending' | 'trusted') => {
+      await h.storage.registry.setTrust('agent', id, { to, by: 'test', reason: 'test' });
+      await h.events.publish(TOPICS.registryChanged, { kind: 'agent', id, change: 'trust' });
+    };
+    expect((await call('scraper', ['planner', 'researcher', 'scraper'])).result.allow).toBe(true);
+    for (const [id, hop] of [
+      ['researcher', 2],
+      ['planner', 1],
+    ] as const) {
+      await setTrust(id, 'quarantined');
+      const body = await call('scraper', ['planner', 'researcher', 'scraper']);
+      expect(body.result).toMatchObject({ allow: false, codes: ['agent_quarantined'] });
+      expect(body.result.facts.delegation).toMatchObject({ valid: false, code: 'agent_quarantined', hop });
+      await setTrust(id, 'pending');
+      await setTrust(id, 'trusted');
+    }
+    expect((await call('scraper', ['planner', 'researcher', 'scraper'])).result.allow).toBe(true);
+    // Revoked is terminal: a chain of its own.
+    for (const id of ['middle', 'leaf']) await h.storage.registry.createAgent({ id, name: id, owner: 'alice', trust: 'trusted' }, 'test');
+    const scope = { actions: ['tool:call'], resources: ['Tool::"crm.*"'] };
+    await h.storage.delegations.create({ id: 'gm', from: H('alice'), to: A('middle'), scope, expiresAt: FUTURE, createdBy: 'alice' });
+    await h.storage.delegations.create({
+      id: 'gl',
+      from: A('middle'),
+      to: A('leaf'),
+      scope,
+      expiresAt: FUTURE,
+      parentId: 'gm',
+      createdBy: 'middle',
+    });
+    expect((await call('leaf', ['middle', 'leaf'])).result.allow).toBe(true);
+    await setTrust('middle', 'revoked');
+    const revoked = await call('leaf', ['middle', 'leaf']);
+    expect(revoked.result).toMatchObject({ allow: false, codes: ['agent_revoked'] });
+    expect(revoked.result.summary).toContain('`middle` (hop 1 of the delegation chain) is revoked');
   });
 
   it('cascade revocation takes effect on the very next decision', async () => {

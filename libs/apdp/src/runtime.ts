@@ -309,6 +309,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
       events,
       clock: () => new Date(),
       maxDelegationDepth: config.governance.maxDelegationDepth,
+      agentTrust: async (id) => (await registry.getAgent(id))?.trust,
       ...(privateKey ? { signer: { privateKey, issuer: 'argus', ttlSeconds: 3600 } } : {}),
     }),
     ...(query ? [createDecisionsRouter({ query, auth: requireAuth(auth), ...(audit ? { live: audit } : {}) })] : []),

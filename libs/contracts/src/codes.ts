@@ -35,8 +35,14 @@ export interface ErrorCodeInfo {
 export const DENY_CODES = {
   // The agent as the registry knows it (checked before any policy).
   agent_unknown: { group: 'registry', meaning: 'the principal is not a registered agent and `registry.requireRegistered` is on' },
-  agent_revoked: { group: 'registry', meaning: 'the agent is revoked: no policy can permit it again' },
-  agent_quarantined: { group: 'registry', meaning: 'the agent is quarantined until a human restores its trust' },
+  agent_revoked: {
+    group: 'registry',
+    meaning: 'the agent, or an agent of its delegation chain, is revoked: no policy can permit it, or anything acting on its authority, again',
+  },
+  agent_quarantined: {
+    group: 'registry',
+    meaning: 'the agent, or an agent of its delegation chain, is quarantined until a human restores its trust',
+  },
   lease_unknown: { group: 'registry', meaning: "the agent's lease could not be read, so its liveness is unknown" },
   // The delegation chain (`input.delegation` or a delegation token).
   delegation_unknown_hop: { group: 'delegation', meaning: 'a hop of the chain has no delegation grant' },

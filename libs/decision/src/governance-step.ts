@@ -69,6 +69,7 @@ export function createGovernanceStep(deps: GovernanceStepDeps): GovernanceStep {
         intents: deps.intents,
         ...(deps.verifyToken ? { verifyToken: deps.verifyToken } : {}),
         attributes: (ref) => hopAttributes.get(`${bareType(ref.type)}::${ref.id}`),
+        agentTrust: async (ref) => (await deps.registry.getAgent(ref.id))?.trust,
       },
     );
     const goalId = input.goal;

@@ -12,7 +12,7 @@ import { buildFacts } from './facts.ts';
 import { budgetLeft, type BudgetUsed, type Goal } from './goal.ts';
 import type { IntentCatalogue } from './intent.ts';
 import type { AgentRecord } from './to-cedar.ts';
-import { sameEntity } from './uid.ts';
+import { bareType, sameEntity } from './uid.ts';
 
 /** Where `resolveGovernance` reads facts from. */
 export interface GovernanceLoaders {
@@ -34,6 +34,12 @@ export interface GovernanceLoaders {
   verifyToken?: (token: string) => Promise<TokenResult>;
   agentRecord?: AgentRecord;
   attributes?: (ref: EntityRef) => Record<string, unknown> | undefined;
+  /**
+   * The registry trust state of an agent (`revoked`, `quarantined`, ...), read for every agent of
+   * the chain above the principal: authority that passes through a revoked or quarantined agent is
+   * refused (`agent_revoked`, `agent_quarantined`), as that agent's own calls are. Absent: not checked.
+   */
+  agentTrust?: (ref: EntityRef) => Promise<string | undefined>;
 }
 
 /** A governance request, with the optional portable chain. */
@@ -68,6 +74,10 @@ export async function resolveGovernance(input: ResolveInput, loaders: Governance
     grants = await prefetchGrants(chain, (from, to) => loaders.findGrant(from, to));
     if (loaders.findLinkedGrant) grants = await linkGrants(chain, grants, loaders.findLinkedGrant.bind(loaders));
   }
+  if (chain !== undefined && loaders.agentTrust) {
+    const stopped = await stoppedHop(chain, loaders.agentTrust);
+    if (stopped) return stopped;
+  }
   let goal: Goal | undefined;
   let used: BudgetUsed | undefined;
   if (input.goal !== undefined) {
@@ -85,6 +95,33 @@ export async function resolveGovernance(input: ResolveInput, loaders: Governance
       ...(loaders.attributes ? { attributes: loaders.attributes } : {}),
     },
   );
+}
+
+/**
+ * The hard deny of a chain whose authority passes through a revoked or quarantined agent (the
+ * principal itself, the last element, is checked with the decision's own registry facts).
+ */
+async function stoppedHop(
+  chain: readonly EntityRef[],
+  trustOf: (ref: EntityRef) => Promise<string | undefined>,
+): Promise<GovernanceOutcome | undefined> {
+  for (let i = 1; i < chain.length - 1; i++) {
+    const ref = chain[i]!;
+    if (bareType(ref.type) !== 'Agent') continue;
+    const trust = await trustOf(ref);
+    if (trust !== 'revoked' && trust !== 'quarantined') continue;
+    const code = trust === 'revoked' ? 'agent_revoked' : 'agent_quarantined';
+    const message = `agent \`${ref.id}\` (hop ${i} of the delegation chain) is ${trust}: no authority passes through it`;
+    return {
+      hardDeny: { codes: [code], message },
+      entities: [],
+      context: {},
+      facts: { ...buildFacts({}), delegation: { checked: true, valid: false, code, message, hop: i } },
+      grantIds: [],
+      principalParents: [],
+    };
+  }
+  return undefined;
 }
 
 /** A hard deny for a refused token: nothing else is evaluated on an unproven chain. */

@@ -111,8 +111,8 @@ export interface FixtureGovernanceInput {
   settings?: GovernanceSettings;
 }
 
-/** Default maximum delegation depth (hops), as the server's. */
-export const DEFAULT_MAX_DEPTH = 5;
+/** Default maximum delegation depth (hops), as the server's (`governance.maxDelegationDepth`). */
+export const DEFAULT_MAX_DEPTH = 4;
 
 /**
  * The server's own governance step (`createGovernanceStep` of `@argus/decision`, over

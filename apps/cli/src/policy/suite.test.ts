@@ -26,3 +26,14 @@ describe('policy test suites', () => {
     });
   });
 });
+
+describe('the test runner’s governance defaults', () => {
+  it('take the server’s delegation depth (a suite must not allow a chain the server refuses)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { DEFAULT_MAX_DEPTH } = await import('./fixtures.ts');
+    const schema = JSON.parse(readFileSync(new URL('../../../../schemas/config/governance.schema.json', import.meta.url), 'utf8')) as {
+      properties: { maxDelegationDepth: { default: number } };
+    };
+    expect(DEFAULT_MAX_DEPTH).toBe(schema.properties.maxDelegationDepth.default);
+  });
+});

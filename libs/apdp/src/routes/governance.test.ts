@@ -48,7 +48,11 @@ const agentTokens = { planner: 'tok-planner', researcher: 'tok-researcher', 'sup
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const asAgent = (id: keyof typeof agentTokens) => bearer(agentTokens[id]);
 
+/** Registry trust states of the agents, as the router reads them (`trusted` unless set). */
+const trust = new Map<string, string>();
+
 beforeEach(async () => {
+  trust.clear();
   const storage = await openStorage('sqlite::memory:', { clock: () => NOW });
   const events: Ctx['events'] = [];
   const budget = new MemoryBudgetCounter();
@@ -69,6 +73,7 @@ beforeEach(async () => {
     signer: { privateKey: tokenKeys.privateKey, issuer: 'argus-test', ttlSeconds: 600 },
     maxDelegationDepth: 3,
     newId: () => `id-${++n}`,
+    agentTrust: async (id) => trust.get(id) ?? 'trusted',
   });
   const app = express();
   app.use(jsonBody({ maxBodyBytes: 65_536, maxJsonDepth: 32 }));
@@ -121,6 +126,22 @@ describe('POST /v1/delegations', () => {
       active: true,
     });
     expect((await request(ctx.app).get(`/v1/delegations/${g2}`).set(asAgent('planner'))).body.parentId).toBe(g1);
+  });
+
+  it('refuses a grant from, or through, an agent that is revoked or quarantined', async () => {
+    await chain3();
+    const narrow = { to: agent('rogue'), scope: { actions: ['tool:call'], resources: ['Tool::"crm.search"'] }, expiresAt: at(1) };
+    for (const [state, who] of [
+      ['quarantined', 'researcher'],
+      ['revoked', 'planner'],
+    ] as const) {
+      trust.set(who, state);
+      const r = await grant(asAgent('researcher'), narrow);
+      expect(r.status, state).toBe(403);
+      expect(r.body.errors[0].message).toContain(`agent_${state}: agent \`${who}\` is ${state}`);
+      trust.delete(who);
+    }
+    expect((await grant(asAgent('researcher'), narrow)).status).toBe(201);
   });
 
   it('refuses a sub-agent widening its scope, naming the pattern', async () => {

@@ -93,8 +93,13 @@ export interface GovernanceRouterDeps {
   clock: () => Date;
   /** Absent: `POST /v1/delegations/token` answers 503. */
   signer?: DelegationSigner;
-  /** Longest chain (hops) a grant may extend. Default 5. */
+  /** Longest chain (hops) a grant may extend. Default 4, as `governance.maxDelegationDepth`. */
   maxDelegationDepth?: number;
+  /**
+   * The registry trust state of an agent: a revoked or quarantined agent grants nothing, and no
+   * grant extends a chain through one (decisions refuse such chains too). Absent: not checked.
+   */
+  agentTrust?: (id: string) => Promise<string | undefined>;
   newId?: () => string;
 }
 
@@ -197,7 +202,7 @@ function paging(req: Request): { limit?: number; cursor?: string } {
 export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
   const router = express.Router();
   const auth = deps.guard ?? requireAuth(deps.auth);
-  const maxDepth = deps.maxDelegationDepth ?? 5;
+  const maxDepth = deps.maxDelegationDepth ?? 4;
   const newId = deps.newId ?? randomUUID;
   const v = {
     createDelegation: validatorFor<CreateDelegationBody>(schema('delegation-create')),
@@ -271,6 +276,13 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
         const chain = await ancestry(parent);
         depth = chain.length + 1;
         const entities = [chain[chain.length - 1]!.from, ...chain.map((g) => g.to).reverse()];
+        for (const e of entities) {
+          const trust = e.type === 'Agent' && deps.agentTrust ? await deps.agentTrust(e.id) : undefined;
+          if (trust === 'revoked' || trust === 'quarantined') {
+            const code = trust === 'revoked' ? 'agent_revoked' : 'agent_quarantined';
+            throw forbidden('/from', code, `agent \`${e.id}\` is ${trust}: no authority passes through it`);
+          }
+        }
         if (entities.some((e) => sameEntity(e, body.to))) {
           throw new ConflictError('the grant would create a cycle', [
             { path: '/to', message: `delegation_cycle: \`${formatUid(body.to)}\` is already in the chain` },
