@@ -37,7 +37,8 @@ export const DENY_CODES = {
   agent_unknown: { group: 'registry', meaning: 'the principal is not a registered agent and `registry.requireRegistered` is on' },
   agent_revoked: {
     group: 'registry',
-    meaning: 'the agent, or an agent of its delegation chain, is revoked: no policy can permit it, or anything acting on its authority, again',
+    meaning:
+      'the agent, or an agent of its delegation chain, is revoked: no policy can permit it, or anything acting on its authority, again',
   },
   agent_quarantined: {
     group: 'registry',
