@@ -53,6 +53,13 @@ export interface CallState {
   forwardedAt?: number;
   status?: number;
   usage?: TokenUsage;
+  /**
+   * Set when the proxy asked an OpenAI stream for its usage chunk the client did not ask for
+   * (`stream_options.include_usage`): the chunk is charged, then dropped from the client's stream.
+   */
+  stripUsageChunk?: boolean;
+  /** The usage an answer under way has reported so far (a stream the client left early is charged it). */
+  usageSoFar?: () => TokenUsage | undefined;
   error?: string;
   timers: NodeJS.Timeout[];
   done: boolean;

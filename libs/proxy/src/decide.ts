@@ -12,7 +12,7 @@ import type { ProxyContext } from './context.ts';
 import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
 import { buildInput, type Facts } from './facts.ts';
 import { finish } from './record.ts';
-import { describeHttpCall, type CallDescription } from './route-mapping.ts';
+import { describeHttpCall, parseJsonObject, type CallDescription } from './route-mapping.ts';
 import type { Route } from './routing.ts';
 
 /** What a decision step leaves: a call to forward, or one already answered (and recorded). */
@@ -40,7 +40,29 @@ export async function decideHttpCall(
     finish(ctx, state, { status: undefined, error: 'denied' });
     return 'answered';
   }
+  // Chat and legacy completions only: the Responses API reports usage in its last event anyway.
+  const streamsChunks = call.context.operation === 'chat.completions' || call.context.operation === 'completions';
+  const metered =
+    call.context.stream === true && route.upstream.kind === 'openai' && streamsChunks ? withStreamUsage(state.body) : undefined;
+  if (metered) {
+    state.body = metered;
+    state.stripUsageChunk = true;
+  }
   return 'forward';
+}
+
+/**
+ * An OpenAI streaming body that does not ask for usage, rewritten to ask for it
+ * (`stream_options.include_usage`): without it the stream reports no tokens and the goal's budget
+ * would never be charged. Undefined when the client asked already (its chunk is then its own). The
+ * body goes up re-serialized from the document the decision read.
+ */
+function withStreamUsage(body: Buffer | undefined): Buffer | undefined {
+  const doc = parseJsonObject(body);
+  const options = doc.stream_options;
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) return undefined;
+  if ((options as { include_usage?: unknown } | undefined)?.include_usage === true) return undefined;
+  return Buffer.from(JSON.stringify({ ...doc, stream_options: { ...(options as object | undefined), include_usage: true } }));
 }
 
 /** Decides one described call; on failure answers 503 (fail closed) and records it. */

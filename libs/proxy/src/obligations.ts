@@ -1,6 +1,5 @@
-import { StringDecoder } from 'node:string_decoder';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { AuthorizeResponse } from '@argus/contracts';
+import { SseEvents, eventParts } from './sse-events.ts';
 
 /** The value a redacted field is replaced with. */
 export const REDACTED = '[REDACTED]';
@@ -214,54 +213,22 @@ export function obligationsHeader(o: ProxyObligations): string {
  * whose data is not JSON cannot be rewritten safely: the stream fails (the caller cuts it) rather
  * than pass it unredacted. Events are bounded by `maxEventBytes`.
  */
-export class SseRewriter extends Transform {
-  private buffer = '';
-  /** Characters split across chunks are joined before the text is read (a chunk may end mid-character). */
-  private readonly decoder = new StringDecoder('utf8');
+export class SseRewriter extends SseEvents {
   readonly total: Applied = { redacted: 0, truncated: [] };
 
   constructor(
     private readonly o: ProxyObligations,
-    private readonly maxEventBytes: number,
+    maxEventBytes: number,
   ) {
-    super();
+    super(maxEventBytes);
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.buffer += this.decoder.write(chunk);
-    try {
-      let at: number;
-      while ((at = this.boundary()) >= 0) {
-        const raw = this.buffer.slice(0, at);
-        this.buffer = this.buffer.slice(at).replace(/^(\r?\n){2}/, '');
-        this.push(this.rewrite(raw));
-      }
-      if (this.buffer.length > this.maxEventBytes) throw new Error('event too large to rewrite');
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  }
-
-  override _flush(done: TransformCallback): void {
-    this.buffer += this.decoder.end();
-    try {
-      if (this.buffer.trim() !== '') this.push(this.rewrite(this.buffer));
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  }
-
-  private boundary(): number {
-    const m = /\r?\n\r?\n/.exec(this.buffer);
-    return m ? m.index : -1;
+  protected event(raw: string): string {
+    return this.rewrite(raw);
   }
 
   private rewrite(raw: string): string {
-    const lines = raw.split(/\r?\n/);
-    const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
-    const other = lines.filter((l) => !l.startsWith('data:') && l !== '');
+    const { data, other } = eventParts(raw);
     if (data.length === 0) return `${other.join('\n')}\n\n`;
     let doc: unknown;
     try {

@@ -16,6 +16,9 @@ import type { Route } from './routing.ts';
 export function finish(ctx: ProxyContext, state: CallState, outcome: CallOutcome): void {
   if (state.done) return;
   state.done = true;
+  // A call ended before its answer did (the client left, a shutdown cut it, the upstream failed
+  // mid-stream) is charged what the provider reported up to then.
+  if (state.usage === undefined && state.usageSoFar) state.usage = state.usageSoFar();
   ctx.inFlight.delete(state);
   for (const t of state.timers) clearTimeout(t);
   const charge = chargeOf(ctx, state);

@@ -16,7 +16,8 @@ import { SseListFilter, filterListAnswers } from './mcp-lists.ts';
 import { OBLIGATIONS_HEADER, SseRewriter, applyToAnswer, obligationsHeader, rewritesBody, type ProxyObligations } from './obligations.ts';
 import { finish } from './record.ts';
 import { errorKind, onProxyError } from './upstream-errors.ts';
-import { SseUsageObserver, finalizeUsage, usageFromObject } from './usage.ts';
+import { JsonUsageReader, SseUsageObserver, finalizeUsage, usageFromObject } from './usage.ts';
+import { UsageChunkStripper } from './sse-events.ts';
 
 /** What the proxy reads of an upstream answer's head to choose how it goes back. */
 interface AnswerHead {
@@ -277,11 +278,24 @@ function answerStreamed(
   const observer = llm && isSse ? new SseUsageObserver() : undefined;
   const jsonTail: Buffer[] = [];
   let jsonSize = 0;
-  if (observer) source.on('data', (c: Buffer) => observer.push(c));
-  else if (llm && isJson) {
+  /** Past the buffer limit, the JSON answer's usage is read as it goes by. */
+  let large: JsonUsageReader | undefined;
+  if (observer) {
+    source.on('data', (c: Buffer) => observer.push(c));
+    state.usageSoFar = () => observer.usage();
+  } else if (llm && isJson) {
     source.on('data', (c: Buffer) => {
       jsonSize += c.length;
-      if (jsonSize <= limit) jsonTail.push(c);
+      if (jsonSize <= limit) {
+        jsonTail.push(c);
+        return;
+      }
+      if (!large) {
+        large = new JsonUsageReader();
+        for (const held of jsonTail) large.push(held);
+        jsonTail.length = 0;
+      }
+      large.push(c);
     });
   }
   const scrub: Transform = ctx.scrubber.stream();
@@ -291,6 +305,7 @@ function answerStreamed(
   const done = (err: Error | null) => {
     if (rewriter) state.applied = rewriter.total;
     if (observer) state.usage = observer.usage();
+    else if (large) state.usage = large.usage();
     else if (llm && isJson && jsonSize <= limit && jsonSize > 0) {
       try {
         state.usage = finalizeUsage(usageFromObject(JSON.parse(Buffer.concat(jsonTail).toString('utf8'))));
@@ -307,7 +322,8 @@ function answerStreamed(
     }
   };
   const listed = lists && isSse ? new SseListFilter(lists.requests, lists.ctx, Math.max(limit, 1 << 20) * 4) : undefined;
-  const stages: Transform[] = [...(listed ? [listed] : []), ...(rewriter ? [rewriter] : [])];
+  const stripper = state.stripUsageChunk && isSse ? new UsageChunkStripper(Math.max(limit, 1 << 20) * 4) : undefined;
+  const stages: Transform[] = [...(listed ? [listed] : []), ...(rewriter ? [rewriter] : []), ...(stripper ? [stripper] : [])];
   pipeline([source, ...stages, scrub, res], done);
 }
 

@@ -1,3 +1,4 @@
+import { JSONParser } from '@streamparser/json';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 
 /** Token counts read from an LLM response. */
@@ -99,6 +100,34 @@ export class SseUsageObserver {
     } catch {
       // Not JSON: not a usage event.
     }
+  }
+}
+
+/**
+ * Reads the token usage of a JSON answer too large to hold (past the proxy's buffer limit) as its
+ * bytes go by: a streaming JSON parser keeps only the top-level `usage` and `model` values. A body
+ * that is not JSON stops it (no usage).
+ */
+export class JsonUsageReader {
+  readonly #found: Record<string, unknown> = {};
+  #parser: JSONParser | undefined = new JSONParser({ paths: ['$.usage', '$.model'], keepStack: false });
+  constructor() {
+    this.#parser!.onValue = ({ value, key }) => {
+      if (typeof key === 'string') this.#found[key] = value;
+    };
+  }
+  /** Feeds the next bytes of the body. */
+  push(chunk: Buffer): void {
+    if (!this.#parser) return;
+    try {
+      this.#parser.write(chunk);
+    } catch {
+      this.#parser = undefined;
+    }
+  }
+  /** The usage read, if the body held one. */
+  usage(): TokenUsage | undefined {
+    return finalizeUsage(usageFromObject(this.#found));
   }
 }
 

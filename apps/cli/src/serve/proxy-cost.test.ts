@@ -21,19 +21,66 @@ async function modelUpstream(): Promise<{ url: string; server: Server }> {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      const doc = JSON.parse(body || '{}') as { model?: string; stream?: boolean };
+      const doc = JSON.parse(body || '{}') as {
+        model?: string;
+        stream?: boolean;
+        stream_options?: { include_usage?: boolean };
+        max_tokens?: number;
+      };
       if (req.url === '/v1/chat/completions' && doc.stream) {
-        // A streamed answer: its usage comes in the last chunk (`stream_options.include_usage`).
+        // A streamed answer: as OpenAI's, its usage comes in a last chunk only when asked for
+        // (`stream_options.include_usage`).
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const chunk = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: doc.model };
         res.write(`data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: null }] })}\n\n`);
-        res.write(
-          `data: ${JSON.stringify({ ...chunk, choices: [], usage: { prompt_tokens: 2000, completion_tokens: 100, total_tokens: 2100 } })}\n\n`,
-        );
+        if (doc.stream_options?.include_usage === true) {
+          res.write(
+            `data: ${JSON.stringify({ ...chunk, choices: [], usage: { prompt_tokens: 2000, completion_tokens: 100, total_tokens: 2100 } })}\n\n`,
+          );
+        }
         res.end('data: [DONE]\n\n');
         return;
       }
+      if (req.url === '/v1/messages' && doc.stream) {
+        // An Anthropic stream that reports its input at once, then stalls after one delta (its
+        // client leaves before the end).
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const message = {
+          id: 'msg_2',
+          type: 'message',
+          role: 'assistant',
+          model: doc.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+        };
+        res.write(
+          `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { ...message, usage: { input_tokens: 400, output_tokens: 1 } } })}\n\n`,
+        );
+        res.write(
+          `event: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })}\n\n`,
+        );
+        res.write(
+          `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ok' } })}\n\n`,
+        );
+        return;
+      }
       res.setHeader('content-type', 'application/json');
+      if (req.url === '/v1/chat/completions' && doc.model === 'gpt-4o-mini') {
+        // An answer larger than the proxy buffers (1 MiB): its usage, at the end, is read in passing.
+        const long = 'x'.repeat(1_500_000);
+        res.end(
+          JSON.stringify({
+            id: 'chatcmpl-3',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o-mini-2024-07-18',
+            choices: [{ index: 0, message: { role: 'assistant', content: long, refusal: null }, finish_reason: 'stop', logprobs: null }],
+            usage: { prompt_tokens: 1000, completion_tokens: 3000, total_tokens: 4000 },
+          }),
+        );
+        return;
+      }
       if (req.url === '/v1/chat/completions') {
         // 1000 prompt tokens of which 200 cached, 500 completion tokens; the provider names its snapshot.
         res.end(
@@ -190,6 +237,61 @@ describe('cost charged to goal budgets through argus serve', () => {
     for await (const chunk of stream) void chunk;
     // gpt-4.1-mini: 2000 × $0.40 + 100 × $1.60 per 1M = $0.00096.
     await eventuallyUsed('goal-stream', 0.00096);
+  }, 30_000);
+
+  it('charges a stream whose client did not ask for usage, and hands the client the stream it asked for', async () => {
+    await createGoal('goal-stream-plain', 1);
+    const client = new OpenAI({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-stream-plain', 'x-argus-intent': 'answer-customer' },
+    });
+    // The SDK's default: no `stream_options`. The proxy asks the provider for the usage chunk.
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4.1-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((c) => c.choices.length)).toEqual([1]);
+    expect(chunks.some((c) => c.usage)).toBe(false);
+    await eventuallyUsed('goal-stream-plain', 0.00096);
+  }, 30_000);
+
+  it('charges a JSON answer larger than the proxy buffers', async () => {
+    await createGoal('goal-large', 1);
+    const client = new OpenAI({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-large', 'x-argus-intent': 'answer-customer' },
+    });
+    const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]?.message.content).toHaveLength(1_500_000);
+    // gpt-4o-mini: 1000 × $0.15 + 3000 × $0.60 per 1M = $0.00195.
+    await eventuallyUsed('goal-large', 0.00195);
+    expect((await used('goal-large')).tokens).toBe(4000);
+  }, 30_000);
+
+  it('charges a stream its client left early with the usage the provider had reported', async () => {
+    await createGoal('goal-left', 1);
+    const client = new Anthropic({
+      apiKey: BOT_TOKEN,
+      baseURL: `${running.proxyUrl}/anthropic`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-argus-goal': 'goal-left', 'x-argus-intent': 'answer-customer' },
+    });
+    const stream = await client.messages.create({
+      model: 'claude-haiku-4-5-20251001',
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    for await (const event of stream) if (event.type === 'content_block_delta') break;
+    // claude-haiku-4-5: 400 input tokens × $1 + 1 output × $5 per 1M = $0.000405.
+    await eventuallyUsed('goal-left', 0.000405);
   }, 30_000);
 
   it('charges an Anthropic call with cache reads and writes at their prices', async () => {
