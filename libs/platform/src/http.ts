@@ -10,13 +10,22 @@ import { notOriginForm } from './permissions.ts';
 /**
  * Node's HTTP server, but answering a client that half-closes its side once its request is sent
  * (`shutdown(SHUT_WR)`: `nc -N`, some HTTP/1.0 clients and scripts). Node's default aborts such a
- * request unanswered; here its answer is written, then the connection ends. A client whose side
- * closes once its answer has begun (an event stream, a streamed completion) is taken as gone, as
- * before: the connection is closed at once, so the stream and the upstream call behind it end and
- * are recorded. Every listener of Argus (decision point, proxy, registry) is made here, and none of
- * them sees a request target that is not a path: those are answered 400 here.
+ * request unanswered; here its answer is written, then the connection ends (a decision is answered
+ * in milliseconds). A client whose side closes once its answer has begun (an event stream) is taken
+ * as gone, as before: the connection is closed at once, so the stream ends. Every listener of Argus
+ * (decision point, proxy, registry) is made here, and none of them sees a request target that is
+ * not a path: those are answered 400 here.
  */
-export function createHttpServer(options: ServerOptions, listener: RequestListener): Server {
+export function createHttpServer(
+  options: ServerOptions,
+  listener: RequestListener,
+  /**
+   * `false` for the proxy: there a client's half-close is taken as the client leaving (Node's
+   * default), so the upstream call behind it ends at once instead of running, and being billed,
+   * until its answer comes.
+   */
+  answerHalfClosed = true,
+): Server {
   /** The answer each connection is writing (the last one, with pipelining). */
   const answering = new WeakMap<Socket, ServerResponse>();
   const server = createServer(options, (req, res) => {
@@ -31,7 +40,7 @@ export function createHttpServer(options: ServerOptions, listener: RequestListen
   });
   // Node's switch for it: a property of every http.Server since 0.x (read in its socket's `end`
   // handler), not one of the constructor's options.
-  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = answerHalfClosed;
   server.on('connection', (socket: Socket) => {
     socket.on('end', () => {
       const res = answering.get(socket);

@@ -46,7 +46,7 @@ export function createUpstreamProxy(ctx: ProxyContext, upstream: UpstreamConfig)
 /**
  * Hands a decided call to its upstream: the agent's headers cleaned, the call registered in
  * flight (for the shutdown) and bound to `req` (for the proxy events), a client that goes away
- * recorded as `client_closed`.
+ * recorded as `client_closed` and its upstream call ended.
  */
 export async function forward(ctx: ProxyContext, route: Route, req: IncomingMessage, res: ServerResponse, state: CallState): Promise<void> {
   // INVARIANT: a call whose decisions are not in the journal never goes up (a crash would lose its record).
@@ -57,8 +57,13 @@ export async function forward(ctx: ProxyContext, route: Route, req: IncomingMess
   ctx.inFlight.add(state);
   state.forwardedAt = ctx.now();
   res.on('close', () => {
+    if (res.writableFinished) return;
+    // The client left before its answer: the upstream call ends with it (else it would run, and be
+    // billed, until its answer or its idle timeout).
+    state.inFlight?.upstreamReq?.destroy();
+    state.inFlight?.upstreamRes?.destroy();
     // INVARIANT: every path that ends the response normally calls `finish` itself.
-    if (!state.done && !res.writableFinished) finish(ctx, state, { status: state.status, error: 'client_closed' });
+    if (!state.done) finish(ctx, state, { status: state.status, error: 'client_closed' });
   });
   await route.proxy(req, res, (err?: unknown) =>
     sendFailure(res, route.dialect, err ?? new Error('proxy refused the request'), state.lazyLog()),

@@ -99,7 +99,8 @@ export async function main(
   // slows node's own HTTP code); only the health and metrics routes do.
   const listener = (req: IncomingMessage, res: ServerResponse): void => (isOpsPath(req.url ?? '') ? root(req, res) : proxy(req, res));
 
-  const server = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
+  // A client's half-close ends its call (see `createHttpServer`).
+  const server = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener, false);
   const shutdown = new Shutdown(logger, config.limits.shutdownGraceMs);
   shutdown.add({ name: 'secrets', close: () => store.close() });
   // Closers run in reverse: the journal closes after the audit trail made the drained calls' records durable.

@@ -120,7 +120,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       // MCP lists are compared with the registry on every tools/list (runtime rug-pull check).
       tools: registryToolCatalogue({ store: runtime.storage.registry, events: runtime.events }),
     });
-    const proxyServer = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, proxyApp);
+    // A client's half-close ends its call (see `createHttpServer`).
+    const proxyServer = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, proxyApp, false);
     await listen(proxyServer, proxyConfig.listen.port, proxyConfig.listen.host);
     shutdown.addServer('proxy', proxyServer, { drain: proxyApp.drain });
     proxyUrl = urlOf(proxyServer, proxyConfig.listen.host);

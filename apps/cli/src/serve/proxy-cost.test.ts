@@ -5,17 +5,19 @@
  * once `maxCostUsd` is spent the next call is denied by the starter policies' governance.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { halfClosedExchange } from '@argus/platform/testing/raw-http';
 import type { RunningArgus } from '../commands/serve.ts';
 import { startServeWithProxy, type ServeFixture } from '../testing/serve-fixture.ts';
 
 const BOT_TOKEN = 'argus_cost_bot_5c4b3a29';
 
 /** An upstream that answers every chat / messages call with fixed, cache-aware usage. */
+/** What the upstream saw of its slow model's calls: how many ended before their answer. */
+const slow = { calls: 0, endedEarly: 0 };
+
 async function modelUpstream(): Promise<{ url: string; server: Server }> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
@@ -66,6 +68,30 @@ async function modelUpstream(): Promise<{ url: string; server: Server }> {
         return;
       }
       res.setHeader('content-type', 'application/json');
+      if (doc.model === 'slow-model') {
+        // Answers after 1.5 s, unless the call is ended before.
+        slow.calls++;
+        const timer = setTimeout(
+          () =>
+            res.end(
+              JSON.stringify({
+                id: 'chatcmpl-4',
+                object: 'chat.completion',
+                created: 1,
+                model: doc.model,
+                choices: [],
+                usage: { prompt_tokens: 10, completion_tokens: 10 },
+              }),
+            ),
+          1_500,
+        );
+        res.on('close', () => {
+          if (res.writableEnded) return;
+          clearTimeout(timer);
+          slow.endedEarly++;
+        });
+        return;
+      }
       if (req.url === '/v1/chat/completions' && doc.model === 'gpt-4o-mini') {
         // An answer larger than the proxy buffers (1 MiB): its usage, at the end, is read in passing.
         const long = 'x'.repeat(1_500_000);
@@ -200,25 +226,38 @@ describe('cost charged to goal budgets through argus serve', () => {
     expect((await used('goal-openai')).costUsd).toBe(0.0145);
   }, 30_000);
 
-  it('answers and charges a call whose client half-closes once its request is sent', async () => {
-    await createGoal('goal-half-closed', 1);
-    const head = [
-      'POST /openai/v1/chat/completions HTTP/1.1',
-      'Host: argus',
-      'Content-Type: application/json',
-      `Authorization: Bearer ${BOT_TOKEN}`,
-      'x-argus-goal: goal-half-closed',
-      'x-argus-intent: answer-customer',
-    ].join('\r\n');
-    const answer = await halfClosedExchange(
-      running.proxyUrl!,
-      head,
-      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
-    );
-    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(answer).toContain('"chatcmpl-1"');
-    await eventuallyUsed('goal-half-closed', 0.00725);
-  });
+  it('ends the upstream call of a client that leaves before its answer (a half-close too), and charges nothing', async () => {
+    await createGoal('goal-left-early', 1);
+    const { hostname, port } = new URL(running.proxyUrl!);
+    const body = JSON.stringify({ model: 'slow-model', messages: [{ role: 'user', content: 'hi' }] });
+    const before = { ...slow };
+    for (const leave of ['end', 'destroy'] as const) {
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => undefined);
+      socket.write(
+        [
+          'POST /openai/v1/chat/completions HTTP/1.1',
+          'Host: argus',
+          'Content-Type: application/json',
+          `Authorization: Bearer ${BOT_TOKEN}`,
+          'x-argus-goal: goal-left-early',
+          'x-argus-intent: answer-customer',
+          `Content-Length: ${Buffer.byteLength(body)}`,
+          '',
+          body,
+        ].join('\r\n'),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      socket[leave]();
+    }
+    // The upstream sees both calls end long before their answers (1.5 s) would have come.
+    const start = Date.now();
+    while (slow.endedEarly - before.endedEarly < 2 && Date.now() - start < 1_000) await new Promise((r) => setTimeout(r, 20));
+    expect(slow.calls - before.calls).toBe(2);
+    expect(slow.endedEarly - before.endedEarly).toBe(2);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await used('goal-left-early')).toMatchObject({ tokens: 0, costUsd: 0 });
+  }, 30_000);
 
   it('charges a streamed OpenAI answer from the usage in its last chunk', async () => {
     await createGoal('goal-stream', 1);

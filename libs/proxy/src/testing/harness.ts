@@ -91,7 +91,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     authenticate: createAuthenticator({ auth: config.auth, secrets: broker, ...(options.jwks ? { jwks: options.jwks } : {}) }),
     ...(options.tools ? { tools: options.tools } : {}),
   });
-  const server: Server = createHttpServer({}, app);
+  const server: Server = createHttpServer({}, app, false);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
