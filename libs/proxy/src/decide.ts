@@ -31,7 +31,7 @@ export async function decideHttpCall(
   state: CallState,
   res: ServerResponse,
 ): Promise<Verdict> {
-  const call = describeHttpCall(route.upstream, req.method ?? 'GET', path, state.body);
+  const call = describeHttpCall(route.upstream, req.method ?? 'GET', path, state.body, ctx.config.limits.maxJsonDepth);
   const decided = await decideCall(ctx, caller.facts, call, state, res);
   if (!decided) return 'answered';
   if (!isAllowed(decided.answer)) {

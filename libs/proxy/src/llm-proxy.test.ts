@@ -204,6 +204,18 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', type: 'invalid_request_error', param: 'model' } });
   });
 
+  it('refuses a body nested deeper than limits.maxJsonDepth, naming where: the upstream’s parser might recurse on it', async () => {
+    const before = openai.seen.length;
+    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+      body: `{"model":"gpt-ok","messages":[{"role":"user","content":${'['.repeat(200)}${']'.repeat(200)}}]}`,
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('nested deeper than');
+    expect(openai.seen.length).toBe(before);
+  });
+
   it('refuses a body that is not UTF-8: it would be decided on U+FFFD while the upstream reads the bytes sent', async () => {
     const before = openai.seen.length;
     const body = Buffer.concat([Buffer.from('{"model":"gpt-ok'), Buffer.from([0xff]), Buffer.from('","messages":[]}')]);

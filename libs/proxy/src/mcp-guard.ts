@@ -114,7 +114,7 @@ export async function decideMcpCall(
  */
 async function decideMcpPost(ctx: ProxyContext, facts: Facts, state: CallState, res: ServerResponse): Promise<Verdict> {
   const { upstream } = state;
-  const parsed = parseMcpBody(state.body, ctx.config.limits.maxBatchSize);
+  const parsed = parseMcpBody(state.body, ctx.config.limits.maxBatchSize, ctx.config.limits.maxJsonDepth);
   if (!parsed.ok) {
     refusal(ctx, state, buildInput(state.agent, facts, sessionCall(upstream.name, 'malformed')), 'mcp_malformed');
     sendJson(res, 400, parsed.error);

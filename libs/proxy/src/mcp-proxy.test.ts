@@ -171,7 +171,9 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
       Buffer.from([0xff]),
       Buffer.from('"}}'),
     ]);
-    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}', notUtf8]) {
+    // Nesting past `limits.maxJsonDepth` (64): the server's own parser might recurse on it.
+    const deep = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":{"a":${'['.repeat(100)}${']'.repeat(100)}}}}`;
+    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}', notUtf8, deep]) {
       const res = await fetch(`${proxy.url}/mcp/tools`, {
         method: 'POST',
         headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { AuthorizeResponse, DenyCode } from '@argus/contracts';
+import { findTooDeep } from '@argus/platform';
 import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
 
@@ -36,7 +37,7 @@ export const JSON_RPC = {
 export type McpBody = { ok: true; batch: boolean; messages: JsonRpcMessage[] } | { ok: false; error: JsonRpcErrorResponse };
 
 /** Parses and shape-checks an MCP POST body. */
-export function parseMcpBody(body: Buffer | undefined, maxBatch: number): McpBody {
+export function parseMcpBody(body: Buffer | undefined, maxBatch: number, maxDepth = Infinity): McpBody {
   let doc: unknown;
   try {
     if (body && !isUtf8(body)) throw new Error('not UTF-8');
@@ -44,6 +45,13 @@ export function parseMcpBody(body: Buffer | undefined, maxBatch: number): McpBod
   } catch {
     return { ok: false, error: rpcError(null, JSON_RPC.parseError, 'parse error') };
   }
+  // An upstream's parser may recurse: nesting past `proxy.limits.maxJsonDepth` never reaches it.
+  const deep = Number.isFinite(maxDepth) ? findTooDeep(doc, maxDepth) : undefined;
+  if (deep !== undefined)
+    return {
+      ok: false,
+      error: rpcError(null, JSON_RPC.invalidRequest, `JSON nested deeper than ${maxDepth} levels at \`${deep.slice(0, 200)}\``),
+    };
   const batch = Array.isArray(doc);
   const items: unknown[] = batch ? (doc as unknown[]) : [doc];
   if (items.length === 0 || items.length > maxBatch) {

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { EntityInput } from '@argus/contracts';
-import { InvalidInputError } from '@argus/platform';
+import { findTooDeep, InvalidInputError } from '@argus/platform';
 import type { UpstreamConfig } from './config.ts';
 
 /** What one call asks to do, in Cedar terms. */
@@ -50,7 +50,13 @@ export function isCanonicalPath(path: string): boolean {
  * method and path in the context. Throws `InvalidInputError` naming the body path when a model
  * route's body has no model, or when a request to a model route other than POST carries a body.
  */
-export function describeHttpCall(upstream: UpstreamConfig, method: string, path: string, body: Buffer | undefined): CallDescription {
+export function describeHttpCall(
+  upstream: UpstreamConfig,
+  method: string,
+  path: string,
+  body: Buffer | undefined,
+  maxJsonDepth = Infinity,
+): CallDescription {
   const routes = upstream.kind === 'openai' ? OPENAI_MODEL_ROUTES : upstream.kind === 'anthropic' ? ANTHROPIC_MODEL_ROUTES : undefined;
   // A model route takes its body on POST only, where its model is read and decided. The same path
   // with another method and a body would carry a model the decision never saw to an upstream that
@@ -62,7 +68,7 @@ export function describeHttpCall(upstream: UpstreamConfig, method: string, path:
   }
   const operation = routes && method === 'POST' ? routes[path] : undefined;
   if (operation !== undefined) {
-    const doc = parseJsonObject(body);
+    const doc = parseJsonObject(body, maxJsonDepth);
     const model = doc.model;
     if (typeof model !== 'string' || model.length === 0 || model.length > 256) {
       throw new InvalidInputError('request body must name a `model`', [
@@ -82,8 +88,11 @@ export function describeHttpCall(upstream: UpstreamConfig, method: string, path:
   };
 }
 
-/** Parses a JSON object body or throws `InvalidInputError`. */
-export function parseJsonObject(body: Buffer | undefined): Record<string, unknown> {
+/**
+ * Parses a JSON object body or throws `InvalidInputError`: not UTF-8, not JSON, not an object, or
+ * nested deeper than `maxDepth` (`proxy.limits.maxJsonDepth`; an upstream's parser may recurse).
+ */
+export function parseJsonObject(body: Buffer | undefined, maxDepth = Infinity): Record<string, unknown> {
   // Decided on the text the upstream will read: bytes that are not UTF-8 would be decided as U+FFFD.
   if (body && !isUtf8(body)) throw new InvalidInputError('request body is not valid UTF-8', [{ path: '/', message: 'not valid UTF-8' }]);
   let doc: unknown;
@@ -95,5 +104,8 @@ export function parseJsonObject(body: Buffer | undefined): Record<string, unknow
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new InvalidInputError('request body must be a JSON object', [{ path: '/', message: 'must be an object' }]);
   }
+  const deep = Number.isFinite(maxDepth) ? findTooDeep(doc, maxDepth) : undefined;
+  if (deep !== undefined)
+    throw new InvalidInputError(`JSON nested deeper than ${maxDepth} levels`, [{ path: deep, message: `nesting exceeds ${maxDepth}` }]);
   return doc as Record<string, unknown>;
 }
