@@ -165,6 +165,29 @@ describe('argus policy test', () => {
     expect(o.out).toContain('determining policies: expected made-up, got (none)');
   });
 
+  it('holds an approval-gated permit as the server does: a suite expects needs_approval', async () => {
+    const dir = copyCedar();
+    rmSync(join(dir, 'tests'), { recursive: true });
+    writeFileSync(
+      join(dir, 'policies', 'zz-gated.cedar'),
+      '@id("refunds-need-approval")\n@effect("require_approval")\npermit (principal, action == Argus::Action::"tool:call", resource == Argus::Tool::"crm/refund");\n',
+    );
+    const tests = join(temp, `tests-${n++}`);
+    cpSync(join(CEDAR, 'tests'), tests, { recursive: true });
+    const refund = `
+  - name: a refund waits for a human
+    request:
+      principal: { type: Agent, id: bot }
+      action: tool:call
+      resource: { type: Tool, id: crm/refund, attributes: { sensitivity: internal, allowedIntents: [lookup-order-status] } }
+      intent: lookup-order-status
+    expect: { decision: needs_approval }`;
+    writeFileSync(join(tests, 'zz-gated.yaml'), `${SMALL_SUITE.split('cases:')[0]}cases:${refund}\n`);
+    const o = io();
+    expect(await testCommand(dir, { format: 'text', tests }, o), o.out).toBe(0);
+    expect(o.out).toContain('ok   a refund waits for a human');
+  });
+
   it("a typo'd key fails the suite with its path and line", async () => {
     const tests = join(temp, `tests-${n++}`);
     cpSync(join(CEDAR, 'tests'), tests, { recursive: true });

@@ -85,6 +85,11 @@ export function fixtureDecisions(input: PolicySetInput, intents: IntentCatalogue
     logger: silentLogger(),
     clock: () => now,
     decisionTimeoutMs: 10_000,
+    // A permit gated by `@effect("require_approval")` is held, as the server holds it: a suite
+    // expects `needs_approval` (no human answers here, so no approval is ever given).
+    effects: {
+      approval: async () => ({ status: 'pending', id: 'policy-test', expiresAt: new Date(now.getTime() + 3_600_000).toISOString() }),
+    },
   });
   return { service, setNow: (d) => (now = d) };
 }
