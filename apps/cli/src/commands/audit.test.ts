@@ -149,6 +149,10 @@ describe('argus audit verify', () => {
     writeFileSync(join(home, '.argus/audit.db'), '');
     expect(defaultAuditDb({}, home)).toBe('.argus/audit.db');
     expect(defaultAuditDb({ ARGUS_AUDIT_DB: '/var/lib/argus/audit.db' }, home)).toBe('/var/lib/argus/audit.db');
+    // The data dir `argus serve` was given through ARGUS_DATA_DIR.
+    mkdirSync(join(home, 'state'));
+    writeFileSync(join(home, 'state/audit.db'), '');
+    expect(defaultAuditDb({ ARGUS_DATA_DIR: 'state' }, home)).toBe('state/audit.db');
   });
 
   it('is wired into commander with the exit code', async () => {
@@ -161,6 +165,10 @@ describe('argus audit verify', () => {
       expect(process.exitCode).toBe(0);
       await program.parseAsync(['node', 'argus', 'audit', 'verify', '--db', join(dir, 'absent.db')]);
       expect(process.exitCode).toBe(2);
+      // --data-dir: the audit.db of `argus serve --data-dir <dir>` (here `dir` holds audit.db).
+      process.exitCode = undefined;
+      await program.parseAsync(['node', 'argus', 'audit', 'verify', '--data-dir', dir, '--public-key', publicKeyFile]);
+      expect(process.exitCode).toBe(0);
     } finally {
       process.exitCode = before;
     }

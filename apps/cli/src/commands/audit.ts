@@ -4,7 +4,7 @@
  * The audit library (SQLite, the chain) loads when a command runs, not when the CLI starts.
  */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ChainedRecord, ChainIssue } from '@argus/audit';
 import type { Command } from 'commander';
 import { createParser } from 'eventsource-parser';
@@ -266,12 +266,18 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /**
  * The audit database the commands read by default: `ARGUS_AUDIT_DB`, else the file `argus serve`
- * writes in its data dir (`.argus/audit.db`) when it is there, else the configuration's default
- * sink (`.argus/argus.db`).
+ * writes in its data dir (`$ARGUS_DATA_DIR/audit.db`, `.argus/audit.db` by default) when it is
+ * there, else the configuration's default sink (`.argus/argus.db`).
  */
 export function defaultAuditDb(env: NodeJS.ProcessEnv = process.env, dir = process.cwd()): string {
   if (env.ARGUS_AUDIT_DB) return env.ARGUS_AUDIT_DB;
-  return existsSync(join(dir, '.argus/audit.db')) ? '.argus/audit.db' : '.argus/argus.db';
+  const served = join(env.ARGUS_DATA_DIR ?? '.argus', 'audit.db');
+  return existsSync(resolve(dir, served)) ? served : '.argus/argus.db';
+}
+
+/** `--db`, else the audit database of `argus serve --data-dir <dir>`, else {@link defaultAuditDb}. */
+function auditDbOf(opts: { db?: string; dataDir?: string }, fallback: string): string {
+  return opts.db ?? (opts.dataDir !== undefined ? join(opts.dataDir, 'audit.db') : fallback);
 }
 
 /** Registers `argus audit verify|export|tail` on the program. */
@@ -282,28 +288,30 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
   audit
     .command('verify')
     .description('check the hash chain and checkpoint signatures; exit 0 ok, 1 broken (first bad record shown), 2 cannot run')
-    .option('--db <path>', 'SQLite database holding audit_records', defaultDb)
+    .option('--db <path>', `SQLite database holding audit_records (default: ${defaultDb})`)
+    .option('--data-dir <dir>', 'the data dir of `argus serve` (its audit.db), instead of --db')
     .option('--from <seq>', 'first sequence number of the range')
     .option('--to <seq>', 'last sequence number of the range')
     .option('--writer <id>', 'only this writer’s chain')
     .option('--public-key <file>', 'Ed25519 public key (PEM or JWK) to check checkpoint signatures (default: audit-key.pub beside --db)')
     .option('--head <file>', 'signed head the chain must reach, else its tail was cut (default: audit-head.json beside --db)')
     .option('--json', 'print the full verification report as JSON')
-    .action(async (opts: VerifyCliOptions) => {
-      process.exitCode = await runAuditVerify(opts, io);
+    .action(async (opts: VerifyCliOptions & { dataDir?: string }) => {
+      process.exitCode = await runAuditVerify({ ...opts, db: auditDbOf(opts, defaultDb) }, io);
     });
 
   audit
     .command('export')
     .description('write audit records as JSONL (one chained record per line), in storage order')
-    .option('--db <path>', 'SQLite database holding audit_records', defaultDb)
+    .option('--db <path>', `SQLite database holding audit_records (default: ${defaultDb})`)
+    .option('--data-dir <dir>', 'the data dir of `argus serve` (its audit.db), instead of --db')
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number')
     .option('--writer <id>', 'only this writer’s chain')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--no-checkpoints', 'leave checkpoint records out')
-    .action(async (opts: ExportCliOptions) => {
-      process.exitCode = await runAuditExport(opts, io);
+    .action(async (opts: ExportCliOptions & { dataDir?: string }) => {
+      process.exitCode = await runAuditExport({ ...opts, db: auditDbOf(opts, defaultDb) }, io);
     });
 
   audit
