@@ -44,12 +44,10 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
     const route = matchRoute(routes, req, res);
     if (!route) return;
     const seen: Seen = { started: ctx.now() };
-    readBody(route, req, res)
-      .then((body) => handle(ctx, route, body, req, res, log, seen))
-      .catch((err: unknown) => {
-        recordFailure(ctx, route, req, seen, err, log);
-        sendFailure(res, route.dialect, err, log());
-      });
+    handle(ctx, route, req, res, log, seen).catch((err: unknown) => {
+      recordFailure(ctx, route, req, seen, err, log);
+      sendFailure(res, route.dialect, err, log());
+    });
   };
   return Object.assign(listener, { drain: drainHooks(ctx) });
 }
@@ -62,7 +60,6 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
 async function handle(
   ctx: ProxyContext,
   route: Route,
-  received: Buffer | undefined,
   req: IncomingMessage,
   res: ServerResponse,
   log: () => Logger,
@@ -71,6 +68,9 @@ async function handle(
   const path = upstreamPathOf(req);
   const caller = await identifyCaller(ctx, route, req, res, log, seen);
   if (!caller) return;
+  // Read once the caller is known: an unauthenticated client's body is never buffered or decoded,
+  // and a body that cannot be read is recorded under the agent that sent it.
+  const received = await readBody(route, req, res);
   const state = openCall(route, caller.identity.agent, caller.facts.goal, received, log, seen);
   const decide = route.upstream.kind === 'mcp' ? decideMcpCall : decideHttpCall;
   if ((await decide(ctx, route, req, path, caller, state, res)) === 'answered') return;

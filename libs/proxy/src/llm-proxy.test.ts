@@ -400,10 +400,29 @@ describe('identity, header and network hygiene', () => {
       expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_parameter', param: 'path' } });
     }
     expect(openai.seen.length).toBe(before);
-    await eventually(() => proxy.events.some((e) => e.result.codes?.includes('body_too_large') && e.caller.subject === undefined));
+    // Recorded under the agent that sent it: the body is read once the caller is known.
+    await eventually(() =>
+      proxy.events.some((e) => e.result.codes?.includes('body_too_large') && e.caller.subject === 'bot' && e.input.principal.id === 'bot'),
+    );
     await eventually(() =>
       proxy.events.some((e) => e.result.codes?.includes('invalid_parameter') && e.input.context?.path === '/v1/%2e%2e/admin'),
     );
+  });
+
+  it('records a body that cannot be decoded with its own code, under the agent that sent it', async () => {
+    const post = (encoding: string, body: Buffer) =>
+      fetch(`${proxy.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json', 'content-encoding': encoding },
+        body,
+      });
+    const bomb = gzipSync(Buffer.from(JSON.stringify({ model: 'gpt-ok', pad: 'x'.repeat(200 * 1024) })));
+    expect((await post('gzip', bomb)).status).toBe(413);
+    expect((await post('zstd', Buffer.from('{}'))).status).toBe(400);
+    expect((await post('gzip', Buffer.from('not gzip'))).status).toBe(400);
+    const refused = () => proxy.events.filter((e) => e.input.principal.id === 'bot' && e.proxy?.error === 'refused');
+    await eventually(() => refused().some((e) => e.result.codes?.includes('body_too_large')));
+    expect(refused().some((e) => e.result.codes?.includes('internal_error'))).toBe(false);
   });
 
   it('routes by whole prefix segment in any case, reads gzip and chunked bodies, and echoes a sane request id', async () => {

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AuthorizeInput, DecisionEvent, DenyCode, ProxyOutcome } from '@argus/contracts';
-import { ArgusError, errorSummary, type Logger } from '@argus/platform';
+import { ArgusError, errorSummary, mapBodyParserError, type Logger } from '@argus/platform';
 import { ANONYMOUS, REFUSED_BY_PROXY, refusal, type CallOutcome, type CallState, type Decided, type Seen } from './call.ts';
 import { chargeOf, reportUsage } from './charge.ts';
 import type { ProxyContext } from './context.ts';
@@ -52,7 +52,9 @@ export function recordFailure(
     done: false,
     lazyLog: log,
   };
-  const reason = code ?? (err instanceof ArgusError ? err.code : 'internal_error');
+  // The body parser's own errors (a body too large once decoded, an unknown encoding) are the client's.
+  const known = err instanceof ArgusError ? err : mapBodyParserError(err);
+  const reason = code ?? (known ? known.code : 'internal_error');
   const path = (req.url ?? '/').split('?', 1)[0]!.slice(0, 512);
   const call: CallDescription = {
     action: 'proxy:request',
