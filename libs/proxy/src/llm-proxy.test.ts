@@ -194,6 +194,31 @@ describe('OpenAI upstream through the real openai client', () => {
     });
   });
 
+  it('decides a model route on its model in any spelling an upstream may still route there', async () => {
+    const before = openai.seen.length;
+    const onModel = () => proxy.events.filter((e) => e.input.action === 'llm:invoke' && e.input.principal.id === 'intruder').length;
+    const decidedBefore = onModel();
+    for (const path of ['/v1/Chat/Completions', '/v1/chat/completions/', '/v1/chat/completions;x=1']) {
+      const res = await fetch(`${proxy.url}/openai${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-ok', messages: [] }),
+      });
+      expect(res.status, path).toBe(403);
+      expect(((await res.json()) as { error: { codes: string[] } }).error.codes, path).toEqual(['no_permit']);
+    }
+    expect(openai.seen.length).toBe(before);
+    // Each was decided as a model call (llm:invoke on Model::"gpt-ok"), not as a request to the Api.
+    await eventually(() => onModel() - decidedBefore === 3);
+    // Without a model it is refused like the route itself.
+    const bare = await fetch(`${proxy.url}/openai/v1/CHAT/completions/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"messages":[]}',
+    });
+    expect(bare.status).toBe(400);
+  });
+
   it('refuses a body without a model with the offending path', async () => {
     const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
       method: 'POST',

@@ -61,12 +61,15 @@ export function describeHttpCall(
   // A model route takes its body on POST only, where its model is read and decided. The same path
   // with another method and a body would carry a model the decision never saw to an upstream that
   // might route by path alone, so it is refused rather than forwarded.
-  if (routes?.[path] !== undefined && method !== 'POST' && body !== undefined && body.length > 0) {
+  // The model routes in any spelling an upstream might still route there: any letter case, a
+  // trailing slash, `;` parameters on a segment. Decided on the model either way.
+  const route = routes ? modelRouteKey(path) : path;
+  if (routes?.[route] !== undefined && method !== 'POST' && body !== undefined && body.length > 0) {
     throw new InvalidInputError(`a ${method.slice(0, 16)} request to a model route must not carry a body`, [
       { path: '/body', message: 'only POST requests to this route carry a body' },
     ]);
   }
-  const operation = routes && method === 'POST' ? routes[path] : undefined;
+  const operation = routes && method === 'POST' ? routes[route] : undefined;
   if (operation !== undefined) {
     const doc = parseJsonObject(body, maxJsonDepth);
     const model = doc.model;
@@ -86,6 +89,16 @@ export function describeHttpCall(
     resource: { type: 'Api', id: upstream.name, attributes: { sensitivity: upstream.sensitivity ?? 'internal' } },
     context: { upstream: upstream.name, method, path },
   };
+}
+
+/** `path` as the model routes are keyed: lower case, without `;` segment parameters or a trailing slash. */
+function modelRouteKey(path: string): string {
+  return (
+    path
+      .toLowerCase()
+      .replace(/;[^/]*/g, '')
+      .replace(/\/+$/, '') || '/'
+  );
 }
 
 /**
