@@ -91,6 +91,15 @@ describe('template routes', () => {
     await request(t.app).delete('/v1/policies/links/bot-search').set('authorization', 'Bearer admin').expect(200);
     expect(t.holder.current!.set.version).toBe(before);
     await request(t.app).delete('/v1/policies/links/bot-search').set('authorization', 'Bearer admin').expect(404);
+    // What the list answers can be posted back as it is (types in full).
+    await request(t.app).post('/v1/policies/links').set('authorization', 'Bearer admin').send(listed.body.links[0]).expect(201);
+    expect(t.holder.current!.set.policies.get('bot-search')).toMatchObject({ effect: 'permit' });
+    const bad = await request(t.app)
+      .post('/v1/policies/links')
+      .set('authorization', 'Bearer admin')
+      .send({ ...link, linkId: 'x', values: { '?principal': { type: 'Argus::', id: 'bot' } } })
+      .expect(400);
+    expect(bad.body.errors[0].path).toBe('/values/?principal/type');
   });
 
   it('refuses a bad link with 422 and keeps the active set', async () => {
