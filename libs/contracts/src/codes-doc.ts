@@ -12,7 +12,8 @@ const GROUP_TITLES: Record<DenyGroup, string> = {
   approval: 'Human approval',
   quota: 'Quotas',
   switch: 'Kill switches',
-  policy: "The policies' answer",
+  policy:
+    "The policies' answer (in the proxy's refusals and MCP errors; `POST /v1/authorize` says it with `result.decision` and `reasons`, its `result.codes` holding the other groups' codes)",
   request: 'A refused decision request (answered 400, still recorded)',
   decision: 'The decision point failing closed',
   proxy: 'Refusals of the proxy',
