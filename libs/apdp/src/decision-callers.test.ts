@@ -122,6 +122,8 @@ describe('auth.decisions: open', () => {
       { policy: 'gated-delete', effect: 'quota', status: 'skipped' },
     ]);
     expect(held.body.result.approval).toBeUndefined();
+    // The summary names no request a human could look for.
+    expect(held.body.result.summary).toBe('held for approval: no request is opened for an anonymous caller');
     const list = await fetch(`${running.url}/v1/approvals`, { headers: ADMIN });
     expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
   });

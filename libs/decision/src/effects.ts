@@ -247,6 +247,8 @@ export function skipSideEffects(planned: Planned, counted: boolean): AuthorizeRe
       result.decision = 'needs_approval';
       delete result.obligations;
     }
+    // No request was opened: the summary must not name one a human could answer.
+    if (result.approval?.status === 'pending') result.summary = 'held for approval: no request is opened for an anonymous caller';
     delete result.approval;
   }
   for (const a of planned.acting ?? []) skipped.push({ policy: a.policy, effect: a.effect, status: 'skipped' });
