@@ -14,6 +14,7 @@
  * reading one errors, and an erroring forbid denies).
  */
 import { cedar } from './cedar-wasm.ts';
+import { EXTENSIONS, schemaIndex, type JsonType } from './schema-values.ts';
 import { CedarEvalError, parseDatetime, parseDecimal, parseDuration, parseIp, wellFormed } from './compiled/values.ts';
 
 /** A refused value: where (JSON Pointer segments under the checked value) and why. */
@@ -36,19 +37,6 @@ export interface SchemaTypes {
   context(action: string): ValueCheck | undefined;
 }
 
-interface JsonType {
-  type: string;
-  name?: string;
-  element?: JsonType;
-  attributes?: Record<string, JsonType>;
-}
-interface JsonNamespace {
-  commonTypes?: Record<string, JsonType>;
-  entityTypes?: Record<string, { shape?: JsonType; tags?: JsonType }>;
-  actions?: Record<string, { appliesTo?: { context?: JsonType } }>;
-}
-
-const EXTENSION_FN: Record<string, string> = { ipaddr: 'ip', decimal: 'decimal', datetime: 'datetime', duration: 'duration' };
 const PARSE: Record<string, (s: string) => unknown> = {
   ip: parseIp,
   decimal: parseDecimal,
@@ -171,14 +159,7 @@ export function schemaTypes(
   qualify: (type: string) => string = (t) => t,
 ): SchemaTypes | undefined {
   if (!resolved) return undefined;
-  const json = resolved as Record<string, JsonNamespace>;
-  const q = (ns: string, name: string) => (ns ? `${ns}::${name}` : name);
-  const common = new Map<string, JsonType>();
-  const entityTypes = new Set<string>();
-  for (const [ns, def] of Object.entries(json)) {
-    for (const [name, t] of Object.entries(def.commonTypes ?? {})) common.set(q(ns, name), t);
-    for (const name of Object.keys(def.entityTypes ?? {})) entityTypes.add(q(ns, name));
-  }
+  const { namespaces, qualify: q, common, entityTypes } = schemaIndex(resolved);
 
   const entityCheck =
     (declared: string): ValueCheck =>
@@ -258,7 +239,7 @@ export function schemaTypes(
       case 'Entity':
         return t.name ? entityCheck(t.name) : cedarValueIssue;
       case 'Extension':
-        return t.name && EXTENSION_FN[t.name] ? extensionCheck(EXTENSION_FN[t.name]!) : cedarValueIssue;
+        return t.name && EXTENSIONS[t.name] ? extensionCheck(EXTENSIONS[t.name]!) : cedarValueIssue;
       case 'EntityOrCommon':
         return t.name ? named(t.name, depth) : cedarValueIssue;
       default:
@@ -268,7 +249,7 @@ export function schemaTypes(
   const named = (name: string, depth: number): ValueCheck => {
     const bare = name.startsWith('__cedar::') ? name.slice('__cedar::'.length) : name;
     if (common.has(name)) return checkOf(common.get(name), depth + 1);
-    if (EXTENSION_FN[bare]) return extensionCheck(EXTENSION_FN[bare]!);
+    if (EXTENSIONS[bare]) return extensionCheck(EXTENSIONS[bare]!);
     const p = primitive(bare);
     if (p) return p;
     if (entityTypes.has(name)) return entityCheck(name);
@@ -278,7 +259,7 @@ export function schemaTypes(
   const attrs = new Map<string, ValueCheck>();
   const tags = new Map<string, ValueCheck>();
   const contexts = new Map<string, ValueCheck>();
-  for (const [ns, def] of Object.entries(json)) {
+  for (const [ns, def] of namespaces) {
     for (const [name, et] of Object.entries(def.entityTypes ?? {})) {
       attrs.set(q(ns, name), et.shape ? checkOf(et.shape, 0) : checkOf({ type: 'Record', attributes: {} }, 0));
       if (et.tags) tags.set(q(ns, name), checkOf(et.tags, 0));

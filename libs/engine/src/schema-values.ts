@@ -25,19 +25,40 @@ export interface SchemaValues {
   context(action: string, context: Readonly<Record<string, unknown>>): Record<string, unknown>;
 }
 
-const EXTENSIONS: Record<string, string> = { ipaddr: 'ip', decimal: 'decimal', datetime: 'datetime', duration: 'duration' };
+/** The extension types of a schema and the constructor of each. */
+export const EXTENSIONS: Record<string, string> = { ipaddr: 'ip', decimal: 'decimal', datetime: 'datetime', duration: 'duration' };
 const PRIMITIVES = new Set(['String', 'Long', 'Bool', 'Boolean']);
 
-interface JsonType {
+/** A type in a schema's JSON form, common types resolved (`resolvedSchemaJson`). */
+export interface JsonType {
   type: string;
   name?: string;
   element?: JsonType;
   attributes?: Record<string, JsonType>;
 }
-interface JsonNamespace {
+/** A namespace of a schema's JSON form. */
+export interface JsonNamespace {
   commonTypes?: Record<string, JsonType>;
   entityTypes?: Record<string, { shape?: JsonType; tags?: JsonType }>;
   actions?: Record<string, { appliesTo?: { context?: JsonType } }>;
+}
+
+/** The namespaces of a schema's JSON form, with its common types and entity types by qualified name. */
+export function schemaIndex(resolved: Record<string, unknown>): {
+  namespaces: Array<[string, JsonNamespace]>;
+  qualify: (ns: string, name: string) => string;
+  common: Map<string, JsonType>;
+  entityTypes: Set<string>;
+} {
+  const namespaces = Object.entries(resolved as Record<string, JsonNamespace>);
+  const qualify = (ns: string, name: string) => (ns ? `${ns}::${name}` : name);
+  const common = new Map<string, JsonType>();
+  const entityTypes = new Set<string>();
+  for (const [ns, def] of namespaces) {
+    for (const [name, t] of Object.entries(def.commonTypes ?? {})) common.set(qualify(ns, name), t);
+    for (const name of Object.keys(def.entityTypes ?? {})) entityTypes.add(qualify(ns, name));
+  }
+  return { namespaces, qualify, common, entityTypes };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -99,14 +120,7 @@ export function resolvedSchemaJson(schemaText: string): Record<string, unknown> 
 export function schemaValues(schema: string | Record<string, unknown> | undefined): SchemaValues | undefined {
   const resolved = typeof schema === 'string' ? resolvedSchemaJson(schema) : schema;
   if (!resolved) return undefined;
-  const json = resolved as Record<string, JsonNamespace>;
-  const qualify = (ns: string, name: string) => (ns ? `${ns}::${name}` : name);
-  const common = new Map<string, JsonType>();
-  const entityTypes = new Set<string>();
-  for (const [ns, def] of Object.entries(json)) {
-    for (const [name, t] of Object.entries(def.commonTypes ?? {})) common.set(qualify(ns, name), t);
-    for (const name of Object.keys(def.entityTypes ?? {})) entityTypes.add(qualify(ns, name));
-  }
+  const { namespaces, qualify, common, entityTypes } = schemaIndex(resolved);
 
   /** The plan of a type, or undefined when values of it never need a rewrite. */
   const planOf = (t: JsonType | undefined, depth = 0): Plan | undefined => {
@@ -145,7 +159,7 @@ export function schemaValues(schema: string | Record<string, unknown> | undefine
 
   const entities = new Map<string, { attrs?: Plan; tags?: Plan }>();
   const contexts = new Map<string, Plan>();
-  for (const [ns, def] of Object.entries(json)) {
+  for (const [ns, def] of namespaces) {
     for (const [name, et] of Object.entries(def.entityTypes ?? {})) {
       const attrs = planOf(et.shape);
       const tags = et.tags ? planOf(et.tags) : undefined;

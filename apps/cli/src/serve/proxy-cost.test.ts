@@ -172,6 +172,13 @@ describe('cost charged to goal budgets through argus serve', () => {
     await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
   });
 
+  /** The official clients as the bot, through the proxy, under goal `goal`. */
+  const headersFor = (goal: string) => ({ 'x-argus-goal': goal, 'x-argus-intent': 'answer-customer' });
+  const openAiFor = (goal: string) =>
+    new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/openai/v1`, maxRetries: 0, defaultHeaders: headersFor(goal) });
+  const anthropicFor = (goal: string) =>
+    new Anthropic({ apiKey: BOT_TOKEN, baseURL: `${running.proxyUrl}/anthropic`, maxRetries: 0, defaultHeaders: headersFor(goal) });
+
   async function createGoal(id: string, maxCostUsd: number): Promise<void> {
     const res = await fetch(`${running.url}/v1/goals`, {
       method: 'POST',
@@ -204,12 +211,7 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges an OpenAI call its USD cost (cached input at its own price) and denies once maxCostUsd is spent', async () => {
     await createGoal('goal-openai', 0.01);
-    const client = new OpenAI({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/openai/v1`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-openai', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = openAiFor('goal-openai');
     const ask = () => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     // gpt-4o-2024-08-06 → gpt-4o: 800 × $2.50 + 200 × $1.25 + 500 × $10 per 1M = $0.00725.
     await ask();
@@ -261,12 +263,7 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges a streamed OpenAI answer from the usage in its last chunk', async () => {
     await createGoal('goal-stream', 1);
-    const client = new OpenAI({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/openai/v1`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-stream', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = openAiFor('goal-stream');
     const stream = await client.chat.completions.create({
       model: 'gpt-4.1-mini',
       stream: true,
@@ -280,12 +277,7 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges a stream whose client did not ask for usage, and hands the client the stream it asked for', async () => {
     await createGoal('goal-stream-plain', 1);
-    const client = new OpenAI({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/openai/v1`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-stream-plain', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = openAiFor('goal-stream-plain');
     // The SDK's default: no `stream_options`. The proxy asks the provider for the usage chunk.
     const stream = await client.chat.completions.create({
       model: 'gpt-4.1-mini',
@@ -301,12 +293,7 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges a JSON answer larger than the proxy buffers', async () => {
     await createGoal('goal-large', 1);
-    const client = new OpenAI({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/openai/v1`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-large', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = openAiFor('goal-large');
     const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.choices[0]?.message.content).toHaveLength(1_500_000);
     // gpt-4o-mini: 1000 × $0.15 + 3000 × $0.60 per 1M = $0.00195.
@@ -316,12 +303,7 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges a stream its client left early with the usage the provider had reported', async () => {
     await createGoal('goal-left', 1);
-    const client = new Anthropic({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/anthropic`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-left', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = anthropicFor('goal-left');
     const stream = await client.messages.create({
       model: 'claude-haiku-4-5-20251001',
       max_tokens: 64,
@@ -335,12 +317,7 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('charges an Anthropic call with cache reads and writes at their prices', async () => {
     await createGoal('goal-anthropic', 1);
-    const client = new Anthropic({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/anthropic`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-anthropic', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = anthropicFor('goal-anthropic');
     await client.messages.create({ model: 'claude-haiku-4-5-20251001', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     // claude-haiku-4-5: 100 × $1 + 1000 × $0.10 (read) + 200 × $1.25 (write) + 50 × $5 per 1M = $0.0007.
     await eventuallyUsed('goal-anthropic', 0.0007);
@@ -348,22 +325,12 @@ describe('cost charged to goal budgets through argus serve', () => {
 
   it('prices a model from the configuration, and charges no cost for a model without a price', async () => {
     await createGoal('goal-priced', 1);
-    const client = new OpenAI({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/openai/v1`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-priced', 'x-argus-intent': 'answer-customer' },
-    });
+    const client = openAiFor('goal-priced');
     // The answer names `house-model-2024-08-06`: the configured `house-model` prices it at $1 / $1.
     await client.chat.completions.create({ model: 'house-model', messages: [{ role: 'user', content: 'hi' }] });
     await eventuallyUsed('goal-priced', 0.0015);
     await createGoal('goal-unpriced', 1);
-    const other = new OpenAI({
-      apiKey: BOT_TOKEN,
-      baseURL: `${running.proxyUrl}/openai/v1`,
-      maxRetries: 0,
-      defaultHeaders: { 'x-argus-goal': 'goal-unpriced', 'x-argus-intent': 'answer-customer' },
-    });
+    const other = openAiFor('goal-unpriced');
     await other.chat.completions.create({ model: 'mystery-model', messages: [{ role: 'user', content: 'hi' }] });
     const start = Date.now();
     while ((await used('goal-unpriced')).tokens === 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
