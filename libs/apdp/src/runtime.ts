@@ -70,6 +70,8 @@ export interface DecisionRuntime {
   windows: WindowCounter;
   holder: PolicyHolder;
   watcher: PolicyWatcher;
+  /** The switch snapshot every decision checks first (the proxy of `argus serve` cuts calls a stop covers). */
+  switches: SwitchBoard;
   audit?: AuditTrail;
   apdp: Apdp;
   /** Closed in reverse order on shutdown. */
@@ -296,6 +298,7 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     windows,
     holder,
     watcher,
+    switches,
     ...(audit ? { audit } : {}),
   };
   const query = auditQuery;

@@ -52,6 +52,7 @@ export class SwitchBoard {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly listeners = new Set<() => void>();
   private readonly now: () => number;
   readonly reloadMs: number;
   readonly maxStaleMs: number;
@@ -156,6 +157,7 @@ export class SwitchBoard {
       this.readAt = this.now();
       if (this.lastError) this.options.logger?.info('switch store readable again');
       this.lastError = undefined;
+      for (const listener of this.listeners) listener();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.lastError !== message)
@@ -169,6 +171,16 @@ export class SwitchBoard {
 
   private mapOf(scope: Exclude<SwitchScope, 'all'>): Map<string, SwitchRecord> {
     return scope === 'agent' ? this.agents : scope === 'tool' ? this.tools : this.servers;
+  }
+
+  /**
+   * Calls `listener` after every read of the store (a switch stopped or resumed on any replica is
+   * seen by the next one): the proxy cuts the calls in flight a stop now covers. Answers the
+   * unsubscribe.
+   */
+  onRead(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The snapshot's state: its age and whether decisions are currently failing closed on it. */

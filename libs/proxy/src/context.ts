@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { DecisionPoint, DecisionRecorder, UsageSink } from '@argus/contracts';
+import type { AuthorizeInput, DecisionPoint, DecisionRecorder, UsageSink } from '@argus/contracts';
 import { OpenList, type Logger, type OpenEntry, type Registry } from '@argus/platform';
 import type { SecretsBroker } from '@argus/secrets';
 import { LRUCache } from 'lru-cache';
@@ -37,8 +37,22 @@ export interface ProxyDeps {
    * Without it lists are still filtered by the policies, item by item, but not compared.
    */
   tools?: McpToolCatalogue;
+  /**
+   * The kill switches as the decision point sees them (`argus serve`): a call in flight that a
+   * switch now stops (its agent, tool, server, or everything) is cut at once. Absent (the
+   * standalone proxy): a stop applies to the next decisions only.
+   */
+  switches?: SwitchWatch;
   /** The clock in ms since the epoch (tests). */
   now?: () => number;
+}
+
+/** What the proxy needs of the switch snapshot (the decision point's `SwitchBoard`). */
+export interface SwitchWatch {
+  /** The verdict on a decision input now: `switch_stopped` with its sentence, or nothing. */
+  check(input: AuthorizeInput): { code: string; message: string } | undefined;
+  /** Calls `listener` after each read of the switch store; answers the unsubscribe. */
+  onRead(listener: () => void): () => void;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { SHUTDOWN_EVENT, type DrainHooks } from '@argus/platform';
 import { inDialect, sendProblem, type Dialect, type Problem } from './answers.ts';
+import type { AuthorizeInput } from '@argus/contracts';
 import type { CallState } from './call.ts';
 import type { ProxyContext } from './context.ts';
 import { finish } from './record.ts';
@@ -12,15 +13,49 @@ import { finish } from './record.ts';
 /** The answer of a call aborted by a shutdown (its audit record says `aborted`). */
 export const SHUTTING_DOWN: Problem = { code: 'unavailable', message: 'the proxy is shutting down: the call was aborted', errors: [] };
 
+/** Why a call in flight is cut: what it is recorded as, and what its caller is told. */
+export interface Cut {
+  error: 'aborted' | 'stopped';
+  status: number;
+  problem: Problem;
+}
+
+/** A call cut by a shutdown. */
+export const SHUTDOWN_CUT: Cut = { error: 'aborted', status: 503, problem: SHUTTING_DOWN };
+
 /**
- * The last event of a proxied event stream cut by a shutdown: an `error` object on a `data:` line
- * for OpenAI (its SDK throws on it), an `event: error` for Anthropic (likewise), and the platform's
- * `event: shutdown` for MCP and plain HTTP streams.
+ * The last event of a proxied event stream that is cut: an `error` object on a `data:` line for
+ * OpenAI (its SDK throws on it), an `event: error` for Anthropic (likewise), and for MCP and plain
+ * HTTP streams the platform's `event: shutdown` (a shutdown) or an `event: error` (a stop).
  */
-export function finalStreamEvent(dialect: Dialect): string {
-  if (dialect === 'openai') return `data: ${JSON.stringify(inDialect('openai', 503, SHUTTING_DOWN))}\n\n`;
-  if (dialect === 'anthropic') return `event: error\ndata: ${JSON.stringify(inDialect('anthropic', 503, SHUTTING_DOWN))}\n\n`;
-  return SHUTDOWN_EVENT;
+export function finalStreamEvent(dialect: Dialect, cut: Cut = SHUTDOWN_CUT): string {
+  if (dialect === 'openai') return `data: ${JSON.stringify(inDialect('openai', cut.status, cut.problem))}\n\n`;
+  if (dialect === 'anthropic') return `event: error\ndata: ${JSON.stringify(inDialect('anthropic', cut.status, cut.problem))}\n\n`;
+  return cut === SHUTDOWN_CUT ? SHUTDOWN_EVENT : `event: error\ndata: ${JSON.stringify(cut.problem)}\n\n`;
+}
+
+/**
+ * Cuts every call in flight that a kill switch now stops (a decision it went up under would now be
+ * `switch_stopped`): recorded `stopped`, its caller told why. Called after each read of the
+ * switches, so a stop reaches running streams within the switch propagation time.
+ */
+export function cutStopped(
+  ctx: ProxyContext,
+  switches: { check(input: AuthorizeInput): { code: string; message: string } | undefined },
+): void {
+  for (const state of ctx.inFlight) {
+    for (const d of state.decisions) {
+      if (!d.forwarded) continue;
+      const verdict = switches.check(d.input);
+      if (verdict?.code !== 'switch_stopped') continue;
+      abortCall(ctx, state, {
+        error: 'stopped',
+        status: 403,
+        problem: { code: 'forbidden', message: `the call was cut: ${verdict.message}`, errors: [] },
+      });
+      break;
+    }
+  }
 }
 
 /** The drain hooks of a proxy (`Shutdown.addServer(..., { drain })`): the calls in flight, and aborting them. */
@@ -40,15 +75,16 @@ export function drainHooks(ctx: ProxyContext): Required<DrainHooks> {
 }
 
 /**
- * Ends a call the shutdown grace ran out on: recorded first (`aborted`), then answered 503 in
- * its caller's dialect, or, mid-stream, given a final error event; the upstream call is dropped
- * once the answer is flushed. A call answering a body that is not an event stream is cut.
+ * Ends a call in flight (the shutdown grace ran out, or a switch stopped it): recorded first
+ * (`aborted`, `stopped`), then answered in its caller's dialect, or, mid-stream, given a final error
+ * event; the upstream call is dropped once the answer is flushed. A call answering a body that is
+ * not an event stream is cut.
  */
-function abortCall(ctx: ProxyContext, state: CallState): void {
+function abortCall(ctx: ProxyContext, state: CallState, cut: Cut = SHUTDOWN_CUT): void {
   const call = state.inFlight;
   if (state.done || !call) return;
   call.aborted = true;
-  finish(ctx, state, { status: state.status, error: 'aborted' });
+  finish(ctx, state, { status: state.status, error: cut.error });
   const { res } = call;
   const dropUpstream = () => {
     call.upstreamRes?.destroy();
@@ -58,10 +94,10 @@ function abortCall(ctx: ProxyContext, state: CallState): void {
   if (!res.headersSent) {
     dropUpstream();
     res.shouldKeepAlive = false;
-    sendProblem(res, state.dialect, 503, SHUTTING_DOWN);
+    sendProblem(res, state.dialect, cut.status, cut.problem);
   } else if (call.cut) {
     call.cut();
-    res.end(finalStreamEvent(state.dialect), dropUpstream);
+    res.end(finalStreamEvent(state.dialect, cut), dropUpstream);
   } else {
     dropUpstream();
     res.destroy();

@@ -119,6 +119,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       authenticate: createAgentAuthenticator({ auth: proxyConfig.auth, secrets: broker }),
       // MCP lists are compared with the registry on every tools/list (runtime rug-pull check).
       tools: registryToolCatalogue({ store: runtime.storage.registry, events: runtime.events }),
+      // A stop cuts the calls already running, not only the next ones.
+      switches: runtime.switches,
     });
     // A client's half-close ends its call (see `createHttpServer`).
     const proxyServer = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, proxyApp, false);

@@ -315,6 +315,46 @@ describe('cost charged to goal budgets through argus serve', () => {
     await eventuallyUsed('goal-left', 0.000405);
   }, 30_000);
 
+  it('cuts a stream already running when a switch stops its agent, and records it stopped', async () => {
+    await createGoal('goal-stopped', 1);
+    const stream = await anthropicFor('goal-stopped').messages.create({
+      model: 'claude-haiku-4-5-20251001',
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const events = stream[Symbol.asyncIterator]();
+    while ((await events.next()).value?.type !== 'content_block_delta');
+    const stop = await fetch(`${running.url}/v1/switches/agent/bot`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'runaway stream' }),
+    });
+    expect(stop.status).toBe(200);
+    try {
+      // The upstream holds the stream open: only the cut ends it, with an error the SDK throws.
+      const ended = await events.next().then(
+        () => 'no error',
+        (err: unknown) => err,
+      );
+      expect(ended).toBeInstanceOf(Anthropic.APIError);
+      expect((ended as Error).message).toContain('runaway stream');
+      const stopped = async () => {
+        const res = await fetch(`${running.url}/v1/decisions?goal=goal-stopped&limit=50`, {
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        return ((await res.json()) as { decisions: Array<{ proxy?: { error?: string } }> }).decisions.some(
+          (r) => r.proxy?.error === 'stopped',
+        );
+      };
+      const start = Date.now();
+      while (!(await stopped()) && Date.now() - start < 5_000) await new Promise((r) => setTimeout(r, 50));
+      expect(await stopped()).toBe(true);
+    } finally {
+      await fetch(`${running.url}/v1/switches/agent/bot`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    }
+  }, 30_000);
+
   it('charges an Anthropic call with cache reads and writes at their prices', async () => {
     await createGoal('goal-anthropic', 1);
     const client = anthropicFor('goal-anthropic');
