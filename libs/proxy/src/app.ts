@@ -5,7 +5,7 @@ import type { CallState, Seen } from './call.ts';
 import { identifyCaller } from './caller.ts';
 import { createProxyContext, type ProxyContext, type ProxyDeps } from './context.ts';
 import { decideHttpCall } from './decide.ts';
-import { cutStopped, drainHooks } from './drain.ts';
+import { cutAgent, cutStopped, drainHooks } from './drain.ts';
 import { acceptObligations } from './enforce-obligations.ts';
 import { forward } from './forward.ts';
 import { resolveCredential } from './inject-credential.ts';
@@ -40,6 +40,7 @@ export function createProxyApp(deps: ProxyDeps): ProxyApp {
   // A stop reaches the calls already running (a stream, a long tool call), not only the next ones.
   const switches = deps.switches;
   if (switches) switches.onRead(() => cutStopped(ctx, switches));
+  deps.agents?.onChange((change) => cutAgent(ctx, change));
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);

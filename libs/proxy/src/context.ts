@@ -43,8 +43,26 @@ export interface ProxyDeps {
    * standalone proxy): a stop applies to the next decisions only.
    */
   switches?: SwitchWatch;
+  /**
+   * Agents whose trust changed (`argus serve`: the registry's events): a call in flight made by,
+   * or on the authority of, an agent now revoked, quarantined or deleted is cut at once.
+   */
+  agents?: AgentWatch;
   /** The clock in ms since the epoch (tests). */
   now?: () => number;
+}
+
+/** An agent's trust moved (`trust` when known) or the agent was deleted. */
+export interface AgentChange {
+  id: string;
+  trust?: string;
+  deleted?: boolean;
+}
+
+/** What the proxy needs of the registry's events. */
+export interface AgentWatch {
+  /** Calls `listener` when an agent's trust changes or it is deleted; answers the unsubscribe. */
+  onChange(listener: (change: AgentChange) => void): () => void;
 }
 
 /** What the proxy needs of the switch snapshot (the decision point's `SwitchBoard`). */

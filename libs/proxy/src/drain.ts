@@ -7,7 +7,7 @@ import { SHUTDOWN_EVENT, type DrainHooks } from '@argus/platform';
 import { inDialect, sendProblem, type Dialect, type Problem } from './answers.ts';
 import type { AuthorizeInput } from '@argus/contracts';
 import type { CallState } from './call.ts';
-import type { ProxyContext } from './context.ts';
+import type { AgentChange, ProxyContext } from './context.ts';
 import { finish } from './record.ts';
 
 /** The answer of a call aborted by a shutdown (its audit record says `aborted`). */
@@ -72,6 +72,24 @@ export function drainHooks(ctx: ProxyContext): Required<DrainHooks> {
       for (const state of ctx.inFlight) abortCall(ctx, state);
     },
   };
+}
+
+/**
+ * Cuts every call in flight made by agent `change.id`, or on its authority (it is in a chain the
+ * call went up under), once that agent is revoked, quarantined or deleted: recorded `stopped`.
+ */
+export function cutAgent(ctx: ProxyContext, change: AgentChange): void {
+  const why = change.deleted ? 'deleted' : change.trust;
+  if (why !== 'revoked' && why !== 'quarantined' && why !== 'deleted') return;
+  const involved = (input: AuthorizeInput) =>
+    (input.principal.type.replace(/^Argus::/, '') === 'Agent' && input.principal.id === change.id) ||
+    (input.delegation ?? []).some((e) => e.type.replace(/^Argus::/, '') === 'Agent' && e.id === change.id);
+  const message = `the call was cut: agent \`${change.id}\` is ${why}`;
+  for (const state of ctx.inFlight) {
+    if (state.decisions.some((d) => d.forwarded && involved(d.input))) {
+      abortCall(ctx, state, { error: 'stopped', status: 403, problem: { code: 'forbidden', message, errors: [] } });
+    }
+  }
 }
 
 /**

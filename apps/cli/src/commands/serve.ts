@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { DecisionRuntime } from '@argus/apdp';
 import type { CallJournal } from '@argus/proxy';
 import { createHttpServer, type ShutdownReport } from '@argus/platform';
-import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryStore } from '@argus/store';
+import type { McpToolInput, NewAgent, NewHuman, NewMcpServer, RegistryChangedEvent, RegistryStore } from '@argus/store';
 import type { Command } from 'commander';
 // A type only: the settings module itself loads when `argus serve` runs.
 import type { ServeFlags } from '../serve/settings.ts';
@@ -102,8 +102,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   if (config.proxy) {
     // The secrets broker loads only when the configuration has a proxy section (parsed at load).
     const proxyConfig = config.proxy;
-    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator }, { openSecretsBroker, parseSecretsConfig }] =
-      await Promise.all([import('@argus/proxy'), import('@argus/secrets')]);
+    const [{ createProxyApp, createAuthenticator: createAgentAuthenticator }, { openSecretsBroker, parseSecretsConfig }, { TOPICS }] =
+      await Promise.all([import('@argus/proxy'), import('@argus/secrets'), import('@argus/store')]);
     const { store, broker } = openSecretsBroker(proxyConfig.secrets ?? parseSecretsConfig({ path: join(opts.dataDir, 'argus.db') }), env);
     await broker.loadAll();
     shutdown.add({ name: 'secrets', close: () => store.close() });
@@ -119,8 +119,9 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       authenticate: createAgentAuthenticator({ auth: proxyConfig.auth, secrets: broker }),
       // MCP lists are compared with the registry on every tools/list (runtime rug-pull check).
       tools: registryToolCatalogue({ store: runtime.storage.registry, events: runtime.events }),
-      // A stop cuts the calls already running, not only the next ones.
+      // A stop, or an agent revoked or quarantined, cuts the calls already running, not only the next ones.
       switches: runtime.switches,
+      agents: { onChange: (listener) => runtime.events.subscribe(TOPICS.registryChanged, (payload) => agentChange(payload, listener)) },
     });
     // A client's half-close ends its call (see `createHttpServer`).
     const proxyServer = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, proxyApp, false);
@@ -156,6 +157,14 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolveListen();
     });
   });
+}
+
+/** A `registry.changed` event that moves an agent's trust or deletes it, as the proxy reads it. */
+function agentChange(payload: unknown, listener: (change: { id: string; trust?: string; deleted?: boolean }) => void): void {
+  const e = payload as Partial<RegistryChangedEvent> | null;
+  if (!e || e.kind !== 'agent' || typeof e.id !== 'string') return;
+  if (e.change === 'deleted') listener({ id: e.id, deleted: true });
+  else if (e.change === 'trust' && typeof e.trust === 'string') listener({ id: e.id, trust: e.trust });
 }
 
 function urlOf(server: Server, host: string): string {

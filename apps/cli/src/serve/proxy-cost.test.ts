@@ -315,9 +315,9 @@ describe('cost charged to goal budgets through argus serve', () => {
     await eventuallyUsed('goal-left', 0.000405);
   }, 30_000);
 
-  it('cuts a stream already running when a switch stops its agent, and records it stopped', async () => {
-    await createGoal('goal-stopped', 1);
-    const stream = await anthropicFor('goal-stopped').messages.create({
+  /** Starts a stalled Anthropic stream under `goal` and reads it up to its first delta. */
+  async function runningStream(goal: string) {
+    const stream = await anthropicFor(goal).messages.create({
       model: 'claude-haiku-4-5-20251001',
       max_tokens: 64,
       stream: true,
@@ -325,33 +325,63 @@ describe('cost charged to goal budgets through argus serve', () => {
     });
     const events = stream[Symbol.asyncIterator]();
     while ((await events.next()).value?.type !== 'content_block_delta');
-    const stop = await fetch(`${running.url}/v1/switches/agent/bot`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ reason: 'runaway stream' }),
-    });
-    expect(stop.status).toBe(200);
-    try {
-      // The upstream holds the stream open: only the cut ends it, with an error the SDK throws.
-      const ended = await events.next().then(
-        () => 'no error',
-        (err: unknown) => err,
+    return events;
+  }
+
+  /** How `events` ends: the upstream holds the stream open, so only a cut ends it, with an error the SDK throws. */
+  async function endOf(events: AsyncIterator<unknown>): Promise<unknown> {
+    return events.next().then(
+      () => 'no error',
+      (err: unknown) => err,
+    );
+  }
+
+  /** Waits until a call under `goal` is recorded with `proxy.error: "stopped"`. */
+  async function recordedStopped(goal: string): Promise<boolean> {
+    const stopped = async () => {
+      const res = await fetch(`${running.url}/v1/decisions?goal=${goal}&limit=50`, { headers: { authorization: `Bearer ${admin}` } });
+      return ((await res.json()) as { decisions: Array<{ proxy?: { error?: string } }> }).decisions.some(
+        (r) => r.proxy?.error === 'stopped',
       );
+    };
+    const start = Date.now();
+    while (!(await stopped()) && Date.now() - start < 5_000) await new Promise((r) => setTimeout(r, 50));
+    return stopped();
+  }
+
+  const asAdmin = (method: string, path: string, body?: unknown) =>
+    fetch(`${running.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it('cuts a stream already running when a switch stops its agent, and records it stopped', async () => {
+    await createGoal('goal-stopped', 1);
+    const events = await runningStream('goal-stopped');
+    expect((await asAdmin('PUT', '/v1/switches/agent/bot', { reason: 'runaway stream' })).status).toBe(200);
+    try {
+      const ended = await endOf(events);
       expect(ended).toBeInstanceOf(Anthropic.APIError);
       expect((ended as Error).message).toContain('runaway stream');
-      const stopped = async () => {
-        const res = await fetch(`${running.url}/v1/decisions?goal=goal-stopped&limit=50`, {
-          headers: { authorization: `Bearer ${admin}` },
-        });
-        return ((await res.json()) as { decisions: Array<{ proxy?: { error?: string } }> }).decisions.some(
-          (r) => r.proxy?.error === 'stopped',
-        );
-      };
-      const start = Date.now();
-      while (!(await stopped()) && Date.now() - start < 5_000) await new Promise((r) => setTimeout(r, 50));
-      expect(await stopped()).toBe(true);
+      expect(await recordedStopped('goal-stopped')).toBe(true);
     } finally {
-      await fetch(`${running.url}/v1/switches/agent/bot`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+      await asAdmin('DELETE', '/v1/switches/agent/bot');
+    }
+  }, 30_000);
+
+  it('cuts a stream already running when its agent is quarantined', async () => {
+    await createGoal('goal-quarantined', 1);
+    const events = await runningStream('goal-quarantined');
+    expect((await asAdmin('POST', '/v1/registry/agents/bot/trust', { to: 'quarantined', reason: 'odd traffic' })).status).toBe(200);
+    try {
+      const ended = await endOf(events);
+      expect(ended).toBeInstanceOf(Anthropic.APIError);
+      expect((ended as Error).message).toContain('agent `bot` is quarantined');
+      expect(await recordedStopped('goal-quarantined')).toBe(true);
+    } finally {
+      await asAdmin('POST', '/v1/registry/agents/bot/trust', { to: 'pending', reason: 'checked' });
+      await asAdmin('POST', '/v1/registry/agents/bot/trust', { to: 'trusted', reason: 'checked' });
     }
   }, 30_000);
 
