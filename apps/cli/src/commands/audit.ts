@@ -288,7 +288,10 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
   audit
     .command('verify')
     .description('check the hash chain and checkpoint signatures; exit 0 ok, 1 broken (first bad record shown), 2 cannot run')
-    .option('--db <path>', `SQLite database holding audit_records (default: ${defaultDb})`)
+    .option(
+      '--db <path>',
+      `SQLite database holding audit_records (default: $ARGUS_AUDIT_DB, else $ARGUS_DATA_DIR/audit.db (.argus/audit.db) when there, else .argus/argus.db; here: ${defaultDb})`,
+    )
     .option('--data-dir <dir>', 'the data dir of `argus serve` (its audit.db), instead of --db')
     .option('--from <seq>', 'first sequence number of the range')
     .option('--to <seq>', 'last sequence number of the range')
@@ -303,7 +306,10 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
   audit
     .command('export')
     .description('write audit records as JSONL (one chained record per line), in storage order')
-    .option('--db <path>', `SQLite database holding audit_records (default: ${defaultDb})`)
+    .option(
+      '--db <path>',
+      `SQLite database holding audit_records (default: $ARGUS_AUDIT_DB, else $ARGUS_DATA_DIR/audit.db (.argus/audit.db) when there, else .argus/argus.db; here: ${defaultDb})`,
+    )
     .option('--data-dir <dir>', 'the data dir of `argus serve` (its audit.db), instead of --db')
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number')
