@@ -219,6 +219,20 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(bare.status).toBe(400);
   });
 
+  it('forwards the document it decided when a body names "model" twice (an upstream parser may keep the first)', async () => {
+    const before = openai.seen.length;
+    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"model":"gpt-forbidden","messages":[{"role":"user","content":"hi"}],"model":"gpt-ok"}',
+    });
+    expect(res.status).toBe(200);
+    const seen = openai.seen.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body.split('"model"')).toHaveLength(2);
+    expect(JSON.parse(seen[0]!.body)).toMatchObject({ model: 'gpt-ok', messages: [{ role: 'user', content: 'hi' }] });
+  });
+
   it('refuses a body without a model with the offending path', async () => {
     const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
       method: 'POST',
