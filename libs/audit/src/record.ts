@@ -194,9 +194,10 @@ export function createRecordBuilder(options: RecordOptions = {}): RecordBuilder 
 
 /** A copy of the call's usage figures, the known ones first in canonical key order (any other after). */
 function usageCopy(usage: NonNullable<AuditProxyOutcome['usage']>): AuditProxyOutcome['usage'] {
-  const { costUsd, inputTokens, outputTokens, totalTokens, ...rest } = usage;
+  const { costUsd, estimated, inputTokens, outputTokens, totalTokens, ...rest } = usage;
   return {
     ...(costUsd !== undefined ? { costUsd } : {}),
+    ...(estimated !== undefined ? { estimated } : {}),
     ...(inputTokens !== undefined ? { inputTokens } : {}),
     ...(outputTokens !== undefined ? { outputTokens } : {}),
     ...(totalTokens !== undefined ? { totalTokens } : {}),

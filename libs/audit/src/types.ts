@@ -22,7 +22,7 @@ export interface AuditProxyOutcome {
   upstream: string;
   status?: number;
   credentialName?: string;
-  usage?: { inputTokens?: number; outputTokens?: number; totalTokens?: number; costUsd?: number };
+  usage?: { inputTokens?: number; outputTokens?: number; totalTokens?: number; costUsd?: number; estimated?: boolean };
   error?: string;
 }
 

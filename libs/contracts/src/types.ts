@@ -134,7 +134,8 @@ export interface ProxyOutcome {
   upstream: string;
   status?: number;
   credentialName?: string;
-  usage?: { inputTokens?: number; outputTokens?: number; totalTokens?: number; costUsd?: number };
+  /** `estimated`: some figures are Argus's estimate (a stream cut before the provider reported them). */
+  usage?: { inputTokens?: number; outputTokens?: number; totalTokens?: number; costUsd?: number; estimated?: boolean };
   error?: string;
 }
 

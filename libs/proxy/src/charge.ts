@@ -75,5 +75,6 @@ function recordedUsage(usage: TokenUsage, costUsd: number | undefined): NonNulla
   if (usage.outputTokens !== undefined) recorded.outputTokens = usage.outputTokens;
   if (usage.totalTokens !== undefined) recorded.totalTokens = usage.totalTokens;
   if (costUsd !== undefined) recorded.costUsd = costUsd;
+  if (usage.estimated) recorded.estimated = true;
   return recorded;
 }

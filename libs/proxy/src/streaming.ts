@@ -282,7 +282,7 @@ function answerStreamed(
   let large: JsonUsageReader | undefined;
   if (observer) {
     source.on('data', (c: Buffer) => observer.push(c));
-    state.usageSoFar = () => observer.usage();
+    state.usageSoFar = () => observer.cutUsage(state.body?.length ?? 0);
   } else if (llm && isJson) {
     source.on('data', (c: Buffer) => {
       jsonSize += c.length;
@@ -304,7 +304,7 @@ function answerStreamed(
   const rewriter = obligations && isSse ? new SseRewriter(obligations, Math.max(limit, 1 << 20) * 4) : undefined;
   const done = (err: Error | null) => {
     if (rewriter) state.applied = rewriter.total;
-    if (observer) state.usage = observer.usage();
+    if (observer) state.usage = err ? observer.cutUsage(state.body?.length ?? 0) : observer.usage();
     else if (large) state.usage = large.usage();
     else if (llm && isJson && jsonSize <= limit && jsonSize > 0) {
       try {

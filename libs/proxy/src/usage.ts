@@ -13,6 +13,11 @@ export interface TokenUsage {
   cacheWriteTokens?: number;
   /** The model the provider says answered (a dated snapshot, often), when the body names one. */
   model?: string;
+  /**
+   * Set when a figure is Argus's estimate, not the provider's: a stream cut before it reported
+   * its usage (see {@link SseUsageObserver.cutUsage}).
+   */
+  estimated?: boolean;
 }
 
 /**
@@ -93,7 +98,39 @@ export class SseUsageObserver {
     return finalizeUsage(this.#usage);
   }
 
+  /**
+   * The usage of a stream cut before its end (the client left, a stop, an upstream failure): what
+   * the provider reported, and where it had not reported a figure yet an estimate (`estimated`) —
+   * one output token per content delta streamed (providers stream about one token per delta), and
+   * the input at ~4 bytes of the request body per token. An OpenAI stream reports nothing before
+   * its last chunk: without the estimate an agent could spend without its budget moving by leaving
+   * every stream before the end.
+   */
+  cutUsage(requestBytes: number): TokenUsage | undefined {
+    const reported = this.usage();
+    if (this.#deltas === 0 && reported === undefined) return undefined;
+    const usage: TokenUsage = { ...reported };
+    let estimated = false;
+    if (usage.inputTokens === undefined) {
+      usage.inputTokens = Math.ceil(requestBytes / 4);
+      estimated = true;
+    }
+    if ((usage.outputTokens ?? 0) < this.#deltas) {
+      usage.outputTokens = this.#deltas;
+      estimated = true;
+    }
+    if (estimated) {
+      usage.totalTokens = usage.inputTokens + usage.outputTokens!;
+      usage.estimated = true;
+    }
+    return usage;
+  }
+
+  /** Content deltas seen (OpenAI chunks, Anthropic `content_block_delta`, Responses `*.delta` events). */
+  #deltas = 0;
+
   #event(data: string): void {
+    if (data.includes('"delta"')) this.#deltas++;
     if (!data.includes('"usage"')) return;
     try {
       this.#usage = mergeUsage(this.#usage, usageFromObject(JSON.parse(data)));

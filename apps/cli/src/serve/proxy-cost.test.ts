@@ -29,6 +29,14 @@ async function modelUpstream(): Promise<{ url: string; server: Server }> {
         stream_options?: { include_usage?: boolean };
         max_tokens?: number;
       };
+      if (req.url === '/v1/chat/completions' && doc.stream && doc.model === 'gpt-4.1-nano') {
+        // A stream that sends three deltas and stalls: its usage (asked for) would only come last.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'chatcmpl-5', object: 'chat.completion.chunk', created: 1, model: doc.model };
+        for (const word of ['one', ' two', ' three'])
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] })}\n\n`);
+        return;
+      }
       if (req.url === '/v1/chat/completions' && doc.stream) {
         // A streamed answer: as OpenAI's, its usage comes in a last chunk only when asked for
         // (`stream_options.include_usage`).
@@ -299,6 +307,27 @@ describe('cost charged to goal budgets through argus serve', () => {
     // gpt-4o-mini: 1000 × $0.15 + 3000 × $0.60 per 1M = $0.00195.
     await eventuallyUsed('goal-large', 0.00195);
     expect((await used('goal-large')).tokens).toBe(4000);
+  }, 30_000);
+
+  it('charges an OpenAI stream its client left before the usage chunk with an estimate, recorded as one', async () => {
+    await createGoal('goal-left-openai', 1);
+    const stream = await openAiFor('goal-left-openai').chat.completions.create({
+      model: 'gpt-4.1-nano',
+      stream: true,
+      messages: [{ role: 'user', content: 'count to three' }],
+    });
+    let deltas = 0;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content && ++deltas === 3) break;
+    // Three output tokens (one a delta) and the input at ~4 bytes of the forwarded body a token.
+    const start = Date.now();
+    while ((await used('goal-left-openai')).tokens === 0 && Date.now() - start < 5_000) await new Promise((r) => setTimeout(r, 20));
+    const { tokens } = await used('goal-left-openai');
+    expect(tokens).toBeGreaterThan(3);
+    expect(tokens).toBeLessThan(60);
+    const res = await fetch(`${running.url}/v1/decisions?goal=goal-left-openai&limit=5`, { headers: { authorization: `Bearer ${admin}` } });
+    const [record] = ((await res.json()) as { decisions: Array<{ proxy?: { error?: string; usage?: Record<string, unknown> } }> })
+      .decisions;
+    expect(record?.proxy).toMatchObject({ error: 'client_closed', usage: { estimated: true, outputTokens: 3, totalTokens: tokens } });
   }, 30_000);
 
   it('charges a stream its client left early with the usage the provider had reported', async () => {
