@@ -12,6 +12,7 @@ import {
   type ValueCheck,
 } from '@argus/engine';
 import { bareType, cedarType, cedarUid } from '@argus/governance';
+import { escapePointer } from '@argus/platform';
 import { checkType, REGISTRY_OWNED } from './entities.ts';
 import { deny, denied, type Denied } from './outcome.ts';
 import { checkInputStrings, RequestRefusedError } from './request-checks.ts';
@@ -101,8 +102,7 @@ function checkValues(input: AuthorizeInput, shared: EntityData[], set: CompiledP
     list.forEach((e, i) => {
       check(`${base}/${i}/attrs`, e.attrs, attrsOf(e.uid.type));
       const tag = tagsOf(e.uid.type);
-      for (const k in e.tags ?? {})
-        if (Object.hasOwn(e.tags!, k)) check(`${base}/${i}/tags/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, e.tags![k], tag);
+      for (const k in e.tags ?? {}) if (Object.hasOwn(e.tags!, k)) check(`${base}/${i}/tags/${escapePointer(k)}`, e.tags![k], tag);
     });
   entities('/entities', shared);
   entities('/input/entities', input.entities ?? []);

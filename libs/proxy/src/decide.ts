@@ -12,7 +12,7 @@ import type { ProxyContext } from './context.ts';
 import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
 import { buildInput, type Facts } from './facts.ts';
 import { finish } from './record.ts';
-import { describeHttpCall, parseJsonObject, type CallDescription } from './route-mapping.ts';
+import { describeHttpCall, type CallDescription } from './route-mapping.ts';
 import type { Route } from './routing.ts';
 
 /** What a decision step leaves: a call to forward, or one already answered (and recorded). */
@@ -42,15 +42,16 @@ export async function decideHttpCall(
   }
   // Chat and legacy completions only: the Responses API reports usage in its last event anyway.
   const streamsChunks = call.context.operation === 'chat.completions' || call.context.operation === 'completions';
+  const doc = call.document;
   const metered =
-    call.context.stream === true && route.upstream.kind === 'openai' && streamsChunks ? withStreamUsage(state.body) : undefined;
+    doc && call.context.stream === true && route.upstream.kind === 'openai' && streamsChunks ? withStreamUsage(doc) : undefined;
   if (metered) {
     state.body = metered;
     state.stripUsageChunk = true;
-  } else if (call.action === 'llm:invoke' && state.body && twice(state.body, MODEL_KEY)) {
+  } else if (doc && state.body && twice(state.body, MODEL_KEY)) {
     // `"model"` twice: a body with a duplicate key, which the upstream's parser might read as
     // another model than the one decided (JSON.parse keeps the last). The decided document goes up.
-    state.body = Buffer.from(JSON.stringify(parseJsonObject(state.body)));
+    state.body = Buffer.from(JSON.stringify(doc));
   }
   return 'forward';
 }
@@ -69,8 +70,7 @@ function twice(haystack: Buffer, needle: Buffer): boolean {
  * would never be charged. Undefined when the client asked already (its chunk is then its own). The
  * body goes up re-serialized from the document the decision read.
  */
-function withStreamUsage(body: Buffer | undefined): Buffer | undefined {
-  const doc = parseJsonObject(body);
+function withStreamUsage(doc: Record<string, unknown>): Buffer | undefined {
   const options = doc.stream_options;
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) return undefined;
   if ((options as { include_usage?: unknown } | undefined)?.include_usage === true) return undefined;

@@ -13,6 +13,8 @@ export interface CallDescription {
    * declared intent and goal — it serves no intent and must not spend a goal's budget.
    */
   sessionTraffic?: boolean;
+  /** A model call's body as parsed and decided: what goes up when the body must be re-sent. */
+  document?: Record<string, unknown>;
 }
 
 /** Model-invoking routes of OpenAI-compatible APIs, path → operation. */
@@ -82,6 +84,7 @@ export function describeHttpCall(
       action: 'llm:invoke',
       resource: { type: 'Model', id: model, attributes: { provider: upstream.kind } },
       context: { upstream: upstream.name, provider: upstream.kind, operation, stream: doc.stream === true },
+      document: doc,
     };
   }
   return {
