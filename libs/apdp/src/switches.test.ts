@@ -160,6 +160,36 @@ describe('switches through the HTTP API (starter policies)', () => {
     expect((await decide('bot-a', tool('github/search_issues'))).allow).toBe(true);
   });
 
+  it('a stopped server stops every item the proxy names `<server>/...` (tool, resource, prompt) and the server itself, in both type spellings', async () => {
+    const items: Array<[string, Record<string, unknown>]> = [
+      ['resource:read', { type: 'Resource', id: 'files/file:///etc' }],
+      ['resource:read', { type: 'Argus::Resource', id: 'files/file:///etc/{name}' }],
+      ['prompt:get', { type: 'Prompt', id: 'files/p1' }],
+      ['prompt:get', { type: 'Argus::Prompt', id: 'files/p1' }],
+      ['tool:call', { type: 'Argus::Tool', id: 'files/read' }],
+      ['mcp:connect', { type: 'McpServer', id: 'files' }],
+      ['mcp:connect', { type: 'Argus::McpServer', id: 'files' }],
+    ];
+    const ask = async (action: string, resource: Record<string, unknown>) => {
+      const r = await call('POST', '/v1/authorize', {
+        input: { principal: { type: 'Agent', id: 'bot-a' }, action, resource, intent: INTENT },
+      });
+      expect(r.status).toBe(200);
+      return (r.body as { result: Result }).result;
+    };
+    expect((await call('PUT', '/v1/switches/server/files', { reason: 'exfiltration' })).status).toBe(200);
+    for (const [action, resource] of items) {
+      const r = await ask(action, resource);
+      expect(r.codes, `${action} ${String(resource.type)}::${String(resource.id)}`).toEqual(['switch_stopped']);
+      expect(r.summary).toContain('server `files` is stopped');
+    }
+    // Another server's items, and an id that only starts with the server's name, are not covered.
+    expect((await ask('resource:read', { type: 'Resource', id: 'files2/file:///etc' })).codes ?? []).not.toContain('switch_stopped');
+    expect((await ask('prompt:get', { type: 'Prompt', id: 'jira/p1' })).codes ?? []).not.toContain('switch_stopped');
+    expect((await call('DELETE', '/v1/switches/server/files')).status).toBe(200);
+    for (const [action, resource] of items) expect((await ask(action, resource)).codes ?? []).not.toContain('switch_stopped');
+  });
+
   it('stops everything at once, whatever the action, then resumes', async () => {
     expect((await call('PUT', '/v1/switches/all', { reason: 'incident 12' })).status).toBe(200);
     expect((await decide('bot-a', tool('jira/search'))).summary).toContain('everything is stopped by admin');
@@ -344,5 +374,35 @@ describe('failing closed when the switches cannot be read', () => {
     broken = false;
     await board.refresh();
     expect((await ask()).allow).toBe(true);
+  });
+});
+
+describe('SwitchBoard.check: what a server switch covers', () => {
+  const store = new MemorySwitchStore();
+  const board = new SwitchBoard({ store, logger: silentLogger() });
+  const check = (type: string, id: string) => {
+    const verdict = board.check({ principal: { type: 'Agent', id: 'bot' }, action: 'x', resource: { type, id } });
+    return verdict?.code === 'switch_stopped' ? verdict.switch.id : verdict?.code;
+  };
+
+  beforeAll(async () => {
+    await store.stop({ scope: 'server', id: 'files', reason: 'r', by: 'admin' });
+    await board.start();
+  });
+  afterAll(() => board.close());
+
+  it('stops `Tool`, `Resource` and `Prompt` named `<server>/...` and the `McpServer`, with or without `Argus::`', () => {
+    for (const type of ['Tool', 'Resource', 'Prompt'])
+      for (const spelled of [type, `Argus::${type}`]) expect(check(spelled, 'files/a/b'), spelled).toBe('files');
+    expect(check('McpServer', 'files')).toBe('files');
+    expect(check('Argus::McpServer', 'files')).toBe('files');
+  });
+
+  it('leaves other servers, other types and ids without a server part alone', () => {
+    expect(check('Resource', 'other/file:///etc')).toBeUndefined();
+    expect(check('Prompt', 'files')).toBeUndefined();
+    expect(check('Resource', '/files')).toBeUndefined();
+    expect(check('Api', 'files/x')).toBeUndefined();
+    expect(check('Other::Resource', 'files/x')).toBeUndefined();
   });
 });

@@ -196,7 +196,8 @@ export class SwitchBoard {
   /**
    * The switch stopping `input`, if any: `all`; the principal or any agent of its delegation
    * chain (stopping an agent stops the sub-agents acting on its authority); the resource as a
-   * `Tool` (`<server>/<tool>`), or its server; the resource as an `McpServer`.
+   * `Tool` (`<server>/<tool>`); its server, for a `Tool`, `Resource` or `Prompt` named
+   * `<server>/...` and for the `McpServer` itself.
    */
   check(input: AuthorizeInput): SwitchVerdict | undefined {
     if (!this.fresh()) {
@@ -237,13 +238,25 @@ export class SwitchBoard {
     if (isType(resource.type, 'Tool')) {
       const tool = this.tools.get(resource.id);
       if (tool) return tool;
-      const slash = resource.id.indexOf('/');
-      if (slash > 0 && this.servers.size > 0) return this.servers.get(resource.id.slice(0, slash));
     }
+    if (this.servers.size === 0) return undefined;
     if (isType(resource.type, 'McpServer')) return this.servers.get(resource.id);
+    if (SERVER_ITEM_TYPES.some((type) => isType(resource.type, type))) {
+      const slash = resource.id.indexOf('/');
+      if (slash > 0) return this.servers.get(resource.id.slice(0, slash));
+    }
     return undefined;
   }
 }
+
+/**
+ * The entity types the proxy names `<server>/...` for an MCP server's items (`libs/proxy/src/mcp.ts`):
+ * a tool `<server>/<name>`, a resource or resource template `<server>/<uri>`, a prompt
+ * `<server>/<name>`. A server switch stops every one of them.
+ * INVARIANT: every type `describeMcpMessage` gives a server item is listed here, or a stopped server
+ * keeps serving it.
+ */
+const SERVER_ITEM_TYPES = ['Tool', 'Resource', 'Prompt'] as const;
 
 /** `Agent` and `Argus::Agent` alike. */
 function isType(type: string | undefined, short: string): boolean {
