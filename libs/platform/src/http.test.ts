@@ -102,7 +102,7 @@ describe('createHttpServer', () => {
 });
 
 describe('createHttpServer and request targets', () => {
-  it('answers a target that is not a path with a 400 in the error shape, and never calls the listener', async () => {
+  it('answers a target that is not a path, or carries a fragment, with a 400 in the error shape, and never calls the listener', async () => {
     let called = 0;
     const server = createHttpServer({}, (_req, res) => {
       called++;
@@ -111,7 +111,7 @@ describe('createHttpServer and request targets', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      for (const target of ['http://argus.test/v1/policies', 'HTTP://argus.test', '*']) {
+      for (const target of ['http://argus.test/v1/policies', 'HTTP://argus.test', '*', '/v1/policies#x', '/billing/..#', '/v1/x?a#b']) {
         const answer = await rawExchange(url, `PUT ${target} HTTP/1.1\r\nHost: argus.test`, '{}');
         expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
         expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({

@@ -355,14 +355,21 @@ export async function admit(
 
 /**
  * A 400 for a request target that is not a path (origin form, `/...`): the absolute form
- * (`http://host/v1/policies`), the asterisk form, anything else. Argus is no forward proxy, and
- * every route, permission and upstream is matched on the path as sent.
+ * (`http://host/v1/policies`), the asterisk form, anything else, and a path with a fragment. Argus
+ * is no forward proxy, and every route, permission and upstream is matched on the path as sent.
  */
 export function notOriginForm(target: string): InvalidInputError | undefined {
-  if (target.startsWith('/')) return undefined;
-  return new InvalidInputError('the request target must be a path beginning with `/` (origin form)', [
-    { path: target.slice(0, 200), message: 'not a path: absolute and asterisk forms are refused' },
-  ]);
+  if (!target.startsWith('/'))
+    return new InvalidInputError('the request target must be a path beginning with `/` (origin form)', [
+      { path: target.slice(0, 200), message: 'not a path: absolute and asterisk forms are refused' },
+    ]);
+  // A fragment is never sent (RFC 9112 §3.2.1): Node keeps it in `req.url`, where a route or a
+  // decision would read it, while a proxy's URL parser drops it before the upstream sees the path.
+  if (target.includes('#'))
+    return new InvalidInputError('the request target must not carry a fragment (`#`)', [
+      { path: target.slice(0, 200), message: 'a fragment is never part of a request target' },
+    ]);
+  return undefined;
 }
 
 /** A 400 naming the path when a percent-escape in it does not decode (`%E0%A4%A`). */

@@ -211,6 +211,12 @@ export async function runPermissionMatrix(options: {
       if (status !== 400)
         problems.push(`${label} as an absolute-form target: expected 400, got ${status} ${JSON.stringify(body).slice(0, 160)}`);
     });
+    // ... and with a fragment, which Node keeps in the target and a proxy's URL parser drops (400).
+    jobs.push(async () => {
+      const { status, body } = await callRaw(options.baseUrl, op.method, `${path}#x`);
+      checkShape(problems, label, 'a target with a fragment', status, body);
+      if (status !== 400) problems.push(`${label} with a fragment: expected 400, got ${status} ${JSON.stringify(body).slice(0, 160)}`);
+    });
     for (const bad of options.bad) {
       jobs.push(async () => {
         const { status, body } = await call(options.baseUrl, op.method, path, bad.authorization);
@@ -256,8 +262,13 @@ function checkShape(problems: string[], label: string, who: string, status: numb
 
 /** `METHOD http://host/path HTTP/1.1` without a credential, over a plain socket (`fetch` sends only paths). */
 async function callAbsolute(baseUrl: string, method: string, path: string): Promise<{ status: number; body: unknown }> {
+  return callRaw(baseUrl, method, `http://argus.test${path}`);
+}
+
+/** One request with `target` sent as written, without a credential. */
+async function callRaw(baseUrl: string, method: string, target: string): Promise<{ status: number; body: unknown }> {
   const hasBody = method !== 'GET' && method !== 'DELETE';
-  const head = `${method} http://argus.test${path} HTTP/1.1\r\nHost: argus.test\r\nContent-Type: application/json`;
+  const head = `${method} ${target} HTTP/1.1\r\nHost: argus.test\r\nContent-Type: application/json`;
   const raw = await rawExchange(baseUrl, head, hasBody ? '{}' : '');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
   const text = raw.slice(raw.indexOf('\r\n\r\n') + 4);
