@@ -13,7 +13,7 @@ import type { ProxyContext } from './context.ts';
 import { sanitizeRequestHeaders } from './headers.ts';
 import { injectCredential } from './inject-credential.ts';
 import { finish, journalForwarded } from './record.ts';
-import type { Route } from './routing.ts';
+import { forwardedUrl, type Route } from './routing.ts';
 import { onProxyRes } from './streaming.ts';
 import { onProxyError } from './upstream-errors.ts';
 
@@ -30,6 +30,8 @@ export function createUpstreamProxy(ctx: ProxyContext, upstream: UpstreamConfig)
     followRedirects: false,
     autoRewrite: false,
     selfHandleResponse: true,
+    // Only a call to the prefix itself is rewritten (`/` → ``, so it goes up to the target's path).
+    pathRewrite: (_path, req) => forwardedUrl(req),
     agent,
     ejectPlugins: true,
     plugins: [

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { validatorFor } from '@argus/contracts';
+import { rawExchange } from '@argus/platform/testing/raw-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cedarDecisionPoint } from './testing/cedar-decision-point.ts';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
@@ -198,7 +199,7 @@ describe('OpenAI upstream through the real openai client', () => {
     const before = openai.seen.length;
     const onModel = () => proxy.events.filter((e) => e.input.action === 'llm:invoke' && e.input.principal.id === 'intruder').length;
     const decidedBefore = onModel();
-    for (const path of ['/v1/Chat/Completions', '/v1/chat/completions/', '/v1/chat/completions;x=1']) {
+    for (const path of ['/v1/Chat/Completions', '/v1/chat/completions/', '/V1/CHAT/COMPLETIONS/']) {
       const res = await fetch(`${proxy.url}/openai${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${INTRUDER_TOKEN}`, 'content-type': 'application/json' },
@@ -217,6 +218,38 @@ describe('OpenAI upstream through the real openai client', () => {
       body: '{"messages":[]}',
     });
     expect(bare.status).toBe(400);
+  });
+
+  it('refuses a path the upstream could read as another one, before deciding or forwarding anything', async () => {
+    const before = openai.seen.length;
+    const decidedBefore = proxy.events.length;
+    const forbidden = JSON.stringify({ model: 'forbidden-model', messages: [] });
+    const cases: [method: string, target: string, body: string][] = [
+      // A fragment: decided as `/v1/chat/completions#x` (an `http:request`), sent up as the model route.
+      ['GET', '/openai/v1/chat/completions#x', forbidden],
+      ['POST', '/openai/v1/chat/completions#', forbidden],
+      ['GET', '/internal/..#x', ''],
+      // Forms a decoding, normalizing or servlet-style upstream routes as another path.
+      ['GET', '/internal/%61dmin', ''],
+      ['GET', '/internal/..;/admin', ''],
+      ['GET', '/internal/;/admin', ''],
+      ['GET', '/internal/%C0%AE%C0%AE/admin', ''],
+      ['GET', '/internal/%zz', ''],
+      ['GET', '/internal/%', ''],
+      ['POST', '/openai/v1/chat/completions;x=1', forbidden],
+    ];
+    for (const [method, target, body] of cases) {
+      const answer = await rawExchange(
+        proxy.url,
+        `${method} ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${BOT_TOKEN}\r\nContent-Type: application/json`,
+        body,
+      );
+      expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
+      const error = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code?: string; error?: { code?: string } };
+      expect(error.code ?? error.error?.code, target).toMatch(/^invalid_/);
+    }
+    expect(openai.seen.length).toBe(before);
+    expect(proxy.events.slice(decidedBefore).filter((e) => e.result.allow)).toEqual([]);
   });
 
   it('forwards the document it decided when a body names "model" twice (an upstream parser may keep the first)', async () => {

@@ -57,6 +57,8 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const posts = upstream.seen.filter((s) => s.method === 'POST');
     expect(posts.length).toBeGreaterThan(0);
     for (const s of posts) {
+      // The prefix itself goes up to the target's path as written (`/mcp`, not `/mcp/`).
+      expect(s.url).toBe('/mcp');
       expect(s.headers.authorization).toBe(`Bearer ${CANARIES.mcp}`);
       expect(JSON.stringify(s.headers)).not.toContain(BOT_TOKEN);
     }

@@ -55,7 +55,7 @@ export function recordFailure(
   // The body parser's own errors (a body too large once decoded, an unknown encoding) are the client's.
   const known = err instanceof ArgusError ? err : mapBodyParserError(err);
   const reason = code ?? (known ? known.code : 'internal_error');
-  const path = (req.url ?? '/').split('?', 1)[0]!.slice(0, 512);
+  const path = ((req.url ?? '/').split('?', 1)[0] || '/').slice(0, 512);
   const call: CallDescription = {
     action: 'proxy:request',
     resource: { type: 'Api', id: route.upstream.name },

@@ -33,16 +33,47 @@ const ANTHROPIC_MODEL_ROUTES: Record<string, string> = {
 /** A `.` or `..` segment. */
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
+/** What a path may hold as sent: RFC 3986's segment characters without `;`, and `/` between segments. */
+const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,=:@%/]*$/;
+
+/** A percent-escape's two digits. */
+const ESCAPE = /%(.{0,2})/gs;
+
 /**
- * True for a path the proxy can reason about: no dot segments, no encoded slashes, dots or
- * backslashes, no empty segments. Anything else could be read differently by the upstream than
- * by the route mapping, so it is refused.
+ * Why the proxy refuses a path, or undefined for one it can reason about: anything the upstream
+ * could read differently than the route mapping and the policies do (RFC 3986 §6.2.2: a decoding
+ * or normalizing upstream routes `/%61dmin` as `/admin`, and servlet-style routers drop `;…` from a
+ * segment, so `/..;/admin` climbs). Refused: a character outside the path's set (`;`, spaces,
+ * `#`, anything not ASCII: send those percent-encoded), a malformed escape or one that does not
+ * decode as UTF-8, an escaped unreserved character (send `a`, not `%61`), an escaped separator,
+ * backslash, dot or control character, an empty segment (`//`) and a `.` or `..` segment.
  */
+export function pathIssue(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'must begin with `/`';
+  if (!PATH_CHARS.test(path)) return 'holds a character that must be percent-encoded (`;`, `#`, spaces, non-ASCII, ...)';
+  if (path.includes('//')) return 'has an empty segment (`//`)';
+  if (DOT_SEGMENT.test(path)) return 'has a `.` or `..` segment';
+  if (!path.includes('%')) return undefined;
+  for (const m of path.matchAll(ESCAPE)) {
+    const digits = m[1]!;
+    if (!/^[0-9A-Fa-f]{2}$/.test(digits)) return 'has a malformed percent-escape';
+    const code = parseInt(digits, 16);
+    if (code < 0x20 || code === 0x7f) return 'has an escaped control character';
+    const char = String.fromCharCode(code);
+    if (code < 0x80 && /[A-Za-z0-9\-._~]/.test(char)) return `escapes \`${char}\`, an unreserved character: send it as is`;
+    if (char === '/' || char === '\\') return 'has an escaped separator';
+  }
+  try {
+    decodeURIComponent(path);
+  } catch {
+    return 'has percent-escapes that do not decode as UTF-8';
+  }
+  return undefined;
+}
+
+/** True for a path the proxy can reason about ({@link pathIssue}). */
 export function isCanonicalPath(path: string): boolean {
-  if (!path.startsWith('/')) return false;
-  if (/%(2e|2f|5c|00)/i.test(path) || path.includes('\\') || path.includes('//')) return false;
-  // A segment that is `.` or `..`: every segment follows a `/` (the path starts with one).
-  return !DOT_SEGMENT.test(path);
+  return pathIssue(path) === undefined;
 }
 
 /**
@@ -64,7 +95,8 @@ export function describeHttpCall(
   // with another method and a body would carry a model the decision never saw to an upstream that
   // might route by path alone, so it is refused rather than forwarded.
   // The model routes in any spelling an upstream might still route there: any letter case, a
-  // trailing slash, `;` parameters on a segment. Decided on the model either way.
+  // trailing slash (`;` parameters are refused with every path that is not canonical, `pathIssue`).
+  // Decided on the model either way.
   const route = routes ? modelRouteKey(path) : path;
   if (routes?.[route] !== undefined && method !== 'POST' && body !== undefined && body.length > 0) {
     throw new InvalidInputError(`a ${method.slice(0, 16)} request to a model route must not carry a body`, [
@@ -94,14 +126,9 @@ export function describeHttpCall(
   };
 }
 
-/** `path` as the model routes are keyed: lower case, without `;` segment parameters or a trailing slash. */
+/** `path` as the model routes are keyed: lower case, without a trailing slash. */
 function modelRouteKey(path: string): string {
-  return (
-    path
-      .toLowerCase()
-      .replace(/;[^/]*/g, '')
-      .replace(/\/+$/, '') || '/'
-  );
+  return path.toLowerCase().replace(/\/+$/, '') || '/';
 }
 
 /**

@@ -12,7 +12,7 @@ import type { ProxyContext } from './context.ts';
 import { createUpstreamProxy } from './forward.ts';
 import { stripSet } from './headers.ts';
 import { injectionFor, type CredentialInjection } from './inject-credential.ts';
-import { isCanonicalPath } from './route-mapping.ts';
+import { pathIssue } from './route-mapping.ts';
 
 /** One configured upstream, ready to serve. */
 export interface Route {
@@ -61,7 +61,21 @@ export function matchRoute(routes: readonly Route[], req: IncomingMessage, res: 
   }
   const rest = url.slice(route.prefix.length);
   req.url = rest.startsWith('/') ? rest : `/${rest}`;
+  if (!rest.startsWith('/')) bareMounts.add(req);
   return route;
+}
+
+/** Calls to an upstream's prefix itself (`/mcp`, `/mcp?x`): they go up to its target's path as written. */
+const bareMounts = new WeakSet<IncomingMessage>();
+
+/**
+ * The request target to hand the upstream proxy: the path after the prefix, or for a call to the
+ * prefix itself only its query, so that it reaches the target's path as written (`/mcp`, not
+ * `/mcp/`: a server routing strictly has no `/mcp/`).
+ */
+export function forwardedUrl(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  return bareMounts.has(req) && url.startsWith('/') ? url.slice(1) : url;
 }
 
 /** The route whose prefix `url` starts with (a whole segment, any case), if any. */
@@ -89,14 +103,12 @@ export function readBody(route: Route, req: IncomingMessage, res: ServerResponse
 
 /**
  * The upstream path of a matched call (without the query). Throws `InvalidInputError` when it is
- * not canonical (dot segments, encoded separators, empty segments): the upstream could read it
- * differently than the route mapping does.
+ * not canonical ({@link pathIssue}): the upstream could read it differently than the route
+ * mapping and the policies do.
  */
 export function upstreamPathOf(req: IncomingMessage): string {
   const path = (req.url ?? '/').split('?', 1)[0]!;
-  if (!isCanonicalPath(path))
-    throw new InvalidInputError('request path is not canonical', [
-      { path: '/path', message: 'dot segments, encoded separators and empty segments are refused' },
-    ]);
+  const issue = pathIssue(path);
+  if (issue !== undefined) throw new InvalidInputError(`request path is not canonical: it ${issue}`, [{ path: '/path', message: issue }]);
   return path;
 }
