@@ -187,6 +187,82 @@ describe('approvals', () => {
     expect(answered.status).toBe(200);
     expect(await answered.json()).toMatchObject({ status: 'approved', decidedBy: 'alice' });
   });
+
+  it('are never answered by the caller that asked for the held decision: an admin holding a request cannot approve it', async () => {
+    const held = await decide(ADMIN, ask('crm.delete'));
+    expect(held.body.result).toMatchObject({ decision: 'needs_approval', approval: { status: 'pending' } });
+    const id = (held.body.result.approval as { id: string }).id;
+    const stored = (await (await fetch(`${running.url}/v1/approvals/${id}`, { headers: ADMIN })).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({ status: 'pending', requestedBy: { kind: 'admin', subject: 'admin' } });
+    const own = await fetch(`${running.url}/v1/approvals/${id}`, {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    expect(own.status).toBe(403);
+    expect(await own.json()).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('cannot answer its own approval request'),
+    });
+    const approver = {
+      authorization: `Bearer ${await idp.sign({ kind: 'human', roles: ['approver'] }, { sub: 'carol' })}`,
+      'content-type': 'application/json',
+    };
+    const answered = await fetch(`${running.url}/v1/approvals/${id}`, {
+      method: 'POST',
+      headers: approver,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toMatchObject({ status: 'approved', decidedBy: 'carol' });
+  });
+
+  it('rooted in a delegation chain are answered by the root human of the chain, not by the owner of the agent', async () => {
+    await running.runtime.storage.registry.createHuman({ id: 'dave', email: 'dave@example.com', roles: [] });
+    const grant = await fetch(`${running.url}/v1/delegations`, {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({
+        onBehalfOf: 'dave',
+        to: { type: 'Agent', id: 'support-bot' },
+        scope: { actions: ['tool:call'], resources: ['Tool::"crm.*"'] },
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    });
+    expect(grant.status).toBe(201);
+    const body = ask('crm.delete');
+    const chain = [
+      { type: 'Human', id: 'dave' },
+      { type: 'Agent', id: 'support-bot' },
+    ];
+    const held = await decide(SERVICE, { input: { ...body.input, delegation: chain } });
+    expect(held.body.result).toMatchObject({ decision: 'needs_approval', approval: { status: 'pending' } });
+    const id = (held.body.result.approval as { id: string }).id;
+    const as = async (sub: string) => ({
+      authorization: `Bearer ${await idp.sign({ kind: 'human', roles: [] }, { sub })}`,
+      'content-type': 'application/json',
+    });
+    // alice owns the agent, but dave granted the authority the request was held under.
+    const alice = await as('alice');
+    expect((await fetch(`${running.url}/v1/approvals/${id}`, { headers: alice })).status).toBe(404);
+    const aliceAnswers = await fetch(`${running.url}/v1/approvals/${id}`, {
+      method: 'POST',
+      headers: alice,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    expect(aliceAnswers.status).toBe(403);
+    const dave = await as('dave');
+    const seen = await fetch(`${running.url}/v1/approvals/${id}`, { headers: dave });
+    expect(seen.status).toBe(200);
+    expect(await seen.json()).toMatchObject({ root: 'dave' });
+    const answered = await fetch(`${running.url}/v1/approvals/${id}`, {
+      method: 'POST',
+      headers: dave,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toMatchObject({ status: 'approved', decidedBy: 'dave' });
+  });
 });
 
 describe('policy publication', () => {

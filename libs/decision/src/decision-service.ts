@@ -128,9 +128,7 @@ export class DecisionService implements DecisionPoint {
       const checked = checkRequest(input, shared ?? [], set);
       const planned = isDenied(checked)
         ? ended(checked)
-        : await withTimeout(this.deps.decisionTimeoutMs, (cancellation) =>
-            this.plan(checked, run, options.explain ?? 'reasons', trail, cancellation),
-          );
+        : await withTimeout(this.deps.decisionTimeoutMs, (cancellation) => this.plan(checked, run, options, trail, cancellation));
       // INVARIANT: side effects are committed here only, after the plan finished within the timeout.
       result = await commitEffects(planned, options, this.deps.effects, this.deps.logger);
     } catch (err) {
@@ -150,11 +148,12 @@ export class DecisionService implements DecisionPoint {
   private async plan(
     checked: CheckedRequest,
     run: DecisionRun,
-    explain: ExplainLevel,
+    options: DecideOptions,
     trail: DecisionTrail,
     cancellation: Cancellation,
   ): Promise<Planned> {
     const { deps } = this;
+    const explain: ExplainLevel = options.explain ?? 'reasons';
     const stopped = checkSwitches(deps.switches, checked.input);
     if (stopped) return ended(stopped);
     try {
@@ -180,7 +179,7 @@ export class DecisionService implements DecisionPoint {
       return await planEffects(
         result,
         evaluated.decision,
-        { checked, governed, cedar, decisionId: run.decisionId, related: trail.related },
+        { checked, governed, cedar, decisionId: run.decisionId, related: trail.related, caller: options.caller },
         deps.effects,
       );
     } catch (err) {

@@ -4,7 +4,7 @@
  * INVARIANT: nothing is written before `commitEffects`; a timed-out plan, an anonymous caller and a
  * what-if commit nothing.
  */
-import type { AuthorizeInput, AuthorizeResult, DecideOptions } from '@argus/contracts';
+import type { AuthorizeInput, AuthorizeResult, DecideOptions, DecisionCaller } from '@argus/contracts';
 import { contextKeysRead, type CedarValue, type EngineDecision, type EntityUid } from '@argus/engine';
 import type { Logger } from 'pino';
 import type { Governed } from './apply-governance.ts';
@@ -28,6 +28,8 @@ export interface EffectRequest {
   resource: EntityUid;
   context: Record<string, CedarValue>;
   now: Date;
+  /** Who asked for the decision (an approval request it opens records it: the requester may never answer it). */
+  caller?: DecisionCaller;
   /**
    * For an approval-gated request: the context keys the gating policies read (`all` when one reads
    * the context as a whole). The approval is bound to these (and the governance keys), not to
@@ -111,6 +113,8 @@ export interface PlanInput {
   decisionId: string;
   /** Shared with the record: an approval retry links its decision here. */
   related: { id?: string };
+  /** Who asked (`DecideOptions.caller`). */
+  caller?: DecisionCaller;
 }
 
 /**
@@ -134,6 +138,7 @@ export async function planEffects(
     context: cedar.context,
     now: cedar.now,
     related: from.related,
+    ...(from.caller ? { caller: from.caller } : {}),
   };
   const planned: Planned = { result, request, facts: from.governed.facts };
   if (result.allow && from.governed.commit) planned.budget = from.governed.commit;

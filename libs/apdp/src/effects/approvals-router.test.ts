@@ -139,6 +139,36 @@ describe('approvals routes', () => {
     expect(self.body.message).toContain('its own approval request');
   });
 
+  it('the caller that asked for the held decision cannot answer it (same kind and subject); anyone else may', async () => {
+    const w = await start();
+    const open = (id: string, requestedBy: { kind: string; subject: string }) =>
+      w.approvals.create({
+        principal: { type: 'Argus::Agent', id: 'support-bot' },
+        action: 'tool:call',
+        resource: { type: 'Argus::Tool', id: 't1' },
+        contextDigest: 'a'.repeat(64),
+        id,
+        decisionId: `d-${id}`,
+        policies: ['gated'],
+        requestedBy,
+        createdAt: w.now().toISOString(),
+        expiresAt: new Date(w.now().getTime() + 60_000).toISOString(),
+      });
+    const answer = (id: string, authorization: string) =>
+      request(w.app).post(`/v1/approvals/${id}`).set('authorization', authorization).send({ decision: 'approve' });
+    await open('by-admin', { kind: 'admin', subject: 'admin' });
+    const self = await answer('by-admin', 'Bearer admin-token');
+    expect(self.status).toBe(403);
+    expect(self.body).toMatchObject({ code: 'forbidden', message: expect.stringContaining('cannot answer its own approval request') });
+    // A bare subject (no credential kind) is compared by subject alone: fail closed.
+    expect((await answer('by-admin', 'Bearer human:admin')).status).toBe(403);
+    expect((await w.approvals.get('by-admin', w.now()))?.status).toBe('pending');
+    expect((await answer('by-admin', 'Bearer human:alice')).body).toMatchObject({ status: 'approved', decidedBy: 'alice' });
+    // The same subject under another kind of credential is another caller.
+    await open('by-human-admin', { kind: 'human', subject: 'admin' });
+    expect((await answer('by-human-admin', 'Bearer admin-token')).status).toBe(200);
+  });
+
   it('bad input is a 400 naming the path; an unknown id is a 404', async () => {
     const w = await start();
     const id = await hold(w, 't1');

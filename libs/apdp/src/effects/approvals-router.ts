@@ -1,6 +1,7 @@
 /**
  * The human side of approvals: `GET /v1/approvals` (by status, paged: `{items, next_cursor?}`), `GET /v1/approvals/:id`,
- * and `POST /v1/approvals/:id` `{decision: "approve"|"reject", reason?}` by an authenticated human.
+ * and `POST /v1/approvals/:id` `{decision: "approve"|"reject", reason?}` by an authenticated human,
+ * never the caller that asked for the held decision.
  */
 import { validatorFor } from '@argus/contracts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError, type AuthPrincipal } from '@argus/platform';
@@ -18,9 +19,9 @@ export interface ApprovalsRouterDeps {
    */
   requireHuman: RequestHandler;
   /**
-   * The human at the root of a held request's chain (the goal's owner, else the agent's owner). A
-   * human without the `approver` role may see and answer only the requests rooted at itself;
-   * without this hook, only approvers and admins may.
+   * The human at the root of a held request (see {@link approvalRootFrom}). A human without the
+   * `approver` role may see and answer only the requests rooted at itself; without this hook,
+   * only approvers and admins may.
    */
   rootOf?: (request: ApprovalRequest) => Promise<string | undefined>;
   clock?: () => Date;
@@ -45,24 +46,49 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** The role that lets a human answer any approval request. */
 export const APPROVER_ROLE = 'approver';
 
+/** The deciding identity, as its credential says (`kind` absent for a bare subject); `any`: may answer every request. */
+interface Answerer {
+  kind?: string;
+  subject: string;
+  any: boolean;
+}
+
 /** The deciding identity: a human or admin subject; agents, services and scanners may not decide. */
-function humanOf(res: Response): { subject: string; any: boolean } {
+function humanOf(res: Response): Answerer {
   const principal = res.locals.principal as AuthPrincipal | undefined;
   if (principal) {
     if (principal.kind !== 'human' && principal.kind !== 'admin') throw new ForbiddenError('only a human may answer an approval request');
-    return { subject: principal.subject, any: principal.kind === 'admin' || principal.roles.includes(APPROVER_ROLE) };
+    return {
+      kind: principal.kind,
+      subject: principal.subject,
+      any: principal.kind === 'admin' || principal.roles.includes(APPROVER_ROLE),
+    };
   }
   const subject = res.locals.subject as unknown;
   if (typeof subject === 'string' && subject !== '') return { subject, any: true };
   throw new UnauthorizedError();
 }
 
-/** Builds {@link ApprovalsRouterDeps.rootOf} from the goal store and the registry: the goal's owner, else the agent's owner. */
+/**
+ * Whether `who` opened `request` (the caller of the held decision): the same credential kind and
+ * subject. A bare subject without a kind is compared by subject alone (fail closed).
+ */
+function isRequester(who: Answerer, request: ApprovalRequest): boolean {
+  const asker = request.requestedBy;
+  return asker !== undefined && asker.subject === who.subject && (who.kind === undefined || asker.kind === who.kind);
+}
+
+/**
+ * Builds {@link ApprovalsRouterDeps.rootOf}: the human at the root of the held delegation chain
+ * (given in `delegation` or carried by a delegation token, stored with the request), else the
+ * goal's owner, else the agent's owner in the registry.
+ */
 export function approvalRootFrom(deps: {
   goal: (id: string) => Promise<{ owner: string } | undefined>;
   agent: (id: string) => Promise<{ owner?: string } | undefined>;
 }): (request: ApprovalRequest) => Promise<string | undefined> {
   return async (request) => {
+    if (request.root !== undefined) return request.root;
     if (request.goal !== undefined) {
       const goal = await deps.goal(request.goal);
       if (goal) return goal.owner;
@@ -84,7 +110,7 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
   const router = express.Router();
 
   /** Whether `who` may see or answer `request`: an approver, an admin, or the human at its root. */
-  const mayAnswer = async (who: { subject: string; any: boolean }, request: ApprovalRequest): Promise<boolean> =>
+  const mayAnswer = async (who: Answerer, request: ApprovalRequest): Promise<boolean> =>
     who.any || (deps.rootOf !== undefined && (await deps.rootOf(request)) === who.subject);
 
   router.get('/v1/approvals', deps.requireHuman, async (req, res) => {
@@ -126,6 +152,9 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
     if (!current) throw new NotFoundError(`no approval request \`${id}\``);
     // INVARIANT: the agent that asked can never answer for itself, whatever credential it holds.
     if (current.principal.id === by) throw new ForbiddenError('a principal cannot answer its own approval request');
+    // INVARIANT: nor can the caller that asked for the held decision (an admin asking on an agent's behalf).
+    if (isRequester(who, current))
+      throw new ForbiddenError(`\`${by}\` asked for the held decision and cannot answer its own approval request; another approver must`);
     if (!(await mayAnswer(who, current)))
       throw new ForbiddenError(
         `answering approval requests needs the \`${APPROVER_ROLE}\` role, or being the human at the root of the request's chain`,

@@ -326,6 +326,8 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       if (open) return { status: 'pending', id: open.id, expiresAt: open.expiresAt };
       const id = newId();
       const expiresAt = new Date(request.now.getTime() + deps.config.approvals.ttlMs).toISOString();
+      const subject = request.caller?.subject;
+      const root = chainRoot(request.context);
       return {
         status: 'pending',
         id,
@@ -338,6 +340,8 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
             policies,
             ...(request.input.intent !== undefined ? { intent: request.input.intent } : {}),
             ...(request.input.goal !== undefined ? { goal: request.input.goal } : {}),
+            ...(subject ? { requestedBy: { kind: request.caller!.kind, subject } } : {}),
+            ...(root !== undefined ? { root } : {}),
             createdAt: request.now.toISOString(),
             expiresAt,
           });

@@ -31,6 +31,12 @@ export interface ApprovalBinding {
   contextDigest: string;
 }
 
+/** The authenticated caller that opened an approval request (`admin`/`admin`, `service`/`proxy`, `human`/`alice`). */
+export interface ApprovalRequester {
+  kind: string;
+  subject: string;
+}
+
 /** An approval request as stored and shown to humans. Value-free: the context is kept as a digest only. */
 export interface ApprovalRequest extends ApprovalBinding {
   id: string;
@@ -42,6 +48,14 @@ export interface ApprovalRequest extends ApprovalBinding {
   /** The declared intent and goal, for the human deciding. */
   intent?: string;
   goal?: string;
+  /**
+   * Who asked: the authenticated caller of the decision that opened the request (its credential's
+   * kind and subject). That caller may never answer it. Absent on a request opened by a caller
+   * without a credential subject.
+   */
+  requestedBy?: ApprovalRequester;
+  /** The human at the root of the held request's delegation chain (given, or carried by a delegation token). */
+  root?: string;
   createdAt: string;
   expiresAt: string;
   decidedBy?: string;

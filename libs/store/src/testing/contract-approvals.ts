@@ -29,6 +29,8 @@ export function newApproval(id: string, createdMs = 0, ttlMs = 60_000, b: Approv
     decisionId: `d-${id}`,
     policies: ['gated'],
     intent: 'lookup-order-status',
+    requestedBy: { kind: 'service', subject: 'proxy' },
+    root: 'alice',
     createdAt: at(createdMs).toISOString(),
     expiresAt: at(createdMs + ttlMs).toISOString(),
   };
