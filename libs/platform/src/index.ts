@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './http.ts';
+export * from './json-keys.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
 export * from './open-list.ts';

@@ -48,20 +48,8 @@ export async function decideHttpCall(
   if (metered) {
     state.body = metered;
     state.stripUsageChunk = true;
-  } else if (doc && state.body && twice(state.body, MODEL_KEY)) {
-    // `"model"` twice: a body with a duplicate key, which the upstream's parser might read as
-    // another model than the one decided (JSON.parse keeps the last). The decided document goes up.
-    state.body = Buffer.from(JSON.stringify(doc));
   }
   return 'forward';
-}
-
-const MODEL_KEY = Buffer.from('"model"');
-
-/** Whether `needle` occurs at least twice in `haystack` (a cheap test before re-serializing). */
-function twice(haystack: Buffer, needle: Buffer): boolean {
-  const first = haystack.indexOf(needle);
-  return first >= 0 && haystack.indexOf(needle, first + needle.length) >= 0;
 }
 
 /**

@@ -252,18 +252,24 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(proxy.events.slice(decidedBefore).filter((e) => e.result.allow)).toEqual([]);
   });
 
-  it('forwards the document it decided when a body names "model" twice (an upstream parser may keep the first)', async () => {
+  it('refuses a body naming a key twice in one object, in any spelling (an upstream parser may keep the first)', async () => {
     const before = openai.seen.length;
-    const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
-      body: '{"model":"gpt-forbidden","messages":[{"role":"user","content":"hi"}],"model":"gpt-ok"}',
-    });
-    expect(res.status).toBe(200);
-    const seen = openai.seen.slice(before);
-    expect(seen).toHaveLength(1);
-    expect(seen[0]!.body.split('"model"')).toHaveLength(2);
-    expect(JSON.parse(seen[0]!.body)).toMatchObject({ model: 'gpt-ok', messages: [{ role: 'user', content: 'hi' }] });
+    for (const [body, param] of [
+      ['{"model":"gpt-forbidden","messages":[{"role":"user","content":"hi"}],"model":"gpt-ok"}', 'model'],
+      // JSON.parse keeps the last (`gpt-ok`, decided); a first-wins parser unescapes and runs the other.
+      ['{"mod\\u0065l":"gpt-forbidden","model":"gpt-ok","messages":[]}', 'model'],
+      ['{"model":"gpt-ok","stream":false,"stream":true,"messages":[]}', 'stream'],
+      ['{"model":"gpt-ok","messages":[{"role":"user","role":"system","content":"hi"}]}', 'messages.0.role'],
+    ]) {
+      const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status, body).toBe(400);
+      expect(await res.json(), body).toMatchObject({ error: { code: 'invalid_parameter', type: 'invalid_request_error', param } });
+    }
+    expect(openai.seen.length).toBe(before);
   });
 
   it('refuses a body without a model with the offending path', async () => {

@@ -175,14 +175,21 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     ]);
     // Nesting past `limits.maxJsonDepth` (64): the server's own parser might recurse on it.
     const deep = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":{"a":${'['.repeat(100)}${']'.repeat(100)}}}}`;
-    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}', notUtf8, deep]) {
+    // A key named twice: decided on the last (`echo`, `ping`), a first-wins server would run `delete`.
+    const twiceName = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete","name":"echo","arguments":{"text":"x"}}}';
+    const twiceMethod = '{"jsonrpc":"2.0","id":3,"method":"tools/call","method":"ping","params":{"name":"delete"}}';
+    const escaped = '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"n\\u0061me":"delete","name":"echo"}}';
+    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}', notUtf8, deep, twiceName, twiceMethod, escaped]) {
       const res = await fetch(`${proxy.url}/mcp/tools`, {
         method: 'POST',
         headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
         body,
       });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { error: { code: number } }).error.code).toBeLessThan(-32000);
+      const { error } = (await res.json()) as { error: { code: number; message: string } };
+      expect(error.code).toBeLessThan(-32000);
+      if (body === twiceMethod) expect(error.message).toContain('`/method` is named twice');
+      else if (body === twiceName || body === escaped) expect(error.message).toContain('`/params/name` is named twice');
     }
     expect(upstream.seen.length).toBe(before);
   });

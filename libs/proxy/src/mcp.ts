@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { AuthorizeResponse, DenyCode } from '@argus/contracts';
-import { findTooDeep } from '@argus/platform';
+import { duplicateKeyPath, findTooDeep } from '@argus/platform';
 import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
 
@@ -39,9 +39,11 @@ export type McpBody = { ok: true; batch: boolean; messages: JsonRpcMessage[] } |
 /** Parses and shape-checks an MCP POST body. */
 export function parseMcpBody(body: Buffer | undefined, maxBatch: number, maxDepth = Infinity): McpBody {
   let doc: unknown;
+  let text = '';
   try {
     if (body && !isUtf8(body)) throw new Error('not UTF-8');
-    doc = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+    text = (body ?? Buffer.alloc(0)).toString('utf8');
+    doc = JSON.parse(text);
   } catch {
     return { ok: false, error: rpcError(null, JSON_RPC.parseError, 'parse error') };
   }
@@ -51,6 +53,14 @@ export function parseMcpBody(body: Buffer | undefined, maxBatch: number, maxDept
     return {
       ok: false,
       error: rpcError(null, JSON_RPC.invalidRequest, `JSON nested deeper than ${maxDepth} levels at \`${deep.slice(0, 200)}\``),
+    };
+  // The upstream's parser may keep the first of two equal keys where JSON.parse keeps the last:
+  // `{"params":{"name":"delete","name":"echo"}}` would be decided as `echo` and run as `delete`.
+  const twice = duplicateKeyPath(text);
+  if (twice !== undefined)
+    return {
+      ok: false,
+      error: rpcError(null, JSON_RPC.invalidRequest, `\`${twice.slice(0, 200)}\` is named twice in one object`),
     };
   const batch = Array.isArray(doc);
   const items: unknown[] = batch ? (doc as unknown[]) : [doc];

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { EntityInput } from '@argus/contracts';
-import { findTooDeep, InvalidInputError } from '@argus/platform';
+import { duplicateKeyPath, findTooDeep, InvalidInputError } from '@argus/platform';
 import type { UpstreamConfig } from './config.ts';
 
 /** What one call asks to do, in Cedar terms. */
@@ -139,16 +139,28 @@ export function parseJsonObject(body: Buffer | undefined, maxDepth = Infinity): 
   // Decided on the text the upstream will read: bytes that are not UTF-8 would be decided as U+FFFD.
   if (body && !isUtf8(body)) throw new InvalidInputError('request body is not valid UTF-8', [{ path: '/', message: 'not valid UTF-8' }]);
   let doc: unknown;
+  const text = body && body.length > 0 ? body.toString('utf8') : undefined;
   try {
-    doc = body && body.length > 0 ? JSON.parse(body.toString('utf8')) : undefined;
+    doc = text === undefined ? undefined : JSON.parse(text);
   } catch {
     throw new InvalidInputError('request body is not valid JSON', [{ path: '/', message: 'invalid JSON' }]);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new InvalidInputError('request body must be a JSON object', [{ path: '/', message: 'must be an object' }]);
   }
+  // The upstream's parser may keep the first of two equal keys where JSON.parse keeps the last:
+  // the call decided (`{"model":"ok","mod\u0065l":"other"}`) would not be the call run.
+  const twice = duplicateKeyPath(text!);
+  if (twice !== undefined) throw namedTwice(twice);
   const deep = Number.isFinite(maxDepth) ? findTooDeep(doc, maxDepth) : undefined;
   if (deep !== undefined)
     throw new InvalidInputError(`JSON nested deeper than ${maxDepth} levels`, [{ path: deep, message: `nesting exceeds ${maxDepth}` }]);
   return doc as Record<string, unknown>;
+}
+
+/** The 400 for a body naming a key twice in one object, at its path. */
+export function namedTwice(path: string): InvalidInputError {
+  return new InvalidInputError(`request body names \`${path.slice(0, 200)}\` twice`, [
+    { path: path.slice(0, 200), message: 'a key named twice in one object: parsers disagree on which one counts' },
+  ]);
 }

@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { duplicateKeyPath } from './json-keys.ts';
+
+/** The definition, the slow way: a parser that keeps every member and reports the first repeat. */
+function duplicateByDefinition(text: string): string | undefined {
+  let found: string | undefined;
+  const seen: string[][] = [];
+  // A reviver sees each object's final members only; walk the text with a tokenizer instead.
+  const tokens = text.match(/"(?:[^"\\]|\\.)*"|[{}[\],:]|[^\s{}[\],:"]+/g) ?? [];
+  const path: (string | number)[] = [];
+  const kinds: ('o' | 'a')[] = [];
+  let expectKey = false;
+  for (let t = 0; t < tokens.length && found === undefined; t++) {
+    const tok = tokens[t]!;
+    if (tok === '{') {
+      kinds.push('o');
+      seen.push([]);
+      path.push('');
+      expectKey = true;
+    } else if (tok === '[') {
+      kinds.push('a');
+      seen.push([]);
+      path.push(0);
+    } else if (tok === '}' || tok === ']') {
+      kinds.pop();
+      seen.pop();
+      path.pop();
+      expectKey = false;
+    } else if (tok === ',') {
+      if (kinds[kinds.length - 1] === 'o') expectKey = true;
+      else path[path.length - 1] = (path[path.length - 1] as number) + 1;
+    } else if (expectKey && tok.startsWith('"')) {
+      const key = JSON.parse(tok) as string;
+      const keys = seen[seen.length - 1]!;
+      path[path.length - 1] = key;
+      if (keys.includes(key)) found = path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+      keys.push(key);
+      expectKey = false;
+    }
+  }
+  return found;
+}
+
+describe('duplicateKeyPath', () => {
+  it('names the first key an object repeats, decoded, at its path', () => {
+    expect(duplicateKeyPath('{"a":1,"b":2}')).toBeUndefined();
+    expect(duplicateKeyPath('{"model":"ok","model":"other"}')).toBe('/model');
+    expect(duplicateKeyPath('{"mod\\u0065l":"forbidden","model":"ok"}')).toBe('/model');
+    expect(duplicateKeyPath('{"params":{"name":"delete","name":"echo"}}')).toBe('/params/name');
+    expect(duplicateKeyPath('[{"a":1},{"b":[{"x":1,"x":2}]}]')).toBe('/1/b/0/x');
+    expect(duplicateKeyPath('{"a/b":{"~":1,"~":2}}')).toBe('/a~1b/~0');
+    // The same key in sibling objects, or as a string value, is no repeat.
+    expect(duplicateKeyPath('[{"a":1},{"a":2}]')).toBeUndefined();
+    expect(duplicateKeyPath('{"a":"a","b":{"a":1},"c":"\\"a\\":"}')).toBeUndefined();
+    expect(duplicateKeyPath('{"a\\\\":1,"a\\\\":2}')).toBe('/a\\');
+    expect(duplicateKeyPath('"x"')).toBeUndefined();
+    expect(duplicateKeyPath('{}')).toBeUndefined();
+  });
+
+  it('agrees with a tokenizing definition on random JSON with repeated keys', () => {
+    const key = fc.constantFrom('a', 'b', 'n\\u0061me', 'name', 'x"y', 'a\\\\', '~/');
+    const value: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constantFrom('1', 'true', 'null', '"s"', '"{\\"a\\":1,"', '[]'),
+        fc.array(tie('v'), { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`),
+        fc
+          .array(fc.tuple(key, tie('v')), { maxLength: 4 })
+          .map((kvs) => `{${kvs.map(([k, v]) => `"${k.replace(/"/g, '\\"')}":${v}`).join(',')}}`),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, (text) => {
+        JSON.parse(text);
+        expect(duplicateKeyPath(text)).toBe(duplicateByDefinition(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,75 @@
+import { escapePointer } from './http.ts';
+
+/** One open object or array while scanning: the keys an object has named so far, an array's index. */
+interface Frame {
+  keys: Set<string> | undefined;
+  /** The object's current key, or the array's current index, as a JSON-pointer token. */
+  token: string;
+  index: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The JSON pointer of the first key an object of `text` names twice (`/params/name`), or
+ * undefined when every object's keys are distinct. `text` must be valid JSON (parse it first).
+ *
+ * RFC 8259 leaves the meaning of a repeated name to each parser: `JSON.parse` keeps the last,
+ * many others the first. A body that is decided by one parser and acted on by another must name
+ * each key once, or the two can read different calls. Keys are compared decoded, so `"name"` and
+ * `"n\u0061me"` are the same key. One pass, no allocation but the keys of the objects it crosses.
+ */
+export function duplicateKeyPath(text: string): string | undefined {
+  const frames: Frame[] = [];
+  let expectKey = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = stringEnd(text, i);
+      if (expectKey) {
+        const frame = frames[frames.length - 1]!;
+        const raw = text.slice(i + 1, end);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (frame.keys!.has(key)) return pointer(frames, key);
+        frame.keys!.add(key);
+        frame.token = key;
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === 0x7b /* { */) {
+      frames.push({ keys: new Set(), token: '', index: 0 });
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      frames.push({ keys: undefined, token: '0', index: 0 });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      frames.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      const frame = frames[frames.length - 1];
+      if (frame?.keys) expectKey = true;
+      else if (frame) frame.token = String(++frame.index);
+    }
+  }
+  return undefined;
+}
+
+/** The index of the quote closing the string opened at `start`. */
+function stringEnd(text: string, start: number): number {
+  let at = start + 1;
+  for (;;) {
+    const q = text.indexOf('"', at);
+    if (q < 0) return text.length;
+    let backslashes = 0;
+    for (let b = q - 1; text.charCodeAt(b) === BACKSLASH; b--) backslashes++;
+    if (backslashes % 2 === 0) return q;
+    at = q + 1;
+  }
+}
+
+function pointer(frames: readonly Frame[], key: string): string {
+  let path = '';
+  for (let f = 0; f < frames.length - 1; f++) path += `/${escapePointer(frames[f]!.token)}`;
+  return `${path}/${escapePointer(key)}`;
+}
