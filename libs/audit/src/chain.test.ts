@@ -69,6 +69,29 @@ describe('hash chain', () => {
     expect(verifyChain(records).first).toMatchObject({ kind: 'broken_link', seq: 4 });
   });
 
+  it('reports a record whose query columns disagree with it (a store says which), asked only of intact records', () => {
+    const records = sampleChain(6) as AuditRecord[];
+    records[1] = { ...records[1]!, outcome: 'allow' as const };
+    const asked: number[] = [];
+    const v = verifyChain(records, undefined, {
+      columns: (r) => {
+        asked.push(r.seq);
+        return r.seq === 4 ? { column: 'outcome', stored: 'allow', expected: 'deny' } : undefined;
+      },
+    });
+    expect(asked).toEqual([1, 3, 4, 5, 6]);
+    expect(v.ok).toBe(false);
+    expect(v.issues.map((i) => [i.kind, i.seq])).toEqual([
+      ['edited', 2],
+      ['column_mismatch', 4],
+    ]);
+    expect(v.issues[1]).toMatchObject({
+      column: 'outcome',
+      decisionId: records[3]!.decision_id,
+      message: 'column `outcome` of record 4 of `w1` holds `allow`, the record `deny`',
+    });
+  });
+
   it('detects a deleted record', () => {
     const records = sampleChain(6);
     records.splice(3, 1);

@@ -1,7 +1,8 @@
 /**
  * Tamper evidence: every record carries its writer's sequence number, the previous record's hash
  * and its own hash; the chain head is periodically signed with Ed25519 into checkpoint records.
- * `verifyChain` reports edited, missing and reordered records and bad checkpoints.
+ * `verifyChain` reports edited, missing and reordered records, bad checkpoints and, for a store
+ * that keeps query columns beside each record, rows whose columns disagree with their record.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ConfigError, sha256Hex } from '@argus/platform';
@@ -168,7 +169,27 @@ export function signCheckpoint(
 
 /** What is wrong with a record. */
 export type ChainIssueKind =
-  'edited' | 'broken_link' | 'missing' | 'reordered' | 'duplicate' | 'bad_signature' | 'checkpoint_mismatch' | 'truncated';
+  | 'edited'
+  | 'broken_link'
+  | 'missing'
+  | 'reordered'
+  | 'duplicate'
+  | 'bad_signature'
+  | 'checkpoint_mismatch'
+  | 'truncated'
+  | 'column_mismatch';
+
+/**
+ * A column a store keeps beside a record (to filter queries on) that does not hold what the record
+ * says: the hash covers the record, not the column, so such a row hides the record from queries.
+ */
+export interface ColumnDisagreement {
+  column: string;
+  /** What the row holds. */
+  stored: unknown;
+  /** What the writer stores for this record. */
+  expected: unknown;
+}
 
 /** One problem found by `verifyChain`. */
 export interface ChainIssue {
@@ -179,6 +200,8 @@ export interface ChainIssue {
   /** For `missing`: the last missing seq of the gap. */
   toSeq?: number;
   decisionId?: string;
+  /** For `column_mismatch`: the column that disagrees with the record. */
+  column?: string;
   message: string;
   /** Position in the input where the problem shows (for ordering issues). */
   index: number;
@@ -217,6 +240,12 @@ export interface VerifyOptions {
    * (`truncated`). Its signature is checked when a public key is given.
    */
   head?: ChainedRecord;
+  /**
+   * For a store that keeps query columns beside each record (SQLite): the first column of the
+   * record's row that disagrees with the record, else undefined. Asked for every intact record;
+   * a disagreement is a `column_mismatch`.
+   */
+  columns?: (record: ChainedRecord) => ColumnDisagreement | undefined;
 }
 
 interface WriterState {
@@ -234,7 +263,8 @@ interface WriterState {
  * does not match its content (`edited`), a record not linked to its predecessor (`broken_link`),
  * a gap in seq (`missing`), a record stored out of place (`reordered`), a seq seen twice
  * (`duplicate`), a checkpoint whose signature fails (`bad_signature`) or that signs a hash the
- * chain does not hold (`checkpoint_mismatch`).
+ * chain does not hold (`checkpoint_mismatch`), and with `options.columns`, a row whose query
+ * columns disagree with its record (`column_mismatch`).
  */
 export function verifyChain(
   records: Iterable<ChainedRecord>,
@@ -272,6 +302,16 @@ export function verifyChain(
     const actual = hashRecord(rec);
     const intact = actual === rec.hash;
     if (!intact) issues.push({ ...base, kind: 'edited', message: `record ${rec.seq} of \`${writer}\` does not match its hash` });
+    const disagreement = intact ? options.columns?.(rec) : undefined;
+    if (disagreement) {
+      const { column, stored, expected } = disagreement;
+      issues.push({
+        ...base,
+        kind: 'column_mismatch',
+        column,
+        message: `column \`${column}\` of record ${rec.seq} of \`${writer}\` holds ${quote(stored)}, the record ${quote(expected)}`,
+      });
+    }
 
     if (!Number.isInteger(rec.seq) || rec.seq < st.expected) {
       const gap = st.gaps.find((g) => rec.seq >= g.from && rec.seq <= g.to);
@@ -373,6 +413,12 @@ export function verifyChain(
     issues,
     ...(issues[0] ? { first: issues[0] } : {}),
   };
+}
+
+/** A column value for a message, in backticks: a string as it is, anything else as JSON; cut at 80 characters. */
+function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return `\`${text.length > 80 ? `${text.slice(0, 80)}…` : text}\``;
 }
 
 /** Raises the writer's pruned bound to a checkpoint's `prunedBefore` (a positive integer), if higher. */

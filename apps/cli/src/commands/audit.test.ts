@@ -100,6 +100,22 @@ describe('argus audit verify', () => {
     expect(out.out()).toMatch(/^broken: edited: record 5 of `cli-test` does not match its hash \(decision `dec-/);
   });
 
+  it('exits 1 naming a row whose query columns were edited while its record was not', async () => {
+    // The hash covers the record text; queries filter on the columns: such a row hides the decision.
+    const path = copy();
+    const raw = new Database(path);
+    raw.prepare(`UPDATE audit_records SET outcome = 'allow', principal_id = 'x' WHERE seq = 4`).run();
+    raw.close();
+    const out = io();
+    expect(await runAuditVerify({ db: path }, out)).toBe(1);
+    expect(out.out()).toMatch(
+      /^broken: column_mismatch: column `principal_id` of record 4 of `cli-test` holds `x`, the record `planner` \(decision `dec-deny-3`\)/,
+    );
+    const json = io();
+    expect(await runAuditVerify({ db: path, json: true }, json)).toBe(1);
+    expect(JSON.parse(json.out())).toMatchObject({ ok: false, first: { kind: 'column_mismatch', seq: 4, column: 'principal_id' } });
+  });
+
   it('exits 1 naming a deleted record', async () => {
     const path = copy();
     const raw = new Database(path);

@@ -76,7 +76,7 @@ function describeIssue(i: ChainIssue): string {
 /** Verifies the chain in the database; returns the exit code. */
 export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = processIo): Promise<number> {
   try {
-    const { loadPublicKey, verifyChain } = await import('@argus/audit');
+    const { loadPublicKey } = await import('@argus/audit');
     const from = seqOption(opts.from, 'from', 1);
     const to = seqOption(opts.to, 'to', Number.MAX_SAFE_INTEGER);
     if (to < from) throw new CannotRun('--to must not be below --from');
@@ -109,8 +109,10 @@ export async function runAuditVerify(opts: VerifyCliOptions, io: AuditCliIo = pr
     const store = await openStore(opts.db);
     let v;
     try {
-      v = verifyChain(store.iterate(from, to, opts.writer), key, {
-        fromSeq: from,
+      // The chain, and that each row's query columns hold what its record says.
+      v = store.verify(from, to, {
+        writer: opts.writer,
+        publicKey: key,
         ...(head && (!opts.writer || head.writer === opts.writer) ? { head } : {}),
       });
     } catch (err) {

@@ -10,7 +10,7 @@ import type { AuditQueryFilters, AuditQueryStore, AuditRecord } from '../types.t
 import { createMemoryAuditStore } from './memory.ts';
 import { createSinks } from './index.ts';
 import { Checkpointer } from './sqlite-checkpointer.ts';
-import { AUDIT_MIGRATIONS, openSqliteAuditStore, type SqliteAuditStore } from './sqlite.ts';
+import { AUDIT_MIGRATIONS, openSqliteAuditStore, ROW_COLUMNS, rowColumns, type SqliteAuditStore } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'argus-audit-sqlite-'));
 
@@ -102,6 +102,53 @@ describe('sqlite audit store', () => {
       .flatMap((r) => [...new Set(r.policies)].map((value) => ({ value, seq: r.seq })))
       .sort((a, b) => a.seq - b.seq || (a.value < b.value ? -1 : 1));
     expect(raw.prepare('SELECT value, seq FROM audit_facets WHERE facet = 7 ORDER BY seq, value').all()).toEqual(expected);
+    raw.close();
+    await store.close();
+  });
+
+  it('verifies that every query column of each row holds what its record says (the hash covers the record only)', async () => {
+    const path = join(dir, 'verify-columns.db');
+    const store = openSqliteAuditStore({ path });
+    const records = sampleChain(8);
+    await store.write(records);
+    const raw = new Database(path);
+    // The writer fills the columns with `rowColumns`.
+    const rows = raw
+      .prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM audit_records ORDER BY rowid`)
+      .raw(true)
+      .all();
+    expect(rows).toEqual(records.map(rowColumns));
+    expect(store.verify(1, 8)).toMatchObject({ ok: true, checked: 8 });
+    // A row written before the `policies` column (NULL: its readers use the record text) is intact.
+    raw.prepare('UPDATE audit_records SET policies = NULL WHERE seq = 2').run();
+    expect(store.verify(1, 8).ok).toBe(true);
+    const edits: Array<[string, unknown]> = [
+      ['outcome', 'allow'],
+      ['principal_id', 'x'],
+      ['principal_type', 'Human'],
+      ['root_id', null],
+      ['goal', 'other'],
+      ['intent', 'other'],
+      ['action', 'other'],
+      ['decision_id', 'other'],
+      ['time', '2000-01-01T00:00:00.000Z'],
+      ['kind', 'checkpoint'],
+      ['policies', '["forged"]'],
+      ['writer', 'w2'],
+      ['seq', 103],
+    ];
+    for (const [column, value] of edits) {
+      const before = raw.prepare(`SELECT ${column} FROM audit_records WHERE seq = 3`).pluck().get();
+      raw.prepare(`UPDATE audit_records SET ${column} = ? WHERE seq = 3 AND writer = 'w1'`).run(value);
+      const v = store.verify(1, 200);
+      expect(v.ok, column).toBe(false);
+      expect(v.first, column).toMatchObject({ kind: 'column_mismatch', seq: 3, column, writer: 'w1' });
+      raw.prepare(`UPDATE audit_records SET ${column} = ? WHERE rowid = 3`).run(before);
+      expect(store.verify(1, 8).ok, column).toBe(true);
+    }
+    // The writer option ranges on the column, as before.
+    expect(store.verify(1, 8, { writer: 'w1' })).toMatchObject({ ok: true, checked: 8 });
+    expect(store.verify(1, 8, { writer: 'nobody' })).toMatchObject({ ok: true, checked: 0 });
     raw.close();
     await store.close();
   });

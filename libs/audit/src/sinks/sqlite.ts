@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError } from '@argus/platform';
 import { runMigrations, type Migration } from '@argus/store';
-import { serializedRecord } from '../chain.ts';
+import { serializedRecord, verifyChain, type ChainVerification, type ColumnDisagreement, type VerifyOptions } from '../chain.ts';
 import { Checkpointer } from './sqlite-checkpointer.ts';
 import { decodeCursor, encodeCursor, normalizeTime, parsePrincipal } from '../query-filters.ts';
 import type { AuditPage, AuditQueryFilters, AuditQueryStore, AuditRecord, AuditSink, ChainedRecord, ChainHead } from '../types.ts';
@@ -49,6 +49,16 @@ export interface SqliteAuditStore extends AuditSink, AuditQueryStore {
   head(writer: string): Promise<ChainHead | undefined>;
   /** Streams chained records with `fromSeq <= seq <= toSeq` in storage order. */
   iterate(fromSeq: number, toSeq: number, writer?: string): IterableIterator<ChainedRecord>;
+  /**
+   * Verifies the chain of the records with `fromSeq <= seq <= toSeq` (`verifyChain`), and that
+   * every row's query columns ({@link ROW_COLUMNS}) hold what the writer stores for its record:
+   * the hash covers the record text only, and queries filter on the columns.
+   */
+  verify(
+    fromSeq: number,
+    toSeq: number,
+    options?: { writer?: string; publicKey?: Parameters<typeof verifyChain>[1] } & Omit<VerifyOptions, 'fromSeq' | 'columns'>,
+  ): ChainVerification;
 }
 
 /**
@@ -148,6 +158,64 @@ CREATE TABLE IF NOT EXISTS audit_facets (
   },
 ];
 
+/**
+ * The columns of `audit_records` filled from each record beside its text (`record`): queries filter
+ * and order on them, the CLI ranges on `writer` and `seq`. In the order of {@link rowColumns}.
+ */
+export const ROW_COLUMNS = [
+  'writer',
+  'seq',
+  'kind',
+  'decision_id',
+  'time',
+  'principal_type',
+  'principal_id',
+  'root_id',
+  'goal',
+  'intent',
+  'action',
+  'outcome',
+  'hash',
+  'policies',
+] as const;
+
+/**
+ * What the writer stores in {@link ROW_COLUMNS} for `r`, in that order. The one derivation of the
+ * columns: the writer fills them with it, `verify` checks them with it.
+ */
+export function rowColumns(r: ChainedRecord): unknown[] {
+  const d = r.kind === 'decision' ? r : undefined;
+  return [
+    r.writer,
+    r.seq,
+    r.kind,
+    d?.decision_id ?? null,
+    r.time,
+    d?.principal.type ?? null,
+    d?.principal.id ?? null,
+    d?.root?.id ?? null,
+    d?.goal ?? null,
+    d?.intent ?? null,
+    d?.action ?? null,
+    d?.outcome ?? null,
+    r.hash,
+    d && Array.isArray(d.policies) ? JSON.stringify(d.policies) : null,
+  ];
+}
+
+/** Index of `policies` in {@link ROW_COLUMNS}: NULL in rows written before migration 3, whose readers use the record text. */
+const POLICIES_COLUMN = ROW_COLUMNS.indexOf('policies');
+
+/** The first of {@link ROW_COLUMNS} whose value in `row` is not what the writer stores for `record`. */
+function columnDisagreement(row: readonly unknown[], record: ChainedRecord): ColumnDisagreement | undefined {
+  const expected = rowColumns(record);
+  for (let i = 0; i < ROW_COLUMNS.length; i++) {
+    if (row[i] === expected[i] || (i === POLICIES_COLUMN && row[i] === null)) continue;
+    return { column: ROW_COLUMNS[i]!, stored: row[i], expected: expected[i] };
+  }
+  return undefined;
+}
+
 /** The filters `audit_facets` holds, by their code there; the first one a query names drives it. */
 const FACETS = [
   ['principal', 1, 'principal_id'],
@@ -245,30 +313,10 @@ class SqliteStore implements SqliteAuditStore {
     this.synchronous = level === 2 ? 'FULL' : level === 1 ? 'NORMAL' : undefined;
     if (db.readonly) return;
     const insert = db.prepare(
-      `INSERT OR IGNORE INTO audit_records (writer, seq, kind, decision_id, time, principal_type, principal_id, root_id, goal, intent, action, outcome, hash, record, policies)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO audit_records (${ROW_COLUMNS.join(', ')}, record) VALUES (${ROW_COLUMNS.map(() => '?, ').join('')}?)`,
     );
     this.insertAll = db.transaction((records: readonly ChainedRecord[]) => {
-      for (const r of records) {
-        const d = r.kind === 'decision' ? r : undefined;
-        insert.run(
-          r.writer,
-          r.seq,
-          r.kind,
-          d?.decision_id ?? null,
-          r.time,
-          d?.principal.type ?? null,
-          d?.principal.id ?? null,
-          d?.root?.id ?? null,
-          d?.goal ?? null,
-          d?.intent ?? null,
-          d?.action ?? null,
-          d?.outcome ?? null,
-          r.hash,
-          serializedRecord(r),
-          d && Array.isArray(d.policies) ? JSON.stringify(d.policies) : null,
-        );
-      }
+      for (const r of records) insert.run(...rowColumns(r), serializedRecord(r));
     });
     const deleteRows = db.prepare(
       `DELETE FROM audit_records WHERE rowid IN (SELECT rowid FROM audit_records WHERE writer = ? AND seq < ? ORDER BY seq LIMIT ${PRUNE_ROWS})`,
@@ -575,6 +623,37 @@ class SqliteStore implements SqliteAuditStore {
       record: string;
     }>;
     for (const row of rows) yield JSON.parse(row.record) as ChainedRecord;
+  }
+
+  verify(
+    fromSeq: number,
+    toSeq: number,
+    options: { writer?: string; publicKey?: Parameters<typeof verifyChain>[1] } & Omit<VerifyOptions, 'fromSeq' | 'columns'> = {},
+  ): ChainVerification {
+    const { writer, publicKey, ...rest } = options;
+    const byWriter = writer === undefined ? '' : 'AND writer = ?';
+    const stmt = this.db
+      .prepare(`SELECT ${ROW_COLUMNS.join(', ')}, record FROM audit_records WHERE seq >= ? AND seq <= ? ${byWriter} ORDER BY rowid`)
+      .raw(true);
+    // Rare: only the records whose row disagrees are kept, until verifyChain asks.
+    const disagreements = new Map<ChainedRecord, ColumnDisagreement>();
+    function* records(): IterableIterator<ChainedRecord> {
+      const rows = (writer === undefined ? stmt.iterate(fromSeq, toSeq) : stmt.iterate(fromSeq, toSeq, writer)) as IterableIterator<
+        unknown[]
+      >;
+      for (const row of rows) {
+        const record = JSON.parse(row[ROW_COLUMNS.length] as string) as ChainedRecord;
+        const disagreement = columnDisagreement(row, record);
+        if (disagreement) disagreements.set(record, disagreement);
+        yield record;
+      }
+    }
+    const columns = (record: ChainedRecord): ColumnDisagreement | undefined => {
+      const disagreement = disagreements.get(record);
+      disagreements.delete(record);
+      return disagreement;
+    };
+    return verifyChain(records(), publicKey, { ...rest, fromSeq, columns });
   }
 
   async writers(): Promise<string[]> {
