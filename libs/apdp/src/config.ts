@@ -49,6 +49,8 @@ export interface GovernanceConfig {
   /** Ed25519 private key (PEM) that signs delegation tokens. */
   tokenPrivateKeyFile?: string;
   tokenPublicKeyFile?: string;
+  /** Clock skew tolerated past a delegation token's `exp` (schema default 0). */
+  tokenClockToleranceSeconds: number;
 }
 
 /** `server`, with `ARGUS_HOST`, `ARGUS_PORT`, `ARGUS_DECISION_TIMEOUT_MS`. */

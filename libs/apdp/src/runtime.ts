@@ -223,7 +223,14 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
     ...(publicKey
       ? {
           verifyToken: (token: string) =>
-            verifyDelegationToken({ token, publicKey, issuer: 'argus', now: new Date(), maxDepth: config.governance.maxDelegationDepth }),
+            verifyDelegationToken({
+              token,
+              publicKey,
+              issuer: 'argus',
+              now: new Date(),
+              maxDepth: config.governance.maxDelegationDepth,
+              clockToleranceSeconds: config.governance.tokenClockToleranceSeconds,
+            }),
         }
       : {}),
   });

@@ -85,6 +85,19 @@ describe('delegation tokens', () => {
     expect(await verify('not.a.token')).toMatchObject({ ok: false, code: 'delegation_token_invalid' });
   });
 
+  it('is refused from the expiresAt its issuer answered, unless a skew tolerance is configured', async () => {
+    const token = await issue(2);
+    const ok = await verify(token, { now: T0 + 1_999 });
+    expect(ok).toMatchObject({ ok: true, expiresAt: new Date(T0 + 2_000).toISOString() });
+    for (const after of [2_000, 3_000, 10_000, 25_000])
+      expect(await verify(token, { now: T0 + after }), `+${after} ms`).toMatchObject({ ok: false, code: 'delegation_token_expired' });
+    expect((await verify(token, { now: T0 + 3_000, clockToleranceSeconds: 5 })).ok).toBe(true);
+    expect(await verify(token, { now: T0 + 7_000, clockToleranceSeconds: 5 })).toMatchObject({
+      ok: false,
+      code: 'delegation_token_expired',
+    });
+  });
+
   it('refuses tokens deeper than the maximum before walking them', async () => {
     expect(await verify(await issue(), { maxDepth: 2 })).toMatchObject({ ok: false, code: 'delegation_depth_exceeded' });
   });

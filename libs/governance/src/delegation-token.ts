@@ -98,9 +98,16 @@ export interface VerifyDelegationTokenInput {
   now: Instant;
   /** Refuse tokens with more hops than this before doing any further work. */
   maxDepth: number;
-  /** Clock skew tolerated on `exp`/`iat`, in seconds. Default 30. */
+  /**
+   * Clock skew tolerated past `exp`, in seconds (default {@link DEFAULT_TOKEN_CLOCK_TOLERANCE_SECONDS}:
+   * none). The deployment that verifies a token issued it, on the same clock or one kept within
+   * NTP's milliseconds, so a token is refused from the `expiresAt` its issuer answered.
+   */
   clockToleranceSeconds?: number;
 }
+
+/** Default skew tolerated past a delegation token's `exp`: none (see `governance.tokenClockToleranceSeconds`). */
+export const DEFAULT_TOKEN_CLOCK_TOLERANCE_SECONDS = 0;
 
 /** A token whose signature and shape hold. Revocation and chain rules are still to be checked. */
 export interface TokenOk {
@@ -141,7 +148,7 @@ export async function verifyDelegationToken(input: VerifyDelegationTokenInput): 
         ...(input.audience ? { audience: input.audience } : {}),
         typ: DELEGATION_TOKEN_TYPE,
         currentDate: new Date(toMillis(input.now)),
-        clockTolerance: input.clockToleranceSeconds ?? 30,
+        clockTolerance: input.clockToleranceSeconds ?? DEFAULT_TOKEN_CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
       payload = verified.payload as Record<string, unknown>;
