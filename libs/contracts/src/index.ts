@@ -2,3 +2,4 @@
 export * from './validator.ts';
 export * from './types.ts';
 export * from './codes.ts';
+export * from './ids.ts';

@@ -2,7 +2,7 @@
  * The checks that refuse a decision request before anything else is done with it: ids and strings
  * Argus cannot decide on (empty or padded ids, control characters, ill-formed UTF-16).
  */
-import type { AuthorizeInput, DenyCode, EntityData } from '@argus/contracts';
+import { idProblem, illFormedUtf16 as illFormed, type AuthorizeInput, type DenyCode, type EntityData } from '@argus/contracts';
 import { InvalidInputError, type ErrorDetail } from '@argus/platform';
 
 /** A 400 with a stable refusal code (`invalid_id`, `unknown_action`, ...), recorded as a deny carrying it. */
@@ -19,22 +19,14 @@ export class RequestRefusedError extends InvalidInputError {
   }
 }
 
-// Any surrogate code unit (a cheap first test), and a lone one: a high surrogate not followed by
-// a low one, or a low one not preceded by a high one.
-const SURROGATE = /[\uD800-\uDFFF]/;
+// A lone surrogate: a high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // C0 and C1 control characters, DEL included.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 
-/** Why `id` is not an acceptable identifier, or undefined when it is. */
-export function idProblem(id: string): string | undefined {
-  if (id.length === 0) return 'must not be empty';
-  if (illFormed(id)) return 'is not well-formed UTF-16 (a lone surrogate)';
-  if (CONTROL.test(id)) return 'must not contain control characters';
-  if (id.trim() !== id) return 'must not begin or end with whitespace';
-  return undefined;
-}
+/** Why `id` is not an acceptable identifier, or undefined when it is (the rule lives in `@argus/contracts`). */
+export { idProblem };
 
 /**
  * Checks every id of a request (principal, resource, delegation hops, goal, approval, entities and
@@ -70,12 +62,6 @@ function checkEntityIds(entities: readonly EntityData[], base: string): void {
     checkId(e.uid?.id, () => `${base}/${i}/uid/id`);
     e.parents?.forEach((p, j) => checkId(p.id, () => `${base}/${i}/parents/${j}/id`));
   });
-}
-
-/** Whether `s` holds a lone surrogate (ES2024 `isWellFormed`, native in Node 20; the regex where it is missing). */
-function illFormed(s: string): boolean {
-  const native = (s as string & { isWellFormed?: () => boolean }).isWellFormed;
-  return native ? !native.call(s) : SURROGATE.test(s) && LONE_SURROGATE.test(s);
 }
 
 /**

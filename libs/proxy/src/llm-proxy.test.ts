@@ -272,6 +272,21 @@ describe('OpenAI upstream through the real openai client', () => {
     expect(openai.seen.length).toBe(before);
   });
 
+  it('refuses a model the decision could not name (padded, control characters) as the caller’s error, not an outage', async () => {
+    const before = openai.seen.length;
+    for (const model of ['gpt-ok ', ' gpt-ok', 'gpt\nok', 'gpt\u0000ok']) {
+      const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [] }),
+      });
+      expect(res.status, JSON.stringify(model)).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', param: 'model' } });
+    }
+    expect(openai.seen.length).toBe(before);
+    expect(proxy.logs.join('')).not.toContain('decision unavailable');
+  });
+
   it('refuses a body without a model with the offending path', async () => {
     const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
       method: 'POST',

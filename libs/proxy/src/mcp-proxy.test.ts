@@ -165,6 +165,22 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     await client.close();
   });
 
+  it('refuses a tool, resource or prompt name the decision could not name as invalid params, not as an outage', async () => {
+    const { client } = await connect();
+    const invoked = upstream.invoked.length;
+    for (const name of ['echo ', ' echo', 'echo\n', 'ec\u0000ho']) {
+      const err = await client.callTool({ name, arguments: { text: 'x' } }).catch((e: unknown) => e);
+      expect((err as { code?: number }).code, JSON.stringify(name)).toBe(-32602);
+    }
+    const resource = await client.readResource({ uri: 'file:///readme.md ' }).catch((e: unknown) => e);
+    expect((resource as { code?: number }).code).toBe(-32602);
+    const prompt = await client.getPrompt({ name: 'patient\t' }).catch((e: unknown) => e);
+    expect((prompt as { code?: number }).code).toBe(-32602);
+    expect(upstream.invoked.length).toBe(invoked);
+    expect(proxy.logs.join('')).not.toContain('decision unavailable');
+    await client.close();
+  });
+
   it('answers malformed JSON-RPC with a JSON-RPC error and forwards nothing', async () => {
     const before = upstream.seen.length;
     // Bytes that are not UTF-8 too: they would be decided as U+FFFD while the server reads the bytes.

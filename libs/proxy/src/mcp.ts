@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { AuthorizeResponse, DenyCode } from '@argus/contracts';
+import { idProblem, type AuthorizeResponse, type DenyCode } from '@argus/contracts';
 import { duplicateKeyPath, findTooDeep } from '@argus/platform';
 import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
@@ -141,6 +141,8 @@ export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessag
     case 'tools/call': {
       const name = params.name;
       if (typeof name !== 'string' || name.length === 0 || name.length > 256) return { invalid: '`params.name` must name a tool' };
+      const problem = idProblem(name);
+      if (problem) return { invalid: `\`params.name\` ${problem}` };
       const args =
         params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments)
           ? Object.keys(params.arguments).slice(0, 64)
@@ -174,11 +176,15 @@ export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessag
 
 function resourceCall(server: string, base: Record<string, unknown>, uri: unknown): McpMessageView {
   if (typeof uri !== 'string' || uri.length === 0 || uri.length > 2048) return { invalid: '`params.uri` must name a resource' };
+  const problem = idProblem(uri);
+  if (problem) return { invalid: `\`params.uri\` ${problem}` };
   return { action: 'resource:read', resource: { type: 'Resource', id: `${server}/${uri}` }, context: { ...base, uri } };
 }
 
 function promptCall(server: string, base: Record<string, unknown>, name: unknown): McpMessageView {
   if (typeof name !== 'string' || name.length === 0 || name.length > 256) return { invalid: '`params.name` must name a prompt' };
+  const problem = idProblem(name);
+  if (problem) return { invalid: `\`params.name\` ${problem}` };
   return { action: 'prompt:get', resource: { type: 'Prompt', id: `${server}/${name}` }, context: { ...base, prompt: name } };
 }
 

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { EntityInput } from '@argus/contracts';
+import { idProblem, type EntityInput } from '@argus/contracts';
 import { duplicateKeyPath, findTooDeep, InvalidInputError } from '@argus/platform';
 import type { UpstreamConfig } from './config.ts';
 
@@ -112,6 +112,9 @@ export function describeHttpCall(
         { path: '/model', message: 'must be a non-empty string of at most 256 characters' },
       ]);
     }
+    // The decision refuses such an id: refused here, as the caller's error, not as an outage.
+    const problem = idProblem(model);
+    if (problem) throw new InvalidInputError(`\`model\` ${problem}`, [{ path: '/model', message: problem }]);
     return {
       action: 'llm:invoke',
       resource: { type: 'Model', id: model, attributes: { provider: upstream.kind } },
