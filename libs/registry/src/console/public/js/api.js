@@ -64,6 +64,36 @@ export async function api(path, { method = 'GET', body, signal, extraHeaders = {
   return parsed;
 }
 
+/**
+ * Asks the server once whether it takes `value` as a credential, with a cheap read open to any
+ * authenticated caller (`GET /v1/intents`). Resolves to `{result: 'accepted'}`, `{result:
+ * 'rejected', status, message}` (401/403: the server refused it) or `{result: 'unchecked', message}`
+ * (the server could not say: unreachable, another error).
+ */
+export async function checkToken(value, signal) {
+  let res;
+  try {
+    res = await fetch('/v1/intents', {
+      headers: { accept: 'application/json', authorization: `Bearer ${value}` },
+      signal,
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch (err) {
+    return { result: 'unchecked', message: err instanceof Error ? err.message : String(err) };
+  }
+  if (res.ok) return { result: 'accepted' };
+  let body;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`;
+  if (res.status === 401 || res.status === 403) return { result: 'rejected', status: res.status, message };
+  return { result: 'unchecked', message };
+}
+
 /** Every page of a cursor-paged list (`items`/`nextCursor`), up to `max` items. */
 export async function listAll(path, { max = 1000, signal, itemsKey = 'items', cursorKey = 'nextCursor' } = {}) {
   const items = [];
@@ -193,7 +223,9 @@ function waitForToken(signal) {
 export function describeError(err) {
   if (err instanceof ApiError) {
     if (err.status === 401)
-      return 'This needs the admin token: paste the contents of `.argus/admin-token` (written by `argus serve`) into the token box at the top.';
+      return token.has()
+        ? 'The server rejected the token set in this tab (401): paste the contents of `.argus/admin-token` (written by `argus serve`) into the token box at the top.'
+        : 'This needs the admin token: paste the contents of `.argus/admin-token` (written by `argus serve`) into the token box at the top.';
     if (err.status === 403) return `Forbidden: ${err.message}`;
     const details = err.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ');
     return details ? `${err.message} (${details})` : err.message;

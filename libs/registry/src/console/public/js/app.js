@@ -1,5 +1,5 @@
 // The console shell: hash routing between pages, the admin token box, focus management.
-import { token } from './api.js';
+import { checkToken, token } from './api.js';
 import { fill, toast } from './dom.js';
 import * as overview from './pages/overview.js';
 import * as live from './pages/live.js';
@@ -46,16 +46,26 @@ async function route({ focus }) {
   }
 }
 
-function showTokenState(has) {
-  const state = document.getElementById('token-state');
-  state.textContent = has ? 'token set' : 'no token';
-  state.classList.toggle('is-set', has);
+const TOKEN_STATES = {
+  none: 'no token',
+  checking: 'checking token…',
+  set: 'token set',
+  rejected: 'token rejected',
+};
+
+/** Shows one of {@link TOKEN_STATES} beside the token box. */
+function showTokenState(state) {
+  const el = document.getElementById('token-state');
+  el.textContent = TOKEN_STATES[state];
+  el.classList.toggle('is-set', state === 'set');
+  el.classList.toggle('is-rejected', state === 'rejected');
 }
 
 function setUpToken() {
   const form = document.getElementById('token-form');
   const input = document.getElementById('token-input');
-  form.addEventListener('submit', (event) => {
+  const submit = form.querySelector('button[type=submit]');
+  form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const value = input.value.trim();
     // The value is moved out of the field at once: it is never shown or left in the DOM.
@@ -65,8 +75,25 @@ function setUpToken() {
       input.focus();
       return;
     }
+    // Checked once before it is kept: a token the server refuses is said to be refused, not set.
+    submit.disabled = true;
+    showTokenState('checking');
+    const check = await checkToken(value);
+    submit.disabled = false;
+    if (check.result === 'rejected') {
+      // Neither it nor a token set before is used: the box says what the server answered last.
+      if (token.has()) token.clear();
+      showTokenState('rejected');
+      toast(
+        `The server rejected this token (${check.status}: ${check.message}); it is not kept. Paste the contents of .argus/admin-token (written by argus serve).`,
+        'error',
+      );
+      input.focus();
+      return;
+    }
     token.set(value);
-    toast('Admin token set for this tab only.');
+    if (check.result === 'accepted') toast('Token accepted by the server, set for this tab only.');
+    else toast(`Token set for this tab only; the server could not check it (${check.message}).`, 'error');
   });
   document.getElementById('token-forget').addEventListener('click', () => {
     token.clear();
@@ -74,10 +101,10 @@ function setUpToken() {
     toast('Admin token forgotten.');
   });
   token.onChange((has) => {
-    showTokenState(has);
+    showTokenState(has ? 'set' : 'none');
     route({ focus: false });
   });
-  showTokenState(token.has());
+  showTokenState(token.has() ? 'set' : 'none');
 }
 
 document.getElementById('skip-link').addEventListener('click', (event) => {
