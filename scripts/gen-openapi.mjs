@@ -56,6 +56,14 @@ const idParam = (name = 'id', description = 'Record id') => ({
   schema: { type: 'string', minLength: 1 },
 });
 const q = (name, schema, description) => ({ name, in: 'query', required: false, ...(description ? { description } : {}), schema });
+/** `If-Match` on a write of the live policy set: its version as `GET /v1/policies` answers it in the ETag. */
+const IF_MATCH_POLICY_SET = {
+  name: 'if-match',
+  in: 'header',
+  required: false,
+  description: 'The live policy set\'s version as its ETag answers it (`"sha256:…"`); another version is a 412 `precondition_failed`',
+  schema: { type: 'string' },
+};
 /** The paging query parameters of a list route whose query has no schema of its own. */
 const PAGE_PARAMS = [q('limit', { type: 'string', pattern: '^[0-9]+$' }), q('cursor', { type: 'string' })];
 const OPA_QUERY = [
@@ -230,7 +238,7 @@ const ROUTES = [
       tags: ['policies'],
       summary: 'The active policy set: version, policies, files, last refused reload',
       security: [],
-      responses: { 200: json('Active set'), ...errors(503) },
+      responses: { 200: json('Active set (ETag: its version)'), ...errors(503) },
     },
   ],
   [
@@ -238,10 +246,11 @@ const ROUTES = [
     '/v1/policies',
     {
       tags: ['policies'],
-      summary: 'Publish a policy set (admin); every replica loads it',
+      summary: 'Publish a policy set (admin; If-Match optional); every replica loads it',
       security: ADMIN,
+      parameters: [IF_MATCH_POLICY_SET],
       requestBody: body('policies-put-request'),
-      responses: { 200: json('Published version'), ...errors(400, 401, 403, 422) },
+      responses: { 200: json('Published version (ETag: it)'), ...errors(400, 401, 403, 412, 422) },
     },
   ],
   [
@@ -291,13 +300,14 @@ const ROUTES = [
     '/v1/policies/links',
     {
       tags: ['policies'],
-      summary: 'Link a template (admin); publishes a new version',
+      summary: 'Link a template (admin; If-Match optional); publishes a new version',
       security: ADMIN,
+      parameters: [IF_MATCH_POLICY_SET],
       requestBody: {
         required: true,
         content: { 'application/json': { schema: { $ref: `${BASE}policies-put-request.json#/properties/links/items` } } },
       },
-      responses: { 201: json('The new version and link'), ...errors(400, 401, 403, 409, 422) },
+      responses: { 201: json('The new version and link'), ...errors(400, 401, 403, 409, 412, 422) },
     },
   ],
   [
@@ -305,10 +315,10 @@ const ROUTES = [
     '/v1/policies/links/{linkId}',
     {
       tags: ['policies'],
-      summary: 'Remove a template link (admin)',
+      summary: 'Remove a template link (admin; If-Match optional)',
       security: ADMIN,
-      parameters: [idParam('linkId', 'Link id')],
-      responses: { 200: json('The new version'), ...errors(401, 403, 404) },
+      parameters: [idParam('linkId', 'Link id'), IF_MATCH_POLICY_SET],
+      responses: { 200: json('The new version'), ...errors(400, 401, 403, 404, 412) },
     },
   ],
   [

@@ -86,3 +86,54 @@ describe('POST /v1/policies/validate', () => {
     expect(lag.max / 1e6).toBeLessThan(Math.max(250, took / 4));
   }, 240_000);
 });
+
+describe('PUT /v1/policies under If-Match', () => {
+  const admin = `Bearer ${ADMIN_TOKEN}`;
+  const put = (policies: Array<{ file: string; text: string }>, ifMatch?: string) => {
+    const r = request(h.app).put('/v1/policies').set('authorization', admin);
+    return (ifMatch === undefined ? r : r.set('if-match', ifMatch)).send({ policies });
+  };
+
+  it('GET answers the live version as the ETag; a publication under it succeeds and answers the new one', async () => {
+    const live = await request(h.app).get('/v1/policies').set('authorization', admin);
+    expect(live.headers.etag).toBe(`"${live.body.version}"`);
+    const source = await request(h.app).get('/v1/policies/source').set('authorization', admin);
+    expect(source.headers.etag).toBe(live.headers.etag);
+    const published = await put(manyPolicies(4), live.headers.etag);
+    expect(published.status).toBe(200);
+    expect(published.headers.etag).toBe(`"${published.body.version}"`);
+    expect(published.body.version).not.toBe(live.body.version);
+  });
+
+  it('refuses a stale or unknown If-Match with a 412 naming the header; the live set is unchanged', async () => {
+    const before = (await request(h.app).get('/v1/policies').set('authorization', admin)).body.version as string;
+    for (const stale of ['"sha256:deadbeef"', 'W/"sha256:deadbeef"', '"sha256:a", "sha256:b"']) {
+      const r = await put(manyPolicies(5), stale);
+      expect(r.status, stale).toBe(412);
+      expect(r.body).toMatchObject({
+        code: 'precondition_failed',
+        errors: [{ path: '/headers/if-match', message: `the live policy set is "${before}"` }],
+      });
+      expect(r.body.message).toContain(stale);
+    }
+    expect((await request(h.app).get('/v1/policies').set('authorization', admin)).body.version).toBe(before);
+    const empty = await put(manyPolicies(5), ' ');
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors).toEqual([expect.objectContaining({ path: '/headers/if-match' })]);
+  });
+
+  it('takes the live version in a list, unquoted, or `*`; without If-Match it publishes as before', async () => {
+    let live = (await request(h.app).get('/v1/policies').set('authorization', admin)).body.version as string;
+    expect((await put(manyPolicies(6), `"sha256:other", "${live}"`)).status).toBe(200);
+    live = (await request(h.app).get('/v1/policies').set('authorization', admin)).body.version as string;
+    expect((await put(manyPolicies(7), live)).status).toBe(200);
+    expect((await put(manyPolicies(8), '*')).status).toBe(200);
+    expect((await put(manyPolicies(9))).status).toBe(200);
+  });
+
+  it('a publication that lands while a set compiles wins: the slower one under the old version is refused', async () => {
+    const live = (await request(h.app).get('/v1/policies').set('authorization', admin)).headers.etag as string;
+    const [a, b] = await Promise.all([put(manyPolicies(1_500), live), put(manyPolicies(10), live)]);
+    expect([a.status, b.status].sort()).toEqual([200, 412]);
+  });
+});

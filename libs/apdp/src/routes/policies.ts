@@ -6,6 +6,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { cedarType as qualify } from '@argus/governance';
 import type { PolicyHolder } from '../policy-holder.ts';
 import { PolicyCompiler } from './policy-compiler.ts';
+import { checkIfMatch, setPolicyEtag } from './policy-precondition.ts';
 
 interface PutBody {
   schema?: string;
@@ -36,7 +37,8 @@ export const DEFAULT_POLICY_LIMITS: PolicyLimits = { maxPolicies: 2_000, maxByte
  * `GET /v1/policies`, `PUT /v1/policies` (publish), `GET /v1/policies/source` and `POST
  * /v1/policies/validate` (dry run); who may call each is the permission table's business. A
  * caller's set is bounded ({@link PolicyLimits}: 413 past them) and compiled in a worker thread,
- * so decisions never wait behind it.
+ * so decisions never wait behind it. The live set's version is the ETag; a publication under a
+ * stale `If-Match` is a 412 (`policy-precondition.ts`).
  */
 export function policiesRouter(deps: {
   holder: PolicyHolder;
@@ -53,6 +55,7 @@ export function policiesRouter(deps: {
     const active = deps.holder.current;
     if (!active) throw new UnavailableError('no policy set is loaded');
     const failure = deps.holder.failure;
+    setPolicyEtag(res, active.set.version);
     res.json({
       version: active.set.version,
       loadedAt: active.loadedAt,
@@ -73,6 +76,7 @@ export function policiesRouter(deps: {
   router.get('/v1/policies/source', (_req, res) => {
     const active = deps.holder.current;
     if (!active) throw new UnavailableError('no policy set is loaded');
+    setPolicyEtag(res, active.set.version);
     res.json({ version: active.set.version, schema: active.set.schema, policies: active.set.sources.policies, links: active.set.links });
   });
 
@@ -87,15 +91,19 @@ export function policiesRouter(deps: {
   });
 
   router.put('/v1/policies', deps.requireAdmin, async (req, res) => {
+    checkIfMatch(req, deps.holder.current?.set.version);
     const input = toInput(req.body, deps.holder, limits);
     // A set that does not compile is refused from the worker, without blocking decisions.
     const checked = await compiler.compile(input);
     if (!checked.ok) throw invalidPolicy(checked.diagnostics);
+    // Again: another publication may have landed while this set compiled.
+    checkIfMatch(req, deps.holder.current?.set.version);
     const result = deps.holder.replace(input, 'api');
     if (!result.ok) throw invalidPolicy(result.diagnostics);
     const by = (res.locals.principal as AuthPrincipal | undefined)?.subject ?? (res.locals.subject as string | undefined) ?? 'admin';
     if (deps.onPublished) await deps.onPublished(input, result.active.set.version, { by, message: (req.body as PutBody).message ?? '' });
     // Warnings do not block loading (custom obligations, no-op annotations, Cedar's own): the author sees them.
+    setPolicyEtag(res, result.active.set.version);
     res.json({
       version: result.active.set.version,
       loadedAt: result.active.loadedAt,

@@ -72,6 +72,35 @@ describe('template routes', () => {
     ]);
   });
 
+  it('link writes honour If-Match against the live version (the ETag of every answer naming it): 412 when stale', async () => {
+    const listed = await request(t.app).get('/v1/policies/links').expect(200);
+    const etag = listed.headers.etag as string;
+    expect(etag).toBe(`"${t.holder.current!.set.version}"`);
+    const stale = await request(t.app)
+      .post('/v1/policies/links')
+      .set('authorization', 'Bearer admin')
+      .set('if-match', '"sha256:deadbeef"')
+      .send(link)
+      .expect(412);
+    expect(stale.body).toMatchObject({ code: 'precondition_failed', errors: [{ path: '/headers/if-match' }] });
+    expect(t.holder.current!.set.policies.has('bot-search')).toBe(false);
+    const created = await request(t.app)
+      .post('/v1/policies/links')
+      .set('authorization', 'Bearer admin')
+      .set('if-match', etag)
+      .send(link)
+      .expect(201);
+    expect(created.headers.etag).toBe(`"${created.body.version}"`);
+    // The link's own answer is the version to delete it under; the version it was created from is stale.
+    await request(t.app).delete('/v1/policies/links/bot-search').set('authorization', 'Bearer admin').set('if-match', etag).expect(412);
+    expect(t.holder.current!.set.policies.has('bot-search')).toBe(true);
+    await request(t.app)
+      .delete('/v1/policies/links/bot-search')
+      .set('authorization', 'Bearer admin')
+      .set('if-match', created.headers.etag as string)
+      .expect(200);
+  });
+
   it('creates a link that changes the active set, lists and deletes it', async () => {
     const before = t.holder.current!.set.version;
     await request(t.app).post('/v1/policies/links').send(link).expect(401);

@@ -6,6 +6,7 @@ import { cedarType as qualify } from '@argus/governance';
 import type { ActivePolicySet, PolicyHolder } from '../policy-holder.ts';
 import type { ShadowEvaluator } from '../shadow.ts';
 import { checkPolicyLimits, DEFAULT_POLICY_LIMITS, invalidPolicy, type PolicyLimits, type PolicyPublished } from './policies.ts';
+import { checkIfMatch, setPolicyEtag } from './policy-precondition.ts';
 
 /** A template link as the API takes it: slot values with unqualified types (`Agent`). */
 interface LinkBody {
@@ -94,12 +95,14 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
   router.get('/v1/policies/links', (req, res) => {
     const { set } = activeSet(deps.holder);
     const template = typeof req.query.templateId === 'string' ? req.query.templateId : undefined;
+    setPolicyEtag(res, set.version);
     res.json({ version: set.version, links: set.links.filter((l) => template === undefined || l.templateId === template) });
   });
 
   router.post('/v1/policies/links', deps.requireAdmin, async (req, res) => {
     const link = toLink(checkLink(req.body));
     const active = activeSet(deps.holder);
+    checkIfMatch(req, active.set.version);
     if (active.set.links.some((l) => l.linkId === link.linkId)) {
       throw new ConflictError(`link \`${link.linkId}\` already exists`, [
         { path: '/linkId', message: 'delete it first, or choose another id' },
@@ -108,12 +111,14 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
     const problems = linkProblems(active.set, link);
     if (problems.length > 0) throw invalidPolicy(problems);
     const version = await publish(deps, active, [...active.set.links, link], publisherOf(res), `link ${link.linkId} → ${link.templateId}`);
+    setPolicyEtag(res, version);
     res.status(201).json({ version, link });
   });
 
   router.delete('/v1/policies/links/:linkId', deps.requireAdmin, async (req, res) => {
     const linkId = String(req.params.linkId);
     const active = activeSet(deps.holder);
+    checkIfMatch(req, active.set.version);
     if (!active.set.links.some((l) => l.linkId === linkId)) throw new NotFoundError(`link \`${linkId}\` does not exist`);
     const version = await publish(
       deps,
@@ -122,6 +127,7 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
       publisherOf(res),
       `unlink ${linkId}`,
     );
+    setPolicyEtag(res, version);
     res.json({ version, deleted: linkId });
   });
 
