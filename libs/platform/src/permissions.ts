@@ -229,7 +229,8 @@ function compile(permission: Permission): CompiledPattern {
     .slice(1)
     .map((s) => {
       const m = /^\{(\w+)(\+?)\}$/.exec(s);
-      return m ? { param: m[1]!, rest: m[2] === '+' } : { literal: s };
+      // Lower case: express routes in any letter case, so the table matches in any too (fails closed).
+      return m ? { param: m[1]!, rest: m[2] === '+' } : { literal: s.toLowerCase() };
     });
   return { permission, segments, subtree };
 }
@@ -242,7 +243,7 @@ export class PermissionTable {
     this.patterns = rows.map(compile);
   }
 
-  /** The first row matching `method` and the raw (still encoded) `path`, if any. */
+  /** The first row matching `method` and the raw (still encoded) `path`, its literal segments in any letter case, if any. */
   match(method: string, path: string): PermissionMatch | undefined {
     const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
     const parts = path.split('/').slice(1);
@@ -261,7 +262,7 @@ function matchSegments(p: CompiledPattern, parts: string[]): Record<string, stri
   let i = 0;
   for (const seg of p.segments) {
     if ('literal' in seg) {
-      if (parts[i] !== seg.literal) return undefined;
+      if (parts[i] !== seg.literal && parts[i]?.toLowerCase() !== seg.literal) return undefined;
       i++;
     } else if (seg.rest) {
       if (i >= parts.length) return undefined;
@@ -329,7 +330,8 @@ export async function admit(
   if (bad) return { ok: false, error: bad, challenge: false };
   const match = (options.table ?? DEFAULT_PERMISSION_TABLE).match(method, rawPath);
   if (!match) {
-    // INVARIANT: express matches routes case-insensitively, so `/V1/...` is under `/v1/` too (fails closed).
+    // INVARIANT: express matches routes case-insensitively, so `/V1/...` is under `/v1/` too (fails
+    // closed), and the table matches every row in any letter case (`/Console/API/...`).
     const lower = rawPath.toLowerCase();
     if (!lower.startsWith('/v1/') && lower !== '/v1') return undefined;
     return { ok: false, error: new NotFoundError(`no route for ${method.toUpperCase()} \`${rawPath.slice(0, 200)}\``), challenge: false };

@@ -217,6 +217,27 @@ export async function runPermissionMatrix(options: {
       checkShape(problems, label, 'a target with a fragment', status, body);
       if (status !== 400) problems.push(`${label} with a fragment: expected 400, got ${status} ${JSON.stringify(body).slice(0, 160)}`);
     });
+    // ... and in another letter case, which express routes to the same route: the table refuses the
+    // same callers there (403), and without a credential it is a 401.
+    const shouted = path.toUpperCase();
+    jobs.push(async () => {
+      const { status, body } = await call(options.baseUrl, op.method, shouted, undefined);
+      checkShape(problems, label, 'an upper-case path', status, body);
+      const open = access === 'public' || (row.permission.decision === true && options.decisions === 'open');
+      if (!open && status !== 401)
+        problems.push(`${label} as ${shouted} without a credential: expected 401, got ${status} ${JSON.stringify(body).slice(0, 160)}`);
+    });
+    for (const caller of options.callers.filter((c) => !permits(access, c.principal))) {
+      jobs.push(async () => {
+        const { status, body } = await call(options.baseUrl, op.method, shouted, caller.authorization);
+        checkShape(problems, label, `${caller.name} on an upper-case path`, status, body);
+        const byTable = status === 403 && String((body as { message?: unknown })?.message ?? '').includes(' is for ');
+        if (!byTable)
+          problems.push(
+            `${label} as ${shouted} by ${caller.name}: expected 403 from the table, got ${status} ${JSON.stringify(body).slice(0, 160)}`,
+          );
+      });
+    }
     for (const bad of options.bad) {
       jobs.push(async () => {
         const { status, body } = await call(options.baseUrl, op.method, path, bad.authorization);
