@@ -2,9 +2,9 @@
  * Evaluates one request against a candidate policy set, for the console's policy playground.
  *
  * The request is the exact Cedar request the live decision point built (the `explanation` of an
- * `explain: "full"` answer: uids, context and entity slice), so the only thing that differs from
- * the live decision is the policy set. Governance hard denies happen before Cedar and are not
- * re-evaluated here: the console shows them from the live answer.
+ * `explain: "full"` answer, as it is or flattened: uids, context and entity slice), so the only
+ * thing that differs from the live decision is the policy set. Governance hard denies happen
+ * before Cedar and are not re-evaluated here: the console shows them from the live answer.
  */
 import { evaluateOnCandidate, invalidPolicySet } from '@argus/decision';
 import {
@@ -26,6 +26,11 @@ export interface CandidateEvaluateRequest {
   policies: PolicySource[];
   /** Template links of the set, slot values with fully qualified types (as `GET /v1/policies/source` lists them). */
   links?: TemplateLinkInput[];
+  /**
+   * The Cedar request, flat. {@link parseCandidateRequest} also takes the `explanation` of an
+   * `explain: "full"` answer as it is (`{request: {principal, action, resource}, context, entities}`,
+   * its `closest` ignored) and flattens it to this.
+   */
   request: {
     principal: EntityUid;
     action: EntityUid;
@@ -96,14 +101,20 @@ export function parseCandidateRequest(body: unknown, limits: CandidateLimits = D
         }
       });
   }
-  const r = body.request;
+  const given = body.request;
+  // The explanation as the decision API returns it names the uids under `request`: flattened here,
+  // every error still located in the body as sent.
+  const explanation = isObject(given) && isObject(given.request);
+  const r = explanation ? { ...(given.request as Record<string, unknown>), context: given.context, entities: given.entities } : given;
   if (!isObject(r))
     errors.push({
       path: '/request',
-      message: 'must be the `explanation.request` of an `explain: "full"` answer, with `context` and `entities`',
+      message:
+        'must be the `explanation` of an `explain: "full"` answer (`{request, context, entities}`), or `{principal, action, resource, context, entities}`',
     });
   else {
-    for (const k of ['principal', 'action', 'resource'] as const) checkUid(r[k], `/request/${k}`, errors);
+    const uidPath = explanation ? '/request/request' : '/request';
+    for (const k of ['principal', 'action', 'resource'] as const) checkUid(r[k], `${uidPath}/${k}`, errors);
     if (!isObject(r.context)) errors.push({ path: '/request/context', message: 'must be an object' });
     if (!Array.isArray(r.entities)) errors.push({ path: '/request/entities', message: 'must be an array' });
     else {
@@ -118,12 +129,21 @@ export function parseCandidateRequest(body: unknown, limits: CandidateLimits = D
           errors.push({ path: `/request/entities/${i}/parents`, message: 'must be an array' });
       });
     }
-    for (const key of Object.keys(r))
-      if (!['principal', 'action', 'resource', 'context', 'entities'].includes(key))
-        errors.push({ path: `/request/${key}`, message: 'unknown property' });
+    if (explanation) {
+      for (const key of Object.keys(given))
+        if (!['request', 'context', 'entities', 'closest'].includes(key))
+          errors.push({ path: `/request/${key}`, message: 'unknown property' });
+      for (const key of Object.keys(given.request as object))
+        if (!['principal', 'action', 'resource'].includes(key))
+          errors.push({ path: `/request/request/${key}`, message: 'unknown property' });
+    } else {
+      for (const key of Object.keys(r))
+        if (!['principal', 'action', 'resource', 'context', 'entities'].includes(key))
+          errors.push({ path: `/request/${key}`, message: 'unknown property' });
+    }
   }
   if (errors.length > 0) throw new InvalidInputError('invalid candidate evaluation', errors);
-  return body as unknown as CandidateEvaluateRequest;
+  return { ...body, request: r } as unknown as CandidateEvaluateRequest;
 }
 
 /**

@@ -217,6 +217,28 @@ describe('console router: candidate evaluation', () => {
     expect(cand.body.version).not.toBe(live.body.version);
   });
 
+  it('takes the `explanation` of an `explain: "full"` answer as it is (its `closest` ignored), errors located in it', async () => {
+    const context = { intent: 'lookup-order-status', delegation: { depth: 0, scope: [] }, now: new Date().toISOString() };
+    const asAnswered = { request: explained, context, entities, closest: [] };
+    const res = await request(app()).post('/console/api/candidate/evaluate').send({ schema, policies: livePolicies, request: asAnswered });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.decision).toBe('allow');
+    expect(res.body.reasons.map((r: { policy: string }) => r.policy)).toEqual(['tools-serve-their-intents']);
+    const bad = await request(app())
+      .post('/console/api/candidate/evaluate')
+      .send({ schema, policies: livePolicies, request: { request: { principal: {}, extra: 1 }, entities, other: 1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      '/request/context',
+      '/request/other',
+      '/request/request/action',
+      '/request/request/extra',
+      '/request/request/principal/id',
+      '/request/request/principal/type',
+      '/request/request/resource',
+    ]);
+  });
+
   it('runs the guard before the endpoint when one is given', async () => {
     const guarded = app({ authenticate: (_req, res) => void res.status(401).json({ code: 'unauthorized', message: 'no', errors: [] }) });
     expect((await request(guarded).post('/console/api/candidate/evaluate').send({})).status).toBe(401);

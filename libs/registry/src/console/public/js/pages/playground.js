@@ -276,7 +276,8 @@ export async function render(main, { signal }) {
                 schema: source.schema,
                 policies: candidatePolicies(),
                 ...(source.links?.length ? { links: source.links } : {}),
-                request: { ...x.request, context: x.context, entities: x.entities },
+                // The explanation as the live answer gave it: the endpoint takes it as it is.
+                request: x,
               },
             });
             views.push(resultView(`Candidate (${cand.version.slice(0, 19)}…)`, cand));
