@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticatorOptionsFrom,
   createAuthenticator,
+  credentialError,
   principalOf,
   requireAdmin,
   requireAuth,
@@ -153,6 +154,23 @@ describe('JWT verification', () => {
     expect(agent).toEqual({ ok: true, principal: { subject: 'bot', roles: ['argus-admin'], kind: 'agent' } });
     const service = await remote.authenticate(`Bearer ${await jwt({ kind: 'service', roles: ['argus-admin'] }, { sub: 'svc' })}`);
     expect(service).toMatchObject({ ok: true, principal: { kind: 'service' } });
+  });
+
+  it('binds the service `proxy` to its service token: a JWT naming it is refused, whatever its mapping', async () => {
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'service' }, { sub: 'proxy' })}`)).toEqual({
+      ok: false,
+      reason: 'reserved_subject',
+    });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'pep' }, { sub: 'proxy' })}`)).toEqual({
+      ok: false,
+      reason: 'reserved_subject',
+    });
+    // A human or an agent named `proxy` is no service: it gets nothing of the proxy's.
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'agent' }, { sub: 'proxy' })}`)).toMatchObject({
+      ok: true,
+      principal: { subject: 'proxy', kind: 'agent' },
+    });
+    expect(credentialError('reserved_subject').message).toContain('`auth.serviceTokens.proxy`');
   });
 
   it('refuses a JWT whose kind cannot be determined instead of taking it for a human', async () => {

@@ -83,8 +83,15 @@ export interface AuthenticatorOptions {
   lookupAgentToken?: (sha256: string) => Promise<string | undefined>;
 }
 
-/** Why a credential was refused. `unknown_kind`: a valid JWT whose caller kind the claim mapping cannot tell. */
-export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'unknown_kind';
+/**
+ * Why a credential was refused. `unknown_kind`: a valid JWT whose caller kind the claim mapping
+ * cannot tell; `reserved_subject`: a valid JWT naming the service `proxy`, whose privileges belong
+ * to the configured service token `auth.serviceTokens.proxy` alone.
+ */
+export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'unknown_kind' | 'reserved_subject';
+
+/** The service id whose privileges (what-ifs, goal usage, live tools) only its configured service token holds, never a JWT. */
+export const RESERVED_SERVICE_SUBJECT = 'proxy';
 
 /** The outcome of checking a credential: a principal, or why there is none. */
 export type AuthResult = { ok: true; principal: AuthPrincipal } | { ok: false; reason: AuthFailure };
@@ -140,26 +147,32 @@ function rolesFrom(payload: JWTPayload, claim: string): string[] {
 
 const DEFAULT_KIND_VALUES: Record<string, 'human' | 'agent' | 'service'> = { human: 'human', agent: 'agent', service: 'service' };
 
+/** Who a verified JWT payload names through the claim mapping, or why it names no one. */
+export type ClaimsResult = { ok: true; principal: AuthPrincipal } | { ok: false; reason: 'unknown_kind' | 'reserved_subject' };
+
 /**
- * The principal a verified JWT payload names, through the claim mapping; undefined when its kind
- * (or, for an agent, its agent id) cannot be determined.
+ * The principal a verified JWT payload names, through the claim mapping: refused when its kind
+ * (or, for an agent, its agent id) cannot be determined, or when it names the reserved service
+ * `proxy`.
  */
-export function principalFromClaims(
+export function claimsPrincipal(
   payload: JWTPayload,
   options: { claims?: JwtClaimMapping; adminRole?: string; rolesClaim?: string } = {},
-): AuthPrincipal | undefined {
+): ClaimsResult {
   const claims = options.claims ?? {};
   const raw = claimAt(payload, claims.kind ?? 'kind');
   const values = claims.kindValues ?? DEFAULT_KIND_VALUES;
   const kind = typeof raw === 'string' && Object.hasOwn(values, raw) ? values[raw] : undefined;
-  if (kind === undefined) return undefined;
+  if (kind === undefined) return { ok: false, reason: 'unknown_kind' };
   const roles = rolesFrom(payload, claims.roles ?? options.rolesClaim ?? 'roles');
   const subjectClaim = kind === 'agent' ? (claims.agentId ?? 'sub') : 'sub';
   const subject = claimAt(payload, subjectClaim);
-  if (typeof subject !== 'string' || subject === '' || subject.length > 256) return undefined;
+  if (typeof subject !== 'string' || subject === '' || subject.length > 256) return { ok: false, reason: 'unknown_kind' };
+  // INVARIANT: the proxy's privileges are bound to its configured service token; no JWT holds them.
+  if (kind === 'service' && subject === RESERVED_SERVICE_SUBJECT) return { ok: false, reason: 'reserved_subject' };
   // INVARIANT: only a human becomes an admin through a role; an agent or a service never does.
   const admin = kind === 'human' && roles.includes(options.adminRole ?? 'argus-admin');
-  return { subject, roles, kind: admin ? 'admin' : kind };
+  return { ok: true, principal: { subject, roles, kind: admin ? 'admin' : kind } };
 }
 
 /**
@@ -281,12 +294,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           // Bad signature, expired, wrong issuer/audience, `alg: none`, or the JWKS could not be fetched: all fail closed.
           return { ok: false, reason: 'invalid' };
         }
-        const principal = principalFromClaims(payload, {
+        return claimsPrincipal(payload, {
           ...(jwks?.claims ? { claims: jwks.claims } : {}),
           ...(jwks?.adminRole !== undefined ? { adminRole: jwks.adminRole } : {}),
           ...(jwks?.rolesClaim !== undefined ? { rolesClaim: jwks.rolesClaim } : {}),
         });
-        return principal ? { ok: true, principal } : { ok: false, reason: 'unknown_kind' };
       }
       return { ok: false, reason: 'invalid' };
     },
@@ -305,6 +317,10 @@ export function credentialError(reason: AuthFailure): UnauthorizedError {
   if (reason === 'missing') return new UnauthorizedError('missing credential');
   if (reason === 'malformed') return new UnauthorizedError('malformed credential: expected `Authorization: Bearer <token>`');
   if (reason === 'unknown_kind') return new UnauthorizedError('invalid credential: the token does not say which kind of caller holds it');
+  if (reason === 'reserved_subject')
+    return new UnauthorizedError(
+      `invalid credential: the service \`${RESERVED_SERVICE_SUBJECT}\` authenticates with its service token (\`auth.serviceTokens.${RESERVED_SERVICE_SUBJECT}\`), never with a JWT`,
+    );
   return new UnauthorizedError('invalid credential');
 }
 

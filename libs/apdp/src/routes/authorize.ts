@@ -79,22 +79,29 @@ export function auditWanted(req: IncomingMessage): boolean {
   return !(p && (p.kind === 'admin' || p.kind === 'service'));
 }
 
-/** The service subject of the enforcement proxy (`auth.serviceTokens.proxy`). */
+/**
+ * The service subject of the enforcement proxy (`auth.serviceTokens.proxy`).
+ * INVARIANT: only that service token authenticates as it; the authenticator refuses an IdP JWT
+ * naming the service `proxy` (`reserved_subject` in `@argus/platform`), so a check on this
+ * subject is a check on the proxy's configured credential.
+ */
 export const PROXY_SERVICE = 'proxy';
 
 /**
  * Whether this request is a what-if (`x-argus-what-if: true`): decided as usual, with no side
- * effect and no audit record. Only admins, policy authors and the proxy's service credential may
- * ask (the proxy filters MCP lists item by item with what-ifs, and records the list request
- * itself); anyone else is refused, so a caller can never shed its record by asking.
+ * effect and no audit record. Only admins, human policy authors and the proxy's service credential
+ * may ask (the proxy filters MCP lists item by item with what-ifs, and records the list request
+ * itself); anyone else is refused, so a caller can never shed its record by asking. Roles count
+ * for humans only: an agent or a service claiming `policy-author` is refused like any other.
  */
 export function whatIfWanted(req: IncomingMessage): boolean {
   const asked = req.headers['x-argus-what-if'];
   if (asked === undefined || asked === 'false') return false;
   const p = principalOfRequest(req);
   const proxy = p?.kind === 'service' && p.subject === PROXY_SERVICE;
-  if (asked !== 'true' || !p || !(p.kind === 'admin' || p.roles.includes('policy-author') || proxy)) {
-    throw new ForbiddenError('`x-argus-what-if: true` needs an admin, policy-author or proxy service credential');
+  const author = p?.kind === 'human' && p.roles.includes('policy-author');
+  if (asked !== 'true' || !p || !(p.kind === 'admin' || author || proxy)) {
+    throw new ForbiddenError('`x-argus-what-if: true` needs an admin, human policy-author or proxy service credential');
   }
   return true;
 }
