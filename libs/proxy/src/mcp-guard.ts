@@ -72,6 +72,16 @@ export async function decideMcpCall(
     const owner = ctx.mcpSessions.get(sessionId);
     if (owner !== undefined && owner !== state.agent)
       return refuse(403, 'forbidden', 'mcp_session_foreign', 'MCP session belongs to another agent');
+    // A session this proxy did not see opened (another process, a restart, evicted from the
+    // bounded map) has no owner to check: 404, on which an MCP client opens a new session, rather
+    // than letting any agent post into it.
+    if (owner === undefined)
+      return refuse(
+        404,
+        'not_found',
+        'mcp_session_not_decided',
+        'no MCP session opened by this agent through a decided `initialize`: open a new session',
+      );
   }
   if (method === 'POST') return decideMcpPost(ctx, facts, state, res);
   if (method !== 'GET' && method !== 'DELETE')

@@ -135,6 +135,30 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     await client.close();
   });
 
+  it('answers 404 for a session it did not see opened (a restart, another replica), even one the server knows', async () => {
+    // Opened at the server directly: the proxy has no owner for it, as after a restart.
+    const direct = new StreamableHTTPClientTransport(new URL(`${upstream.url}/mcp`));
+    const elsewhere = new Client({ name: 'elsewhere', version: '1.0.0' });
+    await elsewhere.connect(direct);
+    const before = upstream.seen.length;
+    const res = await fetch(`${proxy.url}/mcp/tools`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${BOT_TOKEN}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': direct.sessionId!,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }),
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { codes: string[] }).codes).toEqual(['mcp_session_not_decided']);
+    // (The direct client's own traffic may still arrive: only the call through the proxy counts.)
+    expect(upstream.seen.slice(before).filter((s) => s.body.includes('tools/call'))).toEqual([]);
+    await elsewhere.close();
+  });
+
   it('answers a batch with partial denial: denied errors merged with the upstream answers', async () => {
     const { client, transport } = await connect();
     const before = upstream.invoked.length;
