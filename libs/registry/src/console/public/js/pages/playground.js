@@ -22,6 +22,15 @@ export function shortLinks(links) {
   }));
 }
 
+/**
+ * What "Determining policies" says when no policy determined the answer `r`: a hard deny stopped
+ * the request before any policy ran, so it is not a default deny.
+ */
+function noDeterminingPolicy(r) {
+  if (r.codes?.length) return 'none: no policy was evaluated (hard deny)';
+  return r.decision === 'deny' ? 'none: no permit matched (default deny)' : 'none';
+}
+
 /** Line and column of a JSON.parse failure, when the engine reports a position. */
 function jsonErrorAt(text, err) {
   const m = /position (\d+)/.exec(String(err?.message));
@@ -234,7 +243,7 @@ export async function render(main, { signal }) {
               h('li', {}, h('code', {}, p.policy), ` (${p.effect})`, p.annotations?.reason ? ` — ${p.annotations.reason}` : ''),
             ),
           )
-        : h('p', { class: 'muted' }, r.decision === 'deny' ? 'none: no permit matched (default deny)' : 'none'),
+        : h('p', { class: 'muted' }, noDeterminingPolicy(r)),
       r.errors?.length
         ? h(
             'ul',
