@@ -7,6 +7,7 @@ import type { AuthorizeResult } from '@argus/contracts';
 import { InvalidInputError } from '@argus/platform';
 import type { PolicyInfo } from '@argus/engine';
 import type { PolicyTestCase, PolicyTestSuite, SuiteProblem } from './suite.ts';
+import { caseUsage } from './usage.ts';
 import { fixtureDecisions, type PolicyWorkspace } from './workspace.ts';
 
 /** The observed outcome of a case. */
@@ -102,6 +103,7 @@ async function runCase(
   const started = performance.now();
   const now = c.now ?? suite.now;
   decisions.setNow(now ? new Date(now) : new Date());
+  decisions.setUsage(caseUsage(c.usage, suite.usage, decisions.firstCallUsage));
   let result: AuthorizeResult;
   try {
     result = (

@@ -8,6 +8,7 @@ import type { AuthorizeInput, DenyCode, EntityData, ErrorCode } from '@argus/con
 import { isDenyCode, isErrorCode, validatorFor } from '@argus/contracts';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { GoalFixture, GovernanceSettings, GrantFixture, RegistryFixtures } from './fixtures.ts';
+import type { Usage } from './usage.ts';
 
 /** What a case expects. Every given field must match exactly (lists in any order). */
 export interface CaseExpectation {
@@ -23,6 +24,12 @@ export interface PolicyTestCase {
   name: string;
   description?: string;
   now?: string;
+  /**
+   * The server's counters for this request (`context.usage`: counter → allowed calls before it);
+   * exactly these, `null` for none (counters unreadable). Absent: the suite's `usage`, else every
+   * built-in and schema-declared counter at 0 (a fresh server's first call).
+   */
+  usage?: Usage | null;
   request: AuthorizeInput;
   expect: CaseExpectation;
 }
@@ -31,6 +38,8 @@ export interface PolicyTestCase {
 export interface PolicyTestSuite {
   description?: string;
   now?: string;
+  /** `context.usage` of every case that gives none (see {@link PolicyTestCase.usage}). */
+  usage?: Usage;
   governance?: GovernanceSettings;
   registry?: RegistryFixtures;
   grants?: GrantFixture[];

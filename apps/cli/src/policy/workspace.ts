@@ -11,6 +11,7 @@ import type { IntentCatalogue } from '@argus/governance';
 import { createMetricsRegistry, silentLogger } from '@argus/platform';
 import { fixtureGovernance, fixtureRegistry } from './fixtures.ts';
 import type { PolicyTestSuite } from './suite.ts';
+import { firstCallUsage, type Usage } from './usage.ts';
 
 /** The intent catalogue file of a policy directory. */
 export const INTENTS_FILE = 'intents.json';
@@ -63,6 +64,10 @@ export interface FixtureDecisions {
   service: DecisionService;
   /** Sets the decision time of the next decisions. */
   setNow(now: Date): void;
+  /** Sets the `context.usage` of the next decisions (undefined: absent, as when the counters cannot be read). */
+  setUsage(usage: Usage | undefined): void;
+  /** What a fresh server shows a first call (the default): every built-in and declared counter at 0. */
+  readonly firstCallUsage: Usage;
 }
 
 /** Builds the production decision service over a policy set and a suite's fixtures. */
@@ -71,6 +76,8 @@ export function fixtureDecisions(input: PolicySetInput, intents: IntentCatalogue
   const loaded = holder.replace(input, 'directory');
   if (!loaded.ok) throw new Error('policy set does not compile');
   let now = new Date();
+  const fresh = firstCallUsage(input.schema);
+  let usage: Usage | undefined = fresh;
   const service = new DecisionService({
     policies: holder,
     registry: fixtureRegistry(fixtures.registry),
@@ -89,7 +96,9 @@ export function fixtureDecisions(input: PolicySetInput, intents: IntentCatalogue
     // expects `needs_approval` (no human answers here, so no approval is ever given).
     effects: {
       approval: async () => ({ status: 'pending', id: 'policy-test', expiresAt: new Date(now.getTime() + 3_600_000).toISOString() }),
+      // The server's counters, as a case gives them (`usage`); by default a fresh server's first call.
+      usage: async () => (usage ? { ...usage } : undefined),
     },
   });
-  return { service, setNow: (d) => (now = d) };
+  return { service, setNow: (d) => (now = d), setUsage: (u) => (usage = u), firstCallUsage: fresh };
 }
