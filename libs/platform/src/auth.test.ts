@@ -129,6 +129,57 @@ describe('JWT verification', () => {
     expect(await strict.authenticate(`Bearer ${token}`)).toEqual({ ok: false, reason: 'invalid' });
   });
 
+  /** A signed JWT with exactly the time claims given (seconds since the epoch; none by default). */
+  const timed = (times: { iat?: number; exp?: number; nbf?: number }) =>
+    new SignJWT({ kind: 'human', ...times })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setSubject('erin')
+      .setIssuer('https://idp.example')
+      .setAudience('argus')
+      .sign(privateKey);
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a JWT without `exp`: it would never expire', async () => {
+    expect(await remote.authenticate(`Bearer ${await timed({ iat: now() })}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await remote.authenticate(`Bearer ${await timed({})}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await remote.authenticate(`Bearer ${await timed({ exp: now() + 300 })}`)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a JWT issued in the future beyond the clock tolerance', async () => {
+    const yearAhead = now() + 365 * 86_400;
+    expect(await remote.authenticate(`Bearer ${await timed({ iat: yearAhead, exp: yearAhead + 300 })}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    expect(await remote.authenticate(`Bearer ${await timed({ iat: now() + 120, exp: now() + 300 })}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    // Within the tolerance (30 s by default): a clock running a little ahead.
+    expect(await remote.authenticate(`Bearer ${await timed({ iat: now() + 10, exp: now() + 300 })}`)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a JWT living longer than `maxTokenLifetimeSec` when it is set', async () => {
+    const bounded = createAuthenticator({
+      jwks: { keys: { keys: [jwk] }, issuer: 'https://idp.example', audience: 'argus', maxTokenLifetimeSec: 3_600 },
+    });
+    expect(await bounded.authenticate(`Bearer ${await timed({ iat: now(), exp: now() + 3_600 })}`)).toMatchObject({ ok: true });
+    expect(await bounded.authenticate(`Bearer ${await timed({ iat: now(), exp: now() + 7_200 })}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    // Issued long ago, still valid for a short while: its lifetime (exp - iat) is what counts.
+    expect(await bounded.authenticate(`Bearer ${await timed({ iat: now() - 86_400, exp: now() + 60 })}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    // Without `iat`, what is left of it counts.
+    expect(await bounded.authenticate(`Bearer ${await timed({ exp: now() + 7_200 })}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await bounded.authenticate(`Bearer ${await timed({ exp: now() + 600 })}`)).toMatchObject({ ok: true });
+    // Unbounded by default.
+    expect(await remote.authenticate(`Bearer ${await timed({ iat: now(), exp: now() + 10 * 365 * 86_400 })}`)).toMatchObject({ ok: true });
+  });
+
   it('reads roles from a nested claim with a local JWKS', async () => {
     const r = await local.authenticate(`Bearer ${await jwt({ kind: 'human', realm: { roles: ['ops'] } }, { sub: 'carol' })}`);
     expect(r).toEqual({ ok: true, principal: { subject: 'carol', roles: ['ops'], kind: 'admin' } });
@@ -278,13 +329,13 @@ describe('authenticatorOptionsFrom', () => {
       jwksUrl: 'https://old.example/jwks',
       issuer: 'old',
       adminRole: 'argus-admin',
-      jwks: { url: 'https://idp.example/jwks', claims: { kind: 'typ' } },
+      jwks: { url: 'https://idp.example/jwks', claims: { kind: 'typ' }, maxTokenLifetimeSec: 3_600 },
       decisions: 'required',
     });
     expect(options).toMatchObject({
       adminToken: ADMIN,
       serviceTokens: { proxy: 'service-token-0123456789' },
-      jwks: { url: 'https://idp.example/jwks', issuer: 'old', claims: { kind: 'typ' } },
+      jwks: { url: 'https://idp.example/jwks', issuer: 'old', claims: { kind: 'typ' }, maxTokenLifetimeSec: 3_600 },
     });
   });
 });

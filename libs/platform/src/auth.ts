@@ -59,6 +59,11 @@ export interface JwksOptions {
   algorithms?: string[];
   /** Allowed clock skew. Default 30 s. */
   clockToleranceSec?: number;
+  /**
+   * Longest lifetime a JWT may have: `exp - iat` (without `iat`, `exp - now`). A JWT living longer
+   * is refused. Default: no bound (`exp` is always required, whatever this says).
+   */
+  maxTokenLifetimeSec?: number;
   /** Bound on fetching a remote JWKS. Default 2,000 ms. */
   timeoutMs?: number;
 }
@@ -176,6 +181,19 @@ export function claimsPrincipal(
 }
 
 /**
+ * Whether a verified JWT's times are believable (`jose` checks `exp` and `nbf`, and `iat` only
+ * against a maximum age): not issued in the future beyond `toleranceSec` (a token minted a year
+ * ahead would outlive any revocation of its key), and, with `maxLifetimeSec`, not living longer
+ * than it from `iat` (from now without `iat`) to `exp`.
+ */
+function withinLifetime(payload: JWTPayload, toleranceSec: number, maxLifetimeSec: number | undefined): boolean {
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.iat !== undefined && payload.iat > now + toleranceSec) return false;
+  if (maxLifetimeSec === undefined) return true;
+  return payload.exp! - Math.min(payload.iat ?? now, now) <= maxLifetimeSec + toleranceSec;
+}
+
+/**
  * Builds an authenticator over static tokens (admin, services, scanners, agents), Argus-issued
  * agent tokens (by hash) and, optionally, JWTs verified against a JWKS and mapped to a kind by
  * the configured claims. Static tokens are compared in constant time over their sha256 digests,
@@ -234,6 +252,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       ]);
   }
   const algorithms = [...(jwks?.algorithms ?? DEFAULT_JWT_ALGORITHMS)];
+  const clockTolerance = jwks?.clockToleranceSec ?? 30;
 
   /** An Argus-issued agent token: `config` when the configuration lists its hash (fixed), `store` when the secrets store knows it. */
   const byHash = async (token: string): Promise<{ principal: AuthPrincipal; from: 'config' | 'store' } | undefined> => {
@@ -288,12 +307,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             ...(jwks?.issuer !== undefined ? { issuer: jwks.issuer } : {}),
             ...(jwks?.audience !== undefined ? { audience: jwks.audience } : {}),
             algorithms,
-            clockTolerance: jwks?.clockToleranceSec ?? 30,
+            clockTolerance,
+            // INVARIANT: every JWT expires; one without `exp` would be valid forever.
+            requiredClaims: ['exp'],
           }));
         } catch {
-          // Bad signature, expired, wrong issuer/audience, `alg: none`, or the JWKS could not be fetched: all fail closed.
+          // Bad signature, expired, no `exp`, wrong issuer/audience, `alg: none`, or the JWKS could not be fetched: all fail closed.
           return { ok: false, reason: 'invalid' };
         }
+        if (!withinLifetime(payload, clockTolerance, jwks?.maxTokenLifetimeSec)) return { ok: false, reason: 'invalid' };
         return claimsPrincipal(payload, {
           ...(jwks?.claims ? { claims: jwks.claims } : {}),
           ...(jwks?.adminRole !== undefined ? { adminRole: jwks.adminRole } : {}),
@@ -401,7 +423,15 @@ export interface AuthConfig {
   issuer?: string;
   audience?: string;
   adminRole: string;
-  jwks?: { url?: string; issuer?: string; audience?: string; algorithms?: string[]; clockToleranceSec?: number; claims?: JwtClaimMapping };
+  jwks?: {
+    url?: string;
+    issuer?: string;
+    audience?: string;
+    algorithms?: string[];
+    clockToleranceSec?: number;
+    maxTokenLifetimeSec?: number;
+    claims?: JwtClaimMapping;
+  };
   /** `required`: every decision caller authenticates; `open`: anonymous decisions, side effects skipped. */
   decisions: 'required' | 'open';
 }
@@ -426,6 +456,7 @@ export function authenticatorOptionsFrom(auth: Partial<AuthConfig>): Authenticat
             ...(auth.adminRole !== undefined ? { adminRole: auth.adminRole } : {}),
             ...(auth.jwks?.algorithms ? { algorithms: [...auth.jwks.algorithms] } : {}),
             ...(auth.jwks?.clockToleranceSec !== undefined ? { clockToleranceSec: auth.jwks.clockToleranceSec } : {}),
+            ...(auth.jwks?.maxTokenLifetimeSec !== undefined ? { maxTokenLifetimeSec: auth.jwks.maxTokenLifetimeSec } : {}),
             ...(auth.jwks?.claims ? { claims: structuredClone(auth.jwks.claims) } : {}),
           },
         }

@@ -31,6 +31,7 @@ export interface AuthSectionConfig {
     audience?: string;
     algorithms?: JwsAlgorithm[];
     clockToleranceSec: number;
+    maxTokenLifetimeSec?: number;
     claims: { kind: string; kindValues?: Record<string, 'human' | 'agent' | 'service'>; roles: string; agentId: string };
   };
   /** Legacy flat JWKS keys (`ARGUS_JWKS_URL`); `jwks` wins where both are set. */
