@@ -5,8 +5,9 @@
  * everything else streamed, event streams rewritten event by event; always through the scrubber.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { pipeline, type Readable, type Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { errorSummary } from '@argus/platform';
 import { sendProblem } from './answers.ts';
 import type { CallState } from './call.ts';
 import type { ProxyContext } from './context.ts';
@@ -316,6 +317,8 @@ function answerStreamed(
     if (err) {
       const kind = errorKind(err);
       if (kind !== 'client_closed') ctx.metrics.upstreamErrors.inc({ upstream: state.upstream.name, kind });
+      if (kind === 'encoding')
+        state.lazyLog().warn({ upstream: state.upstream.name, err: errorSummary(err) }, 'upstream answer could not be decoded; stream cut');
       finish(ctx, state, { status, error: kind });
     } else {
       finish(ctx, state, { status, error: undefined });
@@ -336,9 +339,34 @@ function scrubbedHeaders(ctx: ProxyContext, proxyRes: IncomingMessage): Outgoing
 const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,
-  deflate: createInflate,
+  deflate: createDeflateDecoder,
   br: createBrotliDecompress,
 };
+
+/**
+ * `deflate` as browsers and curl read it: the zlib format (RFC 1950) the standard names, or raw
+ * deflate data (RFC 1951), which some servers send under the same name. Told apart by the first two
+ * bytes: a zlib header names method 8 and is a multiple of 31.
+ */
+export function createDeflateDecoder(): Transform {
+  let inner: Transform | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!inner) {
+        const zlib = (chunk[0]! & 0x0f) === 8 && (chunk.length < 2 || ((chunk[0]! << 8) | chunk[1]!) % 31 === 0);
+        inner = zlib ? createInflate() : createInflateRaw();
+        inner.on('data', (data: Buffer) => this.push(data));
+        inner.on('error', (err) => this.destroy(err));
+      }
+      inner.write(chunk, () => callback());
+    },
+    flush(callback) {
+      if (!inner) return callback();
+      inner.once('end', () => callback());
+      inner.end();
+    },
+  });
+}
 
 /**
  * The decoder for a response's `Content-Encoding`: none for no encoding (or `identity`), one for

@@ -36,6 +36,8 @@ export function errorKind(err: unknown): string {
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') return 'connect';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
     if (code === 'ERR_STREAM_PREMATURE_CLOSE') return 'client_closed';
+    // zlib's and brotli's own codes (Z_DATA_ERROR, ERR__ERROR_FORMAT_...): a corrupt encoded answer.
+    if (code.startsWith('Z_') || code.startsWith('ERR__ERROR_')) return 'encoding';
   }
   return 'other';
 }
