@@ -329,13 +329,25 @@ describe('agents', () => {
     const again = await request(app)
       .put('/v1/registry/agents/found-1')
       .set('authorization', SCANNER2)
-      .send({ name: 'Found', kind: 'assistant', url: 'http://10.0.0.5:8000', owner: 'alice' });
+      .send({ name: 'Found', kind: 'assistant', url: 'http://10.0.0.5:8000' });
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ discoveredBy: 'k8s-scanner', owner: 'alice', version: 2 });
+    expect(again.body).toMatchObject({ discoveredBy: 'k8s-scanner', version: 2 });
     expect(again.body.lastSeen > first.body.lastSeen).toBe(true);
     const list = await request(app).get('/v1/registry/agents?discoveredBy=k8s-scanner').set('authorization', ADMIN);
     expect(list.body.items).toHaveLength(1);
-    const admin = await request(app).put('/v1/registry/agents/bot').set('authorization', SCANNER).send({ name: 'Bot', owner: 'mallory' });
+    // An owner is an admin's to set: a report that fills or reassigns one is refused.
+    const fill = await request(app)
+      .put('/v1/registry/agents/found-1')
+      .set('authorization', SCANNER)
+      .send({ name: 'Found', owner: 'alice' });
+    expect(fill.status).toBe(409);
+    expect(fill.body.errors).toEqual([{ path: '/owner', message: expect.any(String) }]);
+    const reassign = await request(app)
+      .put('/v1/registry/agents/bot')
+      .set('authorization', SCANNER)
+      .send({ name: 'Bot', owner: 'mallory' });
+    expect(reassign.status).toBe(409);
+    const admin = await request(app).put('/v1/registry/agents/bot').set('authorization', SCANNER).send({ name: 'Bot', owner: 'alice' });
     expect(admin.body.owner).toBe('alice');
     expect(admin.body.trust).toBe('discovered');
     await settle();

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { asyncRoute, InvalidInputError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
+import { ArgusError, asyncRoute, InvalidInputError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
 import { canonicalJson, type Agent, type AgentPatch, type AgentQuery, type NewAgent, type TrustState } from '@argus/store';
 import { ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
 import { page } from './humans.ts';
@@ -13,6 +13,42 @@ type UpsertBody = Omit<AgentPatch, 'lastSeen'> & { name: string };
 function material(a: Agent): string {
   const { lastSeen: _l, updatedAt: _u, version: _v, ...rest } = a;
   return canonicalJson(rest);
+}
+
+/** The same capabilities in any order (policies ask `contains`, never a position). */
+const capabilitySet = (caps: readonly string[]) => canonicalJson([...new Set(caps)].sort());
+
+/**
+ * The fields of `existing` a decision reads as authority that `report` names with another value,
+ * as `/field` paths: the owner (the `owner` relation, the root approver of its held requests),
+ * `kind`, `capabilities` and `labels` (`clearance`, the quota key `tenant`). A scanner's upsert
+ * may set them on a record it creates, never change them on an existing one: that is an admin's
+ * `PATCH`. Trust has its own route.
+ */
+function authorityChanges(existing: Agent, report: UpsertBody): string[] {
+  const changed: string[] = [];
+  if (report.owner !== undefined && report.owner !== existing.owner) changed.push('/owner');
+  if (report.kind !== undefined && report.kind !== existing.kind) changed.push('/kind');
+  if (report.capabilities !== undefined && capabilitySet(report.capabilities) !== capabilitySet(existing.capabilities))
+    changed.push('/capabilities');
+  if (report.labels !== undefined && canonicalJson(report.labels) !== canonicalJson(existing.labels)) changed.push('/labels');
+  return changed;
+}
+
+/**
+ * 409: a scanner's report would change what grants an existing agent authority. Not a
+ * `ConflictError`, which is a lost version race the upsert retries: this one stays refused.
+ * 409, not 403: the shipped scanner lists such a record as rejected and goes on with the scan.
+ */
+export class AuthorityChangeError extends ArgusError {
+  constructor(
+    readonly id: string,
+    readonly paths: readonly string[],
+  ) {
+    super('conflict', `a scanner report cannot change the ${paths.map((p) => `\`${p.slice(1)}\``).join(', ')} of agent \`${id}\``, {
+      errors: paths.map((path) => ({ path, message: 'differs from the registry record; only an admin changes it (PATCH)' })),
+    });
+  }
 }
 
 /** `/v1/registry/agents`: CRUD, the scanners' idempotent upsert, trust, history and leases. */
@@ -96,11 +132,11 @@ export function agentsRouter(deps: ResolvedDeps): Router {
           const agent = await deps.store.createAgent({ ...body, id, discoveredBy: by, lastSeen }, by);
           return sendReported(res, deps, 'agent', 201, agent, 'created');
         }
-        // A scanner never reassigns an owner an admin set; it may fill one in.
-        const { owner, ...reported } = body;
-        const fill = existing.owner === undefined && owner !== undefined ? { owner } : {};
-        if (fill.owner !== undefined) await checkOwner(fill.owner);
-        const agent = await deps.store.updateAgent(id, { ...reported, ...fill, lastSeen }, { expectedVersion: existing.version });
+        // What grants authority is never changed by a report: refused, the record left as it is.
+        const refused = authorityChanges(existing, body);
+        if (refused.length > 0) throw new AuthorityChangeError(id, refused);
+        const { owner: _o, kind: _k, labels: _l, capabilities: _c, ...observed } = body;
+        const agent = await deps.store.updateAgent(id, { ...observed, lastSeen }, { expectedVersion: existing.version });
         await sendReported(res, deps, 'agent', 200, agent, material(agent) === material(existing) ? 'seen' : 'updated');
       });
     }),
