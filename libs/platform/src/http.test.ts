@@ -127,6 +127,36 @@ describe('createHttpServer and request targets', () => {
   });
 });
 
+describe('createHttpServer and requests Node refuses to parse', () => {
+  it('answers them in the one error shape, naming what was wrong, and CONNECT too', async () => {
+    let called = 0;
+    const server = createHttpServer({}, (_req, res) => {
+      called++;
+      res.end('reached');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const cases: [head: string, status: number, path: string][] = [
+        ['POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 3', 400, ''],
+        ['POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3', 400, ''],
+        [`GET /x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}`, 431, '/headers'],
+        ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443', 400, 'example.com:443'],
+      ];
+      for (const [head, status, path] of cases) {
+        const answer = await rawExchange(url, head, '{}');
+        expect(answer.slice(0, 40), head.slice(0, 60)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+        const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; errors: { path: string }[] };
+        expect(body.code).toBe('invalid_parameter');
+        expect(body.errors[0]!.path).toBe(path);
+      }
+      expect(called).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('JSON bodies that are not UTF-8', () => {
   const limits = { maxBodyBytes: 1024, maxJsonDepth: 8 };
   const bad = Buffer.concat([Buffer.from('{"id":"support-bot'), Buffer.from([0xff]), Buffer.from('"}')]);

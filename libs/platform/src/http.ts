@@ -47,7 +47,34 @@ export function createHttpServer(
       if (res && res.headersSent && !res.writableEnded) socket.destroy();
     });
   });
+  // What Node's parser refuses (two Content-Length headers, Content-Length with Transfer-Encoding,
+  // a bad chunk size, headers past the limit) and CONNECT: answered in the one error shape, naming
+  // what was wrong, where Node writes a bare status line (or, for CONNECT, nothing at all).
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    // As Node's own handler: nothing is written over an answer already begun on this connection.
+    const answer = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || answer?.headersSent) return void socket.destroy();
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+      return endWith(socket, 408, new InvalidInputError('request not received in time', [{ path: '', message: 'request timeout' }]));
+    const overflow = err.code === 'HPE_HEADER_OVERFLOW';
+    const detail = overflow
+      ? { path: '/headers', message: 'the request line and headers exceed the size this server reads' }
+      : { path: '', message: `not a valid HTTP/1.1 request (${String(err.code ?? 'unparsable').slice(0, 40)})` };
+    endWith(socket, overflow ? 431 : 400, new InvalidInputError(overflow ? 'request headers too large' : 'malformed HTTP request', [detail]));
+  });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    endWith(socket, 400, notOriginForm(req.url ?? '') ?? new InvalidInputError('CONNECT is not served here', [{ path: '', message: 'no tunnels' }]));
+  });
   return server;
+}
+
+/** Writes a whole answer in the error shape on a socket no `ServerResponse` owns, and closes it. */
+function endWith(socket: Socket, status: number, err: ArgusError): void {
+  const body = JSON.stringify(toErrorBody(err).body);
+  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Limits applied to every JSON body. */
