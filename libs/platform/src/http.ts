@@ -60,10 +60,18 @@ export function createHttpServer(
     const detail = overflow
       ? { path: '/headers', message: 'the request line and headers exceed the size this server reads' }
       : { path: '', message: `not a valid HTTP/1.1 request (${String(err.code ?? 'unparsable').slice(0, 40)})` };
-    endWith(socket, overflow ? 431 : 400, new InvalidInputError(overflow ? 'request headers too large' : 'malformed HTTP request', [detail]));
+    endWith(
+      socket,
+      overflow ? 431 : 400,
+      new InvalidInputError(overflow ? 'request headers too large' : 'malformed HTTP request', [detail]),
+    );
   });
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
-    endWith(socket, 400, notOriginForm(req.url ?? '') ?? new InvalidInputError('CONNECT is not served here', [{ path: '', message: 'no tunnels' }]));
+    endWith(
+      socket,
+      400,
+      notOriginForm(req.url ?? '') ?? new InvalidInputError('CONNECT is not served here', [{ path: '', message: 'no tunnels' }]),
+    );
   });
   return server;
 }
