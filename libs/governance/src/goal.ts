@@ -142,6 +142,17 @@ function roundUsd(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
+/**
+ * The status a reader sees: an `active` or `paused` goal past its `expiresAt` is `expired`
+ * (decisions already deny it `goal_expired`); any other status is the stored one. The store keeps
+ * the status it was given, so reads and listings by status apply this at the time of the read.
+ */
+export function reportedGoalStatus(goal: Pick<Goal, 'status' | 'expiresAt'>, now: Instant): GoalStatus {
+  if ((goal.status === 'active' || goal.status === 'paused') && goal.expiresAt !== undefined && isExpired(goal.expiresAt, toMillis(now)))
+    return 'expired';
+  return goal.status;
+}
+
 /** Allowed goal status transitions: active ↔ paused; active/paused → completed/cancelled/expired. Terminal states stay. */
 export function canTransition(from: GoalStatus, to: GoalStatus): boolean {
   if (from === to) return true;

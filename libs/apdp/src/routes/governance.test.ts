@@ -51,8 +51,12 @@ const asAgent = (id: keyof typeof agentTokens) => bearer(agentTokens[id]);
 /** Registry trust states of the agents, as the router reads them (`trusted` unless set). */
 const trust = new Map<string, string>();
 
+/** The router's clock: `NOW`, unless a test moves it. */
+let clockNow = NOW;
+
 beforeEach(async () => {
   trust.clear();
+  clockNow = NOW;
   const storage = await openStorage('sqlite::memory:', { clock: () => NOW });
   const events: Ctx['events'] = [];
   const budget = new MemoryBudgetCounter();
@@ -69,7 +73,7 @@ beforeEach(async () => {
       jwks: { keys: jwks as never },
     }),
     events: { publish: async (topic, payload) => void events.push({ topic, payload: payload as Record<string, unknown> }) },
-    clock: () => NOW,
+    clock: () => clockNow,
     signer: { privateKey: tokenKeys.privateKey, issuer: 'argus-test', ttlSeconds: 600 },
     maxDelegationDepth: 3,
     newId: () => `id-${++n}`,
@@ -488,6 +492,33 @@ describe('goals', () => {
     expect((await request(ctx.app).patch('/v1/goals/goal-1').set(bearer(ctx.alice)).send({ status: 'expired' })).body.errors[0].path).toBe(
       '/status',
     );
+  });
+
+  it('a goal past its expiry reads `expired`, one by one and in listings by status; it cannot be moved any more', async () => {
+    const create = (id: string, hours: number) =>
+      request(ctx.app)
+        .post('/v1/goals')
+        .set(bearer(ctx.alice))
+        .send({ ...body, id, expiresAt: at(hours) });
+    await create('goal-short', 1);
+    await create('goal-long', 48);
+    await create('goal-paused', 2);
+    await request(ctx.app).patch('/v1/goals/goal-paused').set(bearer(ctx.alice)).send({ status: 'paused' });
+    const ids = async (query: string) =>
+      ((await request(ctx.app).get(`/v1/goals${query}`).set(bearer(ctx.alice))).body.items as Array<{ id: string; status: string }>).map(
+        (g) => `${g.id}:${g.status}`,
+      );
+    expect(await ids('?status=expired')).toEqual([]);
+    clockNow = new Date(NOW.getTime() + 3 * 3_600_000);
+    const one = await request(ctx.app).get('/v1/goals/goal-short').set(bearer(ctx.alice));
+    expect(one.body).toMatchObject({ id: 'goal-short', status: 'expired' });
+    expect(await ids('?status=expired')).toEqual(['goal-paused:expired', 'goal-short:expired']);
+    expect(await ids('?status=active')).toEqual(['goal-long:active']);
+    expect(await ids('?status=paused')).toEqual([]);
+    expect(await ids('')).toEqual(['goal-long:active', 'goal-paused:expired', 'goal-short:expired']);
+    const moved = await request(ctx.app).patch('/v1/goals/goal-short').set(bearer(ctx.alice)).send({ status: 'active' });
+    expect(moved.status).toBe(409);
+    expect(moved.body.message).toContain('cannot move from expired');
   });
 
   it('usage reports count against the budget until it is exhausted', async () => {

@@ -31,6 +31,7 @@ import {
   isSubset,
   linkGrants,
   parseUid,
+  reportedGoalStatus,
   sameEntity,
   signDelegationToken,
   unknownIntents,
@@ -465,9 +466,15 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
     return g;
   }
 
+  /** A goal as readers see it: an active or paused goal past its `expiresAt` reads `expired`. */
+  function reported(g: Goal): Goal {
+    const status = reportedGoalStatus(g, deps.clock());
+    return status === g.status ? g : { ...g, status };
+  }
+
   async function withUsage(g: Goal): Promise<Goal & { usage: unknown }> {
     const used = await deps.budget.get(g.id);
-    return { ...g, usage: { used, remaining: budgetLeft(g.budget, used) } };
+    return { ...reported(g), usage: { used, remaining: budgetLeft(g.budget, used) } };
   }
 
   router.post(
@@ -514,17 +521,22 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       }
       const owner = queryString(req, 'owner');
       const agent = queryString(req, 'agent');
+      // The store filters on the stored status; an expired goal may be stored `active` or `paused`,
+      // so `expired` reads them all and keeps those reported expired (a page may hold fewer than
+      // `limit`; `next_cursor` still says whether more follow).
+      const wanted = status as GoalStatus | undefined;
       const query: GoalQuery = {
         ...paging(req),
         ...(owner ? { owner } : {}),
         ...(agent ? { agent } : {}),
-        ...(status ? { status: status as GoalStatus } : {}),
+        ...(wanted && wanted !== 'expired' ? { status: wanted } : {}),
       };
       // Non-admins see only their own goals (as owner or as assigned agent).
       if (p.kind === 'human') query.owner = p.subject;
       else if (p.kind === 'agent') query.agent = p.subject;
       else if (p.kind !== 'admin') throw new ForbiddenError('goals are visible to their owners, agents and admins');
-      res.json(await deps.goals.list(query));
+      const page = await deps.goals.list(query);
+      res.json({ ...page, items: page.items.map(reported).filter((g) => wanted === undefined || g.status === wanted) });
     }),
   );
 
@@ -546,9 +558,10 @@ export function createGovernanceRouter(deps: GovernanceRouterDeps): Router {
       const g = await readableGoal(p, String(req.params.id));
       if (!(p.kind === 'admin' || (p.kind === 'human' && p.subject === g.owner)))
         throw new ForbiddenError("only the goal's owner changes its status");
-      if (!canTransition(g.status, body.status))
-        throw new ConflictError(`goal \`${g.id}\` cannot move from ${g.status} to ${body.status}`, [
-          { path: '/status', message: `illegal transition from \`${g.status}\`` },
+      const from = reported(g).status;
+      if (!canTransition(from, body.status))
+        throw new ConflictError(`goal \`${g.id}\` cannot move from ${from} to ${body.status}`, [
+          { path: '/status', message: `illegal transition from \`${from}\`` },
         ]);
       const updated = await deps.goals.updateStatus(g.id, body.status, { expectedVersion: g.version });
       await deps.events.publish(TOPICS.goalChanged, { id: g.id, status: updated.status, change: 'status' });
