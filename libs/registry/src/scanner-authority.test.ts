@@ -170,3 +170,52 @@ describe("a scanner's agent report", () => {
     expect(await decide()).toBe('allow');
   });
 });
+
+describe("a scanner's or the proxy's tool list", () => {
+  const vaultRead = { name: 'vault_read', description: 'reads a secret', inputSchema: { type: 'object' } };
+  const downgraded = { ...vaultRead, sensitivity: 'public', allowedIntents: [INTENT, 'exfiltrate'], category: 'misc', labels: { a: 'b' } };
+  const toolOf = async (server: string, name: string) =>
+    ((await request(app).get(`/v1/registry/mcp-servers/${server}`).set('authorization', ADMIN)).body.tools as Array<{ name: string }>).find(
+      (t) => t.name === name,
+    );
+
+  it("never overwrites a tool's governance attributes: the tool stays secret, the server trusted, the decision deny", async () => {
+    expect(await decide()).toBe('deny');
+    const report = await scan('/v1/registry/mcp-servers/vault', { name: 'vault', url: 'http://vault.internal/mcp', tools: [downgraded] });
+    expect(report.status).toBe(200);
+    expect(report.body.trust).toBe('trusted');
+    expect(report.body.toolsChanged).toBeUndefined();
+    expect(await toolOf('vault', 'vault_read')).toEqual({
+      ...vaultRead,
+      hash: expect.any(String),
+      sensitivity: 'secret',
+      allowedIntents: [INTENT],
+    });
+    expect(await decide()).toBe('deny');
+
+    const live = await request(app)
+      .post('/v1/registry/mcp-servers/vault/live-tools')
+      .set('authorization', PROXY)
+      .send({ tools: [downgraded], complete: true });
+    expect(live.status).toBe(200);
+    expect(live.body.trust).toBe('trusted');
+    expect(await toolOf('vault', 'vault_read')).toMatchObject({ sensitivity: 'secret', allowedIntents: [INTENT] });
+    expect(await toolOf('vault', 'vault_read')).not.toHaveProperty('category');
+    expect(await decide()).toBe('deny');
+  });
+
+  it('gives a tool it adds, or a server it creates, no governance attributes: an admin sets them', async () => {
+    const added = { ...downgraded, name: 'vault_write' };
+    const report = await scan('/v1/registry/mcp-servers/vault', {
+      name: 'vault',
+      url: 'http://vault.internal/mcp',
+      tools: [vaultRead, added],
+    });
+    expect(report.body).toMatchObject({ trust: 'pending', toolsChanged: { added: ['vault_write'] } });
+    expect(Object.keys((await toolOf('vault', 'vault_write'))!).sort()).toEqual(['description', 'hash', 'inputSchema', 'name']);
+    expect(await toolOf('vault', 'vault_read')).toMatchObject({ sensitivity: 'secret' });
+    const created = await scan('/v1/registry/mcp-servers/fresh', { name: 'fresh', url: 'http://fresh.internal/mcp', tools: [downgraded] });
+    expect(created.status).toBe(201);
+    expect(Object.keys((await toolOf('fresh', 'vault_read'))!).sort()).toEqual(['description', 'hash', 'inputSchema', 'name']);
+  });
+});

@@ -34,11 +34,21 @@ export interface LiveToolsOutcome {
 }
 
 /**
+ * Each tool as discovery observes it: its name, description, input schema and their hash. What a
+ * scanner or the proxy reports beyond that (sensitivity, allowedIntents, category, labels: the
+ * governance attributes decisions read) is dropped; only an admin sets those.
+ */
+export function observedTools(tools: readonly McpTool[]): McpTool[] {
+  return tools.map(({ name, description, inputSchema, hash }) => ({ name, description, inputSchema, hash }));
+}
+
+/**
  * Records the live tool list of a known MCP server — the "rug-pull" check shared by the scanners'
  * upsert and the proxy's runtime check: the diff against the registry's hashes; when it is not
  * empty, a trusted server moves to `onToolChange` (a quarantined or revoked one stays) with the
- * diff in its trust history, and the tool list becomes the live one (governance attributes kept),
- * so the trust move back to `trusted` is what approves the new tools. `patch` carries the other
+ * diff in its trust history, and the tool list becomes the live one, so the trust move back to
+ * `trusted` is what approves the new tools. Governance attributes are the registry's: a tool keeps
+ * those it had, whatever the report says ({@link observedTools}); a new tool has none. `patch` carries the other
  * fields a scanner refreshes. Throws `ConflictError` when `existing` is stale (the caller retries).
  */
 export async function recordLiveTools(
@@ -55,7 +65,7 @@ export async function recordLiveTools(
     : undefined;
   const server = await deps.store.updateMcpServer(
     existing.id,
-    { ...patch, tools: keepGovernance(existing.tools, tools) },
+    { ...patch, tools: keepGovernance(existing.tools, observedTools(tools)) },
     { expectedVersion: existing.version, ...(trust ? { trust } : {}) },
   );
   return { server, diff, toolsChanged };

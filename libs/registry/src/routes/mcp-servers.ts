@@ -5,7 +5,7 @@ import { checkServerUrl, checkToolCount, ifMatch, pathId, queryOf, sendRecord, v
 import { page } from './humans.ts';
 import { deleteRoute, readRoute, retryOnConflict, sendCreated, sendReported, updateExpecting } from './record-routes.ts';
 import { mountTrustRoutes } from './trust.ts';
-import { recordLiveTools } from '../tool-change.ts';
+import { observedTools, recordLiveTools } from '../tool-change.ts';
 
 interface ServerBody {
   id: string;
@@ -97,7 +97,8 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
       checkServerUrl(body.url);
       checkToolCount(body.tools, deps.limits.maxTools);
       const by = principalOf(res).subject;
-      const tools = hashTools(body.tools);
+      // What discovery observes; governance attributes are an admin's (observedTools).
+      const tools = observedTools(hashTools(body.tools));
       const lastSeen = deps.clock().toISOString();
       await retryOnConflict(async () => {
         // An endpoint already registered under another id (an admin's record, or an older scan)
