@@ -127,6 +127,30 @@ describe('createHttpServer and request targets', () => {
   });
 });
 
+describe('jsonBody and content encodings', () => {
+  it('answers an encoding it cannot read (stacked, unknown) with a 415 naming the header', async () => {
+    const app = express();
+    app.post('/', ...jsonBody({ maxBodyBytes: 1024, maxJsonDepth: 8 }), (req, res) => void res.json(req.body));
+    app.use(errorHandler(silentLogger()));
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      for (const encoding of ['gzip, gzip', 'identity, gzip', 'compress']) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+          body: '{}',
+        });
+        expect(res.status, encoding).toBe(415);
+        expect(await res.json()).toMatchObject({ code: 'unsupported_media_type', errors: [{ path: '/headers/content-encoding' }] });
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('createHttpServer and requests Node refuses to parse', () => {
   it('answers them in the one error shape, naming what was wrong, and CONNECT too', async () => {
     let called = 0;

@@ -356,7 +356,18 @@ export function mapBodyParserError(err: unknown): ArgusError | undefined {
   const detail = String((err as { message?: unknown }).message).slice(0, 200);
   if (type === 'entity.too.large') return tooLarge((err as { limit?: number }).limit);
   if (type === 'entity.parse.failed') return notJson(detail);
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported' || type === 'request.aborted' || type === 'request.size.invalid') {
+  if (type === 'encoding.unsupported') {
+    const encoding = String((err as { encoding?: unknown }).encoding ?? '').slice(0, 60);
+    return new ArgusError(
+      'unsupported_media_type',
+      `content encoding \`${encoding}\` is not accepted: send gzip, deflate, br or none, once`,
+      {
+        errors: [{ path: '/headers/content-encoding', message: 'unsupported content encoding' }],
+      },
+    );
+  }
+  if (type === 'charset.unsupported') return charsetError(`;charset=${String((err as { charset?: unknown }).charset ?? '')}`);
+  if (type === 'request.aborted' || type === 'request.size.invalid') {
     return new ArgusError('invalid_json', `request body could not be read (${type})`);
   }
   // A body that fails to decompress: the parser marks it a client error (400) without a type.

@@ -511,7 +511,9 @@ describe('identity, header and network hygiene', () => {
       });
     const bomb = gzipSync(Buffer.from(JSON.stringify({ model: 'gpt-ok', pad: 'x'.repeat(200 * 1024) })));
     expect((await post('gzip', bomb)).status).toBe(413);
-    expect((await post('zstd', Buffer.from('{}'))).status).toBe(400);
+    const zstd = await post('zstd', Buffer.from('{}'));
+    expect(zstd.status).toBe(415);
+    expect(await zstd.json()).toMatchObject({ error: { param: 'headers.content-encoding' } });
     expect((await post('gzip', Buffer.from('not gzip'))).status).toBe(400);
     const refused = () => proxy.events.filter((e) => e.input.principal.id === 'bot' && e.proxy?.error === 'refused');
     await eventually(() => refused().some((e) => e.result.codes?.includes('body_too_large')));
