@@ -20,6 +20,18 @@ import { checkInputStrings, RequestRefusedError } from './request-checks.ts';
 /** Context keys Argus fills itself; a caller may not set them. */
 export const RESERVED_CONTEXT_KEYS = ['intent', 'goal', 'delegation', 'usage', 'now'] as const;
 
+/**
+ * Where each reserved key comes from, as a refusal says it: the top-level field of the input
+ * that Argus turns into it, or that Argus alone sets it (no field of the input sets `usage` or `now`).
+ */
+const RESERVED_CONTEXT_SOURCE: Record<(typeof RESERVED_CONTEXT_KEYS)[number], string> = {
+  intent: 'Argus fills it from the top-level `intent`; send the intent there',
+  goal: 'Argus fills it from the top-level `goal`; send the goal id there',
+  delegation: 'Argus fills it from the verified chain of the top-level `delegation` or `delegationToken`; send the chain there',
+  usage: 'Argus fills it from its quota counters; a caller cannot set it',
+  now: 'Argus sets it to the decision time; a caller cannot set it',
+};
+
 /** A request Argus accepted to decide, with its Cedar uids and the policy set it is decided with. */
 export interface CheckedRequest {
   input: AuthorizeInput;
@@ -48,9 +60,10 @@ export function checkRequest(input: AuthorizeInput, shared: EntityData[], set: C
     ]);
   }
   for (const key of Object.keys(input.context ?? {})) {
-    if ((RESERVED_CONTEXT_KEYS as readonly string[]).includes(key)) {
+    if (Object.hasOwn(RESERVED_CONTEXT_SOURCE, key)) {
+      const source = RESERVED_CONTEXT_SOURCE[key as keyof typeof RESERVED_CONTEXT_SOURCE];
       throw new RequestRefusedError('reserved_context_key', `context key \`${key}\` is set by Argus`, [
-        { path: `/input/context/${key}`, message: 'reserved context key; use the top-level field instead' },
+        { path: `/input/context/${key}`, message: `reserved context key: ${source}` },
       ]);
     }
   }

@@ -127,6 +127,25 @@ describe('the decision pipeline', () => {
     expect(() => checkRequest({ ...INPUT, context: { usage: {} } }, [], starterSet())).toThrow(/context key `usage` is set by Argus/);
   });
 
+  it('says where each reserved context key comes from: a top-level field, or Argus alone (`now`, `usage`)', () => {
+    const why = (key: string) => {
+      try {
+        checkRequest({ ...INPUT, context: { [key]: 'x' } }, [], starterSet());
+      } catch (err) {
+        return (err as RequestRefusedError).errors;
+      }
+      return undefined;
+    };
+    expect(why('now')).toEqual([
+      { path: '/input/context/now', message: 'reserved context key: Argus sets it to the decision time; a caller cannot set it' },
+    ]);
+    expect(why('usage')?.[0]?.message).toBe('reserved context key: Argus fills it from its quota counters; a caller cannot set it');
+    expect(why('intent')?.[0]?.message).toContain('from the top-level `intent`');
+    expect(why('goal')?.[0]?.message).toContain('from the top-level `goal`');
+    expect(why('delegation')?.[0]?.message).toContain('top-level `delegation` or `delegationToken`');
+    expect(why('toString')).toBeUndefined();
+  });
+
   it('checkRequest refuses a supplied value Cedar cannot read, or of another type than the schema declares, naming its path', () => {
     const set = starterSet();
     const tool = (attributes: Record<string, unknown>, context: Record<string, unknown> = {}): AuthorizeInput => ({
