@@ -8,12 +8,14 @@ import {
   authenticatorOptionsFrom,
   createAuthenticator,
   credentialError,
+  duplicateTokenIssues,
   principalOf,
   requireAdmin,
   requireAuth,
   requireRole,
   type Authenticator,
 } from './auth.ts';
+import { authSection } from './config.ts';
 import { sha256Hex } from './hash.ts';
 import { ConfigError } from './errors.ts';
 import { errorHandler } from './http.ts';
@@ -318,6 +320,64 @@ describe('service tokens and Argus-issued agent tokens', () => {
 
   it('refuses a hash that is not a SHA-256 naming the path', () => {
     expect(() => createAuthenticator({ agentTokenHashes: [{ agent: 'a', sha256: 'abc' }] })).toThrow(/SHA-256/);
+  });
+});
+
+describe('one token, one credential', () => {
+  const agentToken = 'argus_0123456789abcdef0123456789abcdef';
+  const cases: Array<[string, Parameters<typeof createAuthenticator>[0], string, string]> = [
+    ['the admin token reused as an agent token', { adminToken: ADMIN, agentTokens: { bot: ADMIN } }, '/adminToken', '/agentTokens/bot'],
+    [
+      'a scanner token reused as a service token',
+      { serviceTokens: { app: 'scanner-token-0123456789' }, scannerTokens: { scan1: 'scanner-token-0123456789' } },
+      '/serviceTokens/app',
+      '/scannerTokens/scan1',
+    ],
+    [
+      'one token for two agents',
+      { agentTokens: { a: 'agent-token-0123456789', b: 'agent-token-0123456789' } },
+      '/agentTokens/a',
+      '/agentTokens/b',
+    ],
+    [
+      'a static agent token also listed by its hash',
+      { agentTokens: { bot: agentToken }, agentTokenHashes: [{ agent: 'other', sha256: sha256Hex(agentToken).toUpperCase() }] },
+      '/agentTokens/bot',
+      '/agentTokenHashes/0/sha256',
+    ],
+    [
+      'one hash listed for two agents',
+      {
+        agentTokenHashes: [
+          { agent: 'a', sha256: sha256Hex(agentToken) },
+          { agent: 'b', sha256: sha256Hex(agentToken) },
+        ],
+      },
+      '/agentTokenHashes/0/sha256',
+      '/agentTokenHashes/1/sha256',
+    ],
+    ['an id that needs escaping', { adminToken: ADMIN, serviceTokens: { 'a/b~c': ADMIN } }, '/adminToken', '/serviceTokens/a~1b~0c'],
+  ];
+
+  it.each(cases)('refuses %s, naming both paths and never the token', (_name, options, first, second) => {
+    const issues = duplicateTokenIssues(options);
+    expect(issues).toEqual([{ path: second, message: expect.stringContaining(`\`/auth${first}\``) }]);
+    expect(JSON.stringify(issues)).not.toContain('token-0123456789');
+    expect(JSON.stringify(issues)).not.toContain(ADMIN);
+    let thrown: unknown;
+    try {
+      createAuthenticator(options);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).errors).toEqual([{ path: `/auth${second}`, message: expect.stringContaining(`\`/auth${first}\``) }]);
+  });
+
+  it('is a bad auth section: `argus config check` and the server refuse it', () => {
+    const parsed = authSection.parse({ adminToken: ADMIN, agentTokens: { 'bot-x': ADMIN } });
+    expect(parsed).toEqual({ ok: false, errors: [{ path: '/agentTokens/bot-x', message: expect.stringContaining('`/auth/adminToken`') }] });
+    expect(authSection.parse({ adminToken: ADMIN, agentTokens: { bot: 'agent-token-0123456789' } })).toMatchObject({ ok: true });
   });
 });
 

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { ConfigError, ForbiddenError, UnauthorizedError } from './errors.ts';
+import { ConfigError, ForbiddenError, UnauthorizedError, type ErrorDetail } from './errors.ts';
 import { sha256Hex } from './hash.ts';
 
 /**
@@ -180,6 +180,41 @@ export function claimsPrincipal(
   return { ok: true, principal: { subject, roles, kind: admin ? 'admin' : kind } };
 }
 
+/** A JSON Pointer segment for a token id (`/` and `~` escaped). */
+function pointerSegment(id: string): string {
+  return id.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * Every token the configured tables list more than once: the admin token, the service, scanner and
+ * agent tables, and the agent tokens listed by hash (compared by SHA-256). One issue per repeat,
+ * at its path relative to the `auth` section, naming the first place (as `/auth/...`) and never
+ * the token. A token listed twice would answer as whichever table is read first, so a credential
+ * would no longer map to exactly one caller: such a configuration is refused.
+ */
+export function duplicateTokenIssues(
+  auth: Pick<AuthenticatorOptions, 'adminToken' | 'serviceTokens' | 'scannerTokens' | 'agentTokens' | 'agentTokenHashes'>,
+): ErrorDetail[] {
+  const listed: Array<{ path: string; sha256: string }> = [];
+  const add = (path: string, token: unknown) => {
+    if (typeof token === 'string' && token !== '') listed.push({ path, sha256: sha256Hex(token) });
+  };
+  add('/adminToken', auth.adminToken);
+  for (const table of ['serviceTokens', 'scannerTokens', 'agentTokens'] as const)
+    for (const [id, token] of Object.entries(auth[table] ?? {})) add(`/${table}/${pointerSegment(id)}`, token);
+  for (const [i, t] of (auth.agentTokenHashes ?? []).entries())
+    if (typeof t.sha256 === 'string' && /^[0-9a-f]{64}$/i.test(t.sha256))
+      listed.push({ path: `/agentTokenHashes/${i}/sha256`, sha256: t.sha256.toLowerCase() });
+  const first = new Map<string, string>();
+  const issues: ErrorDetail[] = [];
+  for (const { path, sha256 } of listed) {
+    const earlier = first.get(sha256);
+    if (earlier === undefined) first.set(sha256, path);
+    else issues.push({ path, message: `the same token as \`/auth${earlier}\`: a token is one credential of one caller` });
+  }
+  return issues;
+}
+
 /**
  * Whether a verified JWT's times are believable (`jose` checks `exp` and `nbf`, and `iat` only
  * against a maximum age): not issued in the future beyond `toleranceSec` (a token minted a year
@@ -215,6 +250,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     add(token, { subject: id, roles: ['scanner'], kind: 'scanner' }, `/auth/scannerTokens/${id}`);
   for (const [id, token] of Object.entries(options.agentTokens ?? {}))
     add(token, { subject: id, roles: ['agent'], kind: 'agent' }, `/auth/agentTokens/${id}`);
+  const repeated = duplicateTokenIssues(options);
+  if (repeated.length > 0)
+    throw new ConfigError(
+      'a token is listed twice',
+      repeated.map((e) => ({ path: `/auth${e.path}`, message: e.message })),
+    );
   const hashed = new Map<string, string>();
   for (const [i, t] of (options.agentTokenHashes ?? []).entries()) {
     if (!/^[0-9a-f]{64}$/i.test(t.sha256))

@@ -2,6 +2,7 @@
  * Configuration: the section contract and loaders (`config-section.ts`), the sections this library
  * owns (`auth`, `logging`), and the redaction used to print a configuration.
  */
+import { duplicateTokenIssues } from './auth.ts';
 import { defineSection } from './config-section.ts';
 
 export * from './config-section.ts';
@@ -52,6 +53,8 @@ export const authSection = defineSection<AuthSectionConfig>({
     ARGUS_AUTH_DECISIONS: { pointer: '/decisions', type: 'string' },
     ARGUS_PROXY_SERVICE_TOKEN: { pointer: '/serviceTokens/proxy', type: 'string' },
   },
+  // A token listed in two places (or twice in one) would answer as whichever is read first.
+  check: (auth) => duplicateTokenIssues(auth),
 });
 
 /** `logging` (`schemas/config/logging.schema.json`). */
