@@ -18,6 +18,39 @@ describe('Scrubber', () => {
     expect(s.contains(encodeURIComponent(`x ${secret}`))).toBe(true);
   });
 
+  it('scrubs the key in any letter case and escaped whole: \\uXXXX, every byte percent-encoded, hex, \\/, UTF-16', () => {
+    const slashed = 'k3y/with+base64/chars==';
+    const t = new Scrubber([secret, slashed]);
+    const unicode = [...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const percent = [...Buffer.from(secret)].map((b) => `%${b.toString(16)}`).join('');
+    for (const form of [
+      secret.toLowerCase(),
+      secret.toUpperCase(),
+      unicode,
+      unicode.toUpperCase(),
+      percent,
+      percent.toUpperCase(),
+      Buffer.from(secret).toString('hex'),
+      Buffer.from(secret).toString('hex').toUpperCase(),
+      encodeURIComponent(slashed).toLowerCase(),
+      JSON.stringify(slashed).slice(1, -1).replace(/\//g, '\\/'),
+    ]) {
+      expect(t.scrub(`{"echo":"${form}"}`), form).toBe(`{"echo":"${REDACTED}"}`);
+      expect(t.scrubBuffer(Buffer.from(`x ${form} y`)).toString(), form).toBe(`x ${REDACTED} y`);
+    }
+    for (const body of [Buffer.from(`{"echo":"${secret}"}`, 'utf16le'), Buffer.from(`{"echo":"${secret}"}`, 'utf16le').swap16()])
+      expect(t.scrubBuffer(body).toString('latin1')).toContain(REDACTED);
+  });
+
+  it('holds back a possible prefix in any letter case across stream chunks', async () => {
+    const upper = secret.toUpperCase();
+    const text = `data: {"k":"${upper}"}\n\n`;
+    for (let cut = 1; cut < text.length; cut++) {
+      const out = await collect(s, [text.slice(0, cut), text.slice(cut)]);
+      expect(out, `cut at ${cut}`).toBe(`data: {"k":"${REDACTED}"}\n\n`);
+    }
+  });
+
   it('catches base64 at every alignment', () => {
     for (const prefix of ['', 'a', 'ab', 'abc', 'abcd']) {
       const blob = Buffer.from(`${prefix}${secret}tail`).toString('base64');

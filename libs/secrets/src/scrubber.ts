@@ -11,9 +11,10 @@ export type HeaderMap = Record<string, string | string[] | number | undefined>;
 
 /**
  * Replaces every known secret value with `[redacted]` in strings, buffers, headers and
- * JSON-like values. Each secret is matched in its raw form and in the forms it takes once
- * encoded: base64 and base64url (at every byte alignment, so it is also caught inside
- * `Basic` credentials or longer blobs), percent-encoding and JSON string escaping.
+ * JSON-like values. Each secret is matched in any letter case, in its raw form and in the forms it
+ * takes once encoded: base64 and base64url (at every byte alignment, so it is also caught inside
+ * `Basic` credentials or longer blobs), percent-encoding (reserved characters, or every byte),
+ * JSON string escaping (as usual, with `\/`, or every character as `\uXXXX`), hex, and UTF-16.
  */
 export class Scrubber {
   readonly #values = new Set<string>();
@@ -126,8 +127,9 @@ export class Scrubber {
     const from = Math.max(lastEnd, text.length - this.#maxByteLength + 1);
     let hold = text.length;
     for (let i = from; i < text.length; i++) {
-      if (!this.#firstBytes.has(text[i]!)) continue;
-      const tail = text.slice(i);
+      if (!this.#firstBytes.has(text[i]!.toLowerCase())) continue;
+      // Lower case on both sides: the patterns match in any letter case.
+      const tail = text.slice(i).toLowerCase();
       if (this.#byteForms.some((f) => f.length > tail.length && f.startsWith(tail))) {
         hold = i;
         break;
@@ -160,9 +162,10 @@ export class Scrubber {
     for (const v of this.#values) for (const f of encodedForms(v)) forms.add(f);
     // Longest first so a longer form wins over a shorter one at the same position.
     this.#forms = [...forms].sort((a, b) => b.length - a.length);
-    this.#byteForms = this.#forms.map((f) => Buffer.from(f, 'utf8').toString('latin1'));
-    this.#textPattern = this.#forms.length > 0 ? new RegExp(this.#forms.map(escapeRegExp).join('|'), 'g') : undefined;
-    this.#bytePattern = this.#byteForms.length > 0 ? new RegExp(this.#byteForms.map(escapeRegExp).join('|'), 'g') : undefined;
+    this.#byteForms = this.#forms.map((f) => Buffer.from(f, 'utf8').toString('latin1').toLowerCase());
+    // Any letter case: an upstream may echo a key upper- or lower-cased, or its escapes in either case.
+    this.#textPattern = this.#forms.length > 0 ? new RegExp(this.#forms.map(escapeRegExp).join('|'), 'gi') : undefined;
+    this.#bytePattern = this.#byteForms.length > 0 ? new RegExp(this.#byteForms.map(escapeRegExp).join('|'), 'gi') : undefined;
     this.#firstBytes = new Set(this.#byteForms.map((f) => f[0]!));
     this.#maxByteLength = this.#byteForms.reduce((m, f) => Math.max(m, f.length), 0);
     this.#jsonScannable = ![...this.#values].some((v) => /[\ud800-\udfff]/.test(v));
@@ -189,6 +192,24 @@ export function encodedForms(value: string): string[] {
   forms.add(bytes.toString('base64url'));
   forms.add(encodeURIComponent(value));
   forms.add(JSON.stringify(value).slice(1, -1));
+  // Escaped whole, as a hostile or unusual upstream may echo it: every character as a JSON `\uXXXX`
+  // escape, every byte percent-encoded, the bytes in hex, `/` as JSON's `\/`, and in UTF-16 (the
+  // bytes of a UTF-16 body, seen as latin1 text). Letter case is left to the patterns (any case).
+  forms.add(
+    [...value]
+      .map((c) =>
+        c
+          .split('')
+          .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
+          .join(''),
+      )
+      .join(''),
+  );
+  forms.add([...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''));
+  forms.add(bytes.toString('hex'));
+  if (value.includes('/')) forms.add(JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'));
+  forms.add(Buffer.from(value, 'utf16le').toString('latin1'));
+  forms.add(Buffer.from(value, 'utf16le').swap16().toString('latin1'));
   return [...forms].filter((f) => f.length >= MIN_SCRUB_LENGTH);
 }
 
