@@ -64,6 +64,15 @@ const IF_MATCH_POLICY_SET = {
   description: 'The live policy set\'s version as its ETag answers it (`"sha256:…"`); another version is a 412 `precondition_failed`',
   schema: { type: 'string' },
 };
+/** `If-Match` on a write of one registry record: its version as the record's ETag answers it. */
+const IF_MATCH_RECORD = {
+  name: 'if-match',
+  in: 'header',
+  required: false,
+  description:
+    'The record\'s version as its ETag answers it (`"3"`); another version is a 412 `precondition_failed`, a malformed one a 400',
+  schema: { type: 'string' },
+};
 /** The paging query parameters of a list route whose query has no schema of its own. */
 const PAGE_PARAMS = [q('limit', { type: 'string', pattern: '^[0-9]+$' }), q('cursor', { type: 'string' })];
 const OPA_QUERY = [
@@ -705,7 +714,7 @@ function registryRoutes(collection, kind, { upsert, trust }) {
         tags,
         summary: `Update a ${rec} (admin; If-Match optional)`,
         security: ADMIN,
-        parameters: [idParam()],
+        parameters: [idParam(), IF_MATCH_RECORD],
         requestBody: body(`registry/${kind}-patch`),
         responses: { 200: json(`The ${rec}`), ...errors(400, 401, 403, 404, 412) },
       },
@@ -715,10 +724,10 @@ function registryRoutes(collection, kind, { upsert, trust }) {
       `${base}/{id}`,
       {
         tags,
-        summary: `Delete a ${rec} (admin)`,
+        summary: `Delete a ${rec} (admin; If-Match optional)`,
         security: ADMIN,
-        parameters: [idParam()],
-        responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
+        parameters: [idParam(), IF_MATCH_RECORD],
+        responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404, 412) },
       },
     ],
   ];

@@ -355,6 +355,35 @@ describe('agents', () => {
   });
 });
 
+describe('DELETE with If-Match', () => {
+  it('deletes a human, an agent or an MCP server only at the version named (412 otherwise, 400 when malformed), as PATCH does', async () => {
+    await seed();
+    await request(app).post('/v1/registry/humans').set('authorization', ADMIN).send({ id: 'bob', email: 'bob@example.com' }).expect(201);
+    await request(app)
+      .post('/v1/registry/mcp-servers')
+      .set('authorization', ADMIN)
+      .send({ id: 'crm', name: 'CRM', url: 'https://crm.internal/mcp' })
+      .expect(201);
+    for (const [path, edit] of [
+      ['/v1/registry/humans/bob', { email: 'robert@example.com' }],
+      ['/v1/registry/agents/bot', { url: 'http://bot.internal:8080' }],
+      ['/v1/registry/mcp-servers/crm', { name: 'CRM 2' }],
+    ] as const) {
+      await request(app).patch(path).set('authorization', ADMIN).send(edit).expect(200);
+      const del = (ifMatch: string) => request(app).delete(path).set('authorization', ADMIN).set('if-match', ifMatch);
+      const stale = await del('"1"');
+      expect(stale.status, path).toBe(412);
+      expect(stale.body).toMatchObject({ code: 'precondition_failed', errors: [{ path: '/version' }] });
+      const bad = await del('three');
+      expect(bad.status, path).toBe(400);
+      expect(bad.body.errors[0].path).toBe('/headers/if-match');
+      expect((await request(app).get(path).set('authorization', ADMIN)).status, path).toBe(200);
+      expect((await del('"2"')).status, path).toBe(204);
+      expect((await del('"2"')).status, path).toBe(404);
+    }
+  });
+});
+
 describe('MCP servers', () => {
   const register = (body: Record<string, unknown>) => request(app).post('/v1/registry/mcp-servers').set('authorization', ADMIN).send(body);
 

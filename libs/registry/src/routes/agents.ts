@@ -114,7 +114,12 @@ export function agentsRouter(deps: ResolvedDeps): Router {
   r.delete(
     '/:id',
     admin,
-    deleteRoute(deps, 'agent', (id) => deps.store.deleteAgent(id)),
+    deleteRoute(
+      deps,
+      'agent',
+      (id) => deps.store.getAgent(id),
+      (id) => deps.store.deleteAgent(id),
+    ),
   );
 
   r.put(

@@ -53,6 +53,7 @@ export function humansRouter(deps: ResolvedDeps): Router {
     deleteRoute(
       deps,
       'human',
+      (id) => deps.store.getHuman(id),
       (id) => deps.store.deleteHuman(id),
       async (id) => {
         const owned = await deps.store.listAgents({ owner: id, limit: 1 });

@@ -85,7 +85,12 @@ export function mcpServersRouter(deps: ResolvedDeps): Router {
   r.delete(
     '/:id',
     admin,
-    deleteRoute(deps, 'mcp-server', (id) => deps.store.deleteMcpServer(id)),
+    deleteRoute(
+      deps,
+      'mcp-server',
+      (id) => deps.store.getMcpServer(id),
+      (id) => deps.store.deleteMcpServer(id),
+    ),
   );
 
   r.put(

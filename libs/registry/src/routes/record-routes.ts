@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
-import { asyncRoute, ConflictError } from '@argus/platform';
+import { ArgusError, asyncRoute, ConflictError } from '@argus/platform';
 import type { RegistryChangedEvent, RegistryKind, TrustKind, TrustState, WriteOptions } from '@argus/store';
-import { asPrecondition, pathId, sendRecord, type ResolvedDeps } from '../deps.ts';
+import { asPrecondition, ifMatch, pathId, sendRecord, type ResolvedDeps } from '../deps.ts';
 
 /**
  * The answers the humans, agents and MCP servers routes share: a record created, read, updated
@@ -68,16 +68,30 @@ async function sendDeleted(res: Response, deps: ResolvedDeps, kind: RegistryKind
 
 /**
  * `DELETE /:id`: `remove` deletes the record of the path id ({@link sendDeleted}), after `check`
- * (which throws to refuse the deletion) when given.
+ * (which throws to refuse the deletion) when given. With an `If-Match` (parsed as `PATCH` parses
+ * it: a malformed one is a 400), the record `read` finds must be at that version, else 412
+ * `precondition_failed` and nothing is deleted. The version is compared just before the delete,
+ * not in the same store write: a write landing between the two is not seen.
  */
 export function deleteRoute(
   deps: ResolvedDeps,
   kind: RegistryKind,
+  read: (id: string) => Promise<RecordLike | undefined>,
   remove: (id: string) => Promise<boolean>,
   check?: (id: string) => Promise<void>,
 ): RequestHandler {
   return asyncRoute(async (req, res) => {
     const id = pathId(req);
+    const expected = ifMatch(req);
+    if (expected !== undefined) {
+      const current = await read(id);
+      if (!current) return sendNotFound(res, kind, id);
+      // The answer PATCH gives to a stale If-Match.
+      if (current.version !== expected)
+        throw new ArgusError('precondition_failed', `${kind} \`${id}\` is at version ${current.version}, not ${expected}`, {
+          errors: [{ path: '/version', message: `stale version ${expected}` }],
+        });
+    }
     await check?.(id);
     await sendDeleted(res, deps, kind, id, await remove(id));
   });
