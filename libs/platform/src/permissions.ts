@@ -248,21 +248,23 @@ export class PermissionTable {
     const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
     const parts = path.split('/').slice(1);
     if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    const lower = path.toLowerCase() === path ? parts : parts.map((part) => part.toLowerCase());
     for (const p of this.patterns) {
       if (p.permission.method !== m) continue;
-      const params = matchSegments(p, parts);
+      const params = matchSegments(p, parts, lower);
       if (params) return { permission: p.permission, params };
     }
     return undefined;
   }
 }
 
-function matchSegments(p: CompiledPattern, parts: string[]): Record<string, string> | undefined {
+/** `parts` matched against `p`: literal segments compared in lower case (`lower`), parameters taken as sent. */
+function matchSegments(p: CompiledPattern, parts: string[], lower: string[]): Record<string, string> | undefined {
   const params: Record<string, string> = {};
   let i = 0;
   for (const seg of p.segments) {
     if ('literal' in seg) {
-      if (parts[i] !== seg.literal && parts[i]?.toLowerCase() !== seg.literal) return undefined;
+      if (lower[i] !== seg.literal) return undefined;
       i++;
     } else if (seg.rest) {
       if (i >= parts.length) return undefined;
