@@ -230,9 +230,24 @@ describe('JWT verification', () => {
     for (const claims of [{ roles: ['argus-admin'] }, { kind: 'robot' }, { kind: 'admin' }, { kind: ['human'] }, { kind: 'toString' }]) {
       expect(await remote.authenticate(`Bearer ${await jwt(claims, { sub: 'x' })}`)).toEqual({ ok: false, reason: 'unknown_kind' });
     }
-    // An agent JWT without the agent id claim has no subject to act as.
-    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot' }, { sub: 'x' })}`)).toEqual({ ok: false, reason: 'unknown_kind' });
-    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human' })}`)).toEqual({ ok: false, reason: 'unknown_kind' });
+  });
+
+  it('refuses a JWT without the claim naming its holder, saying which claim', async () => {
+    // An agent JWT without the agent id claim has no agent to act as: its kind was read.
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot' }, { sub: 'x' })}`)).toEqual({ ok: false, reason: 'no_agent_id' });
+    expect(await mapped.authenticate(`Bearer ${await jwt({ typ: 'bot', agent_id: '' }, { sub: 'x' })}`)).toEqual({
+      ok: false,
+      reason: 'no_agent_id',
+    });
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'agent' })}`)).toEqual({ ok: false, reason: 'no_agent_id' });
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human' })}`)).toEqual({ ok: false, reason: 'no_subject' });
+    expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'service' }, { sub: 'x'.repeat(257) })}`)).toEqual({
+      ok: false,
+      reason: 'no_subject',
+    });
+    expect(credentialError('no_agent_id').message).toMatch(/agent id.*`auth\.jwks\.claims\.agentId`.*`sub`/);
+    expect(credentialError('no_subject').message).toContain('`sub` claim');
+    for (const reason of ['no_agent_id', 'no_subject'] as const) expect(credentialError(reason).message).not.toContain('which kind');
   });
 
   it('rejects wrong issuer, audience, expired, unsigned, HMAC and tampered tokens', async () => {

@@ -90,10 +90,11 @@ export interface AuthenticatorOptions {
 
 /**
  * Why a credential was refused. `unknown_kind`: a valid JWT whose caller kind the claim mapping
- * cannot tell; `reserved_subject`: a valid JWT naming the service `proxy`, whose privileges belong
- * to the configured service token `auth.serviceTokens.proxy` alone.
+ * cannot tell; `no_agent_id`: an agent JWT without its agent id claim (`claims.agentId`);
+ * `no_subject`: a human or service JWT without `sub`; `reserved_subject`: a valid JWT naming the
+ * service `proxy`, whose privileges belong to the configured service token `auth.serviceTokens.proxy` alone.
  */
-export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'unknown_kind' | 'reserved_subject';
+export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'unknown_kind' | 'no_agent_id' | 'no_subject' | 'reserved_subject';
 
 /** The service id whose privileges (what-ifs, goal usage, live tools) only its configured service token holds, never a JWT. */
 export const RESERVED_SERVICE_SUBJECT = 'proxy';
@@ -153,12 +154,13 @@ function rolesFrom(payload: JWTPayload, claim: string): string[] {
 const DEFAULT_KIND_VALUES: Record<string, 'human' | 'agent' | 'service'> = { human: 'human', agent: 'agent', service: 'service' };
 
 /** Who a verified JWT payload names through the claim mapping, or why it names no one. */
-export type ClaimsResult = { ok: true; principal: AuthPrincipal } | { ok: false; reason: 'unknown_kind' | 'reserved_subject' };
+export type ClaimsResult =
+  { ok: true; principal: AuthPrincipal } | { ok: false; reason: 'unknown_kind' | 'no_agent_id' | 'no_subject' | 'reserved_subject' };
 
 /**
  * The principal a verified JWT payload names, through the claim mapping: refused when its kind
- * (or, for an agent, its agent id) cannot be determined, or when it names the reserved service
- * `proxy`.
+ * cannot be determined, when it lacks the claim naming its holder (an agent's id, or `sub`), or
+ * when it names the reserved service `proxy`.
  */
 export function claimsPrincipal(
   payload: JWTPayload,
@@ -172,7 +174,8 @@ export function claimsPrincipal(
   const roles = rolesFrom(payload, claims.roles ?? options.rolesClaim ?? 'roles');
   const subjectClaim = kind === 'agent' ? (claims.agentId ?? 'sub') : 'sub';
   const subject = claimAt(payload, subjectClaim);
-  if (typeof subject !== 'string' || subject === '' || subject.length > 256) return { ok: false, reason: 'unknown_kind' };
+  if (typeof subject !== 'string' || subject === '' || subject.length > 256)
+    return { ok: false, reason: kind === 'agent' ? 'no_agent_id' : 'no_subject' };
   // INVARIANT: the proxy's privileges are bound to its configured service token; no JWT holds them.
   if (kind === 'service' && subject === RESERVED_SERVICE_SUBJECT) return { ok: false, reason: 'reserved_subject' };
   // INVARIANT: only a human becomes an admin through a role; an agent or a service never does.
@@ -380,6 +383,12 @@ export function credentialError(reason: AuthFailure): UnauthorizedError {
   if (reason === 'missing') return new UnauthorizedError('missing credential');
   if (reason === 'malformed') return new UnauthorizedError('malformed credential: expected `Authorization: Bearer <token>`');
   if (reason === 'unknown_kind') return new UnauthorizedError('invalid credential: the token does not say which kind of caller holds it');
+  if (reason === 'no_agent_id')
+    return new UnauthorizedError(
+      'invalid credential: the agent token carries no usable agent id claim (`auth.jwks.claims.agentId`, default `sub`: a string of 1 to 256 characters)',
+    );
+  if (reason === 'no_subject')
+    return new UnauthorizedError('invalid credential: the token carries no usable `sub` claim (a string of 1 to 256 characters)');
   if (reason === 'reserved_subject')
     return new UnauthorizedError(
       `invalid credential: the service \`${RESERVED_SERVICE_SUBJECT}\` authenticates with its service token (\`auth.serviceTokens.${RESERVED_SERVICE_SUBJECT}\`), never with a JWT`,
