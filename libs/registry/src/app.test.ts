@@ -188,6 +188,14 @@ describe('agents', () => {
     const q = await request(app).get('/v1/registry/agents?trust=great&limit=-1&color=red').set('authorization', ADMIN);
     expect(q.status).toBe(400);
     expect(q.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/query/color', '/query/limit', '/query/trust']);
+    // A page of no items is no page: 0 (and 00) are refused on every list route, as -1 is.
+    for (const list of ['/v1/registry/humans', '/v1/registry/agents', '/v1/registry/mcp-servers', '/v1/registry/agents/bot/history'])
+      for (const limit of ['0', '00', '0001']) {
+        const zero = await request(app).get(`${list}?limit=${limit}`).set('authorization', ADMIN);
+        expect(zero.status, `${list}?limit=${limit}`).toBe(400);
+        expect(zero.body.errors, `${list}?limit=${limit}`).toEqual([{ path: '/query/limit', message: expect.any(String) }]);
+      }
+    expect((await request(app).get('/v1/registry/agents?limit=1').set('authorization', ADMIN)).body.items).toHaveLength(1);
     const cursor = await request(app).get('/v1/registry/agents?cursor=zzz').set('authorization', ADMIN);
     expect(cursor.status).toBe(400);
     expect(cursor.body.errors[0].path).toBe('/cursor');
