@@ -343,23 +343,25 @@ describe('agents', () => {
     expect(again.body.lastSeen > first.body.lastSeen).toBe(true);
     const list = await request(app).get('/v1/registry/agents?discoveredBy=k8s-scanner').set('authorization', ADMIN);
     expect(list.body.items).toHaveLength(1);
-    // An owner is an admin's to set: a report that fills or reassigns one is refused.
+    // An owner is an admin's to set: a report that fills or reassigns one is ignored, and says so.
     const fill = await request(app)
       .put('/v1/registry/agents/found-1')
       .set('authorization', SCANNER)
       .send({ name: 'Found', owner: 'alice' });
-    expect(fill.status).toBe(409);
-    expect(fill.body.errors).toEqual([{ path: '/owner', message: expect.any(String) }]);
+    expect(fill.status).toBe(200);
+    expect(fill.headers['x-argus-ignored']).toBe('/owner');
+    expect(fill.body.owner).toBeUndefined();
     const reassign = await request(app)
       .put('/v1/registry/agents/bot')
       .set('authorization', SCANNER)
       .send({ name: 'Bot', owner: 'mallory' });
-    expect(reassign.status).toBe(409);
+    expect(reassign.status).toBe(200);
+    expect(reassign.body.owner).toBe('alice');
     const admin = await request(app).put('/v1/registry/agents/bot').set('authorization', SCANNER).send({ name: 'Bot', owner: 'alice' });
     expect(admin.body.owner).toBe('alice');
     expect(admin.body.trust).toBe('discovered');
     await settle();
-    expect(seen.filter((e) => e.id === 'bot').map((e) => e.change)).toEqual(['created', 'seen']);
+    expect(seen.filter((e) => e.id === 'bot').map((e) => e.change)).toEqual(['created', 'seen', 'seen']);
   });
 });
 

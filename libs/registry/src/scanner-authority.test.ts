@@ -111,12 +111,13 @@ async function decide(): Promise<string> {
 const scan = (path: string, body: object, auth = SCANNER) => request(app).put(path).set('authorization', auth).send(body);
 
 describe("a scanner's agent report", () => {
-  it("is refused (409 naming the fields, the record unchanged) when it would change an existing agent's owner, kind, capabilities or labels", async () => {
+  it("never changes an existing agent's owner, kind, capabilities or labels: ignored, named in x-argus-ignored, the record's kept", async () => {
     const before = (await request(app).get('/v1/registry/agents/bot-c').set('authorization', ADMIN)).body;
     expect(await decide()).toBe('deny');
     const raise = await scan('/v1/registry/agents/bot-c', { name: 'bot-c', labels: { clearance: 'high' }, capabilities: ['anything'] });
-    expect(raise.status).toBe(409);
-    expect(raise.body).toMatchObject({ code: 'conflict', errors: [{ path: '/capabilities' }, { path: '/labels' }] });
+    expect(raise.status).toBe(200);
+    expect(raise.headers['x-argus-ignored']).toBe('/capabilities,/labels');
+    expect(raise.body).toMatchObject({ labels: before.labels, capabilities: before.capabilities });
     for (const [field, value] of [
       ['kind', 'mcp-server'],
       ['owner', 'mallory'],
@@ -124,11 +125,12 @@ describe("a scanner's agent report", () => {
       ['labels', { team: 'sales', clearance: 'high' }],
     ] as const) {
       const res = await scan('/v1/registry/agents/bot-c', { name: 'bot-c', [field]: value });
-      expect(res.status, field).toBe(409);
-      expect(res.body.errors, field).toEqual([{ path: `/${field}`, message: expect.stringContaining('only an admin') }]);
+      expect(res.status, field).toBe(200);
+      expect(res.headers['x-argus-ignored'], field).toBe(`/${field}`);
+      expect(res.body[field], field).toEqual(before[field]);
     }
     const after = (await request(app).get('/v1/registry/agents/bot-c').set('authorization', ADMIN)).body;
-    expect(after).toEqual(before);
+    for (const field of ['owner', 'kind', 'capabilities', 'labels', 'trust']) expect(after[field], field).toEqual(before[field]);
     expect(await decide()).toBe('deny');
   });
 

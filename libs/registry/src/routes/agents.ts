@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { ArgusError, asyncRoute, InvalidInputError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
+import { asyncRoute, InvalidInputError, principalOf, requireAdmin, requireAuth, requireRole } from '@argus/platform';
 import { canonicalJson, type Agent, type AgentPatch, type AgentQuery, type NewAgent, type TrustState } from '@argus/store';
 import { ifMatch, pathId, queryOf, sendRecord, validate, type ResolvedDeps } from '../deps.ts';
 import { page } from './humans.ts';
@@ -22,8 +22,8 @@ const capabilitySet = (caps: readonly string[]) => canonicalJson([...new Set(cap
  * The fields of `existing` a decision reads as authority that `report` names with another value,
  * as `/field` paths: the owner (the `owner` relation, the root approver of its held requests),
  * `kind`, `capabilities` and `labels` (`clearance`, the quota key `tenant`). A scanner's upsert
- * may set them on a record it creates, never change them on an existing one: that is an admin's
- * `PATCH`. Trust has its own route.
+ * may set them on a record it creates, never change them on an existing one (that is an admin's
+ * `PATCH`): there they are ignored. Trust has its own route.
  */
 function authorityChanges(existing: Agent, report: UpsertBody): string[] {
   const changed: string[] = [];
@@ -33,22 +33,6 @@ function authorityChanges(existing: Agent, report: UpsertBody): string[] {
     changed.push('/capabilities');
   if (report.labels !== undefined && canonicalJson(report.labels) !== canonicalJson(existing.labels)) changed.push('/labels');
   return changed;
-}
-
-/**
- * 409: a scanner's report would change what grants an existing agent authority. Not a
- * `ConflictError`, which is a lost version race the upsert retries: this one stays refused.
- * 409, not 403: the shipped scanner lists such a record as rejected and goes on with the scan.
- */
-export class AuthorityChangeError extends ArgusError {
-  constructor(
-    readonly id: string,
-    readonly paths: readonly string[],
-  ) {
-    super('conflict', `a scanner report cannot change the ${paths.map((p) => `\`${p.slice(1)}\``).join(', ')} of agent \`${id}\``, {
-      errors: paths.map((path) => ({ path, message: 'differs from the registry record; only an admin changes it (PATCH)' })),
-    });
-  }
 }
 
 /** `/v1/registry/agents`: CRUD, the scanners' idempotent upsert, trust, history and leases. */
@@ -137,9 +121,17 @@ export function agentsRouter(deps: ResolvedDeps): Router {
           const agent = await deps.store.createAgent({ ...body, id, discoveredBy: by, lastSeen }, by);
           return sendReported(res, deps, 'agent', 201, agent, 'created');
         }
-        // What grants authority is never changed by a report: refused, the record left as it is.
-        const refused = authorityChanges(existing, body);
-        if (refused.length > 0) throw new AuthorityChangeError(id, refused);
+        // What grants authority is never changed by a report: kept as the registry has it, and
+        // the report still refreshes what discovery observes (a refusal would stop every later scan
+        // of an agent an admin has labelled). The answer names what was ignored.
+        const ignored = authorityChanges(existing, body);
+        if (ignored.length > 0) {
+          res.setHeader('x-argus-ignored', ignored.join(','));
+          deps.logger.warn(
+            { agent: id, scanner: by, ignored },
+            'a scanner report named authority fields other than the record; kept the record',
+          );
+        }
         const { owner: _o, kind: _k, labels: _l, capabilities: _c, ...observed } = body;
         const agent = await deps.store.updateAgent(id, { ...observed, lastSeen }, { expectedVersion: existing.version });
         await sendReported(res, deps, 'agent', 200, agent, material(agent) === material(existing) ? 'seen' : 'updated');
