@@ -15,6 +15,9 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 /** Literals in a code position that are not wire codes, each with why. */
 const NOT_CODES: Record<string, string> = {
   unknown_kind: 'libs/platform auth: an internal reason mapped to `unauthorized`',
+  no_agent_id: 'libs/platform auth: an internal reason mapped to `unauthorized`',
+  no_subject: 'libs/platform auth: an internal reason mapped to `unauthorized`',
+  reserved_subject: 'libs/platform auth: an internal reason mapped to `unauthorized`',
   already_decided: 'approval store: an internal outcome answered as `conflict`',
 };
 
