@@ -6,6 +6,7 @@ import {
   authenticatorOptionsFrom,
   createAuthenticator,
   createLogger,
+  errorSummary,
   createMetricsRegistry,
   Counter,
   metric,
@@ -132,6 +133,14 @@ export async function startDecisionRuntime(config: ArgusConfig, extras: RuntimeE
   }
 
   const view = createRegistryView({ store: storage.registry, leases, events });
+  // The agents are loaded at start, so the first decision for each is not a store read.
+  void view
+    .warm((cursor) => storage.registry.listAgents({ limit: 500, ...(cursor !== undefined ? { cursor } : {}) }))
+    .then(
+      (loaded) => logger.debug({ loaded }, 'registry view loaded'),
+      (err: unknown) =>
+        logger.warn({ err: errorSummary(err) }, 'could not load the registry view at start; agents are read when asked for'),
+    );
   const registry: RegistryReader = {
     getAgent: (id) => view.getAgent(id),
     getHuman: (id) => view.getHuman(id),

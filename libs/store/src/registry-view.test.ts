@@ -84,6 +84,33 @@ describe('RegistryView', () => {
     s.db.close();
   });
 
+  it('warms its agents from the store page by page, so the first decision for each is no store read', async () => {
+    const s = openSqlite(':memory:');
+    for (let i = 0; i < 1_203; i++) await s.registry.createAgent({ id: `agent-${i}`, name: `A${i}` }, 'admin');
+    const { store, reads } = counting(s.registry);
+    const events = new MemoryEventBus();
+    const view = new RegistryView({ store, leases: new MemoryLeaseStore(), events, maxEntries: { agent: 600 } });
+    const pages: string[][] = [];
+    const loaded = await view.warm(async (cursor) => {
+      const page = await s.registry.listAgents({ limit: 500, ...(cursor !== undefined ? { cursor } : {}) });
+      pages.push(page.items.map((a) => a.id));
+      // An agent changed (its event handled) while the second page was being read: that page is skipped.
+      if (pages.length === 2) await events.publish(TOPICS.registryChanged, { kind: 'agent', id: pages[0]![0]!, change: 'updated' });
+      return page;
+    });
+    expect(pages.map((p) => p.length)).toEqual([500, 500, 203]);
+    // Page 1 whole (one of it since invalidated), page 2 skipped, page 3 up to the bound (600 held).
+    expect(loaded).toBe(601);
+    expect(view.stats().size).toBe(600);
+    for (const id of [pages[0]![1]!, pages[0]![499]!, pages[2]![0]!, pages[2]![99]!]) expect((await view.getAgent(id))?.id).toBe(id);
+    expect(reads.n).toBe(0);
+    // Skipped, past the bound, or invalidated once kept: read as usual.
+    for (const id of [pages[1]![0]!, pages[2]![101]!, pages[0]![0]!]) await view.getAgent(id);
+    expect(reads.n).toBe(3);
+    view.close();
+    s.db.close();
+  });
+
   it('caches absence, honours the TTL and bounds each kind on its own', async () => {
     const s = openSqlite(':memory:');
     let now = 0;

@@ -12,6 +12,7 @@ import type {
 import { LRUCache } from 'lru-cache';
 import { TOPICS } from './ports.ts';
 import type { Clock } from './paging.ts';
+import type { Page } from './ports.ts';
 
 /** Options of {@link RegistryView}. */
 export interface RegistryViewOptions {
@@ -116,6 +117,34 @@ export class RegistryView {
   /** The human record, or undefined. */
   getHuman(id: string): Promise<Human | undefined> {
     return this.read('human', id, () => this.options.store.getHuman(id));
+  }
+
+  /**
+   * Loads the agents `list` pages through into the cache, up to its bound, a page per turn of the
+   * event loop: a replica that starts (or restarts) serves its first decision for each agent from
+   * memory instead of a store read (a query and a parse; a round trip with MongoDB), and its heap
+   * grows to hold them at start rather than under its first traffic. A page whose read began
+   * before an invalidation is skipped (the same rule as a read). Resolves with how many were
+   * loaded; a failed page ends the warm-up there (reads load the rest as usual).
+   */
+  async warm(list: (cursor: string | undefined) => Promise<Page<Agent>>): Promise<number> {
+    const cache = this.caches.agent;
+    let cursor: string | undefined;
+    let loaded = 0;
+    do {
+      const generation = this.generation;
+      const token = this.options.store.changeToken?.();
+      const page = await list(cursor);
+      for (const agent of generation === this.generation ? page.items : []) {
+        if (cache.size >= cache.max) return loaded;
+        if (cache.has(agent.id)) continue;
+        this.store(cache, agent.id, agent, token);
+        loaded++;
+      }
+      cursor = page.nextCursor;
+      if (cursor !== undefined) await new Promise((resolve) => setImmediate(resolve));
+    } while (cursor !== undefined);
+    return loaded;
   }
 
   /** The live lease state; `unknown` when the lease store cannot be reached (fail closed). */
