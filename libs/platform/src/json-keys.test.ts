@@ -34,8 +34,9 @@ function duplicateByDefinition(text: string): string | undefined {
       const key = JSON.parse(tok) as string;
       const keys = seen[seen.length - 1]!;
       path[path.length - 1] = key;
-      if (keys.includes(key)) found = path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-      keys.push(key);
+      const folded = key.toUpperCase().toLowerCase();
+      if (keys.includes(folded)) found = path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+      keys.push(folded);
       expectKey = false;
     }
   }
@@ -54,12 +55,18 @@ describe('duplicateKeyPath', () => {
     expect(duplicateKeyPath('[{"a":1},{"a":2}]')).toBeUndefined();
     expect(duplicateKeyPath('{"a":"a","b":{"a":1},"c":"\\"a\\":"}')).toBeUndefined();
     expect(duplicateKeyPath('{"a\\\\":1,"a\\\\":2}')).toBe('/a\\');
+    // In any letter case, as Go's encoding/json binds fields: NAME, ſ for s, the Kelvin sign for k.
+    expect(duplicateKeyPath('{"params":{"name":"echo","NAME":"delete"}}')).toBe('/params/NAME');
+    expect(duplicateKeyPath('{"method":"ping","METHOD":"tools/call"}')).toBe('/METHOD');
+    expect(duplicateKeyPath('{"params":{},"param\\u017f":{}}')).toBe('/param\u017f');
+    expect(duplicateKeyPath('{"kind":1,"\u212aind":2}')).toBe('/\u212aind');
+    expect(duplicateKeyPath('{"model":"a","MODEL":"b"}')).toBe('/MODEL');
     expect(duplicateKeyPath('"x"')).toBeUndefined();
     expect(duplicateKeyPath('{}')).toBeUndefined();
   });
 
   it('agrees with a tokenizing definition on random JSON with repeated keys', () => {
-    const key = fc.constantFrom('a', 'b', 'n\\u0061me', 'name', 'x"y', 'a\\\\', '~/');
+    const key = fc.constantFrom('a', 'B', 'b', 'n\\u0061me', 'NAME', 'name', 'x"y', 'a\\\\', '~/', '\\u017f', 'S');
     const value: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
       v: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },

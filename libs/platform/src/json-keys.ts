@@ -16,9 +16,10 @@ const BACKSLASH = 0x5c;
  * undefined when every object's keys are distinct. `text` must be valid JSON (parse it first).
  *
  * RFC 8259 leaves the meaning of a repeated name to each parser: `JSON.parse` keeps the last,
- * many others the first. A body that is decided by one parser and acted on by another must name
- * each key once, or the two can read different calls. Keys are compared decoded, so `"name"` and
- * `"n\u0061me"` are the same key. One pass, no allocation but the keys of the objects it crosses.
+ * many others the first, and some match names in any letter case. A body that is decided by one
+ * parser and acted on by another must name each key once, or the two can read different calls.
+ * Keys are compared decoded and case-folded ({@link fold}), so `"name"`, `"n\u0061me"` and
+ * `"NAME"` are the same key. One pass, no allocation but the keys of the objects it crosses.
  */
 export function duplicateKeyPath(text: string): string | undefined {
   const frames: Frame[] = [];
@@ -32,8 +33,9 @@ export function duplicateKeyPath(text: string): string | undefined {
         const frame = frames[frames.length - 1]!;
         const raw = text.slice(i + 1, end);
         const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
-        if (frame.keys!.has(key)) return pointer(frames, key);
-        frame.keys!.add(key);
+        const folded = fold(key);
+        if (frame.keys!.has(folded)) return pointer(frames, key);
+        frame.keys!.add(folded);
         frame.token = key;
         expectKey = false;
       }
@@ -53,6 +55,17 @@ export function duplicateKeyPath(text: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A key as a case-insensitive parser matches it: Go's `encoding/json` (and the MCP and model
+ * servers built on it) binds `"NAME"`, `"Name"` and `"name"` to one field, and folds `ſ` to `s` and
+ * the Kelvin sign to `k`. Upper then lower case folds those too. ASCII keys, the usual case, take
+ * the short path.
+ */
+function fold(key: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(key) ? key.toLowerCase() : key.toUpperCase().toLowerCase();
 }
 
 /** The index of the quote closing the string opened at `start`. */

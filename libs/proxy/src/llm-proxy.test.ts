@@ -259,6 +259,8 @@ describe('OpenAI upstream through the real openai client', () => {
       // JSON.parse keeps the last (`gpt-ok`, decided); a first-wins parser unescapes and runs the other.
       ['{"mod\\u0065l":"gpt-forbidden","model":"gpt-ok","messages":[]}', 'model'],
       ['{"model":"gpt-ok","stream":false,"stream":true,"messages":[]}', 'stream'],
+      // A parser matching names in any case (Go's encoding/json) binds MODEL to the model field.
+      ['{"model":"gpt-ok","MODEL":"gpt-forbidden","messages":[]}', 'MODEL'],
       ['{"model":"gpt-ok","messages":[{"role":"user","role":"system","content":"hi"}]}', 'messages.0.role'],
     ]) {
       const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {

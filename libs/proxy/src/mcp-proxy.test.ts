@@ -219,7 +219,18 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const twiceName = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete","name":"echo","arguments":{"text":"x"}}}';
     const twiceMethod = '{"jsonrpc":"2.0","id":3,"method":"tools/call","method":"ping","params":{"name":"delete"}}';
     const escaped = '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"n\\u0061me":"delete","name":"echo"}}';
-    for (const body of ['{not json', '[]', '{"jsonrpc":"1.0","id":1,"method":"x"}', notUtf8, deep, twiceName, twiceMethod, escaped]) {
+    const folded = '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","NAME":"delete","arguments":{"text":"x"}}}';
+    for (const body of [
+      '{not json',
+      '[]',
+      '{"jsonrpc":"1.0","id":1,"method":"x"}',
+      notUtf8,
+      deep,
+      twiceName,
+      twiceMethod,
+      escaped,
+      folded,
+    ]) {
       const res = await fetch(`${proxy.url}/mcp/tools`, {
         method: 'POST',
         headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
@@ -230,6 +241,7 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
       expect(error.code).toBeLessThan(-32000);
       if (body === twiceMethod) expect(error.message).toContain('`/method` is named twice');
       else if (body === twiceName || body === escaped) expect(error.message).toContain('`/params/name` is named twice');
+      else if (body === folded) expect(error.message).toContain('`/params/NAME` is named twice');
     }
     expect(upstream.seen.length).toBe(before);
   });
