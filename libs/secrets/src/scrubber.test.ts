@@ -42,6 +42,19 @@ describe('Scrubber', () => {
       expect(t.scrubBuffer(body).toString('latin1')).toContain(REDACTED);
   });
 
+  it('replaces a header value that holds a secret once decoded, and leaves out a header named by one', () => {
+    const slashed = 'REAL/BILLING+SECRET-9Z9Z';
+    const t = new Scrubber([secret, slashed]);
+    const out = t.scrubHeaders({
+      // As Python's urllib.parse.quote leaves it: `/` kept, `+` escaped; and JSON escapes mixed in.
+      location: `https://elsewhere.test/cb?k=${slashed.replace('+', '%2B')}`,
+      'x-echo': JSON.stringify(slashed).slice(1, -1).replace('/', '\\u002f'),
+      [`x-${secret.toLowerCase()}`]: '1',
+      'content-type': 'application/json',
+    });
+    expect(out).toEqual({ location: REDACTED, 'x-echo': REDACTED, 'content-type': 'application/json' });
+  });
+
   it('holds back a possible prefix in any letter case across stream chunks', async () => {
     const upper = secret.toUpperCase();
     const text = `data: {"k":"${upper}"}\n\n`;

@@ -80,11 +80,21 @@ export class Scrubber {
     return Buffer.from(text.replace(this.#bytePattern, REDACTED), 'latin1');
   }
 
-  /** A copy of `headers` with secret forms scrubbed from every value. */
+  /**
+   * A copy of `headers` with secret forms scrubbed from every value; a value that holds a secret
+   * only once its escapes are decoded (`k=REAL/KEY%2BX`, part escaped as a URL encoder leaves it)
+   * is replaced whole, and a header whose name holds a secret is left out (a name cannot say
+   * `[redacted]`).
+   */
   scrubHeaders<T extends HeaderMap>(headers: T): T {
     const out: HeaderMap = {};
+    const one = (x: string) => {
+      const scrubbed = this.scrub(x);
+      return this.contains(unescaped(scrubbed)) ? REDACTED : scrubbed;
+    };
     for (const [k, v] of Object.entries(headers)) {
-      out[k] = typeof v === 'string' ? this.scrub(v) : Array.isArray(v) ? v.map((x) => this.scrub(x)) : v;
+      if (this.#textPattern && this.contains(unescaped(k))) continue;
+      out[k] = typeof v === 'string' ? one(v) : Array.isArray(v) ? v.map(one) : v;
     }
     return out as T;
   }
@@ -211,6 +221,15 @@ export function encodedForms(value: string): string[] {
   forms.add(Buffer.from(value, 'utf16le').toString('latin1'));
   forms.add(Buffer.from(value, 'utf16le').swap16().toString('latin1'));
   return [...forms].filter((f) => f.length >= MIN_SCRUB_LENGTH);
+}
+
+/** `text` with its percent-escapes and JSON escapes (`\uXXXX`, `\/`) decoded, byte by byte; undecodable ones kept. */
+export function unescaped(text: string): string {
+  if (!text.includes('%') && !text.includes('\\')) return text;
+  return text
+    .replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/\\u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/\\\//g, '/');
 }
 
 function escapeRegExp(s: string): string {
