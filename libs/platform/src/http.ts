@@ -28,10 +28,15 @@ export function createHttpServer(
 ): Server {
   /** The answer each connection is writing (the last one, with pipelining). */
   const answering = new WeakMap<Socket, ServerResponse>();
-  const server = createServer(options, (req, res) => {
+  // Host is checked below, answered in the error shape (Node's own check answers an empty 400).
+  const server = createServer({ requireHostHeader: false, ...options }, (req, res) => {
     answering.set(req.socket, res);
     // INVARIANT: no listener sees a request target that is not a path (see `notOriginForm`).
-    const foreign = notOriginForm(req.url ?? '');
+    const foreign =
+      notOriginForm(req.url ?? '') ??
+      (req.httpVersion === '1.1' && req.headers.host === undefined
+        ? new InvalidInputError('an HTTP/1.1 request needs a Host header', [{ path: '/headers/host', message: 'missing' }])
+        : undefined);
     if (!foreign) return listener(req, res);
     req.resume();
     const { status, body } = toErrorBody(foreign);
