@@ -107,16 +107,20 @@ export function queryOf(req: Request): Record<string, unknown> {
   return { ...(req.query as Record<string, unknown>) };
 }
 
-/** Parses an optional `If-Match` header (`"3"`, `W/"3"` or `3`) into an expected version. */
+/** What a weak `If-Match` expects: a version no record has. */
+const NO_VERSION = -1;
+
+/** Parses an optional `If-Match` header (`"3"` or `3`; a weak `W/"3"` matches nothing) into an expected version. */
 export function ifMatch(req: Request): number | undefined {
   const header = req.headers['if-match'];
   if (header === undefined) return undefined;
-  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
+  const m = /^(W\/)?"?(\d{1,9})"?$/.exec(header.trim());
   if (!m)
     throw new InvalidInputError('invalid If-Match', [
       { path: '/headers/if-match', message: 'expected the quoted version of the record, e.g. "3"' },
     ]);
-  return Number(m[1]);
+  // If-Match compares strongly (RFC 9110 §13.1.1): a weak tag matches no version, so it is a 412.
+  return m[1] ? NO_VERSION : Number(m[2]);
 }
 
 /** Sends a single record with its version as the ETag. */
