@@ -134,6 +134,23 @@ describe("a scanner's agent report", () => {
     expect(await decide()).toBe('deny');
   });
 
+  it('creates a new agent without the owner and the labels a decision reads as authority (clearance, tenant)', async () => {
+    const created = await scan('/v1/registry/agents/newbot', {
+      name: 'newbot',
+      owner: 'alice',
+      labels: { clearance: 'high', tenant: 'acme', 'app.kubernetes.io/name': 'newbot' },
+      capabilities: ['x'],
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers['x-argus-ignored']).toBe('/owner,/labels/clearance,/labels/tenant');
+    expect(created.body.owner).toBeUndefined();
+    expect(created.body.labels).toEqual({ 'app.kubernetes.io/name': 'newbot' });
+    // An admin creating through the same route sets them.
+    const byAdmin = await scan('/v1/registry/agents/adminbot', { name: 'adminbot', owner: 'alice', labels: { clearance: 'high' } }, ADMIN);
+    expect(byAdmin.status).toBe(201);
+    expect(byAdmin.body).toMatchObject({ owner: 'alice', labels: { clearance: 'high' } });
+  });
+
   it('succeeds when it repeats the values the record holds (any capability order), refreshing what discovery observes', async () => {
     const same = await scan('/v1/registry/agents/bot-c', {
       name: 'bot-c',

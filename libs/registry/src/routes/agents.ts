@@ -35,6 +35,26 @@ function authorityChanges(existing: Agent, report: UpsertBody): string[] {
   return changed;
 }
 
+/** The labels a decision reads as authority: `clearance` (the agent's entity), `tenant` (the quota key). */
+const AUTHORITY_LABELS = ['clearance', 'tenant'] as const;
+
+/** What a scanner's report of a new agent names that grants authority, as `/field` paths. */
+function grantedOnCreate(report: UpsertBody): string[] {
+  const labels = report.labels ?? {};
+  return [
+    ...(report.owner !== undefined ? ['/owner'] : []),
+    ...AUTHORITY_LABELS.filter((k) => Object.hasOwn(labels, k)).map((k) => `/labels/${k}`),
+  ];
+}
+
+/** The report without what grants authority ({@link grantedOnCreate}). */
+function withoutGranted(report: UpsertBody): UpsertBody {
+  const { owner: _owner, labels, ...rest } = report;
+  if (!labels) return rest;
+  const kept = Object.fromEntries(Object.entries(labels).filter(([k]) => !(AUTHORITY_LABELS as readonly string[]).includes(k)));
+  return { ...rest, labels: kept };
+}
+
 /** `/v1/registry/agents`: CRUD, the scanners' idempotent upsert, trust, history and leases. */
 export function agentsRouter(deps: ResolvedDeps): Router {
   const r = Router();
@@ -117,8 +137,15 @@ export function agentsRouter(deps: ResolvedDeps): Router {
       await retryOnConflict(async () => {
         const existing = await deps.store.getAgent(id);
         if (!existing) {
-          await checkOwner(body.owner);
-          const agent = await deps.store.createAgent({ ...body, id, discoveredBy: by, lastSeen }, by);
+          // A scanner creates what it observed, not who answers for the agent nor what it may do:
+          // the owner (the root approver of its held requests) and the labels a decision reads as
+          // authority are an admin's to set, even on a new record.
+          const scanner = principalOf(res).kind === 'scanner';
+          const dropped = scanner ? grantedOnCreate(body) : [];
+          const report = scanner ? withoutGranted(body) : body;
+          if (dropped.length > 0) res.setHeader('x-argus-ignored', dropped.join(','));
+          await checkOwner(report.owner);
+          const agent = await deps.store.createAgent({ ...report, id, discoveredBy: by, lastSeen }, by);
           return sendReported(res, deps, 'agent', 201, agent, 'created');
         }
         // What grants authority is never changed by a report: kept as the registry has it, and
@@ -127,7 +154,7 @@ export function agentsRouter(deps: ResolvedDeps): Router {
         const ignored = authorityChanges(existing, body);
         if (ignored.length > 0) {
           res.setHeader('x-argus-ignored', ignored.join(','));
-          deps.logger.warn(
+          deps.logger.debug(
             { agent: id, scanner: by, ignored },
             'a scanner report named authority fields other than the record; kept the record',
           );
