@@ -245,6 +245,12 @@ describe('JWT verification', () => {
       ok: false,
       reason: 'no_subject',
     });
+    // A subject that is no id (a newline, padding, a control character) names no one either.
+    for (const sub of ['alice\nadmin', ' alice', 'al\u0000ice'])
+      expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human' }, { sub })}`), JSON.stringify(sub)).toEqual({
+        ok: false,
+        reason: 'no_subject',
+      });
     expect(credentialError('no_agent_id').message).toMatch(/agent id.*`auth\.jwks\.claims\.agentId`.*`sub`/);
     expect(credentialError('no_subject').message).toContain('`sub` claim');
     for (const reason of ['no_agent_id', 'no_subject'] as const) expect(credentialError(reason).message).not.toContain('which kind');

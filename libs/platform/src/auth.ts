@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { idProblem } from '@argus/contracts';
 import { ConfigError, ForbiddenError, UnauthorizedError, type ErrorDetail } from './errors.ts';
 import { sha256Hex } from './hash.ts';
 
@@ -174,7 +175,8 @@ export function claimsPrincipal(
   const roles = rolesFrom(payload, claims.roles ?? options.rolesClaim ?? 'roles');
   const subjectClaim = kind === 'agent' ? (claims.agentId ?? 'sub') : 'sub';
   const subject = claimAt(payload, subjectClaim);
-  if (typeof subject !== 'string' || subject === '' || subject.length > 256)
+  // A subject is an id decisions and records name: padded, with control characters or lone surrogates, it is none.
+  if (typeof subject !== 'string' || subject.length > 256 || idProblem(subject) !== undefined)
     return { ok: false, reason: kind === 'agent' ? 'no_agent_id' : 'no_subject' };
   // INVARIANT: the proxy's privileges are bound to its configured service token; no JWT holds them.
   if (kind === 'service' && subject === RESERVED_SERVICE_SUBJECT) return { ok: false, reason: 'reserved_subject' };
@@ -385,10 +387,12 @@ export function credentialError(reason: AuthFailure): UnauthorizedError {
   if (reason === 'unknown_kind') return new UnauthorizedError('invalid credential: the token does not say which kind of caller holds it');
   if (reason === 'no_agent_id')
     return new UnauthorizedError(
-      'invalid credential: the agent token carries no usable agent id claim (`auth.jwks.claims.agentId`, default `sub`: a string of 1 to 256 characters)',
+      'invalid credential: the agent token carries no usable agent id claim (`auth.jwks.claims.agentId`, default `sub`: 1 to 256 characters, not padded, no control characters)',
     );
   if (reason === 'no_subject')
-    return new UnauthorizedError('invalid credential: the token carries no usable `sub` claim (a string of 1 to 256 characters)');
+    return new UnauthorizedError(
+      'invalid credential: the token carries no usable `sub` claim (1 to 256 characters, not padded, no control characters)',
+    );
   if (reason === 'reserved_subject')
     return new UnauthorizedError(
       `invalid credential: the service \`${RESERVED_SERVICE_SUBJECT}\` authenticates with its service token (\`auth.serviceTokens.${RESERVED_SERVICE_SUBJECT}\`), never with a JWT`,
