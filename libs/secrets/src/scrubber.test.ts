@@ -19,7 +19,7 @@ describe('Scrubber', () => {
   });
 
   it('scrubs the key in any letter case and escaped whole: \\uXXXX, every byte percent-encoded, hex, \\/, UTF-16', () => {
-    const slashed = 'k3y/with+base64/chars==';
+    const slashed = 'REAL/BILLING+SECRET-9Z9Z';
     const t = new Scrubber([secret, slashed]);
     const unicode = [...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
     const percent = [...Buffer.from(secret)].map((b) => `%${b.toString(16)}`).join('');
@@ -34,6 +34,10 @@ describe('Scrubber', () => {
       Buffer.from(secret).toString('hex').toUpperCase(),
       encodeURIComponent(slashed).toLowerCase(),
       JSON.stringify(slashed).slice(1, -1).replace(/\//g, '\\/'),
+      // Escaped in part: Python's quote (keeps `/`), punctuation percent-encoded or \u-escaped.
+      slashed.replace('+', '%2B'),
+      'REAL%2FBILLING%2BSECRET%2D9Z9Z',
+      [...slashed].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join(''),
     ]) {
       expect(t.scrub(`{"echo":"${form}"}`), form).toBe(`{"echo":"${REDACTED}"}`);
       expect(t.scrubBuffer(Buffer.from(`x ${form} y`)).toString(), form).toBe(`x ${REDACTED} y`);
@@ -52,7 +56,8 @@ describe('Scrubber', () => {
       [`x-${secret.toLowerCase()}`]: '1',
       'content-type': 'application/json',
     });
-    expect(out).toEqual({ location: REDACTED, 'x-echo': REDACTED, 'content-type': 'application/json' });
+    // The Location matches a form (Python's quote) and is redacted in place; the mixed echo only decoded: whole.
+    expect(out).toEqual({ location: `https://elsewhere.test/cb?k=${REDACTED}`, 'x-echo': REDACTED, 'content-type': 'application/json' });
   });
 
   it('holds back a possible prefix in any letter case across stream chunks', async () => {

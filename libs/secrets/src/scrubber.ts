@@ -202,20 +202,20 @@ export function encodedForms(value: string): string[] {
   forms.add(bytes.toString('base64url'));
   forms.add(encodeURIComponent(value));
   forms.add(JSON.stringify(value).slice(1, -1));
-  // Escaped whole, as a hostile or unusual upstream may echo it: every character as a JSON `\uXXXX`
-  // escape, every byte percent-encoded, the bytes in hex, `/` as JSON's `\/`, and in UTF-16 (the
-  // bytes of a UTF-16 body, seen as latin1 text). Letter case is left to the patterns (any case).
-  forms.add(
-    [...value]
-      .map((c) =>
-        c
-          .split('')
-          .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
-          .join(''),
-      )
-      .join(''),
-  );
-  forms.add([...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''));
+  // Escaped, as an unusual encoder or a hostile upstream may echo it: every character (or all but
+  // letters and digits, or all but Python `quote`'s safe `_.~-/`) percent-encoded or as a JSON
+  // `\uXXXX` escape, the bytes in hex, `/` as JSON's `\/`, and in UTF-16 (the bytes of a UTF-16
+  // body, seen as latin1 text). Letter case is left to the patterns (any case).
+  const escapeOutside = (keep: RegExp, escape: (c: string) => string) => [...value].map((c) => (keep.test(c) ? c : escape(c))).join('');
+  const percent = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+  // Per UTF-16 unit: JSON escapes a character beyond the BMP as its two surrogates.
+  const unicode = (c: string) =>
+    c
+      .split('')
+      .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join('');
+  for (const keep of [/$^/, /[A-Za-z0-9]/, /[A-Za-z0-9_.~/-]/]) forms.add(escapeOutside(keep, percent));
+  for (const keep of [/$^/, /[A-Za-z0-9]/]) forms.add(escapeOutside(keep, unicode));
   forms.add(bytes.toString('hex'));
   if (value.includes('/')) forms.add(JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'));
   forms.add(Buffer.from(value, 'utf16le').toString('latin1'));
