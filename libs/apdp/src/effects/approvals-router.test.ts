@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, requireAuth } from '@argus/platform';
 import type { RequestHandler } from 'express';
 import { validatorFor } from '@argus/contracts';
+import { MAX_REQUESTERS } from '@argus/store';
 import { createApprovalsRouter } from './approvals-router.ts';
 import { buildWorld, call, seed, type World } from './testing/world.ts';
 
@@ -167,6 +168,74 @@ describe('approvals routes', () => {
     // The same subject under another kind of credential is another caller.
     await open('by-human-admin', { kind: 'human', subject: 'admin' });
     expect((await answer('by-human-admin', 'Bearer admin-token')).status).toBe(200);
+  });
+
+  it('every caller that asked for the same held decision is a requester: a service, then an admin asking the same', async () => {
+    const w = await start();
+    const as = (kind: string, subject: string, extra = {}) =>
+      w.decisions.decide(call('t1', 'high', extra), { caller: { kind, subject }, explain: 'reasons' });
+    const first = await as('service', 'app');
+    const id = first.result.approval!.id;
+    const second = await as('admin', 'admin');
+    expect(second.result).toMatchObject({ decision: 'needs_approval', approval: { id, status: 'pending' } });
+    const shown = await request(w.app).get(`/v1/approvals/${id}`).set('authorization', 'Bearer admin-token');
+    expect(shown.body).toMatchObject({
+      requestedBy: { kind: 'service', subject: 'app' },
+      alsoRequestedBy: [{ kind: 'admin', subject: 'admin' }],
+    });
+    expect(validatorFor('https://argus.dev/schemas/effects/approval-request.json')(shown.body)).toMatchObject({ ok: true });
+    const own = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer admin-token').send({ decision: 'approve' });
+    expect(own.status).toBe(403);
+    expect(own.body.message).toContain('cannot answer its own approval request');
+    expect((await as('admin', 'admin', { approval: id })).result).toMatchObject({ decision: 'needs_approval' });
+    const other = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:carol').send({ decision: 'approve' });
+    expect(other.body).toMatchObject({ status: 'approved', decidedBy: 'carol' });
+    expect((await as('admin', 'admin', { approval: id })).result).toMatchObject({ decision: 'allow' });
+  });
+
+  it('the reverse: an admin asks first, the agent asks again; both are recorded and neither answers', async () => {
+    const w = await start();
+    const as = (kind: string, subject: string, extra = {}) =>
+      w.decisions.decide(call('t1', 'high', extra), { caller: { kind, subject }, explain: 'reasons' });
+    const id = (await as('admin', 'admin')).result.approval!.id;
+    expect((await as('agent', 'support-bot')).result.approval).toMatchObject({ id, status: 'pending' });
+    // Naming the pending request is asking for it too.
+    expect((await as('service', 'app', { approval: id })).result.approval).toMatchObject({ id, status: 'pending' });
+    expect(await w.approvals.get(id, w.now())).toMatchObject({
+      requestedBy: { kind: 'admin', subject: 'admin' },
+      alsoRequestedBy: [
+        { kind: 'agent', subject: 'support-bot' },
+        { kind: 'service', subject: 'app' },
+      ],
+    });
+    expect(
+      (await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer admin-token').send({ decision: 'approve' })).status,
+    ).toBe(403);
+    expect(
+      (await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:app').send({ decision: 'approve' })).status,
+    ).toBe(403);
+    expect(
+      (await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:carol').send({ decision: 'approve' })).status,
+    ).toBe(200);
+  });
+
+  it(`past ${MAX_REQUESTERS} distinct askers the request can only be rejected; the next ask opens a new one`, async () => {
+    const w = await start();
+    const ask = (subject: string) => w.decisions.decide(call('t1', 'high'), { caller: { kind: 'service', subject }, explain: 'reasons' });
+    const id = (await ask('s0')).result.approval!.id;
+    for (let i = 1; i <= MAX_REQUESTERS; i++) expect((await ask(`s${i}`)).result.approval?.id).toBe(id);
+    expect(await w.approvals.get(id, w.now())).toMatchObject({ requestersOverflow: true });
+    const approve = await request(w.app)
+      .post(`/v1/approvals/${id}`)
+      .set('authorization', 'Bearer human:carol')
+      .send({ decision: 'approve' });
+    expect(approve.status).toBe(403);
+    expect(approve.body.message).toContain('cannot be approved');
+    const reject = await request(w.app).post(`/v1/approvals/${id}`).set('authorization', 'Bearer human:carol').send({ decision: 'reject' });
+    expect(reject.body).toMatchObject({ status: 'rejected' });
+    const fresh = (await ask('s1')).result.approval!;
+    expect(fresh.id).not.toBe(id);
+    expect(await w.approvals.get(fresh.id, w.now())).toMatchObject({ requestedBy: { kind: 'service', subject: 's1' } });
   });
 
   it('bad input is a 400 naming the path; an unknown id is a 404', async () => {

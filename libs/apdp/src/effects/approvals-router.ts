@@ -1,13 +1,20 @@
 /**
  * The human side of approvals: `GET /v1/approvals` (by status, paged: `{items, next_cursor?}`), `GET /v1/approvals/:id`,
  * and `POST /v1/approvals/:id` `{decision: "approve"|"reject", reason?}` by an authenticated human,
- * never the caller that asked for the held decision.
+ * never a caller that asked for the held decision.
  */
 import { validatorFor } from '@argus/contracts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError, type AuthPrincipal } from '@argus/platform';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { ApprovalQuery, ApprovalRequest, ApprovalStatus, ApprovalStore } from '@argus/store';
+import {
+  isRequester,
+  MAX_REQUESTERS,
+  type ApprovalQuery,
+  type ApprovalRequest,
+  type ApprovalStatus,
+  type ApprovalStore,
+} from '@argus/store';
 
 /** Collaborators of {@link createApprovalsRouter}. */
 export interface ApprovalsRouterDeps {
@@ -67,15 +74,6 @@ function humanOf(res: Response): Answerer {
   const subject = res.locals.subject as unknown;
   if (typeof subject === 'string' && subject !== '') return { subject, any: true };
   throw new UnauthorizedError();
-}
-
-/**
- * Whether `who` opened `request` (the caller of the held decision): the same credential kind and
- * subject. A bare subject without a kind is compared by subject alone (fail closed).
- */
-function isRequester(who: Answerer, request: ApprovalRequest): boolean {
-  const asker = request.requestedBy;
-  return asker !== undefined && asker.subject === who.subject && (who.kind === undefined || asker.kind === who.kind);
 }
 
 /**
@@ -152,9 +150,15 @@ export function createApprovalsRouter(deps: ApprovalsRouterDeps): Router {
     if (!current) throw new NotFoundError(`no approval request \`${id}\``);
     // INVARIANT: the agent that asked can never answer for itself, whatever credential it holds.
     if (current.principal.id === by) throw new ForbiddenError('a principal cannot answer its own approval request');
-    // INVARIANT: nor can the caller that asked for the held decision (an admin asking on an agent's behalf).
-    if (isRequester(who, current))
+    // INVARIANT: nor can any caller that asked for the held decision (an admin asking on an agent's
+    // behalf, first or after another caller): the same kind and subject, a bare subject by subject alone.
+    if (isRequester(current, who))
       throw new ForbiddenError(`\`${by}\` asked for the held decision and cannot answer its own approval request; another approver must`);
+    // INVARIANT: past the recorded callers, whoever asked is unknown: the request can only be rejected.
+    if (current.requestersOverflow && checked.value.decision === 'approve')
+      throw new ForbiddenError(
+        `more than ${MAX_REQUESTERS} distinct callers asked for the held decision, so who asked is not known and it cannot be approved; reject it and the next ask opens a new request`,
+      );
     if (!(await mayAnswer(who, current)))
       throw new ForbiddenError(
         `answering approval requests needs the \`${APPROVER_ROLE}\` role, or being the human at the root of the request's chain`,

@@ -19,7 +19,15 @@ import {
 } from '@argus/store';
 import type { Logger } from 'pino';
 import type { DecisionEffects, EffectRequest } from '@argus/decision';
-import { consumeRefusal, contextDigest, type ApprovalBinding, type ApprovalRefusal, type ApprovalStore } from '@argus/store';
+import {
+  consumeRefusal,
+  contextDigest,
+  isRequester,
+  type ApprovalBinding,
+  type ApprovalRefusal,
+  type ApprovalRequest,
+  type ApprovalStore,
+} from '@argus/store';
 import { quotaRules, type EffectsConfig, type QuotaKeyPart, type QuotaRule, type QuotaSettings } from './config.ts';
 import type { EscalationJob, EscalationQueue } from './escalation.ts';
 
@@ -295,6 +303,22 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
 
   return {
     async approval(request, policies) {
+      const subject = request.caller?.subject;
+      /**
+       * The commit of a held decision handed a request already open: its caller is recorded as
+       * another requester (the requester rule holds for every caller that asked, not only the
+       * first). Nothing to write when it is recorded already, or the caller has no subject.
+       */
+      const askedAgain = (open: ApprovalRequest): { commit?: () => Promise<void> } => {
+        if (!subject || isRequester(open, { kind: request.caller!.kind, subject }) || open.requestersOverflow) return {};
+        const requester = { kind: request.caller!.kind, subject };
+        return {
+          commit: async () => {
+            // Answered or expired meanwhile: nothing to record, the retry finds it so.
+            await deps.approvals.addRequester(open.id, requester, request.now);
+          },
+        };
+      };
       // Reads only: what is written (consume, or open a request) waits in `commit` until the
       // decision service knows the final answer and the decision did not time out.
       const binding = bindingOf(request);
@@ -302,7 +326,7 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
       if (asked !== undefined) {
         const found = await deps.approvals.get(asked, request.now);
         const refusal = found ? consumeRefusal(found, binding, request.now) : 'unknown';
-        if (refusal === 'pending' && found) return { status: 'pending', id: asked, expiresAt: found.expiresAt };
+        if (refusal === 'pending' && found) return { status: 'pending', id: asked, expiresAt: found.expiresAt, ...askedAgain(found) };
         if (refusal !== undefined) {
           count('approval', 'refused');
           throw new ApprovalRefusedError(REFUSAL_CODE[refusal === 'pending' ? 'unknown' : refusal], asked);
@@ -323,10 +347,9 @@ export function createDecisionEffects(deps: DecisionEffectsDeps): Required<Decis
         };
       }
       const open = await deps.approvals.findPending(binding, request.now);
-      if (open) return { status: 'pending', id: open.id, expiresAt: open.expiresAt };
+      if (open) return { status: 'pending', id: open.id, expiresAt: open.expiresAt, ...askedAgain(open) };
       const id = newId();
       const expiresAt = new Date(request.now.getTime() + deps.config.approvals.ttlMs).toISOString();
-      const subject = request.caller?.subject;
       const root = chainRoot(request.context);
       return {
         status: 'pending',

@@ -11,7 +11,7 @@ import { SqliteApprovalStore } from './sqlite-approval-store.ts';
 import { openSqlite } from '../sqlite/open.ts';
 import { runMigrations, STORE_MIGRATIONS } from '../sqlite/migrations.ts';
 import { approvalStoreContract, binding, newApproval } from '../testing/contract-approvals.ts';
-import { bindingKey, type ApprovalRequest } from './ports.ts';
+import { bindingKey, isRequester, MAX_REQUESTERS, type ApprovalRequest, type ApprovalStore } from './ports.ts';
 
 let client: Redis;
 const dir = mkdtempSync(join(tmpdir(), 'argus-approvals-'));
@@ -110,5 +110,67 @@ describe('SQLite approvals table (store migration 7)', () => {
         .all(),
     ).toEqual([{ name: 'argus_approvals_binding' }, { name: 'argus_approvals_created' }, { name: 'argus_approvals_status_created' }]);
     s.db.close();
+  });
+});
+
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteKeys(SHARED_REDIS_URL, prefix);
+});
+
+const ADAPTERS: Array<[string, () => ApprovalStore]> = [
+  ['memory', () => new MemoryApprovalStore()],
+  ['redis', () => new RedisApprovalStore(client, { prefix: prefixes[prefixes.push(testPrefix()) - 1] })],
+  ['sqlite', () => new SqliteApprovalStore(new BetterSqlite3(join(dir, `requesters-${n++}.db`)))],
+];
+
+describe.each(ADAPTERS)('recording every caller that asked (%s)', (_name, open) => {
+  const T = (ms: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + ms);
+
+  it('records each distinct caller after the first, once, in order; not on an answered or expired request', async () => {
+    const store = open();
+    await store.create(newApproval('r1'));
+    expect(await store.addRequester('r1', { kind: 'service', subject: 'proxy' }, T(1))).not.toHaveProperty('alsoRequestedBy');
+    await store.addRequester('r1', { kind: 'admin', subject: 'admin' }, T(2));
+    await store.addRequester('r1', { kind: 'agent', subject: 'support-bot' }, T(3));
+    const again = await store.addRequester('r1', { kind: 'admin', subject: 'admin' }, T(4));
+    expect(again?.alsoRequestedBy).toEqual([
+      { kind: 'admin', subject: 'admin' },
+      { kind: 'agent', subject: 'support-bot' },
+    ]);
+    expect(await store.get('r1', T(5))).toEqual(again);
+    expect(isRequester(again!, { kind: 'admin', subject: 'admin' })).toBe(true);
+    expect(isRequester(again!, { kind: 'service', subject: 'proxy' })).toBe(true);
+    expect(isRequester(again!, { kind: 'human', subject: 'admin' })).toBe(false);
+    expect(isRequester(again!, { subject: 'admin' })).toBe(true);
+
+    await store.decide('r1', { decision: 'approve', by: 'carol', at: T(6) });
+    expect(await store.addRequester('r1', { kind: 'human', subject: 'dave' }, T(7))).toBeUndefined();
+    expect((await store.get('r1', T(8)))?.alsoRequestedBy).toHaveLength(2);
+    await store.create(newApproval('r2', 0, 10));
+    expect(await store.addRequester('r2', { kind: 'admin', subject: 'admin' }, T(20))).toBeUndefined();
+    expect(await store.addRequester('missing', { kind: 'admin', subject: 'admin' }, T(20))).toBeUndefined();
+  });
+
+  it(`keeps at most ${MAX_REQUESTERS} callers; one more marks the request overflowed`, async () => {
+    const store = open();
+    await store.create(newApproval('r3'));
+    let last: ApprovalRequest | undefined;
+    for (let i = 1; i < MAX_REQUESTERS; i++) last = await store.addRequester('r3', { kind: 'human', subject: `h${i}` }, T(i));
+    expect(last?.alsoRequestedBy).toHaveLength(MAX_REQUESTERS - 1);
+    expect(last?.requestersOverflow).toBeUndefined();
+    const known = await store.addRequester('r3', { kind: 'human', subject: 'h1' }, T(100));
+    expect(known?.requestersOverflow).toBeUndefined();
+    const over = await store.addRequester('r3', { kind: 'human', subject: 'late' }, T(101));
+    expect(over).toMatchObject({ status: 'pending', requestersOverflow: true });
+    expect(over?.alsoRequestedBy).toHaveLength(MAX_REQUESTERS - 1);
+    expect(await store.get('r3', T(102))).toEqual(over);
+  });
+
+  it('records concurrent askers without losing one', async () => {
+    const store = open();
+    await store.create(newApproval('r4'));
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((s) => store.addRequester('r4', { kind: 'service', subject: s }, T(1))));
+    expect((await store.get('r4', T(2)))?.alsoRequestedBy?.map((r) => r.subject).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });

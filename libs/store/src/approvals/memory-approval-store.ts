@@ -7,9 +7,11 @@ import {
   decideRefusal,
   reportedStatus,
   sameBinding,
+  withRequester,
   type ApprovalBinding,
   type ApprovalQuery,
   type ApprovalRequest,
+  type ApprovalRequester,
   type ApprovalStore,
   type ApprovalVerdict,
   type ConsumeOutcome,
@@ -70,6 +72,14 @@ export class MemoryApprovalStore implements ApprovalStore {
       .slice(0, limit + 1)
       .map((r) => structuredClone(r));
     return pageOf(rows, limit);
+  }
+
+  async addRequester(id: string, requester: ApprovalRequester, now: Date): Promise<ApprovalRequest | undefined> {
+    const r = this.requests.get(id);
+    if (!r || reportedStatus(r, now) !== 'pending') return undefined;
+    const next = withRequester(r, requester) ?? r;
+    this.requests.set(id, next);
+    return structuredClone(next);
   }
 
   async decide(id: string, verdict: ApprovalVerdict): Promise<DecideOutcome> {

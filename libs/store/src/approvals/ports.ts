@@ -54,6 +54,18 @@ export interface ApprovalRequest extends ApprovalBinding {
    * without a credential subject.
    */
   requestedBy?: ApprovalRequester;
+  /**
+   * Every other caller that asked for the same held decision while the request was pending (a
+   * re-ask is handed this request, not a new one), first asker first, distinct, at most
+   * `MAX_REQUESTERS - 1`. None of them may answer it either.
+   */
+  alsoRequestedBy?: ApprovalRequester[];
+  /**
+   * More distinct callers asked than {@link MAX_REQUESTERS} records. Those not recorded cannot be
+   * told apart from anyone else, so the request can no longer be approved (rejected, or left to
+   * expire, it makes way for a new one).
+   */
+  requestersOverflow?: true;
   /** The human at the root of the held request's delegation chain (given, or carried by a delegation token). */
   root?: string;
   createdAt: string;
@@ -67,7 +79,40 @@ export interface ApprovalRequest extends ApprovalBinding {
 }
 
 /** A request to open. */
-export type NewApproval = Omit<ApprovalRequest, 'status' | 'decidedBy' | 'decidedAt' | 'reason' | 'consumedAt' | 'consumedBy'>;
+export type NewApproval = Omit<
+  ApprovalRequest,
+  'status' | 'decidedBy' | 'decidedAt' | 'reason' | 'consumedAt' | 'consumedBy' | 'alsoRequestedBy' | 'requestersOverflow'
+>;
+
+/** How many distinct callers a request records as having asked for it: `requestedBy`, and up to one fewer in `alsoRequestedBy`. */
+export const MAX_REQUESTERS = 16;
+
+/**
+ * Whether `who` asked for the held decision of `request`: the same credential kind and subject as
+ * `requestedBy` or one of `alsoRequestedBy`. A `who` without a kind is compared by subject alone
+ * (fail closed).
+ */
+export function isRequester(
+  request: Pick<ApprovalRequest, 'requestedBy' | 'alsoRequestedBy'>,
+  who: { kind?: string; subject: string },
+): boolean {
+  const same = (asker: ApprovalRequester | undefined) =>
+    asker !== undefined && asker.subject === who.subject && (who.kind === undefined || asker.kind === who.kind);
+  return same(request.requestedBy) || (request.alsoRequestedBy ?? []).some(same);
+}
+
+/**
+ * `request` with `requester` recorded as having asked for it, or undefined when nothing changes:
+ * already recorded, or already overflowed. A caller past `MAX_REQUESTERS - 1` in
+ * `alsoRequestedBy` sets `requestersOverflow` instead of being recorded. Callers check the request is still pending.
+ */
+export function withRequester(request: ApprovalRequest, requester: ApprovalRequester): ApprovalRequest | undefined {
+  if (isRequester(request, requester)) return undefined;
+  if (request.requestersOverflow) return undefined;
+  const also = request.alsoRequestedBy ?? [];
+  if (also.length >= MAX_REQUESTERS - 1) return { ...request, requestersOverflow: true };
+  return { ...request, alsoRequestedBy: [...also, { kind: requester.kind, subject: requester.subject }] };
+}
 
 /** A human's answer. */
 export interface ApprovalVerdict {
@@ -112,6 +157,13 @@ export interface ApprovalStore {
    */
   findPending(binding: ApprovalBinding, now: Date): Promise<ApprovalRequest | undefined>;
   list(query: ApprovalQuery, now: Date): Promise<Page<ApprovalRequest>>;
+  /**
+   * Records `requester` as another caller that asked for the held decision (see
+   * {@link withRequester}), atomically across processes, while the request is pending and
+   * unexpired. Answers the request as it is afterwards, or undefined when it is unknown or no
+   * longer pending (then nothing is recorded).
+   */
+  addRequester(id: string, requester: ApprovalRequester, now: Date): Promise<ApprovalRequest | undefined>;
   decide(id: string, verdict: ApprovalVerdict): Promise<DecideOutcome>;
   consume(id: string, use: { binding: ApprovalBinding; decisionId: string; at: Date }): Promise<ConsumeOutcome>;
   close(): Promise<void>;

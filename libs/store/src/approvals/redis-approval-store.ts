@@ -5,10 +5,12 @@ import type { Page } from '../ports.ts';
 import {
   asReported,
   bindingKey,
+  MAX_REQUESTERS,
   type ApprovalBinding,
   type ApprovalQuery,
   type ApprovalRefusal,
   type ApprovalRequest,
+  type ApprovalRequester,
   type ApprovalStore,
   type ApprovalVerdict,
   type ConsumeOutcome,
@@ -51,7 +53,34 @@ redis.call('ZREM', KEYS[2], ARGV[7])
 return 'ok'
 `;
 
+/**
+ * Records another caller that asked for a pending request, once. KEYS[1]: the request hash. ARGV:
+ * atMs, kind, subject, max (MAX_REQUESTERS). Mirrors `withRequester`: the callers after the first
+ * are kept in the `requesters` field (a JSON array), `requestersOverflow` is set past the bound.
+ */
+const ADD_REQUESTER = `
+local f = redis.call('HMGET', KEYS[1], 'status', 'expiresAtMs', 'record', 'requesters', 'requestersOverflow')
+if not f[1] then return 'unknown' end
+if f[1] ~= 'pending' or tonumber(f[2]) <= tonumber(ARGV[1]) then return 'closed' end
+local first = cjson.decode(f[3]).requestedBy
+if type(first) == 'table' and first.kind == ARGV[2] and first.subject == ARGV[3] then return 'known' end
+local list = {}
+if f[4] then list = cjson.decode(f[4]) end
+for _, r in ipairs(list) do
+  if r.kind == ARGV[2] and r.subject == ARGV[3] then return 'known' end
+end
+if f[5] then return 'overflow' end
+if #list >= tonumber(ARGV[4]) - 1 then
+  redis.call('HSET', KEYS[1], 'requestersOverflow', '1')
+  return 'overflow'
+end
+table.insert(list, { kind = ARGV[2], subject = ARGV[3] })
+redis.call('HSET', KEYS[1], 'requesters', cjson.encode(list))
+return 'added'
+`;
+
 type RedisWithApprovals = Redis & {
+  argusApprovalAddRequester(key: string, ...args: string[]): Promise<string>;
   argusApprovalConsume(key: string, ...args: string[]): Promise<string>;
   argusApprovalDecide(key: string, pending: string, ...args: string[]): Promise<string>;
 };
@@ -67,7 +96,8 @@ export interface RedisApprovalStoreOptions {
 /**
  * Approvals in Redis, shared by every replica. One hash per request (expiring `retentionMs`
  * after the request does), a pointer from each binding to its newest request, a sorted index of
- * every request and one of the pending ones (by creation time). Decide and consume are Lua scripts, so each is atomic across processes.
+ * every request and one of the pending ones (by creation time). Decide, consume and recording another
+ * requester are Lua scripts, so each is atomic across processes.
  * Index entries whose hash has expired are dropped lazily when a listing meets them.
  * Redis errors become `UnavailableError`.
  */
@@ -82,6 +112,7 @@ export class RedisApprovalStore implements ApprovalStore {
     this.client = withScripts<RedisWithApprovals>(client, {
       argusApprovalConsume: { numberOfKeys: 1, lua: CONSUME },
       argusApprovalDecide: { numberOfKeys: 2, lua: DECIDE },
+      argusApprovalAddRequester: { numberOfKeys: 1, lua: ADD_REQUESTER },
     });
   }
 
@@ -177,6 +208,15 @@ export class RedisApprovalStore implements ApprovalStore {
     return pageOf(rows, limit);
   }
 
+  async addRequester(id: string, requester: ApprovalRequester, now: Date): Promise<ApprovalRequest | undefined> {
+    const answer = await this.call(() =>
+      this.client.argusApprovalAddRequester(this.key(id), String(now.getTime()), requester.kind, requester.subject, String(MAX_REQUESTERS)),
+    );
+    if (answer === 'unknown' || answer === 'closed') return undefined;
+    const request = await this.get(id, now);
+    return request && request.status === 'pending' ? request : undefined;
+  }
+
   async decide(id: string, verdict: ApprovalVerdict): Promise<DecideOutcome> {
     const status = verdict.decision === 'approve' ? 'approved' : 'rejected';
     const answer = await this.call(() =>
@@ -233,6 +273,8 @@ function fromHash(fields: Record<string, string> | null | undefined): ApprovalRe
     ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
     ...(fields.consumedAt !== undefined ? { consumedAt: fields.consumedAt } : {}),
     ...(fields.consumedBy !== undefined ? { consumedBy: fields.consumedBy } : {}),
+    ...(fields.requesters !== undefined ? { alsoRequestedBy: JSON.parse(fields.requesters) as ApprovalRequester[] } : {}),
+    ...(fields.requestersOverflow !== undefined ? { requestersOverflow: true as const } : {}),
   };
 }
 

@@ -9,9 +9,11 @@ import {
   consumeRefusal,
   decideRefusal,
   reportedStatus,
+  withRequester,
   type ApprovalBinding,
   type ApprovalQuery,
   type ApprovalRequest,
+  type ApprovalRequester,
   type ApprovalStore,
   type ApprovalVerdict,
   type ConsumeOutcome,
@@ -106,6 +108,20 @@ export class SqliteApprovalStore implements ApprovalStore {
     return pageOf(
       rows.map((row) => asReported(JSON.parse(row.record) as ApprovalRequest, now)),
       limit,
+    );
+  }
+
+  async addRequester(id: string, requester: ApprovalRequester, now: Date): Promise<ApprovalRequest | undefined> {
+    return this.run(() =>
+      this.db
+        .transaction((): ApprovalRequest | undefined => {
+          const r = this.read(id);
+          if (!r || reportedStatus(r, now) !== 'pending') return undefined;
+          const next = withRequester(r, requester);
+          if (next) this.write(next);
+          return next ?? r;
+        })
+        .immediate(),
     );
   }
 
