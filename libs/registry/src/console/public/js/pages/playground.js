@@ -219,11 +219,42 @@ export async function render(main, { signal }) {
     if (message === null) return;
     try {
       const links = shortLinks(source.links);
-      const out = await api('/v1/policies', { method: 'PUT', body: { policies, ...(links.length ? { links } : {}), message } });
+      // Only over the set this page loaded: another author's publication since is a 412, never overwritten.
+      const out = await api('/v1/policies', {
+        method: 'PUT',
+        body: { policies, ...(links.length ? { links } : {}), message },
+        extraHeaders: { 'if-match': `"${source.version}"` },
+      });
       toast(`Saved: ${out.version} (${out.policies} policies).`);
       await loadSource();
     } catch (err) {
+      if (err.status === 412) return staleSet();
       toast(describeError(err), 'error');
+    }
+  }
+
+  /** The live set changed since this page loaded it: say so, and offer to load it (dropping the edit). */
+  function staleSet() {
+    saveButton.disabled = true;
+    toast('Not saved: the live policy set changed since you loaded it.', 'error');
+    fill(
+      diagnostics,
+      h(
+        'p',
+        { class: 'error', role: 'alert' },
+        `Not saved: the live policy set changed since you loaded it (${source.version.slice(0, 19)}…), and saving would overwrite that change. `,
+        'Reload it and make your edit again (copy it first: reloading discards it).',
+      ),
+      h('button', { type: 'button', class: 'secondary', id: 'pg-reload', onClick: () => reload() }, 'Reload the live set'),
+    );
+  }
+
+  async function reload() {
+    try {
+      await loadSource();
+      fill(diagnostics, h('p', { class: 'ok' }, `Loaded the live set ${source.version.slice(0, 19)}…`));
+    } catch (err) {
+      fill(diagnostics, h('p', { class: 'error', role: 'alert' }, describeError(err)));
     }
   }
 
