@@ -122,13 +122,28 @@ describe('PUT /v1/policies under If-Match', () => {
     expect(empty.body.errors).toEqual([expect.objectContaining({ path: '/headers/if-match' })]);
   });
 
-  it('takes the live version in a list, unquoted, or `*`; without If-Match it publishes as before', async () => {
+  it('takes the live version quoted, in a list, or `*`; without If-Match it publishes as before', async () => {
     let live = (await request(h.app).get('/v1/policies').set('authorization', admin)).body.version as string;
     expect((await put(manyPolicies(6), `"sha256:other", "${live}"`)).status).toBe(200);
     live = (await request(h.app).get('/v1/policies').set('authorization', admin)).body.version as string;
-    expect((await put(manyPolicies(7), live)).status).toBe(200);
+    expect((await put(manyPolicies(7), `W/"sha256:other",  "${live}" ,`)).status).toBe(200);
     expect((await put(manyPolicies(8), '*')).status).toBe(200);
     expect((await put(manyPolicies(9))).status).toBe(200);
+  });
+
+  it('compares only well-formed entity tags: anything else is a 400 naming the header; a weak tag never matches (412)', async () => {
+    const live = (await request(h.app).get('/v1/policies').set('authorization', admin)).body.version as string;
+    for (const bad of ['garbage"', live, `"${live}`, `${live}"`, `"${live}" "${live}"`, `"${live}"x`, 'W/ "x"', ',', '"a", *']) {
+      const r = await put(manyPolicies(11), bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body).toMatchObject({ code: 'invalid_parameter', errors: [{ path: '/headers/if-match' }] });
+    }
+    for (const weak of [`W/"${live}"`, `W/"sha256:other", W/"${live}"`]) {
+      const r = await put(manyPolicies(11), weak);
+      expect(r.status, weak).toBe(412);
+      expect(r.body).toMatchObject({ code: 'precondition_failed', errors: [{ path: '/headers/if-match' }] });
+    }
+    expect((await request(h.app).get('/v1/policies').set('authorization', admin)).body.version).toBe(live);
   });
 
   it('a publication that lands while a set compiles wins: the slower one under the old version is refused', async () => {

@@ -20,21 +20,44 @@ export function setPolicyEtag(res: Response, version: string): void {
   res.setHeader('etag', policySetEtag(version));
 }
 
+/** One entity tag of a list (RFC 9110 §8.8.3: `W/`? then `"` etagc* `"`), then a comma or the end. */
+const ENTITY_TAG = /[ \t]*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|$)/y;
+
 /**
- * The versions an `If-Match` header names (`"sha256:…"`, a comma-separated list, `W/` tolerated as
- * the registry does), `'*'` for any set, or undefined when the header is absent. A 400 naming the
- * header when it names nothing.
+ * The versions an `If-Match` header names: the strong entity tags of its comma-separated list
+ * (`"sha256:…"`), `'*'` for any set, or undefined when the header is absent. A weak tag (`W/"…"`)
+ * is well-formed but names no version: `If-Match` compares strongly (RFC 9110 §13.1.1), so it only
+ * ever leads to a 412. Anything else (an unquoted or unbalanced tag, an empty header) is a 400
+ * naming the header, never compared.
  */
 export function ifMatchVersions(req: Request): string[] | '*' | undefined {
   const header = req.headers['if-match'];
   if (header === undefined) return undefined;
   if (header.trim() === '*') return '*';
-  const versions = header.split(',').map((tag) => /^(?:W\/)?"?([^"\s]+)"?$/.exec(tag.trim())?.[1]);
-  if (versions.length === 0 || versions.some((v) => v === undefined))
-    throw new InvalidInputError('invalid If-Match', [
-      { path: PATH, message: 'expected the quoted version of the policy set, e.g. "sha256:…"' },
-    ]);
-  return versions as string[];
+  const versions: string[] = [];
+  let tags = 0;
+  ENTITY_TAG.lastIndex = 0;
+  while (ENTITY_TAG.lastIndex < header.length) {
+    const at = ENTITY_TAG.lastIndex;
+    const tag = ENTITY_TAG.exec(header);
+    // An empty list element (`"a", , "b"`) is allowed by the list syntax; nothing else between tags is.
+    if (!tag) {
+      const empty = /[ \t]*,/y;
+      empty.lastIndex = at;
+      if (!empty.test(header)) return malformed();
+      ENTITY_TAG.lastIndex = empty.lastIndex;
+      continue;
+    }
+    tags++;
+    if (tag[1] === undefined) versions.push(tag[2]!);
+  }
+  return tags === 0 ? malformed() : versions;
+}
+
+function malformed(): never {
+  throw new InvalidInputError('invalid If-Match', [
+    { path: PATH, message: 'expected `*` or the quoted version of the policy set, e.g. "sha256:…" (a comma-separated list of them)' },
+  ]);
 }
 
 /**
