@@ -261,24 +261,9 @@ describe('sqlite audit store', () => {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const r of records) {
-      const d = r.kind === 'decision' ? r : undefined;
-      insert.run(
-        r.writer,
-        r.seq,
-        r.kind,
-        d?.decision_id ?? null,
-        r.time,
-        d?.principal.type ?? null,
-        d?.principal.id ?? null,
-        d?.root?.id ?? null,
-        d?.goal ?? null,
-        d?.intent ?? null,
-        d?.action ?? null,
-        d?.outcome ?? null,
-        r.hash,
-        serializedRecord(r),
-      );
-      for (const p of new Set(d?.policies ?? []))
+      // The columns the writer fills, up to `hash` (a file before migrations had no `policies`).
+      insert.run(...rowColumns(r).slice(0, 13), serializedRecord(r));
+      for (const p of new Set(r.kind === 'decision' ? r.policies : []))
         old.prepare('INSERT INTO audit_record_policies (policy, writer, seq) VALUES (?, ?, ?)').run(p, r.writer, r.seq);
     }
     old.close();
