@@ -66,7 +66,7 @@ export const PERMISSIONS: readonly Permission[] = [
     path: '/v1/authorize',
     allow: decide,
     decision: true,
-    also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin; `x-argus-what-if: true` only for an admin, a policy author or the service `proxy`',
+    also: 'an agent only for itself; `x-argus-audit: false` only for a service or admin; `x-argus-what-if: true` only for an admin, a human policy author or the service `proxy` (its service token)',
   },
   {
     method: 'POST',
