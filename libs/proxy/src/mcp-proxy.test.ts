@@ -198,6 +198,8 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     }
     const resource = await client.readResource({ uri: 'file:///readme.md ' }).catch((e: unknown) => e);
     expect((resource as { code?: number }).code).toBe(-32602);
+    const lone = await client.callTool({ name: 'echo', arguments: { '\ud800': 1 } }).catch((e: unknown) => e);
+    expect((lone as { code?: number }).code).toBe(-32602);
     const prompt = await client.getPrompt({ name: 'patient\t' }).catch((e: unknown) => e);
     expect((prompt as { code?: number }).code).toBe(-32602);
     expect(upstream.invoked.length).toBe(invoked);

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { idProblem, type AuthorizeResponse, type DenyCode } from '@argus/contracts';
+import { idProblem, illFormedUtf16, type AuthorizeResponse, type DenyCode } from '@argus/contracts';
 import { duplicateKeyPath, findTooDeep } from '@argus/platform';
 import { deniedProblem, type DenyDetail } from './answers.ts';
 import type { CallDescription } from './route-mapping.ts';
@@ -147,6 +147,8 @@ export function describeMcpMessage(server: string, m: JsonRpcMessage): McpMessag
         params.arguments && typeof params.arguments === 'object' && !Array.isArray(params.arguments)
           ? Object.keys(params.arguments).slice(0, 64)
           : [];
+      // The argument names go into the decision's context, which refuses a lone surrogate: the caller's error.
+      if (args.some(illFormedUtf16)) return { invalid: '`params.arguments` names an argument that is not well-formed UTF-16' };
       return {
         action: 'tool:call',
         resource: { type: 'Tool', id: `${server}/${name}` },
