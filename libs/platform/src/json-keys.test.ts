@@ -34,7 +34,14 @@ function duplicateByDefinition(text: string): string | undefined {
       const key = JSON.parse(tok) as string;
       const keys = seen[seen.length - 1]!;
       path[path.length - 1] = key;
-      const folded = key.toUpperCase().toLowerCase();
+      // Character by character, one character to one, the dotless and dotted i apart (as Go folds).
+      const folded = [...key]
+        .map((c) => {
+          if (c === 'ı' || c === 'İ') return c;
+          const lower = c.toUpperCase().toLowerCase();
+          return c.toUpperCase().length === c.length && lower.length === c.length ? lower : c;
+        })
+        .join('');
       if (keys.includes(folded)) found = path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
       keys.push(folded);
       expectKey = false;
@@ -61,12 +68,39 @@ describe('duplicateKeyPath', () => {
     expect(duplicateKeyPath('{"params":{},"param\\u017f":{}}')).toBe('/param\u017f');
     expect(duplicateKeyPath('{"kind":1,"\u212aind":2}')).toBe('/\u212aind');
     expect(duplicateKeyPath('{"model":"a","MODEL":"b"}')).toBe('/MODEL');
+    expect(duplicateKeyPath('{"ß":1,"ẞ":2}')).toBe('/ẞ');
+    // Never one character to two, nor the dotless i to i: Go keeps these apart.
+    for (const pair of [
+      ['straße', 'strasse'],
+      ['tıtle', 'title'],
+      ['ﬁle', 'file'],
+      ['İd', 'id'],
+    ])
+      expect(duplicateKeyPath(JSON.stringify({ [pair[0]!]: 1, [pair[1]!]: 2 })), pair.join()).toBeUndefined();
     expect(duplicateKeyPath('"x"')).toBeUndefined();
     expect(duplicateKeyPath('{}')).toBeUndefined();
   });
 
   it('agrees with a tokenizing definition on random JSON with repeated keys', () => {
-    const key = fc.constantFrom('a', 'B', 'b', 'n\\u0061me', 'NAME', 'name', 'x"y', 'a\\\\', '~/', '\\u017f', 'S');
+    const key = fc.constantFrom(
+      'a',
+      'B',
+      'b',
+      'n\\u0061me',
+      'NAME',
+      'name',
+      'x"y',
+      'a\\\\',
+      '~/',
+      '\\u017f',
+      'S',
+      'ß',
+      'ẞ',
+      'ss',
+      'ı',
+      'i',
+      'I',
+    );
     const value: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
       v: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },

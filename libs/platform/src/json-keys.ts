@@ -59,13 +59,30 @@ export function duplicateKeyPath(text: string): string | undefined {
 
 /**
  * A key as a case-insensitive parser matches it: Go's `encoding/json` (and the MCP and model
- * servers built on it) binds `"NAME"`, `"Name"` and `"name"` to one field, and folds `ſ` to `s` and
- * the Kelvin sign to `k`. Upper then lower case folds those too. ASCII keys, the usual case, take
- * the short path.
+ * servers built on it) binds `"NAME"`, `"Name"` and `"name"` to one field, character by character
+ * within a character's case orbit (`ſ` with `s`, the Kelvin sign with `k`, `ẞ` with `ß`), never one
+ * character to two (`ß` is not `ss`, `ﬁ` not `fi`) and never the dotless or dotted i to `i`. ASCII
+ * keys, the usual case, take the short path.
  */
 function fold(key: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /^[\x00-\x7f]*$/.test(key) ? key.toLowerCase() : key.toUpperCase().toLowerCase();
+  // Most keys hold no upper case and nothing beyond ASCII: they are their own fold.
+  let plain = true;
+  for (let i = 0; i < key.length && plain; i++) {
+    const c = key.charCodeAt(i);
+    plain = c < 0x41 || (c > 0x5a && c < 0x80);
+  }
+  if (plain) return key;
+  let out = '';
+  for (const c of key) out += foldChar(c);
+  return out;
+}
+
+function foldChar(c: string): string {
+  if (c === 'ı' || c === 'İ') return c;
+  const upper = c.toUpperCase();
+  if (upper.length !== c.length) return c;
+  const lower = upper.toLowerCase();
+  return lower.length === c.length ? lower : c;
 }
 
 /** The index of the quote closing the string opened at `start`. */
