@@ -167,6 +167,7 @@ describe('createHttpServer and requests Node refuses to parse', () => {
         [`GET /x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}`, 431, '/headers'],
         ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443', 400, 'example.com:443'],
         ['GET /x HTTP/1.1\r\nX-No-Host: 1', 400, '/headers/host'],
+        ['GET /x HTTP/1.1\r\nHost: a\r\nHost: b', 400, '/headers/host'],
       ];
       for (const [head, status, path] of cases) {
         const answer = await rawExchange(url, head, '{}');

@@ -32,11 +32,7 @@ export function createHttpServer(
   const server = createServer({ requireHostHeader: false, ...options }, (req, res) => {
     answering.set(req.socket, res);
     // INVARIANT: no listener sees a request target that is not a path (see `notOriginForm`).
-    const foreign =
-      notOriginForm(req.url ?? '') ??
-      (req.httpVersion === '1.1' && req.headers.host === undefined
-        ? new InvalidInputError('an HTTP/1.1 request needs a Host header', [{ path: '/headers/host', message: 'missing' }])
-        : undefined);
+    const foreign = notOriginForm(req.url ?? '') ?? hostIssue(req);
     if (!foreign) return listener(req, res);
     req.resume();
     const { status, body } = toErrorBody(foreign);
@@ -79,6 +75,23 @@ export function createHttpServer(
     );
   });
   return server;
+}
+
+/**
+ * A 400 for an HTTP/1.1 request without a Host header, or for any request with two (RFC 9112
+ * §3.2: Node keeps the first, a proxy or upstream might read the other).
+ */
+function hostIssue(req: IncomingMessage): InvalidInputError | undefined {
+  if (req.headers.host === undefined)
+    return req.httpVersion === '1.1'
+      ? new InvalidInputError('an HTTP/1.1 request needs a Host header', [{ path: '/headers/host', message: 'missing' }])
+      : undefined;
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  return hosts > 1
+    ? new InvalidInputError('a request names its Host once', [{ path: '/headers/host', message: 'sent more than once' }])
+    : undefined;
 }
 
 /** Writes a whole answer in the error shape on a socket no `ServerResponse` owns, and closes it. */
