@@ -246,7 +246,7 @@ describe('JWT verification', () => {
       reason: 'no_subject',
     });
     // A subject that is no id (a newline, padding, a control character) names no one either.
-    for (const sub of ['alice\nadmin', ' alice', 'al\u0000ice'])
+    for (const sub of ['alice\nadmin', ' alice', 'al\u0000ice', 'dave\u200b', 'eve\u202eeve'])
       expect(await remote.authenticate(`Bearer ${await jwt({ kind: 'human' }, { sub })}`), JSON.stringify(sub)).toEqual({
         ok: false,
         reason: 'no_subject',

@@ -158,6 +158,9 @@ const DEFAULT_KIND_VALUES: Record<string, 'human' | 'agent' | 'service'> = { hum
 export type ClaimsResult =
   { ok: true; principal: AuthPrincipal } | { ok: false; reason: 'unknown_kind' | 'no_agent_id' | 'no_subject' | 'reserved_subject' };
 
+/** Format characters (zero-width spaces, bidirectional overrides): `dave\u200b` would read as `dave`. */
+const INVISIBLE = /\p{Cf}/u;
+
 /**
  * The principal a verified JWT payload names, through the claim mapping: refused when its kind
  * cannot be determined, when it lacks the claim naming its holder (an agent's id, or `sub`), or
@@ -176,7 +179,7 @@ export function claimsPrincipal(
   const subjectClaim = kind === 'agent' ? (claims.agentId ?? 'sub') : 'sub';
   const subject = claimAt(payload, subjectClaim);
   // A subject is an id decisions and records name: padded, with control characters or lone surrogates, it is none.
-  if (typeof subject !== 'string' || subject.length > 256 || idProblem(subject) !== undefined)
+  if (typeof subject !== 'string' || subject.length > 256 || idProblem(subject) !== undefined || INVISIBLE.test(subject))
     return { ok: false, reason: kind === 'agent' ? 'no_agent_id' : 'no_subject' };
   // INVARIANT: the proxy's privileges are bound to its configured service token; no JWT holds them.
   if (kind === 'service' && subject === RESERVED_SERVICE_SUBJECT) return { ok: false, reason: 'reserved_subject' };
@@ -387,11 +390,11 @@ export function credentialError(reason: AuthFailure): UnauthorizedError {
   if (reason === 'unknown_kind') return new UnauthorizedError('invalid credential: the token does not say which kind of caller holds it');
   if (reason === 'no_agent_id')
     return new UnauthorizedError(
-      'invalid credential: the agent token carries no usable agent id claim (`auth.jwks.claims.agentId`, default `sub`: 1 to 256 characters, not padded, no control characters)',
+      'invalid credential: the agent token carries no usable agent id claim (`auth.jwks.claims.agentId`, default `sub`: 1 to 256 characters, not padded, no control or invisible characters)',
     );
   if (reason === 'no_subject')
     return new UnauthorizedError(
-      'invalid credential: the token carries no usable `sub` claim (1 to 256 characters, not padded, no control characters)',
+      'invalid credential: the token carries no usable `sub` claim (1 to 256 characters, not padded, no control or invisible characters)',
     );
   if (reason === 'reserved_subject')
     return new UnauthorizedError(
