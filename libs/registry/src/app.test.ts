@@ -385,7 +385,9 @@ describe('DELETE with If-Match', () => {
       expect(stale.status, path).toBe(412);
       expect(stale.body).toMatchObject({ code: 'precondition_failed', errors: [{ path: '/version' }] });
       // A weak tag never matches (If-Match compares strongly), for DELETE and PATCH alike.
-      expect((await del('W/"2"')).status, path).toBe(412);
+      const weak = await del('W/"2"');
+      expect(weak.status, path).toBe(412);
+      expect(weak.body.errors, path).toEqual([{ path: '/headers/if-match', message: 'weak tag' }]);
       expect((await request(app).patch(path).set('authorization', ADMIN).set('if-match', 'W/"2"').send(edit)).status, path).toBe(412);
       const bad = await del('three');
       expect(bad.status, path).toBe(400);

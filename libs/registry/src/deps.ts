@@ -107,10 +107,7 @@ export function queryOf(req: Request): Record<string, unknown> {
   return { ...(req.query as Record<string, unknown>) };
 }
 
-/** What a weak `If-Match` expects: a version no record has. */
-const NO_VERSION = -1;
-
-/** Parses an optional `If-Match` header (`"3"` or `3`; a weak `W/"3"` matches nothing) into an expected version. */
+/** Parses an optional `If-Match` header (`"3"` or `3`) into an expected version; a weak `W/"3"` is a 412. */
 export function ifMatch(req: Request): number | undefined {
   const header = req.headers['if-match'];
   if (header === undefined) return undefined;
@@ -120,7 +117,11 @@ export function ifMatch(req: Request): number | undefined {
       { path: '/headers/if-match', message: 'expected the quoted version of the record, e.g. "3"' },
     ]);
   // If-Match compares strongly (RFC 9110 §13.1.1): a weak tag matches no version, so it is a 412.
-  return m[1] ? NO_VERSION : Number(m[2]);
+  if (m[1])
+    throw new ArgusError('precondition_failed', 'a weak If-Match tag never matches: If-Match compares versions strongly', {
+      errors: [{ path: '/headers/if-match', message: 'weak tag' }],
+    });
+  return Number(m[2]);
 }
 
 /** Sends a single record with its version as the ETag. */
