@@ -46,6 +46,26 @@ describe('Scrubber', () => {
       expect(t.scrubBuffer(body).toString('latin1')).toContain(REDACTED);
   });
 
+  it('scrubs a key with punctuation as common encoders echo it (.NET, Go, ESAPI, nested URLs)', () => {
+    const aws = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCY=EXAMPLEKEY';
+    const t = new Scrubber([aws]);
+    const entities = (radix: 10 | 16) =>
+      [...aws]
+        .map((c) => (/[A-Za-z0-9]/.test(c) ? c : radix === 16 ? `&#x${c.charCodeAt(0).toString(16)};` : `&#${c.charCodeAt(0)};`))
+        .join('');
+    for (const form of [
+      aws.replace('+', '\\u002B'), // .NET System.Text.Json's default encoder
+      aws.replace('+', '&#43;'), // Go html/template
+      aws.replace('/', '%2F'), // Go url.PathEscape
+      encodeURIComponent(encodeURIComponent(aws)), // a URL inside a URL
+      entities(16), // ESAPI
+      entities(10),
+    ]) {
+      expect(t.scrub(`{"echo":"${form}"}`), form).toBe(`{"echo":"${REDACTED}"}`);
+      expect(t.scrubHeaders({ location: `https://x.test/?k=${form}` }).location, form).not.toContain('EXAMPLEKEY');
+    }
+  });
+
   it('replaces a header value that holds a secret once decoded, and leaves out a header named by one', () => {
     const slashed = 'REAL/BILLING+SECRET-9Z9Z';
     const t = new Scrubber([secret, slashed]);

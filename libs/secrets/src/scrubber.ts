@@ -90,7 +90,8 @@ export class Scrubber {
     const out: HeaderMap = {};
     const one = (x: string) => {
       const scrubbed = this.scrub(x);
-      return this.contains(unescaped(scrubbed)) ? REDACTED : scrubbed;
+      // Decoded twice: a value escaped inside an escaped URL (`%252F`) too.
+      return this.contains(unescaped(unescaped(scrubbed))) ? REDACTED : scrubbed;
     };
     for (const [k, v] of Object.entries(headers)) {
       if (this.#textPattern && this.contains(unescaped(k))) continue;
@@ -214,8 +215,16 @@ export function encodedForms(value: string): string[] {
       .split('')
       .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
       .join('');
-  for (const keep of [/$^/, /[A-Za-z0-9]/, /[A-Za-z0-9_.~/-]/]) forms.add(escapeOutside(keep, percent));
-  for (const keep of [/$^/, /[A-Za-z0-9]/]) forms.add(escapeOutside(keep, unicode));
+  // Percent: every byte; all but letters and digits; Python's `quote`; Go's `url.PathEscape`.
+  for (const keep of [/$^/, /[A-Za-z0-9]/, /[A-Za-z0-9_.~/-]/, /[A-Za-z0-9\-._~!$&'()*+,;=:@]/]) forms.add(escapeOutside(keep, percent));
+  forms.add(encodeURIComponent(encodeURIComponent(value)));
+  // JSON `\uXXXX`: every character; all but letters and digits; .NET's default encoder (`+<>&'"`).
+  for (const keep of [/$^/, /[A-Za-z0-9]/, /[^+<>&'"]/]) forms.add(escapeOutside(keep, unicode));
+  // HTML character references: Go's html/template (`+<>&'"`, decimal), all but letters and digits (hex, decimal).
+  const decimal = (c: string) => `&#${c.codePointAt(0)};`;
+  const hex = (c: string) => `&#x${c.codePointAt(0)!.toString(16)};`;
+  forms.add(escapeOutside(/[^+<>&'"]/, decimal));
+  for (const entity of [hex, decimal]) forms.add(escapeOutside(/[A-Za-z0-9]/, entity));
   forms.add(bytes.toString('hex'));
   if (value.includes('/')) forms.add(JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'));
   forms.add(Buffer.from(value, 'utf16le').toString('latin1'));
@@ -223,10 +232,12 @@ export function encodedForms(value: string): string[] {
   return [...forms].filter((f) => f.length >= MIN_SCRUB_LENGTH);
 }
 
-/** `text` with its percent-escapes and JSON escapes (`\uXXXX`, `\/`) decoded, byte by byte; undecodable ones kept. */
+/** `text` with its HTML character references, percent-escapes and JSON escapes (`\uXXXX`, `\/`) decoded; undecodable ones kept. */
 export function unescaped(text: string): string {
-  if (!text.includes('%') && !text.includes('\\')) return text;
+  if (!text.includes('%') && !text.includes('\\') && !text.includes('&#')) return text;
   return text
+    .replace(/&#x([0-9a-f]{1,6});/gi, (_m, hex: string) => String.fromCodePoint(Math.min(parseInt(hex, 16), 0x10ffff)))
+    .replace(/&#([0-9]{1,7});/g, (_m, dec: string) => String.fromCodePoint(Math.min(Number(dec), 0x10ffff)))
     .replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
     .replace(/\\u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
     .replace(/\\\//g, '/');
