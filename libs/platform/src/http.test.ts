@@ -101,16 +101,21 @@ describe('createHttpServer', () => {
   });
 });
 
+/** A `createHttpServer` listening on loopback whose listener answers `reached` and counts the requests it was handed. */
+async function countingServer(): Promise<{ url: string; calls: () => number; close: () => void }> {
+  let called = 0;
+  const server = createHttpServer({}, (_req, res) => {
+    called++;
+    res.end('reached');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => called, close: () => server.close() };
+}
+
 describe('createHttpServer and request targets', () => {
   it('answers a target that is not a path, or carries a fragment, with a 400 in the error shape, and never calls the listener', async () => {
-    let called = 0;
-    const server = createHttpServer({}, (_req, res) => {
-      called++;
-      res.end('reached');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { url, calls, close } = await countingServer();
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       for (const target of ['http://argus.test/v1/policies', 'HTTP://argus.test', '*', '/v1/policies#x', '/billing/..#', '/v1/x?a#b']) {
         const answer = await rawExchange(url, `PUT ${target} HTTP/1.1\r\nHost: argus.test`, '{}');
         expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
@@ -120,9 +125,9 @@ describe('createHttpServer and request targets', () => {
         });
       }
       expect(await rawExchange(url, 'PUT /v1/policies HTTP/1.1\r\nHost: argus.test', '{}')).toMatch(/reached$/);
-      expect(called).toBe(1);
+      expect(calls()).toBe(1);
     } finally {
-      server.close();
+      close();
     }
   });
 });
@@ -153,14 +158,8 @@ describe('jsonBody and content encodings', () => {
 
 describe('createHttpServer and requests Node refuses to parse', () => {
   it('answers them in the one error shape, naming what was wrong, and CONNECT too', async () => {
-    let called = 0;
-    const server = createHttpServer({}, (_req, res) => {
-      called++;
-      res.end('reached');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { url, calls, close } = await countingServer();
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const cases: [head: string, status: number, path: string][] = [
         ['POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 3', 400, ''],
         ['POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3', 400, ''],
@@ -176,9 +175,9 @@ describe('createHttpServer and requests Node refuses to parse', () => {
         expect(body.code).toBe('invalid_parameter');
         expect(body.errors[0]!.path).toBe(path);
       }
-      expect(called).toBe(0);
+      expect(calls()).toBe(0);
     } finally {
-      server.close();
+      close();
     }
   });
 });
