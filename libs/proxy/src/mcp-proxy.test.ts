@@ -36,6 +36,21 @@ afterAll(async () => {
   await upstream?.close();
 });
 
+/** A JSON-RPC POST to the MCP upstream under `sessionId`, as a streamable-HTTP client sends it. */
+function postInSession(token: string, sessionId: string, protocolVersion: string, body: unknown): Promise<Response> {
+  return fetch(`${proxy.url}/mcp/tools`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': protocolVersion,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
 async function connect(token = BOT_TOKEN): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/tools`), {
     requestInit: { headers: { authorization: `Bearer ${token}`, 'x-argus-intent': 'triage', 'x-argus-goal': 'goal-mcp' } },
@@ -120,17 +135,7 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
   it('refuses initialize for an agent the policy forbids, and a session opened by another agent', async () => {
     await expect(connect(INTRUDER_TOKEN)).rejects.toThrow(/intruder may not use MCP/);
     const { client, transport } = await connect();
-    const res = await fetch(`${proxy.url}/mcp/tools`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${INTRUDER_TOKEN}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': transport.sessionId!,
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
-    });
+    const res = await postInSession(INTRUDER_TOKEN, transport.sessionId!, '2025-06-18', { jsonrpc: '2.0', id: 9, method: 'tools/list' });
     expect(res.status).toBe(403);
     await client.close();
   });
@@ -141,16 +146,11 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     const elsewhere = new Client({ name: 'elsewhere', version: '1.0.0' });
     await elsewhere.connect(direct);
     const before = upstream.seen.length;
-    const res = await fetch(`${proxy.url}/mcp/tools`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${BOT_TOKEN}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': direct.sessionId!,
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }),
+    const res = await postInSession(BOT_TOKEN, direct.sessionId!, '2025-06-18', {
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'x' } },
     });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { codes: string[] }).codes).toEqual(['mcp_session_not_decided']);
@@ -162,21 +162,11 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
   it('answers a batch with partial denial: denied errors merged with the upstream answers', async () => {
     const { client, transport } = await connect();
     const before = upstream.invoked.length;
-    const res = await fetch(`${proxy.url}/mcp/tools`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${BOT_TOKEN}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': transport.sessionId!,
-        'mcp-protocol-version': '2025-03-26',
-      },
-      body: JSON.stringify([
-        { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'delete', arguments: { target: 'x' } } },
-        { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'echo', arguments: { text: 'batched' } } },
-        { jsonrpc: '2.0', id: 'c', method: 'tools/call', params: {} },
-      ]),
-    });
+    const res = await postInSession(BOT_TOKEN, transport.sessionId!, '2025-03-26', [
+      { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'delete', arguments: { target: 'x' } } },
+      { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'echo', arguments: { text: 'batched' } } },
+      { jsonrpc: '2.0', id: 'c', method: 'tools/call', params: {} },
+    ]);
     expect(res.status).toBe(200);
     const text = await res.text();
     const messages = parseAnswer(res.headers.get('content-type') ?? '', text);
