@@ -4,9 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizeInput } from '@argus/contracts';
-import { ArgusError, errorSummary, newDecisionId } from '@argus/platform';
+import { ArgusError, errorSummary, InvalidInputError, newDecisionId, toErrorBody } from '@argus/platform';
 import { deniedProblem, sendProblem } from './answers.ts';
-import type { CallState, Decided } from './call.ts';
+import { refusal, type CallState, type Decided } from './call.ts';
 import type { Caller } from './caller.ts';
 import type { ProxyContext } from './context.ts';
 import { decideWithin, isAllowed, unavailableResult } from './decision.ts';
@@ -93,6 +93,14 @@ export async function decideCall(
     state.decisions.push(decided);
     return decided;
   } catch (err) {
+    if (err instanceof InvalidInputError) {
+      // Refused by the decision point as bad input: the caller's 400, recorded, nothing forwarded.
+      const decided = refusal(ctx, state, input, 'invalid_parameter');
+      const { status, body } = toErrorBody(err);
+      sendProblem(res, state.dialect, status, { ...body, decision_id: decided.answer.decision_id });
+      finish(ctx, state, { status: undefined, error: 'refused' });
+      return undefined;
+    }
     recordUnavailable(ctx, input, state, err, performance.now() - t0);
     sendProblem(res, state.dialect, 503, { code: 'unavailable', message: 'decision point unavailable; call refused', errors: [] });
     return undefined;

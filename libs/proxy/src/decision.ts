@@ -1,5 +1,5 @@
 import type { AuthorizeInput, AuthorizeResponse, AuthorizeResult, DecideOptions, DecisionPoint } from '@argus/contracts';
-import { UnavailableError } from '@argus/platform';
+import { InvalidInputError, UnavailableError } from '@argus/platform';
 
 /** Options of a decision point reached over HTTP. */
 export interface RemoteDecisionPointOptions {
@@ -100,7 +100,8 @@ export function isAuthorizeResponse(body: unknown): body is AuthorizeResponse {
 }
 
 /**
- * Decides within `timeoutMs` or throws `UnavailableError`. Whatever the decision point answers,
+ * Decides within `timeoutMs` or throws `UnavailableError` (or the decision point's own
+ * `InvalidInputError` when it refuses the input). Whatever the decision point answers,
  * only `allow === true` together with `decision === 'allow'` lets a call through.
  */
 export function decideWithin(
@@ -123,7 +124,11 @@ export function decideWithin(
         },
         (err: unknown) => {
           clearTimeout(timer);
-          reject(err instanceof UnavailableError ? err : new UnavailableError('decision point failed', err));
+          // The decision point refused the input itself (an in-process one throws its 400): the
+          // caller's error, passed on as it is, never an outage.
+          reject(
+            err instanceof UnavailableError || err instanceof InvalidInputError ? err : new UnavailableError('decision point failed', err),
+          );
         },
       );
   });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { AuthorizeInput, DecisionPoint } from '@argus/contracts';
+import { InvalidInputError } from '@argus/platform';
 import express from 'express';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +115,22 @@ describe('fail closed when the decision point is down or slow', () => {
     expect((await chat(garbage)).status).toBe(503);
     const client = new OpenAI({ apiKey: BOT_TOKEN, baseURL: `${throwing.url}/openai/v1`, maxRetries: 0 });
     await expect(client.chat.completions.create({ model: 'gpt-ok', messages: [] })).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+  });
+
+  it('answers the caller 400 when the decision point refuses the input itself: the caller’s error, recorded, not an outage', async () => {
+    const before = upstream.seen.length;
+    const refusing = await proxyWith({
+      decide: async () => {
+        throw new InvalidInputError('invalid value at `/input/context/x`', [{ path: '/input/context/x', message: 'bad' }]);
+      },
+    });
+    const res = await chat(refusing);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', message: 'invalid value at `/input/context/x`' } });
+    expect(upstream.seen.length).toBe(before);
+    await eventually(() => refusing.events.some((e) => e.result.codes?.includes('invalid_parameter') && e.proxy?.error === 'refused'));
+    expect(refusing.events.some((e) => e.result.errors.some((x) => x.code === 'decision_unavailable'))).toBe(false);
+    expect(refusing.logs.join('')).not.toContain('decision unavailable');
   });
 
   it('lets nothing through on an ambiguous answer (allow false with decision allow)', async () => {

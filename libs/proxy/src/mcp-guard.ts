@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizeResponse, DenyCode, ErrorCode } from '@argus/contracts';
-import { ArgusError, errorSummary, newDecisionId, sendJson } from '@argus/platform';
+import { ArgusError, errorSummary, InvalidInputError, newDecisionId, sendJson } from '@argus/platform';
 import { sendProblem } from './answers.ts';
 import { refusal, type CallState } from './call.ts';
 import type { Caller } from './caller.ts';
@@ -167,20 +167,36 @@ async function decideMcpPost(ctx: ProxyContext, facts: Facts, state: CallState, 
     } else toDecide.push({ m, call: view });
   }
   const t0 = performance.now();
-  const inputs = toDecide.map(({ call }) => buildInput(state.agent, facts, call));
-  let decisions: AuthorizeResponse[];
-  try {
-    decisions = await Promise.all(
-      inputs.map((input) =>
-        decideWithin(
-          ctx.deps.decisionPoint,
-          input,
-          { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' },
-          ctx.config.decision.timeoutMs,
-        ),
+  // A message the decision point refuses as bad input is the caller's error, refused like any
+  // invalid message (recorded, never forwarded); any other failure is an outage for the whole body.
+  const asked = toDecide.map(({ m, call }) => ({ m, call, input: buildInput(state.agent, facts, call) }));
+  const settled = await Promise.allSettled(
+    asked.map(({ input }) =>
+      decideWithin(
+        ctx.deps.decisionPoint,
+        input,
+        { caller: { kind: 'proxy', subject: state.agent }, audit: false, explain: 'reasons' },
+        ctx.config.decision.timeoutMs,
       ),
-    );
-  } catch (err) {
+    ),
+  );
+  const badInput = (r: PromiseSettledResult<AuthorizeResponse>) => r.status === 'rejected' && r.reason instanceof InvalidInputError;
+  settled.forEach((r, i) => {
+    if (badInput(r))
+      refuse(
+        asked[i]!.m,
+        JSON_RPC.invalidParams,
+        String((r as PromiseRejectedResult).reason.message).slice(0, 300),
+        'mcp_invalid_params',
+        asked[i]!.call,
+      );
+  });
+  const decidable = asked.filter((_, i) => !badInput(settled[i]!));
+  const inputs = decidable.map(({ input }) => input);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !badInput(r));
+  const decisions = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (failed) {
+    const err: unknown = failed.reason;
     for (const input of inputs) {
       ctx.metrics.decisions.inc({ upstream: upstream.name, outcome: 'unavailable' });
       state.decisions.push({
@@ -201,7 +217,7 @@ async function decideMcpPost(ctx: ProxyContext, facts: Facts, state: CallState, 
   }
   const latencyMs = performance.now() - t0;
   if (inputs.length > 0) ctx.metrics.decisionLatency.observe({ upstream: upstream.name }, latencyMs / 1000);
-  toDecide.forEach(({ m }, i) => {
+  decidable.forEach(({ m }, i) => {
     const answer = decisions[i]!;
     const allowed = isAllowed(answer);
     ctx.metrics.decisions.inc({

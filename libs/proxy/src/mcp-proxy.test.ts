@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { validatorFor } from '@argus/contracts';
+import { InvalidInputError } from '@argus/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cedarDecisionPoint } from './testing/cedar-decision-point.ts';
 import { eventually, startProxy, type RunningProxy } from './testing/harness.ts';
@@ -192,6 +193,26 @@ describe('MCP through the real MCP SDK client and server (streamable HTTP)', () 
     expect((lone as { code?: number }).code).toBe(-32602);
     const prompt = await client.getPrompt({ name: 'patient\t' }).catch((e: unknown) => e);
     expect((prompt as { code?: number }).code).toBe(-32602);
+    expect(upstream.invoked.length).toBe(invoked);
+    expect(proxy.logs.join('')).not.toContain('decision unavailable');
+    await client.close();
+  });
+
+  it('answers -32602 when the decision point refuses a call’s input itself, recorded and never forwarded, not an outage', async () => {
+    const { client } = await connect();
+    const invoked = upstream.invoked.length;
+    const decide = dp.decide.bind(dp);
+    dp.decide = async (input, options) => {
+      if (input.action === 'tool:call')
+        throw new InvalidInputError('invalid value at `/input/context/tool`', [{ path: '/input/context/tool', message: 'bad' }]);
+      return decide(input, options);
+    };
+    try {
+      const err = await client.callTool({ name: 'echo', arguments: { text: 'x' } }).catch((e: unknown) => e);
+      expect((err as { code?: number }).code).toBe(-32602);
+    } finally {
+      dp.decide = decide;
+    }
     expect(upstream.invoked.length).toBe(invoked);
     expect(proxy.logs.join('')).not.toContain('decision unavailable');
     await client.close();
