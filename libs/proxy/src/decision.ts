@@ -16,7 +16,8 @@ export interface RemoteDecisionPointOptions {
 /**
  * A `DecisionPoint` that calls a remote apdp's `POST {url}/v1/authorize` (and `/v1/authorize/batch`
  * for {@link BatchDecisionPoint.decideBatch}). A timeout, a network
- * error, a non-200 answer or a malformed body throws `UnavailableError`: the caller fails closed.
+ * error, a non-200 answer or a malformed body throws `UnavailableError`: the caller fails closed;
+ * a 400 (the input refused) throws `InvalidInputError` with its message: the caller's error.
  * `audit: false` is passed as `x-argus-audit: false` so the apdp leaves the record to the proxy,
  * `whatIf` as `x-argus-what-if: true`.
  */
@@ -49,6 +50,18 @@ export function createRemoteDecisionPoint(options: RemoteDecisionPointOptions): 
         timedOut ? `decision point did not answer within ${options.timeoutMs} ms` : 'decision point unreachable',
         err,
       );
+    }
+    if (res.status === 400) {
+      // The decision point refused the input (an id it cannot name, a value of the wrong type): the caller's error.
+      const problem = (await res.json().catch(() => undefined)) as { message?: unknown; errors?: unknown } | undefined;
+      const errors = Array.isArray(problem?.errors)
+        ? problem.errors
+            .filter((e): e is { path: string; message: string } => typeof e?.path === 'string' && typeof e?.message === 'string')
+            .slice(0, 10)
+            .map((e) => ({ path: e.path.slice(0, 200), message: e.message.slice(0, 200) }))
+        : [];
+      const message = typeof problem?.message === 'string' ? problem.message.slice(0, 300) : 'the decision point refused the input';
+      throw new InvalidInputError(message, errors);
     }
     if (res.status !== 200) {
       await res.body?.cancel();

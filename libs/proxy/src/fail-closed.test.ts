@@ -124,6 +124,23 @@ describe('fail closed when the decision point is down or slow', () => {
         throw new InvalidInputError('invalid value at `/input/context/x`', [{ path: '/input/context/x', message: 'bad' }]);
       },
     });
+    // A remote decision point's 400 reads the same.
+    const app = express();
+    app.post(
+      '/v1/authorize',
+      (_req, res) =>
+        void res
+          .status(400)
+          .json({
+            code: 'invalid_parameter',
+            message: 'invalid value at `/input/context/x`',
+            errors: [{ path: '/input/context/x', message: 'bad' }],
+          }),
+    );
+    const remote = await proxyWith(createRemoteDecisionPoint({ url: (await listen(app)).url, timeoutMs: 500 }));
+    const fromRemote = await chat(remote);
+    expect(fromRemote.status).toBe(400);
+    expect(await fromRemote.json()).toMatchObject({ error: { code: 'invalid_parameter', message: 'invalid value at `/input/context/x`' } });
     const res = await chat(refusing);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_parameter', message: 'invalid value at `/input/context/x`' } });
