@@ -129,13 +129,11 @@ describe('fail closed when the decision point is down or slow', () => {
     app.post(
       '/v1/authorize',
       (_req, res) =>
-        void res
-          .status(400)
-          .json({
-            code: 'invalid_parameter',
-            message: 'invalid value at `/input/context/x`',
-            errors: [{ path: '/input/context/x', message: 'bad' }],
-          }),
+        void res.status(400).json({
+          code: 'invalid_parameter',
+          message: 'invalid value at `/input/context/x`',
+          errors: [{ path: '/input/context/x', message: 'bad' }],
+        }),
     );
     const remote = await proxyWith(createRemoteDecisionPoint({ url: (await listen(app)).url, timeoutMs: 500 }));
     const fromRemote = await chat(remote);
